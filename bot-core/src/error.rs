@@ -1,0 +1,217 @@
+//! Typed errors. A [`UserError`] is the user's to fix and is shown to them as
+//! written (never logged: it may quote what they typed). An internal error is
+//! logged with its context and an id, and the user sees a short apology that
+//! quotes the id.
+
+use crate::message::{Line, Message, Span};
+use crate::spec::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserError {
+    UnknownCommand {
+        typed: String,
+        suggestion: Option<&'static str>,
+    },
+    UnknownOption {
+        command: &'static str,
+        option: String,
+        valid: Vec<&'static str>,
+    },
+    MissingOption {
+        command: &'static str,
+        option: &'static str,
+    },
+    RepeatedOption {
+        option: String,
+    },
+    UnexpectedWords {
+        command: &'static str,
+    },
+    OpenQuote,
+    LineTooLong {
+        len: usize,
+        max: usize,
+    },
+    Empty {
+        option: &'static str,
+    },
+    TooLong {
+        option: &'static str,
+        len: usize,
+        max: usize,
+    },
+    BadChoice {
+        option: &'static str,
+        choices: &'static [&'static str],
+    },
+    BadNumber {
+        option: &'static str,
+        min: i64,
+        max: i64,
+    },
+    BadDate {
+        option: &'static str,
+    },
+    BadValue {
+        option: &'static str,
+        why: &'static str,
+    },
+    BadTimezone {
+        suggestions: Vec<&'static str>,
+    },
+    NotPermitted {
+        command: &'static str,
+        needs: Role,
+        group: Option<String>,
+    },
+    GroupNotFound {
+        suggestions: Vec<String>,
+    },
+    GroupExists {
+        name: String,
+    },
+    GroupFull {
+        name: String,
+        capacity: i64,
+    },
+    NothingToChange {
+        command: &'static str,
+    },
+}
+
+impl UserError {
+    /// The message shown to the user.
+    pub fn to_message(&self) -> Message {
+        let line = match self {
+            UserError::UnknownCommand { suggestion, .. } => {
+                let l = Line::text("I don't know that command.");
+                match suggestion {
+                    Some(s) => l.t(" Did you mean ").cmd(*s).t("? "),
+                    None => l.t(" "),
+                }
+                .cmd("help")
+                .t(" lists them all.")
+            }
+            UserError::UnknownOption { command, option, valid } => {
+                let l = Line::new().cmd(*command).t(format!(" has no option called {option}."));
+                if valid.is_empty() {
+                    l.t(" It takes none.")
+                } else {
+                    l.t(format!(" It takes: {}.", valid.join(", ")))
+                }
+            }
+            UserError::MissingOption { command, option } => Line::new()
+                .cmd(*command)
+                .t(format!(" needs {option}:… — "))
+                .cmd(format!("help {command}"))
+                .t(" shows how."),
+            UserError::RepeatedOption { option } => {
+                Line::text(format!("The option {option} is given twice; give it once."))
+            }
+            UserError::UnexpectedWords { command } => Line::new()
+                .cmd(*command)
+                .t(" takes no words after it. Options are written name:value."),
+            UserError::OpenQuote => {
+                Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
+            }
+            UserError::LineTooLong { len, max } => Line::text(format!(
+                "That is too long for a command ({len} characters; at most {max})."
+            )),
+            UserError::Empty { option } => Line::text(format!("{option} is empty; give it a value.")),
+            UserError::TooLong { option, len, max } => {
+                Line::text(format!("{option} is too long ({len} characters; at most {max})."))
+            }
+            UserError::BadChoice { option, choices } => {
+                Line::text(format!("{option} must be one of: {}.", choices.join(", ")))
+            }
+            UserError::BadNumber { option, min, max } => {
+                Line::text(format!("{option} must be a whole number from {min} to {max}."))
+            }
+            UserError::BadDate { option } => {
+                Line::text(format!("{option} must be a date written YYYY-MM-DD, e.g. 2027-02-01."))
+            }
+            UserError::BadValue { option, why } => Line::text(format!("{option} {why}.")),
+            UserError::BadTimezone { suggestions } => {
+                let l = Line::text("I don't know that time zone.");
+                if suggestions.is_empty() {
+                    l.t(" Zones are written like Europe/Berlin or America/New_York.")
+                } else {
+                    l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
+                }
+            }
+            UserError::NotPermitted { command, needs, group } => {
+                let who = match (needs, group) {
+                    (Role::Admin, _) => "a community admin".to_string(),
+                    (Role::Facilitator, Some(g)) => {
+                        format!("a facilitator of {g} or a community admin")
+                    }
+                    (Role::Facilitator, None) => "a facilitator or a community admin".to_string(),
+                    (Role::Member, _) => "a member".to_string(),
+                };
+                Line::text("Only ").t(who).t(" can use ").cmd(*command).t(".")
+            }
+            UserError::GroupNotFound { suggestions } => {
+                let l = Line::text("There is no group by that name here.");
+                if suggestions.is_empty() {
+                    l.t(" ").cmd("group list").t(" shows them all.")
+                } else {
+                    l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
+                }
+            }
+            UserError::GroupExists { name } => {
+                Line::text(format!("There is already a group called {name}; pick another name."))
+            }
+            UserError::GroupFull { name, capacity } => Line::text(format!(
+                "{name} is full ({capacity} of {capacity}). A facilitator can raise its capacity."
+            )),
+            UserError::NothingToChange { command } => Line::new()
+                .cmd(*command)
+                .t(" needs at least one field to change, e.g. topic:… or capacity:…"),
+        };
+        Message::new().line(line)
+    }
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_message().plain("/"))
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Any failure the core can meet.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error("{context}: {source}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds what the core was doing to a lower-level error.
+pub trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|e| Error::Internal {
+            context,
+            source: Box::new(e),
+        })
+    }
+}
+
+/// The apology shown for an internal error; `id` is also in the log line.
+pub fn apology(id: &str) -> Message {
+    Message::new().line(Line(vec![Span::text(format!(
+        "Sorry, something went wrong on my side. If it keeps happening, tell an admin error id {id}."
+    ))]))
+}

@@ -1,0 +1,517 @@
+//! Groups and the directory: `/group create|edit|info|list|join|leave|facilitator`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::error::{Context, Result, UserError};
+use crate::io::Platform;
+use crate::members::{self, Member};
+use crate::message::{Attachment, Line, Message, Span};
+use crate::parse::Bound;
+use crate::store::Store;
+
+/// What a group shows when nobody has written its own guideline.
+pub const DEFAULT_GUIDELINE: &str = "What is shared here stays here.";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub topic: String,
+    pub led_by: String,
+    pub description: Option<String>,
+    pub format: String,
+    pub location: Option<String>,
+    pub capacity: Option<i64>,
+    pub cost: Option<String>,
+    pub registration: Option<String>,
+    pub ends: Option<NaiveDate>,
+    pub home_channel: String,
+    pub guideline: String,
+}
+
+/// `SELECT` of every [`Group`] column, followed by the rest of the query.
+macro_rules! select_groups {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, topic, led_by, description, format, location, capacity, ",
+            "cost, registration, ends, home_channel, guideline FROM groups ",
+            $rest
+        )
+    };
+}
+
+/// The fields of a group's card as given to create or edit.
+struct CardInput<'a> {
+    name: Option<&'a str>,
+    topic: Option<&'a str>,
+    led_by: Option<&'static str>,
+    description: Option<&'a str>,
+    format: Option<&'static str>,
+    location: Option<&'a str>,
+    capacity: Option<i64>,
+    cost: Option<&'a str>,
+    registration: Option<&'a str>,
+    ends: Option<NaiveDate>,
+    channel: Option<&'a str>,
+    guideline: Option<&'a str>,
+}
+
+impl<'a> CardInput<'a> {
+    fn from(b: &'a Bound) -> Result<Self, UserError> {
+        let name = b.text("name");
+        if name.is_some_and(|n| n.starts_with('#')) {
+            return Err(UserError::BadValue {
+                option: "name",
+                why: "can't start with # (that is how groups are referred to by number)",
+            });
+        }
+        Ok(Self {
+            name,
+            topic: b.text("topic"),
+            led_by: b.choice("led_by"),
+            description: b.text("description"),
+            format: b.choice("format"),
+            location: b.text("location"),
+            capacity: b.int("capacity"),
+            cost: b.text("cost"),
+            registration: b.text("registration"),
+            ends: b.date("ends"),
+            channel: b.text("channel"),
+            guideline: b.text("guideline"),
+        })
+    }
+}
+
+fn key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// Finds a group of the community by name (any case) or `#id`, or says which
+/// names come close.
+pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
+    let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
+    let found: Option<Group> = match by_id {
+        Some(id) => sqlx::query_as(select_groups!("WHERE community_id = ? AND id = ?"))
+            .bind(community)
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await
+            .context("finding a group by id")?,
+        None => sqlx::query_as(select_groups!("WHERE community_id = ? AND name_key = ?"))
+            .bind(community)
+            .bind(key(wanted))
+            .fetch_optional(store.pool())
+            .await
+            .context("finding a group by name")?,
+    };
+    if let Some(group) = found {
+        return Ok(group);
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
+        .bind(community)
+        .fetch_all(store.pool())
+        .await
+        .context("listing group names")?;
+    let wanted = key(wanted);
+    let suggestions = names
+        .into_iter()
+        .filter(|n| {
+            let k = key(n);
+            k.contains(&wanted) || strsim::jaro_winkler(&k, &wanted) > 0.85
+        })
+        .take(3)
+        .collect();
+    Err(UserError::GroupNotFound { suggestions }.into())
+}
+
+async fn reload(store: &Store, id: i64) -> Result<Group> {
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .context("reloading a group")
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// `/group create`.
+pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: DateTime<Utc>) -> Result<Message> {
+    let card = CardInput::from(b)?;
+    let (Some(name), Some(topic), Some(led_by)) = (card.name, card.topic, card.led_by) else {
+        return Err(UserError::NothingToChange { command: b.spec.name }.into());
+    };
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO groups (community_id, name, name_key, topic, led_by, description, format, location,
+                             capacity, cost, registration, ends, home_channel, guideline, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(community)
+    .bind(name)
+    .bind(key(name))
+    .bind(topic)
+    .bind(led_by)
+    .bind(card.description)
+    .bind(card.format.unwrap_or("online"))
+    .bind(card.location)
+    .bind(card.capacity)
+    .bind(card.cost)
+    .bind(card.registration)
+    .bind(card.ends)
+    .bind(card.channel.unwrap_or(here))
+    .bind(card.guideline.unwrap_or(DEFAULT_GUIDELINE))
+    .bind(now)
+    .fetch_one(store.pool())
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(UserError::GroupExists { name: name.to_string() }.into());
+        }
+        Err(e) => return Err(e).context("creating a group"),
+    };
+    let group = reload(store, id).await?;
+    let mut message = card_message(store, &group).await?;
+    message.lines.insert(0, Line::text("Created. This is its info card:"));
+    Ok(message)
+}
+
+/// `/group edit`.
+pub async fn edit(store: &Store, group: &Group, b: &Bound) -> Result<Message> {
+    let card = CardInput::from(b)?;
+    // The group option itself is not a change.
+    if b.len() < 2 {
+        return Err(UserError::NothingToChange { command: b.spec.name }.into());
+    }
+    let updated = sqlx::query(
+        "UPDATE groups SET
+            name = COALESCE(?, name), name_key = COALESCE(?, name_key), topic = COALESCE(?, topic),
+            led_by = COALESCE(?, led_by), description = COALESCE(?, description),
+            format = COALESCE(?, format), location = COALESCE(?, location),
+            capacity = COALESCE(?, capacity), cost = COALESCE(?, cost),
+            registration = COALESCE(?, registration), ends = COALESCE(?, ends),
+            home_channel = COALESCE(?, home_channel), guideline = COALESCE(?, guideline)
+         WHERE id = ?",
+    )
+    .bind(card.name)
+    .bind(card.name.map(key))
+    .bind(card.topic)
+    .bind(card.led_by)
+    .bind(card.description)
+    .bind(card.format)
+    .bind(card.location)
+    .bind(card.capacity)
+    .bind(card.cost)
+    .bind(card.registration)
+    .bind(card.ends)
+    .bind(card.channel)
+    .bind(card.guideline)
+    .bind(group.id)
+    .execute(store.pool())
+    .await;
+    match updated {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(UserError::GroupExists {
+                name: card.name.unwrap_or_default().to_string(),
+            }
+            .into());
+        }
+        Err(e) => return Err(e).context("editing a group"),
+    }
+    let group = reload(store, group.id).await?;
+    let mut message = card_message(store, &group).await?;
+    message.lines.insert(0, Line::text("Updated. The info card now reads:"));
+    Ok(message)
+}
+
+async fn member_count(store: &Store, group: i64) -> Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = ?")
+        .bind(group)
+        .fetch_one(store.pool())
+        .await
+        .context("counting members")
+}
+
+async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
+    sqlx::query_as(
+        "SELECT m.id, m.external_id, m.display_name, m.timezone FROM group_facilitators f
+         JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name",
+    )
+    .bind(group)
+    .fetch_all(store.pool())
+    .await
+    .context("listing facilitators")
+}
+
+pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM group_facilitators WHERE group_id = ? AND member_id = ?")
+            .bind(group)
+            .bind(member)
+            .fetch_optional(store.pool())
+            .await
+            .context("checking a facilitator")?;
+    Ok(found.is_some())
+}
+
+fn led_by_label(led_by: &str) -> &'static str {
+    if led_by == "professional" {
+        "Professionally facilitated"
+    } else {
+        "Peer-led"
+    }
+}
+
+fn format_label(group: &Group) -> String {
+    let how = match group.format.as_str() {
+        "in_person" => "In person",
+        "hybrid" => "Hybrid (in person and online)",
+        _ => "Online",
+    };
+    match &group.location {
+        Some(place) => format!("{how}: {place}"),
+        None => how.to_string(),
+    }
+}
+
+/// The info card: what people ask before joining a group.
+pub async fn card_message(store: &Store, group: &Group) -> Result<Message> {
+    let members = member_count(store, group.id).await?;
+    let leaders = facilitators(store, group.id).await?;
+    let mut led = Line::text(led_by_label(&group.led_by));
+    for (i, f) in leaders.iter().enumerate() {
+        led = led.t(if i == 0 { ", by " } else { ", " }).push(Span::User {
+            id: f.external_id.clone(),
+            name: f.display_name.clone(),
+        });
+    }
+    let term = match group.ends {
+        Some(ends) => format!("Fixed term, until {}", ends.format("%a %-d %b %Y")),
+        None => "Ongoing".to_string(),
+    };
+    let size = match group.capacity {
+        Some(cap) => format!("{members} of {cap} places taken"),
+        None => format!("{members} member{}", if members == 1 { "" } else { "s" }),
+    };
+    let not_stated = || "Not stated; ask a facilitator".to_string();
+    let mut message = Message::titled(&group.name);
+    if let Some(description) = &group.description {
+        message = message.text(description);
+    }
+    Ok(message
+        .field("Focus", Line::text(&group.topic))
+        .field("Led", led)
+        .field("Meets", Line::text("No meetings scheduled yet"))
+        .field("Term", Line::text(term))
+        .field("Size", Line::text(size))
+        .field("Cost", Line::text(group.cost.clone().unwrap_or_else(not_stated)))
+        .field(
+            "Registration",
+            match &group.registration {
+                Some(r) => Line::text(r),
+                None => Line::text("None needed: ").cmd(format!("group join group:#{}", group.id)),
+            },
+        )
+        .field("Format", Line::text(format_label(group)))
+        .field(
+            "Home",
+            Line::new().push(Span::Channel {
+                id: group.home_channel.clone(),
+            }),
+        )
+        .field("Confidentiality", Line::text(&group.guideline))
+        .button("Join", "➕", format!("group join group:#{}", group.id)))
+}
+
+async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
+    sqlx::query_as(select_groups!("WHERE community_id = ? ORDER BY name_key"))
+        .bind(community)
+        .fetch_all(store.pool())
+        .await
+        .context("listing groups")
+}
+
+/// One entry of the Meeting Guide JSON format, as far as a group's card fills it.
+#[derive(Serialize)]
+struct GuideEntry<'a> {
+    name: &'a str,
+    slug: String,
+    notes: Option<&'a str>,
+    types: Vec<&'static str>,
+    location: Option<&'a str>,
+    group: &'a str,
+    updated: String,
+}
+
+/// `/group list [topic] [format]`.
+pub async fn list(
+    store: &Store,
+    community: i64,
+    topic: Option<&str>,
+    meeting_guide: bool,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    let wanted = topic.map(key);
+    let mut groups = all(store, community).await?;
+    groups.retain(|g| wanted.as_ref().is_none_or(|w| key(&g.topic).contains(w.as_str())));
+    if meeting_guide {
+        let entries: Vec<GuideEntry> = groups
+            .iter()
+            .map(|g| GuideEntry {
+                name: &g.name,
+                slug: format!("group-{}", g.id),
+                notes: g.description.as_deref(),
+                types: if g.format == "in_person" { vec![] } else { vec!["ONL"] },
+                location: g.location.as_deref(),
+                group: &g.name,
+                updated: now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            })
+            .collect();
+        let json = serde_json::to_string_pretty(&entries).context("writing the directory JSON")?;
+        return Ok(Message::new()
+            .text(format!(
+                "The directory in Meeting Guide format ({} group{}).",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            ))
+            .attach(Attachment {
+                filename: "groups.json".into(),
+                mime: "application/json",
+                content: json,
+            }));
+    }
+    if groups.is_empty() {
+        return Ok(Message::new().line(match topic {
+            Some(_) => Line::text("No group here is about that yet. ")
+                .cmd("group list")
+                .t(" shows them all."),
+            None => Line::text("No groups yet. An admin can start one with ")
+                .cmd("group create")
+                .t("."),
+        }));
+    }
+    let mut message = Message::titled("Groups");
+    for g in &groups {
+        let members = member_count(store, g.id).await?;
+        message = message.line(Line::new().b(&g.name).t(format!(
+            " (#{}): {} · {} · {} · {} member{}",
+            g.id,
+            g.topic,
+            led_by_label(&g.led_by).to_lowercase(),
+            format_label(g).to_lowercase(),
+            members,
+            if members == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
+}
+
+/// `/group join`.
+pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>) -> Result<Message> {
+    // Capacity and membership are checked in the same statement, so two people
+    // taking the last place at once cannot both get it.
+    let joined = sqlx::query(
+        "INSERT INTO group_members (group_id, member_id, joined_at)
+         SELECT g.id, ?, ? FROM groups g
+         WHERE g.id = ?
+           AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = g.id AND member_id = ?)
+           AND (g.capacity IS NULL OR (SELECT COUNT(*) FROM group_members WHERE group_id = g.id) < g.capacity)",
+    )
+    .bind(me.id)
+    .bind(now)
+    .bind(group.id)
+    .bind(me.id)
+    .execute(store.pool())
+    .await
+    .context("joining a group")?;
+    if joined.rows_affected() == 1 {
+        return Ok(Message::new().line(
+            Line::text(format!("You've joined {}. Its home is ", group.name))
+                .push(Span::Channel {
+                    id: group.home_channel.clone(),
+                })
+                .t(". Welcome."),
+        ));
+    }
+    let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
+        .bind(group.id)
+        .bind(me.id)
+        .fetch_optional(store.pool())
+        .await
+        .context("checking membership")?;
+    match (already, group.capacity) {
+        (Some(_), _) => Ok(Message::new().text(format!("You're already in {}.", group.name))),
+        (None, Some(capacity)) => Err(UserError::GroupFull {
+            name: group.name.clone(),
+            capacity,
+        }
+        .into()),
+        (None, None) => Err(crate::error::Error::Internal {
+            context: "joining a group",
+            source: "insert refused without a capacity".into(),
+        }),
+    }
+}
+
+/// `/group leave`.
+pub async fn leave(store: &Store, group: &Group, me: &Member) -> Result<Message> {
+    let left = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
+        .bind(group.id)
+        .bind(me.id)
+        .execute(store.pool())
+        .await
+        .context("leaving a group")?;
+    Ok(Message::new().text(if left.rows_affected() == 1 {
+        format!("You've left {}. You're welcome back any time.", group.name)
+    } else {
+        format!("You weren't in {}, so there was nothing to leave.", group.name)
+    }))
+}
+
+/// `/group facilitator`.
+pub async fn facilitator(
+    store: &Store,
+    platform: Platform,
+    group: &Group,
+    user: &str,
+    add: bool,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    let person = members::named_member(store, platform, user, now).await?;
+    let mention = Span::User {
+        id: person.external_id.clone(),
+        name: person.display_name.clone(),
+    };
+    let changed = if add {
+        sqlx::query("INSERT OR IGNORE INTO group_facilitators (group_id, member_id) VALUES (?, ?)")
+    } else {
+        sqlx::query("DELETE FROM group_facilitators WHERE group_id = ? AND member_id = ?")
+    }
+    .bind(group.id)
+    .bind(person.id)
+    .execute(store.pool())
+    .await
+    .context("changing facilitators")?
+    .rows_affected()
+        == 1;
+    let line = match (add, changed) {
+        (true, true) => Line::new().push(mention).t(format!(" now facilitates {}.", group.name)),
+        (true, false) => Line::new()
+            .push(mention)
+            .t(format!(" already facilitates {}.", group.name)),
+        (false, true) => Line::new()
+            .push(mention)
+            .t(format!(" no longer facilitates {}.", group.name)),
+        (false, false) => Line::new()
+            .push(mention)
+            .t(format!(" wasn't a facilitator of {}.", group.name)),
+    };
+    let mut message = Message::new().line(line);
+    if add && changed {
+        message.pings.push(person.external_id);
+    }
+    Ok(message)
+}

@@ -1,0 +1,68 @@
+//! `/help`, generated from the command spec.
+
+use crate::message::{Line, Message};
+use crate::spec::{COMMANDS, CommandSpec, Kind, Role};
+
+fn who(role: Role) -> &'static str {
+    match role {
+        Role::Member => "anyone",
+        Role::Facilitator => "the group's facilitators and admins",
+        Role::Admin => "community admins",
+    }
+}
+
+fn kind_hint(kind: Kind) -> String {
+    match kind {
+        Kind::Text { max } => format!("text, up to {max} characters"),
+        Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
+        Kind::Choice(choices) => format!("one of: {}", choices.join(", ")),
+        Kind::User => "a person (a mention or user id)".into(),
+        Kind::Group => "a group's name, or # and its number".into(),
+        Kind::Timezone => "a zone name such as Europe/Berlin".into(),
+        Kind::Channel => "a channel or room".into(),
+        Kind::Date => "a date, YYYY-MM-DD".into(),
+        Kind::Command => "a command's name".into(),
+    }
+}
+
+/// Every command with its one-line description, or one command in full.
+pub fn help(command: Option<&CommandSpec>) -> Message {
+    match command {
+        None => {
+            let mut message = Message::titled("Hearth commands");
+            for c in COMMANDS {
+                let mut line = Line::new().cmd(c.name).t(format!(": {}", c.description));
+                if c.who > Role::Member {
+                    line = line.t(format!(" ({})", who(c.who)));
+                }
+                message = message.line(line);
+            }
+            message.line(
+                Line::new()
+                    .cmd("help command:NAME")
+                    .t(" explains one. Options are written name:value; put quotes around values with spaces: name:\"Grief circle\"."),
+            )
+        }
+        Some(c) => {
+            let mut message = Message::new()
+                .line(Line::new().cmd(c.name).t(format!(": {}", c.description)))
+                .text(format!("Who can use it: {}.", who(c.who)));
+            if c.options.is_empty() {
+                message = message.text("It takes no options.");
+            }
+            for o in c.options {
+                let need = if o.required { "required" } else { "optional" };
+                message = message.text(format!(
+                    "  {} ({need}): {}; {}.",
+                    o.name,
+                    o.description,
+                    kind_hint(o.kind)
+                ));
+            }
+            let example: Vec<String> = std::iter::once(c.name.to_string())
+                .chain(c.options.iter().filter(|o| o.required).map(|o| format!("{}:…", o.name)))
+                .collect();
+            message.line(Line::text("Example: ").cmd(example.join(" ")))
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! What flows into the core (who did what, where) and what flows out (a reply
+//! and effects for the adapters to carry out).
+
+use crate::message::Message;
+
+/// The platform an input came from; part of every identity the core stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Console,
+    Discord,
+    Matrix,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Console => "console",
+            Platform::Discord => "discord",
+            Platform::Matrix => "matrix",
+        }
+    }
+}
+
+/// Who is speaking, with the platform facts an adapter maps to roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The platform's user id (a Discord snowflake, a Matrix user id, a console name).
+    pub user: String,
+    /// The name to show; never used for identity.
+    pub name: String,
+    /// The platform says this person administers the community
+    /// (Discord "Manage Server", Matrix power level 100).
+    pub platform_admin: bool,
+    /// The platform maps this person to a facilitator (a Discord role by name,
+    /// a Matrix power level), for every group of the community.
+    pub platform_facilitator: bool,
+}
+
+impl Actor {
+    /// A person with no platform-mapped role.
+    pub fn member(user: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            name: name.into(),
+            platform_admin: false,
+            platform_facilitator: false,
+        }
+    }
+}
+
+/// Where something happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub platform: Platform,
+    /// The community's platform id (guild id, space or room id, `local`).
+    pub community: String,
+    /// The channel or room.
+    pub channel: String,
+}
+
+/// A command as typed or pressed, before it is checked against the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The command's full name, e.g. `group create`.
+    pub command: String,
+    /// Option name and raw value pairs, in the order given.
+    pub args: Vec<(String, String)>,
+}
+
+/// A change in who is present in a voice channel or call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub channel: String,
+    pub present: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    /// A slash command, a typed command, or a button press (which carries the
+    /// invocation the button stands for).
+    Command(Invocation),
+    /// Someone joined or left a voice channel.
+    Presence(PresenceChange),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub actor: Actor,
+    pub place: Place,
+    pub kind: InputKind,
+}
+
+/// Who sees a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Everyone in the channel.
+    Public,
+    /// Only the invoker: an ephemeral reply on Discord, a DM room on Matrix.
+    Private,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub visibility: Visibility,
+    pub message: Message,
+}
+
+/// Something the adapter must do beyond replying.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Post in a channel or room of the input's community.
+    Post {
+        channel: String,
+        message: Message,
+        /// A stable key for the platform's idempotent send, where there is one.
+        key: Option<String>,
+    },
+    /// Send a direct message to a person (platform user id).
+    Dm {
+        user: String,
+        message: Message,
+        key: Option<String>,
+    },
+}
+
+/// The core's whole answer to one input.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Response {
+    pub reply: Option<Reply>,
+    pub effects: Vec<Effect>,
+}
+
+impl Response {
+    pub fn public(message: Message) -> Self {
+        Self {
+            reply: Some(Reply {
+                visibility: Visibility::Public,
+                message,
+            }),
+            effects: Vec::new(),
+        }
+    }
+    pub fn private(message: Message) -> Self {
+        Self {
+            reply: Some(Reply {
+                visibility: Visibility::Private,
+                message,
+            }),
+            effects: Vec::new(),
+        }
+    }
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn with_effect(mut self, effect: Effect) -> Self {
+        self.effects.push(effect);
+        self
+    }
+}

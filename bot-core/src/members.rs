@@ -1,0 +1,170 @@
+//! People and communities as the core knows them, and `/timezone`.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{Context, Result};
+use crate::io::Platform;
+use crate::message::{Line, Message};
+use crate::store::Store;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Community {
+    pub id: i64,
+    pub timezone: String,
+}
+
+impl Community {
+    pub fn zone(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Member {
+    pub id: i64,
+    pub external_id: String,
+    pub display_name: String,
+    pub timezone: Option<String>,
+}
+
+impl Member {
+    pub fn zone(&self) -> Option<Tz> {
+        self.timezone.as_deref().and_then(|z| z.parse().ok())
+    }
+}
+
+/// The community with this platform id, created with `default_zone` on first sight.
+pub async fn community(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    default_zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Community> {
+    sqlx::query_as(
+        "INSERT INTO communities (platform, external_id, timezone, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (platform, external_id) DO UPDATE SET platform = excluded.platform
+         RETURNING id, timezone",
+    )
+    .bind(platform.as_str())
+    .bind(external_id)
+    .bind(default_zone.name())
+    .bind(now)
+    .fetch_one(store.pool())
+    .await
+    .context("upserting a community")
+}
+
+/// The person with this platform id, created on first sight; their display
+/// name is kept current (it is shown back, never used for identity).
+pub async fn member(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    display_name: &str,
+    now: DateTime<Utc>,
+) -> Result<Member> {
+    sqlx::query_as(
+        "INSERT INTO members (platform, external_id, display_name, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (platform, external_id) DO UPDATE SET display_name = excluded.display_name
+         RETURNING id, external_id, display_name, timezone",
+    )
+    .bind(platform.as_str())
+    .bind(external_id)
+    .bind(display_name)
+    .bind(now)
+    .fetch_one(store.pool())
+    .await
+    .context("upserting a member")
+}
+
+/// A person named in a command (who may never have spoken yet), without
+/// touching their display name if Hearth already knows them.
+pub async fn named_member(store: &Store, platform: Platform, external_id: &str, now: DateTime<Utc>) -> Result<Member> {
+    sqlx::query_as(
+        "INSERT INTO members (platform, external_id, display_name, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (platform, external_id) DO UPDATE SET platform = excluded.platform
+         RETURNING id, external_id, display_name, timezone",
+    )
+    .bind(platform.as_str())
+    .bind(external_id)
+    .bind(external_id)
+    .bind(now)
+    .fetch_one(store.pool())
+    .await
+    .context("upserting a named member")
+}
+
+pub async fn is_recorded_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM community_admins WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .fetch_optional(store.pool())
+            .await
+            .context("checking a recorded admin")?;
+    Ok(found.is_some())
+}
+
+/// Records `member` as the community's admin if it has none recorded yet.
+/// Returns whether they are now its recorded admin.
+pub async fn claim_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
+    sqlx::query(
+        "INSERT INTO community_admins (community_id, member_id)
+         SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM community_admins WHERE community_id = ?)",
+    )
+    .bind(community)
+    .bind(member)
+    .bind(community)
+    .execute(store.pool())
+    .await
+    .context("claiming a community's admin")?;
+    is_recorded_admin(store, community, member).await
+}
+
+async fn set_zone(store: &Store, member: i64, zone: Tz) -> Result<()> {
+    sqlx::query("UPDATE members SET timezone = ? WHERE id = ?")
+        .bind(zone.name())
+        .bind(member)
+        .execute(store.pool())
+        .await
+        .context("setting a member's zone")?;
+    Ok(())
+}
+
+/// `/timezone [zone]`: shows or sets the caller's own zone.
+pub async fn timezone(
+    store: &Store,
+    me: &Member,
+    community: &Community,
+    zone: Option<Tz>,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    let local = |z: Tz| now.with_timezone(&z).format("%a %-d %b, %H:%M").to_string();
+    Ok(match zone {
+        Some(zone) => {
+            set_zone(store, me.id, zone).await?;
+            Message::new().line(Line::text(format!(
+                "Your time zone is now {} (it's {} there). I'll show you times in it.",
+                zone.name(),
+                local(zone)
+            )))
+        }
+        None => match me.zone() {
+            Some(zone) => Message::new().line(Line::text(format!(
+                "Your time zone is {} (it's {} there).",
+                zone.name(),
+                local(zone)
+            ))),
+            None => Message::new().line(
+                Line::text(format!(
+                    "You haven't set a time zone, so I use this community's: {}. Set yours with ",
+                    community.zone().name()
+                ))
+                .cmd("timezone zone:Europe/Berlin")
+                .t(" (your own zone's name)."),
+            ),
+        },
+    })
+}

@@ -1,0 +1,265 @@
+//! The single source of truth for every command: names, descriptions, options,
+//! their types and choices, and who may use them. `/help`, the text parser and
+//! the Discord registration are all generated from [`COMMANDS`].
+
+use std::fmt;
+
+/// The roles, lowest first: each includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Member,
+    Facilitator,
+    Admin,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Member => "member",
+            Role::Facilitator => "facilitator",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+/// What a value must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text of at most `max` characters, on one line.
+    Text { max: usize },
+    /// A whole number in a range.
+    Int { min: i64, max: i64 },
+    /// One of a fixed set, matched without regard to case.
+    Choice(&'static [&'static str]),
+    /// A person: a platform user id or mention.
+    User,
+    /// A group of this community, by name (or `#id`).
+    Group,
+    /// An IANA time zone name such as `Europe/Berlin`.
+    Timezone,
+    /// A channel or room of this community.
+    Channel,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// The name of a command in this spec.
+    Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// Full name, words separated by one space: `group create`.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The least role that may use it. Facilitator commands are checked
+    /// against the group named by their `group` option.
+    pub who: Role,
+    pub options: &'static [OptSpec],
+}
+
+impl CommandSpec {
+    pub fn option(&self, name: &str) -> Option<&'static OptSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
+}
+
+const fn req(name: &'static str, description: &'static str, kind: Kind) -> OptSpec {
+    OptSpec {
+        name,
+        description,
+        kind,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str, description: &'static str, kind: Kind) -> OptSpec {
+    OptSpec {
+        name,
+        description,
+        kind,
+        required: false,
+    }
+}
+
+pub const NAME_MAX: usize = 80;
+pub const LED_BY: &[&str] = &["peer", "professional"];
+pub const FORMATS: &[&str] = &["online", "in_person", "hybrid"];
+pub const LIST_FORMATS: &[&str] = &["text", "meeting_guide"];
+pub const FACILITATOR_ACTIONS: &[&str] = &["add", "remove"];
+
+const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
+const TOPIC: Kind = Kind::Text { max: 60 };
+const DESCRIPTION: Kind = Kind::Text { max: 1000 };
+const SHORT: Kind = Kind::Text { max: 200 };
+const CAPACITY: Kind = Kind::Int { min: 2, max: 10_000 };
+
+/// The group card's fields, shared by `group create` (where the first three
+/// are required) and `group edit` (where all are optional).
+macro_rules! group_card_options {
+    ($first:ident) => {
+        [
+            $first("name", "The group's name", GROUP_NAME),
+            $first(
+                "topic",
+                "What the group is about, e.g. grief, recovery, caregiving",
+                TOPIC,
+            ),
+            $first("led_by", "Peer-led or professionally facilitated", Kind::Choice(LED_BY)),
+            opt(
+                "description",
+                "A few sentences for people deciding whether to join",
+                DESCRIPTION,
+            ),
+            opt("format", "Online, in person or hybrid", Kind::Choice(FORMATS)),
+            opt("location", "Where it meets in person, or the link it meets at", SHORT),
+            opt("capacity", "How many members it can take", CAPACITY),
+            opt(
+                "cost",
+                "What it costs, e.g. free, or a sliding scale",
+                Kind::Text { max: 100 },
+            ),
+            opt("registration", "How to register, if needed", SHORT),
+            opt("ends", "For a fixed-term group, its last day (YYYY-MM-DD)", Kind::Date),
+            opt("channel", "Its home channel, if not this one", Kind::Channel),
+            opt("guideline", "Its confidentiality guideline", Kind::Text { max: 500 }),
+        ]
+    };
+}
+
+const GROUP_CREATE_OPTIONS: [OptSpec; 12] = group_card_options!(req);
+const GROUP_EDIT_OPTIONS: [OptSpec; 13] = {
+    let card: [OptSpec; 12] = group_card_options!(opt);
+    let mut all = [req("group", "The group to edit", Kind::Group); 13];
+    let mut i = 0;
+    while i < card.len() {
+        all[i + 1] = card[i];
+        i += 1;
+    }
+    all
+};
+
+const GROUP: OptSpec = req("group", "The group", Kind::Group);
+
+/// Every command Hearth has. A command is listed here only once it works end
+/// to end on every adapter.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "help",
+        description: "Lists the commands, or one command's options",
+        who: Role::Member,
+        options: &[opt("command", "A command to explain, e.g. group create", Kind::Command)],
+    },
+    CommandSpec {
+        name: "group create",
+        description: "Creates a group; its home is this channel unless you name another",
+        who: Role::Admin,
+        options: &GROUP_CREATE_OPTIONS,
+    },
+    CommandSpec {
+        name: "group edit",
+        description: "Edits a group's info card",
+        who: Role::Facilitator,
+        options: &GROUP_EDIT_OPTIONS,
+    },
+    CommandSpec {
+        name: "group info",
+        description: "A group's info card: what it is, who leads it, when it meets",
+        who: Role::Member,
+        options: &[GROUP],
+    },
+    CommandSpec {
+        name: "group list",
+        description: "The directory of this community's groups",
+        who: Role::Member,
+        options: &[
+            opt("topic", "Only groups about this topic", TOPIC),
+            opt(
+                "format",
+                "text, or meeting_guide for a JSON listing",
+                Kind::Choice(LIST_FORMATS),
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "group join",
+        description: "Joins a group",
+        who: Role::Member,
+        options: &[GROUP],
+    },
+    CommandSpec {
+        name: "group leave",
+        description: "Leaves a group",
+        who: Role::Member,
+        options: &[GROUP],
+    },
+    CommandSpec {
+        name: "group facilitator",
+        description: "Appoints or removes a group's facilitator",
+        who: Role::Admin,
+        options: &[
+            GROUP,
+            req("user", "The person", Kind::User),
+            req("action", "add or remove", Kind::Choice(FACILITATOR_ACTIONS)),
+        ],
+    },
+    CommandSpec {
+        name: "timezone",
+        description: "Shows or sets your time zone, e.g. Europe/Berlin",
+        who: Role::Member,
+        options: &[opt(
+            "zone",
+            "An IANA zone name such as America/New_York",
+            Kind::Timezone,
+        )],
+    },
+];
+
+/// The command with this exact full name.
+pub fn command(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_and_description_fits_discord_limits() {
+        for c in COMMANDS {
+            assert!(c.description.len() <= 100, "{}", c.name);
+            assert!(c.name.split(' ').count() <= 3, "{}", c.name);
+            for o in c.options {
+                assert!(o.description.len() <= 100, "{} {}", c.name, o.name);
+                assert!(
+                    o.name.len() <= 32 && o.name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'),
+                    "{} {}",
+                    c.name,
+                    o.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn required_options_come_first_as_discord_demands() {
+        for c in COMMANDS {
+            let first_optional = c.options.iter().position(|o| !o.required).unwrap_or(c.options.len());
+            assert!(c.options[first_optional..].iter().all(|o| !o.required), "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn command_names_are_unique() {
+        let mut names: Vec<_> = COMMANDS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COMMANDS.len());
+    }
+}

@@ -1,0 +1,126 @@
+//! The configuration file: TOML, every key documented in
+//! `config/hearth.example.toml`. A section present means that adapter runs.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub storage: Storage,
+    #[serde(default)]
+    pub community: Community,
+    pub console: Option<Console>,
+    /// Accepted as a table so that the error can say the adapter is not built yet.
+    pub discord: Option<toml::Table>,
+    pub matrix: Option<toml::Table>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// The SQLite file, created on first start.
+    pub path: PathBuf,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("hearth.db"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Community {
+    /// The zone a new community starts with; members set their own with /timezone.
+    #[serde(default = "utc", deserialize_with = "zone")]
+    pub timezone: Tz,
+}
+
+impl Default for Community {
+    fn default() -> Self {
+        Self { timezone: Tz::UTC }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Console {
+    /// Who speaks first (and so administers the console's community).
+    #[serde(default = "admin")]
+    pub speaker: String,
+}
+
+fn utc() -> Tz {
+    Tz::UTC
+}
+
+fn admin() -> String {
+    "admin".to_string()
+}
+
+fn zone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let raw = String::deserialize(d)?;
+    bot_core::timezone::parse(&raw).map_err(|e| serde::de::Error::custom(format!("{raw:?}: {e}")))
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
+        if config.discord.is_some() {
+            anyhow::bail!(
+                "in the config file {}: [discord] is not available in this build yet",
+                path.display()
+            );
+        }
+        if config.matrix.is_some() {
+            anyhow::bail!(
+                "in the config file {}: [matrix] is not available in this build yet",
+                path.display()
+            );
+        }
+        if config.console.is_none() {
+            anyhow::bail!(
+                "in the config file {}: no adapter is configured; add a [console] section (or [discord], [matrix])",
+                path.display()
+            );
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../config/hearth.example.toml");
+        let config: Config = toml::from_str(text).unwrap();
+        assert_eq!(config.community.timezone, chrono_tz::Europe::Berlin);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_in_the_error() {
+        let err = toml::from_str::<Config>("[storage]\npth = \"x.db\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pth"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_zone_is_named_with_suggestions() {
+        let err = toml::from_str::<Config>("[community]\ntimezone = \"Europe/Berln\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timezone") && err.contains("Europe/Berlin"), "{err}");
+    }
+}

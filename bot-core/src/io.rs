@@ -157,3 +157,35 @@ impl Response {
         self
     }
 }
+
+/// A delivery the core asks a platform to make outside any reply: a
+/// reminder, a notice to those who RSVP'd. The effect's key is stable across
+/// retries, for the platform's idempotent send (Matrix transaction id,
+/// Discord nonce with `enforce_nonce`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The community's platform id, as in [`Place::community`].
+    pub community: String,
+    pub effect: Effect,
+}
+
+/// Why a delivery did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth trying again later (network, rate limit, server error).
+    #[error("transient delivery failure: {0}")]
+    Retry(String),
+    /// Will never work (channel gone, user unreachable, bot lacks permission).
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
+}
+
+/// A boxed future, so that [`Outbox`] can be used as a trait object.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// How the core reaches a platform when nobody asked: each adapter implements
+/// it, and the scheduler hands it what falls due.
+pub trait Outbox: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}

@@ -48,7 +48,7 @@ struct Ctx<'a> {
 }
 
 /// Every command, as the core handles it.
-enum Command<'a> {
+pub(crate) enum Command<'a> {
     Help(Option<&'static CommandSpec>),
     GroupCreate,
     GroupEdit,
@@ -67,7 +67,7 @@ enum Command<'a> {
 }
 
 impl<'a> Command<'a> {
-    fn from_bound(b: &'a Bound) -> Option<Self> {
+    pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
         Some(match b.spec.name {
             "help" => Command::Help(b.command("command")),
             "group create" => Command::GroupCreate,

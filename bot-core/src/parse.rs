@@ -406,7 +406,7 @@ mod tests {
         assert_eq!(
             err,
             UserError::LineTooLong {
-                len: 10_047,
+                len: 10_038,
                 max: MAX_LINE
             }
         );

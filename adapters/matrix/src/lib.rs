@@ -1,2 +1,593 @@
-//! Hearth on Matrix, through matrix-sdk. Filled in by the Matrix adapter work;
-//! until then the `hearth` binary refuses a `[matrix]` config section.
+//! Hearth on Matrix, through matrix-sdk: a thin adapter that turns room
+//! messages and reactions into core inputs and sends the answers back as
+//! `m.notice` events, in plain and end-to-end encrypted rooms alike.
+//!
+//! The session (access token, device id) is stored next to the sqlite state
+//! and crypto stores in `store_dir`, so a restart restores the same device
+//! with no new login. One sync runs before any handler is registered, so
+//! nothing sent before the bot started is ever answered.
+
+mod config;
+pub mod render;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform, Response, Visibility, parse};
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::event_handler::Ctx;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
+use matrix_sdk::ruma::events::SyncStateEvent;
+use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::store::RoomLoadSettings;
+use matrix_sdk::{Client, Room, RoomState};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+pub use config::MatrixConfig;
+
+const SESSION_FILE: &str = "session.json";
+const DEVICE_NAME: &str = "Hearth";
+
+/// What `store_dir/session.json` holds: enough to restore without a login.
+#[derive(Serialize, Deserialize)]
+struct StoredSession {
+    homeserver: String,
+    #[serde(flatten)]
+    session: MatrixSession,
+}
+
+/// Connects and runs Hearth on Matrix until `shutdown` completes.
+pub async fn run(hearth: Hearth, config: MatrixConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    Matrix::connect(config).await?.run(hearth, shutdown).await
+}
+
+/// A connected bot: logged in (or restored) and synced once, not yet
+/// answering. Hand [`Matrix::outbox`] to the scheduler, then [`Matrix::run`].
+pub struct Matrix {
+    client: Client,
+    sender: Arc<Sender>,
+    config: MatrixConfig,
+}
+
+impl Matrix {
+    /// Restores the stored session or logs in once, then syncs once so that
+    /// everything already in the rooms counts as seen.
+    pub async fn connect(config: MatrixConfig) -> anyhow::Result<Self> {
+        let store_dir = &config.store_dir;
+        std::fs::create_dir_all(store_dir)
+            .with_context(|| format!("creating the Matrix store directory {}", store_dir.display()))?;
+        let client = Client::builder()
+            .homeserver_url(&config.homeserver)
+            .sqlite_store(store_dir, None)
+            .build()
+            .await
+            .context("building the Matrix client")?;
+        let session_path = store_dir.join(SESSION_FILE);
+        match read_session(&session_path)? {
+            Some(stored) => {
+                if stored.session.meta.user_id.as_str() != config.user_id || stored.homeserver != config.homeserver {
+                    bail!(
+                        "{} belongs to {} on {}, not {} on {}; use another store_dir",
+                        session_path.display(),
+                        stored.session.meta.user_id,
+                        stored.homeserver,
+                        config.user_id,
+                        config.homeserver
+                    );
+                }
+                client
+                    .matrix_auth()
+                    .restore_session(stored.session, RoomLoadSettings::default())
+                    .await
+                    .context("restoring the Matrix session")?;
+                tracing::info!(device = ?client.device_id(), "matrix session restored");
+            }
+            None => {
+                let password = config.password()?;
+                client
+                    .matrix_auth()
+                    .login_username(&config.user_id, &password)
+                    .initial_device_display_name(DEVICE_NAME)
+                    .send()
+                    .await
+                    .context("logging in to Matrix")?;
+                let Some(session) = client.matrix_auth().session() else {
+                    bail!("logged in to Matrix but got no session");
+                };
+                write_session(
+                    &session_path,
+                    &StoredSession {
+                        homeserver: config.homeserver.clone(),
+                        session,
+                    },
+                )?;
+                tracing::info!(device = ?client.device_id(), "matrix logged in");
+            }
+        }
+        client
+            .sync_once(SyncSettings::default())
+            .await
+            .context("the first Matrix sync")?;
+        let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
+            bail!("the Matrix client has no user id after login");
+        };
+        let sender = Arc::new(Sender {
+            client: client.clone(),
+            user_id,
+            prefix: config.prefix.clone(),
+            dms: Mutex::new(HashMap::new()),
+        });
+        Ok(Self { client, sender, config })
+    }
+
+    /// What the scheduler delivers reminders through.
+    pub fn outbox(&self) -> MatrixOutbox {
+        MatrixOutbox {
+            sender: self.sender.clone(),
+        }
+    }
+
+    /// The bot's device id.
+    pub fn device_id(&self) -> Option<String> {
+        self.client.device_id().map(ToString::to_string)
+    }
+
+    /// The underlying client (for tests and diagnostics).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Answers commands and reactions until `shutdown` completes.
+    pub async fn run(self, hearth: Hearth, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let bot = Arc::new(Bot {
+            hearth,
+            sender: self.sender.clone(),
+            facilitator_power_level: self.config.facilitator_power_level,
+            allowed_servers: self.config.allowed_servers.clone(),
+        });
+        self.client.add_event_handler_context(bot.clone());
+        let handles = [
+            self.client.add_event_handler(on_message),
+            self.client.add_event_handler(on_reaction),
+            self.client.add_event_handler(on_invite),
+        ];
+        // Invites that arrived while the bot was away.
+        for room in self.client.invited_rooms() {
+            let inviter = match room.invite_details().await {
+                Ok(invite) => Some(invite.inviter_id),
+                Err(_) => None,
+            };
+            if let Some(inviter) = inviter {
+                bot.accept_invite(room, &inviter);
+            }
+        }
+        tracing::info!("matrix adapter running");
+        let result = tokio::select! {
+            r = self.client.sync(SyncSettings::default()) => r.context("the Matrix sync loop"),
+            () = shutdown => Ok(()),
+        };
+        for handle in handles {
+            self.client.remove_event_handler(handle);
+        }
+        tracing::info!("matrix adapter stopped");
+        result
+    }
+}
+
+fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(
+            serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes the session readable by its owner only: it holds the access token.
+fn write_session(path: &Path, session: &StoredSession) -> anyhow::Result<()> {
+    let text = serde_json::to_string(session).context("serialising the Matrix session")?;
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A transaction id derived from a stable key: the homeserver deduplicates
+/// sends with the same id from the same device, so a retry is not a repeat.
+pub fn transaction_id(key: &str) -> OwnedTransactionId {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    OwnedTransactionId::from(format!("hearth-{hex}"))
+}
+
+/// A new random transaction id, for sends with no stable key.
+fn fresh_transaction_id() -> OwnedTransactionId {
+    matrix_sdk::ruma::TransactionId::new()
+}
+
+/// Sending: shared by the handlers and the outbox.
+struct Sender {
+    client: Client,
+    user_id: OwnedUserId,
+    prefix: String,
+    /// The DM room per member; the lock also keeps two private replies from
+    /// creating two rooms.
+    dms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+}
+
+impl Sender {
+    fn render(&self, message: &Message) -> render::Rendered {
+        let client = self.client.clone();
+        let room_name = move |id: &str| {
+            let id = RoomId::parse(id).ok()?;
+            client.get_room(&id)?.name()
+        };
+        render::render(message, &self.prefix, &room_name)
+    }
+
+    /// Sends `message` to `room`, then adds its buttons as reactions.
+    async fn send(
+        &self,
+        room: &Room,
+        message: &Message,
+        in_reply_to: Option<&EventId>,
+        txn: OwnedTransactionId,
+    ) -> matrix_sdk::Result<()> {
+        let rendered = self.render(message);
+        let content = rendered.content(in_reply_to.map(EventId::as_str));
+        let response = room
+            .send_raw("m.room.message", content)
+            .with_transaction_id(&txn)
+            .await?;
+        let event_id = response.response.event_id;
+        tracing::info!(room = %room.room_id(), event = %event_id, kind = "m.notice", "sent");
+        for (i, (emoji, _)) in rendered.buttons.iter().enumerate() {
+            let reaction = json!({
+                "m.relates_to": { "rel_type": "m.annotation", "event_id": event_id, "key": emoji },
+            });
+            room.send_raw("m.reaction", reaction)
+                .with_transaction_id(&transaction_id(&format!("{txn}/reaction/{i}")))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The DM room with `user`: the one used before, else one the store knows
+    /// (marked direct), else a new encrypted one created with `is_direct`.
+    async fn dm_room(&self, user: &UserId) -> matrix_sdk::Result<Room> {
+        let mut dms = self.dms.lock().await;
+        if let Some(room) = dms.get(user).and_then(|id| self.client.get_room(id))
+            && dm_usable(&room, user).await
+        {
+            return Ok(room);
+        }
+        for room in self.client.get_dm_rooms(user) {
+            if dm_usable(&room, user).await {
+                dms.insert(user.to_owned(), room.room_id().to_owned());
+                return Ok(room);
+            }
+        }
+        let room = self.client.create_dm(user).await?;
+        tracing::info!(room = %room.room_id(), user = %user, kind = "dm created", "dm");
+        dms.insert(user.to_owned(), room.room_id().to_owned());
+        Ok(room)
+    }
+
+    async fn deliver(&self, delivery: &Delivery) -> Result<(), DeliveryError> {
+        let (room, message, key) = match &delivery.effect {
+            Effect::Post { channel, message, key } => {
+                let id = RoomId::parse(channel)
+                    .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
+                let Some(room) = self.client.get_room(&id) else {
+                    return Err(DeliveryError::Permanent(format!("not in room {channel}")));
+                };
+                if room.state() != RoomState::Joined {
+                    return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
+                }
+                (room, message, key)
+            }
+            Effect::Dm { user, message, key } => {
+                let user = UserId::parse(user)
+                    .map_err(|_| DeliveryError::Permanent(format!("{user} is not a Matrix user id")))?;
+                let room = self.dm_room(&user).await.map_err(classify)?;
+                (room, message, key)
+            }
+        };
+        let txn = key
+            .as_deref()
+            .map_or_else(fresh_transaction_id, transaction_id);
+        self.send(&room, message, None, txn).await.map_err(classify)
+    }
+}
+
+/// A DM room still works while we are in it and the member has not left it.
+/// A room just created may not know its members yet: that still counts.
+async fn dm_usable(room: &Room, user: &UserId) -> bool {
+    use matrix_sdk::ruma::events::room::member::MembershipState;
+    if room.state() != RoomState::Joined {
+        return false;
+    }
+    match room.get_member_no_sync(user).await {
+        Ok(Some(member)) => !matches!(member.membership(), MembershipState::Leave | MembershipState::Ban),
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+/// A 4xx other than 429 will fail again; everything else may pass later.
+fn classify(e: matrix_sdk::Error) -> DeliveryError {
+    if let Some(api) = e.as_client_api_error() {
+        let status = api.status_code;
+        if status.is_client_error() && status.as_u16() != 429 {
+            return DeliveryError::Permanent(e.to_string());
+        }
+    }
+    DeliveryError::Retry(e.to_string())
+}
+
+/// Carries out scheduled deliveries on Matrix: posts to a room id, DMs to a
+/// user id through the reused DM room, with transaction ids from the keys.
+#[derive(Clone)]
+pub struct MatrixOutbox {
+    sender: Arc<Sender>,
+}
+
+impl Outbox for MatrixOutbox {
+    fn platform(&self) -> Platform {
+        Platform::Matrix
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.sender.deliver(delivery))
+    }
+}
+
+/// What the event handlers share.
+struct Bot {
+    hearth: Hearth,
+    sender: Arc<Sender>,
+    facilitator_power_level: i64,
+    allowed_servers: Option<Vec<String>>,
+}
+
+impl Bot {
+    fn accept_invite(self: &Arc<Self>, room: Room, inviter: &UserId) {
+        if let Some(allowed) = &self.allowed_servers
+            && !allowed.iter().any(|s| s == inviter.server_name().as_str())
+        {
+            tracing::info!(room = %room.room_id(), inviter = %inviter, kind = "invite refused", "invite");
+            tokio::spawn(async move {
+                if let Err(e) = room.leave().await {
+                    tracing::warn!(room = %room.room_id(), error = %e, "declining an invite");
+                }
+            });
+            return;
+        }
+        tokio::spawn(async move {
+            // Synapse can answer an invite's join before the room is ready
+            // for it; back off and try again.
+            let mut delay = Duration::from_millis(250);
+            for _ in 0..8 {
+                match room.join().await {
+                    Ok(()) => {
+                        tracing::info!(room = %room.room_id(), kind = "joined", "invite");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %room.room_id(), error = %e, "joining a room, will retry");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                }
+            }
+            tracing::error!(room = %room.room_id(), "could not join a room");
+        });
+    }
+
+    /// Who and where, with the roles the room's power levels give.
+    async fn input(&self, room: &Room, sender: &UserId, kind: InputKind) -> Input {
+        let member = room.get_member(sender).await.ok().flatten();
+        let name = member
+            .as_ref()
+            .and_then(|m| m.display_name().map(ToString::to_string))
+            .unwrap_or_else(|| sender.localpart().to_string());
+        let level = match member.as_ref().map(|m| m.power_level()) {
+            Some(UserPowerLevel::Infinite) => i64::MAX,
+            Some(UserPowerLevel::Int(i)) => i64::from(i),
+            Some(_) | None => 0,
+        };
+        Input {
+            actor: Actor {
+                user: sender.to_string(),
+                name,
+                platform_admin: level >= 100,
+                platform_facilitator: level >= self.facilitator_power_level,
+            },
+            place: Place {
+                platform: Platform::Matrix,
+                community: community(room).await,
+                channel: room.room_id().to_string(),
+            },
+            kind,
+        }
+    }
+
+    /// Sends the reply (public: a reply in the room; private: to the DM room)
+    /// and carries out the effects. Transaction ids derive from the event that
+    /// caused them.
+    async fn answer(&self, room: &Room, sender: &UserId, cause: &EventId, response: Response) {
+        if let Some(reply) = &response.reply {
+            let result = match reply.visibility {
+                Visibility::Public => {
+                    let txn = transaction_id(&format!("{cause}/reply"));
+                    self.sender.send(room, &reply.message, Some(cause), txn).await
+                }
+                Visibility::Private => match self.sender.dm_room(sender).await {
+                    Ok(dm) => {
+                        let txn = transaction_id(&format!("{cause}/private"));
+                        self.sender.send(&dm, &reply.message, None, txn).await
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = result {
+                tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");
+            }
+        }
+        let community = community(room).await;
+        for (i, effect) in response.effects.into_iter().enumerate() {
+            let effect = match effect {
+                Effect::Post { channel, message, key } => Effect::Post {
+                    channel,
+                    message,
+                    key: Some(key.unwrap_or_else(|| format!("{cause}/effect/{i}"))),
+                },
+                Effect::Dm { user, message, key } => Effect::Dm {
+                    user,
+                    message,
+                    key: Some(key.unwrap_or_else(|| format!("{cause}/effect/{i}"))),
+                },
+            };
+            let delivery = Delivery {
+                community: community.clone(),
+                effect,
+            };
+            if let Err(e) = self.sender.deliver(&delivery).await {
+                tracing::error!(room = %room.room_id(), event = %cause, error = %e, "carrying out an effect");
+            }
+        }
+    }
+}
+
+/// The community a room belongs to: its parent space (the canonical one
+/// first, then the lowest id, for a stable choice), else the room itself.
+async fn community(room: &Room) -> String {
+    let mut parents: Vec<(bool, String)> = Vec::new();
+    if let Ok(events) = room.get_state_events_static::<SpaceParentEventContent>().await {
+        for raw in events {
+            let Ok(event) = raw.deserialize() else { continue };
+            if let matrix_sdk::deserialized_responses::SyncOrStrippedState::Sync(SyncStateEvent::Original(ev)) = event
+                && !ev.content.via.is_empty()
+            {
+                parents.push((!ev.content.canonical, ev.state_key.to_string()));
+            }
+        }
+    }
+    parents.sort();
+    parents
+        .into_iter()
+        .next()
+        .map_or_else(|| room.room_id().to_string(), |(_, id)| id)
+}
+
+async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.state_key != bot.sender.user_id || room.state() != RoomState::Invited {
+        return;
+    }
+    tracing::info!(room = %room.room_id(), inviter = %event.sender, kind = "invite", "invite");
+    bot.accept_invite(room, &event.sender);
+}
+
+async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
+        return;
+    }
+    let MessageType::Text(text) = &event.content.msgtype else { return };
+    // An edit would run the command a second time.
+    if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
+        return;
+    }
+    let Some(parsed) = parse::parse_message(&text.body, &bot.sender.prefix) else {
+        return;
+    };
+    tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
+    // Handlers run inside the sync loop; answering must not hold it up.
+    tokio::spawn(async move {
+        let response = match parsed {
+            Ok(invocation) => {
+                let input = bot.input(&room, &event.sender, InputKind::Command(invocation)).await;
+                bot.hearth.handle(&input).await
+            }
+            Err(e) => Response::private(e.to_message()),
+        };
+        bot.answer(&room, &event.sender, &event.event_id, response).await;
+    });
+}
+
+async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
+        return;
+    }
+    tokio::spawn(async move {
+        let target = &event.content.relates_to.event_id;
+        let Some(command) = button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+        else {
+            return;
+        };
+        tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
+        let response = match parse::parse_command(&command) {
+            Ok(invocation) => {
+                let input = bot.input(&room, &event.sender, InputKind::Command(invocation)).await;
+                bot.hearth.handle(&input).await
+            }
+            Err(e) => Response::private(e.to_message()),
+        };
+        bot.answer(&room, &event.sender, &event.event_id, response).await;
+    });
+}
+
+/// The command behind the button `key` on `target`, when `target` is one of
+/// the bot's own messages and carries that button.
+async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<String> {
+    let event = match room.event(target, None).await {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(room = %room.room_id(), event = %target, error = %e, "fetching a reacted-to event");
+            return None;
+        }
+    };
+    let value: Value = serde_json::from_str(event.raw().json().get()).ok()?;
+    if value.get("sender").and_then(Value::as_str) != Some(me.as_str()) {
+        return None;
+    }
+    let buttons = value.get("content")?.get(render::BUTTONS_KEY)?.as_array()?;
+    let wanted = strip_variation(key);
+    buttons.iter().find_map(|b| {
+        let emoji = b.get("emoji")?.as_str()?;
+        (strip_variation(emoji) == wanted).then(|| b.get("command")?.as_str().map(ToString::to_string))?
+    })
+}
+
+/// Clients differ in whether they send emoji with the U+FE0F presentation
+/// selector; compare without it.
+fn strip_variation(s: &str) -> String {
+    s.chars().filter(|&c| c != '\u{fe0f}').collect()
+}

@@ -1,0 +1,83 @@
+//! The `[matrix]` section of Hearth's configuration.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// How Hearth connects to Matrix. The password is never in the file itself:
+/// it comes from an environment variable or a file, and is only read when
+/// there is no stored session yet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// The homeserver's client API URL, e.g. `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's full user id, e.g. `@hearth:example.org`.
+    pub user_id: String,
+    /// The environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// A file holding the password (trailing newline ignored).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Where the session, the sqlite state store and the crypto store live.
+    /// Keep it: losing it means a new device and lost encryption keys.
+    pub store_dir: PathBuf,
+    /// What starts a command.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Only invites from users on these servers are accepted; all when unset.
+    #[serde(default)]
+    pub allowed_servers: Option<Vec<String>>,
+    /// The room power level that makes someone a facilitator of every group
+    /// of the community (100 makes them an admin).
+    #[serde(default = "default_facilitator_power_level")]
+    pub facilitator_power_level: i64,
+}
+
+fn default_prefix() -> String {
+    "!".to_string()
+}
+
+fn default_facilitator_power_level() -> i64 {
+    50
+}
+
+impl MatrixConfig {
+    /// A configuration with the defaults, for code and tests that build one.
+    pub fn new(homeserver: impl Into<String>, user_id: impl Into<String>, store_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            homeserver: homeserver.into(),
+            user_id: user_id.into(),
+            password_env: None,
+            password_file: None,
+            store_dir: store_dir.into(),
+            prefix: default_prefix(),
+            allowed_servers: None,
+            facilitator_power_level: default_facilitator_power_level(),
+        }
+    }
+
+    /// Reads the password from the environment variable, else the file.
+    pub fn password(&self) -> anyhow::Result<String> {
+        if let Some(var) = &self.password_env
+            && let Ok(password) = std::env::var(var)
+            && !password.is_empty()
+        {
+            return Ok(password);
+        }
+        if let Some(path) = &self.password_file {
+            let password = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the Matrix password file {}", path.display()))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if !password.is_empty() {
+                return Ok(password);
+            }
+        }
+        match (&self.password_env, &self.password_file) {
+            (None, None) => bail!("[matrix] needs password_env or password_file to log in for the first time"),
+            _ => bail!("the Matrix password is empty or unset (password_env / password_file)"),
+        }
+    }
+}

@@ -1,2 +1,503 @@
-//! Hearth on Discord, through serenity. Filled in by the Discord adapter work;
-//! until then the `hearth` binary refuses a `[discord]` config section.
+//! Hearth on Discord, through serenity: slash commands generated from the
+//! core's spec, interactions and button presses as core inputs, replies as
+//! embeds, voice presence, and deliveries through [`DiscordOutbox`].
+
+mod commands;
+mod outbox;
+pub mod render;
+pub mod voice;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use bot_core::{Actor, Hearth, Input, InputKind, Message, Place, Platform, Response, Visibility};
+use serde::Deserialize;
+use serenity::all::{
+    ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context, CreateAutocompleteResponse,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, InteractionId,
+    Member, Permissions, Ready, User, VoiceState,
+};
+
+pub use commands::{application_commands, invocation, suggest};
+pub use outbox::{DiscordOutbox, create_message, nonce};
+pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute};
+
+/// How long the core may take before the interaction is deferred; Discord
+/// drops an answer that comes after 3 seconds.
+pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
+
+/// The `[discord]` section of the configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The environment variable that holds the bot token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// A file that holds the bot token (used when `token_env` is unset or empty).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Register commands in these guilds only (instant); empty registers
+    /// them globally (may take up to an hour to show).
+    #[serde(default, deserialize_with = "snowflakes")]
+    pub guilds: Vec<u64>,
+    /// Members with a role of this name are facilitators of every group.
+    #[serde(default)]
+    pub facilitator_role: Option<String>,
+    /// A Discord REST proxy to send every request to instead of discord.com
+    /// (the gateway URL is asked of it too); Discord's rate limits are then
+    /// the proxy's job. Tests point it at a fake Discord.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// Guild ids as TOML integers or strings.
+fn snowflakes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    Vec::<Id>::deserialize(deserializer)?
+        .into_iter()
+        .map(|id| match id {
+            Id::Number(n) => Ok(n),
+            Id::Text(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("not a guild id: {s:?}"))),
+        })
+        .collect()
+}
+
+impl DiscordConfig {
+    /// The bot token, from `token_env` or else `token_file`.
+    pub fn token(&self) -> anyhow::Result<String> {
+        if let Some(var) = &self.token_env
+            && let Ok(token) = std::env::var(var)
+            && !token.trim().is_empty()
+        {
+            return Ok(token.trim().to_string());
+        }
+        if let Some(path) = &self.token_file {
+            let token = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the Discord token file {}", path.display()))?;
+            if token.trim().is_empty() {
+                bail!("the Discord token file {} is empty", path.display());
+            }
+            return Ok(token.trim().to_string());
+        }
+        match &self.token_env {
+            Some(var) => bail!("the environment variable {var} (discord.token_env) holds no token"),
+            None => bail!("[discord] needs token_env or token_file"),
+        }
+    }
+
+    /// A REST client for this configuration.
+    pub fn http(&self) -> anyhow::Result<Http> {
+        let token = self.token()?;
+        let mut builder = HttpBuilder::new(token);
+        if let Some(base) = &self.api_base_url {
+            // serenity sends to the proxy only with its own rate limiter off,
+            // and proxy variables must not divert requests meant for it.
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .use_rustls_tls()
+                .build()
+                .context("building the HTTP client")?;
+            builder = builder
+                .client(client)
+                .proxy(base.trim_end_matches('/'))
+                .ratelimiter_disabled(true);
+        }
+        Ok(builder.build())
+    }
+}
+
+/// Runs the Discord adapter until `shutdown` resolves.
+pub async fn run(hearth: Hearth, config: DiscordConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    Discord::new(hearth, config).run(shutdown).await
+}
+
+/// The adapter, with its tunables.
+pub struct Discord {
+    hearth: Hearth,
+    config: DiscordConfig,
+    defer_after: Duration,
+}
+
+impl Discord {
+    pub fn new(hearth: Hearth, config: DiscordConfig) -> Self {
+        Self {
+            hearth,
+            config,
+            defer_after: DEFER_AFTER,
+        }
+    }
+
+    /// How long to wait for the core before deferring an interaction.
+    pub fn defer_after(mut self, after: Duration) -> Self {
+        self.defer_after = after;
+        self
+    }
+
+    /// Connects, registers the commands once ready, and handles events until
+    /// `shutdown` resolves or the connection fails for good.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        // Checked before connecting: a spec Discord would refuse is a bug to report now.
+        commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
+        let http = self.config.http()?;
+        let handler = Handler {
+            hearth: self.hearth,
+            guilds: self.config.guilds.clone(),
+            facilitator_role: self.config.facilitator_role.clone(),
+            defer_after: self.defer_after,
+            registered: AtomicBool::new(false),
+        };
+        let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
+        let mut client = ClientBuilder::new_with_http(http, intents)
+            .event_handler(handler)
+            .await
+            .context("creating the Discord client")?;
+        let shards = client.shard_manager.clone();
+        let start = client.start();
+        tokio::pin!(start);
+        tokio::select! {
+            ended = &mut start => {
+                ended.context("the Discord connection failed")?;
+                return Ok(());
+            }
+            () = shutdown => tracing::info!("discord: shutting down"),
+        }
+        shards.shutdown_all().await;
+        if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
+            tracing::warn!("discord: shards did not stop within 5 s");
+        }
+        Ok(())
+    }
+}
+
+struct Handler {
+    hearth: Hearth,
+    guilds: Vec<u64>,
+    facilitator_role: Option<String>,
+    defer_after: Duration,
+    registered: AtomicBool,
+}
+
+/// An interaction to answer.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    id: InteractionId,
+    token: &'a str,
+}
+
+#[serenity::async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(application = %ready.application.id, guilds = ready.guilds.len(), "discord: ready");
+        if self.registered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.register(&ctx.http).await {
+            self.registered.store(false, Ordering::SeqCst);
+            tracing::error!(error = %e, "discord: registering slash commands failed");
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        match interaction {
+            Interaction::Command(command) => self.command(&ctx, &command).await,
+            Interaction::Component(component) => self.component(&ctx, &component).await,
+            Interaction::Autocomplete(autocomplete) => self.autocomplete(&ctx, &autocomplete).await,
+            _ => tracing::debug!("discord: interaction kind not handled"),
+        }
+    }
+
+    async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
+        for input in voice::presence_inputs(old.as_ref(), &new) {
+            tracing::debug!(user = %new.user_id, channel = input.place.channel, "discord: voice presence");
+            let response = self.hearth.handle(&input).await;
+            self.effects(&ctx, &response).await;
+        }
+    }
+}
+
+impl Handler {
+    async fn register(&self, http: &Http) -> anyhow::Result<()> {
+        let commands = commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
+        if self.guilds.is_empty() {
+            Command::set_global_commands(http, commands).await?;
+            tracing::info!("discord: commands registered globally");
+        } else {
+            for guild in &self.guilds {
+                GuildId::new(*guild).set_commands(http, commands.clone()).await?;
+                tracing::info!(guild, "discord: commands registered");
+            }
+        }
+        Ok(())
+    }
+
+    async fn command(&self, ctx: &Context, command: &CommandInteraction) {
+        let target = Target {
+            id: command.id,
+            token: &command.token,
+        };
+        let invocation = commands::invocation(&command.data);
+        tracing::debug!(interaction = %command.id, command = invocation.command, "discord: command");
+        match self
+            .input(ctx, command.guild_id, command.channel_id, command.member.as_deref(), &command.user)
+            .await
+        {
+            Some((actor, place)) => {
+                let input = Input {
+                    actor,
+                    place,
+                    kind: InputKind::Command(invocation),
+                };
+                self.answer(ctx, target, input).await;
+            }
+            None => self.refuse_outside_guild(ctx, target).await,
+        }
+    }
+
+    async fn component(&self, ctx: &Context, component: &ComponentInteraction) {
+        let target = Target {
+            id: component.id,
+            token: &component.token,
+        };
+        tracing::debug!(interaction = %component.id, "discord: button");
+        let Some(text) = component.data.custom_id.strip_prefix(render::BUTTON_PREFIX) else {
+            let message = Message::new().text("This button no longer does anything.");
+            self.respond_now(ctx, target, Visibility::Private, &message).await;
+            return;
+        };
+        let invocation = match bot_core::parse::parse_command(text) {
+            Ok(invocation) => invocation,
+            Err(e) => {
+                self.respond_now(ctx, target, Visibility::Private, &e.to_message()).await;
+                return;
+            }
+        };
+        match self
+            .input(
+                ctx,
+                component.guild_id,
+                component.channel_id,
+                component.member.as_ref(),
+                &component.user,
+            )
+            .await
+        {
+            Some((actor, place)) => {
+                let input = Input {
+                    actor,
+                    place,
+                    kind: InputKind::Command(invocation),
+                };
+                self.answer(ctx, target, input).await;
+            }
+            None => self.refuse_outside_guild(ctx, target).await,
+        }
+    }
+
+    async fn autocomplete(&self, ctx: &Context, autocomplete: &CommandInteraction) {
+        let choices = commands::suggestions(&autocomplete.data);
+        let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
+        if let Err(e) = autocomplete.create_response(&ctx.http, response).await {
+            tracing::warn!(interaction = %autocomplete.id, error = %e, "discord: autocomplete answer failed");
+        }
+    }
+
+    async fn refuse_outside_guild(&self, ctx: &Context, target: Target<'_>) {
+        let message = Message::new().text("Hearth's commands work inside a server, not in direct messages.");
+        self.respond_now(ctx, target, Visibility::Private, &message).await;
+    }
+
+    /// Who and where, with roles mapped from Discord; `None` outside a guild.
+    async fn input(
+        &self,
+        ctx: &Context,
+        guild: Option<GuildId>,
+        channel: ChannelId,
+        member: Option<&Member>,
+        user: &User,
+    ) -> Option<(Actor, Place)> {
+        let guild = guild?;
+        let member = member?;
+        let permissions = member.permissions.unwrap_or_else(Permissions::empty);
+        let actor = Actor {
+            user: user.id.get().to_string(),
+            name: member.display_name().to_string(),
+            platform_admin: permissions.contains(Permissions::MANAGE_GUILD)
+                || permissions.contains(Permissions::ADMINISTRATOR),
+            platform_facilitator: self.has_facilitator_role(ctx, guild, member).await,
+        };
+        let place = Place {
+            platform: Platform::Discord,
+            community: guild.get().to_string(),
+            channel: channel.get().to_string(),
+        };
+        Some((actor, place))
+    }
+
+    /// Whether the member has a role named as `facilitator_role` (ignoring
+    /// case), from the cache when the guild is there, else from the API.
+    async fn has_facilitator_role(&self, ctx: &Context, guild: GuildId, member: &Member) -> bool {
+        let Some(wanted) = &self.facilitator_role else {
+            return false;
+        };
+        if member.roles.is_empty() {
+            return false;
+        }
+        let named = |name: &str| name.eq_ignore_ascii_case(wanted);
+        let cached: Option<Vec<_>> = ctx.cache.guild(guild).map(|g| {
+            g.roles
+                .values()
+                .filter(|r| named(&r.name))
+                .map(|r| r.id)
+                .collect()
+        });
+        let ids = match cached {
+            Some(ids) => ids,
+            None => match guild.roles(&ctx.http).await {
+                Ok(roles) => roles.values().filter(|r| named(&r.name)).map(|r| r.id).collect(),
+                Err(e) => {
+                    tracing::warn!(guild = %guild, error = %e, "discord: could not read the guild's roles");
+                    return false;
+                }
+            },
+        };
+        member.roles.iter().any(|r| ids.contains(r))
+    }
+
+    /// Runs the input through the core and answers the interaction: at once
+    /// when the core is quick, else after an ephemeral deferral.
+    async fn answer(&self, ctx: &Context, target: Target<'_>, input: Input) {
+        let hearth = self.hearth.clone();
+        let mut task = tokio::spawn(async move { hearth.handle(&input).await });
+        let quick = tokio::time::timeout(self.defer_after, &mut task).await;
+        let (deferred, joined) = match quick {
+            Ok(joined) => (false, joined),
+            Err(_) => {
+                tracing::debug!(interaction = %target.id, "discord: deferring");
+                let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+                if let Err(e) = response_execute(ctx, target, defer).await {
+                    tracing::warn!(interaction = %target.id, error = %e, "discord: deferring failed");
+                }
+                (true, task.await)
+            }
+        };
+        let response = joined.unwrap_or_else(|e| {
+            tracing::error!(interaction = %target.id, error = %e, "discord: the core's task failed");
+            Response::private(bot_core::error::apology(&target.id.get().to_string()))
+        });
+        let (visibility, message) = match &response.reply {
+            Some(reply) => (reply.visibility, reply.message.clone()),
+            None => (Visibility::Private, Message::new().text("Done.")),
+        };
+        if deferred {
+            self.respond_late(ctx, target, visibility, &message).await;
+        } else {
+            self.respond_now(ctx, target, visibility, &message).await;
+        }
+        self.effects(ctx, &response).await;
+    }
+
+    async fn respond_now(&self, ctx: &Context, target: Target<'_>, visibility: Visibility, message: &Message) {
+        let rendered = render::render(message);
+        let mut reply = CreateInteractionResponseMessage::new()
+            .embed(rendered.embed)
+            .components(rendered.components)
+            .allowed_mentions(rendered.allowed_mentions)
+            .ephemeral(visibility == Visibility::Private);
+        if let Some(content) = rendered.content {
+            reply = reply.content(content);
+        }
+        if let Some(file) = rendered.attachment {
+            reply = reply.add_file(file);
+        }
+        let response = CreateInteractionResponse::Message(reply);
+        if let Err(e) = response_execute(ctx, target, response).await {
+            tracing::warn!(interaction = %target.id, error = %e, "discord: answering failed");
+        }
+    }
+
+    /// After an ephemeral deferral: a private reply replaces the "thinking"
+    /// message; a public one goes out as a follow-up and the deferral says so.
+    async fn respond_late(&self, ctx: &Context, target: Target<'_>, visibility: Visibility, message: &Message) {
+        let rendered = render::render(message);
+        let result = match visibility {
+            Visibility::Private => {
+                let mut edit = EditInteractionResponse::new()
+                    .embed(rendered.embed)
+                    .components(rendered.components)
+                    .allowed_mentions(rendered.allowed_mentions);
+                if let Some(content) = rendered.content {
+                    edit = edit.content(content);
+                }
+                if let Some(file) = rendered.attachment {
+                    edit = edit.new_attachment(file);
+                }
+                edit_execute(ctx, target, edit).await
+            }
+            Visibility::Public => {
+                let done = EditInteractionResponse::new()
+                    .content("Done: the answer is posted in this channel.")
+                    .allowed_mentions(render::allowed_mentions(&[]));
+                if let Err(e) = edit_execute(ctx, target, done).await {
+                    tracing::warn!(interaction = %target.id, error = %e, "discord: editing the deferral failed");
+                }
+                let mut followup = CreateInteractionResponseFollowup::new()
+                    .embed(rendered.embed)
+                    .components(rendered.components)
+                    .allowed_mentions(rendered.allowed_mentions)
+                    .ephemeral(false);
+                if let Some(content) = rendered.content {
+                    followup = followup.content(content);
+                }
+                if let Some(file) = rendered.attachment {
+                    followup = followup.add_file(file);
+                }
+                followup_execute(ctx, target, followup).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(interaction = %target.id, error = %e, "discord: late answer failed");
+        }
+    }
+
+    async fn effects(&self, ctx: &Context, response: &Response) {
+        if response.effects.is_empty() {
+            return;
+        }
+        let outbox = DiscordOutbox::new(ctx.http.clone());
+        for effect in &response.effects {
+            // The outbox logs the failure with ids; nothing more to tell anyone.
+            let _ = outbox.effect(effect).await;
+        }
+    }
+}
+
+async fn response_execute(ctx: &Context, target: Target<'_>, response: CreateInteractionResponse) -> serenity::Result<()> {
+    use serenity::builder::Builder as _;
+    response.execute(&ctx.http, (target.id, target.token)).await
+}
+
+async fn followup_execute(
+    ctx: &Context,
+    target: Target<'_>,
+    followup: CreateInteractionResponseFollowup,
+) -> serenity::Result<()> {
+    use serenity::builder::Builder as _;
+    followup.execute(&ctx.http, (None, target.token)).await.map(drop)
+}
+
+async fn edit_execute(ctx: &Context, target: Target<'_>, edit: EditInteractionResponse) -> serenity::Result<()> {
+    use serenity::builder::Builder as _;
+    edit.execute(&ctx.http, target.token).await.map(drop)
+}

@@ -1,0 +1,148 @@
+//! Deliveries the core asks for outside a reply: channel posts and DMs, each
+//! sent with a nonce derived from its idempotency key and `enforce_nonce`, so
+//! that Discord drops a retried send instead of posting it twice.
+
+use std::sync::Arc;
+
+use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
+use bot_core::{Effect, Message, Platform};
+use serenity::all::{ChannelId, CreateMessage, Http, Nonce, UserId};
+
+use crate::render::render;
+
+/// Carries out [`Effect`]s on Discord's REST API.
+#[derive(Debug, Clone)]
+pub struct DiscordOutbox {
+    http: Arc<Http>,
+}
+
+impl DiscordOutbox {
+    /// An outbox over an existing client (the one [`crate::run`] uses, or one
+    /// from [`crate::DiscordConfig::http`]).
+    pub fn new(http: Arc<Http>) -> Self {
+        Self { http }
+    }
+
+    /// An outbox with its own REST client, built from the configuration.
+    pub fn from_config(config: &crate::DiscordConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(config.http()?)))
+    }
+
+    /// Carries out one effect.
+    pub async fn effect(&self, effect: &Effect) -> Result<(), DeliveryError> {
+        match effect {
+            Effect::Post { channel, message, key } => self.post(channel, message, key.as_deref()).await,
+            Effect::Dm { user, message, key } => self.dm(user, message, key.as_deref()).await,
+        }
+    }
+
+    /// Posts in a channel.
+    pub async fn post(&self, channel: &str, message: &Message, key: Option<&str>) -> Result<(), DeliveryError> {
+        let channel = snowflake(channel).map(ChannelId::new)?;
+        let mut builder = create_message(message);
+        if let Some(key) = key {
+            builder = builder.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
+        }
+        match channel.send_message(self.http.as_ref(), builder).await {
+            Ok(sent) => {
+                tracing::debug!(channel = %channel, message = %sent.id, "posted");
+                Ok(())
+            }
+            Err(e) => Err(classify(&e, "posting to a channel", channel.get())),
+        }
+    }
+
+    /// Sends a direct message, opening the DM channel first (Discord returns
+    /// the existing one when there is one).
+    pub async fn dm(&self, user: &str, message: &Message, key: Option<&str>) -> Result<(), DeliveryError> {
+        let user = snowflake(user).map(UserId::new)?;
+        let channel = match user.create_dm_channel(self.http.as_ref()).await {
+            Ok(channel) => channel.id,
+            Err(e) => return Err(classify(&e, "opening a DM channel", user.get())),
+        };
+        self.post(&channel.get().to_string(), message, key).await
+    }
+}
+
+impl Outbox for DiscordOutbox {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.effect(&delivery.effect))
+    }
+}
+
+/// The builder for a new message, without nonce.
+pub fn create_message(message: &Message) -> CreateMessage {
+    let rendered = render(message);
+    let mut builder = CreateMessage::new()
+        .embed(rendered.embed)
+        .components(rendered.components)
+        .allowed_mentions(rendered.allowed_mentions);
+    if let Some(content) = rendered.content {
+        builder = builder.content(content);
+    }
+    if let Some(file) = rendered.attachment {
+        builder = builder.add_file(file);
+    }
+    builder
+}
+
+/// Discord's nonce (at most 25 characters) for an idempotency key: the first
+/// 25 hex digits of the key's 128-bit FNV-1a hash, the same in every run and
+/// every build.
+pub fn nonce(key: &str) -> String {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let hash = key
+        .bytes()
+        .fold(OFFSET, |h, b| (h ^ u128::from(b)).wrapping_mul(PRIME));
+    format!("{hash:032x}")[..25].to_string()
+}
+
+fn snowflake(id: &str) -> Result<u64, DeliveryError> {
+    match id.parse::<u64>() {
+        Ok(id) if id != 0 => Ok(id),
+        _ => Err(DeliveryError::Permanent(format!("not a Discord id: {id:?}"))),
+    }
+}
+
+/// Network trouble, rate limits and server errors are worth a retry; other
+/// refusals (missing permission, unknown channel, DMs closed) are not.
+fn classify(error: &serenity::Error, doing: &str, id: u64) -> DeliveryError {
+    let (retry, detail) = match error {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            (
+                status == 429 || status >= 500,
+                format!("HTTP {status}, Discord code {}", response.error.code),
+            )
+        }
+        serenity::Error::Http(serenity::http::HttpError::Request(_)) => (true, "request failed".to_string()),
+        other => (false, other.to_string()),
+    };
+    tracing::warn!(id, retry, detail, "{doing} failed");
+    let what = format!("{doing} {id}: {detail}");
+    if retry {
+        DeliveryError::Retry(what)
+    } else {
+        DeliveryError::Permanent(what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_stable_short_and_distinct() {
+        let a = nonce("meeting:1:2026-03-19T18:00:00Z:1h:user:7");
+        assert_eq!(a.len(), 25);
+        assert_eq!(a, nonce("meeting:1:2026-03-19T18:00:00Z:1h:user:7"));
+        assert_ne!(a, nonce("meeting:1:2026-03-19T18:00:00Z:1h:user:8"));
+        // Fixed forever: a restart must produce the nonce the first run used.
+        assert_eq!(nonce(""), "6c62272e07bb014262b821756");
+    }
+}

@@ -1,0 +1,185 @@
+//! End to end through the real `hearth` binary: scripts on standard input,
+//! replies on standard output, a SQLite file on disk.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    success: bool,
+}
+
+fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the hearth binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+        success: out.status.success(),
+    }
+}
+
+/// The block printed after the input line `said` (up to the next input line).
+fn answer_to<'a>(stdout: &'a str, said: &str) -> &'a str {
+    let start = stdout.find(said).unwrap_or_else(|| panic!("{said:?} not echoed in:\n{stdout}")) + said.len();
+    let rest = &stdout[start..];
+    let end = rest.find("@#").and_then(|i| rest[..i].rfind('\n')).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn a_scripted_session_runs_groups_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+# the first speaker is the community's admin
+/group create name:"Grief circle" topic:grief led_by:peer capacity:12 description:"For anyone who has lost someone."
+/group facilitator group:"Grief circle" user:bob action:add
+/as carol
+/group create name:Sneaky topic:x led_by:peer
+/group join Grief circle
+/timezone zone:Europe/Berlin
+/timezone
+/as bob
+/group edit group:"grief circle" cost:free
+/group list
+/group info group:#1
+"#;
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db", "--as", "alice"], script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(answer_to(out, "alice@#general> /group create").contains("-> #general\n   == Grief circle =="));
+    assert!(answer_to(out, "/group facilitator").contains("@bob now facilitates Grief circle."));
+    assert!(answer_to(out, "/group create name:Sneaky").contains(
+        "-> #general (private: only carol sees this)\n   Only a community admin can use /group create."
+    ));
+    assert!(answer_to(out, "/group join Grief circle").contains("You've joined Grief circle."));
+    assert!(answer_to(out, "/timezone zone:Europe/Berlin").contains("Your time zone is now Europe/Berlin"));
+    assert!(answer_to(out, "carol@#general> /timezone\n").contains("Your time zone is Europe/Berlin"));
+    assert!(answer_to(out, "/group edit").contains("Cost: free"));
+    assert!(answer_to(out, "/group list").contains("Grief circle (#1): grief · peer-led · online · 1 member"));
+    let card = answer_to(out, "/group info group:#1");
+    for expected in ["Led: Peer-led, by @bob", "Size: 1 of 12 places taken", "[➕ Join] /group join group:#1"] {
+        assert!(card.contains(expected), "{expected:?} not in {card}");
+    }
+    assert!(!out.contains("Sneaky ("), "a refused command changed nothing");
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_the_session_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(10_000);
+    let script = format!(
+        "/frobnicate\n/group create name:x topic:y\n/group create name:{long} topic:y led_by:peer\n/timezone zone:Europe/Berln\n/group info group:\"Grief\nhello there\n/group list\n"
+    );
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db"], &script);
+
+    assert!(run.success);
+    let out = &run.stdout;
+    assert!(answer_to(out, "/frobnicate").contains("I don't know that command."));
+    assert!(answer_to(out, "/group create name:x topic:y\n").contains("/group create needs led_by:…"));
+    assert!(out.contains("That is too long for a command (10038 characters; at most 4000)."));
+    assert!(answer_to(out, "/timezone zone:Europe/Berln").contains("Did you mean Europe/Berlin,"));
+    assert!(answer_to(out, "/group info group:\"Grief").contains("A quote was left open."));
+    assert!(answer_to(out, "hello there").contains("commands start with /"));
+    assert!(answer_to(out, "/group list").contains("No groups yet"));
+    assert!(!run.stdout.contains("panicked") && !run.stderr.contains("panicked"));
+}
+
+#[test]
+fn a_second_run_on_the_same_database_is_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--as", "alice"],
+        "/group create name:Caregivers topic:caregiving led_by:peer\n",
+    );
+
+    // Bob speaks first this time, but the community already has its admin.
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--as", "bob"],
+        "/group list\n/group create name:Mine topic:x led_by:peer\n/as alice\n/group edit group:Caregivers cost:free\n",
+    );
+
+    assert!(answer_to(&run.stdout, "/group list").contains("Caregivers (#1)"));
+    assert!(answer_to(&run.stdout, "/group create").contains("Only a community admin"));
+    assert!(answer_to(&run.stdout, "/group edit").contains("Cost: free"));
+}
+
+#[test]
+fn with_no_arguments_hearth_runs_the_console_on_hearth_db_here() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = hearth(dir.path(), &[], "/help\n");
+
+    assert!(run.success, "{}", run.stderr);
+    assert!(run.stdout.contains("== Hearth commands =="));
+    assert!(dir.path().join("hearth.db").exists());
+}
+
+#[test]
+fn manual_clock_moves_with_wait() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        "/now\n/wait 90m\n/now\n/wait soon\n",
+    );
+
+    assert!(run.stdout.contains("· it is Thu 19 Mar 2026 10:00 UTC"));
+    assert!(run.stdout.contains("· it is now Thu 19 Mar 2026 11:30 UTC"));
+    assert!(run.stdout.contains("/wait takes a duration such as 90m, 2h or 7d"));
+}
+
+#[test]
+fn a_config_file_runs_the_adapters_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "[storage]\npath = \"from-config.db\"\n[community]\ntimezone = \"Europe/Berlin\"\n[console]\nspeaker = \"alice\"\n",
+    )
+    .unwrap();
+
+    let run = hearth(dir.path(), &["--config", "hearth.toml"], "/group create name:A topic:b led_by:peer\n/timezone\n");
+
+    assert!(run.success, "{}", run.stderr);
+    assert!(run.stdout.contains("alice@#general> /group create"));
+    assert!(run.stdout.contains("I use this community's: Europe/Berlin"));
+    assert!(dir.path().join("from-config.db").exists());
+}
+
+#[test]
+fn a_wrong_config_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[storage]\npth = \"x.db\"\n[console]\n").unwrap();
+    std::fs::write(dir.path().join("zone.toml"), "[community]\ntimezone = \"Mars/Base\"\n[console]\n").unwrap();
+
+    let bad_key = hearth(dir.path(), &["--config", "bad.toml"], "");
+    let bad_zone = hearth(dir.path(), &["--config", "zone.toml"], "");
+    let missing = hearth(dir.path(), &["--config", "nowhere.toml"], "");
+
+    assert!(!bad_key.success && bad_key.stderr.contains("pth"), "{}", bad_key.stderr);
+    assert!(!bad_zone.success && bad_zone.stderr.contains("timezone"), "{}", bad_zone.stderr);
+    assert!(!missing.success && missing.stderr.contains("nowhere.toml"), "{}", missing.stderr);
+}

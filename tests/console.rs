@@ -1,6 +1,8 @@
 //! End to end through the real `hearth` binary: scripts on standard input,
 //! replies on standard output, a SQLite file on disk.
 
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a test harness should fail loudly")]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -266,12 +266,13 @@ mod timezone {
 
         let unset = bot.say("ann", "timezone").await;
         let set = bot.say("ann", "timezone zone:america/new_york").await;
+        bot.clock.advance(chrono::Duration::hours(1));
         let shown = bot.say("ann", "timezone").await;
 
         assert!(is_private(&set));
         assert!(text(&unset).contains("You haven't set a time zone"));
         assert!(text(&set).contains("America/New_York (it's Thu 19 Mar, 06:00 there)"), "{}", text(&set));
-        assert!(text(&shown).starts_with("Your time zone is America/New_York"));
+        assert!(text(&shown).starts_with("Your time zone is America/New_York (it's Thu 19 Mar, 07:00"));
     }
 
     #[tokio::test]

@@ -1,7 +1,11 @@
 //! End to end through the real `hearth` binary: scripts on standard input,
 //! replies on standard output, a SQLite file on disk.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "a test harness should fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test harness should fail loudly"
+)]
 
 use std::io::Write;
 use std::path::Path;
@@ -24,12 +28,7 @@ fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the hearth binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     Run {
         stdout: String::from_utf8(out.stdout).unwrap(),
@@ -40,9 +39,15 @@ fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
 
 /// The block printed after the input line `said` (up to the next input line).
 fn answer_to<'a>(stdout: &'a str, said: &str) -> &'a str {
-    let start = stdout.find(said).unwrap_or_else(|| panic!("{said:?} not echoed in:\n{stdout}")) + said.len();
+    let start = stdout
+        .find(said)
+        .unwrap_or_else(|| panic!("{said:?} not echoed in:\n{stdout}"))
+        + said.len();
     let rest = &stdout[start..];
-    let end = rest.find("@#").and_then(|i| rest[..i].rfind('\n')).unwrap_or(rest.len());
+    let end = rest
+        .find("@#")
+        .and_then(|i| rest[..i].rfind('\n'))
+        .unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -70,16 +75,21 @@ fn a_scripted_session_runs_groups_end_to_end() {
     let out = &run.stdout;
     assert!(answer_to(out, "alice@#general> /group create").contains("-> #general\n   == Grief circle =="));
     assert!(answer_to(out, "/group facilitator").contains("@bob now facilitates Grief circle."));
-    assert!(answer_to(out, "/group create name:Sneaky").contains(
-        "-> #general (private: only carol sees this)\n   Only a community admin can use /group create."
-    ));
+    assert!(
+        answer_to(out, "/group create name:Sneaky")
+            .contains("-> #general (private: only carol sees this)\n   Only a community admin can use /group create.")
+    );
     assert!(answer_to(out, "/group join Grief circle").contains("You've joined Grief circle."));
     assert!(answer_to(out, "/timezone zone:Europe/Berlin").contains("Your time zone is now Europe/Berlin"));
     assert!(answer_to(out, "carol@#general> /timezone\n").contains("Your time zone is Europe/Berlin"));
     assert!(answer_to(out, "/group edit").contains("Cost: free"));
     assert!(answer_to(out, "/group list").contains("Grief circle (#1): grief · peer-led · online · 1 member"));
     let card = answer_to(out, "/group info group:#1");
-    for expected in ["Led: Peer-led, by @bob", "Size: 1 of 12 places taken", "[➕ Join] /group join group:#1"] {
+    for expected in [
+        "Led: Peer-led, by @bob",
+        "Size: 1 of 12 places taken",
+        "[➕ Join] /group join group:#1",
+    ] {
         assert!(card.contains(expected), "{expected:?} not in {card}");
     }
     assert!(!out.contains("Sneaky ("), "a refused command changed nothing");
@@ -163,7 +173,11 @@ fn a_config_file_runs_the_adapters_it_names() {
     )
     .unwrap();
 
-    let run = hearth(dir.path(), &["--config", "hearth.toml"], "/group create name:A topic:b led_by:peer\n/timezone\n");
+    let run = hearth(
+        dir.path(),
+        &["--config", "hearth.toml"],
+        "/group create name:A topic:b led_by:peer\n/timezone\n",
+    );
 
     assert!(run.success, "{}", run.stderr);
     assert!(run.stdout.contains("alice@#general> /group create"));
@@ -175,13 +189,25 @@ fn a_config_file_runs_the_adapters_it_names() {
 fn a_wrong_config_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.toml"), "[storage]\npth = \"x.db\"\n[console]\n").unwrap();
-    std::fs::write(dir.path().join("zone.toml"), "[community]\ntimezone = \"Mars/Base\"\n[console]\n").unwrap();
+    std::fs::write(
+        dir.path().join("zone.toml"),
+        "[community]\ntimezone = \"Mars/Base\"\n[console]\n",
+    )
+    .unwrap();
 
     let bad_key = hearth(dir.path(), &["--config", "bad.toml"], "");
     let bad_zone = hearth(dir.path(), &["--config", "zone.toml"], "");
     let missing = hearth(dir.path(), &["--config", "nowhere.toml"], "");
 
     assert!(!bad_key.success && bad_key.stderr.contains("pth"), "{}", bad_key.stderr);
-    assert!(!bad_zone.success && bad_zone.stderr.contains("timezone"), "{}", bad_zone.stderr);
-    assert!(!missing.success && missing.stderr.contains("nowhere.toml"), "{}", missing.stderr);
+    assert!(
+        !bad_zone.success && bad_zone.stderr.contains("timezone"),
+        "{}",
+        bad_zone.stderr
+    );
+    assert!(
+        !missing.success && missing.stderr.contains("nowhere.toml"),
+        "{}",
+        missing.stderr
+    );
 }

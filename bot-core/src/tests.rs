@@ -20,7 +20,11 @@ impl Bot {
     /// A bot whose community's admin is `admin`.
     pub async fn new() -> Self {
         let clock = ManualClock::new(at("2026-03-19T10:00:00Z"));
-        let hearth = Hearth::new(Store::in_memory().await.unwrap(), Arc::new(clock.clone()), CoreConfig::default());
+        let hearth = Hearth::new(
+            Store::in_memory().await.unwrap(),
+            Arc::new(clock.clone()),
+            CoreConfig::default(),
+        );
         let bot = Self { hearth, clock };
         bot.hearth
             .claim_admin(&bot.place("general"), &Actor::member("admin", "admin"))
@@ -55,11 +59,18 @@ impl Bot {
 
 /// The reply as plain text.
 pub(crate) fn text(response: &Response) -> String {
-    response.reply.as_ref().map(|r| r.message.plain("/")).unwrap_or_default()
+    response
+        .reply
+        .as_ref()
+        .map(|r| r.message.plain("/"))
+        .unwrap_or_default()
 }
 
 fn is_private(response: &Response) -> bool {
-    response.reply.as_ref().is_some_and(|r| r.visibility == Visibility::Private)
+    response
+        .reply
+        .as_ref()
+        .is_some_and(|r| r.visibility == Visibility::Private)
 }
 
 const GRIEF: &str = r#"group create name:"Grief circle" topic:grief led_by:peer capacity:2"#;
@@ -115,7 +126,9 @@ mod groups {
         let bot = Bot::new().await;
         bot.say("admin", GRIEF).await;
 
-        let again = bot.say("admin", r#"group create name:"GRIEF CIRCLE" topic:x led_by:peer"#).await;
+        let again = bot
+            .say("admin", r#"group create name:"GRIEF CIRCLE" topic:x led_by:peer"#)
+            .await;
 
         assert!(text(&again).contains("already a group called GRIEF CIRCLE"));
     }
@@ -124,11 +137,19 @@ mod groups {
     async fn an_appointed_facilitator_may_edit_their_group_and_only_theirs() {
         let bot = Bot::new().await;
         bot.say("admin", GRIEF).await;
-        bot.say("admin", "group create name:Caregivers topic:caregiving led_by:peer").await;
+        bot.say("admin", "group create name:Caregivers topic:caregiving led_by:peer")
+            .await;
 
         let before = bot.say("bob", "group edit group:#1 cost:free").await;
-        let appointed = bot.say("admin", "group facilitator group:#1 user:@bob action:add").await;
-        let edited = bot.say("bob", r#"group edit group:"grief circle" cost:free guideline:"Names stay in the room.""#).await;
+        let appointed = bot
+            .say("admin", "group facilitator group:#1 user:@bob action:add")
+            .await;
+        let edited = bot
+            .say(
+                "bob",
+                r#"group edit group:"grief circle" cost:free guideline:"Names stay in the room.""#,
+            )
+            .await;
         let other = bot.say("bob", "group edit group:Caregivers cost:free").await;
 
         assert_eq!(
@@ -148,7 +169,9 @@ mod groups {
         bot.say("admin", GRIEF).await;
         bot.say("admin", "group facilitator group:#1 user:bob action:add").await;
 
-        let removed = bot.say("admin", "group facilitator group:#1 user:bob action:remove").await;
+        let removed = bot
+            .say("admin", "group facilitator group:#1 user:bob action:remove")
+            .await;
         let edit = bot.say("bob", "group edit group:#1 cost:free").await;
 
         assert!(text(&removed).contains("no longer facilitates"));
@@ -192,19 +215,29 @@ mod groups {
 
         let missing = bot.say("ann", "group info group:grief").await;
 
-        assert_eq!(text(&missing), "There is no group by that name here. Did you mean Grief circle?");
+        assert_eq!(
+            text(&missing),
+            "There is no group by that name here. Did you mean Grief circle?"
+        );
     }
 
     #[tokio::test]
     async fn the_directory_filters_by_topic_and_speaks_meeting_guide() {
         let bot = Bot::new().await;
         bot.say("admin", GRIEF).await;
-        bot.say("admin", "group create name:Caregivers topic:caregiving led_by:peer format:in_person").await;
+        bot.say(
+            "admin",
+            "group create name:Caregivers topic:caregiving led_by:peer format:in_person",
+        )
+        .await;
 
         let grief = text(&bot.say("ann", "group list topic:GRIEF").await);
         let guide = bot.say("ann", "group list format:meeting_guide").await;
 
-        assert!(grief.contains("Grief circle") && !grief.contains("Caregivers"), "{grief}");
+        assert!(
+            grief.contains("Grief circle") && !grief.contains("Caregivers"),
+            "{grief}"
+        );
         let attachment = guide.reply.unwrap().message.attachment.unwrap();
         let json: serde_json::Value = serde_json::from_str(&attachment.content).unwrap();
         assert_eq!(json.as_array().unwrap().len(), 2);
@@ -218,7 +251,10 @@ mod groups {
         let bot = Bot::new().await;
 
         let created = bot
-            .say("admin", "group create name:Recovery topic:recovery led_by:peer channel:#recovery-room")
+            .say(
+                "admin",
+                "group create name:Recovery topic:recovery led_by:peer channel:#recovery-room",
+            )
             .await;
 
         assert!(text(&created).contains("Home: #recovery-room"));
@@ -250,7 +286,10 @@ mod roles {
     async fn only_the_first_claimant_becomes_the_recorded_admin() {
         let bot = Bot::new().await;
 
-        let second = bot.hearth.claim_admin(&bot.place("general"), &Actor::member("eve", "eve")).await;
+        let second = bot
+            .hearth
+            .claim_admin(&bot.place("general"), &Actor::member("eve", "eve"))
+            .await;
 
         assert!(!second.unwrap());
         assert!(text(&bot.say("eve", GRIEF).await).starts_with("Only a community admin"));
@@ -271,7 +310,11 @@ mod timezone {
 
         assert!(is_private(&set));
         assert!(text(&unset).contains("You haven't set a time zone"));
-        assert!(text(&set).contains("America/New_York (it's Thu 19 Mar, 06:00 there)"), "{}", text(&set));
+        assert!(
+            text(&set).contains("America/New_York (it's Thu 19 Mar, 06:00 there)"),
+            "{}",
+            text(&set)
+        );
         assert!(text(&shown).starts_with("Your time zone is America/New_York (it's Thu 19 Mar, 07:00"));
     }
 
@@ -336,7 +379,11 @@ mod help {
                 args,
             })
             .unwrap();
-            assert!(crate::hearth::Command::from_bound(&bound).is_some(), "{} has no handler", c.name);
+            assert!(
+                crate::hearth::Command::from_bound(&bound).is_some(),
+                "{} has no handler",
+                c.name
+            );
         }
     }
 }
@@ -351,11 +398,23 @@ mod bad_input {
         let cases = [
             ("frobnicate", "I don't know that command."),
             ("group create name:x topic:y", "/group create needs led_by:…"),
-            (&format!("group create name:{long} topic:y led_by:peer"), "too long for a command (10038 characters"),
-            (&format!("group create name:{} topic:y led_by:peer", &long[..500]), "name is too long (500 characters; at most 80)"),
-            ("group create name:\"Grief topic:y led_by:peer", "A quote was left open."),
+            (
+                &format!("group create name:{long} topic:y led_by:peer"),
+                "too long for a command (10038 characters",
+            ),
+            (
+                &format!("group create name:{} topic:y led_by:peer", &long[..500]),
+                "name is too long (500 characters; at most 80)",
+            ),
+            (
+                "group create name:\"Grief topic:y led_by:peer",
+                "A quote was left open.",
+            ),
             ("group create name:#7 topic:y led_by:peer", "name can't start with #"),
-            ("group create name:x topic:y led_by:nobody", "led_by must be one of: peer, professional."),
+            (
+                "group create name:x topic:y led_by:nobody",
+                "led_by must be one of: peer, professional.",
+            ),
             ("timezone zone:Mars/Olympus", "I don't know that time zone."),
         ];
         for (input, expected) in cases {

@@ -7,12 +7,18 @@
 //! with no new login. One sync runs before any handler is registered, so
 //! nothing sent before the bot started is ever answered.
 
+// matrix-sdk's futures are deep: proving them `Send` needs more than the
+// default recursion limit. The public futures are boxed so that callers
+// (the binary, the tests) need not raise theirs.
+#![recursion_limit = "256"]
+
 mod config;
 pub mod render;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,9 +55,12 @@ struct StoredSession {
     session: MatrixSession,
 }
 
+/// A boxed, `Send` future (see the recursion limit above).
+pub type Task<T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'static>>;
+
 /// Connects and runs Hearth on Matrix until `shutdown` completes.
-pub async fn run(hearth: Hearth, config: MatrixConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    Matrix::connect(config).await?.run(hearth, shutdown).await
+pub fn run(hearth: Hearth, config: MatrixConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Task<()> {
+    Box::pin(async move { Matrix::connect(config).await?.run(hearth, shutdown).await })
 }
 
 /// A connected bot: logged in (or restored) and synced once, not yet
@@ -65,7 +74,11 @@ pub struct Matrix {
 impl Matrix {
     /// Restores the stored session or logs in once, then syncs once so that
     /// everything already in the rooms counts as seen.
-    pub async fn connect(config: MatrixConfig) -> anyhow::Result<Self> {
+    pub fn connect(config: MatrixConfig) -> Task<Self> {
+        Box::pin(Self::connect_inner(config))
+    }
+
+    async fn connect_inner(config: MatrixConfig) -> anyhow::Result<Self> {
         let store_dir = &config.store_dir;
         std::fs::create_dir_all(store_dir)
             .with_context(|| format!("creating the Matrix store directory {}", store_dir.display()))?;
@@ -151,7 +164,11 @@ impl Matrix {
     }
 
     /// Answers commands and reactions until `shutdown` completes.
-    pub async fn run(self, hearth: Hearth, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub fn run(self, hearth: Hearth, shutdown: impl Future<Output = ()> + Send + 'static) -> Task<()> {
+        Box::pin(self.run_inner(hearth, shutdown))
+    }
+
+    async fn run_inner(self, hearth: Hearth, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let bot = Arc::new(Bot {
             hearth,
             sender: self.sender.clone(),

@@ -1,0 +1,299 @@
+//! Hearth on Matrix end to end, against the real Synapse that
+//! `scripts/synapse/start` runs on 127.0.0.1. Members are real matrix-sdk
+//! clients, so encrypted rooms are really encrypted.
+
+#![recursion_limit = "256"]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure should fail loudly"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use bot_core::io::{Delivery, Outbox};
+use bot_core::{Effect, Line, Message, Span};
+use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse, unique};
+use matrix_sdk::ruma::events::room::member::MembershipState;
+use serde_json::json;
+
+fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
+    let me = bot.user_id.to_string();
+    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
+}
+
+/// The whole member journey in one room: help, creating a group, its card,
+/// joining it by reaction, the directory, a private command, a refusal.
+async fn commands_work_in_a_room(encrypted: bool) {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+
+    // Arrange: alice creates the room (v12: its creator is admin) and invites
+    // the bot and bob; the bot joins by itself.
+    let room = room_with_bot(&alice, &bot.user_id, encrypted, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.room(&rid);
+    let said = bot_said(&bot);
+
+    // !help is private: it arrives in a DM room with alice.
+    alice.say(&room, "!help").await;
+    let help = alice
+        .wait_for("the help in a DM", |s| {
+            said(s) && s.room != rid && s.body().starts_with("Hearth commands")
+        })
+        .await;
+    assert_eq!(help.event["content"]["msgtype"], "m.notice");
+    assert!(help.encrypted, "DM rooms are encrypted");
+    assert!(help.html().contains("<code>!group create</code>"));
+
+    // !group create: a public reply to the command, in the room.
+    let create = alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    let created = alice
+        .wait_for("the new group's card", |s| {
+            said(s) && s.room == rid && s.in_reply_to() == Some(create.as_str())
+        })
+        .await;
+    assert!(created.body().contains("Created. This is its info card:"), "{}", created.body());
+    assert_eq!(created.encrypted, encrypted);
+    assert_eq!(created.event["content"]["msgtype"], "m.notice");
+    assert_eq!(created.event["content"]["format"], "org.matrix.custom.html");
+    assert!(created.html().contains("<strong>Grief circle</strong>"));
+    assert_eq!(created.event["content"]["m.mentions"], json!({ "user_ids": [] }));
+
+    // !group info from bob: the card, with its Join button as a reaction.
+    let info = bob.say(&bob_room, r#"!group info group:"Grief circle""#).await;
+    let card = bob
+        .wait_for("the info card", |s| said(s) && s.in_reply_to() == Some(info.as_str()))
+        .await;
+    assert!(card.body().contains("React ➕ to join, or type !group join group:#"));
+    assert_eq!(card.event["content"]["org.hearth.buttons"][0]["emoji"], "➕");
+    let card_id = card.event_id();
+    bob.wait_for("the bot's ➕ on the card", |s| {
+        s.sender() == bot.user_id.as_str()
+            && s.kind() == "m.reaction"
+            && s.event["content"]["m.relates_to"]["event_id"] == card_id.as_str()
+            && s.event["content"]["m.relates_to"]["key"] == "➕"
+    })
+    .await;
+
+    // Bob presses ➕: he joins, and is told so privately.
+    bob.react(&bob_room, card_id, "➕").await;
+    let joined = bob
+        .wait_for("the join confirmation in a DM", |s| {
+            said(s) && s.room != rid && s.body().contains("You've joined Grief circle")
+        })
+        .await;
+    assert!(joined.encrypted);
+
+    // !group list: the directory, publicly.
+    let list = alice.say(&room, "!group list").await;
+    let listed = alice
+        .wait_for("the directory", |s| said(s) && s.in_reply_to() == Some(list.as_str()))
+        .await;
+    assert!(listed.body().contains("Grief circle"), "{}", listed.body());
+
+    // !timezone is private: it goes to the DM room the bot already has with bob.
+    bob.say(&bob_room, "!timezone zone:Europe/Berlin").await;
+    let zone = bob
+        .wait_for("the timezone answer", |s| {
+            said(s) && s.body().contains("Your time zone is now Europe/Berlin")
+        })
+        .await;
+    assert_eq!(zone.room, joined.room, "the DM room is reused");
+
+    // A refused command says what role it needs, privately.
+    let refused = bob
+        .say(&bob_room, r#"!group create name:"Other circle" topic:grief led_by:peer"#)
+        .await;
+    let refusal = bob
+        .wait_for("the refusal", |s| {
+            said(s) && s.room == joined.room && s.body().contains("community admin")
+        })
+        .await;
+    assert!(refusal.in_reply_to().is_none());
+    assert!(
+        bob.all(|s| said(s) && s.in_reply_to() == Some(refused.as_str()))
+            .await
+            .is_empty(),
+        "a refusal is not posted in the room"
+    );
+
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_work_in_a_plain_room() {
+    commands_work_in_a_room(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_work_in_an_encrypted_room() {
+    commands_work_in_a_room(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_the_device_and_answers_nothing_old() {
+    let synapse = synapse().await;
+    let (_, admin_token) = synapse.register(&unique("admin"), true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = bot_config(&synapse, dir.path()).await;
+    let hearth = hearth().await;
+    let bot = Bot::start(hearth.clone(), config.clone()).await;
+    let device = bot.device_id.clone();
+    let bot_id = bot.user_id.clone();
+    let alice = Member::new(&synapse, "alice").await;
+    let room = room_with_bot(&alice, &bot_id, true, &[]).await;
+    let replies_to = |id: String| {
+        let bot_id = bot_id.clone();
+        move |s: &Seen| s.sender() == bot_id.as_str() && s.in_reply_to() == Some(id.as_str())
+    };
+
+    let before = alice.say(&room, "!group list").await;
+    alice.wait_for("the first answer", replies_to(before.to_string())).await;
+    bot.stop().await;
+
+    // While the bot is away.
+    let during = alice.say(&room, "!group list").await;
+
+    // Restart with no password at all: a login would fail.
+    let mut again = config.clone();
+    again.password_env = None;
+    again.password_file = None;
+    let bot = Bot::start(hearth.clone(), again).await;
+    assert_eq!(bot.device_id, device, "same device after a restart");
+    assert_eq!(synapse.devices(&admin_token, &bot_id).await, vec![device]);
+
+    // It still decrypts and answers new messages in the encrypted room.
+    let after = alice.say(&room, "!group list").await;
+    let answer = alice.wait_for("an answer after the restart", replies_to(after.to_string())).await;
+    assert!(answer.encrypted);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(alice.all(replies_to(before.to_string())).await.len(), 1, "answered once");
+    assert!(
+        alice.all(replies_to(during.to_string())).await.is_empty(),
+        "a message from before the bot started is not answered"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoed_text_cannot_make_the_bot_ping() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let said = bot_said(&bot);
+
+    let name = "@room <a href='https://matrix.to/#/@eve:localhost'>eve</a>";
+    let description = format!("Hi @ROOM and {} and <b>@room</b>", bob.user_id);
+    let create = alice
+        .say(
+            &room,
+            &format!(r#"!group create name:"{name}" topic:grief led_by:peer description:"{description}""#),
+        )
+        .await;
+    let card = alice
+        .wait_for("the card", |s| said(s) && s.in_reply_to() == Some(create.as_str()))
+        .await;
+    let body = card.body().to_lowercase();
+    let html = card.html().to_lowercase();
+    assert!(!body.contains("@room"), "{body}");
+    assert!(!html.contains("@room"), "{html}");
+    assert!(!html.contains("<a href='https://matrix.to"), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    assert!(html.contains("&lt;a href="), "{html}");
+    assert_eq!(card.event["content"]["m.mentions"], json!({ "user_ids": [] }));
+    // Bob, named in the text, is not notified.
+    assert!(body.contains(&bob.user_id.as_str().to_lowercase()));
+    let bob_room = bob.room(room.room_id());
+    bob.wait_for("the card", |s| s.event_id() == card.event_id()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bob_room.unread_notification_counts().highlight_count, 0);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_sent_once_per_key() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let room = room_with_bot(&alice, &bot.user_id, true, &[]).await;
+    let rid = room.room_id().to_owned();
+
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")
+        .unwrap()
+        .to_utc();
+    let reminder = Message::titled("Reminder: Grief circle").line(
+        Line::text("Starts ").push(Span::Time {
+            at,
+            zone: chrono_tz::Europe::Berlin,
+        }),
+    );
+    let post = Delivery {
+        community: rid.to_string(),
+        effect: Effect::Post {
+            channel: rid.to_string(),
+            message: reminder.clone(),
+            key: Some(unique("meeting-1/occurrence/lead-1h/room")),
+        },
+    };
+    // A retry after a crash sends the same delivery again.
+    bot.outbox.deliver(&post).await.unwrap();
+    bot.outbox.deliver(&post).await.unwrap();
+    let posted = alice
+        .wait_for("the reminder in the room", |s| {
+            s.room == rid && s.body().starts_with("Reminder: Grief circle")
+        })
+        .await;
+    assert!(posted.body().contains("Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)"), "{}", posted.body());
+    assert!(posted.encrypted);
+
+    let dm = Delivery {
+        community: rid.to_string(),
+        effect: Effect::Dm {
+            user: alice.user_id.to_string(),
+            message: Message::titled("Reminder by DM"),
+            key: Some(unique("meeting-1/occurrence/lead-1h/alice")),
+        },
+    };
+    bot.outbox.deliver(&dm).await.unwrap();
+    bot.outbox.deliver(&dm).await.unwrap();
+    let dmed = alice
+        .wait_for("the reminder by DM", |s| s.room != rid && s.body() == "Reminder by DM")
+        .await;
+    assert_ne!(dmed.room, rid);
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        alice.all(|s| s.body().starts_with("Reminder: Grief circle")).await.len(),
+        1,
+        "a retried post is not repeated"
+    );
+    assert_eq!(alice.all(|s| s.body() == "Reminder by DM").await.len(), 1, "a retried DM is not repeated");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_from_other_servers_are_declined() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = bot_config(&synapse, dir.path()).await;
+    config.allowed_servers = Some(vec!["example.org".to_string()]);
+    let bot = Bot::start(hearth().await, config).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let room = alice.create_room(false, &[&bot.user_id]).await;
+    alice
+        .wait_membership(room.room_id(), &bot.user_id, MembershipState::Leave)
+        .await;
+    bot.stop().await;
+}

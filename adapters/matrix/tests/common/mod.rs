@@ -23,7 +23,7 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::EncryptionInfo;
 use matrix_sdk::event_handler::RawEvent;
 use matrix_sdk::ruma::api::client::room::create_room;
-use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::events::reaction::{OriginalSyncReactionEvent, ReactionEventContent};
 use matrix_sdk::ruma::events::relation::Annotation;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
@@ -335,9 +335,10 @@ impl Member {
         }
     }
 
-    /// Sends a text message and returns its event id.
+    /// Sends a text message that mentions nobody (as modern clients mark
+    /// it), and returns its event id.
     pub async fn say(&self, room: &Room, text: &str) -> OwnedEventId {
-        room.send(RoomMessageEventContent::text_plain(text))
+        room.send(RoomMessageEventContent::text_plain(text).add_mentions(Mentions::new()))
             .await
             .unwrap()
             .response

@@ -7,7 +7,7 @@
 use bot_core::Invocation;
 use bot_core::spec::{COMMANDS, CommandSpec, Kind, OptSpec};
 use serenity::all::{
-    AutocompleteChoice, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
+    AutocompleteChoice, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CommandType, CreateCommand,
     CreateCommandOption, InteractionContext,
 };
 
@@ -77,7 +77,9 @@ pub fn application_commands() -> Result<Vec<CreateCommand>, String> {
     Ok(tree(COMMANDS)?
         .into_iter()
         .map(|(name, node)| {
-            let command = CreateCommand::new(name).contexts(vec![InteractionContext::Guild]);
+            let command = CreateCommand::new(name)
+                .kind(CommandType::ChatInput)
+                .contexts(vec![InteractionContext::Guild]);
             match node {
                 Node::Leaf(spec) => command.description(spec.description).set_options(options(spec)),
                 Node::Parent { name, children } => command

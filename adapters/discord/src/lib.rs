@@ -139,7 +139,8 @@ impl Discord {
         }
     }
 
-    /// How long to wait for the core before deferring an interaction.
+    /// How long to wait for the core before deferring an interaction; zero
+    /// defers every interaction.
     pub fn defer_after(mut self, after: Duration) -> Self {
         self.defer_after = after;
         self
@@ -380,10 +381,14 @@ impl Handler {
     async fn answer(&self, ctx: &Context, target: Target<'_>, input: Input) {
         let hearth = self.hearth.clone();
         let mut task = tokio::spawn(async move { hearth.handle(&input).await });
-        let quick = tokio::time::timeout(self.defer_after, &mut task).await;
+        let quick = if self.defer_after.is_zero() {
+            None
+        } else {
+            tokio::time::timeout(self.defer_after, &mut task).await.ok()
+        };
         let (deferred, joined) = match quick {
-            Ok(joined) => (false, joined),
-            Err(_) => {
+            Some(joined) => (false, joined),
+            None => {
                 tracing::debug!(interaction = %target.id, "discord: deferring");
                 let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
                 if let Err(e) = response_execute(ctx, target, defer).await {

@@ -1,0 +1,573 @@
+//! End to end: the real serenity client, driven by the adapter, against the
+//! fake Discord in `support`.
+
+mod support;
+
+use std::time::Duration;
+
+use bot_core::io::{Delivery, Outbox};
+use bot_core::spec::{COMMANDS, Kind};
+use bot_core::{Effect, InputKind, Message, PresenceChange};
+use hearth_discord::{DiscordOutbox, MuteError, MuteOutcome};
+use serde_json::{Value, json};
+use serenity::all::{GuildId, UserId};
+use serenity::model::event::Event;
+use support::*;
+
+const ADMIN: u64 = 11;
+const MEMBER: u64 = 12;
+const FACILITATOR: u64 = 13;
+
+fn admin() -> Value {
+    member(ADMIN, "Ada", MANAGE_GUILD, &[])
+}
+
+fn plain_member() -> Value {
+    member(MEMBER, "Bo", PLAIN, &[])
+}
+
+fn facilitator() -> Value {
+    member(FACILITATOR, "Cy", PLAIN, &[FACILITATOR_ROLE])
+}
+
+/// Interaction ids: unique within a test.
+fn id(n: u64) -> u64 {
+    10_000 + n
+}
+
+fn group_create(n: u64, who: &Value, name: &str) -> Value {
+    command_interaction(
+        id(n),
+        who,
+        "group create",
+        &[
+            ("name", 3, json!(name)),
+            ("topic", 3, json!("grief")),
+            ("led_by", 3, json!("peer")),
+            ("capacity", 4, json!(12)),
+        ],
+    )
+}
+
+/// The callback's message data, checking it is a plain message answer.
+fn answer(callback: &Value) -> &Value {
+    assert_eq!(callback["type"], 4, "not a message answer: {callback:#}");
+    &callback["data"]
+}
+
+fn is_ephemeral(data: &Value) -> bool {
+    data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
+}
+
+fn embed_text(data: &Value) -> String {
+    let embed = &data["embeds"][0];
+    let mut text = format!(
+        "{}\n{}",
+        embed["title"].as_str().unwrap_or_default(),
+        embed["description"].as_str().unwrap_or_default()
+    );
+    for field in embed["fields"].as_array().into_iter().flatten() {
+        text.push_str(&format!("\n{}: {}", field["name"], field["value"]));
+    }
+    text
+}
+
+/// Every message the bot sent pings nobody but the users it lists.
+fn assert_no_crowd_pings(bot: &Bot) {
+    for r in bot.fake.requests() {
+        let data = if r.path.ends_with("/callback") { &r.body["data"] } else { &r.body };
+        let carries_message = data.get("embeds").is_some() || data.get("content").is_some();
+        if !carries_message || r.method == "PUT" {
+            continue;
+        }
+        let mentions = &data["allowed_mentions"];
+        assert_eq!(mentions["parse"], json!([]), "{} {} allows parsing mentions", r.method, r.path);
+        assert_eq!(mentions["roles"], json!([]), "{} {} allows role pings", r.method, r.path);
+        let content = data["content"].as_str().unwrap_or_default();
+        assert!(!content.contains("@everyone") && !content.contains("@here"), "{content}");
+    }
+}
+
+// ---- fixtures -------------------------------------------------------------
+
+#[test]
+fn every_fixture_is_an_event_serenity_understands() {
+    let fixtures = [
+        ("READY", ready_fixture()),
+        ("INTERACTION_CREATE", command_interaction(1, &admin(), "help", &[])),
+        ("INTERACTION_CREATE", group_create(2, &admin(), "Grief circle")),
+        (
+            "INTERACTION_CREATE",
+            autocomplete_interaction(3, &plain_member(), "timezone", "zone", "Europe/Be"),
+        ),
+        (
+            "INTERACTION_CREATE",
+            button_interaction(4, &plain_member(), "h:group join group:#1", &message(7, CHANNEL, &json!({}))),
+        ),
+        ("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77))),
+        ("VOICE_STATE_UPDATE", voice_state(MEMBER, None)),
+    ];
+    for (kind, data) in fixtures {
+        let event = deserialize_event(kind, data).unwrap_or_else(|e| panic!("{kind} fixture is not a serenity event: {e}"));
+        assert!(
+            !matches!(event, Event::Unknown(_)),
+            "{kind} fixture would be dropped as Event::Unknown"
+        );
+    }
+    let msg = message(7, CHANNEL, &json!({ "content": "x" }));
+    serde_json::from_value::<serenity::all::Message>(msg).expect("message fixture");
+    serde_json::from_value::<serenity::all::Member>(member(1, "a", PLAIN, &[])).expect("member fixture");
+    serde_json::from_value::<serenity::all::Role>(role(1, "r")).expect("role fixture");
+}
+
+/// serenity's `Event` is tagged by `t` with its payload in `d`, like the gateway frame.
+fn deserialize_event(kind: &str, data: Value) -> Result<Event, String> {
+    serde_json::from_value(json!({ "t": kind, "d": data })).map_err(|e| e.to_string())
+}
+
+// ---- registration ---------------------------------------------------------
+
+/// The spec as Discord's command JSON, built independently of the adapter.
+fn expected_commands() -> Vec<Value> {
+    let mut top: Vec<(String, Value)> = Vec::new();
+    for spec in COMMANDS {
+        let words: Vec<&str> = spec.name.split(' ').collect();
+        let options: Vec<Value> = spec.options.iter().map(expected_option).collect();
+        let leaf = |kind: u8, name: &str| {
+            json!({ "type": kind, "name": name, "description": spec.description, "options": options })
+        };
+        match words.as_slice() {
+            [one] => {
+                let mut c = leaf(1, one);
+                c["contexts"] = json!([0]);
+                top.push(((*one).to_string(), c));
+            }
+            [parent, sub] => {
+                if !top.iter().any(|(n, _)| n == parent) {
+                    top.push((
+                        (*parent).to_string(),
+                        json!({ "type": 1, "name": parent, "options": [], "contexts": [0] }),
+                    ));
+                }
+                let (_, c) = top.iter_mut().find(|(n, _)| n == parent).unwrap();
+                c["options"].as_array_mut().unwrap().push(leaf(1, sub));
+            }
+            _ => panic!("the rig handles one- and two-word commands; extend it for {}", spec.name),
+        }
+    }
+    top.into_iter().map(|(_, c)| c).collect()
+}
+
+fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
+    let mut v = json!({ "name": o.name, "description": o.description, "required": o.required });
+    match o.kind {
+        Kind::Text { max } => {
+            v["type"] = json!(3);
+            v["max_length"] = json!(max);
+        }
+        Kind::Int { min, max } => {
+            v["type"] = json!(4);
+            v["min_value"] = json!(min);
+            v["max_value"] = json!(max);
+        }
+        Kind::Choice(choices) => {
+            v["type"] = json!(3);
+            v["choices"] = choices.iter().map(|c| json!({ "name": c, "value": c })).collect();
+        }
+        Kind::User => v["type"] = json!(6),
+        Kind::Channel => v["type"] = json!(7),
+        Kind::Group | Kind::Date => v["type"] = json!(3),
+        Kind::Timezone | Kind::Command => {
+            v["type"] = json!(3);
+            v["autocomplete"] = json!(true);
+        }
+    }
+    v
+}
+
+/// Drops what carries no meaning: nulls, empty lists and maps, `false`.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)))
+                .filter(|(_, v)| !v.as_array().is_some_and(Vec::is_empty))
+                .filter(|(_, v)| !v.as_object().is_some_and(serde_json::Map::is_empty))
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn registered_guild_commands_match_the_spec_exactly() {
+    let bot = Bot::start().await;
+
+    let put = bot
+        .fake
+        .wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+
+    let mut sent = normalize(&put.body);
+    for command in sent.as_array_mut().unwrap() {
+        if command["options"][0]["type"] == 1 {
+            // A parent's description is the adapter's own summary.
+            let description = command.as_object_mut().unwrap().remove("description").unwrap();
+            assert!(!description.as_str().unwrap().is_empty());
+        }
+    }
+    let expected = normalize(&Value::Array(expected_commands()));
+    assert_eq!(sent, expected, "sent:\n{sent:#}\nexpected:\n{expected:#}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_guilds_commands_are_registered_globally() {
+    let bot = Bot::start_with(Vec::new(), Duration::from_millis(1500)).await;
+
+    let put = bot.fake.wait_request("PUT", &format!("/applications/{APP}/commands")).await;
+
+    let names: Vec<&str> = put.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.contains(&"help") && names.contains(&"group") && names.contains(&"timezone"));
+    bot.stop().await;
+}
+
+// ---- commands ---------------------------------------------------------------
+
+#[tokio::test]
+async fn help_answers_privately_with_the_command_list() {
+    let bot = Bot::start().await;
+
+    let callback = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+
+    let data = answer(&callback);
+    assert!(is_ephemeral(data), "{data:#}");
+    assert!(embed_text(data).contains("/group create"), "{}", embed_text(data));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_manage_server_member_creates_a_group_and_a_plain_member_is_refused() {
+    let bot = Bot::start().await;
+
+    let refused = bot.interact(group_create(1, &plain_member(), "Grief circle")).await;
+    let created = bot.interact(group_create(2, &admin(), "Grief circle")).await;
+
+    let refused = answer(&refused);
+    assert!(is_ephemeral(refused));
+    assert!(embed_text(refused).to_lowercase().contains("admin"), "{}", embed_text(refused));
+    let created = answer(&created);
+    assert!(!is_ephemeral(created), "{created:#}");
+    assert!(embed_text(created).contains("Grief circle"), "{}", embed_text(created));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn group_info_and_list_are_public_and_the_join_button_joins() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    let list = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+    let info = bot
+        .interact(command_interaction(
+            id(3),
+            &plain_member(),
+            "group info",
+            &[("group", 3, json!("Grief circle"))],
+        ))
+        .await;
+
+    let list = answer(&list);
+    assert!(!is_ephemeral(list));
+    assert!(embed_text(list).contains("Grief circle"), "{}", embed_text(list));
+    let info = answer(&info);
+    assert!(!is_ephemeral(info));
+    assert!(embed_text(info).contains("grief"), "{}", embed_text(info));
+    let button = &info["components"][0]["components"][0];
+    let custom_id = button["custom_id"].as_str().expect("a Join button");
+    assert!(custom_id.starts_with("h:group join"), "{custom_id}");
+
+    let shown = message(id(50), CHANNEL, info);
+    let joined = bot.interact(button_interaction(id(4), &plain_member(), custom_id, &shown)).await;
+
+    let joined = answer(&joined);
+    assert!(is_ephemeral(joined), "{joined:#}");
+    assert!(embed_text(joined).contains("Grief circle"), "{}", embed_text(joined));
+    let again = bot.interact(button_interaction(id(5), &plain_member(), custom_id, &shown)).await;
+    assert!(embed_text(answer(&again)).to_lowercase().contains("already"), "{}", embed_text(answer(&again)));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn timezone_is_private_and_autocompletes_zone_names() {
+    let bot = Bot::start().await;
+
+    let suggestions = bot
+        .interact(autocomplete_interaction(id(1), &plain_member(), "timezone", "zone", "europe/ber"))
+        .await;
+    let set = bot
+        .interact(command_interaction(
+            id(2),
+            &plain_member(),
+            "timezone",
+            &[("zone", 3, json!("Europe/Berlin"))],
+        ))
+        .await;
+
+    assert_eq!(suggestions["type"], 8, "{suggestions:#}");
+    assert_eq!(suggestions["data"]["choices"][0]["value"], "Europe/Berlin");
+    let set = answer(&set);
+    assert!(is_ephemeral(set));
+    assert!(embed_text(set).contains("Europe/Berlin"), "{}", embed_text(set));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_named_everyone_pings_nobody() {
+    let bot = Bot::start().await;
+
+    let created = bot.interact(group_create(1, &admin(), "@everyone @here")).await;
+    let listed = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+
+    for data in [answer(&created), answer(&listed)] {
+        let text = embed_text(data);
+        assert!(!text.contains("@everyone") && !text.contains("@here"), "{text}");
+        assert!(text.contains("@\u{200b}everyone"), "{text}");
+    }
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_facilitator_role_member_may_edit_a_group() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let edit = |n: u64, who: &Value| {
+        command_interaction(
+            id(n),
+            who,
+            "group edit",
+            &[("group", 3, json!("Grief circle")), ("cost", 3, json!("free"))],
+        )
+    };
+
+    let by_member = bot.interact(edit(2, &plain_member())).await;
+    let by_facilitator = bot.interact(edit(3, &facilitator())).await;
+
+    assert!(is_ephemeral(answer(&by_member)), "a plain member was not refused");
+    let edited = answer(&by_facilitator);
+    assert!(!is_ephemeral(edited), "{edited:#}");
+    bot.fake.wait_request("GET", &format!("/guilds/{GUILD}/roles")).await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_deferred_privately_then_delivered() {
+    let bot = Bot::start_with(vec![GUILD], Duration::ZERO).await;
+
+    let deferred = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+    let edited = bot
+        .fake
+        .wait_request("PATCH", &format!("/webhooks/{APP}/{}/messages/@original", token(id(1))))
+        .await;
+    let public = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+    let followup = bot
+        .fake
+        .wait_request("POST", &format!("/webhooks/{APP}/{}", token(id(2))))
+        .await;
+
+    assert_eq!(deferred["type"], 5);
+    assert!(is_ephemeral(&deferred["data"]));
+    assert!(embed_text(&edited.body).contains("/group create"));
+    assert_eq!(public["type"], 5);
+    assert!(!is_ephemeral(&followup.body), "{:#}", followup.body);
+    assert!(followup.body["embeds"][0].is_object());
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+// ---- deliveries -------------------------------------------------------------
+
+#[tokio::test]
+async fn the_outbox_posts_and_dms_once_with_a_nonce() {
+    let fake = FakeDiscord::start().await;
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-outbox-{}.token", std::process::id()));
+    std::fs::write(&token_file, "fake-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let outbox = DiscordOutbox::from_config(&config).unwrap();
+    let reminder = Message::titled("Grief circle starts soon").text("See you there.");
+    let post = Delivery {
+        community: GUILD.to_string(),
+        effect: Effect::Post {
+            channel: CHANNEL.to_string(),
+            message: reminder.clone(),
+            key: Some("meeting:1:occ:2026-11-27T18:00Z:lead:1h:channel".into()),
+        },
+    };
+    let dm = Delivery {
+        community: GUILD.to_string(),
+        effect: Effect::Dm {
+            user: MEMBER.to_string(),
+            message: Message {
+                pings: vec![MEMBER.to_string()],
+                ..reminder
+            },
+            key: Some("meeting:1:occ:2026-11-27T18:00Z:lead:1h:user:12".into()),
+        },
+    };
+
+    outbox.deliver(&post).await.unwrap();
+    outbox.deliver(&post).await.unwrap(); // a retry after a crash
+    outbox.deliver(&dm).await.unwrap();
+
+    let posts: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL}/messages"))
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].body["nonce"], posts[1].body["nonce"]);
+    assert_eq!(posts[0].body["enforce_nonce"], true);
+    assert_eq!(posts[0].body["nonce"].as_str().unwrap().len(), 25);
+    assert_eq!(posts[0].body["allowed_mentions"]["parse"], json!([]));
+    let opened = fake.wait_request("POST", "/users/@me/channels").await;
+    assert_eq!(opened.body["recipient_id"], MEMBER.to_string());
+    let dm_sent = fake
+        .wait_request("POST", &format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .await;
+    assert_eq!(dm_sent.body["enforce_nonce"], true);
+    assert_ne!(dm_sent.body["nonce"], posts[0].body["nonce"]);
+    assert_eq!(dm_sent.body["allowed_mentions"]["users"], json!([MEMBER.to_string()]));
+    assert_eq!(dm_sent.body["content"], format!("<@{MEMBER}>"));
+    let created = fake.created_messages();
+    assert_eq!(
+        created.iter().filter(|(c, _)| *c == CHANNEL.to_string()).count(),
+        1,
+        "the retried post was created twice"
+    );
+    let _ = std::fs::remove_file(token_file);
+}
+
+#[tokio::test]
+async fn a_refused_delivery_is_permanent_and_a_server_error_is_retried() {
+    let fake = FakeDiscord::start().await;
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-refused-{}.token", std::process::id()));
+    std::fs::write(&token_file, "fake-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let outbox = DiscordOutbox::from_config(&config).unwrap();
+    fake.fail("POST", "/channels/1/messages", 403, 50013, "Missing Permissions");
+    fake.fail("POST", "/channels/2/messages", 502, 0, "Bad Gateway");
+    let post = |channel: &str| Effect::Post {
+        channel: channel.into(),
+        message: Message::new().text("hi"),
+        key: None,
+    };
+
+    let refused = outbox.effect(&post("1")).await;
+    let flaky = outbox.effect(&post("2")).await;
+
+    assert!(matches!(refused, Err(bot_core::io::DeliveryError::Permanent(_))), "{refused:?}");
+    assert!(matches!(flaky, Err(bot_core::io::DeliveryError::Retry(_))), "{flaky:?}");
+    let _ = std::fs::remove_file(token_file);
+}
+
+// ---- voice -------------------------------------------------------------------
+
+#[tokio::test]
+async fn voice_state_updates_become_presence_inputs() {
+    let bot = Bot::start().await;
+    let parse = |data: Value| match deserialize_event("VOICE_STATE_UPDATE", data) {
+        Ok(Event::VoiceStateUpdate(e)) => e.voice_state,
+        other => panic!("not a voice state update: {other:?}"),
+    };
+    let joined = parse(voice_state(MEMBER, Some(77)));
+    let moved = parse(voice_state(MEMBER, Some(78)));
+    let left = parse(voice_state(MEMBER, None));
+
+    let join_inputs = hearth_discord::presence_inputs(None, &joined);
+    let move_inputs = hearth_discord::presence_inputs(Some(&joined), &moved);
+    let leave_inputs = hearth_discord::presence_inputs(Some(&moved), &left);
+    let self_mute = hearth_discord::presence_inputs(Some(&moved), &moved);
+
+    let presence = |inputs: &[bot_core::Input]| -> Vec<(String, bool)> {
+        inputs
+            .iter()
+            .map(|i| match &i.kind {
+                InputKind::Presence(PresenceChange { channel, present }) => {
+                    assert_eq!(i.place.community, GUILD.to_string());
+                    assert_eq!(i.actor.user, MEMBER.to_string());
+                    (channel.clone(), *present)
+                }
+                other => panic!("not presence: {other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(presence(&join_inputs), [("77".to_string(), true)]);
+    assert_eq!(
+        presence(&move_inputs),
+        [("77".to_string(), false), ("78".to_string(), true)]
+    );
+    assert_eq!(presence(&leave_inputs), [("78".to_string(), false)]);
+    assert!(self_mute.is_empty());
+
+    // Through the gateway too: the adapter takes the event without failing,
+    // and keeps answering afterwards.
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77)));
+    let after = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+    answer(&after);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn server_mute_is_sent_and_left_voice_and_missing_permission_are_reported() {
+    let fake = FakeDiscord::start().await;
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-mute-{}.token", std::process::id()));
+    std::fs::write(&token_file, "fake-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let http = config.http().unwrap();
+    fake.fail(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/21"),
+        400,
+        40032,
+        "Target user is not connected to voice.",
+    );
+    fake.fail("PATCH", "/guilds/9/members/22", 403, 50013, "Missing Permissions");
+
+    let muted = hearth_discord::set_server_mute(&http, GuildId::new(GUILD), UserId::new(MEMBER), true).await;
+    let unmuted = hearth_discord::set_server_mute(&http, GuildId::new(GUILD), UserId::new(MEMBER), false).await;
+    let gone = hearth_discord::set_server_mute(&http, GuildId::new(GUILD), UserId::new(21), false).await;
+    let refused = hearth_discord::set_server_mute(&http, GuildId::new(9), UserId::new(22), true).await;
+
+    assert_eq!(muted.unwrap(), MuteOutcome::Applied);
+    assert_eq!(unmuted.unwrap(), MuteOutcome::Applied);
+    assert_eq!(gone.unwrap(), MuteOutcome::NotInVoice);
+    let refused = refused.unwrap_err();
+    assert!(matches!(refused, MuteError::MissingPermission { guild: 9 }));
+    assert!(refused.to_string().contains("Mute Members"));
+    let patches: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path == format!("/guilds/{GUILD}/members/{MEMBER}"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(patches, [json!({ "mute": true }), json!({ "mute": false })]);
+    let _ = std::fs::remove_file(token_file);
+}

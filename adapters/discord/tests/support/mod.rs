@@ -1,0 +1,657 @@
+//! A fake Discord on 127.0.0.1: the REST routes Hearth uses and a gateway
+//! websocket, recording every request so tests can assert on exactly what the
+//! real serenity client sent. Also the JSON fixtures the gateway dispatches,
+//! and a harness that runs the adapter against it.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the rig")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test rig: failing loudly is the point")]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bot_core::{CoreConfig, Hearth, Store, SystemClock};
+use hearth_discord::{Discord, DiscordConfig};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+pub const APP: u64 = 1_000;
+pub const GUILD: u64 = 2_000;
+pub const CHANNEL: u64 = 3_000;
+pub const FACILITATOR_ROLE: u64 = 4_000;
+/// Manage Server.
+pub const MANAGE_GUILD: &str = "32";
+/// View Channel and Send Messages, nothing more.
+pub const PLAIN: &str = "3072";
+
+/// One request the bot made.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// The path without `/api/v10`.
+    pub path: String,
+    /// The JSON body, or a multipart request's `payload_json`.
+    pub body: Value,
+    /// The file names of a multipart request.
+    pub files: Vec<String>,
+}
+
+/// An error the fake answers a route with, `times` times (forever if `None`).
+#[derive(Debug, Clone)]
+struct Failure {
+    method: String,
+    path: String,
+    status: u16,
+    code: u32,
+    message: String,
+}
+
+struct Shared {
+    ws_url: String,
+    log: Mutex<Vec<Recorded>>,
+    gateway: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    identify: Mutex<Option<Value>>,
+    seq: AtomicU64,
+    ids: AtomicU64,
+    failures: Mutex<Vec<Failure>>,
+    /// Messages created per channel, with Discord's nonce de-duplication.
+    created: Mutex<Vec<(String, Value)>>,
+    nonces: Mutex<HashMap<(String, String), Value>>,
+    roles: Mutex<Vec<Value>>,
+}
+
+/// The fake Discord. Dropping it stops nothing by itself; the runtime does.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeDiscord {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding 127.0.0.1 for the fake Discord");
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            ws_url: format!("ws://{addr}/ws"),
+            log: Mutex::default(),
+            gateway: Mutex::default(),
+            identify: Mutex::default(),
+            seq: AtomicU64::new(1),
+            ids: AtomicU64::new(900_000),
+            failures: Mutex::default(),
+            created: Mutex::default(),
+            nonces: Mutex::default(),
+            roles: Mutex::new(vec![
+                role(GUILD, "@everyone"),
+                role(FACILITATOR_ROLE, "Facilitator"),
+            ]),
+        });
+        let app = Router::new()
+            .route("/ws", get(gateway))
+            .fallback(rest)
+            .with_state(shared.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("the fake Discord's server");
+        });
+        Self {
+            base_url: format!("http://{addr}"),
+            shared,
+        }
+    }
+
+    /// Everything the bot sent so far, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Messages actually created in channels (after nonce de-duplication).
+    pub fn created_messages(&self) -> Vec<(String, Value)> {
+        self.shared.created.lock().unwrap().clone()
+    }
+
+    /// Waits until a request matching `pred` was recorded.
+    pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(found) = self.requests().into_iter().find(|r| pred(r)) {
+                return found;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let seen: Vec<String> = self.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+                panic!("the bot never sent {what}; it sent: {seen:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the request to `method path`.
+    pub async fn wait_request(&self, method: &str, path: &str) -> Recorded {
+        self.wait_for(&format!("{method} {path}"), |r| r.method == method && r.path == path)
+            .await
+    }
+
+    /// Waits until the bot has identified on the gateway and been sent READY.
+    pub async fn wait_identified(&self) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(identify) = self.shared.identify.lock().unwrap().clone() {
+                return identify;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bot never identified on the fake gateway"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends a dispatch (op 0) with the next sequence number.
+    pub fn dispatch(&self, kind: &str, data: Value) {
+        let frame = dispatch_frame(kind, self.shared.seq.fetch_add(1, Ordering::SeqCst), data);
+        let sender = self.shared.gateway.lock().unwrap().clone();
+        sender
+            .expect("no gateway session to dispatch to")
+            .send(frame.to_string())
+            .expect("the gateway session ended");
+    }
+
+    /// Answers `method path` with a Discord error from now on.
+    pub fn fail(&self, method: &str, path: &str, status: u16, code: u32, message: &str) {
+        self.shared.failures.lock().unwrap().push(Failure {
+            method: method.into(),
+            path: path.into(),
+            status,
+            code,
+            message: message.into(),
+        });
+    }
+
+    /// The next snowflake.
+    pub fn next_id(&self) -> u64 {
+        self.shared.ids.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+pub fn dispatch_frame(kind: &str, seq: u64, data: Value) -> Value {
+    json!({ "op": 0, "t": kind, "s": seq, "d": data })
+}
+
+async fn gateway(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |socket| session(socket, shared))
+}
+
+async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    *shared.gateway.lock().unwrap() = Some(tx);
+    let hello = json!({ "op": 10, "d": { "heartbeat_interval": 41_250 } });
+    if socket.send(WsMessage::Text(hello.to_string().into())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(WsMessage::Text(text))) => text.to_string(),
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else { continue };
+                let reply = match frame["op"].as_u64() {
+                    Some(1) => Some(json!({ "op": 11 })),
+                    Some(2) => {
+                        let seq = shared.seq.fetch_add(1, Ordering::SeqCst);
+                        let ready = dispatch_frame("READY", seq, ready(&shared.ws_url));
+                        *shared.identify.lock().unwrap() = Some(frame["d"].clone());
+                        Some(ready)
+                    }
+                    _ => None,
+                };
+                if let Some(reply) = reply
+                    && socket.send(WsMessage::Text(reply.to_string().into())).await.is_err()
+                {
+                    break;
+                }
+            }
+            Some(out) = rx.recv() => {
+                if socket.send(WsMessage::Text(out.into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The body of a multipart request's `payload_json` part, and its file names.
+fn multipart(content_type: &str, body: &[u8]) -> (Value, Vec<String>) {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return (Value::Null, Vec::new());
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut payload = Value::Null;
+    let mut files = Vec::new();
+    for part in text.split(&format!("--{}", boundary.trim_matches('"'))) {
+        let Some((head, content)) = part.split_once("\r\n\r\n") else { continue };
+        let content = content.trim_end_matches("\r\n");
+        if head.contains("name=\"payload_json\"") {
+            payload = serde_json::from_str(content).unwrap_or(Value::Null);
+        } else if let Some(name) = head.split("filename=\"").nth(1).and_then(|r| r.split('"').next()) {
+            files.push(name.to_string());
+        }
+    }
+    (payload, files)
+}
+
+fn error(status: u16, code: u32, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        axum::Json(json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+async fn rest(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path()).to_string();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (body, files) = if content_type.starts_with("multipart/") {
+        multipart(&content_type, &body)
+    } else {
+        (serde_json::from_slice(&body).unwrap_or(Value::Null), Vec::new())
+    };
+    shared.log.lock().unwrap().push(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        body: body.clone(),
+        files,
+    });
+    let failure = shared
+        .failures
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|f| f.method == method.as_str() && f.path == path)
+        .cloned();
+    if let Some(f) = failure {
+        return error(f.status, f.code, &f.message);
+    }
+    let id = || shared.ids.fetch_add(1, Ordering::SeqCst);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["gateway"] | ["gateway", "bot"]) => axum::Json(json!({
+            "url": shared.ws_url,
+            "shards": 1,
+            "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1 },
+        }))
+        .into_response(),
+        ("PUT", ["applications", _, "commands"] | ["applications", _, "guilds", _, "commands"]) => {
+            let commands: Vec<Value> = body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| registered_command(c, id()))
+                .collect();
+            axum::Json(Value::Array(commands)).into_response()
+        }
+        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
+            axum::Json(message(id(), CHANNEL, &body)).into_response()
+        }
+        ("DELETE", ["webhooks", _, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["channels", channel, "messages"]) => {
+            let channel = (*channel).to_string();
+            let nonce = body["nonce"].as_str().map(str::to_string);
+            let enforced = body["enforce_nonce"].as_bool() == Some(true);
+            if enforced
+                && let Some(nonce) = &nonce
+                && let Some(existing) = shared.nonces.lock().unwrap().get(&(channel.clone(), nonce.clone()))
+            {
+                return axum::Json(existing.clone()).into_response();
+            }
+            let created = message(id(), channel.parse().unwrap_or(0), &body);
+            if enforced && let Some(nonce) = nonce {
+                shared.nonces.lock().unwrap().insert((channel.clone(), nonce), created.clone());
+            }
+            shared.created.lock().unwrap().push((channel, created.clone()));
+            axum::Json(created).into_response()
+        }
+        ("POST", ["users", "@me", "channels"]) => {
+            let recipient: u64 = body["recipient_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| body["recipient_id"].as_u64())
+                .unwrap_or(0);
+            axum::Json(dm_channel(recipient)).into_response()
+        }
+        ("PATCH", ["guilds", guild, "members", user]) => {
+            let mut m = member(user.parse().unwrap_or(0), "member", PLAIN, &[]);
+            m["mute"] = body["mute"].clone();
+            m["guild_id"] = json!(guild);
+            axum::Json(m).into_response()
+        }
+        ("GET", ["guilds", _, "roles"]) => axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response(),
+        _ => error(404, 0, "404: Not Found"),
+    }
+}
+
+/// What Discord returns for a registered command.
+fn registered_command(mut command: Value, id: u64) -> Value {
+    command["id"] = json!(id.to_string());
+    command["application_id"] = json!(APP.to_string());
+    command["version"] = json!("1");
+    if command.get("type").is_none() {
+        command["type"] = json!(1);
+    }
+    command
+}
+
+/// The DM channel of a user: id `user + 500_000`.
+pub fn dm_channel_id(user: u64) -> u64 {
+    user + 500_000
+}
+
+fn dm_channel(user: u64) -> Value {
+    json!({
+        "id": dm_channel_id(user).to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "recipients": [self::user(user, "member")],
+    })
+}
+
+// ---- fixtures -------------------------------------------------------------
+
+pub fn user(id: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": null,
+        "bot": id == APP,
+    })
+}
+
+pub fn member(id: u64, name: &str, permissions: &str, roles: &[u64]) -> Value {
+    json!({
+        "user": user(id, name),
+        "nick": null,
+        "avatar": null,
+        "roles": roles.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "joined_at": "2026-01-01T00:00:00.000000+00:00",
+        "premium_since": null,
+        "deaf": false,
+        "mute": false,
+        "flags": 0,
+        "pending": false,
+        "permissions": permissions,
+    })
+}
+
+pub fn role(id: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": name,
+        "color": 0,
+        "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+        "hoist": false,
+        "icon": null,
+        "unicode_emoji": null,
+        "position": 0,
+        "permissions": "0",
+        "managed": false,
+        "mentionable": false,
+        "flags": 0,
+    })
+}
+
+/// A message as Discord returns it, carrying what was sent.
+pub fn message(id: u64, channel: u64, sent: &Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": channel.to_string(),
+        "author": user(APP, "Hearth"),
+        "content": sent["content"].as_str().unwrap_or_default(),
+        "timestamp": "2026-11-26T08:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": sent.get("embeds").cloned().unwrap_or(json!([])),
+        "components": sent.get("components").cloned().unwrap_or(json!([])),
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
+        "nonce": sent.get("nonce").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn ready(ws_url: &str) -> Value {
+    json!({
+        "v": 10,
+        "user": {
+            "id": APP.to_string(),
+            "username": "Hearth",
+            "discriminator": "0",
+            "global_name": null,
+            "avatar": null,
+            "bot": true,
+            "verified": true,
+            "mfa_enabled": false,
+            "flags": 0,
+        },
+        "guilds": [],
+        "session_id": "fake-session",
+        "resume_gateway_url": ws_url,
+        "shard": [0, 1],
+        "application": { "id": APP.to_string(), "flags": 0 },
+    })
+}
+
+/// The gateway's READY, for checking fixtures without a server.
+pub fn ready_fixture() -> Value {
+    ready("ws://127.0.0.1:1/ws")
+}
+
+/// A typed option value: (name, Discord option type, value).
+pub type Opt<'a> = (&'a str, u8, Value);
+
+/// An application command interaction for `command` (one to three words).
+pub fn command_interaction(id: u64, member: &Value, command: &str, options: &[Opt<'_>]) -> Value {
+    let opts: Vec<Value> = options
+        .iter()
+        .map(|(name, kind, value)| json!({ "name": name, "type": kind, "value": value }))
+        .collect();
+    let words: Vec<&str> = command.split(' ').collect();
+    let mut nested = Value::Array(opts);
+    for (depth, word) in words.iter().enumerate().skip(1).rev() {
+        let kind = if depth == words.len() - 1 { 1 } else { 2 };
+        nested = json!([{ "name": word, "type": kind, "options": nested }]);
+    }
+    interaction(
+        id,
+        2,
+        member,
+        json!({ "id": "5000", "name": words[0], "type": 1, "options": nested, "guild_id": GUILD.to_string() }),
+        None,
+    )
+}
+
+/// An autocomplete interaction while `focused` is being typed.
+pub fn autocomplete_interaction(id: u64, member: &Value, command: &str, focused: &str, typed: &str) -> Value {
+    let mut i = command_interaction(id, member, command, &[(focused, 3, json!(typed))]);
+    i["type"] = json!(4);
+    let mut options = &mut i["data"]["options"];
+    while options[0].get("options").is_some() {
+        options = &mut options[0]["options"];
+    }
+    options[0]["focused"] = json!(true);
+    i
+}
+
+/// A button press on `message`.
+pub fn button_interaction(id: u64, member: &Value, custom_id: &str, message: &Value) -> Value {
+    interaction(
+        id,
+        3,
+        member,
+        json!({ "custom_id": custom_id, "component_type": 2 }),
+        Some(message.clone()),
+    )
+}
+
+fn interaction(id: u64, kind: u8, member: &Value, data: Value, message: Option<Value>) -> Value {
+    let mut i = json!({
+        "id": id.to_string(),
+        "application_id": APP.to_string(),
+        "type": kind,
+        "data": data,
+        "guild_id": GUILD.to_string(),
+        "channel_id": CHANNEL.to_string(),
+        "channel": { "id": CHANNEL.to_string(), "type": 0 },
+        "member": member,
+        "token": token(id),
+        "version": 1,
+        "app_permissions": "2248473465835073",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": GUILD.to_string() },
+        "context": 0,
+        "attachment_size_limit": 10_485_760,
+    });
+    if let Some(message) = message {
+        i["message"] = message;
+    }
+    i
+}
+
+/// The token of interaction `id`.
+pub fn token(id: u64) -> String {
+    format!("token{id}")
+}
+
+/// The path of interaction `id`'s callback.
+pub fn callback_path(id: u64) -> String {
+    format!("/interactions/{id}/{}/callback", token(id))
+}
+
+pub fn voice_state(user: u64, channel: Option<u64>) -> Value {
+    json!({
+        "guild_id": GUILD.to_string(),
+        "channel_id": channel.map(|c| c.to_string()),
+        "user_id": user.to_string(),
+        "member": member(user, "speaker", PLAIN, &[]),
+        "session_id": "voice-session",
+        "deaf": false,
+        "mute": false,
+        "self_deaf": false,
+        "self_mute": false,
+        "self_video": false,
+        "suppress": false,
+        "request_to_speak_timestamp": null,
+    })
+}
+
+// ---- the bot under test ---------------------------------------------------
+
+/// The adapter running against a fake Discord.
+pub struct Bot {
+    pub fake: FakeDiscord,
+    pub config: DiscordConfig,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    token_file: PathBuf,
+}
+
+static NEXT_TOKEN_FILE: AtomicU64 = AtomicU64::new(0);
+
+impl Bot {
+    /// Starts a fake Discord and the adapter, registering commands in `GUILD`.
+    pub async fn start() -> Self {
+        Self::start_with(vec![GUILD], Duration::from_millis(1500)).await
+    }
+
+    pub async fn start_with(guilds: Vec<u64>, defer_after: Duration) -> Self {
+        // RUST_LOG=hearth_discord=debug shows the adapter's side of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let fake = FakeDiscord::start().await;
+        let token_file = std::env::temp_dir().join(format!(
+            "hearth-discord-test-{}-{}.token",
+            std::process::id(),
+            NEXT_TOKEN_FILE.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::write(&token_file, "fake-token\n").unwrap();
+        let config = DiscordConfig {
+            token_env: None,
+            token_file: Some(token_file.clone()),
+            guilds,
+            facilitator_role: Some("facilitator".into()),
+            api_base_url: Some(fake.base_url.clone()),
+        };
+        let store = Store::in_memory().await.expect("an in-memory store");
+        let hearth = Hearth::new(store, Arc::new(SystemClock), CoreConfig::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let discord = Discord::new(hearth, config.clone()).defer_after(defer_after);
+        let task = tokio::spawn(discord.run(async {
+            let _ = stopped.await;
+        }));
+        let identify = fake.wait_identified().await;
+        assert_eq!(identify["token"], "Bot fake-token");
+        Self {
+            fake,
+            config,
+            stop: Some(stop),
+            task: Some(task),
+            token_file,
+        }
+    }
+
+    /// Sends an interaction and returns the body of its callback.
+    pub async fn interact(&self, interaction: Value) -> Value {
+        let id: u64 = interaction["id"].as_str().unwrap().parse().unwrap();
+        self.fake.dispatch("INTERACTION_CREATE", interaction);
+        self.fake.wait_request("POST", &callback_path(id)).await.body
+    }
+
+    /// Stops the adapter and checks it stopped cleanly.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let ended = tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the adapter did not stop within 10 s");
+            ended.expect("the adapter's task panicked").expect("the adapter failed");
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.token_file);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}

@@ -28,12 +28,12 @@ use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::Ctx;
+use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
-use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::store::RoomLoadSettings;
 use matrix_sdk::{Client, Room, RoomState};
@@ -168,7 +168,11 @@ impl Matrix {
         Box::pin(self.run_inner(hearth, shutdown))
     }
 
-    async fn run_inner(self, hearth: Hearth, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    async fn run_inner(
+        self,
+        hearth: Hearth,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let bot = Arc::new(Bot {
             hearth,
             sender: self.sender.clone(),
@@ -338,9 +342,7 @@ impl Sender {
                 (room, message, key)
             }
         };
-        let txn = key
-            .as_deref()
-            .map_or_else(fresh_transaction_id, transaction_id);
+        let txn = key.as_deref().map_or_else(fresh_transaction_id, transaction_id);
         self.send(&room, message, None, txn).await.map_err(classify)
     }
 }
@@ -537,7 +539,9 @@ async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): C
     if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
         return;
     }
-    let MessageType::Text(text) = &event.content.msgtype else { return };
+    let MessageType::Text(text) = &event.content.msgtype else {
+        return;
+    };
     // An edit would run the command a second time.
     if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
         return;

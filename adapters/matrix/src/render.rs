@@ -175,7 +175,11 @@ impl Renderer<'_> {
 
 /// An instant in `zone`, with the zone named: `Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)`.
 pub fn time(at: &chrono::DateTime<chrono::Utc>, zone: &chrono_tz::Tz) -> String {
-    format!("{} ({})", at.with_timezone(zone).format("%a %-d %b %Y, %H:%M %Z"), zone.name())
+    format!(
+        "{} ({})",
+        at.with_timezone(zone).format("%a %-d %b %Y, %H:%M %Z"),
+        zone.name()
+    )
 }
 
 /// Breaks every `@room` (any case) with a word joiner, so no client or
@@ -259,7 +263,10 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")
             .map(|t| t.to_utc())
             .unwrap_or_default();
-        assert_eq!(time(&at, &chrono_tz::Europe::Berlin), "Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)");
+        assert_eq!(
+            time(&at, &chrono_tz::Europe::Berlin),
+            "Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)"
+        );
     }
 
     #[test]

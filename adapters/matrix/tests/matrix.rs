@@ -60,7 +60,11 @@ async fn commands_work_in_a_room(encrypted: bool) {
             said(s) && s.room == rid && s.in_reply_to() == Some(create.as_str())
         })
         .await;
-    assert!(created.body().contains("Created. This is its info card:"), "{}", created.body());
+    assert!(
+        created.body().contains("Created. This is its info card:"),
+        "{}",
+        created.body()
+    );
     assert_eq!(created.encrypted, encrypted);
     assert_eq!(created.event["content"]["msgtype"], "m.notice");
     assert_eq!(created.event["content"]["format"], "org.matrix.custom.html");
@@ -110,7 +114,10 @@ async fn commands_work_in_a_room(encrypted: bool) {
 
     // A refused command says what role it needs, privately.
     let refused = bob
-        .say(&bob_room, r#"!group create name:"Other circle" topic:grief led_by:peer"#)
+        .say(
+            &bob_room,
+            r#"!group create name:"Other circle" topic:grief led_by:peer"#,
+        )
         .await;
     let refusal = bob
         .wait_for("the refusal", |s| {
@@ -175,10 +182,16 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
 
     // It still decrypts and answers new messages in the encrypted room.
     let after = alice.say(&room, "!group list").await;
-    let answer = alice.wait_for("an answer after the restart", replies_to(after.to_string())).await;
+    let answer = alice
+        .wait_for("an answer after the restart", replies_to(after.to_string()))
+        .await;
     assert!(answer.encrypted);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(alice.all(replies_to(before.to_string())).await.len(), 1, "answered once");
+    assert_eq!(
+        alice.all(replies_to(before.to_string())).await.len(),
+        1,
+        "answered once"
+    );
     assert!(
         alice.all(replies_to(during.to_string())).await.is_empty(),
         "a message from before the bot started is not answered"
@@ -236,12 +249,10 @@ async fn deliveries_are_sent_once_per_key() {
     let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")
         .unwrap()
         .to_utc();
-    let reminder = Message::titled("Reminder: Grief circle").line(
-        Line::text("Starts ").push(Span::Time {
-            at,
-            zone: chrono_tz::Europe::Berlin,
-        }),
-    );
+    let reminder = Message::titled("Reminder: Grief circle").line(Line::text("Starts ").push(Span::Time {
+        at,
+        zone: chrono_tz::Europe::Berlin,
+    }));
     let post = Delivery {
         community: rid.to_string(),
         effect: Effect::Post {
@@ -258,7 +269,11 @@ async fn deliveries_are_sent_once_per_key() {
             s.room == rid && s.body().starts_with("Reminder: Grief circle")
         })
         .await;
-    assert!(posted.body().contains("Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)"), "{}", posted.body());
+    assert!(
+        posted.body().contains("Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)"),
+        "{}",
+        posted.body()
+    );
     assert!(posted.encrypted);
 
     let dm = Delivery {
@@ -278,11 +293,18 @@ async fn deliveries_are_sent_once_per_key() {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
-        alice.all(|s| s.body().starts_with("Reminder: Grief circle")).await.len(),
+        alice
+            .all(|s| s.body().starts_with("Reminder: Grief circle"))
+            .await
+            .len(),
         1,
         "a retried post is not repeated"
     );
-    assert_eq!(alice.all(|s| s.body() == "Reminder by DM").await.len(), 1, "a retried DM is not repeated");
+    assert_eq!(
+        alice.all(|s| s.body() == "Reminder by DM").await.len(),
+        1,
+        "a retried DM is not repeated"
+    );
     bot.stop().await;
 }
 

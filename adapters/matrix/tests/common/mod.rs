@@ -23,12 +23,12 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::EncryptionInfo;
 use matrix_sdk::event_handler::RawEvent;
 use matrix_sdk::ruma::api::client::room::create_room;
-use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::events::reaction::{OriginalSyncReactionEvent, ReactionEventContent};
 use matrix_sdk::ruma::events::relation::Annotation;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, RoomMessageEventContent};
+use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use serde_json::{Value, json};
@@ -99,18 +99,8 @@ impl Synapse {
     /// user id and an access token.
     pub async fn register(&self, localpart: &str, admin: bool) -> (OwnedUserId, String) {
         let endpoint = format!("{}/_synapse/admin/v1/register", self.url);
-        let nonce: Value = serde_json::from_str(
-            &self
-                .http
-                .get(&endpoint)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        )
-        .unwrap();
+        let nonce: Value =
+            serde_json::from_str(&self.http.get(&endpoint).send().await.unwrap().text().await.unwrap()).unwrap();
         let nonce = nonce["nonce"].as_str().unwrap().to_string();
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(self.secret.as_bytes()).unwrap();
         mac.update(nonce.as_bytes());
@@ -296,8 +286,10 @@ impl Member {
         request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
         request.name = Some(unique("room"));
         if encrypted {
-            request.initial_state =
-                vec![InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults()).to_raw_any()];
+            request.initial_state = vec![
+                InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults())
+                    .to_raw_any(),
+            ];
         }
         self.client.create_room(request).await.unwrap()
     }
@@ -316,7 +308,10 @@ impl Member {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "{user} never reached {membership:?} in {room}");
+            assert!(
+                Instant::now() < deadline,
+                "{user} never reached {membership:?} in {room}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -7,8 +7,8 @@
 use bot_core::Invocation;
 use bot_core::spec::{COMMANDS, CommandSpec, Kind, OptSpec};
 use serenity::all::{
-    AutocompleteChoice, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CommandType, CreateCommand,
-    CreateCommandOption, InteractionContext,
+    AutocompleteChoice, CommandData, CommandDataOption, CommandDataOptionValue, CommandOptionType, CommandType,
+    CreateCommand, CreateCommandOption, InteractionContext,
 };
 
 /// Discord's cap on autocomplete suggestions.
@@ -35,7 +35,11 @@ fn tree(specs: &'static [CommandSpec]) -> Result<Vec<(&'static str, Node)>, Stri
     Ok(roots)
 }
 
-fn insert(level: &mut Vec<(&'static str, Node)>, words: &[&'static str], spec: &'static CommandSpec) -> Result<(), String> {
+fn insert(
+    level: &mut Vec<(&'static str, Node)>,
+    words: &[&'static str],
+    spec: &'static CommandSpec,
+) -> Result<(), String> {
     let Some((first, rest)) = words.split_first() else {
         return Err(format!("empty command name in the spec: {:?}", spec.name));
     };
@@ -92,9 +96,8 @@ pub fn application_commands() -> Result<Vec<CreateCommand>, String> {
 
 fn sub(name: &'static str, node: Node) -> CreateCommandOption {
     match node {
-        Node::Leaf(spec) => {
-            CreateCommandOption::new(CommandOptionType::SubCommand, name, spec.description).set_sub_options(options(spec))
-        }
+        Node::Leaf(spec) => CreateCommandOption::new(CommandOptionType::SubCommand, name, spec.description)
+            .set_sub_options(options(spec)),
         Node::Parent { name, children } => CreateCommandOption::new(
             CommandOptionType::SubCommandGroup,
             name,
@@ -129,9 +132,9 @@ fn option(o: &OptSpec) -> CreateCommandOption {
             }
             option
         }
-        Kind::Choice(choices) => choices
-            .iter()
-            .fold(new(CommandOptionType::String), |option, c| option.add_string_choice(*c, *c)),
+        Kind::Choice(choices) => choices.iter().fold(new(CommandOptionType::String), |option, c| {
+            option.add_string_choice(*c, *c)
+        }),
         Kind::User => new(CommandOptionType::User),
         Kind::Channel => new(CommandOptionType::Channel),
         // The core has no way yet to list groups, so group names are typed.
@@ -145,16 +148,19 @@ fn option(o: &OptSpec) -> CreateCommandOption {
 pub fn invocation(data: &CommandData) -> Invocation {
     let mut command = vec![data.name.clone()];
     let mut options: &[CommandDataOption] = &data.options;
-    loop {
-        match options.first().map(|o| (&o.name, &o.value)) {
-            Some((name, CommandDataOptionValue::SubCommand(inner) | CommandDataOptionValue::SubCommandGroup(inner))) => {
-                command.push(name.clone());
-                options = inner;
-            }
-            _ => break,
-        }
+    while let Some(CommandDataOption {
+        name,
+        value: CommandDataOptionValue::SubCommand(inner) | CommandDataOptionValue::SubCommandGroup(inner),
+        ..
+    }) = options.first()
+    {
+        command.push(name.clone());
+        options = inner;
     }
-    let args = options.iter().filter_map(|o| Some((o.name.clone(), value(&o.value)?))).collect();
+    let args = options
+        .iter()
+        .filter_map(|o| Some((o.name.clone(), value(&o.value)?)))
+        .collect();
     Invocation {
         command: command.join(" "),
         args,
@@ -208,11 +214,7 @@ pub fn suggest(kind: Kind, typed: &str) -> Vec<&'static str> {
         let lower = n.to_lowercase();
         !lower.starts_with(&typed) && lower.contains(&typed)
     });
-    prefix
-        .chain(inner)
-        .take(SUGGESTIONS_MAX)
-        .copied()
-        .collect()
+    prefix.chain(inner).take(SUGGESTIONS_MAX).copied().collect()
 }
 
 #[cfg(test)]

@@ -251,7 +251,13 @@ impl Handler {
         let invocation = commands::invocation(&command.data);
         tracing::debug!(interaction = %command.id, command = invocation.command, "discord: command");
         match self
-            .input(ctx, command.guild_id, command.channel_id, command.member.as_deref(), &command.user)
+            .input(
+                ctx,
+                command.guild_id,
+                command.channel_id,
+                command.member.as_deref(),
+                &command.user,
+            )
             .await
         {
             Some((actor, place)) => {
@@ -280,7 +286,8 @@ impl Handler {
         let invocation = match bot_core::parse::parse_command(text) {
             Ok(invocation) => invocation,
             Err(e) => {
-                self.respond_now(ctx, target, Visibility::Private, &e.to_message()).await;
+                self.respond_now(ctx, target, Visibility::Private, &e.to_message())
+                    .await;
                 return;
             }
         };
@@ -356,13 +363,10 @@ impl Handler {
             return false;
         }
         let named = |name: &str| name.eq_ignore_ascii_case(wanted);
-        let cached: Option<Vec<_>> = ctx.cache.guild(guild).map(|g| {
-            g.roles
-                .values()
-                .filter(|r| named(&r.name))
-                .map(|r| r.id)
-                .collect()
-        });
+        let cached: Option<Vec<_>> = ctx
+            .cache
+            .guild(guild)
+            .map(|g| g.roles.values().filter(|r| named(&r.name)).map(|r| r.id).collect());
         let ids = match cached {
             Some(ids) => ids,
             None => match guild.roles(&ctx.http).await {
@@ -488,7 +492,11 @@ impl Handler {
     }
 }
 
-async fn response_execute(ctx: &Context, target: Target<'_>, response: CreateInteractionResponse) -> serenity::Result<()> {
+async fn response_execute(
+    ctx: &Context,
+    target: Target<'_>,
+    response: CreateInteractionResponse,
+) -> serenity::Result<()> {
     use serenity::builder::Builder as _;
     response.execute(&ctx.http, (target.id, target.token)).await
 }

@@ -47,7 +47,11 @@ pub fn render(message: &Message) -> Rendered {
     }
     for field in message.fields.iter().take(FIELDS_MAX) {
         let value = line(&field.value);
-        let value = if value.trim().is_empty() { "\u{2014}".to_string() } else { value };
+        let value = if value.trim().is_empty() {
+            "\u{2014}".to_string()
+        } else {
+            value
+        };
         embed = embed.field(
             truncate(&escape(&field.name), FIELD_NAME_MAX),
             truncate(&value, FIELD_VALUE_MAX),
@@ -56,13 +60,7 @@ pub fn render(message: &Message) -> Rendered {
     }
 
     let pings = snowflakes(&message.pings);
-    let content = (!pings.is_empty()).then(|| {
-        pings
-            .iter()
-            .map(|id| format!("<@{id}>"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let content = (!pings.is_empty()).then(|| pings.iter().map(|id| format!("<@{id}>")).collect::<Vec<_>>().join(" "));
 
     Rendered {
         content,
@@ -89,7 +87,11 @@ pub fn allowed_mentions(pings: &[u64]) -> CreateAllowedMentions {
 
 /// The ids among `ids` that are Discord snowflakes (non-zero integers).
 fn snowflakes(ids: &[String]) -> Vec<u64> {
-    let mut out: Vec<u64> = ids.iter().filter_map(|id| id.parse::<u64>().ok()).filter(|id| *id != 0).collect();
+    let mut out: Vec<u64> = ids
+        .iter()
+        .filter_map(|id| id.parse::<u64>().ok())
+        .filter(|id| *id != 0)
+        .collect();
     out.dedup();
     out
 }
@@ -101,7 +103,10 @@ fn buttons(message: &Message) -> Vec<CreateActionRow> {
         .filter_map(|b| {
             let custom_id = format!("{BUTTON_PREFIX}{}", b.command);
             if custom_id.len() > CUSTOM_ID_MAX {
-                tracing::warn!(len = custom_id.len(), "button command too long for a custom_id; left out");
+                tracing::warn!(
+                    len = custom_id.len(),
+                    "button command too long for a custom_id; left out"
+                );
                 return None;
             }
             let mut button = CreateButton::new(custom_id)

@@ -21,7 +21,10 @@ pub fn presence_inputs(old: Option<&VoiceState>, new: &VoiceState) -> Vec<Input>
     if before == after {
         return Vec::new();
     }
-    let actor = voice_actor(new.user_id, new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())));
+    let actor = voice_actor(
+        new.user_id,
+        new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())),
+    );
     let input = |channel: serenity::all::ChannelId, present: bool| Input {
         actor: actor.clone(),
         place: Place {

@@ -1,6 +1,12 @@
 //! End to end: the real serenity client, driven by the adapter, against the
 //! fake Discord in `support`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure should panic loudly"
+)]
+
 mod support;
 
 use std::time::Duration;
@@ -75,16 +81,35 @@ fn embed_text(data: &Value) -> String {
 /// Every message the bot sent pings nobody but the users it lists.
 fn assert_no_crowd_pings(bot: &Bot) {
     for r in bot.fake.requests() {
-        let data = if r.path.ends_with("/callback") { &r.body["data"] } else { &r.body };
+        let data = if r.path.ends_with("/callback") {
+            &r.body["data"]
+        } else {
+            &r.body
+        };
         let carries_message = data.get("embeds").is_some() || data.get("content").is_some();
         if !carries_message || r.method == "PUT" {
             continue;
         }
         let mentions = &data["allowed_mentions"];
-        assert_eq!(mentions["parse"], json!([]), "{} {} allows parsing mentions", r.method, r.path);
-        assert_eq!(mentions["roles"], json!([]), "{} {} allows role pings", r.method, r.path);
+        assert_eq!(
+            mentions["parse"],
+            json!([]),
+            "{} {} allows parsing mentions",
+            r.method,
+            r.path
+        );
+        assert_eq!(
+            mentions["roles"],
+            json!([]),
+            "{} {} allows role pings",
+            r.method,
+            r.path
+        );
         let content = data["content"].as_str().unwrap_or_default();
-        assert!(!content.contains("@everyone") && !content.contains("@here"), "{content}");
+        assert!(
+            !content.contains("@everyone") && !content.contains("@here"),
+            "{content}"
+        );
     }
 }
 
@@ -102,13 +127,19 @@ fn every_fixture_is_an_event_serenity_understands() {
         ),
         (
             "INTERACTION_CREATE",
-            button_interaction(4, &plain_member(), "h:group join group:#1", &message(7, CHANNEL, &json!({}))),
+            button_interaction(
+                4,
+                &plain_member(),
+                "h:group join group:#1",
+                &message(7, CHANNEL, &json!({})),
+            ),
         ),
         ("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77))),
         ("VOICE_STATE_UPDATE", voice_state(MEMBER, None)),
     ];
     for (kind, data) in fixtures {
-        let event = deserialize_event(kind, data).unwrap_or_else(|e| panic!("{kind} fixture is not a serenity event: {e}"));
+        let event =
+            deserialize_event(kind, data).unwrap_or_else(|e| panic!("{kind} fixture is not a serenity event: {e}"));
         assert!(
             !matches!(event, Event::Unknown(_)),
             "{kind} fixture would be dropped as Event::Unknown"
@@ -133,9 +164,7 @@ fn expected_commands() -> Vec<Value> {
     for spec in COMMANDS {
         let words: Vec<&str> = spec.name.split(' ').collect();
         let options: Vec<Value> = spec.options.iter().map(expected_option).collect();
-        let leaf = |kind: u8, name: &str| {
-            json!({ "type": kind, "name": name, "description": spec.description, "options": options })
-        };
+        let leaf = |kind: u8, name: &str| json!({ "type": kind, "name": name, "description": spec.description, "options": options });
         match words.as_slice() {
             [one] => {
                 let mut c = leaf(1, one);
@@ -152,7 +181,10 @@ fn expected_commands() -> Vec<Value> {
                 let (_, c) = top.iter_mut().find(|(n, _)| n == parent).unwrap();
                 c["options"].as_array_mut().unwrap().push(leaf(1, sub));
             }
-            _ => panic!("the rig handles one- and two-word commands; extend it for {}", spec.name),
+            _ => panic!(
+                "the rig handles one- and two-word commands; extend it for {}",
+                spec.name
+            ),
         }
     }
     top.into_iter().map(|(_, c)| c).collect()
@@ -227,9 +259,18 @@ async fn registered_guild_commands_match_the_spec_exactly() {
 async fn without_guilds_commands_are_registered_globally() {
     let bot = Bot::start_with(Vec::new(), Duration::from_millis(1500)).await;
 
-    let put = bot.fake.wait_request("PUT", &format!("/applications/{APP}/commands")).await;
+    let put = bot
+        .fake
+        .wait_request("PUT", &format!("/applications/{APP}/commands"))
+        .await;
 
-    let names: Vec<&str> = put.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    let names: Vec<&str> = put
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     assert!(names.contains(&"help") && names.contains(&"group") && names.contains(&"timezone"));
     bot.stop().await;
 }
@@ -240,7 +281,9 @@ async fn without_guilds_commands_are_registered_globally() {
 async fn help_answers_privately_with_the_command_list() {
     let bot = Bot::start().await;
 
-    let callback = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+    let callback = bot
+        .interact(command_interaction(id(1), &plain_member(), "help", &[]))
+        .await;
 
     let data = answer(&callback);
     assert!(is_ephemeral(data), "{data:#}");
@@ -258,7 +301,11 @@ async fn a_manage_server_member_creates_a_group_and_a_plain_member_is_refused() 
 
     let refused = answer(&refused);
     assert!(is_ephemeral(refused));
-    assert!(embed_text(refused).to_lowercase().contains("admin"), "{}", embed_text(refused));
+    assert!(
+        embed_text(refused).to_lowercase().contains("admin"),
+        "{}",
+        embed_text(refused)
+    );
     let created = answer(&created);
     assert!(!is_ephemeral(created), "{created:#}");
     assert!(embed_text(created).contains("Grief circle"), "{}", embed_text(created));
@@ -271,7 +318,9 @@ async fn group_info_and_list_are_public_and_the_join_button_joins() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
 
-    let list = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+    let list = bot
+        .interact(command_interaction(id(2), &plain_member(), "group list", &[]))
+        .await;
     let info = bot
         .interact(command_interaction(
             id(3),
@@ -292,13 +341,21 @@ async fn group_info_and_list_are_public_and_the_join_button_joins() {
     assert!(custom_id.starts_with("h:group join"), "{custom_id}");
 
     let shown = message(id(50), CHANNEL, info);
-    let joined = bot.interact(button_interaction(id(4), &plain_member(), custom_id, &shown)).await;
+    let joined = bot
+        .interact(button_interaction(id(4), &plain_member(), custom_id, &shown))
+        .await;
 
     let joined = answer(&joined);
     assert!(is_ephemeral(joined), "{joined:#}");
     assert!(embed_text(joined).contains("Grief circle"), "{}", embed_text(joined));
-    let again = bot.interact(button_interaction(id(5), &plain_member(), custom_id, &shown)).await;
-    assert!(embed_text(answer(&again)).to_lowercase().contains("already"), "{}", embed_text(answer(&again)));
+    let again = bot
+        .interact(button_interaction(id(5), &plain_member(), custom_id, &shown))
+        .await;
+    assert!(
+        embed_text(answer(&again)).to_lowercase().contains("already"),
+        "{}",
+        embed_text(answer(&again))
+    );
     assert_no_crowd_pings(&bot);
     bot.stop().await;
 }
@@ -308,7 +365,13 @@ async fn timezone_is_private_and_autocompletes_zone_names() {
     let bot = Bot::start().await;
 
     let suggestions = bot
-        .interact(autocomplete_interaction(id(1), &plain_member(), "timezone", "zone", "europe/ber"))
+        .interact(autocomplete_interaction(
+            id(1),
+            &plain_member(),
+            "timezone",
+            "zone",
+            "europe/ber",
+        ))
         .await;
     let set = bot
         .interact(command_interaction(
@@ -332,7 +395,9 @@ async fn a_group_named_everyone_pings_nobody() {
     let bot = Bot::start().await;
 
     let created = bot.interact(group_create(1, &admin(), "@everyone @here")).await;
-    let listed = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+    let listed = bot
+        .interact(command_interaction(id(2), &plain_member(), "group list", &[]))
+        .await;
 
     for data in [answer(&created), answer(&listed)] {
         let text = embed_text(data);
@@ -370,12 +435,16 @@ async fn a_facilitator_role_member_may_edit_a_group() {
 async fn a_slow_answer_is_deferred_privately_then_delivered() {
     let bot = Bot::start_with(vec![GUILD], Duration::ZERO).await;
 
-    let deferred = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+    let deferred = bot
+        .interact(command_interaction(id(1), &plain_member(), "help", &[]))
+        .await;
     let edited = bot
         .fake
         .wait_request("PATCH", &format!("/webhooks/{APP}/{}/messages/@original", token(id(1))))
         .await;
-    let public = bot.interact(command_interaction(id(2), &plain_member(), "group list", &[])).await;
+    let public = bot
+        .interact(command_interaction(id(2), &plain_member(), "group list", &[]))
+        .await;
     let followup = bot
         .fake
         .wait_request("POST", &format!("/webhooks/{APP}/{}", token(id(2))))
@@ -479,7 +548,10 @@ async fn a_refused_delivery_is_permanent_and_a_server_error_is_retried() {
     let refused = outbox.effect(&post("1")).await;
     let flaky = outbox.effect(&post("2")).await;
 
-    assert!(matches!(refused, Err(bot_core::io::DeliveryError::Permanent(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(bot_core::io::DeliveryError::Permanent(_))),
+        "{refused:?}"
+    );
     assert!(matches!(flaky, Err(bot_core::io::DeliveryError::Retry(_))), "{flaky:?}");
     let _ = std::fs::remove_file(token_file);
 }
@@ -526,7 +598,9 @@ async fn voice_state_updates_become_presence_inputs() {
     // Through the gateway too: the adapter takes the event without failing,
     // and keeps answering afterwards.
     bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77)));
-    let after = bot.interact(command_interaction(id(1), &plain_member(), "help", &[])).await;
+    let after = bot
+        .interact(command_interaction(id(1), &plain_member(), "help", &[]))
+        .await;
     answer(&after);
     bot.stop().await;
 }

@@ -4,7 +4,11 @@
 //! and a harness that runs the adapter against it.
 
 #![allow(dead_code, reason = "each test binary uses a different part of the rig")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test rig: failing loudly is the point")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test rig: failing loudly is the point"
+)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -92,10 +96,7 @@ impl FakeDiscord {
             failures: Mutex::default(),
             created: Mutex::default(),
             nonces: Mutex::default(),
-            roles: Mutex::new(vec![
-                role(GUILD, "@everyone"),
-                role(FACILITATOR_ROLE, "Facilitator"),
-            ]),
+            roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
         let app = Router::new()
             .route("/ws", get(gateway))
@@ -128,7 +129,11 @@ impl FakeDiscord {
                 return found;
             }
             if tokio::time::Instant::now() > deadline {
-                let seen: Vec<String> = self.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+                let seen: Vec<String> = self
+                    .requests()
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect();
                 panic!("the bot never sent {what}; it sent: {seen:#?}");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -241,7 +246,9 @@ fn multipart(content_type: &str, body: &[u8]) -> (Value, Vec<String>) {
     let mut payload = Value::Null;
     let mut files = Vec::new();
     for part in text.split(&format!("--{}", boundary.trim_matches('"'))) {
-        let Some((head, content)) = part.split_once("\r\n\r\n") else { continue };
+        let Some((head, content)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
         let content = content.trim_end_matches("\r\n");
         if head.contains("name=\"payload_json\"") {
             payload = serde_json::from_str(content).unwrap_or(Value::Null);
@@ -260,7 +267,13 @@ fn error(status: u16, code: u32, message: &str) -> Response {
         .into_response()
 }
 
-async fn rest(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn rest(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path()).to_string();
     let content_type = headers
         .get("content-type")
@@ -324,7 +337,11 @@ async fn rest(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, heade
             }
             let created = message(id(), channel.parse().unwrap_or(0), &body);
             if enforced && let Some(nonce) = nonce {
-                shared.nonces.lock().unwrap().insert((channel.clone(), nonce), created.clone());
+                shared
+                    .nonces
+                    .lock()
+                    .unwrap()
+                    .insert((channel.clone(), nonce), created.clone());
             }
             shared.created.lock().unwrap().push((channel, created.clone()));
             axum::Json(created).into_response()
@@ -343,7 +360,9 @@ async fn rest(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, heade
             m["guild_id"] = json!(guild);
             axum::Json(m).into_response()
         }
-        ("GET", ["guilds", _, "roles"]) => axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response(),
+        ("GET", ["guilds", _, "roles"]) => {
+            axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
+        }
         _ => error(404, 0, "404: Not Found"),
     }
 }

@@ -420,7 +420,7 @@ impl Handler {
     async fn respond_now(&self, ctx: &Context, target: Target<'_>, visibility: Visibility, message: &Message) {
         let rendered = render::render(message);
         let mut reply = CreateInteractionResponseMessage::new()
-            .embed(rendered.embed)
+            .embeds(rendered.embeds)
             .components(rendered.components)
             .allowed_mentions(rendered.allowed_mentions)
             .ephemeral(visibility == Visibility::Private);
@@ -443,7 +443,7 @@ impl Handler {
         let result = match visibility {
             Visibility::Private => {
                 let mut edit = EditInteractionResponse::new()
-                    .embed(rendered.embed)
+                    .embeds(rendered.embeds)
                     .components(rendered.components)
                     .allowed_mentions(rendered.allowed_mentions);
                 if let Some(content) = rendered.content {
@@ -462,7 +462,7 @@ impl Handler {
                     tracing::warn!(interaction = %target.id, error = %e, "discord: editing the deferral failed");
                 }
                 let mut followup = CreateInteractionResponseFollowup::new()
-                    .embed(rendered.embed)
+                    .embeds(rendered.embeds)
                     .components(rendered.components)
                     .allowed_mentions(rendered.allowed_mentions)
                     .ephemeral(false);

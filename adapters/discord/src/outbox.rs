@@ -78,7 +78,7 @@ impl Outbox for DiscordOutbox {
 pub fn create_message(message: &Message) -> CreateMessage {
     let rendered = render(message);
     let mut builder = CreateMessage::new()
-        .embed(rendered.embed)
+        .embeds(rendered.embeds)
         .components(rendered.components)
         .allowed_mentions(rendered.allowed_mentions);
     if let Some(content) = rendered.content {

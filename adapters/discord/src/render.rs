@@ -17,6 +17,9 @@ const DESCRIPTION_MAX: usize = 4096;
 const FIELD_NAME_MAX: usize = 256;
 const FIELD_VALUE_MAX: usize = 1024;
 const FIELDS_MAX: usize = 25;
+const EMBED_MAX: usize = 6000;
+/// How much of a long description survives when fields need the room.
+const DESCRIPTION_KEEP: usize = 200;
 const LABEL_MAX: usize = 80;
 const BUTTONS_PER_ROW: usize = 5;
 const ROWS_MAX: usize = 5;
@@ -28,7 +31,8 @@ const COLOUR: u32 = 0xE0_7A_3F;
 pub struct Rendered {
     /// Mentions of the people to notify, and nothing else.
     pub content: Option<String>,
-    pub embed: CreateEmbed,
+    /// One embed, or none for a message that is only an attachment.
+    pub embeds: Vec<CreateEmbed>,
     pub components: Vec<CreateActionRow>,
     pub allowed_mentions: CreateAllowedMentions,
     pub attachment: Option<CreateAttachment>,
@@ -36,27 +40,60 @@ pub struct Rendered {
 
 /// Renders a core message.
 pub fn render(message: &Message) -> Rendered {
-    let mut embed = CreateEmbed::new().colour(COLOUR);
-    if let Some(title) = &message.title {
-        // Titles show no markdown, so only mentions need breaking there.
-        embed = embed.title(truncate(&break_mentions(title), TITLE_MAX));
+    // Titles show no markdown, so only mentions need breaking there.
+    let title = message
+        .title
+        .as_ref()
+        .map(|t| truncate(&break_mentions(t), TITLE_MAX))
+        .unwrap_or_default();
+    let mut description = message.lines.iter().map(line).collect::<Vec<_>>().join("\n");
+    let mut fields: Vec<(String, String)> = message
+        .fields
+        .iter()
+        .take(FIELDS_MAX)
+        .map(|field| {
+            let value = line(&field.value);
+            let value = if value.trim().is_empty() {
+                "\u{2014}".to_string()
+            } else {
+                value
+            };
+            (
+                truncate(&escape(&field.name), FIELD_NAME_MAX),
+                truncate(&value, FIELD_VALUE_MAX),
+            )
+        })
+        .collect();
+    // Discord refuses an embed over 6000 characters in all: keep at least the
+    // start of the description, drop fields from the end, then shorten it.
+    let size = |d: &str, f: &[(String, String)]| {
+        title.chars().count()
+            + d.chars().count()
+            + f.iter()
+                .map(|(n, v)| n.chars().count() + v.chars().count())
+                .sum::<usize>()
+    };
+    let keep = description.chars().count().min(DESCRIPTION_KEEP);
+    while size("", &fields) + keep > EMBED_MAX && !fields.is_empty() {
+        fields.pop();
     }
-    let description = message.lines.iter().map(line).collect::<Vec<_>>().join("\n");
-    if !description.is_empty() {
-        embed = embed.description(truncate(&description, DESCRIPTION_MAX));
-    }
-    for field in message.fields.iter().take(FIELDS_MAX) {
-        let value = line(&field.value);
-        let value = if value.trim().is_empty() {
-            "\u{2014}".to_string()
-        } else {
-            value
-        };
-        embed = embed.field(
-            truncate(&escape(&field.name), FIELD_NAME_MAX),
-            truncate(&value, FIELD_VALUE_MAX),
-            true,
-        );
+    let room = EMBED_MAX.saturating_sub(size("", &fields));
+    description = truncate(&description, room.min(DESCRIPTION_MAX));
+
+    let mut embeds = Vec::new();
+    if !title.is_empty() || !description.is_empty() || !fields.is_empty() || message.attachment.is_none() {
+        let mut embed = CreateEmbed::new().colour(COLOUR);
+        if !title.is_empty() {
+            embed = embed.title(title.clone());
+        }
+        if !description.is_empty() {
+            embed = embed.description(description);
+        } else if title.is_empty() && fields.is_empty() {
+            // Discord refuses an empty message; the core never sends one, but say something.
+            embed = embed.description("\u{2026}");
+        }
+        embed = embed.fields(fields.into_iter().map(|(n, v)| (n, v, true)));
+        embeds.push(embed);
     }
 
     let pings = snowflakes(&message.pings);
@@ -64,7 +101,7 @@ pub fn render(message: &Message) -> Rendered {
 
     Rendered {
         content,
-        embed,
+        embeds,
         components: buttons(message),
         allowed_mentions: allowed_mentions(&pings),
         attachment: message
@@ -259,6 +296,27 @@ mod tests {
         let m = Message::new().button("Join", "➕", "group join group:#1");
         let rows = serde_json::to_value(render(&m).components).unwrap();
         assert_eq!(rows[0]["components"][0]["custom_id"], "h:group join group:#1");
+    }
+
+    #[test]
+    fn an_oversized_card_still_fits_in_one_embed() {
+        let mut m = Message::titled("t").text("d".repeat(5000));
+        for i in 0..25 {
+            m = m.field(format!("f{i}"), Line::text("v".repeat(1000)));
+        }
+        let rendered = render(&m);
+        let json = serde_json::to_value(&rendered.embeds[0]).unwrap();
+        let fields = json["fields"].as_array().map_or(0, Vec::len);
+        let size = json["title"].as_str().unwrap().len()
+            + json["description"].as_str().map_or(0, |d| d.chars().count())
+            + json["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| f["name"].as_str().unwrap().len() + f["value"].as_str().unwrap().len())
+                .sum::<usize>();
+        assert!(size <= 6000, "{size}");
+        assert!(fields >= 5, "{fields}");
     }
 
     #[test]

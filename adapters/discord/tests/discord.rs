@@ -460,6 +460,88 @@ async fn a_slow_answer_is_deferred_privately_then_delivered() {
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn typed_user_and_channel_options_reach_the_core_as_ids() {
+    let bot = Bot::start().await;
+    let mut create = group_create(1, &admin(), "Grief circle");
+    create["data"]["options"][0]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "channel", "type": 7, "value": "3001" }));
+    let created = bot.interact(create).await;
+
+    let appointed = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "group facilitator",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("user", 6, json!(FACILITATOR.to_string())),
+                ("action", 3, json!("add")),
+            ],
+        ))
+        .await;
+
+    assert!(
+        embed_text(answer(&created)).contains("<#3001>"),
+        "{}",
+        embed_text(answer(&created))
+    );
+    let appointed = answer(&appointed);
+    assert!(!is_ephemeral(appointed), "{appointed:#}");
+    assert!(
+        embed_text(appointed).contains(&format!("<@{FACILITATOR}>")),
+        "{}",
+        embed_text(appointed)
+    );
+    // The appointed person is pinged, and nobody else.
+    assert_eq!(appointed["content"], format!("<@{FACILITATOR}>"));
+    assert_eq!(appointed["allowed_mentions"]["users"], json!([FACILITATOR.to_string()]));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn leaving_a_group_is_private() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let join = |n: u64, command: &str| {
+        command_interaction(id(n), &plain_member(), command, &[("group", 3, json!("Grief circle"))])
+    };
+
+    answer(&bot.interact(join(2, "group join")).await);
+    let left = bot.interact(join(3, "group leave")).await;
+
+    let left = answer(&left);
+    assert!(is_ephemeral(left));
+    assert!(embed_text(left).contains("Grief circle"), "{}", embed_text(left));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_meeting_guide_listing_arrives_as_a_json_file() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    bot.fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(
+            id(2),
+            &plain_member(),
+            "group list",
+            &[("format", 3, json!("meeting_guide"))],
+        ),
+    );
+    let callback = bot.fake.wait_request("POST", &callback_path(id(2))).await;
+
+    assert_eq!(callback.files, ["groups.json"]);
+    let data = answer(&callback.body);
+    assert_eq!(data["attachments"][0]["filename"], "groups.json");
+    assert_eq!(data["allowed_mentions"]["parse"], json!([]));
+    bot.stop().await;
+}
+
 // ---- deliveries -------------------------------------------------------------
 
 #[tokio::test]
@@ -517,11 +599,14 @@ async fn the_outbox_posts_and_dms_once_with_a_nonce() {
     assert_ne!(dm_sent.body["nonce"], posts[0].body["nonce"]);
     assert_eq!(dm_sent.body["allowed_mentions"]["users"], json!([MEMBER.to_string()]));
     assert_eq!(dm_sent.body["content"], format!("<@{MEMBER}>"));
+    // After a restart, a new outbox sends the same nonce, and Discord keeps one message.
+    let restarted = DiscordOutbox::from_config(&config).unwrap();
+    restarted.deliver(&post).await.unwrap();
     let created = fake.created_messages();
     assert_eq!(
         created.iter().filter(|(c, _)| *c == CHANNEL.to_string()).count(),
         1,
-        "the retried post was created twice"
+        "a retried post was created twice"
     );
     let _ = std::fs::remove_file(token_file);
 }

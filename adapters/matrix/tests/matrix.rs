@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bot_core::io::{Delivery, Outbox};
 use bot_core::{Effect, Line, Message, Span};
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse, unique};
+use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use serde_json::json;
 
@@ -320,5 +320,68 @@ async fn invites_from_other_servers_are_declined() {
     alice
         .wait_membership(room.room_id(), &bot.user_id, MembershipState::Leave)
         .await;
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let said = bot_said(&bot);
+
+    // Two rooms of one space are one community.
+    let space = alice.create_space().await;
+    let first = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
+    let second = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
+    let create = alice
+        .say(
+            &first,
+            r#"!group create name:"Caregivers" topic:caregiving led_by:peer"#,
+        )
+        .await;
+    alice
+        .wait_for("the new card", |s| said(s) && s.in_reply_to() == Some(create.as_str()))
+        .await;
+    let bob_second = bob.room(second.room_id());
+    let list = bob.say(&bob_second, "!group list").await;
+    let listed = bob
+        .wait_for("the space's directory", |s| {
+            said(s) && s.in_reply_to() == Some(list.as_str())
+        })
+        .await;
+    assert!(listed.body().contains("Caregivers"), "{}", listed.body());
+
+    // A room outside the space is another community.
+    let elsewhere = room_with_bot(&alice, &bot.user_id, false, &[]).await;
+    let list = alice.say(&elsewhere, "!group list").await;
+    let other = alice
+        .wait_for("another directory", |s| {
+            said(s) && s.in_reply_to() == Some(list.as_str())
+        })
+        .await;
+    assert!(!other.body().contains("Caregivers"), "{}", other.body());
+
+    // Power level 0: bob may not edit the group.
+    let bob_first = bob.room(first.room_id());
+    bob.say(&bob_first, r#"!group edit group:Caregivers cost:free"#).await;
+    bob.wait_for("the refusal", |s| {
+        said(s) && s.body().contains("a facilitator of Caregivers or a community admin")
+    })
+    .await;
+
+    // Power level 50 (the default facilitator level): now he may.
+    first
+        .update_power_levels(vec![(&bob.user_id, 50.into())])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let edit = bob.say(&bob_first, r#"!group edit group:Caregivers cost:free"#).await;
+    let edited = bob
+        .wait_for("the edited card", |s| said(s) && s.in_reply_to() == Some(edit.as_str()))
+        .await;
+    assert!(edited.body().contains("Cost: free"), "{}", edited.body());
     bot.stop().await;
 }

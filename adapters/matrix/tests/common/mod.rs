@@ -28,7 +28,10 @@ use matrix_sdk::ruma::events::relation::Annotation;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, RoomMessageEventContent};
+use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
 use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
+use matrix_sdk::ruma::room::RoomType;
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use serde_json::{Value, json};
@@ -282,14 +285,35 @@ impl Member {
 
     /// Creates a room (encrypted or not) and invites `invite`.
     pub async fn create_room(&self, encrypted: bool, invite: &[&UserId]) -> Room {
+        self.create_room_in(None, encrypted, invite).await
+    }
+
+    /// Creates a space.
+    pub async fn create_space(&self) -> Room {
         let mut request = create_room::v3::Request::new();
+        let mut creation = create_room::v3::CreationContent::new();
+        creation.room_type = Some(RoomType::Space);
+        request.creation_content = Some(Raw::new(&creation).unwrap());
+        request.name = Some(unique("space"));
+        self.client.create_room(request).await.unwrap()
+    }
+
+    /// Creates a room, in `space` when given (an `m.space.parent` event).
+    pub async fn create_room_in(&self, space: Option<&RoomId>, encrypted: bool, invite: &[&UserId]) -> Room {
+        let mut request = create_room::v3::Request::new();
+        if let Some(space) = space {
+            let via = vec![self.user_id.server_name().to_owned()];
+            request
+                .initial_state
+                .push(InitialStateEvent::new(space.to_owned(), SpaceParentEventContent::new(via)).to_raw_any());
+        }
         request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
         request.name = Some(unique("room"));
         if encrypted {
-            request.initial_state = vec![
+            request.initial_state.push(
                 InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults())
                     .to_raw_any(),
-            ];
+            );
         }
         self.client.create_room(request).await.unwrap()
     }
@@ -438,9 +462,20 @@ impl Bot {
 
 /// A member's room with the bot in it: created, bot invited, bot joined.
 pub async fn room_with_bot(member: &Member, bot: &UserId, encrypted: bool, others: &[&Member]) -> Room {
+    room_with_bot_in(None, member, bot, encrypted, others).await
+}
+
+/// The same, in `space` when given.
+pub async fn room_with_bot_in(
+    space: Option<&RoomId>,
+    member: &Member,
+    bot: &UserId,
+    encrypted: bool,
+    others: &[&Member],
+) -> Room {
     let mut invite: Vec<&UserId> = vec![bot];
     invite.extend(others.iter().map(|m| &*m.user_id));
-    let room = member.create_room(encrypted, &invite).await;
+    let room = member.create_room_in(space, encrypted, &invite).await;
     member.wait_membership(room.room_id(), bot, MembershipState::Join).await;
     for other in others {
         other.wait_joined(room.room_id()).await;

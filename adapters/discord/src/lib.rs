@@ -152,6 +152,24 @@ impl Discord {
         // Checked before connecting: a spec Discord would refuse is a bug to report now.
         commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
         let http = self.config.http()?;
+        // serenity would fall back to Discord's own gateway, silently, if this
+        // failed: ask first, so a wrong token or proxy is an error now.
+        let gateway = http.get_bot_gateway().await.map_err(|e| match &e {
+            serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r))
+                if r.status_code.as_u16() == 401 =>
+            {
+                anyhow::anyhow!("Discord refused the bot token (HTTP 401); check discord.token_env or token_file")
+            }
+            _ => anyhow::anyhow!(
+                "cannot reach Discord{}: {e}",
+                self.config
+                    .api_base_url
+                    .as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default()
+            ),
+        })?;
+        tracing::info!(shards = gateway.shards, "discord: connecting");
         let handler = Handler {
             hearth: self.hearth,
             guilds: self.config.guilds.clone(),

@@ -275,6 +275,55 @@ async fn without_guilds_commands_are_registered_globally() {
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn a_refused_token_stops_the_adapter_with_a_clear_error() {
+    let fake = FakeDiscord::start().await;
+    fake.fail("GET", "/gateway/bot", 401, 0, "401: Unauthorized");
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-refused-token-{}.token", std::process::id()));
+    std::fs::write(&token_file, "wrong-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let store = bot_core::Store::in_memory().await.unwrap();
+    let hearth = bot_core::Hearth::new(
+        store,
+        std::sync::Arc::new(bot_core::SystemClock),
+        bot_core::CoreConfig::default(),
+    );
+
+    let ended = tokio::time::timeout(
+        Duration::from_secs(10),
+        hearth_discord::run(hearth, config, std::future::pending()),
+    )
+    .await
+    .expect("the adapter kept running with a refused token");
+
+    let err = ended.unwrap_err().to_string();
+    assert!(err.contains("token"), "{err}");
+    assert!(
+        !fake.requests().iter().any(|r| r.path == "/gateway"),
+        "it went on to connect"
+    );
+    let _ = std::fs::remove_file(token_file);
+}
+
+#[test]
+fn the_config_takes_guild_ids_as_numbers_or_text_and_refuses_unknown_keys() {
+    let config: hearth_discord::DiscordConfig = serde_json::from_value(json!({
+        "token_env": "HEARTH_DISCORD_TOKEN",
+        "guilds": [123, "456"],
+        "facilitator_role": "Facilitator",
+    }))
+    .unwrap();
+    assert_eq!(config.guilds, [123, 456]);
+    let err = serde_json::from_value::<hearth_discord::DiscordConfig>(json!({ "token": "secret" })).unwrap_err();
+    assert!(err.to_string().contains("token"), "{err}");
+    let missing = hearth_discord::DiscordConfig::default().token().unwrap_err();
+    assert!(missing.to_string().contains("token_env or token_file"), "{missing}");
+}
+
 // ---- commands ---------------------------------------------------------------
 
 #[tokio::test]

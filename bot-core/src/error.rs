@@ -77,6 +77,9 @@ pub enum UserError {
     NothingToChange {
         command: &'static str,
     },
+    MeetingNotFound,
+    NoSuchOccurrence,
+    OccurrenceCancelled,
 }
 
 impl UserError {
@@ -167,6 +170,13 @@ impl UserError {
             UserError::NothingToChange { command } => Line::new()
                 .cmd(*command)
                 .t(" needs at least one field to change, e.g. topic:… or capacity:…"),
+            UserError::MeetingNotFound => Line::text("There is no meeting with that number here. ")
+                .cmd("meeting list")
+                .t(" shows them with their numbers."),
+            UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
+                .cmd("meeting list")
+                .t(" shows the coming dates."),
+            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
         };
         Message::new().line(line)
     }

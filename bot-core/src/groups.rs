@@ -28,6 +28,8 @@ pub struct Group {
     pub ends: Option<NaiveDate>,
     pub home_channel: String,
     pub guideline: String,
+    pub timezone: Option<String>,
+    pub reminder_leads: String,
 }
 
 /// `SELECT` of every [`Group`] column, followed by the rest of the query.
@@ -35,7 +37,7 @@ macro_rules! select_groups {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
-            "cost, registration, ends, home_channel, guideline FROM groups ",
+            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads FROM groups ",
             $rest
         )
     };
@@ -125,12 +127,12 @@ pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> 
     Err(UserError::GroupNotFound { suggestions }.into())
 }
 
-async fn reload(store: &Store, id: i64) -> Result<Group> {
+pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
     sqlx::query_as(select_groups!("WHERE id = ?"))
         .bind(id)
         .fetch_one(store.pool())
         .await
-        .context("reloading a group")
+        .context("loading a group")
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -172,14 +174,14 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
         }
         Err(e) => return Err(e).context("creating a group"),
     };
-    let group = reload(store, id).await?;
-    let mut message = card_message(store, &group).await?;
+    let group = by_id(store, id).await?;
+    let mut message = card_message(store, &group, now).await?;
     message.lines.insert(0, Line::text("Created. This is its info card:"));
     Ok(message)
 }
 
 /// `/group edit`.
-pub async fn edit(store: &Store, group: &Group, b: &Bound) -> Result<Message> {
+pub async fn edit(store: &Store, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Message> {
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
@@ -221,8 +223,8 @@ pub async fn edit(store: &Store, group: &Group, b: &Bound) -> Result<Message> {
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    let group = reload(store, group.id).await?;
-    let mut message = card_message(store, &group).await?;
+    let group = by_id(store, group.id).await?;
+    let mut message = card_message(store, &group, now).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
 }
@@ -278,7 +280,7 @@ fn format_label(group: &Group) -> String {
 }
 
 /// The info card: what people ask before joining a group.
-pub async fn card_message(store: &Store, group: &Group) -> Result<Message> {
+pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
     let members = member_count(store, group.id).await?;
     let leaders = facilitators(store, group.id).await?;
     let mut led = Line::text(led_by_label(&group.led_by));
@@ -304,7 +306,7 @@ pub async fn card_message(store: &Store, group: &Group) -> Result<Message> {
     Ok(message
         .field("Focus", Line::text(&group.topic))
         .field("Led", led)
-        .field("Meets", Line::text("No meetings scheduled yet"))
+        .field("Meets", meets(store, group, now).await?)
         .field("Term", Line::text(term))
         .field("Size", Line::text(size))
         .field("Cost", Line::text(group.cost.clone().unwrap_or_else(not_stated)))
@@ -324,6 +326,34 @@ pub async fn card_message(store: &Store, group: &Group) -> Result<Message> {
         )
         .field("Confidentiality", Line::text(&group.guideline))
         .button("Join", "➕", format!("group join group:#{}", group.id)))
+}
+
+/// How often and how long the group meets, and when next.
+async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line> {
+    let series = crate::meetings::of_group(store, group.id).await?;
+    if series.is_empty() {
+        return Ok(Line::text("No meetings scheduled yet"));
+    }
+    let mut line = Line::text(
+        series
+            .iter()
+            .map(crate::meetings::cadence)
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    let mut next = None;
+    for m in &series {
+        if let Some(o) = crate::meetings::upcoming(store, m, now, 1).await?.first() {
+            let zone = m.zone();
+            if next.is_none_or(|(at, _)| o.start < at) {
+                next = Some((o.start, zone));
+            }
+        }
+    }
+    if let Some((at, zone)) = next {
+        line = line.t(". Next: ").push(Span::Time { at, zone });
+    }
+    Ok(line)
 }
 
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {

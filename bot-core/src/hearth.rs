@@ -6,15 +6,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use tokio::sync::Notify;
+
 use crate::clock::Clock;
 use crate::error::{Error, Result, UserError, apology};
 use crate::groups::{self, Group};
-use crate::help;
-use crate::io::{Actor, Input, InputKind, Place, Response};
+use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, Response};
+use crate::meetings::{self, Meeting};
 use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
+use crate::{calendar, crisis, help, jobs, reminders};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -37,6 +40,8 @@ pub struct Hearth {
     store: Store,
     clock: Arc<dyn Clock>,
     config: CoreConfig,
+    /// Told whenever the jobs table changes, so the scheduler re-reads its next due time.
+    jobs_changed: Arc<Notify>,
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -64,6 +69,28 @@ pub(crate) enum Command<'a> {
         add: bool,
     },
     Timezone(Option<Tz>),
+    MeetingSchedule,
+    MeetingList,
+    MeetingCancel {
+        occurrence: Option<&'a str>,
+    },
+    MeetingMove {
+        occurrence: Option<&'a str>,
+        when: &'a str,
+    },
+    MeetingRsvp {
+        occurrence: Option<&'a str>,
+        answer: &'static str,
+    },
+    MeetingCalendar,
+    Reminders {
+        leads: Option<&'a str>,
+        dm: Option<&'static str>,
+        quiet: Option<&'a str>,
+    },
+    Crisis {
+        country: Option<&'a str>,
+    },
 }
 
 impl<'a> Command<'a> {
@@ -84,9 +111,49 @@ impl<'a> Command<'a> {
                 add: b.choice("action")? == "add",
             },
             "timezone" => Command::Timezone(b.zone("zone")),
+            "meeting schedule" => Command::MeetingSchedule,
+            "meeting list" => Command::MeetingList,
+            "meeting cancel" => Command::MeetingCancel {
+                occurrence: b.text("occurrence"),
+            },
+            "meeting move" => Command::MeetingMove {
+                occurrence: b.text("occurrence"),
+                when: b.text("when")?,
+            },
+            "meeting rsvp" => Command::MeetingRsvp {
+                occurrence: b.text("occurrence"),
+                answer: b.choice("answer")?,
+            },
+            "meeting calendar" => Command::MeetingCalendar,
+            "reminders" => Command::Reminders {
+                leads: b.text("leads"),
+                dm: b.choice("dm"),
+                quiet: b.text("quiet"),
+            },
+            "crisis" => Command::Crisis {
+                country: b.text("country"),
+            },
             _ => return None,
         })
     }
+}
+
+/// Adds a DM per attendee told of a change, keyed so a retry is not repeated.
+fn with_notices(
+    mut response: Response,
+    what: &str,
+    meeting: &Meeting,
+    notices: meetings::Notices,
+    now: DateTime<Utc>,
+) -> Response {
+    for (member, message) in notices {
+        response = response.with_effect(Effect::Dm {
+            user: member.external_id,
+            message,
+            key: Some(format!("{what}:{}:{}:{}", meeting.id, member.id, now.timestamp())),
+        });
+    }
+    response
 }
 
 /// A short id to quote for an internal error.
@@ -96,7 +163,41 @@ fn error_id() -> String {
 
 impl Hearth {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: CoreConfig) -> Self {
-        Self { store, clock, config }
+        Self {
+            store,
+            clock,
+            config,
+            jobs_changed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Resolves when the jobs table has changed since the last call returned.
+    pub async fn jobs_changed(&self) {
+        self.jobs_changed.notified().await;
+    }
+
+    /// The earliest pending job of these platforms.
+    pub async fn next_due(&self, platforms: &[Platform]) -> Result<Option<DateTime<Utc>>> {
+        jobs::next_due(&self.store, platforms).await
+    }
+
+    /// What is due on `platform` at `now`, rendered for sending (at most `limit`).
+    pub async fn take_due(&self, platform: Platform, now: DateTime<Utc>, limit: i64) -> Result<Vec<jobs::DueDelivery>> {
+        jobs::take_due(&self.store, platform, now, limit).await
+    }
+
+    /// Records a delivery's outcome.
+    pub async fn delivered(
+        &self,
+        job: i64,
+        outcome: &std::result::Result<(), crate::DeliveryError>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        jobs::delivered(&self.store, job, outcome, now).await
+    }
+
+    fn planned(&self) {
+        self.jobs_changed.notify_one();
     }
 
     pub fn store(&self) -> &Store {
@@ -169,11 +270,17 @@ impl Hearth {
             community,
             me,
         };
-        let group = match bound.spec.option("group").map(|o| o.kind) {
-            Some(Kind::Group) => match bound.text("group") {
+        let mut meeting = None;
+        let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
+            (Some(Kind::Group), _) => match bound.text("group") {
                 Some(name) => Some(groups::find(&self.store, ctx.community.id, name).await?),
                 None => None,
             },
+            (_, Some(id)) => {
+                let (m, g) = meetings::find(&self.store, ctx.community.id, id).await?;
+                meeting = Some(m);
+                Some(g)
+            }
             _ => None,
         };
         let role = self.role(&ctx, group.as_ref()).await?;
@@ -198,10 +305,26 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
-        self.run(&ctx, &bound, command, group.as_ref()).await
+        // `/reminders group:…` changes a group's defaults: its facilitators' call.
+        if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
+            return Err(UserError::NotPermitted {
+                command: bound.spec.name,
+                needs: Role::Facilitator,
+                group: group.map(|g| g.name),
+            }
+            .into());
+        }
+        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
     }
 
-    async fn run(&self, ctx: &Ctx<'_>, bound: &Bound, command: Command<'_>, group: Option<&Group>) -> Result<Response> {
+    async fn run(
+        &self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        command: Command<'_>,
+        group: Option<&Group>,
+        meeting: Option<&Meeting>,
+    ) -> Result<Response> {
         let store = &self.store;
         let community = ctx.community.id;
         let platform = ctx.input.place.platform;
@@ -212,25 +335,139 @@ impl Hearth {
                 source: "group option not resolved".into(),
             })
         };
+        let the_meeting = || {
+            meeting.ok_or(Error::Internal {
+                context: "running a meeting command",
+                source: "meeting option not resolved".into(),
+            })
+        };
+        let now = ctx.now;
+        let reader_zone = ctx.me.zone().unwrap_or(ctx.community.zone());
         Ok(match command {
             Command::Help(command) => Response::private(help::help(command)),
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
-            Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound).await?),
-            Command::GroupInfo => Response::public(groups::card_message(store, the_group()?).await?),
+            Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
+            Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
             Command::GroupList { topic, meeting_guide } => {
                 Response::public(groups::list(store, community, topic, meeting_guide, ctx.now).await?)
             }
-            Command::GroupJoin => Response::private(groups::join(store, the_group()?, &ctx.me, ctx.now).await?),
-            Command::GroupLeave => Response::private(groups::leave(store, the_group()?, &ctx.me).await?),
+            Command::GroupJoin => {
+                let message = groups::join(store, the_group()?, &ctx.me, now).await?;
+                self.replan_group(the_group()?.id, now).await?;
+                Response::private(message)
+            }
+            Command::GroupLeave => {
+                let message = groups::leave(store, the_group()?, &ctx.me).await?;
+                self.replan_group(the_group()?.id, now).await?;
+                Response::private(message)
+            }
             Command::GroupFacilitator { user, add } => {
                 Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
             }
             Command::Timezone(zone) => {
-                Response::private(members::timezone(store, &ctx.me, &ctx.community, zone, ctx.now).await?)
+                let message = members::timezone(store, &ctx.me, &ctx.community, zone, now).await?;
+                if zone.is_some() {
+                    // Quiet hours are read in the member's zone.
+                    jobs::plan_member(store, ctx.me.id, now).await?;
+                    self.planned();
+                }
+                Response::private(message)
             }
+            Command::MeetingSchedule => {
+                let group = the_group()?;
+                let default_zone = ctx
+                    .me
+                    .zone()
+                    .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
+                    .unwrap_or(ctx.community.zone());
+                let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
+                jobs::plan(store, meeting.id, now, false).await?;
+                self.planned();
+                Response::public(message)
+            }
+            Command::MeetingList => Response::private(meetings::list(store, community, group, reader_zone, now).await?),
+            Command::MeetingCancel { occurrence } => {
+                let meeting = the_meeting()?;
+                let (message, notices) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
+                jobs::plan(store, meeting.id, now, false).await?;
+                self.planned();
+                with_notices(Response::public(message), "cancel", meeting, notices, now)
+            }
+            Command::MeetingMove { occurrence, when } => {
+                let meeting = the_meeting()?;
+                let (message, notices) =
+                    meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
+                jobs::plan(store, meeting.id, now, false).await?;
+                self.planned();
+                with_notices(Response::public(message), "move", meeting, notices, now)
+            }
+            Command::MeetingRsvp { occurrence, answer } => {
+                let meeting = the_meeting()?;
+                let message = meetings::rsvp(
+                    store,
+                    meeting,
+                    the_group()?,
+                    &ctx.me,
+                    occurrence,
+                    answer,
+                    reader_zone,
+                    now,
+                )
+                .await?;
+                jobs::plan(store, meeting.id, now, false).await?;
+                self.planned();
+                Response::private(message)
+            }
+            Command::MeetingCalendar => {
+                let series: Vec<(Meeting, String)> = match group {
+                    Some(g) => meetings::of_group(store, g.id)
+                        .await?
+                        .into_iter()
+                        .map(|m| (m, g.name.clone()))
+                        .collect(),
+                    None => meetings::of_community(store, community).await?,
+                };
+                let name = group.map_or("Meetings", |g| g.name.as_str());
+                let file = calendar::calendar(store, name, &series, now).await?;
+                Response::private(
+                    crate::Message::new()
+                        .text(format!(
+                            "The calendar of {} series; open it with your calendar app.",
+                            series.len()
+                        ))
+                        .attach(file),
+                )
+            }
+            Command::Reminders { leads, dm, quiet } => match group {
+                Some(group) => {
+                    if dm.is_some() || quiet.is_some() {
+                        return Err(UserError::BadValue {
+                            option: "group",
+                            why: "settings take only leads; dm and quiet are each member's own",
+                        }
+                        .into());
+                    }
+                    let message = reminders::group_settings(store, group, leads).await?;
+                    self.replan_group(group.id, now).await?;
+                    Response::private(message)
+                }
+                None => {
+                    let message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
+                    jobs::plan_member(store, ctx.me.id, now).await?;
+                    self.planned();
+                    Response::private(message)
+                }
+            },
+            Command::Crisis { country } => Response::private(crisis::crisis(country)),
         })
+    }
+
+    async fn replan_group(&self, group: i64, now: DateTime<Utc>) -> Result<()> {
+        jobs::plan_group(&self.store, group, now).await?;
+        self.planned();
+        Ok(())
     }
 
     /// The caller's role, for `group` when the command names one.

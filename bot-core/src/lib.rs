@@ -3,26 +3,35 @@
 //! crate; adapters translate platform events into [`Input`]s and carry out the
 //! [`Response`]s it returns.
 
+pub mod calendar;
 pub mod clock;
+mod crisis;
 pub mod error;
 mod groups;
 mod hearth;
 mod help;
 pub mod io;
+pub mod jobs;
+pub mod meetings;
 mod members;
 pub mod message;
 pub mod parse;
+mod reminders;
+pub mod scheduler;
 pub mod spec;
 pub mod store;
 pub mod timezone;
+pub mod when;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
-    Actor, Effect, Input, InputKind, Invocation, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    Actor, BoxFuture, Delivery, DeliveryError, Effect, Input, InputKind, Invocation, Outbox, Place, Platform,
+    PresenceChange, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
+pub use scheduler::Scheduler;
 pub use store::Store;
 
 #[cfg(test)]

@@ -96,6 +96,14 @@ pub async fn named_member(store: &Store, platform: Platform, external_id: &str, 
     .context("upserting a named member")
 }
 
+pub async fn by_id(store: &Store, id: i64) -> Result<Member> {
+    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id = ?")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .context("loading a member")
+}
+
 pub async fn is_recorded_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM community_admins WHERE community_id = ? AND member_id = ?")

@@ -93,6 +93,8 @@ pub const LED_BY: &[&str] = &["peer", "professional"];
 pub const FORMATS: &[&str] = &["online", "in_person", "hybrid"];
 pub const LIST_FORMATS: &[&str] = &["text", "meeting_guide"];
 pub const FACILITATOR_ACTIONS: &[&str] = &["add", "remove"];
+pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
+pub const ON_OFF: &[&str] = &["on", "off"];
 
 const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
 const TOPIC: Kind = Kind::Text { max: 60 };
@@ -146,6 +148,16 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 13] = {
 };
 
 const GROUP: OptSpec = req("group", "The group", Kind::Group);
+const MEETING: OptSpec = req(
+    "meeting",
+    "The meeting's number, as /meeting list shows it",
+    Kind::Int { min: 1, max: i64::MAX },
+);
+const OCCURRENCE: OptSpec = opt(
+    "occurrence",
+    "next (the default), or the date of one meeting (YYYY-MM-DD)",
+    Kind::Text { max: 20 },
+);
 
 /// Every command Hearth has. A command is listed here only once it works end
 /// to end on every adapter.
@@ -210,6 +222,110 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "meeting schedule",
+        description: "Schedules a group's meeting or series, with a preview of the dates",
+        who: Role::Facilitator,
+        options: &[
+            GROUP,
+            req(
+                "when",
+                "First meeting: 2026-12-01 19:00, tomorrow 19:00, tue 19:00 or in 2h",
+                Kind::Text { max: 60 },
+            ),
+            opt(
+                "repeat",
+                "once, daily, weekly, biweekly, monthly, or an RRULE",
+                Kind::Text { max: 200 },
+            ),
+            opt(
+                "timezone",
+                "The zone it meets in (default: yours, else the community's)",
+                Kind::Timezone,
+            ),
+            opt(
+                "duration",
+                "How long each meeting lasts, e.g. 90m (default 90m)",
+                Kind::Text { max: 20 },
+            ),
+            opt(
+                "count",
+                "For a fixed term: how many meetings, e.g. 8",
+                Kind::Int { min: 1, max: 520 },
+            ),
+            opt("until", "For a fixed term: the last day (YYYY-MM-DD)", Kind::Date),
+            opt("title", "A title, if not the group's name", Kind::Text { max: 100 }),
+            opt("where", "A voice channel, room, link or place", Kind::Text { max: 200 }),
+        ],
+    },
+    CommandSpec {
+        name: "meeting list",
+        description: "Upcoming meetings in your time, with their numbers and RSVPs",
+        who: Role::Member,
+        options: &[opt("group", "Only this group's meetings", Kind::Group)],
+    },
+    CommandSpec {
+        name: "meeting cancel",
+        description: "Cancels one meeting (default the next) or the whole series",
+        who: Role::Facilitator,
+        options: &[
+            MEETING,
+            opt(
+                "occurrence",
+                "next (the default), a date (YYYY-MM-DD), or all for the series",
+                Kind::Text { max: 20 },
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "meeting move",
+        description: "Moves one meeting of a series to another time",
+        who: Role::Facilitator,
+        options: &[
+            MEETING,
+            req("when", "The new time, e.g. 2026-12-02 19:00", Kind::Text { max: 60 }),
+            OCCURRENCE,
+        ],
+    },
+    CommandSpec {
+        name: "meeting rsvp",
+        description: "Says whether you're coming; no is always fine",
+        who: Role::Member,
+        options: &[
+            MEETING,
+            req("answer", "yes, maybe or no", Kind::Choice(RSVP_ANSWERS)),
+            OCCURRENCE,
+        ],
+    },
+    CommandSpec {
+        name: "meeting calendar",
+        description: "An iCalendar (.ics) file of the meetings, for your calendar app",
+        who: Role::Member,
+        options: &[opt("group", "Only this group's meetings", Kind::Group)],
+    },
+    CommandSpec {
+        name: "reminders",
+        description: "Your reminder settings; with group, that group's lead times",
+        who: Role::Member,
+        options: &[
+            opt("leads", "How long before meetings, e.g. 24h,1h", Kind::Text { max: 60 }),
+            opt(
+                "dm",
+                "on: DM me for all my groups' meetings; off: never",
+                Kind::Choice(ON_OFF),
+            ),
+            opt(
+                "quiet",
+                "No DMs in these hours, e.g. 22:00-08:00, or off",
+                Kind::Text { max: 20 },
+            ),
+            opt(
+                "group",
+                "Set this group's lead times instead (facilitators)",
+                Kind::Group,
+            ),
+        ],
+    },
+    CommandSpec {
         name: "timezone",
         description: "Shows or sets your time zone, e.g. Europe/Berlin",
         who: Role::Member,
@@ -217,6 +333,16 @@ pub static COMMANDS: &[CommandSpec] = &[
             "zone",
             "An IANA zone name such as America/New_York",
             Kind::Timezone,
+        )],
+    },
+    CommandSpec {
+        name: "crisis",
+        description: "Crisis lines, shown only to you",
+        who: Role::Member,
+        options: &[opt(
+            "country",
+            "A two-letter country code, e.g. GB or US",
+            Kind::Text { max: 2 },
         )],
     },
 ];

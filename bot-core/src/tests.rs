@@ -427,3 +427,475 @@ mod bad_input {
         assert!(text(&bot.say("admin", "timezone").await).contains("You haven't set a time zone"));
     }
 }
+
+mod meetings {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::scheduler::FnOutbox;
+    use crate::{Clock, Delivery, Effect, Outbox, Scheduler};
+
+    /// A scheduler whose console outbox records what it delivers.
+    fn recording(bot: &Bot) -> (Scheduler, Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let clock = bot.clock.clone();
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
+            Ok(())
+        }));
+        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    fn plain(d: &Delivery) -> String {
+        match &d.effect {
+            Effect::Post { message, .. } | Effect::Dm { message, .. } => message.plain("/"),
+        }
+    }
+
+    fn to(d: &Delivery) -> String {
+        match &d.effect {
+            Effect::Post { channel, .. } => format!("#{channel}"),
+            Effect::Dm { user, .. } => format!("@{user}"),
+        }
+    }
+
+    async fn grief_circle(bot: &Bot) {
+        bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn weekly_meeting_keeps_local_time_across_dst() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+
+        let scheduled = bot
+            .say(
+                "admin",
+                r#"meeting schedule group:"Grief circle" when:"2026-03-19 19:00" repeat:weekly timezone:Europe/Berlin"#,
+            )
+            .await;
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&scheduled).contains("Weekly on Thursdays at 19:00 Europe/Berlin"),
+            "{}",
+            text(&scheduled)
+        );
+        assert!(text(&scheduled).contains("Thu 2 Apr 2026, 19:00 CEST  (clocks changed"));
+        let seen = seen.lock().unwrap();
+        let day_before: Vec<_> = seen
+            .iter()
+            .filter(|(_, d)| plain(d).contains("Starts in 24 hours"))
+            .collect();
+        let (sent_26, d26) = day_before[0];
+        let (sent_02, d02) = day_before[1];
+        assert_eq!(*sent_26, at("2026-03-25T18:00:00Z"));
+        assert!(plain(d26).contains("Thu 26 Mar 2026, 19:00 CET"), "{}", plain(d26));
+        assert_eq!(*sent_02, at("2026-04-01T17:00:00Z"));
+        assert!(plain(d02).contains("Thu 2 Apr 2026, 19:00 CEST"), "{}", plain(d02));
+    }
+
+    #[tokio::test]
+    async fn new_york_meetings_keep_local_time_when_clocks_go_back() {
+        let bot = Bot::new().await;
+        bot.clock.set(at("2026-10-20T12:00:00Z"));
+        grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-10-24 19:00" repeat:weekly timezone:America/New_York"#,
+        )
+        .await;
+        scheduler.advance(&bot.clock, at("2026-11-08T12:00:00Z")).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let hour_before: Vec<_> = seen
+            .iter()
+            .filter(|(_, d)| plain(d).contains("Starts in 1 hour"))
+            .map(|(t, _)| *t)
+            .collect();
+        // 19:00 EDT is 23:00 UTC; 19:00 EST is 00:00 UTC the next day.
+        assert_eq!(
+            hour_before,
+            vec![
+                at("2026-10-24T22:00:00Z"),
+                at("2026-10-31T22:00:00Z"),
+                at("2026-11-07T23:00:00Z")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn monthly_is_the_same_weekday_position_and_a_fixed_term_ends() {
+        let bot = Bot::new().await;
+        bot.clock.set(at("2026-03-01T12:00:00Z"));
+        grief_circle(&bot).await;
+        bot.say("admin", "timezone zone:Europe/London").await;
+
+        let monthly = bot
+            .say(
+                "admin",
+                r#"meeting schedule group:#1 when:"2026-03-10 19:00" repeat:monthly"#,
+            )
+            .await;
+        let fixed = bot
+            .say(
+                "admin",
+                r#"meeting schedule group:#1 when:"2026-03-05 18:00" repeat:weekly count:8 title:"Eight weeks""#,
+            )
+            .await;
+        let list = text(&bot.say("admin", "meeting list").await);
+
+        // Second Tuesdays: 10 Mar, 14 Apr, 12 May, 9 Jun, 14 Jul.
+        for day in ["Tue 10 Mar", "Tue 14 Apr", "Tue 12 May", "Tue 9 Jun", "Tue 14 Jul"] {
+            assert!(text(&monthly).contains(day), "{day} missing in {}", text(&monthly));
+        }
+        assert!(text(&fixed).contains("8 times"));
+        let meetings = crate::meetings::of_group(bot.hearth.store(), 1).await.unwrap();
+        let eight = meetings
+            .iter()
+            .find(|m| m.title.as_deref() == Some("Eight weeks"))
+            .unwrap();
+        let all = crate::meetings::upcoming(bot.hearth.store(), eight, at("2026-03-01T00:00:00Z"), 50)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 8);
+        assert_eq!(all[7].start, at("2026-04-23T17:00:00Z"));
+        assert!(list.contains("Eight weeks (meeting 2, 2026-03-05)"), "{list}");
+    }
+
+    #[tokio::test]
+    async fn a_time_skipped_by_the_clocks_is_shown_back_with_the_rule() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+
+        let scheduled = bot
+            .say(
+                "admin",
+                r#"meeting schedule group:#1 when:"2026-03-29 02:30" timezone:Europe/Berlin"#,
+            )
+            .await;
+
+        assert!(
+            text(&scheduled).contains(
+                "02:30 on 29 Mar does not exist in Europe/Berlin that day (the clocks go forward), so I took 03:30."
+            ),
+            "{}",
+            text(&scheduled)
+        );
+    }
+
+    #[tokio::test]
+    async fn reminders_reach_the_channel_and_those_who_said_yes_once_each() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:Europe/Berlin"#,
+        )
+        .await;
+        bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
+        bot.say("ben", "meeting rsvp meeting:1 answer:maybe").await;
+        bot.say("cat", "meeting rsvp meeting:1 answer:no").await;
+
+        scheduler.advance(&bot.clock, at("2026-03-22T00:00:00Z")).await.unwrap();
+        // Ticking again at the same time sends nothing more.
+        scheduler.tick(bot.clock.now()).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let got: Vec<(DateTime<Utc>, String)> = seen.iter().map(|(t, d)| (*t, to(d))).collect();
+        assert_eq!(
+            got,
+            vec![
+                (at("2026-03-20T18:00:00Z"), "#general".to_string()),
+                (at("2026-03-20T18:00:00Z"), "@ann".to_string()),
+                (at("2026-03-20T18:00:00Z"), "@ben".to_string()),
+                (at("2026-03-21T17:00:00Z"), "#general".to_string()),
+                (at("2026-03-21T17:00:00Z"), "@ann".to_string()),
+                (at("2026-03-21T17:00:00Z"), "@ben".to_string()),
+            ]
+        );
+        assert!(plain(&seen[1].1).contains("So far 1 going, 1 maybe."));
+        assert!(plain(&seen[1].1).contains("/crisis lists crisis lines"));
+        let keys: std::collections::HashSet<_> = seen
+            .iter()
+            .map(|(_, d)| match &d.effect {
+                Effect::Post { key, .. } | Effect::Dm { key, .. } => key.clone().unwrap(),
+            })
+            .collect();
+        assert_eq!(keys.len(), 6, "each delivery has its own idempotency key");
+    }
+
+    #[tokio::test]
+    async fn member_settings_change_who_gets_a_dm_and_when() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+        )
+        .await;
+        bot.say("ann", "group join group:#1").await;
+        bot.say("ann", "reminders dm:on leads:30m").await;
+        bot.say("ben", "meeting rsvp meeting:1 answer:yes").await;
+        bot.say("ben", "reminders dm:off").await;
+        bot.say("admin", "reminders group:#1 leads:2h").await;
+
+        scheduler.advance(&bot.clock, at("2026-03-22T00:00:00Z")).await.unwrap();
+
+        let got: Vec<(DateTime<Utc>, String)> = seen.lock().unwrap().iter().map(|(t, d)| (*t, to(d))).collect();
+        assert_eq!(
+            got,
+            vec![
+                (at("2026-03-21T17:00:00Z"), "#general".to_string()),
+                (at("2026-03-21T18:30:00Z"), "@ann".to_string()),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn only_facilitators_set_a_groups_leads_and_schedule() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+
+        let leads = bot.say("ann", "reminders group:#1 leads:2h").await;
+        let schedule = bot
+            .say("ann", r#"meeting schedule group:#1 when:"tomorrow 19:00""#)
+            .await;
+
+        assert!(text(&leads).starts_with("Only a facilitator of Grief circle"));
+        assert!(text(&schedule).starts_with("Only a facilitator of Grief circle"));
+    }
+
+    #[tokio::test]
+    async fn cancel_and_move_are_told_to_those_who_said_they_would_come() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
+        )
+        .await;
+        bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
+            .await;
+        bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:maybe")
+            .await;
+
+        let moved = bot
+            .say(
+                "admin",
+                r#"meeting move meeting:1 occurrence:2026-03-28 when:"2026-03-29 18:00""#,
+            )
+            .await;
+        let cancelled = bot.say("admin", "meeting cancel meeting:1").await;
+        let rsvp_cancelled = bot
+            .say("ann", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes")
+            .await;
+
+        assert_eq!(moved.effects.len(), 1);
+        let Effect::Dm { user, message, key } = &moved.effects[0] else {
+            panic!("a DM")
+        };
+        assert_eq!(user, "ann");
+        assert!(
+            message.plain("/").contains("now happens Sun 29 Mar 2026, 18:00 UTC"),
+            "{}",
+            message.plain("/")
+        );
+        assert!(key.is_some());
+        let Effect::Dm { user, message, .. } = &cancelled.effects[0] else {
+            panic!("a DM")
+        };
+        assert_eq!(user, "ben");
+        assert!(message.plain("/").contains("Sat 21 Mar 2026, 19:00 UTC is cancelled"));
+        assert!(text(&rsvp_cancelled).contains("That occurrence is cancelled."));
+        let list = text(&bot.say("ann", "meeting list").await);
+        assert!(!list.contains("Sat 21 Mar"), "{list}");
+        assert!(
+            list.contains(
+                "Sun 29 Mar 2026, 18:00 UTC · Grief circle (meeting 1, 2026-03-28) · 1 going, 0 maybe · moved"
+            ),
+            "{list}"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_downtime_a_reminder_still_before_its_meeting_is_sent_late_and_others_dropped() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
+        )
+        .await;
+
+        // Down from before the 24-hour reminder until 30 minutes before the meeting.
+        bot.clock.set(at("2026-03-21T18:30:00Z"));
+        scheduler.tick(bot.clock.now()).await.unwrap();
+        // Up for the next 24-hour reminder, then down from before the 1-hour one until after the start.
+        scheduler.advance(&bot.clock, at("2026-03-27T20:00:00Z")).await.unwrap();
+        bot.clock.set(at("2026-03-28T19:10:00Z"));
+        scheduler.tick(bot.clock.now()).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let texts: Vec<String> = seen.iter().map(|(_, d)| plain(d)).collect();
+        assert_eq!(texts.len(), 2, "{texts:#?}");
+        assert!(
+            texts[0].contains("Starts in 1 hour: Sat 21 Mar"),
+            "only the closest overdue one: {texts:#?}"
+        );
+        assert!(texts[0].contains("(Sent late: I was offline when this was due.)"));
+        assert!(texts[1].contains("Starts in 24 hours: Sat 28 Mar") && !texts[1].contains("Sent late"));
+        let states: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT lead_secs, state FROM jobs WHERE kind = 'reminder' AND state != 'pending' ORDER BY due_at",
+        )
+        .fetch_all(bot.hearth.store().pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            states,
+            vec![
+                (86_400, "dropped".to_string()),
+                (3600, "sent".to_string()),
+                (86_400, "sent".to_string()),
+                (3600, "dropped".to_string()),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_calendar_file_parses_back_into_the_same_occurrences() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-19 19:00" repeat:weekly count:6 timezone:Europe/Berlin where:"Room 4""#,
+        )
+        .await;
+        bot.say("admin", "meeting cancel meeting:1 occurrence:2026-04-02").await;
+        bot.say(
+            "admin",
+            r#"meeting move meeting:1 occurrence:2026-03-26 when:"2026-03-27 18:00""#,
+        )
+        .await;
+
+        let response = bot.say("ann", "meeting calendar group:#1").await;
+
+        let ics = response.reply.unwrap().message.attachment.unwrap().content;
+        assert!(ics.contains("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin"));
+        let calendar: icalendar::Calendar = ics.parse().unwrap();
+        let mut from_file: Vec<DateTime<Utc>> = Vec::new();
+        let mut moved: std::collections::HashMap<String, DateTime<Utc>> = Default::default();
+        for event in calendar.events() {
+            use icalendar::Component;
+            if let Some(rid) = event.property_value("RECURRENCE-ID") {
+                let start = match event.get_start().unwrap() {
+                    icalendar::DatePerhapsTime::DateTime(icalendar::CalendarDateTime::WithTimezone {
+                        date_time,
+                        tzid,
+                    }) => crate::when::resolve(date_time, tzid.parse().unwrap()).0,
+                    other => panic!("{other:?}"),
+                };
+                moved.insert(rid.to_string(), start);
+            }
+        }
+        for event in calendar.calendar_events() {
+            use icalendar::Component;
+            if event.property_value("RECURRENCE-ID").is_some() {
+                continue;
+            }
+            for occ in event.get_recurrence().unwrap().all(100).dates {
+                let key = occ.naive_local().format("%Y%m%dT%H%M%S").to_string();
+                from_file.push(moved.get(&key).copied().unwrap_or(occ.to_utc()));
+            }
+        }
+        from_file.sort();
+        let meeting = crate::meetings::by_id(bot.hearth.store(), 1).await.unwrap().unwrap();
+        let from_hearth: Vec<DateTime<Utc>> =
+            crate::meetings::upcoming(bot.hearth.store(), &meeting, at("2026-03-01T00:00:00Z"), 50)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| o.start)
+                .collect();
+        assert_eq!(from_file, from_hearth);
+        assert_eq!(from_hearth.len(), 5);
+        assert!(from_hearth.contains(&at("2026-03-27T17:00:00Z")));
+    }
+
+    #[tokio::test]
+    async fn bad_meeting_input_changes_nothing() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+        for (input, expected) in [
+            (r#"meeting schedule group:#1 when:"yesterday 19:00""#, "is in the past"),
+            (r#"meeting schedule group:#1 when:soonish"#, "should look like"),
+            (
+                r#"meeting schedule group:#1 when:"tue 19:00" repeat:FREQ=MINUTELY"#,
+                "at most daily",
+            ),
+            (
+                r#"meeting schedule group:#1 when:"tue 19:00" repeat:weekly count:3 until:2026-05-01"#,
+                "can't both be given",
+            ),
+            (
+                r#"meeting schedule group:#1 when:"tue 19:00" duration:2s"#,
+                "between 5m and 12h",
+            ),
+            ("meeting rsvp meeting:99 answer:yes", "no meeting with that number"),
+            ("reminders leads:forever", "leads must be"),
+            ("reminders quiet:late", "quiet must be"),
+        ] {
+            let response = bot.say("admin", input).await;
+            assert!(text(&response).contains(expected), "{input}: {}", text(&response));
+        }
+        assert!(text(&bot.say("admin", "meeting list").await).contains("No meetings"));
+    }
+
+    #[tokio::test]
+    async fn crisis_lines_are_private() {
+        let bot = Bot::new().await;
+
+        let response = bot.say("ann", "crisis country:DE").await;
+
+        assert!(is_private(&response));
+        assert!(text(&response).contains("TelefonSeelsorge, call 0800 111 0 111"));
+    }
+
+    #[tokio::test]
+    async fn the_scheduler_reads_the_next_due_time_and_is_woken_by_changes() {
+        let bot = Bot::new().await;
+        grief_circle(&bot).await;
+
+        let none = bot.hearth.next_due(&[Platform::Console]).await.unwrap();
+        let woken = tokio::spawn({
+            let hearth = bot.hearth.clone();
+            async move { hearth.jobs_changed().await }
+        });
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+        )
+        .await;
+
+        assert_eq!(none, None);
+        tokio::time::timeout(std::time::Duration::from_secs(5), woken)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            bot.hearth.next_due(&[Platform::Console]).await.unwrap(),
+            Some(at("2026-03-20T19:00:00Z"))
+        );
+        let _ = Duration::zero();
+    }
+}

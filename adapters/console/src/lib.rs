@@ -8,9 +8,11 @@
 //! `-> DM NAME`, so scripts can count and check them.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bot_core::{
-    Actor, Effect, Hearth, Input, InputKind, ManualClock, Message, Place, Platform, Response, Visibility, parse,
+    Actor, BoxFuture, Clock as _, Delivery, DeliveryError, Effect, Hearth, Input, InputKind, ManualClock, Message,
+    Outbox, Place, Platform, Response, Scheduler, Visibility, parse,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -28,20 +30,83 @@ pub struct Options {
     pub interactive: bool,
 }
 
-/// A console session over any line source and output.
-pub struct Console<W: Write> {
+/// The console's output, shared by the session and the scheduler.
+pub struct Out<W>(Arc<Mutex<W>>);
+
+impl<W> Clone for Out<W> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<W: Write> Out<W> {
+    pub fn new(w: W) -> Self {
+        Self(Arc::new(Mutex::new(w)))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut W) -> std::io::Result<T>) -> std::io::Result<T> {
+        let mut w = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut w)
+    }
+
+    fn block(&self, head: &str, message: &Message) -> std::io::Result<()> {
+        self.with(|w| {
+            writeln!(w, "{head}")?;
+            for line in render(message) {
+                writeln!(w, "   {line}")?;
+            }
+            w.flush()
+        })
+    }
+}
+
+/// Deliveries the scheduler makes, printed as blocks stamped with their time.
+pub struct ConsoleOutbox<W> {
+    out: Out<W>,
     hearth: Hearth,
+}
+
+impl<W: Write + Send + 'static> ConsoleOutbox<W> {
+    pub fn new(out: Out<W>, hearth: Hearth) -> Self {
+        Self { out, hearth }
+    }
+}
+
+impl<W: Write + Send + 'static> Outbox for ConsoleOutbox<W> {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        let stamp = self.hearth.now().format("%a %-d %b %Y %H:%M UTC");
+        let printed = match &delivery.effect {
+            Effect::Post { channel, message, .. } => self.out.block(&format!("-> #{channel}  [{stamp}]"), message),
+            Effect::Dm { user, message, .. } => self.out.block(&format!("-> DM {user}  [{stamp}]"), message),
+        };
+        let outcome = printed.map_err(|e| DeliveryError::Retry(e.to_string()));
+        Box::pin(async move { outcome })
+    }
+}
+
+/// A console session over any line source and output.
+pub struct Console<W: Write + Send + 'static> {
+    hearth: Hearth,
+    scheduler: Scheduler,
     options: Options,
-    out: W,
+    out: Out<W>,
     speaker: String,
     channel: String,
 }
 
-impl<W: Write> Console<W> {
+impl<W: Write + Send + 'static> Console<W> {
     pub fn new(hearth: Hearth, options: Options, out: W) -> Self {
         let speaker = options.speaker.clone();
+        let out = Out::new(out);
+        let outbox: Arc<dyn Outbox> = Arc::new(ConsoleOutbox::new(out.clone(), hearth.clone()));
+        let scheduler = Scheduler::new(hearth.clone(), vec![outbox]);
         Self {
             hearth,
+            scheduler,
             options,
             out,
             speaker,
@@ -58,17 +123,37 @@ impl<W: Write> Console<W> {
             tracing::error!(error = %e, "could not record the console's admin");
         }
         if self.options.interactive {
-            writeln!(
-                self.out,
-                "Hearth console. You are {} in #{}. Try /help; /as NAME and /in CHANNEL switch speaker and channel.",
-                self.speaker, self.channel
-            )?;
+            let (speaker, channel) = (self.speaker.clone(), self.channel.clone());
+            self.out.with(|w| {
+                writeln!(
+                    w,
+                    "Hearth console. You are {speaker} in #{channel}. Try /help; /as NAME and /in CHANNEL switch speaker and channel."
+                )
+            })?;
         }
+        // Catch up on whatever fell due while Hearth was not running.
+        if let Err(e) = self.scheduler.tick(self.hearth.now()).await {
+            tracing::error!(error = %e, "catching up failed");
+        }
+        // With the real clock, deliveries arrive on their own while you type.
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let background = match self.options.clock {
+            Some(_) => None,
+            None => {
+                let scheduler = self.scheduler.clone();
+                Some(tokio::spawn(scheduler.run(async move {
+                    let _ = stopped.await;
+                })))
+            }
+        };
         let mut lines = input.lines();
         loop {
             if self.options.interactive {
-                write!(self.out, "{}@#{}> ", self.speaker, self.channel)?;
-                self.out.flush()?;
+                let prompt = format!("{}@#{}> ", self.speaker, self.channel);
+                self.out.with(|w| {
+                    write!(w, "{prompt}")?;
+                    w.flush()
+                })?;
             }
             let Some(line) = lines.next_line().await? else { break };
             let line = line.trim();
@@ -76,14 +161,25 @@ impl<W: Write> Console<W> {
                 continue;
             }
             if !self.options.interactive {
-                writeln!(self.out, "{}@#{}> {line}", self.speaker, self.channel)?;
+                let echo = format!("{}@#{}> {line}", self.speaker, self.channel);
+                self.out.with(|w| writeln!(w, "{echo}"))?;
             }
             if !self.line(line).await? {
                 break;
             }
-            self.out.flush()?;
         }
-        self.out.flush()
+        let _ = stop.send(());
+        if let Some(task) = background {
+            let _ = task.await;
+        }
+        self.out.with(|w| w.flush())
+    }
+
+    fn say(&self, text: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+        self.out.with(|w| {
+            w.write_fmt(text)?;
+            writeln!(w)
+        })
     }
 
     fn place(&self) -> Place {
@@ -102,19 +198,19 @@ impl<W: Write> Console<W> {
             "/quit" | "/exit" => return Ok(false),
             "/as" if !rest.is_empty() => {
                 self.speaker = rest.to_string();
-                writeln!(self.out, "· now speaking as {}", self.speaker)?;
+                self.say(format_args!("· now speaking as {}", self.speaker))?;
             }
             "/in" if !rest.is_empty() => {
                 self.channel = rest.trim_start_matches('#').to_string();
-                writeln!(self.out, "· now in #{}", self.channel)?;
+                self.say(format_args!("· now in #{}", self.channel))?;
             }
             "/now" => {
                 let now = self.hearth.now();
-                writeln!(self.out, "· it is {}", now.format("%a %-d %b %Y %H:%M UTC"))?;
+                self.say(format_args!("· it is {}", now.format("%a %-d %b %Y %H:%M UTC")))?;
             }
-            "/wait" => self.wait(rest)?,
+            "/wait" => self.wait(rest).await?,
             _ => match parse::parse_message(line, PREFIX) {
-                None => writeln!(self.out, "· commands start with {PREFIX}; try {PREFIX}help")?,
+                None => self.say(format_args!("· commands start with {PREFIX}; try {PREFIX}help"))?,
                 Some(Err(e)) => self.print_reply(Visibility::Private, &e.to_message())?,
                 Some(Ok(invocation)) => {
                     let input = Input {
@@ -130,22 +226,26 @@ impl<W: Write> Console<W> {
         Ok(true)
     }
 
-    fn wait(&mut self, rest: &str) -> std::io::Result<()> {
-        let Some(clock) = &self.options.clock else {
-            return writeln!(
-                self.out,
+    async fn wait(&mut self, rest: &str) -> std::io::Result<()> {
+        let Some(clock) = self.options.clock.clone() else {
+            return self.say(format_args!(
                 "· /wait needs a manual clock: start with --clock 2026-03-19T10:00:00Z"
-            );
+            ));
         };
         let by = match humantime::parse_duration(rest) {
             Ok(by) => by,
-            Err(_) => return writeln!(self.out, "· /wait takes a duration such as 90m, 2h or 7d"),
+            Err(_) => return self.say(format_args!("· /wait takes a duration such as 90m, 2h or 7d")),
         };
-        let Ok(by) = chrono::Duration::from_std(by) else {
-            return writeln!(self.out, "· that is too long to wait");
+        let Some(target) = chrono::Duration::from_std(by)
+            .ok()
+            .and_then(|by| clock.now().checked_add_signed(by))
+        else {
+            return self.say(format_args!("· that is too long to wait"));
         };
-        let now = clock.advance(by);
-        writeln!(self.out, "· it is now {}", now.format("%a %-d %b %Y %H:%M UTC"))
+        if let Err(e) = self.scheduler.advance(&clock, target).await {
+            tracing::error!(error = %e, "scheduler failed while waiting");
+        }
+        self.say(format_args!("· it is now {}", target.format("%a %-d %b %Y %H:%M UTC")))
     }
 
     fn print_response(&mut self, response: &Response) -> std::io::Result<()> {
@@ -170,11 +270,7 @@ impl<W: Write> Console<W> {
     }
 
     fn print_block(&mut self, head: &str, message: &Message) -> std::io::Result<()> {
-        writeln!(self.out, "{head}")?;
-        for line in render(message) {
-            writeln!(self.out, "   {line}")?;
-        }
-        Ok(())
+        self.out.block(head, message)
     }
 }
 

@@ -1,0 +1,172 @@
+//! `/meeting calendar`: an iCalendar file of the series, with VTIMEZONE and
+//! TZID, RRULE, cancelled occurrences as EXDATE and moved ones as
+//! RECURRENCE-ID overrides, so a calendar app shows what Hearth shows.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::{OffsetComponents, OffsetName, Tz};
+use icalendar::{Calendar, CalendarDateTime, Component, EventLike, Property};
+
+use crate::error::{Context, Result};
+use crate::meetings::Meeting;
+use crate::message::Attachment;
+use crate::store::Store;
+
+const LOCAL: &str = "%Y%m%dT%H%M%S";
+
+fn local_at(instant: DateTime<Utc>, zone: Tz) -> NaiveDateTime {
+    instant.with_timezone(&zone).naive_local()
+}
+
+fn tz_dt(local: NaiveDateTime, zone: Tz) -> CalendarDateTime {
+    CalendarDateTime::WithTimezone {
+        date_time: local,
+        tzid: zone.name().to_string(),
+    }
+}
+
+fn offset_text(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let secs = secs.abs();
+    format!("{sign}{:02}{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+/// A VTIMEZONE listing each transition of `zone` between `from` and `to`
+/// explicitly (RFC 5545 allows this form; it needs no rule of our own).
+fn vtimezone(zone: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let offset = |t: DateTime<Utc>| zone.offset_from_utc_datetime(&t.naive_utc());
+    let mut out = format!("BEGIN:VTIMEZONE\r\nTZID:{}\r\n", zone.name());
+    let mut t = from;
+    let mut current = offset(t);
+    let mut found = false;
+    while t < to {
+        let next = t + Duration::days(1);
+        if offset(next).fix() != current.fix() {
+            // Narrow the change down to the second.
+            let (mut lo, mut hi) = (t, next);
+            while hi - lo > Duration::seconds(1) {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid).fix() == current.fix() {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            let after = offset(hi);
+            let kind = if after.dst_offset().is_zero() {
+                "STANDARD"
+            } else {
+                "DAYLIGHT"
+            };
+            let before_secs = current.fix().local_minus_utc();
+            let local = (hi.naive_utc() + Duration::seconds(i64::from(before_secs))).format(LOCAL);
+            out.push_str(&format!(
+                "BEGIN:{kind}\r\nDTSTART:{local}\r\nTZOFFSETFROM:{}\r\nTZOFFSETTO:{}\r\nTZNAME:{}\r\nEND:{kind}\r\n",
+                offset_text(before_secs),
+                offset_text(after.fix().local_minus_utc()),
+                after.abbreviation().unwrap_or("")
+            ));
+            current = after;
+            found = true;
+        }
+        t = next;
+    }
+    if !found {
+        let secs = current.fix().local_minus_utc();
+        out.push_str(&format!(
+            "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:{0}\r\nTZOFFSETTO:{0}\r\nEND:STANDARD\r\n",
+            offset_text(secs)
+        ));
+    }
+    out.push_str("END:VTIMEZONE\r\n");
+    out
+}
+
+/// The calendar of these series (already filtered to live ones).
+pub async fn calendar(
+    store: &Store,
+    name: &str,
+    series: &[(Meeting, String)],
+    now: DateTime<Utc>,
+) -> Result<Attachment> {
+    let mut cal = Calendar::new();
+    cal.name(name);
+    let mut zones: Vec<Tz> = Vec::new();
+    for (meeting, group_name) in series {
+        let zone = meeting.zone();
+        if !zones.contains(&zone) {
+            zones.push(zone);
+        }
+        let uid = format!("meeting-{}@hearth", meeting.id);
+        let title = meeting.name(group_name);
+        let mut event = icalendar::Event::new();
+        event
+            .uid(&uid)
+            .summary(title)
+            .starts(tz_dt(meeting.start_local, zone))
+            .ends(tz_dt(meeting.start_local + meeting.duration(), zone));
+        if let Some(place) = &meeting.location {
+            event.location(place);
+        }
+        if meeting.repeat != "once" {
+            event.add_property("RRULE", &meeting.rrule);
+        }
+        let exceptions: Vec<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ? ORDER BY occurrence",
+        )
+        .bind(meeting.id)
+        .fetch_all(store.pool())
+        .await
+        .context("loading exceptions for a calendar")?;
+        let mut overrides = Vec::new();
+        for (original, moved) in exceptions {
+            let original = DateTime::from_timestamp(original, 0).unwrap_or_default();
+            match moved {
+                None => {
+                    let mut exdate = Property::new("EXDATE", local_at(original, zone).format(LOCAL).to_string());
+                    exdate.add_parameter("TZID", zone.name());
+                    event.append_multi_property(exdate);
+                }
+                Some(to) => {
+                    let to = DateTime::from_timestamp(to, 0).unwrap_or_default();
+                    let mut moved_event = icalendar::Event::new();
+                    let mut rid = Property::new("RECURRENCE-ID", local_at(original, zone).format(LOCAL).to_string());
+                    rid.add_parameter("TZID", zone.name());
+                    moved_event
+                        .uid(&uid)
+                        .summary(title)
+                        .starts(tz_dt(local_at(to, zone), zone))
+                        .ends(tz_dt(local_at(to + meeting.duration(), zone), zone))
+                        .append_property(rid);
+                    overrides.push(moved_event.done());
+                }
+            }
+        }
+        cal.push(event.done());
+        for o in overrides {
+            cal.push(o);
+        }
+    }
+    // VTIMEZONE is written by hand into the calendar text: the crate has no
+    // builder for it, and its parser would add properties VTIMEZONE must not have.
+    let earliest = series
+        .iter()
+        .map(|(m, _)| m.start_local.and_utc())
+        .min()
+        .unwrap_or(now)
+        .min(now);
+    let zones: String = zones
+        .into_iter()
+        .map(|zone| vtimezone(zone, earliest - Duration::days(366), now + Duration::days(3 * 366)))
+        .collect();
+    let mut content = cal.done().to_string();
+    let at = content
+        .find("BEGIN:VEVENT")
+        .or_else(|| content.find("END:VCALENDAR"))
+        .unwrap_or(content.len());
+    content.insert_str(at, &zones);
+    Ok(Attachment {
+        filename: "meetings.ics".into(),
+        mime: "text/calendar",
+        content,
+    })
+}

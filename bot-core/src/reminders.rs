@@ -1,0 +1,280 @@
+//! Reminder settings: a group's default lead times, and each member's own
+//! leads, DM choice and quiet hours (`/reminders`).
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{Context, Result, UserError};
+use crate::groups::Group;
+use crate::members::Member;
+use crate::message::{Line, Message};
+use crate::store::Store;
+
+const MAX_LEADS: usize = 6;
+
+/// Lead times such as `24h,1h,10m`, longest first. Each from 1 minute to 7 days.
+pub fn parse_leads(raw: &str) -> std::result::Result<Vec<i64>, UserError> {
+    let bad = UserError::BadValue {
+        option: "leads",
+        why: "must be up to 6 times before the meeting, each from 1m to 7d, like 24h,1h,10m",
+    };
+    let mut leads = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let secs = humantime::parse_duration(part).map_err(|_| bad.clone())?.as_secs();
+        if !(60..=7 * 86_400).contains(&secs) {
+            return Err(bad);
+        }
+        leads.push(secs as i64);
+    }
+    leads.sort_unstable_by(|a, b| b.cmp(a));
+    leads.dedup();
+    if leads.is_empty() || leads.len() > MAX_LEADS {
+        return Err(bad);
+    }
+    Ok(leads)
+}
+
+/// A lead as people say it: "24 hours", "1 hour 30 minutes", "10 minutes".
+pub fn lead_words(secs: i64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    let mut parts = Vec::new();
+    let mut push = |n: i64, unit: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    };
+    if d > 0 && h == 0 && m == 0 && d < 3 {
+        push(d * 24, "hour");
+    } else {
+        push(d, "day");
+        push(h, "hour");
+    }
+    push(m, "minute");
+    parts.join(" ")
+}
+
+fn leads_text(leads: &[i64]) -> String {
+    leads
+        .iter()
+        .map(|l| humantime::format_duration(std::time::Duration::from_secs(*l as u64)).to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A member's settings; `None` fields take the defaults.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Settings {
+    pub leads: Option<String>,
+    pub dm: Option<bool>,
+    pub quiet_start: Option<NaiveTime>,
+    pub quiet_end: Option<NaiveTime>,
+}
+
+impl Settings {
+    pub fn leads(&self) -> Option<Vec<i64>> {
+        self.leads.as_deref().and_then(|l| parse_leads(l).ok())
+    }
+
+    /// Moves a DM due inside quiet hours (in `zone`) to when they end, or, if
+    /// the meeting starts before then, to just before they began.
+    pub fn outside_quiet(&self, due: DateTime<Utc>, starts: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        let (Some(from), Some(to)) = (self.quiet_start, self.quiet_end) else {
+            return due;
+        };
+        let local = due.with_timezone(&zone);
+        let t = local.time();
+        let inside = if from <= to {
+            t >= from && t < to
+        } else {
+            t >= from || t < to
+        };
+        if !inside {
+            return due;
+        }
+        let date = local.date_naive();
+        // The quiet spell containing `due`: it began today or yesterday.
+        let began_day = if from > to && t < to {
+            date.pred_opt().unwrap_or(date)
+        } else {
+            date
+        };
+        let began = zone
+            .from_local_datetime(&began_day.and_time(from))
+            .earliest()
+            .map(|d| d.to_utc())
+            .unwrap_or(due);
+        let mut ends = zone
+            .from_local_datetime(&began_day.and_time(to))
+            .earliest()
+            .map(|d| d.to_utc())
+            .unwrap_or(due);
+        if ends <= began {
+            ends += Duration::days(1);
+        }
+        if ends < starts {
+            ends
+        } else {
+            began - Duration::minutes(1)
+        }
+    }
+}
+
+pub async fn settings(store: &Store, member: i64) -> Result<Settings> {
+    let found: Option<Settings> =
+        sqlx::query_as("SELECT leads, dm, quiet_start, quiet_end FROM reminder_settings WHERE member_id = ?")
+            .bind(member)
+            .fetch_optional(store.pool())
+            .await
+            .context("loading reminder settings")?;
+    Ok(found.unwrap_or_default())
+}
+
+fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>, UserError> {
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let bad = UserError::BadValue {
+        option: "quiet",
+        why: "must be two times like 22:00-08:00, or off",
+    };
+    let (a, b) = raw.split_once('-').ok_or(bad.clone())?;
+    let a = NaiveTime::parse_from_str(a.trim(), "%H:%M").map_err(|_| bad.clone())?;
+    let b = NaiveTime::parse_from_str(b.trim(), "%H:%M").map_err(|_| bad.clone())?;
+    if a == b {
+        return Err(bad);
+    }
+    Ok(Some((a, b)))
+}
+
+/// `/reminders` for oneself: shows, or changes the fields given.
+pub async fn member_settings(
+    store: &Store,
+    me: &Member,
+    leads: Option<&str>,
+    dm: Option<&str>,
+    quiet: Option<&str>,
+) -> Result<Message> {
+    let leads = leads.map(parse_leads).transpose()?;
+    let quiet = quiet.map(parse_quiet).transpose()?;
+    if leads.is_some() || dm.is_some() || quiet.is_some() {
+        sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
+            .bind(me.id)
+            .execute(store.pool())
+            .await
+            .context("creating reminder settings")?;
+        if let Some(leads) = &leads {
+            sqlx::query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
+                .bind(leads_text(leads))
+                .bind(me.id)
+                .execute(store.pool())
+                .await
+                .context("saving leads")?;
+        }
+        if let Some(dm) = dm {
+            sqlx::query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
+                .bind(dm == "on")
+                .bind(me.id)
+                .execute(store.pool())
+                .await
+                .context("saving the DM choice")?;
+        }
+        if let Some(quiet) = quiet {
+            sqlx::query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
+                .bind(quiet.map(|q| q.0))
+                .bind(quiet.map(|q| q.1))
+                .bind(me.id)
+                .execute(store.pool())
+                .await
+                .context("saving quiet hours")?;
+        }
+    }
+    let s = settings(store, me.id).await?;
+    let mut message = Message::titled("Your reminders");
+    message = message.text(match s.leads() {
+        Some(l) => format!(
+            "Before meetings: {}.",
+            l.iter().map(|x| lead_words(*x)).collect::<Vec<_>>().join(", ")
+        ),
+        None => "Before meetings: each group's own lead times.".to_string(),
+    });
+    message = message.text(match s.dm {
+        Some(true) => "By DM: on, for every meeting of the groups you're in.",
+        Some(false) => "By DM: off, even for meetings you RSVP'd to.",
+        None => "By DM: for meetings you said you'd (maybe) go to.",
+    });
+    message = message.text(match (s.quiet_start, s.quiet_end) {
+        (Some(a), Some(b)) => format!(
+            "Quiet hours: {}-{}, in your time zone.",
+            a.format("%H:%M"),
+            b.format("%H:%M")
+        ),
+        _ => "Quiet hours: none.".to_string(),
+    });
+    Ok(message.line(Line::text("Change them with ").cmd("reminders leads:24h,1h dm:on quiet:22:00-08:00")))
+}
+
+/// `/reminders group:…`: a group's default leads (its facilitators).
+pub async fn group_settings(store: &Store, group: &Group, leads: Option<&str>) -> Result<Message> {
+    if let Some(raw) = leads {
+        let leads = parse_leads(raw)?;
+        sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
+            .bind(leads_text(&leads))
+            .bind(group.id)
+            .execute(store.pool())
+            .await
+            .context("saving a group's leads")?;
+    }
+    let current: String = sqlx::query_scalar("SELECT reminder_leads FROM groups WHERE id = ?")
+        .bind(group.id)
+        .fetch_one(store.pool())
+        .await
+        .context("loading a group's leads")?;
+    let words = parse_leads(&current)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| lead_words(*l))
+        .collect::<Vec<_>>();
+    Ok(Message::new().text(format!(
+        "{} reminds its channel {} before each meeting.",
+        group.name,
+        words.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Berlin;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn leads_are_read_sorted_and_bounded() {
+        assert_eq!(parse_leads("1h, 24h,10m").unwrap(), vec![86_400, 3600, 600]);
+        assert!(parse_leads("30s").is_err());
+        assert!(parse_leads("8d").is_err());
+        assert!(parse_leads("soon").is_err());
+        assert_eq!(lead_words(86_400), "24 hours");
+        assert_eq!(lead_words(5400), "1 hour 30 minutes");
+    }
+
+    #[test]
+    fn a_dm_due_in_quiet_hours_waits_for_them_to_end_or_goes_before() {
+        let s = Settings {
+            quiet_start: NaiveTime::from_hms_opt(22, 0, 0),
+            quiet_end: NaiveTime::from_hms_opt(8, 0, 0),
+            ..Settings::default()
+        };
+        // 23:00 Berlin (22:00 UTC) falls in quiet hours; the meeting is at 19:00 next day.
+        let later = s.outside_quiet(utc("2026-03-19T22:00:00Z"), utc("2026-03-20T18:00:00Z"), Berlin);
+        // 06:30 Berlin, meeting at 07:30: quiet ends too late, so it goes before 22:00 the evening before.
+        let earlier = s.outside_quiet(utc("2026-03-20T05:30:00Z"), utc("2026-03-20T06:30:00Z"), Berlin);
+        let outside = s.outside_quiet(utc("2026-03-20T12:00:00Z"), utc("2026-03-20T18:00:00Z"), Berlin);
+
+        assert_eq!(later, utc("2026-03-20T07:00:00Z"));
+        assert_eq!(earlier, utc("2026-03-19T20:59:00Z"));
+        assert_eq!(outside, utc("2026-03-20T12:00:00Z"));
+    }
+}

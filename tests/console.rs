@@ -211,3 +211,98 @@ fn a_wrong_config_stops_start_up_naming_the_key() {
         missing.stderr
     );
 }
+
+/// The deliveries the scheduler printed: block heads stamped with a time.
+fn scheduled_deliveries(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("-> ") && l.ends_with(" UTC]"))
+        .collect()
+}
+
+#[test]
+fn reminders_arrive_once_on_time_and_a_restart_repeats_none_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:"Grief circle" when:"thu 19:00" repeat:weekly timezone:Europe/Berlin
+/as bob
+/timezone zone:Europe/London
+/meeting rsvp meeting:1 answer:yes
+/wait 8h
+"#,
+    );
+
+    // Restarted after the next 24-hour reminder was due, and before its meeting.
+    let second = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-25T20:00:00Z"],
+        "/now\n/wait 1d\n",
+    );
+
+    assert!(first.success && second.success, "{}{}", first.stderr, second.stderr);
+    assert_eq!(
+        scheduled_deliveries(&first.stdout),
+        vec![
+            "-> #general  [Thu 19 Mar 2026 17:00 UTC]",
+            "-> DM bob  [Thu 19 Mar 2026 17:00 UTC]"
+        ]
+    );
+    assert!(
+        first
+            .stdout
+            .contains("Starts in 1 hour: Thu 19 Mar 2026, 19:00 CET (90 min).")
+    );
+    assert!(
+        first.stdout.contains("Starts in 1 hour: Thu 19 Mar 2026, 18:00 GMT"),
+        "a DM shows the reader's zone:\n{}",
+        first.stdout
+    );
+    assert_eq!(
+        scheduled_deliveries(&second.stdout),
+        vec![
+            "-> #general  [Wed 25 Mar 2026 20:00 UTC]",
+            "-> #general  [Thu 26 Mar 2026 17:00 UTC]"
+        ]
+    );
+    let caught_up = answer_to(&second.stdout, "");
+    assert!(caught_up.contains("Starts in 24 hours: Thu 26 Mar 2026, 19:00 CET"));
+    assert!(caught_up.contains("(Sent late: I was offline when this was due.)"));
+    assert!(
+        !second.stdout.contains("19 Mar"),
+        "nothing repeated:\n{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn cancel_and_move_reach_those_who_rsvped_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+/as admin
+/meeting move meeting:1 occurrence:2026-03-28 when:"2026-03-29 18:00"
+/meeting cancel meeting:1 occurrence:2026-03-29
+/meeting calendar
+"#,
+    );
+
+    let moved = answer_to(&run.stdout, "/meeting move");
+    assert!(moved.contains("-> DM ann\n   == Moved: Grief circle =="), "{moved}");
+    let cancelled = answer_to(&run.stdout, "/meeting cancel");
+    assert!(cancelled.contains("-> DM ann"), "{cancelled}");
+    assert!(
+        cancelled.contains("The meeting on Sun 29 Mar 2026, 18:00 UTC is cancelled."),
+        "{cancelled}"
+    );
+    let calendar = answer_to(&run.stdout, "/meeting calendar");
+    assert!(calendar.contains("EXDATE;TZID=UTC:20260328T190000"), "{calendar}");
+}

@@ -300,7 +300,7 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
             );
             continue;
         }
-        if !context.contains_key(&row.meeting_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = context.entry(row.meeting_id) {
             let Some(meeting) = meetings::by_id(store, row.meeting_id).await? else {
                 finish(store, row.id, "dropped", now).await?;
                 continue;
@@ -313,7 +313,7 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
             .fetch_one(store.pool())
             .await
             .context("finding a community")?;
-            context.insert(row.meeting_id, (meeting, group, community));
+            slot.insert((meeting, group, community));
         }
         let Some((meeting, group, community)) = context.get(&row.meeting_id) else {
             continue;

@@ -304,6 +304,17 @@ pub async fn occurrence(
     let zone = meeting.zone();
     let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let exceptions = exceptions(store, meeting.id).await?;
+    // A moved occurrence answers to the date it now happens on, too.
+    if let Some((original, moved)) = exceptions
+        .iter()
+        .filter_map(|(o, m)| Some((*o, (*m)?)))
+        .find(|(_, m)| at(*m).with_timezone(&zone).date_naive() == date)
+    {
+        return Ok(Occurrence {
+            original: at(original),
+            start: at(moved),
+        });
+    }
     let original = meeting
         .raw_after(day_start, 1)?
         .into_iter()
@@ -379,18 +390,27 @@ pub fn cadence(meeting: &Meeting) -> String {
     format!("{how}, {} min{end}", meeting.duration_minutes)
 }
 
-async fn insert(
-    store: &Store,
-    group: &Group,
-    title: Option<&str>,
+/// A series about to be stored.
+struct NewSeries<'a> {
+    title: Option<&'a str>,
     start: NaiveDateTime,
     zone: Tz,
-    label: &str,
-    rule: &str,
+    label: &'a str,
+    rule: &'a str,
     duration: i64,
-    location: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<Meeting> {
+    location: Option<&'a str>,
+}
+
+async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<Utc>) -> Result<Meeting> {
+    let NewSeries {
+        title,
+        start,
+        zone,
+        label,
+        rule,
+        duration,
+        location,
+    } = new;
     let mut tx = store.pool().begin().await.context("starting a transaction")?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, created_at)
@@ -448,19 +468,16 @@ pub async fn schedule(
         },
     };
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
-    let meeting = insert(
-        store,
-        group,
-        b.text("title"),
+    let new = NewSeries {
+        title: b.text("title"),
         start,
         zone,
-        &label,
-        &rule,
+        label: &label,
+        rule: &rule,
         duration,
-        b.text("where"),
-        now,
-    )
-    .await?;
+        location: b.text("where"),
+    };
+    let meeting = insert(store, group, new, now).await?;
     let next = upcoming(store, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
         return Err(repeat_error("gives no meeting after now").into());
@@ -716,6 +733,10 @@ pub async fn move_one(
 }
 
 /// `/meeting rsvp`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a command handler: each argument is a distinct input"
+)]
 pub async fn rsvp(
     store: &Store,
     meeting: &Meeting,

@@ -437,8 +437,10 @@ mod meetings {
     use crate::scheduler::FnOutbox;
     use crate::{Clock, Delivery, Effect, Outbox, Scheduler};
 
+    type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+
     /// A scheduler whose console outbox records what it delivers.
-    fn recording(bot: &Bot) -> (Scheduler, Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>) {
+    fn recording(bot: &Bot) -> (Scheduler, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let clock = bot.clock.clone();
@@ -746,8 +748,7 @@ mod meetings {
         bot.clock.set(at("2026-03-28T19:10:00Z"));
         scheduler.tick(bot.clock.now()).await.unwrap();
 
-        let seen = seen.lock().unwrap();
-        let texts: Vec<String> = seen.iter().map(|(_, d)| plain(d)).collect();
+        let texts: Vec<String> = seen.lock().unwrap().iter().map(|(_, d)| plain(d)).collect();
         assert_eq!(texts.len(), 2, "{texts:#?}");
         assert!(
             texts[0].contains("Starts in 1 hour: Sat 21 Mar"),

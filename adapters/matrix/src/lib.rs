@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
 use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform, Response, Visibility, parse};
+use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::Ctx;
@@ -130,8 +131,9 @@ impl Matrix {
                 tracing::info!(device = ?client.device_id(), "matrix logged in");
             }
         }
+        // No long poll: this sync only marks what is already there as seen.
         client
-            .sync_once(SyncSettings::default())
+            .sync_once(SyncSettings::default().timeout(Duration::ZERO))
             .await
             .context("the first Matrix sync")?;
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
@@ -297,6 +299,14 @@ impl Sender {
             room.send_raw("m.reaction", reaction)
                 .with_transaction_id(&transaction_id(&format!("{txn}/reaction/{i}")))
                 .await?;
+        }
+        if let Some(a) = &message.attachment {
+            // Encrypted rooms get an encrypted upload.
+            let mime: mime::Mime = a.mime.parse().unwrap_or(mime::TEXT_PLAIN_UTF_8);
+            let config = AttachmentConfig::new().txn_id(transaction_id(&format!("{txn}/attachment")));
+            room.send_attachment(&a.filename, &mime, a.content.clone().into_bytes(), config)
+                .await?;
+            tracing::info!(room = %room.room_id(), kind = "m.file", "sent");
         }
         Ok(())
     }

@@ -87,13 +87,10 @@ pub fn render(message: &Message, prefix: &str, room_name: &dyn Fn(&str) -> Optio
             escape(&command)
         ));
     }
+    // The file itself follows as its own event.
     if let Some(a) = &message.attachment {
-        plain.push(format!("{}:\n{}", defuse(&a.filename), defuse(&a.content)));
-        html.push(format!(
-            "<strong>{}</strong>:<pre><code>{}</code></pre>",
-            escape(&a.filename),
-            escape(&a.content)
-        ));
+        plain.push(format!("Attached: {}", defuse(&a.filename)));
+        html.push(format!("Attached: <code>{}</code>", escape(&a.filename)));
     }
     Rendered {
         body: plain.join("\n"),

@@ -16,7 +16,9 @@ use std::time::Duration;
 use bot_core::io::{Delivery, Outbox};
 use bot_core::{Effect, Line, Message, Span};
 use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
+use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
 use matrix_sdk::ruma::events::room::member::MembershipState;
+use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
 use serde_json::json;
 
 fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
@@ -103,6 +105,34 @@ async fn commands_work_in_a_room(encrypted: bool) {
         .await;
     assert!(listed.body().contains("Grief circle"), "{}", listed.body());
 
+    // A file (the Meeting Guide JSON) is uploaded, encrypted in encrypted rooms.
+    let guide = alice.say(&room, "!group list format:meeting_guide").await;
+    let guide_reply = alice
+        .wait_for("the Meeting Guide message", |s| {
+            said(s) && s.in_reply_to() == Some(guide.as_str())
+        })
+        .await;
+    assert!(guide_reply.body().contains("Attached: "), "{}", guide_reply.body());
+    let file = alice
+        .wait_for("the Meeting Guide file", |s| {
+            said(s) && s.room == rid && s.event["content"]["msgtype"] == "m.file"
+        })
+        .await;
+    assert_eq!(file.encrypted, encrypted);
+    assert_eq!(
+        file.event["content"].get("file").is_some(),
+        encrypted,
+        "an encrypted upload"
+    );
+    let content: FileMessageEventContent = serde_json::from_value(file.event["content"].clone()).unwrap();
+    let request = MediaRequestParameters {
+        source: content.source,
+        format: MediaFormat::File,
+    };
+    let bytes = alice.client.media().get_media_content(&request, false).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(json.to_string().contains("Grief circle"), "{json}");
+
     // !timezone is private: it goes to the DM room the bot already has with bob.
     bob.say(&bob_room, "!timezone zone:Europe/Berlin").await;
     let zone = bob
@@ -167,6 +197,16 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
 
     let before = alice.say(&room, "!group list").await;
     alice.wait_for("the first answer", replies_to(before.to_string())).await;
+    // A reminder goes out just before the bot stops...
+    let reminder = Delivery {
+        community: room.room_id().to_string(),
+        effect: Effect::Post {
+            channel: room.room_id().to_string(),
+            message: Message::titled("Reminder across a restart"),
+            key: Some(unique("meeting-7/occurrence/lead-24h/room")),
+        },
+    };
+    bot.outbox.deliver(&reminder).await.unwrap();
     bot.stop().await;
 
     // While the bot is away.
@@ -177,10 +217,14 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
     again.password_env = None;
     again.password_file = None;
     let bot = Bot::start(hearth.clone(), again).await;
+    println!("restarted at {}", chrono::Utc::now().timestamp_millis());
     assert_eq!(bot.device_id, device, "same device after a restart");
     assert_eq!(synapse.devices(&admin_token, &bot_id).await, devices, "no new device");
 
     // It still decrypts and answers new messages in the encrypted room.
+    // ...and, the crash having lost the record of it, again after the restart.
+    bot.outbox.deliver(&reminder).await.unwrap();
+
     let after = alice.say(&room, "!group list").await;
     let answer = alice
         .wait_for("an answer after the restart", replies_to(after.to_string()))
@@ -192,9 +236,17 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
         1,
         "answered once"
     );
+    let answered = alice.all(replies_to(during.to_string())).await;
     assert!(
-        alice.all(replies_to(during.to_string())).await.is_empty(),
-        "a message from before the bot started is not answered"
+        answered.is_empty(),
+        "a message from before the bot started is not answered: {during} at {} answered by {:?}",
+        alice.all(|s| s.event_id() == during).await[0].ts(),
+        answered.iter().map(|s| (s.ts(), s.event_id())).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        alice.all(|s| s.body() == "Reminder across a restart").await.len(),
+        1,
+        "a delivery retried after a restart is not repeated"
     );
     bot.stop().await;
 }

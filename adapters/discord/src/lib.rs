@@ -24,7 +24,7 @@ use serenity::all::{
 
 pub use commands::{application_commands, invocation, suggest};
 pub use outbox::{DiscordOutbox, create_message, nonce};
-pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute};
+pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute, set_stage_suppress};
 
 /// How long the core may take before the interaction is deferred; Discord
 /// drops an answer that comes after 3 seconds.
@@ -100,7 +100,8 @@ impl DiscordConfig {
     /// A REST client for this configuration.
     pub fn http(&self) -> anyhow::Result<Http> {
         let token = self.token()?;
-        let mut builder = HttpBuilder::new(token);
+        // A safety net for any send that forgets its own: nobody is pinged.
+        let mut builder = HttpBuilder::new(token).default_allowed_mentions(render::allowed_mentions(&[]));
         if let Some(base) = &self.api_base_url {
             // serenity sends to the proxy only with its own rate limiter off,
             // and proxy variables must not divert requests meant for it.

@@ -2,10 +2,12 @@
 //! inputs, and the server mute the talking stick's "mute others" will use.
 
 use bot_core::{Actor, Input, InputKind, Place, Platform, PresenceChange};
-use serenity::all::{EditMember, GuildId, Http, Member, UserId, VoiceState};
+use serenity::all::{ChannelId, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
 
 /// Discord's code for "Target user is not connected to voice".
 pub const NOT_IN_VOICE: isize = 40032;
+/// Discord's code for "Unknown Voice State" (not in that stage channel).
+pub const UNKNOWN_VOICE_STATE: isize = 10065;
 /// Discord's code for "Missing Permissions".
 pub const MISSING_PERMISSIONS: isize = 50013;
 
@@ -51,12 +53,12 @@ fn voice_actor(user: UserId, member: Option<&Member>) -> Actor {
     Actor::member(user.get().to_string(), name)
 }
 
-/// What a server mute request did.
+/// What a server mute (or stage suppress) request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MuteOutcome {
     Applied,
-    /// The member had already left voice (Discord refuses with 40032); there
-    /// is nothing to mute or unmute until they come back.
+    /// The member had already left voice (Discord refuses with 40032, or
+    /// 10065 on a stage); there is nothing to change until they come back.
     NotInVoice,
 }
 
@@ -74,19 +76,50 @@ pub enum MuteError {
 /// Server-mutes (or unmutes) a member: `PATCH /guilds/{g}/members/{u}` with
 /// `mute`. Needs MUTE_MEMBERS; only for members in a voice channel.
 pub async fn set_server_mute(http: &Http, guild: GuildId, user: UserId, mute: bool) -> Result<MuteOutcome, MuteError> {
-    match guild.edit_member(http, user, EditMember::new().mute(mute)).await {
-        Ok(_) => {
-            tracing::info!(guild = %guild, user = %user, mute, "server mute set");
+    let done = guild
+        .edit_member(http, user, EditMember::new().mute(mute))
+        .await
+        .map(drop);
+    outcome(done, guild, user, "server mute", mute)
+}
+
+/// In a stage channel, moves a speaker back to the audience (`suppress`) or
+/// onto the stage: `PATCH /guilds/{g}/voice-states/{u}`. Needs MUTE_MEMBERS.
+pub async fn set_stage_suppress(
+    http: &Http,
+    guild: GuildId,
+    stage: ChannelId,
+    user: UserId,
+    suppress: bool,
+) -> Result<MuteOutcome, MuteError> {
+    use serenity::builder::Builder as _;
+    let done = EditVoiceState::new()
+        .suppress(suppress)
+        .execute(http, (guild, stage, Some(user)))
+        .await;
+    outcome(done, guild, user, "stage suppress", suppress)
+}
+
+fn outcome(
+    done: serenity::Result<()>,
+    guild: GuildId,
+    user: UserId,
+    what: &'static str,
+    on: bool,
+) -> Result<MuteOutcome, MuteError> {
+    match done {
+        Ok(()) => {
+            tracing::info!(guild = %guild, user = %user, on, "{what} set");
             Ok(MuteOutcome::Applied)
         }
         Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response))) => {
             match response.error.code {
-                NOT_IN_VOICE => {
-                    tracing::info!(guild = %guild, user = %user, mute, "member not in voice; mute not applied");
+                NOT_IN_VOICE | UNKNOWN_VOICE_STATE => {
+                    tracing::info!(guild = %guild, user = %user, on, "member not in voice; {what} not applied");
                     Ok(MuteOutcome::NotInVoice)
                 }
                 MISSING_PERMISSIONS => {
-                    tracing::warn!(guild = %guild, "missing Mute Members permission");
+                    tracing::warn!(guild = %guild, "missing Mute Members permission for {what}");
                     Err(MuteError::MissingPermission { guild: guild.get() })
                 }
                 code => Err(MuteError::Failed {

@@ -591,6 +591,69 @@ async fn the_meeting_guide_listing_arrives_as_a_json_file() {
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn outside_a_server_and_on_a_stale_button_the_answer_is_a_private_note() {
+    let bot = Bot::start().await;
+    let mut in_dm = command_interaction(id(1), &plain_member(), "help", &[]);
+    let object = in_dm.as_object_mut().unwrap();
+    object.remove("guild_id");
+    object.remove("member");
+    object.insert("user".into(), user(MEMBER, "Bo"));
+    object.insert("context".into(), json!(1));
+    let stale = button_interaction(
+        id(2),
+        &plain_member(),
+        "old:thing",
+        &message(id(50), CHANNEL, &json!({})),
+    );
+    let bad = button_interaction(
+        id(3),
+        &plain_member(),
+        "h:group info group:\"unclosed",
+        &message(id(51), CHANNEL, &json!({})),
+    );
+
+    let in_dm = bot.interact(in_dm).await;
+    let stale = bot.interact(stale).await;
+    let bad = bot.interact(bad).await;
+
+    for data in [answer(&in_dm), answer(&stale), answer(&bad)] {
+        assert!(is_ephemeral(data), "{data:#}");
+    }
+    assert!(embed_text(answer(&in_dm)).contains("inside a server"));
+    assert!(embed_text(answer(&stale)).contains("no longer"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn help_autocompletes_command_names() {
+    let bot = Bot::start().await;
+
+    let suggestions = bot
+        .interact(autocomplete_interaction(
+            id(1),
+            &plain_member(),
+            "help",
+            "command",
+            "group",
+        ))
+        .await;
+
+    assert_eq!(suggestions["type"], 8);
+    let names: Vec<&str> = suggestions["data"]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["value"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"group create") && names.contains(&"group list"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"timezone"));
+    bot.stop().await;
+}
+
 // ---- deliveries -------------------------------------------------------------
 
 #[tokio::test]
@@ -777,5 +840,38 @@ async fn server_mute_is_sent_and_left_voice_and_missing_permission_are_reported(
         .map(|r| r.body)
         .collect();
     assert_eq!(patches, [json!({ "mute": true }), json!({ "mute": false })]);
+    let _ = std::fs::remove_file(token_file);
+}
+
+#[tokio::test]
+async fn stage_suppress_is_sent_and_a_member_off_stage_is_reported() {
+    let fake = FakeDiscord::start().await;
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-stage-{}.token", std::process::id()));
+    std::fs::write(&token_file, "fake-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let http = config.http().unwrap();
+    fake.fail(
+        "PATCH",
+        &format!("/guilds/{GUILD}/voice-states/21"),
+        404,
+        10065,
+        "Unknown Voice State",
+    );
+    let stage = serenity::all::ChannelId::new(88);
+
+    let suppressed =
+        hearth_discord::set_stage_suppress(&http, GuildId::new(GUILD), stage, UserId::new(MEMBER), true).await;
+    let gone = hearth_discord::set_stage_suppress(&http, GuildId::new(GUILD), stage, UserId::new(21), true).await;
+
+    assert_eq!(suppressed.unwrap(), MuteOutcome::Applied);
+    assert_eq!(gone.unwrap(), MuteOutcome::NotInVoice);
+    let sent = fake
+        .wait_request("PATCH", &format!("/guilds/{GUILD}/voice-states/{MEMBER}"))
+        .await;
+    assert_eq!(sent.body, json!({ "channel_id": "88", "suppress": true }));
     let _ = std::fs::remove_file(token_file);
 }

@@ -360,6 +360,7 @@ async fn rest(
             m["guild_id"] = json!(guild);
             axum::Json(m).into_response()
         }
+        ("PATCH", ["guilds", _, "voice-states", _]) => StatusCode::NO_CONTENT.into_response(),
         ("GET", ["guilds", _, "roles"]) => {
             axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
         }

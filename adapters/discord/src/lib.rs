@@ -65,11 +65,12 @@ fn snowflakes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u
     Vec::<Id>::deserialize(deserializer)?
         .into_iter()
         .map(|id| match id {
-            Id::Number(n) => Ok(n),
-            Id::Text(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| serde::de::Error::custom(format!("not a guild id: {s:?}"))),
+            Id::Number(n) if n != 0 => Ok(n),
+            Id::Number(n) => Err(serde::de::Error::custom(format!("not a guild id: {n}"))),
+            Id::Text(s) => match s.trim().parse::<u64>() {
+                Ok(n) if n != 0 => Ok(n),
+                _ => Err(serde::de::Error::custom(format!("not a guild id: {s:?}"))),
+            },
         })
         .collect()
 }
@@ -162,12 +163,13 @@ impl Discord {
                 anyhow::anyhow!("Discord refused the bot token (HTTP 401); check discord.token_env or token_file")
             }
             _ => anyhow::anyhow!(
-                "cannot reach Discord{}: {e}",
+                "cannot reach Discord{}: {}",
                 self.config
                     .api_base_url
                     .as_deref()
                     .map(|u| format!(" at {u}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                describe(&e)
             ),
         })?;
         tracing::info!(shards = gateway.shards, "discord: connecting");
@@ -251,11 +253,16 @@ impl Handler {
     async fn register(&self, http: &Http) -> anyhow::Result<()> {
         let commands = commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
         if self.guilds.is_empty() {
-            Command::set_global_commands(http, commands).await?;
+            Command::set_global_commands(http, commands)
+                .await
+                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
             tracing::info!("discord: commands registered globally");
         } else {
             for guild in &self.guilds {
-                GuildId::new(*guild).set_commands(http, commands.clone()).await?;
+                GuildId::new(*guild)
+                    .set_commands(http, commands.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("guild {guild}: {}", describe(&e)))?;
                 tracing::info!(guild, "discord: commands registered");
             }
         }
@@ -336,7 +343,7 @@ impl Handler {
         let choices = commands::suggestions(&autocomplete.data);
         let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
         if let Err(e) = autocomplete.create_response(&ctx.http, response).await {
-            tracing::warn!(interaction = %autocomplete.id, error = %e, "discord: autocomplete answer failed");
+            tracing::warn!(interaction = %autocomplete.id, error = %describe(&e), "discord: autocomplete answer failed");
         }
     }
 
@@ -391,7 +398,7 @@ impl Handler {
             None => match guild.roles(&ctx.http).await {
                 Ok(roles) => roles.values().filter(|r| named(&r.name)).map(|r| r.id).collect(),
                 Err(e) => {
-                    tracing::warn!(guild = %guild, error = %e, "discord: could not read the guild's roles");
+                    tracing::warn!(guild = %guild, error = %describe(&e), "discord: could not read the guild's roles");
                     return false;
                 }
             },
@@ -415,7 +422,7 @@ impl Handler {
                 tracing::debug!(interaction = %target.id, "discord: deferring");
                 let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
                 if let Err(e) = response_execute(ctx, target, defer).await {
-                    tracing::warn!(interaction = %target.id, error = %e, "discord: deferring failed");
+                    tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: deferring failed");
                 }
                 (true, task.await)
             }
@@ -451,7 +458,7 @@ impl Handler {
         }
         let response = CreateInteractionResponse::Message(reply);
         if let Err(e) = response_execute(ctx, target, response).await {
-            tracing::warn!(interaction = %target.id, error = %e, "discord: answering failed");
+            tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: answering failed");
         }
     }
 
@@ -478,7 +485,7 @@ impl Handler {
                     .content("Done: the answer is posted in this channel.")
                     .allowed_mentions(render::allowed_mentions(&[]));
                 if let Err(e) = edit_execute(ctx, target, done).await {
-                    tracing::warn!(interaction = %target.id, error = %e, "discord: editing the deferral failed");
+                    tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: editing the deferral failed");
                 }
                 let mut followup = CreateInteractionResponseFollowup::new()
                     .embeds(rendered.embeds)
@@ -495,7 +502,7 @@ impl Handler {
             }
         };
         if let Err(e) = result {
-            tracing::warn!(interaction = %target.id, error = %e, "discord: late answer failed");
+            tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: late answer failed");
         }
     }
 
@@ -508,6 +515,33 @@ impl Handler {
             // The outbox logs the failure with ids; nothing more to tell anyone.
             let _ = outbox.effect(effect).await;
         }
+    }
+}
+
+/// A serenity error for logs and reports: status and Discord's code, never
+/// the URL (interaction and webhook URLs carry tokens).
+pub(crate) fn describe(error: &serenity::Error) -> String {
+    use serenity::http::HttpError;
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            format!(
+                "HTTP {}, Discord code {}: {}",
+                r.status_code.as_u16(),
+                r.error.code,
+                r.error.message
+            )
+        }
+        serenity::Error::Http(HttpError::Request(e)) => {
+            let kind = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "failed"
+            };
+            format!("the request {kind}")
+        }
+        other => other.to_string(),
     }
 }
 

@@ -118,8 +118,8 @@ fn classify(error: &serenity::Error, doing: &str, id: u64) -> DeliveryError {
                 format!("HTTP {status}, Discord code {}", response.error.code),
             )
         }
-        serenity::Error::Http(serenity::http::HttpError::Request(_)) => (true, "request failed".to_string()),
-        other => (false, other.to_string()),
+        serenity::Error::Http(serenity::http::HttpError::Request(_)) => (true, crate::describe(error)),
+        other => (false, crate::describe(other)),
     };
     tracing::warn!(id, retry, detail, "{doing} failed");
     let what = format!("{doing} {id}: {detail}");

@@ -130,7 +130,7 @@ fn outcome(
         }
         Err(e) => Err(MuteError::Failed {
             guild: guild.get(),
-            detail: e.to_string(),
+            detail: crate::describe(&e),
         }),
     }
 }

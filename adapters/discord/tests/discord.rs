@@ -320,6 +320,8 @@ fn the_config_takes_guild_ids_as_numbers_or_text_and_refuses_unknown_keys() {
     assert_eq!(config.guilds, [123, 456]);
     let err = serde_json::from_value::<hearth_discord::DiscordConfig>(json!({ "token": "secret" })).unwrap_err();
     assert!(err.to_string().contains("token"), "{err}");
+    let zero = serde_json::from_value::<hearth_discord::DiscordConfig>(json!({ "guilds": [0] })).unwrap_err();
+    assert!(zero.to_string().contains("not a guild id"), "{zero}");
     let missing = hearth_discord::DiscordConfig::default().token().unwrap_err();
     assert!(missing.to_string().contains("token_env or token_file"), "{missing}");
 }

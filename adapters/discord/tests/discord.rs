@@ -257,7 +257,7 @@ async fn registered_guild_commands_match_the_spec_exactly() {
 
 #[tokio::test]
 async fn without_guilds_commands_are_registered_globally() {
-    let bot = Bot::start_with(Vec::new(), Duration::from_millis(1500)).await;
+    let bot = Bot::start_with(Vec::new(), Duration::from_secs(60)).await;
 
     let put = bot
         .fake

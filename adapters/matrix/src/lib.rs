@@ -35,7 +35,9 @@ use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
-use matrix_sdk::ruma::{EventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::ruma::{
+    EventId, MilliSecondsSinceUnixEpoch, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
+};
 use matrix_sdk::store::RoomLoadSettings;
 use matrix_sdk::{Client, Room, RoomState};
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,7 @@ impl Matrix {
         let store_dir = &config.store_dir;
         std::fs::create_dir_all(store_dir)
             .with_context(|| format!("creating the Matrix store directory {}", store_dir.display()))?;
+        let started = MilliSecondsSinceUnixEpoch::now();
         let client = Client::builder()
             .homeserver_url(&config.homeserver)
             .sqlite_store(store_dir, None)
@@ -144,6 +147,7 @@ impl Matrix {
             user_id,
             prefix: config.prefix.clone(),
             dms: Mutex::new(HashMap::new()),
+            started,
         });
         Ok(Self { client, sender, config })
     }
@@ -264,6 +268,10 @@ struct Sender {
     /// The DM room per member; the lock also keeps two private replies from
     /// creating two rooms.
     dms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+    /// When this run began. The first sync already hides older events from
+    /// the handlers; this catches any that would slip through (a sync cut
+    /// off at shutdown, a late decryption).
+    started: MilliSecondsSinceUnixEpoch,
 }
 
 impl Sender {
@@ -574,7 +582,10 @@ async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): C
 }
 
 async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
-    if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
+    if event.sender == bot.sender.user_id
+        || room.state() != RoomState::Joined
+        || event.origin_server_ts < bot.sender.started
+    {
         return;
     }
     tokio::spawn(async move {

@@ -11,6 +11,7 @@ mod support;
 
 use std::time::Duration;
 
+use bot_core::Clock as _;
 use bot_core::io::{Delivery, Outbox};
 use bot_core::spec::{COMMANDS, Kind};
 use bot_core::{Effect, InputKind, Message, PresenceChange};
@@ -753,6 +754,91 @@ async fn a_refused_delivery_is_permanent_and_a_server_error_is_retried() {
     );
     assert!(matches!(flaky, Err(bot_core::io::DeliveryError::Retry(_))), "{flaky:?}");
     let _ = std::fs::remove_file(token_file);
+}
+
+#[tokio::test]
+async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restart() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let scheduled = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("thu 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("Europe/Berlin")),
+            ],
+        ))
+        .await;
+    let scheduled = answer(&scheduled);
+    assert!(!is_ephemeral(scheduled), "{scheduled:#}");
+    assert!(embed_text(scheduled).contains("<t:"), "{}", embed_text(scheduled));
+    let going = scheduled["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .find(|b| b["custom_id"].as_str().is_some_and(|c| c.contains("answer:yes")))
+        .unwrap_or_else(|| panic!("no Going button: {scheduled:#}"));
+    let shown = message(id(60), CHANNEL, scheduled);
+    let rsvp = bot
+        .interact(button_interaction(
+            id(3),
+            &plain_member(),
+            going["custom_id"].as_str().unwrap(),
+            &shown,
+        ))
+        .await;
+    assert!(is_ephemeral(answer(&rsvp)), "{rsvp:#}");
+
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let report = scheduler
+        .advance(&clock, start + chrono::Duration::hours(8))
+        .await
+        .unwrap();
+
+    let channel_posts = |fake: &FakeDiscord| -> Vec<Recorded> {
+        fake.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL}/messages"))
+            .collect()
+    };
+    let posts = channel_posts(&bot.fake);
+    assert_eq!(report.sent, 2, "{report:?}");
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert_eq!(posts[0].body["enforce_nonce"], true);
+    assert_eq!(posts[0].body["nonce"].as_str().unwrap().len(), 25);
+    assert!(
+        embed_text(&posts[0].body).contains("<t:"),
+        "{}",
+        embed_text(&posts[0].body)
+    );
+    assert_eq!(posts[0].body["allowed_mentions"]["parse"], json!([]));
+    let dm = bot
+        .fake
+        .wait_request("POST", &format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .await;
+    assert_eq!(dm.body["enforce_nonce"], true);
+    assert_ne!(dm.body["nonce"], posts[0].body["nonce"]);
+
+    // A restart: a new scheduler and outbox over the same store send nothing again.
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let restarted = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let again = restarted.tick(clock.now()).await.unwrap();
+
+    assert_eq!(again.sent, 0, "{again:?}");
+    assert_eq!(channel_posts(&bot.fake).len(), 1);
+    assert_eq!(bot.fake.created_messages().len(), 2);
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
 }
 
 // ---- voice -------------------------------------------------------------------

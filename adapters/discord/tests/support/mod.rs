@@ -23,7 +23,7 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bot_core::{CoreConfig, Hearth, Store, SystemClock};
+use bot_core::{Clock, CoreConfig, Hearth, Store, SystemClock};
 use hearth_discord::{Discord, DiscordConfig};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -595,6 +595,8 @@ pub fn voice_state(user: u64, channel: Option<u64>) -> Value {
 pub struct Bot {
     pub fake: FakeDiscord,
     pub config: DiscordConfig,
+    /// The core the adapter runs over (for a scheduler in tests).
+    pub hearth: Hearth,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     token_file: PathBuf,
@@ -612,6 +614,15 @@ impl Bot {
     }
 
     pub async fn start_with(guilds: Vec<u64>, defer_after: Duration) -> Self {
+        Self::start_full(guilds, defer_after, Arc::new(SystemClock)).await
+    }
+
+    /// With the core on `clock` (a `ManualClock` for reminders).
+    pub async fn start_at(clock: Arc<dyn Clock>) -> Self {
+        Self::start_full(vec![GUILD], Duration::from_secs(60), clock).await
+    }
+
+    async fn start_full(guilds: Vec<u64>, defer_after: Duration, clock: Arc<dyn Clock>) -> Self {
         // RUST_LOG=hearth_discord=debug shows the adapter's side of a failing test.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -632,9 +643,9 @@ impl Bot {
             api_base_url: Some(fake.base_url.clone()),
         };
         let store = Store::in_memory().await.expect("an in-memory store");
-        let hearth = Hearth::new(store, Arc::new(SystemClock), CoreConfig::default());
+        let hearth = Hearth::new(store, clock, CoreConfig::default());
         let (stop, stopped) = oneshot::channel::<()>();
-        let discord = Discord::new(hearth, config.clone()).defer_after(defer_after);
+        let discord = Discord::new(hearth.clone(), config.clone()).defer_after(defer_after);
         let task = tokio::spawn(discord.run(async {
             let _ = stopped.await;
         }));
@@ -643,6 +654,7 @@ impl Bot {
         Self {
             fake,
             config,
+            hearth,
             stop: Some(stop),
             task: Some(task),
             token_file,

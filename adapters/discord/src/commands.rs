@@ -11,6 +11,8 @@ use serenity::all::{
     CreateCommand, CreateCommandOption, InteractionContext,
 };
 
+/// The largest integer Discord accepts in an option (2^53 - 1).
+pub const DISCORD_INT_MAX: i64 = 9_007_199_254_740_991;
 /// Discord's cap on autocomplete suggestions.
 const SUGGESTIONS_MAX: usize = 25;
 
@@ -123,11 +125,12 @@ fn option(o: &OptSpec) -> CreateCommandOption {
         Kind::Text { max } => new(CommandOptionType::String).max_length(u16::try_from(max).unwrap_or(6000)),
         Kind::Int { min, max } => {
             let mut option = new(CommandOptionType::Integer);
-            // serenity takes unsigned bounds; the spec has no negative ones.
-            if let Ok(min) = u64::try_from(min) {
+            // serenity takes unsigned bounds (the spec has no negative ones),
+            // and Discord's integers stop at 2^53 - 1.
+            if let Ok(min) = u64::try_from(min.min(DISCORD_INT_MAX)) {
                 option = option.min_int_value(min);
             }
-            if let Ok(max) = u64::try_from(max) {
+            if let Ok(max) = u64::try_from(max.min(DISCORD_INT_MAX)) {
                 option = option.max_int_value(max);
             }
             option
@@ -252,7 +255,33 @@ mod tests {
         assert!(commands.len() <= 100);
         for c in serde_json::to_value(&commands).unwrap().as_array().unwrap() {
             assert!(c["description"].as_str().unwrap().chars().count() <= 100);
-            assert!(c["options"].as_array().map_or(0, Vec::len) <= 25);
+            // Names, descriptions and choices of a whole command: at most 8000 characters.
+            let mut total = 0;
+            let mut stack = vec![c];
+            while let Some(v) = stack.pop() {
+                assert!(v["options"].as_array().map_or(0, Vec::len) <= 25, "{}", v["name"]);
+                assert!(v["choices"].as_array().map_or(0, Vec::len) <= 25, "{}", v["name"]);
+                for key in ["name", "description"] {
+                    total += v[key].as_str().map_or(0, |s| s.chars().count());
+                }
+                for choice in v["choices"].as_array().into_iter().flatten() {
+                    total += choice["name"].as_str().map_or(0, str::len) + choice["value"].as_str().map_or(0, str::len);
+                }
+                stack.extend(v["options"].as_array().into_iter().flatten());
+            }
+            assert!(total <= 8000, "/{} has {total} characters", c["name"]);
+        }
+    }
+
+    #[test]
+    fn integer_bounds_stay_within_what_discord_accepts() {
+        let json = serde_json::to_value(application_commands().unwrap()).unwrap();
+        let mut stack: Vec<&serde_json::Value> = json.as_array().unwrap().iter().collect();
+        while let Some(v) = stack.pop() {
+            if let Some(max) = v.get("max_value").and_then(serde_json::Value::as_i64) {
+                assert!(max <= DISCORD_INT_MAX, "{v}");
+            }
+            stack.extend(v["options"].as_array().into_iter().flatten());
         }
     }
 

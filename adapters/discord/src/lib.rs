@@ -22,7 +22,7 @@ use serenity::all::{
     Member, Permissions, Ready, User, VoiceState,
 };
 
-pub use commands::{application_commands, invocation, suggest};
+pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
 pub use outbox::{DiscordOutbox, create_message, nonce};
 pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute, set_stage_suppress};
 

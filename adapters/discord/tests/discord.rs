@@ -200,8 +200,9 @@ fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
         }
         Kind::Int { min, max } => {
             v["type"] = json!(4);
-            v["min_value"] = json!(min);
-            v["max_value"] = json!(max);
+            // Discord's integers stop at 2^53 - 1.
+            v["min_value"] = json!(min.min(hearth_discord::DISCORD_INT_MAX));
+            v["max_value"] = json!(max.min(hearth_discord::DISCORD_INT_MAX));
         }
         Kind::Choice(choices) => {
             v["type"] = json!(3);

@@ -306,3 +306,16 @@ fn cancel_and_move_reach_those_who_rsvped_through_the_console() {
     let calendar = answer_to(&run.stdout, "/meeting calendar");
     assert!(calendar.contains("EXDATE;TZID=UTC:20260328T190000"), "{calendar}");
 }
+
+#[test]
+fn the_readme_lists_every_command_of_the_spec() {
+    let readme = include_str!("../README.md");
+    let (_, table) = readme.split_once("## Commands").unwrap();
+    for command in bot_core::spec::COMMANDS {
+        assert!(
+            table.contains(&format!("`/{}`", command.name)),
+            "README's command table lacks /{}",
+            command.name
+        );
+    }
+}

@@ -900,3 +900,107 @@ mod meetings {
         let _ = Duration::zero();
     }
 }
+
+mod hostile {
+    use super::*;
+
+    /// Thousands of commands stitched from hostile fragments: nothing panics,
+    /// every answer is a reply, and no reply pings anyone.
+    #[tokio::test]
+    async fn hostile_input_never_panics_and_never_pings() {
+        let bot = Bot::new().await;
+        bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await;
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly"#,
+        )
+        .await;
+        let heads = [
+            "group create",
+            "group edit",
+            "group info",
+            "group list",
+            "group join",
+            "meeting schedule",
+            "meeting list",
+            "meeting cancel",
+            "meeting move",
+            "meeting rsvp",
+            "meeting calendar",
+            "reminders",
+            "timezone",
+            "crisis",
+            "help",
+            "",
+            "group",
+            "meeting",
+        ];
+        let parts = [
+            "group:#1",
+            "group:#0",
+            "group:#99999999999999999999",
+            "group:\"Grief circle\"",
+            "meeting:1",
+            "meeting:-1",
+            "meeting:18446744073709551616",
+            "when:\"2026-03-29 02:30\"",
+            "when:\"in 99999999 years\"",
+            "when:\"in 0s\"",
+            "when:\"31/02/2027 25:61\"",
+            "repeat:\"RRULE:FREQ=DAILY;INTERVAL=0\"",
+            "repeat:FREQ=YEARLY;BYMONTH=13",
+            "repeat:monthly",
+            "count:0",
+            "count:521",
+            "until:0000-01-01",
+            "until:9999-12-31",
+            "timezone:Etc/GMT+14",
+            "name:@everyone",
+            "name:\"@here <@&123> @room\"",
+            "topic:\u{202e}evil",
+            "led_by:peer",
+            "capacity:2",
+            "occurrence:all",
+            "occurrence:2026-02-30",
+            "answer:yes",
+            "leads:1m,1m,1m,1m,1m,1m,1m",
+            "quiet:23:59-23:59",
+            "dm:on",
+            "zone:../../etc/passwd",
+            "country:💥",
+            "user:<@!>",
+            "action:add",
+            "\"",
+            "\\\"",
+            "x:",
+            ":",
+            "::",
+            "duration:12h1s",
+            "ends:2027-02-01",
+            "channel:<#>",
+            "format:meeting_guide",
+            "command:\"meeting rsvp\"",
+        ];
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        for i in 0..2000 {
+            let mut line = heads[next(heads.len())].to_string();
+            for _ in 0..next(5) {
+                line.push(' ');
+                line.push_str(parts[next(parts.len())]);
+            }
+            let who = if i % 3 == 0 { "admin" } else { "ann" };
+
+            let response = bot.say(who, &line).await;
+
+            let reply = response.reply.unwrap_or_else(|| panic!("no reply to {line}"));
+            assert!(reply.message.pings.is_empty(), "{line} pings {:?}", reply.message.pings);
+        }
+    }
+}

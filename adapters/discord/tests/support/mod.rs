@@ -208,7 +208,10 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(WsMessage::Text(text))) => text.to_string(),
-                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                    Some(Err(_)) | None => break,
+                    // The websocket answers a close by itself once read on;
+                    // reading until the end completes the handshake cleanly.
+                    Some(Ok(WsMessage::Close(_))) => continue,
                     Some(Ok(_)) => continue,
                 };
                 let Ok(frame) = serde_json::from_str::<Value>(&text) else { continue };

@@ -3,6 +3,7 @@
 //! embeds, voice presence, and deliveries through [`DiscordOutbox`].
 
 mod commands;
+pub mod events;
 mod outbox;
 pub mod render;
 pub mod voice;

@@ -15,6 +15,7 @@ use bot_core::Clock as _;
 use bot_core::io::{Delivery, Outbox};
 use bot_core::spec::{COMMANDS, Kind};
 use bot_core::{Effect, InputKind, Message, PresenceChange};
+use hearth_discord::events::{self, EventError, EventPlace, NativeEvent};
 use hearth_discord::{DiscordOutbox, MuteError, MuteOutcome};
 use serde_json::{Value, json};
 use serenity::all::{GuildId, UserId};
@@ -962,5 +963,65 @@ async fn stage_suppress_is_sent_and_a_member_off_stage_is_reported() {
         .wait_request("PATCH", &format!("/guilds/{GUILD}/voice-states/{MEMBER}"))
         .await;
     assert_eq!(sent.body, json!({ "channel_id": "88", "suppress": true }));
+    let _ = std::fs::remove_file(token_file);
+}
+
+// ---- native events -------------------------------------------------------------
+
+#[tokio::test]
+async fn meetings_mirror_as_scheduled_events_updated_cancelled_and_within_the_limit() {
+    let fake = FakeDiscord::start().await;
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-events-{}.token", std::process::id()));
+    std::fs::write(&token_file, "fake-token").unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    let http = config.http().unwrap();
+    let guild = GuildId::new(GUILD);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")
+        .unwrap()
+        .to_utc();
+    let meeting = NativeEvent {
+        name: "Grief circle".into(),
+        description: Some("Weekly, peer-led".into()),
+        start,
+        end: start + chrono::Duration::minutes(90),
+        place: EventPlace::Voice(77),
+    };
+
+    let id = events::mirror_event(&http, guild, None, &meeting).await.unwrap();
+    let moved = NativeEvent {
+        start: start + chrono::Duration::days(1),
+        end: start + chrono::Duration::days(1) + chrono::Duration::minutes(90),
+        place: EventPlace::External("https://meet.example/grief".into()),
+        ..meeting.clone()
+    };
+    let same = events::mirror_event(&http, guild, Some(id), &moved).await.unwrap();
+    events::cancel_event(&http, guild, id).await.unwrap();
+    events::cancel_event(&http, guild, 424_242).await.unwrap();
+
+    assert_eq!(same, id);
+    let created = fake
+        .wait_request("POST", &format!("/guilds/{GUILD}/scheduled-events"))
+        .await;
+    assert_eq!(created.body["entity_type"], 2);
+    assert_eq!(created.body["channel_id"], "77");
+    assert_eq!(created.body["privacy_level"], 2);
+    let stored = fake.events();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["entity_type"], 3);
+    assert_eq!(stored[0]["channel_id"], Value::Null, "an external event has no channel");
+    assert_eq!(stored[0]["entity_metadata"]["location"], "https://meet.example/grief");
+    assert_eq!(stored[0]["status"], 4, "cancelled");
+
+    // A guild already at Discord's limit gets no new event, and says why.
+    fake.add_events(99);
+    let full = events::mirror_event(&http, guild, None, &meeting).await;
+    let one_more = events::mirror_event(&http, guild, None, &meeting).await;
+    assert!(full.is_ok(), "the 100th event fits: {full:?}");
+    assert!(matches!(one_more, Err(EventError::LimitReached { .. })), "{one_more:?}");
+    assert_eq!(fake.events().len(), 101, "one cancelled, 100 live");
     let _ = std::fs::remove_file(token_file);
 }

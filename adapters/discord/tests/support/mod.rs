@@ -71,6 +71,8 @@ struct Shared {
     created: Mutex<Vec<(String, Value)>>,
     nonces: Mutex<HashMap<(String, String), Value>>,
     roles: Mutex<Vec<Value>>,
+    /// Guild scheduled events, as Discord returns them.
+    events: Mutex<Vec<Value>>,
 }
 
 /// The fake Discord. Dropping it stops nothing by itself; the runtime does.
@@ -96,6 +98,7 @@ impl FakeDiscord {
             failures: Mutex::default(),
             created: Mutex::default(),
             nonces: Mutex::default(),
+            events: Mutex::default(),
             roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
         let app = Router::new()
@@ -180,6 +183,24 @@ impl FakeDiscord {
             code,
             message: message.into(),
         });
+    }
+
+    /// The guild's scheduled events as they stand.
+    pub fn events(&self) -> Vec<Value> {
+        self.shared.events.lock().unwrap().clone()
+    }
+
+    /// Adds `n` scheduled events made by someone else.
+    pub fn add_events(&self, n: usize) {
+        for _ in 0..n {
+            let id = self.next_id();
+            let event = scheduled_event(
+                id,
+                GUILD,
+                &json!({ "name": "someone's event", "entity_type": 3, "scheduled_start_time": "2026-12-01T18:00:00+00:00" }),
+            );
+            self.shared.events.lock().unwrap().push(event);
+        }
     }
 
     /// The next snowflake.
@@ -364,6 +385,24 @@ async fn rest(
             axum::Json(m).into_response()
         }
         ("PATCH", ["guilds", _, "voice-states", _]) => StatusCode::NO_CONTENT.into_response(),
+        ("GET", ["guilds", _, "scheduled-events"]) => {
+            axum::Json(Value::Array(shared.events.lock().unwrap().clone())).into_response()
+        }
+        ("POST", ["guilds", guild, "scheduled-events"]) => {
+            let event = scheduled_event(id(), guild.parse().unwrap_or(0), &body);
+            shared.events.lock().unwrap().push(event.clone());
+            axum::Json(event).into_response()
+        }
+        ("PATCH", ["guilds", _, "scheduled-events", event]) => {
+            let mut events = shared.events.lock().unwrap();
+            let Some(existing) = events.iter_mut().find(|e| e["id"] == *event) else {
+                return error(404, 10070, "Unknown Guild Scheduled Event");
+            };
+            for (key, value) in body.as_object().into_iter().flatten() {
+                existing[key.as_str()] = value.clone();
+            }
+            axum::Json(existing.clone()).into_response()
+        }
         ("GET", ["guilds", _, "roles"]) => {
             axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
         }
@@ -380,6 +419,25 @@ fn registered_command(mut command: Value, id: u64) -> Value {
         command["type"] = json!(1);
     }
     command
+}
+
+/// A scheduled event as Discord returns it, from what was sent.
+fn scheduled_event(id: u64, guild: u64, sent: &Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "guild_id": guild.to_string(),
+        "channel_id": sent.get("channel_id").cloned().unwrap_or(Value::Null),
+        "creator_id": APP.to_string(),
+        "name": sent["name"],
+        "description": sent.get("description").cloned().unwrap_or(Value::Null),
+        "scheduled_start_time": sent["scheduled_start_time"],
+        "scheduled_end_time": sent.get("scheduled_end_time").cloned().unwrap_or(Value::Null),
+        "privacy_level": 2,
+        "status": sent.get("status").cloned().unwrap_or(json!(1)),
+        "entity_type": sent["entity_type"],
+        "entity_id": null,
+        "entity_metadata": sent.get("entity_metadata").cloned().unwrap_or(Value::Null),
+    })
 }
 
 /// The DM channel of a user: id `user + 500_000`.

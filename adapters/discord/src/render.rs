@@ -134,6 +134,7 @@ fn snowflakes(ids: &[String]) -> Vec<u64> {
 }
 
 fn buttons(message: &Message) -> Vec<CreateActionRow> {
+    let mut seen: Vec<String> = Vec::new();
     let buttons: Vec<CreateButton> = message
         .buttons
         .iter()
@@ -146,6 +147,11 @@ fn buttons(message: &Message) -> Vec<CreateActionRow> {
                 );
                 return None;
             }
+            // Discord refuses a whole message whose custom ids repeat.
+            if seen.contains(&custom_id) {
+                return None;
+            }
+            seen.push(custom_id.clone());
             let mut button = CreateButton::new(custom_id)
                 .label(truncate(&b.label, LABEL_MAX))
                 .style(ButtonStyle::Secondary);
@@ -317,6 +323,16 @@ mod tests {
                 .sum::<usize>();
         assert!(size <= 6000, "{size}");
         assert!(fields >= 5, "{fields}");
+    }
+
+    #[test]
+    fn repeated_and_oversized_buttons_are_left_out() {
+        let m = Message::new()
+            .button("Join", "➕", "group join group:#1")
+            .button("Join again", "➕", "group join group:#1")
+            .button("Long", "", "x".repeat(120));
+        let rows = serde_json::to_value(render(&m).components).unwrap();
+        assert_eq!(rows[0]["components"].as_array().unwrap().len(), 1);
     }
 
     #[test]

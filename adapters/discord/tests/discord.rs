@@ -138,6 +138,10 @@ fn every_fixture_is_an_event_serenity_understands() {
         ),
         ("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77))),
         ("VOICE_STATE_UPDATE", voice_state(MEMBER, None)),
+        (
+            "GUILD_CREATE",
+            guild_create(&[facilitator()], &[voice_state(MEMBER, Some(77))]),
+        ),
     ];
     for (kind, data) in fixtures {
         let event =
@@ -482,6 +486,32 @@ async fn a_facilitator_role_member_may_edit_a_group() {
     let edited = answer(&by_facilitator);
     assert!(!is_ephemeral(edited), "{edited:#}");
     bot.fake.wait_request("GET", &format!("/guilds/{GUILD}/roles")).await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_guild_cached_the_facilitator_role_is_read_from_the_cache() {
+    let bot = Bot::start().await;
+    bot.fake.dispatch(
+        "GUILD_CREATE",
+        guild_create(&[facilitator()], &[voice_state(MEMBER, Some(77))]),
+    );
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    let edited = bot
+        .interact(command_interaction(
+            id(2),
+            &facilitator(),
+            "group edit",
+            &[("group", 3, json!("Grief circle")), ("cost", 3, json!("free"))],
+        ))
+        .await;
+
+    assert!(!is_ephemeral(answer(&edited)), "{edited:#}");
+    assert!(
+        !bot.fake.requests().iter().any(|r| r.path.ends_with("/roles")),
+        "the roles were asked of the API although the guild was cached"
+    );
     bot.stop().await;
 }
 

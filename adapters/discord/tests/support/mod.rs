@@ -633,6 +633,61 @@ pub fn callback_path(id: u64) -> String {
     format!("/interactions/{id}/{}/callback", token(id))
 }
 
+/// The guild as GUILD_CREATE delivers it: the roles, the bot's own member
+/// and `extra_members`, and the voice states given.
+pub fn guild_create(extra_members: &[Value], voice_states: &[Value]) -> Value {
+    let mut members = vec![member(APP, "Hearth", "8", &[])];
+    members.extend(extra_members.iter().cloned());
+    let channels = json!([
+        { "id": CHANNEL.to_string(), "type": 0, "guild_id": GUILD.to_string(), "name": "general", "position": 0, "permission_overwrites": [], "nsfw": false },
+        { "id": "77", "type": 2, "guild_id": GUILD.to_string(), "name": "circle", "position": 1, "permission_overwrites": [], "nsfw": false, "bitrate": 64000, "user_limit": 0 },
+    ]);
+    let mut guild = json!({
+        "id": GUILD.to_string(),
+        "name": "Peer support",
+        "icon": null,
+        "icon_hash": null,
+        "splash": null,
+        "discovery_splash": null,
+        "owner_id": "1",
+        "afk_channel_id": null,
+        "afk_timeout": 300,
+        "verification_level": 1,
+        "default_message_notifications": 1,
+        "explicit_content_filter": 0,
+        "roles": [role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")],
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "rules_channel_id": null,
+        "vanity_url_code": null,
+        "description": null,
+        "banner": null,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "nsfw_level": 0,
+        "stickers": [],
+        "premium_progress_bar_enabled": false,
+    });
+    guild["joined_at"] = json!("2026-01-01T00:00:00.000000+00:00");
+    guild["large"] = json!(false);
+    guild["unavailable"] = json!(false);
+    guild["member_count"] = json!(members.len());
+    guild["voice_states"] = json!(voice_states);
+    guild["members"] = json!(members);
+    guild["channels"] = json!(channels);
+    guild["threads"] = json!([]);
+    guild["presences"] = json!([]);
+    guild["stage_instances"] = json!([]);
+    guild["guild_scheduled_events"] = json!([]);
+    guild["safety_alerts_channel_id"] = json!(null);
+    guild
+}
+
 pub fn voice_state(user: u64, channel: Option<u64>) -> Value {
     json!({
         "guild_id": GUILD.to_string(),

@@ -14,8 +14,8 @@ pub struct Config {
     #[serde(default)]
     pub community: Community,
     pub console: Option<Console>,
+    pub discord: Option<hearth_discord::DiscordConfig>,
     /// Accepted as a table so that the error can say the adapter is not built yet.
-    pub discord: Option<toml::Table>,
     pub matrix: Option<toml::Table>,
 }
 
@@ -75,19 +75,13 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
         let config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
-        if config.discord.is_some() {
-            anyhow::bail!(
-                "in the config file {}: [discord] is not available in this build yet",
-                path.display()
-            );
-        }
         if config.matrix.is_some() {
             anyhow::bail!(
                 "in the config file {}: [matrix] is not available in this build yet",
                 path.display()
             );
         }
-        if config.console.is_none() {
+        if config.console.is_none() && config.discord.is_none() {
             anyhow::bail!(
                 "in the config file {}: no adapter is configured; add a [console] section (or [discord], [matrix])",
                 path.display()
@@ -106,6 +100,20 @@ mod tests {
         let text = include_str!("../config/hearth.example.toml");
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config.community.timezone, chrono_tz::Europe::Berlin);
+    }
+
+    #[test]
+    fn a_discord_section_parses_and_never_takes_the_token_itself() {
+        let config: Config = toml::from_str(
+            "[discord]\ntoken_env = \"HEARTH_DISCORD_TOKEN\"\nguilds = [123456789012345678]\nfacilitator_role = \"Facilitator\"\n",
+        )
+        .unwrap();
+        let discord = config.discord.unwrap();
+        assert_eq!(discord.guilds, [123_456_789_012_345_678]);
+        let err = toml::from_str::<Config>("[discord]\ntoken = \"secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token"), "{err}");
     }
 
     #[test]

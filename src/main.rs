@@ -72,9 +72,11 @@ async fn main() -> anyhow::Result<()> {
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
             };
-            match config.console {
-                Some(console_config) => console(config.storage.path, console_config.speaker, None, core).await,
-                None => anyhow::bail!("no adapter is configured"),
+            match (config.console, config.discord) {
+                (Some(console_config), None) => console(config.storage.path, console_config.speaker, None, core).await,
+                (None, Some(discord_config)) => discord(config.storage.path, discord_config, core).await,
+                (Some(_), Some(_)) => anyhow::bail!("[console] and [discord] cannot run together yet; choose one"),
+                (None, None) => anyhow::bail!("no adapter is configured"),
             }
         }
         (None, None) => {
@@ -107,6 +109,38 @@ async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, cor
     }
     store.close().await;
     Ok(())
+}
+
+/// Runs the Discord adapter, and the scheduler that delivers its reminders
+/// through `DiscordOutbox`, until a signal or until the adapter stops.
+async fn discord(db: PathBuf, config: hearth_discord::DiscordConfig, core: CoreConfig) -> anyhow::Result<()> {
+    let store = Store::open(&db)
+        .await
+        .with_context(|| format!("opening the database {}", db.display()))?;
+    let hearth = Hearth::new(store.clone(), Arc::new(SystemClock), core);
+    let outbox: Arc<dyn bot_core::Outbox> = Arc::new(hearth_discord::DiscordOutbox::from_config(&config)?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let scheduler =
+        tokio::spawn(bot_core::Scheduler::new(hearth.clone(), vec![outbox]).run(until_stopped(stopped.clone())));
+    let adapter = hearth_discord::run(hearth, config, until_stopped(stopped));
+    tokio::pin!(adapter);
+    let ran = tokio::select! {
+        ran = &mut adapter => ran,
+        () = shutdown_signal() => {
+            tracing::info!("shutting down on a signal");
+            let _ = stop.send(true);
+            adapter.await
+        }
+    };
+    let _ = stop.send(true);
+    if let Err(e) = scheduler.await {
+        tracing::error!(error = %e, "the scheduler task failed");
+    }
+    store.close().await;
+    ran.context("the Discord adapter stopped")
 }
 
 /// Resolves on ctrl-c or, on Unix, SIGTERM.

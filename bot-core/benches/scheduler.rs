@@ -2,13 +2,19 @@
 //! SQLite file, against 10,000 and 100,000 to show the cost stays flat.
 //! Run with `cargo bench -p bot-core --bench scheduler`; prints medians.
 
-#![expect(clippy::unwrap_used, clippy::print_stdout, reason = "a benchmark binary reports to the terminal")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark binary reports to the terminal"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use bot_core::scheduler::FnOutbox;
-use bot_core::{Actor, Clock, CoreConfig, Delivery, Hearth, Input, InputKind, Outbox, Place, Platform, Scheduler, Store};
+use bot_core::{
+    Actor, Clock, CoreConfig, Delivery, Hearth, Input, InputKind, Outbox, Place, Platform, Scheduler, Store,
+};
 use chrono::{DateTime, Duration, Utc};
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -31,7 +37,12 @@ async fn say(hearth: &Hearth, text: &str) -> String {
         },
         kind: InputKind::Command(bot_core::parse::parse_command(text).unwrap()),
     };
-    hearth.handle(&input).await.reply.map(|r| r.message.plain("/")).unwrap_or_default()
+    hearth
+        .handle(&input)
+        .await
+        .reply
+        .map(|r| r.message.plain("/"))
+        .unwrap_or_default()
 }
 
 /// A hearth on a fresh file holding `series` weekly series and ten pending
@@ -46,7 +57,10 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
         community: "local".into(),
         channel: "general".into(),
     };
-    hearth.claim_admin(&place, &Actor::member("admin", "admin")).await.unwrap();
+    hearth
+        .claim_admin(&place, &Actor::member("admin", "admin"))
+        .await
+        .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
     let pool = store.pool();
     sqlx::query(
@@ -120,7 +134,14 @@ async fn measure(series: i64) -> Figures {
     let mut schedule = Vec::new();
     for i in 0..20 {
         let t = Instant::now();
-        let reply = say(&hearth, &format!("meeting schedule group:Bench when:\"2027-02-0{} 19:00\" repeat:weekly", i % 9 + 1)).await;
+        let reply = say(
+            &hearth,
+            &format!(
+                "meeting schedule group:Bench when:\"2027-02-0{} 19:00\" repeat:weekly",
+                i % 9 + 1
+            ),
+        )
+        .await;
         schedule.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(reply.starts_with("Scheduled"), "{reply}");
     }
@@ -141,7 +162,10 @@ async fn lateness() -> (f64, f64, f64) {
         community: "local".into(),
         channel: "general".into(),
     };
-    hearth.claim_admin(&place, &Actor::member("admin", "admin")).await.unwrap();
+    hearth
+        .claim_admin(&place, &Actor::member("admin", "admin"))
+        .await
+        .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
     sqlx::query(
         "INSERT INTO meetings (group_id, start_local, timezone, repeat, rrule, duration_minutes, created_at)
@@ -154,10 +178,15 @@ async fn lateness() -> (f64, f64, f64) {
     let late = Arc::new(Mutex::new(Vec::new()));
     let record = late.clone();
     let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
-        let bot_core::Effect::Post { key: Some(key), .. } = &d.effect else { return Ok(()) };
+        let bot_core::Effect::Post { key: Some(key), .. } = &d.effect else {
+            return Ok(());
+        };
         let due: i64 = key.rsplit(':').next().unwrap().parse().unwrap();
         let now = Utc::now();
-        record.lock().unwrap().push((now.timestamp_millis() - due * 1000) as f64);
+        record
+            .lock()
+            .unwrap()
+            .push((now.timestamp_millis() - due * 1000) as f64);
         Ok(())
     }));
     let scheduler = Scheduler::new(hearth.clone(), vec![outbox]);
@@ -182,12 +211,18 @@ async fn lateness() -> (f64, f64, f64) {
     task.await.unwrap();
     let late = late.lock().unwrap().clone();
     assert_eq!(late.len(), 300, "every reminder sent once");
-    (median(late.clone()), percentile(late.clone(), 0.99), late.iter().cloned().fold(0.0, f64::max))
+    (
+        median(late.clone()),
+        percentile(late.clone(), 0.99),
+        late.iter().cloned().fold(0.0, f64::max),
+    )
 }
 
 #[tokio::main]
 async fn main() {
-    println!("series  pending jobs  idle tick+next_due (µs, median)  due tick per job (µs, median)  schedule one series (ms, median)");
+    println!(
+        "series  pending jobs  idle tick+next_due (µs, median)  due tick per job (µs, median)  schedule one series (ms, median)"
+    );
     for series in [10_000, 100_000] {
         let f = measure(series).await;
         println!(
@@ -199,5 +234,7 @@ async fn main() {
         );
     }
     let (med, p99, max) = lateness().await;
-    println!("lateness of due reminders on the real loop (ms after due): median {med:.1}, p99 {p99:.1}, max {max:.1} (300 reminders)");
+    println!(
+        "lateness of due reminders on the real loop (ms after due): median {med:.1}, p99 {p99:.1}, max {max:.1} (300 reminders)"
+    );
 }

@@ -290,10 +290,11 @@ impl Sender {
         room: &Room,
         message: &Message,
         in_reply_to: Option<&EventId>,
+        community: &str,
         txn: OwnedTransactionId,
     ) -> matrix_sdk::Result<()> {
         let rendered = self.render(message);
-        let content = rendered.content(in_reply_to.map(EventId::as_str));
+        let content = rendered.content(in_reply_to.map(EventId::as_str), community);
         let response = room
             .send_raw("m.room.message", content)
             .with_transaction_id(&txn)
@@ -361,7 +362,9 @@ impl Sender {
             }
         };
         let txn = key.as_deref().map_or_else(fresh_transaction_id, transaction_id);
-        self.send(&room, message, None, txn).await.map_err(classify)
+        self.send(&room, message, None, &delivery.community, txn)
+            .await
+            .map_err(classify)
     }
 }
 
@@ -449,48 +452,57 @@ impl Bot {
         });
     }
 
-    /// Who and where, with the roles the room's power levels give.
-    async fn input(&self, room: &Room, sender: &UserId, kind: InputKind) -> Input {
+    /// Who and where, with the roles the room's power levels give. A button
+    /// pressed in a DM acts in the community its message names (`acts_in`);
+    /// then, as in any DM room (where both sides hold power level 100), the
+    /// room's power levels grant nothing.
+    async fn actor_and_place(&self, room: &Room, sender: &UserId, acts_in: Option<String>) -> (Actor, Place) {
         let member = room.get_member(sender).await.ok().flatten();
         let name = member
             .as_ref()
             .and_then(|m| m.display_name().map(ToString::to_string))
             .unwrap_or_else(|| sender.localpart().to_string());
-        let level = match member.as_ref().map(|m| m.power_level()) {
-            Some(UserPowerLevel::Infinite) => i64::MAX,
-            Some(UserPowerLevel::Int(i)) => i64::from(i),
-            Some(_) | None => 0,
+        let here = community(room).await;
+        let community = acts_in.unwrap_or_else(|| here.clone());
+        let level = if community != here || room.is_direct().await.unwrap_or(false) {
+            0
+        } else {
+            match member.as_ref().map(|m| m.power_level()) {
+                Some(UserPowerLevel::Infinite) => i64::MAX,
+                Some(UserPowerLevel::Int(i)) => i64::from(i),
+                Some(_) | None => 0,
+            }
         };
-        Input {
-            actor: Actor {
-                user: sender.to_string(),
-                name,
-                platform_admin: level >= 100,
-                platform_facilitator: level >= self.facilitator_power_level,
-            },
-            place: Place {
-                platform: Platform::Matrix,
-                community: community(room).await,
-                channel: room.room_id().to_string(),
-            },
-            kind,
-        }
+        let actor = Actor {
+            user: sender.to_string(),
+            name,
+            platform_admin: level >= 100,
+            platform_facilitator: level >= self.facilitator_power_level,
+        };
+        let place = Place {
+            platform: Platform::Matrix,
+            community,
+            channel: room.room_id().to_string(),
+        };
+        (actor, place)
     }
 
     /// Sends the reply (public: a reply in the room; private: to the DM room)
     /// and carries out the effects. Transaction ids derive from the event that
     /// caused them.
-    async fn answer(&self, room: &Room, sender: &UserId, cause: &EventId, response: Response) {
+    async fn answer(&self, room: &Room, sender: &UserId, cause: &EventId, community: &str, response: Response) {
         if let Some(reply) = &response.reply {
             let result = match reply.visibility {
                 Visibility::Public => {
                     let txn = transaction_id(&format!("{cause}/reply"));
-                    self.sender.send(room, &reply.message, Some(cause), txn).await
+                    self.sender
+                        .send(room, &reply.message, Some(cause), community, txn)
+                        .await
                 }
                 Visibility::Private => match self.sender.dm_room(sender).await {
                     Ok(dm) => {
                         let txn = transaction_id(&format!("{cause}/private"));
-                        self.sender.send(&dm, &reply.message, None, txn).await
+                        self.sender.send(&dm, &reply.message, None, community, txn).await
                     }
                     Err(e) => Err(e),
                 },
@@ -499,7 +511,6 @@ impl Bot {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");
             }
         }
-        let community = community(room).await;
         for (i, effect) in response.effects.into_iter().enumerate() {
             let effect = match effect {
                 Effect::Post { channel, message, key } => Effect::Post {
@@ -514,7 +525,7 @@ impl Bot {
                 },
             };
             let delivery = Delivery {
-                community: community.clone(),
+                community: community.to_string(),
                 effect,
             };
             if let Err(e) = self.sender.deliver(&delivery).await {
@@ -570,14 +581,17 @@ async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): C
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
     // Handlers run inside the sync loop; answering must not hold it up.
     tokio::spawn(async move {
+        let (actor, place) = bot.actor_and_place(&room, &event.sender, None).await;
+        let community = place.community.clone();
         let response = match parsed {
             Ok(invocation) => {
-                let input = bot.input(&room, &event.sender, InputKind::Command(invocation)).await;
-                bot.hearth.handle(&input).await
+                let kind = InputKind::Command(invocation);
+                bot.hearth.handle(&Input { actor, place, kind }).await
             }
             Err(e) => Response::private(e.to_message()),
         };
-        bot.answer(&room, &event.sender, &event.event_id, response).await;
+        bot.answer(&room, &event.sender, &event.event_id, &community, response)
+            .await;
     });
 }
 
@@ -590,25 +604,30 @@ async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx
     }
     tokio::spawn(async move {
         let target = &event.content.relates_to.event_id;
-        let Some(command) = button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+        let Some((command, acts_in)) =
+            button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
         else {
             return;
         };
         tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
+        let (actor, place) = bot.actor_and_place(&room, &event.sender, acts_in).await;
+        let community = place.community.clone();
         let response = match parse::parse_command(&command) {
             Ok(invocation) => {
-                let input = bot.input(&room, &event.sender, InputKind::Command(invocation)).await;
-                bot.hearth.handle(&input).await
+                let kind = InputKind::Command(invocation);
+                bot.hearth.handle(&Input { actor, place, kind }).await
             }
             Err(e) => Response::private(e.to_message()),
         };
-        bot.answer(&room, &event.sender, &event.event_id, response).await;
+        bot.answer(&room, &event.sender, &event.event_id, &community, response)
+            .await;
     });
 }
 
 /// The command behind the button `key` on `target`, when `target` is one of
-/// the bot's own messages and carries that button.
-async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<String> {
+/// the bot's own messages and carries that button, with the community the
+/// message speaks for.
+async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<(String, Option<String>)> {
     let event = match room.event(target, None).await {
         Ok(event) => event,
         Err(e) => {
@@ -620,12 +639,18 @@ async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -
     if value.get("sender").and_then(Value::as_str) != Some(me.as_str()) {
         return None;
     }
-    let buttons = value.get("content")?.get(render::BUTTONS_KEY)?.as_array()?;
+    let content = value.get("content")?;
+    let buttons = content.get(render::BUTTONS_KEY)?.as_array()?;
     let wanted = strip_variation(key);
-    buttons.iter().find_map(|b| {
+    let command = buttons.iter().find_map(|b| {
         let emoji = b.get("emoji")?.as_str()?;
         (strip_variation(emoji) == wanted).then(|| b.get("command")?.as_str().map(ToString::to_string))?
-    })
+    })?;
+    let community = content
+        .get(render::COMMUNITY_KEY)
+        .and_then(Value::as_str)
+        .map(ToString::to_string);
+    Some((command, community))
 }
 
 /// Clients differ in whether they send emoji with the U+FE0F presentation

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 /// The custom content key under which a message carries its buttons, so that a
 /// reaction can be mapped back to a command with no state in the bot.
 pub const BUTTONS_KEY: &str = "org.hearth.buttons";
+/// The community a message with buttons speaks for: a press in a DM room
+/// acts in that community, not in the DM room.
+pub const COMMUNITY_KEY: &str = "org.hearth.community";
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +28,9 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// The `m.room.message` content, as an `m.notice`, optionally a reply.
-    pub fn content(&self, in_reply_to: Option<&str>) -> Value {
+    /// The `m.room.message` content, as an `m.notice`, optionally a reply;
+    /// buttons carry the community they act in.
+    pub fn content(&self, in_reply_to: Option<&str>, community: &str) -> Value {
         let mut content = json!({
             "msgtype": "m.notice",
             "body": self.body,
@@ -43,6 +47,7 @@ impl Rendered {
                 .iter()
                 .map(|(emoji, command)| json!({ "emoji": emoji, "command": command }))
                 .collect();
+            content[COMMUNITY_KEY] = json!(community);
         }
         content
     }
@@ -252,7 +257,7 @@ mod tests {
         let r = render(&m, "!", &no_rooms);
         assert!(r.html.contains("matrix.to/#/@a:x"));
         assert!(!r.html.contains("@b:x"));
-        assert_eq!(r.content(None)["m.mentions"]["user_ids"], json!(["@a:x"]));
+        assert_eq!(r.content(None, "!c")["m.mentions"]["user_ids"], json!(["@a:x"]));
     }
 
     #[test]
@@ -271,9 +276,11 @@ mod tests {
         let m = Message::titled("G").button("Join", "➕", "group join group:#1");
         let r = render(&m, "!", &no_rooms);
         assert!(r.body.contains("React ➕ to join, or type !group join group:#1"));
+        let content = r.content(Some("$e"), "!space");
         assert_eq!(
-            r.content(Some("$e"))[BUTTONS_KEY],
+            content[BUTTONS_KEY],
             json!([{ "emoji": "➕", "command": "group join group:#1" }])
         );
+        assert_eq!(content[COMMUNITY_KEY], "!space");
     }
 }

@@ -437,3 +437,60 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
     assert!(edited.body().contains("Cost: free"), "{}", edited.body());
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_pressed_in_a_dm_acts_in_its_community() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let said = bot_said(&bot);
+    let create = alice
+        .say(&room, r#"!group create name:"Walkers" topic:grief led_by:peer"#)
+        .await;
+    let card = alice
+        .wait_for("the card", |s| said(s) && s.in_reply_to() == Some(create.as_str()))
+        .await;
+    let join = card.event["content"]["org.hearth.buttons"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A message by DM (a reminder, say) with a button, for the room's community.
+    let invite = Delivery {
+        community: rid.to_string(),
+        effect: Effect::Dm {
+            user: bob.user_id.to_string(),
+            message: Message::titled("Walkers meets soon").button("Join", "➕", join),
+            key: Some(unique("invite-bob")),
+        },
+    };
+    bot.outbox.deliver(&invite).await.unwrap();
+    let dm = bob
+        .wait_for("the DM with a button", |s| {
+            said(s) && s.body().starts_with("Walkers meets soon")
+        })
+        .await;
+    assert_ne!(dm.room, rid);
+    assert_eq!(dm.event["content"]["org.hearth.community"], rid.as_str());
+    let dm_room = bob.wait_joined(&dm.room).await;
+
+    // Pressed in the DM, it joins the group of the room's community.
+    bob.react(&dm_room, dm.event_id(), "➕").await;
+    bob.wait_for("the join confirmation", |s| {
+        said(s) && s.room == dm.room && s.body().contains("You've joined Walkers")
+    })
+    .await;
+
+    // Power level 100 in the DM room makes nobody an admin.
+    bob.say(&dm_room, r#"!group create name:"Mine" topic:grief led_by:peer"#)
+        .await;
+    bob.wait_for("the refusal", |s| {
+        said(s) && s.room == dm.room && s.body().contains("community admin")
+    })
+    .await;
+    bot.stop().await;
+}

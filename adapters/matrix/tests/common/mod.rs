@@ -380,7 +380,10 @@ impl Member {
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Seen) -> bool) -> Seen {
         let deadline = Instant::now() + WAIT;
         loop {
+            // Registered before looking, so that no event slips in between.
             let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if let Some(found) = self.seen.lock().await.iter().find(|s| pred(s)).cloned() {
                 return found;
             }
@@ -393,7 +396,7 @@ impl Member {
                     .collect();
                 panic!("{} never saw {what}; saw:\n{}", self.user_id, summary.join("\n"));
             }
-            let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), notified).await;
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), notified.as_mut()).await;
         }
     }
 }

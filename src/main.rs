@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bot_core::{Clock, CoreConfig, Hearth, ManualClock, Store, SystemClock};
+use bot_core::{Clock, CoreConfig, Hearth, ManualClock, Outbox, Scheduler, Store, SystemClock};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use tokio::io::BufReader;
+use tokio::task::JoinSet;
 
 use crate::config::Config;
 
@@ -72,12 +73,7 @@ async fn main() -> anyhow::Result<()> {
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
             };
-            match (config.console, config.discord) {
-                (Some(console_config), None) => console(config.storage.path, console_config.speaker, None, core).await,
-                (None, Some(discord_config)) => discord(config.storage.path, discord_config, core).await,
-                (Some(_), Some(_)) => anyhow::bail!("[console] and [discord] cannot run together yet; choose one"),
-                (None, None) => anyhow::bail!("no adapter is configured"),
-            }
+            serve(config, core).await
         }
         (None, None) => {
             init_logs("warn");
@@ -111,36 +107,75 @@ async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, cor
     Ok(())
 }
 
-/// Runs the Discord adapter, and the scheduler that delivers its reminders
-/// through `DiscordOutbox`, until a signal or until the adapter stops.
-async fn discord(db: PathBuf, config: hearth_discord::DiscordConfig, core: CoreConfig) -> anyhow::Result<()> {
-    let store = Store::open(&db)
+/// Runs every configured adapter at once over one core and one store until a
+/// signal, or until one of them stops. Discord and Matrix share one scheduler;
+/// the console, on standard input, delivers its own community's reminders.
+async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
+    let db = &config.storage.path;
+    let store = Store::open(db)
         .await
         .with_context(|| format!("opening the database {}", db.display()))?;
     let hearth = Hearth::new(store.clone(), Arc::new(SystemClock), core);
-    let outbox: Arc<dyn bot_core::Outbox> = Arc::new(hearth_discord::DiscordOutbox::from_config(&config)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
     };
-    let scheduler =
-        tokio::spawn(bot_core::Scheduler::new(hearth.clone(), vec![outbox]).run(until_stopped(stopped.clone())));
-    let adapter = hearth_discord::run(hearth, config, until_stopped(stopped));
-    tokio::pin!(adapter);
-    let ran = tokio::select! {
-        ran = &mut adapter => ran,
+    let mut outboxes: Vec<Arc<dyn Outbox>> = Vec::new();
+    let mut adapters: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    if let Some(discord) = config.discord {
+        outboxes.push(Arc::new(hearth_discord::DiscordOutbox::from_config(&discord)?));
+        let run = hearth_discord::run(hearth.clone(), discord, until_stopped());
+        adapters.spawn(async move { ("discord", run.await) });
+    }
+    if let Some(console) = config.console {
+        let options = hearth_console::Options {
+            speaker: console.speaker,
+            clock: None,
+            interactive: std::io::stdin().is_terminal(),
+        };
+        let session = hearth_console::Console::new(hearth.clone(), options, std::io::stdout());
+        let stdin = BufReader::new(tokio::io::stdin());
+        adapters.spawn(async move {
+            let ran = session.run(stdin).await.context("console input or output failed");
+            ("console", ran)
+        });
+    }
+    let scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
+    let outcome = tokio::select! {
+        Some(joined) = adapters.join_next() => match joined {
+            Ok((name, Ok(()))) => {
+                tracing::info!(adapter = name, "adapter finished; shutting down");
+                Ok(())
+            }
+            Ok((name, Err(e))) => Err(e.context(format!("the {name} adapter stopped"))),
+            Err(e) => Err(anyhow::anyhow!("an adapter task failed: {e}")),
+        },
         () = shutdown_signal() => {
             tracing::info!("shutting down on a signal");
-            let _ = stop.send(true);
-            adapter.await
+            Ok(())
         }
     };
     let _ = stop.send(true);
-    if let Err(e) = scheduler.await {
-        tracing::error!(error = %e, "the scheduler task failed");
+    // The console waits on standard input, which no signal closes; the others stop cleanly.
+    let drain = async {
+        while let Some(joined) = adapters.join_next().await {
+            if let Ok((name, Err(e))) = joined {
+                tracing::warn!(adapter = name, error = %e, "adapter stopped with an error");
+            }
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        adapters.abort_all();
     }
+    let _ = scheduler.await;
     store.close().await;
-    ran.context("the Discord adapter stopped")
+    outcome
 }
 
 /// Resolves on ctrl-c or, on Unix, SIGTERM.

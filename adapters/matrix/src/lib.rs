@@ -28,12 +28,14 @@ use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::SyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
 use matrix_sdk::ruma::{
     EventId, MilliSecondsSinceUnixEpoch, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
@@ -535,25 +537,48 @@ impl Bot {
     }
 }
 
-/// The community a room belongs to: its parent space (the canonical one
-/// first, then the lowest id, for a stable choice), else the room itself.
+/// The community a room belongs to: its parent space, else the room itself.
+/// A parent counts only when the bot is in that space and the space lists
+/// the room as its child: anyone who can set state in their own room can
+/// claim any parent, and must not thereby act in another community. The
+/// canonical parent goes first, then the lowest id, for a stable choice.
 async fn community(room: &Room) -> String {
-    let mut parents: Vec<(bool, String)> = Vec::new();
+    let mut parents: Vec<(bool, OwnedRoomId)> = Vec::new();
     if let Ok(events) = room.get_state_events_static::<SpaceParentEventContent>().await {
         for raw in events {
             let Ok(event) = raw.deserialize() else { continue };
-            if let matrix_sdk::deserialized_responses::SyncOrStrippedState::Sync(SyncStateEvent::Original(ev)) = event
+            if let SyncOrStrippedState::Sync(SyncStateEvent::Original(ev)) = event
                 && !ev.content.via.is_empty()
             {
-                parents.push((!ev.content.canonical, ev.state_key.to_string()));
+                parents.push((!ev.content.canonical, ev.state_key));
             }
         }
     }
     parents.sort();
-    parents
-        .into_iter()
-        .next()
-        .map_or_else(|| room.room_id().to_string(), |(_, id)| id)
+    let client = room.client();
+    for (_, parent) in parents {
+        if let Some(space) = client.get_room(&parent)
+            && space.state() == RoomState::Joined
+            && lists_child(&space, room.room_id()).await
+        {
+            return parent.to_string();
+        }
+    }
+    room.room_id().to_string()
+}
+
+/// Whether `space` has a live `m.space.child` event for `child`.
+async fn lists_child(space: &Room, child: &RoomId) -> bool {
+    let Ok(Some(raw)) = space
+        .get_state_event_static_for_key::<SpaceChildEventContent, _>(child)
+        .await
+    else {
+        return false;
+    };
+    matches!(
+        raw.deserialize(),
+        Ok(SyncOrStrippedState::Sync(SyncStateEvent::Original(ev))) if !ev.content.via.is_empty()
+    )
 }
 
 async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {

@@ -384,10 +384,18 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
     let bob = Member::new(&synapse, "bob").await;
     let said = bot_said(&bot);
 
-    // Two rooms of one space are one community.
+    // Two rooms of one space (which lists them, and which the bot is in) are
+    // one community.
     let space = alice.create_space().await;
+    space.invite_user_by_id(&bot.user_id).await.unwrap();
+    alice
+        .wait_membership(space.room_id(), &bot.user_id, MembershipState::Join)
+        .await;
     let first = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
     let second = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
+    alice.add_child(&space, first.room_id()).await;
+    alice.add_child(&space, second.room_id()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let create = alice
         .say(
             &first,
@@ -435,6 +443,17 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
         .wait_for("the edited card", |s| said(s) && s.in_reply_to() == Some(edit.as_str()))
         .await;
     assert!(edited.body().contains("Cost: free"), "{}", edited.body());
+
+    // A room claiming the space as its parent, unlisted by the space, is a
+    // community of its own: its creator is no admin of the space's community.
+    let claimant = room_with_bot_in(Some(space.room_id()), &bob, &bot.user_id, false, &[]).await;
+    let list = bob.say(&claimant, "!group list").await;
+    let own = bob
+        .wait_for("the claimant's directory", |s| {
+            said(s) && s.in_reply_to() == Some(list.as_str())
+        })
+        .await;
+    assert!(!own.body().contains("Caregivers"), "{}", own.body());
     bot.stop().await;
 }
 

@@ -28,6 +28,7 @@ use matrix_sdk::ruma::events::relation::Annotation;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, RoomMessageEventContent};
+use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
 use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::room::RoomType;
@@ -296,6 +297,15 @@ impl Member {
         request.creation_content = Some(Raw::new(&creation).unwrap());
         request.name = Some(unique("space"));
         self.client.create_room(request).await.unwrap()
+    }
+
+    /// Lists `child` in `space` (an `m.space.child` event), as a space admin does.
+    pub async fn add_child(&self, space: &Room, child: &RoomId) {
+        let via = vec![self.user_id.server_name().to_owned()];
+        space
+            .send_state_event_for_key(child, SpaceChildEventContent::new(via))
+            .await
+            .unwrap();
     }
 
     /// Creates a room, in `space` when given (an `m.space.parent` event).

@@ -32,6 +32,7 @@ use matrix_sdk::deserialized_responses::SyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
@@ -192,6 +193,7 @@ impl Matrix {
             self.client.add_event_handler(on_message),
             self.client.add_event_handler(on_reaction),
             self.client.add_event_handler(on_invite),
+            self.client.add_event_handler(on_undecryptable),
         ];
         // Invites that arrived while the bot was away.
         for room in self.client.invited_rooms() {
@@ -587,6 +589,12 @@ async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc
     }
     tracing::info!(room = %room.room_id(), inviter = %event.sender, kind = "invite", "invite");
     bot.accept_invite(room, &event.sender);
+}
+
+/// The SDK hands over an encrypted event as such only when it could not
+/// decrypt it (no room key from the sender's device yet).
+async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room) {
+    tracing::warn!(room = %room.room_id(), event = %event.event_id, kind = "undecryptable", "received");
 }
 
 async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {

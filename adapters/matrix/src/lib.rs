@@ -30,6 +30,7 @@ use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::SyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
+use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
@@ -207,7 +208,7 @@ impl Matrix {
         }
         tracing::info!("matrix adapter running");
         let result = tokio::select! {
-            r = self.client.sync(SyncSettings::default()) => r.context("the Matrix sync loop"),
+            r = sync_forever(&self.client) => r,
             () = shutdown => Ok(()),
         };
         for handle in handles {
@@ -215,6 +216,37 @@ impl Matrix {
         }
         tracing::info!("matrix adapter stopped");
         result
+    }
+}
+
+/// Long-polls the homeserver until an error that retrying cannot mend.
+///
+/// Not `Client::sync`: that loop sleeps a whole second after any sync that
+/// returned within a second, which in a busy room delays every answer by up
+/// to a second. The server's long-poll timeout already keeps this loop from
+/// spinning; failures back off.
+async fn sync_forever(client: &Client) -> anyhow::Result<()> {
+    const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+    let mut settings = SyncSettings::default();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match client.sync_once(settings.clone()).await {
+            Ok(response) => {
+                settings = settings.token(response.next_batch);
+                backoff = FIRST_BACKOFF;
+            }
+            Err(e) => {
+                if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
+                    bail!(
+                        "the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN); \
+                         to log in again as a new device, empty the store_dir"
+                    );
+                }
+                tracing::warn!(error = %e, retry_in = ?backoff, "matrix sync failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
     }
 }
 

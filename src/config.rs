@@ -15,8 +15,7 @@ pub struct Config {
     pub community: Community,
     pub console: Option<Console>,
     pub discord: Option<hearth_discord::DiscordConfig>,
-    /// Accepted as a table so that the error can say the adapter is not built yet.
-    pub matrix: Option<toml::Table>,
+    pub matrix: Option<hearth_matrix::MatrixConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,13 +74,7 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
         let config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
-        if config.matrix.is_some() {
-            anyhow::bail!(
-                "in the config file {}: [matrix] is not available in this build yet",
-                path.display()
-            );
-        }
-        if config.console.is_none() && config.discord.is_none() {
+        if config.console.is_none() && config.discord.is_none() && config.matrix.is_none() {
             anyhow::bail!(
                 "in the config file {}: no adapter is configured; add a [console] section (or [discord], [matrix])",
                 path.display()

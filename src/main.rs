@@ -130,6 +130,16 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
         let run = hearth_discord::run(hearth.clone(), discord, until_stopped());
         adapters.spawn(async move { ("discord", run.await) });
     }
+    if let Some(matrix) = config.matrix {
+        // Connecting logs in (or restores the session) and syncs once, so that
+        // nothing sent before start-up is answered.
+        let matrix = hearth_matrix::Matrix::connect(matrix)
+            .await
+            .context("connecting to Matrix")?;
+        outboxes.push(Arc::new(matrix.outbox()));
+        let run = matrix.run(hearth.clone(), until_stopped());
+        adapters.spawn(async move { ("matrix", run.await) });
+    }
     if let Some(console) = config.console {
         let options = hearth_console::Options {
             speaker: console.speaker,

@@ -384,6 +384,7 @@ impl Hearth {
                     .unwrap_or(ctx.community.zone());
                 let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
                 jobs::plan(store, meeting.id, now, false).await?;
+                jobs::queue_event(store, meeting.id, now).await?;
                 self.planned();
                 Response::public(message)
             }
@@ -392,6 +393,7 @@ impl Hearth {
                 let meeting = the_meeting()?;
                 let (message, notices) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
                 jobs::plan(store, meeting.id, now, false).await?;
+                jobs::queue_event(store, meeting.id, now).await?;
                 self.planned();
                 with_notices(Response::public(message), "cancel", meeting, notices, now)
             }
@@ -400,6 +402,7 @@ impl Hearth {
                 let (message, notices) =
                     meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
                 jobs::plan(store, meeting.id, now, false).await?;
+                jobs::queue_event(store, meeting.id, now).await?;
                 self.planned();
                 with_notices(Response::public(message), "move", meeting, notices, now)
             }

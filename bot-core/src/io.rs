@@ -19,6 +19,11 @@ impl Platform {
             Platform::Matrix => "matrix",
         }
     }
+
+    /// Whether the platform shows meetings as native events of its own.
+    pub fn mirrors_events(self) -> bool {
+        matches!(self, Platform::Discord)
+    }
 }
 
 /// Who is speaking, with the platform facts an adapter maps to roles.
@@ -183,9 +188,36 @@ pub enum DeliveryError {
 /// A boxed future, so that [`Outbox`] can be used as a trait object.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
+/// A meeting's next occurrence as a platform's native event (Discord's Guild
+/// Scheduled Events). `next: None` means there is none any more: cancel it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeetingEvent {
+    /// The meeting's number; adapters find their event again by it.
+    pub meeting: i64,
+    pub next: Option<EventDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDetails {
+    pub title: String,
+    pub description: String,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+    /// The meeting's `where` as typed (a channel mention, a link, a place), if any.
+    pub location: Option<String>,
+    /// The group's home channel, for when `location` says nothing.
+    pub home_channel: String,
+}
+
 /// How the core reaches a platform when nobody asked: each adapter implements
 /// it, and the scheduler hands it what falls due.
 pub trait Outbox: Send + Sync + 'static {
     fn platform(&self) -> Platform;
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
+    /// Mirrors a meeting as a native event in `community`; a platform without
+    /// native events has nothing to do.
+    fn mirror<'a>(&'a self, community: &'a str, event: &'a MeetingEvent) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        let _ = (community, event);
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Context, Result};
 use crate::groups::{self, Group};
-use crate::io::{Delivery, Effect, Platform};
+use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Platform};
 use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::Member;
 use crate::message::{Line, Message};
@@ -239,11 +239,68 @@ struct JobRow {
     member_id: Option<i64>,
 }
 
-/// A reminder ready to go out.
+/// What a due job asks of the platform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Due {
+    /// A reminder to send.
+    Send(Delivery),
+    /// A meeting to mirror as a native event in a community.
+    Mirror { community: String, event: MeetingEvent },
+}
+
+/// A due job, ready to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
     pub job: i64,
-    pub delivery: Delivery,
+    pub due: Due,
+}
+
+/// Asks the platform to mirror a series' next occurrence as a native event,
+/// where it has them. Rendered when due, so it always shows the latest state.
+pub async fn queue_event(store: &Store, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    let platform: Option<String> = sqlx::query_scalar(
+        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id
+         JOIN meetings m ON m.group_id = g.id WHERE m.id = ?",
+    )
+    .bind(meeting)
+    .fetch_optional(store.pool())
+    .await
+    .context("finding a meeting's platform")?;
+    if platform.as_deref() != Some(Platform::Discord.as_str()) {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, due_at, platform, meeting_id, occurrence, starts_at, lead_secs)
+         VALUES (?, 'event', ?, ?, ?, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(format!("e:{meeting}:{}", uuid::Uuid::new_v4().simple()))
+    .bind(now.timestamp())
+    .bind(Platform::Discord.as_str())
+    .bind(meeting)
+    .execute(store.pool())
+    .await
+    .context("queueing a native event")?;
+    Ok(())
+}
+
+async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: DateTime<Utc>) -> Result<MeetingEvent> {
+    let next = meetings::upcoming(store, meeting, now, 1).await?.into_iter().next();
+    Ok(MeetingEvent {
+        meeting: meeting.id,
+        next: next.map(|occ| EventDetails {
+            title: meeting.name(&group.name).to_string(),
+            description: format!(
+                "{}. RSVP and reminders with Hearth: /meeting rsvp meeting:{}. (Hearth meeting {})",
+                meetings::cadence(meeting),
+                meeting.id,
+                meeting.id
+            ),
+            start: occ.start,
+            end: occ.start + meeting.duration(),
+            location: meeting.location.clone(),
+            home_channel: group.home_channel.clone(),
+        }),
+    })
 }
 
 /// Takes what is due on `platform`: runs series roll-overs, drops reminders
@@ -280,9 +337,10 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
                 now.timestamp() - row.due_at > LATE_AFTER_SECS,
             )
             .await?;
+            queue_event(store, row.meeting_id, now).await?;
             continue;
         }
-        if now.timestamp() >= row.starts_at {
+        if row.kind == "reminder" && now.timestamp() >= row.starts_at {
             finish(store, row.id, "dropped", now).await?;
             tracing::warn!(
                 job = row.id,
@@ -291,7 +349,9 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
             );
             continue;
         }
-        if closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs) {
+        if row.kind == "reminder"
+            && closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs)
+        {
             finish(store, row.id, "dropped", now).await?;
             tracing::info!(
                 job = row.id,
@@ -318,6 +378,16 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
         let Some((meeting, group, community)) = context.get(&row.meeting_id) else {
             continue;
         };
+        if row.kind == "event" {
+            out.push(DueDelivery {
+                job: row.id,
+                due: Due::Mirror {
+                    community: community.clone(),
+                    event: meeting_event(store, meeting, group, now).await?,
+                },
+            });
+            continue;
+        }
         let member = match row.member_id {
             Some(id) => Some(crate::members::by_id(store, id).await?),
             None => None,
@@ -337,10 +407,10 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
         };
         out.push(DueDelivery {
             job: row.id,
-            delivery: Delivery {
+            due: Due::Send(Delivery {
                 community: community.clone(),
                 effect,
-            },
+            }),
         });
     }
     Ok(out)
@@ -415,7 +485,8 @@ pub async fn delivered(
                 .await
                 .context("loading a job")?;
             let retry_at = now.timestamp() + 30 * (1 << attempts.min(6));
-            if attempts + 1 >= MAX_ATTEMPTS || retry_at >= starts_at {
+            // A reminder is useless once its meeting starts; an event update (starts_at 0) has no deadline.
+            if attempts + 1 >= MAX_ATTEMPTS || (starts_at > 0 && retry_at >= starts_at) {
                 tracing::warn!(job, attempts, "delivery given up");
                 return finish(store, job, "failed", now).await;
             }

@@ -10,9 +10,12 @@ use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::hearth::Hearth;
 use crate::io::{Delivery, Outbox, Platform};
+use crate::jobs::Due;
 
 /// How many due jobs one query takes; a tick repeats until none are due.
 const BATCH: i64 = 200;
+/// At most this many rounds of due jobs in one tick; the next tick goes on.
+const MAX_ROUNDS: usize = 1000;
 /// The loop re-reads the table at least this often, in case a wake-up was missed.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -49,13 +52,20 @@ impl Scheduler {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let mut report = TickReport::default();
         for outbox in &self.outboxes {
-            loop {
+            // Bounded: a round that only rolls series over may create work due now.
+            for _ in 0..MAX_ROUNDS {
                 let due = self.hearth.take_due(outbox.platform(), now, BATCH).await?;
                 if due.is_empty() {
-                    break;
+                    match self.hearth.next_due(&[outbox.platform()]).await? {
+                        Some(next) if next <= now => continue,
+                        _ => break,
+                    }
                 }
                 for item in due {
-                    let outcome = outbox.deliver(&item.delivery).await;
+                    let outcome = match &item.due {
+                        Due::Send(delivery) => outbox.deliver(delivery).await,
+                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
+                    };
                     match &outcome {
                         Ok(()) => report.sent += 1,
                         Err(e) => {

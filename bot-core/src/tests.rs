@@ -1004,3 +1004,107 @@ mod hostile {
         }
     }
 }
+
+mod native_events {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::{BoxFuture, Clock, Delivery, DeliveryError, MeetingEvent, Outbox, Scheduler};
+
+    /// A Discord-like outbox that records the events it is asked to mirror.
+    struct Mirrors(Arc<Mutex<Vec<(String, MeetingEvent)>>>);
+
+    impl Outbox for Mirrors {
+        fn platform(&self) -> Platform {
+            Platform::Discord
+        }
+        fn deliver<'a>(&'a self, _: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn mirror<'a>(
+            &'a self,
+            community: &'a str,
+            event: &'a MeetingEvent,
+        ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+            self.0.lock().unwrap().push((community.to_string(), event.clone()));
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    async fn on_discord(bot: &Bot, text: &str) -> Response {
+        let mut actor = Actor::member("42", "Dana");
+        actor.platform_admin = true;
+        bot.hearth
+            .handle(&Input {
+                actor,
+                place: Place {
+                    platform: Platform::Discord,
+                    community: "guild-1".into(),
+                    channel: "700".into(),
+                },
+                kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_discord_series_is_mirrored_as_its_next_occurrence_and_follows_changes() {
+        let bot = Bot::new().await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let scheduler = Scheduler::new(bot.hearth.clone(), vec![Arc::new(Mirrors(seen.clone()))]);
+        on_discord(&bot, r#"group create name:"Grief circle" topic:grief led_by:peer"#).await;
+
+        on_discord(
+            &bot,
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC where:<#900>"#,
+        )
+        .await;
+        scheduler.tick(bot.clock.now()).await.unwrap();
+        on_discord(
+            &bot,
+            r#"meeting move meeting:1 occurrence:2026-03-21 when:"2026-03-22 18:00""#,
+        )
+        .await;
+        scheduler.tick(bot.clock.now()).await.unwrap();
+        // The moved occurrence passes: the event moves on to the next one.
+        scheduler.advance(&bot.clock, at("2026-03-22T18:30:00Z")).await.unwrap();
+        on_discord(&bot, "meeting cancel meeting:1 occurrence:all").await;
+        scheduler.tick(bot.clock.now()).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let starts: Vec<Option<DateTime<Utc>>> = seen.iter().map(|(_, e)| e.next.as_ref().map(|n| n.start)).collect();
+        assert_eq!(
+            starts,
+            vec![
+                Some(at("2026-03-21T19:00:00Z")),
+                Some(at("2026-03-22T18:00:00Z")),
+                Some(at("2026-03-28T19:00:00Z")),
+                None,
+            ]
+        );
+        let first = seen[0].1.next.as_ref().unwrap();
+        assert_eq!(seen[0].0, "guild-1");
+        assert_eq!(first.location.as_deref(), Some("<#900>"));
+        assert_eq!(first.end - first.start, chrono::Duration::minutes(90));
+        assert!(first.description.contains("(Hearth meeting 1)"));
+    }
+
+    #[tokio::test]
+    async fn console_and_matrix_meetings_queue_no_native_events() {
+        let bot = Bot::new().await;
+        bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await;
+
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+        )
+        .await;
+
+        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'event'")
+            .fetch_one(bot.hearth.store().pool())
+            .await
+            .unwrap();
+        assert_eq!(events, 0);
+    }
+}

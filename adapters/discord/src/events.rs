@@ -1,7 +1,7 @@
 //! Meetings mirrored as Discord's native Guild Scheduled Events: create or
 //! update the next occurrence of a series, cancel it, and stay within
-//! Discord's 100 scheduled events per guild. The core does not ask for these
-//! yet (it has no native-event effect); this is the adapter's half, ready.
+//! Discord's 100 scheduled events per guild. The core asks for them through
+//! `Outbox::mirror`, which `DiscordOutbox` carries out with these.
 
 use chrono::{DateTime, Utc};
 use serenity::all::{

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
-use bot_core::{Effect, Message, Platform};
-use serenity::all::{ChannelId, CreateMessage, Http, Nonce, UserId};
+use bot_core::{Effect, EventDetails, MeetingEvent, Message, Platform};
+use serenity::all::{ChannelId, CreateMessage, GuildId, Http, Nonce, ScheduledEventStatus, UserId};
+
+use crate::events::{self, EventError, EventPlace, NativeEvent};
 
 use crate::render::render;
 
@@ -64,6 +66,68 @@ impl DiscordOutbox {
     }
 }
 
+impl DiscordOutbox {
+    /// Mirrors a meeting's next occurrence as the guild's scheduled event, or
+    /// cancels it when there is none. The event is found again by the
+    /// meeting's number at the end of its description, so nothing about it
+    /// needs storing.
+    pub async fn mirror_meeting(&self, community: &str, event: &MeetingEvent) -> Result<(), DeliveryError> {
+        let guild = GuildId::new(snowflake(community)?);
+        let marker = meeting_marker(event.meeting);
+        let listed = guild
+            .scheduled_events(self.http.as_ref(), false)
+            .await
+            .map_err(|e| classify(&e, "listing scheduled events in guild", guild.get()))?;
+        let existing = listed
+            .iter()
+            .filter(|e| matches!(e.status, ScheduledEventStatus::Scheduled | ScheduledEventStatus::Active))
+            .find(|e| e.description.as_deref().is_some_and(|d| d.ends_with(&marker)))
+            .map(|e| e.id.get());
+        let outcome = match &event.next {
+            None => match existing {
+                Some(id) => events::cancel_event(self.http.as_ref(), guild, id).await,
+                None => Ok(()),
+            },
+            Some(next) => events::mirror_event(self.http.as_ref(), guild, existing, &native(next))
+                .await
+                .map(|_| ()),
+        };
+        outcome.map_err(|e| match e {
+            // The limit and a missing permission will not go away by retrying soon.
+            EventError::LimitReached { .. } | EventError::MissingPermission { .. } => {
+                tracing::warn!(guild = %guild, meeting = event.meeting, "meeting not mirrored: {e}");
+                DeliveryError::Permanent(e.to_string())
+            }
+            EventError::Failed { .. } => DeliveryError::Retry(e.to_string()),
+        })
+    }
+}
+
+/// How a mirrored event names its meeting, at the end of its description.
+pub fn meeting_marker(meeting: i64) -> String {
+    format!("(Hearth meeting {meeting})")
+}
+
+/// A voice channel mention becomes a voice event; any other place an external one.
+fn native(next: &EventDetails) -> NativeEvent {
+    let channel = next
+        .location
+        .as_deref()
+        .and_then(|l| l.trim().strip_prefix("<#")?.strip_suffix('>')?.parse::<u64>().ok());
+    let place = match (channel, &next.location) {
+        (Some(id), _) => EventPlace::Voice(id),
+        (None, Some(place)) => EventPlace::External(place.clone()),
+        (None, None) => EventPlace::External("On this server: see the group's channel".into()),
+    };
+    NativeEvent {
+        name: next.title.clone(),
+        description: Some(next.description.clone()),
+        start: next.start,
+        end: next.end,
+        place,
+    }
+}
+
 impl Outbox for DiscordOutbox {
     fn platform(&self) -> Platform {
         Platform::Discord
@@ -71,6 +135,10 @@ impl Outbox for DiscordOutbox {
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
         Box::pin(self.effect(&delivery.effect))
+    }
+
+    fn mirror<'a>(&'a self, community: &'a str, event: &'a MeetingEvent) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.mirror_meeting(community, event))
     }
 }
 

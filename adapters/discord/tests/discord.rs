@@ -1055,3 +1055,91 @@ async fn meetings_mirror_as_scheduled_events_updated_cancelled_and_within_the_li
     assert_eq!(fake.events().len(), 101, "one cancelled, 100 live");
     let _ = std::fs::remove_file(token_file);
 }
+
+#[tokio::test]
+async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_is_cancelled_with_it() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let schedule = |id_: u64, options: &[Opt<'_>]| command_interaction(id(id_), &admin(), "meeting schedule", options);
+
+    answer(
+        &bot.interact(schedule(
+            2,
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+                ("where", 3, json!("<#77>")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let created = bot.fake.events();
+    answer(
+        &bot.interact(command_interaction(
+            id(3),
+            &admin(),
+            "meeting move",
+            &[
+                ("meeting", 4, json!(1)),
+                ("when", 3, json!("2026-03-22 18:00")),
+                ("occurrence", 3, json!("2026-03-21")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let moved = bot.fake.events();
+    answer(
+        &bot.interact(command_interaction(
+            id(4),
+            &admin(),
+            "meeting cancel",
+            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let cancelled = bot.fake.events();
+
+    assert_eq!(created.len(), 1, "{created:#?}");
+    assert_eq!(
+        created[0]["entity_type"], 2,
+        "a voice channel mention makes a voice event"
+    );
+    assert_eq!(created[0]["channel_id"], "77");
+    assert_eq!(created[0]["name"], "Grief circle");
+    assert!(
+        created[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-21T19:00:00"),
+        "{:#}",
+        created[0]
+    );
+    assert!(
+        created[0]["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("(Hearth meeting 1)")
+    );
+    assert_eq!(moved.len(), 1, "the same event, updated: {moved:#?}");
+    assert_eq!(moved[0]["id"], created[0]["id"]);
+    assert!(
+        moved[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-22T18:00:00")
+    );
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0]["status"], 4, "cancelled with the series");
+    bot.stop().await;
+}

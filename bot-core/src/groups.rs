@@ -356,6 +356,15 @@ async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line>
     Ok(line)
 }
 
+/// The community's group names, in order.
+pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
+        .bind(community)
+        .fetch_all(store.pool())
+        .await
+        .context("listing group names")
+}
+
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
     sqlx::query_as(select_groups!("WHERE community_id = ? ORDER BY name_key"))
         .bind(community)

@@ -196,6 +196,47 @@ impl Hearth {
         jobs::delivered(&self.store, job, outcome, now).await
     }
 
+    /// Up to 25 suggestions (label, value) for an option being typed: the
+    /// community's groups for a group option, its meetings for a meeting
+    /// option. Anything else, or any failure, suggests nothing.
+    pub async fn suggest(&self, place: &Place, command: &str, option: &str, typed: &str) -> Vec<(String, String)> {
+        let Some(spec) = crate::spec::command(command) else {
+            return Vec::new();
+        };
+        let Some(opt) = spec.option(option) else {
+            return Vec::new();
+        };
+        let found: Result<Vec<(String, String)>> = async {
+            let community = self.community(place, self.clock.now()).await?;
+            let typed = typed.trim().to_lowercase();
+            Ok(match (opt.kind, option) {
+                (Kind::Group, _) => groups::names(&self.store, community.id)
+                    .await?
+                    .into_iter()
+                    .filter(|n| n.to_lowercase().contains(&typed))
+                    .map(|n| (n.clone(), n))
+                    .collect(),
+                (Kind::Int { .. }, "meeting") => meetings::of_community(&self.store, community.id)
+                    .await?
+                    .into_iter()
+                    .map(|(m, group)| {
+                        let label = format!("{} · {} (meeting {})", m.name(&group), meetings::cadence(&m), m.id);
+                        (label, m.id.to_string())
+                    })
+                    .filter(|(label, _)| label.to_lowercase().contains(&typed))
+                    .collect(),
+                _ => Vec::new(),
+            })
+        }
+        .await;
+        let mut found = found.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "suggestions failed");
+            Vec::new()
+        });
+        found.truncate(25);
+        found
+    }
+
     fn planned(&self) {
         self.jobs_changed.notify_one();
     }

@@ -1108,3 +1108,41 @@ mod native_events {
         assert_eq!(events, 0);
     }
 }
+
+mod suggestions {
+    use super::*;
+
+    #[tokio::test]
+    async fn groups_and_meetings_are_suggested_by_what_was_typed() {
+        let bot = Bot::new().await;
+        bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await;
+        bot.say("admin", "group create name:Caregivers topic:caregiving led_by:peer")
+            .await;
+        bot.say(
+            "admin",
+            r#"meeting schedule group:Caregivers when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
+        )
+        .await;
+        let place = Place {
+            platform: Platform::Console,
+            community: "local".into(),
+            channel: "general".into(),
+        };
+
+        let groups = bot.hearth.suggest(&place, "group info", "group", "CIRC").await;
+        let meetings = bot.hearth.suggest(&place, "meeting rsvp", "meeting", "care").await;
+        let nothing = bot.hearth.suggest(&place, "meeting rsvp", "answer", "").await;
+
+        assert_eq!(groups, vec![("Grief circle".to_string(), "Grief circle".to_string())]);
+        assert_eq!(meetings.len(), 1);
+        assert_eq!(meetings[0].1, "1");
+        assert!(
+            meetings[0]
+                .0
+                .starts_with("Caregivers · Weekly on Saturdays at 19:00 UTC"),
+            "{meetings:?}"
+        );
+        assert!(nothing.is_empty());
+    }
+}

@@ -124,7 +124,7 @@ fn option(o: &OptSpec) -> CreateCommandOption {
     match o.kind {
         Kind::Text { max } => new(CommandOptionType::String).max_length(u16::try_from(max).unwrap_or(6000)),
         Kind::Int { min, max } => {
-            let mut option = new(CommandOptionType::Integer);
+            let mut option = new(CommandOptionType::Integer).set_autocomplete(o.name == "meeting");
             // serenity takes unsigned bounds (the spec has no negative ones),
             // and Discord's integers stop at 2^53 - 1.
             if let Ok(min) = u64::try_from(min.min(DISCORD_INT_MAX)) {
@@ -140,9 +140,9 @@ fn option(o: &OptSpec) -> CreateCommandOption {
         }),
         Kind::User => new(CommandOptionType::User),
         Kind::Channel => new(CommandOptionType::Channel),
-        // The core has no way yet to list groups, so group names are typed.
-        Kind::Group | Kind::Date => new(CommandOptionType::String),
-        Kind::Timezone | Kind::Command => new(CommandOptionType::String).set_autocomplete(true),
+        Kind::Date => new(CommandOptionType::String),
+        // Groups come from the core, time zones and commands from the adapter.
+        Kind::Group | Kind::Timezone | Kind::Command => new(CommandOptionType::String).set_autocomplete(true),
     }
 }
 

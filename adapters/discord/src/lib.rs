@@ -17,10 +17,10 @@ use anyhow::{Context as _, bail};
 use bot_core::{Actor, Hearth, Input, InputKind, Message, Place, Platform, Response, Visibility};
 use serde::Deserialize;
 use serenity::all::{
-    ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, InteractionId,
-    Member, Permissions, Ready, User, VoiceState,
+    AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http,
+    HttpBuilder, Interaction, InteractionId, Member, Permissions, Ready, User, VoiceState,
 };
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
@@ -341,7 +341,29 @@ impl Handler {
     }
 
     async fn autocomplete(&self, ctx: &Context, autocomplete: &CommandInteraction) {
-        let choices = commands::suggestions(&autocomplete.data);
+        let mut choices = commands::suggestions(&autocomplete.data);
+        // Groups and meetings are the core's to suggest.
+        if choices.is_empty()
+            && let (Some(guild), Some(focused)) = (autocomplete.guild_id, autocomplete.data.autocomplete())
+        {
+            let place = Place {
+                platform: Platform::Discord,
+                community: guild.get().to_string(),
+                channel: autocomplete.channel_id.get().to_string(),
+            };
+            let command = commands::invocation(&autocomplete.data).command;
+            let meeting = focused.name == "meeting";
+            choices = self
+                .hearth
+                .suggest(&place, &command, focused.name, focused.value)
+                .await
+                .into_iter()
+                .map(|(label, value)| match value.parse::<i64>() {
+                    Ok(n) if meeting => AutocompleteChoice::new(render::truncate(&label, 100), n),
+                    _ => AutocompleteChoice::new(render::truncate(&label, 100), value),
+                })
+                .collect();
+        }
         let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
         if let Err(e) = autocomplete.create_response(&ctx.http, response).await {
             tracing::warn!(interaction = %autocomplete.id, error = %describe(&e), "discord: autocomplete answer failed");

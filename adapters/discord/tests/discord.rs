@@ -208,6 +208,10 @@ fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
             // Discord's integers stop at 2^53 - 1.
             v["min_value"] = json!(min.min(hearth_discord::DISCORD_INT_MAX));
             v["max_value"] = json!(max.min(hearth_discord::DISCORD_INT_MAX));
+            // Meetings are suggested by the core.
+            if o.name == "meeting" {
+                v["autocomplete"] = json!(true);
+            }
         }
         Kind::Choice(choices) => {
             v["type"] = json!(3);
@@ -215,8 +219,8 @@ fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
         }
         Kind::User => v["type"] = json!(6),
         Kind::Channel => v["type"] = json!(7),
-        Kind::Group | Kind::Date => v["type"] = json!(3),
-        Kind::Timezone | Kind::Command => {
+        Kind::Date => v["type"] = json!(3),
+        Kind::Group | Kind::Timezone | Kind::Command => {
             v["type"] = json!(3);
             v["autocomplete"] = json!(true);
         }
@@ -844,7 +848,8 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
             .collect()
     };
     let posts = channel_posts(&bot.fake);
-    assert_eq!(report.sent, 2, "{report:?}");
+    // The channel reminder, the DM, and the series mirrored as a native event.
+    assert_eq!(report.sent, 3, "{report:?}");
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert_eq!(posts[0].body["enforce_nonce"], true);
     assert_eq!(posts[0].body["nonce"].as_str().unwrap().len(), 25);
@@ -1141,5 +1146,56 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
     );
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0]["status"], 4, "cancelled with the series");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn groups_and_meetings_autocomplete_from_the_core() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    answer(&bot.interact(group_create(2, &admin(), "Caregivers")).await);
+    answer(
+        &bot.interact(command_interaction(
+            id(3),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Caregivers")),
+                ("when", 3, json!("tomorrow 19:00")),
+                ("repeat", 3, json!("weekly")),
+            ],
+        ))
+        .await,
+    );
+
+    let groups = bot
+        .interact(autocomplete_interaction(
+            id(4),
+            &plain_member(),
+            "group info",
+            "group",
+            "grief",
+        ))
+        .await;
+    let meetings = bot
+        .interact(autocomplete_interaction(
+            id(5),
+            &plain_member(),
+            "meeting rsvp",
+            "meeting",
+            "",
+        ))
+        .await;
+
+    assert_eq!(
+        groups["data"]["choices"],
+        json!([{ "name": "Grief circle", "value": "Grief circle" }])
+    );
+    let meeting = &meetings["data"]["choices"][0];
+    assert_eq!(meeting["value"], 1, "{meetings:#}");
+    assert!(
+        meeting["name"].as_str().unwrap().starts_with("Caregivers · Weekly"),
+        "{meeting:#}"
+    );
     bot.stop().await;
 }

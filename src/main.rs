@@ -69,7 +69,8 @@ async fn main() -> anyhow::Result<()> {
         }
         (None, Some(path)) => {
             let config = Config::load(&path)?;
-            init_logs("info");
+            // matrix-sdk logs harmless 404s at login as errors; its warnings are enough.
+            init_logs("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn");
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
             };

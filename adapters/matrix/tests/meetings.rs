@@ -40,6 +40,11 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
     alice
+        .wait_for("the group's card", |s| {
+            from_bot(s) && s.body().starts_with("Grief circle")
+        })
+        .await;
+    alice
         .say(
             &room,
             r#"!meeting schedule group:"Grief circle" when:"in 3h" timezone:Europe/Berlin"#,
@@ -51,6 +56,7 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
         })
         .await;
     bob.say(&bob.room(&rid), "!meeting rsvp meeting:1 answer:yes").await;
+    // (Each command is awaited before the next: the adapter handles events concurrently.)
     bob.wait_for("the RSVP thanks", |s| {
         from_bot(s) && s.room != rid && s.body().contains("you're going to Grief circle")
     })

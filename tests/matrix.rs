@@ -68,7 +68,6 @@ async fn the_binary_answers_in_an_encrypted_room_and_posts_reminders() {
         })
         .await;
     // The room's creator has power level 100: an admin of this community.
-    // Each command waits for its answer: the adapter handles events concurrently.
     let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str();
     alice
         .say(&room, "!group create name:\"Grief circle\" topic:grief led_by:peer")

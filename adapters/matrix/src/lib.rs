@@ -188,6 +188,7 @@ impl Matrix {
             sender: self.sender.clone(),
             facilitator_power_level: self.config.facilitator_power_level,
             allowed_servers: self.config.allowed_servers.clone(),
+            turns: std::sync::Mutex::new(HashMap::new()),
         });
         self.client.add_event_handler_context(bot.clone());
         let handles = [
@@ -452,9 +453,35 @@ struct Bot {
     sender: Arc<Sender>,
     facilitator_power_level: i64,
     allowed_servers: Option<Vec<String>>,
+    /// Each room's queue of commands and presses, so that they are handled in
+    /// the order they were sent ("create a group", then "schedule it") while
+    /// rooms go on in parallel and the sync loop is never held up.
+    turns: std::sync::Mutex<HashMap<OwnedRoomId, tokio::sync::mpsc::UnboundedSender<Turn>>>,
 }
 
+/// One input's handling, queued behind its room's earlier ones.
+type Turn = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 impl Bot {
+    /// Queues `turn` behind the room's earlier inputs; a room's queue is
+    /// started on its first input.
+    fn in_turn(&self, room: &RoomId, turn: Turn) {
+        let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let queue = turns.entry(room.to_owned()).or_insert_with(|| {
+            let (queue, mut next) = tokio::sync::mpsc::unbounded_channel::<Turn>();
+            tokio::spawn(async move {
+                while let Some(turn) = next.recv().await {
+                    turn.await;
+                }
+            });
+            queue
+        });
+        if let Err(refused) = queue.send(turn) {
+            // The room's worker is gone (only at shutdown): run it on its own.
+            tokio::spawn(refused.0);
+        }
+    }
+
     fn accept_invite(self: &Arc<Self>, room: Room, inviter: &UserId) {
         if let Some(allowed) = &self.allowed_servers
             && !allowed.iter().any(|s| s == inviter.server_name().as_str())
@@ -645,19 +672,24 @@ async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): C
     };
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
     // Handlers run inside the sync loop; answering must not hold it up.
-    tokio::spawn(async move {
-        let (actor, place) = bot.actor_and_place(&room, &event.sender, None).await;
-        let community = place.community.clone();
-        let response = match parsed {
-            Ok(invocation) => {
-                let kind = InputKind::Command(invocation);
-                bot.hearth.handle(&Input { actor, place, kind }).await
-            }
-            Err(e) => Response::private(e.to_message()),
-        };
-        bot.answer(&room, &event.sender, &event.event_id, &community, response)
-            .await;
-    });
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let (actor, place) = bot.actor_and_place(&room, &event.sender, None).await;
+            let community = place.community.clone();
+            let response = match parsed {
+                Ok(invocation) => {
+                    let kind = InputKind::Command(invocation);
+                    bot.hearth.handle(&Input { actor, place, kind }).await
+                }
+                Err(e) => Response::private(e.to_message()),
+            };
+            bot.answer(&room, &event.sender, &event.event_id, &community, response)
+                .await;
+        }),
+    );
 }
 
 async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
@@ -667,26 +699,31 @@ async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx
     {
         return;
     }
-    tokio::spawn(async move {
-        let target = &event.content.relates_to.event_id;
-        let Some((command, acts_in)) =
-            button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
-        else {
-            return;
-        };
-        tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
-        let (actor, place) = bot.actor_and_place(&room, &event.sender, acts_in).await;
-        let community = place.community.clone();
-        let response = match parse::parse_command(&command) {
-            Ok(invocation) => {
-                let kind = InputKind::Command(invocation);
-                bot.hearth.handle(&Input { actor, place, kind }).await
-            }
-            Err(e) => Response::private(e.to_message()),
-        };
-        bot.answer(&room, &event.sender, &event.event_id, &community, response)
-            .await;
-    });
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let target = &event.content.relates_to.event_id;
+            let Some((command, acts_in)) =
+                button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+            else {
+                return;
+            };
+            tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
+            let (actor, place) = bot.actor_and_place(&room, &event.sender, acts_in).await;
+            let community = place.community.clone();
+            let response = match parse::parse_command(&command) {
+                Ok(invocation) => {
+                    let kind = InputKind::Command(invocation);
+                    bot.hearth.handle(&Input { actor, place, kind }).await
+                }
+                Err(e) => Response::private(e.to_message()),
+            };
+            bot.answer(&room, &event.sender, &event.event_id, &community, response)
+                .await;
+        }),
+    );
 }
 
 /// The command behind the button `key` on `target`, when `target` is one of

@@ -56,7 +56,6 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
         })
         .await;
     bob.say(&bob.room(&rid), "!meeting rsvp meeting:1 answer:yes").await;
-    // (Each command is awaited before the next: the adapter handles events concurrently.)
     bob.wait_for("the RSVP thanks", |s| {
         from_bot(s) && s.room != rid && s.body().contains("you're going to Grief circle")
     })

@@ -97,6 +97,7 @@ async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, cor
         speaker,
         clock: manual,
         interactive: std::io::stdin().is_terminal(),
+        own_scheduler: true,
     };
     let session = hearth_console::Console::new(hearth, options, std::io::stdout());
     let stdin = BufReader::new(tokio::io::stdin());
@@ -109,8 +110,7 @@ async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, cor
 }
 
 /// Runs every configured adapter at once over one core and one store until a
-/// signal, or until one of them stops. Discord and Matrix share one scheduler;
-/// the console, on standard input, delivers its own community's reminders.
+/// signal, or until one of them stops. One scheduler delivers for them all.
 async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     let db = &config.storage.path;
     let store = Store::open(db)
@@ -146,8 +146,10 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             speaker: console.speaker,
             clock: None,
             interactive: std::io::stdin().is_terminal(),
+            own_scheduler: false,
         };
         let session = hearth_console::Console::new(hearth.clone(), options, std::io::stdout());
+        outboxes.push(session.outbox());
         let stdin = BufReader::new(tokio::io::stdin());
         adapters.spawn(async move {
             let ran = session.run(stdin).await.context("console input or output failed");

@@ -319,3 +319,52 @@ fn the_readme_lists_every_command_of_the_spec() {
         );
     }
 }
+
+#[test]
+fn with_a_config_the_one_scheduler_delivers_the_consoles_reminders_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two hours ago, on a manual clock: a meeting 2 h 30 min ahead of then,
+    // that is, 30 minutes from now; its 1-hour reminder fell due 30 minutes ago.
+    let then = chrono::Utc::now() - chrono::Duration::hours(2);
+    let when = (then + chrono::Duration::minutes(150))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let first = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", &then.to_rfc3339()],
+        &format!(
+            "/group create name:Caregivers topic:caregiving led_by:peer\n/meeting schedule group:Caregivers when:\"{when}\" timezone:UTC\n"
+        ),
+    );
+    assert!(first.stdout.contains("Scheduled: Caregivers"), "{}", first.stdout);
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "[storage]\npath = \"t.db\"\n[console]\nspeaker = \"admin\"\n",
+    )
+    .unwrap();
+
+    // Standard input stays open for a moment, so the scheduler has its first tick.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--config", "hearth.toml"])
+        .current_dir(dir.path())
+        .env_remove("HEARTH_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"/now\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(scheduled_deliveries(&stdout).len(), 1, "{stdout}");
+    assert!(stdout.contains("Starts in 1 hour"), "{stdout}");
+    assert!(
+        stdout.contains("(Sent late: I was offline when this was due.)"),
+        "{stdout}"
+    );
+}

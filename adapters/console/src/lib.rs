@@ -28,6 +28,9 @@ pub struct Options {
     pub clock: Option<ManualClock>,
     /// Whether a person is typing: prompts are printed and input is not echoed.
     pub interactive: bool,
+    /// Whether the console delivers its own reminders. When it runs beside
+    /// other adapters, the binary's one scheduler does, through [`Console::outbox`].
+    pub own_scheduler: bool,
 }
 
 /// The console's output, shared by the session and the scheduler.
@@ -92,6 +95,7 @@ impl<W: Write + Send + 'static> Outbox for ConsoleOutbox<W> {
 pub struct Console<W: Write + Send + 'static> {
     hearth: Hearth,
     scheduler: Scheduler,
+    outbox: Arc<dyn Outbox>,
     options: Options,
     out: Out<W>,
     speaker: String,
@@ -103,15 +107,21 @@ impl<W: Write + Send + 'static> Console<W> {
         let speaker = options.speaker.clone();
         let out = Out::new(out);
         let outbox: Arc<dyn Outbox> = Arc::new(ConsoleOutbox::new(out.clone(), hearth.clone()));
-        let scheduler = Scheduler::new(hearth.clone(), vec![outbox]);
+        let scheduler = Scheduler::new(hearth.clone(), vec![outbox.clone()]);
         Self {
             hearth,
             scheduler,
+            outbox,
             options,
             out,
             speaker,
             channel: "general".to_string(),
         }
+    }
+
+    /// Where the console's deliveries go, for a scheduler outside it.
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        self.outbox.clone()
     }
 
     /// Reads lines until the input ends or `/quit`. A failing command prints
@@ -132,14 +142,16 @@ impl<W: Write + Send + 'static> Console<W> {
             })?;
         }
         // Catch up on whatever fell due while Hearth was not running.
-        if let Err(e) = self.scheduler.tick(self.hearth.now()).await {
+        if self.options.own_scheduler
+            && let Err(e) = self.scheduler.tick(self.hearth.now()).await
+        {
             tracing::error!(error = %e, "catching up failed");
         }
         // With the real clock, deliveries arrive on their own while you type.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let background = match self.options.clock {
-            Some(_) => None,
-            None => {
+        let background = match (&self.options.clock, self.options.own_scheduler) {
+            (Some(_), _) | (None, false) => None,
+            (None, true) => {
                 let scheduler = self.scheduler.clone();
                 Some(tokio::spawn(scheduler.run(async move {
                     let _ = stopped.await;

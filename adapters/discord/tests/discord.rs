@@ -1199,3 +1199,88 @@ async fn groups_and_meetings_autocomplete_from_the_core() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_commands() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    answer(
+        &bot.interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("tomorrow 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("Europe/Berlin")),
+            ],
+        ))
+        .await,
+    );
+
+    let list = bot
+        .interact(command_interaction(id(3), &plain_member(), "meeting list", &[]))
+        .await;
+    let reminders = bot
+        .interact(command_interaction(
+            id(4),
+            &plain_member(),
+            "reminders",
+            &[("leads", 3, json!("2h")), ("quiet", 3, json!("22:00-08:00"))],
+        ))
+        .await;
+    let group_leads_refused = bot
+        .interact(command_interaction(
+            id(5),
+            &plain_member(),
+            "reminders",
+            &[("group", 3, json!("Grief circle")), ("leads", 3, json!("2h"))],
+        ))
+        .await;
+    let crisis = bot
+        .interact(command_interaction(
+            id(6),
+            &plain_member(),
+            "crisis",
+            &[("country", 3, json!("US"))],
+        ))
+        .await;
+    bot.fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(id(7), &plain_member(), "meeting calendar", &[]),
+    );
+    let calendar = bot.fake.wait_request("POST", &callback_path(id(7))).await;
+
+    let list = answer(&list);
+    assert!(is_ephemeral(list));
+    assert!(
+        embed_text(list).contains("Grief circle") && embed_text(list).contains("meeting 1"),
+        "{}",
+        embed_text(list)
+    );
+    assert!(embed_text(list).contains("<t:"), "times render in each reader's zone");
+    let reminders = answer(&reminders);
+    assert!(is_ephemeral(reminders));
+    assert!(
+        embed_text(reminders).contains("Before meetings: 2 hours."),
+        "{}",
+        embed_text(reminders)
+    );
+    assert!(
+        embed_text(reminders).contains("Quiet hours: 22:00"),
+        "{}",
+        embed_text(reminders)
+    );
+    assert!(embed_text(answer(&group_leads_refused)).contains("Only a facilitator of Grief circle"));
+    let crisis = answer(&crisis);
+    assert!(is_ephemeral(crisis), "crisis lines are private");
+    assert!(
+        embed_text(crisis).contains("988 Suicide & Crisis Lifeline"),
+        "{}",
+        embed_text(crisis)
+    );
+    assert_eq!(calendar.files, ["meetings.ics"]);
+    assert!(is_ephemeral(answer(&calendar.body)));
+    bot.stop().await;
+}

@@ -103,3 +103,107 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(bot_core::SystemClock),
+        CoreConfig::default(),
+    );
+    let bot = Bot::start(hearth, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let me = bot.user_id.to_string();
+    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let bob_room = bob.room(&rid);
+
+    // Dates within the coming month, so that the list shows them.
+    let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
+    let (first, second, third) = (day(1), day(8), day(15));
+    // One command after another, each answered before the next, as people type.
+    alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .say(
+            &room,
+            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
+        )
+        .await;
+    alice
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    bob.say(
+        &bob_room,
+        &format!("!meeting rsvp meeting:1 occurrence:{second} answer:yes"),
+    )
+    .await;
+    bob.wait_for("the RSVP thanks", |s| {
+        from_bot(s) && s.body().contains("you're going to Grief circle")
+    })
+    .await;
+    bob.say(&bob_room, "!reminders dm:on quiet:22:00-07:00").await;
+    let settings = bob
+        .wait_for("bob's settings", |s| {
+            from_bot(s) && s.body().contains("Quiet hours: 22:00-07:00")
+        })
+        .await;
+    bob.say(&bob_room, "!meeting list").await;
+    let list = bob
+        .wait_for("the list", |s| from_bot(s) && s.body().contains("Upcoming meetings"))
+        .await;
+    alice
+        .say(
+            &room,
+            &format!(r#"!meeting move meeting:1 occurrence:{second} when:"{} 18:00""#, day(9)),
+        )
+        .await;
+    let moved = bob
+        .wait_for("the move notice", |s| {
+            from_bot(s) && s.body().contains("Moved: Grief circle")
+        })
+        .await;
+    alice
+        .say(&room, &format!("!meeting cancel meeting:1 occurrence:{third}"))
+        .await;
+    let cancelled = alice
+        .wait_for("the cancel reply", |s| {
+            from_bot(s) && s.body().contains("Cancelled Grief circle on")
+        })
+        .await;
+    bob.say(&bob_room, "!meeting calendar").await;
+    let calendar = bob
+        .wait_for("the calendar file", |s| {
+            from_bot(s) && s.event["content"]["msgtype"] == "m.file"
+        })
+        .await;
+
+    assert_ne!(settings.room, rid, "settings are private");
+    assert_ne!(list.room, rid, "the list is in the reader's time, privately");
+    assert!(
+        list.body().contains(&format!("Grief circle (meeting 1, {first})")),
+        "{}",
+        list.body()
+    );
+    assert_ne!(moved.room, rid, "those who said yes are told by DM");
+    assert!(
+        moved.body().contains("now happens") && moved.body().contains(", 18:00 UTC"),
+        "{}",
+        moved.body()
+    );
+    assert_eq!(cancelled.room, rid);
+    assert_ne!(calendar.room, rid, "the calendar is sent privately");
+    assert!(
+        calendar.event["content"].to_string().contains("meetings.ics"),
+        "{:#}",
+        calendar.event
+    );
+    bot.stop().await;
+}

@@ -2,23 +2,15 @@
 //! a `[discord]` section pointing at the fake Discord on 127.0.0.1, the real
 //! serenity client inside the binary, and a slash command answered.
 
+mod running;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+use running::Running;
 use serde_json::json;
 use support::{APP, FakeDiscord, GUILD, PLAIN, callback_path, command_interaction, member, token};
-
-/// Kills the binary however the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn the_binary_answers_slash_commands_on_a_fake_discord() {

@@ -4,21 +4,13 @@
 
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;
+mod running;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::{Member, room_with_bot, synapse};
 use matrix_sdk::ruma::UserId;
-
-/// Stops the binary however the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use running::Running;
 
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -27,14 +27,18 @@ fn percentile(mut xs: Vec<f64>, p: f64) -> f64 {
     xs[((xs.len() as f64 - 1.0) * p).round() as usize]
 }
 
+fn place() -> Place {
+    Place {
+        platform: Platform::Console,
+        community: "local".into(),
+        channel: "general".into(),
+    }
+}
+
 async fn say(hearth: &Hearth, text: &str) -> String {
     let input = Input {
         actor: Actor::member("admin", "admin"),
-        place: Place {
-            platform: Platform::Console,
-            community: "local".into(),
-            channel: "general".into(),
-        },
+        place: place(),
         kind: InputKind::Command(bot_core::parse::parse_command(text).unwrap()),
     };
     hearth
@@ -52,13 +56,8 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
     let store = Store::open(&dir.path().join("bench.db")).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(bot_core::ManualClock::new(now));
     let hearth = Hearth::new(store.clone(), clock, CoreConfig::default());
-    let place = Place {
-        platform: Platform::Console,
-        community: "local".into(),
-        channel: "general".into(),
-    };
     hearth
-        .claim_admin(&place, &Actor::member("admin", "admin"))
+        .claim_admin(&place(), &Actor::member("admin", "admin"))
         .await
         .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
@@ -157,13 +156,8 @@ async fn lateness() -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("late.db")).await.unwrap();
     let hearth = Hearth::new(store.clone(), Arc::new(bot_core::SystemClock), CoreConfig::default());
-    let place = Place {
-        platform: Platform::Console,
-        community: "local".into(),
-        channel: "general".into(),
-    };
     hearth
-        .claim_admin(&place, &Actor::member("admin", "admin"))
+        .claim_admin(&place(), &Actor::member("admin", "admin"))
         .await
         .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;

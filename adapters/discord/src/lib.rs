@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use bot_core::{Actor, Hearth, Input, InputKind, Message, Place, Platform, Response, Visibility};
+use bot_core::{Actor, Hearth, Input, InputKind, Invocation, Message, Place, Platform, Response, Visibility};
 use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
@@ -277,7 +277,7 @@ impl Handler {
         };
         let invocation = commands::invocation(&command.data);
         tracing::debug!(interaction = %command.id, command = invocation.command, "discord: command");
-        match self
+        let input = self
             .input(
                 ctx,
                 command.guild_id,
@@ -285,8 +285,14 @@ impl Handler {
                 command.member.as_deref(),
                 &command.user,
             )
-            .await
-        {
+            .await;
+        self.invoke(ctx, target, input, invocation).await;
+    }
+
+    /// Hands an invocation to the core as `who`/`where` and answers; outside
+    /// a server, says commands work only inside one.
+    async fn invoke(&self, ctx: &Context, target: Target<'_>, at: Option<(Actor, Place)>, invocation: Invocation) {
+        match at {
             Some((actor, place)) => {
                 let input = Input {
                     actor,
@@ -318,7 +324,7 @@ impl Handler {
                 return;
             }
         };
-        match self
+        let input = self
             .input(
                 ctx,
                 component.guild_id,
@@ -326,18 +332,8 @@ impl Handler {
                 component.member.as_ref(),
                 &component.user,
             )
-            .await
-        {
-            Some((actor, place)) => {
-                let input = Input {
-                    actor,
-                    place,
-                    kind: InputKind::Command(invocation),
-                };
-                self.answer(ctx, target, input).await;
-            }
-            None => self.refuse_outside_guild(ctx, target).await,
-        }
+            .await;
+        self.invoke(ctx, target, input, invocation).await;
     }
 
     async fn autocomplete(&self, ctx: &Context, autocomplete: &CommandInteraction) {

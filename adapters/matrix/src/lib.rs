@@ -463,6 +463,28 @@ struct Bot {
 type Turn = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Bot {
+    /// Hands a parsed command (typed or pressed) to the core as `sender` in
+    /// `room` (acting in `acts_in`'s community when given) and answers it.
+    async fn respond(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        acts_in: Option<String>,
+        parsed: Result<bot_core::Invocation, bot_core::UserError>,
+    ) {
+        let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
+        let community = place.community.clone();
+        let response = match parsed {
+            Ok(invocation) => {
+                let kind = InputKind::Command(invocation);
+                self.hearth.handle(&Input { actor, place, kind }).await
+            }
+            Err(e) => Response::private(e.to_message()),
+        };
+        self.answer(room, sender, cause, &community, response).await;
+    }
+
     /// Queues `turn` behind the room's earlier inputs; a room's queue is
     /// started on its first input.
     fn in_turn(&self, room: &RoomId, turn: Turn) {
@@ -677,17 +699,7 @@ async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): C
     handler.in_turn(
         &room_id,
         Box::pin(async move {
-            let (actor, place) = bot.actor_and_place(&room, &event.sender, None).await;
-            let community = place.community.clone();
-            let response = match parsed {
-                Ok(invocation) => {
-                    let kind = InputKind::Command(invocation);
-                    bot.hearth.handle(&Input { actor, place, kind }).await
-                }
-                Err(e) => Response::private(e.to_message()),
-            };
-            bot.answer(&room, &event.sender, &event.event_id, &community, response)
-                .await;
+            bot.respond(&room, &event.sender, &event.event_id, None, parsed).await;
         }),
     );
 }
@@ -711,16 +723,8 @@ async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx
                 return;
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
-            let (actor, place) = bot.actor_and_place(&room, &event.sender, acts_in).await;
-            let community = place.community.clone();
-            let response = match parse::parse_command(&command) {
-                Ok(invocation) => {
-                    let kind = InputKind::Command(invocation);
-                    bot.hearth.handle(&Input { actor, place, kind }).await
-                }
-                Err(e) => Response::private(e.to_message()),
-            };
-            bot.answer(&room, &event.sender, &event.event_id, &community, response)
+            let parsed = parse::parse_command(&command);
+            bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
                 .await;
         }),
     );

@@ -432,9 +432,20 @@ pub async fn list(
                 .t("."),
         }));
     }
+    // One query for every group's size, not one per group.
+    let counts: std::collections::HashMap<i64, i64> = sqlx::query_as(
+        "SELECT gm.group_id, COUNT(*) FROM group_members gm JOIN groups g ON g.id = gm.group_id
+         WHERE g.community_id = ? GROUP BY gm.group_id",
+    )
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("counting members of every group")?
+    .into_iter()
+    .collect();
     let mut message = Message::titled("Groups");
     for g in &groups {
-        let members = member_count(store, g.id).await?;
+        let members = counts.get(&g.id).copied().unwrap_or(0);
         message = message.line(Line::new().b(&g.name).t(format!(
             " (#{}): {} · {} · {} · {} member{}",
             g.id,

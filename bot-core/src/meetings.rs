@@ -271,12 +271,21 @@ pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting,
     .fetch_all(store.pool())
     .await
     .context("listing a community's meetings")?;
-    let mut out = Vec::with_capacity(meetings.len());
-    for m in meetings {
-        let group = crate::groups::by_id(store, m.group_id).await?;
-        out.push((m, group.name));
-    }
-    Ok(out)
+    // One query for the group names, not one per meeting.
+    let names: HashMap<i64, String> = sqlx::query_as("SELECT id, name FROM groups WHERE community_id = ?")
+        .bind(community)
+        .fetch_all(store.pool())
+        .await
+        .context("naming a community's groups")?
+        .into_iter()
+        .collect();
+    Ok(meetings
+        .into_iter()
+        .map(|m| {
+            let name = names.get(&m.group_id).cloned().unwrap_or_default();
+            (m, name)
+        })
+        .collect())
 }
 
 /// Finds an occurrence by `next` or the local date it was (originally) on.

@@ -58,6 +58,19 @@ fn group_create(n: u64, who: &Value, name: &str) -> Value {
 }
 
 /// The callback's message data, checking it is a plain message answer.
+/// A configuration that reaches `fake` over REST, its token (`token`) in a
+/// temporary file named after `test`, which the test removes at its end.
+fn rest_config(fake: &FakeDiscord, test: &str, token: &str) -> (hearth_discord::DiscordConfig, std::path::PathBuf) {
+    let token_file = std::env::temp_dir().join(format!("hearth-discord-{test}-{}.token", std::process::id()));
+    std::fs::write(&token_file, token).unwrap();
+    let config = hearth_discord::DiscordConfig {
+        token_file: Some(token_file.clone()),
+        api_base_url: Some(fake.base_url.clone()),
+        ..Default::default()
+    };
+    (config, token_file)
+}
+
 fn answer(callback: &Value) -> &Value {
     assert_eq!(callback["type"], 4, "not a message answer: {callback:#}");
     &callback["data"]
@@ -290,13 +303,7 @@ async fn without_guilds_commands_are_registered_globally() {
 async fn a_refused_token_stops_the_adapter_with_a_clear_error() {
     let fake = FakeDiscord::start().await;
     fake.fail("GET", "/gateway/bot", 401, 0, "401: Unauthorized");
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-refused-token-{}.token", std::process::id()));
-    std::fs::write(&token_file, "wrong-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "refused-token", "wrong-token");
     let store = bot_core::Store::in_memory().await.unwrap();
     let hearth = bot_core::Hearth::new(
         store,
@@ -698,13 +705,7 @@ async fn help_autocompletes_command_names() {
 #[tokio::test]
 async fn the_outbox_posts_and_dms_once_with_a_nonce() {
     let fake = FakeDiscord::start().await;
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-outbox-{}.token", std::process::id()));
-    std::fs::write(&token_file, "fake-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "outbox", "fake-token");
     let outbox = DiscordOutbox::from_config(&config).unwrap();
     let reminder = Message::titled("Grief circle starts soon").text("See you there.");
     let post = Delivery {
@@ -765,13 +766,7 @@ async fn the_outbox_posts_and_dms_once_with_a_nonce() {
 #[tokio::test]
 async fn a_refused_delivery_is_permanent_and_a_server_error_is_retried() {
     let fake = FakeDiscord::start().await;
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-refused-{}.token", std::process::id()));
-    std::fs::write(&token_file, "fake-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "refused", "fake-token");
     let outbox = DiscordOutbox::from_config(&config).unwrap();
     fake.fail("POST", "/channels/1/messages", 403, 50013, "Missing Permissions");
     fake.fail("POST", "/channels/2/messages", 502, 0, "Bad Gateway");
@@ -930,13 +925,7 @@ async fn voice_state_updates_become_presence_inputs() {
 #[tokio::test]
 async fn server_mute_is_sent_and_left_voice_and_missing_permission_are_reported() {
     let fake = FakeDiscord::start().await;
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-mute-{}.token", std::process::id()));
-    std::fs::write(&token_file, "fake-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "mute", "fake-token");
     let http = config.http().unwrap();
     fake.fail(
         "PATCH",
@@ -971,13 +960,7 @@ async fn server_mute_is_sent_and_left_voice_and_missing_permission_are_reported(
 #[tokio::test]
 async fn stage_suppress_is_sent_and_a_member_off_stage_is_reported() {
     let fake = FakeDiscord::start().await;
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-stage-{}.token", std::process::id()));
-    std::fs::write(&token_file, "fake-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "stage", "fake-token");
     let http = config.http().unwrap();
     fake.fail(
         "PATCH",
@@ -1006,13 +989,7 @@ async fn stage_suppress_is_sent_and_a_member_off_stage_is_reported() {
 #[tokio::test]
 async fn meetings_mirror_as_scheduled_events_updated_cancelled_and_within_the_limit() {
     let fake = FakeDiscord::start().await;
-    let token_file = std::env::temp_dir().join(format!("hearth-discord-events-{}.token", std::process::id()));
-    std::fs::write(&token_file, "fake-token").unwrap();
-    let config = hearth_discord::DiscordConfig {
-        token_file: Some(token_file.clone()),
-        api_base_url: Some(fake.base_url.clone()),
-        ..Default::default()
-    };
+    let (config, token_file) = rest_config(&fake, "events", "fake-token");
     let http = config.http().unwrap();
     let guild = GuildId::new(GUILD);
     let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T18:00:00Z")

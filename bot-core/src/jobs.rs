@@ -340,24 +340,16 @@ pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, lim
             queue_event(store, row.meeting_id, now).await?;
             continue;
         }
-        if row.kind == "reminder" && now.timestamp() >= row.starts_at {
+        let dropped = match row.kind.as_str() {
+            "reminder" if now.timestamp() >= row.starts_at => Some("its meeting had already started"),
+            "reminder" if closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs) => {
+                Some("a later overdue reminder supersedes it")
+            }
+            _ => None,
+        };
+        if let Some(why) = dropped {
             finish(store, row.id, "dropped", now).await?;
-            tracing::warn!(
-                job = row.id,
-                meeting = row.meeting_id,
-                "reminder dropped: its meeting had already started"
-            );
-            continue;
-        }
-        if row.kind == "reminder"
-            && closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs)
-        {
-            finish(store, row.id, "dropped", now).await?;
-            tracing::info!(
-                job = row.id,
-                meeting = row.meeting_id,
-                "overdue reminder superseded by a later one"
-            );
+            tracing::warn!(job = row.id, meeting = row.meeting_id, why, "reminder dropped");
             continue;
         }
         if let std::collections::hash_map::Entry::Vacant(slot) = context.entry(row.meeting_id) {

@@ -1011,7 +1011,9 @@ mod hostile {
     }
 }
 
+mod fuzz;
 mod jobs_engine;
+mod jobs_props;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

@@ -67,8 +67,7 @@ impl Occ {
         self.answers
             .get(&who)?
             .iter()
-            .filter(|(at, _)| *at < t)
-            .last()
+            .rfind(|(at, _)| *at < t)
             .map(|(_, a)| *a)
     }
 }

@@ -430,7 +430,15 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
 
     let run = hearth(
         dir.path(),
-        &["console", "--db", "t.db", "--as", "admin", "--clock", "2026-03-19T10:00:00Z"],
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "admin",
+            "--clock",
+            "2026-03-19T10:00:00Z",
+        ],
         &script,
     );
 
@@ -438,7 +446,10 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
     let out = &run.stdout;
     // The presses typed are the buttons the prompt showed.
     let posted = answer_to(out, "/checkin schedule group:#1 when:now");
-    assert!(posted.contains("-> #general\n   == Check-in: Grief circle =="), "{posted}");
+    assert!(
+        posted.contains("-> #general\n   == Check-in: Grief circle =="),
+        "{posted}"
+    );
     assert!(posted.contains("How was your week?"));
     for press in [
         format!("[😣 1 struggling] /checkin share mood:1 group:#1 prompt:{prompt}"),
@@ -446,23 +457,45 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
     ] {
         assert!(posted.contains(&press), "{press:?} not in {posted}");
     }
-    let pressed = answer_to(out, &format!("ann@#general> /checkin share mood:1 group:#1 prompt:{prompt}"));
-    assert!(pressed.contains("(private: only ann sees this)\n   Thank you for checking in: 1 struggling."), "{pressed}");
+    let pressed = answer_to(
+        out,
+        &format!("ann@#general> /checkin share mood:1 group:#1 prompt:{prompt}"),
+    );
+    assert!(
+        pressed.contains("(private: only ann sees this)\n   Thank you for checking in: 1 struggling."),
+        "{pressed}"
+    );
     assert!(pressed.contains("/crisis"));
-    assert!(pressed.contains("-> DM fran\n   == A check-in from Grief circle =="), "{pressed}");
+    assert!(
+        pressed.contains("-> DM fran\n   == A check-in from Grief circle =="),
+        "{pressed}"
+    );
     let ann = answer_to(out, "ann@#general> /checkin history");
-    assert!(ann.contains("1 struggling · “ann-private-words”"), "one answer per prompt, note kept: {ann}");
+    assert!(
+        ann.contains("1 struggling · “ann-private-words”"),
+        "one answer per prompt, note kept: {ann}"
+    );
     assert_eq!(ann.matches("1 struggling").count(), 1, "{ann}");
     let ben = answer_to(out, "ben@#general> /checkin history");
-    assert!(ben.contains("· pass") && ben.contains("4 good · “ben-private-words”"), "{ben}");
+    assert!(
+        ben.contains("· pass") && ben.contains("4 good · “ben-private-words”"),
+        "{ben}"
+    );
     assert!(answer_to(out, "/checkin summary group:#1").contains("Not enough check-ins in Grief circle"));
     assert!(answer_to(out, "fran@#general> /checkin history").contains("No check-ins in the last 14 days."));
     for (note, author) in [("ann-private-words", "ann"), ("ben-private-words", "ben")] {
-        let seen: Vec<_> = readers(out).into_iter().filter(|(_, line)| line.contains(note)).collect();
+        let seen: Vec<_> = readers(out)
+            .into_iter()
+            .filter(|(_, line)| line.contains(note))
+            .collect();
         assert!(seen.len() >= 2, "{note} is echoed and read back: {seen:?}");
         for (reader, line) in seen {
             assert_eq!(reader.as_deref(), Some(author), "{note} reached {reader:?}: {line}");
         }
     }
-    assert!(!run.stderr.contains("private-words"), "a note was logged: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("private-words"),
+        "a note was logged: {}",
+        run.stderr
+    );
 }

@@ -14,11 +14,13 @@ use chrono_tz::Tz;
 
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::{self, Group};
-use crate::io::{Effect, Response};
+use crate::io::{Delivery, Effect, Platform, Response};
+use crate::jobs::{self, Due, NewJob};
 use crate::meetings::{self, Meeting};
 use crate::members::{Community, Member};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
+use crate::reminders;
 use crate::store::Store;
 use crate::when;
 
@@ -726,21 +728,15 @@ async fn schedule(
             let id = insert_schedule(store, group, None, zone, MEETING_START, None, question, now).await?;
             let mut reply = Message::titled(format!("Check-ins: {}", group.name))
                 .text("A check-in prompt will be posted as each of its meetings begins: the opening round.");
-            let s = schedule_by_id(store, id).await?;
-            match s {
-                Some(s) => match next_prompt(store, &s, now).await? {
-                    Some(t) => {
-                        reply = reply.line(Line::text("The first: ").push(Span::Time { at: t, zone }));
-                    }
-                    None => {
-                        reply = reply.line(
-                            Line::text("It has no meetings coming yet; ")
-                                .cmd("meeting schedule")
-                                .t(" adds one."),
-                        );
-                    }
-                },
-                None => {}
+            if let Some(s) = schedule_by_id(store, id).await? {
+                reply = match next_prompt(store, &s, now).await? {
+                    Some(t) => reply.line(Line::text("The first: ").push(Span::Time { at: t, zone })),
+                    None => reply.line(
+                        Line::text("It has no meetings coming yet; ")
+                            .cmd("meeting schedule")
+                            .t(" adds one."),
+                    ),
+                };
             }
             Ok((
                 Response::public(reply),
@@ -839,24 +835,261 @@ async fn insert_schedule(
 }
 
 /// The prompt a schedule posts at `at`, in its group's home channel.
-pub(crate) async fn scheduled_post(store: &Store, s: &Schedule, at: DateTime<Utc>) -> Result<(Group, Effect)> {
+pub(crate) async fn scheduled_post(
+    store: &Store,
+    s: &Schedule,
+    at: DateTime<Utc>,
+    job_key: &str,
+) -> Result<(Group, Effect)> {
     let group = groups::by_id(store, s.group_id).await?;
     let key = prompt_key(s.id, at);
     let effect = Effect::Post {
         channel: group.home_channel.clone(),
         message: group_prompt(&group, s.question.as_deref(), &key),
-        key: Some(format!("checkin:{}:{}", s.id, at.timestamp())),
+        key: Some(job_key.to_string()),
     };
     Ok((group, effect))
 }
 
 /// A member's daily prompt on `day`.
-pub(crate) fn personal_post(member: &Member, day: NaiveDate) -> Effect {
+pub(crate) fn personal_post(member: &Member, day: NaiveDate, job_key: &str) -> Effect {
     let key = format!("d{}", day.format("%Y%m%d"));
     Effect::Dm {
         user: member.external_id.clone(),
         message: personal_prompt(&key),
-        key: Some(format!("checkin:dm:{}:{}", member.id, day.format("%Y%m%d"))),
+        key: Some(job_key.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// The jobs kind of a group's scheduled prompts; the subject is the schedule.
+pub(crate) const KIND: &str = "checkin";
+/// The jobs kind of a member's daily prompt; the subject is the member.
+pub(crate) const KIND_DM: &str = "checkin_dm";
+/// A prompt this late is not posted: "how are you today?" hours later asks
+/// about a day that has moved on. The next one is planned as usual.
+const STALE_AFTER_SECS: i64 = 2 * 3600;
+
+/// A community's platform and platform id.
+async fn community_of(store: &Store, community: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
+        .bind(community)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a community")?;
+    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
+}
+
+async fn community_of_group(store: &Store, group: i64) -> Result<Option<(Platform, String)>> {
+    let community: Option<i64> = sqlx::query_scalar("SELECT community_id FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group's community")?;
+    match community {
+        Some(c) => community_of(store, c).await,
+        None => Ok(None),
+    }
+}
+
+/// Plans a schedule's next prompt after `after`, replacing any pending one.
+pub(crate) async fn plan_schedule(store: &Store, id: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel(store.pool(), KIND, id).await?;
+    let Some(s) = schedule_by_id(store, id).await? else {
+        return Ok(());
+    };
+    let Some(next) = next_prompt(store, &s, after).await? else {
+        return Ok(());
+    };
+    let Some((platform, _)) = community_of_group(store, s.group_id).await? else {
+        return Ok(());
+    };
+    let key = format!("checkin:{id}:{}", next.timestamp());
+    jobs::put(
+        store.pool(),
+        &NewJob {
+            key: &key,
+            kind: KIND,
+            due: next,
+            platform,
+            subject: id,
+            member: None,
+        },
+    )
+    .await
+}
+
+/// Plans a member's next daily prompt after `after`, in their zone and
+/// outside their quiet hours, replacing any pending one; none when off.
+pub(crate) async fn plan_member_prompt(store: &Store, member: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel(store.pool(), KIND_DM, member).await?;
+    let s = settings(store, member).await?;
+    let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
+        return Ok(());
+    };
+    let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
+        return Ok(());
+    };
+    let Some((platform, _)) = community_of(store, community).await? else {
+        return Ok(());
+    };
+    let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let zone = me
+        .zone()
+        .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
+        .unwrap_or(Tz::UTC);
+    let mut day = after.with_timezone(&zone).date_naive();
+    let mut at = when::resolve(day.and_time(time), zone).0;
+    if at <= after {
+        day = day.succ_opt().unwrap_or(day);
+        at = when::resolve(day.and_time(time), zone).0;
+    }
+    // Quiet hours are never longer than a day, so this moves it to when they end.
+    let due = reminders::settings(store, member)
+        .await?
+        .outside_quiet(at, at + Duration::days(1), zone);
+    let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
+    jobs::put(
+        store.pool(),
+        &NewJob {
+            key: &key,
+            kind: KIND_DM,
+            due,
+            platform,
+            subject: member,
+            member: Some(member),
+        },
+    )
+    .await
+}
+
+/// Carries out what a `/checkin` command asked of the scheduler.
+pub(crate) async fn replan(store: &Store, replan: Replan, now: DateTime<Utc>) -> Result<bool> {
+    let mut changed = false;
+    for id in replan.stopped {
+        jobs::cancel(store.pool(), KIND, id).await?;
+        changed = true;
+    }
+    if let Some(id) = replan.schedule {
+        plan_schedule(store, id, now).await?;
+        changed = true;
+    }
+    if let Some(member) = replan.member {
+        plan_member_prompt(store, member, now).await?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// Re-plans what other commands move: a member's zone and quiet hours move
+/// their daily prompt; a group's meetings move its `meeting_start` prompts.
+/// Whether anything was planned.
+pub(crate) async fn follow(
+    store: &Store,
+    command: &str,
+    member: i64,
+    group: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    match (command, group) {
+        ("timezone" | "reminders", _) => {
+            if settings(store, member).await?.remind_at.is_none() {
+                return Ok(false);
+            }
+            plan_member_prompt(store, member, now).await?;
+            Ok(true)
+        }
+        ("meeting schedule" | "meeting cancel" | "meeting move", Some(group)) => {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0",
+            )
+            .bind(group)
+            .bind(MEETING_START)
+            .fetch_all(store.pool())
+            .await
+            .context("listing a group's opening check-ins")?;
+            for id in &ids {
+                plan_schedule(store, *id, now).await?;
+            }
+            Ok(!ids.is_empty())
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A check-in job fell due: the prompt to send, if any, with the next one planned.
+pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> Result<Option<Due>> {
+    let due_at = at(job.due_at);
+    let stale = now.timestamp() - job.due_at > STALE_AFTER_SECS;
+    let next_after = now.max(due_at);
+    match job.kind.as_str() {
+        KIND => {
+            let Some(s) = schedule_by_id(store, job.subject).await? else {
+                return Ok(None);
+            };
+            if s.stopped {
+                return Ok(None);
+            }
+            plan_schedule(store, s.id, next_after).await?;
+            if s.repeat == MEETING_START {
+                // The meeting may have moved or been cancelled since.
+                let still = next_prompt(store, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
+                if !still {
+                    return Ok(None);
+                }
+            }
+            if stale {
+                tracing::info!(job = job.id, schedule = s.id, "stale check-in prompt not posted");
+                return Ok(None);
+            }
+            let Some((_, community)) = community_of_group(store, s.group_id).await? else {
+                return Ok(None);
+            };
+            let (_, effect) = scheduled_post(store, &s, due_at, &job.key).await?;
+            Ok(Some(Due::Send(Delivery { community, effect })))
+        }
+        KIND_DM => {
+            let member = job.member_id.unwrap_or(job.subject);
+            let s = settings(store, member).await?;
+            let Some(community) = s.community_id else {
+                return Ok(None);
+            };
+            if s.remind_at.is_none() {
+                return Ok(None);
+            }
+            plan_member_prompt(store, member, next_after).await?;
+            let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            if stale {
+                tracing::info!(job = job.id, member, "stale check-in prompt not sent");
+                return Ok(None);
+            }
+            let Some((_, community)) = community_of(store, community).await? else {
+                return Ok(None);
+            };
+            let zone = me
+                .zone()
+                .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
+                .unwrap_or(Tz::UTC);
+            let day = job
+                .key
+                .rsplit(':')
+                .next()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .unwrap_or_else(|| due_at.with_timezone(&zone).date_naive());
+            Ok(Some(Due::Send(Delivery {
+                community,
+                effect: personal_post(&me, day, &job.key),
+            })))
+        }
+        other => Err(Error::Internal {
+            context: "rendering a check-in job",
+            source: format!("not a check-in kind: {other}").into(),
+        }),
     }
 }
 

@@ -328,3 +328,206 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
     .unwrap();
     assert_eq!(owners, vec![MEMBERS[0], MEMBERS[0]]);
 }
+
+mod prompts {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::scheduler::FnOutbox;
+    use crate::tests::at;
+    use crate::{Delivery, Outbox, Platform, Scheduler};
+
+    type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+
+    /// A scheduler whose console outbox records what it delivers, and when.
+    fn recording(bot: &Bot) -> (Scheduler, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let clock = bot.clock.clone();
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
+            Ok(())
+        }));
+        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    /// When each delivery titled `title` went out.
+    fn sent(seen: &Seen, title: &str) -> Vec<DateTime<Utc>> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, d)| match &d.effect {
+                Effect::Post { message, .. } | Effect::Dm { message, .. } => message.title.as_deref() == Some(title),
+            })
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn weekly_prompts_post_once_each_at_local_time_across_dst() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        bot.say(FACILITATOR, "timezone zone:Europe/Berlin").await;
+        let (scheduler, seen) = recording(&bot);
+
+        let scheduled = bot
+            .say(
+                FACILITATOR,
+                r#"checkin schedule group:#1 when:"2026-03-19 19:00" repeat:weekly question:"How was your week?""#,
+            )
+            .await;
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&scheduled).contains("weekly on Thursdays at 19:00 Europe/Berlin"),
+            "{}",
+            text(&scheduled)
+        );
+        assert_eq!(
+            sent(&seen, "Check-in: Grief circle"),
+            vec![
+                at("2026-03-19T18:00:00Z"),
+                at("2026-03-26T18:00:00Z"),
+                at("2026-04-02T17:00:00Z"), // CEST: still 19:00 in Berlin
+            ]
+        );
+        let seen = seen.lock().unwrap();
+        let Effect::Post { channel, message, key } = &seen[0].1.effect else {
+            panic!("not a post");
+        };
+        assert_eq!(channel, "general");
+        assert!(message.plain("/").contains("How was your week?"));
+        assert_eq!(message.buttons.len(), 6);
+        assert!(key.is_some(), "a stable key for the platform's idempotent send");
+    }
+
+    #[tokio::test]
+    async fn a_pressed_scheduled_prompt_counts_for_its_group() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(FACILITATOR, r#"checkin schedule group:#1 when:"2026-03-19 19:00""#)
+            .await;
+        scheduler.advance(&bot.clock, at("2026-03-19T20:00:00Z")).await.unwrap();
+        let buttons: Vec<String> = {
+            let seen = seen.lock().unwrap();
+            let Effect::Post { message, .. } = &seen[0].1.effect else {
+                panic!("not a post");
+            };
+            message.buttons.iter().map(|b| b.command.clone()).collect()
+        };
+
+        for m in MEMBERS {
+            bot.say(m, &buttons[2]).await;
+            bot.say(m, &buttons[3]).await; // a second press replaces the first
+        }
+        let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+        assert!(
+            summary.contains("3 okay: 0") && summary.contains("4 good: 5"),
+            "{summary}"
+        );
+    }
+
+    #[tokio::test]
+    async fn opening_check_ins_post_as_each_meeting_begins_and_follow_a_move() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            FACILITATOR,
+            r#"meeting schedule group:#1 when:"2026-03-19 19:00" repeat:weekly timezone:Europe/Berlin"#,
+        )
+        .await;
+
+        let opening = bot
+            .say(FACILITATOR, "checkin schedule group:#1 when:meeting_start")
+            .await;
+        bot.say(
+            FACILITATOR,
+            r#"meeting move meeting:1 occurrence:2026-03-26 when:"2026-03-26 20:00""#,
+        )
+        .await;
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&opening).contains("as each of its meetings begins"),
+            "{}",
+            text(&opening)
+        );
+        assert_eq!(
+            sent(&seen, "Check-in: Grief circle"),
+            vec![
+                at("2026-03-19T18:00:00Z"),
+                at("2026-03-26T19:00:00Z"), // moved to 20:00 Berlin
+                at("2026-04-02T17:00:00Z"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stopping_a_groups_prompts_posts_no_more() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            FACILITATOR,
+            r#"checkin schedule group:#1 when:"2026-03-19 19:00" repeat:daily"#,
+        )
+        .await;
+        scheduler.advance(&bot.clock, at("2026-03-20T20:00:00Z")).await.unwrap();
+
+        let stopped = bot.say(FACILITATOR, "checkin schedule group:#1 when:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-25T00:00:00Z")).await.unwrap();
+
+        assert!(text(&stopped).contains("Stopped Grief circle's check-in prompts (1 schedule)."));
+        assert_eq!(sent(&seen, "Check-in: Grief circle").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_daily_dm_prompt_keeps_the_members_zone_and_quiet_hours_and_off_stops_it() {
+        let bot = Bot::new().await;
+        let me = MEMBERS[0];
+        let (scheduler, seen) = recording(&bot);
+        bot.say(me, "timezone zone:America/New_York").await;
+        bot.say(me, "reminders quiet:22:00-08:00").await;
+
+        let on = bot.say(me, "checkin remind time:07:00").await;
+        scheduler.advance(&bot.clock, at("2026-03-21T00:00:00Z")).await.unwrap();
+        let prompts = sent(&seen, "Your check-in");
+        let press = {
+            let seen = seen.lock().unwrap();
+            let Effect::Dm { user, message, .. } = &seen[0].1.effect else {
+                panic!("not a DM");
+            };
+            assert_eq!(user, me);
+            message.buttons[3].command.clone()
+        };
+        let pressed = bot.say(me, &press).await;
+        bot.say(me, "reminders quiet:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-22T00:00:00Z")).await.unwrap();
+        let off = bot.say(me, "checkin remind time:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-26T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&on).contains("every day at 07:00, America/New_York time"),
+            "{}",
+            text(&on)
+        );
+        // 07:00 New York is in quiet hours, so it comes as they end, at 08:00 (EDT, UTC-4).
+        assert_eq!(prompts, vec![at("2026-03-19T12:00:00Z"), at("2026-03-20T12:00:00Z")]);
+        assert!(text(&pressed).contains("4 good") && text(&pressed).contains("no group's summary"));
+        assert_eq!(
+            sent(&seen, "Your check-in"),
+            vec![
+                at("2026-03-19T12:00:00Z"),
+                at("2026-03-20T12:00:00Z"),
+                at("2026-03-21T11:00:00Z"), // quiet hours off: 07:00 itself
+            ]
+        );
+        assert!(text(&off).contains("No daily check-in prompt."));
+    }
+}

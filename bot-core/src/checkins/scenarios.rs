@@ -531,3 +531,22 @@ mod prompts {
         assert!(text(&off).contains("No daily check-in prompt."));
     }
 }
+
+#[tokio::test]
+async fn help_lists_every_check_in_command() {
+    let bot = Bot::new().await;
+
+    let help = text(&bot.say("member-alpha", "help").await);
+    let one = text(&bot.say("member-alpha", "help checkin remind").await);
+
+    for command in [
+        "/checkin share",
+        "/checkin history",
+        "/checkin schedule",
+        "/checkin remind",
+        "/checkin summary",
+    ] {
+        assert!(help.contains(command), "{command} not in {help}");
+    }
+    assert!(one.contains("tell_facilitators (optional)"), "{one}");
+}

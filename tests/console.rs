@@ -18,11 +18,20 @@ struct Run {
 }
 
 fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    hearth_logging(dir, args, script, None)
+}
+
+/// Like [`hearth`], with `RUST_LOG` set to `log` when given.
+fn hearth_logging(dir: &Path, args: &[&str], script: &str, log: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    match log {
+        Some(log) => command.env("RUST_LOG", log),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .args(args)
         .current_dir(dir)
         .env_remove("HEARTH_CONFIG")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -428,7 +437,8 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
 "#
     );
 
-    let run = hearth(
+    // Every log line, at every level, goes to standard error: none may carry a note.
+    let run = hearth_logging(
         dir.path(),
         &[
             "console",
@@ -440,6 +450,7 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
             "2026-03-19T10:00:00Z",
         ],
         &script,
+        Some("trace"),
     );
 
     assert!(run.success, "{}", run.stderr);
@@ -493,6 +504,11 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
             assert_eq!(reader.as_deref(), Some(author), "{note} reached {reader:?}: {line}");
         }
     }
+    assert!(
+        run.stderr.contains("check-in recorded"),
+        "the log is captured: {}",
+        run.stderr
+    );
     assert!(
         !run.stderr.contains("private-words"),
         "a note was logged: {}",

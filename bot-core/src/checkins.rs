@@ -245,13 +245,8 @@ async fn share(
         .await
         .context("saving a check-in")?,
     };
-    tracing::info!(
-        checkin = id,
-        member = me.id,
-        group = group_id,
-        pass = mood.is_none(),
-        "check-in recorded"
-    );
+    // Ids only: not the mood, not whether it was a pass, never the note.
+    tracing::info!(checkin = id, member = me.id, group = group_id, "check-in recorded");
 
     let mut message = Message::new().text(match mood {
         Some(m) => format!("Thank you for checking in: {}.", mood_words(m)),

@@ -843,8 +843,9 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
             .collect()
     };
     let posts = channel_posts(&bot.fake);
-    // The channel reminder, the DM, and the series mirrored as a native event.
-    assert_eq!(report.sent, 3, "{report:?}");
+    // The channel reminder, the DM, and the series mirrored as a native event:
+    // once when scheduled, once more as the meeting starts (moving on to the next).
+    assert_eq!(report.sent, 4, "{report:?}");
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert_eq!(posts[0].body["enforce_nonce"], true);
     assert_eq!(posts[0].body["nonce"].as_str().unwrap().len(), 25);

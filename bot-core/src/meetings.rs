@@ -137,7 +137,7 @@ fn repeat_error(why: &'static str) -> UserError {
 }
 
 /// The series' rule from `repeat`, `count` and `until`, checked by building it.
-fn series_rule(
+pub(crate) fn series_rule(
     repeat: Option<&str>,
     count: Option<i64>,
     until: Option<NaiveDate>,

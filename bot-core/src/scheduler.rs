@@ -2,6 +2,7 @@
 //! [`Outbox`]; `run` wraps it in a loop that sleeps until the next due time or
 //! a wake-up when the jobs change. It reads the due index, never every series.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -9,11 +10,13 @@ use chrono::{DateTime, Utc};
 use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::hearth::Hearth;
-use crate::io::{Delivery, Outbox, Platform};
-use crate::jobs::Due;
+use crate::io::{Delivery, DeliveryError, Effect, Outbox, Platform};
+use crate::jobs::{Due, DueDelivery};
 
 /// How many due jobs one query takes; a tick repeats until none are due.
 const BATCH: i64 = 200;
+/// How many destinations are sent to at once, per platform.
+const LANES: usize = 8;
 /// At most this many rounds of due jobs in one tick; the next tick goes on.
 const MAX_ROUNDS: usize = 1000;
 /// The loop re-reads the table at least this often, in case a wake-up was missed.
@@ -68,20 +71,17 @@ impl Scheduler {
                         _ => break,
                     }
                 }
-                for item in due {
-                    let outcome = match &item.due {
-                        Due::Send(delivery) => outbox.deliver(delivery).await,
-                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
-                    };
-                    match &outcome {
+                let outcomes = deliver_round(outbox, due).await;
+                for (job, outcome) in &outcomes {
+                    match outcome {
                         Ok(()) => report.sent += 1,
                         Err(e) => {
                             report.failed += 1;
-                            tracing::warn!(job = item.job, error = %e, "delivery failed");
+                            tracing::warn!(job, error = %e, "delivery failed");
                         }
                     }
-                    self.hearth.delivered(item.job, &outcome, now).await?;
                 }
+                self.hearth.delivered_all(&outcomes, now).await?;
             }
         }
         Ok(report)
@@ -144,6 +144,76 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// A job and how its delivery went.
+type Outcome = (i64, std::result::Result<(), DeliveryError>);
+
+/// Where a delivery goes: deliveries to one place keep their order (a room's
+/// messages must read in order); different places go out side by side.
+fn lane(item: &DueDelivery) -> String {
+    match &item.due {
+        Due::Send(Delivery {
+            community,
+            effect: Effect::Post { channel, .. },
+        }) => format!("post:{community}:{channel}"),
+        Due::Send(Delivery {
+            effect: Effect::Dm { user, .. },
+            ..
+        }) => format!("dm:{user}"),
+        Due::Mirror { community, event } => format!("event:{community}:{}", event.meeting),
+    }
+}
+
+/// Sends one round of due deliveries: up to [`LANES`] destinations at once,
+/// each destination's in due order. Returns every outcome, for one commit.
+async fn deliver_round(outbox: &Arc<dyn Outbox>, due: Vec<DueDelivery>) -> Vec<Outcome> {
+    let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for item in due {
+        let key = lane(&item);
+        match index.get(&key) {
+            Some(&i) => lanes[i].1.push(item),
+            None => {
+                index.insert(key.clone(), lanes.len());
+                lanes.push((key, vec![item]));
+            }
+        }
+    }
+    let mut outcomes = Vec::new();
+    let mut running = tokio::task::JoinSet::new();
+    for (_, items) in lanes {
+        if running.len() >= LANES
+            && let Some(done) = running.join_next().await
+        {
+            outcomes.extend(lane_outcomes(done));
+        }
+        let outbox = outbox.clone();
+        running.spawn(async move {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let outcome = match &item.due {
+                    Due::Send(delivery) => outbox.deliver(delivery).await,
+                    Due::Mirror { community, event } => outbox.mirror(community, event).await,
+                };
+                out.push((item.job, outcome));
+            }
+            out
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        outcomes.extend(lane_outcomes(done));
+    }
+    outcomes
+}
+
+/// A lane's outcomes. A lane that panicked left its jobs claimed: their
+/// lease runs out and they go out again, so nothing is recorded for them.
+fn lane_outcomes(done: std::result::Result<Vec<Outcome>, tokio::task::JoinError>) -> Vec<Outcome> {
+    done.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a delivery lane failed");
+        Vec::new()
+    })
 }
 
 /// An outbox that hands deliveries to a closure: for tests and the console.

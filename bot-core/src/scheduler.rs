@@ -13,8 +13,9 @@ use crate::hearth::Hearth;
 use crate::io::{Delivery, DeliveryError, Effect, Outbox, Platform};
 use crate::jobs::{Due, DueDelivery};
 
-/// How many due jobs one query takes; a tick repeats until none are due.
-const BATCH: i64 = 200;
+/// How many due jobs one claim takes; a tick repeats until none are due.
+/// Small enough that a claim's lease outlives its sending.
+const BATCH: i64 = 64;
 /// How many destinations are sent to at once, per platform.
 const LANES: usize = 8;
 /// At most this many rounds of due jobs in one tick; the next tick goes on.
@@ -71,17 +72,9 @@ impl Scheduler {
                         _ => break,
                     }
                 }
-                let outcomes = deliver_round(outbox, due).await;
-                for (job, outcome) in &outcomes {
-                    match outcome {
-                        Ok(()) => report.sent += 1,
-                        Err(e) => {
-                            report.failed += 1;
-                            tracing::warn!(job, error = %e, "delivery failed");
-                        }
-                    }
-                }
-                self.hearth.delivered_all(&outcomes, now).await?;
+                let r = self.deliver_round(outbox, due, now).await?;
+                report.sent += r.sent;
+                report.failed += r.failed;
             }
         }
         Ok(report)
@@ -165,55 +158,90 @@ fn lane(item: &DueDelivery) -> String {
     }
 }
 
-/// Sends one round of due deliveries: up to [`LANES`] destinations at once,
-/// each destination's in due order. Returns every outcome, for one commit.
-async fn deliver_round(outbox: &Arc<dyn Outbox>, due: Vec<DueDelivery>) -> Vec<Outcome> {
-    let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for item in due {
-        let key = lane(&item);
-        match index.get(&key) {
-            Some(&i) => lanes[i].1.push(item),
-            None => {
-                index.insert(key.clone(), lanes.len());
-                lanes.push((key, vec![item]));
-            }
-        }
-    }
-    let mut outcomes = Vec::new();
-    let mut running = tokio::task::JoinSet::new();
-    for (_, items) in lanes {
-        if running.len() >= LANES
-            && let Some(done) = running.join_next().await
-        {
-            outcomes.extend(lane_outcomes(done));
-        }
-        let outbox = outbox.clone();
-        running.spawn(async move {
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                let outcome = match &item.due {
-                    Due::Send(delivery) => outbox.deliver(delivery).await,
-                    Due::Mirror { community, event } => outbox.mirror(community, event).await,
-                };
-                out.push((item.job, outcome));
-            }
-            out
-        });
-    }
-    while let Some(done) = running.join_next().await {
-        outcomes.extend(lane_outcomes(done));
-    }
-    outcomes
-}
+/// Outcomes are written at least this often while a round is under way: a
+/// few commits a second however many messages go out, and a crash loses at
+/// most this much record (those jobs go out again with the same keys, which
+/// the platforms de-duplicate).
+const RECORD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// A lane's outcomes. A lane that panicked left its jobs claimed: their
-/// lease runs out and they go out again, so nothing is recorded for them.
-fn lane_outcomes(done: std::result::Result<Vec<Outcome>, tokio::task::JoinError>) -> Vec<Outcome> {
-    done.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "a delivery lane failed");
-        Vec::new()
-    })
+impl Scheduler {
+    /// Sends one round of due deliveries: up to [`LANES`] destinations at
+    /// once, each destination's in due order, recording outcomes in small
+    /// batches as they come in.
+    async fn deliver_round(
+        &self,
+        outbox: &Arc<dyn Outbox>,
+        due: Vec<DueDelivery>,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport> {
+        let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for item in due {
+            let key = lane(&item);
+            match index.get(&key) {
+                Some(&i) => lanes[i].1.push(item),
+                None => {
+                    index.insert(key.clone(), lanes.len());
+                    lanes.push((key, vec![item]));
+                }
+            }
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+        let limit = Arc::new(tokio::sync::Semaphore::new(LANES));
+        let mut running = tokio::task::JoinSet::new();
+        for (_, items) in lanes {
+            let outbox = outbox.clone();
+            let tx = tx.clone();
+            let limit = limit.clone();
+            running.spawn(async move {
+                let Ok(_permit) = limit.acquire_owned().await else {
+                    return;
+                };
+                for item in items {
+                    let outcome = match &item.due {
+                        Due::Send(delivery) => outbox.deliver(delivery).await,
+                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
+                    };
+                    if tx.send((item.job, outcome)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut report = TickReport::default();
+        let mut pending: Vec<Outcome> = Vec::new();
+        let mut last = tokio::time::Instant::now();
+        loop {
+            let next = tokio::time::timeout(RECORD_EVERY, rx.recv()).await;
+            let closed = matches!(next, Ok(None));
+            if let Ok(Some((job, outcome))) = next {
+                match &outcome {
+                    Ok(()) => report.sent += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::warn!(job, error = %e, "delivery failed");
+                    }
+                }
+                pending.push((job, outcome));
+            }
+            if !pending.is_empty() && (closed || last.elapsed() >= RECORD_EVERY) {
+                self.hearth.delivered_all(&pending, now).await?;
+                pending.clear();
+                last = tokio::time::Instant::now();
+            }
+            if closed {
+                break;
+            }
+        }
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done {
+                // Its jobs stay claimed: the lease runs out and they go out again.
+                tracing::error!(error = %e, "a delivery lane failed");
+            }
+        }
+        Ok(report)
+    }
 }
 
 /// An outbox that hands deliveries to a closure: for tests and the console.

@@ -17,7 +17,7 @@ use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
-use crate::{calendar, crisis, help, jobs, reminders};
+use crate::{calendar, circle, crisis, help, jobs, reminders};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -91,6 +91,14 @@ pub(crate) enum Command<'a> {
     Crisis {
         country: Option<&'a str>,
     },
+    // The talking stick.
+    CircleStart {
+        mode: Option<&'static str>,
+        share_time: Option<&'a str>,
+        auto_advance: bool,
+    },
+    CircleEnd,
+    Circle(circle::Action),
 }
 
 impl<'a> Command<'a> {
@@ -133,6 +141,21 @@ impl<'a> Command<'a> {
             "crisis" => Command::Crisis {
                 country: b.text("country"),
             },
+            // The talking stick.
+            "circle start" => Command::CircleStart {
+                mode: b.choice("mode"),
+                share_time: b.text("share_time"),
+                auto_advance: b.choice("auto_advance") == Some("yes"),
+            },
+            "circle mode" => Command::Circle(circle::Action::Mode(circle::state::Mode::parse(b.choice("mode")?)?)),
+            "circle join" => Command::Circle(circle::Action::Join),
+            "circle leave" => Command::Circle(circle::Action::Leave),
+            "circle pass" => Command::Circle(circle::Action::Pass),
+            "circle next" => Command::Circle(circle::Action::Next),
+            "circle status" => Command::Circle(circle::Action::Status),
+            "circle end" => Command::CircleEnd,
+            "hand raise" => Command::Circle(circle::Action::Raise),
+            "hand lower" => Command::Circle(circle::Action::Lower),
             _ => return None,
         })
     }
@@ -291,8 +314,7 @@ impl Hearth {
     async fn try_handle(&self, input: &Input) -> Result<Response> {
         let invocation = match &input.kind {
             InputKind::Command(invocation) => invocation,
-            // No feature follows voice presence yet; the talking stick will.
-            InputKind::Presence(_) => return Ok(Response::none()),
+            InputKind::Presence(change) => return self.presence(input, change).await,
         };
         let bound = parse::bind(invocation)?;
         let now = self.clock.now();
@@ -323,6 +345,16 @@ impl Hearth {
                 Some(g)
             }
             _ => None,
+        };
+        // A running circle's commands answer to its group's facilitators.
+        let group = match group {
+            None if bound.spec.name.starts_with("circle ") => {
+                match circle::group_here(&self.store, ctx.community.id, &input.place.channel, ctx.me.id).await? {
+                    Some(id) => Some(groups::by_id(&self.store, id).await?),
+                    None => None,
+                }
+            }
+            group => group,
         };
         let role = self.role(&ctx, group.as_ref()).await?;
         if role < bound.spec.who {
@@ -505,7 +537,48 @@ impl Hearth {
                 }
             },
             Command::Crisis { country } => Response::private(crisis::crisis(country)),
+            // The talking stick.
+            Command::CircleStart {
+                mode,
+                share_time,
+                auto_advance,
+            } => {
+                let caller = self.circle_caller(ctx, group).await?;
+                let start = circle::Start {
+                    group: group.map(|g| g.id),
+                    mode,
+                    share_time,
+                    auto_advance,
+                };
+                circle::start(store, &caller, &start, now).await?
+            }
+            Command::CircleEnd => circle::end(store, &self.circle_caller(ctx, group).await?, now).await?,
+            Command::Circle(action) => circle::act(store, &self.circle_caller(ctx, group).await?, action, now).await?,
         })
+    }
+
+    async fn circle_caller<'c>(&self, ctx: &'c Ctx<'_>, group: Option<&Group>) -> Result<circle::Caller<'c>> {
+        Ok(circle::Caller {
+            community: ctx.community.id,
+            channel: &ctx.input.place.channel,
+            me: &ctx.me,
+            facilitator: self.role(ctx, group).await? >= Role::Facilitator,
+        })
+    }
+
+    /// Someone joined or left a voice channel or call.
+    async fn presence(&self, input: &Input, change: &crate::io::PresenceChange) -> Result<Response> {
+        let now = self.clock.now();
+        let community = self.community(&input.place, now).await?;
+        let me = members::member(
+            &self.store,
+            input.place.platform,
+            &input.actor.user,
+            &input.actor.name,
+            now,
+        )
+        .await?;
+        circle::presence(&self.store, community.id, &change.channel, &me, change.present, now).await
     }
 
     async fn replan_group(&self, group: i64, now: DateTime<Utc>) -> Result<()> {

@@ -4,6 +4,7 @@
 //! [`Response`]s it returns.
 
 pub mod calendar;
+pub mod circle;
 pub mod clock;
 mod crisis;
 pub mod error;

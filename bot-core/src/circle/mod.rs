@@ -1,0 +1,479 @@
+//! The talking stick: a fair speaking order in a voice channel, room or
+//! console channel. Commands, presence and the words people read; the turn
+//! logic is the pure machine in [`state`], stored by [`db`].
+
+pub(crate) mod db;
+pub mod state;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Sqlite, Transaction};
+
+use self::db::{Circle, NewCircle, Person};
+use self::state::{Event, Mode, Refusal, State, TurnEnd};
+use crate::error::{Context, Error, Result, UserError};
+use crate::io::{Effect, Response};
+use crate::members::Member;
+use crate::message::{Line, Message, Span};
+use crate::store::Store;
+
+pub use self::state::Refusal as CircleRefusal;
+
+/// The shortest and longest share time.
+const SHARE_MIN: i64 = 30;
+const SHARE_MAX: i64 = 60 * 60;
+
+/// Who acts, and where.
+pub(crate) struct Caller<'a> {
+    pub community: i64,
+    pub channel: &'a str,
+    pub me: &'a Member,
+    /// A facilitator of the circle's group (or of every group), or an admin.
+    pub facilitator: bool,
+}
+
+/// `/circle start` as typed.
+pub(crate) struct Start<'a> {
+    pub group: Option<i64>,
+    pub mode: Option<&'a str>,
+    pub share_time: Option<&'a str>,
+    pub auto_advance: bool,
+}
+
+/// The commands that act on a running circle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Join,
+    Leave,
+    Pass,
+    Next,
+    Raise,
+    Lower,
+    Mode(Mode),
+    Status,
+}
+
+impl Refusal {
+    /// What the person is told.
+    pub fn line(self) -> Line {
+        match self {
+            Refusal::NotInCircle => Line::text("You're not in this circle. ")
+                .cmd("circle join")
+                .t(" joins it (or join its voice channel or call)."),
+            Refusal::NotYourTurn => {
+                Line::text("You can pass when you hold the stick or are next in line; there's nothing to pass now.")
+            }
+            Refusal::HandAlreadyRaised => Line::text("Your hand is already raised."),
+            Refusal::NoHandRaised => Line::text("Your hand isn't raised."),
+            Refusal::NoCircleHere => Line::text("There's no circle running here. A facilitator starts one with ")
+                .cmd("circle start")
+                .t("."),
+            Refusal::AlreadyRunning => Line::text("A circle is already running here; ")
+                .cmd("circle status")
+                .t(" shows it."),
+            Refusal::NotHolder => Line::text("Only the one holding the stick, or a facilitator, can hand it on."),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::User(UserError::Circle(r))
+    }
+}
+
+/// One write transaction per input: circles are read, changed and saved
+/// without another input slipping in between.
+async fn begin(store: &Store) -> Result<Transaction<'static, Sqlite>> {
+    store
+        .pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .context("starting a circle transaction")
+}
+
+fn unix(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+/// The running circle for a command typed at `channel`: the one there (or
+/// started from there), else the one the caller is in.
+async fn find(tx: &mut Transaction<'static, Sqlite>, caller: &Caller<'_>) -> Result<Option<Circle>> {
+    if let Some(c) = db::open_at(tx, caller.community, caller.channel).await? {
+        return Ok(Some(c));
+    }
+    db::open_with(tx, caller.community, caller.me.id).await
+}
+
+/// The group of the circle a command typed here would act on, so its
+/// facilitators are the ones who may steer it.
+pub(crate) async fn group_here(store: &Store, community: i64, channel: &str, member: i64) -> Result<Option<i64>> {
+    let mut conn = store.pool().acquire().await.context("finding a circle's group")?;
+    let found = match db::open_at(&mut conn, community, channel).await? {
+        Some(c) => Some(c),
+        None => db::open_with(&mut conn, community, member).await?,
+    };
+    Ok(found.and_then(|c| c.group_id))
+}
+
+fn share_secs(typed: Option<&str>) -> Result<Option<i64>> {
+    let Some(typed) = typed else { return Ok(None) };
+    let bad = || UserError::BadValue {
+        option: "share_time",
+        why: "must be a duration from 30s to 60m, e.g. 3m or 90s",
+    };
+    let secs = humantime::parse_duration(typed.trim()).map_err(|_| bad())?.as_secs();
+    let secs = i64::try_from(secs).map_err(|_| bad())?;
+    if !(SHARE_MIN..=SHARE_MAX).contains(&secs) {
+        return Err(bad().into());
+    }
+    Ok(Some(secs))
+}
+
+/// `/circle start`: a circle at the voice channel or call the facilitator is
+/// in, else here; it begins with those present there, or with the
+/// facilitator where the platform tells no presence.
+pub(crate) async fn start(
+    store: &Store,
+    caller: &Caller<'_>,
+    start: &Start<'_>,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    let mode = start.mode.and_then(Mode::parse).unwrap_or(Mode::Round);
+    let share_secs = share_secs(start.share_time)?;
+    let mut tx = begin(store).await?;
+    let channel = db::voice_channel_of(&mut tx, caller.community, caller.me.id)
+        .await?
+        .unwrap_or_else(|| caller.channel.to_string());
+    if db::open_at(&mut tx, caller.community, &channel).await?.is_some() {
+        return Err(Refusal::AlreadyRunning.into());
+    }
+    let circle = db::create(
+        &mut tx,
+        &NewCircle {
+            community: caller.community,
+            channel: &channel,
+            home_channel: caller.channel,
+            group: start.group,
+            facilitator: caller.me.id,
+            mode,
+            share_secs,
+            auto_advance: start.auto_advance && share_secs.is_some(),
+            mute_others: false,
+        },
+        now,
+    )
+    .await?;
+    let mut present = db::present_in(&mut tx, caller.community, &channel).await?;
+    if present.is_empty() {
+        present.push(caller.me.id);
+    }
+    let before = State::new(mode);
+    let mut state = before.clone();
+    let mut events = Vec::new();
+    for member in present {
+        events.extend(state.join(member, unix(now)));
+    }
+    db::save(&mut tx, circle.id, &before, &state).await?;
+    let people = db::people(&mut tx, circle.id).await?;
+    tx.commit().await.context("starting a circle")?;
+    tracing::info!(circle = circle.id, community = caller.community, "circle started");
+
+    let mut message = Message::titled("Talking circle").line(Line::text(
+        "A talking circle has begun. Share as much or as little as you like; passing is always okay.",
+    ));
+    message = message.text(mode_words(mode));
+    if let Some(secs) = circle.share_secs {
+        let after = if circle.auto_advance {
+            "and the stick moves on at the end"
+        } else {
+            "then the holder hands the stick on when ready"
+        };
+        message = message.text(format!(
+            "Each share has {}; I'll give a gentle notice shortly before the end, {after}.",
+            minutes(secs)
+        ));
+    }
+    let message = announce(message, &events, &people, false);
+    Ok(Response::public(with_status(message, &circle, &state, &people, now)))
+}
+
+/// Any command on a running circle.
+pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now: DateTime<Utc>) -> Result<Response> {
+    let mut tx = begin(store).await?;
+    let Some(circle) = find(&mut tx, caller).await? else {
+        return Err(Refusal::NoCircleHere.into());
+    };
+    let before = db::load(&mut tx, circle.id).await?;
+    let mut state = before.clone();
+    let me = caller.me.id;
+    let t = unix(now);
+    let events = match action {
+        Action::Status => Vec::new(),
+        Action::Join => state.join(me, t),
+        Action::Leave => {
+            if !state.is_present(me) {
+                return Err(Refusal::NotInCircle.into());
+            }
+            state.leave(me, t)
+        }
+        Action::Pass => state.pass(me, t)?,
+        Action::Next => {
+            if state.holder != Some(me) && !caller.facilitator {
+                return Err(Refusal::NotHolder.into());
+            }
+            state.next(t)
+        }
+        Action::Raise => state.raise(me, t)?,
+        Action::Lower => state.lower(me)?,
+        Action::Mode(mode) => state.set_mode(mode, t),
+    };
+    if state != before {
+        db::save(&mut tx, circle.id, &before, &state).await?;
+    }
+    let people = db::people(&mut tx, circle.id).await?;
+    tx.commit().await.context("saving a circle")?;
+
+    if action == Action::Status {
+        return Ok(Response::public(with_status(
+            Message::new(),
+            &circle,
+            &state,
+            &people,
+            now,
+        )));
+    }
+    let message = announce(Message::new(), &events, &people, action == Action::Join);
+    Ok(Response::public(with_status(message, &circle, &state, &people, now)))
+}
+
+/// `/circle end`: the room hears thanks; the facilitator alone gets the balance.
+pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) -> Result<Response> {
+    let mut tx = begin(store).await?;
+    let Some(circle) = find(&mut tx, caller).await? else {
+        return Err(Refusal::NoCircleHere.into());
+    };
+    let before = db::load(&mut tx, circle.id).await?;
+    let mut state = before.clone();
+    state.end(unix(now));
+    db::save(&mut tx, circle.id, &before, &state).await?;
+    db::end(&mut tx, circle.id, now).await?;
+    let people = db::people(&mut tx, circle.id).await?;
+    tx.commit().await.context("ending a circle")?;
+    tracing::info!(circle = circle.id, "circle ended");
+
+    let thanks = Message::titled("Talking circle").text("The circle has ended. Thank you all for being here.");
+    Ok(
+        Response::private(summary(&circle, &state, &people, now)).with_effect(Effect::Post {
+            channel: circle.home_channel.clone(),
+            message: thanks,
+            key: Some(format!("circle:{}:end", circle.id)),
+        }),
+    )
+}
+
+/// Someone joined or left a voice channel or call: recorded, and if a circle
+/// runs there they join or leave it. The room hears of it only when the
+/// stick moves.
+pub(crate) async fn presence(
+    store: &Store,
+    community: i64,
+    channel: &str,
+    me: &Member,
+    present: bool,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    let mut tx = begin(store).await?;
+    db::set_presence(&mut tx, community, channel, me.id, present, now).await?;
+    let Some(circle) = db::open_at(&mut tx, community, channel)
+        .await?
+        .filter(|c| c.channel == channel)
+    else {
+        tx.commit().await.context("recording presence")?;
+        return Ok(Response::none());
+    };
+    let before = db::load(&mut tx, circle.id).await?;
+    let mut state = before.clone();
+    let events = if present {
+        state.join(me.id, unix(now))
+    } else {
+        state.leave(me.id, unix(now))
+    };
+    if state != before {
+        db::save(&mut tx, circle.id, &before, &state).await?;
+    }
+    let people = db::people(&mut tx, circle.id).await?;
+    tx.commit().await.context("recording presence")?;
+    let moved = events
+        .iter()
+        .any(|e| matches!(e, Event::Given { .. } | Event::Ended { .. }));
+    if !moved {
+        return Ok(Response::none());
+    }
+    let message = announce(Message::new(), &events, &people, false);
+    Ok(Response::none().with_effect(Effect::Post {
+        channel: circle.home_channel.clone(),
+        message: with_status(message, &circle, &state, &people, now),
+        key: Some(format!("circle:{}:turn:{}:presence", circle.id, state.turn)),
+    }))
+}
+
+fn mode_words(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Round => "Round: we go around in the order people joined; newcomers join the end of the round.",
+        Mode::Queue => "Queue: raise a hand to speak; first raised, first heard.",
+        Mode::Balanced => "Balanced: raise a hand to speak; whoever has spoken least goes first.",
+    }
+}
+
+fn person(people: &[Person], member: i64) -> Span {
+    match people.iter().find(|p| p.id == member) {
+        Some(p) => Span::User {
+            id: p.external_id.clone(),
+            name: p.display_name.clone(),
+        },
+        None => Span::text("someone"),
+    }
+}
+
+fn name(people: &[Person], member: i64) -> String {
+    people
+        .iter()
+        .find(|p| p.id == member)
+        .map_or_else(|| "someone".to_string(), |p| p.display_name.clone())
+}
+
+/// `m:ss`.
+fn clock(secs: i64) -> String {
+    let secs = secs.max(0);
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// "3 min", "90 s", "2 min 30 s".
+fn minutes(secs: i64) -> String {
+    match (secs / 60, secs % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+/// The events as kind, plain sentences; the new holder is the one pinged.
+fn announce(mut message: Message, events: &[Event], people: &[Person], joins: bool) -> Message {
+    for event in events {
+        let line = match *event {
+            Event::Given { member } => {
+                if let Some(p) = people.iter().find(|p| p.id == member) {
+                    message.pings.push(p.external_id.clone());
+                }
+                Line::new().push(person(people, member)).t(" has the stick.")
+            }
+            Event::Ended {
+                member,
+                how: TurnEnd::Shared,
+                ..
+            } => Line::text(format!("Thank you, {}.", name(people, member))),
+            Event::Ended {
+                member,
+                how: TurnEnd::Passed,
+                ..
+            }
+            | Event::PassedAhead { member } => {
+                Line::text(format!("{} passed — that's always okay.", name(people, member)))
+            }
+            Event::Ended {
+                member,
+                how: TurnEnd::Left,
+                ..
+            } => Line::text(format!("{} left; the stick moves on.", name(people, member))),
+            Event::Joined { member } if joins => Line::text(format!("{} joined the circle.", name(people, member))),
+            Event::Joined { .. } => continue,
+            Event::Left { member } => Line::text(format!("{} left the circle.", name(people, member))),
+            Event::HandRaised { member } => Line::text(format!("{} raised a hand.", name(people, member))),
+            Event::HandLowered { member } => Line::text(format!("{} lowered their hand.", name(people, member))),
+            Event::ModeChanged { mode } => Line::text(format!("Now in {} mode. {}", mode.as_str(), mode_words(mode))),
+        };
+        message = message.line(line);
+    }
+    message
+}
+
+/// The status of the stick: holder, time, who is next, the queue; with buttons.
+fn with_status(mut message: Message, circle: &Circle, state: &State, people: &[Person], now: DateTime<Utc>) -> Message {
+    if message.title.is_none() {
+        message.title = Some("Talking circle".into());
+    }
+    let holder = match state.holder {
+        Some(h) => {
+            let elapsed = state.elapsed(unix(now)).unwrap_or(0);
+            let time = match circle.share_secs {
+                Some(share) if elapsed <= share => format!(" ({} left)", clock(share - elapsed)),
+                Some(_) => " (time is up)".to_string(),
+                None => format!(" (speaking {})", clock(elapsed)),
+            };
+            Line::text(name(people, h)).t(time)
+        }
+        None => Line::text(match state.mode {
+            Mode::Round => "nobody yet",
+            Mode::Queue | Mode::Balanced => "nobody; raise a hand to speak",
+        }),
+    };
+    message = message.field("Holding the stick", holder);
+    if let Some(next) = state.next_up() {
+        message = message.field("Next", Line::text(name(people, next)));
+    }
+    let hands: Vec<String> = state.queue().iter().map(|p| name(people, p.member)).collect();
+    if !hands.is_empty() {
+        message = message.field("Raised hands", Line::text(hands.join(", ")));
+    }
+    let here = state.present().count();
+    message = message.field(
+        "Circle",
+        Line::text(format!(
+            "{} mode · {here} {}",
+            state.mode.as_str(),
+            if here == 1 { "person" } else { "people" }
+        )),
+    );
+    message
+        .button("Raise hand", "✋", "hand raise")
+        .button("Lower hand", "👇", "hand lower")
+        .button("Pass", "🙏", "circle pass")
+        .button("Next", "➡️", "circle next")
+}
+
+/// The facilitator's private balance: counts and minutes, nothing said.
+fn summary(circle: &Circle, state: &State, people: &[Person], now: DateTime<Utc>) -> Message {
+    let took_part: Vec<_> = state
+        .participants
+        .iter()
+        .filter(|p| p.shares + p.passes > 0 || p.present)
+        .collect();
+    let shares: i64 = took_part.iter().map(|p| p.shares).sum();
+    let passes: i64 = took_part.iter().map(|p| p.passes).sum();
+    let ran = (now - circle.started_at).num_seconds();
+    let mut message = Message::titled("Circle summary (only you see this)").text(format!(
+        "The circle ran {} with {} {}: {shares} {}, {passes} {}.",
+        minutes(ran - ran % 60).replace("0 s", "under a minute"),
+        took_part.len(),
+        if took_part.len() == 1 { "person" } else { "people" },
+        if shares == 1 { "share" } else { "shares" },
+        if passes == 1 { "pass" } else { "passes" },
+    ));
+    for p in &took_part {
+        message = message.text(format!(
+            "{}: {} {}, {} {}, {} speaking",
+            name(people, p.member),
+            p.shares,
+            if p.shares == 1 { "share" } else { "shares" },
+            p.passes,
+            if p.passes == 1 { "pass" } else { "passes" },
+            clock(p.spoken_secs),
+        ));
+    }
+    message.text("Hearth keeps these counts and times only; nothing of what was said.")
+}
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! The talking stick through the core's front door.
+
+use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, PresenceChange, Visibility};
+use crate::tests::{Bot, text};
+
+fn private(r: &crate::Response) -> bool {
+    r.reply.as_ref().is_some_and(|r| r.visibility == Visibility::Private)
+}
+
+#[tokio::test]
+async fn a_round_goes_around_and_a_pass_is_met_kindly() {
+    let bot = Bot::new().await;
+    let started = bot.say("admin", "circle start").await;
+    bot.say("sam", "circle join").await;
+    bot.say("kim", "circle join").await;
+
+    let to_sam = bot.say("admin", "circle next").await;
+    let sam_passes = bot.say("sam", "circle pass").await;
+
+    assert!(text(&started).contains("admin has the stick."), "{}", text(&started));
+    assert!(
+        text(&to_sam).contains("Thank you, admin.\n@sam has the stick."),
+        "{}",
+        text(&to_sam)
+    );
+    assert!(text(&sam_passes).contains("sam passed — that's always okay.\n@kim has the stick."));
+    assert_eq!(sam_passes.reply.unwrap().message.pings, vec!["kim".to_string()]);
+}
+
+#[tokio::test]
+async fn member_cannot_end_switch_mode_or_skip_others() {
+    let bot = Bot::new().await;
+    bot.say("admin", "circle start").await;
+    bot.say("sam", "circle join").await;
+
+    let end = bot.say("sam", "circle end").await;
+    let mode = bot.say("sam", "circle mode mode:queue").await;
+    let skip = bot.say("sam", "circle next").await;
+    let start = bot.say("sam", "circle start").await;
+    let status = bot.say("sam", "circle status").await;
+
+    assert!(private(&end) && text(&end).contains("Only a facilitator or a community admin can use /circle end."));
+    assert!(text(&mode).contains("Only a facilitator or a community admin can use /circle mode."));
+    assert!(text(&skip).contains("Only the one holding the stick, or a facilitator, can hand it on."));
+    assert!(text(&start).contains("Only a facilitator"));
+    assert!(text(&status).contains("Holding the stick: admin"), "{}", text(&status));
+}
+
+#[tokio::test]
+async fn a_groups_facilitator_steers_its_circle() {
+    let bot = Bot::new().await;
+    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    bot.say("admin", r#"group facilitator group:"Grief circle" user:fay action:add"#)
+        .await;
+    let started = bot.say("fay", r#"circle start group:"Grief circle" mode:queue"#).await;
+    bot.say("sam", "hand raise").await;
+
+    let mode = bot.say("fay", "circle mode mode:balanced").await;
+    let ended = bot.say("fay", "circle end").await;
+
+    assert!(!private(&started), "{}", text(&started));
+    assert!(text(&mode).contains("Now in balanced mode."), "{}", text(&mode));
+    assert!(private(&ended));
+}
+
+#[tokio::test]
+async fn the_summary_goes_to_the_facilitator_alone_and_the_room_hears_thanks() {
+    let bot = Bot::new().await;
+    bot.say("admin", "circle start share_time:3m").await;
+    bot.say("sam", "circle join").await;
+    bot.clock.advance(chrono::Duration::seconds(90));
+    bot.say("admin", "circle next").await;
+    bot.clock.advance(chrono::Duration::seconds(30));
+    bot.say("sam", "circle pass").await;
+
+    let ended = bot.say("admin", "circle end").await;
+    let after = bot.say("sam", "circle status").await;
+
+    let summary = text(&ended);
+    assert!(private(&ended));
+    assert!(summary.contains("2 people: 2 shares, 1 pass."), "{summary}");
+    assert!(
+        summary.contains("admin: 2 shares, 0 passes, 1:30 speaking"),
+        "{summary}"
+    );
+    assert!(summary.contains("sam: 0 shares, 1 pass, 0:30 speaking"), "{summary}");
+    let Some(Effect::Post { message, .. }) = ended.effects.first() else {
+        panic!("no thanks posted")
+    };
+    assert!(message.plain("/").contains("The circle has ended. Thank you all"));
+    assert!(text(&after).contains("There's no circle running here."));
+}
+
+#[tokio::test]
+async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_when_they_leave() {
+    let bot = Bot::new().await;
+    let voice = |who: &str, present: bool| Input {
+        actor: Actor::member(who, who),
+        place: Place {
+            platform: Platform::Console,
+            community: "local".into(),
+            channel: "voice".into(),
+        },
+        kind: InputKind::Presence(PresenceChange {
+            channel: "voice".into(),
+            present,
+        }),
+    };
+    bot.hearth.handle(&voice("admin", true)).await;
+    bot.hearth.handle(&voice("sam", true)).await;
+
+    let started = bot.say("admin", "circle start").await;
+    bot.hearth.handle(&voice("kim", true)).await;
+    let admin_leaves = bot.hearth.handle(&voice("admin", false)).await;
+    let status = bot.say("kim", "circle status").await;
+
+    assert!(text(&started).contains("2 people"), "{}", text(&started));
+    let Some(Effect::Post { channel, message, .. }) = admin_leaves.effects.first() else {
+        panic!("the room is told the stick moved")
+    };
+    assert_eq!(channel, "general");
+    assert!(
+        message
+            .plain("/")
+            .contains("admin left; the stick moves on.\n@sam has the stick.")
+    );
+    assert!(text(&status).contains("Holding the stick: sam"), "{}", text(&status));
+    assert!(text(&status).contains("Next: kim"), "{}", text(&status));
+}

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::error::{Error, Result, UserError, apology};
 use crate::groups::{self, Group};
-use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, Response};
+use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
 use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
@@ -161,24 +161,6 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Adds a DM per attendee told of a change, keyed so a retry is not repeated.
-fn with_notices(
-    mut response: Response,
-    what: &str,
-    meeting: &Meeting,
-    notices: meetings::Notices,
-    now: DateTime<Utc>,
-) -> Response {
-    for (member, message) in notices {
-        response = response.with_effect(Effect::Dm {
-            user: member.external_id,
-            message,
-            key: Some(format!("{what}:{}:{}:{}", meeting.id, member.id, now.timestamp())),
-        });
-    }
-    response
-}
-
 /// A short id to quote for an internal error.
 fn error_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
@@ -205,8 +187,21 @@ impl Hearth {
     }
 
     /// What is due on `platform` at `now`, rendered for sending (at most `limit`).
-    pub async fn take_due(&self, platform: Platform, now: DateTime<Utc>, limit: i64) -> Result<Vec<jobs::DueDelivery>> {
-        jobs::take_due(&self.store, platform, now, limit).await
+    /// Each job is claimed for `owner` (one id per running scheduler) first.
+    pub async fn take_due(
+        &self,
+        platform: Platform,
+        owner: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<jobs::DueDelivery>> {
+        jobs::take_due(&self.store, platform, owner, now, limit).await
+    }
+
+    /// Frees every claim left by a process that is gone: for a process that
+    /// holds the database's single-instance lock, at start.
+    pub async fn release_claims(&self) -> Result<u64> {
+        jobs::release_claims(&self.store, self.clock.now()).await
     }
 
     /// Records a delivery's outcome.
@@ -428,12 +423,14 @@ impl Hearth {
             }
             Command::GroupJoin => {
                 let message = groups::join(store, the_group()?, &ctx.me, now).await?;
-                self.replan_group(the_group()?.id, now).await?;
+                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
+                    .await?;
                 Response::private(message)
             }
             Command::GroupLeave => {
                 let message = groups::leave(store, the_group()?, &ctx.me).await?;
-                self.replan_group(the_group()?.id, now).await?;
+                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
+                    .await?;
                 Response::private(message)
             }
             Command::GroupFacilitator { user, add } => {
@@ -456,28 +453,21 @@ impl Hearth {
                     .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
                     .unwrap_or(ctx.community.zone());
                 let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
-                jobs::plan(store, meeting.id, now, false).await?;
-                jobs::queue_event(store, meeting.id, now).await?;
-                self.planned();
+                self.replan_series(&meeting, None, now).await?;
                 Response::public(message)
             }
             Command::MeetingList => Response::private(meetings::list(store, community, group, reader_zone, now).await?),
             Command::MeetingCancel { occurrence } => {
                 let meeting = the_meeting()?;
-                let (message, notices) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
-                jobs::plan(store, meeting.id, now, false).await?;
-                jobs::queue_event(store, meeting.id, now).await?;
-                self.planned();
-                with_notices(Response::public(message), "cancel", meeting, notices, now)
+                let (message, told) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
+                self.replan_series(meeting, Some(&told), now).await?;
+                Response::public(message)
             }
             Command::MeetingMove { occurrence, when } => {
                 let meeting = the_meeting()?;
-                let (message, notices) =
-                    meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
-                jobs::plan(store, meeting.id, now, false).await?;
-                jobs::queue_event(store, meeting.id, now).await?;
-                self.planned();
-                with_notices(Response::public(message), "move", meeting, notices, now)
+                let (message, told) = meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
+                self.replan_series(meeting, Some(&told), now).await?;
+                Response::public(message)
             }
             Command::MeetingRsvp { occurrence, answer } => {
                 let meeting = the_meeting()?;
@@ -492,7 +482,8 @@ impl Hearth {
                     now,
                 )
                 .await?;
-                jobs::plan(store, meeting.id, now, false).await?;
+                // Only this member's reminders change: the cost stays flat in the group's size.
+                jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
                 self.planned();
                 Response::private(message)
             }
@@ -526,7 +517,7 @@ impl Hearth {
                         .into());
                     }
                     let message = reminders::group_settings(store, group, leads).await?;
-                    self.replan_group(group.id, now).await?;
+                    self.replan_group(group.id, now, jobs::Scope::All).await?;
                     Response::private(message)
                 }
                 None => {
@@ -581,8 +572,25 @@ impl Hearth {
         circle::presence(&self.store, community.id, &change.channel, &me, change.present, now).await
     }
 
-    async fn replan_group(&self, group: i64, now: DateTime<Utc>) -> Result<()> {
-        jobs::plan_group(&self.store, group, now).await?;
+    async fn replan_group(&self, group: i64, now: DateTime<Utc>, scope: jobs::Scope) -> Result<()> {
+        jobs::plan_group(&self.store, group, now, scope).await?;
+        self.planned();
+        Ok(())
+    }
+
+    /// After a series changes: its notices, its plan and its native event, in
+    /// one write, so none is lost half-way.
+    async fn replan_series(&self, meeting: &Meeting, told: Option<&meetings::Told>, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = jobs::write(&self.store).await?;
+        if let Some(told) = told {
+            jobs::queue_notices(&mut tx, meeting, told, now).await?;
+        }
+        jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::All, false).await?;
+        jobs::queue_event(&mut tx, meeting.id, now).await?;
+        tx.commit().await.map_err(|e| Error::Internal {
+            context: "committing a series' jobs",
+            source: e.into(),
+        })?;
         self.planned();
         Ok(())
     }

@@ -20,6 +20,13 @@ impl Platform {
         }
     }
 
+    /// The platform named as [`Platform::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Platform::Console, Platform::Discord, Platform::Matrix]
+            .into_iter()
+            .find(|p| p.as_str() == name)
+    }
+
     /// Whether the platform shows meetings as native events of its own.
     pub fn mirrors_events(self) -> bool {
         matches!(self, Platform::Discord)

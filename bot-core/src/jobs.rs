@@ -1,31 +1,131 @@
-//! The jobs table: every pending delivery with its idempotency key, planned
-//! for a series' next occurrence only, and taken in due order by the
-//! scheduler through an index (never a scan of all series).
+//! The jobs engine: every pending delivery, durable, with an idempotency key.
+//!
+//! * Features ask for jobs ([`put`], [`cancel`]); meetings' reminders are
+//!   planned here ([`plan`]) for every occurrence within the longest possible
+//!   lead, not only the next one.
+//! * Writers take `BEGIN IMMEDIATE` and read what they decide on inside it.
+//! * A sender claims a job with a short lease before sending it ([`take_due`]),
+//!   so a second process never sends what the first holds; a crashed sender's
+//!   claim runs out soon (at once on restart, when Hearth is the database's
+//!   only process).
+//! * One bad job is set aside, failed with its reason; the others go out.
+//!
+//! The due index is on `run_at` (pending only), so an idle tick reads one
+//! index entry whatever the table's size.
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+use sqlx::SqliteConnection;
 
-use crate::error::{Context, Result};
-use crate::groups::{self, Group};
+use crate::error::{Context, Error, Result};
+use crate::groups::Group;
 use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Platform};
-use crate::meetings::{self, Meeting, Occurrence};
+use crate::meetings::{self, Change, Meeting, Occurrence};
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::reminders::{self, lead_words};
+use crate::reminders::{self, Settings, left_words};
 use crate::store::Store;
 
 /// Past this, a reminder says it is late.
 const LATE_AFTER_SECS: i64 = 120;
 const MAX_ATTEMPTS: i64 = 6;
+/// How long a claim holds a job. Long enough for a send under rate limits,
+/// short enough that a crashed sender's jobs go out again soon.
+pub const LEASE_SECS: i64 = 60;
+/// The longest a reminder can come before its meeting: the longest lead (7
+/// days) plus a day for quiet hours that move it earlier. Every occurrence
+/// starting within this of now has its reminders planned.
+pub const HORIZON_SECS: i64 = 8 * 86_400;
+/// At most this many occurrences are planned at once (a daily series has 8).
+const MAX_PLANNED_OCCURRENCES: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Planned {
-    key: String,
-    kind: &'static str,
-    due: i64,
-    lead: i64,
-    member: Option<i64>,
+// ---------------------------------------------------------------------------
+// The API features build on.
+
+/// A durable job a feature asks for. The same key twice is one job.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub key: &'a str,
+    pub kind: &'static str,
+    pub due: DateTime<Utc>,
+    pub platform: Platform,
+    /// The id of the owning feature's row (a circle, a check-in schedule).
+    pub subject: i64,
+    /// The member it is addressed to, if any.
+    pub member: Option<i64>,
+}
+
+/// Inserts the job, or moves it while it is still pending and unclaimed. A
+/// job already sent stays sent.
+pub async fn put<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, subject, member_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at
+           WHERE state = 'pending' AND lease_owner IS NULL",
+    )
+    .bind(job.key)
+    .bind(job.kind)
+    .bind(job.due.timestamp())
+    .bind(job.due.timestamp())
+    .bind(job.platform.as_str())
+    .bind(job.subject)
+    .bind(job.member)
+    .execute(db)
+    .await
+    .context("saving a job")?;
+    Ok(())
+}
+
+/// Removes the pending, unclaimed jobs of one subject of a kind.
+pub async fn cancel<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: i64) -> Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE kind = ? AND subject = ? AND state = 'pending' AND lease_owner IS NULL")
+        .bind(kind)
+        .bind(subject)
+        .execute(db)
+        .await
+        .context("cancelling jobs")?;
+    Ok(())
+}
+
+/// A claimed job, as the engine hands it to the feature that owns its kind.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub subject: i64,
+    pub member_id: Option<i64>,
+    pub due_at: i64,
+    pub attempts: i64,
+    meeting_id: Option<i64>,
+    occurrence: i64,
+    starts_at: i64,
+    lead_secs: i64,
+    payload: Option<String>,
+}
+
+/// A write transaction that takes the write lock at once, so that what it
+/// reads stays true until it commits (no SQLITE_BUSY_SNAPSHOT half-way).
+pub async fn write(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    store
+        .pool()
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .context("starting a write")
+}
+
+// ---------------------------------------------------------------------------
+// Planning meetings' reminders.
+
+/// Whose reminders a plan covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everyone: the group's channel and every DM recipient, and the roll-over.
+    All,
+    /// One member's DMs only (their RSVP or settings changed).
+    Member(i64),
 }
 
 fn reminder_key(meeting: i64, occ: &Occurrence, lead: i64, member: Option<i64>) -> String {
@@ -37,161 +137,369 @@ fn reminder_key(meeting: i64, occ: &Occurrence, lead: i64, member: Option<i64>) 
     )
 }
 
-async fn platform_of(store: &Store, group: i64) -> Result<String> {
-    sqlx::query_scalar("SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?")
-        .bind(group)
-        .fetch_one(store.pool())
-        .await
-        .context("finding a group's platform")
+#[derive(Debug, Clone)]
+struct Planned {
+    key: String,
+    kind: &'static str,
+    due: i64,
+    occ: Occurrence,
+    lead: i64,
+    member: Option<i64>,
 }
 
-/// Who gets a DM for this occurrence: those who said yes or maybe (unless
-/// they turned DMs off) and the group's members who turned DMs on.
-async fn dm_recipients(store: &Store, meeting: &Meeting, occ: &Occurrence) -> Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT r.member_id FROM rsvps r LEFT JOIN reminder_settings s ON s.member_id = r.member_id
-           WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') AND COALESCE(s.dm, 1) = 1
-         UNION
-         SELECT gm.member_id FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
-           WHERE gm.group_id = ? AND s.dm = 1
-             AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.meeting_id = ? AND r.occurrence = ?
-                             AND r.member_id = gm.member_id AND r.answer = 'no')",
-    )
-    .bind(meeting.id)
-    .bind(occ.original.timestamp())
-    .bind(meeting.group_id)
-    .bind(meeting.id)
-    .bind(occ.original.timestamp())
-    .fetch_all(store.pool())
-    .await
-    .context("listing reminder recipients")
+/// A recipient's reminder settings and zone, read in one query for all.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct RecipientRow {
+    id: i64,
+    timezone: Option<String>,
+    leads: Option<String>,
+    dm: Option<bool>,
+    quiet_start: Option<NaiveTime>,
+    quiet_end: Option<NaiveTime>,
 }
 
-/// Makes the pending jobs of a series match its next occurrence: creates the
-/// missing ones, moves changed ones, removes ones no longer wanted. Leads
-/// already past are skipped, except in `catch_up` (the series' roll-over ran
-/// late because Hearth was down): then the latest past one per recipient is
-/// kept, to be sent late.
-pub async fn plan(store: &Store, meeting_id: i64, now: DateTime<Utc>, catch_up: bool) -> Result<()> {
-    let Some(meeting) = meetings::by_id(store, meeting_id).await? else {
+impl RecipientRow {
+    fn settings(&self) -> Settings {
+        Settings {
+            leads: self.leads.clone(),
+            dm: self.dm,
+            quiet_start: self.quiet_start,
+            quiet_end: self.quiet_end,
+        }
+    }
+}
+
+/// Plans a series in its own write transaction.
+pub async fn plan(store: &Store, meeting_id: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
+    let mut tx = write(store).await?;
+    plan_in(&mut tx, meeting_id, now, scope, false).await?;
+    tx.commit().await.context("committing a plan")
+}
+
+/// Makes the pending reminders of a series match what is wanted now, for
+/// every occurrence starting within [`HORIZON_SECS`]:
+/// * creates the missing ones whose time is still to come;
+/// * keeps the wanted ones that are overdue or waiting to retry;
+/// * moves a changed one, unless it is retrying or claimed;
+/// * removes the ones no longer wanted (a cancelled occurrence, an RSVP of
+///   no, DMs turned off), unless a sender holds them.
+///
+/// With `catch_up` (the roll-over ran late because Hearth was down), the
+/// latest past lead of each recipient is kept, to be sent late.
+pub async fn plan_in(
+    conn: &mut SqliteConnection,
+    meeting_id: i64,
+    now: DateTime<Utc>,
+    scope: Scope,
+    catch_up: bool,
+) -> Result<()> {
+    let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
         return Ok(());
     };
-    let group = groups::by_id(store, meeting.group_id).await?;
-    let platform = platform_of(store, group.id).await?;
-    let next = meetings::upcoming(store, &meeting, now, 1).await?.into_iter().next();
-    let mut desired: Vec<Planned> = Vec::new();
-    if let Some(occ) = next {
-        let start = occ.start.timestamp();
-        let group_leads = reminders::parse_leads(&group.reminder_leads).unwrap_or_else(|_| vec![86_400, 3600]);
-        let mut recipients: Vec<(Option<i64>, Vec<i64>, reminders::Settings)> =
-            vec![(None, group_leads.clone(), reminders::Settings::default())];
-        for member in dm_recipients(store, &meeting, &occ).await? {
-            let settings = reminders::settings(store, member).await?;
-            let leads = settings.leads().unwrap_or_else(|| group_leads.clone());
-            recipients.push((Some(member), leads, settings));
+    let (group_leads, platform): (String, String) = sqlx::query_as(
+        "SELECT g.reminder_leads, c.platform FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
+    )
+    .bind(meeting.group_id)
+    .fetch_one(&mut *conn)
+    .await
+    .context("loading a series' group")?;
+    let group_leads = reminders::parse_leads(&group_leads).unwrap_or_else(|_| vec![86_400, 3600]);
+    let horizon = now + Duration::seconds(HORIZON_SECS);
+    let coming = meetings::upcoming_in(&mut *conn, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
+    let mut within: Vec<Occurrence> = coming.iter().copied().filter(|o| o.start <= horizon).collect();
+    within.truncate(MAX_PLANNED_OCCURRENCES);
+    let beyond: Vec<Occurrence> = coming.iter().copied().skip(within.len()).collect();
+
+    let recipients = recipients(&mut *conn, &meeting, &within, scope).await?;
+    let zone = meeting.zone();
+    let mut wanted: Vec<Planned> = Vec::new();
+    for occ in &within {
+        let mut who: Vec<(Option<i64>, Vec<i64>, Settings, Tz)> = Vec::new();
+        if scope == Scope::All {
+            who.push((None, group_leads.clone(), Settings::default(), zone));
         }
-        for (member, leads, settings) in recipients {
-            let zone = match member {
-                Some(m) => crate::members::by_id(store, m).await?.zone().unwrap_or(meeting.zone()),
-                None => meeting.zone(),
-            };
-            let mut past: Option<Planned> = None;
+        for r in recipients.get(&occ.original.timestamp()).into_iter().flatten() {
+            let settings = r.settings();
+            let leads = settings.leads().unwrap_or_else(|| group_leads.clone());
+            let their_zone = r.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
+            who.push((Some(r.id), leads, settings, their_zone));
+        }
+        for (member, leads, settings, their_zone) in who {
             for lead in leads {
                 let due = occ.start - Duration::seconds(lead);
                 let due = if member.is_some() {
-                    settings.outside_quiet(due, occ.start, zone)
+                    settings.outside_quiet(due, occ.start, their_zone)
                 } else {
                     due
                 };
-                let job = Planned {
-                    key: reminder_key(meeting.id, &occ, lead, member),
+                wanted.push(Planned {
+                    key: reminder_key(meeting.id, occ, lead, member),
                     kind: "reminder",
                     due: due.timestamp(),
+                    occ: *occ,
                     lead,
                     member,
-                };
-                if due > now {
-                    desired.push(job);
-                } else if past.as_ref().is_none_or(|p| p.due < job.due) {
-                    past = Some(job);
-                }
-            }
-            if catch_up && let Some(job) = past {
-                desired.push(job);
+                });
             }
         }
-        desired.push(Planned {
-            key: format!("a:{}:{}:{start}", meeting.id, occ.original.timestamp()),
+    }
+    // Where meetings are mirrored as native events, the event moves on to
+    // the next occurrence as each one starts.
+    if scope == Scope::All && Platform::parse(&platform).is_some_and(Platform::mirrors_events) {
+        for occ in &within {
+            wanted.push(Planned {
+                key: format!("ep:{}:{}", meeting.id, occ.start.timestamp()),
+                kind: "event",
+                due: occ.start.timestamp(),
+                occ: *occ,
+                lead: 0,
+                member: None,
+            });
+        }
+    }
+    // What to create now: leads still to come, and with `catch_up` the latest
+    // past one per (occurrence, recipient).
+    let mut create: Vec<&Planned> = wanted.iter().filter(|p| p.due > now.timestamp()).collect();
+    if catch_up {
+        let mut latest: HashMap<(i64, Option<i64>), &Planned> = HashMap::new();
+        for p in wanted
+            .iter()
+            .filter(|p| p.kind == "reminder" && p.due <= now.timestamp())
+        {
+            let slot = latest.entry((p.occ.original.timestamp(), p.member)).or_insert(p);
+            if p.due > slot.due {
+                *slot = p;
+            }
+        }
+        create.extend(latest.into_values());
+    }
+    let mut advance = None;
+    if scope == Scope::All
+        && let Some(next) = beyond.first()
+    {
+        // When the next unplanned occurrence comes within the horizon. (Only
+        // moved occurrences crowding the horizon could leave one unplanned
+        // inside it: then an hour on, not a busy loop.)
+        let at = next.start - Duration::seconds(HORIZON_SECS);
+        let at = if at <= now { now + Duration::hours(1) } else { at };
+        advance = Some(Planned {
+            key: format!(
+                "a:{}:{}:{}",
+                meeting.id,
+                next.original.timestamp(),
+                next.start.timestamp()
+            ),
             kind: "advance",
-            due: start,
+            due: at.timestamp(),
+            occ: *next,
             lead: 0,
             member: None,
         });
-        save(store, &meeting, &occ, &platform, &desired).await
-    } else {
-        save_none(store, meeting.id).await
     }
+    save(
+        conn,
+        &meeting,
+        &platform,
+        scope,
+        &wanted,
+        &create,
+        advance.as_ref(),
+        now,
+    )
+    .await
 }
 
-async fn save_none(store: &Store, meeting: i64) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE meeting_id = ? AND state = 'pending'")
-        .bind(meeting)
-        .execute(store.pool())
-        .await
-        .context("clearing a series' jobs")?;
-    Ok(())
+/// For each occurrence (by original start), who gets a DM: those who said
+/// yes or maybe (unless they turned DMs off) and the group's members who
+/// turned DMs on and did not say no. Three queries, whatever the group's size.
+async fn recipients(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    occurrences: &[Occurrence],
+    scope: Scope,
+) -> Result<HashMap<i64, Vec<RecipientRow>>> {
+    let mut out: HashMap<i64, Vec<RecipientRow>> = HashMap::new();
+    let (Some(first), Some(last)) = (occurrences.first(), occurrences.last()) else {
+        return Ok(out);
+    };
+    let originals: HashSet<i64> = occurrences.iter().map(|o| o.original.timestamp()).collect();
+    let (lo, hi) = originals.iter().fold(
+        (first.original.timestamp(), last.original.timestamp()),
+        |(lo, hi), o| (lo.min(*o), hi.max(*o)),
+    );
+    let only = match scope {
+        Scope::All => None,
+        Scope::Member(m) => Some(m),
+    };
+    let rsvps: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT occurrence, member_id, answer FROM rsvps
+         WHERE meeting_id = ? AND occurrence BETWEEN ? AND ? AND (? IS NULL OR member_id = ?)",
+    )
+    .bind(meeting.id)
+    .bind(lo)
+    .bind(hi)
+    .bind(only)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading RSVPs for a plan")?;
+    let always: Vec<RecipientRow> = sqlx::query_as(
+        "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+         FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id JOIN members m ON m.id = gm.member_id
+         WHERE gm.group_id = ? AND s.dm = 1 AND (? IS NULL OR gm.member_id = ?)",
+    )
+    .bind(meeting.group_id)
+    .bind(only)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading DM recipients for a plan")?;
+    let answered: Vec<RecipientRow> = sqlx::query_as(
+        "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+         FROM members m LEFT JOIN reminder_settings s ON s.member_id = m.id
+         WHERE m.id IN (SELECT member_id FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?
+                          AND answer IN ('yes', 'maybe') AND (? IS NULL OR member_id = ?))",
+    )
+    .bind(meeting.id)
+    .bind(lo)
+    .bind(hi)
+    .bind(only)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading RSVP'd recipients for a plan")?;
+    let by_id: HashMap<i64, &RecipientRow> = answered.iter().chain(always.iter()).map(|r| (r.id, r)).collect();
+    let mut said: HashMap<(i64, i64), &str> = HashMap::new();
+    for (occ, member, answer) in &rsvps {
+        said.insert((*occ, *member), answer.as_str());
+    }
+    for occ in &originals {
+        let mut list: Vec<RecipientRow> = Vec::new();
+        let mut seen = HashSet::new();
+        for (o, member, answer) in &rsvps {
+            if o == occ
+                && matches!(answer.as_str(), "yes" | "maybe")
+                && let Some(r) = by_id.get(member)
+                && r.dm != Some(false)
+                && seen.insert(*member)
+            {
+                list.push((*r).clone());
+            }
+        }
+        for r in &always {
+            if said.get(&(*occ, r.id)) != Some(&"no") && seen.insert(r.id) {
+                list.push(r.clone());
+            }
+        }
+        out.insert(*occ, list);
+    }
+    Ok(out)
 }
 
-async fn save(store: &Store, meeting: &Meeting, occ: &Occurrence, platform: &str, desired: &[Planned]) -> Result<()> {
-    let mut tx = store.pool().begin().await.context("starting a transaction")?;
-    let pending: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, key FROM jobs WHERE meeting_id = ? AND state = 'pending'")
-            .bind(meeting.id)
-            .fetch_all(&mut *tx)
-            .await
-            .context("loading a series' jobs")?;
-    let wanted: HashSet<&str> = desired.iter().map(|j| j.key.as_str()).collect();
-    for (id, key) in pending {
-        if !wanted.contains(key.as_str()) {
-            sqlx::query("DELETE FROM jobs WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .context("removing a job")?;
+#[expect(clippy::too_many_arguments, reason = "one plan's parts, all needed to write it")]
+async fn save(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    platform: &str,
+    scope: Scope,
+    wanted: &[Planned],
+    create: &[&Planned],
+    advance: Option<&Planned>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let only = match scope {
+        Scope::All => None,
+        Scope::Member(m) => Some(m),
+    };
+    // The series' pending reminders and roll-overs in this plan's scope, for
+    // occurrences still to start (the scheduler drops those that started).
+    let pending: Vec<(i64, String, String, i64, i64, bool)> = sqlx::query_as(
+        "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+         WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
+           AND (kind IN ('reminder', 'advance') OR (kind = 'event' AND key LIKE 'ep:%'))
+           AND (? IS NULL OR member_id = ?)",
+    )
+    .bind(now.timestamp())
+    .bind(meeting.id)
+    .bind(now.timestamp())
+    .bind(only)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await
+    .context("loading a series' jobs")?;
+    let mut wanted_due: HashMap<&str, i64> = wanted.iter().map(|p| (p.key.as_str(), p.due)).collect();
+    if let Some(a) = advance {
+        wanted_due.insert(a.key.as_str(), a.due);
+    }
+    let mut existing = HashSet::new();
+    for (id, key, kind, due, attempts, claimed) in pending {
+        if kind != "reminder" && only.is_some() {
+            continue;
+        }
+        existing.insert(key.clone());
+        match wanted_due.get(key.as_str()) {
+            None if !claimed => {
+                sqlx::query("DELETE FROM jobs WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await
+                    .context("removing a job")?;
+            }
+            Some(new_due) if *new_due != due && attempts == 0 && !claimed => {
+                sqlx::query("UPDATE jobs SET due_at = ?, run_at = ? WHERE id = ?")
+                    .bind(new_due)
+                    .bind(new_due)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await
+                    .context("moving a job")?;
+            }
+            _ => {}
         }
     }
-    for job in desired {
+    for job in create.iter().copied().chain(advance) {
+        if existing.contains(&job.key) {
+            continue;
+        }
         sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at WHERE state = 'pending'",
+            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         )
         .bind(&job.key)
         .bind(job.kind)
         .bind(job.due)
+        .bind(job.due)
         .bind(platform)
         .bind(meeting.id)
-        .bind(occ.original.timestamp())
-        .bind(occ.start.timestamp())
+        .bind(job.occ.original.timestamp())
+        .bind(job.occ.start.timestamp())
         .bind(job.lead)
         .bind(job.member)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .context("saving a job")?;
-    }
-    tx.commit().await.context("committing jobs")
-}
-
-/// Re-plans every live series of a group (after its members or leads change).
-pub async fn plan_group(store: &Store, group: i64, now: DateTime<Utc>) -> Result<()> {
-    for meeting in meetings::of_group(store, group).await? {
-        plan(store, meeting.id, now, false).await?;
     }
     Ok(())
 }
 
-/// Re-plans the series a member is part of (after their settings change).
+/// Re-plans every live series of a group (after its members or leads change).
+pub async fn plan_group(store: &Store, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
+    let mut tx = write(store).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
+        .bind(group)
+        .fetch_all(&mut *tx)
+        .await
+        .context("listing a group's series")?;
+    for id in ids {
+        plan_in(&mut tx, id, now, scope, false).await?;
+    }
+    tx.commit().await.context("committing a group's plan")
+}
+
+/// Re-plans one member's reminders in every series they are part of (after
+/// their settings or zone change).
 pub async fn plan_member(store: &Store, member: i64, now: DateTime<Utc>) -> Result<()> {
+    let mut tx = write(store).await?;
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
              m.group_id IN (SELECT group_id FROM group_members WHERE member_id = ?)
@@ -199,21 +507,111 @@ pub async fn plan_member(store: &Store, member: i64, now: DateTime<Utc>) -> Resu
     )
     .bind(member)
     .bind(member)
-    .fetch_all(store.pool())
+    .fetch_all(&mut *tx)
     .await
     .context("listing a member's series")?;
     for id in ids {
-        plan(store, id, now, false).await?;
+        plan_in(&mut tx, id, now, Scope::Member(member), false).await?;
+    }
+    tx.commit().await.context("committing a member's plan")
+}
+
+// ---------------------------------------------------------------------------
+// Notices of changes and native events: jobs like any other.
+
+/// Tells each recipient of a change by DM, through the jobs table: a stable
+/// key made once, so a retry is never a second message, and two changes in
+/// one second are two notices.
+pub async fn queue_notices(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    told: &meetings::Told,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let platform: String = sqlx::query_scalar(
+        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
+    )
+    .bind(meeting.group_id)
+    .fetch_one(&mut *conn)
+    .await
+    .context("finding a series' platform")?;
+    let change_id = uuid::Uuid::new_v4().simple().to_string();
+    for (member, change) in told {
+        let payload = serde_json::to_string(change).map_err(|e| Error::Internal {
+            context: "writing a notice",
+            source: e.into(),
+        })?;
+        sqlx::query(
+            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
+             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(format!("n:{}:{change_id}:m{}", meeting.id, member.id))
+        .bind(now.timestamp())
+        .bind(now.timestamp())
+        .bind(&platform)
+        .bind(meeting.id)
+        .bind(member.id)
+        .bind(&payload)
+        .execute(&mut *conn)
+        .await
+        .context("queueing a notice")?;
     }
     Ok(())
 }
 
-/// The earliest pending job of these platforms.
+/// Asks the platform to mirror a series' next occurrence as a native event,
+/// where it has them. Rendered when due, so it always shows the latest state;
+/// one pending mirror per series is enough.
+pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    let platform: Option<String> = sqlx::query_scalar(
+        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id
+         JOIN meetings m ON m.group_id = g.id WHERE m.id = ?",
+    )
+    .bind(meeting)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("finding a meeting's platform")?;
+    let Some(platform) = platform.and_then(|p| Platform::parse(&p)) else {
+        return Ok(());
+    };
+    if !platform.mirrors_events() {
+        return Ok(());
+    }
+    let waiting: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE meeting_id = ? AND kind = 'event' AND key LIKE 'e:%' AND state = 'pending'
+           AND lease_owner IS NULL",
+    )
+    .bind(meeting)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("finding a waiting mirror")?;
+    if waiting.is_some() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id)
+         VALUES (?, 'event', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(format!("e:{meeting}:{}", uuid::Uuid::new_v4().simple()))
+    .bind(now.timestamp())
+    .bind(now.timestamp())
+    .bind(platform.as_str())
+    .bind(meeting)
+    .execute(&mut *conn)
+    .await
+    .context("queueing a native event")?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Taking what is due.
+
+/// The earliest time the engine must look again, over these platforms.
 pub async fn next_due(store: &Store, platforms: &[Platform]) -> Result<Option<DateTime<Utc>>> {
     let mut next: Option<i64> = None;
     for p in platforms {
         let due: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(due_at) FROM jobs WHERE state = 'pending' AND platform = ?")
+            sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND platform = ?")
                 .bind(p.as_str())
                 .fetch_one(store.pool())
                 .await
@@ -226,61 +624,237 @@ pub async fn next_due(store: &Store, platforms: &[Platform]) -> Result<Option<Da
     Ok(next.and_then(|s| DateTime::from_timestamp(s, 0)))
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct JobRow {
-    id: i64,
-    key: String,
-    kind: String,
-    due_at: i64,
-    meeting_id: i64,
-    occurrence: i64,
-    starts_at: i64,
-    lead_secs: i64,
-    member_id: Option<i64>,
-}
-
 /// What a due job asks of the platform.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Due {
-    /// A reminder to send.
+    /// A message to send.
     Send(Delivery),
     /// A meeting to mirror as a native event in a community.
     Mirror { community: String, event: MeetingEvent },
 }
 
-/// A due job, ready to carry out.
+/// A due job, claimed and ready to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
     pub job: i64,
     pub due: Due,
 }
 
-/// Asks the platform to mirror a series' next occurrence as a native event,
-/// where it has them. Rendered when due, so it always shows the latest state.
-pub async fn queue_event(store: &Store, meeting: i64, now: DateTime<Utc>) -> Result<()> {
-    let platform: Option<String> = sqlx::query_scalar(
-        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id
-         JOIN meetings m ON m.group_id = g.id WHERE m.id = ?",
+/// Frees the claims of a sender that is gone. Only for a process that knows
+/// it is the database's only one (it holds the single-instance lock): their
+/// jobs go out again at once, with the same keys, so the platform's
+/// de-duplication catches the ones that had been sent.
+pub async fn release_claims(store: &Store, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = MIN(run_at, ?)
+         WHERE state = 'pending' AND lease_owner IS NOT NULL",
     )
-    .bind(meeting)
-    .fetch_optional(store.pool())
-    .await
-    .context("finding a meeting's platform")?;
-    if platform.as_deref() != Some(Platform::Discord.as_str()) {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, platform, meeting_id, occurrence, starts_at, lead_secs)
-         VALUES (?, 'event', ?, ?, ?, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(format!("e:{meeting}:{}", uuid::Uuid::new_v4().simple()))
     .bind(now.timestamp())
-    .bind(Platform::Discord.as_str())
-    .bind(meeting)
     .execute(store.pool())
     .await
-    .context("queueing a native event")?;
-    Ok(())
+    .context("releasing old claims")?;
+    Ok(done.rows_affected())
+}
+
+/// Claims up to `limit` due jobs of `platform` for `owner`, in due order.
+/// One statement, so two processes never claim the same job.
+async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
+    let mut rows: Vec<Job> = sqlx::query_as(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
+                      ORDER BY run_at, id LIMIT ?)
+         RETURNING id, key, kind, subject, member_id, due_at, attempts, meeting_id, occurrence, starts_at,
+                   lead_secs, payload",
+    )
+    .bind(owner)
+    .bind(now.timestamp() + LEASE_SECS)
+    .bind(now.timestamp() + LEASE_SECS)
+    .bind(platform.as_str())
+    .bind(now.timestamp())
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await
+    .context("claiming due jobs")?;
+    rows.sort_by_key(|r| (r.due_at, r.id));
+    Ok(rows)
+}
+
+/// What the engine knows of a series while rendering its jobs: loaded once
+/// per series per batch, not once per job.
+struct SeriesCtx {
+    meeting: Meeting,
+    group: Group,
+    community: String,
+}
+
+/// Claims what is due on `platform` and renders it for sending. Roll-overs
+/// are carried out here, each in one transaction with the plan they make.
+/// Reminders whose meeting has started are dropped, with the reason logged.
+/// A job that cannot be rendered fails on its own, with its reason; the
+/// others go on.
+pub async fn take_due(
+    store: &Store,
+    platform: Platform,
+    owner: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DueDelivery>> {
+    let rows = claim(store, platform, owner, now, limit).await?;
+    // When several reminders to one recipient for one occurrence are overdue
+    // at once (after downtime), only the one closest to the start goes out.
+    let mut closest: HashMap<(Option<i64>, i64, Option<i64>), i64> = HashMap::new();
+    for row in rows.iter().filter(|r| r.kind == "reminder") {
+        let lead = closest
+            .entry((row.meeting_id, row.occurrence, row.member_id))
+            .or_insert(row.lead_secs);
+        *lead = (*lead).min(row.lead_secs);
+    }
+    let mut series: HashMap<i64, Option<SeriesCtx>> = HashMap::new();
+    let mut members: HashMap<i64, Member> = HashMap::new();
+    let member_ids: Vec<i64> = rows.iter().filter_map(|r| r.member_id).collect();
+    for m in crate::members::by_ids(store, &member_ids).await? {
+        members.insert(m.id, m);
+    }
+    let mut out = Vec::new();
+    for row in rows {
+        let rendered = render(store, &row, now, &closest, &mut series, &members).await;
+        match rendered {
+            Ok(Some(due)) => out.push(DueDelivery { job: row.id, due }),
+            Ok(None) => {}
+            Err(e) => {
+                let why = e.to_string();
+                tracing::warn!(job = row.id, kind = %row.kind, error = %why, "job set aside: it could not be prepared");
+                finish(store, row.id, "failed", Some(&why), now).await?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One claimed job: `Some` to send, `None` when it was carried out or dropped here.
+async fn render(
+    store: &Store,
+    row: &Job,
+    now: DateTime<Utc>,
+    closest: &HashMap<(Option<i64>, i64, Option<i64>), i64>,
+    series: &mut HashMap<i64, Option<SeriesCtx>>,
+    members: &HashMap<i64, Member>,
+) -> Result<Option<Due>> {
+    match row.kind.as_str() {
+        "advance" => {
+            let meeting = row.meeting_id.unwrap_or_default();
+            let mut tx = write(store).await?;
+            let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
+            plan_in(&mut tx, meeting, now, Scope::All, late).await?;
+            finish_in(&mut tx, row.id, "sent", None, now).await?;
+            tx.commit().await.context("committing a roll-over")?;
+            return Ok(None);
+        }
+        "reminder" => {
+            let dropped = if now.timestamp() >= row.starts_at {
+                Some("its meeting had already started")
+            } else if closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs) {
+                Some("a later overdue reminder supersedes it")
+            } else {
+                None
+            };
+            if let Some(why) = dropped {
+                drop_job(store, row, why, now).await?;
+                return Ok(None);
+            }
+        }
+        "event" | "notice" => {}
+        _ => return render_feature(store, row, now).await,
+    }
+    let meeting_id = row.meeting_id.unwrap_or_default();
+    if let std::collections::hash_map::Entry::Vacant(slot) = series.entry(meeting_id) {
+        let loaded = match meetings::by_id(store, meeting_id).await? {
+            Some(meeting) => {
+                let group = crate::groups::by_id(store, meeting.group_id).await?;
+                let community: String = sqlx::query_scalar(
+                    "SELECT c.external_id FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
+                )
+                .bind(group.id)
+                .fetch_one(store.pool())
+                .await
+                .context("finding a community")?;
+                Some(SeriesCtx {
+                    meeting,
+                    group,
+                    community,
+                })
+            }
+            None => None,
+        };
+        slot.insert(loaded);
+    }
+    let Some(Some(ctx)) = series.get(&meeting_id) else {
+        drop_job(store, row, "its series no longer exists", now).await?;
+        return Ok(None);
+    };
+    let member = match row.member_id {
+        Some(id) => Some(members.get(&id).ok_or_else(|| Error::Internal {
+            context: "rendering a job",
+            source: "its recipient is gone".into(),
+        })?),
+        None => None,
+    };
+    let message = match row.kind.as_str() {
+        "event" => {
+            return Ok(Some(Due::Mirror {
+                community: ctx.community.clone(),
+                event: meeting_event(store, &ctx.meeting, &ctx.group, now).await?,
+            }));
+        }
+        "notice" => {
+            let change: Change =
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
+                    context: "reading a notice",
+                    source: e.into(),
+                })?;
+            let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
+            meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
+        }
+        _ => reminder(store, row, ctx, member, now).await?,
+    };
+    let effect = match member {
+        Some(m) => Effect::Dm {
+            user: m.external_id.clone(),
+            message,
+            key: Some(row.key.clone()),
+        },
+        None => Effect::Post {
+            channel: ctx.group.home_channel.clone(),
+            message,
+            key: Some(row.key.clone()),
+        },
+    };
+    Ok(Some(Due::Send(Delivery {
+        community: ctx.community.clone(),
+        effect,
+    })))
+}
+
+/// Jobs of the features built on the engine: the feature that owns a kind
+/// renders its jobs. `None`: nothing to send, the job is done.
+#[expect(
+    clippy::match_single_binding,
+    reason = "each feature adds its kind here, one arm each"
+)]
+async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>> {
+    let _ = (store, now);
+    match job.kind.as_str() {
+        // feature kinds
+        other => Err(Error::Internal {
+            context: "rendering a job",
+            source: format!("no feature owns jobs of kind {other}").into(),
+        }),
+    }
+}
+
+async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Result<()> {
+    tracing::warn!(job = row.id, kind = %row.kind, why, "job dropped");
+    finish(store, row.id, "dropped", Some(why), now).await
 }
 
 async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: DateTime<Utc>) -> Result<MeetingEvent> {
@@ -303,128 +877,25 @@ async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: Dat
     })
 }
 
-/// Takes what is due on `platform`: runs series roll-overs, drops reminders
-/// whose meeting has started (logged), and renders the rest for sending.
-pub async fn take_due(store: &Store, platform: Platform, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
-    let rows: Vec<JobRow> = sqlx::query_as(
-        "SELECT id, key, kind, due_at, meeting_id, occurrence, starts_at, lead_secs, member_id FROM jobs
-         WHERE state = 'pending' AND platform = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-    )
-    .bind(platform.as_str())
-    .bind(now.timestamp())
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await
-    .context("taking due jobs")?;
-    // When several reminders to one recipient for one occurrence are overdue
-    // at once (after downtime), only the one closest to the start goes out.
-    let mut closest: HashMap<(i64, i64, Option<i64>), i64> = HashMap::new();
-    for row in rows.iter().filter(|r| r.kind == "reminder") {
-        let lead = closest
-            .entry((row.meeting_id, row.occurrence, row.member_id))
-            .or_insert(row.lead_secs);
-        *lead = (*lead).min(row.lead_secs);
-    }
-    let mut out = Vec::new();
-    let mut context: HashMap<i64, (Meeting, Group, String)> = HashMap::new();
-    for row in rows {
-        if row.kind == "advance" {
-            finish(store, row.id, "sent", now).await?;
-            plan(
-                store,
-                row.meeting_id,
-                now,
-                now.timestamp() - row.due_at > LATE_AFTER_SECS,
-            )
-            .await?;
-            queue_event(store, row.meeting_id, now).await?;
-            continue;
-        }
-        let dropped = match row.kind.as_str() {
-            "reminder" if now.timestamp() >= row.starts_at => Some("its meeting had already started"),
-            "reminder" if closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs) => {
-                Some("a later overdue reminder supersedes it")
-            }
-            _ => None,
-        };
-        if let Some(why) = dropped {
-            finish(store, row.id, "dropped", now).await?;
-            tracing::warn!(job = row.id, meeting = row.meeting_id, why, "reminder dropped");
-            continue;
-        }
-        if let std::collections::hash_map::Entry::Vacant(slot) = context.entry(row.meeting_id) {
-            let Some(meeting) = meetings::by_id(store, row.meeting_id).await? else {
-                finish(store, row.id, "dropped", now).await?;
-                continue;
-            };
-            let group = groups::by_id(store, meeting.group_id).await?;
-            let community: String = sqlx::query_scalar(
-                "SELECT c.external_id FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
-            )
-            .bind(group.id)
-            .fetch_one(store.pool())
-            .await
-            .context("finding a community")?;
-            slot.insert((meeting, group, community));
-        }
-        let Some((meeting, group, community)) = context.get(&row.meeting_id) else {
-            continue;
-        };
-        if row.kind == "event" {
-            out.push(DueDelivery {
-                job: row.id,
-                due: Due::Mirror {
-                    community: community.clone(),
-                    event: meeting_event(store, meeting, group, now).await?,
-                },
-            });
-            continue;
-        }
-        let member = match row.member_id {
-            Some(id) => Some(crate::members::by_id(store, id).await?),
-            None => None,
-        };
-        let message = reminder(store, &row, meeting, group, member.as_ref(), now).await?;
-        let effect = match member {
-            Some(m) => Effect::Dm {
-                user: m.external_id,
-                message,
-                key: Some(row.key.clone()),
-            },
-            None => Effect::Post {
-                channel: group.home_channel.clone(),
-                message,
-                key: Some(row.key.clone()),
-            },
-        };
-        out.push(DueDelivery {
-            job: row.id,
-            due: Due::Send(Delivery {
-                community: community.clone(),
-                effect,
-            }),
-        });
-    }
-    Ok(out)
-}
-
 async fn reminder(
     store: &Store,
-    row: &JobRow,
-    meeting: &Meeting,
-    group: &Group,
+    row: &Job,
+    ctx: &SeriesCtx,
     member: Option<&Member>,
     now: DateTime<Utc>,
 ) -> Result<Message> {
+    let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
     let occ = Occurrence {
         original: DateTime::from_timestamp(row.occurrence, 0).unwrap_or_default(),
         start: DateTime::from_timestamp(row.starts_at, 0).unwrap_or_default(),
     };
     let (yes, maybe) = meetings::rsvp_counts(store, meeting.id, occ.original).await?;
+    // How long is actually left as it goes out: a reminder moved for quiet
+    // hours, or sent late, says so truthfully.
     let mut message = Message::titled(format!("Reminder: {}", meeting.name(&group.name)))
         .line(
-            Line::text(format!("Starts in {}: ", lead_words(row.lead_secs)))
+            Line::text(format!("Starts {}: ", left_words(occ.start - now)))
                 .push(meetings::time(occ.start, zone))
                 .t(format!(" ({} min).", meeting.duration_minutes)),
         )
@@ -446,18 +917,33 @@ async fn reminder(
     Ok(meetings::rsvp_buttons(message, meeting, &occ))
 }
 
-async fn finish(store: &Store, job: i64, state: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE jobs SET state = ?, done_at = ? WHERE id = ?")
-        .bind(state)
-        .bind(now.timestamp())
-        .bind(job)
-        .execute(store.pool())
-        .await
-        .context("finishing a job")?;
+async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+    let mut conn = store.pool().acquire().await.context("finishing a job")?;
+    finish_in(&mut conn, job, state, why, now).await
+}
+
+async fn finish_in(
+    conn: &mut SqliteConnection,
+    job: i64,
+    state: &str,
+    why: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = ?, done_at = ?, error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+    )
+    .bind(state)
+    .bind(now.timestamp())
+    .bind(why)
+    .bind(job)
+    .execute(&mut *conn)
+    .await
+    .context("finishing a job")?;
     Ok(())
 }
 
-/// Records how a delivery went: sent, tried again later with back-off, or failed.
+/// Records how a delivery went: sent, tried again later with back-off, or
+/// failed for good (kept, with its reason, and logged with its id).
 pub async fn delivered(
     store: &Store,
     job: i64,
@@ -465,25 +951,26 @@ pub async fn delivered(
     now: DateTime<Utc>,
 ) -> Result<()> {
     match outcome {
-        Ok(()) => finish(store, job, "sent", now).await,
-        Err(crate::DeliveryError::Permanent(_)) => {
-            tracing::warn!(job, "delivery failed for good");
-            finish(store, job, "failed", now).await
+        Ok(()) => finish(store, job, "sent", None, now).await,
+        Err(crate::DeliveryError::Permanent(why)) => {
+            tracing::warn!(job, error = %why, "delivery failed for good");
+            finish(store, job, "failed", Some(why), now).await
         }
-        Err(crate::DeliveryError::Retry(_)) => {
+        Err(crate::DeliveryError::Retry(why)) => {
             let (attempts, starts_at): (i64, i64) = sqlx::query_as("SELECT attempts, starts_at FROM jobs WHERE id = ?")
                 .bind(job)
                 .fetch_one(store.pool())
                 .await
                 .context("loading a job")?;
-            let retry_at = now.timestamp() + 30 * (1 << attempts.min(6));
-            // A reminder is useless once its meeting starts; an event update (starts_at 0) has no deadline.
-            if attempts + 1 >= MAX_ATTEMPTS || (starts_at > 0 && retry_at >= starts_at) {
-                tracing::warn!(job, attempts, "delivery given up");
-                return finish(store, job, "failed", now).await;
+            let retry_at = now.timestamp() + 30 * (1 << (attempts - 1).clamp(0, 6));
+            // A reminder is useless once its meeting starts; other jobs have no deadline (starts_at 0).
+            if attempts >= MAX_ATTEMPTS || (starts_at > 0 && retry_at >= starts_at) {
+                tracing::warn!(job, attempts, error = %why, "delivery given up");
+                return finish(store, job, "failed", Some(why), now).await;
             }
-            sqlx::query("UPDATE jobs SET attempts = attempts + 1, due_at = ? WHERE id = ?")
+            sqlx::query("UPDATE jobs SET run_at = ?, lease_owner = NULL, lease_until = NULL, error = ? WHERE id = ?")
                 .bind(retry_at)
+                .bind(why)
                 .bind(job)
                 .execute(store.pool())
                 .await
@@ -491,4 +978,18 @@ pub async fn delivered(
             Ok(())
         }
     }
+}
+
+/// Jobs that failed for good in a community, newest first: for its admins.
+pub async fn failed_in(store: &Store, community: i64, limit: i64) -> Result<Vec<(i64, String, String)>> {
+    sqlx::query_as(
+        "SELECT j.id, j.kind, COALESCE(j.error, '') FROM jobs j JOIN meetings m ON m.id = j.meeting_id
+         JOIN groups g ON g.id = m.group_id WHERE g.community_id = ? AND j.state = 'failed'
+         ORDER BY j.done_at DESC LIMIT ?",
+    )
+    .bind(community)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await
+    .context("listing failed jobs")
 }

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Offset, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
-use rrule::{Frequency, RRuleSet};
+use rrule::{Frequency, NWeekday, RRule, RRuleSet, Unvalidated};
 
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::Group;
@@ -15,6 +15,7 @@ use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::store::Store;
 use crate::when;
+use sqlx::SqliteConnection;
 
 pub const DEFAULT_DURATION_MINUTES: i64 = 90;
 /// How many occurrences a schedule preview shows.
@@ -88,15 +89,15 @@ impl Meeting {
     }
 }
 
+/// The rule set of a series: its rule from its first occurrence, placed in
+/// its zone by the time rule of [`when::resolve`] (a local time that happens
+/// twice is the first), so no start the schedule command accepts is refused.
 fn rule_set(start: NaiveDateTime, zone: Tz, rule: &str) -> std::result::Result<RRuleSet, String> {
-    format!(
-        "DTSTART;TZID={}:{}\nRRULE:{}",
-        zone.name(),
-        start.format("%Y%m%dT%H%M%S"),
-        rule
-    )
-    .parse::<RRuleSet>()
-    .map_err(|e| e.to_string())
+    let first = when::resolve(start, zone).0.with_timezone(&rrule::Tz::Tz(zone));
+    rule.parse::<RRule<Unvalidated>>()
+        .map_err(|e| e.to_string())?
+        .build(first)
+        .map_err(|e| e.to_string())
 }
 
 /// The RRULE for a shortcut, from the first occurrence's local start.
@@ -175,24 +176,224 @@ fn series_rule(
         rule.push_str(&format!(";UNTIL={}", end.format("%Y%m%dT%H%M%SZ")));
     }
     let set = rule_set(start, zone, &rule).map_err(|_| repeat_error("is not a rule I can read"))?;
+    // At most daily, read from the parsed rule: a daily rule with several
+    // hours or minutes is more than daily.
     let too_often = set.get_rrule().iter().any(|r| {
         matches!(
             r.get_freq(),
             Frequency::Hourly | Frequency::Minutely | Frequency::Secondly
-        )
+        ) || r.get_by_hour().len() > 1
+            || r.get_by_minute().len() > 1
+            || r.get_by_second().len() > 1
     });
     if too_often {
         return Err(repeat_error("can be at most daily"));
     }
+    // The time of day comes from `when`; a rule that sets its own would show
+    // one time and meet at another.
+    let own_time = set.get_rrule().iter().any(|r| {
+        r.get_by_hour() != [start.hour() as u8]
+            || r.get_by_minute() != [start.minute() as u8]
+            || r.get_by_second() != [start.second() as u8]
+    });
+    if own_time {
+        return Err(repeat_error("sets its own time of day; give the time in when instead"));
+    }
+    if set.get_rrule().iter().any(|r| describe_rule(r, start).is_none()) {
+        return Err(repeat_error(
+            "is a rule I can't say in plain words; use FREQ with INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, COUNT or UNTIL",
+        ));
+    }
     Ok((label, rule))
 }
 
+const ORDINAL_WORDS: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
+
+fn day_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+/// "Mondays and Thursdays", "Mondays, Wednesdays and Fridays".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// 1 → "1st", 22 → "22nd", -1 → "last day", -2 → "second-to-last day".
+fn month_day(n: i8) -> String {
+    match n {
+        -1 => "last day".into(),
+        n if n < 0 => format!(
+            "{}-to-last day",
+            ORDINAL_WORDS.get((-n - 1) as usize).copied().unwrap_or("nth")
+        ),
+        n => {
+            let suffix = match (n % 10, n % 100) {
+                (1, 11) | (2, 12) | (3, 13) => "th",
+                (1, _) => "st",
+                (2, _) => "nd",
+                (3, _) => "rd",
+                _ => "th",
+            };
+            format!("{n}{suffix}")
+        }
+    }
+}
+
+fn nth_weekday(n: i16, day: Weekday) -> Option<String> {
+    let which = match n {
+        -1 => "last".to_string(),
+        n if (1..=5).contains(&n) => ORDINAL_WORDS[(n - 1) as usize].to_string(),
+        n if (-5..=-2).contains(&n) => format!("{}-to-last", ORDINAL_WORDS[(-n - 1) as usize]),
+        _ => return None,
+    };
+    Some(format!("the {which} {}", day_name(day)))
+}
+
+fn month_name(m: u8) -> Option<&'static str> {
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
+    .get(usize::from(m).checked_sub(1)?)
+    .copied()
+}
+
+/// How often a rule meets, in words, without time or end: "Weekly on
+/// Mondays and Thursdays", "Every other Tuesday", "Monthly on the 15th".
+/// `None` for a rule this cannot say; the schedule command refuses those.
+fn describe_rule<S>(r: &RRule<S>, start: NaiveDateTime) -> Option<String> {
+    let interval = r.get_interval().max(1);
+    let plain_days: Vec<Weekday> = r
+        .get_by_weekday()
+        .iter()
+        .filter_map(|d| match d {
+            NWeekday::Every(day) => Some(*day),
+            NWeekday::Nth(..) => None,
+        })
+        .collect();
+    let nth_days: Vec<String> = r
+        .get_by_weekday()
+        .iter()
+        .filter_map(|d| match d {
+            NWeekday::Nth(n, day) => nth_weekday(*n, *day),
+            NWeekday::Every(_) => None,
+        })
+        .collect();
+    if nth_days.len() + plain_days.len() != r.get_by_weekday().len()
+        || !r.get_by_set_pos().is_empty()
+        || !r.get_by_year_day().is_empty()
+        || !r.get_by_week_no().is_empty()
+    {
+        return None;
+    }
+    let every = |unit: &str, units: &str| match interval {
+        1 => None,
+        2 => Some(format!("Every other {unit}")),
+        n => Some(format!("Every {n} {units}")),
+    };
+    let days_words =
+        |days: &[Weekday]| and_list(&days.iter().map(|d| format!("{}s", day_name(*d))).collect::<Vec<_>>());
+    // BYMONTH is filled in from the start by the rule builder for yearly rules.
+    let months_given = !r.get_by_month().is_empty() && !matches!(r.get_freq(), Frequency::Yearly);
+    Some(match r.get_freq() {
+        Frequency::Daily if months_given || !r.get_by_month_day().is_empty() || !nth_days.is_empty() => return None,
+        Frequency::Daily if !plain_days.is_empty() => match every("day", "days") {
+            None => format!("On {}", days_words(&plain_days)),
+            Some(_) => return None,
+        },
+        Frequency::Daily => every("day", "days").unwrap_or_else(|| "Daily".into()),
+        Frequency::Weekly if months_given || !r.get_by_month_day().is_empty() || !nth_days.is_empty() => return None,
+        Frequency::Weekly => {
+            let days = if plain_days.is_empty() {
+                vec![start.weekday()]
+            } else {
+                plain_days
+            };
+            match (interval, days.as_slice()) {
+                (1, _) => format!("Weekly on {}", days_words(&days)),
+                (2, [one]) => format!("Every other {}", day_name(*one)),
+                (2, _) => format!("Every other week on {}", days_words(&days)),
+                (n, _) => format!("Every {n} weeks on {}", days_words(&days)),
+            }
+        }
+        Frequency::Monthly if months_given || !plain_days.is_empty() => return None,
+        Frequency::Monthly => {
+            let on = if !nth_days.is_empty() {
+                if !r.get_by_month_day().is_empty() {
+                    return None;
+                }
+                and_list(&nth_days)
+            } else {
+                let days: Vec<i8> = if r.get_by_month_day().is_empty() {
+                    vec![start.day() as i8]
+                } else {
+                    r.get_by_month_day().to_vec()
+                };
+                format!(
+                    "the {}",
+                    and_list(&days.iter().map(|d| month_day(*d)).collect::<Vec<_>>())
+                )
+            };
+            match every("month", "months") {
+                None => format!("Monthly on {on}"),
+                Some(e) => format!("{e} on {on}"),
+            }
+        }
+        Frequency::Yearly if !plain_days.is_empty() || !nth_days.is_empty() => return None,
+        Frequency::Yearly => {
+            let months: Vec<u8> = if r.get_by_month().is_empty() {
+                vec![start.month() as u8]
+            } else {
+                r.get_by_month().to_vec()
+            };
+            let days: Vec<i8> = if r.get_by_month_day().is_empty() {
+                vec![start.day() as i8]
+            } else {
+                r.get_by_month_day().to_vec()
+            };
+            let months: Option<Vec<String>> = months.iter().map(|m| month_name(*m).map(String::from)).collect();
+            let on = format!(
+                "the {} of {}",
+                and_list(&days.iter().map(|d| month_day(*d)).collect::<Vec<_>>()),
+                and_list(&months?)
+            );
+            match every("year", "years") {
+                None => format!("Yearly on {on}"),
+                Some(e) => format!("{e} on {on}"),
+            }
+        }
+        _ => return None,
+    })
+}
+
 /// Cancelled (None) and moved (Some) occurrences of a series, by original start.
-async fn exceptions(store: &Store, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
+async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
     let rows: Vec<(i64, Option<i64>)> =
         sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
             .bind(meeting)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *conn)
             .await
             .context("loading exceptions")?;
     Ok(rows.into_iter().collect())
@@ -204,10 +405,21 @@ fn at(secs: i64) -> DateTime<Utc> {
 
 /// The next `limit` occurrences that start after `after`, exceptions applied.
 pub async fn upcoming(store: &Store, meeting: &Meeting, after: DateTime<Utc>, limit: usize) -> Result<Vec<Occurrence>> {
+    let mut conn = store.pool().acquire().await.context("reading occurrences")?;
+    upcoming_in(&mut conn, meeting, after, limit).await
+}
+
+/// [`upcoming`] on a connection the caller holds (inside a write transaction).
+pub async fn upcoming_in(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    after: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Occurrence>> {
     if meeting.cancelled {
         return Ok(Vec::new());
     }
-    let exceptions = exceptions(store, meeting.id).await?;
+    let exceptions = exceptions(conn, meeting.id).await?;
     let mut found: Vec<Occurrence> = meeting
         .raw_after(after + Duration::seconds(1), (limit + exceptions.len()).min(500) as u16)?
         .into_iter()
@@ -248,9 +460,13 @@ pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Gr
 }
 
 pub async fn by_id(store: &Store, id: i64) -> Result<Option<Meeting>> {
+    by_id_in(store.pool(), id).await
+}
+
+pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Meeting>> {
     sqlx::query_as(select_meetings!("WHERE id = ?"))
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(db)
         .await
         .context("loading a meeting")
 }
@@ -312,7 +528,10 @@ pub async fn occurrence(
     };
     let zone = meeting.zone();
     let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
-    let exceptions = exceptions(store, meeting.id).await?;
+    let exceptions = {
+        let mut conn = store.pool().acquire().await.context("reading occurrences")?;
+        exceptions(&mut conn, meeting.id).await?
+    };
     // A moved occurrence answers to the date it now happens on, too.
     if let Some((original, moved)) = exceptions
         .iter()
@@ -366,37 +585,39 @@ pub fn time(at: DateTime<Utc>, zone: Tz) -> Span {
     Span::Time { at, zone }
 }
 
-/// How often a series meets, in words.
+/// How often a series meets, in words, the same way everywhere (the card,
+/// the schedule's answer, native events, suggestions): "Every other Tuesday
+/// at 19:00 Europe/Berlin, 90 min, 8 times".
 pub fn cadence(meeting: &Meeting) -> String {
     let start = meeting.start_local;
-    let day = start.format("%A").to_string();
     let clock = start.format("%H:%M");
-    let zone = meeting.zone().name();
-    let how = match meeting.repeat.as_str() {
-        "once" => format!("Once, {} at {clock} {zone}", start.format("%a %-d %b %Y")),
-        "daily" => format!("Daily at {clock} {zone}"),
-        "weekly" => format!("Weekly on {day}s at {clock} {zone}"),
-        "biweekly" => format!("Every other {day} at {clock} {zone}"),
-        "monthly" => {
-            let nth = (start.day() - 1) / 7 + 1;
-            let which = ["first", "second", "third", "fourth", "last"][(nth.clamp(1, 5) - 1) as usize];
-            format!("Monthly on the {which} {day} at {clock} {zone}")
-        }
-        _ => format!("{} at {clock} {zone}", meeting.rrule),
+    let zone = meeting.zone();
+    let set = meeting.rule_set().ok();
+    let rule = set.as_ref().and_then(|s| s.get_rrule().first());
+    if meeting.repeat == "once" || rule.and_then(|r| r.get_count()) == Some(1) {
+        return format!(
+            "Once, {} at {clock} {}, {} min",
+            start.format("%a %-d %b %Y"),
+            zone.name(),
+            meeting.duration_minutes
+        );
+    }
+    let how = rule
+        .and_then(|r| describe_rule(r, start))
+        .unwrap_or_else(|| "On a custom schedule".to_string());
+    let end = match rule {
+        Some(r) if r.get_count().is_some() => format!(", {} times", r.get_count().unwrap_or_default()),
+        Some(r) => match r.get_until() {
+            Some(until) => format!(", until {}", until.with_timezone(&zone).format("%a %-d %b %Y")),
+            None => String::new(),
+        },
+        None => String::new(),
     };
-    let end = if meeting.rrule.contains("COUNT=") && meeting.repeat != "once" {
-        let count = meeting
-            .rrule
-            .split(';')
-            .find_map(|p| p.strip_prefix("COUNT="))
-            .unwrap_or("?");
-        format!(", {count} times")
-    } else if let Some(until) = meeting.rrule.split(';').find_map(|p| p.strip_prefix("UNTIL=")) {
-        format!(", until {}", until.get(..8).unwrap_or(until))
-    } else {
-        String::new()
-    };
-    format!("{how}, {} min{end}", meeting.duration_minutes)
+    format!(
+        "{how} at {clock} {}, {} min{end}",
+        zone.name(),
+        meeting.duration_minutes
+    )
 }
 
 /// A series about to be stored.
@@ -477,6 +698,17 @@ pub async fn schedule(
         },
     };
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
+    // Refused before anything is stored: a rule that never meets again.
+    let any = rule_set(start, zone, &rule)
+        .map(|set| {
+            set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
+                .all(1)
+                .dates
+        })
+        .unwrap_or_default();
+    if any.is_empty() {
+        return Err(repeat_error("gives no meeting after now").into());
+    }
     let new = NewSeries {
         title: b.text("title"),
         start,
@@ -612,8 +844,53 @@ pub async fn attendees(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -
     .context("listing attendees")
 }
 
-/// A change to tell each attendee: (member, message).
-pub type Notices = Vec<(Member, Message)>;
+/// A change to tell those who said they'd come. Stored with the notice's
+/// job and put into words when it goes out, in the reader's zone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// One occurrence, that was to start at `start`, is cancelled.
+    Cancelled { start: i64 },
+    /// The whole series is cancelled; `start` is the reader's next one.
+    SeriesCancelled { start: i64 },
+    /// One occurrence moved; `original` identifies it for the RSVP buttons.
+    Moved { original: i64, from: i64, to: i64 },
+}
+
+/// Those to tell of a change, by what they said they'd come to.
+pub type Told = Vec<(Member, Change)>;
+
+/// A change's notice, in words, for a reader in `zone`.
+pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Message {
+    let name = meeting.name(&group.name).to_string();
+    match change {
+        Change::SeriesCancelled { start } => Message::titled(format!("Cancelled: {name}"))
+            .text(format!("The whole series of {name} has been cancelled, including:"))
+            .line(Line::text("  ").push(time(at(*start), zone)))
+            .text("Thank you for being part of it."),
+        Change::Cancelled { start } => Message::titled(format!("Cancelled: {name}")).line(
+            Line::text("The meeting on ")
+                .push(time(at(*start), zone))
+                .t(" is cancelled. The others go ahead as planned."),
+        ),
+        Change::Moved { original, from, to } => {
+            let text = Message::titled(format!("Moved: {name}"))
+                .line(
+                    Line::text("The meeting on ")
+                        .push(time(at(*from), zone))
+                        .t(" now happens ")
+                        .push(time(at(*to), zone))
+                        .t("."),
+                )
+                .text("Your RSVP still stands; change it with the buttons if you need to.");
+            let moved = Occurrence {
+                original: at(*original),
+                start: at(*to),
+            };
+            rsvp_buttons(text, meeting, &moved)
+        }
+    }
+}
 
 /// `/meeting cancel`: one occurrence (default the next) or `all`.
 pub async fn cancel(
@@ -622,7 +899,7 @@ pub async fn cancel(
     group: &Group,
     wanted: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(Message, Notices)> {
+) -> Result<(Message, Told)> {
     let zone = meeting.zone();
     let name = meeting.name(&group.name).to_string();
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
@@ -632,17 +909,17 @@ pub async fn cancel(
             .execute(store.pool())
             .await
             .context("cancelling a series")?;
-        let mut notices = Vec::new();
-        let mut told = std::collections::HashSet::new();
+        let mut told = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for occ in coming {
             for member in attendees(store, meeting.id, occ.original).await? {
-                if told.insert(member.id) {
-                    let zone = member.zone().unwrap_or(zone);
-                    let text = Message::titled(format!("Cancelled: {name}"))
-                        .text(format!("The whole series of {name} has been cancelled, including:"))
-                        .line(Line::text("  ").push(time(occ.start, zone)))
-                        .text("Thank you for being part of it.");
-                    notices.push((member, text));
+                if seen.insert(member.id) {
+                    told.push((
+                        member,
+                        Change::SeriesCancelled {
+                            start: occ.start.timestamp(),
+                        },
+                    ));
                 }
             }
         }
@@ -650,7 +927,7 @@ pub async fn cancel(
             "Cancelled every coming {name} meeting (meeting {}).",
             meeting.id
         ));
-        return Ok((reply, notices));
+        return Ok((reply, told));
     }
     let occ = occurrence(store, meeting, wanted, now).await?;
     sqlx::query(
@@ -662,25 +939,20 @@ pub async fn cancel(
     .execute(store.pool())
     .await
     .context("cancelling an occurrence")?;
-    let notices = attendees(store, meeting.id, occ.original)
+    let change = Change::Cancelled {
+        start: occ.start.timestamp(),
+    };
+    let told = attendees(store, meeting.id, occ.original)
         .await?
         .into_iter()
-        .map(|member| {
-            let zone = member.zone().unwrap_or(zone);
-            let text = Message::titled(format!("Cancelled: {name}")).line(
-                Line::text("The meeting on ")
-                    .push(time(occ.start, zone))
-                    .t(" is cancelled. The others go ahead as planned."),
-            );
-            (member, text)
-        })
+        .map(|member| (member, change.clone()))
         .collect();
     let reply = Message::new().line(
         Line::text(format!("Cancelled {name} on "))
             .push(time(occ.start, zone))
-            .t(". Those who said they'd come have been told."),
+            .t(". Those who said they'd come will be told."),
     );
-    Ok((reply, notices))
+    Ok((reply, told))
 }
 
 /// `/meeting move`: one occurrence to a new time.
@@ -691,7 +963,7 @@ pub async fn move_one(
     wanted: Option<&str>,
     new_when: &str,
     now: DateTime<Utc>,
-) -> Result<(Message, Notices)> {
+) -> Result<(Message, Told)> {
     let zone = meeting.zone();
     let occ = occurrence(store, meeting, wanted, now).await?;
     let asked = when::parse(new_when, zone, now)?;
@@ -707,26 +979,15 @@ pub async fn move_one(
     .await
     .context("moving an occurrence")?;
     let name = meeting.name(&group.name).to_string();
-    let notices = attendees(store, meeting.id, occ.original)
+    let change = Change::Moved {
+        original: occ.original.timestamp(),
+        from: occ.start.timestamp(),
+        to: to.timestamp(),
+    };
+    let told = attendees(store, meeting.id, occ.original)
         .await?
         .into_iter()
-        .map(|member| {
-            let zone = member.zone().unwrap_or(zone);
-            let text = Message::titled(format!("Moved: {name}"))
-                .line(
-                    Line::text("The meeting on ")
-                        .push(time(occ.start, zone))
-                        .t(" now happens ")
-                        .push(time(to, zone))
-                        .t("."),
-                )
-                .text("Your RSVP still stands; change it with the buttons if you need to.");
-            let moved = Occurrence {
-                original: occ.original,
-                start: to,
-            };
-            (member, rsvp_buttons(text, meeting, &moved))
-        })
+        .map(|member| (member, change.clone()))
         .collect();
     let mut reply = Message::new().line(
         Line::text(format!("Moved {name} from "))
@@ -738,7 +999,7 @@ pub async fn move_one(
     if let Some(note) = note {
         reply = reply.text(note.explain(asked, zone));
     }
-    Ok((reply, notices))
+    Ok((reply, told))
 }
 
 /// `/meeting rsvp`.

@@ -96,12 +96,22 @@ pub async fn named_member(store: &Store, platform: Platform, external_id: &str, 
     .context("upserting a named member")
 }
 
-pub async fn by_id(store: &Store, id: i64) -> Result<Member> {
-    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id = ?")
-        .bind(id)
-        .fetch_one(store.pool())
-        .await
-        .context("loading a member")
+/// Several members in one query (those of a batch of deliveries).
+pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Member>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {
+        context: "listing members",
+        source: e.into(),
+    })?;
+    sqlx::query_as(
+        "SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("loading members")
 }
 
 pub async fn is_recorded_admin(store: &Store, community: i64, member: i64) -> Result<bool> {

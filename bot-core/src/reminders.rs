@@ -53,6 +53,35 @@ pub fn lead_words(secs: i64) -> String {
     parts.join(" ")
 }
 
+/// How long is left before a meeting, as a reminder says it when it goes
+/// out: "in 1 hour", "in 3 hours", "in 25 minutes", "in 2 days", "now".
+/// Rounded to what people say: minutes under two hours, hours under two
+/// days, then days and hours.
+pub fn left_words(left: Duration) -> String {
+    let mins = (left.num_seconds() + 30) / 60;
+    if mins <= 0 {
+        return "now".into();
+    }
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let text = if mins < 60 {
+        plural(mins, "minute")
+    } else if mins < 120 {
+        match mins - 60 {
+            0 => plural(1, "hour"),
+            m => format!("1 hour {}", plural(m, "minute")),
+        }
+    } else if mins < 48 * 60 {
+        plural((mins + 30) / 60, "hour")
+    } else {
+        let hours = (mins + 30) / 60;
+        match hours % 24 {
+            0 => plural(hours / 24, "day"),
+            h => format!("{} {}", plural(hours / 24, "day"), plural(h, "hour")),
+        }
+    };
+    format!("in {text}")
+}
+
 fn leads_text(leads: &[i64]) -> String {
     leads
         .iter()

@@ -29,6 +29,9 @@ pub struct TickReport {
 pub struct Scheduler {
     hearth: Hearth,
     outboxes: Vec<Arc<dyn Outbox>>,
+    /// Who claims jobs: one id per running scheduler, so a second process
+    /// never sends what this one holds.
+    owner: String,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -41,7 +44,11 @@ impl std::fmt::Debug for Scheduler {
 
 impl Scheduler {
     pub fn new(hearth: Hearth, outboxes: Vec<Arc<dyn Outbox>>) -> Self {
-        Self { hearth, outboxes }
+        Self {
+            hearth,
+            outboxes,
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+        }
     }
 
     fn platforms(&self) -> Vec<Platform> {
@@ -54,7 +61,7 @@ impl Scheduler {
         for outbox in &self.outboxes {
             // Bounded: a round that only rolls series over may create work due now.
             for _ in 0..MAX_ROUNDS {
-                let due = self.hearth.take_due(outbox.platform(), now, BATCH).await?;
+                let due = self.hearth.take_due(outbox.platform(), &self.owner, now, BATCH).await?;
                 if due.is_empty() {
                     match self.hearth.next_due(&[outbox.platform()]).await? {
                         Some(next) if next <= now => continue,
@@ -103,20 +110,31 @@ impl Scheduler {
     }
 
     /// Runs until `shutdown` resolves: catches up at once, then sleeps until
-    /// the next due time or a change to the jobs.
+    /// the next due time or a change to the jobs. A failing tick (the
+    /// database busy or gone) is retried with a growing pause, never in a
+    /// tight loop; jobs that fail on their own are set aside by the tick.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut failures: u32 = 0;
         loop {
             let now = self.hearth.now();
-            if let Err(e) = self.tick(now).await {
-                tracing::error!(error = %e, "scheduler tick failed");
-            }
-            let sleep = match self.hearth.next_due(&self.platforms()).await {
-                Ok(Some(t)) => (t - self.hearth.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
-                Ok(None) => MAX_SLEEP,
+            let sleep = match self.tick(now).await {
                 Err(e) => {
-                    tracing::error!(error = %e, "scheduler could not read the next due time");
-                    MAX_SLEEP
+                    failures = failures.saturating_add(1);
+                    let pause = std::time::Duration::from_millis(500 * 2u64.pow(failures.min(6)));
+                    tracing::error!(error = %e, failures, pause_ms = pause.as_millis() as u64, "scheduler tick failed");
+                    pause
+                }
+                Ok(_) => {
+                    failures = 0;
+                    match self.hearth.next_due(&self.platforms()).await {
+                        Ok(Some(t)) => (t - self.hearth.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
+                        Ok(None) => MAX_SLEEP,
+                        Err(e) => {
+                            tracing::error!(error = %e, "scheduler could not read the next due time");
+                            std::time::Duration::from_secs(5)
+                        }
+                    }
                 }
             };
             tokio::select! {

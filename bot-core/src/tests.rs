@@ -681,6 +681,7 @@ mod meetings {
     async fn cancel_and_move_are_told_to_those_who_said_they_would_come() {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
         bot.say(
             "admin",
             r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
@@ -701,23 +702,27 @@ mod meetings {
         let rsvp_cancelled = bot
             .say("ann", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes")
             .await;
+        scheduler.tick(bot.clock.now()).await.unwrap();
 
-        assert_eq!(moved.effects.len(), 1);
-        let Effect::Dm { user, message, key } = &moved.effects[0] else {
-            panic!("a DM")
-        };
+        // Notices are jobs: durable, with stable keys, delivered by the scheduler.
+        assert!(moved.effects.is_empty() && cancelled.effects.is_empty());
+        let notices: Vec<(String, String, Option<String>)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(_, d)| match &d.effect {
+                Effect::Dm { user, message, key } => Some((user.clone(), message.plain("/"), key.clone())),
+                Effect::Post { .. } => None,
+            })
+            .collect();
+        assert_eq!(notices.len(), 2, "{notices:#?}");
+        let (user, message, key) = &notices[0];
         assert_eq!(user, "ann");
-        assert!(
-            message.plain("/").contains("now happens Sun 29 Mar 2026, 18:00 UTC"),
-            "{}",
-            message.plain("/")
-        );
-        assert!(key.is_some());
-        let Effect::Dm { user, message, .. } = &cancelled.effects[0] else {
-            panic!("a DM")
-        };
+        assert!(message.contains("now happens Sun 29 Mar 2026, 18:00 UTC"), "{message}");
+        assert!(key.as_deref().is_some_and(|k| k.starts_with("n:1:")));
+        let (user, message, _) = &notices[1];
         assert_eq!(user, "ben");
-        assert!(message.plain("/").contains("Sat 21 Mar 2026, 19:00 UTC is cancelled"));
+        assert!(message.contains("Sat 21 Mar 2026, 19:00 UTC is cancelled"));
         assert!(text(&rsvp_cancelled).contains("That occurrence is cancelled."));
         let list = text(&bot.say("ann", "meeting list").await);
         assert!(!list.contains("Sat 21 Mar"), "{list}");
@@ -751,7 +756,7 @@ mod meetings {
         let texts: Vec<String> = seen.lock().unwrap().iter().map(|(_, d)| plain(d)).collect();
         assert_eq!(texts.len(), 2, "{texts:#?}");
         assert!(
-            texts[0].contains("Starts in 1 hour: Sat 21 Mar"),
+            texts[0].contains("Starts in 30 minutes: Sat 21 Mar"),
             "only the closest overdue one: {texts:#?}"
         );
         assert!(texts[0].contains("(Sent late: I was offline when this was due.)"));

@@ -541,15 +541,22 @@ impl Hearth {
                     share_time,
                     auto_advance,
                 };
-                circle::start(store, &caller, &start, now).await?
+                let response = circle::start(store, &caller, &start, now).await?;
+                self.planned();
+                response
             }
             Command::CircleEnd => circle::end(store, &self.circle_caller(ctx, group).await?, now).await?,
-            Command::Circle(action) => circle::act(store, &self.circle_caller(ctx, group).await?, action, now).await?,
+            Command::Circle(action) => {
+                let response = circle::act(store, &self.circle_caller(ctx, group).await?, action, now).await?;
+                self.planned();
+                response
+            }
         })
     }
 
     async fn circle_caller<'c>(&self, ctx: &'c Ctx<'_>, group: Option<&Group>) -> Result<circle::Caller<'c>> {
         Ok(circle::Caller {
+            platform: ctx.input.place.platform,
             community: ctx.community.id,
             channel: &ctx.input.place.channel,
             me: &ctx.me,
@@ -569,7 +576,18 @@ impl Hearth {
             now,
         )
         .await?;
-        circle::presence(&self.store, community.id, &change.channel, &me, change.present, now).await
+        let response = circle::presence(
+            &self.store,
+            input.place.platform,
+            community.id,
+            &change.channel,
+            &me,
+            change.present,
+            now,
+        )
+        .await?;
+        self.planned();
+        Ok(response)
     }
 
     async fn replan_group(&self, group: i64, now: DateTime<Utc>, scope: jobs::Scope) -> Result<()> {

@@ -837,14 +837,10 @@ async fn render(
 
 /// Jobs of the features built on the engine: the feature that owns a kind
 /// renders its jobs. `None`: nothing to send, the job is done.
-#[expect(
-    clippy::match_single_binding,
-    reason = "each feature adds its kind here, one arm each"
-)]
 async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>> {
-    let _ = (store, now);
     match job.kind.as_str() {
         // feature kinds
+        "circle" => crate::circle::due(store, job, now).await,
         other => Err(Error::Internal {
             context: "rendering a job",
             source: format!("no feature owns jobs of kind {other}").into(),

@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 
 use super::state::{Hand, Mode, Participant, State};
 use crate::error::{Context, Result};
+use crate::io::Platform;
 
 /// A circle's settings and where it is, besides its [`State`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,6 +89,32 @@ pub async fn open_with(db: &mut SqliteConnection, community: i64, member: i64) -
     .fetch_optional(db)
     .await
     .context("finding the member's circle")
+}
+
+/// The open circle with this id.
+pub async fn open_by_id(db: &mut SqliteConnection, id: i64) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles WHERE id = ? AND ended_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .context("loading a circle")
+}
+
+/// The platform and platform id of a circle's community.
+pub async fn community_of(db: &mut SqliteConnection, circle: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT co.platform, co.external_id FROM circles ci JOIN communities co ON co.id = ci.community_id
+         WHERE ci.id = ?",
+    )
+    .bind(circle)
+    .fetch_optional(db)
+    .await
+    .context("finding a circle's community")?;
+    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
 }
 
 /// Settings of a new circle.

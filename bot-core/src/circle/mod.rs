@@ -11,7 +11,8 @@ use sqlx::{Sqlite, Transaction};
 use self::db::{Circle, NewCircle, Person};
 use self::state::{Event, Mode, Refusal, State, TurnEnd};
 use crate::error::{Context, Error, Result, UserError};
-use crate::io::{Effect, Response};
+use crate::io::{Delivery, Effect, Platform, Response};
+use crate::jobs;
 use crate::members::Member;
 use crate::message::{Line, Message, Span};
 use crate::store::Store;
@@ -22,8 +23,14 @@ pub use self::state::Refusal as CircleRefusal;
 const SHARE_MIN: i64 = 30;
 const SHARE_MAX: i64 = 60 * 60;
 
+/// The jobs of this feature.
+pub(crate) const JOB_KIND: &str = "circle";
+/// The gentle notice comes this long before the end of a share (or halfway, for short ones).
+const WARN_BEFORE: i64 = 30;
+
 /// Who acts, and where.
 pub(crate) struct Caller<'a> {
+    pub platform: Platform,
     pub community: i64,
     pub channel: &'a str,
     pub me: &'a Member,
@@ -84,11 +91,112 @@ impl From<Refusal> for Error {
 /// One write transaction per input: circles are read, changed and saved
 /// without another input slipping in between.
 async fn begin(store: &Store) -> Result<Transaction<'static, Sqlite>> {
-    store
-        .pool()
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .context("starting a circle transaction")
+    jobs::write(store).await
+}
+
+/// The share timer of the turn now running: a gentle notice shortly before
+/// the end and one at the end, as durable jobs keyed by turn. A turn that
+/// ended takes its jobs with it.
+async fn plan_timer(
+    tx: &mut Transaction<'static, Sqlite>,
+    platform: Platform,
+    circle: &Circle,
+    before: &State,
+    state: &State,
+) -> Result<()> {
+    if before.turn == state.turn && before.holder == state.holder {
+        return Ok(());
+    }
+    jobs::cancel(&mut **tx, JOB_KIND, circle.id).await?;
+    let (Some(share), Some(holder), Some(started)) = (circle.share_secs, state.holder, state.turn_started_at) else {
+        return Ok(());
+    };
+    let Some(started) = DateTime::from_timestamp(started, 0) else {
+        return Ok(());
+    };
+    let warn_before = WARN_BEFORE.min(share / 2);
+    for (what, at) in [("warn", share - warn_before), ("end", share)] {
+        let key = format!("circle:{}:turn:{}:{what}", circle.id, state.turn);
+        jobs::put(
+            &mut **tx,
+            &jobs::NewJob {
+                key: &key,
+                kind: JOB_KIND,
+                due: started + chrono::Duration::seconds(at),
+                platform,
+                subject: circle.id,
+                member: Some(holder),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A share timer falls due: the notice, if the turn it belongs to still runs;
+/// at the end, the stick moves on by itself only if the facilitator chose that.
+pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> Result<Option<jobs::Due>> {
+    let mut parts = job.key.split(':');
+    let (Some("circle"), Some(_), Some("turn"), Some(turn), Some(what)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    let Ok(turn) = turn.parse::<i64>() else { return Ok(None) };
+    let mut tx = begin(store).await?;
+    let Some(circle) = db::open_by_id(&mut tx, job.subject).await? else {
+        return Ok(None);
+    };
+    let Some((platform, community)) = db::community_of(&mut tx, circle.id).await? else {
+        return Ok(None);
+    };
+    let before = db::load(&mut tx, circle.id).await?;
+    let Some(holder) = before.holder.filter(|_| before.turn == turn) else {
+        // The stick has moved since: nothing to say.
+        return Ok(None);
+    };
+    let people = db::people(&mut tx, circle.id).await?;
+    let who = person(&people, holder);
+    let message = match (what, circle.auto_advance) {
+        ("warn", _) => {
+            let left = circle.share_secs.unwrap_or(0) - before.elapsed(unix(now)).unwrap_or(0);
+            Message::new().line(Line::new().push(who).t(format!(
+                ", about {} left — no rush, just a gentle heads-up.",
+                minutes(left.max(1))
+            )))
+        }
+        ("end", false) => Message::new().line(
+            Line::new()
+                .push(who)
+                .t(", your share time is up. Finish your thought; ")
+                .cmd("circle next")
+                .t(" hands the stick on when you're ready."),
+        ),
+        ("end", true) => {
+            let mut state = before.clone();
+            let events = state.next(unix(now));
+            db::save(&mut tx, circle.id, &before, &state).await?;
+            plan_timer(&mut tx, platform, &circle, &before, &state).await?;
+            let message = Message::new().line(Line::new().push(who).t(", your share time is up."));
+            with_status(
+                announce(message, &events, &people, false),
+                &circle,
+                &state,
+                &people,
+                now,
+            )
+        }
+        _ => return Ok(None),
+    };
+    tx.commit().await.context("a circle's timer")?;
+    Ok(Some(jobs::Due::Send(Delivery {
+        community,
+        effect: Effect::Post {
+            channel: circle.home_channel.clone(),
+            message,
+            key: Some(job.key.clone()),
+        },
+    })))
 }
 
 fn unix(t: DateTime<Utc>) -> i64 {
@@ -174,6 +282,7 @@ pub(crate) async fn start(
         events.extend(state.join(member, unix(now)));
     }
     db::save(&mut tx, circle.id, &before, &state).await?;
+    plan_timer(&mut tx, caller.platform, &circle, &before, &state).await?;
     let people = db::people(&mut tx, circle.id).await?;
     tx.commit().await.context("starting a circle")?;
     tracing::info!(circle = circle.id, community = caller.community, "circle started");
@@ -229,6 +338,7 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
     };
     if state != before {
         db::save(&mut tx, circle.id, &before, &state).await?;
+        plan_timer(&mut tx, caller.platform, &circle, &before, &state).await?;
     }
     let people = db::people(&mut tx, circle.id).await?;
     tx.commit().await.context("saving a circle")?;
@@ -257,6 +367,7 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     state.end(unix(now));
     db::save(&mut tx, circle.id, &before, &state).await?;
     db::end(&mut tx, circle.id, now).await?;
+    jobs::cancel(&mut *tx, JOB_KIND, circle.id).await?;
     let people = db::people(&mut tx, circle.id).await?;
     tx.commit().await.context("ending a circle")?;
     tracing::info!(circle = circle.id, "circle ended");
@@ -276,6 +387,7 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
 /// stick moves.
 pub(crate) async fn presence(
     store: &Store,
+    platform: Platform,
     community: i64,
     channel: &str,
     me: &Member,
@@ -300,6 +412,7 @@ pub(crate) async fn presence(
     };
     if state != before {
         db::save(&mut tx, circle.id, &before, &state).await?;
+        plan_timer(&mut tx, platform, &circle, &before, &state).await?;
     }
     let people = db::people(&mut tx, circle.id).await?;
     tx.commit().await.context("recording presence")?;

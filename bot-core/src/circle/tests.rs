@@ -128,3 +128,78 @@ async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_w
     assert!(text(&status).contains("Holding the stick: sam"), "{}", text(&status));
     assert!(text(&status).contains("Next: kim"), "{}", text(&status));
 }
+
+mod timer {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::scheduler::FnOutbox;
+    use crate::{Delivery, Outbox, Scheduler};
+
+    type Seen = Arc<Mutex<Vec<(i64, String)>>>;
+
+    /// A scheduler whose console outbox records (seconds since start, text).
+    fn recording(bot: &Bot) -> (Scheduler, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let clock = bot.clock.clone();
+        let start = crate::Clock::now(&clock);
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            let Effect::Post { message, .. } = &d.effect else {
+                return Ok(());
+            };
+            let at = (crate::Clock::now(&clock) - start).num_seconds();
+            sink.lock().unwrap().push((at, message.plain("/")));
+            Ok(())
+        }));
+        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    #[tokio::test]
+    async fn a_share_gets_a_gentle_notice_before_its_end_and_one_at_the_end_once_each() {
+        let bot = Bot::new().await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say("admin", "circle start share_time:2m").await;
+        bot.say("sam", "circle join").await;
+
+        let target = crate::Clock::now(&bot.clock) + Duration::minutes(5);
+        scheduler.advance(&bot.clock, target).await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].0, 90);
+        assert!(seen[0].1.contains("@admin, about 30 s left — no rush"), "{seen:?}");
+        assert_eq!(seen[1].0, 120);
+        assert!(seen[1].1.contains("@admin, your share time is up."), "{seen:?}");
+        assert!(text(&bot.say("sam", "circle status").await).contains("Holding the stick: admin (time is up)"));
+    }
+
+    #[tokio::test]
+    async fn a_handed_on_stick_takes_its_timer_with_it_and_auto_advance_moves_it() {
+        let bot = Bot::new().await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say("admin", "circle start share_time:1m auto_advance:yes").await;
+        bot.say("sam", "circle join").await;
+        bot.clock.advance(Duration::seconds(10));
+        bot.say("admin", "circle next").await;
+
+        let target = crate::Clock::now(&bot.clock) + Duration::seconds(65);
+        scheduler.advance(&bot.clock, target).await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        let texts: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            seen.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+            vec![40, 70],
+            "{texts:?}"
+        );
+        assert!(texts[0].contains("@sam, about 30 s left"), "{texts:?}");
+        assert!(
+            texts[1].contains("@sam, your share time is up.\nThank you, sam.\n@admin has the stick."),
+            "{texts:?}"
+        );
+        assert!(text(&bot.say("sam", "circle status").await).contains("Holding the stick: admin (0:55 left)"));
+    }
+}

@@ -566,7 +566,11 @@ fn summary(circle: &Circle, state: &State, people: &[Person], now: DateTime<Utc>
     let ran = (now - circle.started_at).num_seconds();
     let mut message = Message::titled("Circle summary (only you see this)").text(format!(
         "The circle ran {} with {} {}: {shares} {}, {passes} {}.",
-        minutes(ran - ran % 60).replace("0 s", "under a minute"),
+        if ran < 60 {
+            "under a minute".to_string()
+        } else {
+            minutes(ran - ran % 60)
+        },
         took_part.len(),
         if took_part.len() == 1 { "person" } else { "people" },
         if shares == 1 { "share" } else { "shares" },

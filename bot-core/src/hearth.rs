@@ -255,6 +255,12 @@ impl Hearth {
         found
     }
 
+    /// An adapter posted a live status message (an [`Effect::Status`]) and
+    /// tells its platform id, so later changes edit it.
+    pub async fn status_posted(&self, key: &str, message_id: &str) -> Result<()> {
+        circle::status_posted(&self.store, key, message_id).await
+    }
+
     fn planned(&self) {
         self.jobs_changed.notify_one();
     }
@@ -576,16 +582,25 @@ impl Hearth {
             now,
         )
         .await?;
-        let response = circle::presence(
-            &self.store,
-            input.place.platform,
-            community.id,
-            &change.channel,
-            &me,
-            change.present,
-            now,
-        )
-        .await?;
+        let channels = if change.channel.is_empty() {
+            circle::voice_channels_of(&self.store, community.id, me.id).await?
+        } else {
+            vec![change.channel.clone()]
+        };
+        let mut response = Response::none();
+        for channel in channels {
+            let changed = circle::presence(
+                &self.store,
+                input.place.platform,
+                community.id,
+                &channel,
+                &me,
+                change.present,
+                now,
+            )
+            .await?;
+            response.effects.extend(changed.effects);
+        }
         self.planned();
         Ok(response)
     }

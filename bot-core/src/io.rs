@@ -82,6 +82,8 @@ pub struct Invocation {
 /// A change in who is present in a voice channel or call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceChange {
+    /// Empty for a leave whose channel the platform did not say: the person
+    /// leaves wherever the core last saw them.
     pub channel: String,
     pub present: bool,
 }
@@ -132,6 +134,17 @@ pub enum Effect {
         user: String,
         message: Message,
         key: Option<String>,
+    },
+    /// The one message in a channel that shows a live state (a circle's
+    /// status), edited in place rather than posted again. `edit` is the
+    /// platform's id of the message to edit, once known. An adapter that
+    /// posts it anew (none known, or the old one is gone) tells the core the
+    /// new id with [`crate::Hearth::status_posted`] under `key`.
+    Status {
+        channel: String,
+        key: String,
+        message: Message,
+        edit: Option<String>,
     },
 }
 

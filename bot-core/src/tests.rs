@@ -453,13 +453,15 @@ mod meetings {
 
     fn plain(d: &Delivery) -> String {
         match &d.effect {
-            Effect::Post { message, .. } | Effect::Dm { message, .. } => message.plain("/"),
+            Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
+                message.plain("/")
+            }
         }
     }
 
     fn to(d: &Delivery) -> String {
         match &d.effect {
-            Effect::Post { channel, .. } => format!("#{channel}"),
+            Effect::Post { channel, .. } | Effect::Status { channel, .. } => format!("#{channel}"),
             Effect::Dm { user, .. } => format!("@{user}"),
         }
     }
@@ -630,6 +632,7 @@ mod meetings {
             .iter()
             .map(|(_, d)| match &d.effect {
                 Effect::Post { key, .. } | Effect::Dm { key, .. } => key.clone().unwrap(),
+                Effect::Status { key, .. } => key.clone(),
             })
             .collect();
         assert_eq!(keys.len(), 6, "each delivery has its own idempotency key");
@@ -712,7 +715,7 @@ mod meetings {
             .iter()
             .filter_map(|(_, d)| match &d.effect {
                 Effect::Dm { user, message, key } => Some((user.clone(), message.plain("/"), key.clone())),
-                Effect::Post { .. } => None,
+                Effect::Post { .. } | Effect::Status { .. } => None,
             })
             .collect();
         assert_eq!(notices.len(), 2, "{notices:#?}");

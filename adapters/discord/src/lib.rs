@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use bot_core::{Actor, Hearth, Input, InputKind, Invocation, Message, Place, Platform, Response, Visibility};
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, Invocation, Message, Place, Platform, Response, Visibility};
 use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
@@ -532,6 +532,20 @@ impl Handler {
         let outbox = DiscordOutbox::new(ctx.http.clone());
         for effect in &response.effects {
             // The outbox logs the failure with ids; nothing more to tell anyone.
+            if let Effect::Status {
+                channel,
+                key,
+                message,
+                edit,
+            } = effect
+            {
+                if let Ok(Some(posted)) = outbox.status(channel, message, edit.as_deref()).await
+                    && let Err(e) = self.hearth.status_posted(key, &posted).await
+                {
+                    tracing::error!(error = %e, "discord: recording a status message");
+                }
+                continue;
+            }
             let _ = outbox.effect(effect).await;
         }
     }

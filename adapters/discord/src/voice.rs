@@ -20,7 +20,7 @@ pub fn presence_inputs(old: Option<&VoiceState>, new: &VoiceState) -> Vec<Input>
     };
     let before = old.and_then(|o| o.channel_id);
     let after = new.channel_id;
-    if before == after {
+    if before == after && old.is_some() {
         return Vec::new();
     }
     let actor = voice_actor(
@@ -39,11 +39,30 @@ pub fn presence_inputs(old: Option<&VoiceState>, new: &VoiceState) -> Vec<Input>
             present,
         }),
     };
-    before
-        .map(|c| input(c, false))
-        .into_iter()
-        .chain(after.map(|c| input(c, true)))
-        .collect()
+    // Without the previous state (the guild not cached yet), a leave names
+    // no channel: the core knows where the person was.
+    let left = match (old, before, after) {
+        (None, _, None) => Some(leave_unknown(&actor, guild)),
+        (_, Some(c), _) => Some(input(c, false)),
+        _ => None,
+    };
+    left.into_iter().chain(after.map(|c| input(c, true))).collect()
+}
+
+/// Leaving whatever voice channel the core last saw the person in.
+fn leave_unknown(actor: &Actor, guild: GuildId) -> Input {
+    Input {
+        actor: actor.clone(),
+        place: Place {
+            platform: Platform::Discord,
+            community: guild.get().to_string(),
+            channel: String::new(),
+        },
+        kind: InputKind::Presence(PresenceChange {
+            channel: String::new(),
+            present: false,
+        }),
+    }
 }
 
 /// A voice participant. A voice state carries no permissions, so no platform

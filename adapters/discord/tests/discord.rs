@@ -1261,3 +1261,122 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
     assert!(is_ephemeral(answer(&calendar.body)));
     bot.stop().await;
 }
+
+// ---- the talking stick ----------------------------------------------------
+
+/// Waits until the core has recorded `n` people in voice channels.
+async fn wait_in_voice(bot: &Bot, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM voice_presence")
+            .fetch_one(bot.hearth.store().pool())
+            .await
+            .unwrap();
+        if count == n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{count} in voice, not {n}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The status message the bot posted in the channel, as it stands now.
+fn status_message(bot: &Bot) -> Value {
+    bot.fake
+        .created_messages()
+        .into_iter()
+        .map(|(_, m)| m)
+        .find(|m| embed_text(m).starts_with("Talking circle\n") && m["components"].as_array().is_some())
+        .expect("a status message")
+}
+
+/// Waits until the status message's embed contains `what`.
+async fn wait_status(bot: &Bot, what: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let found = bot
+            .fake
+            .created_messages()
+            .into_iter()
+            .map(|(_, m)| m)
+            .find(|m| embed_text(m).starts_with("Talking circle\n") && embed_text(m).contains(what));
+        if let Some(m) = found {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no status says {what:?}; messages: {:#?}",
+            bot.fake.created_messages()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_circle_follows_voice_presence_and_edits_one_status_message_as_the_stick_moves() {
+    let bot = Bot::start().await;
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(ADMIN, Some(77)));
+    wait_in_voice(&bot, 1).await;
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77)));
+    wait_in_voice(&bot, 2).await;
+
+    let started = bot
+        .interact(command_interaction(id(1), &admin(), "circle start", &[]))
+        .await;
+    let started = answer(&started);
+    assert!(!is_ephemeral(started));
+    assert!(embed_text(started).contains("A talking circle has begun."));
+    let status = wait_status(&bot, "2 people").await;
+    assert!(
+        embed_text(&status).contains("has the stick."),
+        "{}",
+        embed_text(&status)
+    );
+    let next = status["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|b| b["custom_id"].as_str().filter(|c| c.ends_with("circle next")))
+        .expect("a Next button")
+        .to_string();
+
+    // The holder (the admin, first in voice) presses Next: the same message is edited.
+    let pressed = bot.interact(button_interaction(id(2), &admin(), &next, &status)).await;
+    assert!(is_ephemeral(answer(&pressed)));
+    let status_id = status["id"].as_str().unwrap().to_string();
+    bot.fake
+        .wait_request("PATCH", &format!("/channels/{CHANNEL}/messages/{status_id}"))
+        .await;
+
+    // The member leaves voice while holding it: the stick comes back, by edit again.
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, None));
+    wait_in_voice(&bot, 1).await;
+    let edited = wait_status(&bot, "left; the stick moves on").await;
+    assert_eq!(edited["id"], status["id"]);
+    assert!(embed_text(&edited).contains("1 person"), "{}", embed_text(&edited));
+
+    // A member cannot end it; the facilitator's summary is ephemeral, and the room hears thanks.
+    let refused = bot
+        .interact(command_interaction(id(3), &plain_member(), "circle end", &[]))
+        .await;
+    assert!(embed_text(answer(&refused)).contains("Only a facilitator"));
+    let ended = bot
+        .interact(command_interaction(id(4), &admin(), "circle end", &[]))
+        .await;
+    let ended = answer(&ended);
+    assert!(is_ephemeral(ended));
+    assert!(embed_text(ended).contains("Circle summary"), "{}", embed_text(ended));
+    wait_status(&bot, "This circle has ended.").await;
+    let posts: Vec<Value> = bot
+        .fake
+        .created_messages()
+        .into_iter()
+        .map(|(_, m)| m)
+        .filter(|m| embed_text(m).starts_with("Talking circle\n"))
+        .collect();
+    assert_eq!(posts.len(), 2, "one status message and one thank-you: {posts:#?}");
+    assert!(posts.iter().all(|m| !embed_text(m).contains("Circle summary")));
+    assert_no_crowd_pings(&bot);
+    assert_eq!(status_message(&bot)["id"], status["id"]);
+    bot.stop().await;
+}

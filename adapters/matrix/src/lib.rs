@@ -40,7 +40,7 @@ use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
 use matrix_sdk::ruma::{
-    EventId, MilliSecondsSinceUnixEpoch, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
+    EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
 };
 use matrix_sdk::store::RoomLoadSettings;
 use matrix_sdk::{Client, Room, RoomState};
@@ -329,7 +329,7 @@ impl Sender {
         in_reply_to: Option<&EventId>,
         community: &str,
         txn: OwnedTransactionId,
-    ) -> matrix_sdk::Result<()> {
+    ) -> matrix_sdk::Result<OwnedEventId> {
         let rendered = self.render(message);
         let content = rendered.content(in_reply_to.map(EventId::as_str), community);
         let response = room
@@ -354,7 +354,47 @@ impl Sender {
                 .await?;
             tracing::info!(room = %room.room_id(), kind = "m.file", "sent");
         }
-        Ok(())
+        Ok(event_id)
+    }
+
+    /// A room the bot has joined, by id.
+    fn joined_room(&self, channel: &str) -> Result<Room, DeliveryError> {
+        let id = RoomId::parse(channel)
+            .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
+        let Some(room) = self.client.get_room(&id) else {
+            return Err(DeliveryError::Permanent(format!("not in room {channel}")));
+        };
+        if room.state() != RoomState::Joined {
+            return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
+        }
+        Ok(room)
+    }
+
+    /// Edits a live status message (`m.replace`), or posts it when there is
+    /// none yet; returns the posted event's id for the core to edit next time.
+    async fn status(
+        &self,
+        channel: &str,
+        message: &Message,
+        edit: Option<&str>,
+        community: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let room = self.joined_room(channel)?;
+        if let Some(original) = edit.and_then(|e| EventId::parse(e).ok()) {
+            let content = self.render(message).replacement(original.as_str(), community);
+            let sent = room
+                .send_raw("m.room.message", content)
+                .with_transaction_id(&fresh_transaction_id())
+                .await
+                .map_err(classify)?;
+            tracing::info!(room = %room.room_id(), event = %sent.response.event_id, kind = "m.replace", "sent");
+            return Ok(None);
+        }
+        let posted = self
+            .send(&room, message, None, community, fresh_transaction_id())
+            .await
+            .map_err(classify)?;
+        Ok(Some(posted.to_string()))
     }
 
     /// The DM room with `user`: the one used before, else one the store knows
@@ -380,16 +420,14 @@ impl Sender {
 
     async fn deliver(&self, delivery: &Delivery) -> Result<(), DeliveryError> {
         let (room, message, key) = match &delivery.effect {
-            Effect::Post { channel, message, key } => {
-                let id = RoomId::parse(channel)
-                    .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
-                let Some(room) = self.client.get_room(&id) else {
-                    return Err(DeliveryError::Permanent(format!("not in room {channel}")));
-                };
-                if room.state() != RoomState::Joined {
-                    return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
-                }
-                (room, message, key)
+            Effect::Post { channel, message, key } => (self.joined_room(channel)?, message, key),
+            Effect::Status {
+                channel, message, edit, ..
+            } => {
+                return self
+                    .status(channel, message, edit.as_deref(), &delivery.community)
+                    .await
+                    .map(drop);
             }
             Effect::Dm { user, message, key } => {
                 let user = UserId::parse(user)
@@ -401,6 +439,7 @@ impl Sender {
         let txn = key.as_deref().map_or_else(fresh_transaction_id, transaction_id);
         self.send(&room, message, None, &delivery.community, txn)
             .await
+            .map(drop)
             .map_err(classify)
     }
 }
@@ -598,6 +637,25 @@ impl Bot {
         }
         for (i, effect) in response.effects.into_iter().enumerate() {
             let effect = match effect {
+                Effect::Status {
+                    channel,
+                    key,
+                    message,
+                    edit,
+                } => {
+                    match self.sender.status(&channel, &message, edit.as_deref(), community).await {
+                        Ok(Some(posted)) => {
+                            if let Err(e) = self.hearth.status_posted(&key, &posted).await {
+                                tracing::error!(room = %room.room_id(), error = %e, "recording a status message");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(room = %room.room_id(), event = %cause, error = %e, "a status message")
+                        }
+                    }
+                    continue;
+                }
                 Effect::Post { channel, message, key } => Effect::Post {
                     channel,
                     message,

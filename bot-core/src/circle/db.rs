@@ -17,6 +17,7 @@ pub struct Circle {
     pub group_id: Option<i64>,
     pub share_secs: Option<i64>,
     pub auto_advance: bool,
+    pub status_message: Option<String>,
     pub started_at: DateTime<Utc>,
 }
 
@@ -52,7 +53,7 @@ pub struct Person {
 
 macro_rules! circle_columns {
     () => {
-        "id, channel, home_channel, group_id, share_secs, auto_advance, started_at"
+        "id, channel, home_channel, group_id, share_secs, auto_advance, status_message, started_at"
     };
 }
 
@@ -243,6 +244,16 @@ pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> 
     Ok(())
 }
 
+pub async fn set_status_message(db: &mut SqliteConnection, circle: i64, message: &str) -> Result<()> {
+    sqlx::query("UPDATE circles SET status_message = ? WHERE id = ? AND ended_at IS NULL")
+        .bind(message)
+        .bind(circle)
+        .execute(db)
+        .await
+        .context("recording a circle's status message")?;
+    Ok(())
+}
+
 /// The people of a circle, for names.
 pub async fn people(db: &mut SqliteConnection, circle: i64) -> Result<Vec<Person>> {
     sqlx::query_as(
@@ -293,6 +304,15 @@ pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member:
     .fetch_optional(db)
     .await
     .context("finding a member's voice channel")
+}
+
+pub async fn voice_channels_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar("SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ?")
+        .bind(member)
+        .bind(community)
+        .fetch_all(db)
+        .await
+        .context("listing a member's voice channels")
 }
 
 /// Who is in a voice channel or call, earliest first.

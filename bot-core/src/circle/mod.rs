@@ -178,13 +178,29 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
             db::save(&mut tx, circle.id, &before, &state).await?;
             plan_timer(&mut tx, platform, &circle, &before, &state).await?;
             let message = Message::new().line(Line::new().push(who).t(", your share time is up."));
-            with_status(
+            let message = with_status(
                 announce(message, &events, &people, false),
                 &circle,
                 &state,
                 &people,
                 now,
-            )
+            );
+            tx.commit().await.context("a circle's timer")?;
+            // The stick moved: its status message says so, edited in place when there is one.
+            let effect = match circle.status_message.clone() {
+                Some(edit) => Effect::Status {
+                    channel: circle.home_channel.clone(),
+                    key: status_key(circle.id),
+                    message,
+                    edit: Some(edit),
+                },
+                None => Effect::Post {
+                    channel: circle.home_channel.clone(),
+                    message,
+                    key: Some(job.key.clone()),
+                },
+            };
+            return Ok(Some(jobs::Due::Send(Delivery { community, effect })));
         }
         _ => return Ok(None),
     };
@@ -302,8 +318,8 @@ pub(crate) async fn start(
             minutes(secs)
         ));
     }
-    let message = announce(message, &events, &people, false);
-    Ok(Response::public(with_status(message, &circle, &state, &people, now)))
+    let status = status_effect(&circle, &state, &people, &events, now);
+    Ok(Response::public(message).with_effect(status))
 }
 
 /// Any command on a running circle.
@@ -344,7 +360,7 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
     tx.commit().await.context("saving a circle")?;
 
     if action == Action::Status {
-        return Ok(Response::public(with_status(
+        return Ok(Response::private(with_status(
             Message::new(),
             &circle,
             &state,
@@ -352,8 +368,45 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
             now,
         )));
     }
-    let message = announce(Message::new(), &events, &people, action == Action::Join);
-    Ok(Response::public(with_status(message, &circle, &state, &people, now)))
+    let mut told = announce(Message::new(), &events, &people, true);
+    told.pings.clear();
+    if told.lines.is_empty() {
+        told = told.text("You're already in the circle.");
+    }
+    Ok(Response::private(told).with_effect(status_effect(&circle, &state, &people, &events, now)))
+}
+
+/// The circle's status message, edited in place once it has been posted.
+fn status_effect(circle: &Circle, state: &State, people: &[Person], events: &[Event], now: DateTime<Utc>) -> Effect {
+    Effect::Status {
+        channel: circle.home_channel.clone(),
+        key: status_key(circle.id),
+        message: with_status(
+            announce(Message::new(), events, people, false),
+            circle,
+            state,
+            people,
+            now,
+        ),
+        edit: circle.status_message.clone(),
+    }
+}
+
+fn status_key(circle: i64) -> String {
+    format!("circle:{circle}:status")
+}
+
+/// An adapter posted a circle's status message: later changes edit it.
+pub(crate) async fn status_posted(store: &Store, key: &str, message_id: &str) -> Result<()> {
+    let circle = key
+        .strip_prefix("circle:")
+        .and_then(|rest| rest.strip_suffix(":status"))
+        .and_then(|id| id.parse::<i64>().ok());
+    let Some(circle) = circle else {
+        return Ok(());
+    };
+    let mut conn = store.pool().acquire().await.context("recording a status message")?;
+    db::set_status_message(&mut conn, circle, message_id).await
 }
 
 /// `/circle end`: the room hears thanks; the facilitator alone gets the balance.
@@ -373,13 +426,21 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     tracing::info!(circle = circle.id, "circle ended");
 
     let thanks = Message::titled("Talking circle").text("The circle has ended. Thank you all for being here.");
-    Ok(
-        Response::private(summary(&circle, &state, &people, now)).with_effect(Effect::Post {
+    let mut response = Response::private(summary(&circle, &state, &people, now)).with_effect(Effect::Post {
+        channel: circle.home_channel.clone(),
+        message: thanks,
+        key: Some(format!("circle:{}:end", circle.id)),
+    });
+    // The status message stays, without its buttons, saying it is over.
+    if let Some(edit) = circle.status_message.clone() {
+        response = response.with_effect(Effect::Status {
             channel: circle.home_channel.clone(),
-            message: thanks,
-            key: Some(format!("circle:{}:end", circle.id)),
-        }),
-    )
+            key: status_key(circle.id),
+            message: Message::titled("Talking circle").text("This circle has ended."),
+            edit: Some(edit),
+        });
+    }
+    Ok(response)
 }
 
 /// Someone joined or left a voice channel or call: recorded, and if a circle
@@ -416,18 +477,16 @@ pub(crate) async fn presence(
     }
     let people = db::people(&mut tx, circle.id).await?;
     tx.commit().await.context("recording presence")?;
-    let moved = events
-        .iter()
-        .any(|e| matches!(e, Event::Given { .. } | Event::Ended { .. }));
-    if !moved {
+    if events.is_empty() {
         return Ok(Response::none());
     }
-    let message = announce(Message::new(), &events, &people, false);
-    Ok(Response::none().with_effect(Effect::Post {
-        channel: circle.home_channel.clone(),
-        message: with_status(message, &circle, &state, &people, now),
-        key: Some(format!("circle:{}:turn:{}:presence", circle.id, state.turn)),
-    }))
+    Ok(Response::none().with_effect(status_effect(&circle, &state, &people, &events, now)))
+}
+
+/// The voice channels or calls `member` is recorded in, in this community.
+pub(crate) async fn voice_channels_of(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
+    let mut conn = store.pool().acquire().await.context("finding voice channels")?;
+    db::voice_channels_of(&mut conn, community, member).await
 }
 
 fn mode_words(mode: Mode) -> &'static str {

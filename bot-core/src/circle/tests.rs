@@ -3,6 +3,17 @@
 use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, PresenceChange, Visibility};
 use crate::tests::{Bot, text};
 
+/// The status message the response posts or edits, as plain text.
+fn status(r: &crate::Response) -> String {
+    r.effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Status { message, .. } => Some(message.plain("/")),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 fn private(r: &crate::Response) -> bool {
     r.reply.as_ref().is_some_and(|r| r.visibility == Visibility::Private)
 }
@@ -17,14 +28,31 @@ async fn a_round_goes_around_and_a_pass_is_met_kindly() {
     let to_sam = bot.say("admin", "circle next").await;
     let sam_passes = bot.say("sam", "circle pass").await;
 
-    assert!(text(&started).contains("admin has the stick."), "{}", text(&started));
+    assert!(
+        text(&started).contains("A talking circle has begun."),
+        "{}",
+        text(&started)
+    );
+    assert!(
+        status(&started).contains("@admin has the stick."),
+        "{}",
+        status(&started)
+    );
     assert!(
         text(&to_sam).contains("Thank you, admin.\n@sam has the stick."),
         "{}",
         text(&to_sam)
     );
     assert!(text(&sam_passes).contains("sam passed — that's always okay.\n@kim has the stick."));
-    assert_eq!(sam_passes.reply.unwrap().message.pings, vec!["kim".to_string()]);
+    let Some(Effect::Status { message, edit, .. }) = sam_passes.effects.first() else {
+        panic!("the status is edited")
+    };
+    assert_eq!(message.pings, vec!["kim".to_string()]);
+    assert!(edit.is_none(), "no adapter told the core its id");
+    assert!(
+        private(&sam_passes),
+        "the room reads the status; the reply is the passer's"
+    );
 }
 
 #[tokio::test]
@@ -37,13 +65,13 @@ async fn member_cannot_end_switch_mode_or_skip_others() {
     let mode = bot.say("sam", "circle mode mode:queue").await;
     let skip = bot.say("sam", "circle next").await;
     let start = bot.say("sam", "circle start").await;
-    let status = bot.say("sam", "circle status").await;
+    let asked = bot.say("sam", "circle status").await;
 
     assert!(private(&end) && text(&end).contains("Only a facilitator or a community admin can use /circle end."));
     assert!(text(&mode).contains("Only a facilitator or a community admin can use /circle mode."));
     assert!(text(&skip).contains("Only the one holding the stick, or a facilitator, can hand it on."));
     assert!(text(&start).contains("Only a facilitator"));
-    assert!(text(&status).contains("Holding the stick: admin"), "{}", text(&status));
+    assert!(text(&asked).contains("Holding the stick: admin"), "{}", text(&asked));
 }
 
 #[tokio::test]
@@ -113,10 +141,10 @@ async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_w
     let started = bot.say("admin", "circle start").await;
     bot.hearth.handle(&voice("kim", true)).await;
     let admin_leaves = bot.hearth.handle(&voice("admin", false)).await;
-    let status = bot.say("kim", "circle status").await;
+    let now = bot.say("kim", "circle status").await;
 
-    assert!(text(&started).contains("2 people"), "{}", text(&started));
-    let Some(Effect::Post { channel, message, .. }) = admin_leaves.effects.first() else {
+    assert!(status(&started).contains("2 people"), "{}", status(&started));
+    let Some(Effect::Status { channel, message, .. }) = admin_leaves.effects.first() else {
         panic!("the room is told the stick moved")
     };
     assert_eq!(channel, "general");
@@ -125,8 +153,8 @@ async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_w
             .plain("/")
             .contains("admin left; the stick moves on.\n@sam has the stick.")
     );
-    assert!(text(&status).contains("Holding the stick: sam"), "{}", text(&status));
-    assert!(text(&status).contains("Next: kim"), "{}", text(&status));
+    assert!(text(&now).contains("Holding the stick: sam"), "{}", text(&now));
+    assert!(text(&now).contains("Next: kim"), "{}", text(&now));
 }
 
 mod timer {
@@ -202,4 +230,31 @@ mod timer {
         );
         assert!(text(&bot.say("sam", "circle status").await).contains("Holding the stick: admin (0:55 left)"));
     }
+}
+
+#[tokio::test]
+async fn once_its_id_is_known_the_status_is_edited_not_posted_again() {
+    let bot = Bot::new().await;
+    let started = bot.say("admin", "circle start").await;
+    let Some(Effect::Status { key, edit: None, .. }) = started.effects.first() else {
+        panic!("the first status is a new post")
+    };
+    bot.hearth.status_posted(key, "m1").await.unwrap();
+
+    let joined = bot.say("sam", "circle join").await;
+    let ended = bot.say("admin", "circle end").await;
+
+    assert!(matches!(joined.effects.first(), Some(Effect::Status { edit: Some(id), .. }) if id == "m1"));
+    assert!(status(&joined).contains("sam joined the circle.") || status(&joined).contains("2 people"));
+    let last = ended.effects.iter().find_map(|e| match e {
+        Effect::Status { message, edit, .. } => Some((message.plain("/"), edit.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        last,
+        Some((
+            "Talking circle\nThis circle has ended.".to_string(),
+            Some("m1".to_string())
+        ))
+    );
 }

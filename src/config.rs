@@ -23,12 +23,17 @@ pub struct Config {
 pub struct Storage {
     /// The SQLite file, created on first start.
     pub path: PathBuf,
+    /// Whether another Hearth process may use the same file at once (e.g. a
+    /// console beside a running bot). Off: a second process is refused.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 impl Default for Storage {
     fn default() -> Self {
         Self {
             path: PathBuf::from("hearth.db"),
+            shared: false,
         }
     }
 }

@@ -48,6 +48,10 @@ struct ConsoleArgs {
     /// then `/wait 2h` moves it.
     #[arg(long)]
     clock: Option<DateTime<Utc>>,
+    /// Share the database file with a Hearth already running on it (e.g. a
+    /// bot), instead of refusing to start beside it.
+    #[arg(long)]
+    shared: bool,
 }
 
 fn init_logs(default: &str) {
@@ -65,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     match (cli.command, cli.config) {
         (Some(Command::Console(args)), _) => {
             init_logs("warn");
-            console(args.db, args.speaker, args.clock, CoreConfig::default()).await
+            console(args.db, args.speaker, args.clock, args.shared, CoreConfig::default()).await
         }
         (None, Some(path)) => {
             let config = Config::load(&path)?;
@@ -78,21 +82,35 @@ async fn main() -> anyhow::Result<()> {
         }
         (None, None) => {
             init_logs("warn");
-            console(PathBuf::from("hearth.db"), "admin".into(), None, CoreConfig::default()).await
+            console(
+                PathBuf::from("hearth.db"),
+                "admin".into(),
+                None,
+                false,
+                CoreConfig::default(),
+            )
+            .await
         }
     }
 }
 
-async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, core: CoreConfig) -> anyhow::Result<()> {
-    let store = Store::open(&db)
-        .await
-        .with_context(|| format!("opening the database {}", db.display()))?;
+async fn console(
+    db: PathBuf,
+    speaker: String,
+    start: Option<DateTime<Utc>>,
+    shared: bool,
+    core: CoreConfig,
+) -> anyhow::Result<()> {
+    let (store, lock) = open_store(&db, shared).await?;
     let manual = start.map(ManualClock::new);
     let clock: Arc<dyn Clock> = match &manual {
         Some(clock) => Arc::new(clock.clone()),
         None => Arc::new(SystemClock),
     };
     let hearth = Hearth::new(store.clone(), clock, core);
+    if lock.is_some() {
+        hearth.release_claims().await.context("releasing old claims")?;
+    }
     let options = hearth_console::Options {
         speaker,
         clock: manual,
@@ -112,11 +130,16 @@ async fn console(db: PathBuf, speaker: String, start: Option<DateTime<Utc>>, cor
 /// Runs every configured adapter at once over one core and one store until a
 /// signal, or until one of them stops. One scheduler delivers for them all.
 async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
-    let db = &config.storage.path;
-    let store = Store::open(db)
-        .await
-        .with_context(|| format!("opening the database {}", db.display()))?;
+    let (store, lock) = open_store(&config.storage.path, config.storage.shared).await?;
     let hearth = Hearth::new(store.clone(), Arc::new(SystemClock), core);
+    if lock.is_some() {
+        // The only process on this file: what a killed one had claimed goes
+        // out again now, with the same keys, for the platforms to de-duplicate.
+        let released = hearth.release_claims().await.context("releasing old claims")?;
+        if released > 0 {
+            tracing::info!(released, "released the claims of a previous run");
+        }
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -156,8 +179,18 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             ("console", ran)
         });
     }
-    let scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
+    let mut scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
+    let mut scheduler_done = false;
     let outcome = tokio::select! {
+        // Reminders must never stop silently while the bot keeps answering:
+        // a scheduler that ends (a panic) ends the process, for its supervisor to restart.
+        ended = &mut scheduler => {
+            scheduler_done = true;
+            Err(match ended {
+                Err(e) if e.is_panic() => anyhow::anyhow!("the scheduler panicked; stopping so that a supervisor restarts Hearth"),
+                _ => anyhow::anyhow!("the scheduler stopped unexpectedly"),
+            })
+        }
         Some(joined) = adapters.join_next() => match joined {
             Ok((name, Ok(()))) => {
                 tracing::info!(adapter = name, "adapter finished; shutting down");
@@ -186,9 +219,25 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     {
         adapters.abort_all();
     }
-    let _ = scheduler.await;
+    if !scheduler_done {
+        let _ = scheduler.await;
+    }
     store.close().await;
+    drop(lock);
     outcome
+}
+
+/// Opens the database, holding its single-instance lock unless `shared`.
+async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
+    let lock = if shared {
+        None
+    } else {
+        Some(bot_core::InstanceLock::take(db).map_err(anyhow::Error::msg)?)
+    };
+    let store = Store::open(db)
+        .await
+        .with_context(|| format!("opening the database {}", db.display()))?;
+    Ok((store, lock))
 }
 
 /// Resolves on ctrl-c or, on Unix, SIGTERM.

@@ -722,9 +722,11 @@ pub async fn take_due(
             Ok(Some(due)) => out.push(DueDelivery { job: row.id, due }),
             Ok(None) => {}
             Err(e) => {
+                // Set aside: tried again later with back-off (the database may
+                // have been busy), failed with its reason after the last try.
                 let why = e.to_string();
-                tracing::warn!(job = row.id, kind = %row.kind, error = %why, "job set aside: it could not be prepared");
-                finish(store, row.id, "failed", Some(&why), now).await?;
+                tracing::warn!(job = row.id, kind = %row.kind, error = %why, "job could not be prepared");
+                delivered(store, row.id, &Err(crate::DeliveryError::Retry(why)), now).await?;
             }
         }
     }
@@ -841,10 +843,13 @@ async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<
     match job.kind.as_str() {
         // feature kinds
         "circle" => crate::circle::due(store, job, now).await,
-        other => Err(Error::Internal {
-            context: "rendering a job",
-            source: format!("no feature owns jobs of kind {other}").into(),
-        }),
+        _ => {
+            // Nothing will ever send it: failed at once, with the reason.
+            let why = "no feature owns jobs of this kind";
+            tracing::warn!(job = job.id, kind = %job.kind, why, "job failed");
+            finish(store, job.id, "failed", Some(why), now).await?;
+            Ok(None)
+        }
     }
 }
 

@@ -33,7 +33,7 @@ pub use io::{
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;
-pub use store::Store;
+pub use store::{InstanceLock, Store};
 
 #[cfg(test)]
 mod tests;

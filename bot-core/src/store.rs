@@ -71,6 +71,40 @@ impl Store {
     }
 }
 
+/// The single-instance guard of a database file: an exclusive lock on
+/// `FILE.lock` beside it, held for the process's life and let go by the
+/// kernel when the process dies, however it dies.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+impl InstanceLock {
+    /// Takes the lock, or says plainly that another Hearth holds it.
+    pub fn take(db: &Path) -> std::result::Result<Self, String> {
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "another Hearth is already running on {} (it holds {}). Stop it first, or, if two \
+                 processes on this file are meant to be (a console beside a running bot), set \
+                 `shared = true` under [storage] (or pass --shared to the console).",
+                db.display(),
+                path.display()
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +126,19 @@ mod tests {
         assert_eq!(mode, "wal");
         assert!(reopened.is_ok());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_instance_on_one_file_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hearth.db");
+
+        let first = InstanceLock::take(&db).unwrap();
+        let second = InstanceLock::take(&db);
+        drop(first);
+        let third = InstanceLock::take(&db);
+
+        assert!(second.unwrap_err().contains("another Hearth is already running"));
+        assert!(third.is_ok());
     }
 }

@@ -19,12 +19,13 @@ pub(crate) fn at(s: &str) -> DateTime<Utc> {
 impl Bot {
     /// A bot whose community's admin is `admin`.
     pub async fn new() -> Self {
+        Self::on(Store::in_memory().await.unwrap()).await
+    }
+
+    /// The same, on a given store (a file, for tests of concurrent writers).
+    pub async fn on(store: Store) -> Self {
         let clock = ManualClock::new(at("2026-03-19T10:00:00Z"));
-        let hearth = Hearth::new(
-            Store::in_memory().await.unwrap(),
-            Arc::new(clock.clone()),
-            CoreConfig::default(),
-        );
+        let hearth = Hearth::new(store, Arc::new(clock.clone()), CoreConfig::default());
         let bot = Self { hearth, clock };
         bot.hearth
             .claim_admin(&bot.place("general"), &Actor::member("admin", "admin"))
@@ -1012,6 +1013,10 @@ mod hostile {
         }
     }
 }
+
+mod fuzz;
+mod jobs_engine;
+mod jobs_props;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

@@ -76,9 +76,7 @@ pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime,
     } else {
         // Read in a zone without clock changes, so the wall-clock reading is
         // kept as typed; the real zone's rule is applied afterwards.
-        let parsed = interim::parse_date_string(input, now_local.and_utc(), interim::Dialect::Uk)
-            .map_err(|_| bad.clone())?
-            .naive_utc();
+        let parsed = interim_date(input, now_local.and_utc()).ok_or(bad.clone())?.naive_utc();
         let names_a_time = input.contains(':')
             || ["am", "pm", "noon", "midnight"]
                 .iter()
@@ -98,6 +96,26 @@ pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime,
         });
     }
     Ok(local)
+}
+
+/// interim's reading of a date, made safe for anything a person types:
+/// interim 0.2 asserts (panics) on a word after an hour that is not all
+/// lowercase or is 16 letters or longer ("7PM", found by the fuzz test).
+/// Lowercase ASCII is what it expects; longer words are never dates; and a
+/// panic that still slips through is caught, not let out.
+fn interim_date(input: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let lower = input.to_ascii_lowercase();
+    let longest_word = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if longest_word >= 16 {
+        return None;
+    }
+    std::panic::catch_unwind(|| interim::parse_date_string(&lower, now, interim::Dialect::Uk).ok())
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]
@@ -151,6 +169,15 @@ mod tests {
             parse("in 2 days", Berlin, now).unwrap().date(),
             NaiveDate::from_ymd_opt(2026, 3, 21).unwrap()
         );
+    }
+
+    #[test]
+    fn words_that_made_the_date_library_panic_are_read_or_refused_calmly() {
+        let now = utc("2026-03-19T10:00:00Z");
+
+        assert_eq!(parse("thu 7PM", Berlin, now).unwrap(), local("2026-03-19 19:00"));
+        assert!(parse("M0A", Berlin, now).is_err());
+        assert!(parse("tue 7abcdefghijklmnopq", Berlin, now).is_err());
     }
 
     #[test]

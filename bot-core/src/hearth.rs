@@ -582,20 +582,26 @@ impl Hearth {
             now,
         )
         .await?;
-        let channels = if change.channel.is_empty() {
-            circle::voice_channels_of(&self.store, community.id, me.id).await?
-        } else {
-            vec![change.channel.clone()]
-        };
+        // One voice channel or call at a time: joining one leaves the others;
+        // a leave without a channel leaves wherever the person was.
+        let mut moves: Vec<(String, bool)> = circle::voice_channels_of(&self.store, community.id, me.id)
+            .await?
+            .into_iter()
+            .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
+            .map(|c| (c, false))
+            .collect();
+        if !change.channel.is_empty() {
+            moves.push((change.channel.clone(), change.present));
+        }
         let mut response = Response::none();
-        for channel in channels {
+        for (channel, present) in moves {
             let changed = circle::presence(
                 &self.store,
                 input.place.platform,
                 community.id,
                 &channel,
                 &me,
-                change.present,
+                present,
                 now,
             )
             .await?;

@@ -25,7 +25,7 @@ use serenity::all::{
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
 pub use outbox::{DiscordOutbox, create_message, nonce};
-pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute, set_stage_suppress};
+pub use voice::{MuteError, MuteOutcome, presence_input, set_server_mute, set_stage_suppress};
 
 /// How long the core may take before the interaction is deferred; Discord
 /// drops an answer that comes after 3 seconds.
@@ -242,7 +242,13 @@ impl EventHandler for Handler {
     }
 
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
-        for input in voice::presence_inputs(old.as_ref(), &new) {
+        let cached = new.guild_id.and_then(|g| {
+            ctx.cache
+                .guild(g)
+                .map(|guild| guild.voice_states.get(&new.user_id).and_then(|v| v.channel_id))
+        });
+        let now_in = cached.unwrap_or(new.channel_id);
+        if let Some(input) = voice::presence_input(old.as_ref(), &new, now_in) {
             tracing::debug!(user = %new.user_id, channel = input.place.channel, "discord: voice presence");
             let response = self.hearth.handle(&input).await;
             self.effects(&ctx, &response).await;

@@ -11,58 +11,38 @@ pub const UNKNOWN_VOICE_STATE: isize = 10065;
 /// Discord's code for "Missing Permissions".
 pub const MISSING_PERMISSIONS: isize = 50013;
 
-/// The presence changes one voice state update means: leaving the channel the
-/// person was in (when known) and joining the one they are in now. Mute and
-/// deafen toggles within one channel mean nothing to the core.
-pub fn presence_inputs(old: Option<&VoiceState>, new: &VoiceState) -> Vec<Input> {
-    let Some(guild) = new.guild_id.or_else(|| old.and_then(|o| o.guild_id)) else {
-        return Vec::new();
-    };
-    let before = old.and_then(|o| o.channel_id);
-    let after = new.channel_id;
-    if before == after && old.is_some() {
-        return Vec::new();
+/// Where a voice state update leaves the person: `now_in` is the channel
+/// they are in now (from the cache, which serenity updates in gateway order
+/// before it runs handlers, each in a task of its own; else from the event).
+/// The input says where they are, not what changed, so updates handled out
+/// of order still leave the core with the latest state. `None` for a mute or
+/// deafen toggle within one channel, which means nothing to the core.
+pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option<ChannelId>) -> Option<Input> {
+    let guild = new.guild_id.or_else(|| old.and_then(|o| o.guild_id))?;
+    if let Some(old) = old
+        && old.channel_id == new.channel_id
+        && now_in == new.channel_id
+    {
+        return None;
     }
     let actor = voice_actor(
         new.user_id,
         new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())),
     );
-    let input = |channel: serenity::all::ChannelId, present: bool| Input {
-        actor: actor.clone(),
+    // A leave names no channel: the core knows where the person was.
+    let channel = now_in.map(|c| c.get().to_string()).unwrap_or_default();
+    Some(Input {
+        actor,
         place: Place {
             platform: Platform::Discord,
             community: guild.get().to_string(),
-            channel: channel.get().to_string(),
+            channel: channel.clone(),
         },
         kind: InputKind::Presence(PresenceChange {
-            channel: channel.get().to_string(),
-            present,
+            channel,
+            present: now_in.is_some(),
         }),
-    };
-    // Without the previous state (the guild not cached yet), a leave names
-    // no channel: the core knows where the person was.
-    let left = match (old, before, after) {
-        (None, _, None) => Some(leave_unknown(&actor, guild)),
-        (_, Some(c), _) => Some(input(c, false)),
-        _ => None,
-    };
-    left.into_iter().chain(after.map(|c| input(c, true))).collect()
-}
-
-/// Leaving whatever voice channel the core last saw the person in.
-fn leave_unknown(actor: &Actor, guild: GuildId) -> Input {
-    Input {
-        actor: actor.clone(),
-        place: Place {
-            platform: Platform::Discord,
-            community: guild.get().to_string(),
-            channel: String::new(),
-        },
-        kind: InputKind::Presence(PresenceChange {
-            channel: String::new(),
-            present: false,
-        }),
-    }
+    })
 }
 
 /// A voice participant. A voice state carries no permissions, so no platform

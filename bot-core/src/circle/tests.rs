@@ -258,3 +258,42 @@ async fn once_its_id_is_known_the_status_is_edited_not_posted_again() {
         ))
     );
 }
+
+#[tokio::test]
+async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leaves_wherever_one_was() {
+    let bot = Bot::new().await;
+    let voice = |who: &str, channel: &str, present: bool| Input {
+        actor: Actor::member(who, who),
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: channel.into(),
+        },
+        kind: InputKind::Presence(PresenceChange {
+            channel: channel.into(),
+            present,
+        }),
+    };
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: true,
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    bot.hearth.handle(&voice("ada", "v1", true)).await;
+    bot.hearth.handle(&voice("bo", "v1", true)).await;
+    bot.hearth.handle(&voice("cy", "v1", true)).await;
+    bot.hearth.handle(&on_discord("ada", "circle start")).await;
+
+    bot.hearth.handle(&voice("bo", "v2", true)).await;
+    bot.hearth.handle(&voice("cy", "", false)).await;
+    let status = bot.hearth.handle(&on_discord("ada", "circle status")).await;
+
+    assert!(text(&status).contains("1 person"), "{}", text(&status));
+}

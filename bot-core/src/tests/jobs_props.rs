@@ -64,11 +64,7 @@ struct Occ {
 
 impl Occ {
     fn answer_at(&self, who: usize, t: i64) -> Option<&'static str> {
-        self.answers
-            .get(&who)?
-            .iter()
-            .rfind(|(at, _)| *at < t)
-            .map(|(_, a)| *a)
+        self.answers.get(&who)?.iter().rfind(|(at, _)| *at < t).map(|(_, a)| *a)
     }
 }
 

@@ -96,6 +96,7 @@ pub(crate) enum Command<'a> {
         mode: Option<&'static str>,
         share_time: Option<&'a str>,
         auto_advance: bool,
+        mute_others: bool,
     },
     CircleEnd,
     Circle(circle::Action),
@@ -146,6 +147,7 @@ impl<'a> Command<'a> {
                 mode: b.choice("mode"),
                 share_time: b.text("share_time"),
                 auto_advance: b.choice("auto_advance") == Some("yes"),
+                mute_others: b.choice("mute_others") == Some("yes"),
             },
             "circle mode" => Command::Circle(circle::Action::Mode(circle::state::Mode::parse(b.choice("mode")?)?)),
             "circle join" => Command::Circle(circle::Action::Join),
@@ -253,6 +255,33 @@ impl Hearth {
         });
         found.truncate(25);
         found
+    }
+
+    /// The platform carried out (or could not) an [`Effect::Mute`]; the
+    /// answer's effects are for the adapter to carry out in turn (a note to
+    /// the facilitator when the permission is missing).
+    pub async fn muted(
+        &self,
+        community: &str,
+        user: &str,
+        mute: bool,
+        report: crate::io::MuteReport,
+    ) -> Result<Response> {
+        let now = self.clock.now();
+        let place = Place {
+            platform: Platform::Discord,
+            community: community.to_string(),
+            channel: String::new(),
+        };
+        let community = self.community(&place, now).await?;
+        let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
+        circle::muted(&self.store, community.id, member.id, mute, report).await
+    }
+
+    /// Every server mute the bot applied on `platform` and has not undone,
+    /// as unmute effects: for start-up (after a crash) and shutdown.
+    pub async fn mutes_to_release(&self, platform: Platform) -> Result<Vec<crate::io::Effect>> {
+        circle::mutes_to_release(&self.store, platform).await
     }
 
     /// An adapter posted a live status message (an [`Effect::Status`]) and
@@ -539,6 +568,7 @@ impl Hearth {
                 mode,
                 share_time,
                 auto_advance,
+                mute_others,
             } => {
                 let caller = self.circle_caller(ctx, group).await?;
                 let start = circle::Start {
@@ -546,6 +576,7 @@ impl Hearth {
                     mode,
                     share_time,
                     auto_advance,
+                    mute_others,
                 };
                 let response = circle::start(store, &caller, &start, now).await?;
                 self.planned();
@@ -564,6 +595,7 @@ impl Hearth {
         Ok(circle::Caller {
             platform: ctx.input.place.platform,
             community: ctx.community.id,
+            guild: &ctx.input.place.community,
             channel: &ctx.input.place.channel,
             me: &ctx.me,
             facilitator: self.role(ctx, group).await? >= Role::Facilitator,
@@ -599,6 +631,7 @@ impl Hearth {
                 &self.store,
                 input.place.platform,
                 community.id,
+                &input.place.community,
                 &channel,
                 &me,
                 present,

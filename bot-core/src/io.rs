@@ -146,6 +146,29 @@ pub enum Effect {
         message: Message,
         edit: Option<String>,
     },
+    /// Server-mute (or unmute) a person in a voice channel of `community`
+    /// (on a stage: suppress). The adapter reports what happened with
+    /// [`crate::Hearth::muted`]; a person already muted by someone else is
+    /// left alone and reported [`MuteReport::Skipped`].
+    Mute {
+        community: String,
+        channel: String,
+        user: String,
+        mute: bool,
+    },
+}
+
+/// What a platform did with an [`Effect::Mute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MuteReport {
+    Applied,
+    /// Not in voice: nothing changed.
+    NotInVoice,
+    /// Left as it was: already muted by someone else (a mute), or not muted (an unmute).
+    Skipped,
+    /// The bot lacks the permission (Discord 50013).
+    NoPermission,
+    Failed,
 }
 
 /// The core's whole answer to one input.

@@ -29,7 +29,7 @@ pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
     Actor, BoxFuture, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation, MeetingEvent,
-    Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;

@@ -369,6 +369,11 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "yes: the stick moves on by itself when the share time is up",
                 Kind::Choice(YES_NO),
             ),
+            opt(
+                "mute_others",
+                "yes (Discord): server-mute all but the holder and you while it runs",
+                Kind::Choice(YES_NO),
+            ),
         ],
     },
     CommandSpec {

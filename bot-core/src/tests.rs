@@ -457,6 +457,7 @@ mod meetings {
             Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
                 message.plain("/")
             }
+            Effect::Mute { user, mute, .. } => format!("mute {user} {mute}"),
         }
     }
 
@@ -464,6 +465,7 @@ mod meetings {
         match &d.effect {
             Effect::Post { channel, .. } | Effect::Status { channel, .. } => format!("#{channel}"),
             Effect::Dm { user, .. } => format!("@{user}"),
+            Effect::Mute { channel, .. } => format!("voice {channel}"),
         }
     }
 
@@ -634,6 +636,7 @@ mod meetings {
             .map(|(_, d)| match &d.effect {
                 Effect::Post { key, .. } | Effect::Dm { key, .. } => key.clone().unwrap(),
                 Effect::Status { key, .. } => key.clone(),
+                Effect::Mute { user, .. } => user.clone(),
             })
             .collect();
         assert_eq!(keys.len(), 6, "each delivery has its own idempotency key");
@@ -716,7 +719,7 @@ mod meetings {
             .iter()
             .filter_map(|(_, d)| match &d.effect {
                 Effect::Dm { user, message, key } => Some((user.clone(), message.plain("/"), key.clone())),
-                Effect::Post { .. } | Effect::Status { .. } => None,
+                Effect::Post { .. } | Effect::Status { .. } | Effect::Mute { .. } => None,
             })
             .collect();
         assert_eq!(notices.len(), 2, "{notices:#?}");

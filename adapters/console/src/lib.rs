@@ -88,6 +88,8 @@ impl<W: Write + Send + 'static> Outbox for ConsoleOutbox<W> {
             Effect::Status { channel, message, .. } => self
                 .out
                 .block(&format!("-> #{channel} (status, edited)  [{stamp}]"), message),
+            // The console has no voice channels.
+            Effect::Mute { .. } => Ok(()),
         };
         let outcome = printed.map_err(|e| DeliveryError::Retry(e.to_string()));
         Box::pin(async move { outcome })
@@ -279,6 +281,8 @@ impl<W: Write + Send + 'static> Console<W> {
                     let how = if edit.is_some() { "status, edited" } else { "status" };
                     self.print_block(&format!("-> #{channel} ({how})"), message)?;
                 }
+                // The console has no voice channels.
+                Effect::Mute { .. } => {}
             }
         }
         Ok(())

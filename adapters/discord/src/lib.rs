@@ -174,6 +174,9 @@ impl Discord {
             ),
         })?;
         tracing::info!(shards = gateway.shards, "discord: connecting");
+        // A run that crashed may have left people muted: undo that first.
+        voice::release_mutes(&http, &self.hearth).await;
+        let hearth = self.hearth.clone();
         let handler = Handler {
             hearth: self.hearth,
             guilds: self.config.guilds.clone(),
@@ -182,6 +185,7 @@ impl Discord {
             registered: AtomicBool::new(false),
         };
         let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
+        let http_for_release = self.config.http()?;
         let mut client = ClientBuilder::new_with_http(http, intents)
             .event_handler(handler)
             .await
@@ -200,6 +204,8 @@ impl Discord {
         if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
             tracing::warn!("discord: shards did not stop within 5 s");
         }
+        // Nobody stays muted by a bot that is gone.
+        voice::release_mutes(&http_for_release, &hearth).await;
         Ok(())
     }
 }
@@ -536,7 +542,20 @@ impl Handler {
             return;
         }
         let outbox = DiscordOutbox::new(ctx.http.clone());
-        for effect in &response.effects {
+        let mut queue: std::collections::VecDeque<Effect> = response.effects.iter().cloned().collect();
+        while let Some(effect) = queue.pop_front() {
+            let effect = &effect;
+            if let Effect::Mute {
+                community,
+                channel,
+                user,
+                mute,
+            } = effect
+            {
+                // What the core answers a report with (a note to the facilitator) comes next.
+                queue.extend(self.mute(ctx, community, channel, user, *mute).await.effects);
+                continue;
+            }
             // The outbox logs the failure with ids; nothing more to tell anyone.
             if let Effect::Status {
                 channel,
@@ -554,6 +573,39 @@ impl Handler {
             }
             let _ = outbox.effect(effect).await;
         }
+    }
+}
+
+impl Handler {
+    /// Mutes or unmutes, leaving alone a person someone else already muted,
+    /// and tells the core what happened.
+    async fn mute(&self, ctx: &Context, community: &str, channel: &str, user: &str, mute: bool) -> Response {
+        let Some((guild, channel_id, user_id)) = voice::mute_target(community, channel, user) else {
+            return Response::none();
+        };
+        let (stage, muted_already) = ctx.cache.guild(guild).map_or((false, false), |g| {
+            let stage = g
+                .channels
+                .get(&channel_id)
+                .is_some_and(|c| c.kind == serenity::all::ChannelType::Stage);
+            let muted = g
+                .voice_states
+                .get(&user_id)
+                .is_some_and(|v| v.mute || (stage && v.suppress));
+            (stage, muted)
+        });
+        let report = if mute && muted_already {
+            bot_core::MuteReport::Skipped
+        } else {
+            voice::apply_mute(&ctx.http, guild, channel_id, user_id, mute, stage).await
+        };
+        self.hearth
+            .muted(community, user, mute, report)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "discord: recording a mute");
+                Response::none()
+            })
     }
 }
 

@@ -40,6 +40,8 @@ impl DiscordOutbox {
             Effect::Status {
                 channel, message, edit, ..
             } => self.status(channel, message, edit.as_deref()).await.map(drop),
+            // Mutes are reported back to the core: the adapter's handler carries them out.
+            Effect::Mute { .. } => Err(DeliveryError::Permanent("a mute is not a delivery".into())),
         }
     }
 

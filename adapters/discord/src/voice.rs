@@ -1,7 +1,7 @@
 //! Voice: who is in which voice channel (VOICE_STATE_UPDATE) as core presence
 //! inputs, and the server mute the talking stick's "mute others" will use.
 
-use bot_core::{Actor, Input, InputKind, Place, Platform, PresenceChange};
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, MuteReport, Place, Platform, PresenceChange};
 use serenity::all::{ChannelId, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
 
 /// Discord's code for "Target user is not connected to voice".
@@ -131,5 +131,70 @@ fn outcome(
             guild: guild.get(),
             detail: crate::describe(&e),
         }),
+    }
+}
+
+/// Carries out a mute or unmute: suppress on a stage, server mute elsewhere.
+pub async fn apply_mute(
+    http: &Http,
+    guild: GuildId,
+    channel: ChannelId,
+    user: UserId,
+    mute: bool,
+    stage: bool,
+) -> MuteReport {
+    let done = if stage {
+        set_stage_suppress(http, guild, channel, user, mute).await
+    } else {
+        set_server_mute(http, guild, user, mute).await
+    };
+    match done {
+        Ok(MuteOutcome::Applied) => MuteReport::Applied,
+        Ok(MuteOutcome::NotInVoice) => MuteReport::NotInVoice,
+        Err(MuteError::MissingPermission { .. }) => MuteReport::NoPermission,
+        Err(MuteError::Failed { guild, detail }) => {
+            tracing::warn!(guild, detail, "discord: a mute failed");
+            MuteReport::Failed
+        }
+    }
+}
+
+/// The guild, channel and user of a mute effect, as Discord ids.
+pub fn mute_target(community: &str, channel: &str, user: &str) -> Option<(GuildId, ChannelId, UserId)> {
+    let id = |s: &str| s.parse::<u64>().ok().filter(|n| *n != 0);
+    Some((
+        GuildId::new(id(community)?),
+        ChannelId::new(id(channel)?),
+        UserId::new(id(user)?),
+    ))
+}
+
+/// Undoes every mute the bot recorded: at start-up (a crashed run's) and
+/// at shutdown. No cache is needed: these are the bot's own mutes.
+pub async fn release_mutes(http: &Http, hearth: &Hearth) {
+    let effects = match hearth.mutes_to_release(Platform::Discord).await {
+        Ok(effects) => effects,
+        Err(e) => {
+            tracing::error!(error = %e, "discord: reading recorded mutes");
+            return;
+        }
+    };
+    for effect in effects {
+        let Effect::Mute {
+            community,
+            channel,
+            user,
+            mute,
+        } = effect
+        else {
+            continue;
+        };
+        let Some((guild, channel_id, user_id)) = mute_target(&community, &channel, &user) else {
+            continue;
+        };
+        let report = apply_mute(http, guild, channel_id, user_id, mute, false).await;
+        if let Err(e) = hearth.muted(&community, &user, mute, report).await {
+            tracing::error!(error = %e, "discord: recording an unmute");
+        }
     }
 }

@@ -1379,3 +1379,125 @@ async fn a_circle_follows_voice_presence_and_edits_one_status_message_as_the_sti
     assert_eq!(status_message(&bot)["id"], status["id"]);
     bot.stop().await;
 }
+
+const DI: u64 = 14;
+
+/// The server mutes the bot asked for so far: (user, mute).
+fn mutes(bot: &Bot) -> Vec<(u64, bool)> {
+    bot.fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with(&format!("/guilds/{GUILD}/members/")))
+        .map(|r| {
+            let user = r.path.rsplit('/').next().unwrap().parse().unwrap();
+            (user, r.body["mute"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+async fn wait_mutes(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = mutes(bot);
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn three_in_voice(bot: &Bot) {
+    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
+        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(77)));
+        wait_in_voice(bot, i64::try_from(n).unwrap() + 1).await;
+    }
+}
+
+#[tokio::test]
+async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_stick_exactly() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+
+    let started = bot
+        .interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await;
+    assert!(embed_text(answer(&started)).contains("is muted while the circle runs"));
+    let at_start = wait_mutes(&bot, 2).await;
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle next", &[]))
+            .await,
+    );
+    let after_first = wait_mutes(&bot, 3).await;
+    answer(
+        &bot.interact(command_interaction(id(3), &plain_member(), "circle next", &[]))
+            .await,
+    );
+    let after_second = wait_mutes(&bot, 5).await;
+    answer(
+        &bot.interact(command_interaction(id(4), &admin(), "circle end", &[]))
+            .await,
+    );
+    let after_end = wait_mutes(&bot, 6).await;
+
+    // The facilitator is never muted; the holder is unmuted, the last one muted.
+    assert_eq!(at_start, [(MEMBER, true), (DI, true)]);
+    assert_eq!(after_first[2..], [(MEMBER, false)]);
+    assert_eq!(after_second[3..], [(DI, false), (MEMBER, true)]);
+    assert_eq!(after_end[5..], [(MEMBER, false)]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mutes(&bot).len(), 6, "nothing more: {:?}", mutes(&bot));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_privately() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    bot.fake.fail(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/{MEMBER}"),
+        403,
+        50013,
+        "Missing Permissions",
+    );
+
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    let told = bot
+        .fake
+        .wait_for("a DM to the facilitator", |r| {
+            r.path == format!("/channels/{}/messages", dm_channel_id(ADMIN))
+        })
+        .await;
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle next", &[]))
+            .await,
+    );
+    answer(
+        &bot.interact(command_interaction(id(3), &plain_member(), "circle next", &[]))
+            .await,
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert!(
+        embed_text(&told.body).contains("Mute Members"),
+        "{}",
+        embed_text(&told.body)
+    );
+    // The one mute that took is undone; no mute is tried again.
+    assert_eq!(mutes(&bot), [(MEMBER, true), (DI, true), (DI, false)]);
+    bot.stop().await;
+}

@@ -429,6 +429,9 @@ impl Sender {
                     .await
                     .map(drop);
             }
+            Effect::Mute { .. } => {
+                return Err(DeliveryError::Permanent("Matrix has no server mute".into()));
+            }
             Effect::Dm { user, message, key } => {
                 let user = UserId::parse(user)
                     .map_err(|_| DeliveryError::Permanent(format!("{user} is not a Matrix user id")))?;
@@ -656,6 +659,8 @@ impl Bot {
                     }
                     continue;
                 }
+                // Matrix calls have no server mute; the core asks for none here.
+                Effect::Mute { .. } => continue,
                 Effect::Post { channel, message, key } => Effect::Post {
                     channel,
                     message,

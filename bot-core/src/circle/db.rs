@@ -17,6 +17,8 @@ pub struct Circle {
     pub group_id: Option<i64>,
     pub share_secs: Option<i64>,
     pub auto_advance: bool,
+    pub mute_others: bool,
+    pub facilitator_id: Option<i64>,
     pub status_message: Option<String>,
     pub started_at: DateTime<Utc>,
 }
@@ -53,7 +55,8 @@ pub struct Person {
 
 macro_rules! circle_columns {
     () => {
-        "id, channel, home_channel, group_id, share_secs, auto_advance, status_message, started_at"
+        "id, channel, home_channel, group_id, share_secs, auto_advance, mute_others, facilitator_id, \
+         status_message, started_at"
     };
 }
 

@@ -3,6 +3,7 @@
 //! logic is the pure machine in [`state`], stored by [`db`].
 
 pub(crate) mod db;
+mod mutes;
 pub mod state;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +33,8 @@ const WARN_BEFORE: i64 = 30;
 pub(crate) struct Caller<'a> {
     pub platform: Platform,
     pub community: i64,
+    /// The community's platform id (a guild id).
+    pub guild: &'a str,
     pub channel: &'a str,
     pub me: &'a Member,
     /// A facilitator of the circle's group (or of every group), or an admin.
@@ -44,6 +47,7 @@ pub(crate) struct Start<'a> {
     pub mode: Option<&'a str>,
     pub share_time: Option<&'a str>,
     pub auto_advance: bool,
+    pub mute_others: bool,
 }
 
 /// The commands that act on a running circle.
@@ -282,7 +286,8 @@ pub(crate) async fn start(
             mode,
             share_secs,
             auto_advance: start.auto_advance && share_secs.is_some(),
-            mute_others: false,
+            // Only Discord has server mute.
+            mute_others: start.mute_others && caller.platform == Platform::Discord,
         },
         now,
     )
@@ -300,6 +305,17 @@ pub(crate) async fn start(
     db::save(&mut tx, circle.id, &before, &state).await?;
     plan_timer(&mut tx, caller.platform, &circle, &before, &state).await?;
     let people = db::people(&mut tx, circle.id).await?;
+    let mutes = mutes::plan(
+        &mut tx,
+        &circle,
+        caller.community,
+        caller.guild,
+        &state,
+        &people,
+        false,
+        now,
+    )
+    .await?;
     tx.commit().await.context("starting a circle")?;
     tracing::info!(circle = circle.id, community = caller.community, "circle started");
 
@@ -318,8 +334,15 @@ pub(crate) async fn start(
             minutes(secs)
         ));
     }
-    let status = status_effect(&circle, &state, &people, &events, now);
-    Ok(Response::public(message).with_effect(status))
+    if start.mute_others && !circle.mute_others {
+        message = message.text("Muting others works on Discord only; this circle runs without it.");
+    } else if circle.mute_others {
+        message =
+            message.text("Everyone but the one holding the stick and the facilitator is muted while the circle runs.");
+    }
+    let mut response = Response::public(message).with_effect(status_effect(&circle, &state, &people, &events, now));
+    response.effects.extend(mutes);
+    Ok(response)
 }
 
 /// Any command on a running circle.
@@ -357,6 +380,21 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
         plan_timer(&mut tx, caller.platform, &circle, &before, &state).await?;
     }
     let people = db::people(&mut tx, circle.id).await?;
+    let mutes = if state != before {
+        mutes::plan(
+            &mut tx,
+            &circle,
+            caller.community,
+            caller.guild,
+            &state,
+            &people,
+            false,
+            now,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await.context("saving a circle")?;
 
     if action == Action::Status {
@@ -373,7 +411,9 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
     if told.lines.is_empty() {
         told = told.text("You're already in the circle.");
     }
-    Ok(Response::private(told).with_effect(status_effect(&circle, &state, &people, &events, now)))
+    let mut response = Response::private(told).with_effect(status_effect(&circle, &state, &people, &events, now));
+    response.effects.extend(mutes);
+    Ok(response)
 }
 
 /// The circle's status message, edited in place once it has been posted.
@@ -422,6 +462,17 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     db::end(&mut tx, circle.id, now).await?;
     jobs::cancel(&mut *tx, JOB_KIND, circle.id).await?;
     let people = db::people(&mut tx, circle.id).await?;
+    let mutes = mutes::plan(
+        &mut tx,
+        &circle,
+        caller.community,
+        caller.guild,
+        &state,
+        &people,
+        true,
+        now,
+    )
+    .await?;
     tx.commit().await.context("ending a circle")?;
     tracing::info!(circle = circle.id, "circle ended");
 
@@ -440,16 +491,19 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
             edit: Some(edit),
         });
     }
+    response.effects.extend(mutes);
     Ok(response)
 }
 
 /// Someone joined or left a voice channel or call: recorded, and if a circle
 /// runs there they join or leave it. The room hears of it only when the
 /// stick moves.
+#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 pub(crate) async fn presence(
     store: &Store,
     platform: Platform,
     community: i64,
+    guild: &str,
     channel: &str,
     me: &Member,
     present: bool,
@@ -457,12 +511,21 @@ pub(crate) async fn presence(
 ) -> Result<Response> {
     let mut tx = begin(store).await?;
     db::set_presence(&mut tx, community, channel, me.id, present, now).await?;
+    // Someone the bot left muted (their circle ended while they were away) is unmuted on return.
+    let stale = if present {
+        mutes::stale_for(&mut tx, community, guild, me.id).await?
+    } else {
+        Vec::new()
+    };
     let Some(circle) = db::open_at(&mut tx, community, channel)
         .await?
         .filter(|c| c.channel == channel)
     else {
         tx.commit().await.context("recording presence")?;
-        return Ok(Response::none());
+        return Ok(Response {
+            reply: None,
+            effects: stale,
+        });
     };
     let before = db::load(&mut tx, circle.id).await?;
     let mut state = before.clone();
@@ -476,11 +539,39 @@ pub(crate) async fn presence(
         plan_timer(&mut tx, platform, &circle, &before, &state).await?;
     }
     let people = db::people(&mut tx, circle.id).await?;
+    let mutes = mutes::plan(&mut tx, &circle, community, guild, &state, &people, false, now).await?;
     tx.commit().await.context("recording presence")?;
-    if events.is_empty() {
-        return Ok(Response::none());
+    let mut response = Response {
+        reply: None,
+        effects: stale,
+    };
+    if !events.is_empty() {
+        response
+            .effects
+            .push(status_effect(&circle, &state, &people, &events, now));
     }
-    Ok(Response::none().with_effect(status_effect(&circle, &state, &people, &events, now)))
+    response.effects.extend(mutes);
+    Ok(response)
+}
+
+/// A platform carried out (or could not) a mute or unmute.
+pub(crate) async fn muted(
+    store: &Store,
+    community: i64,
+    member: i64,
+    mute: bool,
+    report: crate::io::MuteReport,
+) -> Result<Response> {
+    let mut tx = begin(store).await?;
+    let effects = mutes::reported(&mut tx, community, member, mute, report).await?;
+    tx.commit().await.context("recording a mute")?;
+    Ok(Response { reply: None, effects })
+}
+
+/// Every mute the bot holds on `platform`, as unmutes: at start-up and shutdown.
+pub(crate) async fn mutes_to_release(store: &Store, platform: Platform) -> Result<Vec<Effect>> {
+    let mut conn = store.pool().acquire().await.context("reading recorded mutes")?;
+    mutes::all(&mut conn, platform).await
 }
 
 /// The voice channels or calls `member` is recorded in, in this community.

@@ -35,6 +35,7 @@ fn key(d: &Delivery) -> &str {
     match &d.effect {
         Effect::Post { key, .. } | Effect::Dm { key, .. } => key.as_deref().unwrap_or_default(),
         Effect::Status { key, .. } => key,
+        Effect::Mute { user, .. } => user,
     }
 }
 
@@ -43,6 +44,7 @@ fn body(d: &Delivery) -> String {
         Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
             message.plain("/")
         }
+        Effect::Mute { user, mute, .. } => format!("mute {user} {mute}"),
     }
 }
 

@@ -602,6 +602,40 @@ impl Hearth {
         })
     }
 
+    /// Everyone in a voice channel or call of `place.community` now, as the
+    /// platform reports it on (re)connecting: each joins where they are, and
+    /// whoever the core still had in voice but is not listed has left.
+    pub async fn voice_snapshot(&self, place: &Place, present: &[(Actor, String)]) -> Response {
+        let mut response = Response::none();
+        let now = self.clock.now();
+        let gone = async {
+            let community = self.community(place, now).await?;
+            circle::in_voice(&self.store, community.id).await
+        }
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading voice presence");
+            Vec::new()
+        });
+        let leaves = gone
+            .into_iter()
+            .filter(|(user, _)| !present.iter().any(|(a, _)| a.user == *user))
+            .map(|(user, name)| (Actor::member(user, name), String::new(), false));
+        let joins = present.iter().map(|(a, c)| (a.clone(), c.clone(), true));
+        for (actor, channel, here) in leaves.chain(joins) {
+            let input = Input {
+                actor,
+                place: Place {
+                    channel: channel.clone(),
+                    ..place.clone()
+                },
+                kind: InputKind::Presence(crate::io::PresenceChange { channel, present: here }),
+            };
+            response.effects.extend(self.handle(&input).await.effects);
+        }
+        response
+    }
+
     /// Someone joined or left a voice channel or call.
     async fn presence(&self, input: &Input, change: &crate::io::PresenceChange) -> Result<Response> {
         let now = self.clock.now();

@@ -247,6 +247,35 @@ impl EventHandler for Handler {
         }
     }
 
+    /// On (re)connecting, a guild's voice states are who is in voice now.
+    async fn guild_create(&self, ctx: Context, guild: serenity::all::Guild, _is_new: Option<bool>) {
+        let mut states: Vec<&VoiceState> = guild.voice_states.values().collect();
+        // Discord gives no join order here: a stable one, by user id.
+        states.sort_by_key(|v| v.user_id);
+        let present: Vec<(Actor, String)> = states
+            .into_iter()
+            .filter_map(|v| {
+                let channel = v.channel_id?;
+                let name = guild
+                    .members
+                    .get(&v.user_id)
+                    .map_or_else(|| v.user_id.get().to_string(), |m| m.display_name().to_string());
+                Some((
+                    Actor::member(v.user_id.get().to_string(), name),
+                    channel.get().to_string(),
+                ))
+            })
+            .collect();
+        let place = Place {
+            platform: Platform::Discord,
+            community: guild.id.get().to_string(),
+            channel: String::new(),
+        };
+        tracing::debug!(guild = %guild.id, in_voice = present.len(), "discord: voice snapshot");
+        let response = self.hearth.voice_snapshot(&place, &present).await;
+        self.effects(&ctx, &response).await;
+    }
+
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
         let cached = new.guild_id.and_then(|g| {
             ctx.cache

@@ -574,6 +574,18 @@ pub(crate) async fn mutes_to_release(store: &Store, platform: Platform) -> Resul
     mutes::all(&mut conn, platform).await
 }
 
+/// Everyone the core has in a voice channel or call of this community: (platform id, name).
+pub(crate) async fn in_voice(store: &Store, community: i64) -> Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT m.external_id, m.display_name FROM voice_presence v JOIN members m ON m.id = v.member_id
+         WHERE v.community_id = ?",
+    )
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("listing who is in voice")
+}
+
 /// The voice channels or calls `member` is recorded in, in this community.
 pub(crate) async fn voice_channels_of(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
     let mut conn = store.pool().acquire().await.context("finding voice channels")?;

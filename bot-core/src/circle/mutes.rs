@@ -26,7 +26,10 @@ fn effect(guild: &str, channel: &str, user: &str, mute: bool) -> Effect {
 
 /// The mutes and unmutes that bring the voice channel in line with the stick
 /// (`ended`: nobody stays muted). New mutes are recorded here.
-#[expect(clippy::too_many_arguments, reason = "the circle, its place and its state, each plain")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the circle, its place and its state, each plain"
+)]
 pub(crate) async fn plan(
     db: &mut SqliteConnection,
     circle: &Circle,

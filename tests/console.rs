@@ -18,11 +18,20 @@ struct Run {
 }
 
 fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    hearth_logging(dir, args, script, None)
+}
+
+/// Like [`hearth`], with `RUST_LOG` set to `log` when given.
+fn hearth_logging(dir: &Path, args: &[&str], script: &str, log: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    match log {
+        Some(log) => command.env("RUST_LOG", log),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .args(args)
         .current_dir(dir)
         .env_remove("HEARTH_CONFIG")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -268,7 +277,11 @@ fn reminders_arrive_once_on_time_and_a_restart_repeats_none_and_catches_up() {
         ]
     );
     let caught_up = answer_to(&second.stdout, "");
-    assert!(caught_up.contains("Starts in 24 hours: Thu 26 Mar 2026, 19:00 CET"));
+    // Sent late, it says how long is really left: 22 hours, not 24.
+    assert!(
+        caught_up.contains("Starts in 22 hours: Thu 26 Mar 2026, 19:00 CET"),
+        "{caught_up}"
+    );
     assert!(caught_up.contains("(Sent late: I was offline when this was due.)"));
     assert!(
         !second.stdout.contains("19 Mar"),
@@ -296,7 +309,11 @@ fn cancel_and_move_reach_those_who_rsvped_through_the_console() {
     );
 
     let moved = answer_to(&run.stdout, "/meeting move");
-    assert!(moved.contains("-> DM ann\n   == Moved: Grief circle =="), "{moved}");
+    // Notices are jobs: delivered at once by the console's scheduler, stamped with the time.
+    assert!(
+        moved.contains("-> DM ann  [Thu 19 Mar 2026 10:00 UTC]\n   == Moved: Grief circle =="),
+        "{moved}"
+    );
     let cancelled = answer_to(&run.stdout, "/meeting cancel");
     assert!(cancelled.contains("-> DM ann"), "{cancelled}");
     assert!(
@@ -362,10 +379,152 @@ fn with_a_config_the_one_scheduler_delivers_the_consoles_reminders_and_catches_u
 
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(scheduled_deliveries(&stdout).len(), 1, "{stdout}");
-    assert!(stdout.contains("Starts in 1 hour"), "{stdout}");
+    // About half an hour is left, said as it really is when it goes out.
+    assert!(
+        stdout.contains("Starts in 2") || stdout.contains("Starts in 30 minutes"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("(Sent late: I was offline when this was due.)"),
         "{stdout}"
+    );
+}
+
+/// Who may read each output line: the speaker of an echoed input line, the
+/// one person a private reply or DM is for, or everyone (`None`).
+fn readers(stdout: &str) -> Vec<(Option<String>, &str)> {
+    let mut owner: Option<String> = None;
+    stdout
+        .lines()
+        .map(|line| {
+            if let Some((who, _)) = line.split_once("@#").filter(|(who, _)| !who.contains(' ')) {
+                owner = Some(who.to_string());
+            } else if let Some(head) = line.strip_prefix("-> ") {
+                owner = if let Some(rest) = head.split_once("(private: only ").map(|(_, r)| r) {
+                    rest.split_once(' ').map(|(who, _)| who.to_string())
+                } else if let Some(rest) = head.strip_prefix("DM ") {
+                    rest.split_whitespace().next().map(str::to_string)
+                } else {
+                    None
+                };
+            } else if !line.starts_with("   ") {
+                owner = None;
+            }
+            (owner.clone(), line)
+        })
+        .collect()
+}
+
+#[test]
+fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompt = format!(
+        "n1-{}",
+        chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+            .unwrap()
+            .timestamp()
+    );
+    let script = format!(
+        r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/group facilitator group:#1 user:fran action:add
+/as ann
+/group join group:#1
+/checkin remind tell_facilitators:on
+/as ben
+/group join group:#1
+/as fran
+/checkin schedule group:#1 when:now question:"How was your week?"
+/as ann
+/checkin share mood:1 group:#1 prompt:{prompt}
+/checkin share mood:1 note:"ann-private-words" group:#1 prompt:{prompt}
+/checkin history
+/as ben
+/checkin share mood:pass group:#1 prompt:{prompt}
+/checkin share mood:4 note:"ben-private-words"
+/checkin history
+/as fran
+/checkin summary group:#1
+/checkin history
+"#
+    );
+
+    // Every log line, at every level, goes to standard error: none may carry a note.
+    let run = hearth_logging(
+        dir.path(),
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "admin",
+            "--clock",
+            "2026-03-19T10:00:00Z",
+        ],
+        &script,
+        Some("trace"),
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    // The presses typed are the buttons the prompt showed.
+    let posted = answer_to(out, "/checkin schedule group:#1 when:now");
+    assert!(
+        posted.contains("-> #general\n   == Check-in: Grief circle =="),
+        "{posted}"
+    );
+    assert!(posted.contains("How was your week?"));
+    for press in [
+        format!("[😣 1 struggling] /checkin share mood:1 group:#1 prompt:{prompt}"),
+        format!("[🤍 Pass] /checkin share mood:pass group:#1 prompt:{prompt}"),
+    ] {
+        assert!(posted.contains(&press), "{press:?} not in {posted}");
+    }
+    let pressed = answer_to(
+        out,
+        &format!("ann@#general> /checkin share mood:1 group:#1 prompt:{prompt}"),
+    );
+    assert!(
+        pressed.contains("(private: only ann sees this)\n   Thank you for checking in: 1 struggling."),
+        "{pressed}"
+    );
+    assert!(pressed.contains("/crisis"));
+    assert!(
+        pressed.contains("-> DM fran\n   == A check-in from Grief circle =="),
+        "{pressed}"
+    );
+    let ann = answer_to(out, "ann@#general> /checkin history");
+    assert!(
+        ann.contains("1 struggling · “ann-private-words”"),
+        "one answer per prompt, note kept: {ann}"
+    );
+    assert_eq!(ann.matches("1 struggling").count(), 1, "{ann}");
+    let ben = answer_to(out, "ben@#general> /checkin history");
+    assert!(
+        ben.contains("· pass") && ben.contains("4 good · “ben-private-words”"),
+        "{ben}"
+    );
+    assert!(answer_to(out, "/checkin summary group:#1").contains("Not enough check-ins in Grief circle"));
+    assert!(answer_to(out, "fran@#general> /checkin history").contains("No check-ins in the last 14 days."));
+    for (note, author) in [("ann-private-words", "ann"), ("ben-private-words", "ben")] {
+        let seen: Vec<_> = readers(out)
+            .into_iter()
+            .filter(|(_, line)| line.contains(note))
+            .collect();
+        assert!(seen.len() >= 2, "{note} is echoed and read back: {seen:?}");
+        for (reader, line) in seen {
+            assert_eq!(reader.as_deref(), Some(author), "{note} reached {reader:?}: {line}");
+        }
+    }
+    assert!(
+        run.stderr.contains("check-in recorded"),
+        "the log is captured: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("private-words"),
+        "a note was logged: {}",
+        run.stderr
     );
 }
 

@@ -74,11 +74,13 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
     let base = now.timestamp() + 3600;
     sqlx::query(
         "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 9)
-         INSERT INTO jobs (key, kind, due_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
-         SELECT 'r:' || m.id || ':' || k.j, 'reminder', ? + ((m.id * 7919 + k.j * 104729) % 2592000), 'console',
+         INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
+         SELECT 'r:' || m.id || ':' || k.j, 'reminder', ? + ((m.id * 7919 + k.j * 104729) % 2592000),
+                ? + ((m.id * 7919 + k.j * 104729) % 2592000), 'console',
                 m.id, ? + 2600000, ? + 2600000, 3600, NULL
          FROM meetings m CROSS JOIN k",
     )
+    .bind(base)
     .bind(base)
     .bind(base)
     .bind(base)
@@ -191,10 +193,11 @@ async fn lateness() -> (f64, f64, f64) {
     for i in 0..300 {
         let due = start + i / 50;
         sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, platform, meeting_id, occurrence, starts_at, lead_secs)
-             VALUES (?, 'reminder', ?, 'console', 1, 1893524400, 1893524400, 60)",
+            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs)
+             VALUES (?, 'reminder', ?, ?, 'console', 1, 1893524400, 1893524400, 60)",
         )
         .bind(format!("bench:{i}:{due}"))
+        .bind(due)
         .bind(due)
         .execute(store.pool())
         .await

@@ -237,7 +237,7 @@ async fn member_count(store: &Store, group: i64) -> Result<i64> {
         .context("counting members")
 }
 
-async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
+pub(crate) async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM group_facilitators f
          JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name",

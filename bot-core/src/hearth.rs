@@ -17,7 +17,7 @@ use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
-use crate::{calendar, circle, crisis, help, jobs, reminders};
+use crate::{calendar, checkins, circle, crisis, help, jobs, reminders};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -100,6 +100,8 @@ pub(crate) enum Command<'a> {
     },
     CircleEnd,
     Circle(circle::Action),
+    // check-ins
+    Checkin(checkins::Cmd<'a>),
 }
 
 impl<'a> Command<'a> {
@@ -158,6 +160,8 @@ impl<'a> Command<'a> {
             "circle end" => Command::CircleEnd,
             "hand raise" => Command::Circle(circle::Action::Raise),
             "hand lower" => Command::Circle(circle::Action::Lower),
+            // check-ins
+            name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
             _ => return None,
         })
     }
@@ -417,7 +421,14 @@ impl Hearth {
             }
             .into());
         }
-        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
+        let response = self
+            .run(&ctx, &bound, command, group.as_ref(), meeting.as_ref())
+            .await?;
+        // check-ins: prompts follow the zones, quiet hours and meetings they are planned by.
+        if checkins::follow(&self.store, bound.spec.name, ctx.me.id, group.map(|g| g.id), now).await? {
+            self.planned();
+        }
+        Ok(response)
     }
 
     async fn run(
@@ -588,6 +599,16 @@ impl Hearth {
                 self.planned();
                 response
             }
+            // check-ins
+            Command::Checkin(cmd) => {
+                let asker = checkins::Asker {
+                    me: &ctx.me,
+                    community: &ctx.community,
+                };
+                let (response, replan) = checkins::run(store, cmd, &asker, group, now).await?;
+                self.replan_checkins(replan, now).await?;
+                response
+            }
         })
     }
 
@@ -676,6 +697,14 @@ impl Hearth {
         }
         self.planned();
         Ok(response)
+    }
+
+    // check-ins
+    async fn replan_checkins(&self, replan: checkins::Replan, now: DateTime<Utc>) -> Result<()> {
+        if checkins::replan(&self.store, replan, now).await? {
+            self.planned();
+        }
+        Ok(())
     }
 
     async fn replan_group(&self, group: i64, now: DateTime<Utc>, scope: jobs::Scope) -> Result<()> {

@@ -840,17 +840,23 @@ async fn render(
 /// Jobs of the features built on the engine: the feature that owns a kind
 /// renders its jobs. `None`: nothing to send, the job is done.
 async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>> {
-    match job.kind.as_str() {
+    let due = match job.kind.as_str() {
         // feature kinds
-        "circle" => crate::circle::due(store, job, now).await,
+        "circle" => crate::circle::due(store, job, now).await?,
+        crate::checkins::KIND | crate::checkins::KIND_DM => crate::checkins::due(store, job, now).await?,
         _ => {
             // Nothing will ever send it: failed at once, with the reason.
             let why = "no feature owns jobs of this kind";
             tracing::warn!(job = job.id, kind = %job.kind, why, "job failed");
             finish(store, job.id, "failed", Some(why), now).await?;
-            Ok(None)
+            return Ok(None);
         }
+    };
+    // Nothing to send: the job is done, not left claimed to come round again.
+    if due.is_none() {
+        finish(store, job.id, "dropped", Some("its feature had nothing to send"), now).await?;
     }
+    Ok(due)
 }
 
 async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Result<()> {

@@ -4,6 +4,7 @@
 //! [`Response`]s it returns.
 
 pub mod calendar;
+mod checkins;
 pub mod circle;
 pub mod clock;
 mod crisis;

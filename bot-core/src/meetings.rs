@@ -93,6 +93,9 @@ impl Meeting {
 /// its zone by the time rule of [`when::resolve`] (a local time that happens
 /// twice is the first), so no start the schedule command accepts is refused.
 fn rule_set(start: NaiveDateTime, zone: Tz, rule: &str) -> std::result::Result<RRuleSet, String> {
+    // Whole seconds: rrule builds each occurrence from hour, minute and
+    // second, so a start with a fraction would never match its own first one.
+    let start = start.with_nanosecond(0).unwrap_or(start);
     let first = when::resolve(start, zone).0.with_timezone(&rrule::Tz::Tz(zone));
     rule.parse::<RRule<Unvalidated>>()
         .map_err(|e| e.to_string())?
@@ -134,7 +137,7 @@ fn repeat_error(why: &'static str) -> UserError {
 }
 
 /// The series' rule from `repeat`, `count` and `until`, checked by building it.
-fn series_rule(
+pub(crate) fn series_rule(
     repeat: Option<&str>,
     count: Option<i64>,
     until: Option<NaiveDate>,

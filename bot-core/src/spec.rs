@@ -347,6 +347,93 @@ pub static COMMANDS: &[CommandSpec] = &[
             Kind::Text { max: 2 },
         )],
     },
+    // check-ins
+    CommandSpec {
+        name: "checkin share",
+        description: "A private check-in: how you are today, from 1 to 5, or pass",
+        who: Role::Member,
+        options: &[
+            opt(
+                "mood",
+                "1 struggling, 2 low, 3 okay, 4 good, 5 great, or pass",
+                Kind::Choice(crate::checkins::MOOD_CHOICES),
+            ),
+            opt(
+                "note",
+                "A few words for yourself; only you will ever see them",
+                Kind::Text { max: 500 },
+            ),
+            opt(
+                "group",
+                "Count it, without your name, in this group's summary",
+                Kind::Group,
+            ),
+            opt(
+                "prompt",
+                "The prompt you are answering (its buttons fill this in)",
+                Kind::Text { max: 40 },
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "checkin history",
+        description: "Your own recent check-ins and how they trend, shown only to you",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "checkin schedule",
+        description: "Posts check-in prompts with mood buttons in the group's channel",
+        who: Role::Facilitator,
+        options: &[
+            GROUP,
+            req(
+                "when",
+                "First prompt: tue 19:00, 2026-12-01 19:00; or meeting_start, now, off",
+                Kind::Text { max: 60 },
+            ),
+            opt(
+                "repeat",
+                "once, daily, weekly, biweekly, monthly, or an RRULE",
+                Kind::Text { max: 200 },
+            ),
+            opt(
+                "question",
+                "The question to ask (default: How are you today?)",
+                Kind::Text { max: 200 },
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "checkin remind",
+        description: "Your daily check-in prompt by DM, and who is told when you answer 1",
+        who: Role::Member,
+        options: &[
+            opt(
+                "time",
+                "A daily prompt at this time of yours, e.g. 20:00, or off",
+                Kind::Text { max: 5 },
+            ),
+            opt(
+                "tell_facilitators",
+                "on: when you answer 1 to a group, its facilitators are told (not your note)",
+                Kind::Choice(ON_OFF),
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "checkin summary",
+        description: "A group's check-ins in aggregate, only when at least 5 people answered",
+        who: Role::Facilitator,
+        options: &[
+            GROUP,
+            opt(
+                "period",
+                "week (the default) or month",
+                Kind::Choice(crate::checkins::PERIODS),
+            ),
+        ],
+    },
     // The talking stick.
     CommandSpec {
         name: "circle start",

@@ -5,7 +5,7 @@
 //! offset from before the gap, so 02:30 becomes 03:30; a time in the
 //! fall-back overlap is the first of the two, before the clocks go back.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::error::UserError;
@@ -89,6 +89,8 @@ pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime,
         }
         parsed
     };
+    // Whole seconds: "in 2m" is two minutes from now, not to the nanosecond.
+    let local = local.with_nanosecond(0).unwrap_or(local);
     if local <= now_local {
         return Err(UserError::BadValue {
             option: "when",

@@ -238,6 +238,14 @@ impl<W: Write + Send + 'static> Console<W> {
                     let response = self.hearth.handle(&input).await;
                     self.print_response(&response)?;
                     self.statuses_posted(&response).await;
+                    // On a manual clock nothing runs in the background: what the
+                    // command made due now (notices of a change) goes out now.
+                    if self.options.own_scheduler
+                        && self.options.clock.is_some()
+                        && let Err(e) = self.scheduler.tick(self.hearth.now()).await
+                    {
+                        tracing::error!(error = %e, "delivering what fell due failed");
+                    }
                 }
             },
         }

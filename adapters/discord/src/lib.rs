@@ -273,7 +273,7 @@ impl EventHandler for Handler {
         };
         tracing::debug!(guild = %guild.id, in_voice = present.len(), "discord: voice snapshot");
         let response = self.hearth.voice_snapshot(&place, &present).await;
-        self.effects(&ctx, &response).await;
+        self.effects(&ctx, Some(&place.community), &response).await;
     }
 
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
@@ -286,7 +286,7 @@ impl EventHandler for Handler {
         if let Some(input) = voice::presence_input(old.as_ref(), &new, now_in) {
             tracing::debug!(user = %new.user_id, channel = input.place.channel, "discord: voice presence");
             let response = self.hearth.handle(&input).await;
-            self.effects(&ctx, &response).await;
+            self.effects(&ctx, None, &response).await;
         }
     }
 }
@@ -352,7 +352,7 @@ impl Handler {
             token: &component.token,
         };
         tracing::debug!(interaction = %component.id, "discord: button");
-        let Some(text) = component.data.custom_id.strip_prefix(render::BUTTON_PREFIX) else {
+        let Some((dm_guild, text)) = render::button_command(&component.data.custom_id) else {
             let message = Message::new().text("This button no longer does anything.");
             self.respond_now(ctx, target, Visibility::Private, &message).await;
             return;
@@ -365,15 +365,28 @@ impl Handler {
                 return;
             }
         };
-        let input = self
-            .input(
-                ctx,
-                component.guild_id,
-                component.channel_id,
-                component.member.as_ref(),
-                &component.user,
-            )
-            .await;
+        let input = match (component.guild_id, dm_guild) {
+            // A button of a DM acts in the server it was sent for, with no
+            // role: what it may do is what any member may.
+            (None, Some(guild)) => Some((
+                Actor::member(component.user.id.get().to_string(), component.user.display_name()),
+                Place {
+                    platform: Platform::Discord,
+                    community: guild.to_string(),
+                    channel: component.channel_id.get().to_string(),
+                },
+            )),
+            _ => {
+                self.input(
+                    ctx,
+                    component.guild_id,
+                    component.channel_id,
+                    component.member.as_ref(),
+                    &component.user,
+                )
+                .await
+            }
+        };
         self.invoke(ctx, target, input, invocation).await;
     }
 
@@ -469,6 +482,7 @@ impl Handler {
     /// Runs the input through the core and answers the interaction: at once
     /// when the core is quick, else after an ephemeral deferral.
     async fn answer(&self, ctx: &Context, target: Target<'_>, input: Input) {
+        let community = input.place.community.clone();
         let hearth = self.hearth.clone();
         let mut task = tokio::spawn(async move { hearth.handle(&input).await });
         let quick = if self.defer_after.is_zero() {
@@ -500,7 +514,7 @@ impl Handler {
         } else {
             self.respond_now(ctx, target, visibility, &message).await;
         }
-        self.effects(ctx, &response).await;
+        self.effects(ctx, Some(&community), &response).await;
     }
 
     async fn respond_now(&self, ctx: &Context, target: Target<'_>, visibility: Visibility, message: &Message) {
@@ -566,7 +580,8 @@ impl Handler {
         }
     }
 
-    async fn effects(&self, ctx: &Context, response: &Response) {
+    /// Carries out a response's effects; DMs' buttons act in `community`.
+    async fn effects(&self, ctx: &Context, community: Option<&str>, response: &Response) {
         if response.effects.is_empty() {
             return;
         }
@@ -600,7 +615,7 @@ impl Handler {
                 }
                 continue;
             }
-            let _ = outbox.effect(effect).await;
+            let _ = outbox.effect_in(community, effect).await;
         }
     }
 }

@@ -12,7 +12,7 @@ use serenity::all::{
 
 use crate::events::{self, EventError, EventPlace, NativeEvent};
 
-use crate::render::render;
+use crate::render::render_in;
 
 /// Carries out [`Effect`]s on Discord's REST API.
 #[derive(Debug, Clone)]
@@ -34,9 +34,15 @@ impl DiscordOutbox {
 
     /// Carries out one effect.
     pub async fn effect(&self, effect: &Effect) -> Result<(), DeliveryError> {
+        self.effect_in(None, effect).await
+    }
+
+    /// Carries out an effect of `community` (a guild id): a DM's buttons
+    /// carry it, since a press in a DM has no server of its own.
+    pub async fn effect_in(&self, community: Option<&str>, effect: &Effect) -> Result<(), DeliveryError> {
         match effect {
-            Effect::Post { channel, message, key } => self.post(channel, message, key.as_deref()).await,
-            Effect::Dm { user, message, key } => self.dm(user, message, key.as_deref()).await,
+            Effect::Post { channel, message, key } => self.send(channel, message, key.as_deref(), None).await,
+            Effect::Dm { user, message, key } => self.dm_in(community, user, message, key.as_deref()).await,
             Effect::Status {
                 channel, message, edit, ..
             } => self.status(channel, message, edit.as_deref()).await.map(drop),
@@ -56,7 +62,7 @@ impl DiscordOutbox {
     ) -> Result<Option<String>, DeliveryError> {
         let channel_id = snowflake(channel).map(ChannelId::new)?;
         if let Some(id) = edit.and_then(|id| id.parse::<u64>().ok()).filter(|id| *id != 0) {
-            let rendered = render(message);
+            let rendered = render_in(message, None);
             let mut builder = EditMessage::new()
                 .embeds(rendered.embeds)
                 .components(rendered.components)
@@ -92,8 +98,18 @@ impl DiscordOutbox {
 
     /// Posts in a channel.
     pub async fn post(&self, channel: &str, message: &Message, key: Option<&str>) -> Result<(), DeliveryError> {
+        self.send(channel, message, key, None).await
+    }
+
+    async fn send(
+        &self,
+        channel: &str,
+        message: &Message,
+        key: Option<&str>,
+        community: Option<&str>,
+    ) -> Result<(), DeliveryError> {
         let channel = snowflake(channel).map(ChannelId::new)?;
-        let mut builder = create_message(message);
+        let mut builder = create_message_in(message, community);
         if let Some(key) = key {
             builder = builder.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
         }
@@ -109,12 +125,22 @@ impl DiscordOutbox {
     /// Sends a direct message, opening the DM channel first (Discord returns
     /// the existing one when there is one).
     pub async fn dm(&self, user: &str, message: &Message, key: Option<&str>) -> Result<(), DeliveryError> {
+        self.dm_in(None, user, message, key).await
+    }
+
+    async fn dm_in(
+        &self,
+        community: Option<&str>,
+        user: &str,
+        message: &Message,
+        key: Option<&str>,
+    ) -> Result<(), DeliveryError> {
         let user = snowflake(user).map(UserId::new)?;
         let channel = match user.create_dm_channel(self.http.as_ref()).await {
             Ok(channel) => channel.id,
             Err(e) => return Err(classify(&e, "opening a DM channel", user.get())),
         };
-        self.post(&channel.get().to_string(), message, key).await
+        self.send(&channel.get().to_string(), message, key, community).await
     }
 }
 
@@ -186,7 +212,7 @@ impl Outbox for DiscordOutbox {
     }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        Box::pin(self.effect(&delivery.effect))
+        Box::pin(self.effect_in(Some(&delivery.community), &delivery.effect))
     }
 
     fn mirror<'a>(&'a self, community: &'a str, event: &'a MeetingEvent) -> BoxFuture<'a, Result<(), DeliveryError>> {
@@ -196,7 +222,12 @@ impl Outbox for DiscordOutbox {
 
 /// The builder for a new message, without nonce.
 pub fn create_message(message: &Message) -> CreateMessage {
-    let rendered = render(message);
+    create_message_in(message, None)
+}
+
+/// A message whose buttons act in `community`, for a DM.
+pub fn create_message_in(message: &Message, community: Option<&str>) -> CreateMessage {
+    let rendered = render_in(message, community);
     let mut builder = CreateMessage::new()
         .embeds(rendered.embeds)
         .components(rendered.components)

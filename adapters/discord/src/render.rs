@@ -10,6 +10,24 @@ use serenity::all::{
 
 /// What a component's `custom_id` starts with when it stands for a command.
 pub const BUTTON_PREFIX: &str = "h:";
+/// A button sent by DM carries the server it acts in, since a press in a DM
+/// has none: `h<guild id>:command`.
+pub fn button_prefix(community: Option<&str>) -> String {
+    match community {
+        Some(guild) => format!("h{guild}:"),
+        None => BUTTON_PREFIX.to_string(),
+    }
+}
+
+/// A button's command, and the server its DM button names (if any).
+pub fn button_command(custom_id: &str) -> Option<(Option<u64>, &str)> {
+    if let Some(command) = custom_id.strip_prefix(BUTTON_PREFIX) {
+        return Some((None, command));
+    }
+    let (guild, command) = custom_id.strip_prefix('h')?.split_once(':')?;
+    let guild = guild.parse::<u64>().ok().filter(|g| *g != 0)?;
+    Some((Some(guild), command))
+}
 /// Discord's limits that the core does not know about.
 const CUSTOM_ID_MAX: usize = 100;
 const TITLE_MAX: usize = 256;
@@ -40,6 +58,11 @@ pub struct Rendered {
 
 /// Renders a core message.
 pub fn render(message: &Message) -> Rendered {
+    render_in(message, None)
+}
+
+/// Renders a core message whose buttons act in `community` (for DMs).
+pub fn render_in(message: &Message, community: Option<&str>) -> Rendered {
     // Titles show no markdown, so only mentions need breaking there.
     let title = message
         .title
@@ -102,7 +125,7 @@ pub fn render(message: &Message) -> Rendered {
     Rendered {
         content,
         embeds,
-        components: buttons(message),
+        components: buttons(message, &button_prefix(community)),
         allowed_mentions: allowed_mentions(&pings),
         attachment: message
             .attachment
@@ -133,13 +156,13 @@ fn snowflakes(ids: &[String]) -> Vec<u64> {
     out
 }
 
-fn buttons(message: &Message) -> Vec<CreateActionRow> {
+fn buttons(message: &Message, prefix: &str) -> Vec<CreateActionRow> {
     let mut seen: Vec<String> = Vec::new();
     let buttons: Vec<CreateButton> = message
         .buttons
         .iter()
         .filter_map(|b| {
-            let custom_id = format!("{BUTTON_PREFIX}{}", b.command);
+            let custom_id = format!("{prefix}{}", b.command);
             if custom_id.len() > CUSTOM_ID_MAX {
                 tracing::warn!(
                     len = custom_id.len(),
@@ -323,6 +346,25 @@ mod tests {
                 .sum::<usize>();
         assert!(size <= 6000, "{size}");
         assert!(fields >= 5, "{fields}");
+    }
+
+    #[test]
+    fn a_dm_button_carries_its_server_and_reads_back() {
+        let m = Message::new().button("Okay", "😐", "checkin share mood:3 prompt:d20260319");
+        let rendered = serde_json::to_value(&render_in(&m, Some("2000")).components).unwrap();
+        let id = rendered[0]["components"][0]["custom_id"].as_str().unwrap().to_string();
+
+        assert_eq!(id, "h2000:checkin share mood:3 prompt:d20260319");
+        assert_eq!(
+            button_command(&id),
+            Some((Some(2000), "checkin share mood:3 prompt:d20260319"))
+        );
+        assert_eq!(
+            button_command("h:group join group:#1"),
+            Some((None, "group join group:#1"))
+        );
+        assert_eq!(button_command("hx:thing"), None);
+        assert_eq!(button_command("old:thing"), None);
     }
 
     #[test]

@@ -843,8 +843,9 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
             .collect()
     };
     let posts = channel_posts(&bot.fake);
-    // The channel reminder, the DM, and the series mirrored as a native event.
-    assert_eq!(report.sent, 3, "{report:?}");
+    // The channel reminder, the DM, and the series mirrored as a native event:
+    // once when scheduled, once more as the meeting starts (moving on to the next).
+    assert_eq!(report.sent, 4, "{report:?}");
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert_eq!(posts[0].body["enforce_nonce"], true);
     assert_eq!(posts[0].body["nonce"].as_str().unwrap().len(), 25);
@@ -1499,5 +1500,172 @@ async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_priv
     );
     // The one mute that took is undone; no mute is tried again.
     assert_eq!(mutes(&bot), [(MEMBER, true), (DI, true), (DI, false)]);
+    bot.stop().await;
+}
+
+// ---- check-ins -----------------------------------------------------------------
+
+/// Every button of a sent message: (custom id, label).
+fn buttons_of(sent: &Value) -> Vec<(String, String)> {
+    sent["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["custom_id"].as_str().unwrap_or_default().to_string(),
+                b["label"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    // No markdown-special characters, so that every rendering of it matches.
+    let note = "discordPrivateWords";
+
+    let posted = bot
+        .interact(command_interaction(
+            id(2),
+            &facilitator(),
+            "checkin schedule",
+            &[("group", 3, json!("Grief circle")), ("when", 3, json!("now"))],
+        ))
+        .await;
+    let prompt = bot
+        .fake
+        .wait_request("POST", &format!("/channels/{CHANNEL}/messages"))
+        .await;
+    let buttons = buttons_of(&prompt.body);
+    let labels: Vec<&str> = buttons.iter().map(|(_, l)| l.as_str()).collect();
+    let good = &buttons.iter().find(|(_, l)| l == "4 good").expect("a 4 good button").0;
+    let shown = message(id(50), CHANNEL, &prompt.body);
+    let pressed = bot
+        .interact(button_interaction(id(3), &plain_member(), good, &shown))
+        .await;
+    let noted = bot
+        .interact(command_interaction(
+            id(4),
+            &plain_member(),
+            "checkin share",
+            &[("mood", 3, json!("2")), ("note", 3, json!(note))],
+        ))
+        .await;
+    let history = bot
+        .interact(command_interaction(id(5), &plain_member(), "checkin history", &[]))
+        .await;
+    let summary = bot
+        .interact(command_interaction(
+            id(6),
+            &facilitator(),
+            "checkin summary",
+            &[("group", 3, json!("Grief circle"))],
+        ))
+        .await;
+
+    assert!(is_ephemeral(answer(&posted)));
+    assert!(embed_text(&prompt.body).contains("Check-in: Grief circle"));
+    assert_eq!(labels, ["1 struggling", "2 low", "3 okay", "4 good", "5 great", "Pass"]);
+    let pressed = answer(&pressed);
+    assert!(is_ephemeral(pressed), "{pressed:#}");
+    assert!(embed_text(pressed).contains("Thank you for checking in: 4 good."));
+    assert!(embed_text(pressed).contains("in Grief circle's summary"));
+    assert!(is_ephemeral(answer(&noted)));
+    let history = answer(&history);
+    assert!(is_ephemeral(history));
+    assert!(embed_text(history).contains("4 good"), "{}", embed_text(history));
+    assert!(
+        embed_text(history).contains(note),
+        "the author reads their note back: {}",
+        embed_text(history)
+    );
+    let summary = answer(&summary);
+    assert!(is_ephemeral(summary));
+    assert!(
+        embed_text(summary).contains("Not enough check"),
+        "{}",
+        embed_text(summary)
+    );
+    let author_only = [callback_path(id(4)), callback_path(id(5))];
+    for r in bot.fake.requests() {
+        if r.body.to_string().contains(note) {
+            assert!(
+                author_only.contains(&r.path),
+                "the note went to {} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_daily_check_in_dm_is_answered_by_its_buttons_in_the_dm() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let on = bot
+        .interact(command_interaction(
+            id(1),
+            &plain_member(),
+            "checkin remind",
+            &[("time", 3, json!("20:00"))],
+        ))
+        .await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+
+    let report = scheduler
+        .advance(&clock, start + chrono::Duration::hours(11))
+        .await
+        .unwrap();
+    let dm = bot
+        .fake
+        .wait_request("POST", &format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .await;
+    let buttons = buttons_of(&dm.body);
+    let okay = &buttons.iter().find(|(_, l)| l == "3 okay").expect("a 3 okay button").0;
+    // A press in the DM: no server, no member, only the user.
+    let shown = message(id(60), dm_channel_id(MEMBER), &dm.body);
+    let mut press = button_interaction(id(2), &plain_member(), okay, &shown);
+    let object = press.as_object_mut().unwrap();
+    object.remove("guild_id");
+    object.remove("member");
+    object.insert("user".into(), user(MEMBER, "Bo"));
+    object.insert("channel_id".into(), json!(dm_channel_id(MEMBER).to_string()));
+    object.insert(
+        "channel".into(),
+        json!({ "id": dm_channel_id(MEMBER).to_string(), "type": 1 }),
+    );
+    object.insert("context".into(), json!(1));
+    let pressed = bot.interact(press).await;
+    let history = bot
+        .interact(command_interaction(id(3), &plain_member(), "checkin history", &[]))
+        .await;
+
+    assert!(
+        embed_text(answer(&on)).contains("every day at 20:00"),
+        "{}",
+        embed_text(answer(&on))
+    );
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert!(embed_text(&dm.body).contains("Your check-in"));
+    assert!(okay.starts_with(&format!("h{GUILD}:checkin share mood:3")), "{okay}");
+    let pressed = answer(&pressed);
+    assert!(is_ephemeral(pressed), "{pressed:#}");
+    assert!(
+        embed_text(pressed).contains("Thank you for checking in: 3 okay."),
+        "{}",
+        embed_text(pressed)
+    );
+    assert!(embed_text(answer(&history)).contains("3 okay"));
     bot.stop().await;
 }

@@ -113,7 +113,10 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
         Arc::new(bot_core::SystemClock),
         CoreConfig::default(),
     );
-    let bot = Bot::start(hearth, bot_config(&synapse, dir.path()).await).await;
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    // Notices of changes are jobs: the scheduler delivers them, as in the binary.
+    let outbox: Arc<dyn Outbox> = Arc::new(bot.outbox.clone());
+    let scheduler = tokio::spawn(Scheduler::new(hearth, vec![outbox]).run(std::future::pending()));
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
@@ -205,5 +208,6 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
         "{:#}",
         calendar.event
     );
+    scheduler.abort();
     bot.stop().await;
 }

@@ -537,3 +537,23 @@ async fn a_reminder_moved_out_of_quiet_hours_says_how_long_is_left() {
     assert_eq!(dms[1].0, at("2026-03-25T01:59:00Z"));
     assert!(dms[1].1.contains("Starts in 3 hours"), "{}", dms[1].1);
 }
+
+// Found by the whole-binary test on a real clock: a start with a fraction of
+// a second never matched its own first occurrence, so "in 2m" meant tomorrow.
+#[tokio::test]
+async fn a_meeting_in_two_minutes_on_a_real_clock_is_in_two_minutes() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    bot.clock.set(at("2026-03-19T10:00:00.713Z"));
+    let (scheduler, seen) = sink(&bot, |_| false);
+
+    bot.say("admin", r#"meeting schedule group:#1 when:"in 2m" timezone:UTC"#)
+        .await;
+    bot.say("admin", "reminders group:#1 leads:1m").await;
+    scheduler.advance(&bot.clock, at("2026-03-19T10:02:00Z")).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, at("2026-03-19T10:01:00Z"));
+    assert!(body(&seen[0].1).contains("Starts in 1 minute: Thu 19 Mar 2026, 10:02 UTC"));
+}

@@ -1,0 +1,1122 @@
+//! Check-ins: how a member says "this is how I am today", to themselves and,
+//! in aggregate only, to a group's facilitators (`/checkin
+//! share|history|schedule|remind|summary`), and the prompts that ask for them.
+//!
+//! Privacy rules this module keeps: a note is read back to its author alone
+//! and never logged; a summary shows counts only when at least
+//! [`MIN_ANSWERERS`] people answered with a mood, in both periods it compares;
+//! a pass is its own answer, never a low mood.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{Context, Error, Result, UserError};
+use crate::groups::{self, Group};
+use crate::io::{Delivery, Effect, Platform, Response};
+use crate::jobs::{self, Due, NewJob};
+use crate::meetings::{self, Meeting};
+use crate::members::{Community, Member};
+use crate::message::{Line, Message, Span};
+use crate::parse::Bound;
+use crate::reminders;
+use crate::store::Store;
+use crate::when;
+
+/// The fewest distinct people who answered with a mood for a summary to show.
+pub const MIN_ANSWERERS: usize = 5;
+/// What `mood` accepts.
+pub const MOOD_CHOICES: &[&str] = &["1", "2", "3", "4", "5", "pass"];
+/// What `period` accepts.
+pub const PERIODS: &[&str] = &["week", "month"];
+/// Each mood in plain, kind words, 1 first.
+const WORDS: [&str; 5] = ["struggling", "low", "okay", "good", "great"];
+const EMOJI: [&str; 5] = ["😣", "😕", "😐", "🙂", "😄"];
+const PASS_EMOJI: &str = "🤍";
+const SPARKS: [char; 5] = ['▁', '▂', '▃', '▄', '▅'];
+/// How many days `/checkin history` draws.
+const HISTORY_DAYS: i64 = 14;
+
+/// A mood in words: "3 okay".
+pub fn mood_words(mood: i64) -> String {
+    let word = WORDS.get((mood.clamp(1, 5) - 1) as usize).copied().unwrap_or("okay");
+    format!("{mood} {word}")
+}
+
+/// The `/checkin` commands, as the core handles them.
+pub(crate) enum Cmd<'a> {
+    Share {
+        mood: Option<&'static str>,
+        note: Option<&'a str>,
+        prompt: Option<&'a str>,
+    },
+    History,
+    Schedule {
+        when: &'a str,
+        repeat: Option<&'a str>,
+        question: Option<&'a str>,
+    },
+    Remind {
+        time: Option<&'a str>,
+        tell: Option<&'static str>,
+    },
+    Summary {
+        period: Option<&'static str>,
+    },
+}
+
+impl<'a> Cmd<'a> {
+    pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "checkin share" => Cmd::Share {
+                mood: b.choice("mood"),
+                note: b.text("note"),
+                prompt: b.text("prompt"),
+            },
+            "checkin history" => Cmd::History,
+            "checkin schedule" => Cmd::Schedule {
+                when: b.text("when")?,
+                repeat: b.text("repeat"),
+                question: b.text("question"),
+            },
+            "checkin remind" => Cmd::Remind {
+                time: b.text("time"),
+                tell: b.choice("tell_facilitators"),
+            },
+            "checkin summary" => Cmd::Summary {
+                period: b.choice("period"),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Who asks, and from where.
+pub(crate) struct Asker<'a> {
+    pub me: &'a Member,
+    pub community: &'a Community,
+}
+
+/// What a command asks of the scheduler afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct Replan {
+    /// A group schedule whose next prompt is to be planned.
+    pub schedule: Option<i64>,
+    /// Group schedules whose pending prompts are to be removed.
+    pub stopped: Vec<i64>,
+    /// The member whose daily prompt is to be planned (or removed).
+    pub member: Option<i64>,
+}
+
+/// Runs a `/checkin` command. `group` is the resolved `group` option.
+pub(crate) async fn run(
+    store: &Store,
+    cmd: Cmd<'_>,
+    asker: &Asker<'_>,
+    group: Option<&Group>,
+    now: DateTime<Utc>,
+) -> Result<(Response, Replan)> {
+    let the_group = || {
+        group.ok_or(Error::Internal {
+            context: "running a check-in command",
+            source: "group option not resolved".into(),
+        })
+    };
+    let zone = asker.me.zone().unwrap_or(asker.community.zone());
+    Ok(match cmd {
+        Cmd::Share { mood, note, prompt } => (
+            share(store, asker.me, group, mood, note, prompt, now).await?,
+            Replan::default(),
+        ),
+        Cmd::History => (
+            Response::private(history(store, asker.me, zone, now).await?),
+            Replan::default(),
+        ),
+        Cmd::Schedule { when, repeat, question } => {
+            let group = the_group()?;
+            let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
+            schedule(store, group, zone, when, repeat, question, now).await?
+        }
+        Cmd::Remind { time, tell } => {
+            let changes_prompt = time.is_some();
+            let message = remind(store, asker, time, tell, zone).await?;
+            let replan = Replan {
+                member: changes_prompt.then_some(asker.me.id),
+                ..Replan::default()
+            };
+            (Response::private(message), replan)
+        }
+        Cmd::Summary { period } => (
+            Response::private(summary(store, the_group()?, period, now).await?),
+            Replan::default(),
+        ),
+    })
+}
+
+// ---------------------------------------------------------------- answering
+
+/// The mood buttons of a prompt. `group` and `prompt` ride in each command so
+/// that a press counts for that group, once per prompt.
+fn with_mood_buttons(mut message: Message, group: Option<i64>, prompt: &str) -> Message {
+    let tail = match group {
+        Some(g) => format!(" group:#{g} prompt:{prompt}"),
+        None => format!(" prompt:{prompt}"),
+    };
+    for (i, word) in WORDS.iter().enumerate() {
+        let mood = i + 1;
+        message = message.button(
+            format!("{mood} {word}"),
+            EMOJI[i],
+            format!("checkin share mood:{mood}{tail}"),
+        );
+    }
+    message.button("Pass", PASS_EMOJI, format!("checkin share mood:pass{tail}"))
+}
+
+/// A group's prompt as posted in its home channel.
+fn group_prompt(group: &Group, question: Option<&str>, prompt: &str) -> Message {
+    let message = Message::titled(format!("Check-in: {}", group.name))
+        .text(question.unwrap_or("How are you today?"))
+        .text("Answer with a button: only you see the reply, and your answer counts without your name in the group's summary. Pass is always fine.")
+        .line(
+            Line::text("To add a note only you will ever see: ")
+                .cmd(format!("checkin share mood:3 note:\"…\" group:#{} prompt:{prompt}", group.id)),
+        );
+    with_mood_buttons(message, Some(group.id), prompt)
+}
+
+/// A member's own daily prompt, by DM.
+fn personal_prompt(prompt: &str) -> Message {
+    let message = Message::titled("Your check-in")
+        .text("How are you today? Answer with a button; it stays yours and counts in no group's summary.")
+        .line(
+            Line::text("Add a note only you will see with ")
+                .cmd(format!("checkin share mood:3 note:\"…\" prompt:{prompt}")),
+        )
+        .line(Line::text("Stop these with ").cmd("checkin remind time:off"));
+    with_mood_buttons(message, None, prompt)
+}
+
+/// `/checkin share`.
+async fn share(
+    store: &Store,
+    me: &Member,
+    group: Option<&Group>,
+    mood: Option<&str>,
+    note: Option<&str>,
+    prompt: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    if mood.is_none() && note.is_none() {
+        // Nothing said yet: ask, privately, with the buttons.
+        let key = format!("c{}", now.timestamp());
+        let message = Message::new().text("How are you today? Pick one; only you see this.");
+        return Ok(Response::private(with_mood_buttons(message, group.map(|g| g.id), &key)));
+    }
+    let mood: Option<i64> = mood.and_then(|m| m.parse().ok());
+    let group_id = group.map(|g| g.id);
+    let id: i64 = match prompt {
+        Some(prompt) => sqlx::query_scalar(
+            "INSERT INTO checkins (member_id, group_id, prompt, mood, note, at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (member_id, prompt) WHERE prompt IS NOT NULL DO UPDATE SET
+                 group_id = excluded.group_id, mood = excluded.mood,
+                 note = COALESCE(excluded.note, checkins.note), at = excluded.at
+             RETURNING id",
+        )
+        .bind(me.id)
+        .bind(group_id)
+        .bind(prompt)
+        .bind(mood)
+        .bind(note)
+        .bind(now.timestamp())
+        .fetch_one(store.pool())
+        .await
+        .context("saving a check-in to a prompt")?,
+        None => sqlx::query_scalar(
+            "INSERT INTO checkins (member_id, group_id, mood, note, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(me.id)
+        .bind(group_id)
+        .bind(mood)
+        .bind(note)
+        .bind(now.timestamp())
+        .fetch_one(store.pool())
+        .await
+        .context("saving a check-in")?,
+    };
+    // Ids only: not the mood, not whether it was a pass, never the note.
+    tracing::info!(checkin = id, member = me.id, group = group_id, "check-in recorded");
+
+    let mut message = Message::new().text(match mood {
+        Some(m) => format!("Thank you for checking in: {}.", mood_words(m)),
+        None if note.is_some() => "Thank you. Your note is saved, with no mood: that counts as a pass.".to_string(),
+        None => "Thank you. A pass is always fine.".to_string(),
+    });
+    if note.is_some() {
+        message = message.text("Your note is yours alone: no one else will ever see it.");
+    }
+    message = message.text(match group {
+        Some(g) if mood.is_some() => format!("It counts, without your name, in {}'s summary.", g.name),
+        Some(g) => format!("A pass is counted apart in {}'s summary, never as a low mood.", g.name),
+        None => "It counts in no group's summary; it is just for you.".to_string(),
+    });
+    let mut response_effects = Vec::new();
+    if mood == Some(1) {
+        message = message
+            .text("I'm sorry today is so hard. You don't have to carry it alone: your group and its facilitators are here for you.")
+            .line(
+                Line::text("If you need someone right now, ")
+                    .cmd("crisis")
+                    .t(" shows people you can talk to, any time, privately."),
+            );
+        let tell = settings(store, me.id).await?.tell_facilitators;
+        match (tell, group) {
+            (true, Some(group)) => {
+                let facilitators: Vec<Member> = groups::facilitators(store, group.id)
+                    .await?
+                    .into_iter()
+                    .filter(|f| f.id != me.id)
+                    .collect();
+                if facilitators.is_empty() {
+                    message = message.text(format!(
+                        "{} has no facilitator to tell yet, so no one else was told.",
+                        group.name
+                    ));
+                } else {
+                    message = message.text(format!(
+                        "As you asked, I've let {}'s facilitators know that today is hard. Not your note: that stays yours.",
+                        group.name
+                    ));
+                    for f in facilitators {
+                        response_effects.push(Effect::Dm {
+                            user: f.external_id.clone(),
+                            message: care_notice(me, group),
+                            key: Some(format!("checkin:care:{id}:{}", f.id)),
+                        });
+                    }
+                }
+            }
+            (true, None) => {
+                message = message.text(
+                    "This answer counts for no group, so no facilitator was told. Answer a group's prompt, or add group:NAME, for its facilitators to know.",
+                );
+            }
+            (false, _) => {
+                message = message.line(
+                    Line::text("No one else is told. If you'd like a group's facilitators to know when you answer 1: ")
+                        .cmd("checkin remind tell_facilitators:on"),
+                );
+            }
+        }
+    }
+    message = message.line(Line::new().cmd("checkin history").t(" shows how you've been."));
+    let mut response = Response::private(message);
+    response.effects = response_effects;
+    Ok(response)
+}
+
+/// What a facilitator is told, with the member's consent: who, and that
+/// today is hard. Never the note.
+fn care_notice(me: &Member, group: &Group) -> Message {
+    Message::titled(format!("A check-in from {}", group.name))
+        .line(
+            Line::new()
+                .push(Span::User {
+                    id: me.external_id.clone(),
+                    name: me.display_name.clone(),
+                })
+                .t(" checked in as struggling and asked me to let you know. What they wrote, if anything, stays with them."),
+        )
+        .text("A gentle word from you may help.")
+}
+
+// ---------------------------------------------------------------- history
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Answer {
+    mood: Option<i64>,
+    note: Option<String>,
+    at: i64,
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+fn average(moods: &[i64]) -> Option<f64> {
+    (!moods.is_empty()).then(|| moods.iter().sum::<i64>() as f64 / moods.len() as f64)
+}
+
+fn change_words(now: f64, before: f64) -> String {
+    let d = now - before;
+    if d.abs() < 0.05 {
+        "about the same".to_string()
+    } else if d > 0.0 {
+        format!("up {d:.1}")
+    } else {
+        format!("down {:.1}", -d)
+    }
+}
+
+/// `/checkin history`: the member's own check-ins, privately.
+async fn history(store: &Store, me: &Member, zone: Tz, now: DateTime<Utc>) -> Result<Message> {
+    let today = now.with_timezone(&zone).date_naive();
+    let first_day = today - Duration::days(HISTORY_DAYS - 1);
+    let from = when::resolve(first_day.and_time(NaiveTime::MIN), zone).0;
+    let answers: Vec<Answer> =
+        sqlx::query_as("SELECT mood, note, at FROM checkins WHERE member_id = ? AND at >= ? ORDER BY at, id")
+            .bind(me.id)
+            .bind(from.timestamp())
+            .fetch_all(store.pool())
+            .await
+            .context("loading own check-ins")?;
+    let mut message = Message::titled("Your check-ins");
+    if answers.is_empty() {
+        return Ok(message
+            .text(format!("No check-ins in the last {HISTORY_DAYS} days."))
+            .line(Line::text("Check in any time with ").cmd("checkin share mood:3")));
+    }
+    let mut days: BTreeMap<NaiveDate, Vec<Option<i64>>> = BTreeMap::new();
+    for a in &answers {
+        days.entry(at(a.at).with_timezone(&zone).date_naive())
+            .or_default()
+            .push(a.mood);
+    }
+    let spark: String = (0..HISTORY_DAYS)
+        .map(|i| {
+            let day = first_day + Duration::days(i);
+            match days.get(&day) {
+                None => '·',
+                Some(moods) => {
+                    let moods: Vec<i64> = moods.iter().flatten().copied().collect();
+                    match average(&moods) {
+                        // A day of passes only is its own mark, never a low one.
+                        None => '○',
+                        Some(avg) => SPARKS[(avg.round() as usize).clamp(1, 5) - 1],
+                    }
+                }
+            }
+        })
+        .collect();
+    message = message
+        .line(Line::text(format!("Last {HISTORY_DAYS} days: ")).b(spark))
+        .text("(oldest first; ▁ struggling to ▅ great, ○ a pass, · no check-in)");
+    let week = |from_day: i64, to_day: i64| -> Vec<i64> {
+        days.iter()
+            .filter(|(d, _)| {
+                let back = (today - **d).num_days();
+                (from_day..to_day).contains(&back)
+            })
+            .flat_map(|(_, moods)| moods.iter().flatten().copied())
+            .collect()
+    };
+    let (this, before) = (average(&week(0, 7)), average(&week(7, 14)));
+    message = message.text(match (this, before) {
+        (Some(a), Some(b)) => format!(
+            "Last 7 days: average {a:.1}; the 7 days before: {b:.1} ({}).",
+            change_words(a, b)
+        ),
+        (Some(a), None) => format!("Last 7 days: average {a:.1}; no moods the 7 days before to compare."),
+        (None, Some(b)) => format!("No moods in the last 7 days; the 7 days before: average {b:.1}."),
+        (None, None) => "No moods in these two weeks, only passes, and that's fine.".to_string(),
+    });
+    message = message.text(format!(
+        "You checked in on {} of the last {HISTORY_DAYS} days.",
+        days.len()
+    ));
+    message = message.text("Most recent:");
+    for a in answers.iter().rev().take(5) {
+        let mood = a.mood.map_or_else(|| "pass".to_string(), mood_words);
+        let mut line = Line::text("  ")
+            .push(Span::Time { at: at(a.at), zone })
+            .t(format!(" · {mood}"));
+        if let Some(note) = &a.note {
+            line = line.t(format!(" · “{note}”"));
+        }
+        message = message.line(line);
+    }
+    Ok(message.text("Only you see this."))
+}
+
+// ---------------------------------------------------------------- summary
+
+/// `/checkin summary`: counts per mood, the average and its change, passes
+/// apart; only with enough answerers, in both periods.
+async fn summary(store: &Store, group: &Group, period: Option<&str>, now: DateTime<Utc>) -> Result<Message> {
+    let (days, name, before_name) = match period.unwrap_or("week") {
+        "month" => (30, "the last 30 days", "the 30 days before"),
+        _ => (7, "the last 7 days", "the 7 days before"),
+    };
+    let len = Duration::days(days);
+    let this = period_counts(store, group.id, now - len, now).await?;
+    if this.answerers < MIN_ANSWERERS {
+        return Ok(Message::new().text(format!(
+            "Not enough check-ins in {} for {name} to share a summary without risking identifying someone: it takes at least {MIN_ANSWERERS} people answering with a mood.",
+            group.name
+        )));
+    }
+    let before = period_counts(store, group.id, now - len - len, now - len).await?;
+    let mut message = Message::titled(format!("Check-ins: {}, {name}", group.name));
+    for (i, count) in this.counts.iter().enumerate() {
+        message = message.text(format!("{}: {count}", mood_words(i as i64 + 1)));
+    }
+    let avg = this.average();
+    message = message.text(if before.answerers >= MIN_ANSWERERS {
+        let b = before.average();
+        format!("Average: {avg:.1}; {before_name}: {b:.1} ({}).", change_words(avg, b))
+    } else {
+        format!("Average: {avg:.1}. Not enough check-ins {before_name} to compare without risking identifying someone.")
+    });
+    message = message.text(format!("Passes: {} (counted apart, never as a mood).", this.passes));
+    Ok(message.text("No names and no notes are ever shown; notes stay with their authors."))
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    counts: [i64; 5],
+    passes: i64,
+    answerers: usize,
+}
+
+impl Counts {
+    fn average(&self) -> f64 {
+        let n: i64 = self.counts.iter().sum();
+        let sum: i64 = self.counts.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
+        if n == 0 { 0.0 } else { sum as f64 / n as f64 }
+    }
+}
+
+async fn period_counts(store: &Store, group: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Counts> {
+    let rows: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT member_id, mood FROM checkins WHERE group_id = ? AND at > ? AND at <= ?")
+            .bind(group)
+            .bind(from.timestamp())
+            .bind(to.timestamp())
+            .fetch_all(store.pool())
+            .await
+            .context("counting check-ins")?;
+    let mut counts = Counts::default();
+    let mut who = HashSet::new();
+    for (member, mood) in rows {
+        match mood {
+            Some(m @ 1..=5) => {
+                counts.counts[(m - 1) as usize] += 1;
+                who.insert(member);
+            }
+            _ => counts.passes += 1,
+        }
+    }
+    counts.answerers = who.len();
+    Ok(counts)
+}
+
+// ---------------------------------------------------------------- settings
+
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub(crate) struct Settings {
+    pub remind_at: Option<String>,
+    pub zone: Option<String>,
+    pub community_id: Option<i64>,
+    pub tell_facilitators: bool,
+}
+
+pub(crate) async fn settings(store: &Store, member: i64) -> Result<Settings> {
+    let found: Option<Settings> = sqlx::query_as(
+        "SELECT remind_at, zone, community_id, tell_facilitators FROM checkin_settings WHERE member_id = ?",
+    )
+    .bind(member)
+    .fetch_optional(store.pool())
+    .await
+    .context("loading check-in settings")?;
+    Ok(found.unwrap_or_default())
+}
+
+fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
+        .map(Some)
+        .map_err(|_| UserError::BadValue {
+            option: "time",
+            why: "must be a time like 20:00, or off",
+        })
+}
+
+/// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
+async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Option<&str>, zone: Tz) -> Result<Message> {
+    let me = asker.me;
+    let time = time.map(parse_time).transpose()?;
+    if time.is_some() || tell.is_some() {
+        sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
+            .bind(me.id)
+            .execute(store.pool())
+            .await
+            .context("creating check-in settings")?;
+    }
+    if let Some(time) = time {
+        sqlx::query("UPDATE checkin_settings SET remind_at = ?, zone = ?, community_id = ? WHERE member_id = ?")
+            .bind(time.map(|t| t.format("%H:%M").to_string()))
+            .bind(zone.name())
+            .bind(asker.community.id)
+            .bind(me.id)
+            .execute(store.pool())
+            .await
+            .context("saving a check-in time")?;
+    }
+    if let Some(tell) = tell {
+        sqlx::query("UPDATE checkin_settings SET tell_facilitators = ? WHERE member_id = ?")
+            .bind(tell == "on")
+            .bind(me.id)
+            .execute(store.pool())
+            .await
+            .context("saving the facilitators choice")?;
+    }
+    let s = settings(store, me.id).await?;
+    let mut message = Message::titled("Your check-ins");
+    message = message.text(match &s.remind_at {
+        Some(t) => format!(
+            "A check-in prompt by DM every day at {t}, {} time (outside your quiet hours).",
+            me.zone().unwrap_or(zone).name()
+        ),
+        None => "No daily check-in prompt.".to_string(),
+    });
+    message = message.text(if s.tell_facilitators {
+        "When you answer 1 (struggling) to a group, its facilitators are told that today is hard: your name, never your note."
+    } else {
+        "When you answer 1 (struggling), no one else is told."
+    });
+    Ok(message.line(Line::text("Change them with ").cmd("checkin remind time:20:00 tell_facilitators:on")))
+}
+
+// ---------------------------------------------------------------- group prompts
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Schedule {
+    pub id: i64,
+    pub group_id: i64,
+    pub start_local: Option<NaiveDateTime>,
+    pub timezone: String,
+    pub repeat: String,
+    pub rrule: Option<String>,
+    pub question: Option<String>,
+    pub stopped: bool,
+}
+
+const MEETING_START: &str = "meeting_start";
+
+impl Schedule {
+    /// The series as a meeting, to expand with the meetings' own rule.
+    fn series(&self) -> Option<Meeting> {
+        Some(Meeting {
+            id: 0,
+            group_id: self.group_id,
+            title: None,
+            start_local: self.start_local?,
+            timezone: self.timezone.clone(),
+            repeat: self.repeat.clone(),
+            rrule: self.rrule.clone()?,
+            duration_minutes: 0,
+            location: None,
+            cancelled: false,
+        })
+    }
+}
+
+pub(crate) async fn schedule_by_id(store: &Store, id: i64) -> Result<Option<Schedule>> {
+    sqlx::query_as(
+        "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await
+    .context("loading a check-in schedule")
+}
+
+/// The first prompt of a schedule strictly after `after`.
+pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    if s.stopped {
+        return Ok(None);
+    }
+    if s.repeat == MEETING_START {
+        let mut next: Option<DateTime<Utc>> = None;
+        for meeting in meetings::of_group(store, s.group_id).await? {
+            if let Some(occ) = meetings::upcoming(store, &meeting, after, 1).await?.into_iter().next() {
+                next = Some(next.map_or(occ.start, |n| n.min(occ.start)));
+            }
+        }
+        return Ok(next);
+    }
+    let Some(series) = s.series() else {
+        return Ok(None);
+    };
+    Ok(series.raw_after(after + Duration::seconds(1), 1)?.into_iter().next())
+}
+
+/// The prompt key of one occurrence: the answers to it are one per member.
+fn prompt_key(schedule: i64, at: DateTime<Utc>) -> String {
+    format!("s{schedule}-{}", at.timestamp())
+}
+
+/// `/checkin schedule`: a series of prompts, one at each meeting's start,
+/// one now, or `off`.
+async fn schedule(
+    store: &Store,
+    group: &Group,
+    zone: Tz,
+    when_raw: &str,
+    repeat: Option<&str>,
+    question: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Response, Replan)> {
+    let keyword = when_raw.trim().to_ascii_lowercase();
+    if (keyword == "now" || keyword == "off") && repeat.is_some() {
+        return Err(UserError::BadValue {
+            option: "repeat",
+            why: "goes with a time; leave it out with when:now or when:off",
+        }
+        .into());
+    }
+    match keyword.as_str() {
+        "now" => {
+            let key = format!("n{}-{}", group.id, now.timestamp());
+            let post = Effect::Post {
+                channel: group.home_channel.clone(),
+                message: group_prompt(group, question, &key),
+                key: Some(format!("checkin:now:{}:{}", group.id, now.timestamp())),
+            };
+            let reply = Message::new().line(
+                Line::text(format!("Posted a check-in prompt for {} in ", group.name))
+                    .push(Span::Channel {
+                        id: group.home_channel.clone(),
+                    })
+                    .t("."),
+            );
+            Ok((Response::private(reply).with_effect(post), Replan::default()))
+        }
+        "off" => {
+            let stopped: Vec<i64> = sqlx::query_scalar(
+                "UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id",
+            )
+            .bind(group.id)
+            .fetch_all(store.pool())
+            .await
+            .context("stopping check-in schedules")?;
+            let reply = Message::new().text(match stopped.len() {
+                0 => format!("{} has no check-in prompts scheduled.", group.name),
+                n => format!(
+                    "Stopped {}'s check-in prompts ({n} schedule{}).",
+                    group.name,
+                    if n == 1 { "" } else { "s" }
+                ),
+            });
+            Ok((
+                Response::private(reply),
+                Replan {
+                    stopped,
+                    ..Replan::default()
+                },
+            ))
+        }
+        MEETING_START => {
+            let id = insert_schedule(store, group, None, zone, MEETING_START, None, question, now).await?;
+            let mut reply = Message::titled(format!("Check-ins: {}", group.name))
+                .text("A check-in prompt will be posted as each of its meetings begins: the opening round.");
+            if let Some(s) = schedule_by_id(store, id).await? {
+                reply = match next_prompt(store, &s, now).await? {
+                    Some(t) => reply.line(Line::text("The first: ").push(Span::Time { at: t, zone })),
+                    None => reply.line(
+                        Line::text("It has no meetings coming yet; ")
+                            .cmd("meeting schedule")
+                            .t(" adds one."),
+                    ),
+                };
+            }
+            Ok((
+                Response::public(reply),
+                Replan {
+                    schedule: Some(id),
+                    ..Replan::default()
+                },
+            ))
+        }
+        _ => {
+            let asked = when::parse(when_raw, zone, now)?;
+            let (first, note) = when::resolve(asked, zone);
+            let start = first.with_timezone(&zone).naive_local();
+            let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;
+            let id = insert_schedule(store, group, Some(start), zone, &label, Some(&rule), question, now).await?;
+            let mut reply = Message::titled(format!("Check-ins: {}", group.name)).text(format!(
+                "Check-in prompts {}, posted in the group's home channel with mood buttons.",
+                cadence(&label, start, zone)
+            ));
+            if let Some(note) = note {
+                reply = reply.text(note.explain(asked, zone));
+            }
+            let series = Schedule {
+                id,
+                group_id: group.id,
+                start_local: Some(start),
+                timezone: zone.name().to_string(),
+                repeat: label,
+                rrule: Some(rule),
+                question: None,
+                stopped: false,
+            }
+            .series();
+            if let Some(series) = series {
+                reply = reply.text("Next:");
+                for t in series.raw_after(now, 3)? {
+                    reply = reply.line(Line::text("  ").push(Span::Time { at: t, zone }));
+                }
+            }
+            Ok((
+                Response::public(reply),
+                Replan {
+                    schedule: Some(id),
+                    ..Replan::default()
+                },
+            ))
+        }
+    }
+}
+
+fn cadence(label: &str, start: NaiveDateTime, zone: Tz) -> String {
+    let clock = start.format("%H:%M");
+    let day = start.format("%A");
+    let zone = zone.name();
+    match label {
+        "once" => format!("once, {} at {clock} {zone}", start.format("%a %-d %b %Y")),
+        "daily" => format!("daily at {clock} {zone}"),
+        "weekly" => format!("weekly on {day}s at {clock} {zone}"),
+        "biweekly" => format!("every other {day} at {clock} {zone}"),
+        "monthly" => format!("monthly on the same {day} at {clock} {zone}"),
+        _ => format!(
+            "on a custom rule from {} at {clock} {zone}",
+            start.format("%a %-d %b %Y")
+        ),
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's columns; a struct for a single call would add nothing"
+)]
+async fn insert_schedule(
+    store: &Store,
+    group: &Group,
+    start: Option<NaiveDateTime>,
+    zone: Tz,
+    repeat: &str,
+    rule: Option<&str>,
+    question: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO checkin_schedules (group_id, start_local, timezone, repeat, rrule, question, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(group.id)
+    .bind(start)
+    .bind(zone.name())
+    .bind(repeat)
+    .bind(rule)
+    .bind(question)
+    .bind(now)
+    .fetch_one(store.pool())
+    .await
+    .context("saving a check-in schedule")
+}
+
+/// The prompt a schedule posts at `at`, in its group's home channel.
+pub(crate) async fn scheduled_post(
+    store: &Store,
+    s: &Schedule,
+    at: DateTime<Utc>,
+    job_key: &str,
+) -> Result<(Group, Effect)> {
+    let group = groups::by_id(store, s.group_id).await?;
+    let key = prompt_key(s.id, at);
+    let effect = Effect::Post {
+        channel: group.home_channel.clone(),
+        message: group_prompt(&group, s.question.as_deref(), &key),
+        key: Some(job_key.to_string()),
+    };
+    Ok((group, effect))
+}
+
+/// A member's daily prompt on `day`.
+pub(crate) fn personal_post(member: &Member, day: NaiveDate, job_key: &str) -> Effect {
+    let key = format!("d{}", day.format("%Y%m%d"));
+    Effect::Dm {
+        user: member.external_id.clone(),
+        message: personal_prompt(&key),
+        key: Some(job_key.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// The jobs kind of a group's scheduled prompts; the subject is the schedule.
+pub(crate) const KIND: &str = "checkin";
+/// The jobs kind of a member's daily prompt; the subject is the member.
+pub(crate) const KIND_DM: &str = "checkin_dm";
+/// A prompt this late is not posted: "how are you today?" hours later asks
+/// about a day that has moved on. The next one is planned as usual.
+const STALE_AFTER_SECS: i64 = 2 * 3600;
+
+/// A community's platform and platform id.
+async fn community_of(store: &Store, community: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
+        .bind(community)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a community")?;
+    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
+}
+
+async fn community_of_group(store: &Store, group: i64) -> Result<Option<(Platform, String)>> {
+    let community: Option<i64> = sqlx::query_scalar("SELECT community_id FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group's community")?;
+    match community {
+        Some(c) => community_of(store, c).await,
+        None => Ok(None),
+    }
+}
+
+/// Plans a schedule's next prompt after `after`, replacing any pending one.
+pub(crate) async fn plan_schedule(store: &Store, id: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel(store.pool(), KIND, id).await?;
+    let Some(s) = schedule_by_id(store, id).await? else {
+        return Ok(());
+    };
+    let Some(next) = next_prompt(store, &s, after).await? else {
+        return Ok(());
+    };
+    let Some((platform, _)) = community_of_group(store, s.group_id).await? else {
+        return Ok(());
+    };
+    let key = format!("checkin:{id}:{}", next.timestamp());
+    jobs::put(
+        store.pool(),
+        &NewJob {
+            key: &key,
+            kind: KIND,
+            due: next,
+            platform,
+            subject: id,
+            member: None,
+        },
+    )
+    .await
+}
+
+/// Plans a member's next daily prompt after `after`, in their zone and
+/// outside their quiet hours, replacing any pending one; none when off.
+pub(crate) async fn plan_member_prompt(store: &Store, member: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel(store.pool(), KIND_DM, member).await?;
+    let s = settings(store, member).await?;
+    let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
+        return Ok(());
+    };
+    let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
+        return Ok(());
+    };
+    let Some((platform, _)) = community_of(store, community).await? else {
+        return Ok(());
+    };
+    let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let zone = me
+        .zone()
+        .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
+        .unwrap_or(Tz::UTC);
+    let mut day = after.with_timezone(&zone).date_naive();
+    let mut at = when::resolve(day.and_time(time), zone).0;
+    if at <= after {
+        day = day.succ_opt().unwrap_or(day);
+        at = when::resolve(day.and_time(time), zone).0;
+    }
+    // Quiet hours are never longer than a day, so this moves it to when they end.
+    let due = reminders::settings(store, member)
+        .await?
+        .outside_quiet(at, at + Duration::days(1), zone);
+    let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
+    jobs::put(
+        store.pool(),
+        &NewJob {
+            key: &key,
+            kind: KIND_DM,
+            due,
+            platform,
+            subject: member,
+            member: Some(member),
+        },
+    )
+    .await
+}
+
+/// Carries out what a `/checkin` command asked of the scheduler.
+pub(crate) async fn replan(store: &Store, replan: Replan, now: DateTime<Utc>) -> Result<bool> {
+    let mut changed = false;
+    for id in replan.stopped {
+        jobs::cancel(store.pool(), KIND, id).await?;
+        changed = true;
+    }
+    if let Some(id) = replan.schedule {
+        plan_schedule(store, id, now).await?;
+        changed = true;
+    }
+    if let Some(member) = replan.member {
+        plan_member_prompt(store, member, now).await?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// Re-plans what other commands move: a member's zone and quiet hours move
+/// their daily prompt; a group's meetings move its `meeting_start` prompts.
+/// Whether anything was planned.
+pub(crate) async fn follow(
+    store: &Store,
+    command: &str,
+    member: i64,
+    group: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    match (command, group) {
+        ("timezone" | "reminders", _) => {
+            if settings(store, member).await?.remind_at.is_none() {
+                return Ok(false);
+            }
+            plan_member_prompt(store, member, now).await?;
+            Ok(true)
+        }
+        ("meeting schedule" | "meeting cancel" | "meeting move", Some(group)) => {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0",
+            )
+            .bind(group)
+            .bind(MEETING_START)
+            .fetch_all(store.pool())
+            .await
+            .context("listing a group's opening check-ins")?;
+            for id in &ids {
+                plan_schedule(store, *id, now).await?;
+            }
+            Ok(!ids.is_empty())
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A check-in job fell due: the prompt to send, if any, with the next one planned.
+pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> Result<Option<Due>> {
+    let due_at = at(job.due_at);
+    let stale = now.timestamp() - job.due_at > STALE_AFTER_SECS;
+    let next_after = now.max(due_at);
+    match job.kind.as_str() {
+        KIND => {
+            let Some(s) = schedule_by_id(store, job.subject).await? else {
+                return Ok(None);
+            };
+            if s.stopped {
+                return Ok(None);
+            }
+            plan_schedule(store, s.id, next_after).await?;
+            if s.repeat == MEETING_START {
+                // The meeting may have moved or been cancelled since.
+                let still = next_prompt(store, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
+                if !still {
+                    return Ok(None);
+                }
+            }
+            if stale {
+                tracing::info!(job = job.id, schedule = s.id, "stale check-in prompt not posted");
+                return Ok(None);
+            }
+            let Some((_, community)) = community_of_group(store, s.group_id).await? else {
+                return Ok(None);
+            };
+            let (_, effect) = scheduled_post(store, &s, due_at, &job.key).await?;
+            Ok(Some(Due::Send(Delivery { community, effect })))
+        }
+        KIND_DM => {
+            let member = job.member_id.unwrap_or(job.subject);
+            let s = settings(store, member).await?;
+            let Some(community) = s.community_id else {
+                return Ok(None);
+            };
+            if s.remind_at.is_none() {
+                return Ok(None);
+            }
+            plan_member_prompt(store, member, next_after).await?;
+            let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            if stale {
+                tracing::info!(job = job.id, member, "stale check-in prompt not sent");
+                return Ok(None);
+            }
+            let Some((_, community)) = community_of(store, community).await? else {
+                return Ok(None);
+            };
+            let zone = me
+                .zone()
+                .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
+                .unwrap_or(Tz::UTC);
+            let day = job
+                .key
+                .rsplit(':')
+                .next()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .unwrap_or_else(|| due_at.with_timezone(&zone).date_naive());
+            Ok(Some(Due::Send(Delivery {
+                community,
+                effect: personal_post(&me, day, &job.key),
+            })))
+        }
+        other => Err(Error::Internal {
+            context: "rendering a check-in job",
+            source: format!("not a check-in kind: {other}").into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod scenarios;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moods_have_kind_plain_words() {
+        assert_eq!(mood_words(1), "1 struggling");
+        assert_eq!(mood_words(3), "3 okay");
+        assert_eq!(mood_words(5), "5 great");
+    }
+
+    #[test]
+    fn prompt_buttons_fit_discord_custom_ids() {
+        let group_prompt = with_mood_buttons(Message::new(), Some(i64::MAX), &prompt_key(i64::MAX, at(4_102_444_800)));
+        for b in &group_prompt.buttons {
+            assert!(b.command.len() + 2 <= 100, "{}", b.command);
+            assert!(crate::parse::parse_command(&b.command).is_ok(), "{}", b.command);
+        }
+        assert_eq!(group_prompt.buttons.len(), 6);
+    }
+
+    #[test]
+    fn the_time_is_hh_mm_or_off() {
+        assert_eq!(parse_time("off"), Ok(None));
+        assert_eq!(parse_time("20:00"), Ok(NaiveTime::from_hms_opt(20, 0, 0)));
+        assert!(parse_time("8pm").is_err());
+        assert!(parse_time("25:00").is_err());
+    }
+}

@@ -1,0 +1,555 @@
+//! Check-ins through the core's front door, with the privacy promises as
+//! tests: a note reaches its author only, summaries need five answerers, a
+//! pass is a pass, and neither the logs nor other rows hold a note.
+
+use std::sync::{Mutex, OnceLock};
+
+use crate::io::{Effect, Response, Visibility};
+use crate::tests::{Bot, text};
+
+const NOTE: &str = "PLANTED-zebra-umbrella-note";
+const MEMBERS: [&str; 5] = [
+    "member-alpha",
+    "member-bravo",
+    "member-charlie",
+    "member-delta",
+    "member-echo",
+];
+const FACILITATOR: &str = "member-facil";
+
+/// Everything in a response a person could see, rendered.
+fn everything(response: &Response) -> String {
+    format!("{response:?}")
+}
+
+/// A group with a facilitator and five members in it.
+async fn circle(bot: &Bot) {
+    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    bot.say(
+        "admin",
+        &format!("group facilitator group:#1 user:{FACILITATOR} action:add"),
+    )
+    .await;
+    for m in MEMBERS {
+        bot.say(m, "group join group:#1").await;
+    }
+}
+
+/// The commands of the buttons of the prompt a facilitator posts now.
+async fn posted_prompt(bot: &Bot) -> Vec<String> {
+    let posted = bot.say(FACILITATOR, "checkin schedule group:#1 when:now").await;
+    let Some(Effect::Post { channel, message, .. }) = posted.effects.first() else {
+        panic!("no prompt posted: {posted:?}");
+    };
+    assert_eq!(channel, "general");
+    message.buttons.iter().map(|b| b.command.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_planted_note_appears_only_in_its_authors_own_replies() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    let mut seen: Vec<(&str, Response)> = Vec::new();
+    seen.push((
+        FACILITATOR,
+        bot.say(FACILITATOR, "checkin schedule group:#1 when:now").await,
+    ));
+    let buttons = posted_prompt(&bot).await;
+    let author = MEMBERS[0];
+    seen.push((author, bot.say(author, "checkin remind tell_facilitators:on").await));
+
+    // The author answers 1 with a note; everyone else presses buttons.
+    let prompt = buttons[0].rsplit_once("prompt:").unwrap().1.to_string();
+    seen.push((
+        author,
+        bot.say(
+            author,
+            &format!("checkin share mood:1 note:\"{NOTE}\" group:#1 prompt:{prompt}"),
+        )
+        .await,
+    ));
+    for (i, m) in MEMBERS.iter().enumerate().skip(1) {
+        seen.push((m, bot.say(m, &buttons[i]).await));
+    }
+    for who in MEMBERS.iter().chain([&FACILITATOR, &"admin"]) {
+        seen.push((who, bot.say(who, "checkin history").await));
+        seen.push((who, bot.say(who, "checkin summary group:#1").await));
+        seen.push((who, bot.say(who, "checkin summary group:#1 period:month").await));
+    }
+    seen.push((author, bot.say(author, "checkin history").await));
+
+    let care: Vec<&Response> = seen
+        .iter()
+        .filter(|(_, r)| r.effects.iter().any(|e| matches!(e, Effect::Dm { .. })))
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(care.len(), 1, "the facilitator is told, once, as the author asked");
+    for (who, response) in &seen {
+        // Effects go to others (a channel, a facilitator): never the note.
+        for effect in &response.effects {
+            assert!(
+                !format!("{effect:?}").contains(NOTE),
+                "an effect carried the note: {effect:?}"
+            );
+        }
+        if everything(response).contains(NOTE) {
+            assert_eq!(*who, author, "{who} saw the note: {response:?}");
+            assert_eq!(response.reply.as_ref().unwrap().visibility, Visibility::Private);
+        }
+    }
+    let authors_history = text(&seen.last().unwrap().1);
+    assert!(
+        authors_history.contains(NOTE),
+        "the author reads their own note back: {authors_history}"
+    );
+}
+
+#[tokio::test]
+async fn the_summary_refuses_with_four_answerers_and_works_with_five_without_identity() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    let buttons = posted_prompt(&bot).await;
+    for (i, m) in MEMBERS.iter().take(4).enumerate() {
+        bot.say(m, &buttons[i % 5]).await;
+    }
+
+    let four = bot.say(FACILITATOR, "checkin summary group:#1").await;
+    bot.say(MEMBERS[4], &buttons[4]).await;
+    let five = bot.say(FACILITATOR, "checkin summary group:#1").await;
+    let member = bot.say(MEMBERS[0], "checkin summary group:#1").await;
+
+    assert!(text(&four).starts_with("Not enough check-ins"), "{}", text(&four));
+    assert!(!text(&four).contains("4"), "the refusal does not say how many answered");
+    let summary = text(&five);
+    for expected in [
+        "1 struggling: 1",
+        "2 low: 1",
+        "3 okay: 1",
+        "4 good: 1",
+        "5 great: 1",
+        "Average: 3.0",
+        "Passes: 0",
+    ] {
+        assert!(summary.contains(expected), "{expected:?} not in {summary}");
+    }
+    assert!(summary.contains("Not enough check-ins the 7 days before to compare"));
+    assert!(!everything(&five).contains("member-"), "{five:?}");
+    assert_eq!(five.reply.unwrap().visibility, Visibility::Private);
+    assert!(text(&member).starts_with("Only a facilitator of Grief circle"));
+}
+
+#[tokio::test]
+async fn the_comparison_follows_the_same_five_answerer_rule() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    let buttons = posted_prompt(&bot).await;
+    for m in MEMBERS {
+        bot.say(m, &buttons[1]).await; // 2 low, a week ago
+    }
+    bot.clock.advance(chrono::Duration::days(7));
+    let buttons = posted_prompt(&bot).await;
+    for m in MEMBERS {
+        bot.say(m, &buttons[3]).await; // 4 good
+    }
+
+    let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+    assert!(
+        summary.contains("Average: 4.0; the 7 days before: 2.0 (up 2.0)."),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn a_pass_is_recorded_as_a_pass_and_never_shown_as_a_low_mood() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    let buttons = posted_prompt(&bot).await;
+    let pass = buttons.last().unwrap();
+    assert!(pass.contains("mood:pass"));
+
+    let ack = bot.say(MEMBERS[0], pass).await;
+    for (i, m) in MEMBERS.iter().enumerate().skip(1) {
+        bot.say(m, &buttons[i]).await;
+    }
+    bot.say("member-foxtrot", &buttons[4]).await;
+    let history = text(&bot.say(MEMBERS[0], "checkin history").await);
+    let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT c.mood FROM checkins c JOIN members m ON m.id = c.member_id WHERE m.external_id = ?")
+            .bind(MEMBERS[0])
+            .fetch_one(bot.hearth.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(row.0, None, "a pass is stored as no mood");
+    assert!(text(&ack).contains("A pass is always fine"), "{}", text(&ack));
+    assert!(!text(&ack).contains("struggling") && !text(&ack).contains("crisis"));
+    assert!(history.contains("○") && history.contains("· pass"), "{history}");
+    assert!(
+        history.contains("Last 14 days: ·············○\n"),
+        "a pass is no low mood: {history}"
+    );
+    assert!(summary.contains("1 struggling: 0"), "{summary}");
+    assert!(summary.contains("Passes: 1"), "{summary}");
+}
+
+#[tokio::test]
+async fn a_mood_of_one_gets_care_and_no_one_is_told_without_consent() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+
+    let quiet = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+    bot.say(MEMBERS[0], "checkin remind tell_facilitators:on").await;
+    let told = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+    let bare = bot.say(MEMBERS[0], "checkin share mood:1").await;
+
+    assert!(text(&quiet).contains("/crisis"), "{}", text(&quiet));
+    assert!(text(&quiet).contains("No one else is told"));
+    assert!(quiet.effects.is_empty());
+    let Some(Effect::Dm { user, message, .. }) = told.effects.first() else {
+        panic!("the facilitator was not told: {told:?}");
+    };
+    assert_eq!(user, FACILITATOR);
+    assert!(message.plain("/").contains("@member-alpha checked in as struggling"));
+    assert!(text(&bare).contains("counts for no group, so no facilitator was told"));
+    assert!(bare.effects.is_empty());
+}
+
+#[tokio::test]
+async fn history_draws_a_sparkline_and_compares_two_weeks() {
+    let bot = Bot::new().await;
+    let me = MEMBERS[0];
+    for (day, mood) in [(0, "1"), (1, "2"), (8, "pass"), (9, "4"), (10, "5"), (13, "5")] {
+        bot.clock
+            .set(crate::tests::at("2026-03-01T12:00:00Z") + chrono::Duration::days(day));
+        bot.say(me, &format!("checkin share mood:{mood}")).await;
+    }
+
+    let history = text(&bot.say(me, "checkin history").await);
+
+    assert!(history.contains("Last 14 days: ▁▂······○▄▅··▅"), "{history}");
+    assert!(
+        history.contains("Last 7 days: average 4.7; the 7 days before: 1.5 (up 3.2)."),
+        "{history}"
+    );
+    assert!(
+        history.contains("You checked in on 6 of the last 14 days."),
+        "{history}"
+    );
+}
+
+/// Log lines of the whole test binary, as text.
+fn log() -> &'static Mutex<Vec<u8>> {
+    static LOG: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    LOG.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn neither_the_logs_nor_any_other_row_hold_a_note() {
+    // Every level, every target (sqlx's statements included), for the whole run.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(|| LogWriter)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    bot.say(MEMBERS[0], "checkin remind tell_facilitators:on").await;
+    let buttons = posted_prompt(&bot).await;
+    let prompt = buttons[0].rsplit_once("prompt:").unwrap().1.to_string();
+
+    bot.say(
+        MEMBERS[0],
+        &format!("checkin share mood:1 note:\"{NOTE}\" group:#1 prompt:{prompt}"),
+    )
+    .await;
+    bot.say(
+        MEMBERS[0],
+        "checkin share mood:pass note:\"also PLANTED-zebra-umbrella-note\"",
+    )
+    .await;
+    for (i, m) in MEMBERS.iter().enumerate().skip(1) {
+        bot.say(m, &buttons[i]).await;
+    }
+    bot.say(MEMBERS[0], "checkin history").await;
+    bot.say(FACILITATOR, "checkin summary group:#1").await;
+
+    let logged = String::from_utf8_lossy(&log().lock().unwrap()).to_string();
+    assert!(logged.contains("check-in recorded"), "the capture works: {logged}");
+    assert!(!logged.contains("zebra-umbrella"), "a note was logged");
+    let pool = bot.hearth.store().pool();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for column in columns {
+            // Names read from the schema itself, not from input.
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE '%zebra-umbrella%'"
+            )))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            if n > 0 {
+                found.push((table.clone(), column, n));
+            }
+        }
+    }
+    assert_eq!(found, vec![("checkins".to_string(), "note".to_string(), 2)]);
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT m.external_id FROM checkins c JOIN members m ON m.id = c.member_id WHERE c.note LIKE '%zebra-umbrella%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(owners, vec![MEMBERS[0], MEMBERS[0]]);
+}
+
+mod prompts {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::scheduler::FnOutbox;
+    use crate::tests::at;
+    use crate::{Delivery, Outbox, Platform, Scheduler};
+
+    type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+
+    /// A scheduler whose console outbox records what it delivers, and when.
+    fn recording(bot: &Bot) -> (Scheduler, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let clock = bot.clock.clone();
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
+            Ok(())
+        }));
+        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    /// When each delivery titled `title` went out.
+    fn sent(seen: &Seen, title: &str) -> Vec<DateTime<Utc>> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, d)| match &d.effect {
+                Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
+                    message.title.as_deref() == Some(title)
+                }
+                Effect::Mute { .. } => false,
+            })
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn weekly_prompts_post_once_each_at_local_time_across_dst() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        bot.say(FACILITATOR, "timezone zone:Europe/Berlin").await;
+        let (scheduler, seen) = recording(&bot);
+
+        let scheduled = bot
+            .say(
+                FACILITATOR,
+                r#"checkin schedule group:#1 when:"2026-03-19 19:00" repeat:weekly question:"How was your week?""#,
+            )
+            .await;
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&scheduled).contains("weekly on Thursdays at 19:00 Europe/Berlin"),
+            "{}",
+            text(&scheduled)
+        );
+        assert_eq!(
+            sent(&seen, "Check-in: Grief circle"),
+            vec![
+                at("2026-03-19T18:00:00Z"),
+                at("2026-03-26T18:00:00Z"),
+                at("2026-04-02T17:00:00Z"), // CEST: still 19:00 in Berlin
+            ]
+        );
+        let seen = seen.lock().unwrap();
+        let Effect::Post { channel, message, key } = &seen[0].1.effect else {
+            panic!("not a post");
+        };
+        assert_eq!(channel, "general");
+        assert!(message.plain("/").contains("How was your week?"));
+        assert_eq!(message.buttons.len(), 6);
+        assert!(key.is_some(), "a stable key for the platform's idempotent send");
+    }
+
+    #[tokio::test]
+    async fn a_pressed_scheduled_prompt_counts_for_its_group() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(FACILITATOR, r#"checkin schedule group:#1 when:"2026-03-19 19:00""#)
+            .await;
+        scheduler.advance(&bot.clock, at("2026-03-19T20:00:00Z")).await.unwrap();
+        let buttons: Vec<String> = {
+            let seen = seen.lock().unwrap();
+            let Effect::Post { message, .. } = &seen[0].1.effect else {
+                panic!("not a post");
+            };
+            message.buttons.iter().map(|b| b.command.clone()).collect()
+        };
+
+        for m in MEMBERS {
+            bot.say(m, &buttons[2]).await;
+            bot.say(m, &buttons[3]).await; // a second press replaces the first
+        }
+        let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+        assert!(
+            summary.contains("3 okay: 0") && summary.contains("4 good: 5"),
+            "{summary}"
+        );
+    }
+
+    #[tokio::test]
+    async fn opening_check_ins_post_as_each_meeting_begins_and_follow_a_move() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            FACILITATOR,
+            r#"meeting schedule group:#1 when:"2026-03-19 19:00" repeat:weekly timezone:Europe/Berlin"#,
+        )
+        .await;
+
+        let opening = bot
+            .say(FACILITATOR, "checkin schedule group:#1 when:meeting_start")
+            .await;
+        bot.say(
+            FACILITATOR,
+            r#"meeting move meeting:1 occurrence:2026-03-26 when:"2026-03-26 20:00""#,
+        )
+        .await;
+        scheduler.advance(&bot.clock, at("2026-04-03T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&opening).contains("as each of its meetings begins"),
+            "{}",
+            text(&opening)
+        );
+        assert_eq!(
+            sent(&seen, "Check-in: Grief circle"),
+            vec![
+                at("2026-03-19T18:00:00Z"),
+                at("2026-03-26T19:00:00Z"), // moved to 20:00 Berlin
+                at("2026-04-02T17:00:00Z"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn stopping_a_groups_prompts_posts_no_more() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say(
+            FACILITATOR,
+            r#"checkin schedule group:#1 when:"2026-03-19 19:00" repeat:daily"#,
+        )
+        .await;
+        scheduler.advance(&bot.clock, at("2026-03-20T20:00:00Z")).await.unwrap();
+
+        let stopped = bot.say(FACILITATOR, "checkin schedule group:#1 when:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-25T00:00:00Z")).await.unwrap();
+
+        assert!(text(&stopped).contains("Stopped Grief circle's check-in prompts (1 schedule)."));
+        assert_eq!(sent(&seen, "Check-in: Grief circle").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_daily_dm_prompt_keeps_the_members_zone_and_quiet_hours_and_off_stops_it() {
+        let bot = Bot::new().await;
+        let me = MEMBERS[0];
+        let (scheduler, seen) = recording(&bot);
+        bot.say(me, "timezone zone:America/New_York").await;
+        bot.say(me, "reminders quiet:22:00-08:00").await;
+
+        let on = bot.say(me, "checkin remind time:07:00").await;
+        scheduler.advance(&bot.clock, at("2026-03-21T00:00:00Z")).await.unwrap();
+        let prompts = sent(&seen, "Your check-in");
+        let press = {
+            let seen = seen.lock().unwrap();
+            let Effect::Dm { user, message, .. } = &seen[0].1.effect else {
+                panic!("not a DM");
+            };
+            assert_eq!(user, me);
+            message.buttons[3].command.clone()
+        };
+        let pressed = bot.say(me, &press).await;
+        bot.say(me, "reminders quiet:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-22T00:00:00Z")).await.unwrap();
+        let off = bot.say(me, "checkin remind time:off").await;
+        scheduler.advance(&bot.clock, at("2026-03-26T00:00:00Z")).await.unwrap();
+
+        assert!(
+            text(&on).contains("every day at 07:00, America/New_York time"),
+            "{}",
+            text(&on)
+        );
+        // 07:00 New York is in quiet hours, so it comes as they end, at 08:00 (EDT, UTC-4).
+        assert_eq!(prompts, vec![at("2026-03-19T12:00:00Z"), at("2026-03-20T12:00:00Z")]);
+        assert!(text(&pressed).contains("4 good") && text(&pressed).contains("no group's summary"));
+        assert_eq!(
+            sent(&seen, "Your check-in"),
+            vec![
+                at("2026-03-19T12:00:00Z"),
+                at("2026-03-20T12:00:00Z"),
+                at("2026-03-21T11:00:00Z"), // quiet hours off: 07:00 itself
+            ]
+        );
+        assert!(text(&off).contains("No daily check-in prompt."));
+    }
+}
+
+#[tokio::test]
+async fn help_lists_every_check_in_command() {
+    let bot = Bot::new().await;
+
+    let help = text(&bot.say("member-alpha", "help").await);
+    let one = text(&bot.say("member-alpha", "help checkin remind").await);
+
+    for command in [
+        "/checkin share",
+        "/checkin history",
+        "/checkin schedule",
+        "/checkin remind",
+        "/checkin summary",
+    ] {
+        assert!(help.contains(command), "{command} not in {help}");
+    }
+    assert!(one.contains("tell_facilitators (optional)"), "{one}");
+}

@@ -12,6 +12,7 @@
 // (the binary, the tests) need not raise theirs.
 #![recursion_limit = "256"]
 
+pub mod calls;
 mod config;
 pub mod render;
 
@@ -28,10 +29,10 @@ use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::deserialized_responses::SyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::api::error::ErrorKind;
-use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
@@ -39,6 +40,8 @@ use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessa
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
+use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType, SyncStateEvent};
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{
     EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
 };
@@ -196,6 +199,7 @@ impl Matrix {
             self.client.add_event_handler(on_reaction),
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
+            self.client.add_event_handler(on_state),
         ];
         // Invites that arrived while the bot was away.
         for room in self.client.invited_rooms() {
@@ -789,6 +793,67 @@ async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx
             let parsed = parse::parse_command(&command);
             bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
                 .await;
+        }),
+    );
+}
+
+/// A call membership changed: the sender is in the room's call or not, as
+/// the room's membership events say now (any of their devices counts). A
+/// membership whose key names someone else is ignored.
+async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    let Ok(value) = event.deserialize_as::<Value>() else {
+        return;
+    };
+    if value["type"].as_str() != Some(calls::CALL_MEMBER) || room.state() != RoomState::Joined {
+        return;
+    }
+    let (Some(sender), Some(key)) = (value["sender"].as_str(), value["state_key"].as_str()) else {
+        return;
+    };
+    if !calls::key_names_sender(key, sender) {
+        tracing::warn!(room = %room.room_id(), sender, kind = "call membership for someone else", "ignored");
+        return;
+    }
+    let (Ok(sender), Some(cause)) = (
+        UserId::parse(sender),
+        value["event_id"].as_str().and_then(|e| EventId::parse(e).ok()),
+    ) else {
+        return;
+    };
+    if sender == bot.sender.user_id {
+        return;
+    }
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let events: Vec<Value> = match room.get_state_events(StateEventType::from(calls::CALL_MEMBER)).await {
+                Ok(events) => events
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as::<Value>().ok(),
+                        RawAnySyncOrStrippedState::Stripped(_) => None,
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(room = %room.room_id(), error = %e, "reading call memberships");
+                    return;
+                }
+            };
+            let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
+            let present = calls::in_call(&events, sender.as_str(), now);
+            tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
+            let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
+            let community = place.community.clone();
+            let channel = place.channel.clone();
+            let input = Input {
+                actor,
+                place,
+                kind: InputKind::Presence(bot_core::PresenceChange { channel, present }),
+            };
+            let response = bot.hearth.handle(&input).await;
+            bot.answer(&room, &sender, &cause, &community, response).await;
         }),
     );
 }

@@ -268,6 +268,8 @@ pub(crate) async fn start(
 ) -> Result<Response> {
     let mode = start.mode.and_then(Mode::parse).unwrap_or(Mode::Round);
     let share_secs = share_secs(start.share_time)?;
+    // Only Discord has server mute.
+    let mute_others = start.mute_others && caller.platform == Platform::Discord;
     let mut tx = begin(store).await?;
     let channel = db::voice_channel_of(&mut tx, caller.community, caller.me.id)
         .await?
@@ -285,9 +287,10 @@ pub(crate) async fn start(
             facilitator: caller.me.id,
             mode,
             share_secs,
-            auto_advance: start.auto_advance && share_secs.is_some(),
-            // Only Discord has server mute.
-            mute_others: start.mute_others && caller.platform == Platform::Discord,
+            // Mutes follow a stick handed on by a person; a timer moving it
+            // would leave the next speaker muted.
+            auto_advance: start.auto_advance && share_secs.is_some() && !mute_others,
+            mute_others,
         },
         now,
     )
@@ -339,6 +342,10 @@ pub(crate) async fn start(
     } else if circle.mute_others {
         message =
             message.text("Everyone but the one holding the stick and the facilitator is muted while the circle runs.");
+        if start.auto_advance {
+            message = message
+                .text("With muting on, the stick moves on only when handed on, so no one begins their turn muted.");
+        }
     }
     let mut response = Response::public(message).with_effect(status_effect(&circle, &state, &people, &events, now));
     response.effects.extend(mutes);

@@ -297,3 +297,55 @@ async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leav
 
     assert!(text(&status).contains("1 person"), "{}", text(&status));
 }
+
+#[tokio::test]
+async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
+        r.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+                _ => None,
+            })
+            .collect()
+    };
+
+    let started = bot
+        .hearth
+        .handle(&on_discord(
+            "ada",
+            "circle start share_time:1m auto_advance:yes mute_others:yes",
+        ))
+        .await;
+    let joined = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
+
+    assert!(
+        text(&started).contains("moves on only when handed on"),
+        "{}",
+        text(&started)
+    );
+    assert_eq!(
+        mutes(&joined),
+        [("bo".to_string(), true)],
+        "the facilitator holds; bo is muted"
+    );
+    assert_eq!(mutes(&next), [("bo".to_string(), false)], "the new holder is unmuted");
+    let still = bot.hearth.handle(&on_discord("bo", "circle status")).await;
+    assert!(text(&still).contains("Holding the stick: bo"));
+    let console = bot.say("admin", "circle start mute_others:yes").await;
+    assert!(text(&console).contains("Muting others works on Discord only"));
+}

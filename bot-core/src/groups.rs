@@ -135,6 +135,19 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
         .context("loading a group")
 }
 
+/// Several groups in one query (those of a batch of deliveries).
+pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
+    let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {
+        context: "listing groups",
+        source: e.into(),
+    })?;
+    sqlx::query_as(select_groups!("WHERE id IN (SELECT value FROM json_each(?))"))
+        .bind(list)
+        .fetch_all(store.pool())
+        .await
+        .context("loading groups")
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }

@@ -220,6 +220,15 @@ impl Hearth {
         jobs::delivered(&self.store, job, outcome, now).await
     }
 
+    /// Records a round of outcomes in one transaction.
+    pub async fn delivered_all(
+        &self,
+        outcomes: &[(i64, std::result::Result<(), crate::DeliveryError>)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        jobs::delivered_all(&self.store, outcomes, now).await
+    }
+
     /// Up to 25 suggestions (label, value) for an option being typed: the
     /// community's groups for a group option, its meetings for a meeting
     /// option. Anything else, or any failure, suggests nothing.

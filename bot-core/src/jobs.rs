@@ -331,40 +331,64 @@ async fn recipients(
         Scope::All => None,
         Scope::Member(m) => Some(m),
     };
-    let rsvps: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT occurrence, member_id, answer FROM rsvps
-         WHERE meeting_id = ? AND occurrence BETWEEN ? AND ? AND (? IS NULL OR member_id = ?)",
-    )
-    .bind(meeting.id)
-    .bind(lo)
-    .bind(hi)
-    .bind(only)
-    .bind(only)
+    // Scoped to one member, each query goes by that member's index, so an
+    // RSVP's plan costs the same in a group of 10 or of 10,000.
+    let rsvps: Vec<(i64, i64, String)> = match only {
+        None => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(meeting.id)
+        .bind(lo)
+        .bind(hi),
+        Some(member) => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
+             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(member)
+        .bind(meeting.id)
+        .bind(lo)
+        .bind(hi),
+    }
     .fetch_all(&mut *conn)
     .await
     .context("reading RSVPs for a plan")?;
-    let always: Vec<RecipientRow> = sqlx::query_as(
-        "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-         FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id JOIN members m ON m.id = gm.member_id
-         WHERE gm.group_id = ? AND s.dm = 1 AND (? IS NULL OR gm.member_id = ?)",
-    )
-    .bind(meeting.group_id)
-    .bind(only)
-    .bind(only)
+    let always: Vec<RecipientRow> = match only {
+        None => sqlx::query_as(
+            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND s.dm = 1",
+        )
+        .bind(meeting.group_id),
+        Some(member) => sqlx::query_as(
+            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = 1",
+        )
+        .bind(meeting.group_id)
+        .bind(member),
+    }
     .fetch_all(&mut *conn)
     .await
     .context("reading DM recipients for a plan")?;
+    let mut yes_or_maybe: Vec<i64> = rsvps
+        .iter()
+        .filter(|(_, _, a)| matches!(a.as_str(), "yes" | "maybe"))
+        .map(|(_, m, _)| *m)
+        .collect();
+    yes_or_maybe.sort_unstable();
+    yes_or_maybe.dedup();
+    let list = serde_json::to_string(&yes_or_maybe).map_err(|e| Error::Internal {
+        context: "listing recipients",
+        source: e.into(),
+    })?;
     let answered: Vec<RecipientRow> = sqlx::query_as(
         "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
          FROM members m LEFT JOIN reminder_settings s ON s.member_id = m.id
-         WHERE m.id IN (SELECT member_id FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?
-                          AND answer IN ('yes', 'maybe') AND (? IS NULL OR member_id = ?))",
+         WHERE m.id IN (SELECT value FROM json_each(?))",
     )
-    .bind(meeting.id)
-    .bind(lo)
-    .bind(hi)
-    .bind(only)
-    .bind(only)
+    .bind(list)
     .fetch_all(&mut *conn)
     .await
     .context("reading RSVP'd recipients for a plan")?;
@@ -413,17 +437,25 @@ async fn save(
     };
     // The series' pending reminders and roll-overs in this plan's scope, for
     // occurrences still to start (the scheduler drops those that started).
-    let pending: Vec<(i64, String, String, i64, i64, bool)> = sqlx::query_as(
-        "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-         WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-           AND (kind IN ('reminder', 'advance') OR (kind = 'event' AND key LIKE 'ep:%'))
-           AND (? IS NULL OR member_id = ?)",
-    )
-    .bind(now.timestamp())
-    .bind(meeting.id)
-    .bind(now.timestamp())
-    .bind(only)
-    .bind(only)
+    let pending: Vec<(i64, String, String, i64, i64, bool)> = match only {
+        None => sqlx::query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
+               AND (kind IN ('reminder', 'advance') OR (kind = 'event' AND key LIKE 'ep:%'))",
+        )
+        .bind(now.timestamp())
+        .bind(meeting.id)
+        .bind(now.timestamp()),
+        Some(member) => sqlx::query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             INDEXED BY jobs_by_member
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = 'reminder'",
+        )
+        .bind(now.timestamp())
+        .bind(member)
+        .bind(meeting.id)
+        .bind(now.timestamp()),
+    }
     .fetch_all(&mut *conn)
     .await
     .context("loading a series' jobs")?;
@@ -659,6 +691,17 @@ pub async fn release_claims(store: &Store, now: DateTime<Utc>) -> Result<u64> {
 /// Claims up to `limit` due jobs of `platform` for `owner`, in due order.
 /// One statement, so two processes never claim the same job.
 async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
+    // A read first: an idle tick takes no write lock and writes nothing.
+    let any: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ? LIMIT 1")
+            .bind(platform.as_str())
+            .bind(now.timestamp())
+            .fetch_optional(store.pool())
+            .await
+            .context("looking for due jobs")?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
     let mut rows: Vec<Job> = sqlx::query_as(
         "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
          WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
@@ -709,15 +752,10 @@ pub async fn take_due(
             .or_insert(row.lead_secs);
         *lead = (*lead).min(row.lead_secs);
     }
-    let mut series: HashMap<i64, Option<SeriesCtx>> = HashMap::new();
-    let mut members: HashMap<i64, Member> = HashMap::new();
-    let member_ids: Vec<i64> = rows.iter().filter_map(|r| r.member_id).collect();
-    for m in crate::members::by_ids(store, &member_ids).await? {
-        members.insert(m.id, m);
-    }
+    let batch = Batch::load(store, &rows).await?;
     let mut out = Vec::new();
     for row in rows {
-        let rendered = render(store, &row, now, &closest, &mut series, &members).await;
+        let rendered = render(store, &row, now, &closest, &batch).await;
         match rendered {
             Ok(Some(due)) => out.push(DueDelivery { job: row.id, due }),
             Ok(None) => {}
@@ -733,14 +771,88 @@ pub async fn take_due(
     Ok(out)
 }
 
+/// What a batch of claimed jobs needs to be put into words, read in a few
+/// queries for the whole batch rather than several per job.
+struct Batch {
+    series: HashMap<i64, SeriesCtx>,
+    members: HashMap<i64, Member>,
+    counts: HashMap<(i64, i64), (i64, i64)>,
+}
+
+impl Batch {
+    async fn load(store: &Store, rows: &[Job]) -> Result<Self> {
+        let mut meeting_ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice"))
+            .filter_map(|r| r.meeting_id)
+            .collect();
+        meeting_ids.sort_unstable();
+        meeting_ids.dedup();
+        let meetings = meetings::by_ids(store, &meeting_ids).await?;
+        let mut group_ids: Vec<i64> = meetings.iter().map(|m| m.group_id).collect();
+        group_ids.sort_unstable();
+        group_ids.dedup();
+        let groups: HashMap<i64, Group> = crate::groups::by_ids(store, &group_ids)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
+        let list = serde_json::to_string(&group_ids).map_err(|e| Error::Internal {
+            context: "listing communities",
+            source: e.into(),
+        })?;
+        let communities: HashMap<i64, String> = sqlx::query_as(
+            "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
+             WHERE g.id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
+        .fetch_all(store.pool())
+        .await
+        .context("finding communities")?
+        .into_iter()
+        .collect();
+        let series = meetings
+            .into_iter()
+            .filter_map(|meeting| {
+                let group = groups.get(&meeting.group_id)?.clone();
+                let community = communities.get(&meeting.group_id)?.clone();
+                Some((
+                    meeting.id,
+                    SeriesCtx {
+                        meeting,
+                        group,
+                        community,
+                    },
+                ))
+            })
+            .collect();
+        let member_ids: Vec<i64> = rows.iter().filter_map(|r| r.member_id).collect();
+        let members = crate::members::by_ids(store, &member_ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let occurrences: Vec<(i64, i64)> = rows
+            .iter()
+            .filter(|r| r.kind == "reminder")
+            .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
+            .collect();
+        let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
+        Ok(Self {
+            series,
+            members,
+            counts,
+        })
+    }
+}
+
 /// One claimed job: `Some` to send, `None` when it was carried out or dropped here.
 async fn render(
     store: &Store,
     row: &Job,
     now: DateTime<Utc>,
     closest: &HashMap<(Option<i64>, i64, Option<i64>), i64>,
-    series: &mut HashMap<i64, Option<SeriesCtx>>,
-    members: &HashMap<i64, Member>,
+    batch: &Batch,
 ) -> Result<Option<Due>> {
     match row.kind.as_str() {
         "advance" => {
@@ -769,28 +881,8 @@ async fn render(
         _ => return render_feature(store, row, now).await,
     }
     let meeting_id = row.meeting_id.unwrap_or_default();
-    if let std::collections::hash_map::Entry::Vacant(slot) = series.entry(meeting_id) {
-        let loaded = match meetings::by_id(store, meeting_id).await? {
-            Some(meeting) => {
-                let group = crate::groups::by_id(store, meeting.group_id).await?;
-                let community: String = sqlx::query_scalar(
-                    "SELECT c.external_id FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
-                )
-                .bind(group.id)
-                .fetch_one(store.pool())
-                .await
-                .context("finding a community")?;
-                Some(SeriesCtx {
-                    meeting,
-                    group,
-                    community,
-                })
-            }
-            None => None,
-        };
-        slot.insert(loaded);
-    }
-    let Some(Some(ctx)) = series.get(&meeting_id) else {
+    let members = &batch.members;
+    let Some(ctx) = batch.series.get(&meeting_id) else {
         drop_job(store, row, "its series no longer exists", now).await?;
         return Ok(None);
     };
@@ -817,7 +909,14 @@ async fn render(
             let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
             meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
         }
-        _ => reminder(store, row, ctx, member, now).await?,
+        _ => {
+            let counts = batch
+                .counts
+                .get(&(meeting_id, row.occurrence))
+                .copied()
+                .unwrap_or_default();
+            reminder(row, ctx, member, counts, now)
+        }
     };
     let effect = match member {
         Some(m) => Effect::Dm {
@@ -884,20 +983,19 @@ async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: Dat
     })
 }
 
-async fn reminder(
-    store: &Store,
+fn reminder(
     row: &Job,
     ctx: &SeriesCtx,
     member: Option<&Member>,
+    (yes, maybe): (i64, i64),
     now: DateTime<Utc>,
-) -> Result<Message> {
+) -> Message {
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
     let occ = Occurrence {
         original: DateTime::from_timestamp(row.occurrence, 0).unwrap_or_default(),
         start: DateTime::from_timestamp(row.starts_at, 0).unwrap_or_default(),
     };
-    let (yes, maybe) = meetings::rsvp_counts(store, meeting.id, occ.original).await?;
     // How long is actually left as it goes out: a reminder moved for quiet
     // hours, or sent late, says so truthfully.
     let mut message = Message::titled(format!("Reminder: {}", meeting.name(&group.name)))
@@ -921,7 +1019,7 @@ async fn reminder(
             .cmd("crisis")
             .t(" lists crisis lines."),
     );
-    Ok(meetings::rsvp_buttons(message, meeting, &occ))
+    meetings::rsvp_buttons(message, meeting, &occ)
 }
 
 async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {
@@ -957,29 +1055,56 @@ pub async fn delivered(
     outcome: &std::result::Result<(), crate::DeliveryError>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let mut conn = store.pool().acquire().await.context("recording a delivery")?;
+    delivered_in(&mut conn, job, outcome, now).await
+}
+
+/// Records the outcomes of a round of deliveries in one transaction: one
+/// commit per round, not one per message.
+pub async fn delivered_all(
+    store: &Store,
+    outcomes: &[(i64, std::result::Result<(), crate::DeliveryError>)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut tx = write(store).await?;
+    for (job, outcome) in outcomes {
+        delivered_in(&mut tx, *job, outcome, now).await?;
+    }
+    tx.commit().await.context("recording deliveries")
+}
+
+async fn delivered_in(
+    conn: &mut SqliteConnection,
+    job: i64,
+    outcome: &std::result::Result<(), crate::DeliveryError>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     match outcome {
-        Ok(()) => finish(store, job, "sent", None, now).await,
+        Ok(()) => finish_in(conn, job, "sent", None, now).await,
         Err(crate::DeliveryError::Permanent(why)) => {
             tracing::warn!(job, error = %why, "delivery failed for good");
-            finish(store, job, "failed", Some(why), now).await
+            finish_in(conn, job, "failed", Some(why), now).await
         }
         Err(crate::DeliveryError::Retry(why)) => {
             let (attempts, starts_at): (i64, i64) = sqlx::query_as("SELECT attempts, starts_at FROM jobs WHERE id = ?")
                 .bind(job)
-                .fetch_one(store.pool())
+                .fetch_one(&mut *conn)
                 .await
                 .context("loading a job")?;
             let retry_at = now.timestamp() + 30 * (1 << (attempts - 1).clamp(0, 6));
             // A reminder is useless once its meeting starts; other jobs have no deadline (starts_at 0).
             if attempts >= MAX_ATTEMPTS || (starts_at > 0 && retry_at >= starts_at) {
                 tracing::warn!(job, attempts, error = %why, "delivery given up");
-                return finish(store, job, "failed", Some(why), now).await;
+                return finish_in(conn, job, "failed", Some(why), now).await;
             }
             sqlx::query("UPDATE jobs SET run_at = ?, lease_owner = NULL, lease_until = NULL, error = ? WHERE id = ?")
                 .bind(retry_at)
                 .bind(why)
                 .bind(job)
-                .execute(store.pool())
+                .execute(&mut *conn)
                 .await
                 .context("rescheduling a job")?;
             Ok(())

@@ -466,6 +466,38 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Option<Meeting>> {
     by_id_in(store.pool(), id).await
 }
 
+/// Several series in one query (those of a batch of deliveries).
+pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Meeting>> {
+    let list = serde_json::to_string(ids).map_err(|e| Error::Internal {
+        context: "listing meetings",
+        source: e.into(),
+    })?;
+    sqlx::query_as(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"))
+        .bind(list)
+        .fetch_all(store.pool())
+        .await
+        .context("loading meetings")
+}
+
+/// RSVP counts (yes, maybe) of several occurrences at once, by (meeting, occurrence).
+pub async fn rsvp_counts_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), (i64, i64)>> {
+    let list = serde_json::to_string(occurrences).map_err(|e| Error::Internal {
+        context: "counting RSVPs",
+        source: e.into(),
+    })?;
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT meeting_id, occurrence, COALESCE(SUM(answer = 'yes'), 0), COALESCE(SUM(answer = 'maybe'), 0)
+         FROM rsvps WHERE (meeting_id, occurrence) IN
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+         GROUP BY meeting_id, occurrence",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("counting RSVPs")?;
+    Ok(rows.into_iter().map(|(m, o, y, n)| ((m, o), (y, n))).collect())
+}
+
 pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Meeting>> {
     sqlx::query_as(select_meetings!("WHERE id = ?"))
         .bind(id)

@@ -2,6 +2,7 @@
 //! [`Outbox`]; `run` wraps it in a loop that sleeps until the next due time or
 //! a wake-up when the jobs change. It reads the due index, never every series.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -9,11 +10,14 @@ use chrono::{DateTime, Utc};
 use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::hearth::Hearth;
-use crate::io::{Delivery, Outbox, Platform};
-use crate::jobs::Due;
+use crate::io::{Delivery, DeliveryError, Effect, Outbox, Platform};
+use crate::jobs::{Due, DueDelivery};
 
-/// How many due jobs one query takes; a tick repeats until none are due.
-const BATCH: i64 = 200;
+/// How many due jobs one claim takes; a tick repeats until none are due.
+/// Small enough that a claim's lease outlives its sending.
+const BATCH: i64 = 64;
+/// How many destinations are sent to at once, per platform.
+const LANES: usize = 8;
 /// At most this many rounds of due jobs in one tick; the next tick goes on.
 const MAX_ROUNDS: usize = 1000;
 /// The loop re-reads the table at least this often, in case a wake-up was missed.
@@ -68,20 +72,9 @@ impl Scheduler {
                         _ => break,
                     }
                 }
-                for item in due {
-                    let outcome = match &item.due {
-                        Due::Send(delivery) => outbox.deliver(delivery).await,
-                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
-                    };
-                    match &outcome {
-                        Ok(()) => report.sent += 1,
-                        Err(e) => {
-                            report.failed += 1;
-                            tracing::warn!(job = item.job, error = %e, "delivery failed");
-                        }
-                    }
-                    self.hearth.delivered(item.job, &outcome, now).await?;
-                }
+                let r = self.deliver_round(outbox, due, now).await?;
+                report.sent += r.sent;
+                report.failed += r.failed;
             }
         }
         Ok(report)
@@ -143,6 +136,111 @@ impl Scheduler {
                 () = self.hearth.jobs_changed() => {},
             }
         }
+    }
+}
+
+/// A job and how its delivery went.
+type Outcome = (i64, std::result::Result<(), DeliveryError>);
+
+/// Where a delivery goes: deliveries to one place keep their order (a room's
+/// messages must read in order); different places go out side by side.
+fn lane(item: &DueDelivery) -> String {
+    match &item.due {
+        Due::Send(Delivery {
+            community,
+            effect: Effect::Post { channel, .. },
+        }) => format!("post:{community}:{channel}"),
+        Due::Send(Delivery {
+            effect: Effect::Dm { user, .. },
+            ..
+        }) => format!("dm:{user}"),
+        Due::Mirror { community, event } => format!("event:{community}:{}", event.meeting),
+    }
+}
+
+/// Outcomes are written at least this often while a round is under way: a
+/// few commits a second however many messages go out, and a crash loses at
+/// most this much record (those jobs go out again with the same keys, which
+/// the platforms de-duplicate).
+const RECORD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl Scheduler {
+    /// Sends one round of due deliveries: up to [`LANES`] destinations at
+    /// once, each destination's in due order, recording outcomes in small
+    /// batches as they come in.
+    async fn deliver_round(
+        &self,
+        outbox: &Arc<dyn Outbox>,
+        due: Vec<DueDelivery>,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport> {
+        let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for item in due {
+            let key = lane(&item);
+            match index.get(&key) {
+                Some(&i) => lanes[i].1.push(item),
+                None => {
+                    index.insert(key.clone(), lanes.len());
+                    lanes.push((key, vec![item]));
+                }
+            }
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+        let limit = Arc::new(tokio::sync::Semaphore::new(LANES));
+        let mut running = tokio::task::JoinSet::new();
+        for (_, items) in lanes {
+            let outbox = outbox.clone();
+            let tx = tx.clone();
+            let limit = limit.clone();
+            running.spawn(async move {
+                let Ok(_permit) = limit.acquire_owned().await else {
+                    return;
+                };
+                for item in items {
+                    let outcome = match &item.due {
+                        Due::Send(delivery) => outbox.deliver(delivery).await,
+                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
+                    };
+                    if tx.send((item.job, outcome)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut report = TickReport::default();
+        let mut pending: Vec<Outcome> = Vec::new();
+        let mut last = tokio::time::Instant::now();
+        loop {
+            let next = tokio::time::timeout(RECORD_EVERY, rx.recv()).await;
+            let closed = matches!(next, Ok(None));
+            if let Ok(Some((job, outcome))) = next {
+                match &outcome {
+                    Ok(()) => report.sent += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::warn!(job, error = %e, "delivery failed");
+                    }
+                }
+                pending.push((job, outcome));
+            }
+            if !pending.is_empty() && (closed || last.elapsed() >= RECORD_EVERY) {
+                self.hearth.delivered_all(&pending, now).await?;
+                pending.clear();
+                last = tokio::time::Instant::now();
+            }
+            if closed {
+                break;
+            }
+        }
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done {
+                // Its jobs stay claimed: the lease runs out and they go out again.
+                tracing::error!(error = %e, "a delivery lane failed");
+            }
+        }
+        Ok(report)
     }
 }
 

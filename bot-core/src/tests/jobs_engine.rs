@@ -557,3 +557,93 @@ async fn a_meeting_in_two_minutes_on_a_real_clock_is_in_two_minutes() {
     assert_eq!(seen[0].0, at("2026-03-19T10:01:00Z"));
     assert!(body(&seen[0].1).contains("Starts in 1 minute: Thu 19 Mar 2026, 10:02 UTC"));
 }
+
+/// An outbox that takes `delay` per message, as a homeserver does.
+struct Slow {
+    delay: std::time::Duration,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Outbox for Slow {
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> crate::BoxFuture<'a, std::result::Result<(), DeliveryError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.seen
+                .lock()
+                .unwrap()
+                .push(format!("{}|{}", key(delivery), body(delivery)));
+            Ok(())
+        })
+    }
+}
+
+// Issue 9: deliveries that fall due together go out together, each place's in order.
+#[tokio::test]
+async fn reminders_due_together_go_out_side_by_side_and_each_place_keeps_its_order() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    for i in 0..16 {
+        bot.say(&format!("m{i}"), "group join group:#1").await;
+        bot.say(&format!("m{i}"), "reminders dm:on leads:2h,1h").await;
+    }
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let outbox: Arc<dyn Outbox> = Arc::new(Slow {
+        delay: std::time::Duration::from_millis(200),
+        seen: seen.clone(),
+    });
+    let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]);
+
+    // Everything overdue at once (after downtime): for the channel and each of
+    // 16 DMs only the closest of the 2-hour and 1-hour reminders goes.
+    let started = std::time::Instant::now();
+    let report = scheduler.tick(at("2026-03-21T18:30:00Z")).await.unwrap();
+    let took = started.elapsed();
+
+    assert_eq!(report.sent, 17);
+    // 17 messages of 200 ms, 8 places at a time: about 0.6 s, not 3.4 s in a row.
+    assert!(took < std::time::Duration::from_millis(2000), "{took:?}");
+    let sent = seen.lock().unwrap().len();
+    assert_eq!(sent, 17);
+}
+
+#[tokio::test]
+async fn one_place_receives_its_reminders_in_due_order() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    bot.say("admin", "reminders group:#1 leads:7d").await;
+    for day in 27..=31 {
+        bot.say(
+            "admin",
+            &format!(r#"meeting schedule group:#1 when:"2026-03-{day} 19:00" timezone:UTC title:"day {day}""#),
+        )
+        .await;
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let outbox: Arc<dyn Outbox> = Arc::new(Slow {
+        delay: std::time::Duration::from_millis(10),
+        seen: seen.clone(),
+    });
+    let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]);
+
+    // All five 7-day reminders (due 20 to 24 March) are overdue at once.
+    scheduler.tick(at("2026-03-25T12:00:00Z")).await.unwrap();
+
+    let titles: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.split('|').nth(1)?.lines().next().map(str::to_string))
+        .collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted, "one channel, in due order");
+    assert_eq!(titles.len(), 5, "{titles:?}");
+}

@@ -527,3 +527,139 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
         run.stderr
     );
 }
+
+/// Asserts that `fragments` appear in `out` in this order.
+fn in_order(out: &str, fragments: &[&str]) {
+    let mut rest = out;
+    for fragment in fragments {
+        let Some(at) = rest.find(fragment) else {
+            panic!("{fragment:?} not found (in order) in:\n{out}");
+        };
+        rest = &rest[at + fragment.len()..];
+    }
+}
+
+#[test]
+fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator_alone_gets_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/circle start share_time:2m
+/as bob
+/circle join
+/as carol
+/circle join
+/as alice
+/wait 20s
+/circle next
+/as bob
+/wait 60s
+/circle next
+/as carol
+/circle pass
+/as alice
+/circle mode mode:queue
+/as carol
+/hand raise
+/as bob
+/hand raise
+/as alice
+/circle next
+/wait 100s
+/as carol
+/circle next
+/as alice
+/circle mode mode:balanced
+/as carol
+/hand raise
+/as alice
+/hand raise
+/as bob
+/circle next
+/as carol
+/circle end
+/as alice
+/circle next
+/circle end
+/circle status
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "alice",
+            "--clock",
+            "2026-03-19T10:00:00Z",
+        ],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    in_order(
+        out,
+        &[
+            "== Talking circle ==",
+            "A talking circle has begun. Share as much or as little as you like; passing is always okay.",
+            "Each share has 2 min; I'll give a gentle notice shortly before the end",
+            "@alice has the stick.",
+            "[✋ Raise hand] /hand raise",
+        ],
+    );
+    in_order(
+        out,
+        &[
+            // A round: alice, bob, carol passes, and it comes round to alice.
+            "alice@#general> /circle next",
+            "Thank you, alice.\n   @bob has the stick.",
+            "Next: carol",
+            "bob@#general> /circle next",
+            "Thank you, bob.\n   @carol has the stick.",
+            "carol@#general> /circle pass",
+            "carol passed — that's always okay.\n   @alice has the stick.",
+            // A queue: first raised, first heard.
+            "alice@#general> /circle mode mode:queue",
+            "Now in queue mode.",
+            "carol@#general> /hand raise",
+            "carol raised a hand.",
+            "bob@#general> /hand raise",
+            "Raised hands: carol, bob",
+            "alice@#general> /circle next",
+            "Thank you, alice.\n   @carol has the stick.",
+            "Next: bob",
+            // The gentle timer, 30 s before the end of carol's 2 minutes.
+            "alice@#general> /wait 100s",
+            "-> #general  [Thu 19 Mar 2026 10:02 UTC]\n   @carol, about 30 s left — no rush, just a gentle heads-up.",
+            "carol@#general> /circle next",
+            "Thank you, carol.\n   @bob has the stick.",
+            // Balanced: alice (20 s) goes before carol (100 s), though carol raised first.
+            "alice@#general> /circle mode mode:balanced",
+            "carol@#general> /hand raise",
+            "alice@#general> /hand raise",
+            "Raised hands: alice, carol",
+            "bob@#general> /circle next",
+            "Thank you, bob.\n   @alice has the stick.",
+            "Next: carol",
+            // Only a facilitator ends it; the summary is alice's alone.
+            "carol@#general> /circle end",
+            "(private: only carol sees this)\n   Only a facilitator or a community admin can use /circle end.",
+            "alice@#general> /circle next",
+            "@carol has the stick.",
+            "alice@#general> /circle end",
+            "-> #general (private: only alice sees this)\n   == Circle summary (only you see this) ==",
+            "3 people: 7 shares, 1 pass.",
+            "alice: 3 shares, 0 passes, 0:20 speaking",
+            "bob: 2 shares, 0 passes, 1:00 speaking",
+            "carol: 2 shares, 1 pass, 1:40 speaking",
+            "Hearth keeps these counts and times only; nothing of what was said.",
+            "-> #general\n   == Talking circle ==\n   The circle has ended. Thank you all for being here.",
+            "alice@#general> /circle status",
+            "There's no circle running here.",
+        ],
+    );
+    let summary = answer_to(out, "alice@#general> /circle end");
+    assert_eq!(summary.matches("(private: only alice sees this)").count(), 1);
+}

@@ -2,6 +2,12 @@
 //! a `[discord]` section pointing at the fake Discord on 127.0.0.1, the real
 //! serenity client inside the binary, and a slash command answered.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test harness should fail loudly"
+)]
+
 mod running;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
@@ -10,7 +16,10 @@ use std::process::{Command, Stdio};
 
 use running::Running;
 use serde_json::json;
-use support::{APP, FakeDiscord, GUILD, PLAIN, callback_path, command_interaction, member, token};
+use support::{
+    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, callback_path, command_interaction, guild_create, member,
+    token, voice_state,
+};
 
 #[tokio::test]
 async fn the_binary_answers_slash_commands_on_a_fake_discord() {
@@ -85,4 +94,126 @@ async fn the_binary_answers_slash_commands_on_a_fake_discord() {
             .contains("/group create")
     );
     assert_eq!(answer["allowed_mentions"]["parse"], json!([]));
+}
+
+/// A config for the binary against `fake`, in `dir`.
+fn config_for(fake: &FakeDiscord, dir: &std::path::Path) -> std::path::PathBuf {
+    let token_file = dir.join("discord.token");
+    std::fs::write(&token_file, "fake-token\n").unwrap();
+    let config = dir.join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
+            db = dir.join("hearth.db").display().to_string(),
+            token = token_file.display().to_string(),
+            base = fake.base_url,
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn spawn(config: &std::path::Path) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--config")
+            .arg(config)
+            .env_remove("HEARTH_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the hearth binary starts"),
+    )
+}
+
+/// (user, mute) of a server-mute request.
+fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
+    let user = r
+        .path
+        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
+        .parse()
+        .ok()?;
+    (r.method == "PATCH").then_some(())?;
+    Some((user, r.body["mute"].as_bool()?))
+}
+
+#[tokio::test]
+async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted() {
+    const ADA: u64 = 11;
+    const BO: u64 = 12;
+    const DI: u64 = 14;
+    /// Muted by a moderator before the circle: never the bot's to unmute.
+    const MOD_MUTED: u64 = 15;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&fake, dir.path());
+    let first = spawn(&config);
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    let mut moderated = voice_state(MOD_MUTED, Some(77));
+    moderated["mute"] = json!(true);
+    let states = [
+        voice_state(ADA, Some(77)),
+        voice_state(BO, Some(77)),
+        voice_state(DI, Some(77)),
+        moderated,
+    ];
+    let people = [
+        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(BO, "Bo", PLAIN, &[]),
+        member(DI, "Di", PLAIN, &[]),
+        member(MOD_MUTED, "Mo", PLAIN, &[]),
+    ];
+    fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
+    for state in &states {
+        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
+    }
+    // The binary's store is its own: give it a moment to take in who is in voice,
+    // as people are in voice well before a facilitator starts a circle.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(1, &people[0], "circle start", &[("mute_others", 3, json!("yes"))]),
+    );
+    fake.wait_for("Bo muted", |r| mute_of(r) == Some((BO, true))).await;
+    fake.wait_for("Di muted", |r| mute_of(r) == Some((DI, true))).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before_kill = fake.requests().len();
+    let mut first = first;
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = first.0.wait();
+
+    let second = spawn(&config);
+    fake.wait_for("Bo unmuted", |r| mute_of(r) == Some((BO, false))).await;
+    fake.wait_for("Di unmuted", |r| mute_of(r) == Some((DI, false))).await;
+    let mut second = second;
+    let terminated = Command::new("kill")
+        .args(["-TERM", &second.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while second.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let all: Vec<(u64, bool)> = fake.requests().iter().filter_map(mute_of).collect();
+    let mut muted: Vec<(u64, bool)> = all.iter().copied().filter(|(_, m)| *m).collect();
+    muted.sort_unstable();
+    assert_eq!(
+        muted,
+        [(BO, true), (DI, true)],
+        "the moderator's mute and the holder's seat untouched"
+    );
+    let mut unmuted: Vec<(u64, bool)> = fake.requests()[before_kill..].iter().filter_map(mute_of).collect();
+    unmuted.sort_unstable();
+    assert_eq!(unmuted, [(BO, false), (DI, false)], "exactly those it muted, once each");
 }

@@ -80,6 +80,8 @@ pub enum UserError {
     MeetingNotFound,
     NoSuchOccurrence,
     OccurrenceCancelled,
+    /// The talking stick refused (not your turn, no circle here, …).
+    Circle(crate::circle::CircleRefusal),
 }
 
 impl UserError {
@@ -177,6 +179,7 @@ impl UserError {
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::Circle(refusal) => refusal.line(),
         };
         Message::new().line(line)
     }

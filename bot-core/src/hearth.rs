@@ -17,7 +17,7 @@ use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
-use crate::{calendar, checkins, crisis, help, jobs, reminders};
+use crate::{calendar, checkins, circle, crisis, help, jobs, reminders};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -91,6 +91,15 @@ pub(crate) enum Command<'a> {
     Crisis {
         country: Option<&'a str>,
     },
+    // The talking stick.
+    CircleStart {
+        mode: Option<&'static str>,
+        share_time: Option<&'a str>,
+        auto_advance: bool,
+        mute_others: bool,
+    },
+    CircleEnd,
+    Circle(circle::Action),
     // check-ins
     Checkin(checkins::Cmd<'a>),
 }
@@ -135,6 +144,22 @@ impl<'a> Command<'a> {
             "crisis" => Command::Crisis {
                 country: b.text("country"),
             },
+            // The talking stick.
+            "circle start" => Command::CircleStart {
+                mode: b.choice("mode"),
+                share_time: b.text("share_time"),
+                auto_advance: b.choice("auto_advance") == Some("yes"),
+                mute_others: b.choice("mute_others") == Some("yes"),
+            },
+            "circle mode" => Command::Circle(circle::Action::Mode(circle::state::Mode::parse(b.choice("mode")?)?)),
+            "circle join" => Command::Circle(circle::Action::Join),
+            "circle leave" => Command::Circle(circle::Action::Leave),
+            "circle pass" => Command::Circle(circle::Action::Pass),
+            "circle next" => Command::Circle(circle::Action::Next),
+            "circle status" => Command::Circle(circle::Action::Status),
+            "circle end" => Command::CircleEnd,
+            "hand raise" => Command::Circle(circle::Action::Raise),
+            "hand lower" => Command::Circle(circle::Action::Lower),
             // check-ins
             name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
             _ => return None,
@@ -245,6 +270,39 @@ impl Hearth {
         found
     }
 
+    /// The platform carried out (or could not) an [`Effect::Mute`]; the
+    /// answer's effects are for the adapter to carry out in turn (a note to
+    /// the facilitator when the permission is missing).
+    pub async fn muted(
+        &self,
+        community: &str,
+        user: &str,
+        mute: bool,
+        report: crate::io::MuteReport,
+    ) -> Result<Response> {
+        let now = self.clock.now();
+        let place = Place {
+            platform: Platform::Discord,
+            community: community.to_string(),
+            channel: String::new(),
+        };
+        let community = self.community(&place, now).await?;
+        let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
+        circle::muted(&self.store, community.id, member.id, mute, report).await
+    }
+
+    /// Every server mute the bot applied on `platform` and has not undone,
+    /// as unmute effects: for start-up (after a crash) and shutdown.
+    pub async fn mutes_to_release(&self, platform: Platform) -> Result<Vec<crate::io::Effect>> {
+        circle::mutes_to_release(&self.store, platform).await
+    }
+
+    /// An adapter posted a live status message (an [`Effect::Status`]) and
+    /// tells its platform id, so later changes edit it.
+    pub async fn status_posted(&self, key: &str, message_id: &str) -> Result<()> {
+        circle::status_posted(&self.store, key, message_id).await
+    }
+
     fn planned(&self) {
         self.jobs_changed.notify_one();
     }
@@ -299,8 +357,7 @@ impl Hearth {
     async fn try_handle(&self, input: &Input) -> Result<Response> {
         let invocation = match &input.kind {
             InputKind::Command(invocation) => invocation,
-            // No feature follows voice presence yet; the talking stick will.
-            InputKind::Presence(_) => return Ok(Response::none()),
+            InputKind::Presence(change) => return self.presence(input, change).await,
         };
         let bound = parse::bind(invocation)?;
         let now = self.clock.now();
@@ -331,6 +388,16 @@ impl Hearth {
                 Some(g)
             }
             _ => None,
+        };
+        // A running circle's commands answer to its group's facilitators.
+        let group = match group {
+            None if bound.spec.name.starts_with("circle ") => {
+                match circle::group_here(&self.store, ctx.community.id, &input.place.channel, ctx.me.id).await? {
+                    Some(id) => Some(groups::by_id(&self.store, id).await?),
+                    None => None,
+                }
+            }
+            group => group,
         };
         let role = self.role(&ctx, group.as_ref()).await?;
         if role < bound.spec.who {
@@ -516,6 +583,31 @@ impl Hearth {
                 }
             },
             Command::Crisis { country } => Response::private(crisis::crisis(country)),
+            // The talking stick.
+            Command::CircleStart {
+                mode,
+                share_time,
+                auto_advance,
+                mute_others,
+            } => {
+                let caller = self.circle_caller(ctx, group).await?;
+                let start = circle::Start {
+                    group: group.map(|g| g.id),
+                    mode,
+                    share_time,
+                    auto_advance,
+                    mute_others,
+                };
+                let response = circle::start(store, &caller, &start, now).await?;
+                self.planned();
+                response
+            }
+            Command::CircleEnd => circle::end(store, &self.circle_caller(ctx, group).await?, now).await?,
+            Command::Circle(action) => {
+                let response = circle::act(store, &self.circle_caller(ctx, group).await?, action, now).await?;
+                self.planned();
+                response
+            }
             // check-ins
             Command::Checkin(cmd) => {
                 let asker = checkins::Asker {
@@ -527,6 +619,93 @@ impl Hearth {
                 response
             }
         })
+    }
+
+    async fn circle_caller<'c>(&self, ctx: &'c Ctx<'_>, group: Option<&Group>) -> Result<circle::Caller<'c>> {
+        Ok(circle::Caller {
+            platform: ctx.input.place.platform,
+            community: ctx.community.id,
+            guild: &ctx.input.place.community,
+            channel: &ctx.input.place.channel,
+            me: &ctx.me,
+            facilitator: self.role(ctx, group).await? >= Role::Facilitator,
+        })
+    }
+
+    /// Everyone in a voice channel or call of `place.community` now, as the
+    /// platform reports it on (re)connecting: each joins where they are, and
+    /// whoever the core still had in voice but is not listed has left.
+    pub async fn voice_snapshot(&self, place: &Place, present: &[(Actor, String)]) -> Response {
+        let mut response = Response::none();
+        let now = self.clock.now();
+        let gone = async {
+            let community = self.community(place, now).await?;
+            circle::in_voice(&self.store, community.id).await
+        }
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reading voice presence");
+            Vec::new()
+        });
+        let leaves = gone
+            .into_iter()
+            .filter(|(user, _)| !present.iter().any(|(a, _)| a.user == *user))
+            .map(|(user, name)| (Actor::member(user, name), String::new(), false));
+        let joins = present.iter().map(|(a, c)| (a.clone(), c.clone(), true));
+        for (actor, channel, here) in leaves.chain(joins) {
+            let input = Input {
+                actor,
+                place: Place {
+                    channel: channel.clone(),
+                    ..place.clone()
+                },
+                kind: InputKind::Presence(crate::io::PresenceChange { channel, present: here }),
+            };
+            response.effects.extend(self.handle(&input).await.effects);
+        }
+        response
+    }
+
+    /// Someone joined or left a voice channel or call.
+    async fn presence(&self, input: &Input, change: &crate::io::PresenceChange) -> Result<Response> {
+        let now = self.clock.now();
+        let community = self.community(&input.place, now).await?;
+        let me = members::member(
+            &self.store,
+            input.place.platform,
+            &input.actor.user,
+            &input.actor.name,
+            now,
+        )
+        .await?;
+        // One voice channel or call at a time: joining one leaves the others;
+        // a leave without a channel leaves wherever the person was.
+        let mut moves: Vec<(String, bool)> = circle::voice_channels_of(&self.store, community.id, me.id)
+            .await?
+            .into_iter()
+            .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
+            .map(|c| (c, false))
+            .collect();
+        if !change.channel.is_empty() {
+            moves.push((change.channel.clone(), change.present));
+        }
+        let mut response = Response::none();
+        for (channel, present) in moves {
+            let changed = circle::presence(
+                &self.store,
+                input.place.platform,
+                community.id,
+                &input.place.community,
+                &channel,
+                &me,
+                present,
+                now,
+            )
+            .await?;
+            response.effects.extend(changed.effects);
+        }
+        self.planned();
+        Ok(response)
     }
 
     // check-ins

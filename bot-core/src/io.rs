@@ -82,6 +82,8 @@ pub struct Invocation {
 /// A change in who is present in a voice channel or call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceChange {
+    /// Empty for a leave whose channel the platform did not say: the person
+    /// leaves wherever the core last saw them.
     pub channel: String,
     pub present: bool,
 }
@@ -133,6 +135,40 @@ pub enum Effect {
         message: Message,
         key: Option<String>,
     },
+    /// The one message in a channel that shows a live state (a circle's
+    /// status), edited in place rather than posted again. `edit` is the
+    /// platform's id of the message to edit, once known. An adapter that
+    /// posts it anew (none known, or the old one is gone) tells the core the
+    /// new id with [`crate::Hearth::status_posted`] under `key`.
+    Status {
+        channel: String,
+        key: String,
+        message: Message,
+        edit: Option<String>,
+    },
+    /// Server-mute (or unmute) a person in a voice channel of `community`
+    /// (on a stage: suppress). The adapter reports what happened with
+    /// [`crate::Hearth::muted`]; a person already muted by someone else is
+    /// left alone and reported [`MuteReport::Skipped`].
+    Mute {
+        community: String,
+        channel: String,
+        user: String,
+        mute: bool,
+    },
+}
+
+/// What a platform did with an [`Effect::Mute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MuteReport {
+    Applied,
+    /// Not in voice: nothing changed.
+    NotInVoice,
+    /// Left as it was: already muted by someone else (a mute), or not muted (an unmute).
+    Skipped,
+    /// The bot lacks the permission (Discord 50013).
+    NoPermission,
+    Failed,
 }
 
 /// The core's whole answer to one input.

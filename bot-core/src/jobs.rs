@@ -941,6 +941,7 @@ async fn render(
 async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>> {
     let due = match job.kind.as_str() {
         // feature kinds
+        "circle" => crate::circle::due(store, job, now).await?,
         crate::checkins::KIND | crate::checkins::KIND_DM => crate::checkins::due(store, job, now).await?,
         _ => {
             // Nothing will ever send it: failed at once, with the reason.

@@ -5,6 +5,7 @@
 
 pub mod calendar;
 mod checkins;
+pub mod circle;
 pub mod clock;
 mod crisis;
 pub mod error;
@@ -29,7 +30,7 @@ pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
     Actor, BoxFuture, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation, MeetingEvent,
-    Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;

@@ -148,8 +148,12 @@ fn lane(item: &DueDelivery) -> String {
     match &item.due {
         Due::Send(Delivery {
             community,
-            effect: Effect::Post { channel, .. },
+            effect: Effect::Post { channel, .. } | Effect::Status { channel, .. },
         }) => format!("post:{community}:{channel}"),
+        Due::Send(Delivery {
+            community,
+            effect: Effect::Mute { user, .. },
+        }) => format!("voice:{community}:{user}"),
         Due::Send(Delivery {
             effect: Effect::Dm { user, .. },
             ..

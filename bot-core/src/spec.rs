@@ -95,6 +95,8 @@ pub const LIST_FORMATS: &[&str] = &["text", "meeting_guide"];
 pub const FACILITATOR_ACTIONS: &[&str] = &["add", "remove"];
 pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
+pub const CIRCLE_MODES: &[&str] = crate::circle::state::Mode::NAMES;
+pub const YES_NO: &[&str] = &["yes", "no"];
 
 const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
 const TOPIC: Kind = Kind::Text { max: 60 };
@@ -431,6 +433,89 @@ pub static COMMANDS: &[CommandSpec] = &[
                 Kind::Choice(crate::checkins::PERIODS),
             ),
         ],
+    },
+    // The talking stick.
+    CommandSpec {
+        name: "circle start",
+        description: "Opens a talking circle in your voice channel or call, or here",
+        who: Role::Facilitator,
+        options: &[
+            opt("group", "The group whose circle this is", Kind::Group),
+            opt(
+                "mode",
+                "round (the default), queue, or balanced (least spoken first)",
+                Kind::Choice(CIRCLE_MODES),
+            ),
+            opt(
+                "share_time",
+                "Time per share, e.g. 3m, with a gentle notice before the end",
+                Kind::Text { max: 20 },
+            ),
+            opt(
+                "auto_advance",
+                "yes: the stick moves on by itself when the share time is up",
+                Kind::Choice(YES_NO),
+            ),
+            opt(
+                "mute_others",
+                "yes (Discord): server-mute all but the holder and you while it runs",
+                Kind::Choice(YES_NO),
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "circle mode",
+        description: "Switches the circle to round, queue or balanced",
+        who: Role::Facilitator,
+        options: &[req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES))],
+    },
+    CommandSpec {
+        name: "circle join",
+        description: "Joins the circle here, where no voice channel or call tells Hearth you're in",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "circle leave",
+        description: "Leaves the circle here",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "circle pass",
+        description: "Passes your turn, no questions asked",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "circle next",
+        description: "Hands the stick on (its holder, or a facilitator)",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "circle status",
+        description: "Who holds the stick, time left, who is next, raised hands",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "circle end",
+        description: "Ends the circle; you privately get its balance of speaking time",
+        who: Role::Facilitator,
+        options: &[],
+    },
+    CommandSpec {
+        name: "hand raise",
+        description: "Raises your hand to speak in the circle",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "hand lower",
+        description: "Lowers your raised hand",
+        who: Role::Member,
+        options: &[],
     },
 ];
 

@@ -454,14 +454,18 @@ mod meetings {
 
     fn plain(d: &Delivery) -> String {
         match &d.effect {
-            Effect::Post { message, .. } | Effect::Dm { message, .. } => message.plain("/"),
+            Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
+                message.plain("/")
+            }
+            Effect::Mute { user, mute, .. } => format!("mute {user} {mute}"),
         }
     }
 
     fn to(d: &Delivery) -> String {
         match &d.effect {
-            Effect::Post { channel, .. } => format!("#{channel}"),
+            Effect::Post { channel, .. } | Effect::Status { channel, .. } => format!("#{channel}"),
             Effect::Dm { user, .. } => format!("@{user}"),
+            Effect::Mute { channel, .. } => format!("voice {channel}"),
         }
     }
 
@@ -631,6 +635,8 @@ mod meetings {
             .iter()
             .map(|(_, d)| match &d.effect {
                 Effect::Post { key, .. } | Effect::Dm { key, .. } => key.clone().unwrap(),
+                Effect::Status { key, .. } => key.clone(),
+                Effect::Mute { user, .. } => user.clone(),
             })
             .collect();
         assert_eq!(keys.len(), 6, "each delivery has its own idempotency key");
@@ -713,7 +719,7 @@ mod meetings {
             .iter()
             .filter_map(|(_, d)| match &d.effect {
                 Effect::Dm { user, message, key } => Some((user.clone(), message.plain("/"), key.clone())),
-                Effect::Post { .. } => None,
+                Effect::Post { .. } | Effect::Status { .. } | Effect::Mute { .. } => None,
             })
             .collect();
         assert_eq!(notices.len(), 2, "{notices:#?}");

@@ -85,6 +85,11 @@ impl<W: Write + Send + 'static> Outbox for ConsoleOutbox<W> {
         let printed = match &delivery.effect {
             Effect::Post { channel, message, .. } => self.out.block(&format!("-> #{channel}  [{stamp}]"), message),
             Effect::Dm { user, message, .. } => self.out.block(&format!("-> DM {user}  [{stamp}]"), message),
+            Effect::Status { channel, message, .. } => self
+                .out
+                .block(&format!("-> #{channel} (status, edited)  [{stamp}]"), message),
+            // The console has no voice channels.
+            Effect::Mute { .. } => Ok(()),
         };
         let outcome = printed.map_err(|e| DeliveryError::Retry(e.to_string()));
         Box::pin(async move { outcome })
@@ -232,6 +237,7 @@ impl<W: Write + Send + 'static> Console<W> {
                     };
                     let response = self.hearth.handle(&input).await;
                     self.print_response(&response)?;
+                    self.statuses_posted(&response).await;
                     // On a manual clock nothing runs in the background: what the
                     // command made due now (notices of a change) goes out now.
                     if self.options.own_scheduler
@@ -276,9 +282,29 @@ impl<W: Write + Send + 'static> Console<W> {
             match effect {
                 Effect::Post { channel, message, .. } => self.print_block(&format!("-> #{channel}"), message)?,
                 Effect::Dm { user, message, .. } => self.print_block(&format!("-> DM {user}"), message)?,
+                // A terminal cannot edit what it printed: an edit prints anew, marked.
+                Effect::Status {
+                    channel, message, edit, ..
+                } => {
+                    let how = if edit.is_some() { "status, edited" } else { "status" };
+                    self.print_block(&format!("-> #{channel} ({how})"), message)?;
+                }
+                // The console has no voice channels.
+                Effect::Mute { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// Tells the core the console "posted" a status, so that it edits it next.
+    async fn statuses_posted(&mut self, response: &Response) {
+        for effect in &response.effects {
+            if let Effect::Status { key, edit: None, .. } = effect
+                && let Err(e) = self.hearth.status_posted(key, "console").await
+            {
+                tracing::error!(error = %e, "recording a status message");
+            }
+        }
     }
 
     fn print_reply(&mut self, visibility: Visibility, message: &Message) -> std::io::Result<()> {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use bot_core::{Actor, Hearth, Input, InputKind, Invocation, Message, Place, Platform, Response, Visibility};
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, Invocation, Message, Place, Platform, Response, Visibility};
 use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
@@ -25,7 +25,7 @@ use serenity::all::{
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
 pub use outbox::{DiscordOutbox, create_message, nonce};
-pub use voice::{MuteError, MuteOutcome, presence_inputs, set_server_mute, set_stage_suppress};
+pub use voice::{MuteError, MuteOutcome, presence_input, set_server_mute, set_stage_suppress};
 
 /// How long the core may take before the interaction is deferred; Discord
 /// drops an answer that comes after 3 seconds.
@@ -174,6 +174,9 @@ impl Discord {
             ),
         })?;
         tracing::info!(shards = gateway.shards, "discord: connecting");
+        // A run that crashed may have left people muted: undo that first.
+        voice::release_mutes(&http, &self.hearth).await;
+        let hearth = self.hearth.clone();
         let handler = Handler {
             hearth: self.hearth,
             guilds: self.config.guilds.clone(),
@@ -182,6 +185,7 @@ impl Discord {
             registered: AtomicBool::new(false),
         };
         let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
+        let http_for_release = self.config.http()?;
         let mut client = ClientBuilder::new_with_http(http, intents)
             .event_handler(handler)
             .await
@@ -200,6 +204,8 @@ impl Discord {
         if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
             tracing::warn!("discord: shards did not stop within 5 s");
         }
+        // Nobody stays muted by a bot that is gone.
+        voice::release_mutes(&http_for_release, &hearth).await;
         Ok(())
     }
 }
@@ -241,8 +247,43 @@ impl EventHandler for Handler {
         }
     }
 
+    /// On (re)connecting, a guild's voice states are who is in voice now.
+    async fn guild_create(&self, ctx: Context, guild: serenity::all::Guild, _is_new: Option<bool>) {
+        let mut states: Vec<&VoiceState> = guild.voice_states.values().collect();
+        // Discord gives no join order here: a stable one, by user id.
+        states.sort_by_key(|v| v.user_id);
+        let present: Vec<(Actor, String)> = states
+            .into_iter()
+            .filter_map(|v| {
+                let channel = v.channel_id?;
+                let name = guild
+                    .members
+                    .get(&v.user_id)
+                    .map_or_else(|| v.user_id.get().to_string(), |m| m.display_name().to_string());
+                Some((
+                    Actor::member(v.user_id.get().to_string(), name),
+                    channel.get().to_string(),
+                ))
+            })
+            .collect();
+        let place = Place {
+            platform: Platform::Discord,
+            community: guild.id.get().to_string(),
+            channel: String::new(),
+        };
+        tracing::debug!(guild = %guild.id, in_voice = present.len(), "discord: voice snapshot");
+        let response = self.hearth.voice_snapshot(&place, &present).await;
+        self.effects(&ctx, Some(&place.community), &response).await;
+    }
+
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
-        for input in voice::presence_inputs(old.as_ref(), &new) {
+        let cached = new.guild_id.and_then(|g| {
+            ctx.cache
+                .guild(g)
+                .map(|guild| guild.voice_states.get(&new.user_id).and_then(|v| v.channel_id))
+        });
+        let now_in = cached.unwrap_or(new.channel_id);
+        if let Some(input) = voice::presence_input(old.as_ref(), &new, now_in) {
             tracing::debug!(user = %new.user_id, channel = input.place.channel, "discord: voice presence");
             let response = self.hearth.handle(&input).await;
             self.effects(&ctx, None, &response).await;
@@ -545,10 +586,70 @@ impl Handler {
             return;
         }
         let outbox = DiscordOutbox::new(ctx.http.clone());
-        for effect in &response.effects {
+        let mut queue: std::collections::VecDeque<Effect> = response.effects.iter().cloned().collect();
+        while let Some(effect) = queue.pop_front() {
+            let effect = &effect;
+            if let Effect::Mute {
+                community,
+                channel,
+                user,
+                mute,
+            } = effect
+            {
+                // What the core answers a report with (a note to the facilitator) comes next.
+                queue.extend(self.mute(ctx, community, channel, user, *mute).await.effects);
+                continue;
+            }
             // The outbox logs the failure with ids; nothing more to tell anyone.
+            if let Effect::Status {
+                channel,
+                key,
+                message,
+                edit,
+            } = effect
+            {
+                if let Ok(Some(posted)) = outbox.status(channel, message, edit.as_deref()).await
+                    && let Err(e) = self.hearth.status_posted(key, &posted).await
+                {
+                    tracing::error!(error = %e, "discord: recording a status message");
+                }
+                continue;
+            }
             let _ = outbox.effect_in(community, effect).await;
         }
+    }
+}
+
+impl Handler {
+    /// Mutes or unmutes, leaving alone a person someone else already muted,
+    /// and tells the core what happened.
+    async fn mute(&self, ctx: &Context, community: &str, channel: &str, user: &str, mute: bool) -> Response {
+        let Some((guild, channel_id, user_id)) = voice::mute_target(community, channel, user) else {
+            return Response::none();
+        };
+        let (stage, muted_already) = ctx.cache.guild(guild).map_or((false, false), |g| {
+            let stage = g
+                .channels
+                .get(&channel_id)
+                .is_some_and(|c| c.kind == serenity::all::ChannelType::Stage);
+            let muted = g
+                .voice_states
+                .get(&user_id)
+                .is_some_and(|v| v.mute || (stage && v.suppress));
+            (stage, muted)
+        });
+        let report = if mute && muted_already {
+            bot_core::MuteReport::Skipped
+        } else {
+            voice::apply_mute(&ctx.http, guild, channel_id, user_id, mute, stage).await
+        };
+        self.hearth
+            .muted(community, user, mute, report)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "discord: recording a mute");
+                Response::none()
+            })
     }
 }
 

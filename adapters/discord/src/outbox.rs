@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
 use bot_core::{Effect, EventDetails, MeetingEvent, Message, Platform};
-use serenity::all::{ChannelId, CreateMessage, GuildId, Http, Nonce, ScheduledEventStatus, UserId};
+use serenity::all::{
+    ChannelId, CreateMessage, EditMessage, GuildId, Http, MessageId, Nonce, ScheduledEventStatus, UserId,
+};
 
 use crate::events::{self, EventError, EventPlace, NativeEvent};
 
@@ -41,6 +43,56 @@ impl DiscordOutbox {
         match effect {
             Effect::Post { channel, message, key } => self.send(channel, message, key.as_deref(), None).await,
             Effect::Dm { user, message, key } => self.dm_in(community, user, message, key.as_deref()).await,
+            Effect::Status {
+                channel, message, edit, ..
+            } => self.status(channel, message, edit.as_deref()).await.map(drop),
+            // Mutes are reported back to the core: the adapter's handler carries them out.
+            Effect::Mute { .. } => Err(DeliveryError::Permanent("a mute is not a delivery".into())),
+        }
+    }
+
+    /// Edits a live status message in place; posts it when there is none to
+    /// edit, or Discord no longer has it. Returns the new message's id when
+    /// it posted one, for the core to edit next time.
+    pub async fn status(
+        &self,
+        channel: &str,
+        message: &Message,
+        edit: Option<&str>,
+    ) -> Result<Option<String>, DeliveryError> {
+        let channel_id = snowflake(channel).map(ChannelId::new)?;
+        if let Some(id) = edit.and_then(|id| id.parse::<u64>().ok()).filter(|id| *id != 0) {
+            let rendered = render_in(message, None);
+            let mut builder = EditMessage::new()
+                .embeds(rendered.embeds)
+                .components(rendered.components)
+                .allowed_mentions(rendered.allowed_mentions);
+            if let Some(content) = rendered.content {
+                builder = builder.content(content);
+            }
+            match channel_id
+                .edit_message(self.http.as_ref(), MessageId::new(id), builder)
+                .await
+            {
+                Ok(_) => {
+                    tracing::debug!(channel = %channel_id, message = id, "status edited");
+                    return Ok(None);
+                }
+                Err(e) if code(&e) == Some(UNKNOWN_MESSAGE) => {
+                    tracing::info!(channel = %channel_id, message = id, "status message gone; posting it anew");
+                }
+                Err(e) => return Err(classify(&e, "editing a status message", channel_id.get())),
+            }
+        }
+        match channel_id
+            .send_message(self.http.as_ref(), create_message(message))
+            .await
+        {
+            Ok(sent) => {
+                tracing::debug!(channel = %channel_id, message = %sent.id, "status posted");
+                Ok(Some(sent.id.get().to_string()))
+            }
+            Err(e) => Err(classify(&e, "posting a status message", channel_id.get())),
         }
     }
 
@@ -197,6 +249,16 @@ pub fn nonce(key: &str) -> String {
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     let hash = key.bytes().fold(OFFSET, |h, b| (h ^ u128::from(b)).wrapping_mul(PRIME));
     format!("{hash:032x}")[..25].to_string()
+}
+
+/// Discord's code for "Unknown Message".
+const UNKNOWN_MESSAGE: isize = 10008;
+
+fn code(error: &serenity::Error) -> Option<isize> {
+    match error {
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) => Some(r.error.code),
+        _ => None,
+    }
 }
 
 fn snowflake(id: &str) -> Result<u64, DeliveryError> {

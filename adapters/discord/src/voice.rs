@@ -1,7 +1,7 @@
 //! Voice: who is in which voice channel (VOICE_STATE_UPDATE) as core presence
 //! inputs, and the server mute the talking stick's "mute others" will use.
 
-use bot_core::{Actor, Input, InputKind, Place, Platform, PresenceChange};
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, MuteReport, Place, Platform, PresenceChange};
 use serenity::all::{ChannelId, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
 
 /// Discord's code for "Target user is not connected to voice".
@@ -11,39 +11,38 @@ pub const UNKNOWN_VOICE_STATE: isize = 10065;
 /// Discord's code for "Missing Permissions".
 pub const MISSING_PERMISSIONS: isize = 50013;
 
-/// The presence changes one voice state update means: leaving the channel the
-/// person was in (when known) and joining the one they are in now. Mute and
-/// deafen toggles within one channel mean nothing to the core.
-pub fn presence_inputs(old: Option<&VoiceState>, new: &VoiceState) -> Vec<Input> {
-    let Some(guild) = new.guild_id.or_else(|| old.and_then(|o| o.guild_id)) else {
-        return Vec::new();
-    };
-    let before = old.and_then(|o| o.channel_id);
-    let after = new.channel_id;
-    if before == after {
-        return Vec::new();
+/// Where a voice state update leaves the person: `now_in` is the channel
+/// they are in now (from the cache, which serenity updates in gateway order
+/// before it runs handlers, each in a task of its own; else from the event).
+/// The input says where they are, not what changed, so updates handled out
+/// of order still leave the core with the latest state. `None` for a mute or
+/// deafen toggle within one channel, which means nothing to the core.
+pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option<ChannelId>) -> Option<Input> {
+    let guild = new.guild_id.or_else(|| old.and_then(|o| o.guild_id))?;
+    if let Some(old) = old
+        && old.channel_id == new.channel_id
+        && now_in == new.channel_id
+    {
+        return None;
     }
     let actor = voice_actor(
         new.user_id,
         new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())),
     );
-    let input = |channel: serenity::all::ChannelId, present: bool| Input {
-        actor: actor.clone(),
+    // A leave names no channel: the core knows where the person was.
+    let channel = now_in.map(|c| c.get().to_string()).unwrap_or_default();
+    Some(Input {
+        actor,
         place: Place {
             platform: Platform::Discord,
             community: guild.get().to_string(),
-            channel: channel.get().to_string(),
+            channel: channel.clone(),
         },
         kind: InputKind::Presence(PresenceChange {
-            channel: channel.get().to_string(),
-            present,
+            channel,
+            present: now_in.is_some(),
         }),
-    };
-    before
-        .map(|c| input(c, false))
-        .into_iter()
-        .chain(after.map(|c| input(c, true)))
-        .collect()
+    })
 }
 
 /// A voice participant. A voice state carries no permissions, so no platform
@@ -132,5 +131,70 @@ fn outcome(
             guild: guild.get(),
             detail: crate::describe(&e),
         }),
+    }
+}
+
+/// Carries out a mute or unmute: suppress on a stage, server mute elsewhere.
+pub async fn apply_mute(
+    http: &Http,
+    guild: GuildId,
+    channel: ChannelId,
+    user: UserId,
+    mute: bool,
+    stage: bool,
+) -> MuteReport {
+    let done = if stage {
+        set_stage_suppress(http, guild, channel, user, mute).await
+    } else {
+        set_server_mute(http, guild, user, mute).await
+    };
+    match done {
+        Ok(MuteOutcome::Applied) => MuteReport::Applied,
+        Ok(MuteOutcome::NotInVoice) => MuteReport::NotInVoice,
+        Err(MuteError::MissingPermission { .. }) => MuteReport::NoPermission,
+        Err(MuteError::Failed { guild, detail }) => {
+            tracing::warn!(guild, detail, "discord: a mute failed");
+            MuteReport::Failed
+        }
+    }
+}
+
+/// The guild, channel and user of a mute effect, as Discord ids.
+pub fn mute_target(community: &str, channel: &str, user: &str) -> Option<(GuildId, ChannelId, UserId)> {
+    let id = |s: &str| s.parse::<u64>().ok().filter(|n| *n != 0);
+    Some((
+        GuildId::new(id(community)?),
+        ChannelId::new(id(channel)?),
+        UserId::new(id(user)?),
+    ))
+}
+
+/// Undoes every mute the bot recorded: at start-up (a crashed run's) and
+/// at shutdown. No cache is needed: these are the bot's own mutes.
+pub async fn release_mutes(http: &Http, hearth: &Hearth) {
+    let effects = match hearth.mutes_to_release(Platform::Discord).await {
+        Ok(effects) => effects,
+        Err(e) => {
+            tracing::error!(error = %e, "discord: reading recorded mutes");
+            return;
+        }
+    };
+    for effect in effects {
+        let Effect::Mute {
+            community,
+            channel,
+            user,
+            mute,
+        } = effect
+        else {
+            continue;
+        };
+        let Some((guild, channel_id, user_id)) = mute_target(&community, &channel, &user) else {
+            continue;
+        };
+        let report = apply_mute(http, guild, channel_id, user_id, mute, false).await;
+        if let Err(e) = hearth.muted(&community, &user, mute, report).await {
+            tracing::error!(error = %e, "discord: recording an unmute");
+        }
     }
 }

@@ -887,31 +887,30 @@ async fn voice_state_updates_become_presence_inputs() {
     let moved = parse(voice_state(MEMBER, Some(78)));
     let left = parse(voice_state(MEMBER, None));
 
-    let join_inputs = hearth_discord::presence_inputs(None, &joined);
-    let move_inputs = hearth_discord::presence_inputs(Some(&joined), &moved);
-    let leave_inputs = hearth_discord::presence_inputs(Some(&moved), &left);
-    let self_mute = hearth_discord::presence_inputs(Some(&moved), &moved);
+    let at = |c: u64| Some(serenity::all::ChannelId::new(c));
+    let join_input = hearth_discord::presence_input(None, &joined, at(77));
+    let move_input = hearth_discord::presence_input(Some(&joined), &moved, at(78));
+    let leave_input = hearth_discord::presence_input(Some(&moved), &left, None);
+    let self_mute = hearth_discord::presence_input(Some(&moved), &moved, at(78));
+    // Handled out of order: the cache already says where they are now.
+    let late_join = hearth_discord::presence_input(None, &joined, None);
 
-    let presence = |inputs: &[bot_core::Input]| -> Vec<(String, bool)> {
-        inputs
-            .iter()
-            .map(|i| match &i.kind {
-                InputKind::Presence(PresenceChange { channel, present }) => {
-                    assert_eq!(i.place.community, GUILD.to_string());
-                    assert_eq!(i.actor.user, MEMBER.to_string());
-                    (channel.clone(), *present)
-                }
-                other => panic!("not presence: {other:?}"),
-            })
-            .collect()
+    let presence = |input: Option<bot_core::Input>| -> (String, bool) {
+        let i = input.expect("an input");
+        match &i.kind {
+            InputKind::Presence(PresenceChange { channel, present }) => {
+                assert_eq!(i.place.community, GUILD.to_string());
+                assert_eq!(i.actor.user, MEMBER.to_string());
+                (channel.clone(), *present)
+            }
+            other => panic!("not presence: {other:?}"),
+        }
     };
-    assert_eq!(presence(&join_inputs), [("77".to_string(), true)]);
-    assert_eq!(
-        presence(&move_inputs),
-        [("77".to_string(), false), ("78".to_string(), true)]
-    );
-    assert_eq!(presence(&leave_inputs), [("78".to_string(), false)]);
-    assert!(self_mute.is_empty());
+    assert_eq!(presence(join_input), ("77".to_string(), true));
+    assert_eq!(presence(move_input), ("78".to_string(), true));
+    assert_eq!(presence(leave_input), (String::new(), false));
+    assert_eq!(presence(late_join), (String::new(), false));
+    assert!(self_mute.is_none());
 
     // Through the gateway too: the adapter takes the event without failing,
     // and keeps answering afterwards.
@@ -1260,6 +1259,247 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
     );
     assert_eq!(calendar.files, ["meetings.ics"]);
     assert!(is_ephemeral(answer(&calendar.body)));
+    bot.stop().await;
+}
+
+// ---- the talking stick ----------------------------------------------------
+
+/// Waits until the core has recorded `n` people in voice channels.
+async fn wait_in_voice(bot: &Bot, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM voice_presence")
+            .fetch_one(bot.hearth.store().pool())
+            .await
+            .unwrap();
+        if count == n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{count} in voice, not {n}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The status message the bot posted in the channel, as it stands now.
+fn status_message(bot: &Bot) -> Value {
+    bot.fake
+        .created_messages()
+        .into_iter()
+        .map(|(_, m)| m)
+        .find(|m| embed_text(m).starts_with("Talking circle\n") && m["components"].as_array().is_some())
+        .expect("a status message")
+}
+
+/// Waits until the status message's embed contains `what`.
+async fn wait_status(bot: &Bot, what: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let found = bot
+            .fake
+            .created_messages()
+            .into_iter()
+            .map(|(_, m)| m)
+            .find(|m| embed_text(m).starts_with("Talking circle\n") && embed_text(m).contains(what));
+        if let Some(m) = found {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no status says {what:?}; messages: {:#?}",
+            bot.fake.created_messages()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_circle_follows_voice_presence_and_edits_one_status_message_as_the_stick_moves() {
+    let bot = Bot::start().await;
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(ADMIN, Some(77)));
+    wait_in_voice(&bot, 1).await;
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(77)));
+    wait_in_voice(&bot, 2).await;
+
+    let started = bot
+        .interact(command_interaction(id(1), &admin(), "circle start", &[]))
+        .await;
+    let started = answer(&started);
+    assert!(!is_ephemeral(started));
+    assert!(embed_text(started).contains("A talking circle has begun."));
+    let status = wait_status(&bot, "2 people").await;
+    assert!(
+        embed_text(&status).contains("has the stick."),
+        "{}",
+        embed_text(&status)
+    );
+    let next = status["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|b| b["custom_id"].as_str().filter(|c| c.ends_with("circle next")))
+        .expect("a Next button")
+        .to_string();
+
+    // The holder (the admin, first in voice) presses Next: the same message is edited.
+    let pressed = bot.interact(button_interaction(id(2), &admin(), &next, &status)).await;
+    assert!(is_ephemeral(answer(&pressed)));
+    let status_id = status["id"].as_str().unwrap().to_string();
+    bot.fake
+        .wait_request("PATCH", &format!("/channels/{CHANNEL}/messages/{status_id}"))
+        .await;
+
+    // The member leaves voice while holding it: the stick comes back, by edit again.
+    bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, None));
+    wait_in_voice(&bot, 1).await;
+    let edited = wait_status(&bot, "left; the stick moves on").await;
+    assert_eq!(edited["id"], status["id"]);
+    assert!(embed_text(&edited).contains("1 person"), "{}", embed_text(&edited));
+
+    // A member cannot end it; the facilitator's summary is ephemeral, and the room hears thanks.
+    let refused = bot
+        .interact(command_interaction(id(3), &plain_member(), "circle end", &[]))
+        .await;
+    assert!(embed_text(answer(&refused)).contains("Only a facilitator"));
+    let ended = bot
+        .interact(command_interaction(id(4), &admin(), "circle end", &[]))
+        .await;
+    let ended = answer(&ended);
+    assert!(is_ephemeral(ended));
+    assert!(embed_text(ended).contains("Circle summary"), "{}", embed_text(ended));
+    wait_status(&bot, "This circle has ended.").await;
+    let posts: Vec<Value> = bot
+        .fake
+        .created_messages()
+        .into_iter()
+        .map(|(_, m)| m)
+        .filter(|m| embed_text(m).starts_with("Talking circle\n"))
+        .collect();
+    assert_eq!(posts.len(), 2, "one status message and one thank-you: {posts:#?}");
+    assert!(posts.iter().all(|m| !embed_text(m).contains("Circle summary")));
+    assert_no_crowd_pings(&bot);
+    assert_eq!(status_message(&bot)["id"], status["id"]);
+    bot.stop().await;
+}
+
+const DI: u64 = 14;
+
+/// The server mutes the bot asked for so far: (user, mute).
+fn mutes(bot: &Bot) -> Vec<(u64, bool)> {
+    bot.fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with(&format!("/guilds/{GUILD}/members/")))
+        .map(|r| {
+            let user = r.path.rsplit('/').next().unwrap().parse().unwrap();
+            (user, r.body["mute"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+async fn wait_mutes(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = mutes(bot);
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn three_in_voice(bot: &Bot) {
+    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
+        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(77)));
+        wait_in_voice(bot, i64::try_from(n).unwrap() + 1).await;
+    }
+}
+
+#[tokio::test]
+async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_stick_exactly() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+
+    let started = bot
+        .interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await;
+    assert!(embed_text(answer(&started)).contains("is muted while the circle runs"));
+    let at_start = wait_mutes(&bot, 2).await;
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle next", &[]))
+            .await,
+    );
+    let after_first = wait_mutes(&bot, 3).await;
+    answer(
+        &bot.interact(command_interaction(id(3), &plain_member(), "circle next", &[]))
+            .await,
+    );
+    let after_second = wait_mutes(&bot, 5).await;
+    answer(
+        &bot.interact(command_interaction(id(4), &admin(), "circle end", &[]))
+            .await,
+    );
+    let after_end = wait_mutes(&bot, 6).await;
+
+    // The facilitator is never muted; the holder is unmuted, the last one muted.
+    assert_eq!(at_start, [(MEMBER, true), (DI, true)]);
+    assert_eq!(after_first[2..], [(MEMBER, false)]);
+    assert_eq!(after_second[3..], [(DI, false), (MEMBER, true)]);
+    assert_eq!(after_end[5..], [(MEMBER, false)]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mutes(&bot).len(), 6, "nothing more: {:?}", mutes(&bot));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_privately() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    bot.fake.fail(
+        "PATCH",
+        &format!("/guilds/{GUILD}/members/{MEMBER}"),
+        403,
+        50013,
+        "Missing Permissions",
+    );
+
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    let told = bot
+        .fake
+        .wait_for("a DM to the facilitator", |r| {
+            r.path == format!("/channels/{}/messages", dm_channel_id(ADMIN))
+        })
+        .await;
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle next", &[]))
+            .await,
+    );
+    answer(
+        &bot.interact(command_interaction(id(3), &plain_member(), "circle next", &[]))
+            .await,
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert!(
+        embed_text(&told.body).contains("Mute Members"),
+        "{}",
+        embed_text(&told.body)
+    );
+    // The one mute that took is undone; no mute is tried again.
+    assert_eq!(mutes(&bot), [(MEMBER, true), (DI, true), (DI, false)]);
     bot.stop().await;
 }
 

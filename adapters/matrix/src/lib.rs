@@ -12,6 +12,7 @@
 // (the binary, the tests) need not raise theirs.
 #![recursion_limit = "256"]
 
+pub mod calls;
 mod config;
 pub mod render;
 
@@ -28,10 +29,10 @@ use bot_core::{Actor, Effect, Hearth, Input, InputKind, Message, Place, Platform
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::deserialized_responses::SyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::api::error::ErrorKind;
-use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
@@ -39,8 +40,10 @@ use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessa
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
+use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType, SyncStateEvent};
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{
-    EventId, MilliSecondsSinceUnixEpoch, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
+    EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
 };
 use matrix_sdk::store::RoomLoadSettings;
 use matrix_sdk::{Client, Room, RoomState};
@@ -196,6 +199,7 @@ impl Matrix {
             self.client.add_event_handler(on_reaction),
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
+            self.client.add_event_handler(on_state),
         ];
         // Invites that arrived while the bot was away.
         for room in self.client.invited_rooms() {
@@ -329,7 +333,7 @@ impl Sender {
         in_reply_to: Option<&EventId>,
         community: &str,
         txn: OwnedTransactionId,
-    ) -> matrix_sdk::Result<()> {
+    ) -> matrix_sdk::Result<OwnedEventId> {
         let rendered = self.render(message);
         let content = rendered.content(in_reply_to.map(EventId::as_str), community);
         let response = room
@@ -354,7 +358,47 @@ impl Sender {
                 .await?;
             tracing::info!(room = %room.room_id(), kind = "m.file", "sent");
         }
-        Ok(())
+        Ok(event_id)
+    }
+
+    /// A room the bot has joined, by id.
+    fn joined_room(&self, channel: &str) -> Result<Room, DeliveryError> {
+        let id = RoomId::parse(channel)
+            .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
+        let Some(room) = self.client.get_room(&id) else {
+            return Err(DeliveryError::Permanent(format!("not in room {channel}")));
+        };
+        if room.state() != RoomState::Joined {
+            return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
+        }
+        Ok(room)
+    }
+
+    /// Edits a live status message (`m.replace`), or posts it when there is
+    /// none yet; returns the posted event's id for the core to edit next time.
+    async fn status(
+        &self,
+        channel: &str,
+        message: &Message,
+        edit: Option<&str>,
+        community: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let room = self.joined_room(channel)?;
+        if let Some(original) = edit.and_then(|e| EventId::parse(e).ok()) {
+            let content = self.render(message).replacement(original.as_str(), community);
+            let sent = room
+                .send_raw("m.room.message", content)
+                .with_transaction_id(&fresh_transaction_id())
+                .await
+                .map_err(classify)?;
+            tracing::info!(room = %room.room_id(), event = %sent.response.event_id, kind = "m.replace", "sent");
+            return Ok(None);
+        }
+        let posted = self
+            .send(&room, message, None, community, fresh_transaction_id())
+            .await
+            .map_err(classify)?;
+        Ok(Some(posted.to_string()))
     }
 
     /// The DM room with `user`: the one used before, else one the store knows
@@ -380,16 +424,17 @@ impl Sender {
 
     async fn deliver(&self, delivery: &Delivery) -> Result<(), DeliveryError> {
         let (room, message, key) = match &delivery.effect {
-            Effect::Post { channel, message, key } => {
-                let id = RoomId::parse(channel)
-                    .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
-                let Some(room) = self.client.get_room(&id) else {
-                    return Err(DeliveryError::Permanent(format!("not in room {channel}")));
-                };
-                if room.state() != RoomState::Joined {
-                    return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
-                }
-                (room, message, key)
+            Effect::Post { channel, message, key } => (self.joined_room(channel)?, message, key),
+            Effect::Status {
+                channel, message, edit, ..
+            } => {
+                return self
+                    .status(channel, message, edit.as_deref(), &delivery.community)
+                    .await
+                    .map(drop);
+            }
+            Effect::Mute { .. } => {
+                return Err(DeliveryError::Permanent("Matrix has no server mute".into()));
             }
             Effect::Dm { user, message, key } => {
                 let user = UserId::parse(user)
@@ -401,6 +446,7 @@ impl Sender {
         let txn = key.as_deref().map_or_else(fresh_transaction_id, transaction_id);
         self.send(&room, message, None, &delivery.community, txn)
             .await
+            .map(drop)
             .map_err(classify)
     }
 }
@@ -598,6 +644,27 @@ impl Bot {
         }
         for (i, effect) in response.effects.into_iter().enumerate() {
             let effect = match effect {
+                Effect::Status {
+                    channel,
+                    key,
+                    message,
+                    edit,
+                } => {
+                    match self.sender.status(&channel, &message, edit.as_deref(), community).await {
+                        Ok(Some(posted)) => {
+                            if let Err(e) = self.hearth.status_posted(&key, &posted).await {
+                                tracing::error!(room = %room.room_id(), error = %e, "recording a status message");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(room = %room.room_id(), event = %cause, error = %e, "a status message")
+                        }
+                    }
+                    continue;
+                }
+                // Matrix calls have no server mute; the core asks for none here.
+                Effect::Mute { .. } => continue,
                 Effect::Post { channel, message, key } => Effect::Post {
                     channel,
                     message,
@@ -726,6 +793,67 @@ async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx
             let parsed = parse::parse_command(&command);
             bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
                 .await;
+        }),
+    );
+}
+
+/// A call membership changed: the sender is in the room's call or not, as
+/// the room's membership events say now (any of their devices counts). A
+/// membership whose key names someone else is ignored.
+async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    let Ok(value) = event.deserialize_as::<Value>() else {
+        return;
+    };
+    if value["type"].as_str() != Some(calls::CALL_MEMBER) || room.state() != RoomState::Joined {
+        return;
+    }
+    let (Some(sender), Some(key)) = (value["sender"].as_str(), value["state_key"].as_str()) else {
+        return;
+    };
+    if !calls::key_names_sender(key, sender) {
+        tracing::warn!(room = %room.room_id(), sender, kind = "call membership for someone else", "ignored");
+        return;
+    }
+    let (Ok(sender), Some(cause)) = (
+        UserId::parse(sender),
+        value["event_id"].as_str().and_then(|e| EventId::parse(e).ok()),
+    ) else {
+        return;
+    };
+    if sender == bot.sender.user_id {
+        return;
+    }
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let events: Vec<Value> = match room.get_state_events(StateEventType::from(calls::CALL_MEMBER)).await {
+                Ok(events) => events
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as::<Value>().ok(),
+                        RawAnySyncOrStrippedState::Stripped(_) => None,
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(room = %room.room_id(), error = %e, "reading call memberships");
+                    return;
+                }
+            };
+            let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
+            let present = calls::in_call(&events, sender.as_str(), now);
+            tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
+            let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
+            let community = place.community.clone();
+            let channel = place.channel.clone();
+            let input = Input {
+                actor,
+                place,
+                kind: InputKind::Presence(bot_core::PresenceChange { channel, present }),
+            };
+            let response = bot.hearth.handle(&input).await;
+            bot.answer(&room, &sender, &cause, &community, response).await;
         }),
     );
 }

@@ -51,6 +51,25 @@ impl Rendered {
         }
         content
     }
+
+    /// An edit (`m.replace`) of `original` to this rendering. Buttons stay
+    /// as they were: reactions belong to the original event.
+    pub fn replacement(&self, original: &str, community: &str) -> Value {
+        let mut new_content = self.content(None, community);
+        if let Some(fields) = new_content.as_object_mut() {
+            fields.remove(BUTTONS_KEY);
+            fields.remove(COMMUNITY_KEY);
+        }
+        json!({
+            "msgtype": "m.notice",
+            "body": format!("* {}", self.body),
+            "format": "org.matrix.custom.html",
+            "formatted_body": format!("* {}", self.html),
+            "m.mentions": {},
+            "m.new_content": new_content,
+            "m.relates_to": { "rel_type": "m.replace", "event_id": original },
+        })
+    }
 }
 
 /// Renders `message`; commands are shown with `prefix`, rooms by the name

@@ -513,3 +513,224 @@ async fn a_button_pressed_in_a_dm_acts_in_its_community() {
     .await;
     bot.stop().await;
 }
+
+// ---- the talking stick ----------------------------------------------------
+
+use hearth_matrix::calls::CALL_MEMBER;
+use matrix_sdk::Room;
+use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
+use matrix_sdk::ruma::events::StateEventType;
+
+/// Lets every member send call memberships, as Element Call sets a room up.
+async fn allow_call_memberships(room: &Room) {
+    let current = room
+        .get_state_event(StateEventType::RoomPowerLevels, "")
+        .await
+        .unwrap()
+        .expect("the room's power levels");
+    let RawAnySyncOrStrippedState::Sync(raw) = current else {
+        panic!("stripped power levels")
+    };
+    let event: serde_json::Value = raw.deserialize_as().unwrap();
+    let mut content = event["content"].clone();
+    content["events"][CALL_MEMBER] = json!(0);
+    room.send_state_event_raw("m.room.power_levels", "", content)
+        .await
+        .unwrap();
+}
+
+/// A membership as Element Call sends it for `user` on `device`.
+fn call_membership(device: &str) -> serde_json::Value {
+    json!({
+        "application": "m.call",
+        "call_id": "",
+        "scope": "m.room",
+        "device_id": device,
+        "expires": 14_400_000,
+        "focus_active": { "type": "livekit", "focus_selection": "oldest_membership" },
+        "foci_preferred": [{ "type": "livekit", "livekit_service_url": "https://livekit.example.org" }],
+        "m.call.intent": "audio",
+    })
+}
+
+fn call_key(user: &str, device: &str) -> String {
+    format!("_{user}_{device}_m.call")
+}
+
+/// The bot's status message in `room` (its first version) and its latest text.
+fn status_text(s: &Seen) -> String {
+    let content = &s.event["content"];
+    content["m.new_content"]["body"]
+        .as_str()
+        .or_else(|| content["body"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_circle_follows_element_call_memberships_ignores_a_spoofed_one_and_takes_reactions_as_buttons() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let carol = Member::new(&synapse, "carol").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob, &carol]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.wait_joined(&rid).await;
+    let said = bot_said(&bot);
+    allow_call_memberships(&room).await;
+
+    // Alice and Bob join the call; Bob also posts a membership in Carol's name.
+    room.send_state_event_raw(
+        CALL_MEMBER,
+        &call_key(alice.user_id.as_str(), "ALICEDEV"),
+        call_membership("ALICEDEV"),
+    )
+    .await
+    .unwrap();
+    bob_room
+        .send_state_event_raw(
+            CALL_MEMBER,
+            &call_key(bob.user_id.as_str(), "BOBDEV"),
+            call_membership("BOBDEV"),
+        )
+        .await
+        .unwrap();
+    bob_room
+        .send_state_event_raw(
+            CALL_MEMBER,
+            &call_key(carol.user_id.as_str(), "FAKE"),
+            call_membership("FAKE"),
+        )
+        .await
+        .unwrap();
+    let start = alice.say(&room, "!circle start").await;
+
+    let status = alice
+        .wait_for("the circle's status", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Talking circle") && s.body().contains("has the stick")
+        })
+        .await;
+    assert_eq!(
+        alice
+            .all(|s| said(s) && s.in_reply_to() == Some(start.as_str()))
+            .await
+            .len(),
+        1,
+        "the start is answered once in the room; the status is its own message"
+    );
+    assert!(
+        status.body().contains("2 people"),
+        "carol's spoofed membership counts for no one: {}",
+        status.body()
+    );
+
+    // Alice presses ➡️ (Next) on the status: the same message is edited, not posted again.
+    let status_id = status.event_id();
+    alice
+        .wait_for("the bot's ➡️ on the status", |s| {
+            s.sender() == bot.user_id.as_str()
+                && s.kind() == "m.reaction"
+                && s.event["content"]["m.relates_to"]["event_id"] == status_id.as_str()
+        })
+        .await;
+    alice.react(&room, status_id.clone(), "➡️").await;
+    let edited = alice
+        .wait_for("the status edited to Bob", |s| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["rel_type"] == "m.replace"
+                && s.event["content"]["m.relates_to"]["event_id"] == status_id.as_str()
+                && status_text(s).contains("Thank you")
+        })
+        .await;
+    assert!(
+        status_text(&edited).contains("Holding the stick: bob"),
+        "{}",
+        status_text(&edited)
+    );
+
+    // Bob hangs up (content {}): the stick moves on, by another edit.
+    bob_room
+        .send_state_event_raw(CALL_MEMBER, &call_key(bob.user_id.as_str(), "BOBDEV"), json!({}))
+        .await
+        .unwrap();
+    let left = alice
+        .wait_for("the status edited as Bob leaves", |s| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["event_id"] == status_id.as_str()
+                && status_text(s).contains("left; the stick moves on")
+        })
+        .await;
+    assert!(status_text(&left).contains("1 person"), "{}", status_text(&left));
+    let statuses = alice
+        .all(|s| {
+            said(s)
+                && s.room == rid
+                && s.body().starts_with("Talking circle\n")
+                && s.in_reply_to().is_none()
+                && s.event["content"]["m.relates_to"].is_null()
+        })
+        .await;
+    assert_eq!(statuses.len(), 1, "one status message, edited in place");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_call_members_join_by_command_and_the_facilitator_alone_gets_the_summary() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.wait_joined(&rid).await;
+    let said = bot_said(&bot);
+
+    alice.say(&room, "!circle start").await;
+    let status = alice
+        .wait_for("the circle's status", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Talking circle\n") && s.body().contains("has the stick")
+        })
+        .await;
+    bob.say(&bob_room, "!circle join").await;
+    bob.wait_for("the status counting Bob", |s| {
+        said(s)
+            && s.event["content"]["m.relates_to"]["event_id"] == status.event_id().as_str()
+            && status_text(s).contains("2 people")
+    })
+    .await;
+    // Bob, next in line, passes by reaction (🙏): no one counts it against him.
+    bob.react(&bob_room, status.event_id(), "🙏").await;
+    bob.wait_for("the pass in the status", |s| {
+        said(s) && status_text(s).contains("passed — that's always okay")
+    })
+    .await;
+    // Bob may not end it; Alice may, and only she gets the balance.
+    bob.say(&bob_room, "!circle end").await;
+    bob.wait_for("the refusal", |s| {
+        said(s) && s.room != rid && s.body().contains("Only a facilitator")
+    })
+    .await;
+    alice.say(&room, "!circle end").await;
+    let summary = alice
+        .wait_for("the summary in a DM", |s| {
+            said(s) && s.room != rid && s.body().contains("Circle summary")
+        })
+        .await;
+    alice
+        .wait_for("the thanks in the room", |s| {
+            said(s) && s.room == rid && s.body().contains("The circle has ended")
+        })
+        .await;
+
+    assert!(summary.body().contains("1 pass"), "{}", summary.body());
+    assert!(
+        bob.all(|s| said(s) && s.body().contains("Circle summary"))
+            .await
+            .is_empty(),
+        "the summary is the facilitator's alone"
+    );
+    bot.stop().await;
+}

@@ -359,7 +359,10 @@ mod prompts {
             .unwrap()
             .iter()
             .filter(|(_, d)| match &d.effect {
-                Effect::Post { message, .. } | Effect::Dm { message, .. } => message.title.as_deref() == Some(title),
+                Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
+                    message.title.as_deref() == Some(title)
+                }
+                Effect::Mute { .. } => false,
             })
             .map(|(t, _)| *t)
             .collect()

@@ -34,12 +34,17 @@ fn sink(bot: &Bot, fail: impl Fn(&str) -> bool + Send + Sync + 'static) -> (Sche
 fn key(d: &Delivery) -> &str {
     match &d.effect {
         Effect::Post { key, .. } | Effect::Dm { key, .. } => key.as_deref().unwrap_or_default(),
+        Effect::Status { key, .. } => key,
+        Effect::Mute { user, .. } => user,
     }
 }
 
 fn body(d: &Delivery) -> String {
     match &d.effect {
-        Effect::Post { message, .. } | Effect::Dm { message, .. } => message.plain("/"),
+        Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
+            message.plain("/")
+        }
+        Effect::Mute { user, mute, .. } => format!("mute {user} {mute}"),
     }
 }
 

@@ -370,6 +370,16 @@ async fn rest(
             shared.created.lock().unwrap().push((channel, created.clone()));
             axum::Json(created).into_response()
         }
+        ("PATCH", ["channels", channel, "messages", message_id]) => {
+            let mut created = shared.created.lock().unwrap();
+            let Some((_, existing)) = created.iter_mut().find(|(c, m)| c == channel && m["id"] == *message_id) else {
+                return error(404, 10008, "Unknown Message");
+            };
+            for (key, value) in body.as_object().into_iter().flatten() {
+                existing[key.as_str()] = value.clone();
+            }
+            axum::Json(existing.clone()).into_response()
+        }
         ("POST", ["users", "@me", "channels"]) => {
             let recipient: u64 = body["recipient_id"]
                 .as_str()

@@ -1,0 +1,331 @@
+//! The circle tables: load a circle's [`State`] and save it back, inside one
+//! write transaction per input so concurrent inputs never interleave.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::state::{Hand, Mode, Participant, State};
+use crate::error::{Context, Result};
+use crate::io::Platform;
+
+/// A circle's settings and where it is, besides its [`State`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Circle {
+    pub id: i64,
+    pub channel: String,
+    pub home_channel: String,
+    pub group_id: Option<i64>,
+    pub share_secs: Option<i64>,
+    pub auto_advance: bool,
+    pub mute_others: bool,
+    pub facilitator_id: Option<i64>,
+    pub status_message: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    mode: String,
+    holder_id: Option<i64>,
+    turn_started_at: Option<i64>,
+    turn: i64,
+    next_seq: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ParticipantRow {
+    member_id: i64,
+    seq: i64,
+    present: bool,
+    hand_at: Option<i64>,
+    hand_seq: Option<i64>,
+    spoken_secs: i64,
+    shares: i64,
+    passes: i64,
+    had_turn: bool,
+}
+
+/// A person as a circle shows them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Person {
+    pub id: i64,
+    pub external_id: String,
+    pub display_name: String,
+}
+
+macro_rules! circle_columns {
+    () => {
+        "id, channel, home_channel, group_id, share_secs, auto_advance, mute_others, facilitator_id, \
+         status_message, started_at"
+    };
+}
+
+/// The open circle at `channel`, or whose home `channel` is.
+pub async fn open_at(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles
+         WHERE community_id = ? AND ended_at IS NULL AND (channel = ? OR home_channel = ?)
+         ORDER BY channel = ? DESC, id LIMIT 1"
+    ))
+    .bind(community)
+    .bind(channel)
+    .bind(channel)
+    .bind(channel)
+    .fetch_optional(db)
+    .await
+    .context("finding the circle here")
+}
+
+/// The open circle `member` is present in, in this community.
+pub async fn open_with(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles
+         WHERE community_id = ? AND ended_at IS NULL
+           AND id IN (SELECT circle_id FROM circle_participants WHERE member_id = ? AND present = 1)
+         ORDER BY id LIMIT 1"
+    ))
+    .bind(community)
+    .bind(member)
+    .fetch_optional(db)
+    .await
+    .context("finding the member's circle")
+}
+
+/// The open circle with this id.
+pub async fn open_by_id(db: &mut SqliteConnection, id: i64) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles WHERE id = ? AND ended_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .context("loading a circle")
+}
+
+/// The platform and platform id of a circle's community.
+pub async fn community_of(db: &mut SqliteConnection, circle: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT co.platform, co.external_id FROM circles ci JOIN communities co ON co.id = ci.community_id
+         WHERE ci.id = ?",
+    )
+    .bind(circle)
+    .fetch_optional(db)
+    .await
+    .context("finding a circle's community")?;
+    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
+}
+
+/// Settings of a new circle.
+pub struct NewCircle<'a> {
+    pub community: i64,
+    pub channel: &'a str,
+    pub home_channel: &'a str,
+    pub group: Option<i64>,
+    pub facilitator: i64,
+    pub mode: Mode,
+    pub share_secs: Option<i64>,
+    pub auto_advance: bool,
+    pub mute_others: bool,
+}
+
+pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTime<Utc>) -> Result<Circle> {
+    sqlx::query_as(concat!(
+        "INSERT INTO circles (community_id, channel, home_channel, group_id, facilitator_id, mode, share_secs,
+             auto_advance, mute_others, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING ",
+        circle_columns!(),
+        ""
+    ))
+    .bind(new.community)
+    .bind(new.channel)
+    .bind(new.home_channel)
+    .bind(new.group)
+    .bind(new.facilitator)
+    .bind(new.mode.as_str())
+    .bind(new.share_secs)
+    .bind(new.auto_advance)
+    .bind(new.mute_others)
+    .bind(now)
+    .fetch_one(db)
+    .await
+    .context("creating a circle")
+}
+
+pub async fn load(db: &mut SqliteConnection, circle: i64) -> Result<State> {
+    let row: Row = sqlx::query_as("SELECT mode, holder_id, turn_started_at, turn, next_seq FROM circles WHERE id = ?")
+        .bind(circle)
+        .fetch_one(&mut *db)
+        .await
+        .context("loading a circle's state")?;
+    let participants: Vec<ParticipantRow> = sqlx::query_as(
+        "SELECT member_id, seq, present, hand_at, hand_seq, spoken_secs, shares, passes, had_turn
+         FROM circle_participants WHERE circle_id = ? ORDER BY seq",
+    )
+    .bind(circle)
+    .fetch_all(&mut *db)
+    .await
+    .context("loading a circle's participants")?;
+    Ok(State {
+        mode: Mode::parse(&row.mode).unwrap_or(Mode::Round),
+        participants: participants
+            .into_iter()
+            .map(|p| Participant {
+                member: p.member_id,
+                seq: p.seq,
+                present: p.present,
+                hand: p.hand_at.zip(p.hand_seq).map(|(at, seq)| Hand { at, seq }),
+                spoken_secs: p.spoken_secs,
+                shares: p.shares,
+                passes: p.passes,
+                had_turn: p.had_turn,
+            })
+            .collect(),
+        // A holder erased by /forgetme is no holder.
+        holder: row.holder_id,
+        turn_started_at: row.turn_started_at.filter(|_| row.holder_id.is_some()),
+        turn: row.turn,
+        next_seq: row.next_seq,
+    })
+}
+
+/// Saves the state over what `before` was: only the participants that changed are written.
+pub async fn save(db: &mut SqliteConnection, circle: i64, before: &State, state: &State) -> Result<()> {
+    sqlx::query("UPDATE circles SET mode = ?, holder_id = ?, turn_started_at = ?, turn = ?, next_seq = ? WHERE id = ?")
+        .bind(state.mode.as_str())
+        .bind(state.holder)
+        .bind(state.turn_started_at)
+        .bind(state.turn)
+        .bind(state.next_seq)
+        .bind(circle)
+        .execute(&mut *db)
+        .await
+        .context("saving a circle")?;
+    for p in &state.participants {
+        if before.participant(p.member) == Some(p) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO circle_participants
+                 (circle_id, member_id, seq, present, hand_at, hand_seq, spoken_secs, shares, passes, had_turn)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (circle_id, member_id) DO UPDATE SET
+                 seq = excluded.seq, present = excluded.present, hand_at = excluded.hand_at,
+                 hand_seq = excluded.hand_seq, spoken_secs = excluded.spoken_secs, shares = excluded.shares,
+                 passes = excluded.passes, had_turn = excluded.had_turn",
+        )
+        .bind(circle)
+        .bind(p.member)
+        .bind(p.seq)
+        .bind(p.present)
+        .bind(p.hand.map(|h| h.at))
+        .bind(p.hand.map(|h| h.seq))
+        .bind(p.spoken_secs)
+        .bind(p.shares)
+        .bind(p.passes)
+        .bind(p.had_turn)
+        .execute(&mut *db)
+        .await
+        .context("saving a circle participant")?;
+    }
+    Ok(())
+}
+
+pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
+        .bind(now)
+        .bind(circle)
+        .execute(db)
+        .await
+        .context("ending a circle")?;
+    Ok(())
+}
+
+pub async fn set_status_message(db: &mut SqliteConnection, circle: i64, message: &str) -> Result<()> {
+    sqlx::query("UPDATE circles SET status_message = ? WHERE id = ? AND ended_at IS NULL")
+        .bind(message)
+        .bind(circle)
+        .execute(db)
+        .await
+        .context("recording a circle's status message")?;
+    Ok(())
+}
+
+/// The people of a circle, for names.
+pub async fn people(db: &mut SqliteConnection, circle: i64) -> Result<Vec<Person>> {
+    sqlx::query_as(
+        "SELECT m.id, m.external_id, m.display_name FROM circle_participants p
+         JOIN members m ON m.id = p.member_id WHERE p.circle_id = ? ORDER BY p.seq",
+    )
+    .bind(circle)
+    .fetch_all(db)
+    .await
+    .context("loading a circle's people")
+}
+
+/// Records that `member` is (or no longer is) in a voice channel or call.
+pub async fn set_presence(
+    db: &mut SqliteConnection,
+    community: i64,
+    channel: &str,
+    member: i64,
+    present: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let query = if present {
+        sqlx::query(
+            "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(community)
+        .bind(channel)
+        .bind(member)
+        .bind(now)
+    } else {
+        sqlx::query("DELETE FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
+            .bind(community)
+            .bind(channel)
+            .bind(member)
+    };
+    query.execute(db).await.context("recording voice presence")?;
+    Ok(())
+}
+
+/// The voice channel or call `member` is in, in this community, if any.
+pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC LIMIT 1",
+    )
+    .bind(member)
+    .bind(community)
+    .fetch_optional(db)
+    .await
+    .context("finding a member's voice channel")
+}
+
+pub async fn voice_channels_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar("SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ?")
+        .bind(member)
+        .bind(community)
+        .fetch_all(db)
+        .await
+        .context("listing a member's voice channels")
+}
+
+/// Who is in a voice channel or call, earliest first.
+pub async fn present_in(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, member_id",
+    )
+    .bind(community)
+    .bind(channel)
+    .fetch_all(db)
+    .await
+    .context("listing who is in a voice channel")
+}

@@ -1,0 +1,196 @@
+//! "Mute others": everyone present but the holder and the facilitator is
+//! server-muted. Every mute is recorded before it is asked for, and a record
+//! goes only when the platform says the mute was undone (or never applied),
+//! so the bot unmutes exactly those it muted: at circle end, at shutdown, at
+//! start after a crash, and when someone who left muted comes back.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::db::{Circle, Person};
+use super::state::State;
+use crate::error::{Context, Result};
+use crate::io::{Effect, MuteReport, Platform};
+use crate::message::{Line, Message};
+
+fn effect(guild: &str, channel: &str, user: &str, mute: bool) -> Effect {
+    Effect::Mute {
+        community: guild.to_string(),
+        channel: channel.to_string(),
+        user: user.to_string(),
+        mute,
+    }
+}
+
+/// The mutes and unmutes that bring the voice channel in line with the stick
+/// (`ended`: nobody stays muted). New mutes are recorded here.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the circle, its place and its state, each plain"
+)]
+pub(crate) async fn plan(
+    db: &mut SqliteConnection,
+    circle: &Circle,
+    community: i64,
+    guild: &str,
+    state: &State,
+    people: &[Person],
+    ended: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>> {
+    let recorded: HashSet<i64> = sqlx::query_scalar("SELECT member_id FROM circle_mutes WHERE circle_id = ?")
+        .bind(circle.id)
+        .fetch_all(&mut *db)
+        .await
+        .context("reading a circle's mutes")?
+        .into_iter()
+        .collect();
+    let wanted: HashSet<i64> = if ended || !circle.mute_others {
+        HashSet::new()
+    } else {
+        state
+            .present()
+            .map(|p| p.member)
+            .filter(|m| Some(*m) != state.holder && Some(*m) != circle.facilitator_id)
+            .collect()
+    };
+    let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
+    let mut effects = Vec::new();
+    let mut ordered: Vec<i64> = recorded.difference(&wanted).copied().collect();
+    ordered.sort_unstable();
+    for member in ordered {
+        if let Some(user) = external(member) {
+            effects.push(effect(guild, &circle.channel, &user, false));
+        }
+    }
+    let mut ordered: Vec<i64> = wanted.difference(&recorded).copied().collect();
+    ordered.sort_unstable();
+    for member in ordered {
+        let Some(user) = external(member) else { continue };
+        // A record held for another circle is that circle's to undo.
+        let added = sqlx::query(
+            "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
+             VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(community)
+        .bind(member)
+        .bind(&circle.channel)
+        .bind(circle.id)
+        .bind(now)
+        .execute(&mut *db)
+        .await
+        .context("recording a mute")?;
+        if added.rows_affected() == 1 {
+            effects.push(effect(guild, &circle.channel, &user, true));
+        }
+    }
+    Ok(effects)
+}
+
+/// Mutes recorded for `member` that no running circle wants any more
+/// (its circle ended while they were away): undone when they come back.
+pub(crate) async fn stale_for(
+    db: &mut SqliteConnection,
+    community: i64,
+    guild: &str,
+    member: i64,
+) -> Result<Vec<Effect>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT mu.channel, m.external_id FROM circle_mutes mu JOIN members m ON m.id = mu.member_id
+         WHERE mu.community_id = ? AND mu.member_id = ?
+           AND (mu.circle_id IS NULL
+                OR mu.circle_id IN (SELECT id FROM circles WHERE ended_at IS NOT NULL OR mute_others = 0))",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("reading stale mutes")?;
+    Ok(rows
+        .into_iter()
+        .map(|(channel, user)| effect(guild, &channel, &user, false))
+        .collect())
+}
+
+/// Every mute recorded on `platform`: to undo at start-up and at shutdown.
+pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result<Vec<Effect>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.external_id, mu.channel, m.external_id FROM circle_mutes mu
+         JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
+         WHERE c.platform = ? ORDER BY mu.community_id, mu.member_id",
+    )
+    .bind(platform.as_str())
+    .fetch_all(db)
+    .await
+    .context("reading recorded mutes")?;
+    Ok(rows
+        .into_iter()
+        .map(|(guild, channel, user)| effect(&guild, &channel, &user, false))
+        .collect())
+}
+
+/// What the platform did with a mute or unmute. A mute that did not take
+/// (not in voice, already muted by someone else, refused) is no mute of
+/// ours; an unmute that could not reach the person keeps its record until
+/// they come back. Missing permission stops enforcement in this community's
+/// circles, and their facilitators are told privately.
+pub(crate) async fn reported(
+    db: &mut SqliteConnection,
+    community: i64,
+    member: i64,
+    mute: bool,
+    report: MuteReport,
+) -> Result<Vec<Effect>> {
+    let forget = match (mute, report) {
+        (true, MuteReport::Applied) => false,
+        (true, _) => true,
+        (false, MuteReport::Applied | MuteReport::Skipped) => true,
+        (false, _) => false,
+    };
+    if forget {
+        sqlx::query("DELETE FROM circle_mutes WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .execute(&mut *db)
+            .await
+            .context("forgetting a mute")?;
+    }
+    if report != MuteReport::NoPermission {
+        return Ok(Vec::new());
+    }
+    let stopped: Vec<Option<i64>> = sqlx::query_scalar(
+        "UPDATE circles SET mute_others = 0
+         WHERE community_id = ? AND ended_at IS NULL AND mute_others = 1
+         RETURNING facilitator_id",
+    )
+    .bind(community)
+    .fetch_all(&mut *db)
+    .await
+    .context("stopping mute enforcement")?;
+    let mut facilitators = Vec::new();
+    for id in stopped.into_iter().flatten() {
+        let user: Option<String> = sqlx::query_scalar("SELECT external_id FROM members WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await
+            .context("finding a facilitator")?;
+        facilitators.extend(user);
+    }
+    Ok(facilitators
+        .into_iter()
+        .map(|user| Effect::Dm {
+            user,
+            message: Message::new().line(
+                Line::text(
+                    "I couldn't mute others in your circle: Hearth lacks the Mute Members permission there. \
+                     The circle goes on without muting; give Hearth's role Mute Members to use ",
+                )
+                .cmd("circle start mute_others:yes")
+                .t(" next time."),
+            ),
+            key: None,
+        })
+        .collect())
+}

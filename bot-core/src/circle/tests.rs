@@ -1,0 +1,351 @@
+//! The talking stick through the core's front door.
+
+use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, PresenceChange, Visibility};
+use crate::tests::{Bot, text};
+
+/// The status message the response posts or edits, as plain text.
+fn status(r: &crate::Response) -> String {
+    r.effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Status { message, .. } => Some(message.plain("/")),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn private(r: &crate::Response) -> bool {
+    r.reply.as_ref().is_some_and(|r| r.visibility == Visibility::Private)
+}
+
+#[tokio::test]
+async fn a_round_goes_around_and_a_pass_is_met_kindly() {
+    let bot = Bot::new().await;
+    let started = bot.say("admin", "circle start").await;
+    bot.say("sam", "circle join").await;
+    bot.say("kim", "circle join").await;
+
+    let to_sam = bot.say("admin", "circle next").await;
+    let sam_passes = bot.say("sam", "circle pass").await;
+
+    assert!(
+        text(&started).contains("A talking circle has begun."),
+        "{}",
+        text(&started)
+    );
+    assert!(
+        status(&started).contains("@admin has the stick."),
+        "{}",
+        status(&started)
+    );
+    assert!(
+        text(&to_sam).contains("Thank you, admin.\n@sam has the stick."),
+        "{}",
+        text(&to_sam)
+    );
+    assert!(text(&sam_passes).contains("sam passed — that's always okay.\n@kim has the stick."));
+    let Some(Effect::Status { message, edit, .. }) = sam_passes.effects.first() else {
+        panic!("the status is edited")
+    };
+    assert_eq!(message.pings, vec!["kim".to_string()]);
+    assert!(edit.is_none(), "no adapter told the core its id");
+    assert!(
+        private(&sam_passes),
+        "the room reads the status; the reply is the passer's"
+    );
+}
+
+#[tokio::test]
+async fn member_cannot_end_switch_mode_or_skip_others() {
+    let bot = Bot::new().await;
+    bot.say("admin", "circle start").await;
+    bot.say("sam", "circle join").await;
+
+    let end = bot.say("sam", "circle end").await;
+    let mode = bot.say("sam", "circle mode mode:queue").await;
+    let skip = bot.say("sam", "circle next").await;
+    let start = bot.say("sam", "circle start").await;
+    let asked = bot.say("sam", "circle status").await;
+
+    assert!(private(&end) && text(&end).contains("Only a facilitator or a community admin can use /circle end."));
+    assert!(text(&mode).contains("Only a facilitator or a community admin can use /circle mode."));
+    assert!(text(&skip).contains("Only the one holding the stick, or a facilitator, can hand it on."));
+    assert!(text(&start).contains("Only a facilitator"));
+    assert!(text(&asked).contains("Holding the stick: admin"), "{}", text(&asked));
+}
+
+#[tokio::test]
+async fn a_groups_facilitator_steers_its_circle() {
+    let bot = Bot::new().await;
+    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    bot.say("admin", r#"group facilitator group:"Grief circle" user:fay action:add"#)
+        .await;
+    let started = bot.say("fay", r#"circle start group:"Grief circle" mode:queue"#).await;
+    bot.say("sam", "hand raise").await;
+
+    let mode = bot.say("fay", "circle mode mode:balanced").await;
+    let ended = bot.say("fay", "circle end").await;
+
+    assert!(!private(&started), "{}", text(&started));
+    assert!(text(&mode).contains("Now in balanced mode."), "{}", text(&mode));
+    assert!(private(&ended));
+}
+
+#[tokio::test]
+async fn the_summary_goes_to_the_facilitator_alone_and_the_room_hears_thanks() {
+    let bot = Bot::new().await;
+    bot.say("admin", "circle start share_time:3m").await;
+    bot.say("sam", "circle join").await;
+    bot.clock.advance(chrono::Duration::seconds(90));
+    bot.say("admin", "circle next").await;
+    bot.clock.advance(chrono::Duration::seconds(30));
+    bot.say("sam", "circle pass").await;
+
+    let ended = bot.say("admin", "circle end").await;
+    let after = bot.say("sam", "circle status").await;
+
+    let summary = text(&ended);
+    assert!(private(&ended));
+    assert!(summary.contains("2 people: 2 shares, 1 pass."), "{summary}");
+    assert!(
+        summary.contains("admin: 2 shares, 0 passes, 1:30 speaking"),
+        "{summary}"
+    );
+    assert!(summary.contains("sam: 0 shares, 1 pass, 0:30 speaking"), "{summary}");
+    let Some(Effect::Post { message, .. }) = ended.effects.first() else {
+        panic!("no thanks posted")
+    };
+    assert!(message.plain("/").contains("The circle has ended. Thank you all"));
+    assert!(text(&after).contains("There's no circle running here."));
+}
+
+#[tokio::test]
+async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_when_they_leave() {
+    let bot = Bot::new().await;
+    let voice = |who: &str, present: bool| Input {
+        actor: Actor::member(who, who),
+        place: Place {
+            platform: Platform::Console,
+            community: "local".into(),
+            channel: "voice".into(),
+        },
+        kind: InputKind::Presence(PresenceChange {
+            channel: "voice".into(),
+            present,
+        }),
+    };
+    bot.hearth.handle(&voice("admin", true)).await;
+    bot.hearth.handle(&voice("sam", true)).await;
+
+    let started = bot.say("admin", "circle start").await;
+    bot.hearth.handle(&voice("kim", true)).await;
+    let admin_leaves = bot.hearth.handle(&voice("admin", false)).await;
+    let now = bot.say("kim", "circle status").await;
+
+    assert!(status(&started).contains("2 people"), "{}", status(&started));
+    let Some(Effect::Status { channel, message, .. }) = admin_leaves.effects.first() else {
+        panic!("the room is told the stick moved")
+    };
+    assert_eq!(channel, "general");
+    assert!(
+        message
+            .plain("/")
+            .contains("admin left; the stick moves on.\n@sam has the stick.")
+    );
+    assert!(text(&now).contains("Holding the stick: sam"), "{}", text(&now));
+    assert!(text(&now).contains("Next: kim"), "{}", text(&now));
+}
+
+mod timer {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::scheduler::FnOutbox;
+    use crate::{Delivery, Outbox, Scheduler};
+
+    type Seen = Arc<Mutex<Vec<(i64, String)>>>;
+
+    /// A scheduler whose console outbox records (seconds since start, text).
+    fn recording(bot: &Bot) -> (Scheduler, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let clock = bot.clock.clone();
+        let start = crate::Clock::now(&clock);
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            let Effect::Post { message, .. } = &d.effect else {
+                return Ok(());
+            };
+            let at = (crate::Clock::now(&clock) - start).num_seconds();
+            sink.lock().unwrap().push((at, message.plain("/")));
+            Ok(())
+        }));
+        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    #[tokio::test]
+    async fn a_share_gets_a_gentle_notice_before_its_end_and_one_at_the_end_once_each() {
+        let bot = Bot::new().await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say("admin", "circle start share_time:2m").await;
+        bot.say("sam", "circle join").await;
+
+        let target = crate::Clock::now(&bot.clock) + Duration::minutes(5);
+        scheduler.advance(&bot.clock, target).await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].0, 90);
+        assert!(seen[0].1.contains("@admin, about 30 s left — no rush"), "{seen:?}");
+        assert_eq!(seen[1].0, 120);
+        assert!(seen[1].1.contains("@admin, your share time is up."), "{seen:?}");
+        assert!(text(&bot.say("sam", "circle status").await).contains("Holding the stick: admin (time is up)"));
+    }
+
+    #[tokio::test]
+    async fn a_handed_on_stick_takes_its_timer_with_it_and_auto_advance_moves_it() {
+        let bot = Bot::new().await;
+        let (scheduler, seen) = recording(&bot);
+        bot.say("admin", "circle start share_time:1m auto_advance:yes").await;
+        bot.say("sam", "circle join").await;
+        bot.clock.advance(Duration::seconds(10));
+        bot.say("admin", "circle next").await;
+
+        let target = crate::Clock::now(&bot.clock) + Duration::seconds(65);
+        scheduler.advance(&bot.clock, target).await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        let texts: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            seen.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+            vec![40, 70],
+            "{texts:?}"
+        );
+        assert!(texts[0].contains("@sam, about 30 s left"), "{texts:?}");
+        assert!(
+            texts[1].contains("@sam, your share time is up.\nThank you, sam.\n@admin has the stick."),
+            "{texts:?}"
+        );
+        assert!(text(&bot.say("sam", "circle status").await).contains("Holding the stick: admin (0:55 left)"));
+    }
+}
+
+#[tokio::test]
+async fn once_its_id_is_known_the_status_is_edited_not_posted_again() {
+    let bot = Bot::new().await;
+    let started = bot.say("admin", "circle start").await;
+    let Some(Effect::Status { key, edit: None, .. }) = started.effects.first() else {
+        panic!("the first status is a new post")
+    };
+    bot.hearth.status_posted(key, "m1").await.unwrap();
+
+    let joined = bot.say("sam", "circle join").await;
+    let ended = bot.say("admin", "circle end").await;
+
+    assert!(matches!(joined.effects.first(), Some(Effect::Status { edit: Some(id), .. }) if id == "m1"));
+    assert!(status(&joined).contains("sam joined the circle.") || status(&joined).contains("2 people"));
+    let last = ended.effects.iter().find_map(|e| match e {
+        Effect::Status { message, edit, .. } => Some((message.plain("/"), edit.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        last,
+        Some((
+            "Talking circle\nThis circle has ended.".to_string(),
+            Some("m1".to_string())
+        ))
+    );
+}
+
+#[tokio::test]
+async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leaves_wherever_one_was() {
+    let bot = Bot::new().await;
+    let voice = |who: &str, channel: &str, present: bool| Input {
+        actor: Actor::member(who, who),
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: channel.into(),
+        },
+        kind: InputKind::Presence(PresenceChange {
+            channel: channel.into(),
+            present,
+        }),
+    };
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: true,
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    bot.hearth.handle(&voice("ada", "v1", true)).await;
+    bot.hearth.handle(&voice("bo", "v1", true)).await;
+    bot.hearth.handle(&voice("cy", "v1", true)).await;
+    bot.hearth.handle(&on_discord("ada", "circle start")).await;
+
+    bot.hearth.handle(&voice("bo", "v2", true)).await;
+    bot.hearth.handle(&voice("cy", "", false)).await;
+    let status = bot.hearth.handle(&on_discord("ada", "circle status")).await;
+
+    assert!(text(&status).contains("1 person"), "{}", text(&status));
+}
+
+#[tokio::test]
+async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
+        r.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+                _ => None,
+            })
+            .collect()
+    };
+
+    let started = bot
+        .hearth
+        .handle(&on_discord(
+            "ada",
+            "circle start share_time:1m auto_advance:yes mute_others:yes",
+        ))
+        .await;
+    let joined = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
+
+    assert!(
+        text(&started).contains("moves on only when handed on"),
+        "{}",
+        text(&started)
+    );
+    assert_eq!(
+        mutes(&joined),
+        [("bo".to_string(), true)],
+        "the facilitator holds; bo is muted"
+    );
+    assert_eq!(mutes(&next), [("bo".to_string(), false)], "the new holder is unmuted");
+    let still = bot.hearth.handle(&on_discord("bo", "circle status")).await;
+    assert!(text(&still).contains("Holding the stick: bo"));
+    let console = bot.say("admin", "circle start mute_others:yes").await;
+    assert!(text(&console).contains("Muting others works on Discord only"));
+}

@@ -1,4 +1,4 @@
-//! "Mute others": everyone present but the holder and the facilitator is
+//! "Mute others": everyone present but the holder and the facilitators is
 //! server-muted. Every mute is recorded before it is asked for, and a record
 //! goes only when the platform says the mute was undone (or never applied),
 //! so the bot unmutes exactly those it muted: at circle end, at shutdown, at
@@ -47,13 +47,24 @@ pub(crate) async fn plan(
         .context("reading a circle's mutes")?
         .into_iter()
         .collect();
+    // The group's facilitators keep their voice, as the one who started it does.
+    let facilitators: HashSet<i64> = match circle.group_id {
+        Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
+            .bind(group)
+            .fetch_all(&mut *db)
+            .await
+            .context("reading a group's facilitators")?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
     let wanted: HashSet<i64> = if ended || !circle.mute_others {
         HashSet::new()
     } else {
         state
             .present()
             .map(|p| p.member)
-            .filter(|m| Some(*m) != state.holder && Some(*m) != circle.facilitator_id)
+            .filter(|m| Some(*m) != state.holder && Some(*m) != circle.facilitator_id && !facilitators.contains(m))
             .collect()
     };
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());

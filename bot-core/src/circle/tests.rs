@@ -349,3 +349,51 @@ async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
     let console = bot.say("admin", "circle start mute_others:yes").await;
     assert!(text(&console).contains("Muting others works on Discord only"));
 }
+
+#[tokio::test]
+async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
+        r.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+                _ => None,
+            })
+            .collect()
+    };
+    bot.hearth
+        .handle(&on_discord(
+            "ada",
+            r#"group create name:"Grief circle" topic:grief led_by:peer"#,
+        ))
+        .await;
+    bot.hearth
+        .handle(&on_discord("ada", "group facilitator group:#1 user:fay action:add"))
+        .await;
+
+    bot.hearth
+        .handle(&on_discord("ada", "circle start group:#1 mute_others:yes"))
+        .await;
+    let fay = bot.hearth.handle(&on_discord("fay", "circle join")).await;
+    let bo = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+
+    assert!(
+        mutes(&fay).is_empty(),
+        "a co-facilitator is not muted: {:?}",
+        mutes(&fay)
+    );
+    assert_eq!(mutes(&bo), [("bo".to_string(), true)]);
+}

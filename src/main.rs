@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
             init_logs("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn");
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
+                retention: chrono::Duration::days(i64::from(config.storage.retention_days)),
             };
             serve(config, core).await
         }
@@ -179,6 +180,25 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             ("console", ran)
         });
     }
+    // Retention: what is past its time is deleted at start and every hour.
+    let sweeper = hearth.clone();
+    let swept = until_stopped();
+    tokio::spawn(async move {
+        let sweeping = async {
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                match sweeper.sweep(sweeper.now()).await {
+                    Ok(gone) => tracing::info!(jobs = gone.jobs, rsvps = gone.rsvps, "retention sweep"),
+                    Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                }
+            }
+        };
+        tokio::select! {
+            () = sweeping => {}
+            () = swept => {}
+        }
+    });
     let mut scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
     let mut scheduler_done = false;
     let outcome = tokio::select! {

@@ -272,6 +272,20 @@ pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Whether `member` facilitates any group of `community`.
+pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
+         WHERE f.member_id = ? AND g.community_id = ? LIMIT 1",
+    )
+    .bind(member)
+    .bind(community)
+    .fetch_optional(store.pool())
+    .await
+    .context("checking a facilitator of any group")?;
+    Ok(found.is_some())
+}
+
 fn led_by_label(led_by: &str) -> &'static str {
     if led_by == "professional" {
         "Professionally facilitated"

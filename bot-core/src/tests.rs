@@ -1014,6 +1014,9 @@ mod hostile {
 mod fuzz;
 mod jobs_engine;
 mod jobs_props;
+mod privacy;
+mod resources;
+mod retention;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

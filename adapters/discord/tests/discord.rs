@@ -478,6 +478,59 @@ async fn a_group_named_everyone_pings_nobody() {
 }
 
 #[tokio::test]
+async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings() {
+    let bot = Bot::start().await;
+    let add = |n: u64, member: &Value, title: &str, topic: &str| {
+        command_interaction(
+            id(n),
+            member,
+            "resources add",
+            &[
+                ("title", 3, json!(title)),
+                ("url", 3, json!("https://example.org/help")),
+                ("topic", 3, json!(topic)),
+            ],
+        )
+    };
+
+    let refused = bot.interact(add(1, &plain_member(), "Mine", "reading")).await;
+    let added = bot.interact(add(2, &admin(), "@everyone @here", "reading")).await;
+    let local = bot.interact(add(3, &admin(), "Town helpline", "crisis")).await;
+    let listed = bot
+        .interact(command_interaction(id(4), &plain_member(), "resources list", &[]))
+        .await;
+    let crisis = bot
+        .interact(command_interaction(id(5), &plain_member(), "crisis", &[("country", 3, json!("GB"))]))
+        .await;
+    let removed = bot
+        .interact(command_interaction(
+            id(6),
+            &admin(),
+            "resources remove",
+            &[("resource", 3, json!("1"))],
+        ))
+        .await;
+
+    assert!(embed_text(answer(&refused)).contains("facilitator"), "{}", embed_text(answer(&refused)));
+    for data in [answer(&added), answer(&listed)] {
+        let text = embed_text(data);
+        assert!(!text.contains("@everyone") && !text.contains("@here"), "{text}");
+        assert!(text.contains("(<https://example.org/help>)"), "no preview: {text}");
+    }
+    assert!(is_ephemeral(answer(&listed)));
+    assert!(embed_text(answer(&local)).contains("local crisis line"));
+    let crisis = embed_text(answer(&crisis));
+    assert!(
+        crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(),
+        "{crisis}"
+    );
+    assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
+    assert!(embed_text(answer(&removed)).contains("Removed"));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn a_facilitator_role_member_may_edit_a_group() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);

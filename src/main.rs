@@ -34,6 +34,23 @@ struct Cli {
 enum Command {
     /// Try Hearth in this terminal, or drive it from a script on standard input.
     Console(ConsoleArgs),
+    /// Writes a file from the database named by --config, e.g. for a website.
+    #[command(subcommand)]
+    Export(Export),
+}
+
+#[derive(Debug, Subcommand)]
+enum Export {
+    /// The Meeting Guide JSON feed (what /group list format:meeting_guide gives).
+    MeetingGuide {
+        /// The community, as platform:id (e.g. discord:123456789012345678,
+        /// console:local); needed when the database holds more than one.
+        #[arg(long)]
+        community: Option<String>,
+        /// Where to write it.
+        #[arg(long, default_value = "meeting-guide.json")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +87,12 @@ async fn main() -> anyhow::Result<()> {
         (Some(Command::Console(args)), _) => {
             init_logs("warn");
             console(args.db, args.speaker, args.clock, args.shared, CoreConfig::default()).await
+        }
+        (Some(Command::Export(Export::MeetingGuide { community, out })), config) => {
+            init_logs("warn");
+            let path = config.context("hearth export needs --config FILE, to find the database")?;
+            let config = Config::load(&path)?;
+            export_meeting_guide(&config.storage.path, community.as_deref(), &out).await
         }
         (None, Some(path)) => {
             let config = Config::load(&path)?;
@@ -248,6 +271,37 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 }
 
 /// Opens the database, holding its single-instance lock unless `shared`.
+/// `hearth export meeting-guide`: the same file as the command, for a
+/// website to serve. It reads beside a running bot, never taking its lock.
+async fn export_meeting_guide(db: &std::path::Path, community: Option<&str>, out: &std::path::Path) -> anyhow::Result<()> {
+    if !db.exists() {
+        anyhow::bail!("the database {} does not exist yet; start Hearth once first", db.display());
+    }
+    let (store, _) = open_store(db, true).await?;
+    let named = match community {
+        Some(c) => Some(
+            c.split_once(':')
+                .context("--community is platform:id, e.g. discord:123456789012345678")?,
+        ),
+        None => None,
+    };
+    let Some(id) = bot_core::meeting_guide::community_for_export(&store, named).await? else {
+        anyhow::bail!(match named {
+            Some(_) => "no community by that platform:id in the database",
+            None => "the database holds no community, or several: name one with --community platform:id",
+        });
+    };
+    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id).await?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+    let plural = if listed == 1 { "" } else { "s" };
+    println!("Wrote {listed} meeting{plural} to {}.", out.display());
+    for why in left_out {
+        println!("Left out: {why}");
+    }
+    store.close().await;
+    Ok(())
+}
+
 async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
     let lock = if shared {
         None

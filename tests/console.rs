@@ -576,7 +576,7 @@ fn crisis_checkins_and_own_data_leave_no_trace_of_who_in_the_log() {
 
     assert!(run.success, "{}", run.stderr);
     assert!(answer_to(&run.stdout, "/crisis country:GB").contains("Samaritans"));
-    assert!(answer_to(&run.stdout, "/forgetme confirm:yes").contains("Nothing of it is left"));
+    assert!(answer_to(&run.stdout, "> /forgetme confirm:yes").contains("Nothing of it is left"));
     let log = &run.stderr;
     assert!(log.contains("command"), "the log is on: {log}");
     assert!(log.contains("timezone"), "ordinary commands are still logged: {log}");
@@ -614,12 +614,57 @@ fn mydata_is_a_private_block_and_forgetme_asks_before_it_erases() {
     assert!(mine.contains("Grief circle (member, facilitator)"), "{mine}");
     assert!(mine.contains("attached hearth-mydata.json"), "{mine}");
     assert!(mine.contains("\"note\": \"a good walk\""), "{mine}");
-    let preview = answer_to(out, "/forgetme\n");
+    let preview = answer_to(out, "> /forgetme\n");
     assert!(preview.contains("only facilitator of Grief circle"), "{preview}");
     assert!(preview.contains("A community admin (alice)"), "{preview}");
     assert!(preview.contains("/forgetme confirm:yes"), "{preview}");
-    assert!(answer_to(out, "/forgetme confirm:yes").contains("Erased"));
+    assert!(answer_to(out, "> /forgetme confirm:yes").contains("Erased"));
     let after = out.rsplit("bob@#general> /mydata").next().unwrap();
     assert!(after.contains("Groups: none."), "{after}");
     assert!(!after.contains("a good walk"), "{after}");
+}
+
+#[test]
+fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer location:https://meet.example/grief
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:Europe/Berlin
+/group list format:meeting_guide
+"#;
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+    assert!(run.success, "{}", run.stderr);
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "[storage]\npath = \"t.db\"\n[console]\n",
+    )
+    .unwrap();
+
+    let export = hearth(
+        dir.path(),
+        &["export", "meeting-guide", "--config", "hearth.toml", "--out", "feed.json"],
+        "",
+    );
+
+    assert!(export.success, "{}", export.stderr);
+    assert!(export.stdout.contains("Wrote 1 meeting to feed.json."), "{}", export.stdout);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("feed.json")).unwrap()).unwrap();
+    let entry = &file.as_array().unwrap()[0];
+    assert_eq!(entry["slug"], "grief-circle");
+    assert_eq!(entry["day"], 2);
+    assert_eq!(entry["time"], "19:00");
+    assert_eq!(entry["timezone"], "Europe/Berlin");
+    assert_eq!(entry["conference_url"], "https://meet.example/grief");
+    let shown = answer_to(&run.stdout, "/group list format:meeting_guide");
+    let (_, attached) = shown.split_once("):\n").unwrap();
+    let attached: serde_json::Value = serde_json::from_str(
+        &attached.lines().map(|l| l.strip_prefix("   ").unwrap_or(l)).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    assert_eq!(attached, file, "the command and the export give the same feed");
 }

@@ -16,3 +16,7 @@ CREATE INDEX resources_by_topic ON resources (community_id, topic);
 
 -- Retention deletes RSVPs of occurrences long past, by occurrence.
 CREATE INDEX rsvps_by_occurrence ON rsvps (occurrence);
+
+-- A series' slug in the Meeting Guide feed: chosen from its name the first
+-- time it is listed, then kept across edits so finders' links keep working.
+ALTER TABLE meetings ADD COLUMN guide_slug TEXT;

@@ -17,7 +17,7 @@ use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
-use crate::{calendar, checkins, crisis, help, jobs, privacy, reminders, resources, retention};
+use crate::{calendar, checkins, crisis, help, jobs, meeting_guide, privacy, reminders, resources, retention};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -451,7 +451,11 @@ impl Hearth {
             Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
             Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
             Command::GroupList { topic, meeting_guide } => {
-                Response::public(groups::list(store, community, topic, meeting_guide, ctx.now).await?)
+                if meeting_guide {
+                    Response::public(meeting_guide::message(store, community, now).await?)
+                } else {
+                    Response::public(groups::list(store, community, topic).await?)
+                }
             }
             Command::GroupJoin => {
                 let message = groups::join(store, the_group()?, &ctx.me, now).await?;

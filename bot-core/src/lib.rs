@@ -13,6 +13,7 @@ mod hearth;
 mod help;
 pub mod io;
 pub mod jobs;
+pub mod meeting_guide;
 pub mod meetings;
 mod members;
 pub mod message;

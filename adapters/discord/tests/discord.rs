@@ -683,9 +683,9 @@ async fn the_meeting_guide_listing_arrives_as_a_json_file() {
     );
     let callback = bot.fake.wait_request("POST", &callback_path(id(2))).await;
 
-    assert_eq!(callback.files, ["groups.json"]);
+    assert_eq!(callback.files, ["meeting-guide.json"]);
     let data = answer(&callback.body);
-    assert_eq!(data["attachments"][0]["filename"], "groups.json");
+    assert_eq!(data["attachments"][0]["filename"], "meeting-guide.json");
     assert_eq!(data["allowed_mentions"]["parse"], json!([]));
     bot.stop().await;
 }

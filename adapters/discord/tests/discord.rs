@@ -357,6 +357,9 @@ async fn help_answers_privately_with_the_command_list() {
     let data = answer(&callback);
     assert!(is_ephemeral(data), "{data:#}");
     assert!(embed_text(data).contains("/group create"), "{}", embed_text(data));
+    for new in ["/resources list", "/resources add", "/resources remove", "/mydata", "/forgetme"] {
+        assert!(embed_text(data).contains(new), "{new} in {}", embed_text(data));
+    }
     assert_no_crowd_pings(&bot);
     bot.stop().await;
 }
@@ -524,9 +527,46 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
         crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(),
         "{crisis}"
     );
-    assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
+    assert!(crisis.contains("last checked on 2026\\-11\\-26"), "{crisis}");
     assert!(embed_text(answer(&removed)).contains("Removed"));
     assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn mydata_arrives_as_a_private_file_and_forgetme_asks_then_erases() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let join = command_interaction(id(2), &plain_member(), "group join", &[("group", 3, json!("Grief circle"))]);
+    answer(&bot.interact(join).await);
+
+    bot.fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(id(3), &plain_member(), "mydata", &[]),
+    );
+    let mydata = bot.fake.wait_request("POST", &callback_path(id(3))).await;
+    let preview = bot
+        .interact(command_interaction(id(4), &plain_member(), "forgetme", &[]))
+        .await;
+    let erased = bot
+        .interact(command_interaction(
+            id(5),
+            &plain_member(),
+            "forgetme",
+            &[("confirm", 3, json!("yes"))],
+        ))
+        .await;
+
+    assert_eq!(mydata.files, ["hearth-mydata.json"]);
+    let data = answer(&mydata.body);
+    assert!(is_ephemeral(data), "only Bo sees their data");
+    assert!(embed_text(data).contains("Grief circle \\(member\\)"), "{}", embed_text(data));
+    let preview = answer(&preview);
+    assert!(is_ephemeral(preview));
+    assert!(embed_text(preview).contains("forgetme confirm:yes"), "{}", embed_text(preview));
+    let erased = answer(&erased);
+    assert!(is_ephemeral(erased));
+    assert!(embed_text(erased).contains("Nothing of it is left"), "{}", embed_text(erased));
     bot.stop().await;
 }
 

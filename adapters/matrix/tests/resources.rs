@@ -70,3 +70,48 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
     assert!(body.contains("last checked on 2026-11-26"), "{body}");
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.room(&rid);
+    let me = bot.user_id.to_string();
+    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+
+    alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .wait_for("the group's card", |s| said(s) && s.body().starts_with("Grief circle"))
+        .await;
+    bob.say(&bob_room, r#"!group join group:"Grief circle""#).await;
+    bob.wait_for("the welcome", |s| said(s) && s.body().contains("joined Grief circle"))
+        .await;
+    bob.say(&bob_room, "!mydata").await;
+    let summary = bob
+        .wait_for("the summary", |s| said(s) && s.body().starts_with("Everything Hearth holds about you"))
+        .await;
+    let file = bob
+        .wait_for("the file", |s| said(s) && s.event["content"]["msgtype"] == "m.file")
+        .await;
+    bob.say(&bob_room, "!forgetme confirm:yes").await;
+    let erased = bob
+        .wait_for("the erasure", |s| said(s) && s.body().contains("Nothing of it is left"))
+        .await;
+
+    assert!(summary.room != rid && file.room == summary.room, "privately, in the direct room");
+    assert!(summary.body().contains("Grief circle (member)"), "{}", summary.body());
+    assert_eq!(file.event["content"]["body"], "hearth-mydata.json");
+    assert!(erased.room != rid);
+    assert!(
+        alice.all(|s| s.body().contains("Everything Hearth holds")).await.is_empty(),
+        "alice saw none of it"
+    );
+    bot.stop().await;
+}

@@ -76,3 +76,13 @@ async fn crisis_shows_local_lines_first_for_a_listed_and_an_unknown_country() {
         assert!(answer.contains("last checked on 2026-11-26"));
     }
 }
+
+#[tokio::test]
+async fn help_lists_the_resource_and_own_data_commands_within_discords_limit() {
+    let bot = Bot::new().await;
+    let help = text(&bot.say("mia", "help").await);
+    for new in ["/resources list", "/resources add", "/resources remove", "/mydata", "/forgetme"] {
+        assert!(help.contains(new), "{new} in {help}");
+    }
+    assert!(help.chars().count() < 4000, "{} characters", help.chars().count());
+}

@@ -273,9 +273,16 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 /// Opens the database, holding its single-instance lock unless `shared`.
 /// `hearth export meeting-guide`: the same file as the command, for a
 /// website to serve. It reads beside a running bot, never taking its lock.
-async fn export_meeting_guide(db: &std::path::Path, community: Option<&str>, out: &std::path::Path) -> anyhow::Result<()> {
+async fn export_meeting_guide(
+    db: &std::path::Path,
+    community: Option<&str>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     if !db.exists() {
-        anyhow::bail!("the database {} does not exist yet; start Hearth once first", db.display());
+        anyhow::bail!(
+            "the database {} does not exist yet; start Hearth once first",
+            db.display()
+        );
     }
     let (store, _) = open_store(db, true).await?;
     let named = match community {

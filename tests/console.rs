@@ -553,12 +553,18 @@ fn resources_and_local_crisis_lines_through_the_console() {
     assert!(answer_to(out, "/resources add title:Mine").contains("Only a facilitator or a community admin"));
     let list = answer_to(out, "carol@#general> /resources list\n");
     assert!(list.contains("(private: only carol sees this)"), "{list}");
-    assert!(list.contains("Grief reading <https://example.org/grief> — Books that helped"), "{list}");
+    assert!(
+        list.contains("Grief reading <https://example.org/grief> — Books that helped"),
+        "{list}"
+    );
     assert!(list.contains("Town helpline"), "{list}");
     let reading = answer_to(out, "/resources list topic:reading");
     assert!(!reading.contains("Town helpline"), "{reading}");
     let crisis = answer_to(out, "/crisis country:GB");
-    assert!(crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(), "{crisis}");
+    assert!(
+        crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(),
+        "{crisis}"
+    );
     assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
     assert!(answer_to(out, "/resources remove").contains("Removed Grief reading"));
     assert!(answer_to(out, "/resources add title:Bad").contains("https://"));
@@ -646,12 +652,23 @@ fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
 
     let export = hearth(
         dir.path(),
-        &["export", "meeting-guide", "--config", "hearth.toml", "--out", "feed.json"],
+        &[
+            "export",
+            "meeting-guide",
+            "--config",
+            "hearth.toml",
+            "--out",
+            "feed.json",
+        ],
         "",
     );
 
     assert!(export.success, "{}", export.stderr);
-    assert!(export.stdout.contains("Wrote 1 meeting to feed.json."), "{}", export.stdout);
+    assert!(
+        export.stdout.contains("Wrote 1 meeting to feed.json."),
+        "{}",
+        export.stdout
+    );
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("feed.json")).unwrap()).unwrap();
     let entry = &file.as_array().unwrap()[0];
@@ -663,7 +680,11 @@ fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
     let shown = answer_to(&run.stdout, "/group list format:meeting_guide");
     let (_, attached) = shown.split_once("):\n").unwrap();
     let attached: serde_json::Value = serde_json::from_str(
-        &attached.lines().map(|l| l.strip_prefix("   ").unwrap_or(l)).collect::<Vec<_>>().join("\n"),
+        &attached
+            .lines()
+            .map(|l| l.strip_prefix("   ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n"),
     )
     .unwrap();
     assert_eq!(attached, file, "the command and the export give the same feed");

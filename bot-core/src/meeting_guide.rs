@@ -87,7 +87,11 @@ fn is_url(s: &str) -> bool {
 
 /// Text as plain text: Meeting Guide shows it as it is, so no markup.
 fn plain(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '<' | '>')).collect::<String>().trim().to_string()
+    s.chars()
+        .filter(|c| !matches!(c, '<' | '>'))
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// A readable slug: lower-case ASCII letters and digits joined by dashes.
@@ -136,7 +140,11 @@ fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) ->
     let day = m.start_local.weekday().num_days_from_sunday();
     let end: NaiveDateTime = m.start_local + m.duration();
     let places = [m.location.as_deref(), g.location.as_deref()];
-    let conference_url = places.iter().flatten().find(|p| is_url(p)).map(|p| p.trim().to_string());
+    let conference_url = places
+        .iter()
+        .flatten()
+        .find(|p| is_url(p))
+        .map(|p| p.trim().to_string());
     let address = if g.format == "online" {
         None
     } else {
@@ -251,9 +259,7 @@ pub async fn file(store: &Store, community: i64) -> Result<(String, usize, Vec<S
 /// `/group list format:meeting_guide`.
 pub async fn message(store: &Store, community: i64, _now: DateTime<Utc>) -> Result<Message> {
     let (json, listed, left_out) = file(store, community).await?;
-    let mut message = Message::new().text(format!(
-        "The meetings in Meeting Guide format: {listed} weekly series."
-    ));
+    let mut message = Message::new().text(format!("The meetings in Meeting Guide format: {listed} weekly series."));
     if !left_out.is_empty() {
         message = message.text(format!(
             "Left out, as Meeting Guide lists meetings by weekday: {}.",

@@ -30,14 +30,14 @@ pub(crate) async fn member_tables(store: &Store) -> Result<Vec<String>> {
 /// What people call a table's rows.
 fn label(table: &str) -> String {
     match table {
-        "community_admins" => "communities where you are a recorded admin".into(),
-        "group_members" => "group memberships".into(),
-        "group_facilitators" => "groups you facilitate".into(),
+        "community_admins" => "Communities where you are a recorded admin".into(),
+        "group_members" => "Group memberships".into(),
+        "group_facilitators" => "Groups you facilitate".into(),
         "rsvps" => "RSVPs".into(),
-        "reminder_settings" => "reminder settings".into(),
-        "jobs" => "deliveries to you (pending and recent)".into(),
-        "checkins" => "check-ins, with their notes".into(),
-        "checkin_settings" => "check-in settings".into(),
+        "reminder_settings" => "Reminder settings".into(),
+        "jobs" => "Deliveries to you (pending and recent)".into(),
+        "checkins" => "Check-ins, with their notes".into(),
+        "checkin_settings" => "Check-in settings".into(),
         other => other.replace('_', " "),
     }
 }
@@ -130,9 +130,10 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
             me.external_id,
             me.timezone.as_deref().unwrap_or("not set")
         ))
-        .text(match groups.is_empty() {
-            true => "Groups: none.".to_string(),
-            false => format!("Groups: {}.", groups.join("; ")),
+        .text(if groups.is_empty() {
+            "Groups: none.".to_string()
+        } else {
+            format!("Groups: {}.", groups.join("; "))
         });
     for (table, found) in &tables {
         message = message.text(format!("{}: {}", label(table), found.len()));
@@ -213,9 +214,7 @@ pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm
     for (table, found) in &tables {
         message = message.text(format!("  {}: {}", label(table), found.len()));
     }
-    message = message.text(
-        "Groups and meetings you set up stay for their members, with nothing left that names you.",
-    );
+    message = message.text("Groups and meetings you set up stay for their members, with nothing left that names you.");
     if !sole.is_empty() {
         let admins = appointers(store, community, me.id).await?;
         let who = if admins.is_empty() {
@@ -238,7 +237,7 @@ pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm
             message.line(
                 Line::text("To erase it all, for good: ")
                     .cmd("forgetme confirm:yes")
-                    .t(". "),
+                    .t("."),
             ),
             false,
         ));
@@ -250,10 +249,10 @@ pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm
             "DELETE FROM {} WHERE member_id = ?",
             quoted(&table)
         )))
-            .bind(me.id)
-            .execute(&mut *tx)
-            .await
-            .context("erasing a member's rows")?;
+        .bind(me.id)
+        .execute(&mut *tx)
+        .await
+        .context("erasing a member's rows")?;
     }
     // Whatever else names them by reference is cleared by the schema's own
     // ON DELETE rules.

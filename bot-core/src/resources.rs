@@ -253,8 +253,7 @@ async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<Mess
         };
         return Ok(message.line(
             line.t("Facilitators can add one with ")
-                .cmd("resources add title:… url:… topic:…")
-                .t("."),
+                .cmd("resources add title:… url:… topic:…"),
         ));
     }
     let mut shown: Option<&str> = None;

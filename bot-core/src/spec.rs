@@ -438,24 +438,60 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "resources list",
         description: "The community's resources: reading, links, local crisis lines",
         who: Role::Member,
-        options: &[opt("topic", "Only this topic, e.g. crisis", Kind::Text { max: crate::resources::TOPIC_MAX })],
+        options: &[opt(
+            "topic",
+            "Only this topic, e.g. crisis",
+            Kind::Text {
+                max: crate::resources::TOPIC_MAX,
+            },
+        )],
     },
     CommandSpec {
         name: "resources add",
         description: "Adds a link to the community's resources; topic crisis makes it a local crisis line",
         who: Role::Facilitator,
         options: &[
-            req("title", "What the link is called", Kind::Text { max: crate::resources::TITLE_MAX }),
-            req("url", "The address, starting with https:// or http://", Kind::Text { max: crate::resources::URL_MAX }),
-            opt("topic", "A topic such as reading or crisis (default: general)", Kind::Text { max: crate::resources::TOPIC_MAX }),
-            opt("description", "A sentence about it", Kind::Text { max: crate::resources::DESCRIPTION_MAX }),
+            req(
+                "title",
+                "What the link is called",
+                Kind::Text {
+                    max: crate::resources::TITLE_MAX,
+                },
+            ),
+            req(
+                "url",
+                "The address, starting with https:// or http://",
+                Kind::Text {
+                    max: crate::resources::URL_MAX,
+                },
+            ),
+            opt(
+                "topic",
+                "A topic such as reading or crisis (default: general)",
+                Kind::Text {
+                    max: crate::resources::TOPIC_MAX,
+                },
+            ),
+            opt(
+                "description",
+                "A sentence about it",
+                Kind::Text {
+                    max: crate::resources::DESCRIPTION_MAX,
+                },
+            ),
         ],
     },
     CommandSpec {
         name: "resources remove",
         description: "Removes a resource from the community's list",
         who: Role::Facilitator,
-        options: &[req("resource", "Its number, as /resources list shows it, or its title", Kind::Text { max: crate::resources::TITLE_MAX })],
+        options: &[req(
+            "resource",
+            "Its number, as /resources list shows it, or its title",
+            Kind::Text {
+                max: crate::resources::TITLE_MAX,
+            },
+        )],
     },
     // privacy
     CommandSpec {
@@ -468,11 +504,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "forgetme",
         description: "Erases everything Hearth holds about you; first says what, then asks you to confirm",
         who: Role::Member,
-        options: &[opt(
-            "confirm",
-            "yes, to erase it all for good",
-            Kind::Choice(CONFIRM),
-        )],
+        options: &[opt("confirm", "yes, to erase it all for good", Kind::Choice(CONFIRM))],
     },
 ];
 

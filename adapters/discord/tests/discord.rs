@@ -357,7 +357,13 @@ async fn help_answers_privately_with_the_command_list() {
     let data = answer(&callback);
     assert!(is_ephemeral(data), "{data:#}");
     assert!(embed_text(data).contains("/group create"), "{}", embed_text(data));
-    for new in ["/resources list", "/resources add", "/resources remove", "/mydata", "/forgetme"] {
+    for new in [
+        "/resources list",
+        "/resources add",
+        "/resources remove",
+        "/mydata",
+        "/forgetme",
+    ] {
         assert!(embed_text(data).contains(new), "{new} in {}", embed_text(data));
     }
     assert_no_crowd_pings(&bot);
@@ -503,7 +509,12 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
         .interact(command_interaction(id(4), &plain_member(), "resources list", &[]))
         .await;
     let crisis = bot
-        .interact(command_interaction(id(5), &plain_member(), "crisis", &[("country", 3, json!("GB"))]))
+        .interact(command_interaction(
+            id(5),
+            &plain_member(),
+            "crisis",
+            &[("country", 3, json!("GB"))],
+        ))
         .await;
     let removed = bot
         .interact(command_interaction(
@@ -514,7 +525,11 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
         ))
         .await;
 
-    assert!(embed_text(answer(&refused)).contains("facilitator"), "{}", embed_text(answer(&refused)));
+    assert!(
+        embed_text(answer(&refused)).contains("facilitator"),
+        "{}",
+        embed_text(answer(&refused))
+    );
     for data in [answer(&added), answer(&listed)] {
         let text = embed_text(data);
         assert!(!text.contains("@everyone") && !text.contains("@here"), "{text}");
@@ -537,7 +552,12 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
 async fn mydata_arrives_as_a_private_file_and_forgetme_asks_then_erases() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    let join = command_interaction(id(2), &plain_member(), "group join", &[("group", 3, json!("Grief circle"))]);
+    let join = command_interaction(
+        id(2),
+        &plain_member(),
+        "group join",
+        &[("group", 3, json!("Grief circle"))],
+    );
     answer(&bot.interact(join).await);
 
     bot.fake.dispatch(
@@ -560,13 +580,25 @@ async fn mydata_arrives_as_a_private_file_and_forgetme_asks_then_erases() {
     assert_eq!(mydata.files, ["hearth-mydata.json"]);
     let data = answer(&mydata.body);
     assert!(is_ephemeral(data), "only Bo sees their data");
-    assert!(embed_text(data).contains("Grief circle \\(member\\)"), "{}", embed_text(data));
+    assert!(
+        embed_text(data).contains("Grief circle \\(member\\)"),
+        "{}",
+        embed_text(data)
+    );
     let preview = answer(&preview);
     assert!(is_ephemeral(preview));
-    assert!(embed_text(preview).contains("forgetme confirm:yes"), "{}", embed_text(preview));
+    assert!(
+        embed_text(preview).contains("forgetme confirm:yes"),
+        "{}",
+        embed_text(preview)
+    );
     let erased = answer(&erased);
     assert!(is_ephemeral(erased));
-    assert!(embed_text(erased).contains("Nothing of it is left"), "{}", embed_text(erased));
+    assert!(
+        embed_text(erased).contains("Nothing of it is left"),
+        "{}",
+        embed_text(erased)
+    );
     bot.stop().await;
 }
 

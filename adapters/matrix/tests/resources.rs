@@ -25,12 +25,16 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
     let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
 
     // Bob, a plain member, may not add; alice, the room's creator, may.
-    bob.say(&bob_room, "!resources add title:Mine url:https://example.org/mine").await;
+    bob.say(&bob_room, "!resources add title:Mine url:https://example.org/mine")
+        .await;
     let refused = bob
         .wait_for("the refusal", |s| said(s) && s.body().contains("resources add"))
         .await;
     alice
-        .say(&room, "!resources add title:\"@room reading\" url:https://example.org/read topic:reading")
+        .say(
+            &room,
+            "!resources add title:\"@room reading\" url:https://example.org/read topic:reading",
+        )
         .await;
     let added = alice
         .wait_for("the addition", |s| said(s) && s.body().contains("Added resource"))
@@ -50,7 +54,9 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
         .await;
     bob.say(&bob_room, "!crisis country:NZ").await;
     let crisis = bob
-        .wait_for("the crisis lines, privately", |s| said(s) && s.body().starts_with("Crisis lines"))
+        .wait_for("the crisis lines, privately", |s| {
+            said(s) && s.body().starts_with("Crisis lines")
+        })
         .await;
 
     assert!(refused.body().contains("facilitator"), "{}", refused.body());
@@ -66,7 +72,10 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
     );
     assert!(crisis.room != rid);
     let body = crisis.body();
-    assert!(body.find("Town helpline").unwrap() < body.find("1737").unwrap(), "{body}");
+    assert!(
+        body.find("Town helpline").unwrap() < body.find("1737").unwrap(),
+        "{body}"
+    );
     assert!(body.contains("last checked on 2026-11-26"), "{body}");
     bot.stop().await;
 }
@@ -95,7 +104,9 @@ async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
         .await;
     bob.say(&bob_room, "!mydata").await;
     let summary = bob
-        .wait_for("the summary", |s| said(s) && s.body().starts_with("Everything Hearth holds about you"))
+        .wait_for("the summary", |s| {
+            said(s) && s.body().starts_with("Everything Hearth holds about you")
+        })
         .await;
     let file = bob
         .wait_for("the file", |s| said(s) && s.event["content"]["msgtype"] == "m.file")
@@ -105,12 +116,18 @@ async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
         .wait_for("the erasure", |s| said(s) && s.body().contains("Nothing of it is left"))
         .await;
 
-    assert!(summary.room != rid && file.room == summary.room, "privately, in the direct room");
+    assert!(
+        summary.room != rid && file.room == summary.room,
+        "privately, in the direct room"
+    );
     assert!(summary.body().contains("Grief circle (member)"), "{}", summary.body());
     assert_eq!(file.event["content"]["body"], "hearth-mydata.json");
     assert!(erased.room != rid);
     assert!(
-        alice.all(|s| s.body().contains("Everything Hearth holds")).await.is_empty(),
+        alice
+            .all(|s| s.body().contains("Everything Hearth holds"))
+            .await
+            .is_empty(),
         "alice saw none of it"
     );
     bot.stop().await;

@@ -56,7 +56,9 @@ async fn the_feed_lists_weekly_series_with_their_weekday_times_zone_and_place() 
 
     assert_eq!(entries.len(), 4, "{entries:?}");
     for e in &entries {
-        for field in ["name", "slug", "day", "time", "end_time", "timezone", "types", "group", "updated"] {
+        for field in [
+            "name", "slug", "day", "time", "end_time", "timezone", "types", "group", "updated",
+        ] {
             assert!(!e[field].is_null(), "{field} missing in {e}");
         }
         assert!(e.as_object().unwrap().values().all(|v| !v.is_null()), "no nulls: {e}");
@@ -108,10 +110,16 @@ async fn the_feed_lists_weekly_series_with_their_weekday_times_zone_and_place() 
 async fn a_slug_is_unique_and_stays_when_the_group_is_renamed() {
     let bot = Bot::new().await;
     bot.say("admin", GRIEF).await;
-    bot.say("admin", r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#)
-        .await;
-    bot.say("admin", r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#)
-        .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#,
+    )
+    .await;
     let (_, before) = feed(&bot).await;
     bot.say("admin", r#"group edit group:#1 name:"Loss and grief""#).await;
     let (_, after) = feed(&bot).await;
@@ -131,8 +139,11 @@ async fn the_calendar_carries_each_series_place_and_a_stamp_from_the_clock() {
         "group create name:Online topic:grief led_by:peer location:https://meet.example/x",
     )
     .await;
-    bot.say("admin", r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#)
-        .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#,
+    )
+    .await;
     bot.say(
         "admin",
         r#"meeting schedule group:#1 when:"2026-03-25 19:00" where:"Room 4""#,

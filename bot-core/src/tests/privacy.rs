@@ -25,8 +25,11 @@ async fn say_as(bot: &Bot, community: &str, text: &str) -> Response {
 async fn a_member_with_everything() -> Bot {
     let bot = Bot::new().await;
     bot.say("admin", GRIEF).await;
-    bot.say("admin", &format!(r#"group facilitator group:"Grief circle" user:{ID} action:add"#))
-        .await;
+    bot.say(
+        "admin",
+        &format!(r#"group facilitator group:"Grief circle" user:{ID} action:add"#),
+    )
+    .await;
     let z = |text: &'static str| say_as(&bot, "local", text);
     z("timezone zone:Europe/Berlin").await;
     z("group join group:#1").await;
@@ -97,8 +100,14 @@ async fn cells_holding(store: &crate::Store, needle: &str) -> Vec<String> {
             .await
             .unwrap();
         for column in columns {
-            let sql = format!("SELECT COUNT(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0");
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(needle).fetch_one(store.pool()).await.unwrap();
+            let sql = format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
+            );
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
             if n > 0 {
                 found.push(format!("{table}.{column}"));
             }

@@ -16,11 +16,18 @@ async fn anyone_reads_facilitators_and_admins_edit() {
     let listed = bot.say("mia", "resources list").await;
     assert!(is_private(&listed));
     let listed = text(&listed);
-    assert!(listed.contains("Grief reading list <https://example.org/grief>"), "{listed}");
+    assert!(
+        listed.contains("Grief reading list <https://example.org/grief>"),
+        "{listed}"
+    );
     assert!(listed.contains("Books members found helpful"), "{listed}");
 
     let removed = bot.say("admin", "resources remove resource:1").await;
-    assert!(text(&removed).contains("Removed Grief reading list"), "{}", text(&removed));
+    assert!(
+        text(&removed).contains("Removed Grief reading list"),
+        "{}",
+        text(&removed)
+    );
     assert!(text(&bot.say("mia", "resources list").await).contains("no resources yet"));
 }
 
@@ -28,11 +35,16 @@ async fn anyone_reads_facilitators_and_admins_edit() {
 async fn a_facilitator_of_any_group_edits_the_community_list() {
     let bot = Bot::new().await;
     bot.say("admin", GRIEF).await;
-    bot.say("admin", r#"group facilitator group:"Grief circle" user:fran action:add"#)
-        .await;
+    bot.say(
+        "admin",
+        r#"group facilitator group:"Grief circle" user:fran action:add"#,
+    )
+    .await;
     let added = bot.say("fran", ADD).await;
     assert!(text(&added).contains("Added resource"), "{}", text(&added));
-    let removed = bot.say("fran", r#"resources remove resource:"grief READING list""#).await;
+    let removed = bot
+        .say("fran", r#"resources remove resource:"grief READING list""#)
+        .await;
     assert!(text(&removed).contains("Removed"), "{}", text(&removed));
 }
 
@@ -51,7 +63,9 @@ async fn only_http_links_and_no_duplicate_titles() {
 #[tokio::test]
 async fn a_title_that_pings_is_kept_as_text_for_adapters_to_defuse() {
     let bot = Bot::new().await;
-    let added = bot.say("admin", "resources add title:@everyone url:https://e.org").await;
+    let added = bot
+        .say("admin", "resources add title:@everyone url:https://e.org")
+        .await;
     let reply = added.reply.unwrap();
     assert!(reply.message.pings.is_empty());
     let listed = bot.say("mia", "resources list").await;
@@ -71,7 +85,11 @@ async fn crisis_shows_local_lines_first_for_a_listed_and_an_unknown_country() {
         assert!(is_private(&answer));
         let answer = text(&answer);
         let town = answer.find("Town helpline").expect("the local line");
-        let rest = if country == "GB" { "Samaritans" } else { "I don't have a checked line for IT" };
+        let rest = if country == "GB" {
+            "Samaritans"
+        } else {
+            "I don't have a checked line for IT"
+        };
         assert!(town < answer.find(rest).unwrap(), "{answer}");
         assert!(answer.contains("last checked on 2026-11-26"));
     }
@@ -81,7 +99,13 @@ async fn crisis_shows_local_lines_first_for_a_listed_and_an_unknown_country() {
 async fn help_lists_the_resource_and_own_data_commands_within_discords_limit() {
     let bot = Bot::new().await;
     let help = text(&bot.say("mia", "help").await);
-    for new in ["/resources list", "/resources add", "/resources remove", "/mydata", "/forgetme"] {
+    for new in [
+        "/resources list",
+        "/resources add",
+        "/resources remove",
+        "/mydata",
+        "/forgetme",
+    ] {
         assert!(help.contains(new), "{new} in {help}");
     }
     assert!(help.chars().count() < 4000, "{} characters", help.chars().count());

@@ -10,15 +10,21 @@ use crate::scheduler::FnOutbox;
 use crate::{Outbox, Scheduler};
 
 async fn count(bot: &Bot, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(bot.hearth.store().pool()).await.unwrap()
+    sqlx::query_scalar(sql)
+        .fetch_one(bot.hearth.store().pool())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn a_delivered_job_and_a_past_rsvp_are_gone_31_days_later() {
     let bot = Bot::new().await;
     bot.say("admin", GRIEF).await;
-    bot.say("admin", r#"meeting schedule group:#1 when:"2026-03-20 19:00" timezone:UTC"#)
-        .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-20 19:00" timezone:UTC"#,
+    )
+    .await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, |_: &crate::Delivery| Ok(())));
     let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]);
@@ -32,13 +38,20 @@ async fn a_delivered_job_and_a_past_rsvp_are_gone_31_days_later() {
 
     let day_29 = bot.hearth.sweep(last_done + Duration::days(29)).await.unwrap();
     let kept = count(&bot, "SELECT COUNT(*) FROM jobs WHERE state <> 'pending'").await;
-    let day_31 = bot.hearth.sweep(at("2026-03-21T00:00:00Z") + Duration::days(31)).await.unwrap();
+    let day_31 = bot
+        .hearth
+        .sweep(at("2026-03-21T00:00:00Z") + Duration::days(31))
+        .await
+        .unwrap();
 
     assert!(kept >= 1, "the newest delivery is kept 29 days on");
     assert_eq!(day_29.rsvps, 0, "an RSVP is kept 29 days on");
     assert_eq!(day_29.jobs + day_31.jobs, sent as u64);
     assert_eq!(day_31.rsvps, 1);
-    assert_eq!(count(&bot, "SELECT COUNT(*) FROM jobs WHERE state <> 'pending'").await, 0);
+    assert_eq!(
+        count(&bot, "SELECT COUNT(*) FROM jobs WHERE state <> 'pending'").await,
+        0
+    );
     assert_eq!(count(&bot, "SELECT COUNT(*) FROM rsvps").await, 0);
 }
 
@@ -46,8 +59,11 @@ async fn a_delivered_job_and_a_past_rsvp_are_gone_31_days_later() {
 async fn leaving_a_group_drops_rsvps_to_its_future_meetings() {
     let bot = Bot::new().await;
     bot.say("admin", GRIEF).await;
-    bot.say("admin", r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly timezone:UTC"#)
-        .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly timezone:UTC"#,
+    )
+    .await;
     bot.say("ann", "group join group:#1").await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     assert_eq!(count(&bot, "SELECT COUNT(*) FROM rsvps").await, 1);

@@ -301,10 +301,11 @@ async fn export_meeting_guide(
     let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id).await?;
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
     let plural = if listed == 1 { "" } else { "s" };
-    println!("Wrote {listed} meeting{plural} to {}.", out.display());
+    let mut report = format!("Wrote {listed} meeting{plural} to {}.\n", out.display());
     for why in left_out {
-        println!("Left out: {why}");
+        report.push_str(&format!("Left out: {why}\n"));
     }
+    std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes()).context("writing the report")?;
     store.close().await;
     Ok(())
 }

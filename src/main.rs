@@ -135,6 +135,11 @@ async fn console(
     if lock.is_some() {
         hearth.release_claims().await.context("releasing old claims")?;
     }
+    // Retention: a console session is short, so one sweep at its start.
+    hearth
+        .sweep(hearth.now())
+        .await
+        .context("deleting what is past retention")?;
     let options = hearth_console::Options {
         speaker,
         clock: manual,

@@ -27,6 +27,10 @@ pub struct Storage {
     /// console beside a running bot). Off: a second process is refused.
     #[serde(default)]
     pub shared: bool,
+    /// Days finished deliveries and RSVPs of past meetings are kept before
+    /// they are deleted (at least 1).
+    #[serde(default = "retention_days", deserialize_with = "at_least_one_day")]
+    pub retention_days: u32,
 }
 
 impl Default for Storage {
@@ -34,8 +38,23 @@ impl Default for Storage {
         Self {
             path: PathBuf::from("hearth.db"),
             shared: false,
+            retention_days: retention_days(),
         }
     }
+}
+
+fn retention_days() -> u32 {
+    bot_core::retention::DEFAULT_DAYS
+}
+
+fn at_least_one_day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let days = u32::deserialize(d)?;
+    if days == 0 || days > 3650 {
+        return Err(serde::de::Error::custom(format!(
+            "retention_days = {days}: give a number of days from 1 to 3650"
+        )));
+    }
+    Ok(days)
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +117,17 @@ mod tests {
         let text = include_str!("../config/hearth.example.toml");
         let config: Config = toml::from_str(text).unwrap();
         assert_eq!(config.community.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(config.storage.retention_days, 30);
+    }
+
+    #[test]
+    fn retention_defaults_to_30_days_and_refuses_zero() {
+        let config: Config = toml::from_str("[storage]\npath = \"x.db\"\n").unwrap();
+        assert_eq!(config.storage.retention_days, 30);
+        let err = toml::from_str::<Config>("[storage]\npath = \"x.db\"\nretention_days = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention_days"), "{err}");
     }
 
     #[test]

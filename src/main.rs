@@ -34,6 +34,23 @@ struct Cli {
 enum Command {
     /// Try Hearth in this terminal, or drive it from a script on standard input.
     Console(ConsoleArgs),
+    /// Writes a file from the database named by --config, e.g. for a website.
+    #[command(subcommand)]
+    Export(Export),
+}
+
+#[derive(Debug, Subcommand)]
+enum Export {
+    /// The Meeting Guide JSON feed (what /group list format:meeting_guide gives).
+    MeetingGuide {
+        /// The community, as platform:id (e.g. discord:123456789012345678,
+        /// console:local); needed when the database holds more than one.
+        #[arg(long)]
+        community: Option<String>,
+        /// Where to write it.
+        #[arg(long, default_value = "meeting-guide.json")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,12 +88,19 @@ async fn main() -> anyhow::Result<()> {
             init_logs("warn");
             console(args.db, args.speaker, args.clock, args.shared, CoreConfig::default()).await
         }
+        (Some(Command::Export(Export::MeetingGuide { community, out })), config) => {
+            init_logs("warn");
+            let path = config.context("hearth export needs --config FILE, to find the database")?;
+            let config = Config::load(&path)?;
+            export_meeting_guide(&config.storage.path, community.as_deref(), &out).await
+        }
         (None, Some(path)) => {
             let config = Config::load(&path)?;
             // matrix-sdk logs harmless 404s at login as errors; its warnings are enough.
             init_logs("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn");
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
+                retention: chrono::Duration::days(i64::from(config.storage.retention_days)),
             };
             serve(config, core).await
         }
@@ -111,6 +135,11 @@ async fn console(
     if lock.is_some() {
         hearth.release_claims().await.context("releasing old claims")?;
     }
+    // Retention: a console session is short, so one sweep at its start.
+    hearth
+        .sweep(hearth.now())
+        .await
+        .context("deleting what is past retention")?;
     let options = hearth_console::Options {
         speaker,
         clock: manual,
@@ -179,6 +208,25 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             ("console", ran)
         });
     }
+    // Retention: what is past its time is deleted at start and every hour.
+    let sweeper = hearth.clone();
+    let swept = until_stopped();
+    tokio::spawn(async move {
+        let sweeping = async {
+            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                match sweeper.sweep(sweeper.now()).await {
+                    Ok(gone) => tracing::info!(jobs = gone.jobs, rsvps = gone.rsvps, "retention sweep"),
+                    Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                }
+            }
+        };
+        tokio::select! {
+            () = sweeping => {}
+            () = swept => {}
+        }
+    });
     let mut scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
     let mut scheduler_done = false;
     let outcome = tokio::select! {
@@ -228,6 +276,45 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 }
 
 /// Opens the database, holding its single-instance lock unless `shared`.
+/// `hearth export meeting-guide`: the same file as the command, for a
+/// website to serve. It reads beside a running bot, never taking its lock.
+async fn export_meeting_guide(
+    db: &std::path::Path,
+    community: Option<&str>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    if !db.exists() {
+        anyhow::bail!(
+            "the database {} does not exist yet; start Hearth once first",
+            db.display()
+        );
+    }
+    let (store, _) = open_store(db, true).await?;
+    let named = match community {
+        Some(c) => Some(
+            c.split_once(':')
+                .context("--community is platform:id, e.g. discord:123456789012345678")?,
+        ),
+        None => None,
+    };
+    let Some(id) = bot_core::meeting_guide::community_for_export(&store, named).await? else {
+        anyhow::bail!(match named {
+            Some(_) => "no community by that platform:id in the database",
+            None => "the database holds no community, or several: name one with --community platform:id",
+        });
+    };
+    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id).await?;
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+    let plural = if listed == 1 { "" } else { "s" };
+    let mut report = format!("Wrote {listed} meeting{plural} to {}.\n", out.display());
+    for why in left_out {
+        report.push_str(&format!("Left out: {why}\n"));
+    }
+    std::io::Write::write_all(&mut std::io::stdout(), report.as_bytes()).context("writing the report")?;
+    store.close().await;
+    Ok(())
+}
+
 async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
     let lock = if shared {
         None

@@ -663,3 +663,165 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
     let summary = answer_to(out, "alice@#general> /circle end");
     assert_eq!(summary.matches("(private: only alice sees this)").count(), 1);
 }
+
+#[test]
+fn resources_and_local_crisis_lines_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/resources add title:"Grief reading" url:https://example.org/grief topic:reading description:"Books that helped"
+/resources add title:@everyone url:https://example.org/x
+/resources add title:"Town helpline" url:https://town.example/help topic:crisis
+/as carol
+/resources add title:Mine url:https://example.org/mine
+/resources list
+/resources list topic:reading
+/crisis country:GB
+/as alice
+/resources remove resource:"grief READING"
+/resources add title:Bad url:ftp://example.org
+"#;
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db", "--as", "alice"], script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(answer_to(out, "/resources add title:\"Grief reading\"").contains("Added resource 1 to reading"));
+    assert!(answer_to(out, "/resources add title:Mine").contains("Only a facilitator or a community admin"));
+    let list = answer_to(out, "carol@#general> /resources list\n");
+    assert!(list.contains("(private: only carol sees this)"), "{list}");
+    assert!(
+        list.contains("Grief reading <https://example.org/grief> — Books that helped"),
+        "{list}"
+    );
+    assert!(list.contains("Town helpline"), "{list}");
+    let reading = answer_to(out, "/resources list topic:reading");
+    assert!(!reading.contains("Town helpline"), "{reading}");
+    let crisis = answer_to(out, "/crisis country:GB");
+    assert!(
+        crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(),
+        "{crisis}"
+    );
+    assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
+    assert!(answer_to(out, "/resources remove").contains("Removed Grief reading"));
+    assert!(answer_to(out, "/resources add title:Bad").contains("https://"));
+}
+
+#[test]
+fn crisis_checkins_and_own_data_leave_no_trace_of_who_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let who = "quinnwhisper";
+    let script = format!(
+        "/timezone zone:UTC\n/as {who}\n/crisis country:GB\n/checkin share mood:2 note:heavyday\n/checkin history\n/mydata\n/forgetme\n/forgetme confirm:yes\n"
+    );
+
+    let run = hearth_logging(dir.path(), &["console", "--db", "t.db"], &script, Some("trace"));
+
+    assert!(run.success, "{}", run.stderr);
+    assert!(answer_to(&run.stdout, "/crisis country:GB").contains("Samaritans"));
+    assert!(answer_to(&run.stdout, "> /forgetme confirm:yes").contains("Nothing of it is left"));
+    let log = &run.stderr;
+    assert!(log.contains("command"), "the log is on: {log}");
+    assert!(log.contains("timezone"), "ordinary commands are still logged: {log}");
+    for secret in [who, "heavyday"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    for line in log.lines().filter(|l| l.contains("command")) {
+        for name in ["crisis", "checkin", "mydata", "forgetme"] {
+            assert!(!line.contains(name), "{name} logged: {line}");
+        }
+    }
+}
+
+#[test]
+fn mydata_is_a_private_block_and_forgetme_asks_before_it_erases() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/group facilitator group:"Grief circle" user:bob action:add
+/as bob
+/group join group:#1
+/checkin share mood:4 note:"a good walk"
+/mydata
+/forgetme
+/forgetme confirm:yes
+/mydata
+"#;
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db", "--as", "alice"], script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let mine = answer_to(out, "bob@#general> /mydata\n");
+    assert!(mine.contains("(private: only bob sees this)"), "{mine}");
+    assert!(mine.contains("Grief circle (member, facilitator)"), "{mine}");
+    assert!(mine.contains("attached hearth-mydata.json"), "{mine}");
+    assert!(mine.contains("\"note\": \"a good walk\""), "{mine}");
+    let preview = answer_to(out, "> /forgetme\n");
+    assert!(preview.contains("only facilitator of Grief circle"), "{preview}");
+    assert!(preview.contains("A community admin (alice)"), "{preview}");
+    assert!(preview.contains("/forgetme confirm:yes"), "{preview}");
+    assert!(answer_to(out, "> /forgetme confirm:yes").contains("Erased"));
+    let after = out.rsplit("bob@#general> /mydata").next().unwrap();
+    assert!(after.contains("Groups: none."), "{after}");
+    assert!(!after.contains("a good walk"), "{after}");
+}
+
+#[test]
+fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer location:https://meet.example/grief
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:Europe/Berlin
+/group list format:meeting_guide
+"#;
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+    assert!(run.success, "{}", run.stderr);
+    std::fs::write(
+        dir.path().join("hearth.toml"),
+        "[storage]\npath = \"t.db\"\n[console]\n",
+    )
+    .unwrap();
+
+    let export = hearth(
+        dir.path(),
+        &[
+            "export",
+            "meeting-guide",
+            "--config",
+            "hearth.toml",
+            "--out",
+            "feed.json",
+        ],
+        "",
+    );
+
+    assert!(export.success, "{}", export.stderr);
+    assert!(
+        export.stdout.contains("Wrote 1 meeting to feed.json."),
+        "{}",
+        export.stdout
+    );
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("feed.json")).unwrap()).unwrap();
+    let entry = &file.as_array().unwrap()[0];
+    assert_eq!(entry["slug"], "grief-circle");
+    assert_eq!(entry["day"], 2);
+    assert_eq!(entry["time"], "19:00");
+    assert_eq!(entry["timezone"], "Europe/Berlin");
+    assert_eq!(entry["conference_url"], "https://meet.example/grief");
+    let shown = answer_to(&run.stdout, "/group list format:meeting_guide");
+    let (_, attached) = shown.split_once("):\n").unwrap();
+    let attached: serde_json::Value = serde_json::from_str(
+        &attached
+            .lines()
+            .map(|l| l.strip_prefix("   ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(attached, file, "the command and the export give the same feed");
+}

@@ -90,6 +90,13 @@ pub async fn calendar(
 ) -> Result<Attachment> {
     let mut cal = Calendar::new();
     cal.name(name);
+    // A series without a place of its own meets where its group does.
+    let group_ids: Vec<i64> = series.iter().map(|(m, _)| m.group_id).collect();
+    let group_places: std::collections::HashMap<i64, String> = crate::groups::by_ids(store, &group_ids)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.location.map(|l| (g.id, l)))
+        .collect();
     let mut zones: Vec<Tz> = Vec::new();
     for (meeting, group_name) in series {
         let zone = meeting.zone();
@@ -104,7 +111,10 @@ pub async fn calendar(
             .summary(title)
             .starts(tz_dt(meeting.start_local, zone))
             .ends(tz_dt(meeting.start_local + meeting.duration(), zone));
-        if let Some(place) = &meeting.location {
+        // DTSTAMP from the injected clock, so a calendar is the same file
+        // whenever the same state is exported.
+        event.timestamp(now);
+        if let Some(place) = meeting.location.as_ref().or(group_places.get(&meeting.group_id)) {
             event.location(place);
         }
         if meeting.repeat != "once" {
@@ -136,6 +146,7 @@ pub async fn calendar(
                         .summary(title)
                         .starts(tz_dt(local_at(to, zone), zone))
                         .ends(tz_dt(local_at(to + meeting.duration(), zone), zone))
+                        .timestamp(now)
                         .append_property(rid);
                     overrides.push(moved_event.done());
                 }

@@ -246,7 +246,7 @@ async fn share(
         .context("saving a check-in")?,
     };
     // Ids only: not the mood, not whether it was a pass, never the note.
-    tracing::info!(checkin = id, member = me.id, group = group_id, "check-in recorded");
+    tracing::info!(checkin = id, group = group_id, "check-in recorded");
 
     let mut message = Message::new().text(match mood {
         Some(m) => format!("Thank you for checking in: {}.", mood_words(m)),

@@ -1,12 +1,11 @@
 //! Groups and the directory: `/group create|edit|info|list|join|leave|facilitator`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 
 use crate::error::{Context, Result, UserError};
 use crate::io::Platform;
 use crate::members::{self, Member};
-use crate::message::{Attachment, Line, Message, Span};
+use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::store::Store;
 
@@ -272,6 +271,20 @@ pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Whether `member` facilitates any group of `community`.
+pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
+         WHERE f.member_id = ? AND g.community_id = ? LIMIT 1",
+    )
+    .bind(member)
+    .bind(community)
+    .fetch_optional(store.pool())
+    .await
+    .context("checking a facilitator of any group")?;
+    Ok(found.is_some())
+}
+
 fn led_by_label(led_by: &str) -> &'static str {
     if led_by == "professional" {
         "Professionally facilitated"
@@ -386,55 +399,11 @@ async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
         .context("listing groups")
 }
 
-/// One entry of the Meeting Guide JSON format, as far as a group's card fills it.
-#[derive(Serialize)]
-struct GuideEntry<'a> {
-    name: &'a str,
-    slug: String,
-    notes: Option<&'a str>,
-    types: Vec<&'static str>,
-    location: Option<&'a str>,
-    group: &'a str,
-    updated: String,
-}
-
-/// `/group list [topic] [format]`.
-pub async fn list(
-    store: &Store,
-    community: i64,
-    topic: Option<&str>,
-    meeting_guide: bool,
-    now: DateTime<Utc>,
-) -> Result<Message> {
+/// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.
+pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<Message> {
     let wanted = topic.map(key);
     let mut groups = all(store, community).await?;
     groups.retain(|g| wanted.as_ref().is_none_or(|w| key(&g.topic).contains(w.as_str())));
-    if meeting_guide {
-        let entries: Vec<GuideEntry> = groups
-            .iter()
-            .map(|g| GuideEntry {
-                name: &g.name,
-                slug: format!("group-{}", g.id),
-                notes: g.description.as_deref(),
-                types: if g.format == "in_person" { vec![] } else { vec!["ONL"] },
-                location: g.location.as_deref(),
-                group: &g.name,
-                updated: now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            })
-            .collect();
-        let json = serde_json::to_string_pretty(&entries).context("writing the directory JSON")?;
-        return Ok(Message::new()
-            .text(format!(
-                "The directory in Meeting Guide format ({} group{}).",
-                entries.len(),
-                if entries.len() == 1 { "" } else { "s" }
-            ))
-            .attach(Attachment {
-                filename: "groups.json".into(),
-                mime: "application/json",
-                content: json,
-            }));
-    }
     if groups.is_empty() {
         return Ok(Message::new().line(match topic {
             Some(_) => Line::text("No group here is about that yet. ")

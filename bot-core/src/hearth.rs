@@ -17,19 +17,22 @@ use crate::members::{self, Community, Member};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
-use crate::{calendar, checkins, circle, crisis, help, jobs, reminders};
+use crate::{calendar, checkins, circle, crisis, help, jobs, meeting_guide, privacy, reminders, resources, retention};
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     /// The zone a new community starts with.
     pub default_timezone: Tz,
+    /// How long finished deliveries and past RSVPs are kept.
+    pub retention: chrono::Duration,
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         Self {
             default_timezone: Tz::UTC,
+            retention: chrono::Duration::days(i64::from(crate::retention::DEFAULT_DAYS)),
         }
     }
 }
@@ -102,6 +105,13 @@ pub(crate) enum Command<'a> {
     Circle(circle::Action),
     // check-ins
     Checkin(checkins::Cmd<'a>),
+    // resources
+    Resources(resources::Cmd<'a>),
+    // privacy
+    MyData,
+    ForgetMe {
+        confirm: bool,
+    },
 }
 
 impl<'a> Command<'a> {
@@ -162,9 +172,22 @@ impl<'a> Command<'a> {
             "hand lower" => Command::Circle(circle::Action::Lower),
             // check-ins
             name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
+            // resources
+            name if name.starts_with("resources ") => Command::Resources(resources::Cmd::from_bound(b)?),
+            // privacy
+            "mydata" => Command::MyData,
+            "forgetme" => Command::ForgetMe {
+                confirm: b.choice("confirm") == Some("yes"),
+            },
             _ => return None,
         })
     }
+}
+
+/// Commands whose use is nobody's business, not even the log's: who asked
+/// for a crisis line, checked in, or looked at or erased their own data.
+fn unlogged(command: &str) -> bool {
+    matches!(command, "crisis" | "mydata" | "forgetme") || command.starts_with("checkin ")
 }
 
 /// A short id to quote for an internal error.
@@ -303,6 +326,11 @@ impl Hearth {
         circle::status_posted(&self.store, key, message_id).await
     }
 
+    /// Deletes finished deliveries and past RSVPs older than the retention period.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<retention::Swept> {
+        retention::sweep(&self.store, self.config.retention, now).await
+    }
+
     fn planned(&self) {
         self.jobs_changed.notify_one();
     }
@@ -399,7 +427,15 @@ impl Hearth {
             }
             group => group,
         };
-        let role = self.role(&ctx, group.as_ref()).await?;
+        let mut role = self.role(&ctx, group.as_ref()).await?;
+        // resources: the list is the community's, not one group's; a facilitator
+        // of any of its groups may edit it, as admins trusted them with members.
+        if bound.spec.name.starts_with("resources ")
+            && role == Role::Member
+            && groups::facilitates_any(&self.store, ctx.community.id, ctx.me.id).await?
+        {
+            role = Role::Facilitator;
+        }
         if role < bound.spec.who {
             return Err(UserError::NotPermitted {
                 command: bound.spec.name,
@@ -408,13 +444,21 @@ impl Hearth {
             }
             .into());
         }
-        tracing::info!(
-            platform = input.place.platform.as_str(),
-            community = ctx.community.id,
-            member = ctx.me.id,
-            command = bound.spec.name,
-            "command"
-        );
+        if unlogged(bound.spec.name) {
+            tracing::info!(
+                platform = input.place.platform.as_str(),
+                community = ctx.community.id,
+                "command"
+            );
+        } else {
+            tracing::info!(
+                platform = input.place.platform.as_str(),
+                community = ctx.community.id,
+                member = ctx.me.id,
+                command = bound.spec.name,
+                "command"
+            );
+        }
         let Some(command) = Command::from_bound(&bound) else {
             return Err(Error::Internal {
                 context: "dispatching a command",
@@ -474,7 +518,11 @@ impl Hearth {
             Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
             Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
             Command::GroupList { topic, meeting_guide } => {
-                Response::public(groups::list(store, community, topic, meeting_guide, ctx.now).await?)
+                if meeting_guide {
+                    Response::public(meeting_guide::message(store, community, now).await?)
+                } else {
+                    Response::public(groups::list(store, community, topic).await?)
+                }
             }
             Command::GroupJoin => {
                 let message = groups::join(store, the_group()?, &ctx.me, now).await?;
@@ -484,6 +532,7 @@ impl Hearth {
             }
             Command::GroupLeave => {
                 let message = groups::leave(store, the_group()?, &ctx.me).await?;
+                retention::left_group(store, the_group()?.id, ctx.me.id, now).await?;
                 self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
                     .await?;
                 Response::private(message)
@@ -582,7 +631,10 @@ impl Hearth {
                     Response::private(message)
                 }
             },
-            Command::Crisis { country } => Response::private(crisis::crisis(country)),
+            Command::Crisis { country } => {
+                let local = resources::crisis_lines(store, community).await?;
+                Response::private(crisis::crisis(country, &local))
+            }
             // The talking stick.
             Command::CircleStart {
                 mode,
@@ -617,6 +669,25 @@ impl Hearth {
                 let (response, replan) = checkins::run(store, cmd, &asker, group, now).await?;
                 self.replan_checkins(replan, now).await?;
                 response
+            }
+            // resources: the list is read by all; additions are public so the community sees them.
+            Command::Resources(cmd) => {
+                let listing = matches!(cmd, resources::Cmd::List { .. });
+                let message = resources::run(store, cmd, community, now).await?;
+                if listing {
+                    Response::private(message)
+                } else {
+                    Response::public(message)
+                }
+            }
+            // privacy
+            Command::MyData => Response::private(privacy::mydata(store, &ctx.me, platform.as_str()).await?),
+            Command::ForgetMe { confirm } => {
+                let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm).await?;
+                if erased {
+                    self.planned();
+                }
+                Response::private(message)
             }
         })
     }

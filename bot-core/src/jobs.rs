@@ -1125,3 +1125,25 @@ pub async fn failed_in(store: &Store, community: i64, limit: i64) -> Result<Vec<
     .await
     .context("listing failed jobs")
 }
+
+/// Retention: deletes finished jobs (sent, dropped or failed) that finished
+/// before `before`, in batches so a long backlog never holds the write lock
+/// for long. Returns how many went.
+pub async fn sweep_done(store: &Store, before: DateTime<Utc>) -> Result<u64> {
+    let mut gone = 0;
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM jobs WHERE id IN
+               (SELECT id FROM jobs WHERE state <> 'pending' AND done_at < ? LIMIT 1000)",
+        )
+        .bind(before.timestamp())
+        .execute(store.pool())
+        .await
+        .context("sweeping finished jobs")?
+        .rows_affected();
+        gone += deleted;
+        if deleted < 1000 {
+            return Ok(gone);
+        }
+    }
+}

@@ -97,6 +97,7 @@ pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
 pub const CIRCLE_MODES: &[&str] = crate::circle::state::Mode::NAMES;
 pub const YES_NO: &[&str] = &["yes", "no"];
+pub const CONFIRM: &[&str] = &["yes"];
 
 const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
 const TOPIC: Kind = Kind::Text { max: 60 };
@@ -516,6 +517,79 @@ pub static COMMANDS: &[CommandSpec] = &[
         description: "Lowers your raised hand",
         who: Role::Member,
         options: &[],
+    },
+    // resources
+    CommandSpec {
+        name: "resources list",
+        description: "The community's resources: reading, links, local crisis lines",
+        who: Role::Member,
+        options: &[opt(
+            "topic",
+            "Only this topic, e.g. crisis",
+            Kind::Text {
+                max: crate::resources::TOPIC_MAX,
+            },
+        )],
+    },
+    CommandSpec {
+        name: "resources add",
+        description: "Adds a link to the community's resources; topic crisis makes it a local crisis line",
+        who: Role::Facilitator,
+        options: &[
+            req(
+                "title",
+                "What the link is called",
+                Kind::Text {
+                    max: crate::resources::TITLE_MAX,
+                },
+            ),
+            req(
+                "url",
+                "The address, starting with https:// or http://",
+                Kind::Text {
+                    max: crate::resources::URL_MAX,
+                },
+            ),
+            opt(
+                "topic",
+                "A topic such as reading or crisis (default: general)",
+                Kind::Text {
+                    max: crate::resources::TOPIC_MAX,
+                },
+            ),
+            opt(
+                "description",
+                "A sentence about it",
+                Kind::Text {
+                    max: crate::resources::DESCRIPTION_MAX,
+                },
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "resources remove",
+        description: "Removes a resource from the community's list",
+        who: Role::Facilitator,
+        options: &[req(
+            "resource",
+            "Its number, as /resources list shows it, or its title",
+            Kind::Text {
+                max: crate::resources::TITLE_MAX,
+            },
+        )],
+    },
+    // privacy
+    CommandSpec {
+        name: "mydata",
+        description: "Everything Hearth holds about you, shown only to you, as a file",
+        who: Role::Member,
+        options: &[],
+    },
+    CommandSpec {
+        name: "forgetme",
+        description: "Erases everything Hearth holds about you; first says what, then asks you to confirm",
+        who: Role::Member,
+        options: &[opt("confirm", "yes, to erase it all for good", Kind::Choice(CONFIRM))],
     },
 ];
 

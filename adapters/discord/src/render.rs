@@ -230,7 +230,8 @@ pub fn line(line: &Line) -> String {
                 if (url.starts_with("https://") || url.starts_with("http://"))
                     && !url.contains(|c: char| c.is_whitespace() || c == ')' || c == '>')
                 {
-                    out.push_str(&format!("[{}]({url})", escape(label)));
+                    // `<url>`: the link is shown without a preview.
+                    out.push_str(&format!("[{}](<{url}>)", escape(label)));
                 } else {
                     out.push_str(&escape(label));
                     out.push_str(" (");

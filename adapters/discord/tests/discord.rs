@@ -357,6 +357,15 @@ async fn help_answers_privately_with_the_command_list() {
     let data = answer(&callback);
     assert!(is_ephemeral(data), "{data:#}");
     assert!(embed_text(data).contains("/group create"), "{}", embed_text(data));
+    for new in [
+        "/resources list",
+        "/resources add",
+        "/resources remove",
+        "/mydata",
+        "/forgetme",
+    ] {
+        assert!(embed_text(data).contains(new), "{new} in {}", embed_text(data));
+    }
     assert_no_crowd_pings(&bot);
     bot.stop().await;
 }
@@ -474,6 +483,122 @@ async fn a_group_named_everyone_pings_nobody() {
         assert!(text.contains("@\u{200b}everyone"), "{text}");
     }
     assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings() {
+    let bot = Bot::start().await;
+    let add = |n: u64, member: &Value, title: &str, topic: &str| {
+        command_interaction(
+            id(n),
+            member,
+            "resources add",
+            &[
+                ("title", 3, json!(title)),
+                ("url", 3, json!("https://example.org/help")),
+                ("topic", 3, json!(topic)),
+            ],
+        )
+    };
+
+    let refused = bot.interact(add(1, &plain_member(), "Mine", "reading")).await;
+    let added = bot.interact(add(2, &admin(), "@everyone @here", "reading")).await;
+    let local = bot.interact(add(3, &admin(), "Town helpline", "crisis")).await;
+    let listed = bot
+        .interact(command_interaction(id(4), &plain_member(), "resources list", &[]))
+        .await;
+    let crisis = bot
+        .interact(command_interaction(
+            id(5),
+            &plain_member(),
+            "crisis",
+            &[("country", 3, json!("GB"))],
+        ))
+        .await;
+    let removed = bot
+        .interact(command_interaction(
+            id(6),
+            &admin(),
+            "resources remove",
+            &[("resource", 3, json!("1"))],
+        ))
+        .await;
+
+    assert!(
+        embed_text(answer(&refused)).contains("facilitator"),
+        "{}",
+        embed_text(answer(&refused))
+    );
+    for data in [answer(&added), answer(&listed)] {
+        let text = embed_text(data);
+        assert!(!text.contains("@everyone") && !text.contains("@here"), "{text}");
+        assert!(text.contains("(<https://example.org/help>)"), "no preview: {text}");
+    }
+    assert!(is_ephemeral(answer(&listed)));
+    assert!(embed_text(answer(&local)).contains("local crisis line"));
+    let crisis = embed_text(answer(&crisis));
+    assert!(
+        crisis.find("Town helpline").unwrap() < crisis.find("Samaritans").unwrap(),
+        "{crisis}"
+    );
+    assert!(crisis.contains("last checked on 2026\\-11\\-26"), "{crisis}");
+    assert!(embed_text(answer(&removed)).contains("Removed"));
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn mydata_arrives_as_a_private_file_and_forgetme_asks_then_erases() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let join = command_interaction(
+        id(2),
+        &plain_member(),
+        "group join",
+        &[("group", 3, json!("Grief circle"))],
+    );
+    answer(&bot.interact(join).await);
+
+    bot.fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(id(3), &plain_member(), "mydata", &[]),
+    );
+    let mydata = bot.fake.wait_request("POST", &callback_path(id(3))).await;
+    let preview = bot
+        .interact(command_interaction(id(4), &plain_member(), "forgetme", &[]))
+        .await;
+    let erased = bot
+        .interact(command_interaction(
+            id(5),
+            &plain_member(),
+            "forgetme",
+            &[("confirm", 3, json!("yes"))],
+        ))
+        .await;
+
+    assert_eq!(mydata.files, ["hearth-mydata.json"]);
+    let data = answer(&mydata.body);
+    assert!(is_ephemeral(data), "only Bo sees their data");
+    assert!(
+        embed_text(data).contains("Grief circle \\(member\\)"),
+        "{}",
+        embed_text(data)
+    );
+    let preview = answer(&preview);
+    assert!(is_ephemeral(preview));
+    assert!(
+        embed_text(preview).contains("forgetme confirm:yes"),
+        "{}",
+        embed_text(preview)
+    );
+    let erased = answer(&erased);
+    assert!(is_ephemeral(erased));
+    assert!(
+        embed_text(erased).contains("Nothing of it is left"),
+        "{}",
+        embed_text(erased)
+    );
     bot.stop().await;
 }
 
@@ -630,9 +755,9 @@ async fn the_meeting_guide_listing_arrives_as_a_json_file() {
     );
     let callback = bot.fake.wait_request("POST", &callback_path(id(2))).await;
 
-    assert_eq!(callback.files, ["groups.json"]);
+    assert_eq!(callback.files, ["meeting-guide.json"]);
     let data = answer(&callback.body);
-    assert_eq!(data["attachments"][0]["filename"], "groups.json");
+    assert_eq!(data["attachments"][0]["filename"], "meeting-guide.json");
     assert_eq!(data["allowed_mentions"]["parse"], json!([]));
     bot.stop().await;
 }

@@ -1,0 +1,134 @@
+//! Resources and local crisis lines through Matrix, against the real Synapse.
+
+#![recursion_limit = "256"]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure should fail loudly"
+)]
+
+mod common;
+
+use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_first() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, true, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.room(&rid);
+    let me = bot.user_id.to_string();
+    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+
+    // Bob, a plain member, may not add; alice, the room's creator, may.
+    bob.say(&bob_room, "!resources add title:Mine url:https://example.org/mine")
+        .await;
+    let refused = bob
+        .wait_for("the refusal", |s| said(s) && s.body().contains("resources add"))
+        .await;
+    alice
+        .say(
+            &room,
+            "!resources add title:\"@room reading\" url:https://example.org/read topic:reading",
+        )
+        .await;
+    let added = alice
+        .wait_for("the addition", |s| said(s) && s.body().contains("Added resource"))
+        .await;
+    alice
+        .say(
+            &room,
+            r#"!resources add title:"Town helpline" url:https://town.example/help topic:crisis"#,
+        )
+        .await;
+    alice
+        .wait_for("the local line", |s| said(s) && s.body().contains("local crisis line"))
+        .await;
+    bob.say(&bob_room, "!resources list").await;
+    let listed = bob
+        .wait_for("the list, privately", |s| said(s) && s.body().starts_with("Resources"))
+        .await;
+    bob.say(&bob_room, "!crisis country:NZ").await;
+    let crisis = bob
+        .wait_for("the crisis lines, privately", |s| {
+            said(s) && s.body().starts_with("Crisis lines")
+        })
+        .await;
+
+    assert!(refused.body().contains("facilitator"), "{}", refused.body());
+    for seen in [&added, &listed] {
+        assert!(!seen.body().to_lowercase().contains("@room"), "{}", seen.body());
+        assert!(!seen.html().to_lowercase().contains("@room"), "{}", seen.html());
+    }
+    assert!(listed.room != rid, "the list is private");
+    assert!(
+        listed.html().contains("<a href=\"https://example.org/read\">"),
+        "{}",
+        listed.html()
+    );
+    assert!(crisis.room != rid);
+    let body = crisis.body();
+    assert!(
+        body.find("Town helpline").unwrap() < body.find("1737").unwrap(),
+        "{body}"
+    );
+    assert!(body.contains("last checked on 2026-11-26"), "{body}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.room(&rid);
+    let me = bot.user_id.to_string();
+    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+
+    alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .wait_for("the group's card", |s| said(s) && s.body().starts_with("Grief circle"))
+        .await;
+    bob.say(&bob_room, r#"!group join group:"Grief circle""#).await;
+    bob.wait_for("the welcome", |s| said(s) && s.body().contains("joined Grief circle"))
+        .await;
+    bob.say(&bob_room, "!mydata").await;
+    let summary = bob
+        .wait_for("the summary", |s| {
+            said(s) && s.body().starts_with("Everything Hearth holds about you")
+        })
+        .await;
+    let file = bob
+        .wait_for("the file", |s| said(s) && s.event["content"]["msgtype"] == "m.file")
+        .await;
+    bob.say(&bob_room, "!forgetme confirm:yes").await;
+    let erased = bob
+        .wait_for("the erasure", |s| said(s) && s.body().contains("Nothing of it is left"))
+        .await;
+
+    assert!(
+        summary.room != rid && file.room == summary.room,
+        "privately, in the direct room"
+    );
+    assert!(summary.body().contains("Grief circle (member)"), "{}", summary.body());
+    assert_eq!(file.event["content"]["body"], "hearth-mydata.json");
+    assert!(erased.room != rid);
+    assert!(
+        alice
+            .all(|s| s.body().contains("Everything Hearth holds"))
+            .await
+            .is_empty(),
+        "alice saw none of it"
+    );
+    bot.stop().await;
+}

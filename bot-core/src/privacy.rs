@@ -1,0 +1,266 @@
+//! `/mydata` and `/forgetme`: everything Hearth holds about a member, shown to
+//! them, or erased.
+//!
+//! Every row a member wrote or chose names them in a `member_id` column (each
+//! feature's migration keeps to that). This module finds those tables in the
+//! schema itself rather than from a list, so a table a later feature adds is
+//! exported and erased without anyone remembering to come here: the one place
+//! where a module reads every other module's tables, on purpose.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Context, Error, Result};
+use crate::members::Member;
+use crate::message::{Attachment, Line, Message};
+use crate::store::Store;
+
+/// The tables with a `member_id` column, by name.
+pub(crate) async fn member_tables(store: &Store) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT m.name FROM sqlite_master m
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'
+           AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'member_id')
+         ORDER BY m.name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .context("listing the tables that name members")
+}
+
+/// What people call a table's rows.
+fn label(table: &str) -> String {
+    match table {
+        "community_admins" => "Communities where you are a recorded admin".into(),
+        "group_members" => "Group memberships".into(),
+        "group_facilitators" => "Groups you facilitate".into(),
+        "rsvps" => "RSVPs".into(),
+        "reminder_settings" => "Reminder settings".into(),
+        "jobs" => "Deliveries to you (pending and recent)".into(),
+        "checkins" => "Check-ins, with their notes".into(),
+        "checkin_settings" => "Check-in settings".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Every row of `table` that names `member`, as JSON objects.
+async fn rows(store: &Store, table: &str, member: i64) -> Result<Vec<Value>> {
+    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+        .bind(table)
+        .fetch_all(store.pool())
+        .await
+        .context("reading a table's columns")?;
+    let pairs: Vec<String> = columns
+        .iter()
+        .map(|c| format!("'{}', {}", c.replace('\'', "''"), quoted(c)))
+        .collect();
+    let sql = format!(
+        "SELECT json_object({}) FROM {} WHERE member_id = ?",
+        pairs.join(", "),
+        quoted(table)
+    );
+    // Table and column names come from the schema, quoted; the member is bound.
+    let found: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(member)
+        .fetch_all(store.pool())
+        .await
+        .context("reading a member's rows")?;
+    found
+        .iter()
+        .map(|row| {
+            serde_json::from_str(row).map_err(|e| Error::Internal {
+                context: "reading a member's row as JSON",
+                source: e.into(),
+            })
+        })
+        .collect()
+}
+
+/// Each table's rows naming `member`, in table order, empty tables left out.
+async fn everything(store: &Store, member: i64) -> Result<Vec<(String, Vec<Value>)>> {
+    let mut all = Vec::new();
+    for table in member_tables(store).await? {
+        let found = rows(store, &table, member).await?;
+        if !found.is_empty() {
+            all.push((table, found));
+        }
+    }
+    Ok(all)
+}
+
+/// The groups `member` belongs to or facilitates, with both roles named.
+async fn memberships(store: &Store, member: i64) -> Result<Vec<String>> {
+    let found: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT g.name,
+                EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.member_id = ?1),
+                EXISTS (SELECT 1 FROM group_facilitators f WHERE f.group_id = g.id AND f.member_id = ?1)
+         FROM groups g
+         WHERE g.id IN (SELECT group_id FROM group_members WHERE member_id = ?1
+                        UNION SELECT group_id FROM group_facilitators WHERE member_id = ?1)
+         ORDER BY g.name_key",
+    )
+    .bind(member)
+    .fetch_all(store.pool())
+    .await
+    .context("listing a member's groups")?;
+    Ok(found
+        .into_iter()
+        .map(|(name, member, facilitator)| {
+            let roles: Vec<&str> = [(member == 1, "member"), (facilitator == 1, "facilitator")]
+                .into_iter()
+                .filter_map(|(has, role)| has.then_some(role))
+                .collect();
+            format!("{name} ({})", roles.join(", "))
+        })
+        .collect())
+}
+
+/// `/mydata`: a summary, and every row in an attached JSON file.
+pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result<Message> {
+    let tables = everything(store, me.id).await?;
+    let groups = memberships(store, me.id).await?;
+    let mut message = Message::titled("Everything Hearth holds about you")
+        .text(format!(
+            "You: {} ({} user {}); time zone {}.",
+            me.display_name,
+            platform,
+            me.external_id,
+            me.timezone.as_deref().unwrap_or("not set")
+        ))
+        .text(if groups.is_empty() {
+            "Groups: none.".to_string()
+        } else {
+            format!("Groups: {}.", groups.join("; "))
+        });
+    for (table, found) in &tables {
+        message = message.text(format!("{}: {}", label(table), found.len()));
+    }
+    let mut data = Map::new();
+    data.insert(
+        "you".into(),
+        json!({
+            "platform": platform,
+            "user_id": me.external_id,
+            "display_name": me.display_name,
+            "timezone": me.timezone,
+            "groups": groups,
+        }),
+    );
+    let mut by_table = Map::new();
+    for (table, found) in tables {
+        by_table.insert(table, Value::Array(found));
+    }
+    data.insert("rows".into(), Value::Object(by_table));
+    let content = serde_json::to_string_pretty(&Value::Object(data)).map_err(|e| Error::Internal {
+        context: "writing /mydata",
+        source: e.into(),
+    })?;
+    Ok(message
+        .line(
+            Line::text("Every row is in the attached file. ")
+                .cmd("forgetme")
+                .t(" erases all of it."),
+        )
+        .attach(Attachment {
+            filename: "hearth-mydata.json".into(),
+            mime: "application/json",
+            content,
+        }))
+}
+
+/// Groups of which `member` is the only facilitator.
+async fn sole_facilitator_of(store: &Store, member: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT g.name FROM group_facilitators f JOIN groups g ON g.id = f.group_id
+         WHERE f.member_id = ?
+           AND (SELECT COUNT(*) FROM group_facilitators o WHERE o.group_id = f.group_id) = 1
+         ORDER BY g.name_key",
+    )
+    .bind(member)
+    .fetch_all(store.pool())
+    .await
+    .context("finding groups with one facilitator")
+}
+
+/// Who can appoint a facilitator in `community`: its recorded admins other
+/// than `member`, by name.
+async fn appointers(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT m.display_name FROM community_admins a JOIN members m ON m.id = a.member_id
+         WHERE a.community_id = ? AND a.member_id <> ? ORDER BY m.display_name",
+    )
+    .bind(community)
+    .bind(member)
+    .fetch_all(store.pool())
+    .await
+    .context("listing a community's admins")
+}
+
+/// `/forgetme`: without `confirm`, what would be erased; with it, erases.
+/// Returns the answer and whether anything was erased (pending deliveries
+/// among it, so the scheduler looks again).
+pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm: bool) -> Result<(Message, bool)> {
+    let tables = everything(store, me.id).await?;
+    let sole = sole_facilitator_of(store, me.id).await?;
+    let mut message = Message::titled(if confirm { "Erased" } else { "What /forgetme erases" });
+    message = message.text(format!(
+        "{} your name and user id as Hearth knows them ({}), and your settings.",
+        if confirm { "Erased:" } else { "It would erase" },
+        me.display_name
+    ));
+    for (table, found) in &tables {
+        message = message.text(format!("  {}: {}", label(table), found.len()));
+    }
+    message = message.text("Groups and meetings you set up stay for their members, with nothing left that names you.");
+    if !sole.is_empty() {
+        let admins = appointers(store, community, me.id).await?;
+        let who = if admins.is_empty() {
+            "A community admin (Manage Server on Discord, power level 100 on Matrix)".to_string()
+        } else {
+            format!("A community admin ({})", admins.join(", "))
+        };
+        message = message.line(
+            Line::text(format!(
+                "You {} the only facilitator of {}. {who} can appoint another with ",
+                if confirm { "were" } else { "are" },
+                sole.join(", ")
+            ))
+            .cmd("group facilitator")
+            .t("."),
+        );
+    }
+    if !confirm {
+        return Ok((
+            message.line(
+                Line::text("To erase it all, for good: ")
+                    .cmd("forgetme confirm:yes")
+                    .t("."),
+            ),
+            false,
+        ));
+    }
+    let member_tables = member_tables(store).await?;
+    let mut tx = store.pool().begin().await.context("starting to forget a member")?;
+    for table in member_tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {} WHERE member_id = ?",
+            quoted(&table)
+        )))
+        .bind(me.id)
+        .execute(&mut *tx)
+        .await
+        .context("erasing a member's rows")?;
+    }
+    // Whatever else names them by reference is cleared by the schema's own
+    // ON DELETE rules.
+    sqlx::query("DELETE FROM members WHERE id = ?")
+        .bind(me.id)
+        .execute(&mut *tx)
+        .await
+        .context("erasing a member")?;
+    tx.commit().await.context("committing a member's erasure")?;
+    Ok((message.text("Nothing of it is left in Hearth."), true))
+}

@@ -1,0 +1,295 @@
+//! `/resources list|add|remove`: each community's list of links, by topic.
+//! Entries with the topic `crisis` are the community's local crisis lines,
+//! which `/crisis` shows above its built-in list.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Context, Result, UserError};
+use crate::message::{Line, Message, Span};
+use crate::parse::Bound;
+use crate::store::Store;
+
+/// The topic whose entries are local crisis lines.
+pub const CRISIS_TOPIC: &str = "crisis";
+/// The topic of an entry added without one.
+pub const DEFAULT_TOPIC: &str = "general";
+pub const TITLE_MAX: usize = 100;
+pub const URL_MAX: usize = 500;
+pub const TOPIC_MAX: usize = 40;
+pub const DESCRIPTION_MAX: usize = 300;
+/// At most this many entries per community: the list is read in one message.
+const PER_COMMUNITY: i64 = 100;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Resource {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+    pub topic: String,
+    pub description: Option<String>,
+}
+
+/// The resource commands, as the core dispatches them.
+pub(crate) enum Cmd<'a> {
+    List {
+        topic: Option<&'a str>,
+    },
+    Add {
+        title: &'a str,
+        url: &'a str,
+        topic: Option<&'a str>,
+        description: Option<&'a str>,
+    },
+    Remove {
+        resource: &'a str,
+    },
+}
+
+impl<'a> Cmd<'a> {
+    pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "resources list" => Cmd::List { topic: b.text("topic") },
+            "resources add" => Cmd::Add {
+                title: b.text("title")?,
+                url: b.text("url")?,
+                topic: b.text("topic"),
+                description: b.text("description"),
+            },
+            "resources remove" => Cmd::Remove {
+                resource: b.text("resource")?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+pub(crate) async fn run(store: &Store, cmd: Cmd<'_>, community: i64, now: DateTime<Utc>) -> Result<Message> {
+    match cmd {
+        Cmd::List { topic } => list(store, community, topic).await,
+        Cmd::Add {
+            title,
+            url,
+            topic,
+            description,
+        } => add(store, community, title, url, topic, description, now).await,
+        Cmd::Remove { resource } => remove(store, community, resource).await,
+    }
+}
+
+fn key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// An http(s) URL with a host and nothing that could break out of a link:
+/// no spaces, quotes or angle brackets.
+pub(crate) fn check_url(raw: &str) -> std::result::Result<String, UserError> {
+    let url = raw.trim();
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or(UserError::BadValue {
+            option: "url",
+            why: "must start with https:// or http://",
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_ok = !host.is_empty()
+        && !host.starts_with('@')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !host_ok {
+        return Err(UserError::BadValue {
+            option: "url",
+            why: "needs a web address after https://, e.g. https://example.org/page",
+        });
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '`' | '\\'))
+    {
+        return Err(UserError::BadValue {
+            option: "url",
+            why: "cannot contain spaces, quotes or angle brackets",
+        });
+    }
+    Ok(url.to_string())
+}
+
+async fn add(
+    store: &Store,
+    community: i64,
+    title: &str,
+    url: &str,
+    topic: Option<&str>,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(UserError::Empty { option: "title" }.into());
+    }
+    let url = check_url(url)?;
+    let topic = topic.map(key).filter(|t| !t.is_empty());
+    let topic = topic.as_deref().unwrap_or(DEFAULT_TOPIC);
+    let description = description.map(str::trim).filter(|d| !d.is_empty());
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
+        .bind(community)
+        .fetch_one(store.pool())
+        .await
+        .context("counting resources")?;
+    if count >= PER_COMMUNITY {
+        return Err(UserError::BadValue {
+            option: "title",
+            why: "the list is full (100 entries); remove one first",
+        }
+        .into());
+    }
+    let added = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO resources (community_id, title, title_key, url, topic, description, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (community_id, title_key) DO NOTHING RETURNING id",
+    )
+    .bind(community)
+    .bind(title)
+    .bind(key(title))
+    .bind(&url)
+    .bind(topic)
+    .bind(description)
+    .bind(now.to_rfc3339())
+    .fetch_optional(store.pool())
+    .await
+    .context("adding a resource")?;
+    let Some(id) = added else {
+        return Err(UserError::BadValue {
+            option: "title",
+            why: "is already on the list; remove the old entry first or choose another title",
+        }
+        .into());
+    };
+    let mut message = Message::new().line(
+        Line::text(format!("Added resource {id} to {topic}: "))
+            .push(Span::Link {
+                label: title.to_string(),
+                url,
+            })
+            .t("."),
+    );
+    if topic == CRISIS_TOPIC {
+        message = message.line(
+            Line::text("It is a local crisis line now: ")
+                .cmd("crisis")
+                .t(" shows it first."),
+        );
+    }
+    Ok(message)
+}
+
+async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> {
+    let wanted = wanted.trim();
+    let by_id = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>().ok();
+    let removed: Option<String> = match by_id {
+        Some(id) => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
+            .bind(community)
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await
+            .context("removing a resource by id")?,
+        None => None,
+    };
+    let removed = match removed {
+        Some(title) => Some(title),
+        None => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND title_key = ? RETURNING title")
+            .bind(community)
+            .bind(key(wanted))
+            .fetch_optional(store.pool())
+            .await
+            .context("removing a resource by title")?,
+    };
+    Ok(match removed {
+        Some(title) => Message::new().line(Line::text("Removed ").b(title).t(" from the resources.")),
+        None => Message::new().line(
+            Line::text("There is no resource with that number or title. ")
+                .cmd("resources list")
+                .t(" shows them with their numbers."),
+        ),
+    })
+}
+
+/// The community's entries, optionally of one topic, by topic then title.
+pub(crate) async fn of_community(store: &Store, community: i64, topic: Option<&str>) -> Result<Vec<Resource>> {
+    sqlx::query_as(
+        "SELECT id, title, url, topic, description FROM resources
+         WHERE community_id = ? AND (? IS NULL OR topic = ?) ORDER BY topic, title_key",
+    )
+    .bind(community)
+    .bind(topic)
+    .bind(topic)
+    .fetch_all(store.pool())
+    .await
+    .context("listing resources")
+}
+
+/// One entry as a line: its number, its title as a link, its description.
+pub(crate) fn entry(r: &Resource) -> Line {
+    let mut line = Line::text(format!("{}. ", r.id)).push(Span::Link {
+        label: r.title.clone(),
+        url: r.url.clone(),
+    });
+    if let Some(d) = &r.description {
+        line = line.t(format!(" — {d}"));
+    }
+    line
+}
+
+async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<Message> {
+    let topic = topic.map(key).filter(|t| !t.is_empty());
+    let found = of_community(store, community, topic.as_deref()).await?;
+    let mut message = Message::titled("Resources");
+    if found.is_empty() {
+        let line = match &topic {
+            Some(t) => Line::text(format!("There are no resources about {t} yet. ")),
+            None => Line::text("There are no resources yet. "),
+        };
+        return Ok(message.line(
+            line.t("Facilitators can add one with ")
+                .cmd("resources add title:… url:… topic:…"),
+        ));
+    }
+    let mut shown: Option<&str> = None;
+    for r in &found {
+        if shown != Some(r.topic.as_str()) {
+            message = message.line(Line::new().b(r.topic.clone()));
+            shown = Some(&r.topic);
+        }
+        message = message.line(entry(r));
+    }
+    Ok(message)
+}
+
+/// The community's local crisis lines, for `/crisis`.
+pub(crate) async fn crisis_lines(store: &Store, community: i64) -> Result<Vec<Resource>> {
+    of_community(store, community, Some(CRISIS_TOPIC)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_with_a_host_pass() {
+        assert!(check_url("https://example.org/a?b=c").is_ok());
+        assert!(check_url("http://example.org").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://example.org",
+            "https://",
+            "https://exa mple.org",
+            "https://example.org/<script>",
+            "example.org",
+            "https://@everyone",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The Meeting Guide feed, parsed field by field, and the calendar's place
+//! and stamp.
+
+use serde_json::Value;
+
+use super::*;
+
+async fn feed(bot: &Bot) -> (String, Vec<Value>) {
+    let answer = bot.say("ann", "group list format:meeting_guide").await;
+    let message = answer.reply.unwrap().message;
+    let file = message.attachment.clone().expect("a file");
+    assert_eq!(file.mime, "application/json");
+    let json: Value = serde_json::from_str(&file.content).unwrap();
+    let entries = json.as_array().expect("a simple array of meetings").clone();
+    (message.plain("/"), entries)
+}
+
+fn by_name<'a>(entries: &'a [Value], name: &str) -> &'a Value {
+    entries
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {entries:?}"))
+}
+
+#[tokio::test]
+async fn the_feed_lists_weekly_series_with_their_weekday_times_zone_and_place() {
+    let bot = Bot::new().await;
+    bot.say(
+        "admin",
+        r#"group create name:"Grief circle" topic:grief led_by:peer format:online location:https://meet.example/grief description:"For anyone who has lost someone.""#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"group create name:"Caregivers" topic:caregiving led_by:professional format:in_person location:"Community Hall, 1 Main St" registration:"Write to the hall""#,
+    )
+    .await;
+    let schedule = [
+        // Tuesday, weekly, online.
+        r#"meeting schedule group:"Grief circle" when:"2026-03-24 19:00" repeat:weekly timezone:Europe/Berlin duration:90m"#,
+        // Saturday, weekly, in person.
+        r#"meeting schedule group:Caregivers when:"2026-03-21 10:00" repeat:weekly timezone:America/New_York duration:60m title:"Caregivers Saturday""#,
+        // Wednesday, every other week.
+        r#"meeting schedule group:Caregivers when:"2026-03-25 18:30" repeat:biweekly timezone:America/New_York title:"Caregivers evening""#,
+        // The 10th of each month: no weekday.
+        r#"meeting schedule group:Caregivers when:"2026-04-10 12:00" repeat:"FREQ=MONTHLY;BYMONTHDAY=10" timezone:America/New_York title:"Caregivers lunch""#,
+        // The second Friday of each month: listed by its weekday.
+        r#"meeting schedule group:Caregivers when:"2026-04-10 14:00" repeat:monthly timezone:America/New_York title:"Caregivers Friday""#,
+    ];
+    for s in schedule {
+        let answer = text(&bot.say("admin", s).await);
+        assert!(answer.contains("meeting"), "{answer}");
+    }
+
+    let (said, entries) = feed(&bot).await;
+
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    for e in &entries {
+        for field in [
+            "name", "slug", "day", "time", "end_time", "timezone", "types", "group", "updated",
+        ] {
+            assert!(!e[field].is_null(), "{field} missing in {e}");
+        }
+        assert!(e.as_object().unwrap().values().all(|v| !v.is_null()), "no nulls: {e}");
+        assert!(!e.to_string().contains('<'), "no HTML: {e}");
+    }
+
+    let online = by_name(&entries, "Grief circle");
+    assert_eq!(online["slug"], "grief-circle");
+    assert_eq!(online["day"], 2);
+    assert_eq!(online["time"], "19:00");
+    assert_eq!(online["end_time"], "20:30");
+    assert_eq!(online["timezone"], "Europe/Berlin");
+    assert_eq!(online["conference_url"], "https://meet.example/grief");
+    assert!(online.get("location").is_none() && online.get("formatted_address").is_none());
+    assert_eq!(online["types"], serde_json::json!(["ONL", "O"]));
+    assert_eq!(online["notes"], "For anyone who has lost someone.");
+    assert_eq!(online["group"], "Grief circle");
+    assert_eq!(online["updated"], "2026-03-19 10:00:00");
+
+    let in_person = by_name(&entries, "Caregivers Saturday");
+    assert_eq!(in_person["slug"], "caregivers-saturday");
+    assert_eq!(in_person["day"], 6);
+    assert_eq!(in_person["time"], "10:00");
+    assert_eq!(in_person["end_time"], "11:00");
+    assert_eq!(in_person["timezone"], "America/New_York");
+    assert_eq!(in_person["location"], "Community Hall, 1 Main St");
+    assert_eq!(in_person["formatted_address"], "Community Hall, 1 Main St");
+    assert!(in_person.get("conference_url").is_none());
+    assert!(in_person.get("notes").is_none(), "left out rather than null");
+    assert_eq!(in_person["types"], serde_json::json!(["C"]));
+    assert_eq!(in_person["group"], "Caregivers");
+
+    let biweekly = by_name(&entries, "Caregivers evening");
+    assert_eq!(biweekly["day"], 3);
+    assert_eq!(biweekly["time"], "18:30");
+    assert_eq!(biweekly["notes"], "Every other week.");
+
+    let monthly = by_name(&entries, "Caregivers Friday");
+    assert_eq!(monthly["day"], 5);
+    assert_eq!(monthly["notes"], "Once a month: the second Friday.");
+
+    assert!(
+        said.contains("Caregivers lunch (meeting 4): monthly by date"),
+        "the series without a weekday is named as left out: {said}"
+    );
+}
+
+#[tokio::test]
+async fn a_slug_is_unique_and_stays_when_the_group_is_renamed() {
+    let bot = Bot::new().await;
+    bot.say("admin", GRIEF).await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#,
+    )
+    .await;
+    let (_, before) = feed(&bot).await;
+    bot.say("admin", r#"group edit group:#1 name:"Loss and grief""#).await;
+    let (_, after) = feed(&bot).await;
+
+    let slugs: Vec<&Value> = before.iter().map(|e| &e["slug"]).collect();
+    assert_eq!(slugs, ["grief-circle", "grief-circle-2"]);
+    let kept: Vec<&Value> = after.iter().map(|e| &e["slug"]).collect();
+    assert_eq!(kept, slugs);
+    assert_eq!(after[0]["name"], "Loss and grief");
+}
+
+#[tokio::test]
+async fn the_calendar_carries_each_series_place_and_a_stamp_from_the_clock() {
+    let bot = Bot::new().await;
+    bot.say(
+        "admin",
+        "group create name:Online topic:grief led_by:peer location:https://meet.example/x",
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly"#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-25 19:00" where:"Room 4""#,
+    )
+    .await;
+
+    let answer = bot.say("ann", "meeting calendar").await;
+
+    let ics = answer.reply.unwrap().message.attachment.unwrap().content;
+    assert!(ics.contains("LOCATION:https://meet.example/x"), "{ics}");
+    assert!(ics.contains("LOCATION:Room 4"), "{ics}");
+    let stamps: Vec<&str> = ics.lines().filter(|l| l.starts_with("DTSTAMP")).collect();
+    assert_eq!(stamps, ["DTSTAMP:20260319T100000Z", "DTSTAMP:20260319T100000Z"]);
+}

@@ -256,6 +256,11 @@ pub struct EventDetails {
 /// it, and the scheduler hands it what falls due.
 pub trait Outbox: Send + Sync + 'static {
     fn platform(&self) -> Platform;
+    /// How many destinations may be sent to at once. A terminal shows one
+    /// thing at a time, in order; a chat platform takes several.
+    fn concurrency(&self) -> usize {
+        8
+    }
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
     /// Mirrors a meeting as a native event in `community`; a platform without
     /// native events has nothing to do.

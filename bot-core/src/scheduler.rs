@@ -180,8 +180,10 @@ impl Scheduler {
     ) -> Result<TickReport> {
         let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
+        // One at a time means one lane: everything in due order.
+        let single = outbox.concurrency() <= 1;
         for item in due {
-            let key = lane(&item);
+            let key = if single { String::new() } else { lane(&item) };
             match index.get(&key) {
                 Some(&i) => lanes[i].1.push(item),
                 None => {
@@ -191,7 +193,7 @@ impl Scheduler {
             }
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
-        let limit = Arc::new(tokio::sync::Semaphore::new(LANES));
+        let limit = Arc::new(tokio::sync::Semaphore::new(outbox.concurrency().clamp(1, LANES)));
         let mut running = tokio::task::JoinSet::new();
         for (_, items) in lanes {
             let outbox = outbox.clone();
@@ -266,6 +268,10 @@ where
 {
     fn platform(&self) -> Platform {
         self.platform
+    }
+    /// One at a time: what tests and the console record stays in due order.
+    fn concurrency(&self) -> usize {
+        1
     }
     fn deliver<'a>(
         &'a self,

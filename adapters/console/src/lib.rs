@@ -79,6 +79,10 @@ impl<W: Write + Send + 'static> Outbox for ConsoleOutbox<W> {
     fn platform(&self) -> Platform {
         Platform::Console
     }
+    /// A terminal shows one thing at a time: deliveries print in due order.
+    fn concurrency(&self) -> usize {
+        1
+    }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
         let stamp = self.hearth.now().format("%a %-d %b %Y %H:%M UTC");

@@ -683,11 +683,20 @@ impl Hearth {
             // privacy
             Command::MyData => Response::private(privacy::mydata(store, &ctx.me, platform.as_str()).await?),
             Command::ForgetMe { confirm } => {
+                // A server mute the bot holds on them is undone first: its record
+                // goes with everything else, and nobody is left muted by the bot.
+                let unmutes = if confirm {
+                    circle::mutes_of_member(store, ctx.me.id).await?
+                } else {
+                    Vec::new()
+                };
                 let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm).await?;
                 if erased {
                     self.planned();
                 }
-                Response::private(message)
+                unmutes
+                    .into_iter()
+                    .fold(Response::private(message), Response::with_effect)
             }
         })
     }

@@ -576,6 +576,12 @@ pub(crate) async fn muted(
 }
 
 /// Every mute the bot holds on `platform`, as unmutes: at start-up and shutdown.
+/// Unmutes for the server mutes the bot holds on one member (before `/forgetme`).
+pub(crate) async fn mutes_of_member(store: &Store, member: i64) -> Result<Vec<Effect>> {
+    let mut conn = store.pool().acquire().await.context("reading recorded mutes")?;
+    mutes::of_member(&mut conn, member).await
+}
+
 pub(crate) async fn mutes_to_release(store: &Store, platform: Platform) -> Result<Vec<Effect>> {
     let mut conn = store.pool().acquire().await.context("reading recorded mutes")?;
     mutes::all(&mut conn, platform).await

@@ -142,6 +142,24 @@ pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result
         .collect())
 }
 
+/// The unmutes for every server mute the bot still holds on one member:
+/// before `/forgetme` erases the records, so nobody is left muted by the bot.
+pub(crate) async fn of_member(db: &mut SqliteConnection, member: i64) -> Result<Vec<Effect>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.external_id, mu.channel, m.external_id FROM circle_mutes mu
+         JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
+         WHERE mu.member_id = ? ORDER BY mu.community_id",
+    )
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("reading a member's recorded mutes")?;
+    Ok(rows
+        .into_iter()
+        .map(|(guild, channel, user)| effect(&guild, &channel, &user, false))
+        .collect())
+}
+
 /// What the platform did with a mute or unmute. A mute that did not take
 /// (not in voice, already muted by someone else, refused) is no mute of
 /// ours; an unmute that could not reach the person keeps its record until

@@ -156,6 +156,13 @@ async fn forgetme_first_says_what_then_leaves_no_table_naming_the_member() {
     );
     assert!(!still_there.is_empty(), "a preview erases nothing");
     assert!(text(&erased).contains("Nothing of it is left"), "{}", text(&erased));
+    // The server mute the bot held on her is undone before its record goes.
+    let unmutes: Vec<&crate::Effect> = erased
+        .effects
+        .iter()
+        .filter(|e| matches!(e, crate::Effect::Mute { mute: false, user, .. } if user == ID))
+        .collect();
+    assert_eq!(unmutes.len(), 1, "{:?}", erased.effects);
     for needle in [ID, NAME, "zephsecretnote"] {
         let left = cells_holding(store, needle).await;
         assert!(left.is_empty(), "{needle} is still in {left:?}");

@@ -156,7 +156,8 @@ def main():
         f"  device_id: PEERBENCH\n  device_name: peer\n  homeserver_url: \"{hs}\"\n"
         f"storage:\n  database: \"sqlite://{work}/peer.db\"\n  store_path: \"{work}/peer-store\"\n"
         f"reminders:\n  timezone: \"Etc/UTC\"\nallowlist:\n  enabled: false\n  regexes: []\n"
-        f"blocklist:\n  enabled: false\n  regexes: []\nlogging:\n  level: WARNING\n")
+        f"blocklist:\n  enabled: false\n  regexes: []\nlogging:\n  level: WARNING\n"
+        f"  file_logging:\n    enabled: false\n  console_logging:\n    enabled: true\n")
     open(f"{work}/hearth.pw", "w").write("pw-hearth")
     open(f"{work}/hearth.toml", "w").write(
         f'[storage]\npath = "{work}/hearth.db"\n\n[matrix]\nhomeserver = "{hs}"\nuser_id = "{hearth_id}"\n'

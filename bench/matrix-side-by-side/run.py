@@ -99,7 +99,11 @@ class Timeline:
 
 def echo_bot(hs, token, me):
     """The floor: answers every message from someone else at once, raw HTTP."""
-    since = call(f"{hs}/_matrix/client/v3/sync?timeout=0", token=token)["next_batch"]
+    first = call(f"{hs}/_matrix/client/v3/sync?timeout=0", token=token)
+    since = first["next_batch"]
+    # Invites sent before it started are in its first sync.
+    for room in first.get("rooms", {}).get("invite", {}):
+        call(f"{hs}/_matrix/client/v3/join/{urllib.parse.quote(room)}", "POST", {}, token)
     n = 0
     while True:
         try:

@@ -1112,20 +1112,6 @@ async fn delivered_in(
     }
 }
 
-/// Jobs that failed for good in a community, newest first: for its admins.
-pub async fn failed_in(store: &Store, community: i64, limit: i64) -> Result<Vec<(i64, String, String)>> {
-    sqlx::query_as(
-        "SELECT j.id, j.kind, COALESCE(j.error, '') FROM jobs j JOIN meetings m ON m.id = j.meeting_id
-         JOIN groups g ON g.id = m.group_id WHERE g.community_id = ? AND j.state = 'failed'
-         ORDER BY j.done_at DESC LIMIT ?",
-    )
-    .bind(community)
-    .bind(limit)
-    .fetch_all(store.pool())
-    .await
-    .context("listing failed jobs")
-}
-
 /// Retention: deletes finished jobs (sent, dropped or failed) that finished
 /// before `before`, in batches so a long backlog never holds the write lock
 /// for long. Returns how many went.

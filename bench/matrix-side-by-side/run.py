@@ -15,7 +15,6 @@ only; the peer comes from PyPI into its own virtualenv.
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess

@@ -116,7 +116,7 @@ fn bucket(method: &str, segments: &[&str]) -> (String, u32, Duration) {
 
 /// Counts a request against the limits: the headers to answer with, or the
 /// 429 to answer instead.
-fn limit(limits: &mut Limits, method: &str, segments: &[&str]) -> Result<Vec<(&'static str, String)>, Response> {
+fn limit(limits: &mut Limits, method: &str, segments: &[&str]) -> Result<Vec<(&'static str, String)>, (Duration, bool)> {
     let now = tokio::time::Instant::now();
     let exempt = matches!(segments.first(), Some(&"interactions" | &"webhooks" | &"gateway"));
     if !exempt {
@@ -130,7 +130,7 @@ fn limit(limits: &mut Limits, method: &str, segments: &[&str]) -> Result<Vec<(&'
         if limits.global.len() >= GLOBAL_LIMIT {
             limits.global_429 += 1;
             let retry = Duration::from_secs(1).saturating_sub(now.duration_since(limits.global[0]));
-            return Err(too_many(retry, true));
+            return Err((retry, true));
         }
         limits.global.push_back(now);
     }
@@ -143,7 +143,7 @@ fn limit(limits: &mut Limits, method: &str, segments: &[&str]) -> Result<Vec<(&'
     let reset_after = window.saturating_sub(now.duration_since(*start));
     if *used >= max {
         limits.route_429 += 1;
-        return Err(too_many(reset_after, false));
+        return Err((reset_after, false));
     }
     *used += 1;
     Ok(vec![
@@ -450,7 +450,7 @@ async fn rest(
         None => Vec::new(),
         Some(limits) => match limit(limits, method.as_str(), &segments) {
             Ok(headers) => headers,
-            Err(too_many) => return too_many,
+            Err((retry, global)) => return too_many(retry, global),
         },
     };
     let mut response = answer(&shared, &method, &segments, &body);

@@ -116,7 +116,11 @@ fn bucket(method: &str, segments: &[&str]) -> (String, u32, Duration) {
 
 /// Counts a request against the limits: the headers to answer with, or the
 /// 429 to answer instead.
-fn limit(limits: &mut Limits, method: &str, segments: &[&str]) -> Result<Vec<(&'static str, String)>, (Duration, bool)> {
+fn limit(
+    limits: &mut Limits,
+    method: &str,
+    segments: &[&str],
+) -> Result<Vec<(&'static str, String)>, (Duration, bool)> {
     let now = tokio::time::Instant::now();
     let exempt = matches!(segments.first(), Some(&"interactions" | &"webhooks" | &"gateway"));
     if !exempt {

@@ -67,10 +67,10 @@ struct Pending {
     txn: OwnedTransactionId,
 }
 
-/// Buttons wait until no message has been sent for this long...
+/// Buttons wait until no message has been sent for this long. A message
+/// held back by a rate limit counts as being sent: its buttons, and those
+/// before it, wait for it.
 const QUIET: std::time::Duration = std::time::Duration::from_millis(30);
-/// ...but never longer than this: a bot that never stops sending still adds them.
-const MOST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Buttons {
     /// Starts the task that adds buttons; it ends when the sender is dropped.
@@ -98,9 +98,10 @@ impl Drop for SendingGuard {
 
 async fn add_buttons(mut pending: mpsc::UnboundedReceiver<Pending>, mut sending: watch::Receiver<usize>) {
     while let Some(p) = pending.recv().await {
-        let waited = tokio::time::Instant::now();
-        while waited.elapsed() < MOST_WAIT {
-            let _ = tokio::time::timeout(MOST_WAIT, sending.wait_for(|n| *n == 0)).await;
+        loop {
+            if sending.wait_for(|n| *n == 0).await.is_err() {
+                return;
+            }
             tokio::time::sleep(QUIET).await;
             if *sending.borrow() == 0 {
                 break;

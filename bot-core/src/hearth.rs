@@ -295,12 +295,14 @@ impl Hearth {
 
     /// The platform carried out (or could not) an [`Effect::Mute`]; the
     /// answer's effects are for the adapter to carry out in turn (a note to
-    /// the facilitator when the permission is missing).
+    /// the facilitator when the permission is missing). `stage`: it was a
+    /// stage, so a suppress, and its undoing is an unsuppress.
     pub async fn muted(
         &self,
         community: &str,
         user: &str,
         mute: bool,
+        stage: bool,
         report: crate::io::MuteReport,
     ) -> Result<Response> {
         let now = self.clock.now();
@@ -311,7 +313,7 @@ impl Hearth {
         };
         let community = self.community(&place, now).await?;
         let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
-        circle::muted(&self.store, community.id, member.id, mute, report).await
+        circle::muted(&self.store, community.id, member.id, mute, stage, report).await
     }
 
     /// Every server mute the bot applied on `platform` and has not undone,

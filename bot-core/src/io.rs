@@ -155,6 +155,11 @@ pub enum Effect {
         channel: String,
         user: String,
         mute: bool,
+        /// Whether the channel is a stage, when the core knows it: an unmute
+        /// of a suppress the platform confirmed. `None`: the adapter finds
+        /// out (from its cache, else by asking the platform), and says which
+        /// it used when it reports.
+        stage: Option<bool>,
     },
 }
 

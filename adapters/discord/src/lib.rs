@@ -594,10 +594,11 @@ impl Handler {
                 channel,
                 user,
                 mute,
+                stage,
             } = effect
             {
                 // What the core answers a report with (a note to the facilitator) comes next.
-                queue.extend(self.mute(ctx, community, channel, user, *mute).await.effects);
+                queue.extend(self.mute(ctx, community, channel, user, *mute, *stage).await.effects);
                 continue;
             }
             // The outbox logs the failure with ids; nothing more to tell anyone.
@@ -621,30 +622,43 @@ impl Handler {
 }
 
 impl Handler {
-    /// Mutes or unmutes, leaving alone a person someone else already muted,
-    /// and tells the core what happened.
-    async fn mute(&self, ctx: &Context, community: &str, channel: &str, user: &str, mute: bool) -> Response {
+    /// Mutes or unmutes (on a stage: suppresses or not), leaving alone a
+    /// person someone else already muted, and tells the core what happened.
+    /// `known_stage`: the core's record of a confirmed suppress; else the
+    /// cache says whether the channel is a stage, or Discord does.
+    async fn mute(
+        &self,
+        ctx: &Context,
+        community: &str,
+        channel: &str,
+        user: &str,
+        mute: bool,
+        known_stage: Option<bool>,
+    ) -> Response {
         let Some((guild, channel_id, user_id)) = voice::mute_target(community, channel, user) else {
             return Response::none();
         };
-        let (stage, muted_already) = ctx.cache.guild(guild).map_or((false, false), |g| {
+        let (cached_stage, voice_state) = ctx.cache.guild(guild).map_or((None, None), |g| {
             let stage = g
                 .channels
                 .get(&channel_id)
-                .is_some_and(|c| c.kind == serenity::all::ChannelType::Stage);
-            let muted = g
-                .voice_states
-                .get(&user_id)
-                .is_some_and(|v| v.mute || (stage && v.suppress));
-            (stage, muted)
+                .map(|c| c.kind == serenity::all::ChannelType::Stage);
+            let state = g.voice_states.get(&user_id).map(|v| (v.mute, v.suppress));
+            (stage, state)
         });
+        let stage = match known_stage.or(cached_stage) {
+            Some(stage) => stage,
+            None => voice::channel_is_stage(&ctx.http, channel_id).await.unwrap_or(false),
+        };
+        // On a stage the audience is suppressed already: not the bot's doing.
+        let muted_already = voice_state.is_some_and(|(muted, suppressed)| muted || (stage && suppressed));
         let report = if mute && muted_already {
             bot_core::MuteReport::Skipped
         } else {
             voice::apply_mute(&ctx.http, guild, channel_id, user_id, mute, stage).await
         };
         self.hearth
-            .muted(community, user, mute, report)
+            .muted(community, user, mute, stage, report)
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "discord: recording a mute");

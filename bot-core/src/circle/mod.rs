@@ -567,10 +567,11 @@ pub(crate) async fn muted(
     community: i64,
     member: i64,
     mute: bool,
+    stage: bool,
     report: crate::io::MuteReport,
 ) -> Result<Response> {
     let mut tx = begin(store).await?;
-    let effects = mutes::reported(&mut tx, community, member, mute, report).await?;
+    let effects = mutes::reported(&mut tx, community, member, mute, stage, report).await?;
     tx.commit().await.context("recording a mute")?;
     Ok(Response { reply: None, effects })
 }

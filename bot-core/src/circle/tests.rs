@@ -397,3 +397,83 @@ async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
     );
     assert_eq!(mutes(&bo), [("bo".to_string(), true)]);
 }
+
+#[tokio::test]
+async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_the_stage() {
+    use crate::io::MuteReport;
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let release = || async {
+        let mut found: Vec<(String, Option<bool>)> = bot
+            .hearth
+            .mutes_to_release(Platform::Discord)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Mute {
+                    user,
+                    mute: false,
+                    stage,
+                    ..
+                } => Some((user, stage)),
+                _ => None,
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    bot.hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    let bo = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+    let asked: Vec<Option<bool>> = bo
+        .effects
+        .iter()
+        .chain(&cy.effects)
+        .filter_map(|e| match e {
+            Effect::Mute { stage, .. } => Some(*stage),
+            _ => None,
+        })
+        .collect();
+
+    // bo's suppress on a stage took; cy's server mute took before a crash.
+    bot.hearth
+        .muted("g", "bo", true, true, MuteReport::Applied)
+        .await
+        .unwrap();
+    bot.hearth
+        .muted("g", "cy", true, false, MuteReport::Applied)
+        .await
+        .unwrap();
+    let after_crash = release().await;
+    // Off the stage, bo's suppress is over; cy's server mute waits for cy.
+    bot.hearth
+        .muted("g", "bo", false, true, MuteReport::NotInVoice)
+        .await
+        .unwrap();
+    bot.hearth
+        .muted("g", "cy", false, false, MuteReport::NotInVoice)
+        .await
+        .unwrap();
+
+    assert_eq!(asked, [None, None], "the adapter knows the channel");
+    assert_eq!(
+        after_crash,
+        [("bo".to_string(), Some(true)), ("cy".to_string(), None)],
+        "a confirmed suppress is undone by an unsuppress"
+    );
+    assert_eq!(release().await, [("cy".to_string(), None)]);
+}

@@ -741,7 +741,11 @@ impl Hearth {
                     channel: channel.clone(),
                     ..place.clone()
                 },
-                kind: InputKind::Presence(crate::io::PresenceChange { channel, present: here }),
+                kind: InputKind::Presence(crate::io::PresenceChange {
+                    channel,
+                    present: here,
+                    until: None,
+                }),
             };
             response.effects.extend(self.handle(&input).await.effects);
         }
@@ -762,17 +766,18 @@ impl Hearth {
         .await?;
         // One voice channel or call at a time: joining one leaves the others;
         // a leave without a channel leaves wherever the person was.
-        let mut moves: Vec<(String, bool)> = circle::voice_channels_of(&self.store, community.id, me.id)
-            .await?
-            .into_iter()
-            .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
-            .map(|c| (c, false))
-            .collect();
+        let mut moves: Vec<(String, bool, Option<DateTime<Utc>>)> =
+            circle::voice_channels_of(&self.store, community.id, me.id)
+                .await?
+                .into_iter()
+                .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
+                .map(|c| (c, false, None))
+                .collect();
         if !change.channel.is_empty() {
-            moves.push((change.channel.clone(), change.present));
+            moves.push((change.channel.clone(), change.present, change.until));
         }
         let mut response = Response::none();
-        for (channel, present) in moves {
+        for (channel, present, until) in moves {
             let changed = circle::presence(
                 &self.store,
                 input.place.platform,
@@ -781,6 +786,7 @@ impl Hearth {
                 &channel,
                 &me,
                 present,
+                until,
                 now,
             )
             .await?;

@@ -86,6 +86,10 @@ pub struct PresenceChange {
     /// leaves wherever the core last saw them.
     pub channel: String,
     pub present: bool,
+    /// When this presence ends by itself unless the platform says more (a
+    /// Matrix call membership's expiry): the person leaves then, even if no
+    /// further event comes.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,6 +42,7 @@ pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option
         kind: InputKind::Presence(PresenceChange {
             channel,
             present: now_in.is_some(),
+            until: None,
         }),
     })
 }

@@ -1023,7 +1023,11 @@ async fn voice_state_updates_become_presence_inputs() {
     let presence = |input: Option<bot_core::Input>| -> (String, bool) {
         let i = input.expect("an input");
         match &i.kind {
-            InputKind::Presence(PresenceChange { channel, present }) => {
+            InputKind::Presence(PresenceChange {
+                channel,
+                present,
+                until: None,
+            }) => {
                 assert_eq!(i.place.community, GUILD.to_string());
                 assert_eq!(i.actor.user, MEMBER.to_string());
                 (channel.clone(), *present)

@@ -734,3 +734,67 @@ async fn without_a_call_members_join_by_command_and_the_facilitator_alone_gets_t
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_membership_that_expires_with_no_further_event_leaves_the_circle_at_its_expiry() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = hearth().await;
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    // A lapse is a job: the scheduler carries it out, as in the binary.
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(bot.outbox.clone());
+    let scheduler = tokio::spawn(bot_core::Scheduler::new(hearth, vec![outbox]).run(std::future::pending()));
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.wait_joined(&rid).await;
+    let said = bot_said(&bot);
+    allow_call_memberships(&room).await;
+
+    // Bob's client joins with a short-lived membership, then goes silent:
+    // no renewal, no hang-up, no further membership event in the room.
+    const EXPIRES_MS: i64 = 12_000;
+    room.send_state_event_raw(
+        CALL_MEMBER,
+        &call_key(alice.user_id.as_str(), "ALICEDEV"),
+        call_membership("ALICEDEV"),
+    )
+    .await
+    .unwrap();
+    let mut short = call_membership("BOBDEV");
+    short["expires"] = json!(EXPIRES_MS);
+    // Synapse, on this machine, stamps the event no earlier than this.
+    let sent_at = chrono::Utc::now().timestamp_millis();
+    bob_room
+        .send_state_event_raw(CALL_MEMBER, &call_key(bob.user_id.as_str(), "BOBDEV"), short)
+        .await
+        .unwrap();
+    alice.say(&room, "!circle start").await;
+    let status = alice
+        .wait_for("the circle's status", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Talking circle\n") && s.body().contains("has the stick")
+        })
+        .await;
+    assert!(status.body().contains("2 people"), "{}", status.body());
+
+    let left = alice
+        .wait_for("the status edited as Bob's membership lapses", |s| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["event_id"] == status.event_id().as_str()
+                && status_text(s).contains("1 person")
+        })
+        .await;
+    assert!(
+        left.ts() >= sent_at + EXPIRES_MS,
+        "not before the expiry: {} < {sent_at} + {EXPIRES_MS}",
+        left.ts()
+    );
+    assert!(
+        status_text(&left).contains("Holding the stick: alice"),
+        "{}",
+        status_text(&left)
+    );
+    scheduler.abort();
+    bot.stop().await;
+}

@@ -133,6 +133,7 @@ async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_w
         kind: InputKind::Presence(PresenceChange {
             channel: "voice".into(),
             present,
+            until: None,
         }),
     };
     bot.hearth.handle(&voice("admin", true)).await;
@@ -183,6 +184,64 @@ mod timer {
             Ok(())
         }));
         (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    #[tokio::test]
+    async fn a_call_membership_that_lapses_leaves_the_circle_at_its_end_unless_renewed() {
+        let bot = Bot::new().await;
+        let statuses: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = statuses.clone();
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            if let Effect::Status { message, .. } = &d.effect {
+                sink.lock().unwrap().push(message.plain("/"));
+            }
+            Ok(())
+        }));
+        let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]);
+        let start = crate::Clock::now(&bot.clock);
+        let call = |who: &str, until: Option<i64>| Input {
+            actor: Actor::member(who, who),
+            place: Place {
+                platform: Platform::Console,
+                community: "local".into(),
+                channel: "call".into(),
+            },
+            kind: InputKind::Presence(PresenceChange {
+                channel: "call".into(),
+                present: true,
+                until: until.map(|s| start + Duration::seconds(s)),
+            }),
+        };
+        bot.hearth.handle(&call("admin", None)).await;
+        bot.hearth.handle(&call("sam", Some(60))).await;
+        bot.hearth.handle(&call("kim", Some(60))).await;
+        bot.say("admin", "circle start").await;
+        // Kim's client renews her membership before it lapses; Sam's goes quiet.
+        bot.clock.advance(Duration::seconds(30));
+        bot.hearth.handle(&call("kim", Some(120))).await;
+
+        scheduler
+            .advance(&bot.clock, start + Duration::seconds(90))
+            .await
+            .unwrap();
+        let at_90 = bot.say("admin", "circle status").await;
+        scheduler
+            .advance(&bot.clock, start + Duration::seconds(150))
+            .await
+            .unwrap();
+        let at_150 = bot.say("admin", "circle status").await;
+
+        assert!(
+            text(&at_90).contains("2 people"),
+            "sam lapsed, kim renewed: {}",
+            text(&at_90)
+        );
+        assert!(!text(&at_90).contains("sam"), "{}", text(&at_90));
+        assert!(text(&at_150).contains("1 person"), "{}", text(&at_150));
+        let statuses = statuses.lock().unwrap().clone();
+        assert_eq!(statuses.len(), 2, "one status edit per lapse: {statuses:?}");
+        assert!(statuses[0].contains("2 people"), "{statuses:?}");
+        assert!(statuses[1].contains("1 person"), "{statuses:?}");
     }
 
     #[tokio::test]
@@ -272,6 +331,7 @@ async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leav
         kind: InputKind::Presence(PresenceChange {
             channel: channel.into(),
             present,
+            until: None,
         }),
     };
     let on_discord = |who: &str, text: &str| Input {

@@ -1,0 +1,271 @@
+//! The bot's side of an input: who and where (roles from power levels, the
+//! community from the parent space), the core's answer sent back, invites
+//! accepted, and each room's inputs handled in turn.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bot_core::io::Delivery;
+use bot_core::{Actor, Effect, Hearth, Input, InputKind, Place, Platform, Response, Visibility};
+use matrix_sdk::deserialized_responses::SyncOrStrippedState;
+use matrix_sdk::ruma::events::SyncStateEvent;
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
+use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
+use matrix_sdk::ruma::{EventId, OwnedRoomId, RoomId, UserId};
+use matrix_sdk::{Room, RoomState};
+
+use crate::outbox::{Sender, transaction_id};
+
+/// What the event handlers share.
+pub(crate) struct Bot {
+    pub(crate) hearth: Hearth,
+    pub(crate) sender: Arc<Sender>,
+    pub(crate) facilitator_power_level: i64,
+    pub(crate) allowed_servers: Option<Vec<String>>,
+    /// Each room's queue of commands and presses, so that they are handled in
+    /// the order they were sent ("create a group", then "schedule it") while
+    /// rooms go on in parallel and the sync loop is never held up.
+    pub(crate) turns: std::sync::Mutex<HashMap<OwnedRoomId, tokio::sync::mpsc::UnboundedSender<Turn>>>,
+}
+
+/// One input's handling, queued behind its room's earlier ones.
+pub(crate) type Turn = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl Bot {
+    /// Hands a parsed command (typed or pressed) to the core as `sender` in
+    /// `room` (acting in `acts_in`'s community when given) and answers it.
+    pub(crate) async fn respond(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        acts_in: Option<String>,
+        parsed: Result<bot_core::Invocation, bot_core::UserError>,
+    ) {
+        let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
+        let community = place.community.clone();
+        let response = match parsed {
+            Ok(invocation) => {
+                let kind = InputKind::Command(invocation);
+                self.hearth.handle(&Input { actor, place, kind }).await
+            }
+            Err(e) => Response::private(e.to_message()),
+        };
+        self.answer(room, sender, cause, &community, response).await;
+    }
+
+    /// Queues `turn` behind the room's earlier inputs; a room's queue is
+    /// started on its first input.
+    pub(crate) fn in_turn(&self, room: &RoomId, turn: Turn) {
+        let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let queue = turns.entry(room.to_owned()).or_insert_with(|| {
+            let (queue, mut next) = tokio::sync::mpsc::unbounded_channel::<Turn>();
+            tokio::spawn(async move {
+                while let Some(turn) = next.recv().await {
+                    turn.await;
+                }
+            });
+            queue
+        });
+        if let Err(refused) = queue.send(turn) {
+            // The room's worker is gone (only at shutdown): run it on its own.
+            tokio::spawn(refused.0);
+        }
+    }
+
+    pub(crate) fn accept_invite(self: &Arc<Self>, room: Room, inviter: &UserId) {
+        if let Some(allowed) = &self.allowed_servers
+            && !allowed.iter().any(|s| s == inviter.server_name().as_str())
+        {
+            tracing::info!(room = %room.room_id(), inviter = %inviter, kind = "invite refused", "invite");
+            tokio::spawn(async move {
+                if let Err(e) = room.leave().await {
+                    tracing::warn!(room = %room.room_id(), error = %e, "declining an invite");
+                }
+            });
+            return;
+        }
+        tokio::spawn(async move {
+            // Synapse can answer an invite's join before the room is ready
+            // for it; back off and try again.
+            let mut delay = Duration::from_millis(250);
+            for _ in 0..8 {
+                match room.join().await {
+                    Ok(()) => {
+                        tracing::info!(room = %room.room_id(), kind = "joined", "invite");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %room.room_id(), error = %e, "joining a room, will retry");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                }
+            }
+            tracing::error!(room = %room.room_id(), "could not join a room");
+        });
+    }
+
+    /// Who and where, with the roles the room's power levels give. A button
+    /// pressed in a DM acts in the community its message names (`acts_in`);
+    /// then, as in any DM room (where both sides hold power level 100), the
+    /// room's power levels grant nothing.
+    pub(crate) async fn actor_and_place(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        acts_in: Option<String>,
+    ) -> (Actor, Place) {
+        let member = room.get_member(sender).await.ok().flatten();
+        let name = member
+            .as_ref()
+            .and_then(|m| m.display_name().map(ToString::to_string))
+            .unwrap_or_else(|| sender.localpart().to_string());
+        let here = community(room).await;
+        let community = acts_in.unwrap_or_else(|| here.clone());
+        let level = if community != here || room.is_direct().await.unwrap_or(false) {
+            0
+        } else {
+            match member.as_ref().map(|m| m.power_level()) {
+                Some(UserPowerLevel::Infinite) => i64::MAX,
+                Some(UserPowerLevel::Int(i)) => i64::from(i),
+                Some(_) | None => 0,
+            }
+        };
+        let actor = Actor {
+            user: sender.to_string(),
+            name,
+            platform_admin: level >= 100,
+            platform_facilitator: level >= self.facilitator_power_level,
+        };
+        let place = Place {
+            platform: Platform::Matrix,
+            community,
+            channel: room.room_id().to_string(),
+        };
+        (actor, place)
+    }
+
+    /// Sends the reply (public: a reply in the room; private: to the DM room)
+    /// and carries out the effects. Transaction ids derive from the event that
+    /// caused them.
+    pub(crate) async fn answer(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        community: &str,
+        response: Response,
+    ) {
+        if let Some(reply) = &response.reply {
+            let result = match reply.visibility {
+                Visibility::Public => {
+                    let txn = transaction_id(&format!("{cause}/reply"));
+                    self.sender
+                        .send(room, &reply.message, Some(cause), community, txn)
+                        .await
+                }
+                Visibility::Private => match self.sender.dm_room(sender).await {
+                    Ok(dm) => {
+                        let txn = transaction_id(&format!("{cause}/private"));
+                        self.sender.send(&dm, &reply.message, None, community, txn).await
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = result {
+                tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");
+            }
+        }
+        for (i, effect) in response.effects.into_iter().enumerate() {
+            let effect = match effect {
+                Effect::Status {
+                    channel,
+                    key,
+                    message,
+                    edit,
+                } => {
+                    match self.sender.status(&channel, &message, edit.as_deref(), community).await {
+                        Ok(Some(posted)) => {
+                            if let Err(e) = self.hearth.status_posted(&key, &posted).await {
+                                tracing::error!(room = %room.room_id(), error = %e, "recording a status message");
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(room = %room.room_id(), event = %cause, error = %e, "a status message")
+                        }
+                    }
+                    continue;
+                }
+                // Matrix calls have no server mute; the core asks for none here.
+                Effect::Mute { .. } => continue,
+                Effect::Post { channel, message, key } => Effect::Post {
+                    channel,
+                    message,
+                    key: Some(key.unwrap_or_else(|| format!("{cause}/effect/{i}"))),
+                },
+                Effect::Dm { user, message, key } => Effect::Dm {
+                    user,
+                    message,
+                    key: Some(key.unwrap_or_else(|| format!("{cause}/effect/{i}"))),
+                },
+            };
+            let delivery = Delivery {
+                community: community.to_string(),
+                effect,
+            };
+            if let Err(e) = self.sender.deliver(&delivery).await {
+                tracing::error!(room = %room.room_id(), event = %cause, error = %e, "carrying out an effect");
+            }
+        }
+    }
+}
+
+/// The community a room belongs to: its parent space, else the room itself.
+/// A parent counts only when the bot is in that space and the space lists
+/// the room as its child: anyone who can set state in their own room can
+/// claim any parent, and must not thereby act in another community. The
+/// canonical parent goes first, then the lowest id, for a stable choice.
+async fn community(room: &Room) -> String {
+    let mut parents: Vec<(bool, OwnedRoomId)> = Vec::new();
+    if let Ok(events) = room.get_state_events_static::<SpaceParentEventContent>().await {
+        for raw in events {
+            let Ok(event) = raw.deserialize() else { continue };
+            if let SyncOrStrippedState::Sync(SyncStateEvent::Original(ev)) = event
+                && !ev.content.via.is_empty()
+            {
+                parents.push((!ev.content.canonical, ev.state_key));
+            }
+        }
+    }
+    parents.sort();
+    let client = room.client();
+    for (_, parent) in parents {
+        if let Some(space) = client.get_room(&parent)
+            && space.state() == RoomState::Joined
+            && lists_child(&space, room.room_id()).await
+        {
+            return parent.to_string();
+        }
+    }
+    room.room_id().to_string()
+}
+
+/// Whether `space` has a live `m.space.child` event for `child`.
+async fn lists_child(space: &Room, child: &RoomId) -> bool {
+    let Ok(Some(raw)) = space
+        .get_state_event_static_for_key::<SpaceChildEventContent, _>(child)
+        .await
+    else {
+        return false;
+    };
+    matches!(
+        raw.deserialize(),
+        Ok(SyncOrStrippedState::Sync(SyncStateEvent::Original(ev))) if !ev.content.via.is_empty()
+    )
+}

@@ -1,0 +1,189 @@
+//! The sync's event handlers: invites, commands, button presses, call
+//! memberships, and events that could not be decrypted.
+
+use std::sync::Arc;
+
+use bot_core::{Input, InputKind, parse};
+use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
+use matrix_sdk::event_handler::Ctx;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{EventId, MilliSecondsSinceUnixEpoch, UserId};
+use matrix_sdk::{Room, RoomState};
+use serde_json::Value;
+
+use crate::bot::Bot;
+use crate::{calls, render};
+
+pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.state_key != bot.sender.user_id || room.state() != RoomState::Invited {
+        return;
+    }
+    tracing::info!(room = %room.room_id(), inviter = %event.sender, kind = "invite", "invite");
+    bot.accept_invite(room, &event.sender);
+}
+
+/// The SDK hands over an encrypted event as such only when it could not
+/// decrypt it (no room key from the sender's device yet).
+pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room) {
+    tracing::warn!(room = %room.room_id(), event = %event.event_id, kind = "undecryptable", "received");
+}
+
+pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
+        return;
+    }
+    let MessageType::Text(text) = &event.content.msgtype else {
+        return;
+    };
+    // An edit would run the command a second time.
+    if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
+        return;
+    }
+    let Some(parsed) = parse::parse_message(&text.body, &bot.sender.prefix) else {
+        return;
+    };
+    tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
+    // Handlers run inside the sync loop; answering must not hold it up.
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            bot.respond(&room, &event.sender, &event.event_id, None, parsed).await;
+        }),
+    );
+}
+
+pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.sender == bot.sender.user_id
+        || room.state() != RoomState::Joined
+        || event.origin_server_ts < bot.sender.started
+    {
+        return;
+    }
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let target = &event.content.relates_to.event_id;
+            let Some((command, acts_in)) =
+                button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+            else {
+                return;
+            };
+            tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
+            let parsed = parse::parse_command(&command);
+            bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
+                .await;
+        }),
+    );
+}
+
+/// A call membership changed: the sender is in the room's call or not, as
+/// the room's membership events say now (any of their devices counts). A
+/// membership whose key names someone else is ignored.
+pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    let Ok(value) = event.deserialize_as::<Value>() else {
+        return;
+    };
+    if value["type"].as_str() != Some(calls::CALL_MEMBER) || room.state() != RoomState::Joined {
+        return;
+    }
+    let (Some(sender), Some(key)) = (value["sender"].as_str(), value["state_key"].as_str()) else {
+        return;
+    };
+    if !calls::key_names_sender(key, sender) {
+        tracing::warn!(room = %room.room_id(), sender, kind = "call membership for someone else", "ignored");
+        return;
+    }
+    let (Ok(sender), Some(cause)) = (
+        UserId::parse(sender),
+        value["event_id"].as_str().and_then(|e| EventId::parse(e).ok()),
+    ) else {
+        return;
+    };
+    if sender == bot.sender.user_id {
+        return;
+    }
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let events: Vec<Value> = match room.get_state_events(StateEventType::from(calls::CALL_MEMBER)).await {
+                Ok(events) => events
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as::<Value>().ok(),
+                        RawAnySyncOrStrippedState::Stripped(_) => None,
+                    })
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(room = %room.room_id(), error = %e, "reading call memberships");
+                    return;
+                }
+            };
+            let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
+            // A membership lapses at its end unless renewed: the core lets them leave then.
+            let until = calls::in_call_until(&events, sender.as_str(), now);
+            let present = until.is_some();
+            let until = until.and_then(chrono::DateTime::from_timestamp_millis);
+            tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
+            let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
+            let community = place.community.clone();
+            let channel = place.channel.clone();
+            let input = Input {
+                actor,
+                place,
+                kind: InputKind::Presence(bot_core::PresenceChange {
+                    channel,
+                    present,
+                    until,
+                }),
+            };
+            let response = bot.hearth.handle(&input).await;
+            bot.answer(&room, &sender, &cause, &community, response).await;
+        }),
+    );
+}
+
+/// The command behind the button `key` on `target`, when `target` is one of
+/// the bot's own messages and carries that button, with the community the
+/// message speaks for.
+async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<(String, Option<String>)> {
+    let event = match room.event(target, None).await {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(room = %room.room_id(), event = %target, error = %e, "fetching a reacted-to event");
+            return None;
+        }
+    };
+    let value: Value = serde_json::from_str(event.raw().json().get()).ok()?;
+    if value.get("sender").and_then(Value::as_str) != Some(me.as_str()) {
+        return None;
+    }
+    let content = value.get("content")?;
+    let buttons = content.get(render::BUTTONS_KEY)?.as_array()?;
+    let wanted = strip_variation(key);
+    let command = buttons.iter().find_map(|b| {
+        let emoji = b.get("emoji")?.as_str()?;
+        (strip_variation(emoji) == wanted).then(|| b.get("command")?.as_str().map(ToString::to_string))?
+    })?;
+    let community = content
+        .get(render::COMMUNITY_KEY)
+        .and_then(Value::as_str)
+        .map(ToString::to_string);
+    Some((command, community))
+}
+
+/// Clients differ in whether they send emoji with the U+FE0F presentation
+/// selector; compare without it.
+fn strip_variation(s: &str) -> String {
+    s.chars().filter(|&c| c != '\u{fe0f}').collect()
+}

@@ -1,0 +1,194 @@
+//! Sending: messages with their reaction buttons, status messages, and the
+//! scheduler's deliveries (posts to rooms, DMs to members).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
+use bot_core::{Effect, Message, Platform};
+use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::ruma::{
+    EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedTransactionId, OwnedUserId, RoomId, UserId,
+};
+use matrix_sdk::{Client, Room, RoomState};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use crate::render;
+
+/// A transaction id derived from a stable key: the homeserver deduplicates
+/// sends with the same id from the same device, so a retry is not a repeat.
+pub fn transaction_id(key: &str) -> OwnedTransactionId {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    OwnedTransactionId::from(format!("hearth-{hex}"))
+}
+
+/// A new random transaction id, for sends with no stable key.
+pub(crate) fn fresh_transaction_id() -> OwnedTransactionId {
+    matrix_sdk::ruma::TransactionId::new()
+}
+
+/// Sending: shared by the handlers and the outbox.
+pub(crate) struct Sender {
+    pub(crate) client: Client,
+    pub(crate) user_id: OwnedUserId,
+    pub(crate) prefix: String,
+    /// The DM room per member; the lock also keeps two private replies from
+    /// creating two rooms.
+    pub(crate) dms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+    /// When this run began. The first sync already hides older events from
+    /// the handlers; this catches any that would slip through (a sync cut
+    /// off at shutdown, a late decryption).
+    pub(crate) started: MilliSecondsSinceUnixEpoch,
+}
+
+impl Sender {
+    pub(crate) fn render(&self, message: &Message) -> render::Rendered {
+        let client = self.client.clone();
+        let room_name = move |id: &str| {
+            let id = RoomId::parse(id).ok()?;
+            client.get_room(&id)?.name()
+        };
+        render::render(message, &self.prefix, &room_name)
+    }
+
+    /// Sends `message` to `room`, then adds its buttons as reactions.
+    pub(crate) async fn send(
+        &self,
+        room: &Room,
+        message: &Message,
+        in_reply_to: Option<&EventId>,
+        community: &str,
+        txn: OwnedTransactionId,
+    ) -> matrix_sdk::Result<OwnedEventId> {
+        let rendered = self.render(message);
+        let content = rendered.content(in_reply_to.map(EventId::as_str), community);
+        let response = room
+            .send_raw("m.room.message", content)
+            .with_transaction_id(&txn)
+            .await?;
+        let event_id = response.response.event_id;
+        tracing::info!(room = %room.room_id(), event = %event_id, kind = "m.notice", "sent");
+        for (i, (emoji, _)) in rendered.buttons.iter().enumerate() {
+            let reaction = json!({
+                "m.relates_to": { "rel_type": "m.annotation", "event_id": event_id, "key": emoji },
+            });
+            room.send_raw("m.reaction", reaction)
+                .with_transaction_id(&transaction_id(&format!("{txn}/reaction/{i}")))
+                .await?;
+        }
+        if let Some(a) = &message.attachment {
+            // Encrypted rooms get an encrypted upload.
+            let mime: mime::Mime = a.mime.parse().unwrap_or(mime::TEXT_PLAIN_UTF_8);
+            let config = AttachmentConfig::new().txn_id(transaction_id(&format!("{txn}/attachment")));
+            room.send_attachment(&a.filename, &mime, a.content.clone().into_bytes(), config)
+                .await?;
+            tracing::info!(room = %room.room_id(), kind = "m.file", "sent");
+        }
+        Ok(event_id)
+    }
+
+    /// A room the bot has joined, by id.
+    pub(crate) fn joined_room(&self, channel: &str) -> Result<Room, DeliveryError> {
+        let id = RoomId::parse(channel)
+            .map_err(|_| DeliveryError::Permanent(format!("{channel} is not a Matrix room id")))?;
+        let Some(room) = self.client.get_room(&id) else {
+            return Err(DeliveryError::Permanent(format!("not in room {channel}")));
+        };
+        if room.state() != RoomState::Joined {
+            return Err(DeliveryError::Permanent(format!("not joined to room {channel}")));
+        }
+        Ok(room)
+    }
+
+    /// Edits a live status message (`m.replace`), or posts it when there is
+    /// none yet; returns the posted event's id for the core to edit next time.
+    pub(crate) async fn status(
+        &self,
+        channel: &str,
+        message: &Message,
+        edit: Option<&str>,
+        community: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let room = self.joined_room(channel)?;
+        if let Some(original) = edit.and_then(|e| EventId::parse(e).ok()) {
+            let content = self.render(message).replacement(original.as_str(), community);
+            let sent = room
+                .send_raw("m.room.message", content)
+                .with_transaction_id(&fresh_transaction_id())
+                .await
+                .map_err(classify)?;
+            tracing::info!(room = %room.room_id(), event = %sent.response.event_id, kind = "m.replace", "sent");
+            return Ok(None);
+        }
+        let posted = self
+            .send(&room, message, None, community, fresh_transaction_id())
+            .await
+            .map_err(classify)?;
+        Ok(Some(posted.to_string()))
+    }
+
+    pub(crate) async fn deliver(&self, delivery: &Delivery) -> Result<(), DeliveryError> {
+        let (room, message, key) = match &delivery.effect {
+            Effect::Post { channel, message, key } => (self.joined_room(channel)?, message, key),
+            Effect::Status {
+                channel, message, edit, ..
+            } => {
+                return self
+                    .status(channel, message, edit.as_deref(), &delivery.community)
+                    .await
+                    .map(drop);
+            }
+            Effect::Mute { .. } => {
+                return Err(DeliveryError::Permanent("Matrix has no server mute".into()));
+            }
+            Effect::Dm { user, message, key } => {
+                let user = UserId::parse(user)
+                    .map_err(|_| DeliveryError::Permanent(format!("{user} is not a Matrix user id")))?;
+                let room = self.dm_room(&user).await.map_err(classify)?;
+                (room, message, key)
+            }
+        };
+        let txn = key.as_deref().map_or_else(fresh_transaction_id, transaction_id);
+        self.send(&room, message, None, &delivery.community, txn)
+            .await
+            .map(drop)
+            .map_err(classify)
+    }
+}
+
+/// A 4xx other than 429 will fail again; everything else may pass later.
+pub(crate) fn classify(e: matrix_sdk::Error) -> DeliveryError {
+    if let Some(api) = e.as_client_api_error() {
+        let status = api.status_code;
+        if status.is_client_error() && status.as_u16() != 429 {
+            return DeliveryError::Permanent(e.to_string());
+        }
+    }
+    DeliveryError::Retry(e.to_string())
+}
+
+/// Carries out scheduled deliveries on Matrix: posts to a room id, DMs to a
+/// user id through the reused DM room, with transaction ids from the keys.
+#[derive(Clone)]
+pub struct MatrixOutbox {
+    sender: Arc<Sender>,
+}
+
+impl MatrixOutbox {
+    pub(crate) fn new(sender: Arc<Sender>) -> Self {
+        Self { sender }
+    }
+}
+
+impl Outbox for MatrixOutbox {
+    fn platform(&self) -> Platform {
+        Platform::Matrix
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(self.sender.deliver(delivery))
+    }
+}

@@ -79,8 +79,7 @@ pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ct
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
             let parsed = parse::parse_command(&command);
-            bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
-                .await;
+            bot.press(&room, &event.sender, &event.event_id, acts_in, parsed).await;
         }),
     );
 }

@@ -992,13 +992,14 @@ fn channel_by_id(id: &str) -> Response {
     }
 }
 
-/// (user, suppress) of a stage suppress request, with the channel it names.
+/// (user, suppress) of a suppress request on the fixtures' stage.
 pub fn suppress_of(r: &Recorded) -> Option<(u64, bool)> {
     let user = r
         .path
         .strip_prefix(&format!("/guilds/{GUILD}/voice-states/"))?
         .parse()
         .ok()?;
-    (r.method == "PATCH" && r.body["channel_id"] == STAGE.to_string()).then_some(())?;
+    let stage = STAGE.to_string();
+    (r.method == "PATCH" && r.body["channel_id"].as_str() == Some(stage.as_str())).then_some(())?;
     Some((user, r.body["suppress"].as_bool()?))
 }

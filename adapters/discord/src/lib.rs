@@ -183,6 +183,7 @@ impl Discord {
             facilitator_role: self.config.facilitator_role.clone(),
             defer_after: self.defer_after,
             registered: AtomicBool::new(false),
+            stages: std::sync::Mutex::default(),
         };
         let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
         let http_for_release = self.config.http()?;
@@ -216,6 +217,9 @@ struct Handler {
     facilitator_role: Option<String>,
     defer_after: Duration,
     registered: AtomicBool,
+    /// Whether a channel is a stage, as Discord said for one the cache did
+    /// not hold: asked once per channel, not once per mute.
+    stages: std::sync::Mutex<std::collections::HashMap<serenity::all::ChannelId, bool>>,
 }
 
 /// An interaction to answer.
@@ -646,9 +650,22 @@ impl Handler {
             let state = g.voice_states.get(&user_id).map(|v| (v.mute, v.suppress));
             (stage, state)
         });
-        let stage = match known_stage.or(cached_stage) {
+        let asked_before = || {
+            let stages = self.stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            stages.get(&channel_id).copied()
+        };
+        let stage = match known_stage.or(cached_stage).or_else(asked_before) {
             Some(stage) => stage,
-            None => voice::channel_is_stage(&ctx.http, channel_id).await.unwrap_or(false),
+            None => match voice::channel_is_stage(&ctx.http, channel_id).await {
+                Some(stage) => {
+                    self.stages
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(channel_id, stage);
+                    stage
+                }
+                None => false,
+            },
         };
         // On a stage the audience is suppressed already: not the bot's doing.
         let muted_already = voice_state.is_some_and(|(muted, suppressed)| muted || (stage && suppressed));

@@ -53,13 +53,17 @@ pub(crate) async fn plan(
     ended: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    let recorded: HashMap<i64, bool> = sqlx::query_as("SELECT member_id, stage FROM circle_mutes WHERE circle_id = ?")
-        .bind(circle.id)
-        .fetch_all(&mut *db)
-        .await
-        .context("reading a circle's mutes")?
-        .into_iter()
-        .collect();
+    // (stage, an unmute already asked for) by member.
+    let recorded: HashMap<i64, (bool, bool)> = sqlx::query_as::<_, (i64, bool, bool)>(
+        "SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?",
+    )
+    .bind(circle.id)
+    .fetch_all(&mut *db)
+    .await
+    .context("reading a circle's mutes")?
+    .into_iter()
+    .map(|(member, stage, releasing)| (member, (stage, releasing)))
+    .collect();
     // The group's facilitators keep their voice, as the one who started it does.
     let facilitators: HashSet<i64> = match circle.group_id {
         Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
@@ -82,14 +86,21 @@ pub(crate) async fn plan(
     };
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
     let mut effects = Vec::new();
+    // An unmute another input asked for, not yet reported, is not asked for twice.
     let mut ordered: Vec<(i64, bool)> = recorded
         .iter()
-        .filter(|(m, _)| !wanted.contains(m))
-        .map(|(m, stage)| (*m, *stage))
+        .filter(|(m, (_, releasing))| !wanted.contains(m) && !releasing)
+        .map(|(m, (stage, _))| (*m, *stage))
         .collect();
     ordered.sort_unstable();
     for (member, stage) in ordered {
         if let Some(user) = external(member) {
+            sqlx::query("UPDATE circle_mutes SET releasing = 1 WHERE community_id = ? AND member_id = ?")
+                .bind(community)
+                .bind(member)
+                .execute(&mut *db)
+                .await
+                .context("marking an unmute asked for")?;
             effects.push(effect(guild, &circle.channel, &user, false, recorded_stage(stage)));
         }
     }
@@ -119,12 +130,19 @@ pub(crate) async fn plan(
 
 /// Mutes recorded for `member` that no running circle wants any more
 /// (its circle ended while they were away): undone when they come back.
+/// Any other of their mutes can be undone again by a later turn.
 pub(crate) async fn stale_for(
     db: &mut SqliteConnection,
     community: i64,
     guild: &str,
     member: i64,
 ) -> Result<Vec<Effect>> {
+    sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+        .bind(community)
+        .bind(member)
+        .execute(&mut *db)
+        .await
+        .context("a returning member's mutes")?;
     let rows: Vec<(String, String, bool)> = sqlx::query_as(
         "SELECT mu.channel, m.external_id, mu.stage FROM circle_mutes mu JOIN members m ON m.id = mu.member_id
          WHERE mu.community_id = ? AND mu.member_id = ?
@@ -206,6 +224,16 @@ pub(crate) async fn reported(
             .execute(&mut *db)
             .await
             .context("recording a suppress")?;
+    }
+    // An unmute that failed may be asked for again; one that found the person
+    // gone waits for their return (`stale_for`), not for every next input.
+    if !mute && matches!(report, MuteReport::Failed | MuteReport::NoPermission) {
+        sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .execute(&mut *db)
+            .await
+            .context("an unmute to ask for again")?;
     }
     if forget {
         sqlx::query("DELETE FROM circle_mutes WHERE community_id = ? AND member_id = ?")

@@ -537,3 +537,49 @@ async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_t
     );
     assert_eq!(release().await, [("cy".to_string(), None)]);
 }
+
+#[tokio::test]
+async fn an_unmute_asked_for_and_not_yet_reported_is_not_asked_for_again() {
+    use crate::io::MuteReport;
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
+        r.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+                _ => None,
+            })
+            .collect()
+    };
+    bot.hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    bot.hearth
+        .muted("g", "bo", true, false, MuteReport::Applied)
+        .await
+        .unwrap();
+
+    // The stick goes to bo: his unmute is asked for; cy joins before it is reported.
+    let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
+    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+
+    assert_eq!(mutes(&next), [("bo".to_string(), false)]);
+    assert_eq!(
+        mutes(&cy),
+        [("cy".to_string(), true)],
+        "bo's unmute is not asked for twice"
+    );
+}

@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use running::Running;
 use serde_json::json;
 use support::{
-    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, callback_path, command_interaction, guild_create, member,
-    token, voice_state,
+    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, STAGE, callback_path, command_interaction, guild_create,
+    member, suppress_of, token, voice_state,
 };
 
 #[tokio::test]
@@ -216,4 +216,100 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
     let mut unmuted: Vec<(u64, bool)> = fake.requests()[before_kill..].iter().filter_map(mute_of).collect();
     unmuted.sort_unstable();
     assert_eq!(unmuted, [(BO, false), (DI, false)], "exactly those it muted, once each");
+}
+
+#[tokio::test]
+async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly_those_it_suppressed() {
+    const ADA: u64 = 11;
+    const BO: u64 = 12;
+    const DI: u64 = 14;
+    /// In the audience (suppressed) before the circle: never the bot's to bring on stage.
+    const AUDIENCE: u64 = 15;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&fake, dir.path());
+    let first = spawn(&config);
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    let mut listening = voice_state(AUDIENCE, Some(STAGE));
+    listening["suppress"] = json!(true);
+    let states = [
+        voice_state(ADA, Some(STAGE)),
+        voice_state(BO, Some(STAGE)),
+        voice_state(DI, Some(STAGE)),
+        listening,
+    ];
+    let people = [
+        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(BO, "Bo", PLAIN, &[]),
+        member(DI, "Di", PLAIN, &[]),
+        member(AUDIENCE, "Al", PLAIN, &[]),
+    ];
+    fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
+    for state in &states {
+        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(1, &people[0], "circle start", &[("mute_others", 3, json!("yes"))]),
+    );
+    fake.wait_for("Bo suppressed", |r| suppress_of(r) == Some((BO, true)))
+        .await;
+    fake.wait_for("Di suppressed", |r| suppress_of(r) == Some((DI, true)))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before_kill = fake.requests().len();
+    let mut first = first;
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = first.0.wait();
+
+    let second = spawn(&config);
+    fake.wait_for("Bo unsuppressed", |r| suppress_of(r) == Some((BO, false)))
+        .await;
+    fake.wait_for("Di unsuppressed", |r| suppress_of(r) == Some((DI, false)))
+        .await;
+    let mut second = second;
+    let terminated = Command::new("kill")
+        .args(["-TERM", &second.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while second.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let requests = fake.requests();
+    let mut suppressed: Vec<(u64, bool)> = requests.iter().filter_map(suppress_of).filter(|(_, s)| *s).collect();
+    suppressed.sort_unstable();
+    assert_eq!(
+        suppressed,
+        [(BO, true), (DI, true)],
+        "the audience and the holder untouched"
+    );
+    let mut released: Vec<(u64, bool)> = requests[before_kill..].iter().filter_map(suppress_of).collect();
+    released.sort_unstable();
+    assert_eq!(
+        released,
+        [(BO, false), (DI, false)],
+        "exactly those it suppressed, once each"
+    );
+    assert!(
+        requests.iter().all(|r| mute_of(r).is_none()),
+        "a stage is never server-muted nor unmuted"
+    );
+    assert!(
+        requests[before_kill..]
+            .iter()
+            .all(|r| r.method != "GET" || !r.path.starts_with("/channels/")),
+        "the record says it was a stage; nothing to ask at start-up"
+    );
 }

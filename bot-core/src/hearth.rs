@@ -302,12 +302,14 @@ impl Hearth {
 
     /// The platform carried out (or could not) an [`Effect::Mute`]; the
     /// answer's effects are for the adapter to carry out in turn (a note to
-    /// the facilitator when the permission is missing).
+    /// the facilitator when the permission is missing). `stage`: it was a
+    /// stage, so a suppress, and its undoing is an unsuppress.
     pub async fn muted(
         &self,
         community: &str,
         user: &str,
         mute: bool,
+        stage: bool,
         report: crate::io::MuteReport,
     ) -> Result<Response> {
         let now = self.clock.now();
@@ -318,7 +320,7 @@ impl Hearth {
         };
         let community = self.community(&place, now).await?;
         let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
-        circle::muted(&self.store, community.id, member.id, mute, report).await
+        circle::muted(&self.store, community.id, member.id, mute, stage, report).await
     }
 
     /// Every server mute the bot applied on `platform` and has not undone,
@@ -746,7 +748,11 @@ impl Hearth {
                     channel: channel.clone(),
                     ..place.clone()
                 },
-                kind: InputKind::Presence(crate::io::PresenceChange { channel, present: here }),
+                kind: InputKind::Presence(crate::io::PresenceChange {
+                    channel,
+                    present: here,
+                    until: None,
+                }),
             };
             response.effects.extend(self.handle(&input).await.effects);
         }
@@ -767,17 +773,18 @@ impl Hearth {
         .await?;
         // One voice channel or call at a time: joining one leaves the others;
         // a leave without a channel leaves wherever the person was.
-        let mut moves: Vec<(String, bool)> = circle::voice_channels_of(&self.store, community.id, me.id)
-            .await?
-            .into_iter()
-            .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
-            .map(|c| (c, false))
-            .collect();
+        let mut moves: Vec<(String, bool, Option<DateTime<Utc>>)> =
+            circle::voice_channels_of(&self.store, community.id, me.id)
+                .await?
+                .into_iter()
+                .filter(|c| *c != change.channel && (change.present || change.channel.is_empty()))
+                .map(|c| (c, false, None))
+                .collect();
         if !change.channel.is_empty() {
-            moves.push((change.channel.clone(), change.present));
+            moves.push((change.channel.clone(), change.present, change.until));
         }
         let mut response = Response::none();
-        for (channel, present) in moves {
+        for (channel, present, until) in moves {
             let changed = circle::presence(
                 &self.store,
                 input.place.platform,
@@ -786,6 +793,7 @@ impl Hearth {
                 &channel,
                 &me,
                 present,
+                until,
                 now,
             )
             .await?;

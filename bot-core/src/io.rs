@@ -86,6 +86,10 @@ pub struct PresenceChange {
     /// leaves wherever the core last saw them.
     pub channel: String,
     pub present: bool,
+    /// When this presence ends by itself unless the platform says more (a
+    /// Matrix call membership's expiry): the person leaves then, even if no
+    /// further event comes.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +159,11 @@ pub enum Effect {
         channel: String,
         user: String,
         mute: bool,
+        /// Whether the channel is a stage, when the core knows it: an unmute
+        /// of a suppress the platform confirmed. `None`: the adapter finds
+        /// out (from its cache, else by asking the platform), and says which
+        /// it used when it reports.
+        stage: Option<bool>,
     },
 }
 

@@ -960,6 +960,7 @@ async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<
     let due = match job.kind.as_str() {
         // feature kinds
         "circle" => crate::circle::due(store, job, now).await?,
+        crate::circle::PRESENCE_KIND => crate::circle::presence_due(store, job, now).await?,
         crate::checkins::KIND | crate::checkins::KIND_DM => crate::checkins::due(store, job, now).await?,
         _ => {
             // Nothing will ever send it: failed at once, with the reason.

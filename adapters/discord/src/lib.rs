@@ -183,6 +183,7 @@ impl Discord {
             facilitator_role: self.config.facilitator_role.clone(),
             defer_after: self.defer_after,
             registered: AtomicBool::new(false),
+            stages: std::sync::Mutex::default(),
         };
         let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
         let http_for_release = self.config.http()?;
@@ -216,6 +217,9 @@ struct Handler {
     facilitator_role: Option<String>,
     defer_after: Duration,
     registered: AtomicBool,
+    /// Whether a channel is a stage, as Discord said for one the cache did
+    /// not hold: asked once per channel, not once per mute.
+    stages: std::sync::Mutex<std::collections::HashMap<serenity::all::ChannelId, bool>>,
 }
 
 /// An interaction to answer.
@@ -594,10 +598,11 @@ impl Handler {
                 channel,
                 user,
                 mute,
+                stage,
             } = effect
             {
                 // What the core answers a report with (a note to the facilitator) comes next.
-                queue.extend(self.mute(ctx, community, channel, user, *mute).await.effects);
+                queue.extend(self.mute(ctx, community, channel, user, *mute, *stage).await.effects);
                 continue;
             }
             // The outbox logs the failure with ids; nothing more to tell anyone.
@@ -621,30 +626,56 @@ impl Handler {
 }
 
 impl Handler {
-    /// Mutes or unmutes, leaving alone a person someone else already muted,
-    /// and tells the core what happened.
-    async fn mute(&self, ctx: &Context, community: &str, channel: &str, user: &str, mute: bool) -> Response {
+    /// Mutes or unmutes (on a stage: suppresses or not), leaving alone a
+    /// person someone else already muted, and tells the core what happened.
+    /// `known_stage`: the core's record of a confirmed suppress; else the
+    /// cache says whether the channel is a stage, or Discord does.
+    async fn mute(
+        &self,
+        ctx: &Context,
+        community: &str,
+        channel: &str,
+        user: &str,
+        mute: bool,
+        known_stage: Option<bool>,
+    ) -> Response {
         let Some((guild, channel_id, user_id)) = voice::mute_target(community, channel, user) else {
             return Response::none();
         };
-        let (stage, muted_already) = ctx.cache.guild(guild).map_or((false, false), |g| {
+        let (cached_stage, voice_state) = ctx.cache.guild(guild).map_or((None, None), |g| {
             let stage = g
                 .channels
                 .get(&channel_id)
-                .is_some_and(|c| c.kind == serenity::all::ChannelType::Stage);
-            let muted = g
-                .voice_states
-                .get(&user_id)
-                .is_some_and(|v| v.mute || (stage && v.suppress));
-            (stage, muted)
+                .map(|c| c.kind == serenity::all::ChannelType::Stage);
+            let state = g.voice_states.get(&user_id).map(|v| (v.mute, v.suppress));
+            (stage, state)
         });
+        let asked_before = || {
+            let stages = self.stages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            stages.get(&channel_id).copied()
+        };
+        let stage = match known_stage.or(cached_stage).or_else(asked_before) {
+            Some(stage) => stage,
+            None => match voice::channel_is_stage(&ctx.http, channel_id).await {
+                Some(stage) => {
+                    self.stages
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(channel_id, stage);
+                    stage
+                }
+                None => false,
+            },
+        };
+        // On a stage the audience is suppressed already: not the bot's doing.
+        let muted_already = voice_state.is_some_and(|(muted, suppressed)| muted || (stage && suppressed));
         let report = if mute && muted_already {
             bot_core::MuteReport::Skipped
         } else {
             voice::apply_mute(&ctx.http, guild, channel_id, user_id, mute, stage).await
         };
         self.hearth
-            .muted(community, user, mute, report)
+            .muted(community, user, mute, stage, report)
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "discord: recording a mute");

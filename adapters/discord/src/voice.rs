@@ -1,8 +1,9 @@
 //! Voice: who is in which voice channel (VOICE_STATE_UPDATE) as core presence
-//! inputs, and the server mute the talking stick's "mute others" will use.
+//! inputs, and the server mute (on a stage: suppress) of the talking stick's
+//! "mute others".
 
 use bot_core::{Actor, Effect, Hearth, Input, InputKind, MuteReport, Place, Platform, PresenceChange};
-use serenity::all::{ChannelId, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
+use serenity::all::{ChannelId, ChannelType, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
 
 /// Discord's code for "Target user is not connected to voice".
 pub const NOT_IN_VOICE: isize = 40032;
@@ -41,6 +42,7 @@ pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option
         kind: InputKind::Presence(PresenceChange {
             channel,
             present: now_in.is_some(),
+            until: None,
         }),
     })
 }
@@ -159,6 +161,19 @@ pub async fn apply_mute(
     }
 }
 
+/// Whether `channel` is a stage, asked of Discord (`GET /channels/{id}`):
+/// for a channel the cache does not hold, as at start-up. `None` when
+/// Discord cannot say (the channel is gone, or the request failed).
+pub async fn channel_is_stage(http: &Http, channel: ChannelId) -> Option<bool> {
+    match http.get_channel(channel).await {
+        Ok(found) => Some(found.guild().is_some_and(|c| c.kind == ChannelType::Stage)),
+        Err(e) => {
+            tracing::warn!(channel = %channel, error = %crate::describe(&e), "discord: reading a channel's kind");
+            None
+        }
+    }
+}
+
 /// The guild, channel and user of a mute effect, as Discord ids.
 pub fn mute_target(community: &str, channel: &str, user: &str) -> Option<(GuildId, ChannelId, UserId)> {
     let id = |s: &str| s.parse::<u64>().ok().filter(|n| *n != 0);
@@ -179,12 +194,15 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
             return;
         }
     };
+    // What Discord said of each channel the record does not mark as a stage.
+    let mut kinds: std::collections::HashMap<ChannelId, bool> = std::collections::HashMap::new();
     for effect in effects {
         let Effect::Mute {
             community,
             channel,
             user,
             mute,
+            stage,
         } = effect
         else {
             continue;
@@ -192,8 +210,22 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
         let Some((guild, channel_id, user_id)) = mute_target(&community, &channel, &user) else {
             continue;
         };
-        let report = apply_mute(http, guild, channel_id, user_id, mute, false).await;
-        if let Err(e) = hearth.muted(&community, &user, mute, report).await {
+        // A confirmed suppress is undone as one; otherwise the channel says
+        // (a crash may have come between a suppress and its record). A
+        // channel Discord no longer knows takes a server unmute.
+        let stage = match stage {
+            Some(stage) => stage,
+            None => match kinds.get(&channel_id) {
+                Some(stage) => *stage,
+                None => {
+                    let stage = channel_is_stage(http, channel_id).await.unwrap_or(false);
+                    kinds.insert(channel_id, stage);
+                    stage
+                }
+            },
+        };
+        let report = apply_mute(http, guild, channel_id, user_id, mute, stage).await;
+        if let Err(e) = hearth.muted(&community, &user, mute, stage, report).await {
             tracing::error!(error = %e, "discord: recording an unmute");
         }
     }

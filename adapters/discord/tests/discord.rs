@@ -1023,7 +1023,11 @@ async fn voice_state_updates_become_presence_inputs() {
     let presence = |input: Option<bot_core::Input>| -> (String, bool) {
         let i = input.expect("an input");
         match &i.kind {
-            InputKind::Presence(PresenceChange { channel, present }) => {
+            InputKind::Presence(PresenceChange {
+                channel,
+                present,
+                until: None,
+            }) => {
                 assert_eq!(i.place.community, GUILD.to_string());
                 assert_eq!(i.actor.user, MEMBER.to_string());
                 (channel.clone(), *present)
@@ -1626,6 +1630,81 @@ async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_priv
     // The one mute that took is undone; no mute is tried again.
     assert_eq!(mutes(&bot), [(MEMBER, true), (DI, true), (DI, false)]);
     bot.stop().await;
+}
+
+/// The stage suppresses the bot asked for so far: (user, suppress).
+fn suppresses(bot: &Bot) -> Vec<(u64, bool)> {
+    bot.fake.requests().iter().filter_map(suppress_of).collect()
+}
+
+async fn wait_suppresses(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = suppresses(bot);
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn on_a_stage_mute_others_suppresses_and_unsuppresses_at_end_and_shutdown_never_server_mutes() {
+    let bot = Bot::start().await;
+    // No GUILD_CREATE: the cache knows no channel, so Discord is asked what 78 is.
+    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
+        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(STAGE)));
+        wait_in_voice(&bot, i64::try_from(n).unwrap() + 1).await;
+    }
+    let start = |n: u64| command_interaction(id(n), &admin(), "circle start", &[("mute_others", 3, json!("yes"))]);
+
+    answer(&bot.interact(start(1)).await);
+    let at_start = wait_suppresses(&bot, 2).await;
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle next", &[]))
+            .await,
+    );
+    let after_next = wait_suppresses(&bot, 3).await;
+    answer(
+        &bot.interact(command_interaction(id(3), &admin(), "circle end", &[]))
+            .await,
+    );
+    let after_end = wait_suppresses(&bot, 4).await;
+    // A second circle is running when the bot shuts down.
+    answer(&bot.interact(start(4)).await);
+    let again = wait_suppresses(&bot, 6).await;
+    let fake = bot.fake.clone();
+    bot.stop().await;
+    let all: Vec<(u64, bool)> = fake.requests().iter().filter_map(suppress_of).collect();
+
+    assert_eq!(at_start, [(MEMBER, true), (DI, true)]);
+    assert_eq!(
+        after_next[2..],
+        [(MEMBER, false)],
+        "the new holder is back on the stage"
+    );
+    assert_eq!(after_end[3..], [(DI, false)], "the circle's end unsuppresses");
+    assert_eq!(again[4..], [(MEMBER, true), (DI, true)]);
+    let mut at_shutdown = all[6..].to_vec();
+    at_shutdown.sort_unstable();
+    assert_eq!(at_shutdown, [(MEMBER, false), (DI, false)], "shutdown unsuppresses");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == format!("/channels/{STAGE}")),
+        "Discord was asked what the channel is"
+    );
+    let server_mutes: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with(&format!("/guilds/{GUILD}/members/")))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        server_mutes.is_empty(),
+        "a stage is never server-muted: {server_mutes:?}"
+    );
 }
 
 // ---- check-ins -----------------------------------------------------------------

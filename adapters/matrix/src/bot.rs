@@ -46,6 +46,38 @@ impl Bot {
         acts_in: Option<String>,
         parsed: Result<bot_core::Invocation, bot_core::UserError>,
     ) {
+        let (community, response) = self.handle(room, sender, acts_in, parsed).await;
+        self.answer(room, sender, cause, &community, response).await;
+    }
+
+    /// A button pressed (a reaction), handled as its command; but a press
+    /// that edits a live status message (Raise, Lower, Pass, Next on a
+    /// circle's) is answered by that edit alone. Matrix has no message that
+    /// only one member of a room sees: a private answer is a DM, and one per
+    /// press would be noise. A refusal still reaches the presser alone, by
+    /// DM: nothing they can see moved, and they should learn why.
+    pub(crate) async fn press(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        acts_in: Option<String>,
+        parsed: Result<bot_core::Invocation, bot_core::UserError>,
+    ) {
+        let (community, mut response) = self.handle(room, sender, acts_in, parsed).await;
+        if response.effects.iter().any(|e| matches!(e, Effect::Status { .. })) {
+            response.reply = None;
+        }
+        self.answer(room, sender, cause, &community, response).await;
+    }
+
+    async fn handle(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        acts_in: Option<String>,
+        parsed: Result<bot_core::Invocation, bot_core::UserError>,
+    ) -> (String, Response) {
         let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
         let community = place.community.clone();
         let response = match parsed {
@@ -55,7 +87,7 @@ impl Bot {
             }
             Err(e) => Response::private(e.to_message()),
         };
-        self.answer(room, sender, cause, &community, response).await;
+        (community, response)
     }
 
     /// Queues `turn` behind the room's earlier inputs; a room's queue is

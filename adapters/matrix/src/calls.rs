@@ -18,36 +18,44 @@ pub fn key_names_sender(key: &str, sender: &str) -> bool {
     key == sender || key.strip_prefix(sender).is_some_and(|rest| rest.starts_with('_'))
 }
 
-/// Whether one membership event's content still puts its device in the call at `now_ms`.
-fn active(event: &Value, now_ms: i64) -> bool {
+/// When one membership event's device leaves the call by itself (unix ms),
+/// if it is still in at `now_ms`: the latest end of its live memberships.
+fn end(event: &Value, now_ms: i64) -> Option<i64> {
     let content = &event["content"];
-    let Some(fields) = content.as_object() else {
-        return false;
-    };
+    let fields = content.as_object()?;
     if fields.is_empty() {
-        return false;
+        return None;
     }
     let sent = event["origin_server_ts"].as_i64().unwrap_or(now_ms);
-    let alive = |m: &Value| {
+    let ends = |m: &Value| {
         let from = m["created_ts"].as_i64().unwrap_or(sent);
         let expires = m["expires"].as_i64().unwrap_or(DEFAULT_EXPIRES_MS);
-        from.saturating_add(expires) > now_ms
+        Some(from.saturating_add(expires)).filter(|end| *end > now_ms)
     };
     match fields.get("memberships").and_then(Value::as_array) {
         // The legacy shape: a list of memberships in one event per user.
-        Some(list) => list.iter().any(alive),
-        None => fields.contains_key("device_id") && alive(content),
+        Some(list) => list.iter().filter_map(ends).max(),
+        None => fields.get("device_id").and_then(|_| ends(content)),
     }
 }
 
-/// Whether `user` is in the room's call, from the room's membership events
-/// (each a whole event: `sender`, `state_key`, `content`, `origin_server_ts`).
+/// Until when `user` is in the room's call (unix ms), from the room's
+/// membership events (each a whole event: `sender`, `state_key`, `content`,
+/// `origin_server_ts`): the latest end among their devices' live
+/// memberships, or `None` when they are not in it.
+pub fn in_call_until(events: &[Value], user: &str, now_ms: i64) -> Option<i64> {
+    events
+        .iter()
+        .filter(|e| {
+            e["sender"].as_str() == Some(user) && e["state_key"].as_str().is_some_and(|k| key_names_sender(k, user))
+        })
+        .filter_map(|e| end(e, now_ms))
+        .max()
+}
+
+/// Whether `user` is in the room's call now.
 pub fn in_call(events: &[Value], user: &str, now_ms: i64) -> bool {
-    events.iter().any(|e| {
-        e["sender"].as_str() == Some(user)
-            && e["state_key"].as_str().is_some_and(|k| key_names_sender(k, user))
-            && active(e, now_ms)
-    })
+    in_call_until(events, user, now_ms).is_some()
 }
 
 #[cfg(test)]
@@ -92,5 +100,22 @@ mod tests {
             in_call(&[left, other_device], "@bob:hs", 2_000),
             "another device is still in"
         );
+    }
+
+    #[test]
+    fn a_user_is_in_the_call_until_the_latest_end_of_their_devices() {
+        let mut short = session("DEV");
+        short["expires"] = json!(5_000);
+        let mut renewed = session("PHONE");
+        renewed["created_ts"] = json!(3_000);
+        renewed["expires"] = json!(10_000);
+        let events = [
+            member("@bob:hs", "_@bob:hs_DEV_m.call", short),
+            member("@bob:hs", "_@bob:hs_PHONE_m.call", renewed),
+        ];
+
+        assert_eq!(in_call_until(&events, "@bob:hs", 2_000), Some(13_000));
+        assert_eq!(in_call_until(&events[..1], "@bob:hs", 2_000), Some(6_000));
+        assert_eq!(in_call_until(&events[..1], "@bob:hs", 6_000), None, "lapsed");
     }
 }

@@ -79,8 +79,7 @@ pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ct
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
             let parsed = parse::parse_command(&command);
-            bot.respond(&room, &event.sender, &event.event_id, acts_in, parsed)
-                .await;
+            bot.press(&room, &event.sender, &event.event_id, acts_in, parsed).await;
         }),
     );
 }
@@ -130,7 +129,10 @@ pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot)
                 }
             };
             let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
-            let present = calls::in_call(&events, sender.as_str(), now);
+            // A membership lapses at its end unless renewed: the core lets them leave then.
+            let until = calls::in_call_until(&events, sender.as_str(), now);
+            let present = until.is_some();
+            let until = until.and_then(chrono::DateTime::from_timestamp_millis);
             tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
             let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
             let community = place.community.clone();
@@ -138,7 +140,11 @@ pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot)
             let input = Input {
                 actor,
                 place,
-                kind: InputKind::Presence(bot_core::PresenceChange { channel, present }),
+                kind: InputKind::Presence(bot_core::PresenceChange {
+                    channel,
+                    present,
+                    until,
+                }),
             };
             let response = bot.hearth.handle(&input).await;
             bot.answer(&room, &sender, &cause, &community, response).await;

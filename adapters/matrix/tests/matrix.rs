@@ -734,3 +734,168 @@ async fn without_a_call_members_join_by_command_and_the_facilitator_alone_gets_t
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_membership_that_expires_with_no_further_event_leaves_the_circle_at_its_expiry() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = hearth().await;
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    // A lapse is a job: the scheduler carries it out, as in the binary.
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(bot.outbox.clone());
+    let scheduler = tokio::spawn(bot_core::Scheduler::new(hearth, vec![outbox]).run(std::future::pending()));
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.wait_joined(&rid).await;
+    let said = bot_said(&bot);
+    allow_call_memberships(&room).await;
+
+    // Bob's client joins with a short-lived membership, then goes silent:
+    // no renewal, no hang-up, no further membership event in the room.
+    const EXPIRES_MS: i64 = 12_000;
+    room.send_state_event_raw(
+        CALL_MEMBER,
+        &call_key(alice.user_id.as_str(), "ALICEDEV"),
+        call_membership("ALICEDEV"),
+    )
+    .await
+    .unwrap();
+    let mut short = call_membership("BOBDEV");
+    short["expires"] = json!(EXPIRES_MS);
+    // Synapse, on this machine, stamps the event no earlier than this.
+    let sent_at = chrono::Utc::now().timestamp_millis();
+    bob_room
+        .send_state_event_raw(CALL_MEMBER, &call_key(bob.user_id.as_str(), "BOBDEV"), short)
+        .await
+        .unwrap();
+    alice.say(&room, "!circle start").await;
+    let status = alice
+        .wait_for("the circle's status", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Talking circle\n") && s.body().contains("has the stick")
+        })
+        .await;
+    assert!(status.body().contains("2 people"), "{}", status.body());
+
+    let left = alice
+        .wait_for("the status edited as Bob's membership lapses", |s| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["event_id"] == status.event_id().as_str()
+                && status_text(s).contains("1 person")
+        })
+        .await;
+    assert!(
+        left.ts() >= sent_at + EXPIRES_MS,
+        "not before the expiry: {} < {sent_at} + {EXPIRES_MS}",
+        left.ts()
+    );
+    assert!(
+        status_text(&left).contains("Holding the stick: alice"),
+        "{}",
+        status_text(&left)
+    );
+    scheduler.abort();
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_press_that_moves_the_stick_is_answered_by_the_status_alone_and_a_refusal_reaches_only_the_presser() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let bob_room = bob.wait_joined(&rid).await;
+    let said = bot_said(&bot);
+
+    alice.say(&room, "!circle start").await;
+    let status = alice
+        .wait_for("the circle's status", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Talking circle\n") && s.body().contains("has the stick")
+        })
+        .await;
+    let status_id = status.event_id();
+    let edited_to = |what: &'static str| {
+        let said = bot_said(&bot);
+        let status_id = status_id.clone();
+        move |s: &Seen| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["event_id"] == status_id.as_str()
+                && status_text(s).contains(what)
+        }
+    };
+    alice
+        .wait_for("the bot's ➡️ on the status", |s| {
+            s.sender() == bot.user_id.as_str()
+                && s.kind() == "m.reaction"
+                && s.event["content"]["m.relates_to"]["event_id"] == status_id.as_str()
+        })
+        .await;
+    bob.say(&bob_room, "!circle join").await;
+    alice.wait_for("Bob in the status", edited_to("2 people")).await;
+
+    // Each press moves the status, and that edit is the whole answer.
+    bob.react(&bob_room, status_id.clone(), "✋").await;
+    alice.wait_for("Bob's hand up", edited_to("raised a hand")).await;
+    bob.react(&bob_room, status_id.clone(), "👇").await;
+    alice.wait_for("Bob's hand down", edited_to("lowered their hand")).await;
+    alice.react(&room, status_id.clone(), "➡️").await;
+    alice
+        .wait_for("the stick to Bob", edited_to("Holding the stick: bob"))
+        .await;
+    bob.react(&bob_room, status_id.clone(), "🙏").await;
+    alice
+        .wait_for("Bob's pass", edited_to("passed — that's always okay"))
+        .await;
+
+    // A press that changes nothing is refused to the presser alone, by DM.
+    alice.react(&room, status_id.clone(), "👇").await;
+    let refused = alice
+        .wait_for("the refusal", |s| {
+            said(s) && s.room != rid && s.body().contains("Your hand isn't raised")
+        })
+        .await;
+    // Bob's typed question comes after his presses, in the room's order: his
+    // DM then holds what a press would have sent before it.
+    bob.say(&bob_room, "!circle status").await;
+    bob.wait_for("Bob's status, privately", |s| {
+        said(s) && s.room != rid && s.body().contains("Holding the stick")
+    })
+    .await;
+
+    let alices_dms = alice.all(|s| said(s) && s.room != rid).await;
+    assert_eq!(
+        alices_dms.iter().map(Seen::body).collect::<Vec<_>>(),
+        [refused.body()],
+        "alice's Next press sent her nothing; only the refusal reached her"
+    );
+    let bobs_dms: Vec<String> = bob
+        .all(|s| said(s) && s.room != rid)
+        .await
+        .iter()
+        .map(|s| s.body().to_string())
+        .collect();
+    assert_eq!(
+        bobs_dms.len(),
+        2,
+        "his typed join and status, nothing per press: {bobs_dms:#?}"
+    );
+    assert!(
+        bob.all(|s| said(s) && s.body().contains("Your hand isn't raised"))
+            .await
+            .is_empty(),
+        "the refusal is alice's alone"
+    );
+    let in_room = alice
+        .all(|s| said(s) && s.room == rid && s.event["content"]["m.relates_to"]["rel_type"] != "m.replace")
+        .await;
+    assert!(
+        in_room.iter().all(|s| !s.body().contains("Your hand")),
+        "no refusal in the room: {:#?}",
+        in_room.iter().map(Seen::body).collect::<Vec<_>>()
+    );
+    bot.stop().await;
+}

@@ -276,17 +276,20 @@ pub async fn set_presence(
     channel: &str,
     member: i64,
     present: bool,
+    until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let query = if present {
+        // A renewed membership moves its end; `since` stays the first sight.
         sqlx::query(
-            "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (?, ?, ?, ?)
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO voice_presence (community_id, channel, member_id, since, until) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (community_id, channel, member_id) DO UPDATE SET until = excluded.until",
         )
         .bind(community)
         .bind(channel)
         .bind(member)
         .bind(now)
+        .bind(until.map(|u| u.timestamp()))
     } else {
         sqlx::query("DELETE FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
             .bind(community)
@@ -298,6 +301,30 @@ pub async fn set_presence(
 }
 
 /// The voice channel or call `member` is in, in this community, if any.
+/// The channels or calls where `member`'s presence has lapsed by `now`.
+pub async fn lapsed(db: &mut SqliteConnection, community: i64, member: i64, now: DateTime<Utc>) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT channel FROM voice_presence
+         WHERE community_id = ? AND member_id = ? AND until IS NOT NULL AND until <= ? ORDER BY channel",
+    )
+    .bind(community)
+    .bind(member)
+    .bind(now.timestamp())
+    .fetch_all(db)
+    .await
+    .context("finding lapsed presence")
+}
+
+/// A community's platform and platform id.
+pub async fn community_by_id(db: &mut SqliteConnection, community: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
+        .bind(community)
+        .fetch_optional(db)
+        .await
+        .context("finding a community")?;
+    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
+}
+
 pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC LIMIT 1",

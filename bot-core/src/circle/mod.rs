@@ -504,7 +504,8 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
 
 /// Someone joined or left a voice channel or call: recorded, and if a circle
 /// runs there they join or leave it. The room hears of it only when the
-/// stick moves.
+/// stick moves. A presence that ends by itself (`until`) has a job that lets
+/// the person leave then, unless a renewal moved its end.
 #[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 pub(crate) async fn presence(
     store: &Store,
@@ -514,40 +515,77 @@ pub(crate) async fn presence(
     channel: &str,
     me: &Member,
     present: bool,
+    until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
     let mut tx = begin(store).await?;
-    db::set_presence(&mut tx, community, channel, me.id, present, now).await?;
+    let response = presence_in(&mut tx, platform, community, guild, channel, me.id, present, until, now).await?;
+    tx.commit().await.context("recording presence")?;
+    Ok(response)
+}
+
+#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
+async fn presence_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    platform: Platform,
+    community: i64,
+    guild: &str,
+    channel: &str,
+    member: i64,
+    present: bool,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    // Jobs and the record keep whole seconds: round up, never end a presence early.
+    let until = until.filter(|_| present).map(|u| match u.timestamp_subsec_nanos() {
+        0 => u,
+        _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
+    });
+    db::set_presence(tx, community, channel, member, present, until, now).await?;
+    if let Some(until) = until {
+        // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
+        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
+        jobs::put(
+            &mut **tx,
+            &jobs::NewJob {
+                key: &key,
+                kind: PRESENCE_KIND,
+                due: until,
+                platform,
+                subject: community,
+                member: Some(member),
+            },
+        )
+        .await?;
+    }
     // Someone the bot left muted (their circle ended while they were away) is unmuted on return.
     let stale = if present {
-        mutes::stale_for(&mut tx, community, guild, me.id).await?
+        mutes::stale_for(tx, community, guild, member).await?
     } else {
         Vec::new()
     };
-    let Some(circle) = db::open_at(&mut tx, community, channel)
+    let Some(circle) = db::open_at(tx, community, channel)
         .await?
         .filter(|c| c.channel == channel)
     else {
-        tx.commit().await.context("recording presence")?;
         return Ok(Response {
             reply: None,
             effects: stale,
         });
     };
-    let before = db::load(&mut tx, circle.id).await?;
+    let before = db::load(tx, circle.id).await?;
     let mut state = before.clone();
     let events = if present {
-        state.join(me.id, unix(now))
+        state.join(member, unix(now))
     } else {
-        state.leave(me.id, unix(now))
+        state.leave(member, unix(now))
     };
     if state != before {
-        db::save(&mut tx, circle.id, &before, &state).await?;
-        plan_timer(&mut tx, platform, &circle, &before, &state).await?;
+        db::save(tx, circle.id, &before, &state).await?;
+        plan_timer(tx, platform, &circle, &before, &state).await?;
     }
-    let people = db::people(&mut tx, circle.id).await?;
-    let mutes = mutes::plan(&mut tx, &circle, community, guild, &state, &people, false, now).await?;
-    tx.commit().await.context("recording presence")?;
+    let people = db::people(tx, circle.id).await?;
+    let mutes = mutes::plan(tx, &circle, community, guild, &state, &people, false, now).await?;
     let mut response = Response {
         reply: None,
         effects: stale,
@@ -561,16 +599,52 @@ pub(crate) async fn presence(
     Ok(response)
 }
 
+/// The jobs that end a presence at its platform-given end.
+pub(crate) const PRESENCE_KIND: &str = "presence";
+
+/// A presence's end falls due: if it has not been renewed (nor ended), the
+/// person leaves, as if the platform had said so; the circle's status
+/// message, edited, is what the room sees.
+pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> Result<Option<jobs::Due>> {
+    let Some(member) = job.member_id else { return Ok(None) };
+    let community = job.subject;
+    let mut tx = begin(store).await?;
+    let Some((platform, external)) = db::community_by_id(&mut tx, community).await? else {
+        return Ok(None);
+    };
+    let mut effects = Vec::new();
+    for channel in db::lapsed(&mut tx, community, member, now).await? {
+        tracing::info!(job = job.id, member, kind = "presence lapsed", "presence");
+        let left = presence_in(
+            &mut tx, platform, community, &external, &channel, member, false, None, now,
+        )
+        .await?;
+        effects.extend(left.effects);
+    }
+    tx.commit().await.context("ending a lapsed presence")?;
+    // One delivery per job: the status message, which names who left and where the stick is.
+    Ok(effects
+        .into_iter()
+        .find(|e| matches!(e, Effect::Status { .. }))
+        .map(|effect| {
+            jobs::Due::Send(Delivery {
+                community: external,
+                effect,
+            })
+        }))
+}
+
 /// A platform carried out (or could not) a mute or unmute.
 pub(crate) async fn muted(
     store: &Store,
     community: i64,
     member: i64,
     mute: bool,
+    stage: bool,
     report: crate::io::MuteReport,
 ) -> Result<Response> {
     let mut tx = begin(store).await?;
-    let effects = mutes::reported(&mut tx, community, member, mute, report).await?;
+    let effects = mutes::reported(&mut tx, community, member, mute, stage, report).await?;
     tx.commit().await.context("recording a mute")?;
     Ok(Response { reply: None, effects })
 }

@@ -3,8 +3,13 @@
 //! goes only when the platform says the mute was undone (or never applied),
 //! so the bot unmutes exactly those it muted: at circle end, at shutdown, at
 //! start after a crash, and when someone who left muted comes back.
+//!
+//! On a stage the mute is a suppress (back to the audience). The record says
+//! so once the platform confirms it, and its undoing is then an unsuppress,
+//! whatever is (or is not yet) in the adapter's cache. A suppress ends when
+//! its person leaves the stage, so there is nothing to undo when they return.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -15,13 +20,21 @@ use crate::error::{Context, Result};
 use crate::io::{Effect, MuteReport, Platform};
 use crate::message::{Line, Message};
 
-fn effect(guild: &str, channel: &str, user: &str, mute: bool) -> Effect {
+fn effect(guild: &str, channel: &str, user: &str, mute: bool, stage: Option<bool>) -> Effect {
     Effect::Mute {
         community: guild.to_string(),
         channel: channel.to_string(),
         user: user.to_string(),
         mute,
+        stage,
     }
+}
+
+/// The stage flag of a recorded mute, for its undoing: a confirmed suppress
+/// is undone by an unsuppress; otherwise the adapter looks at the channel
+/// (a crash between the suppress and its report leaves the flag unset).
+fn recorded_stage(stage: bool) -> Option<bool> {
+    stage.then_some(true)
 }
 
 /// The mutes and unmutes that bring the voice channel in line with the stick
@@ -40,13 +53,17 @@ pub(crate) async fn plan(
     ended: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    let recorded: HashSet<i64> = sqlx::query_scalar("SELECT member_id FROM circle_mutes WHERE circle_id = ?")
-        .bind(circle.id)
-        .fetch_all(&mut *db)
-        .await
-        .context("reading a circle's mutes")?
-        .into_iter()
-        .collect();
+    // (stage, an unmute already asked for) by member.
+    let recorded: HashMap<i64, (bool, bool)> = sqlx::query_as::<_, (i64, bool, bool)>(
+        "SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?",
+    )
+    .bind(circle.id)
+    .fetch_all(&mut *db)
+    .await
+    .context("reading a circle's mutes")?
+    .into_iter()
+    .map(|(member, stage, releasing)| (member, (stage, releasing)))
+    .collect();
     // The group's facilitators keep their voice, as the one who started it does.
     let facilitators: HashSet<i64> = match circle.group_id {
         Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
@@ -69,14 +86,25 @@ pub(crate) async fn plan(
     };
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
     let mut effects = Vec::new();
-    let mut ordered: Vec<i64> = recorded.difference(&wanted).copied().collect();
+    // An unmute another input asked for, not yet reported, is not asked for twice.
+    let mut ordered: Vec<(i64, bool)> = recorded
+        .iter()
+        .filter(|(m, (_, releasing))| !wanted.contains(m) && !releasing)
+        .map(|(m, (stage, _))| (*m, *stage))
+        .collect();
     ordered.sort_unstable();
-    for member in ordered {
+    for (member, stage) in ordered {
         if let Some(user) = external(member) {
-            effects.push(effect(guild, &circle.channel, &user, false));
+            sqlx::query("UPDATE circle_mutes SET releasing = 1 WHERE community_id = ? AND member_id = ?")
+                .bind(community)
+                .bind(member)
+                .execute(&mut *db)
+                .await
+                .context("marking an unmute asked for")?;
+            effects.push(effect(guild, &circle.channel, &user, false, recorded_stage(stage)));
         }
     }
-    let mut ordered: Vec<i64> = wanted.difference(&recorded).copied().collect();
+    let mut ordered: Vec<i64> = wanted.iter().filter(|m| !recorded.contains_key(m)).copied().collect();
     ordered.sort_unstable();
     for member in ordered {
         let Some(user) = external(member) else { continue };
@@ -94,7 +122,7 @@ pub(crate) async fn plan(
         .await
         .context("recording a mute")?;
         if added.rows_affected() == 1 {
-            effects.push(effect(guild, &circle.channel, &user, true));
+            effects.push(effect(guild, &circle.channel, &user, true, None));
         }
     }
     Ok(effects)
@@ -102,14 +130,21 @@ pub(crate) async fn plan(
 
 /// Mutes recorded for `member` that no running circle wants any more
 /// (its circle ended while they were away): undone when they come back.
+/// Any other of their mutes can be undone again by a later turn.
 pub(crate) async fn stale_for(
     db: &mut SqliteConnection,
     community: i64,
     guild: &str,
     member: i64,
 ) -> Result<Vec<Effect>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT mu.channel, m.external_id FROM circle_mutes mu JOIN members m ON m.id = mu.member_id
+    sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+        .bind(community)
+        .bind(member)
+        .execute(&mut *db)
+        .await
+        .context("a returning member's mutes")?;
+    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT mu.channel, m.external_id, mu.stage FROM circle_mutes mu JOIN members m ON m.id = mu.member_id
          WHERE mu.community_id = ? AND mu.member_id = ?
            AND (mu.circle_id IS NULL
                 OR mu.circle_id IN (SELECT id FROM circles WHERE ended_at IS NOT NULL OR mute_others = 0))",
@@ -121,14 +156,14 @@ pub(crate) async fn stale_for(
     .context("reading stale mutes")?;
     Ok(rows
         .into_iter()
-        .map(|(channel, user)| effect(guild, &channel, &user, false))
+        .map(|(channel, user, stage)| effect(guild, &channel, &user, false, recorded_stage(stage)))
         .collect())
 }
 
 /// Every mute recorded on `platform`: to undo at start-up and at shutdown.
 pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result<Vec<Effect>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT c.external_id, mu.channel, m.external_id FROM circle_mutes mu
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT c.external_id, mu.channel, m.external_id, mu.stage FROM circle_mutes mu
          JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
          WHERE c.platform = ? ORDER BY mu.community_id, mu.member_id",
     )
@@ -138,15 +173,15 @@ pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result
     .context("reading recorded mutes")?;
     Ok(rows
         .into_iter()
-        .map(|(guild, channel, user)| effect(&guild, &channel, &user, false))
+        .map(|(guild, channel, user, stage)| effect(&guild, &channel, &user, false, recorded_stage(stage)))
         .collect())
 }
 
 /// The unmutes for every server mute the bot still holds on one member:
 /// before `/forgetme` erases the records, so nobody is left muted by the bot.
 pub(crate) async fn of_member(db: &mut SqliteConnection, member: i64) -> Result<Vec<Effect>> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT c.external_id, mu.channel, m.external_id FROM circle_mutes mu
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT c.external_id, mu.channel, m.external_id, mu.stage FROM circle_mutes mu
          JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
          WHERE mu.member_id = ? ORDER BY mu.community_id",
     )
@@ -156,28 +191,50 @@ pub(crate) async fn of_member(db: &mut SqliteConnection, member: i64) -> Result<
     .context("reading a member's recorded mutes")?;
     Ok(rows
         .into_iter()
-        .map(|(guild, channel, user)| effect(&guild, &channel, &user, false))
+        .map(|(guild, channel, user, stage)| effect(&guild, &channel, &user, false, recorded_stage(stage)))
         .collect())
 }
 
-/// What the platform did with a mute or unmute. A mute that did not take
-/// (not in voice, already muted by someone else, refused) is no mute of
-/// ours; an unmute that could not reach the person keeps its record until
-/// they come back. Missing permission stops enforcement in this community's
-/// circles, and their facilitators are told privately.
+/// What the platform did with a mute or unmute (`stage`: a suppress). A
+/// mute that did not take (not in voice, already muted by someone else,
+/// refused) is no mute of ours; a suppress that took is recorded as one. An
+/// unmute that could not reach the person keeps its record until they come
+/// back, unless it was a suppress: leaving the stage ended it. Missing
+/// permission stops enforcement in this community's circles, and their
+/// facilitators are told privately.
 pub(crate) async fn reported(
     db: &mut SqliteConnection,
     community: i64,
     member: i64,
     mute: bool,
+    stage: bool,
     report: MuteReport,
 ) -> Result<Vec<Effect>> {
     let forget = match (mute, report) {
         (true, MuteReport::Applied) => false,
         (true, _) => true,
         (false, MuteReport::Applied | MuteReport::Skipped) => true,
+        (false, MuteReport::NotInVoice) => stage,
         (false, _) => false,
     };
+    if mute && report == MuteReport::Applied && stage {
+        sqlx::query("UPDATE circle_mutes SET stage = 1 WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .execute(&mut *db)
+            .await
+            .context("recording a suppress")?;
+    }
+    // An unmute that failed may be asked for again; one that found the person
+    // gone waits for their return (`stale_for`), not for every next input.
+    if !mute && matches!(report, MuteReport::Failed | MuteReport::NoPermission) {
+        sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+            .bind(community)
+            .bind(member)
+            .execute(&mut *db)
+            .await
+            .context("an unmute to ask for again")?;
+    }
     if forget {
         sqlx::query("DELETE FROM circle_mutes WHERE community_id = ? AND member_id = ?")
             .bind(community)

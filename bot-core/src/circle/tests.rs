@@ -133,6 +133,7 @@ async fn voice_presence_starts_a_circle_with_those_present_and_moves_the_stick_w
         kind: InputKind::Presence(PresenceChange {
             channel: "voice".into(),
             present,
+            until: None,
         }),
     };
     bot.hearth.handle(&voice("admin", true)).await;
@@ -183,6 +184,64 @@ mod timer {
             Ok(())
         }));
         (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+    }
+
+    #[tokio::test]
+    async fn a_call_membership_that_lapses_leaves_the_circle_at_its_end_unless_renewed() {
+        let bot = Bot::new().await;
+        let statuses: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = statuses.clone();
+        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
+            if let Effect::Status { message, .. } = &d.effect {
+                sink.lock().unwrap().push(message.plain("/"));
+            }
+            Ok(())
+        }));
+        let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]);
+        let start = crate::Clock::now(&bot.clock);
+        let call = |who: &str, until: Option<i64>| Input {
+            actor: Actor::member(who, who),
+            place: Place {
+                platform: Platform::Console,
+                community: "local".into(),
+                channel: "call".into(),
+            },
+            kind: InputKind::Presence(PresenceChange {
+                channel: "call".into(),
+                present: true,
+                until: until.map(|s| start + Duration::seconds(s)),
+            }),
+        };
+        bot.hearth.handle(&call("admin", None)).await;
+        bot.hearth.handle(&call("sam", Some(60))).await;
+        bot.hearth.handle(&call("kim", Some(60))).await;
+        bot.say("admin", "circle start").await;
+        // Kim's client renews her membership before it lapses; Sam's goes quiet.
+        bot.clock.advance(Duration::seconds(30));
+        bot.hearth.handle(&call("kim", Some(120))).await;
+
+        scheduler
+            .advance(&bot.clock, start + Duration::seconds(90))
+            .await
+            .unwrap();
+        let at_90 = bot.say("admin", "circle status").await;
+        scheduler
+            .advance(&bot.clock, start + Duration::seconds(150))
+            .await
+            .unwrap();
+        let at_150 = bot.say("admin", "circle status").await;
+
+        assert!(
+            text(&at_90).contains("2 people"),
+            "sam lapsed, kim renewed: {}",
+            text(&at_90)
+        );
+        assert!(!text(&at_90).contains("sam"), "{}", text(&at_90));
+        assert!(text(&at_150).contains("1 person"), "{}", text(&at_150));
+        let statuses = statuses.lock().unwrap().clone();
+        assert_eq!(statuses.len(), 2, "one status edit per lapse: {statuses:?}");
+        assert!(statuses[0].contains("2 people"), "{statuses:?}");
+        assert!(statuses[1].contains("1 person"), "{statuses:?}");
     }
 
     #[tokio::test]
@@ -272,6 +331,7 @@ async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leav
         kind: InputKind::Presence(PresenceChange {
             channel: channel.into(),
             present,
+            until: None,
         }),
     };
     let on_discord = |who: &str, text: &str| Input {
@@ -396,4 +456,130 @@ async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
         mutes(&fay)
     );
     assert_eq!(mutes(&bo), [("bo".to_string(), true)]);
+}
+
+#[tokio::test]
+async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_the_stage() {
+    use crate::io::MuteReport;
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let release = || async {
+        let mut found: Vec<(String, Option<bool>)> = bot
+            .hearth
+            .mutes_to_release(Platform::Discord)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Mute {
+                    user,
+                    mute: false,
+                    stage,
+                    ..
+                } => Some((user, stage)),
+                _ => None,
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    bot.hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    let bo = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+    let asked: Vec<Option<bool>> = bo
+        .effects
+        .iter()
+        .chain(&cy.effects)
+        .filter_map(|e| match e {
+            Effect::Mute { stage, .. } => Some(*stage),
+            _ => None,
+        })
+        .collect();
+
+    // bo's suppress on a stage took; cy's server mute took before a crash.
+    bot.hearth
+        .muted("g", "bo", true, true, MuteReport::Applied)
+        .await
+        .unwrap();
+    bot.hearth
+        .muted("g", "cy", true, false, MuteReport::Applied)
+        .await
+        .unwrap();
+    let after_crash = release().await;
+    // Off the stage, bo's suppress is over; cy's server mute waits for cy.
+    bot.hearth
+        .muted("g", "bo", false, true, MuteReport::NotInVoice)
+        .await
+        .unwrap();
+    bot.hearth
+        .muted("g", "cy", false, false, MuteReport::NotInVoice)
+        .await
+        .unwrap();
+
+    assert_eq!(asked, [None, None], "the adapter knows the channel");
+    assert_eq!(
+        after_crash,
+        [("bo".to_string(), Some(true)), ("cy".to_string(), None)],
+        "a confirmed suppress is undone by an unsuppress"
+    );
+    assert_eq!(release().await, [("cy".to_string(), None)]);
+}
+
+#[tokio::test]
+async fn an_unmute_asked_for_and_not_yet_reported_is_not_asked_for_again() {
+    use crate::io::MuteReport;
+    let bot = Bot::new().await;
+    let on_discord = |who: &str, text: &str| Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    };
+    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
+        r.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+                _ => None,
+            })
+            .collect()
+    };
+    bot.hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    bot.hearth
+        .muted("g", "bo", true, false, MuteReport::Applied)
+        .await
+        .unwrap();
+
+    // The stick goes to bo: his unmute is asked for; cy joins before it is reported.
+    let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
+    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+
+    assert_eq!(mutes(&next), [("bo".to_string(), false)]);
+    assert_eq!(
+        mutes(&cy),
+        [("cy".to_string(), true)],
+        "bo's unmute is not asked for twice"
+    );
 }

@@ -557,6 +557,7 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
         ("GET", ["guilds", _, "roles"]) => {
             axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
         }
+        ("GET", ["channels", channel]) => channel_by_id(channel),
         _ => error(404, 0, "404: Not Found"),
     }
 }
@@ -789,10 +790,7 @@ pub fn callback_path(id: u64) -> String {
 pub fn guild_create(extra_members: &[Value], voice_states: &[Value]) -> Value {
     let mut members = vec![member(APP, "Hearth", "8", &[])];
     members.extend(extra_members.iter().cloned());
-    let channels = json!([
-        { "id": CHANNEL.to_string(), "type": 0, "guild_id": GUILD.to_string(), "name": "general", "position": 0, "permission_overwrites": [], "nsfw": false },
-        { "id": "77", "type": 2, "guild_id": GUILD.to_string(), "name": "circle", "position": 1, "permission_overwrites": [], "nsfw": false, "bitrate": 64000, "user_limit": 0 },
-    ]);
+    let channels = json!(guild_channels());
     let mut guild = json!({
         "id": GUILD.to_string(),
         "name": "Peer support",
@@ -956,4 +954,52 @@ impl Drop for Bot {
             task.abort();
         }
     }
+}
+
+// ---- channels, and a stage (the talking stick's suppress) -------------------
+
+/// The voice channel of the guild's fixtures.
+pub const VOICE: u64 = 77;
+/// The stage channel of the guild's fixtures.
+pub const STAGE: u64 = 78;
+
+/// The guild's channels, as GUILD_CREATE and `GET /channels/{id}` give them:
+/// a text channel, a voice channel and a stage.
+pub fn guild_channels() -> Vec<Value> {
+    let channel = |id: u64, kind: u8, name: &str, position: u8| {
+        let mut c = json!({
+            "id": id.to_string(), "type": kind, "guild_id": GUILD.to_string(), "name": name,
+            "position": position, "permission_overwrites": [], "nsfw": false,
+        });
+        if kind != 0 {
+            c["bitrate"] = json!(64_000);
+            c["user_limit"] = json!(0);
+        }
+        c
+    };
+    vec![
+        channel(CHANNEL, 0, "general", 0),
+        channel(VOICE, 2, "circle", 1),
+        channel(STAGE, 13, "stage circle", 2),
+    ]
+}
+
+/// `GET /channels/{id}`: one of the guild's channels, or Discord's 10003.
+fn channel_by_id(id: &str) -> Response {
+    match guild_channels().into_iter().find(|c| c["id"] == id) {
+        Some(found) => axum::Json(found).into_response(),
+        None => error(404, 10003, "Unknown Channel"),
+    }
+}
+
+/// (user, suppress) of a suppress request on the fixtures' stage.
+pub fn suppress_of(r: &Recorded) -> Option<(u64, bool)> {
+    let user = r
+        .path
+        .strip_prefix(&format!("/guilds/{GUILD}/voice-states/"))?
+        .parse()
+        .ok()?;
+    let stage = STAGE.to_string();
+    (r.method == "PATCH" && r.body["channel_id"].as_str() == Some(stage.as_str())).then_some(())?;
+    Some((user, r.body["suppress"].as_bool()?))
 }

@@ -53,7 +53,7 @@ impl Bot {
                 let kind = InputKind::Command(invocation);
                 self.hearth.handle(&Input { actor, place, kind }).await
             }
-            Err(e) => Response::private(e.to_message()),
+            Err(e) => Response::private_general(e.to_message()),
         };
         self.answer(room, sender, cause, &community, response).await;
     }
@@ -150,7 +150,8 @@ impl Bot {
         (actor, place)
     }
 
-    /// Sends the reply (public: a reply in the room; private: to the DM room)
+    /// Sends the reply (public, or private but not personal: a reply in the
+    /// room, since Matrix has no ephemeral messages; personal: to the DM room)
     /// and carries out the effects. Transaction ids derive from the event that
     /// caused them.
     pub(crate) async fn answer(
@@ -162,20 +163,19 @@ impl Bot {
         response: Response,
     ) {
         if let Some(reply) = &response.reply {
-            let result = match reply.visibility {
-                Visibility::Public => {
-                    let txn = transaction_id(&format!("{cause}/reply"));
-                    self.sender
-                        .send(room, &reply.message, Some(cause), community, txn)
-                        .await
-                }
-                Visibility::Private => match self.sender.dm_room(sender).await {
+            let result = if reply.visibility == Visibility::Public || !reply.personal {
+                let txn = transaction_id(&format!("{cause}/reply"));
+                self.sender
+                    .send(room, &reply.message, Some(cause), community, txn)
+                    .await
+            } else {
+                match self.sender.dm_room(sender).await {
                     Ok(dm) => {
                         let txn = transaction_id(&format!("{cause}/private"));
                         self.sender.send(&dm, &reply.message, None, community, txn).await
                     }
                     Err(e) => Err(e),
-                },
+                }
             };
             if let Err(e) = result {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");

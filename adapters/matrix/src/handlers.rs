@@ -8,7 +8,7 @@ use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
-use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::member::{MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
 use matrix_sdk::ruma::serde::Raw;
@@ -25,6 +25,17 @@ pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bo
     }
     tracing::info!(room = %room.room_id(), inviter = %event.sender, kind = "invite", "invite");
     bot.accept_invite(room, &event.sender);
+}
+
+/// Someone joined or was invited: if the room is a member's DM with the
+/// bot, it is private no more.
+pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if matches!(
+        event.content.membership,
+        MembershipState::Join | MembershipState::Invite
+    ) {
+        bot.sender.dm_gained_member(room.room_id(), &event.state_key).await;
+    }
 }
 
 /// The SDK hands over an encrypted event as such only when it could not
@@ -44,7 +55,7 @@ pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, 
     if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
         return;
     }
-    let Some(parsed) = parse::parse_message(&text.body, &bot.sender.prefix) else {
+    let Some(parsed) = parse::parse_addressed(&text.body, &bot.sender.prefix) else {
         return;
     };
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");

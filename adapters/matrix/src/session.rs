@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::bot::Bot;
-use crate::handlers::{on_invite, on_message, on_reaction, on_state, on_undecryptable};
+use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_state, on_undecryptable};
 use crate::outbox::{MatrixOutbox, Sender};
 use crate::{MatrixConfig, Task};
 
@@ -159,6 +159,7 @@ impl Matrix {
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
             self.client.add_event_handler(on_state),
+            self.client.add_event_handler(on_member),
         ];
         // Invites that arrived while the bot was away.
         for room in self.client.invited_rooms() {

@@ -132,6 +132,12 @@ impl Matrix {
         MatrixOutbox::new(self.sender.clone())
     }
 
+    /// Points `outbox`, made by an earlier connection, at this one: what
+    /// the scheduler holds stays valid across a reconnect.
+    pub fn deliver_through(&self, outbox: &MatrixOutbox) {
+        outbox.attach(self.sender.clone());
+    }
+
     /// The bot's device id.
     pub fn device_id(&self) -> Option<String> {
         self.client.device_id().map(ToString::to_string)

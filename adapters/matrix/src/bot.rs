@@ -30,6 +30,8 @@ pub(crate) struct Bot {
     /// the order they were sent ("create a group", then "schedule it") while
     /// rooms go on in parallel and the sync loop is never held up.
     pub(crate) turns: std::sync::Mutex<HashMap<OwnedRoomId, tokio::sync::mpsc::UnboundedSender<Turn>>>,
+    /// Events not decrypted yet, handled when their room key arrives.
+    pub(crate) late: crate::late_keys::Waiting,
 }
 
 /// One input's handling, queued behind its room's earlier ones.

@@ -164,6 +164,7 @@ impl Matrix {
             facilitator_power_level: self.config.facilitator_power_level,
             allowed_servers: self.config.allowed_servers.clone(),
             turns: std::sync::Mutex::new(HashMap::new()),
+            late: crate::late_keys::Waiting::default(),
         });
         self.client.add_event_handler_context(bot.clone());
         let handles = [
@@ -185,10 +186,15 @@ impl Matrix {
             }
         }
         tracing::info!("matrix adapter running");
+        let late = tokio::spawn(crate::late_keys::handle_when_keys_arrive(
+            bot.clone(),
+            self.client.clone(),
+        ));
         let result = tokio::select! {
             r = sync_forever(&self.client) => r,
             () = shutdown => Ok(()),
         };
+        late.abort();
         for handle in handles {
             self.client.remove_event_handler(handle);
         }
@@ -232,6 +238,9 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
     let built = Client::builder()
         .homeserver_url(&config.homeserver)
         .sqlite_store(&config.store_dir, passphrase)
+        // The configured URL, always: a restore uses it too, and the login's
+        // discovery answer must not move the bot elsewhere.
+        .respect_login_well_known(false)
         .with_encryption_settings(EncryptionSettings {
             // Cross-signing is set up on the first login, with the password
             // at hand then, so that clients which share room keys only with

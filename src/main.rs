@@ -98,7 +98,12 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(path)) => {
             let config = Config::load(&path)?;
             // matrix-sdk logs harmless 404s at login as errors; its warnings are enough.
-            init_logs("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn");
+            // Its key-backup upload task runs after every sync and warns each time
+            // that the account has no backup (none is wanted; see the Matrix README).
+            init_logs(
+                "info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,\
+                 matrix_sdk_crypto::backups=error",
+            );
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
                 retention: chrono::Duration::days(i64::from(config.storage.retention_days)),

@@ -117,6 +117,9 @@ impl Matrix {
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
             bail!("the Matrix client has no user id after login");
         };
+        // What an admin compares to verify the bot (see the README); public keys.
+        let ed25519 = client.encryption().ed25519_key().await;
+        tracing::info!(device = ?client.device_id(), ed25519 = ?ed25519, "matrix device");
         let sender = Arc::new(Sender {
             client: client.clone(),
             user_id,

@@ -75,3 +75,30 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     assert_eq!(again.device_id, device, "the same device");
     again.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_login_sets_up_cross_signing_and_signs_the_bots_device() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = common::Member::new(&synapse, "alice").await;
+    common::room_with_bot(&alice, &bot.user_id, true, &[]).await;
+
+    // As another member's client sees it: the bot has a cross-signing
+    // identity, and its device is signed by it.
+    let encryption = alice.client.encryption();
+    encryption.request_user_identity(&bot.user_id).await.unwrap();
+    let identity = encryption.get_user_identity(&bot.user_id).await.unwrap();
+    assert!(identity.is_some(), "the bot has no cross-signing identity");
+    let device_id = matrix_sdk::ruma::OwnedDeviceId::from(bot.device_id.as_str());
+    let device = encryption
+        .get_device(&bot.user_id, &device_id)
+        .await
+        .unwrap()
+        .expect("alice knows the bot's device");
+    assert!(
+        device.is_cross_signed_by_owner(),
+        "the bot's device is not cross-signed"
+    );
+    bot.stop().await;
+}

@@ -8,11 +8,7 @@
 //! the test Synapse itself keeps serving the other tests.
 
 #![recursion_limit = "256"]
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test harness should fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "a test harness should fail loudly")]
 
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;

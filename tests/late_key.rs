@@ -9,11 +9,7 @@
 //! key, only late, as when a sender's device is slow to share it.
 
 #![recursion_limit = "256"]
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test harness should fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "a test harness should fail loudly")]
 
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;

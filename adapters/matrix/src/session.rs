@@ -259,7 +259,7 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
         Err(e @ ClientBuildError::SqliteStore(_)) if passphrase.is_some() => {
             Err(anyhow::Error::new(e)).context(format!(
                 "the Matrix store in {} cannot be opened with this passphrase (store_passphrase_env / \
-             store_passphrase_file): it was created with another one",
+             store_passphrase_file); was it created with another one?",
                 config.store_dir.display()
             ))
         }

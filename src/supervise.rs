@@ -93,3 +93,45 @@ where
     };
     supervise("matrix", start, &stopped).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_adapter_is_started_again_with_backoff_until_it_finishes() {
+        let calls = AtomicU32::new(0);
+        let start = || {
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if call < 2 {
+                    anyhow::bail!("down")
+                }
+                Ok(())
+            }
+        };
+        let began = Instant::now();
+
+        let outcome = supervise("test", start, std::future::pending::<()>).await;
+
+        assert!(outcome.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(began.elapsed() >= FIRST_BACKOFF * 3, "waited 1 s, then 2 s");
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_wait_ends_it_without_a_restart() {
+        let calls = AtomicU32::new(0);
+        let start = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { anyhow::bail!("down") }
+        };
+
+        let outcome = supervise("test", start, || std::future::ready(())).await;
+
+        assert!(outcome.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

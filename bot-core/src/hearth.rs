@@ -6,8 +6,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use tokio::sync::Notify;
-
 use crate::clock::Clock;
 use crate::error::{Error, Result, UserError, apology};
 use crate::groups::{self, Group};
@@ -43,8 +41,10 @@ pub struct Hearth {
     store: Store,
     clock: Arc<dyn Clock>,
     config: CoreConfig,
-    /// Told whenever the jobs table changes, so the scheduler re-reads its next due time.
-    jobs_changed: Arc<Notify>,
+    /// Bumped whenever the jobs table changes, so each platform's scheduler
+    /// loop re-reads its next due time. A watch, not a `Notify`: every loop
+    /// sees every change, and one that was busy sending sees it afterwards.
+    jobs_changed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -201,13 +201,15 @@ impl Hearth {
             store,
             clock,
             config,
-            jobs_changed: Arc::new(Notify::new()),
+            jobs_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
-    /// Resolves when the jobs table has changed since the last call returned.
-    pub async fn jobs_changed(&self) {
-        self.jobs_changed.notified().await;
+    /// Follows changes to the jobs table: `changed()` on the receiver
+    /// resolves after the next change, or at once if one came since it last
+    /// looked.
+    pub fn jobs_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.jobs_changed.subscribe()
     }
 
     /// The earliest pending job of these platforms.
@@ -225,6 +227,11 @@ impl Hearth {
         limit: i64,
     ) -> Result<Vec<jobs::DueDelivery>> {
         jobs::take_due(&self.store, platform, owner, now, limit).await
+    }
+
+    /// Renews `owner`'s claims on jobs still being sent.
+    pub async fn extend_claims(&self, owner: &str, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+        jobs::extend_claims(&self.store, owner, ids, now).await
     }
 
     /// Frees every claim left by a process that is gone: for a process that
@@ -332,7 +339,7 @@ impl Hearth {
     }
 
     fn planned(&self) {
-        self.jobs_changed.notify_one();
+        self.jobs_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn store(&self) -> &Store {

@@ -722,6 +722,24 @@ async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc
     Ok(rows)
 }
 
+/// Renews `owner`'s claims on `ids`, still being sent, for another lease.
+pub async fn extend_claims(store: &Store, owner: &str, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
+    let until = now.timestamp() + LEASE_SECS;
+    let ids = serde_json::to_string(ids).context("listing claims")?;
+    sqlx::query(
+        "UPDATE jobs SET lease_until = ?, run_at = MAX(run_at, ?)
+         WHERE lease_owner = ? AND state = 'pending' AND id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(until)
+    .bind(until)
+    .bind(owner)
+    .bind(ids)
+    .execute(store.pool())
+    .await
+    .context("renewing claims")?;
+    Ok(())
+}
+
 /// What the engine knows of a series while rendering its jobs: loaded once
 /// per series per batch, not once per job.
 struct SeriesCtx {

@@ -63,19 +63,28 @@ impl Scheduler {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let mut report = TickReport::default();
         for outbox in &self.outboxes {
-            // Bounded: a round that only rolls series over may create work due now.
-            for _ in 0..MAX_ROUNDS {
-                let due = self.hearth.take_due(outbox.platform(), &self.owner, now, BATCH).await?;
-                if due.is_empty() {
-                    match self.hearth.next_due(&[outbox.platform()]).await? {
-                        Some(next) if next <= now => continue,
-                        _ => break,
-                    }
+            let r = self.tick_one(outbox, now).await?;
+            report.sent += r.sent;
+            report.failed += r.failed;
+        }
+        Ok(report)
+    }
+
+    /// Delivers everything due at `now` on one platform.
+    async fn tick_one(&self, outbox: &Arc<dyn Outbox>, now: DateTime<Utc>) -> Result<TickReport> {
+        let mut report = TickReport::default();
+        // Bounded: a round that only rolls series over may create work due now.
+        for _ in 0..MAX_ROUNDS {
+            let due = self.hearth.take_due(outbox.platform(), &self.owner, now, BATCH).await?;
+            if due.is_empty() {
+                match self.hearth.next_due(&[outbox.platform()]).await? {
+                    Some(next) if next <= now => continue,
+                    _ => break,
                 }
-                let r = self.deliver_round(outbox, due, now).await?;
-                report.sent += r.sent;
-                report.failed += r.failed;
             }
+            let r = self.deliver_round(outbox, due, now).await?;
+            report.sent += r.sent;
+            report.failed += r.failed;
         }
         Ok(report)
     }
@@ -102,16 +111,54 @@ impl Scheduler {
         Ok(total)
     }
 
-    /// Runs until `shutdown` resolves: catches up at once, then sleeps until
-    /// the next due time or a change to the jobs. A failing tick (the
-    /// database busy or gone) is retried with a growing pause, never in a
-    /// tight loop; jobs that fail on their own are set aside by the tick.
+    /// Runs until `shutdown` resolves: one loop per platform, so a
+    /// homeserver that is slow or rate-limits the bot never holds back
+    /// Discord's reminders, nor the other way round.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut loops = tokio::task::JoinSet::new();
+        for outbox in self.outboxes.clone() {
+            let me = self.clone();
+            let mut stopped = stopped.clone();
+            loops.spawn(async move {
+                me.run_one(outbox, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+            });
+        }
+        tokio::select! {
+            () = shutdown => {}
+            Some(done) = loops.join_next() => {
+                // A loop only ends on shutdown; one that panicked takes the
+                // process down with it, so its supervisor restarts it.
+                if let Err(e) = done {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+        let _ = stop.send(true);
+        while let Some(done) = loops.join_next().await {
+            if let Err(e) = done {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+    }
+
+    /// One platform's loop: catches up at once, then sleeps until the next
+    /// due time or a change to the jobs. A failing tick (the database busy
+    /// or gone) is retried with a growing pause, never in a tight loop; jobs
+    /// that fail on their own are set aside by the tick.
+    async fn run_one(&self, outbox: Arc<dyn Outbox>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut changes = self.hearth.jobs_watch();
+        let platform = [outbox.platform()];
         let mut failures: u32 = 0;
         loop {
+            // Changes from here on wake the next sleep; those before are in this tick.
+            changes.borrow_and_update();
             let now = self.hearth.now();
-            let sleep = match self.tick(now).await {
+            let sleep = match self.tick_one(&outbox, now).await {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     let pause = std::time::Duration::from_millis(500 * 2u64.pow(failures.min(6)));
@@ -120,7 +167,7 @@ impl Scheduler {
                 }
                 Ok(_) => {
                     failures = 0;
-                    match self.hearth.next_due(&self.platforms()).await {
+                    match self.hearth.next_due(&platform).await {
                         Ok(Some(t)) => (t - self.hearth.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
                         Ok(None) => MAX_SLEEP,
                         Err(e) => {
@@ -133,7 +180,7 @@ impl Scheduler {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(sleep) => {},
-                () = self.hearth.jobs_changed() => {},
+                Ok(()) = changes.changed() => {},
             }
         }
     }
@@ -167,6 +214,8 @@ fn lane(item: &DueDelivery) -> String {
 /// most this much record (those jobs go out again with the same keys, which
 /// the platforms de-duplicate).
 const RECORD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// Claims still being sent are renewed this often (a third of the lease).
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(crate::jobs::LEASE_SECS as u64 / 3);
 
 impl Scheduler {
     /// Sends one round of due deliveries: up to [`LANES`] destinations at
@@ -178,6 +227,7 @@ impl Scheduler {
         due: Vec<DueDelivery>,
         now: DateTime<Utc>,
     ) -> Result<TickReport> {
+        let mut outstanding: std::collections::HashSet<i64> = due.iter().map(|d| d.job).collect();
         let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         // One at a time means one lane: everything in due order.
@@ -218,10 +268,12 @@ impl Scheduler {
         let mut report = TickReport::default();
         let mut pending: Vec<Outcome> = Vec::new();
         let mut last = tokio::time::Instant::now();
+        let mut renewed = tokio::time::Instant::now();
         loop {
             let next = tokio::time::timeout(RECORD_EVERY, rx.recv()).await;
             let closed = matches!(next, Ok(None));
             if let Ok(Some((job, outcome))) = next {
+                outstanding.remove(&job);
                 match &outcome {
                     Ok(()) => report.sent += 1,
                     Err(e) => {
@@ -238,6 +290,13 @@ impl Scheduler {
             }
             if closed {
                 break;
+            }
+            // A round held back by a platform's rate limit can outlast its
+            // claim; what is still to send stays ours.
+            if renewed.elapsed() >= RENEW_EVERY && !outstanding.is_empty() {
+                let ids: Vec<i64> = outstanding.iter().copied().collect();
+                self.hearth.extend_claims(&self.owner, &ids, self.hearth.now()).await?;
+                renewed = tokio::time::Instant::now();
             }
         }
         while let Some(done) = running.join_next().await {

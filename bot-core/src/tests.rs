@@ -889,10 +889,8 @@ mod meetings {
         grief_circle(&bot).await;
 
         let none = bot.hearth.next_due(&[Platform::Console]).await.unwrap();
-        let woken = tokio::spawn({
-            let hearth = bot.hearth.clone();
-            async move { hearth.jobs_changed().await }
-        });
+        let mut changes = bot.hearth.jobs_watch();
+        let woken = tokio::spawn(async move { changes.changed().await });
         bot.say(
             "admin",
             r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
@@ -902,6 +900,7 @@ mod meetings {
         assert_eq!(none, None);
         tokio::time::timeout(std::time::Duration::from_secs(5), woken)
             .await
+            .unwrap()
             .unwrap()
             .unwrap();
         assert_eq!(

@@ -2,7 +2,9 @@
 //! sent with a nonce derived from its idempotency key and `enforce_nonce`, so
 //! that Discord drops a retried send instead of posting it twice.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bot_core::io::{BoxFuture, Delivery, DeliveryError, Outbox};
 use bot_core::{Effect, EventDetails, MeetingEvent, Message, Platform};
@@ -18,13 +20,44 @@ use crate::render::render_in;
 #[derive(Debug, Clone)]
 pub struct DiscordOutbox {
     http: Arc<Http>,
+    /// Each member's DM channel, once Discord has told us: a reminder to
+    /// someone we wrote to before is one request, not two.
+    dm_channels: Arc<Mutex<HashMap<u64, u64>>>,
 }
+
+/// Discord lets a bot make 50 requests a second in all (interaction answers
+/// aside). serenity keeps each route's limit from the headers, but learns of
+/// the global one only from a 429, so a burst of reminders would provoke
+/// one. The outbox stays under it by itself: one request every 1/45 s, with
+/// room left for the adapter's own calls. One bot token per process, so one
+/// pace per process.
+const REQUEST_INTERVAL: Duration = Duration::from_micros(1_000_000 / 45);
+
+static NEXT_REQUEST: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
+
+/// Waits for this request's turn under the global limit.
+async fn pace() {
+    let slot = {
+        let mut next = NEXT_REQUEST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = tokio::time::Instant::now();
+        let slot = next.map_or(now, |n| n.max(now));
+        *next = Some(slot + REQUEST_INTERVAL);
+        slot
+    };
+    tokio::time::sleep_until(slot).await;
+}
+
+/// Forgotten past this many, so a huge server cannot grow the map for ever.
+const DM_CHANNELS_KEPT: usize = 100_000;
 
 impl DiscordOutbox {
     /// An outbox over an existing client (the one [`crate::run`] uses, or one
     /// from [`crate::DiscordConfig::http`]).
     pub fn new(http: Arc<Http>) -> Self {
-        Self { http }
+        Self {
+            http,
+            dm_channels: Arc::default(),
+        }
     }
 
     /// An outbox with its own REST client, built from the configuration.
@@ -70,6 +103,7 @@ impl DiscordOutbox {
             if let Some(content) = rendered.content {
                 builder = builder.content(content);
             }
+            pace().await;
             match channel_id
                 .edit_message(self.http.as_ref(), MessageId::new(id), builder)
                 .await
@@ -84,6 +118,7 @@ impl DiscordOutbox {
                 Err(e) => return Err(classify(&e, "editing a status message", channel_id.get())),
             }
         }
+        pace().await;
         match channel_id
             .send_message(self.http.as_ref(), create_message(message))
             .await
@@ -113,6 +148,7 @@ impl DiscordOutbox {
         if let Some(key) = key {
             builder = builder.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
         }
+        pace().await;
         match channel.send_message(self.http.as_ref(), builder).await {
             Ok(sent) => {
                 tracing::debug!(channel = %channel, message = %sent.id, "posted");
@@ -136,11 +172,33 @@ impl DiscordOutbox {
         key: Option<&str>,
     ) -> Result<(), DeliveryError> {
         let user = snowflake(user).map(UserId::new)?;
-        let channel = match user.create_dm_channel(self.http.as_ref()).await {
-            Ok(channel) => channel.id,
-            Err(e) => return Err(classify(&e, "opening a DM channel", user.get())),
+        let known = self.dm_channels.lock().ok().and_then(|m| m.get(&user.get()).copied());
+        let channel = match known {
+            Some(channel) => channel,
+            None => {
+                pace().await;
+                let channel = match user.create_dm_channel(self.http.as_ref()).await {
+                    Ok(channel) => channel.id.get(),
+                    Err(e) => return Err(classify(&e, "opening a DM channel", user.get())),
+                };
+                if let Ok(mut m) = self.dm_channels.lock() {
+                    if m.len() >= DM_CHANNELS_KEPT {
+                        m.clear();
+                    }
+                    m.insert(user.get(), channel);
+                }
+                channel
+            }
         };
-        self.send(&channel.get().to_string(), message, key, community).await
+        let sent = self.send(&channel.to_string(), message, key, community).await;
+        if sent.is_err()
+            && known.is_some()
+            && let Ok(mut m) = self.dm_channels.lock()
+        {
+            // Opened afresh next time, in case the channel is what failed.
+            m.remove(&user.get());
+        }
+        sent
     }
 }
 
@@ -152,6 +210,7 @@ impl DiscordOutbox {
     pub async fn mirror_meeting(&self, community: &str, event: &MeetingEvent) -> Result<(), DeliveryError> {
         let guild = GuildId::new(snowflake(community)?);
         let marker = meeting_marker(event.meeting);
+        pace().await;
         let listed = guild
             .scheduled_events(self.http.as_ref(), false)
             .await

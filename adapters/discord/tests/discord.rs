@@ -1794,3 +1794,82 @@ async fn a_daily_check_in_dm_is_answered_by_its_buttons_in_the_dm() {
     assert!(embed_text(answer(&history)).contains("3 okay"));
     bot.stop().await;
 }
+
+// Issue 9: Discord at scale. A thousand members' reminder DMs fall due at one
+// instant, against a fake that enforces Discord's rate limits (50 requests a
+// second in all, per-route buckets, 429 past either). Every DM arrives once,
+// and the bot provokes no 429: serenity keeps each route's bucket from the
+// headers, and the outbox paces itself under the global limit that serenity
+// only learns of from a 429.
+#[tokio::test]
+async fn a_thousand_reminder_dms_at_one_instant_all_arrive_once_without_a_429() {
+    const MEMBERS: u64 = 1_000;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let place = bot_core::Place {
+        platform: bot_core::Platform::Discord,
+        community: GUILD.to_string(),
+        channel: CHANNEL.to_string(),
+    };
+    let say = |user: u64, text: &str| {
+        let mut actor = bot_core::Actor::member(user.to_string(), format!("member {user}"));
+        actor.platform_admin = user == ADMIN;
+        let input = bot_core::Input {
+            actor,
+            place: place.clone(),
+            kind: InputKind::Command(bot_core::parse::parse_command(text).unwrap()),
+        };
+        let hearth = bot.hearth.clone();
+        async move { hearth.handle(&input).await }
+    };
+    let created = say(ADMIN, r#"group create name:"Grief circle" topic:grief led_by:peer"#).await;
+    assert!(created.reply.is_some(), "{created:?}");
+    for n in 0..MEMBERS {
+        let user = 100_000 + n;
+        say(user, "group join group:#1").await;
+        say(user, "reminders dm:on leads:1h").await;
+    }
+    let scheduled = say(
+        ADMIN,
+        r#"meeting schedule group:#1 when:"2026-03-19 14:00" timezone:UTC"#,
+    )
+    .await;
+    assert!(scheduled.reply.is_some(), "{scheduled:?}");
+    bot.fake.enforce_rate_limits();
+
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let due = start + chrono::Duration::hours(3);
+    clock.set(due);
+    let began = std::time::Instant::now();
+    let report = scheduler.tick(due).await.unwrap();
+    let took = began.elapsed();
+
+    let created = bot.fake.created_messages();
+    let mut per_dm: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (channel, _) in &created {
+        if *channel != CHANNEL.to_string() {
+            *per_dm.entry(channel.clone()).or_default() += 1;
+        }
+    }
+    eprintln!(
+        "1,000 reminder DMs due at one instant: the last sent after {:.1} s; {} requests; 429s (global, per route): {:?}",
+        took.as_secs_f64(),
+        bot.fake.requests().len(),
+        bot.fake.rate_limited()
+    );
+    assert_eq!(
+        per_dm.len(),
+        MEMBERS as usize,
+        "every member's DM channel got its reminder"
+    );
+    assert!(per_dm.values().all(|n| *n == 1), "none twice");
+    assert_eq!(bot.fake.rate_limited(), (0, 0), "no 429 provoked");
+    assert!(report.failed == 0, "{report:?}");
+    // Under 45 requests a second, two requests per first DM: about 45 s.
+    assert!(took < Duration::from_secs(120), "{took:?}");
+    bot.stop().await;
+}

@@ -13,7 +13,7 @@ use matrix_sdk::ruma::{
 use matrix_sdk::{Client, Room, RoomState};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc, watch};
 
 use crate::render;
 
@@ -42,6 +42,87 @@ pub(crate) struct Sender {
     /// the handlers; this catches any that would slip through (a sync cut
     /// off at shutdown, a late decryption).
     pub(crate) started: MilliSecondsSinceUnixEpoch,
+    /// Reaction buttons still to add to messages already sent.
+    pub(crate) buttons: Buttons,
+}
+
+/// A message's reaction buttons go out after the message, and after every
+/// message being sent at the time: twenty reminders due at once reach the
+/// room as twenty messages first, then their buttons, instead of each
+/// waiting behind the one before's three reactions. Under a homeserver's
+/// rate limit (reactions count too) the messages are what must not wait.
+///
+/// A crash between a message and its buttons loses only the bot's own seed
+/// reactions: a member's reaction with the same emoji still answers.
+pub(crate) struct Buttons {
+    queue: mpsc::UnboundedSender<Pending>,
+    /// How many messages are being sent right now.
+    sending: Arc<watch::Sender<usize>>,
+}
+
+struct Pending {
+    room: Room,
+    event: OwnedEventId,
+    keys: Vec<String>,
+    txn: OwnedTransactionId,
+}
+
+/// Buttons wait until no message has been sent for this long. A message
+/// held back by a rate limit counts as being sent: its buttons, and those
+/// before it, wait for it.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(30);
+
+impl Buttons {
+    /// Starts the task that adds buttons; it ends when the sender is dropped.
+    pub(crate) fn start() -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        let sending = Arc::new(watch::Sender::new(0));
+        tokio::spawn(add_buttons(pending, sending.subscribe()));
+        Self { queue, sending }
+    }
+
+    /// Counts a message as being sent until the guard is dropped.
+    fn sending(&self) -> SendingGuard {
+        self.sending.send_modify(|n| *n += 1);
+        SendingGuard(self.sending.clone())
+    }
+}
+
+struct SendingGuard(Arc<watch::Sender<usize>>);
+
+impl Drop for SendingGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+async fn add_buttons(mut pending: mpsc::UnboundedReceiver<Pending>, mut sending: watch::Receiver<usize>) {
+    while let Some(p) = pending.recv().await {
+        loop {
+            if sending.wait_for(|n| *n == 0).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(QUIET).await;
+            if *sending.borrow() == 0 {
+                break;
+            }
+        }
+        for (i, key) in p.keys.iter().enumerate() {
+            let reaction = json!({
+                "m.relates_to": { "rel_type": "m.annotation", "event_id": p.event, "key": key },
+            });
+            let sent = p
+                .room
+                .send_raw("m.reaction", reaction)
+                .with_transaction_id(&transaction_id(&format!("{}/reaction/{i}", p.txn)))
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(room = %p.room.room_id(), event = %p.event, error = %e, "adding a reaction button");
+                break;
+            }
+        }
+        tracing::debug!(room = %p.room.room_id(), event = %p.event, buttons = p.keys.len(), "buttons added");
+    }
 }
 
 impl Sender {
@@ -54,7 +135,7 @@ impl Sender {
         render::render(message, &self.prefix, &room_name)
     }
 
-    /// Sends `message` to `room`, then adds its buttons as reactions.
+    /// Sends `message` to `room`; its buttons follow as reactions (see [`Buttons`]).
     pub(crate) async fn send(
         &self,
         room: &Room,
@@ -63,6 +144,7 @@ impl Sender {
         community: &str,
         txn: OwnedTransactionId,
     ) -> matrix_sdk::Result<OwnedEventId> {
+        let _sending = self.buttons.sending();
         let rendered = self.render(message);
         let content = rendered.content(in_reply_to.map(EventId::as_str), community);
         let response = room
@@ -71,14 +153,6 @@ impl Sender {
             .await?;
         let event_id = response.response.event_id;
         tracing::info!(room = %room.room_id(), event = %event_id, kind = "m.notice", "sent");
-        for (i, (emoji, _)) in rendered.buttons.iter().enumerate() {
-            let reaction = json!({
-                "m.relates_to": { "rel_type": "m.annotation", "event_id": event_id, "key": emoji },
-            });
-            room.send_raw("m.reaction", reaction)
-                .with_transaction_id(&transaction_id(&format!("{txn}/reaction/{i}")))
-                .await?;
-        }
         if let Some(a) = &message.attachment {
             // Encrypted rooms get an encrypted upload.
             let mime: mime::Mime = a.mime.parse().unwrap_or(mime::TEXT_PLAIN_UTF_8);
@@ -86,6 +160,18 @@ impl Sender {
             room.send_attachment(&a.filename, &mime, a.content.clone().into_bytes(), config)
                 .await?;
             tracing::info!(room = %room.room_id(), kind = "m.file", "sent");
+        }
+        if !rendered.buttons.is_empty() {
+            let keys = rendered.buttons.iter().map(|(emoji, _)| emoji.to_string()).collect();
+            let pending = Pending {
+                room: room.clone(),
+                event: event_id.clone(),
+                keys,
+                txn,
+            };
+            if self.buttons.queue.send(pending).is_err() {
+                tracing::warn!(room = %room.room_id(), event = %event_id, "buttons not added: shutting down");
+            }
         }
         Ok(event_id)
     }

@@ -126,6 +126,7 @@ impl Matrix {
             prefix: config.prefix.clone(),
             dms: Mutex::new(HashMap::new()),
             started,
+            buttons: crate::outbox::Buttons::start(),
         });
         Ok(Self { client, sender, config })
     }

@@ -647,3 +647,133 @@ async fn one_place_receives_its_reminders_in_due_order() {
     assert_eq!(titles, sorted, "one channel, in due order");
     assert_eq!(titles.len(), 5, "{titles:?}");
 }
+
+/// An outbox that holds every delivery until its gate opens.
+struct Gated {
+    platform: Platform,
+    gate: Arc<tokio::sync::Semaphore>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Outbox for Gated {
+    fn platform(&self) -> Platform {
+        self.platform
+    }
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> crate::BoxFuture<'a, std::result::Result<(), DeliveryError>> {
+        Box::pin(async move {
+            let _pass = self.gate.acquire().await;
+            self.seen.lock().unwrap().push(key(delivery).to_string());
+            Ok(())
+        })
+    }
+}
+
+// Issue 9: one platform's loop never waits for another's (a rate-limited
+// homeserver must not hold back Discord's reminders).
+#[tokio::test]
+async fn a_platform_that_is_stuck_sending_never_holds_back_another() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    bot.say("admin", "reminders group:#1 leads:2d").await;
+    for day in [22, 23] {
+        bot.say(
+            "admin",
+            &format!(r#"meeting schedule group:#1 when:"2026-03-{day} 19:00" timezone:UTC title:"day {day}""#),
+        )
+        .await;
+    }
+    // The second meeting's reminder belongs to another platform (a second community).
+    sqlx::query("UPDATE jobs SET platform = 'discord' WHERE kind = 'reminder' AND starts_at = ?")
+        .bind(at("2026-03-23T19:00:00Z").timestamp())
+        .execute(bot.hearth.store().pool())
+        .await
+        .unwrap();
+    let stuck = Arc::new(tokio::sync::Semaphore::new(0));
+    let console_seen = Arc::new(Mutex::new(Vec::new()));
+    let discord_seen = Arc::new(Mutex::new(Vec::new()));
+    let outboxes: Vec<Arc<dyn Outbox>> = vec![
+        Arc::new(Gated {
+            platform: Platform::Console,
+            gate: stuck.clone(),
+            seen: console_seen.clone(),
+        }),
+        Arc::new(Gated {
+            platform: Platform::Discord,
+            gate: Arc::new(tokio::sync::Semaphore::new(100)),
+            seen: discord_seen.clone(),
+        }),
+    ];
+    // Both reminders are due, neither meeting has started.
+    bot.clock.set(at("2026-03-22T18:00:00Z"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(Scheduler::new(bot.hearth.clone(), outboxes).run(async {
+        let _ = stopped.await;
+    }));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while discord_seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let discord_while_stuck = discord_seen.lock().unwrap().len();
+    let console_while_stuck = console_seen.lock().unwrap().len();
+    stuck.add_permits(100);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while console_seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+    running.await.unwrap();
+
+    assert_eq!(discord_while_stuck, 1);
+    assert_eq!(console_while_stuck, 0);
+    assert_eq!(console_seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_claim_still_being_sent_is_renewed_and_stays_its_senders() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await;
+    let due = at("2026-03-20T19:00:00Z");
+    let claimed = bot.hearth.take_due(Platform::Console, "slow", due, 10).await.unwrap();
+    let ids: Vec<i64> = claimed.iter().map(|d| d.job).collect();
+
+    // Held back by a rate limit, the sender renews before its lease runs out.
+    bot.hearth
+        .extend_claims("slow", &ids, due + Duration::seconds(50))
+        .await
+        .unwrap();
+    let after_first_lease = bot
+        .hearth
+        .take_due(
+            Platform::Console,
+            "other",
+            due + Duration::seconds(crate::jobs::LEASE_SECS + 5),
+            10,
+        )
+        .await
+        .unwrap();
+    // A renewal by someone else changes nothing.
+    bot.hearth
+        .extend_claims("other", &ids, due + Duration::seconds(200))
+        .await
+        .unwrap();
+    let after_renewed_lease = bot
+        .hearth
+        .take_due(
+            Platform::Console,
+            "other",
+            due + Duration::seconds(50 + crate::jobs::LEASE_SECS + 1),
+            10,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(ids.len(), 1);
+    assert!(after_first_lease.is_empty());
+    assert_eq!(after_renewed_lease.len(), 1);
+}

@@ -73,6 +73,114 @@ struct Shared {
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
     events: Mutex<Vec<Value>>,
+    /// Discord's rate limits, when a test turns them on.
+    limits: Mutex<Option<Limits>>,
+}
+
+/// Discord's rate limits as the fake enforces them: 50 requests a second in
+/// all (interaction answers and webhooks aside), and per-route buckets,
+/// announced in `X-RateLimit-*` headers on every answer; past either, a 429
+/// with `Retry-After`. A channel's messages: 5 per 5 s per channel. Every
+/// other route: 50 per second (Discord does not publish those; this is the
+/// fake's assumption).
+#[derive(Default)]
+struct Limits {
+    global: std::collections::VecDeque<tokio::time::Instant>,
+    buckets: HashMap<String, (tokio::time::Instant, u32)>,
+    /// The 429s answered, global and per route.
+    global_429: u32,
+    route_429: u32,
+}
+
+const GLOBAL_LIMIT: usize = 50;
+
+/// A route's bucket: its key, its limit and its window.
+fn bucket(method: &str, segments: &[&str]) -> (String, u32, Duration) {
+    match (method, segments) {
+        ("POST", ["channels", channel, "messages"]) => (format!("messages:{channel}"), 5, Duration::from_secs(5)),
+        _ => {
+            let shape: Vec<&str> = segments
+                .iter()
+                .map(|s| {
+                    if s.chars().all(|c| c.is_ascii_digit()) {
+                        "{id}"
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            (format!("{method} {}", shape.join("/")), 50, Duration::from_secs(1))
+        }
+    }
+}
+
+/// Counts a request against the limits: the headers to answer with, or the
+/// 429 to answer instead.
+fn limit(
+    limits: &mut Limits,
+    method: &str,
+    segments: &[&str],
+) -> Result<Vec<(&'static str, String)>, (Duration, bool)> {
+    let now = tokio::time::Instant::now();
+    let exempt = matches!(segments.first(), Some(&"interactions" | &"webhooks" | &"gateway"));
+    if !exempt {
+        while limits
+            .global
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            limits.global.pop_front();
+        }
+        if limits.global.len() >= GLOBAL_LIMIT {
+            limits.global_429 += 1;
+            let retry = Duration::from_secs(1).saturating_sub(now.duration_since(limits.global[0]));
+            return Err((retry, true));
+        }
+        limits.global.push_back(now);
+    }
+    let (key, max, window) = bucket(method, segments);
+    let (start, used) = limits.buckets.entry(key.clone()).or_insert((now, 0));
+    if now.duration_since(*start) >= window {
+        *start = now;
+        *used = 0;
+    }
+    let reset_after = window.saturating_sub(now.duration_since(*start));
+    if *used >= max {
+        limits.route_429 += 1;
+        return Err((reset_after, false));
+    }
+    *used += 1;
+    Ok(vec![
+        ("x-ratelimit-limit", max.to_string()),
+        ("x-ratelimit-remaining", (max - *used).to_string()),
+        ("x-ratelimit-reset-after", format!("{:.3}", reset_after.as_secs_f64())),
+        (
+            "x-ratelimit-bucket",
+            format!("{:x}", key.len() * 7919 + key.bytes().map(usize::from).sum::<usize>()),
+        ),
+    ])
+}
+
+fn too_many(retry: Duration, global: bool) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(json!({
+            "message": "You are being rate limited.",
+            "retry_after": retry.as_secs_f64(),
+            "global": global,
+        })),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert("retry-after", format!("{:.3}", retry.as_secs_f64()).parse().unwrap());
+    headers.insert(
+        "x-ratelimit-scope",
+        if global { "global" } else { "user" }.parse().unwrap(),
+    );
+    if global {
+        headers.insert("x-ratelimit-global", "true".parse().unwrap());
+    }
+    response
 }
 
 /// The fake Discord. Dropping it stops nothing by itself; the runtime does.
@@ -99,6 +207,7 @@ impl FakeDiscord {
             created: Mutex::default(),
             nonces: Mutex::default(),
             events: Mutex::default(),
+            limits: Mutex::default(),
             roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
         let app = Router::new()
@@ -112,6 +221,21 @@ impl FakeDiscord {
             base_url: format!("http://{addr}"),
             shared,
         }
+    }
+
+    /// From now on, answers as Discord does past its rate limits (see [`Limits`]).
+    pub fn enforce_rate_limits(&self) {
+        *self.shared.limits.lock().unwrap() = Some(Limits::default());
+    }
+
+    /// The 429s answered so far: (global, per route).
+    pub fn rate_limited(&self) -> (u32, u32) {
+        self.shared
+            .limits
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or((0, 0), |l| (l.global_429, l.route_429))
     }
 
     /// Everything the bot sent so far, in order.
@@ -325,9 +449,26 @@ async fn rest(
     if let Some(f) = failure {
         return error(f.status, f.code, &f.message);
     }
-    let id = || shared.ids.fetch_add(1, Ordering::SeqCst);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method.as_str(), segments.as_slice()) {
+    let headers = match shared.limits.lock().unwrap().as_mut() {
+        None => Vec::new(),
+        Some(limits) => match limit(limits, method.as_str(), &segments) {
+            Ok(headers) => headers,
+            Err((retry, global)) => return too_many(retry, global),
+        },
+    };
+    let mut response = answer(&shared, &method, &segments, &body);
+    for (name, value) in headers {
+        response.headers_mut().insert(name, value.parse().unwrap());
+    }
+    response
+}
+
+/// The fake's answer to one REST request.
+fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> Response {
+    let body = body.clone();
+    let id = || shared.ids.fetch_add(1, Ordering::SeqCst);
+    match (method.as_str(), segments) {
         ("GET", ["gateway"] | ["gateway", "bot"]) => axum::Json(json!({
             "url": shared.ws_url,
             "shards": 1,

@@ -49,24 +49,48 @@ pub struct Synapse {
     http: matrix_sdk::reqwest::Client,
 }
 
-fn env_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.synapse/env")
+fn env_file(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir)
+        .join("env")
 }
 
 /// The test Synapse. Fails (never skips) when it is not there.
 pub async fn synapse() -> Synapse {
-    let from_file = std::fs::read_to_string(env_file()).unwrap_or_default();
+    synapse_in(".synapse", "HEARTH_SYNAPSE", "scripts/synapse/start").await
+}
+
+/// The second test Synapse, which keeps Synapse's default message rate
+/// limit (0.2 a second, bursts of 10), as a real homeserver does.
+pub async fn strict_synapse() -> Synapse {
+    synapse_in(
+        ".synapse-strict",
+        "HEARTH_STRICT_SYNAPSE",
+        "HEARTH_SYNAPSE_DIR=.synapse-strict HEARTH_SYNAPSE_LIMITS=default bash scripts/synapse/start",
+    )
+    .await
+}
+
+async fn synapse_in(dir: &str, vars: &str, start: &str) -> Synapse {
+    let from_file = std::fs::read_to_string(env_file(dir)).unwrap_or_default();
     let lookup = |key: &str| {
-        std::env::var(key).ok().filter(|v| !v.is_empty()).or_else(|| {
-            from_file
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
-        })
+        std::env::var(format!("{vars}_{key}"))
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| {
+                from_file.lines().find_map(|l| {
+                    l.strip_prefix("HEARTH_SYNAPSE_")?
+                        .strip_prefix(key)?
+                        .strip_prefix('=')
+                        .map(str::to_string)
+                })
+            })
     };
-    let (Some(url), Some(secret)) = (lookup("HEARTH_SYNAPSE_URL"), lookup("HEARTH_SYNAPSE_SECRET")) else {
+    let (Some(url), Some(secret)) = (lookup("URL"), lookup("SECRET")) else {
         panic!(
-            "no test Synapse configured: run scripts/synapse/start first \
-             (it writes .synapse/env; or set HEARTH_SYNAPSE_URL and HEARTH_SYNAPSE_SECRET)"
+            "no test Synapse configured: run {start} first \
+             (it writes {dir}/env; or set {vars}_URL and {vars}_SECRET)"
         );
     };
     let http = matrix_sdk::reqwest::Client::new();
@@ -76,7 +100,7 @@ pub async fn synapse() -> Synapse {
         .send()
         .await;
     if !matches!(&versions, Ok(r) if r.status().is_success()) {
-        panic!("the test Synapse at {url} is not reachable ({versions:?}): run scripts/synapse/start first");
+        panic!("the test Synapse at {url} is not reachable ({versions:?}): run {start} first");
     }
     Synapse { url, secret, http }
 }

@@ -2,6 +2,7 @@
 //! configured adapters over one core until they finish or a signal arrives.
 
 mod config;
+mod supervise;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -97,7 +98,12 @@ async fn main() -> anyhow::Result<()> {
         (None, Some(path)) => {
             let config = Config::load(&path)?;
             // matrix-sdk logs harmless 404s at login as errors; its warnings are enough.
-            init_logs("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn");
+            // Its key-backup upload task runs after every sync and warns each time
+            // that the account has no backup (none is wanted; see the Matrix README).
+            init_logs(
+                "info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,\
+                 matrix_sdk_crypto::backups=error",
+            );
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
                 retention: chrono::Duration::days(i64::from(config.storage.retention_days)),
@@ -180,17 +186,18 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     let mut adapters: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     if let Some(discord) = config.discord {
         outboxes.push(Arc::new(hearth_discord::DiscordOutbox::from_config(&discord)?));
-        let run = hearth_discord::run(hearth.clone(), discord, until_stopped());
+        let run = supervise::discord(hearth.clone(), discord, until_stopped.clone());
         adapters.spawn(async move { ("discord", run.await) });
     }
     if let Some(matrix) = config.matrix {
         // Connecting logs in (or restores the session) and syncs once, so that
         // nothing sent before start-up is answered.
-        let matrix = hearth_matrix::Matrix::connect(matrix)
+        let connected = hearth_matrix::Matrix::connect(matrix.clone())
             .await
             .context("connecting to Matrix")?;
-        outboxes.push(Arc::new(matrix.outbox()));
-        let run = matrix.run(hearth.clone(), until_stopped());
+        let outbox = connected.outbox();
+        outboxes.push(Arc::new(outbox.clone()));
+        let run = supervise::matrix(hearth.clone(), matrix, connected, outbox, until_stopped.clone());
         adapters.spawn(async move { ("matrix", run.await) });
     }
     if let Some(console) = config.console {

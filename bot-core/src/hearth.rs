@@ -360,12 +360,12 @@ impl Hearth {
             Ok(response) => response,
             Err(Error::User(e)) => {
                 tracing::debug!(platform = input.place.platform.as_str(), "user error");
-                Response::private(e.to_message())
+                Response::private_general(e.to_message())
             }
             Err(Error::Internal { context, source }) => {
                 let id = error_id();
                 tracing::error!(error_id = %id, context, error = %source, "internal error");
-                Response::private(apology(&id))
+                Response::private_general(apology(&id))
             }
         }
     }
@@ -520,7 +520,7 @@ impl Hearth {
         let now = ctx.now;
         let reader_zone = ctx.me.zone().unwrap_or(ctx.community.zone());
         Ok(match command {
-            Command::Help(command) => Response::private(help::help(command)),
+            Command::Help(command) => Response::private_general(help::help(command)),
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
@@ -569,7 +569,15 @@ impl Hearth {
                 self.replan_series(&meeting, None, now).await?;
                 Response::public(message)
             }
-            Command::MeetingList => Response::private(meetings::list(store, community, group, reader_zone, now).await?),
+            Command::MeetingList => {
+                let message = meetings::list(store, community, group, reader_zone, now).await?;
+                // Times in the reader's own zone would tell the room where they live.
+                if ctx.me.zone().is_some() {
+                    Response::private(message)
+                } else {
+                    Response::private_general(message)
+                }
+            }
             Command::MeetingCancel { occurrence } => {
                 let meeting = the_meeting()?;
                 let (message, told) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
@@ -611,7 +619,7 @@ impl Hearth {
                 };
                 let name = group.map_or("Meetings", |g| g.name.as_str());
                 let file = calendar::calendar(store, name, &series, now).await?;
-                Response::private(
+                Response::private_general(
                     crate::Message::new()
                         .text(format!(
                             "The calendar of {} series; open it with your calendar app.",
@@ -631,7 +639,7 @@ impl Hearth {
                     }
                     let message = reminders::group_settings(store, group, leads).await?;
                     self.replan_group(group.id, now, jobs::Scope::All).await?;
-                    Response::private(message)
+                    Response::private_general(message)
                 }
                 None => {
                     let message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
@@ -684,7 +692,7 @@ impl Hearth {
                 let listing = matches!(cmd, resources::Cmd::List { .. });
                 let message = resources::run(store, cmd, community, now).await?;
                 if listing {
-                    Response::private(message)
+                    Response::private_general(message)
                 } else {
                     Response::public(message)
                 }

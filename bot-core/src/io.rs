@@ -121,6 +121,13 @@ pub enum Visibility {
 pub struct Reply {
     pub visibility: Visibility,
     pub message: Message,
+    /// A private reply about the invoker alone (crisis lines, their
+    /// settings, check-ins, own data, their groups). Where the platform has
+    /// no ephemeral messages (Matrix), only a personal reply goes to a DM; a
+    /// private reply that is not personal (help, an error, a listing anyone
+    /// may read) goes as a reply in the room there. Discord shows both as
+    /// ephemeral replies.
+    pub personal: bool,
 }
 
 /// Something the adapter must do beyond replying.
@@ -193,15 +200,32 @@ impl Response {
             reply: Some(Reply {
                 visibility: Visibility::Public,
                 message,
+                personal: false,
             }),
             effects: Vec::new(),
         }
     }
+    /// A private reply about the invoker (see [`Reply::personal`]): the
+    /// safe default for anything private.
     pub fn private(message: Message) -> Self {
         Self {
             reply: Some(Reply {
                 visibility: Visibility::Private,
                 message,
+                personal: true,
+            }),
+            effects: Vec::new(),
+        }
+    }
+    /// A private reply with nothing about the invoker in it (help, an error,
+    /// a listing anyone may read): ephemeral where the platform can, else a
+    /// reply in the room rather than a DM.
+    pub fn private_general(message: Message) -> Self {
+        Self {
+            reply: Some(Reply {
+                visibility: Visibility::Private,
+                message,
+                personal: false,
             }),
             effects: Vec::new(),
         }

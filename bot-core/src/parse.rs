@@ -31,6 +31,23 @@ pub fn parse_message(body: &str, prefix: &str) -> Option<Result<Invocation, User
     Some(parse_command(rest))
 }
 
+/// Parses a message in a shared room, where other bots answer to the same
+/// prefix: like [`parse_message`], but text whose first word starts no
+/// Hearth command (another bot's `!remind`, or `!!!`) is not for Hearth and
+/// gets `None`, so it is never answered. A known word with a wrong rest
+/// (`!group nope`, `!crisis country:zz`) still gets its error.
+pub fn parse_addressed(body: &str, prefix: &str) -> Option<Result<Invocation, UserError>> {
+    let rest = body.trim_start().strip_prefix(prefix)?;
+    let first = rest.split_whitespace().next()?.to_lowercase();
+    if !spec::COMMANDS
+        .iter()
+        .any(|c| c.name.split(' ').next() == Some(first.as_str()))
+    {
+        return None;
+    }
+    parse_message(body, prefix)
+}
+
 /// Parses command text without its prefix: `group info group:"Grief circle"`.
 pub fn parse_command(text: &str) -> Result<Invocation, UserError> {
     let len = text.chars().count();
@@ -437,5 +454,16 @@ mod tests {
         assert_eq!(user_id("@bob:example.org"), "@bob:example.org");
         assert_eq!(channel_id("<#42>"), "42");
         assert_eq!(channel_id("#general"), "general");
+    }
+
+    #[test]
+    fn text_for_another_bot_is_not_addressed_to_hearth() {
+        assert!(parse_addressed("!remind me", "!").is_none());
+        assert!(parse_addressed("!!!", "!").is_none());
+        assert!(parse_addressed("!\"unclosed", "!").is_none());
+        assert!(parse_addressed("hello", "!").is_none());
+        assert!(matches!(parse_addressed("!group nope", "!"), Some(Err(_))));
+        assert!(matches!(parse_addressed("!help", "!"), Some(Ok(_))));
+        assert!(matches!(parse_addressed("!Crisis", "!"), Some(Ok(_))));
     }
 }

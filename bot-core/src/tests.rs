@@ -1164,3 +1164,43 @@ mod suggestions {
         assert!(nothing.is_empty());
     }
 }
+
+mod personal_answers {
+    use super::*;
+
+    fn is_personal(response: &Response) -> bool {
+        response.reply.as_ref().is_some_and(|r| r.personal)
+    }
+
+    #[tokio::test]
+    async fn answers_about_one_member_are_personal_and_general_ones_are_not() {
+        let bot = Bot::new().await;
+        bot.say("admin", GRIEF).await;
+
+        // Private, but nothing about the asker in it.
+        for general in ["help", "group info group:nope", "meeting list", "resources list"] {
+            let response = bot.say("ann", general).await;
+            assert!(is_private(&response), "{general} is private");
+            assert!(!is_personal(&response), "{general} is not personal");
+        }
+        let refused = bot.say("ann", r#"group create name:"X" topic:grief led_by:peer"#).await;
+        assert!(
+            is_private(&refused) && !is_personal(&refused),
+            "a refusal is not personal"
+        );
+
+        // About the asker alone.
+        for personal in [
+            "crisis",
+            "timezone zone:Europe/Berlin",
+            "group join group:\"Grief circle\"",
+            "mydata",
+        ] {
+            let response = bot.say("ann", personal).await;
+            assert!(is_private(&response), "{personal} is private");
+            assert!(is_personal(&response), "{personal} is personal");
+        }
+        // Once the member has a zone of her own, the meeting list shows it.
+        assert!(is_personal(&bot.say("ann", "meeting list").await));
+    }
+}

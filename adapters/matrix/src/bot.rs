@@ -30,6 +30,8 @@ pub(crate) struct Bot {
     /// the order they were sent ("create a group", then "schedule it") while
     /// rooms go on in parallel and the sync loop is never held up.
     pub(crate) turns: std::sync::Mutex<HashMap<OwnedRoomId, tokio::sync::mpsc::UnboundedSender<Turn>>>,
+    /// Events not decrypted yet, handled when their room key arrives.
+    pub(crate) late: crate::late_keys::Waiting,
 }
 
 /// One input's handling, queued behind its room's earlier ones.
@@ -85,7 +87,7 @@ impl Bot {
                 let kind = InputKind::Command(invocation);
                 self.hearth.handle(&Input { actor, place, kind }).await
             }
-            Err(e) => Response::private(e.to_message()),
+            Err(e) => Response::private_general(e.to_message()),
         };
         (community, response)
     }
@@ -182,7 +184,8 @@ impl Bot {
         (actor, place)
     }
 
-    /// Sends the reply (public: a reply in the room; private: to the DM room)
+    /// Sends the reply (public, or private but not personal: a reply in the
+    /// room, since Matrix has no ephemeral messages; personal: to the DM room)
     /// and carries out the effects. Transaction ids derive from the event that
     /// caused them.
     pub(crate) async fn answer(
@@ -194,20 +197,19 @@ impl Bot {
         response: Response,
     ) {
         if let Some(reply) = &response.reply {
-            let result = match reply.visibility {
-                Visibility::Public => {
-                    let txn = transaction_id(&format!("{cause}/reply"));
-                    self.sender
-                        .send(room, &reply.message, Some(cause), community, txn)
-                        .await
-                }
-                Visibility::Private => match self.sender.dm_room(sender).await {
+            let result = if reply.visibility == Visibility::Public || !reply.personal {
+                let txn = transaction_id(&format!("{cause}/reply"));
+                self.sender
+                    .send(room, &reply.message, Some(cause), community, txn)
+                    .await
+            } else {
+                match self.sender.dm_room(sender).await {
                     Ok(dm) => {
                         let txn = transaction_id(&format!("{cause}/private"));
                         self.sender.send(&dm, &reply.message, None, community, txn).await
                     }
                     Err(e) => Err(e),
-                },
+                }
             };
             if let Err(e) = result {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");

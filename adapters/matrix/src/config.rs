@@ -24,6 +24,13 @@ pub struct MatrixConfig {
     /// Where the session, the sqlite state store and the crypto store live.
     /// Keep it: losing it means a new device and lost encryption keys.
     pub store_dir: PathBuf,
+    /// The environment variable holding the passphrase that encrypts the
+    /// sqlite state and crypto stores in `store_dir`.
+    #[serde(default)]
+    pub store_passphrase_env: Option<String>,
+    /// A file holding that passphrase (trailing newline ignored).
+    #[serde(default)]
+    pub store_passphrase_file: Option<PathBuf>,
     /// What starts a command.
     #[serde(default = "default_prefix")]
     pub prefix: String,
@@ -53,10 +60,42 @@ impl MatrixConfig {
             password_env: None,
             password_file: None,
             store_dir: store_dir.into(),
+            store_passphrase_env: None,
+            store_passphrase_file: None,
             prefix: default_prefix(),
             allowed_servers: None,
             facilitator_power_level: default_facilitator_power_level(),
         }
+    }
+
+    /// The stores' passphrase, when one is configured: from the environment
+    /// variable, else the file. Configured but empty or unset is an error,
+    /// never a silent fall back to no encryption.
+    pub fn store_passphrase(&self) -> anyhow::Result<Option<String>> {
+        if self.store_passphrase_env.is_none() && self.store_passphrase_file.is_none() {
+            return Ok(None);
+        }
+        if let Some(var) = &self.store_passphrase_env
+            && let Ok(passphrase) = std::env::var(var)
+            && !passphrase.is_empty()
+        {
+            return Ok(Some(passphrase));
+        }
+        if let Some(path) = &self.store_passphrase_file {
+            let passphrase = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the Matrix store passphrase file {}", path.display()))?;
+            let passphrase = passphrase.trim_end_matches(['\r', '\n']).to_string();
+            if !passphrase.is_empty() {
+                return Ok(Some(passphrase));
+            }
+        }
+        bail!("the Matrix store passphrase is empty or unset (store_passphrase_env / store_passphrase_file)")
+    }
+
+    /// Whether a password is configured, to log in again when the access
+    /// token is revoked.
+    pub fn has_password(&self) -> bool {
+        self.password_env.is_some() || self.password_file.is_some()
     }
 
     /// Reads the password from the environment variable, else the file.

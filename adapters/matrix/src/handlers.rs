@@ -7,8 +7,8 @@ use bot_core::{Input, InputKind, parse};
 use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
-use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::encrypted::{EncryptedEventScheme, OriginalSyncRoomEncryptedEvent};
+use matrix_sdk::ruma::events::room::member::{MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
 use matrix_sdk::ruma::serde::Raw;
@@ -27,13 +27,43 @@ pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bo
     bot.accept_invite(room, &event.sender);
 }
 
+/// Someone joined or was invited: if the room is a member's DM with the
+/// bot, it is private no more.
+pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if matches!(
+        event.content.membership,
+        MembershipState::Join | MembershipState::Invite
+    ) {
+        bot.sender.dm_gained_member(room.room_id(), &event.state_key).await;
+    }
+}
+
 /// The SDK hands over an encrypted event as such only when it could not
-/// decrypt it (no room key from the sender's device yet).
-pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room) {
-    tracing::warn!(room = %room.room_id(), event = %event.event_id, kind = "undecryptable", "received");
+/// decrypt it (no room key from the sender's device yet). It is kept, to be
+/// handled when its key arrives (see `late_keys`).
+pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    if event.sender == bot.sender.user_id || event.origin_server_ts < bot.sender.started {
+        return;
+    }
+    let EncryptedEventScheme::MegolmV1AesSha2(scheme) = &event.content.scheme else {
+        tracing::warn!(room = %room.room_id(), event = %event.event_id, kind = "undecryptable, not megolm", "received");
+        return;
+    };
+    let waiting = bot.late.keep(
+        room.room_id(),
+        &event.event_id,
+        &scheme.session_id,
+        event.origin_server_ts,
+    );
+    tracing::warn!(room = %room.room_id(), event = %event.event_id, waiting, kind = "undecryptable", "received");
 }
 
 pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    message(bot, room, event);
+}
+
+/// A room message, as it came in the sync or once decrypted late.
+pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageEvent) {
     if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
         return;
     }
@@ -44,7 +74,7 @@ pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, 
     if matches!(event.content.relates_to, Some(Relation::Replacement(_))) {
         return;
     }
-    let Some(parsed) = parse::parse_message(&text.body, &bot.sender.prefix) else {
+    let Some(parsed) = parse::parse_addressed(&text.body, &bot.sender.prefix) else {
         return;
     };
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
@@ -60,6 +90,11 @@ pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, 
 }
 
 pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+    reaction(bot, room, event);
+}
+
+/// A reaction (a button press), as it came in the sync or once decrypted late.
+pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEvent) {
     if event.sender == bot.sender.user_id
         || room.state() != RoomState::Joined
         || event.origin_server_ts < bot.sender.started

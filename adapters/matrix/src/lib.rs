@@ -17,6 +17,7 @@ pub mod calls;
 mod config;
 mod dm;
 mod handlers;
+mod late_keys;
 mod outbox;
 pub mod render;
 mod session;

@@ -258,14 +258,29 @@ pub(crate) fn classify(e: matrix_sdk::Error) -> DeliveryError {
 
 /// Carries out scheduled deliveries on Matrix: posts to a room id, DMs to a
 /// user id through the reused DM room, with transaction ids from the keys.
+/// It outlives a connection: after a reconnect, [`crate::Matrix::deliver_through`]
+/// points it at the new one.
 #[derive(Clone)]
 pub struct MatrixOutbox {
-    sender: Arc<Sender>,
+    sender: Arc<std::sync::RwLock<Arc<Sender>>>,
 }
 
 impl MatrixOutbox {
     pub(crate) fn new(sender: Arc<Sender>) -> Self {
-        Self { sender }
+        Self {
+            sender: Arc::new(std::sync::RwLock::new(sender)),
+        }
+    }
+
+    pub(crate) fn attach(&self, sender: Arc<Sender>) {
+        *self.sender.write().unwrap_or_else(std::sync::PoisonError::into_inner) = sender;
+    }
+
+    fn current(&self) -> Arc<Sender> {
+        self.sender
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -275,6 +290,7 @@ impl Outbox for MatrixOutbox {
     }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        Box::pin(self.sender.deliver(delivery))
+        let sender = self.current();
+        Box::pin(async move { sender.deliver(delivery).await })
     }
 }

@@ -9,22 +9,27 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bot_core::Hearth;
-use matrix_sdk::Client;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
-use matrix_sdk::ruma::MilliSecondsSinceUnixEpoch;
+use matrix_sdk::encryption::EncryptionSettings;
 use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId};
 use matrix_sdk::store::RoomLoadSettings;
+use matrix_sdk::{Client, ClientBuildError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::bot::Bot;
-use crate::handlers::{on_invite, on_message, on_reaction, on_state, on_undecryptable};
+use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_state, on_undecryptable};
 use crate::outbox::{MatrixOutbox, Sender};
 use crate::{MatrixConfig, Task};
 
 const SESSION_FILE: &str = "session.json";
 const DEVICE_NAME: &str = "Hearth";
+/// Says whether the stores were created with a passphrase.
+const STORE_ENCRYPTION_FILE: &str = "store-encryption";
+/// matrix-sdk-sqlite's crypto store, one per device.
+const CRYPTO_STORE_FILE: &str = "matrix-sdk-crypto.sqlite3";
 
 /// What `store_dir/session.json` holds: enough to restore without a login.
 #[derive(Serialize, Deserialize)]
@@ -51,15 +56,11 @@ impl Matrix {
 
     async fn connect_inner(config: MatrixConfig) -> anyhow::Result<Self> {
         let store_dir = &config.store_dir;
-        std::fs::create_dir_all(store_dir)
-            .with_context(|| format!("creating the Matrix store directory {}", store_dir.display()))?;
+        create_private_dir(store_dir)?;
+        let passphrase = config.store_passphrase()?;
+        check_store_encryption(store_dir, passphrase.is_some())?;
         let started = MilliSecondsSinceUnixEpoch::now();
-        let client = Client::builder()
-            .homeserver_url(&config.homeserver)
-            .sqlite_store(store_dir, None)
-            .build()
-            .await
-            .context("building the Matrix client")?;
+        let mut client = build_client(&config, passphrase.as_deref()).await?;
         let session_path = store_dir.join(SESSION_FILE);
         match read_session(&session_path)? {
             Some(stored) => {
@@ -80,36 +81,45 @@ impl Matrix {
                     .context("restoring the Matrix session")?;
                 tracing::info!(device = ?client.device_id(), "matrix session restored");
             }
-            None => {
-                let password = config.password()?;
-                client
-                    .matrix_auth()
-                    .login_username(&config.user_id, &password)
-                    .initial_device_display_name(DEVICE_NAME)
-                    .send()
-                    .await
-                    .context("logging in to Matrix")?;
-                let Some(session) = client.matrix_auth().session() else {
-                    bail!("logged in to Matrix but got no session");
-                };
-                write_session(
-                    &session_path,
-                    &StoredSession {
-                        homeserver: config.homeserver.clone(),
-                        session,
-                    },
-                )?;
-                tracing::info!(device = ?client.device_id(), "matrix logged in");
-            }
+            None => login(&client, &config, None).await?,
         }
         // No long poll: this sync only marks what is already there as seen.
-        client
-            .sync_once(SyncSettings::default().timeout(Duration::ZERO))
-            .await
-            .context("the first Matrix sync")?;
+        let first = SyncSettings::default().timeout(Duration::ZERO);
+        match client.sync_once(first.clone()).await {
+            Ok(_) => {}
+            Err(e) => {
+                let Some(ErrorKind::UnknownToken(token)) = e.client_api_error_kind() else {
+                    return Err(e).context("the first Matrix sync");
+                };
+                if !config.has_password() {
+                    bail!(
+                        "the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN) and no \
+                         password is configured to log in again (password_env / password_file)"
+                    );
+                }
+                // A soft logout keeps the device and its keys: log in to the
+                // same device, with the same store. Otherwise the device is
+                // gone from the server with its keys, and the crypto store
+                // (which belongs to that one device) is kept aside, untouched,
+                // for a new device to start its own.
+                let soft = token.soft_logout;
+                let device = client.device_id().map(ToOwned::to_owned);
+                tracing::warn!(device = ?device, soft_logout = soft, "matrix access token refused; logging in again");
+                drop(client);
+                if !soft && let Some(device) = &device {
+                    retire_crypto_store(store_dir, device.as_str())?;
+                }
+                client = build_client(&config, passphrase.as_deref()).await?;
+                login(&client, &config, if soft { device } else { None }).await?;
+                client.sync_once(first).await.context("the first Matrix sync")?;
+            }
+        }
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
             bail!("the Matrix client has no user id after login");
         };
+        // What an admin compares to verify the bot (see the README); public keys.
+        let ed25519 = client.encryption().ed25519_key().await;
+        tracing::info!(device = ?client.device_id(), ed25519 = ?ed25519, "matrix device");
         let sender = Arc::new(Sender {
             client: client.clone(),
             user_id,
@@ -124,6 +134,12 @@ impl Matrix {
     /// What the scheduler delivers reminders through.
     pub fn outbox(&self) -> MatrixOutbox {
         MatrixOutbox::new(self.sender.clone())
+    }
+
+    /// Points `outbox`, made by an earlier connection, at this one: what
+    /// the scheduler holds stays valid across a reconnect.
+    pub fn deliver_through(&self, outbox: &MatrixOutbox) {
+        outbox.attach(self.sender.clone());
     }
 
     /// The bot's device id.
@@ -152,6 +168,7 @@ impl Matrix {
             facilitator_power_level: self.config.facilitator_power_level,
             allowed_servers: self.config.allowed_servers.clone(),
             turns: std::sync::Mutex::new(HashMap::new()),
+            late: crate::late_keys::Waiting::default(),
         });
         self.client.add_event_handler_context(bot.clone());
         let handles = [
@@ -160,6 +177,7 @@ impl Matrix {
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
             self.client.add_event_handler(on_state),
+            self.client.add_event_handler(on_member),
         ];
         // Invites that arrived while the bot was away.
         for room in self.client.invited_rooms() {
@@ -172,10 +190,15 @@ impl Matrix {
             }
         }
         tracing::info!("matrix adapter running");
+        let late = tokio::spawn(crate::late_keys::handle_when_keys_arrive(
+            bot.clone(),
+            self.client.clone(),
+        ));
         let result = tokio::select! {
             r = sync_forever(&self.client) => r,
             () = shutdown => Ok(()),
         };
+        late.abort();
         for handle in handles {
             self.client.remove_event_handler(handle);
         }
@@ -184,12 +207,6 @@ impl Matrix {
     }
 }
 
-/// Long-polls the homeserver until an error that retrying cannot mend.
-///
-/// Not `Client::sync`: that loop sleeps a whole second after any sync that
-/// returned within a second, which in a busy room delays every answer by up
-/// to a second. The server's long-poll timeout already keeps this loop from
-/// spinning; failures back off.
 /// After a sync that brought nothing but the bot's own echoes, the next one
 /// waits this long, so that a burst of the bot's own sends (twenty
 /// reminders, their buttons) comes back in a few syncs instead of one each.
@@ -202,6 +219,12 @@ impl Matrix {
 /// the bot waiting on the server is answered at once, as before.
 const ECHO_PAUSE: Duration = Duration::from_millis(40);
 
+/// Long-polls the homeserver until an error that retrying cannot mend.
+///
+/// Not `Client::sync`: that loop sleeps a whole second after any sync that
+/// returned within a second, which in a busy room delays every answer by up
+/// to a second. The server's long-poll timeout already keeps this loop from
+/// spinning; failures back off.
 async fn sync_forever(client: &Client) -> anyhow::Result<()> {
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
     let mut settings = SyncSettings::default();
@@ -219,10 +242,8 @@ async fn sync_forever(client: &Client) -> anyhow::Result<()> {
             }
             Err(e) => {
                 if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
-                    bail!(
-                        "the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN); \
-                         to log in again as a new device, empty the store_dir"
-                    );
+                    // Connecting again logs in again, with the password.
+                    bail!("the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN)");
                 }
                 tracing::warn!(error = %e, retry_in = ?backoff, "matrix sync failed");
                 tokio::time::sleep(backoff).await;
@@ -249,6 +270,144 @@ fn only_own_echoes(response: &matrix_sdk::sync::SyncResponse, me: &matrix_sdk::r
                 .flatten()
                 .is_some_and(|sender| sender == me)
         })
+}
+
+/// The client on the sqlite stores in `store_dir`, encrypted with the
+/// passphrase when there is one.
+async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow::Result<Client> {
+    let built = Client::builder()
+        .homeserver_url(&config.homeserver)
+        .sqlite_store(&config.store_dir, passphrase)
+        // The configured URL, always: a restore uses it too, and the login's
+        // discovery answer must not move the bot elsewhere.
+        .respect_login_well_known(false)
+        .with_encryption_settings(EncryptionSettings {
+            // Cross-signing is set up on the first login, with the password
+            // at hand then, so that clients which share room keys only with
+            // verified devices can share them with the bot once an admin
+            // verifies it.
+            auto_enable_cross_signing: true,
+            ..EncryptionSettings::default()
+        })
+        .build()
+        .await;
+    match built {
+        Ok(client) => Ok(client),
+        Err(e @ ClientBuildError::SqliteStore(_)) if passphrase.is_some() => {
+            Err(anyhow::Error::new(e)).context(format!(
+                "the Matrix store in {} cannot be opened with this passphrase (store_passphrase_env / \
+             store_passphrase_file); was it created with another one?",
+                config.store_dir.display()
+            ))
+        }
+        Err(e) => Err(e).context("building the Matrix client"),
+    }
+}
+
+/// Logs in with the password: to `device` when given (a soft logout keeps
+/// it), else as a new device. Cross-signing is bootstrapped with the same
+/// password when the account has none yet (see `build_client`).
+async fn login(client: &Client, config: &MatrixConfig, device: Option<OwnedDeviceId>) -> anyhow::Result<()> {
+    let password = config.password()?;
+    let mut login = client
+        .matrix_auth()
+        .login_username(&config.user_id, &password)
+        .initial_device_display_name(DEVICE_NAME);
+    if let Some(device) = &device {
+        login = login.device_id(device.as_str());
+    }
+    login.send().await.context("logging in to Matrix")?;
+    let Some(session) = client.matrix_auth().session() else {
+        bail!("logged in to Matrix but got no session");
+    };
+    write_session(
+        &config.store_dir.join(SESSION_FILE),
+        &StoredSession {
+            homeserver: config.homeserver.clone(),
+            session,
+        },
+    )?;
+    client.encryption().wait_for_e2ee_initialization_tasks().await;
+    let cross_signing = client
+        .encryption()
+        .cross_signing_status()
+        .await
+        .is_some_and(|s| s.is_complete());
+    tracing::info!(device = ?client.device_id(), cross_signing, "matrix logged in");
+    Ok(())
+}
+
+/// Creates `dir` readable by its owner only (it holds the access token and
+/// the encryption keys), and narrows an existing one to that.
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let context = || format!("creating the Matrix store directory {}", dir.display());
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).with_context(context)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(context)?;
+    }
+    Ok(())
+}
+
+/// What `store_dir/STORE_ENCRYPTION_FILE` says: whether the stores were
+/// created with a passphrase. A store opened with a passphrase it was not
+/// made with (or without the one it was) would fail later and obscurely,
+/// so start-up refuses it here, saying so.
+fn check_store_encryption(store_dir: &Path, with_passphrase: bool) -> anyhow::Result<()> {
+    let marker = store_dir.join(STORE_ENCRYPTION_FILE);
+    let want = if with_passphrase { "passphrase" } else { "none" };
+    let existing = match std::fs::read_to_string(&marker) {
+        Ok(text) => Some(text.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Stores made before this file existed had no passphrase.
+            store_dir.join(SESSION_FILE).exists().then(|| "none".to_string())
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", marker.display())),
+    };
+    match existing.as_deref() {
+        Some(have) if have == want => {}
+        Some("none") => bail!(
+            "the Matrix store in {} was created without a passphrase, and a store passphrase is now \
+             configured; remove store_passphrase_env / store_passphrase_file, or start with an empty store_dir",
+            store_dir.display()
+        ),
+        Some(_) => bail!(
+            "the Matrix store in {} was created with a passphrase, and none is configured now \
+             (store_passphrase_env / store_passphrase_file)",
+            store_dir.display()
+        ),
+        None => {}
+    }
+    std::fs::write(&marker, format!("{want}\n")).with_context(|| format!("writing {}", marker.display()))
+}
+
+/// Moves the crypto store of `device` aside, into
+/// `store_dir/retired/<device>/`: it holds the keys of past messages and is
+/// never deleted, but a new device cannot use it.
+fn retire_crypto_store(store_dir: &Path, device: &str) -> anyhow::Result<()> {
+    let retired = store_dir.join("retired").join(device);
+    create_private_dir(&retired)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("{CRYPTO_STORE_FILE}{suffix}");
+        let from = store_dir.join(&name);
+        if from.exists() {
+            std::fs::rename(&from, retired.join(&name))
+                .with_context(|| format!("moving {} to {}", from.display(), retired.display()))?;
+        }
+    }
+    tracing::warn!(
+        device,
+        "matrix device gone; its crypto store is kept in store_dir/retired"
+    );
+    Ok(())
 }
 
 fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {

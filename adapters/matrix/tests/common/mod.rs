@@ -236,6 +236,8 @@ impl Member {
         let client = Client::builder()
             .homeserver_url(&synapse.url)
             .sqlite_store(dir.path(), None)
+            // Keep to the URL given (a test may put a proxy there).
+            .respect_login_well_known(false)
             .build()
             .await
             .unwrap();

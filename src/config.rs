@@ -9,6 +9,10 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// How log lines are written: `text` (the default) or `json`, one
+    /// object per line for log shippers. A top-level key: before any section.
+    #[serde(default)]
+    pub log_format: LogFormat,
     #[serde(default)]
     pub storage: Storage,
     #[serde(default)]
@@ -16,6 +20,16 @@ pub struct Config {
     pub console: Option<Console>,
     pub discord: Option<hearth_discord::DiscordConfig>,
     pub matrix: Option<hearth_matrix::MatrixConfig>,
+    /// Serve Prometheus metrics when present.
+    pub metrics: Option<crate::metrics::MetricsConfig>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Deserialize)]

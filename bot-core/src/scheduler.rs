@@ -222,6 +222,7 @@ impl Scheduler {
             let next = tokio::time::timeout(RECORD_EVERY, rx.recv()).await;
             let closed = matches!(next, Ok(None));
             if let Ok(Some((job, outcome))) = next {
+                crate::metrics::delivery(outbox.platform(), &outcome);
                 match &outcome {
                     Ok(()) => report.sent += 1,
                     Err(e) => {

@@ -5,6 +5,7 @@
 mod commands;
 pub mod events;
 mod outbox;
+pub mod perms;
 pub mod render;
 pub mod voice;
 
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
     CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Http,
     HttpBuilder, Interaction, InteractionId, Member, Permissions, Ready, User, VoiceState,
 };
 
@@ -184,7 +185,7 @@ impl Discord {
             defer_after: self.defer_after,
             registered: AtomicBool::new(false),
         };
-        let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
+        let intents = perms::intents();
         let http_for_release = self.config.http()?;
         let mut client = ClientBuilder::new_with_http(http, intents)
             .event_handler(handler)
@@ -204,6 +205,7 @@ impl Discord {
         if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
             tracing::warn!("discord: shards did not stop within 5 s");
         }
+        bot_core::metrics::adapter_connected(Platform::Discord, false);
         // Nobody stays muted by a bot that is gone.
         voice::release_mutes(&http_for_release, &hearth).await;
         Ok(())
@@ -274,6 +276,12 @@ impl EventHandler for Handler {
         tracing::debug!(guild = %guild.id, in_voice = present.len(), "discord: voice snapshot");
         let response = self.hearth.voice_snapshot(&place, &present).await;
         self.effects(&ctx, Some(&place.community), &response).await;
+    }
+
+    /// For `[metrics]`: whether the gateway connection is up.
+    async fn shard_stage_update(&self, _ctx: Context, event: serenity::gateway::ShardStageUpdateEvent) {
+        let connected = event.new == serenity::gateway::ConnectionStage::Connected;
+        bot_core::metrics::adapter_connected(Platform::Discord, connected);
     }
 
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {

@@ -73,6 +73,8 @@ struct Shared {
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
     events: Mutex<Vec<Value>>,
+    /// The bot's permissions in GUILD, as `GET /users/@me/guilds` gives them.
+    bot_permissions: Mutex<String>,
 }
 
 /// The fake Discord. Dropping it stops nothing by itself; the runtime does.
@@ -99,6 +101,7 @@ impl FakeDiscord {
             created: Mutex::default(),
             nonces: Mutex::default(),
             events: Mutex::default(),
+            bot_permissions: Mutex::new(hearth_discord::perms::needed().bits().to_string()),
             roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
         let app = Router::new()
@@ -201,6 +204,11 @@ impl FakeDiscord {
             );
             self.shared.events.lock().unwrap().push(event);
         }
+    }
+
+    /// Sets the bot's permissions in GUILD (a decimal bit set) from now on.
+    pub fn grant_bot(&self, permissions: u64) {
+        *self.shared.bot_permissions.lock().unwrap() = permissions.to_string();
     }
 
     /// The next snowflake.
@@ -413,6 +421,21 @@ async fn rest(
             }
             axum::Json(existing.clone()).into_response()
         }
+        // Who the token is, and where it is (hearth check, hearth discord invite).
+        ("GET", ["users", "@me"]) => {
+            let mut me = user(APP, "Hearth");
+            me["bot"] = json!(true);
+            axum::Json(me).into_response()
+        }
+        ("GET", ["users", "@me", "guilds"]) => axum::Json(json!([{
+            "id": GUILD.to_string(),
+            "name": "Peer support",
+            "icon": null,
+            "owner": false,
+            "permissions": shared.bot_permissions.lock().unwrap().clone(),
+            "features": [],
+        }]))
+        .into_response(),
         ("GET", ["guilds", _, "roles"]) => {
             axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
         }

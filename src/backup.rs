@@ -23,7 +23,10 @@ pub async fn backup(db: &Path, to: &Path) -> anyhow::Result<Copied> {
         bail!("the database {} does not exist: check [storage] path", db.display());
     }
     if to.exists() {
-        bail!("{} already exists: give a new file name (backups never overwrite)", to.display());
+        bail!(
+            "{} already exists: give a new file name (backups never overwrite)",
+            to.display()
+        );
     }
     let mut partial = to.as_os_str().to_owned();
     partial.push(".partial");

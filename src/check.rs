@@ -77,7 +77,10 @@ pub async fn check(path: &Path, config: &Config) -> Report {
     );
     database(&mut report, &config.storage.path).await;
     if config.console.is_some() {
-        report.ok("console", "runs on the terminal Hearth is started from; nothing to check.");
+        report.ok(
+            "console",
+            "runs on the terminal Hearth is started from; nothing to check.",
+        );
     }
     if let Some(discord) = &config.discord {
         self::discord(&mut report, discord).await;
@@ -130,13 +133,17 @@ async fn database(report: &mut Report, path: &Path) {
     let pool = match crate::backup::open(path).await {
         Ok(pool) => pool,
         Err(e) => {
-            report.fix(PART, format!("{e:#}: check [storage] path and that Hearth's user may read and write it."));
+            report.fix(
+                PART,
+                format!("{e:#}: check [storage] path and that Hearth's user may read and write it."),
+            );
             return;
         }
     };
-    let applied: Result<Vec<(i64, bool)>, _> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-        .fetch_all(&pool)
-        .await;
+    let applied: Result<Vec<(i64, bool)>, _> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await;
     let known = bot_core::Store::known_migrations();
     match applied {
         Err(_) => report.fix(
@@ -177,7 +184,11 @@ async fn database(report: &mut Report, path: &Path) {
             } else {
                 report.ok(
                     PART,
-                    format!("{} opens and its {} migrations are current; nothing to do.", path.display(), applied.len()),
+                    format!(
+                        "{} opens and its {} migrations are current; nothing to do.",
+                        path.display(),
+                        applied.len()
+                    ),
                 );
             }
         }
@@ -226,7 +237,10 @@ async fn discord(report: &mut Report, config: &hearth_discord::DiscordConfig) {
         if guild.missing.is_empty() {
             report.ok(
                 PART,
-                format!("server {} ({}): every permission Hearth uses is granted; nothing to do.", guild.name, guild.id),
+                format!(
+                    "server {} ({}): every permission Hearth uses is granted; nothing to do.",
+                    guild.name, guild.id
+                ),
             );
             continue;
         }
@@ -274,7 +288,10 @@ async fn matrix(report: &mut Report, config: &hearth_matrix::MatrixConfig) {
     }
     report.ok(
         PART,
-        format!("the store_dir {} is writable; nothing to do.", config.store_dir.display()),
+        format!(
+            "the store_dir {} is writable; nothing to do.",
+            config.store_dir.display()
+        ),
     );
     let matrix = match hearth_matrix::Matrix::connect(config.clone()).await {
         Ok(matrix) => matrix,
@@ -291,7 +308,10 @@ async fn matrix(report: &mut Report, config: &hearth_matrix::MatrixConfig) {
     let device = matrix.device_id().unwrap_or_default();
     report.ok(
         PART,
-        format!("logged in as {} on {} (device {device}); nothing to do.", config.user_id, config.homeserver),
+        format!(
+            "logged in as {} on {} (device {device}); nothing to do.",
+            config.user_id, config.homeserver
+        ),
     );
     match matrix.client().encryption().ed25519_key().await {
         Some(_) => report.ok(

@@ -159,6 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_json_logs_are_optional() {
+        let plain: Config = toml::from_str("[console]\n").unwrap();
+        assert!(plain.metrics.is_none());
+        assert_eq!(plain.log_format, LogFormat::Text);
+        let on: Config =
+            toml::from_str("log_format = \"json\"\n[console]\n[metrics]\nlisten = \"127.0.0.1:9184\"\n").unwrap();
+        assert_eq!(on.log_format, LogFormat::Json);
+        assert_eq!(on.metrics.unwrap().listen.port(), 9184);
+        let err = toml::from_str::<Config>("log_format = \"xml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("json"), "{err}");
+    }
+
+    #[test]
     fn an_unknown_key_is_named_in_the_error() {
         let err = toml::from_str::<Config>("[storage]\npth = \"x.db\"\n")
             .unwrap_err()

@@ -409,7 +409,8 @@ async fn shutdown_signal() {
 /// `hearth check`, `hearth backup`, `hearth discord invite`: what an
 /// operator runs beside (or before) the bot.
 async fn operate(command: Command, path: &std::path::Path, config: Config) -> anyhow::Result<()> {
-    let say = |text: &str| std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()).context("writing the report");
+    let say =
+        |text: &str| std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()).context("writing the report");
     match command {
         Command::Check => {
             let report = check::check(path, &config).await;
@@ -442,7 +443,10 @@ async fn operate(command: Command, path: &std::path::Path, config: Config) -> an
                     hearth_discord::perms::access(discord).await?.bot_id
                 }
             };
-            let mut text = format!("{}\n\nIt asks for these permissions, each for what Hearth does with it:\n", hearth_discord::perms::invite_url(id));
+            let mut text = format!(
+                "{}\n\nIt asks for these permissions, each for what Hearth does with it:\n",
+                hearth_discord::perms::invite_url(id)
+            );
             for n in hearth_discord::perms::NEEDED {
                 text.push_str(&format!("- {}: {}\n", n.name, n.for_what));
             }

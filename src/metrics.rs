@@ -53,7 +53,10 @@ pub fn serve(
 
 fn describe() {
     use bot_core::metrics as m;
-    metrics::describe_counter!(m::COMMANDS, "Commands handled, by platform and outcome (ok, refused, error).");
+    metrics::describe_counter!(
+        m::COMMANDS,
+        "Commands handled, by platform and outcome (ok, refused, error)."
+    );
     metrics::describe_counter!(
         m::DELIVERIES,
         "Deliveries by platform and outcome as the platform answered (sent, retried, failed)."

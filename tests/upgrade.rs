@@ -24,7 +24,10 @@ const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schem
 /// What must survive, as rows of text: the same queries on the old file
 /// (read-only, never migrated) and on the upgraded copy.
 const KEPT: &[(&str, &str)] = &[
-    ("groups", "SELECT id || '|' || name || '|' || topic || '|' || format FROM groups"),
+    (
+        "groups",
+        "SELECT id || '|' || name || '|' || topic || '|' || format FROM groups",
+    ),
     (
         "series",
         "SELECT id || '|' || group_id || '|' || start_local || '|' || timezone || '|' || rrule FROM meetings",
@@ -37,7 +40,10 @@ const KEPT: &[(&str, &str)] = &[
         "pending jobs",
         "SELECT key || '|' || kind || '|' || due_at FROM jobs WHERE state = 'pending'",
     ),
-    ("members", "SELECT id || '|' || platform || '|' || external_id FROM members"),
+    (
+        "members",
+        "SELECT id || '|' || platform || '|' || external_id FROM members",
+    ),
     (
         "check-ins",
         "SELECT id || '|' || member_id || '|' || coalesce(mood, 'pass') || '|' || coalesce(note, '') FROM checkins",
@@ -48,7 +54,10 @@ const KEPT: &[(&str, &str)] = &[
         "circle participants",
         "SELECT circle_id || '|' || member_id FROM circle_participants",
     ),
-    ("resources", "SELECT id || '|' || title || '|' || url || '|' || topic FROM resources"),
+    (
+        "resources",
+        "SELECT id || '|' || title || '|' || url || '|' || topic FROM resources",
+    ),
 ];
 
 async fn rows(pool: &SqlitePool, query: &'static str) -> BTreeSet<String> {
@@ -66,12 +75,19 @@ async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_p
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hearth.db");
     std::fs::copy(FIXTURE, &db).unwrap();
-    let old = SqlitePool::connect_with(SqliteConnectOptions::new().filename(FIXTURE).read_only(true).immutable(true))
-        .await
-        .unwrap();
+    let old = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(FIXTURE)
+            .read_only(true)
+            .immutable(true),
+    )
+    .await
+    .unwrap();
 
     // The current core migrates the copy forward.
-    let store = bot_core::Store::open(&db).await.expect("the current core opens the old database");
+    let store = bot_core::Store::open(&db)
+        .await
+        .expect("the current core opens the old database");
     let mut lost = Vec::new();
     for (what, query) in KEPT {
         let before = rows(&old, query).await;
@@ -86,12 +102,25 @@ async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_p
     store.close().await;
     old.close().await;
     assert!(lost.is_empty(), "the upgrade lost rows:\n{}", lost.join("\n"));
-    assert_eq!(counts, [2, 2, 3, 17], "groups, series, RSVPs, pending jobs in the fixture");
+    assert_eq!(
+        counts,
+        [2, 2, 3, 17],
+        "groups, series, RSVPs, pending jobs in the fixture"
+    );
 
     // The current binary reads it as the community left it.
     let out = console(&db, "/group list\n/meeting list\n/resources list\n");
-    for expected in ["Grief circle", "Carers", "Spring meeting", "Grief reading", "Town helpline"] {
-        assert!(out.contains(expected), "{expected:?} not listed by the upgraded binary:\n{out}");
+    for expected in [
+        "Grief circle",
+        "Carers",
+        "Spring meeting",
+        "Grief reading",
+        "Town helpline",
+    ] {
+        assert!(
+            out.contains(expected),
+            "{expected:?} not listed by the upgraded binary:\n{out}"
+        );
     }
 }
 

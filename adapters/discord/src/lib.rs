@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
     CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Http,
-    HttpBuilder, Interaction, InteractionId, Member, Permissions, Ready, User, VoiceState,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Http, HttpBuilder, Interaction,
+    InteractionId, Member, Permissions, Ready, User, VoiceState,
 };
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};

@@ -64,9 +64,7 @@ pub const NEEDED: &[Needed] = &[
 
 /// The union of [`NEEDED`]: the `permissions` of the invite link.
 pub fn needed() -> Permissions {
-    NEEDED
-        .iter()
-        .fold(Permissions::empty(), |all, n| all | n.permission)
+    NEEDED.iter().fold(Permissions::empty(), |all, n| all | n.permission)
 }
 
 /// Those of [`NEEDED`] that `granted` lacks (Administrator grants them all).
@@ -93,7 +91,12 @@ mod tests {
     #[test]
     fn the_link_asks_for_the_union_and_nothing_privileged() {
         let url = invite_url(42);
-        let bits: u64 = url.rsplit("permissions=").next().unwrap_or_default().parse().unwrap_or(0);
+        let bits: u64 = url
+            .rsplit("permissions=")
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .unwrap_or(0);
         assert_eq!(bits, needed().bits());
         assert!(!needed().contains(Permissions::ADMINISTRATOR));
         assert!(!needed().contains(Permissions::MANAGE_GUILD));

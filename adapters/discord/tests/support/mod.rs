@@ -75,6 +75,8 @@ struct Shared {
     events: Mutex<Vec<Value>>,
     /// The bot's permissions in GUILD, as `GET /users/@me/guilds` gives them.
     bot_permissions: Mutex<String>,
+    /// Routes answered only after a pause: (method, path, pause).
+    delays: Mutex<Vec<(String, String, Duration)>>,
 }
 
 /// The fake Discord. Dropping it stops nothing by itself; the runtime does.
@@ -101,6 +103,7 @@ impl FakeDiscord {
             created: Mutex::default(),
             nonces: Mutex::default(),
             events: Mutex::default(),
+            delays: Mutex::default(),
             bot_permissions: Mutex::new(hearth_discord::perms::needed().bits().to_string()),
             roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
@@ -209,6 +212,15 @@ impl FakeDiscord {
     /// Sets the bot's permissions in GUILD (a decimal bit set) from now on.
     pub fn grant_bot(&self, permissions: u64) {
         *self.shared.bot_permissions.lock().unwrap() = permissions.to_string();
+    }
+
+    /// Answers `method path` only after `pause` from now on (a slow Discord).
+    pub fn delay(&self, method: &str, path: &str, pause: Duration) {
+        self.shared
+            .delays
+            .lock()
+            .unwrap()
+            .push((method.into(), path.into(), pause));
     }
 
     /// The next snowflake.
@@ -323,6 +335,16 @@ async fn rest(
         body: body.clone(),
         files,
     });
+    let pause = shared
+        .delays
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, p, _)| m == method.as_str() && *p == path)
+        .map(|(_, _, d)| *d);
+    if let Some(pause) = pause {
+        tokio::time::sleep(pause).await;
+    }
     let failure = shared
         .failures
         .lock()

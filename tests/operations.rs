@@ -713,3 +713,31 @@ async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_disco
         "{commands:?}"
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "log_format = \"json\"\n\n[storage]\npath = {:?}\n\n[console]\n",
+            dir.path().join("hearth.db").display().to_string()
+        ),
+    )
+    .unwrap();
+
+    // Standard input is empty: the console ends at once, and Hearth with it.
+    let out = hearth(&["--config", config.to_str().unwrap()]);
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l["level"].is_string() && l["fields"].is_object()),
+        "{lines:?}"
+    );
+}

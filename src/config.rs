@@ -9,6 +9,10 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// How log lines are written: `text` (the default) or `json`, one
+    /// object per line for log shippers. A top-level key: before any section.
+    #[serde(default)]
+    pub log_format: LogFormat,
     #[serde(default)]
     pub storage: Storage,
     #[serde(default)]
@@ -16,6 +20,16 @@ pub struct Config {
     pub console: Option<Console>,
     pub discord: Option<hearth_discord::DiscordConfig>,
     pub matrix: Option<hearth_matrix::MatrixConfig>,
+    /// Serve Prometheus metrics when present.
+    pub metrics: Option<crate::metrics::MetricsConfig>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +156,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("token"), "{err}");
+    }
+
+    #[test]
+    fn metrics_and_json_logs_are_optional() {
+        let plain: Config = toml::from_str("[console]\n").unwrap();
+        assert!(plain.metrics.is_none());
+        assert_eq!(plain.log_format, LogFormat::Text);
+        let on: Config =
+            toml::from_str("log_format = \"json\"\n[console]\n[metrics]\nlisten = \"127.0.0.1:9184\"\n").unwrap();
+        assert_eq!(on.log_format, LogFormat::Json);
+        assert_eq!(on.metrics.unwrap().listen.port(), 9184);
+        let err = toml::from_str::<Config>("log_format = \"xml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("json"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The `hearth` binary: loads the configuration, opens the store, and runs the
 //! configured adapters over one core until they finish or a signal arrives.
 
+mod backup;
+mod check;
 mod config;
+mod metrics;
 mod supervise;
 
 use std::io::IsTerminal;
@@ -38,6 +41,29 @@ enum Command {
     /// Writes a file from the database named by --config, e.g. for a website.
     #[command(subcommand)]
     Export(Export),
+    /// Checks the config, each platform it names and the database, answering
+    /// no one; exits non-zero when something needs fixing.
+    Check,
+    /// Copies the database consistently, even while Hearth runs.
+    Backup {
+        /// The new file to write (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Setting up the Discord bot.
+    #[command(subcommand)]
+    Discord(DiscordSetup),
+}
+
+#[derive(Debug, Subcommand)]
+enum DiscordSetup {
+    /// Prints the link that adds the bot to a server with the permissions Hearth uses.
+    Invite {
+        /// The application id (the developer portal's General Information);
+        /// without it, Discord is asked with the configured token.
+        #[arg(long)]
+        application_id: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,12 +99,19 @@ struct ConsoleArgs {
 }
 
 fn init_logs(default: &str) {
+    init_logs_as(default, config::LogFormat::Text);
+}
+
+fn init_logs_as(default: &str, format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => logs.init(),
+        config::LogFormat::Json => logs.json().init(),
+    }
 }
 
 #[tokio::main]
@@ -95,14 +128,21 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(&path)?;
             export_meeting_guide(&config.storage.path, community.as_deref(), &out).await
         }
+        (Some(command @ (Command::Check | Command::Backup { .. } | Command::Discord(_))), config) => {
+            init_logs("warn,matrix_sdk=error,matrix_sdk_base=error,matrix_sdk_crypto=error");
+            let path = config.context("this command needs --config FILE (or HEARTH_CONFIG)")?;
+            let config = Config::load(&path)?;
+            operate(command, &path, config).await
+        }
         (None, Some(path)) => {
             let config = Config::load(&path)?;
             // matrix-sdk logs harmless 404s at login as errors; its warnings are enough.
             // Its key-backup upload task runs after every sync and warns each time
             // that the account has no backup (none is wanted; see the Matrix README).
-            init_logs(
+            init_logs_as(
                 "info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,\
                  matrix_sdk_crypto::backups=error",
+                config.log_format,
             );
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
@@ -182,6 +222,9 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     };
+    if let Some(metrics) = &config.metrics {
+        metrics::serve(metrics, store.clone(), until_stopped())?;
+    }
     let mut outboxes: Vec<Arc<dyn Outbox>> = Vec::new();
     let mut adapters: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
     if let Some(discord) = config.discord {
@@ -260,6 +303,9 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
         }
     };
     let _ = stop.send(true);
+    // Everything below (the delivery in flight, unmuting a circle) fits in
+    // 10 s from the signal, as a service manager expects; then Hearth exits.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_WITHIN;
     // The console waits on standard input, which no signal closes; the others stop cleanly.
     let drain = async {
         while let Some(joined) = adapters.join_next().await {
@@ -268,19 +314,21 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             }
         }
     };
-    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, drain).await.is_err() {
         adapters.abort_all();
     }
-    if !scheduler_done {
-        let _ = scheduler.await;
+    // The scheduler finishes the deliveries it has started and records them.
+    if !scheduler_done && tokio::time::timeout_at(deadline, &mut scheduler).await.is_err() {
+        tracing::warn!("the scheduler did not finish in time; what it held goes out at the next start");
+        scheduler.abort();
     }
     store.close().await;
     drop(lock);
     outcome
 }
+
+/// How long stopping may take after a signal, under systemd's and Docker's 10 s.
+const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 
 /// Opens the database, holding its single-instance lock unless `shared`.
 /// `hearth export meeting-guide`: the same file as the command, for a
@@ -355,5 +403,56 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// `hearth check`, `hearth backup`, `hearth discord invite`: what an
+/// operator runs beside (or before) the bot.
+async fn operate(command: Command, path: &std::path::Path, config: Config) -> anyhow::Result<()> {
+    let say =
+        |text: &str| std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()).context("writing the report");
+    match command {
+        Command::Check => {
+            let report = check::check(path, &config).await;
+            say(&report.render())?;
+            match report.problems() {
+                0 => Ok(()),
+                n => anyhow::bail!("{n} thing(s) to fix: see the lines marked FIX, then run hearth check again"),
+            }
+        }
+        Command::Backup { to } => {
+            let copied = backup::backup(&config.storage.path, &to).await?;
+            say(&format!(
+                "Backed up {} to {} ({} KiB): {} groups, {} meetings, {} pending jobs.\n",
+                config.storage.path.display(),
+                to.display(),
+                copied.bytes / 1024,
+                copied.groups,
+                copied.meetings,
+                copied.pending_jobs
+            ))
+        }
+        Command::Discord(DiscordSetup::Invite { application_id }) => {
+            let id = match application_id {
+                Some(id) => id,
+                None => {
+                    let discord = config
+                        .discord
+                        .as_ref()
+                        .context("the config has no [discord] section; add one, or pass --application-id")?;
+                    hearth_discord::perms::access(discord).await?.bot_id
+                }
+            };
+            let mut text = format!(
+                "{}\n\nIt asks for these permissions, each for what Hearth does with it:\n",
+                hearth_discord::perms::invite_url(id)
+            );
+            for n in hearth_discord::perms::NEEDED {
+                text.push_str(&format!("- {}: {}\n", n.name, n.for_what));
+            }
+            text.push_str("No privileged gateway intent is needed (Hearth asks for servers and voice states only).\n");
+            say(&text)
+        }
+        Command::Console(_) | Command::Export(_) => Ok(()),
     }
 }

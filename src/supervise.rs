@@ -88,7 +88,10 @@ where
                     matrix
                 }
             };
-            matrix.run(hearth, stop).await
+            bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
+            let ran = matrix.run(hearth, stop).await;
+            bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
+            ran
         }
     };
     supervise("matrix", start, &stopped).await

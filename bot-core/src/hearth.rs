@@ -356,7 +356,9 @@ impl Hearth {
     /// that says what to fix; an internal error is logged with an id and the
     /// user gets an apology quoting it.
     pub async fn handle(&self, input: &Input) -> Response {
-        match self.try_handle(input).await {
+        let handled = self.try_handle(input).await;
+        crate::metrics::handled(input, &handled);
+        match handled {
             Ok(response) => response,
             Err(Error::User(e)) => {
                 tracing::debug!(platform = input.place.platform.as_str(), "user error");

@@ -18,6 +18,7 @@ pub mod meeting_guide;
 pub mod meetings;
 mod members;
 pub mod message;
+pub mod metrics;
 pub mod parse;
 mod privacy;
 mod reminders;

@@ -274,6 +274,7 @@ impl Scheduler {
             let closed = matches!(next, Ok(None));
             if let Ok(Some((job, outcome))) = next {
                 outstanding.remove(&job);
+                crate::metrics::delivery(outbox.platform(), &outcome);
                 match &outcome {
                     Ok(()) => report.sent += 1,
                     Err(e) => {

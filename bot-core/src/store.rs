@@ -62,6 +62,12 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// The versions of the migrations this build applies, in order
+    /// (`hearth check` compares them with what a database has applied).
+    pub fn known_migrations() -> Vec<i64> {
+        sqlx::migrate!("./migrations").iter().map(|m| m.version).collect()
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

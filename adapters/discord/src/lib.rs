@@ -5,6 +5,7 @@
 mod commands;
 pub mod events;
 mod outbox;
+pub mod perms;
 pub mod render;
 pub mod voice;
 
@@ -19,8 +20,8 @@ use serde::Deserialize;
 use serenity::all::{
     AutocompleteChoice, ChannelId, ClientBuilder, Command, CommandInteraction, ComponentInteraction, Context,
     CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GatewayIntents, GuildId, Http,
-    HttpBuilder, Interaction, InteractionId, Member, Permissions, Ready, User, VoiceState,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Http, HttpBuilder, Interaction,
+    InteractionId, Member, Permissions, Ready, User, VoiceState,
 };
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
@@ -185,7 +186,7 @@ impl Discord {
             registered: AtomicBool::new(false),
             stages: std::sync::Mutex::default(),
         };
-        let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES;
+        let intents = perms::intents();
         let http_for_release = self.config.http()?;
         let mut client = ClientBuilder::new_with_http(http, intents)
             .event_handler(handler)
@@ -205,6 +206,7 @@ impl Discord {
         if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
             tracing::warn!("discord: shards did not stop within 5 s");
         }
+        bot_core::metrics::adapter_connected(Platform::Discord, false);
         // Nobody stays muted by a bot that is gone.
         voice::release_mutes(&http_for_release, &hearth).await;
         Ok(())
@@ -278,6 +280,12 @@ impl EventHandler for Handler {
         tracing::debug!(guild = %guild.id, in_voice = present.len(), "discord: voice snapshot");
         let response = self.hearth.voice_snapshot(&place, &present).await;
         self.effects(&ctx, Some(&place.community), &response).await;
+    }
+
+    /// For `[metrics]`: whether the gateway connection is up.
+    async fn shard_stage_update(&self, _ctx: Context, event: serenity::gateway::ShardStageUpdateEvent) {
+        let connected = event.new == serenity::gateway::ConnectionStage::Connected;
+        bot_core::metrics::adapter_connected(Platform::Discord, connected);
     }
 
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {

@@ -257,10 +257,18 @@ async fn sync_forever(client: &Client) -> anyhow::Result<()> {
 /// own (and nothing else: no invite, no to-device message, no leave).
 fn only_own_echoes(response: &matrix_sdk::sync::SyncResponse, me: &matrix_sdk::ruma::UserId) -> bool {
     let rooms = &response.rooms;
-    if !rooms.invited.is_empty() || !rooms.left.is_empty() || !rooms.knocked.is_empty() || !response.to_device.is_empty() {
+    if !rooms.invited.is_empty()
+        || !rooms.left.is_empty()
+        || !rooms.knocked.is_empty()
+        || !response.to_device.is_empty()
+    {
         return false;
     }
-    let mut events = rooms.joined.values().flat_map(|room| room.timeline.events.iter()).peekable();
+    let mut events = rooms
+        .joined
+        .values()
+        .flat_map(|room| room.timeline.events.iter())
+        .peekable();
     events.peek().is_some()
         && events.all(|event| {
             event

@@ -73,6 +73,10 @@ struct Shared {
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
     events: Mutex<Vec<Value>>,
+    /// The bot's permissions in GUILD, as `GET /users/@me/guilds` gives them.
+    bot_permissions: Mutex<String>,
+    /// Routes answered only after a pause: (method, path, pause).
+    delays: Mutex<Vec<(String, String, Duration)>>,
     /// Discord's rate limits, when a test turns them on.
     limits: Mutex<Option<Limits>>,
 }
@@ -208,6 +212,8 @@ impl FakeDiscord {
             nonces: Mutex::default(),
             events: Mutex::default(),
             limits: Mutex::default(),
+            delays: Mutex::default(),
+            bot_permissions: Mutex::new(hearth_discord::perms::needed().bits().to_string()),
             roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
         });
         let app = Router::new()
@@ -327,6 +333,20 @@ impl FakeDiscord {
         }
     }
 
+    /// Sets the bot's permissions in GUILD (a decimal bit set) from now on.
+    pub fn grant_bot(&self, permissions: u64) {
+        *self.shared.bot_permissions.lock().unwrap() = permissions.to_string();
+    }
+
+    /// Answers `method path` only after `pause` from now on (a slow Discord).
+    pub fn delay(&self, method: &str, path: &str, pause: Duration) {
+        self.shared
+            .delays
+            .lock()
+            .unwrap()
+            .push((method.into(), path.into(), pause));
+    }
+
     /// The next snowflake.
     pub fn next_id(&self) -> u64 {
         self.shared.ids.fetch_add(1, Ordering::SeqCst)
@@ -439,6 +459,16 @@ async fn rest(
         body: body.clone(),
         files,
     });
+    let pause = shared
+        .delays
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, p, _)| m == method.as_str() && *p == path)
+        .map(|(_, _, d)| *d);
+    if let Some(pause) = pause {
+        tokio::time::sleep(pause).await;
+    }
     let failure = shared
         .failures
         .lock()
@@ -554,6 +584,21 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
             }
             axum::Json(existing.clone()).into_response()
         }
+        // Who the token is, and where it is (hearth check, hearth discord invite).
+        ("GET", ["users", "@me"]) => {
+            let mut me = user(APP, "Hearth");
+            me["bot"] = json!(true);
+            axum::Json(me).into_response()
+        }
+        ("GET", ["users", "@me", "guilds"]) => axum::Json(json!([{
+            "id": GUILD.to_string(),
+            "name": "Peer support",
+            "icon": null,
+            "owner": false,
+            "permissions": shared.bot_permissions.lock().unwrap().clone(),
+            "features": [],
+        }]))
+        .into_response(),
         ("GET", ["guilds", _, "roles"]) => {
             axum::Json(Value::Array(shared.roles.lock().unwrap().clone())).into_response()
         }

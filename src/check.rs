@@ -1,0 +1,326 @@
+//! `hearth check --config FILE`: is this configuration ready to run? It reads
+//! the config, then connects to each configured platform without answering
+//! anyone, and looks at the database. Every line it prints says what to do;
+//! it exits non-zero when something must be fixed.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::Config;
+
+/// How a finding reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Fine; nothing to do.
+    Ok,
+    /// Worth knowing, not wrong.
+    Note,
+    /// Must be fixed before Hearth runs as it should.
+    Fix,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub level: Level,
+    pub part: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    fn ok(&mut self, part: &'static str, text: impl Into<String>) {
+        self.push(Level::Ok, part, text);
+    }
+    fn note(&mut self, part: &'static str, text: impl Into<String>) {
+        self.push(Level::Note, part, text);
+    }
+    fn fix(&mut self, part: &'static str, text: impl Into<String>) {
+        self.push(Level::Fix, part, text);
+    }
+    fn push(&mut self, level: Level, part: &'static str, text: impl Into<String>) {
+        self.findings.push(Finding {
+            level,
+            part,
+            text: text.into(),
+        });
+    }
+
+    pub fn problems(&self) -> usize {
+        self.findings.iter().filter(|f| f.level == Level::Fix).count()
+    }
+
+    /// One line per finding: `ok`, `note` or `FIX`, the part, what to do.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let tag = match f.level {
+                Level::Ok => "ok  ",
+                Level::Note => "note",
+                Level::Fix => "FIX ",
+            };
+            let _ = writeln!(out, "{tag} {}: {}", f.part, f.text);
+        }
+        out
+    }
+}
+
+/// Checks everything the config names.
+pub async fn check(path: &Path, config: &Config) -> Report {
+    let mut report = Report::default();
+    report.ok(
+        "config",
+        format!("{} reads without errors; nothing to do.", path.display()),
+    );
+    database(&mut report, &config.storage.path).await;
+    if config.console.is_some() {
+        report.ok(
+            "console",
+            "runs on the terminal Hearth is started from; nothing to check.",
+        );
+    }
+    if let Some(discord) = &config.discord {
+        self::discord(&mut report, discord).await;
+    }
+    if let Some(matrix) = &config.matrix {
+        self::matrix(&mut report, matrix).await;
+    }
+    if let Some(metrics) = &config.metrics {
+        match std::net::TcpListener::bind(metrics.listen) {
+            Ok(_) => report.ok("metrics", format!("{} is free to serve /metrics; nothing to do.", metrics.listen)),
+            Err(e) => report.note(
+                "metrics",
+                format!(
+                    "cannot listen on {} now ({e}); if a running Hearth serves it, that is fine, else choose another [metrics] listen.",
+                    metrics.listen
+                ),
+            ),
+        }
+    }
+    report
+}
+
+async fn database(report: &mut Report, path: &Path) {
+    const PART: &str = "database";
+    if !path.exists() {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let probe = dir.join(format!(".hearth-check-{}", std::process::id()));
+        match std::fs::write(&probe, b"") {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&probe);
+                report.ok(
+                    PART,
+                    format!("{} does not exist yet; Hearth creates it at its first start. Nothing to do.", path.display()),
+                );
+            }
+            Err(e) => report.fix(
+                PART,
+                format!(
+                    "{} does not exist and its folder {} is not writable ({e}): create the folder for Hearth's user, or change [storage] path.",
+                    path.display(),
+                    dir.display()
+                ),
+            ),
+        }
+        return;
+    }
+    let pool = match crate::backup::open(path).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            report.fix(
+                PART,
+                format!("{e:#}: check [storage] path and that Hearth's user may read and write it."),
+            );
+            return;
+        }
+    };
+    let applied: Result<Vec<(i64, bool)>, _> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await;
+    let known = bot_core::Store::known_migrations();
+    match applied {
+        Err(_) => report.fix(
+            PART,
+            format!(
+                "{} is not a Hearth database (it has no migrations table): point [storage] path at Hearth's file.",
+                path.display()
+            ),
+        ),
+        Ok(applied) => {
+            let failed: Vec<i64> = applied.iter().filter(|(_, ok)| !ok).map(|(v, _)| *v).collect();
+            let unknown: Vec<i64> = applied.iter().map(|(v, _)| *v).filter(|v| !known.contains(v)).collect();
+            let missing: Vec<String> = known
+                .iter()
+                .filter(|v| !applied.iter().any(|(a, _)| a == *v))
+                .map(|v| format!("{v:04}"))
+                .collect();
+            if !failed.is_empty() {
+                report.fix(
+                    PART,
+                    format!("migration {failed:?} did not finish: restore the last backup (see the README's \"Backups\") and start Hearth again."),
+                );
+            } else if !unknown.is_empty() {
+                report.fix(
+                    PART,
+                    format!(
+                        "written by a newer Hearth (migrations {unknown:?} are unknown to this one): run that version or a later one; migrations never go backwards."
+                    ),
+                );
+            } else if !missing.is_empty() {
+                report.note(
+                    PART,
+                    format!(
+                        "the next start upgrades it with migrations {} (they only add, never lose data); take a backup first: hearth backup --config FILE --to FILE.",
+                        missing.join(", ")
+                    ),
+                );
+            } else {
+                report.ok(
+                    PART,
+                    format!(
+                        "{} opens and its {} migrations are current; nothing to do.",
+                        path.display(),
+                        applied.len()
+                    ),
+                );
+            }
+        }
+    }
+    let pending: Result<(i64, i64), _> = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(run_at <= strftime('%s', 'now') - 300), 0) FROM jobs WHERE state = 'pending'",
+    )
+    .fetch_one(&pool)
+    .await;
+    match pending {
+        Ok((pending, overdue)) if overdue > 0 => report.note(
+            PART,
+            format!(
+                "{pending} jobs pending, {overdue} of them due more than 5 minutes ago: normal while Hearth is stopped (it catches up at start); if it is running, read its log for delivery errors."
+            ),
+        ),
+        Ok((pending, _)) => report.ok(PART, format!("{pending} jobs pending, none overdue; nothing to do.")),
+        Err(_) => {}
+    }
+    pool.close().await;
+}
+
+async fn discord(report: &mut Report, config: &hearth_discord::DiscordConfig) {
+    const PART: &str = "discord";
+    let access = match hearth_discord::perms::access(config).await {
+        Ok(access) => access,
+        Err(e) => {
+            report.fix(PART, format!("{e:#}"));
+            return;
+        }
+    };
+    report.ok(
+        PART,
+        format!(
+            "the token is accepted: the bot is {} ({}); nothing to do.",
+            access.bot_name, access.bot_id
+        ),
+    );
+    if access.guilds.is_empty() {
+        report.fix(
+            PART,
+            "the bot is in no server yet: open the link `hearth discord invite --config FILE` prints, and add it to yours.",
+        );
+    }
+    for guild in &access.guilds {
+        if guild.missing.is_empty() {
+            report.ok(
+                PART,
+                format!(
+                    "server {} ({}): every permission Hearth uses is granted; nothing to do.",
+                    guild.name, guild.id
+                ),
+            );
+            continue;
+        }
+        let lacking: Vec<String> = guild
+            .missing
+            .iter()
+            .map(|n| format!("{} ({})", n.name, n.for_what))
+            .collect();
+        report.fix(
+            PART,
+            format!(
+                "server {} ({}) does not grant {}: give Hearth's role these in Server Settings > Roles, or invite it again with the link `hearth discord invite` prints.",
+                guild.name,
+                guild.id,
+                lacking.join(", ")
+            ),
+        );
+    }
+    for wanted in &config.guilds {
+        if !access.guilds.iter().any(|g| g.id == *wanted) {
+            report.fix(
+                PART,
+                format!(
+                    "[discord] guilds lists {wanted}, but the bot is not in that server: invite it there (hearth discord invite) or remove the id."
+                ),
+            );
+        }
+    }
+}
+
+async fn matrix(report: &mut Report, config: &hearth_matrix::MatrixConfig) {
+    const PART: &str = "matrix";
+    let probe = config.store_dir.join(format!(".hearth-check-{}", std::process::id()));
+    let writable = std::fs::create_dir_all(&config.store_dir).and_then(|()| std::fs::write(&probe, b"check"));
+    let _ = std::fs::remove_file(&probe);
+    if let Err(e) = writable {
+        report.fix(
+            PART,
+            format!(
+                "the store_dir {} is not writable ({e}): create it for Hearth's user, or change [matrix] store_dir.",
+                config.store_dir.display()
+            ),
+        );
+        return;
+    }
+    report.ok(
+        PART,
+        format!(
+            "the store_dir {} is writable; nothing to do.",
+            config.store_dir.display()
+        ),
+    );
+    let matrix = match hearth_matrix::Matrix::connect(config.clone()).await {
+        Ok(matrix) => matrix,
+        Err(e) => {
+            report.fix(
+                PART,
+                format!(
+                    "cannot log in or restore the session: {e:#}. Check homeserver, user_id and the password (password_env or password_file); a running Hearth on the same store_dir must be stopped first."
+                ),
+            );
+            return;
+        }
+    };
+    let device = matrix.device_id().unwrap_or_default();
+    report.ok(
+        PART,
+        format!(
+            "logged in as {} on {} (device {device}); nothing to do.",
+            config.user_id, config.homeserver
+        ),
+    );
+    match matrix.client().encryption().ed25519_key().await {
+        Some(_) => report.ok(
+            PART,
+            "encryption is ready: the device has its keys, kept in store_dir (back it up with the database); nothing to do.",
+        ),
+        None => report.fix(
+            PART,
+            "encryption is not ready: the device has no keys. Move store_dir aside and run hearth check again to log in as a new device.",
+        ),
+    }
+}

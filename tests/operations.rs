@@ -1,0 +1,743 @@
+//! Running Hearth for a community, through the real binary: the Discord
+//! invite link, `hearth check` (against the fake Discord and the test
+//! Synapse), metrics after a delivered reminder, a backup while the console
+//! works, and a clean stop on SIGTERM.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test harness should fail loudly"
+)]
+
+#[path = "../adapters/matrix/tests/common/mod.rs"]
+mod common;
+mod running;
+#[path = "../adapters/discord/tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use running::Running;
+use serde_json::json;
+use support::{
+    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, command_interaction, guild_create, member, voice_state,
+};
+
+fn hearth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the hearth binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A config in `dir` with `sections` after `[storage]`.
+fn write_config(dir: &Path, sections: &str) -> PathBuf {
+    let config = dir.join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = {db:?}\n\n{sections}",
+            db = dir.join("hearth.db").display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
+    let token_file = dir.join("discord.token");
+    std::fs::write(&token_file, "fake-token\n").unwrap();
+    format!(
+        "[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
+        token = token_file.display().to_string(),
+        base = fake.base_url,
+    )
+}
+
+// ---- Discord setup ----------------------------------------------------------
+
+#[tokio::test]
+async fn the_invite_link_asks_for_exactly_the_permissions_the_adapter_uses() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &discord_section(&fake, dir.path()));
+
+    let out = tokio::task::spawn_blocking(move || hearth(&["discord", "invite", "--config", config.to_str().unwrap()]))
+        .await
+        .unwrap();
+
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let url = stdout.lines().next().unwrap();
+    let bits: u64 = url.rsplit("permissions=").next().unwrap().parse().unwrap();
+    let union = hearth_discord::perms::NEEDED
+        .iter()
+        .fold(0u64, |all, n| all | n.permission.bits());
+    assert_eq!(bits, union, "{url}");
+    assert!(
+        url.starts_with(&format!("https://discord.com/oauth2/authorize?client_id={APP}&")),
+        "{url}"
+    );
+    assert!(url.contains("scope=bot+applications.commands"), "{url}");
+    for needed in hearth_discord::perms::NEEDED {
+        assert!(stdout.contains(needed.name), "{} not explained:\n{stdout}", needed.name);
+    }
+    // Mute Members, Manage Events, Send Messages, Embed Links, Attach Files at least.
+    for bit in [1u64 << 22, 1 << 33, 1 << 11, 1 << 14, 1 << 15] {
+        assert_eq!(bits & bit, bit, "bit {bit} missing from {bits}");
+    }
+}
+
+#[tokio::test]
+async fn check_names_mute_members_when_the_bot_lacks_it_and_exits_non_zero() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &discord_section(&fake, dir.path()));
+    let all = hearth_discord::perms::needed().bits();
+
+    let run =
+        |config: PathBuf| tokio::task::spawn_blocking(move || hearth(&["check", "--config", config.to_str().unwrap()]));
+    let good = run(config.clone()).await.unwrap();
+    fake.grant_bot(all & !(1 << 22));
+    let lacking = run(config).await.unwrap();
+
+    let good_out = text(&good.stdout);
+    assert!(good.status.success(), "{good_out}{}", text(&good.stderr));
+    assert!(good_out.contains("the token is accepted"), "{good_out}");
+    assert!(
+        good_out.contains("every permission Hearth uses is granted"),
+        "{good_out}"
+    );
+    let out = text(&lacking.stdout);
+    assert!(!lacking.status.success(), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("FIX ") && l.contains("Mute Members"))
+        .unwrap_or_else(|| panic!("no FIX line names Mute Members:\n{out}"));
+    assert!(
+        line.contains(&GUILD.to_string()) && line.contains("Server Settings"),
+        "{line}"
+    );
+    assert!(!line.contains("Send Messages"), "{line}");
+    // Every line says what to do.
+    for l in out.lines() {
+        assert!(
+            l.contains("nothing to do")
+                || l.contains("Nothing to do")
+                || l.contains(": give")
+                || l.contains("invite")
+                || l.contains("start"),
+            "{l}"
+        );
+    }
+    assert!(text(&lacking.stderr).contains("to fix"), "{}", text(&lacking.stderr));
+}
+
+#[tokio::test]
+async fn check_with_a_wrong_token_says_so() {
+    let fake = FakeDiscord::start().await;
+    fake.fail("GET", "/users/@me", 401, 0, "401: Unauthorized");
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &discord_section(&fake, dir.path()));
+
+    let out = tokio::task::spawn_blocking(move || hearth(&["check", "--config", config.to_str().unwrap()]))
+        .await
+        .unwrap();
+
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stdout).contains("refused the bot token"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+// ---- Matrix -----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_against_synapse_with_a_good_config_exits_zero() {
+    let synapse = common::synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let section = format!(
+        "[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
+        hs = bot.homeserver,
+        user = bot.user_id,
+        pw = bot.password_file.as_ref().unwrap().display().to_string(),
+        store = bot.store_dir.display().to_string(),
+    );
+    let config = write_config(dir.path(), &section);
+    // A wrong password and no session to restore.
+    let wrong = dir.path().join("wrong.toml");
+    let wrong_password = dir.path().join("wrong-password");
+    std::fs::write(&wrong_password, "not the password\n").unwrap();
+    std::fs::write(
+        &wrong,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace(
+                &*bot.password_file.as_ref().unwrap().display().to_string(),
+                &wrong_password.display().to_string(),
+            )
+            .replace(
+                &*bot.store_dir.display().to_string(),
+                &dir.path().join("fresh-store").display().to_string(),
+            ),
+    )
+    .unwrap();
+
+    let run =
+        |config: PathBuf| tokio::task::spawn_blocking(move || hearth(&["check", "--config", config.to_str().unwrap()]));
+    let first = run(config.clone()).await.unwrap();
+    // Again: the session is restored from store_dir, as the bot will.
+    let again = run(config).await.unwrap();
+    let bad = run(wrong.clone()).await.unwrap();
+
+    for out in [&first, &again] {
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        assert!(stdout.contains(&format!("logged in as {}", bot.user_id)), "{stdout}");
+        assert!(stdout.contains("encryption is ready"), "{stdout}");
+        assert!(
+            stdout.contains("store_dir") && stdout.contains("is writable"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("database:"), "{stdout}");
+    }
+    let bad_out = text(&bad.stdout);
+    assert!(
+        !bad.status.success(),
+        "a config that cannot log in must fail:\n{bad_out}"
+    );
+    assert!(
+        bad_out.contains("matrix: cannot log in or restore the session"),
+        "{bad_out}"
+    );
+    let _ = std::fs::remove_file(wrong);
+}
+
+// ---- metrics ----------------------------------------------------------------
+
+/// The text of `GET /metrics` on `addr`, or "" while nothing answers.
+fn scrape(addr: &str) -> String {
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hearth.db");
+    // Two hours ago, someone scheduled a meeting for 30 minutes from now: its
+    // 1-hour reminder fell due half an hour ago, while Hearth was down.
+    let now = chrono::Utc::now();
+    let meeting = (now + chrono::Duration::minutes(30))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let earlier = (now - chrono::Duration::hours(2)).to_rfc3339();
+    let script = format!(
+        "/group create name:\"Zebra circle\" topic:grief led_by:peer\n/meeting schedule group:\"Zebra circle\" when:\"{meeting}\" title:\"Quokka night\"\n"
+    );
+    let mut setup = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["console", "--as", "quokka", "--clock", &earlier, "--db"])
+        .arg(&db)
+        .env_remove("HEARTH_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    setup.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let set_up = setup.wait_with_output().unwrap();
+    assert!(text(&set_up.stdout).contains("(meeting 1)"), "{}", text(&set_up.stdout));
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = write_config(
+        dir.path(),
+        &format!("[console]\nspeaker = \"quokka\"\n\n[metrics]\nlisten = {addr:?}\n"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--config")
+        .arg(&config)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _hearth = Running(child);
+    stdin.write_all(b"/help\n").unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            seen.push_str(&line);
+            seen.push('\n');
+            if seen.contains("Quokka night") && seen.contains("Hearth commands") {
+                break;
+            }
+        }
+        seen
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let scraped = loop {
+        let scraped = tokio::task::spawn_blocking({
+            let addr = addr.clone();
+            move || scrape(&addr)
+        })
+        .await
+        .unwrap();
+        if scraped.contains("hearth_deliveries_total{platform=\"console\",outcome=\"sent\"} 1")
+            && scraped.contains("hearth_scheduler_lag_seconds ")
+            && scraped.contains("hearth_commands_total")
+        {
+            break scraped;
+        }
+        assert!(Instant::now() < deadline, "no delivery counted in time:\n{scraped}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    drop(stdin);
+    let console = reader.join().unwrap();
+
+    assert!(
+        console.contains("Quokka night"),
+        "the reminder was not delivered:\n{console}"
+    );
+    let lag: f64 = scraped
+        .lines()
+        .find_map(|l| l.strip_prefix("hearth_scheduler_lag_seconds "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (1700.0..2000.0).contains(&lag),
+        "the reminder was about 30 min late, not {lag} s"
+    );
+    assert!(
+        scraped.contains("hearth_commands_total{platform=\"console\",outcome=\"ok\"} 1"),
+        "{scraped}"
+    );
+    assert!(scraped.contains("hearth_pending_jobs "), "{scraped}");
+    for name in ["Zebra", "Quokka", "quokka", "grief", "local"] {
+        assert!(!scraped.contains(name), "{name:?} in the metrics:\n{scraped}");
+    }
+}
+
+// ---- backups ----------------------------------------------------------------
+
+#[test]
+fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[console]\n");
+    let db = dir.path().join("hearth.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["console", "--db"])
+        .arg(&db)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let console = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let writer = std::thread::spawn(move || {
+        writeln!(stdin, "/group create name:Backups topic:x led_by:peer").unwrap();
+        for day in 1..=60 {
+            let when = format!("2027-{:02}-{:02} 19:00", 1 + (day - 1) / 28, 1 + (day - 1) % 28);
+            writeln!(stdin, "/meeting schedule group:Backups when:\"{when}\"").unwrap();
+            stdin.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        // Standard input ends here: the console finishes.
+    });
+
+    // Once ten meetings are scheduled, back up while the rest are.
+    let mut scheduled = 0;
+    while scheduled < 10 {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the console stopped answering");
+        if line.contains("== Scheduled: Backups ==") {
+            scheduled += 1;
+        }
+    }
+    let backup = dir.path().join("backup.db");
+    let out = hearth(&[
+        "backup",
+        "--config",
+        config.to_str().unwrap(),
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    writer.join().unwrap();
+    let mut console = console;
+    let finished = console.0.wait().unwrap();
+    reader.join().unwrap();
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("Backed up"), "{}", text(&out.stdout));
+    assert!(finished.success());
+    let again = hearth(&[
+        "backup",
+        "--config",
+        config.to_str().unwrap(),
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success(), "a backup never overwrites");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let copy = bot_core::Store::open(&backup).await.expect("the backup opens");
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(copy.pool())
+            .await
+            .unwrap();
+        let in_copy: Vec<(i64, String)> = sqlx::query_as("SELECT id, start_local FROM meetings ORDER BY id")
+            .fetch_all(copy.pool())
+            .await
+            .unwrap();
+        copy.close().await;
+        let live = bot_core::Store::open(&db).await.unwrap();
+        let in_live: Vec<(i64, String)> = sqlx::query_as("SELECT id, start_local FROM meetings ORDER BY id")
+            .fetch_all(live.pool())
+            .await
+            .unwrap();
+        live.close().await;
+        assert_eq!(integrity, "ok");
+        assert!(in_copy.len() >= 10, "the backup holds {} meetings", in_copy.len());
+        assert_eq!(in_live.len(), 60);
+        assert_eq!(
+            in_copy[..],
+            in_live[..in_copy.len()],
+            "the copy is a prefix of what was scheduled"
+        );
+    });
+}
+
+// ---- stopping ---------------------------------------------------------------
+
+/// (user, mute) of a server-mute request.
+fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
+    let user = r
+        .path
+        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
+        .parse()
+        .ok()?;
+    (r.method == "PATCH").then_some(())?;
+    Some((user, r.body["mute"].as_bool()?))
+}
+
+#[tokio::test]
+async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_and_exits_within_10_s() {
+    const ADA: u64 = 11;
+    const BO: u64 = 12;
+    const DI: u64 = 14;
+    let fake = FakeDiscord::start().await;
+    let events = format!("/guilds/{GUILD}/scheduled-events");
+    fake.delay("POST", &events, Duration::from_secs(3));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &discord_section(&fake, dir.path()));
+    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--config")
+        .arg(&config)
+        .env_remove("HEARTH_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut hearth = Running(child);
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    let states = [
+        voice_state(ADA, Some(77)),
+        voice_state(BO, Some(77)),
+        voice_state(DI, Some(77)),
+    ];
+    let ada = member(ADA, "Ada", MANAGE_GUILD, &[]);
+    let people = [ada.clone(), member(BO, "Bo", PLAIN, &[]), member(DI, "Di", PLAIN, &[])];
+    fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
+    for state in &states {
+        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(1, &ada, "circle start", &[("mute_others", 3, json!("yes"))]),
+    );
+    fake.wait_for("Bo muted", |r| mute_of(r) == Some((BO, true))).await;
+    fake.wait_for("Di muted", |r| mute_of(r) == Some((DI, true))).await;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(
+            2,
+            &ada,
+            "group create",
+            &[
+                ("name", 3, json!("Stopping")),
+                ("topic", 3, json!("x")),
+                ("led_by", 3, json!("peer")),
+            ],
+        ),
+    );
+    fake.wait_request("POST", &support::callback_path(2)).await;
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        command_interaction(
+            3,
+            &ada,
+            "meeting schedule",
+            &[("group", 3, json!("Stopping")), ("when", 3, json!("2030-01-02 19:00"))],
+        ),
+    );
+    // The scheduler is mirroring the meeting as a scheduled event: Discord
+    // takes 3 s to answer. Stop Hearth in the middle of it.
+    fake.wait_request("POST", &events).await;
+    let before_stop = fake.requests().len();
+    let stopped_at = Instant::now();
+    let terminated = Command::new("kill")
+        .args(["-TERM", &hearth.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = loop {
+        if let Some(status) = hearth.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(10),
+            "hearth did not exit within 10 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    assert!(status.success(), "{status}");
+    assert_eq!(fake.events().len(), 1, "the event in flight was created");
+    let mut unmuted: Vec<(u64, bool)> = fake.requests()[before_stop..].iter().filter_map(mute_of).collect();
+    unmuted.sort_unstable();
+    assert_eq!(
+        unmuted,
+        [(BO, false), (DI, false)],
+        "the circle's mutes undone at shutdown"
+    );
+    // The delivery was recorded as done: nothing goes out again at the next start.
+    let store = bot_core::Store::open(&dir.path().join("hearth.db")).await.unwrap();
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'event'")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(states, ["sent"], "the mirrored event's job");
+}
+
+// ---- the README, followed ---------------------------------------------------
+
+/// The README's "Running it for your community": its `toml` block and every
+/// `hearth` command of its `sh` blocks, in order.
+fn readme_walkthrough() -> (String, Vec<String>) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("\n## Running it for your community\n")
+        .expect("the README has the section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut config = None;
+    let mut commands = Vec::new();
+    let mut block: Option<(&str, String)> = None;
+    for line in section.lines() {
+        match (&mut block, line.strip_prefix("```")) {
+            (None, Some(lang)) => block = Some((lang, String::new())),
+            (Some((lang, body)), Some(_)) => {
+                match *lang {
+                    "toml" => config = Some(body.clone()),
+                    "sh" => commands.extend(
+                        body.lines()
+                            .map(|l| l.split('#').next().unwrap().trim().to_string())
+                            .filter(|l| !l.is_empty()),
+                    ),
+                    _ => {}
+                }
+                block = None;
+            }
+            (Some((_, body)), None) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    (config.expect("a toml block"), commands)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_discord() {
+    let (config, commands) = readme_walkthrough();
+    let synapse = common::synapse().await;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let metrics = format!("127.0.0.1:{}", free_port());
+    // The README's example values, pointed at the test's servers; the
+    // secrets come from the environment variables it names.
+    let config = config
+        .replace("123456789012345678", &GUILD.to_string())
+        .replace(
+            "[discord]\n",
+            &format!("[discord]\napi_base_url = {:?}\n", fake.base_url),
+        )
+        .replace("https://matrix.example.org", &synapse.url)
+        .replace("@hearth:example.org", bot.user_id.as_str())
+        .replace("127.0.0.1:9184", &metrics);
+    std::fs::write(dir.path().join("hearth.toml"), &config).unwrap();
+    let env = [
+        ("HEARTH_DISCORD_TOKEN", "fake-token"),
+        ("HEARTH_MATRIX_PASSWORD", common::PASSWORD),
+    ];
+    let command = |line: &str| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], "hearth", "{line}");
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hearth"));
+        c.args(&words[1..])
+            .current_dir(dir.path())
+            .env_remove("HEARTH_CONFIG")
+            .env_remove("RUST_LOG")
+            .envs(env)
+            .stdin(Stdio::null());
+        c
+    };
+
+    let mut ran = Vec::new();
+    for line in commands.iter().filter(|l| !l.starts_with("cargo ")) {
+        if line == "hearth --config hearth.toml" {
+            // The bot itself: it connects to both, serves metrics, stops on SIGTERM.
+            let mut hearth = Running(command(line).stdout(Stdio::null()).spawn().unwrap());
+            fake.wait_identified().await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let scraped = tokio::task::spawn_blocking({
+                    let metrics = metrics.clone();
+                    move || scrape(&metrics)
+                })
+                .await
+                .unwrap();
+                if scraped.contains("hearth_adapter_connected{platform=\"matrix\"} 1")
+                    && scraped.contains("hearth_adapter_connected{platform=\"discord\"} 1")
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "not connected to both:\n{scraped}");
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Command::new("kill")
+                .args(["-TERM", &hearth.0.id().to_string()])
+                .status()
+                .unwrap();
+            let stopped = Instant::now();
+            let status = loop {
+                if let Some(status) = hearth.0.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(stopped.elapsed() < Duration::from_secs(10), "no exit within 10 s");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert!(status.success(), "{line}: {status}");
+        } else {
+            let mut c = command(line);
+            let out = tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap();
+            assert!(
+                out.status.success(),
+                "`{line}` failed:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        ran.push(line.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    }
+
+    assert_eq!(
+        ran,
+        [
+            "hearth discord invite",
+            "hearth check --config",
+            "hearth --config hearth.toml",
+            "hearth backup --config"
+        ],
+        "the README's steps changed: follow them here too"
+    );
+    assert!(dir.path().join("hearth-backup.db").exists());
+    assert!(
+        commands.iter().any(|l| l == "cargo install --path . --locked"),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "log_format = \"json\"\n\n[storage]\npath = {:?}\n\n[console]\n",
+            dir.path().join("hearth.db").display().to_string()
+        ),
+    )
+    .unwrap();
+
+    // Standard input is empty: the console ends at once, and Hearth with it.
+    let out = hearth(&["--config", config.to_str().unwrap()]);
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l["level"].is_string() && l["fields"].is_object()),
+        "{lines:?}"
+    );
+}

@@ -70,6 +70,14 @@ impl Bot {
         if response.effects.iter().any(|e| matches!(e, Effect::Status { .. })) {
             response.reply = None;
         }
+        // A reaction has no thread to answer in: a refusal in the room would
+        // be noise for everyone and a puzzle to the rest, so whatever is
+        // private goes to the presser's DM, personal or not.
+        if let Some(reply) = response.reply.as_mut()
+            && reply.visibility == Visibility::Private
+        {
+            reply.personal = true;
+        }
         self.answer(room, sender, cause, &community, response).await;
     }
 

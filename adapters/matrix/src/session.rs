@@ -207,17 +207,19 @@ impl Matrix {
     }
 }
 
-/// After a sync that brought nothing but the bot's own echoes, the next one
-/// waits this long, so that a burst of the bot's own sends (twenty
-/// reminders, their buttons) comes back in a few syncs instead of one each.
+/// When the bot's own sends come back in a run of syncs holding nothing
+/// else (twenty reminders and their buttons), each next sync waits this
+/// long, so the rest of the burst comes back in a few syncs instead of one
+/// each.
 ///
 /// Each sync costs the SDK far more than Hearth's own work: matrix-sdk-crypto
 /// saves the Olm account on every sync response (`StoreTransaction::commit`
 /// deep-clones it, recomputing the public key of every one-time key), which
-/// profiling showed to be the largest share of a busy bot's CPU. A member's
-/// command that arrives in the pause waits at most this long; one that finds
-/// the bot waiting on the server is answered at once, as before.
-const ECHO_PAUSE: Duration = Duration::from_millis(40);
+/// profiling showed to be the largest share of a busy bot's CPU. Only a run
+/// of [`ECHO_RUN`] echo-only syncs pauses: a reply and its buttons (two) do
+/// not, so a member's next command is answered at once.
+const ECHO_PAUSE: Duration = Duration::from_millis(30);
+const ECHO_RUN: u32 = 3;
 
 /// Long-polls the homeserver until an error that retrying cannot mend.
 ///
@@ -230,13 +232,15 @@ async fn sync_forever(client: &Client) -> anyhow::Result<()> {
     let mut settings = SyncSettings::default();
     let mut backoff = FIRST_BACKOFF;
     let me = client.user_id().map(ToOwned::to_owned);
+    let mut echo_run: u32 = 0;
     loop {
         match client.sync_once(settings.clone()).await {
             Ok(response) => {
                 let echoes_only = me.as_deref().is_some_and(|me| only_own_echoes(&response, me));
                 settings = settings.token(response.next_batch);
                 backoff = FIRST_BACKOFF;
-                if echoes_only {
+                echo_run = if echoes_only { echo_run.saturating_add(1) } else { 0 };
+                if echo_run >= ECHO_RUN {
                     tokio::time::sleep(ECHO_PAUSE).await;
                 }
             }

@@ -103,8 +103,18 @@ fn init_logs(default: &str) {
 }
 
 fn init_logs_as(default: &str, format: config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = match tracing_subscriber::EnvFilter::try_from_default_env() {
+        // A `RUST_LOG` that does not mention it still keeps matrix-sdk's
+        // key-backup warning (once per sync; see below) out of the log.
+        Ok(filter) if !std::env::var("RUST_LOG").unwrap_or_default().contains("backups") => {
+            match "matrix_sdk_crypto::backups=error".parse() {
+                Ok(directive) => filter.add_directive(directive),
+                Err(_) => filter,
+            }
+        }
+        Ok(filter) => filter,
+        Err(_) => tracing_subscriber::EnvFilter::new(default),
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -193,18 +193,38 @@ def main():
                 else:
                     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(due + 60))
                     say("hearth", f'!meeting schedule group:Bench when:"{when}" timezone:UTC title:"{label}-{i:02d}"')
+            # A reminder arrives with the first message that names it: one
+            # each from the peer; Hearth sends reminders that fall due
+            # together as digests of up to ten.
+            def arrived():
+                msgs = timeline.all(lambda e: e.get("sender") == who and e.get("type") == "m.room.message"
+                                    and f"{label}-" in e.get("content", {}).get("body", "")
+                                    and e["origin_server_ts"] >= due * 1000 - 1000)
+                first, count = {}, {}
+                for e in sorted(msgs, key=lambda e: e["origin_server_ts"]):
+                    body = e["content"]["body"]
+                    for i in range(20):
+                        title = f"{label}-{i:02d}"
+                        if title in body:
+                            first.setdefault(title, e["origin_server_ts"])
+                            count[title] = count.get(title, 0) + 1
+                return first, count
+
             end = due + 120
             while time.time() < end:
-                got = timeline.all(lambda e: e.get("sender") == who and f"{label}-" in e.get("content", {}).get("body", "")
-                                   and e["origin_server_ts"] >= due * 1000 - 1000)
-                if len(got) >= 20:
+                if len(arrived()[0]) >= 20:
                     break
                 time.sleep(0.5)
-            got = timeline.all(lambda e: e.get("sender") == who and f"{label}-" in e.get("content", {}).get("body", "")
-                               and e["origin_server_ts"] >= due * 1000 - 1000)
-            results[name]["late"].extend(e["origin_server_ts"] - due * 1000 for e in got)
+            first, count = arrived()
+            results[name]["late"].extend(ts - due * 1000 for ts in first.values())
             results[name].setdefault("missing", 0)
-            results[name]["missing"] += 20 - len(got)
+            results[name]["missing"] += 20 - len(first)
+            results[name].setdefault("repeated", 0)
+            results[name]["repeated"] += sum(1 for c in count.values() if c > 1)
+            results[name].setdefault("messages", 0)
+            results[name]["messages"] += len({e["event_id"] for e in timeline.all(
+                lambda e: e.get("sender") == who and e.get("type") == "m.room.message"
+                and f"{label}-" in e.get("content", {}).get("body", ""))})
             after = proc_figures(pid)
             results[name]["rss"].append(after[0])
             results[name]["cpu"].append(after[1] - before[1])
@@ -231,7 +251,10 @@ def main():
         p, h = f("peer"), f("hearth")
         e = f("echo") if "reply" in label else float("nan")
         print(f"{label:36} {p:9.1f} {h:9.1f} {e:9.1f} {h / p if p else float('nan'):12.2f} {h - e:12.1f}")
-    print(f"missing reminders: peer {results['peer'].get('missing', 0)}, hearth {results['hearth'].get('missing', 0)}")
+    for k in ("peer", "hearth"):
+        r = results[k]
+        print(f"{k}: reminders missing {r.get('missing', 0)}, repeated {r.get('repeated', 0)}, "
+              f"in {r.get('messages', 0)} messages")
 
 
 seen_replies = set()

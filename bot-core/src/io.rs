@@ -251,7 +251,7 @@ pub struct Delivery {
 }
 
 /// Why a delivery did not go out.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DeliveryError {
     /// Worth trying again later (network, rate limit, server error).
     #[error("transient delivery failure: {0}")]

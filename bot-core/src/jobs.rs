@@ -665,10 +665,12 @@ pub enum Due {
     Mirror { community: String, event: MeetingEvent },
 }
 
-/// A due job, claimed and ready to carry out.
+/// Due jobs, claimed and ready to carry out: one job, or several reminders
+/// to one place that fell due at one instant, carried out together as one
+/// digest message (see [`take_due`]). Its outcome is each job's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
-    pub job: i64,
+    pub jobs: Vec<i64>,
     pub due: Due,
 }
 
@@ -771,11 +773,10 @@ pub async fn take_due(
         *lead = (*lead).min(row.lead_secs);
     }
     let batch = Batch::load(store, &rows).await?;
-    let mut out = Vec::new();
+    let mut rendered = Vec::new();
     for row in rows {
-        let rendered = render(store, &row, now, &closest, &batch).await;
-        match rendered {
-            Ok(Some(due)) => out.push(DueDelivery { job: row.id, due }),
+        match render(store, &row, now, &closest, &batch).await {
+            Ok(Some((due, part))) => rendered.push((row.id, due, part)),
             Ok(None) => {}
             Err(e) => {
                 // Set aside: tried again later with back-off (the database may
@@ -786,7 +787,127 @@ pub async fn take_due(
             }
         }
     }
-    Ok(out)
+    Ok(gather(rendered))
+}
+
+/// At most this many reminders go in one digest: each gets a numbered
+/// button, and a card stays short enough to read.
+const DIGEST_MAX: usize = 10;
+/// The digest's buttons, one per meeting, in order.
+const KEYCAPS: [&str; DIGEST_MAX] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
+
+/// A reminder as one entry of a digest.
+struct Part {
+    /// Where it goes and the instant it fell due: what a digest's entries share.
+    together: (String, i64),
+    key: String,
+    name: String,
+    entry: Line,
+    going: String,
+    late: bool,
+}
+
+/// Reminders to one place (a room, a member's DMs) that fell due at the same
+/// instant go out together, as one message per [`DIGEST_MAX`]: a room with
+/// several meetings starting at once gets one card that lists them instead
+/// of a burst of cards, and every one of them arrives with the first. A
+/// digest takes the place of its first reminder in due order; everything
+/// else goes out as it is.
+fn gather(rendered: Vec<(i64, Due, Option<Part>)>) -> Vec<DueDelivery> {
+    let mut sizes: HashMap<(String, i64), usize> = HashMap::new();
+    for (_, _, part) in &rendered {
+        if let Some(p) = part {
+            *sizes.entry(p.together.clone()).or_default() += 1;
+        }
+    }
+    let mut groups: HashMap<(String, i64), Vec<(i64, Due, Part)>> = HashMap::new();
+    // Each delivery, or the digest group whose first reminder stood there.
+    let mut order: Vec<std::result::Result<DueDelivery, (String, i64)>> = Vec::new();
+    for (job, due, part) in rendered {
+        match part {
+            Some(p) if sizes.get(&p.together).copied().unwrap_or(0) > 1 => {
+                let members = groups.entry(p.together.clone()).or_default();
+                if members.is_empty() {
+                    order.push(Err(p.together.clone()));
+                }
+                members.push((job, due, p));
+            }
+            _ => order.push(Ok(DueDelivery { jobs: vec![job], due })),
+        }
+    }
+    let mut out = Vec::new();
+    for slot in order {
+        match slot {
+            Ok(delivery) => out.push(delivery),
+            Err(together) => {
+                let mut members = groups.remove(&together).unwrap_or_default();
+                while !members.is_empty() {
+                    let rest = members.split_off(members.len().min(DIGEST_MAX));
+                    out.extend(digest(std::mem::replace(&mut members, rest)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One digest of reminders that share a place and a due instant, sent where
+/// the first of them would have gone.
+fn digest(members: Vec<(i64, Due, Part)>) -> Option<DueDelivery> {
+    let jobs: Vec<i64> = members.iter().map(|(job, ..)| *job).collect();
+    let (_, first, _) = members.first()?;
+    let Due::Send(Delivery { community, effect }) = first else {
+        return None;
+    };
+    let community = community.clone();
+    let key = format!(
+        "d:{}",
+        members
+            .iter()
+            .map(|(_, _, p)| p.key.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let mut message = Message::titled(format!("Reminders: {} meetings", members.len()));
+    for (i, (_, _, part)) in members.iter().enumerate() {
+        let mut line = Line::new().b(format!("{}. {}", i + 1, part.name));
+        line.0.extend(part.entry.0.iter().cloned());
+        message = message.line(line);
+    }
+    if members.iter().any(|(_, _, p)| p.late) {
+        message = message.text("(Sent late: I was offline when these were due.)");
+    }
+    message = message
+        .line(
+            Line::text("To answer maybe or not this time: ")
+                .cmd("meeting rsvp")
+                .t("."),
+        )
+        .line(
+            Line::text("If you need support right now, ")
+                .cmd("crisis")
+                .t(" lists crisis lines."),
+        );
+    for ((_, _, part), emoji) in members.iter().zip(KEYCAPS) {
+        message = message.button(format!("Going: {}", part.name), emoji, part.going.clone());
+    }
+    let effect = match effect {
+        Effect::Dm { user, .. } => Effect::Dm {
+            user: user.clone(),
+            message,
+            key: Some(key),
+        },
+        Effect::Post { channel, .. } => Effect::Post {
+            channel: channel.clone(),
+            message,
+            key: Some(key),
+        },
+        _ => return None,
+    };
+    Some(DueDelivery {
+        jobs,
+        due: Due::Send(Delivery { community, effect }),
+    })
 }
 
 /// What a batch of claimed jobs needs to be put into words, read in a few
@@ -864,14 +985,15 @@ impl Batch {
     }
 }
 
-/// One claimed job: `Some` to send, `None` when it was carried out or dropped here.
+/// One claimed job: `Some` to send (a reminder with its entry for a
+/// digest), `None` when it was carried out or dropped here.
 async fn render(
     store: &Store,
     row: &Job,
     now: DateTime<Utc>,
     closest: &HashMap<(Option<i64>, i64, Option<i64>), i64>,
     batch: &Batch,
-) -> Result<Option<Due>> {
+) -> Result<Option<(Due, Option<Part>)>> {
     match row.kind.as_str() {
         "advance" => {
             let meeting = row.meeting_id.unwrap_or_default();
@@ -896,7 +1018,7 @@ async fn render(
             }
         }
         "event" | "notice" => {}
-        _ => return render_feature(store, row, now).await,
+        _ => return Ok(render_feature(store, row, now).await?.map(|due| (due, None))),
     }
     let meeting_id = row.meeting_id.unwrap_or_default();
     let members = &batch.members;
@@ -911,12 +1033,16 @@ async fn render(
         })?),
         None => None,
     };
+    let mut part = None;
     let message = match row.kind.as_str() {
         "event" => {
-            return Ok(Some(Due::Mirror {
-                community: ctx.community.clone(),
-                event: meeting_event(store, &ctx.meeting, &ctx.group, now).await?,
-            }));
+            return Ok(Some((
+                Due::Mirror {
+                    community: ctx.community.clone(),
+                    event: meeting_event(store, &ctx.meeting, &ctx.group, now).await?,
+                },
+                None,
+            )));
         }
         "notice" => {
             let change: Change =
@@ -933,7 +1059,14 @@ async fn render(
                 .get(&(meeting_id, row.occurrence))
                 .copied()
                 .unwrap_or_default();
-            reminder(row, ctx, member, counts, now)
+            let place = match member {
+                Some(m) => format!("m:{}", m.id),
+                None => format!("c:{}:{}", ctx.community, ctx.group.home_channel),
+            };
+            let (message, mut p) = reminder(row, ctx, member, counts, now);
+            p.together = (place, row.due_at);
+            part = Some(p);
+            message
         }
     };
     let effect = match member {
@@ -948,10 +1081,13 @@ async fn render(
             key: Some(row.key.clone()),
         },
     };
-    Ok(Some(Due::Send(Delivery {
-        community: ctx.community.clone(),
-        effect,
-    })))
+    Ok(Some((
+        Due::Send(Delivery {
+            community: ctx.community.clone(),
+            effect,
+        }),
+        part,
+    )))
 }
 
 /// Jobs of the features built on the engine: the feature that owns a kind
@@ -1002,35 +1138,52 @@ async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: Dat
     })
 }
 
+/// A reminder card, and the same reminder as an entry of a digest.
 fn reminder(
     row: &Job,
     ctx: &SeriesCtx,
     member: Option<&Member>,
     (yes, maybe): (i64, i64),
     now: DateTime<Utc>,
-) -> Message {
+) -> (Message, Part) {
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
     let occ = Occurrence {
         original: DateTime::from_timestamp(row.occurrence, 0).unwrap_or_default(),
         start: DateTime::from_timestamp(row.starts_at, 0).unwrap_or_default(),
     };
+    let name = meeting.name(&group.name).to_string();
     // How long is actually left as it goes out: a reminder moved for quiet
     // hours, or sent late, says so truthfully.
-    let mut message = Message::titled(format!("Reminder: {}", meeting.name(&group.name)))
-        .line(
-            Line::text(format!("Starts {}: ", left_words(occ.start - now)))
-                .push(meetings::time(occ.start, zone))
-                .t(format!(" ({} min).", meeting.duration_minutes)),
-        )
-        .line(match &meeting.location {
-            Some(place) => Line::text(format!("Where: {place}")),
-            None => Line::text("Where: ").push(crate::message::Span::Channel {
-                id: group.home_channel.clone(),
-            }),
-        })
-        .text(format!("So far {yes} going, {maybe} maybe."));
-    if now.timestamp() - row.due_at > LATE_AFTER_SECS {
+    let starts = Line::text(format!("Starts {}: ", left_words(occ.start - now)))
+        .push(meetings::time(occ.start, zone))
+        .t(format!(" ({} min).", meeting.duration_minutes));
+    let place = match &meeting.location {
+        Some(place) => Line::text(format!("Where: {place}")),
+        None => Line::text("Where: ").push(crate::message::Span::Channel {
+            id: group.home_channel.clone(),
+        }),
+    };
+    let so_far = format!("So far {yes} going, {maybe} maybe.");
+    let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
+    let mut entry = Line::text(format!(" starts {}: ", left_words(occ.start - now)))
+        .push(meetings::time(occ.start, zone))
+        .t(format!(" ({} min). ", meeting.duration_minutes));
+    entry.0.extend(place.0.iter().cloned());
+    let entry = entry.t(format!(". {so_far}"));
+    let part = Part {
+        together: (String::new(), row.due_at),
+        key: row.key.clone(),
+        name: name.clone(),
+        entry,
+        going: meetings::rsvp_command(meeting, &occ, "yes"),
+        late,
+    };
+    let mut message = Message::titled(format!("Reminder: {name}"))
+        .line(starts)
+        .line(place)
+        .text(so_far);
+    if late {
         message = message.text("(Sent late: I was offline when this was due.)");
     }
     message = message.line(
@@ -1038,7 +1191,7 @@ fn reminder(
             .cmd("crisis")
             .t(" lists crisis lines."),
     );
-    meetings::rsvp_buttons(message, meeting, &occ)
+    (meetings::rsvp_buttons(message, meeting, &occ), part)
 }
 
 async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {

@@ -607,9 +607,14 @@ pub fn occurrence_ref(meeting: &Meeting, occurrence: &Occurrence) -> String {
         .to_string()
 }
 
-pub fn rsvp_buttons(message: Message, meeting: &Meeting, occurrence: &Occurrence) -> Message {
+/// The command (without prefix) that answers an occurrence's RSVP.
+pub fn rsvp_command(meeting: &Meeting, occurrence: &Occurrence, answer: &str) -> String {
     let day = occurrence_ref(meeting, occurrence);
-    let cmd = |answer: &str| format!("meeting rsvp meeting:{} occurrence:{day} answer:{answer}", meeting.id);
+    format!("meeting rsvp meeting:{} occurrence:{day} answer:{answer}", meeting.id)
+}
+
+pub fn rsvp_buttons(message: Message, meeting: &Meeting, occurrence: &Occurrence) -> Message {
+    let cmd = |answer: &str| rsvp_command(meeting, occurrence, answer);
     message
         .button("Going", "👍", cmd("yes"))
         .button("Maybe", "🤔", cmd("maybe"))

@@ -227,7 +227,7 @@ impl Scheduler {
         due: Vec<DueDelivery>,
         now: DateTime<Utc>,
     ) -> Result<TickReport> {
-        let mut outstanding: std::collections::HashSet<i64> = due.iter().map(|d| d.job).collect();
+        let mut outstanding: std::collections::HashSet<i64> = due.iter().flat_map(|d| d.jobs.iter().copied()).collect();
         let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         // One at a time means one lane: everything in due order.
@@ -258,8 +258,11 @@ impl Scheduler {
                         Due::Send(delivery) => outbox.deliver(delivery).await,
                         Due::Mirror { community, event } => outbox.mirror(community, event).await,
                     };
-                    if tx.send((item.job, outcome)).is_err() {
-                        return;
+                    // A digest's outcome is each of its reminders'.
+                    for &job in &item.jobs {
+                        if tx.send((job, outcome.clone())).is_err() {
+                            return;
+                        }
                     }
                 }
             });

@@ -78,6 +78,7 @@ pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageE
         return;
     };
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
+    bot.sender.buttons.busy();
     // Handlers run inside the sync loop; answering must not hold it up.
     let room_id = room.room_id().to_owned();
     let handler = bot.clone();

@@ -14,6 +14,7 @@ use matrix_sdk::{Client, Room, RoomState};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, mpsc, watch};
+use tokio::time::Instant;
 
 use crate::render;
 
@@ -46,11 +47,12 @@ pub(crate) struct Sender {
     pub(crate) buttons: Buttons,
 }
 
-/// A message's reaction buttons go out after the message, and after every
-/// message being sent at the time: twenty reminders due at once reach the
-/// room as twenty messages first, then their buttons, instead of each
-/// waiting behind the one before's three reactions. Under a homeserver's
-/// rate limit (reactions count too) the messages are what must not wait.
+/// A message's reaction buttons go out after the message, once the bot is
+/// quiet: answers come first, decorations after. Twenty reminders due at
+/// once reach the room before any of their buttons; a member's next command
+/// is not answered behind the last card's buttons (each reaction costs the
+/// homeserver about as much as a message); under a homeserver's rate limit
+/// (reactions count too) the messages are what must not wait.
 ///
 /// A crash between a message and its buttons loses only the bot's own seed
 /// reactions: a member's reaction with the same emoji still answers.
@@ -58,6 +60,8 @@ pub(crate) struct Buttons {
     queue: mpsc::UnboundedSender<Pending>,
     /// How many messages are being sent right now.
     sending: Arc<watch::Sender<usize>>,
+    /// When the bot last took a command or finished sending a message.
+    active: Arc<watch::Sender<Instant>>,
 }
 
 struct Pending {
@@ -65,47 +69,70 @@ struct Pending {
     event: OwnedEventId,
     keys: Vec<String>,
     txn: OwnedTransactionId,
+    queued: Instant,
 }
 
-/// Buttons wait until no message has been sent for this long. A message
-/// held back by a rate limit counts as being sent: its buttons, and those
-/// before it, wait for it.
-const QUIET: std::time::Duration = std::time::Duration::from_millis(30);
+/// Buttons wait until the bot has taken no command and sent no message for
+/// this long,
+const QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+/// but in a room that never goes quiet, no longer than this after their
+/// message. A message held back by a rate limit counts as being sent all the
+/// while: its buttons, and those before it, wait for it.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Buttons {
     /// Starts the task that adds buttons; it ends when the sender is dropped.
     pub(crate) fn start() -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
         let sending = Arc::new(watch::Sender::new(0));
-        tokio::spawn(add_buttons(pending, sending.subscribe()));
-        Self { queue, sending }
+        let active = Arc::new(watch::Sender::new(Instant::now()));
+        tokio::spawn(add_buttons(pending, sending.subscribe(), active.subscribe()));
+        Self { queue, sending, active }
     }
 
     /// Counts a message as being sent until the guard is dropped.
     fn sending(&self) -> SendingGuard {
         self.sending.send_modify(|n| *n += 1);
-        SendingGuard(self.sending.clone())
+        SendingGuard {
+            sending: self.sending.clone(),
+            active: self.active.clone(),
+        }
+    }
+
+    /// A command came in: its answer goes before any button.
+    pub(crate) fn busy(&self) {
+        self.active.send_replace(Instant::now());
     }
 }
 
-struct SendingGuard(Arc<watch::Sender<usize>>);
+struct SendingGuard {
+    sending: Arc<watch::Sender<usize>>,
+    active: Arc<watch::Sender<Instant>>,
+}
 
 impl Drop for SendingGuard {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
+        self.active.send_replace(Instant::now());
+        self.sending.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
-async fn add_buttons(mut pending: mpsc::UnboundedReceiver<Pending>, mut sending: watch::Receiver<usize>) {
+async fn add_buttons(
+    mut pending: mpsc::UnboundedReceiver<Pending>,
+    mut sending: watch::Receiver<usize>,
+    active: watch::Receiver<Instant>,
+) {
     while let Some(p) = pending.recv().await {
+        let patience = p.queued + PATIENCE;
         loop {
             if sending.wait_for(|n| *n == 0).await.is_err() {
                 return;
             }
-            tokio::time::sleep(QUIET).await;
-            if *sending.borrow() == 0 {
+            let ready = (*active.borrow() + QUIET).min(patience);
+            if Instant::now() >= ready && *sending.borrow() == 0 {
                 break;
             }
+            tokio::time::sleep_until(ready).await;
         }
         for (i, key) in p.keys.iter().enumerate() {
             let reaction = json!({
@@ -168,6 +195,7 @@ impl Sender {
                 event: event_id.clone(),
                 keys,
                 txn,
+                queued: Instant::now(),
             };
             if self.buttons.queue.send(pending).is_err() {
                 tracing::warn!(room = %room.room_id(), event = %event_id, "buttons not added: shutting down");

@@ -12,6 +12,8 @@ use bot_core::Hearth;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::encryption::EncryptionSettings;
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId};
 use matrix_sdk::store::RoomLoadSettings;
@@ -207,19 +209,33 @@ impl Matrix {
     }
 }
 
-/// When the bot's own sends come back in a run of syncs holding nothing
-/// else (twenty reminders and their buttons), each next sync waits this
-/// long, so the rest of the burst comes back in a few syncs instead of one
-/// each.
+/// The sync filter's name in the SDK's store; a new definition needs a new name.
+const FILTER_NAME: &str = "hearth-timeline-v1";
+
+/// What the bot syncs: everything but its own room events.
 ///
-/// Each sync costs the SDK far more than Hearth's own work: matrix-sdk-crypto
-/// saves the Olm account on every sync response (`StoreTransaction::commit`
-/// deep-clones it, recomputing the public key of every one-time key), which
-/// profiling showed to be the largest share of a busy bot's CPU. Only a run
-/// of [`ECHO_RUN`] echo-only syncs pauses: a reply and its buttons (two) do
-/// not, so a member's next command is answered at once.
-const ECHO_PAUSE: Duration = Duration::from_millis(30);
-const ECHO_RUN: u32 = 3;
+/// Every event the bot sends would otherwise come back to it, each in a
+/// sync response of its own (a reply and its reaction buttons are two to
+/// four), and each sync costs the SDK far more than Hearth's own work:
+/// matrix-sdk-crypto saves the Olm account on every sync response
+/// (`StoreTransaction::commit` deep-clones it, recomputing the public key of
+/// every one-time key), which profiling showed to be the largest share of a
+/// busy bot's CPU. The homeserver leaves a room out of a sync response when
+/// the filter leaves it nothing new, and answers a long poll only when
+/// something is left, so the bot's own sends no longer wake it.
+///
+/// Nothing in Hearth reads its own echoes: a sent event's id comes from the
+/// send's answer, a reacted-to card is fetched by id, and a room the bot
+/// has just joined or created comes with its whole state all the same.
+fn sync_filter(me: &matrix_sdk::ruma::UserId) -> FilterDefinition {
+    let mut timeline = RoomEventFilter::default();
+    timeline.not_senders = vec![me.to_owned()];
+    let mut room = RoomFilter::default();
+    room.timeline = timeline;
+    let mut filter = FilterDefinition::default();
+    filter.room = room;
+    filter
+}
 
 /// Long-polls the homeserver until an error that retrying cannot mend.
 ///
@@ -229,20 +245,20 @@ const ECHO_RUN: u32 = 3;
 /// spinning; failures back off.
 async fn sync_forever(client: &Client) -> anyhow::Result<()> {
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-    let mut settings = SyncSettings::default();
+    let Some(me) = client.user_id().map(ToOwned::to_owned) else {
+        bail!("the Matrix client has no user id");
+    };
+    let filter = client
+        .get_or_upload_filter(FILTER_NAME, sync_filter(&me))
+        .await
+        .context("uploading the Matrix sync filter")?;
+    let mut settings = SyncSettings::default().filter(Filter::FilterId(filter));
     let mut backoff = FIRST_BACKOFF;
-    let me = client.user_id().map(ToOwned::to_owned);
-    let mut echo_run: u32 = 0;
     loop {
         match client.sync_once(settings.clone()).await {
             Ok(response) => {
-                let echoes_only = me.as_deref().is_some_and(|me| only_own_echoes(&response, me));
                 settings = settings.token(response.next_batch);
                 backoff = FIRST_BACKOFF;
-                echo_run = if echoes_only { echo_run.saturating_add(1) } else { 0 };
-                if echo_run >= ECHO_RUN {
-                    tokio::time::sleep(ECHO_PAUSE).await;
-                }
             }
             Err(e) => {
                 if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
@@ -255,33 +271,6 @@ async fn sync_forever(client: &Client) -> anyhow::Result<()> {
             }
         }
     }
-}
-
-/// Whether a sync response holds room events and all of them are the bot's
-/// own (and nothing else: no invite, no to-device message, no leave).
-fn only_own_echoes(response: &matrix_sdk::sync::SyncResponse, me: &matrix_sdk::ruma::UserId) -> bool {
-    let rooms = &response.rooms;
-    if !rooms.invited.is_empty()
-        || !rooms.left.is_empty()
-        || !rooms.knocked.is_empty()
-        || !response.to_device.is_empty()
-    {
-        return false;
-    }
-    let mut events = rooms
-        .joined
-        .values()
-        .flat_map(|room| room.timeline.events.iter())
-        .peekable();
-    events.peek().is_some()
-        && events.all(|event| {
-            event
-                .raw()
-                .get_field::<matrix_sdk::ruma::OwnedUserId>("sender")
-                .ok()
-                .flatten()
-                .is_some_and(|sender| sender == me)
-        })
 }
 
 /// The client on the sqlite stores in `store_dir`, encrypted with the

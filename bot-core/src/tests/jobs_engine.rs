@@ -614,6 +614,90 @@ async fn reminders_due_together_go_out_side_by_side_and_each_place_keeps_its_ord
     assert_eq!(sent, 17);
 }
 
+// Reminders to one place that fall due at one instant go out together: one
+// digest per ten, in due order, each with a numbered "Going" button per
+// meeting; each of its jobs is done with it, and a retry sends the same
+// digest again under the same key.
+#[tokio::test]
+async fn reminders_due_at_one_instant_in_one_place_go_out_as_digests_of_ten() {
+    let bot = Bot::new().await;
+    grief(&bot).await;
+    bot.say("admin", "reminders group:#1 leads:1h").await;
+    for n in 1..=12 {
+        bot.say(
+            "admin",
+            &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC title:"m{n:02}""#),
+        )
+        .await;
+    }
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:15" timezone:UTC title:"m13""#,
+    )
+    .await;
+    let failed_once = Arc::new(Mutex::new(false));
+    let flag = failed_once.clone();
+    let (scheduler, seen) = sink(&bot, move |key| {
+        // The first digest fails once: it is retried whole, with its key.
+        let mut f = flag.lock().unwrap();
+        if key.starts_with("d:") && !*f {
+            *f = true;
+            return true;
+        }
+        false
+    });
+
+    scheduler.advance(&bot.clock, at("2026-03-21T18:50:00Z")).await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    let message = |title: &str| -> (String, crate::Message) {
+        seen.iter()
+            .find_map(|(_, d)| match &d.effect {
+                Effect::Post { message, .. } if message.title.as_deref() == Some(title) => {
+                    Some((key(d).to_string(), message.clone()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {title}: {seen:#?}"))
+    };
+    // 18:00: twelve due at once, as ten and two; 18:15: one on its own card.
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    let (ten_key, ten) = message("Reminders: 10 meetings");
+    let (_, two) = message("Reminders: 2 meetings");
+    let (_, one) = message("Reminder: m13");
+    let first = ten.plain("/");
+    for n in 1..=10 {
+        assert!(first.contains(&format!("{n}. m{n:02} starts in 1 hour: ")), "{first}");
+    }
+    assert!(first.contains("/crisis"), "{first}");
+    let emoji: Vec<&str> = ten.buttons.iter().map(|b| b.emoji).collect();
+    assert_eq!(emoji.len(), 10);
+    assert_eq!(emoji[0], "1️⃣");
+    assert_eq!(emoji[9], "🔟");
+    assert_eq!(ten.buttons[2].label, "Going: m03");
+    assert!(
+        ten.buttons[2].command.starts_with("meeting rsvp meeting:3 "),
+        "{:?}",
+        ten.buttons[2]
+    );
+    assert!(ten.buttons[2].command.ends_with("answer:yes"));
+    assert!(two.plain("/").contains("1. m11 starts in 1 hour"));
+    assert_eq!(one.buttons.len(), 3, "a lone reminder keeps its card");
+    // It failed once and was retried whole, under one key made of its reminders'.
+    assert!(*failed_once.lock().unwrap());
+    assert!(ten_key.starts_with("d:r:1:"), "{ten_key}");
+
+    // Every reminder's job is done, none goes out again.
+    let sent = count(
+        &bot,
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'sent'",
+    )
+    .await;
+    assert_eq!(sent, 13);
+    let report = scheduler.tick(at("2026-03-21T19:31:00Z")).await.unwrap();
+    assert_eq!(report.sent, 0);
+}
+
 #[tokio::test]
 async fn one_place_receives_its_reminders_in_due_order() {
     let bot = Bot::new().await;
@@ -740,7 +824,7 @@ async fn a_claim_still_being_sent_is_renewed_and_stays_its_senders() {
     .await;
     let due = at("2026-03-20T19:00:00Z");
     let claimed = bot.hearth.take_due(Platform::Console, "slow", due, 10).await.unwrap();
-    let ids: Vec<i64> = claimed.iter().map(|d| d.job).collect();
+    let ids: Vec<i64> = claimed.iter().flat_map(|d| d.jobs.clone()).collect();
 
     // Held back by a rate limit, the sender renews before its lease runs out.
     bot.hearth

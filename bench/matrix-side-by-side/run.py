@@ -224,7 +224,8 @@ def main():
             results[name].setdefault("messages", 0)
             results[name]["messages"] += len({e["event_id"] for e in timeline.all(
                 lambda e: e.get("sender") == who and e.get("type") == "m.room.message"
-                and f"{label}-" in e.get("content", {}).get("body", ""))})
+                and f"{label}-" in e.get("content", {}).get("body", "")
+                and e["origin_server_ts"] >= due * 1000 - 1000)})
             after = proc_figures(pid)
             results[name]["rss"].append(after[0])
             results[name]["cpu"].append(after[1] - before[1])

@@ -796,6 +796,9 @@ const DIGEST_MAX: usize = 10;
 /// The digest's buttons, one per meeting, in order.
 const KEYCAPS: [&str; DIGEST_MAX] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
 
+/// Reminders gathered for one digest: each job, its own delivery, its entry.
+type Gathered = Vec<(i64, Due, Part)>;
+
 /// A reminder as one entry of a digest.
 struct Part {
     /// Where it goes and the instant it fell due: what a digest's entries share.
@@ -820,7 +823,7 @@ fn gather(rendered: Vec<(i64, Due, Option<Part>)>) -> Vec<DueDelivery> {
             *sizes.entry(p.together.clone()).or_default() += 1;
         }
     }
-    let mut groups: HashMap<(String, i64), Vec<(i64, Due, Part)>> = HashMap::new();
+    let mut groups: HashMap<(String, i64), Gathered> = HashMap::new();
     // Each delivery, or the digest group whose first reminder stood there.
     let mut order: Vec<std::result::Result<DueDelivery, (String, i64)>> = Vec::new();
     for (job, due, part) in rendered {
@@ -853,7 +856,7 @@ fn gather(rendered: Vec<(i64, Due, Option<Part>)>) -> Vec<DueDelivery> {
 
 /// One digest of reminders that share a place and a due instant, sent where
 /// the first of them would have gone.
-fn digest(members: Vec<(i64, Due, Part)>) -> Option<DueDelivery> {
+fn digest(members: Gathered) -> Option<DueDelivery> {
     let jobs: Vec<i64> = members.iter().map(|(job, ..)| *job).collect();
     let (_, first, _) = members.first()?;
     let Due::Send(Delivery { community, effect }) = first else {

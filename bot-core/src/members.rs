@@ -42,6 +42,18 @@ pub async fn community(
     default_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Community> {
+    // Read first: every command names its community, and a write per
+    // command would take the database's write lock for nothing.
+    let known: Option<Community> =
+        sqlx::query_as("SELECT id, timezone FROM communities WHERE platform = ? AND external_id = ?")
+            .bind(platform.as_str())
+            .bind(external_id)
+            .fetch_optional(store.pool())
+            .await
+            .context("finding a community")?;
+    if let Some(community) = known {
+        return Ok(community);
+    }
     sqlx::query_as(
         "INSERT INTO communities (platform, external_id, timezone, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (platform, external_id) DO UPDATE SET platform = excluded.platform
@@ -65,6 +77,18 @@ pub async fn member(
     display_name: &str,
     now: DateTime<Utc>,
 ) -> Result<Member> {
+    // Read first: a write only when the person is new or renamed.
+    let known: Option<Member> = sqlx::query_as(
+        "SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?",
+    )
+    .bind(platform.as_str())
+    .bind(external_id)
+    .fetch_optional(store.pool())
+    .await
+    .context("finding a member")?;
+    if let Some(member) = known.filter(|m| m.display_name == display_name) {
+        return Ok(member);
+    }
     sqlx::query_as(
         "INSERT INTO members (platform, external_id, display_name, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (platform, external_id) DO UPDATE SET display_name = excluded.display_name

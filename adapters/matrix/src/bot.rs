@@ -48,8 +48,16 @@ impl Bot {
         acts_in: Option<String>,
         parsed: Result<bot_core::Invocation, bot_core::UserError>,
     ) {
+        let began = std::time::Instant::now();
         let (community, response) = self.handle(room, sender, acts_in, parsed).await;
+        let handled = began.elapsed();
         self.answer(room, sender, cause, &community, response).await;
+        tracing::debug!(
+            event = %cause,
+            handle_us = handled.as_micros() as u64,
+            answer_us = (began.elapsed() - handled).as_micros() as u64,
+            "answered"
+        );
     }
 
     /// A button pressed (a reaction), handled as its command; but a press
@@ -88,7 +96,9 @@ impl Bot {
         acts_in: Option<String>,
         parsed: Result<bot_core::Invocation, bot_core::UserError>,
     ) -> (String, Response) {
+        let began = std::time::Instant::now();
         let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
+        tracing::debug!(place_us = began.elapsed().as_micros() as u64, "who and where");
         let community = place.community.clone();
         let response = match parsed {
             Ok(invocation) => {
@@ -162,12 +172,13 @@ impl Bot {
         sender: &UserId,
         acts_in: Option<String>,
     ) -> (Actor, Place) {
-        let member = room.get_member(sender).await.ok().flatten();
+        // Two reads of the state store, side by side.
+        let (member, here) = tokio::join!(room.get_member(sender), community(room));
+        let member = member.ok().flatten();
         let name = member
             .as_ref()
             .and_then(|m| m.display_name().map(ToString::to_string))
             .unwrap_or_else(|| sender.localpart().to_string());
-        let here = community(room).await;
         let community = acts_in.unwrap_or_else(|| here.clone());
         let level = if community != here || room.is_direct().await.unwrap_or(false) {
             0

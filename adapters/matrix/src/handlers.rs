@@ -77,7 +77,8 @@ pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageE
     let Some(parsed) = parse::parse_addressed(&text.body, &bot.sender.prefix) else {
         return;
     };
-    tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", "received");
+    let lag_ms = i64::from(MilliSecondsSinceUnixEpoch::now().get()) - i64::from(event.origin_server_ts.get());
+    tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", lag_ms, "received");
     bot.sender.buttons.busy();
     // Handlers run inside the sync loop; answering must not hold it up.
     let room_id = room.room_id().to_owned();

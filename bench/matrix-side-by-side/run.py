@@ -7,7 +7,10 @@ rounds, measured from the server's own origin_server_ts:
 - reply latency: a command's reply ts minus the command's ts (the peer
   answers `!help`, Hearth `!group info`, the echo bot any message at once,
   with raw HTTP and no SDK: the floor);
-- 20 reminders due at one instant: each reminder's ts minus that instant;
+- 20 reminders due at one instant: each reminder's ts minus that instant,
+  where a reminder's ts is that of the first message naming it (the peer
+  sends one message each; Hearth sends reminders due together as digests of
+  up to ten), and how many are missing or repeated;
 - RSS after the round, and the bot's CPU seconds during it (/proc).
 
 Not a test: run it by hand (bench/matrix-side-by-side/run). Standard library

@@ -307,8 +307,12 @@ fn format_label(group: &Group) -> String {
 
 /// The info card: what people ask before joining a group.
 pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
-    let members = member_count(store, group.id).await?;
-    let leaders = facilitators(store, group.id).await?;
+    let (members, leaders, meets) = tokio::join!(
+        member_count(store, group.id),
+        facilitators(store, group.id),
+        meets(store, group, now)
+    );
+    let (members, leaders, meets) = (members?, leaders?, meets?);
     let mut led = Line::text(led_by_label(&group.led_by));
     for (i, f) in leaders.iter().enumerate() {
         led = led.t(if i == 0 { ", by " } else { ", " }).push(Span::User {
@@ -332,7 +336,7 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
     Ok(message
         .field("Focus", Line::text(&group.topic))
         .field("Led", led)
-        .field("Meets", meets(store, group, now).await?)
+        .field("Meets", meets)
         .field("Term", Line::text(term))
         .field("Size", Line::text(size))
         .field("Cost", Line::text(group.cost.clone().unwrap_or_else(not_stated)))

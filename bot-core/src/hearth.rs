@@ -400,15 +400,18 @@ impl Hearth {
         };
         let bound = parse::bind(invocation)?;
         let now = self.clock.now();
-        let community = self.community(&input.place, now).await?;
-        let me = members::member(
-            &self.store,
-            input.place.platform,
-            &input.actor.user,
-            &input.actor.name,
-            now,
-        )
-        .await?;
+        // Two reads on two connections, side by side.
+        let (community, me) = tokio::join!(
+            self.community(&input.place, now),
+            members::member(
+                &self.store,
+                input.place.platform,
+                &input.actor.user,
+                &input.actor.name,
+                now,
+            )
+        );
+        let (community, me) = (community?, me?);
         let ctx = Ctx {
             input,
             now,

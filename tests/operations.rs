@@ -289,12 +289,13 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _hearth = Running(child);
+    let mut hearth = Running(child);
+    let stderr = || std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
     stdin.write_all(b"/help\n").unwrap();
     let reader = std::thread::spawn(move || {
         let mut seen = String::new();
@@ -323,7 +324,17 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         {
             break scraped;
         }
-        assert!(Instant::now() < deadline, "no delivery counted in time:\n{scraped}");
+        if let Ok(Some(status)) = hearth.0.try_wait() {
+            panic!(
+                "hearth exited ({status}) before its metrics showed the delivery:\n{}",
+                stderr()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no delivery counted in time:\n{scraped}\nhearth's log:\n{}",
+            stderr()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     drop(stdin);

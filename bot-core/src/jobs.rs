@@ -1066,8 +1066,7 @@ async fn render(
                 Some(m) => format!("m:{}", m.id),
                 None => format!("c:{}:{}", ctx.community, ctx.group.home_channel),
             };
-            let (message, mut p) = reminder(row, ctx, member, counts, now);
-            p.together = (place, row.due_at);
+            let (message, p) = reminder(row, ctx, member, counts, now, place);
             part = Some(p);
             message
         }
@@ -1148,6 +1147,7 @@ fn reminder(
     member: Option<&Member>,
     (yes, maybe): (i64, i64),
     now: DateTime<Utc>,
+    place_key: String,
 ) -> (Message, Part) {
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
@@ -1175,7 +1175,7 @@ fn reminder(
     entry.0.extend(place.0.iter().cloned());
     let entry = entry.t(format!(". {so_far}"));
     let part = Part {
-        together: (String::new(), row.due_at),
+        together: (place_key, row.due_at),
         key: row.key.clone(),
         name: name.clone(),
         entry,

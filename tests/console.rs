@@ -294,6 +294,56 @@ fn reminders_arrive_once_on_time_and_a_restart_repeats_none_and_catches_up() {
 }
 
 #[test]
+fn reminders_due_together_in_one_room_are_one_digest_whose_numbered_buttons_rsvp() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        r#"/group create name:"Grief circle" topic:grief led_by:peer
+/group create name:"Carers evening" topic:caregiving led_by:peer
+/group create name:"New parents" topic:parenting led_by:peer
+/meeting schedule group:#1 when:"thu 19:00" timezone:Europe/Berlin
+/meeting schedule group:#2 when:"thu 19:00" timezone:Europe/Berlin
+/meeting schedule group:#3 when:"thu 19:00" timezone:Europe/Berlin
+/wait 7h30m
+/as bob
+/meeting rsvp meeting:2 occurrence:2026-03-19 answer:yes
+"#,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    // One message for the three, not three pings.
+    assert_eq!(
+        scheduled_deliveries(&run.stdout),
+        vec!["-> #general  [Thu 19 Mar 2026 17:00 UTC]"],
+        "{}",
+        run.stdout
+    );
+    let digest = answer_to(&run.stdout, "/wait 7h30m");
+    in_order(
+        digest,
+        &[
+            "== Reminders: 3 meetings ==",
+            "1. Grief circle",
+            "starts in 1 hour",
+            "2. Carers evening",
+            "3. New parents",
+            "/meeting rsvp",
+            "/crisis",
+            "[1\u{fe0f}\u{20e3} Going: Grief circle] /meeting rsvp meeting:1 occurrence:2026-03-19 answer:yes",
+            "[2\u{fe0f}\u{20e3} Going: Carers evening] /meeting rsvp meeting:2 occurrence:2026-03-19 answer:yes",
+            "[3\u{fe0f}\u{20e3} Going: New parents] /meeting rsvp meeting:3 occurrence:2026-03-19 answer:yes",
+        ],
+    );
+    // Typing what the second button shows is pressing it.
+    let pressed = answer_to(
+        &run.stdout,
+        "bob@#general> /meeting rsvp meeting:2 occurrence:2026-03-19 answer:yes",
+    );
+    assert!(pressed.contains("you're going to Carers evening"), "{pressed}");
+}
+
+#[test]
 fn cancel_and_move_reach_those_who_rsvped_through_the_console() {
     let dir = tempfile::tempdir().unwrap();
 

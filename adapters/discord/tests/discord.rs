@@ -999,6 +999,102 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_numbered_buttons_rsvp() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    for (n, name) in [(1, "Grief circle"), (2, "Carers' evening"), (3, "New parents")] {
+        answer(&bot.interact(group_create(n, &admin(), name)).await);
+        let scheduled = bot
+            .interact(command_interaction(
+                id(10 + n),
+                &admin(),
+                "meeting schedule",
+                &[
+                    ("group", 3, json!(name)),
+                    ("when", 3, json!("thu 19:00")),
+                    ("timezone", 3, json!("Europe/Berlin")),
+                ],
+            ))
+            .await;
+        assert!(!is_ephemeral(answer(&scheduled)), "{scheduled:#}");
+    }
+    let channel_posts = |fake: &FakeDiscord| -> Vec<Recorded> {
+        fake.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL}/messages"))
+            .collect()
+    };
+    let before = channel_posts(&bot.fake).len();
+
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let report = scheduler
+        .advance(&clock, start + chrono::Duration::minutes(7 * 60 + 30))
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+
+    // Three meetings at one instant in one channel: one message, not three pings.
+    let posts = channel_posts(&bot.fake);
+    assert_eq!(posts.len(), before + 1, "{posts:#?}");
+    let digest = &posts[before].body;
+    let text = embed_text(digest);
+    assert!(text.contains("Reminders: 3 meetings"), "{text}");
+    for name in ["Grief circle", "Carers' evening", "New parents"] {
+        assert_eq!(text.matches(name).count(), 1, "{name} once in: {text}");
+    }
+    assert!(text.contains("<t:"), "start times are Discord timestamps: {text}");
+    assert!(text.contains("/meeting rsvp"), "{text}");
+    assert!(text.contains("/crisis"), "{text}");
+    assert_eq!(digest["enforce_nonce"], true);
+    assert_eq!(digest["allowed_mentions"]["parse"], json!([]));
+    let buttons: Vec<Value> = digest["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(buttons.len(), 3, "{buttons:#?}");
+    let emoji: Vec<&str> = buttons.iter().filter_map(|b| b["emoji"]["name"].as_str()).collect();
+    assert_eq!(emoji, ["1\u{fe0f}\u{20e3}", "2\u{fe0f}\u{20e3}", "3\u{fe0f}\u{20e3}"]);
+    let mut custom_ids: Vec<&str> = buttons.iter().filter_map(|b| b["custom_id"].as_str()).collect();
+    assert!(custom_ids.iter().all(|c| c.contains("answer:yes")), "{custom_ids:?}");
+    custom_ids.dedup();
+    assert_eq!(custom_ids.len(), 3, "each button answers for its own meeting");
+
+    // Bo presses the button of the meeting the digest lists second.
+    let second = text
+        .lines()
+        .find_map(|l| l.split("2. ").nth(1))
+        .map(|rest| {
+            ["Grief circle", "Carers' evening", "New parents"]
+                .into_iter()
+                .find(|name| rest.contains(name))
+                .unwrap()
+        })
+        .unwrap_or_else(|| panic!("no second entry in: {text}"));
+    let shown = message(id(70), CHANNEL, digest);
+    let rsvp = bot
+        .interact(button_interaction(id(20), &plain_member(), custom_ids[1], &shown))
+        .await;
+    let rsvp = answer(&rsvp);
+    assert!(is_ephemeral(rsvp), "{rsvp:#}");
+    let said = format!("{}{}", rsvp["content"].as_str().unwrap_or(""), embed_text(rsvp));
+    assert!(said.contains("going") && said.contains(second), "{said}");
+
+    // A restart sends nothing again.
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let restarted = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    assert_eq!(restarted.tick(clock.now()).await.unwrap().sent, 0);
+    assert_eq!(channel_posts(&bot.fake).len(), before + 1);
+    assert_no_crowd_pings(&bot);
+    bot.stop().await;
+}
+
 // ---- voice -------------------------------------------------------------------
 
 #[tokio::test]

@@ -29,8 +29,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A local file's connection cannot drop out from under the pool, so
+        // it is not pinged before each use: a ping is a round trip to the
+        // connection's worker thread, as long as the query it precedes.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .context("opening the database")?;

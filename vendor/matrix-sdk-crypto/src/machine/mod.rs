@@ -1785,6 +1785,14 @@ impl OlmMachine {
         // caller.
         let mut changes = Default::default();
 
+        // Hearth patch: the account is taken for update (and so saved) only
+        // when the counts change it (matrix-rust-sdk issue #2448).
+        if transaction
+            .account_needs_key_count_update(
+                sync_changes.one_time_keys_counts,
+                sync_changes.unused_fallback_keys,
+            )
+            .await?
         {
             let account = transaction.account().await?;
             account.update_key_counts(

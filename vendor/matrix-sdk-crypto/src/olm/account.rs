@@ -528,6 +528,35 @@ impl Account {
         self.inner.max_number_of_one_time_keys()
     }
 
+    /// Whether [`Self::update_key_counts`] would change anything, read without
+    /// taking the account for update.
+    ///
+    /// Hearth patch: a sync response carries the key counts every time, and
+    /// taking the account for update makes the store transaction pickle it,
+    /// save it and re-derive every one-time key's public half, whether or not
+    /// the counts changed (matrix-rust-sdk issue #2448).
+    pub(crate) fn key_counts_need_update(
+        &self,
+        one_time_key_counts: &BTreeMap<OneTimeKeyAlgorithm, UInt>,
+        unused_fallback_keys: Option<&[OneTimeKeyAlgorithm]>,
+    ) -> bool {
+        if let Some(count) = one_time_key_counts.get(&OneTimeKeyAlgorithm::SignedCurve25519) {
+            let count: u64 = (*count).into();
+            if count != self.uploaded_key_count() {
+                return true;
+            }
+            // As in `generate_one_time_keys_if_needed`: new keys are made only
+            // when none wait to be uploaded and the server holds too few.
+            if self.inner.one_time_keys().is_empty() && count < self.max_one_time_keys() as u64 {
+                return true;
+            }
+        }
+        // As in `generate_fallback_key_if_needed`.
+        (unused_fallback_keys.is_some() || self.fallback_creation_timestamp.is_some())
+            && self.inner.fallback_key().is_empty()
+            && self.fallback_key_expired()
+    }
+
     pub(crate) fn update_key_counts(
         &mut self,
         one_time_key_counts: &BTreeMap<OneTimeKeyAlgorithm, UInt>,

@@ -453,6 +453,20 @@ impl StoreTransaction {
         Ok(self.changes.account.as_mut().unwrap())
     }
 
+    /// Whether a sync response's key counts would change the account (Hearth
+    /// patch, see [`Account::key_counts_need_update`]).
+    pub(crate) async fn account_needs_key_count_update(
+        &self,
+        one_time_key_counts: &BTreeMap<ruma::OneTimeKeyAlgorithm, ruma::UInt>,
+        unused_fallback_keys: Option<&[ruma::OneTimeKeyAlgorithm]>,
+    ) -> Result<bool> {
+        if let Some(account) = self.changes.account.as_ref() {
+            return Ok(account.key_counts_need_update(one_time_key_counts, unused_fallback_keys));
+        }
+        let account = self.cache.account().await?;
+        Ok(account.key_counts_need_update(one_time_key_counts, unused_fallback_keys))
+    }
+
     /// Commits all dirty fields to the store, and maintains the cache so it
     /// reflects the current state of the database.
     pub async fn commit(self) -> Result<()> {

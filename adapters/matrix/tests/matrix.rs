@@ -171,6 +171,75 @@ async fn commands_work_in_an_encrypted_room() {
     commands_work_in_a_room(true).await;
 }
 
+/// Claims one of the bot's device's one-time keys as `by`: whether the server
+/// handed out a one-time key (`Some(true)`), only the fallback key
+/// (`Some(false)`), or nothing.
+async fn claim_bots_key(by: &Member, bot: &Bot) -> Option<bool> {
+    use matrix_sdk::ruma::api::client::keys::claim_keys::v3::Request;
+    use matrix_sdk::ruma::{OneTimeKeyAlgorithm, OwnedDeviceId};
+    let device: OwnedDeviceId = bot.device_id.as_str().into();
+    let request = Request::new(
+        [(
+            bot.user_id.clone(),
+            [(device.clone(), OneTimeKeyAlgorithm::SignedCurve25519)].into(),
+        )]
+        .into(),
+    );
+    let response = by.client.send(request).await.unwrap();
+    let keys = response.one_time_keys.get(&bot.user_id)?.get(&device)?;
+    let (_, key) = keys.iter().next()?;
+    let key: serde_json::Value = key.deserialize_as_unchecked().unwrap();
+    Some(key["fallback"] != true)
+}
+
+/// Hearth applies one patch to matrix-sdk-crypto (vendor/README.md): a sync
+/// response takes the Olm account for update only when its key counts change
+/// it. When members' clients claim the bot's one-time keys, the counts do
+/// change, and the bot must make and upload new ones, or new members could
+/// only ever open sessions on its fallback key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_keys_others_claim_from_the_bot_are_replaced() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
+    let until_a_one_time_key = |what: &'static str| {
+        let (alice, bot) = (&alice, &bot);
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while claim_bots_key(alice, bot).await != Some(true) {
+                assert!(std::time::Instant::now() < deadline, "{what}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    until_a_one_time_key("the bot never uploaded one-time keys").await;
+
+    // Claim far more than the 50 keys the bot holds at a time. Either the
+    // server ran out and handed out the fallback key, or the bot kept making
+    // new keys as they went.
+    let (mut one_time, mut fallback) = (1, 0);
+    for _ in 0..120 {
+        match claim_bots_key(&alice, &bot).await {
+            Some(true) => one_time += 1,
+            Some(false) => fallback += 1,
+            None => {}
+        }
+    }
+    assert!(
+        fallback > 0 || one_time > 50,
+        "{one_time} one-time keys and {fallback} fallbacks"
+    );
+
+    // Once claimed, keys are replaced: the bot's next sync sees the count move.
+    // (A claim wakes no sync: the server's count comes with the next response,
+    // here for alice's message rather than at the 30 s long-poll timeout.)
+    alice.say(&room, "hello").await;
+    until_a_one_time_key("the bot never replaced its claimed one-time keys").await;
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_the_device_and_answers_nothing_old() {
     let synapse = synapse().await;

@@ -1,3 +1,4 @@
+// Modified for Hearth (2026): see vendor/README.md and vendor/matrix-sdk-crypto.patch.
 // Copyright 2020, 2026 The Matrix.org Foundation C.I.C.
 //
 // Licensed under the Apache License, Version 2.0 (the "License");

@@ -23,9 +23,8 @@ fn reminder_keys(d: &Delivery) -> Vec<String> {
     let bot_core::Effect::Post { key: Some(key), .. } = &d.effect else {
         return Vec::new();
     };
-    key.strip_prefix("d:")
-        .unwrap_or(key)
-        .split('+')
+    bot_core::jobs::carried_keys(key)
+        .into_iter()
         .map(ToString::to_string)
         .collect()
 }

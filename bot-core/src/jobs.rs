@@ -792,6 +792,15 @@ pub async fn take_due(
 
 /// At most this many reminders go in one digest: each gets a numbered
 /// button, and a card stays short enough to read.
+/// The keys of the deliveries a delivery key stands for: itself, or, for a
+/// digest (`d:` and its reminders' keys joined by `+`), each reminder's.
+pub fn carried_keys(key: &str) -> Vec<&str> {
+    match key.strip_prefix("d:") {
+        Some(joined) => joined.split('+').collect(),
+        None => vec![key],
+    }
+}
+
 const DIGEST_MAX: usize = 10;
 /// The digest's buttons, one per meeting, in order.
 const KEYCAPS: [&str; DIGEST_MAX] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
@@ -863,6 +872,7 @@ fn digest(members: Gathered) -> Option<DueDelivery> {
         return None;
     };
     let community = community.clone();
+    // `carried_keys` reads this back.
     let key = format!(
         "d:{}",
         members

@@ -82,9 +82,10 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
         let clock = bot.clock.clone();
         let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
             if let Effect::Post { key: Some(k), .. } | Effect::Dm { key: Some(k), .. } = &d.effect {
-                sink.lock()
-                    .unwrap()
-                    .push((crate::Clock::now(&clock).timestamp(), k.clone()));
+                // A digest carries the reminders due at one instant in one place.
+                let now = crate::Clock::now(&clock).timestamp();
+                let mut sink = sink.lock().unwrap();
+                sink.extend(crate::jobs::carried_keys(k).into_iter().map(|k| (now, k.to_string())));
             }
             Ok(())
         }));

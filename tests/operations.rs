@@ -297,15 +297,15 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
     let mut hearth = Running(child);
     let stderr = || std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
     stdin.write_all(b"/help\n").unwrap();
+    // Read to the end: a reader that stopped early would close the pipe, and
+    // the console's next write would fail with a broken pipe and stop hearth
+    // (CI saw exactly that, before the metrics showed the delivery).
     let reader = std::thread::spawn(move || {
         let mut seen = String::new();
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             seen.push_str(&line);
             seen.push('\n');
-            if seen.contains("Quokka night") && seen.contains("Hearth commands") {
-                break;
-            }
         }
         seen
     });
@@ -338,8 +338,13 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     drop(stdin);
+    drop(hearth); // stopped, so its stdout ends
     let console = reader.join().unwrap();
 
+    assert!(
+        console.contains("Hearth commands"),
+        "the help was not answered:\n{console}"
+    );
     assert!(
         console.contains("Quokka night"),
         "the reminder was not delivered:\n{console}"

@@ -790,10 +790,14 @@ pub async fn take_due(
     Ok(gather(rendered))
 }
 
-/// At most this many reminders go in one digest: each gets a numbered
-/// button, and a card stays short enough to read.
-/// The keys of the deliveries a delivery key stands for: itself, or, for a
-/// digest (`d:` and its reminders' keys joined by `+`), each reminder's.
+/// A digest's delivery key: `d:` and its reminders' keys joined by `+`. A
+/// retry sends the same digest under the same key.
+fn digest_key<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+    format!("d:{}", keys.collect::<Vec<_>>().join("+"))
+}
+
+/// The keys of the deliveries a delivery key stands for: itself, or each
+/// reminder's in a digest's key (the inverse of `digest_key`).
 pub fn carried_keys(key: &str) -> Vec<&str> {
     match key.strip_prefix("d:") {
         Some(joined) => joined.split('+').collect(),
@@ -801,6 +805,8 @@ pub fn carried_keys(key: &str) -> Vec<&str> {
     }
 }
 
+/// At most this many reminders go in one digest: each gets a numbered
+/// button, and a card stays short enough to read.
 const DIGEST_MAX: usize = 10;
 /// The digest's buttons, one per meeting, in order.
 const KEYCAPS: [&str; DIGEST_MAX] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
@@ -872,15 +878,7 @@ fn digest(members: Gathered) -> Option<DueDelivery> {
         return None;
     };
     let community = community.clone();
-    // `carried_keys` reads this back.
-    let key = format!(
-        "d:{}",
-        members
-            .iter()
-            .map(|(_, _, p)| p.key.as_str())
-            .collect::<Vec<_>>()
-            .join("+")
-    );
+    let key = digest_key(members.iter().map(|(_, _, p)| p.key.as_str()));
     let mut message = Message::titled(format!("Reminders: {} meetings", members.len()));
     for (i, (_, _, part)) in members.iter().enumerate() {
         let mut line = Line::new().b(format!("{}. {}", i + 1, part.name));

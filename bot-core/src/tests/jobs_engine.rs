@@ -686,6 +686,14 @@ async fn reminders_due_at_one_instant_in_one_place_go_out_as_digests_of_ten() {
     // It failed once and was retried whole, under one key made of its reminders'.
     assert!(*failed_once.lock().unwrap());
     assert!(ten_key.starts_with("d:r:1:"), "{ten_key}");
+    let carried = crate::jobs::carried_keys(&ten_key);
+    assert_eq!(carried.len(), 10, "{carried:?}");
+    assert!(carried.iter().all(|k| k.starts_with("r:")), "{carried:?}");
+    assert_eq!(
+        crate::jobs::carried_keys("r:1:2:3:3600:c"),
+        ["r:1:2:3:3600:c"],
+        "a lone reminder's key stands for itself"
+    );
 
     // Every reminder's job is done, none goes out again.
     let sent = count(

@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--peer", default=os.path.join(ROOT, ".bench", "mrb", "bin", "matrix-reminder-bot"))
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--replies", type=int, default=20)
+    ap.add_argument("--replies-only", action="store_true",
+                    help="measure reply latency only, without the 20-reminder rounds (about a minute a round less)")
     a = ap.parse_args()
     binary = a.binary or next(p for p in [os.path.join(ROOT, "target", "release", "hearth"),
                                           os.path.join(ROOT, "target", "debug", "hearth")] if os.path.exists(p))
@@ -184,7 +186,8 @@ def main():
                 seen_replies.add(reply["event_id"])
                 results[name]["reply"].append(reply["origin_server_ts"] - cmd["origin_server_ts"])
                 time.sleep(0.05)
-            if name == "echo":
+            results[name].setdefault("rounds", []).append(statistics.median(results[name]["reply"][-a.replies:]))
+            if name == "echo" or a.replies_only:
                 continue
             # 20 reminders due at one instant, on a minute boundary at least 75 s away.
             due = (int(time.time()) + 75 + 59) // 60 * 60
@@ -244,19 +247,26 @@ def main():
     rows = [
         ("reply latency median (ms)", lambda k: med(results[k]["reply"])),
         ("reply latency p90 (ms)", lambda k: p90(results[k]["reply"])),
-        ("20 at once: lateness median (ms)", lambda k: med(results[k]["late"])),
-        ("20 at once: lateness max (ms)", lambda k: max(results[k]["late"]) if results[k]["late"] else float("nan")),
-        ("RSS after a round (MiB)", lambda k: med(results[k]["rss"])),
-        ("bot CPU per round (s)", lambda k: med(results[k]["cpu"])),
     ]
+    if not a.replies_only:
+        rows += [
+            ("20 at once: lateness median (ms)", lambda k: med(results[k]["late"])),
+            ("20 at once: lateness max (ms)", lambda k: max(results[k]["late"]) if results[k]["late"] else float("nan")),
+            ("RSS after a round (MiB)", lambda k: med(results[k]["rss"])),
+            ("bot CPU per round (s)", lambda k: med(results[k]["cpu"])),
+        ]
     print(f"hearth binary: {binary}; {a.rounds} rounds; work dir {work}")
     print(f"{'figure':36} {'peer':>9} {'hearth':>9} {'echo':>9} {'hearth/peer':>12} {'hearth-echo':>12}")
     for label, f in rows:
         p, h = f("peer"), f("hearth")
         e = f("echo") if "reply" in label else float("nan")
         print(f"{label:36} {p:9.1f} {h:9.1f} {e:9.1f} {h / p if p else float('nan'):12.2f} {h - e:12.1f}")
+    print("reply latency median of each round (ms): " + "; ".join(
+        f"{k} " + " ".join(f"{m:.1f}" for m in results[k]["rounds"]) for k in bots))
     for k in ("peer", "hearth"):
         r = results[k]
+        if a.replies_only:
+            continue
         print(f"{k}: reminders missing {r.get('missing', 0)}, repeated {r.get('repeated', 0)}, "
               f"in {r.get('messages', 0)} messages")
 

@@ -21,11 +21,12 @@ pub struct MatrixConfig {
     /// A file holding the password (trailing newline ignored).
     #[serde(default)]
     pub password_file: Option<PathBuf>,
-    /// Where the session, the sqlite state store and the crypto store live.
-    /// Keep it: losing it means a new device and lost encryption keys.
+    /// Where the session and the sqlite crypto store live (room state is
+    /// kept in memory). Keep it: losing it means a new device and lost
+    /// encryption keys.
     pub store_dir: PathBuf,
     /// The environment variable holding the passphrase that encrypts the
-    /// sqlite state and crypto stores in `store_dir`.
+    /// sqlite crypto store in `store_dir`.
     #[serde(default)]
     pub store_passphrase_env: Option<String>,
     /// A file holding that passphrase (trailing newline ignored).

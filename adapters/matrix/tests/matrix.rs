@@ -262,6 +262,11 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
 
     let before = alice.say(&room, "!group list").await;
     alice.wait_for("the first answer", replies_to(before.to_string())).await;
+    // A personal answer opens alice's DM with the bot.
+    let in_dm =
+        |s: &Seen| s.sender() == bot_id.as_str() && s.room != room.room_id() && s.body().contains("Crisis lines");
+    alice.say(&room, "!crisis").await;
+    let dm = alice.wait_for("the crisis lines by DM", in_dm).await.room;
     // A reminder goes out just before the bot stops...
     let reminder = Delivery {
         community: room.room_id().to_string(),
@@ -295,6 +300,16 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
         .wait_for("an answer after the restart", replies_to(after.to_string()))
         .await;
     assert!(answer.encrypted);
+    // The room state came back whole with the first sync: the next personal
+    // answer goes to the same DM, not a new one.
+    alice.say(&room, "!crisis").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while alice.all(in_dm).await.len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no second DM answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rooms: Vec<_> = alice.all(in_dm).await.into_iter().map(|s| s.room).collect();
+    assert_eq!(rooms, [dm.clone(), dm], "both personal answers in one DM");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         alice.all(replies_to(before.to_string())).await.len(),

@@ -1,6 +1,7 @@
 //! The bot's store on disk, against the real test Synapse: a directory only
-//! its owner can read, encrypted with the configured passphrase, and a clear
-//! refusal to start with another one.
+//! its owner can read, holding the session and the keys but not the rooms,
+//! encrypted with the configured passphrase, and a clear refusal to start
+//! with another one.
 
 #![recursion_limit = "256"]
 #![allow(
@@ -25,6 +26,11 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     let passphrase_file = dir.path().join("store-passphrase");
     std::fs::write(&passphrase_file, "a long store passphrase\n").unwrap();
     config.store_passphrase_file = Some(passphrase_file.clone());
+    // A room-state store an earlier version left there.
+    std::fs::create_dir_all(&config.store_dir).unwrap();
+    for old in ["matrix-sdk-state.sqlite3", "matrix-sdk-state.sqlite3-wal"] {
+        std::fs::write(config.store_dir.join(old), "rooms and members").unwrap();
+    }
 
     // The bot logs in once, creating its stores.
     let bot = Bot::start(hearth().await, config.clone()).await;
@@ -34,6 +40,21 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     // store_dir is its owner's alone.
     let mode = std::fs::metadata(&config.store_dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "store_dir mode {mode:o}");
+
+    // It holds the session and the keys, and nothing about the rooms: their
+    // state is kept in memory, and the old store is gone.
+    let mut files: Vec<String> = std::fs::read_dir(&config.store_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with("-wal") && !name.ends_with("-shm"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["matrix-sdk-crypto.sqlite3", "session.json", "store-encryption"],
+        "store_dir holds {files:?}"
+    );
+    assert!(!config.store_dir.join("matrix-sdk-state.sqlite3-wal").exists());
 
     // The crypto store opens with the passphrase, and with no other.
     assert!(

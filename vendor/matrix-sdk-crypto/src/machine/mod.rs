@@ -1742,7 +1742,11 @@ impl OlmMachine {
         let room_key_updates: Vec<_> =
             changes.inbound_group_sessions.iter().map(RoomKeyInfo::from).collect();
 
-        self.store().save_changes(changes).await?;
+        // Hearth patch: a sync that changed nothing writes nothing (no store
+        // round trip, no durable write).
+        if !changes.is_empty() {
+            self.store().save_changes(changes).await?;
+        }
         store_transaction.commit().await?;
 
         Ok((events, room_key_updates))
@@ -1814,6 +1818,11 @@ impl OlmMachine {
             error!(error = ?e, "Error marking a tracked user as changed");
         }
 
+        // Hearth patch: the token is stored only with to-device messages.
+        // Only sliding sync reads it back, to resume the to-device stream;
+        // with no message since the stored token, resuming from that one
+        // is the same.
+        let received_to_device = !sync_changes.to_device_events.is_empty();
         for raw_event in sync_changes.to_device_events {
             let processed_event = Box::pin(self.receive_to_device_event(
                 transaction,
@@ -1835,7 +1844,9 @@ impl OlmMachine {
             .await?;
 
         changes.sessions.extend(changed_sessions);
-        changes.next_batch_token = sync_changes.next_batch_token;
+        if received_to_device {
+            changes.next_batch_token = sync_changes.next_batch_token;
+        }
 
         Ok((events, changes))
     }

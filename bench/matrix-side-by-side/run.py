@@ -109,6 +109,9 @@ def main():
     ap.add_argument("--peer", default=os.path.join(ROOT, ".bench", "mrb", "bin", "matrix-reminder-bot"))
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--replies", type=int, default=20)
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait before each bot's phase, so that what the last phase set going "
+                         "(its bot, Synapse) has settled; the same for every bot")
     ap.add_argument("--replies-only", action="store_true",
                     help="measure reply latency only, without the 20-reminder rounds (about a minute a round less)")
     a = ap.parse_args()
@@ -175,6 +178,7 @@ def main():
         order = ["peer", "hearth", "echo"] if rnd % 2 == 0 else ["echo", "hearth", "peer"]
         for name in order:
             who, command, pid = bots[name]
+            time.sleep(a.settle)
             before = proc_figures(pid) if pid else None
             for _ in range(a.replies):
                 sent = say(name, command)
@@ -255,7 +259,7 @@ def main():
             ("RSS after a round (MiB)", lambda k: med(results[k]["rss"])),
             ("bot CPU per round (s)", lambda k: med(results[k]["cpu"])),
         ]
-    print(f"hearth binary: {binary}; {a.rounds} rounds; work dir {work}")
+    print(f"hearth binary: {binary}; {a.rounds} rounds; settle {a.settle} s; work dir {work}")
     print(f"{'figure':36} {'peer':>9} {'hearth':>9} {'echo':>9} {'hearth/peer':>12} {'hearth-echo':>12}")
     for label, f in rows:
         p, h = f("peer"), f("hearth")

@@ -101,9 +101,6 @@ impl Matrix {
         // joined room's state, the pending invites and the account data
         // (which rooms are DMs) come with it. No handler is set yet, so
         // nothing in it is answered.
-        let Some(me) = client.user_id().map(ToOwned::to_owned) else {
-            bail!("the Matrix client has no user id after login");
-        };
         let first = SyncSettings::default()
             .timeout(Duration::ZERO)
             .filter(Filter::FilterDefinition(first_sync_filter()));
@@ -136,7 +133,9 @@ impl Matrix {
                 client.sync_once(first).await.context("the first Matrix sync")?;
             }
         }
-        let user_id = me;
+        let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
+            bail!("the Matrix client has no user id after login");
+        };
         // What an admin compares to verify the bot (see the README); public keys.
         let ed25519 = client.encryption().ed25519_key().await;
         tracing::info!(device = ?client.device_id(), ed25519 = ?ed25519, "matrix device");
@@ -441,14 +440,20 @@ fn check_store_encryption(store_dir: &Path, with_passphrase: bool) -> anyhow::Re
     std::fs::write(&marker, format!("{want}\n")).with_context(|| format!("writing {}", marker.display()))
 }
 
+/// A sqlite database's files: the database, its write-ahead log and its
+/// shared-memory index.
+fn sqlite_files(name: &str) -> [String; 3] {
+    [name.to_string(), format!("{name}-wal"), format!("{name}-shm")]
+}
+
 /// Removes the room-state, event-cache and media stores earlier versions
 /// kept in `store_dir`: room names and members the bot no longer keeps on
 /// disk. The crypto store and the session stay.
 fn remove_old_stores(store_dir: &Path) -> anyhow::Result<()> {
     let mut removed = 0;
     for name in OLD_STORE_FILES {
-        for suffix in ["", "-wal", "-shm"] {
-            let path = store_dir.join(format!("{name}{suffix}"));
+        for file in sqlite_files(name) {
+            let path = store_dir.join(file);
             match std::fs::remove_file(&path) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -471,8 +476,7 @@ fn remove_old_stores(store_dir: &Path) -> anyhow::Result<()> {
 fn retire_crypto_store(store_dir: &Path, device: &str) -> anyhow::Result<()> {
     let retired = store_dir.join("retired").join(device);
     create_private_dir(&retired)?;
-    for suffix in ["", "-wal", "-shm"] {
-        let name = format!("{CRYPTO_STORE_FILE}{suffix}");
+    for name in sqlite_files(CRYPTO_STORE_FILE) {
         let from = store_dir.join(&name);
         if from.exists() {
             std::fs::rename(&from, retired.join(&name))

@@ -27,6 +27,27 @@ pub enum UserError {
     UnexpectedWords {
         command: &'static str,
     },
+    /// Words without a name where only named options are taken: a value
+    /// with spaces needs quotes. The words are not repeated back (they may
+    /// be a private note).
+    UnquotedWords {
+        command: &'static str,
+    },
+    /// A `name:` among a value's words that is almost an option's name: a
+    /// misspelt option, or part of the value? Asked, not guessed.
+    AlmostAnOption {
+        command: &'static str,
+        typed: String,
+        option: &'static str,
+        value_of: &'static str,
+    },
+    /// More words after a one-word value: part of it, or another option's
+    /// whose name was left out? The words are not repeated back.
+    TrailingWords {
+        command: &'static str,
+        option: &'static str,
+        belongs_to: Vec<&'static str>,
+    },
     OpenQuote,
     LineTooLong {
         len: usize,
@@ -116,6 +137,37 @@ impl UserError {
             UserError::UnexpectedWords { command } => Line::new()
                 .cmd(*command)
                 .t(" takes no words after it. Options are written name:value."),
+            UserError::UnquotedWords { command } => Line::new().cmd(*command).t(
+                " takes only options written name:value. Put a value with spaces in quotes, \
+                 e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
+            ),
+            UserError::AlmostAnOption {
+                command,
+                typed,
+                option,
+                value_of,
+            } => Line::new().cmd(*command).t(format!(
+                " has no option {typed}:. Did you mean {option}:…? If the words are part of {value_of}, \
+                 put its value in quotes: {value_of}:\"…\". Nothing was changed."
+            )),
+            UserError::TrailingWords {
+                command,
+                option,
+                belongs_to,
+            } => {
+                let others = match belongs_to.as_slice() {
+                    [] => String::new(),
+                    names => format!(
+                        " (perhaps {})",
+                        names.iter().map(|n| format!("{n}:…")).collect::<Vec<_>>().join(" or ")
+                    ),
+                };
+                Line::new().cmd(*command).t(format!(
+                    ": {option} takes one value, and more words follow it. If they belong to another option, \
+                     write its name before them{others}; if they are all {option}, put them in quotes. \
+                     Nothing was changed."
+                ))
+            }
             UserError::OpenQuote => {
                 Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
             }

@@ -40,7 +40,7 @@ pub fn help(command: Option<&CommandSpec>) -> Message {
             message.line(
                 Line::new()
                     .cmd("help command:NAME")
-                    .t(" explains one. Options are written name:value; put quotes around values with spaces: name:\"Grief circle\"."),
+                    .t(" explains one. Options are written name:value, and a value runs until the next option's name: name:Grief circle topic:grief. Quotes keep a value whole: note:\"topic: loss\"."),
             )
         }
         Some(c) => {

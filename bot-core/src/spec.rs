@@ -344,8 +344,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         who: Role::Member,
         options: &[opt(
             "country",
-            "A two-letter country code, e.g. GB or US",
-            Kind::Text { max: 2 },
+            "A country, by name or code, e.g. Germany, UK or US",
+            Kind::Text { max: 100 },
         )],
     },
     // check-ins

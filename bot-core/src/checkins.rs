@@ -136,7 +136,8 @@ pub(crate) async fn run(
         Cmd::Schedule { when, repeat, question } => {
             let group = the_group()?;
             let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
-            schedule(store, group, zone, when, repeat, question, now).await?
+            let order = crate::members::date_order(store, asker.me).await?;
+            schedule(store, group, (zone, order), when, repeat, question, now).await?
         }
         Cmd::Remind { time, tell } => {
             let changes_prompt = time.is_some();
@@ -664,7 +665,7 @@ fn prompt_key(schedule: i64, at: DateTime<Utc>) -> String {
 async fn schedule(
     store: &Store,
     group: &Group,
-    zone: Tz,
+    (zone, order): (Tz, Option<when::DateOrder>),
     when_raw: &str,
     repeat: Option<&str>,
     question: Option<&str>,
@@ -742,7 +743,7 @@ async fn schedule(
             ))
         }
         _ => {
-            let asked = when::parse(when_raw, zone, now)?;
+            let asked = when::parse(when_raw, zone, order, now)?;
             let (first, note) = when::resolve(asked, zone);
             let start = first.with_timezone(&zone).naive_local();
             let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;

@@ -80,6 +80,17 @@ pub enum UserError {
     BadTimezone {
         suggestions: Vec<&'static str>,
     },
+    /// A numeric date that reads two ways (03/12), with both readings.
+    AmbiguousDate {
+        typed: String,
+        day_first: chrono::NaiveDate,
+        month_first: chrono::NaiveDate,
+    },
+    /// A zone abbreviation (EST, CET): it does not follow daylight saving.
+    ZoneAbbreviation {
+        typed: String,
+        suggestions: Vec<&'static str>,
+    },
     NotPermitted {
         command: &'static str,
         needs: Role,
@@ -99,6 +110,15 @@ pub enum UserError {
         command: &'static str,
     },
     MeetingNotFound,
+    /// The group already meets then: done only with `confirm:yes`.
+    Clash {
+        command: &'static str,
+        group: String,
+        name: String,
+        meeting: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        zone: chrono_tz::Tz,
+    },
     NoSuchOccurrence,
     OccurrenceCancelled,
     /// The talking stick refused (not your turn, no circle here, …).
@@ -196,6 +216,33 @@ impl UserError {
                     l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
                 }
             }
+            UserError::AmbiguousDate {
+                typed,
+                day_first,
+                month_first,
+            } => Line::text(format!(
+                "{typed} could be {} or {}. Write the one you mean as {} or {}, or tell me how you write dates: ",
+                day_first.format("%-d %B %Y"),
+                month_first.format("%-d %B %Y"),
+                day_first.format("%Y-%m-%d"),
+                month_first.format("%Y-%m-%d"),
+            ))
+            .cmd("timezone dates:day_first")
+            .t(" or ")
+            .cmd("timezone dates:month_first")
+            .t(". Nothing was changed."),
+            UserError::ZoneAbbreviation { typed, suggestions } => {
+                let choices = match suggestions.as_slice() {
+                    [] => String::new(),
+                    [one] => (*one).to_string(),
+                    [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+                };
+                Line::text(format!(
+                    "{typed} is an abbreviation, and it does not follow daylight saving: your times would be an hour \
+                     off for half the year. Which region do you mean: {choices}? Type its name instead, e.g. {}.",
+                    suggestions.first().copied().unwrap_or("Europe/Berlin")
+                ))
+            }
             UserError::NotPermitted { command, needs, group } => {
                 let who = match (needs, group) {
                     (Role::Admin, _) => "a community admin".to_string(),
@@ -231,6 +278,18 @@ impl UserError {
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::Clash {
+                command,
+                group,
+                name,
+                meeting,
+                at,
+                zone,
+            } => Line::text(format!("{group} already meets then: {name} (meeting {meeting}) on "))
+                .push(Span::Time { at: *at, zone: *zone })
+                .t(". Nothing was changed. To go ahead anyway, give the same ")
+                .cmd(*command)
+                .t(" again with confirm:yes."),
             UserError::Circle(refusal) => refusal.line(),
         };
         Message::new().line(line)

@@ -9,9 +9,10 @@ use chrono_tz::Tz;
 use crate::clock::Clock;
 use crate::error::{Error, Result, UserError, apology};
 use crate::groups::{self, Group};
-use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
+use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
 use crate::members::{self, Community, Member};
+use crate::message::{Line, Message, Span};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
@@ -71,7 +72,10 @@ pub(crate) enum Command<'a> {
         user: &'a str,
         add: bool,
     },
-    Timezone(Option<Tz>),
+    Timezone {
+        zone: Option<Tz>,
+        dates: Option<crate::when::DateOrder>,
+    },
     MeetingSchedule,
     MeetingList,
     MeetingCancel {
@@ -80,6 +84,7 @@ pub(crate) enum Command<'a> {
     MeetingMove {
         occurrence: Option<&'a str>,
         when: &'a str,
+        confirmed: bool,
     },
     MeetingRsvp {
         occurrence: Option<&'a str>,
@@ -131,7 +136,10 @@ impl<'a> Command<'a> {
                 user: b.text("user")?,
                 add: b.choice("action")? == "add",
             },
-            "timezone" => Command::Timezone(b.zone("zone")),
+            "timezone" => Command::Timezone {
+                zone: b.zone("zone"),
+                dates: b.choice("dates").and_then(crate::when::DateOrder::parse),
+            },
             "meeting schedule" => Command::MeetingSchedule,
             "meeting list" => Command::MeetingList,
             "meeting cancel" => Command::MeetingCancel {
@@ -140,6 +148,7 @@ impl<'a> Command<'a> {
             "meeting move" => Command::MeetingMove {
                 occurrence: b.text("occurrence"),
                 when: b.text("when")?,
+                confirmed: b.choice("confirm") == Some("yes"),
             },
             "meeting rsvp" => Command::MeetingRsvp {
                 occurrence: b.text("occurrence"),
@@ -188,6 +197,33 @@ impl<'a> Command<'a> {
 /// for a crisis line, checked in, or looked at or erased their own data.
 fn unlogged(command: &str) -> bool {
     matches!(command, "crisis" | "mydata" | "forgetme") || command.starts_with("checkin ")
+}
+
+/// A change to a group's meetings is the group's news: it is posted in its
+/// home channel, where its members look. Typed there, the answer is that
+/// post; typed elsewhere, or with a line for the one who typed it alone
+/// (which date it took, in their own zone), they get it privately, told
+/// where it went.
+fn announce(here: &str, group: &Group, message: Message, note: Option<Line>) -> Response {
+    if here == group.home_channel && note.is_none() {
+        return Response::public(message);
+    }
+    let mut mine = message.clone();
+    if let Some(note) = note {
+        mine = mine.line(note);
+    }
+    mine = mine.line(
+        Line::text("Posted in ")
+            .push(Span::Channel {
+                id: group.home_channel.clone(),
+            })
+            .t(", the group's home."),
+    );
+    Response::private_general(mine).with_effect(Effect::Post {
+        channel: group.home_channel.clone(),
+        message,
+        key: None,
+    })
 }
 
 /// A short id to quote for an internal error.
@@ -554,8 +590,8 @@ impl Hearth {
             Command::GroupFacilitator { user, add } => {
                 Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
             }
-            Command::Timezone(zone) => {
-                let message = members::timezone(store, &ctx.me, &ctx.community, zone, now).await?;
+            Command::Timezone { zone, dates } => {
+                let message = members::timezone(store, &ctx.me, &ctx.community, zone, dates, now).await?;
                 if zone.is_some() {
                     // Quiet hours are read in the member's zone.
                     jobs::plan_member(store, ctx.me.id, now).await?;
@@ -570,9 +606,10 @@ impl Hearth {
                     .zone()
                     .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
                     .unwrap_or(ctx.community.zone());
-                let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
+                let order = members::date_order(store, &ctx.me).await?;
+                let (message, meeting) = meetings::schedule(store, group, default_zone, order, bound, now).await?;
                 self.replan_series(&meeting, None, now).await?;
-                Response::public(message)
+                announce(&ctx.input.place.channel, group, message, None)
             }
             Command::MeetingList => {
                 let message = meetings::list(store, community, group, reader_zone, now).await?;
@@ -585,15 +622,27 @@ impl Hearth {
             }
             Command::MeetingCancel { occurrence } => {
                 let meeting = the_meeting()?;
-                let (message, told) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
+                let (message, note, told) =
+                    meetings::cancel(store, meeting, the_group()?, occurrence, reader_zone, now).await?;
                 self.replan_series(meeting, Some(&told), now).await?;
-                Response::public(message)
+                announce(&ctx.input.place.channel, the_group()?, message, note)
             }
-            Command::MeetingMove { occurrence, when } => {
+            Command::MeetingMove {
+                occurrence,
+                when,
+                confirmed,
+            } => {
                 let meeting = the_meeting()?;
-                let (message, told) = meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
+                let to = meetings::ToWhen {
+                    text: when,
+                    reader: reader_zone,
+                    order: members::date_order(store, &ctx.me).await?,
+                    confirmed,
+                };
+                let (message, note, told) =
+                    meetings::move_one(store, meeting, the_group()?, occurrence, &to, now).await?;
                 self.replan_series(meeting, Some(&told), now).await?;
-                Response::public(message)
+                announce(&ctx.input.place.channel, the_group()?, message, note)
             }
             Command::MeetingRsvp { occurrence, answer } => {
                 let meeting = the_meeting()?;

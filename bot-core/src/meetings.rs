@@ -173,6 +173,12 @@ pub(crate) fn series_rule(
     if let Some(count) = count {
         rule.push_str(&format!(";COUNT={count}"));
     }
+    if until.is_some_and(|u| u < start.date()) {
+        return Err(UserError::BadValue {
+            option: "until",
+            why: "is before the first meeting; give a last day on or after the date in when",
+        });
+    }
     if let Some(until) = until {
         // Through the end of that day in the meeting's zone, written in UTC as RFC 5545 asks.
         let end = when::resolve(until.and_hms_opt(23, 59, 59).unwrap_or_default(), zone).0;
@@ -539,19 +545,24 @@ pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting,
         .collect())
 }
 
-/// Finds an occurrence by `next` or the local date it was (originally) on.
+/// Finds an occurrence by `next` or the date it is on. A date is read in the
+/// meeting's zone (as buttons and `/meeting list` name it) and in the
+/// reader's: where the two differ, the answer's second part says which was
+/// taken, in words.
 pub async fn occurrence(
     store: &Store,
     meeting: &Meeting,
     wanted: Option<&str>,
+    reader: Tz,
     now: DateTime<Utc>,
-) -> Result<Occurrence> {
+) -> Result<(Occurrence, Option<Line>)> {
     let wanted = wanted.map(str::trim).unwrap_or("next");
     if wanted.eq_ignore_ascii_case("next") {
         return upcoming(store, meeting, now, 1)
             .await?
             .into_iter()
             .next()
+            .map(|o| (o, None))
             .ok_or_else(|| UserError::NoSuchOccurrence.into());
     }
     let Ok(date) = NaiveDate::parse_from_str(wanted, "%Y-%m-%d") else {
@@ -562,11 +573,57 @@ pub async fn occurrence(
         .into());
     };
     let zone = meeting.zone();
-    let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let exceptions = {
         let mut conn = store.pool().acquire().await.context("reading occurrences")?;
         exceptions(&mut conn, meeting.id).await?
     };
+    let theirs = on_date(meeting, &exceptions, date, zone);
+    if reader == zone {
+        return Ok((theirs?, None));
+    }
+    let yours = on_date(meeting, &exceptions, date, reader);
+    let day = |o: &Occurrence, z: Tz| o.start.with_timezone(&z).date_naive();
+    match (theirs, yours) {
+        (Ok(t), Ok(y)) if t.original == y.original => Ok((t, None)),
+        (Ok(t), other) => {
+            if day(&t, reader) == date && other.is_err() {
+                return Ok((t, None));
+            }
+            let mut line = Line::text(format!(
+                "I took {date} in {}, where it meets: for you that is ",
+                zone.name()
+            ))
+            .push(time(t.start, reader))
+            .t(".");
+            if let Ok(y) = other {
+                line = line
+                    .t(format!(" On your {date} there is another, at "))
+                    .push(time(y.start, reader))
+                    .t(format!(": name it occurrence:{}.", occurrence_ref(meeting, &y)));
+            }
+            Ok((t, Some(line)))
+        }
+        (Err(_), Ok(y)) => Ok((
+            y,
+            Some(
+                Line::text(format!(
+                    "I took {date} as your date, in {}: the meeting at ",
+                    reader.name()
+                ))
+                .push(time(y.start, reader))
+                .t(format!(
+                    ", which is {} in {}, where it meets.",
+                    y.start.with_timezone(&zone).format("%a %-d %b"),
+                    zone.name()
+                )),
+            ),
+        )),
+        (Err(e), Err(_)) => Err(e),
+    }
+}
+
+/// The occurrence on `date` in `zone`, exceptions applied.
+fn on_date(meeting: &Meeting, exceptions: &HashMap<i64, Option<i64>>, date: NaiveDate, zone: Tz) -> Result<Occurrence> {
     // A moved occurrence answers to the date it now happens on, too.
     if let Some((original, moved)) = exceptions
         .iter()
@@ -578,6 +635,7 @@ pub async fn occurrence(
             start: at(moved),
         });
     }
+    let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let original = meeting
         .raw_after(day_start, 1)?
         .into_iter()
@@ -596,6 +654,54 @@ pub async fn occurrence(
         },
         None => Err(UserError::NoSuchOccurrence.into()),
     }
+}
+
+/// How far ahead a new or moved meeting is checked against the group's
+/// others, and at most how many of a new series' meetings.
+const CLASH_DAYS: i64 = 366;
+const CLASH_SLOTS: u16 = 60;
+
+/// The first of the group's meetings (other than `except`, a series' one
+/// occurrence by its original start) that overlaps one of `slots`.
+async fn clash(
+    store: &Store,
+    group: i64,
+    slots: &[(DateTime<Utc>, Duration)],
+    except: Option<(i64, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Result<Option<(Meeting, Occurrence)>> {
+    let Some(last) = slots.iter().map(|(start, length)| *start + *length).max() else {
+        return Ok(None);
+    };
+    for other in of_group(store, group).await? {
+        // Enough of a daily series to reach the last slot.
+        let span = (last - now).num_days().clamp(1, CLASH_DAYS) as usize + 1;
+        for occ in upcoming(store, &other, now, span).await? {
+            if except == Some((other.id, occ.original)) || occ.start >= last {
+                continue;
+            }
+            let ends = occ.start + other.duration();
+            if slots
+                .iter()
+                .any(|(start, length)| occ.start < *start + *length && *start < ends)
+            {
+                return Ok(Some((other, occ)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn clash_error(meeting: &Meeting, group: &Group, occ: &Occurrence, command: &'static str) -> Error {
+    UserError::Clash {
+        command,
+        group: group.name.clone(),
+        name: meeting.name(&group.name).to_string(),
+        meeting: meeting.id,
+        at: occ.start,
+        zone: meeting.zone(),
+    }
+    .into()
 }
 
 /// How an occurrence is referred to in commands and buttons.
@@ -717,11 +823,12 @@ pub async fn schedule(
     store: &Store,
     group: &Group,
     default_zone: Tz,
+    order: Option<when::DateOrder>,
     b: &Bound,
     now: DateTime<Utc>,
 ) -> Result<(Message, Meeting)> {
     let zone = b.zone("timezone").unwrap_or(default_zone);
-    let asked = when::parse(b.text("when").unwrap_or_default(), zone, now)?;
+    let asked = when::parse(b.text("when").unwrap_or_default(), zone, order, now)?;
     let (first, note) = when::resolve(asked, zone);
     let start = first.with_timezone(&zone).naive_local();
     let duration = match b.text("duration") {
@@ -738,16 +845,26 @@ pub async fn schedule(
         },
     };
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
-    // Refused before anything is stored: a rule that never meets again.
-    let any = rule_set(start, zone, &rule)
+    // Refused before anything is stored: a rule that never meets again, or
+    // (unless confirmed) one that meets when the group already does.
+    let slots: Vec<(DateTime<Utc>, Duration)> = rule_set(start, zone, &rule)
         .map(|set| {
             set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
-                .all(1)
+                .all(CLASH_SLOTS)
                 .dates
         })
-        .unwrap_or_default();
-    if any.is_empty() {
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.to_utc(), Duration::minutes(duration)))
+        .filter(|(d, _)| *d <= now + Duration::days(CLASH_DAYS))
+        .collect();
+    if slots.is_empty() {
         return Err(repeat_error("gives no meeting after now").into());
+    }
+    if b.choice("confirm").is_none()
+        && let Some((other, occ)) = clash(store, group.id, &slots, None, now).await?
+    {
+        return Err(clash_error(&other, group, &occ, "meeting schedule"));
     }
     let new = NewSeries {
         title: b.text("title"),
@@ -771,6 +888,16 @@ pub async fn schedule(
     if let Some(note) = note {
         message = message.line(Line::text(note.explain(asked, zone)));
     }
+    if first.start != when::resolve(start, zone).0 && first.start > now {
+        message = message.line(
+            Line::text(format!(
+                "The rule does not meet on {}, the day in when, so the first meeting is ",
+                start.format("%a %-d %b %Y")
+            ))
+            .push(time(first.start, zone))
+            .t("."),
+        );
+    }
     if let Some(place) = &meeting.location {
         message = message.line(Line::text(format!("Where: {place}")));
     }
@@ -791,8 +918,11 @@ pub async fn schedule(
         previous_offset = Some(offset);
         message = message.line(line);
     }
-    message = message
-        .line(Line::text("Reply with the buttons, or ").cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id)));
+    message = message.line(
+        Line::text("RSVP below, or with ")
+            .cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id))
+            .t("."),
+    );
     Ok((rsvp_buttons(message, &meeting, &first), meeting))
 }
 
@@ -922,7 +1052,7 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
                         .push(time(at(*to), zone))
                         .t("."),
                 )
-                .text("Your RSVP still stands; change it with the buttons if you need to.");
+                .text("Your RSVP still stands; change it below if you need to.");
             let moved = Occurrence {
                 original: at(*original),
                 start: at(*to),
@@ -932,14 +1062,17 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
     }
 }
 
-/// `/meeting cancel`: one occurrence (default the next) or `all`.
+/// `/meeting cancel`: one occurrence (default the next) or `all`. Returns
+/// the notice (for the group's channel), a line for the canceller alone
+/// (which date it took, in their zone), and who to tell.
 pub async fn cancel(
     store: &Store,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
+    reader: Tz,
     now: DateTime<Utc>,
-) -> Result<(Message, Told)> {
+) -> Result<(Message, Option<Line>, Told)> {
     let zone = meeting.zone();
     let name = meeting.name(&group.name).to_string();
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
@@ -967,9 +1100,9 @@ pub async fn cancel(
             "Cancelled every coming {name} meeting (meeting {}).",
             meeting.id
         ));
-        return Ok((reply, told));
+        return Ok((reply, None, told));
     }
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let (occ, which) = occurrence(store, meeting, wanted, reader, now).await?;
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = NULL",
@@ -992,22 +1125,47 @@ pub async fn cancel(
             .push(time(occ.start, zone))
             .t(". Those who said they'd come will be told."),
     );
-    Ok((reply, told))
+    Ok((reply, which, told))
 }
 
-/// `/meeting move`: one occurrence to a new time.
+/// `/meeting move`: one occurrence to a new time. Returns what
+/// [`cancel`] does.
 pub async fn move_one(
     store: &Store,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
-    new_when: &str,
+    to_when: &ToWhen<'_>,
     now: DateTime<Utc>,
-) -> Result<(Message, Told)> {
+) -> Result<(Message, Option<Line>, Told)> {
     let zone = meeting.zone();
-    let occ = occurrence(store, meeting, wanted, now).await?;
-    let asked = when::parse(new_when, zone, now)?;
+    let (occ, which) = occurrence(store, meeting, wanted, to_when.reader, now).await?;
+    // A time alone keeps the meeting's own date: `when:18:00` moves the
+    // occurrence named, not to today.
+    let asked = match when::time_only(to_when.text) {
+        Some(clock) => occ.start.with_timezone(&zone).date_naive().and_time(clock),
+        None => when::parse(to_when.text, zone, to_when.order, now)?,
+    };
     let (to, note) = when::resolve(asked, zone);
+    if to <= now {
+        return Err(UserError::BadValue {
+            option: "when",
+            why: "is in the past; give a time still to come",
+        }
+        .into());
+    }
+    if !to_when.confirmed
+        && let Some((other, clashing)) = clash(
+            store,
+            group.id,
+            &[(to, meeting.duration())],
+            Some((meeting.id, occ.original)),
+            now,
+        )
+        .await?
+    {
+        return Err(clash_error(&other, group, &clashing, "meeting move"));
+    }
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = excluded.moved_to",
@@ -1039,7 +1197,24 @@ pub async fn move_one(
     if let Some(note) = note {
         reply = reply.text(note.explain(asked, zone));
     }
-    Ok((reply, told))
+    Ok((reply, which, told))
+}
+
+/// The new time a `/meeting move` asks for, as typed, with what reads it.
+pub struct ToWhen<'a> {
+    pub text: &'a str,
+    /// The mover's zone, in which an occurrence's date may be named too.
+    pub reader: Tz,
+    pub order: Option<when::DateOrder>,
+    /// `confirm:yes`: moved even onto a time the group already meets.
+    pub confirmed: bool,
+}
+
+fn with_line(message: Message, line: Option<Line>) -> Message {
+    match line {
+        Some(line) => message.line(line),
+        None => message,
+    }
 }
 
 /// `/meeting rsvp`.
@@ -1057,7 +1232,7 @@ pub async fn rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Message> {
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let (occ, which) = occurrence(store, meeting, wanted, reader_zone, now).await?;
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
@@ -1090,7 +1265,7 @@ pub async fn rsvp(
             "Thanks for letting us know. You're welcome at {name} any time."
         )),
     };
-    Ok(Message::new().line(line))
+    Ok(with_line(Message::new().line(line), which))
 }
 
 #[cfg(test)]

@@ -895,6 +895,12 @@ mod tests {
         ("timezone zone:Europe/Berln", "!BadTimezone"),
         ("timezone", ""),
         ("TimeZone Zone:America/New_York", "zone=America/New_York"),
+        ("timezone EST", "!ZoneAbbreviation"),
+        ("timezone zone:cet", "!ZoneAbbreviation"),
+        (
+            "meeting schedule group:Grief circle when:tue 19:00 timezone:PST",
+            "!ZoneAbbreviation",
+        ),
         // Crisis lines are never refused: every word is the country.
         ("crisis", ""),
         ("crisis USA", "country=USA"),

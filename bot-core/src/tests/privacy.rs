@@ -31,7 +31,7 @@ async fn a_member_with_everything() -> Bot {
     )
     .await;
     let z = |text: &'static str| say_as(&bot, "local", text);
-    z("timezone zone:Europe/Berlin").await;
+    z("timezone zone:Europe/Berlin dates:day_first").await;
     z("group join group:#1").await;
     z("reminders leads:2h dm:on quiet:23:00-07:00").await;
     z(r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#).await;

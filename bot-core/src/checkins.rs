@@ -545,10 +545,40 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
         })
 }
 
+/// A line for `/reminders` when new quiet hours cover the member's daily
+/// check-in prompt: it will come when they end, and they should know.
+pub(crate) async fn quiet_note(store: &Store, member: i64) -> Result<Option<Line>> {
+    let quiet = reminders::settings(store, member).await?;
+    let at = settings(store, member)
+        .await?
+        .remind_at
+        .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok());
+    Ok(match (at, quiet.quiet()) {
+        (Some(at), Some((_, to))) if quiet.is_quiet(at) => Some(
+            Line::text(format!(
+                "Your daily check-in prompt at {} is inside these hours, so it comes at {}. Move it with ",
+                at.format("%H:%M"),
+                to.format("%H:%M")
+            ))
+            .cmd("checkin remind time:…")
+            .t("."),
+        ),
+        _ => None,
+    })
+}
+
 /// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
 async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Option<&str>, zone: Tz) -> Result<Message> {
     let me = asker.me;
     let time = time.map(parse_time).transpose()?;
+    let quiet = reminders::settings(store, me.id).await?;
+    // A prompt inside quiet hours would come when they end, the next
+    // morning, asking about a day that has not begun: refused, not confirmed.
+    if let (Some(Some(t)), Some((from, to))) = (time, quiet.quiet())
+        && quiet.is_quiet(t)
+    {
+        return Err(UserError::InQuietHours { time: t, from, to }.into());
+    }
     if time.is_some() || tell.is_some() {
         sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
@@ -576,12 +606,28 @@ async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Opti
     }
     let s = settings(store, me.id).await?;
     let mut message = Message::titled("Your check-ins");
-    message = message.text(match &s.remind_at {
-        Some(t) => format!(
+    let at = s
+        .remind_at
+        .as_deref()
+        .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok());
+    message = message.text(match (&s.remind_at, at.zip(quiet.quiet())) {
+        (Some(t), Some((at, (from, to)))) if quiet.is_quiet(at) => format!(
+            "A check-in prompt by DM every day at {t}, {} time. That is inside your quiet hours ({}-{}), \
+             so it comes when they end, at {}; pick another time with /checkin remind time:….",
+            me.zone().unwrap_or(zone).name(),
+            from.format("%H:%M"),
+            to.format("%H:%M"),
+            to.format("%H:%M")
+        ),
+        (Some(t), Some(_)) => format!(
             "A check-in prompt by DM every day at {t}, {} time (outside your quiet hours).",
             me.zone().unwrap_or(zone).name()
         ),
-        None => "No daily check-in prompt.".to_string(),
+        (Some(t), None) => format!(
+            "A check-in prompt by DM every day at {t}, {} time.",
+            me.zone().unwrap_or(zone).name()
+        ),
+        (None, _) => "No daily check-in prompt.".to_string(),
     });
     message = message.text(if s.tell_facilitators {
         "When you answer 1 (struggling) to a group, its facilitators are told that today is hard: your name, never your note."

@@ -110,6 +110,12 @@ pub enum UserError {
         command: &'static str,
     },
     MeetingNotFound,
+    /// A daily prompt time inside the member's own quiet hours.
+    InQuietHours {
+        time: chrono::NaiveTime,
+        from: chrono::NaiveTime,
+        to: chrono::NaiveTime,
+    },
     /// The group already meets then: done only with `confirm:yes`.
     Clash {
         command: &'static str,
@@ -201,6 +207,11 @@ impl UserError {
             UserError::BadChoice { option, choices } => {
                 Line::text(format!("{option} must be one of: {}.", choices.join(", ")))
             }
+            UserError::BadNumber {
+                option,
+                min,
+                max: i64::MAX,
+            } => Line::text(format!("{option} must be a whole number, {min} or more.")),
             UserError::BadNumber { option, min, max } => {
                 Line::text(format!("{option} must be a whole number from {min} to {max}."))
             }
@@ -278,6 +289,21 @@ impl UserError {
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::InQuietHours { time, from, to } => {
+                let before = *from - chrono::Duration::minutes(30);
+                Line::text(format!(
+                    "{} is inside your quiet hours ({}-{}), when I send no DMs, so the prompt would only come at {}. \
+                     Pick a time outside them, e.g. ",
+                    time.format("%H:%M"),
+                    from.format("%H:%M"),
+                    to.format("%H:%M"),
+                    to.format("%H:%M"),
+                ))
+                .cmd(format!("checkin remind time:{}", before.format("%H:%M")))
+                .t(", or change your quiet hours with ")
+                .cmd("reminders quiet:…")
+                .t(". Nothing was changed.")
+            }
             UserError::Clash {
                 command,
                 group,

@@ -293,12 +293,33 @@ fn led_by_label(led_by: &str) -> &'static str {
     }
 }
 
+/// How a group meets, in words: "in person", "online".
+fn how_it_meets(group: &Group) -> &'static str {
+    match group.format.as_str() {
+        "in_person" => "in person",
+        "hybrid" => "hybrid (in person and online)",
+        _ => "online",
+    }
+}
+
+/// The format on the card: "In person: Room 4".
 fn format_label(group: &Group) -> String {
-    let how = match group.format.as_str() {
-        "in_person" => "In person",
-        "hybrid" => "Hybrid (in person and online)",
-        _ => "Online",
-    };
+    let how = how_it_meets(group);
+    let mut first = how.chars();
+    let capital: String = first
+        .next()
+        .map(|c| c.to_uppercase().chain(first).collect())
+        .unwrap_or_default();
+    with_place(group, &capital)
+}
+
+/// The format in a directory line: its words in lower case, the place as
+/// the group wrote it (a link with capitals stops working without them).
+fn format_in_line(group: &Group) -> String {
+    with_place(group, how_it_meets(group))
+}
+
+fn with_place(group: &Group, how: &str) -> String {
     match &group.location {
         Some(place) => format!("{how}: {place}"),
         None => how.to_string(),
@@ -437,7 +458,7 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
             g.id,
             g.topic,
             led_by_label(&g.led_by).to_lowercase(),
-            format_label(g).to_lowercase(),
+            format_in_line(g),
             members,
             if members == 1 { "" } else { "s" }
         )));

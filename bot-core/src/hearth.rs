@@ -696,7 +696,10 @@ impl Hearth {
                     Response::private_general(message)
                 }
                 None => {
-                    let message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
+                    let mut message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
+                    if let Some(note) = checkins::quiet_note(store, ctx.me.id).await? {
+                        message = message.line(note);
+                    }
                     jobs::plan_member(store, ctx.me.id, now).await?;
                     self.planned();
                     Response::private(message)

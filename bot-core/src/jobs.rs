@@ -927,6 +927,8 @@ struct Batch {
     series: HashMap<i64, SeriesCtx>,
     members: HashMap<i64, Member>,
     counts: HashMap<(i64, i64), (i64, i64)>,
+    /// (group, member) for the batch's recipients: who may see a link.
+    memberships: HashSet<(i64, i64)>,
 }
 
 impl Batch {
@@ -988,10 +990,24 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
+        let recipients = serde_json::to_string(&member_ids).map_err(|e| Error::Internal {
+            context: "listing recipients",
+            source: e.into(),
+        })?;
+        let memberships: HashSet<(i64, i64)> = sqlx::query_as(
+            "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(recipients)
+        .fetch_all(store.pool())
+        .await
+        .context("reading recipients' groups")?
+        .into_iter()
+        .collect();
         Ok(Self {
             series,
             members,
             counts,
+            memberships,
         })
     }
 }
@@ -1074,7 +1090,11 @@ async fn render(
                 Some(m) => format!("m:{}", m.id),
                 None => format!("c:{}:{}", ctx.community, ctx.group.home_channel),
             };
-            let (message, p) = reminder(row, ctx, member, counts, now, place);
+            // The link to those who may see it: anyone for an open group, a
+            // member by DM for one that asks people to register.
+            let link_shown = meetings::link_is_open(&ctx.group)
+                || member.is_some_and(|m| batch.memberships.contains(&(ctx.group.id, m.id)));
+            let (message, p) = reminder(row, ctx, member, counts, now, (place, link_shown));
             part = Some(p);
             message
         }
@@ -1142,7 +1162,11 @@ async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: Dat
             ),
             start: occ.start,
             end: occ.start + meeting.duration(),
-            location: meeting.location.clone(),
+            // A native event is public to the whole server.
+            location: match meetings::where_it_is(meeting, group, meetings::link_is_open(group)) {
+                meetings::Where::Place(place) => Some(place),
+                meetings::Where::Channel(_) => None,
+            },
             home_channel: group.home_channel.clone(),
         }),
     })
@@ -1155,7 +1179,7 @@ fn reminder(
     member: Option<&Member>,
     (yes, maybe): (i64, i64),
     now: DateTime<Utc>,
-    place_key: String,
+    (place_key, link_shown): (String, bool),
 ) -> (Message, Part) {
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
@@ -1169,11 +1193,9 @@ fn reminder(
     let starts = Line::text(format!("Starts {}: ", left_words(occ.start - now)))
         .push(meetings::time(occ.start, zone))
         .t(format!(" ({} min).", meeting.duration_minutes));
-    let place = match &meeting.location {
-        Some(place) => Line::text(format!("Where: {place}")),
-        None => Line::text("Where: ").push(crate::message::Span::Channel {
-            id: group.home_channel.clone(),
-        }),
+    let place = match meetings::where_it_is(meeting, group, link_shown) {
+        meetings::Where::Place(place) => Line::text(format!("Where: {place}")),
+        meetings::Where::Channel(home) => Line::text("Where: ").push(crate::message::Span::Channel { id: home }),
     };
     let so_far = format!("So far {yes} going, {maybe} maybe.");
     let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;

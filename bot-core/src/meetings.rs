@@ -727,6 +727,34 @@ pub fn rsvp_buttons(message: Message, meeting: &Meeting, occurrence: &Occurrence
         .button("Not this time", "👎", cmd("no"))
 }
 
+/// Where a meeting happens, as reminders and events say it: the series' own
+/// place; else the group's address, for groups that meet in person; else its
+/// conference link, to those who may see it (`link_shown`); else its home
+/// channel.
+pub fn where_it_is(meeting: &Meeting, group: &Group, link_shown: bool) -> Where {
+    if let Some(place) = &meeting.location {
+        return Where::Place(place.clone());
+    }
+    match (&group.location, group.format.as_str()) {
+        (Some(address), "in_person" | "hybrid") => Where::Place(address.clone()),
+        (Some(link), _) if link_shown => Where::Place(link.clone()),
+        _ => Where::Channel(group.home_channel.clone()),
+    }
+}
+
+/// A place as written (an address, a link, a room), or a channel by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    Place(String),
+    Channel(String),
+}
+
+/// Whether anyone may see a group's conference link: a group that asks
+/// people to register keeps it for its members.
+pub fn link_is_open(group: &Group) -> bool {
+    group.registration.is_none()
+}
+
 pub fn time(at: DateTime<Utc>, zone: Tz) -> Span {
     Span::Time { at, zone }
 }

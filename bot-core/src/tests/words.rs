@@ -57,7 +57,8 @@ async fn count(bot: &Bot, sql: &str) -> i64 {
 }
 
 async fn grief(bot: &Bot) {
-    bot.say("admin", "group create name:Grief circle topic:grief led_by:peer")
+    // Quoted, so that each test below stands on its own item.
+    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
 }
 
@@ -433,7 +434,7 @@ async fn schedule_move_and_cancel_go_to_the_home_channel_and_to_yes_and_maybe_by
     let bot = Bot::new().await;
     bot.say(
         "admin",
-        "group create name:Grief circle topic:grief led_by:peer channel:grief-room",
+        r#"group create name:"Grief circle" topic:grief led_by:peer channel:grief-room"#,
     )
     .await;
     let (scheduler, seen) = recording(&bot);
@@ -488,17 +489,17 @@ async fn reminders_say_the_address_or_the_link_to_those_who_may_see_it() {
     let (scheduler, seen) = recording(&bot);
     bot.say(
         "admin",
-        r#"group create name:Walk and talk topic:grief led_by:peer format:in_person location:"Room 4, Town Hall""#,
+        r#"group create name:"Walk and talk" topic:grief led_by:peer format:in_person location:"Room 4, Town Hall""#,
     )
     .await;
     bot.say(
         "admin",
-        "group create name:Online circle topic:grief led_by:peer format:online location:https://Meet.Example/AbC",
+        r#"group create name:"Online circle" topic:grief led_by:peer format:online location:https://Meet.Example/AbC"#,
     )
     .await;
     bot.say(
         "admin",
-        "group create name:Closed circle topic:grief led_by:peer format:online location:https://Meet.Example/Secret registration:Email the facilitator",
+        r#"group create name:"Closed circle" topic:grief led_by:peer format:online location:https://Meet.Example/Secret registration:"Email the facilitator""#,
     )
     .await;
     for (group, at) in [(1, "19:00"), (2, "20:30"), (3, "22:00")] {
@@ -537,12 +538,12 @@ async fn the_directory_keeps_addresses_and_links_as_written() {
     let bot = Bot::new().await;
     bot.say(
         "admin",
-        r#"group create name:Walk and talk topic:Grief led_by:peer format:in_person location:"Room 4, Town Hall""#,
+        r#"group create name:"Walk and talk" topic:Grief led_by:peer format:in_person location:"Room 4, Town Hall""#,
     )
     .await;
     bot.say(
         "admin",
-        "group create name:Online circle topic:grief led_by:peer location:https://Meet.Example/AbC",
+        r#"group create name:"Online circle" topic:grief led_by:peer location:https://Meet.Example/AbC"#,
     )
     .await;
 

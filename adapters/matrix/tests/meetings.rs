@@ -64,6 +64,13 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
     let crisis = bob
         .wait_for("crisis lines", |s| from_bot(s) && s.body().contains("Crisis lines"))
         .await;
+    // A country by name, as people type it: lines, never a correction.
+    bob.say(&bob.room(&rid), "!crisis the United States").await;
+    let by_name = bob
+        .wait_for("crisis lines by name", |s| {
+            from_bot(s) && s.body().contains("Crisis lines") && s.body().contains("988 Suicide & Crisis Lifeline")
+        })
+        .await;
 
     let outbox: Arc<dyn Outbox> = Arc::new(bot.outbox.clone());
     let report = Scheduler::new(hearth, vec![outbox])
@@ -83,6 +90,12 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
         .await;
     assert!(scheduled.body().contains("(Europe/Berlin)"), "{}", scheduled.body());
     assert_ne!(crisis.room, rid, "crisis lines are private");
+    assert_ne!(by_name.room, rid, "crisis lines are private");
+    assert!(
+        !by_name.body().contains("Samaritans"),
+        "just the country asked: {}",
+        by_name.body()
+    );
     assert!(
         crisis.body().contains("Samaritans, call 116 123 (free)"),
         "{}",

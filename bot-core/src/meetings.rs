@@ -846,6 +846,54 @@ async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<
     })
 }
 
+/// A new series' first meetings within the clash window, as (start,
+/// length); refused when the rule meets never again.
+fn first_slots(
+    start: NaiveDateTime,
+    zone: Tz,
+    rule: &str,
+    duration: i64,
+    now: DateTime<Utc>,
+) -> std::result::Result<Vec<(DateTime<Utc>, Duration)>, UserError> {
+    let coming = rule_set(start, zone, rule)
+        .map(|set| {
+            set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
+                .all(CLASH_SLOTS)
+                .dates
+        })
+        .unwrap_or_default();
+    if coming.is_empty() {
+        return Err(repeat_error("gives no meeting after now"));
+    }
+    Ok(coming
+        .into_iter()
+        .map(|d| (d.to_utc(), Duration::minutes(duration)))
+        .filter(|(d, _)| *d <= now + Duration::days(CLASH_DAYS))
+        .collect())
+}
+
+/// The preview's dates, in the meeting's own zone and named (a public post;
+/// Discord localises it for each reader), with each clock change flagged.
+fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
+    message = message.line(Line::text(if next.len() > 1 { "Next meetings:" } else { "When:" }));
+    let mut previous_offset = None;
+    for occ in next {
+        let offset = occ.start.with_timezone(&zone).offset().fix();
+        let mut line = Line::text("  ").push(time(occ.start, zone));
+        if previous_offset.is_some_and(|p| p != offset) {
+            line = line.t(format!(
+                "  (clocks changed: still {} in {}, now UTC{})",
+                occ.start.with_timezone(&zone).format("%H:%M"),
+                zone.name(),
+                occ.start.with_timezone(&zone).format("%:z")
+            ));
+        }
+        previous_offset = Some(offset);
+        message = message.line(line);
+    }
+    message
+}
+
 /// `/meeting schedule`. Returns the reply and the new series.
 pub async fn schedule(
     store: &Store,
@@ -875,20 +923,7 @@ pub async fn schedule(
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
     // Refused before anything is stored: a rule that never meets again, or
     // (unless confirmed) one that meets when the group already does.
-    let slots: Vec<(DateTime<Utc>, Duration)> = rule_set(start, zone, &rule)
-        .map(|set| {
-            set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
-                .all(CLASH_SLOTS)
-                .dates
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| (d.to_utc(), Duration::minutes(duration)))
-        .filter(|(d, _)| *d <= now + Duration::days(CLASH_DAYS))
-        .collect();
-    if slots.is_empty() {
-        return Err(repeat_error("gives no meeting after now").into());
-    }
+    let slots = first_slots(start, zone, &rule, duration, now)?;
     if b.choice("confirm").is_none()
         && let Some((other, occ)) = clash(store, group.id, &slots, None, now).await?
     {
@@ -929,24 +964,7 @@ pub async fn schedule(
     if let Some(place) = &meeting.location {
         message = message.line(Line::text(format!("Where: {place}")));
     }
-    message = message.line(Line::text(if next.len() > 1 { "Next meetings:" } else { "When:" }));
-    let mut previous_offset = None;
-    for occ in &next {
-        let offset = occ.start.with_timezone(&zone).offset().fix();
-        // A public post: shown in the meeting's own zone, named (Discord localises it for each reader).
-        let mut line = Line::text("  ").push(time(occ.start, zone));
-        if previous_offset.is_some_and(|p| p != offset) {
-            line = line.t(format!(
-                "  (clocks changed: still {} in {}, now UTC{})",
-                occ.start.with_timezone(&zone).format("%H:%M"),
-                zone.name(),
-                occ.start.with_timezone(&zone).format("%:z")
-            ));
-        }
-        previous_offset = Some(offset);
-        message = message.line(line);
-    }
-    message = message.line(
+    message = with_dates(message, &next, zone).line(
         Line::text("RSVP below, or with ")
             .cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id))
             .t("."),

@@ -52,14 +52,14 @@ fn keys(seen: &Seen) -> Vec<String> {
     seen.lock().unwrap().iter().map(|(_, d)| key(d).to_string()).collect()
 }
 
-async fn count(bot: &Bot, sql: &'static str) -> i64 {
+pub(super) async fn count(bot: &Bot, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(bot.hearth.store().pool())
         .await
         .unwrap()
 }
 
-async fn grief(bot: &Bot) {
+pub(super) async fn grief(bot: &Bot) {
     bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
 }

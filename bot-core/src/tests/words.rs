@@ -2,27 +2,12 @@
 //! could be read wrongly, through the core's front door. One test per
 //! numbered item of the issue, each failing on the code before it.
 
-use std::sync::{Arc, Mutex};
+use chrono::Duration;
 
-use chrono::{DateTime, Duration, Utc};
-
+use super::jobs_engine::{count, grief};
+use super::meetings::{Seen, recording};
 use super::{Bot, at, is_private, text};
-use crate::scheduler::FnOutbox;
-use crate::{Clock, Delivery, Effect, Outbox, Platform, Response, Scheduler};
-
-type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
-
-/// A scheduler whose console outbox records what it delivers.
-fn recording(bot: &Bot) -> (Scheduler, Seen) {
-    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let clock = bot.clock.clone();
-    let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
-        sink.lock().unwrap().push((Clock::now(&clock), d.clone()));
-        Ok(())
-    }));
-    (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
-}
+use crate::{Clock, Effect, Response};
 
 /// Each delivery as (where, plain text).
 fn delivered(seen: &Seen) -> Vec<(String, String)> {
@@ -47,19 +32,6 @@ fn posts(response: &Response) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
-}
-
-async fn count(bot: &Bot, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(bot.hearth.store().pool())
-        .await
-        .unwrap()
-}
-
-async fn grief(bot: &Bot) {
-    // Quoted, so that each test below stands on its own item.
-    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
-        .await;
 }
 
 // 1. Impossible hours roll over.

@@ -67,9 +67,9 @@ const ABBREVIATIONS: &[(&[&str], &[&str])] = &[
     (&["ART"], &["America/Argentina/Buenos_Aires"]),
 ];
 
-/// The regions an abbreviation usually means, if `raw` is one ("EST",
-/// "Eastern Time", "cest").
-fn abbreviation(raw: &str) -> Option<&'static [&'static str]> {
+/// The abbreviation `raw` is, as the table spells it, and the regions it
+/// usually means ("EST", "Eastern Time", "cest").
+fn abbreviation(raw: &str) -> Option<(&'static str, &'static [&'static str])> {
     let key: String = raw
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -81,19 +81,21 @@ fn abbreviation(raw: &str) -> Option<&'static [&'static str]> {
         .or_else(|| key.strip_suffix("TIME"))
         .filter(|k| !k.is_empty())
         .unwrap_or(&key);
-    ABBREVIATIONS
-        .iter()
-        .find(|(names, _)| names.contains(&key))
-        .map(|(_, regions)| *regions)
+    ABBREVIATIONS.iter().find_map(|(names, regions)| {
+        let name = names.iter().find(|n| **n == key)?;
+        Some((*name, *regions))
+    })
 }
 
 /// A zone from its IANA name, ignoring case; otherwise the closest names.
 /// An abbreviation is refused, with the regions it usually means.
 pub fn parse(raw: &str) -> Result<Tz, UserError> {
     let raw = raw.trim();
-    if let Some(regions) = abbreviation(raw) {
+    // Named back as the table spells it, never as typed: nothing a user
+    // types is repeated into an answer that could carry a mention.
+    if let Some((name, regions)) = abbreviation(raw) {
         return Err(UserError::ZoneAbbreviation {
-            typed: raw.chars().take(20).collect(),
+            typed: name.to_string(),
             suggestions: regions.to_vec(),
         });
     }

@@ -697,6 +697,10 @@ mod tests {
                 let text = crisis(Some(&t), &[]).plain("/");
                 assert!(shows(&text, line), "{t:?} should show {code}: {text}");
                 assert!(!text.contains(UNRECOGNISED), "{t:?}");
+                // And typed as a command, through the parser.
+                let bound = crate::parse::bind(&crate::parse::parse_command(&format!("crisis {t}")).unwrap()).unwrap();
+                let text = crisis(bound.text("country"), &[]).plain("/");
+                assert!(shows(&text, line), "/crisis {t:?} should show {code}: {text}");
             }
         }
     }

@@ -198,7 +198,7 @@ impl UserError {
                 Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
             }
             UserError::LineTooLong { len, max } => Line::text(format!(
-                "That is too long for a command ({len} characters; at most {max})."
+                "That is too long for a command ({len} characters; at most {max}). Shorten it, or change one field at a time."
             )),
             UserError::Empty { option } => Line::text(format!("{option} is empty; give it a value.")),
             UserError::TooLong { option, len, max } => {
@@ -288,7 +288,9 @@ impl UserError {
             UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
-            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled. ")
+                .cmd("meeting list")
+                .t(" shows the coming dates."),
             UserError::InQuietHours { time, from, to } => {
                 let before = *from - chrono::Duration::minutes(30);
                 Line::text(format!(

@@ -184,7 +184,8 @@ pub(crate) fn series_rule(
         let end = when::resolve(until.and_hms_opt(23, 59, 59).unwrap_or_default(), zone).0;
         rule.push_str(&format!(";UNTIL={}", end.format("%Y%m%dT%H%M%SZ")));
     }
-    let set = rule_set(start, zone, &rule).map_err(|_| repeat_error("is not a rule I can read"))?;
+    let set = rule_set(start, zone, &rule)
+        .map_err(|_| repeat_error("is not a rule I can read; write it like FREQ=WEEKLY;BYDAY=MO,TH, or use weekly"))?;
     // At most daily, read from the parsed rule: a daily rule with several
     // hours or minutes is more than daily.
     let too_often = set.get_rrule().iter().any(|r| {
@@ -196,7 +197,9 @@ pub(crate) fn series_rule(
             || r.get_by_second().len() > 1
     });
     if too_often {
-        return Err(repeat_error("can be at most daily"));
+        return Err(repeat_error(
+            "can be at most daily; use daily, or a rule with FREQ=DAILY or slower",
+        ));
     }
     // The time of day comes from `when`; a rule that sets its own would show
     // one time and meet at another.
@@ -863,7 +866,9 @@ fn first_slots(
         })
         .unwrap_or_default();
     if coming.is_empty() {
-        return Err(repeat_error("gives no meeting after now"));
+        return Err(repeat_error(
+            "gives no meeting after now; check the date in when, and count or until",
+        ));
     }
     Ok(coming
         .into_iter()
@@ -941,7 +946,7 @@ pub async fn schedule(
     let meeting = insert(store, group, new, now).await?;
     let next = upcoming(store, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
-        return Err(repeat_error("gives no meeting after now").into());
+        return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
     let mut message = Message::titled(format!("Scheduled: {}", meeting.name(&group.name))).line(Line::text(format!(
         "{} (meeting {}).",
@@ -1282,7 +1287,7 @@ pub async fn rsvp(
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
-            why: "has already started; RSVPs are for meetings to come",
+            why: "has already started; RSVPs are for meetings to come, which /meeting list shows",
         }
         .into());
     }

@@ -89,6 +89,12 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
         })
         .await;
     assert!(scheduled.body().contains("(Europe/Berlin)"), "{}", scheduled.body());
+    // Matrix has reactions, not buttons: the card says "below", where they are explained.
+    assert!(
+        scheduled.body().contains("RSVP below") && !scheduled.body().contains("buttons"),
+        "{}",
+        scheduled.body()
+    );
     assert_ne!(crisis.room, rid, "crisis lines are private");
     assert_ne!(by_name.room, rid, "crisis lines are private");
     assert!(

@@ -108,7 +108,7 @@ def baseline(hearth, db, group, lead, read, bot_id, work):
     checked = tally(Reader(base, bot_id).count(read()), base)
     if checked["lost"] or checked["repeated"]:
         sent = count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'sent'")
-        print(json.dumps({"baseline": checked, "jobs_sent": sent, "work_dir": work}, indent=2))
+        print(json.dumps({"baseline": checked, "jobs_sent": sent, "work_dir": work}, indent=2), flush=True)
         if sent == len(base):
             sys.stderr.write(
                 f"baseline, no kill: {checked['lost']} lost and {checked['repeated']} repeated of {len(base)}, "

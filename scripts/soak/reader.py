@@ -2,8 +2,11 @@
 """Reads a Matrix room back and counts the reminders the bot delivered there.
 
 Shared by the soaks: scripts/soak/kill9.py uses it, and the PostgreSQL
-three-process soak is to import it too rather than write its own, so that
-every soak counts reminders the same, checked, way.
+three-process soak (issue 27) is to import it too rather than write its own,
+so that every soak counts reminders the same, checked, way. `Reader.titles_in`
+and `tally` know nothing of Matrix: a Discord sink's message texts go through
+them as they are; `Reader.carried`, `Reader.count` and `read_room` read Matrix
+events.
 
 A reminder counts as delivered once for every message of the bot's that
 names its meeting: a single card ("Reminder: …"), a digest of several
@@ -62,9 +65,11 @@ class Reader:
         if relation.get("rel_type") == "m.replace" or "m.new_content" in content:
             return set()
         body = content.get("body")
-        if not isinstance(body, str):
-            return set()
-        return set(self.pattern.findall(body))
+        return self.titles_in(body) if isinstance(body, str) else set()
+
+    def titles_in(self, text):
+        """The titles one message's plain text names, each once."""
+        return set(self.pattern.findall(text))
 
     def count(self, events):
         """Title -> the origin_server_ts of every message that carried it,

@@ -621,6 +621,7 @@ impl Schedule {
             location: None,
             cancelled: false,
             group_ends: None,
+            changed_at: 0,
         })
     }
 }

@@ -37,13 +37,16 @@ pub struct Meeting {
     pub cancelled: bool,
     /// The group's last day (`/group edit ends:`): no occurrence after it.
     pub group_ends: Option<NaiveDate>,
+    /// When it last changed (created, moved, cancelled, its card edited), Unix seconds.
+    pub changed_at: i64,
 }
 
 macro_rules! select_meetings {
     ($rest:literal) => {
         concat!(
             "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled, ",
-            "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends ",
+            "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends, ",
+            "COALESCE(updated_at, CAST(strftime('%s', created_at) AS INTEGER), 0) AS changed_at ",
             "FROM meetings ",
             $rest
         )

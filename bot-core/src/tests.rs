@@ -1015,6 +1015,7 @@ mod hostile {
     }
 }
 
+mod calendar_check;
 mod fuzz;
 mod jobs_engine;
 mod jobs_props;

@@ -277,7 +277,12 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             loop {
                 hourly.tick().await;
                 match sweeper.sweep(sweeper.now()).await {
-                    Ok(gone) => tracing::info!(jobs = gone.jobs, rsvps = gone.rsvps, groups = gone.groups, "retention sweep"),
+                    Ok(gone) => tracing::info!(
+                        jobs = gone.jobs,
+                        rsvps = gone.rsvps,
+                        groups = gone.groups,
+                        "retention sweep"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
                 }
             }

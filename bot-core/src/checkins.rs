@@ -648,7 +648,11 @@ pub(crate) async fn next_prompt(
     if s.repeat == MEETING_START {
         let mut next: Option<DateTime<Utc>> = None;
         for meeting in meetings::of_group_in(&mut *conn, s.group_id).await? {
-            if let Some(occ) = meetings::upcoming_in(&mut *conn, &meeting, after, 1).await?.into_iter().next() {
+            if let Some(occ) = meetings::upcoming_in(&mut *conn, &meeting, after, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
                 next = Some(next.map_or(occ.start, |n| n.min(occ.start)));
             }
         }
@@ -942,10 +946,7 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
     let Some(own_zone) = own_zone else {
         return Ok(());
     };
-    let zone = own_zone
-        .or(s.zone)
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(Tz::UTC);
+    let zone = own_zone.or(s.zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
     let quiet = reminders::settings(&mut *conn, member).await?;
     let mut day = after.with_timezone(&zone).date_naive();
     if when::resolve(day.and_time(time), zone).0 <= after {

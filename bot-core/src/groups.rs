@@ -148,20 +148,22 @@ fn key(name: &str) -> String {
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {
-        Some(id) => sqlx::query_as(select_groups!("WHERE community_id = ? AND id = ? AND retired_at IS NULL"))
-            .bind(community)
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by id")?,
+        Some(id) => sqlx::query_as(select_groups!(
+            "WHERE community_id = ? AND id = ? AND retired_at IS NULL"
+        ))
+        .bind(community)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by id")?,
         None => sqlx::query_as(select_groups!(
             "WHERE community_id = ? AND name_key = ? AND retired_at IS NULL"
         ))
-            .bind(community)
-            .bind(key(wanted))
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by name")?,
+        .bind(community)
+        .bind(key(wanted))
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by name")?,
     };
     if let Some(group) = found {
         return Ok(group);
@@ -525,11 +527,13 @@ pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
 }
 
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
-    sqlx::query_as(select_groups!("WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key"))
-        .bind(community)
-        .fetch_all(store.pool())
-        .await
-        .context("listing groups")
+    sqlx::query_as(select_groups!(
+        "WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key"
+    ))
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("listing groups")
 }
 
 /// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.

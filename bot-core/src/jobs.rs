@@ -663,7 +663,10 @@ pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTim
     // It tries until the next occurrence starts, when that one's own job
     // mirrors the series again.
     let next = match meetings::by_id_in(&mut *conn, meeting).await? {
-        Some(m) => meetings::upcoming_in(&mut *conn, &m, now, 1).await?.first().map(|o| o.start),
+        Some(m) => meetings::upcoming_in(&mut *conn, &m, now, 1)
+            .await?
+            .first()
+            .map(|o| o.start),
         None => None,
     };
     sqlx::query(
@@ -1063,7 +1066,10 @@ impl Batch {
             members,
             counts,
             exceptions,
-            closest: closest.into_iter().map(|(m, o, who, lead)| ((m, o, who), lead)).collect(),
+            closest: closest
+                .into_iter()
+                .map(|(m, o, who, lead)| ((m, o, who), lead))
+                .collect(),
         })
     }
 

@@ -6,8 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
-use sqlx::SqliteConnection;
 use serde::Serialize;
+use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result};
 use crate::groups::{self, Group};

@@ -115,7 +115,9 @@ impl Meeting {
     /// The regular occurrences (before exceptions) from the first up to
     /// `before`, at most `limit` of them, and whether that was all.
     pub fn raw_before(&self, before: DateTime<Utc>, limit: u16) -> Result<(Vec<DateTime<Utc>>, bool)> {
-        let set = self.rule_set()?.before(before.with_timezone(&rrule::Tz::Tz(self.zone())));
+        let set = self
+            .rule_set()?
+            .before(before.with_timezone(&rrule::Tz::Tz(self.zone())));
         let cutoff = self.cutoff();
         let found = set.all(limit);
         let dates: Vec<DateTime<Utc>> = found

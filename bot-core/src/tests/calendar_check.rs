@@ -230,14 +230,20 @@ fn run_case(specs: &[Spec]) -> std::result::Result<(), TestCaseError> {
         }
         let calendar = bot.say("ann", "meeting calendar").await.reply.unwrap().message;
         let ics = calendar.attachment.unwrap().content;
-        let feed = bot.say("ann", "group list format:meeting_guide").await.reply.unwrap().message;
-        let entries: Vec<Value> = serde_json::from_str(&feed.attachment.unwrap().content).unwrap();
-        let slugs: BTreeMap<String, i64> = sqlx::query_as("SELECT guide_slug, id FROM meetings WHERE guide_slug IS NOT NULL")
-            .fetch_all(store.pool())
+        let feed = bot
+            .say("ann", "group list format:meeting_guide")
             .await
+            .reply
             .unwrap()
-            .into_iter()
-            .collect();
+            .message;
+        let entries: Vec<Value> = serde_json::from_str(&feed.attachment.unwrap().content).unwrap();
+        let slugs: BTreeMap<String, i64> =
+            sqlx::query_as("SELECT guide_slug, id FROM meetings WHERE guide_slug IS NOT NULL")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
         let mut listed = Vec::new();
         let mut feed_own: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for entry in &entries {
@@ -258,9 +264,19 @@ fn run_case(specs: &[Spec]) -> std::result::Result<(), TestCaseError> {
             "feed": listed,
         }));
         let theirs: BTreeMap<String, Vec<i64>> = serde_json::from_value(expanded["ics"].clone()).unwrap();
-        prop_assert_eq!(&theirs, &own, "the .ics expands to other meetings than Hearth's:\n{}", ics);
+        prop_assert_eq!(
+            &theirs,
+            &own,
+            "the .ics expands to other meetings than Hearth's:\n{}",
+            ics
+        );
         let theirs: BTreeMap<String, Vec<i64>> = serde_json::from_value(expanded["feed"].clone()).unwrap();
-        prop_assert_eq!(&theirs, &feed_own, "the feed states other meetings than Hearth's: {:?}", entries);
+        prop_assert_eq!(
+            &theirs,
+            &feed_own,
+            "the feed states other meetings than Hearth's: {:?}",
+            entries
+        );
         Ok(())
     })
 }

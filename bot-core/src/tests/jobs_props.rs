@@ -225,7 +225,12 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
                     scheduler.advance(&bot.clock, target).await.unwrap();
                     continue;
                 }
-                Action::Rsvp { who, occ, answer, fault } => (
+                Action::Rsvp {
+                    who,
+                    occ,
+                    answer,
+                    fault,
+                } => (
                     format!("m{who}"),
                     format!("meeting rsvp meeting:1 occurrence:{} answer:{answer}", date(*occ)),
                     *fault,
@@ -270,13 +275,19 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
                 if before.1.get(&(*original, *member)) == Some(answer) {
                     continue;
                 }
-                let (Some(o), Some(who)) = (model.get_mut(original), who_of.get(member)) else { continue };
+                let (Some(o), Some(who)) = (model.get_mut(original), who_of.get(member)) else {
+                    continue;
+                };
                 let answer = ["yes", "maybe", "no"].into_iter().find(|a| a == answer).unwrap();
                 o.answers.entry(*who).or_default().push((now, answer));
             }
             before = after;
             let void = void_reminders(&bot).await;
-            prop_assert!(void.is_empty(), "due for a cancelled or moved-away occurrence: {:?}", void);
+            prop_assert!(
+                void.is_empty(),
+                "due for a cancelled or moved-away occurrence: {:?}",
+                void
+            );
         }
         let end = bot.clock.now().timestamp();
 

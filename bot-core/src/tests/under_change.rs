@@ -198,7 +198,10 @@ async fn an_rsvp_to_a_postponed_meeting_outlives_its_original_date_and_is_remind
     )
     .await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
-    let moved = text(&bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#).await);
+    let moved = text(
+        &bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#)
+            .await,
+    );
     let (scheduler, seen) = sink(&bot, |_| false);
 
     let swept = bot.hearth.sweep(at("2026-04-25T00:00:00Z")).await.unwrap();
@@ -228,7 +231,8 @@ async fn leaving_takes_away_an_rsvp_to_a_postponed_meeting_whose_original_date_i
     .await;
     bot.say("ann", "group join group:#1").await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
-    bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#).await;
+    bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#)
+        .await;
     bot.clock.set(at("2026-03-25T10:00:00Z"));
 
     bot.say("ann", "group leave group:#1").await;
@@ -252,11 +256,20 @@ async fn a_date_names_its_own_occurrence_and_a_cancelled_series_takes_no_answer_
     )
     .await;
 
-    let regular = text(&bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-23 answer:yes").await);
-    let moved = text(&bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-22 answer:maybe").await);
+    let regular = text(
+        &bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-23 answer:yes")
+            .await,
+    );
+    let moved = text(
+        &bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-22 answer:maybe")
+            .await,
+    );
     bot.say("admin", "meeting cancel meeting:1 occurrence:all").await;
     let notices_before = count(&bot, "SELECT COUNT(*) FROM jobs WHERE kind = 'notice'").await;
-    let after_cancel = text(&bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-25 answer:yes").await);
+    let after_cancel = text(
+        &bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-25 answer:yes")
+            .await,
+    );
     let move_after = text(
         &bot.say(
             "admin",
@@ -339,10 +352,19 @@ async fn a_series_that_has_ended_leaves_the_feed_and_its_card_says_when() {
     assert_eq!(listed_before.len(), 2);
     assert!(calendar.contains("FREQ=WEEKLY;UNTIL=20260403T180000Z"), "{calendar}");
     assert!(listed_after.is_empty(), "{listed_after:?}");
-    assert!(said.contains("Grief circle (meeting 1): ended, it last met Sat 28 Mar 2026"), "{said}");
-    assert!(said.contains("Carers Friday (meeting 2): ended, it last met Fri 3 Apr 2026"), "{said}");
+    assert!(
+        said.contains("Grief circle (meeting 1): ended, it last met Sat 28 Mar 2026"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Carers Friday (meeting 2): ended, it last met Fri 3 Apr 2026"),
+        "{said}"
+    );
     assert!(card.contains("(ended: last met Sat 28 Mar 2026)"), "{card}");
-    assert!(!card.contains("Weekly on Saturdays at 19:00 UTC, 90 min, 2 times. Next"), "{card}");
+    assert!(
+        !card.contains("Weekly on Saturdays at 19:00 UTC, 90 min, 2 times. Next"),
+        "{card}"
+    );
     assert!(carers.contains("(ended: last met Fri 3 Apr 2026)"), "{carers}");
 }
 
@@ -437,7 +459,11 @@ async fn a_native_event_that_fails_as_its_meeting_starts_keeps_trying_until_the_
     assert!(last.0 > at("2026-03-21T19:00:00Z"), "{seen:#?}");
     assert_eq!(last.1.next.as_ref().unwrap().start, at("2026-03-28T19:00:00Z"));
     assert_eq!(
-        count(&bot, "SELECT COUNT(*) FROM jobs WHERE kind = 'event' AND state = 'failed'").await,
+        count(
+            &bot,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'event' AND state = 'failed'"
+        )
+        .await,
         0
     );
 }
@@ -495,7 +521,11 @@ async fn a_job_erased_while_it_was_sent_leaves_the_rest_of_the_round_recorded() 
     assert!(later.is_ok(), "{later:?}");
     assert_eq!(seen.lock().unwrap().len(), 1, "the channel's reminder, once");
     assert_eq!(
-        count(&bot, "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'sent'").await,
+        count(
+            &bot,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'sent'"
+        )
+        .await,
         1
     );
 }
@@ -537,7 +567,11 @@ async fn a_roll_over_crowded_out_by_moved_meetings_is_planned_again_and_all_are_
     // Every meeting from the 20th to the 28th: 9 daily ones and the 25 moved in.
     assert_eq!(reminded, 34, "{:#?}", keys(&seen));
     assert_eq!(
-        count(&bot, "SELECT COUNT(*) FROM jobs WHERE kind = 'advance' AND state = 'pending'").await,
+        count(
+            &bot,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'advance' AND state = 'pending'"
+        )
+        .await,
         1,
         "the series still rolls over"
     );
@@ -592,7 +626,10 @@ async fn prompts_waiting_to_retry_survive_a_change_and_keep_their_back_off() {
         .map(|(t, d)| (*t, key(d).to_string()))
         .collect();
     assert_eq!(posted.len(), 2, "{posted:#?}");
-    assert!(posted.iter().all(|(t, _)| *t == at("2026-03-20T19:00:30Z")), "{posted:#?}");
+    assert!(
+        posted.iter().all(|(t, _)| *t == at("2026-03-20T19:00:30Z")),
+        "{posted:#?}"
+    );
 }
 
 #[tokio::test]
@@ -669,15 +706,13 @@ async fn group_edit_clears_the_fields_named_and_refuses_what_it_cannot() {
     let unknown = text(&bot.say("admin", "group edit group:#1 clear:name").await);
     let both = text(&bot.say("admin", "group edit group:#1 cost:free clear:cost").await);
 
-    for expected in [
-        "Cost: Not stated",
-        "Size: 0 members",
-        "Term: Ongoing",
-        "Format: Online",
-    ] {
+    for expected in ["Cost: Not stated", "Size: 0 members", "Term: Ongoing", "Format: Online"] {
         assert!(cleared.contains(expected), "{expected:?} not in {cleared}");
     }
-    assert!(!cleared.contains("Room 4") && !cleared.contains("For anyone."), "{cleared}");
+    assert!(
+        !cleared.contains("Room 4") && !cleared.contains("For anyone."),
+        "{cleared}"
+    );
     assert!(unknown.contains("description, location, capacity, cost"), "{unknown}");
     assert!(both.contains("give it a value or clear it"), "{both}");
     let card = text(&bot.say("admin", "group info group:#1").await);
@@ -702,25 +737,26 @@ async fn a_retired_group_is_hidden_its_meetings_cancelled_those_coming_told_and_
     let info = text(&bot.say("ann", "group info group:#1").await);
     let (_, entries) = feed(&bot).await;
     let again = text(
-        &bot.say(
-            "admin",
-            r#"group create name:"Grief circle" topic:grief led_by:peer"#,
-        )
-        .await,
+        &bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await,
     );
-    let pending = count(&bot, "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND meeting_id = 1").await;
+    let pending = count(
+        &bot,
+        "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND meeting_id = 1",
+    )
+    .await;
     let kept = count(&bot, "SELECT COUNT(*) FROM group_members WHERE group_id = 1").await;
     let swept = bot.hearth.sweep(bot.clock.now() + Duration::days(31)).await.unwrap();
 
     assert!(by_member.contains("Only a community admin"), "{by_member}");
     assert!(text(&preview).contains("confirm:yes"), "{}", text(&preview));
-    assert_eq!(
-        preview.reply.as_ref().unwrap().visibility,
-        crate::Visibility::Private
-    );
+    assert_eq!(preview.reply.as_ref().unwrap().visibility, crate::Visibility::Private);
     assert!(text(&retired).starts_with("Retired Grief circle"), "{}", text(&retired));
     let told: Vec<String> = seen.lock().unwrap().iter().map(|(_, d)| body(d)).collect();
-    assert!(told.iter().any(|t| t.starts_with("Cancelled: Grief circle")), "{told:#?}");
+    assert!(
+        told.iter().any(|t| t.starts_with("Cancelled: Grief circle")),
+        "{told:#?}"
+    );
     assert!(!list.contains("Grief circle"), "{list}");
     assert!(info.contains("There's no group") || info.contains("no group"), "{info}");
     assert!(entries.is_empty(), "{entries:?}");

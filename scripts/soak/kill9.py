@@ -10,18 +10,23 @@ Against the test Synapse on 127.0.0.1 (scripts/synapse/start), with the
    as the planner would, falling due over --spread seconds (default 180);
 3. kills Hearth with SIGKILL at random moments (at least --kills times) and
    starts it again at once, until every reminder is due and a minute more;
-4. reads the room: every reminder must be there exactly once. It prints the
-   count lost and repeated, and lateness (origin_server_ts minus due time):
-   median, p99, max.
+   meanwhile it cancels (--cancels) and moves (--moves) meetings through the
+   room, each at least 40 s before its reminder is due, sending a command
+   again when a kill swallowed it (what counts is what the database holds);
+4. reads the room, cards and digests alike: every reminder of a meeting that
+   is on must be there exactly once (a moved one at its new time), and none
+   of a cancelled one. It prints the counts lost, repeated and sent though
+   cancelled, and lateness (origin_server_ts minus due time): median, p99, max.
 
 Standard library only. Not part of CI: it takes several minutes. Exits 1 if a
-reminder was lost or repeated.
+reminder was lost, repeated or sent for a cancelled meeting.
 """
 
 import argparse
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import statistics
@@ -75,8 +80,12 @@ def main():
     ap.add_argument("--kills", type=int, default=20, help="at least this many SIGKILLs (0: none, a baseline)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--spread", type=int, default=180, help="seconds over which the reminders fall due")
-    ap.add_argument("--lead", type=int, default=300, help="seconds from a reminder to its meeting")
+    ap.add_argument("--lead", type=int, default=300, help="seconds from a reminder to its meeting (whole minutes)")
+    ap.add_argument("--cancels", type=int, default=20, help="meetings cancelled through the room during the kills")
+    ap.add_argument("--moves", type=int, default=20, help="meetings moved a few minutes later during the kills")
     a = ap.parse_args()
+    if a.lead % 60:
+        sys.exit("--lead is whole minutes: the group's lead time is set to it, so a re-plan keeps the same reminders")
     rng = random.Random(a.seed)
     hs, secret = load_env()
     tag = f"{os.getpid()}x{int(time.time())}"
@@ -127,6 +136,14 @@ def main():
         if time.time() > deadline:
             sys.exit("the bot did not create the group")
         time.sleep(0.3)
+    # The group's one lead is the soak's: a cancel or move re-plans the
+    # series with it, keeping the keys of the rows written below.
+    say(f"!reminders group:Soak leads:{a.lead // 60}m")
+    deadline = time.time() + 60
+    while count(f"SELECT COUNT(*) FROM groups WHERE reminder_leads = '{a.lead // 60}m'") < 1:
+        if time.time() > deadline:
+            sys.exit("the bot did not set the group's lead time")
+        time.sleep(0.3)
     # The meetings and their reminders go straight into the database while
     # Hearth is stopped: scheduling 1,000 through the room takes longer than
     # the soak itself, and what is tested here is delivery, not planning
@@ -157,16 +174,65 @@ def main():
     print(f"soak: {a.reminders} reminders due from {time.strftime('%H:%M:%S', time.gmtime(first_due))} "
           f"to {time.strftime('%H:%M:%S', time.gmtime(last_due))} UTC", flush=True)
 
+    # Changes through the room while the kills go on: which meetings, and when
+    # each is first seen applied in the database (a kill may swallow a command,
+    # then it is sent again).
+    ids = [r[0] for r in sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+        "SELECT id FROM meetings WHERE title LIKE 's%' ORDER BY id").fetchall()]
+    starts = {mid: start + (i * a.spread) // a.reminders for i, mid in enumerate(ids)}
+    later = [mid for mid in ids if starts[mid] - a.lead > first_due + 50]
+    picked = rng.sample(later, min(len(later), a.cancels + a.moves))
+    changes = {}  # mid -> {"kind", "cmd", "due", "sent_at", "applied_at", "to"}
+    for n, mid in enumerate(sorted(picked, key=lambda m: starts[m])):
+        due = starts[mid] - a.lead
+        if n % 2 == 0 and sum(c["kind"] == "cancel" for c in changes.values()) < a.cancels or \
+                sum(c["kind"] == "move" for c in changes.values()) >= a.moves:
+            changes[mid] = {"kind": "cancel", "cmd": f"!meeting cancel meeting:{mid}", "due": due}
+        else:
+            # A few minutes later, on a whole minute, still due within the run.
+            to = (starts[mid] // 60 + rng.randint(1, 3)) * 60
+            local = time.strftime("%Y-%m-%d %H:%M", time.gmtime(to))
+            changes[mid] = {"kind": "move", "cmd": f'!meeting move meeting:{mid} when:"{local}"',
+                            "due": due, "to": to}
+
+    def applied(mid):
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            return c.execute("SELECT COUNT(*) FROM meeting_exceptions WHERE meeting_id = ?", (mid,)).fetchone()[0]
+        finally:
+            c.close()
+
+    def tend_changes():
+        """Sends each change 40 s or more before its reminder is due, again
+        while it is not applied after 8 s, and notes when it is."""
+        now = time.time()
+        for mid, ch in changes.items():
+            if ch.get("applied_at"):
+                continue
+            if applied(mid):
+                ch["applied_at"] = now
+                continue
+            if ch["due"] - now < 40 or now < ch["due"] - 150:
+                continue
+            if now - ch.get("sent_at", 0) > 8:
+                say(ch["cmd"])
+                ch["sent_at"] = now
+
     kills = 0
     while a.kills == 0 and time.time() < last_due + 60:
+        tend_changes()
         time.sleep(1)
     while a.kills > 0 and (time.time() < last_due + 60 or kills < a.kills):
-        time.sleep(rng.uniform(0.5, 8.0) if kills < a.kills else 2.0)
+        pause = time.time() + (rng.uniform(0.5, 8.0) if kills < a.kills else 2.0)
+        while time.time() < pause:
+            tend_changes()
+            time.sleep(0.5)
         if time.time() >= last_due + 60 and kills >= a.kills:
             break
         hearth.kill9()
         kills += 1
         hearth.start()
+    tend_changes()
     # Then let it finish whatever is still pending, without kills.
     deadline = time.time() + 900
     while count("SELECT COUNT(*) FROM jobs WHERE state = 'pending'") > 0 and time.time() < deadline:
@@ -174,7 +240,8 @@ def main():
     time.sleep(5)
     hearth.stop()
 
-    # The room, from the end back to the start.
+    # The room, from the end back to the start: a reminder's card names its
+    # meeting in its title; a digest lists one per numbered line.
     seen = {}
     frm = None
     while True:
@@ -185,28 +252,56 @@ def main():
                  + urllib.parse.urlencode(q), token=alice, timeout=120)
         for ev in r.get("chunk", []):
             body = ev.get("content", {}).get("body", "")
-            if ev.get("sender") == bot_id and body.startswith("Reminder: s"):
-                title = body.split("\n", 1)[0][len("Reminder: "):]
+            if ev.get("sender") != bot_id:
+                continue
+            if body.startswith("Reminder: s"):
+                titles = [body.split("\n", 1)[0][len("Reminder: "):]]
+            elif body.startswith("Reminders: "):
+                titles = re.findall(r"(?m)^\W*\d+\.\W*(s\d{5})\b", body)
+            else:
+                continue
+            for title in titles:
                 seen.setdefault(title, []).append(ev["origin_server_ts"])
         frm = r.get("end")
         if not frm or not r.get("chunk"):
             break
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    due = dict(c.execute("SELECT m.title, j.due_at FROM jobs j JOIN meetings m ON m.id = j.meeting_id "
-                         "WHERE j.kind = 'reminder'").fetchall())
+    title_of = dict(c.execute("SELECT id, title FROM meetings WHERE title LIKE 's%'").fetchall())
+    exceptions = dict(c.execute("SELECT meeting_id, moved_to FROM meeting_exceptions").fetchall())
     states = dict(c.execute("SELECT state, COUNT(*) FROM jobs WHERE kind = 'reminder' GROUP BY state").fetchall())
+    # What is owed, from what the database holds: a cancelled meeting nothing,
+    # a moved one its reminder at the new time, the rest theirs. A change seen
+    # applied only after its reminder was due is left out of the count.
+    due, cancelled, unsettled = {}, set(), []
+    for mid, title in title_of.items():
+        ch = changes.get(mid)
+        if mid in exceptions and not (ch and ch.get("applied_at") and ch["applied_at"] < ch["due"]):
+            unsettled.append(title)
+            continue
+        if mid in exceptions and exceptions[mid] is None:
+            cancelled.add(title)
+        elif mid in exceptions:
+            due[title] = exceptions[mid] - a.lead
+        else:
+            due[title] = starts[mid] - a.lead
     lost = sorted(t for t in due if t not in seen)
-    repeated = sorted(t for t, ts in seen.items() if len(ts) > 1)
+    repeated = sorted(t for t, ts in seen.items() if t in due and len(ts) > 1)
+    sent_cancelled = sorted(t for t in cancelled if t in seen)
     late = sorted(ts[0] / 1000 - due[t] for t, ts in seen.items() if t in due)
     p99 = late[min(len(late) - 1, int(len(late) * 0.99))] if late else float("nan")
     print(json.dumps({
         "reminders": len(due), "seen": len(seen), "lost": len(lost), "repeated": len(repeated),
+        "cancelled": len(cancelled), "sent_though_cancelled": len(sent_cancelled),
+        "moved": sum(1 for m in exceptions if exceptions[m] is not None and title_of.get(m) in due),
+        "changes_applied_too_late_to_count": len(unsettled),
+        "changes_never_applied": sum(1 for ch in changes.values() if not ch.get("applied_at")),
         "kills": kills, "job_states": states,
         "lateness_s": {"median": round(statistics.median(late), 3) if late else None,
                        "p99": round(p99, 3), "max": round(late[-1], 3) if late else None},
-        "lost_examples": lost[:5], "repeated_examples": repeated[:5], "work_dir": work,
+        "lost_examples": lost[:5], "repeated_examples": repeated[:5],
+        "sent_though_cancelled_examples": sent_cancelled[:5], "work_dir": work,
     }, indent=2))
-    sys.exit(1 if lost or repeated else 0)
+    sys.exit(1 if lost or repeated or sent_cancelled else 0)
 
 
 if __name__ == "__main__":

@@ -842,7 +842,10 @@ fn a_card_field_is_cleared_and_a_retired_group_leaves_the_directory() {
     let cleared = answer_to(out, "/group edit group:#1 clear:location,cost");
     assert!(cleared.contains("Cost: Not stated"), "{cleared}");
     assert!(!cleared.contains("Room 4"), "{cleared}");
-    assert!(answer_to(out, "> /group retire group:#1\n").contains("confirm:yes"), "{out}");
+    assert!(
+        answer_to(out, "> /group retire group:#1\n").contains("confirm:yes"),
+        "{out}"
+    );
     assert!(
         answer_to(out, "> /group retire group:#1 confirm:yes").contains("Retired Grief circle"),
         "{out}"

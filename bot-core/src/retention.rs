@@ -25,7 +25,8 @@ pub struct Swept {
 
 /// Deletes what is older than `keep` at `now`. An RSVP goes by when its
 /// occurrence happens, moved or not: a meeting postponed past its original
-/// date keeps its answers until it has been held.
+/// date keeps its answers until it has been held. (Moved occurrences are
+/// few: the second half reads them first, then their RSVPs by key.)
 pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<Swept> {
     let before = now - keep;
     let jobs = jobs::sweep_done(store, before).await?;
@@ -36,7 +37,7 @@ pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<
              WHERE r.occurrence < ?1 AND (e.moved_to IS NULL OR e.moved_to < ?1)
              UNION ALL
              SELECT r.rowid FROM meeting_exceptions e
-             JOIN rsvps r ON r.meeting_id = e.meeting_id AND r.occurrence = e.occurrence
+             CROSS JOIN rsvps r ON r.meeting_id = e.meeting_id AND r.occurrence = e.occurrence
              WHERE e.moved_to < ?1 AND e.occurrence >= ?1)",
     )
     .bind(before.timestamp())

@@ -640,7 +640,12 @@ async fn an_admin_clears_a_card_field_and_retires_a_group_after_confirming() {
         ))
         .await;
     let preview = bot
-        .interact(command_interaction(id(3), &admin(), "group retire", &[group.clone()]))
+        .interact(command_interaction(
+            id(3),
+            &admin(),
+            "group retire",
+            std::slice::from_ref(&group),
+        ))
         .await;
     let retired = bot
         .interact(command_interaction(

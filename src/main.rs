@@ -345,7 +345,6 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 /// How long stopping may take after a signal, under systemd's and Docker's 10 s.
 const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 
-/// Opens the database, holding its single-instance lock unless `shared`.
 /// `hearth export meeting-guide`: the same file as the command, for a
 /// website to serve. It reads beside a running bot, never taking its lock,
 /// and never writes: a database older or newer than this build is reported
@@ -394,6 +393,7 @@ async fn export_meeting_guide(
     Ok(())
 }
 
+/// Opens the database, holding its single-instance lock unless `shared`.
 async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
     let lock = if shared {
         None

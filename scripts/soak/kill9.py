@@ -10,9 +10,13 @@ Against the test Synapse on 127.0.0.1 (scripts/synapse/start), with the
    as the planner would, falling due over --spread seconds (default 180);
 3. kills Hearth with SIGKILL at random moments (at least --kills times) and
    starts it again at once, until every reminder is due and a minute more;
-4. reads the room: every reminder must be there exactly once. It prints the
-   count lost and repeated, and lateness (origin_server_ts minus due time):
-   median, p99, max.
+   meanwhile it cancels (--cancels) and moves (--moves) meetings through the
+   room, each at least 40 s before its reminder is due, sending a command
+   again when a kill swallowed it (what counts is what the database holds);
+4. reads the room, cards and digests alike: every reminder of a meeting that
+   is on must be there exactly once (a moved one at its new time), and none
+   of a cancelled one. It prints the counts lost, repeated and sent though
+   cancelled, and lateness (origin_server_ts minus due time): median, p99, max.
 
 Reminders are counted by scripts/soak/reader.py in whatever message carries
 them: a single card or a digest of several. Before step 2 a short baseline
@@ -22,7 +26,8 @@ any lost or repeated, the soak stops there: its reader (or Hearth without any
 crash) is wrong, and a kill figure from it would mean nothing.
 
 Standard library only. Not part of CI: it takes several minutes. Exits 1 if a
-reminder was lost or repeated, 2 if the baseline failed.
+reminder was lost, repeated or sent for a cancelled meeting, 2 if the
+baseline failed.
 """
 
 import argparse
@@ -31,7 +36,6 @@ import os
 import random
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,8 +153,12 @@ def main():
     ap.add_argument("--kills", type=int, default=20, help="at least this many SIGKILLs (0: none, for comparison)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--spread", type=int, default=180, help="seconds over which the reminders fall due")
-    ap.add_argument("--lead", type=int, default=300, help="seconds from a reminder to its meeting")
+    ap.add_argument("--lead", type=int, default=300, help="seconds from a reminder to its meeting (whole minutes)")
+    ap.add_argument("--cancels", type=int, default=20, help="meetings cancelled through the room during the kills")
+    ap.add_argument("--moves", type=int, default=20, help="meetings moved a few minutes later during the kills")
     a = ap.parse_args()
+    if a.lead % 60:
+        sys.exit("--lead is whole minutes: the group's lead time is set to it, so a re-plan keeps the same reminders")
     rng = random.Random(a.seed)
     hs, secret = load_env()
     tag = f"{os.getpid()}x{int(time.time())}"
@@ -197,6 +205,14 @@ def main():
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     group = c.execute("SELECT id FROM groups").fetchone()[0]
     c.close()
+    # The group's one lead is the soak's: a cancel or move re-plans the
+    # series with it, keeping the keys of the rows written below.
+    say(f"!reminders group:Soak leads:{a.lead // 60}m")
+    deadline = time.time() + 60
+    while count(db, f"SELECT COUNT(*) FROM groups WHERE reminder_leads = '{a.lead // 60}m'") < 1:
+        if time.time() > deadline:
+            sys.exit("the bot did not set the group's lead time")
+        time.sleep(0.3)
 
     # The meetings and their reminders go straight into the database while
     # Hearth is stopped: scheduling 1,000 through the room takes longer than
@@ -216,16 +232,67 @@ def main():
     print(f"soak: {a.reminders} reminders due from {time.strftime('%H:%M:%S', time.gmtime(first_due))} "
           f"to {time.strftime('%H:%M:%S', time.gmtime(last_due))} UTC", flush=True)
 
+    # Changes through the room while the kills go on: which meetings, and when
+    # each is first seen applied in the database (a kill may swallow a command,
+    # then it is sent again).
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    title_of = dict(c.execute("SELECT id, title FROM meetings WHERE title LIKE 's%'").fetchall())
+    c.close()
+    ids = sorted(title_of)
+    starts = {mid: due[title_of[mid]] + a.lead for mid in ids}
+    later = [mid for mid in ids if starts[mid] - a.lead > first_due + 50]
+    picked = rng.sample(later, min(len(later), a.cancels + a.moves))
+    changes = {}  # mid -> {"kind", "cmd", "due", "sent_at", "applied_at", "to"}
+    for n, mid in enumerate(sorted(picked, key=lambda m: starts[m])):
+        due_at = starts[mid] - a.lead
+        if n % 2 == 0 and sum(c["kind"] == "cancel" for c in changes.values()) < a.cancels or \
+                sum(c["kind"] == "move" for c in changes.values()) >= a.moves:
+            changes[mid] = {"kind": "cancel", "cmd": f"!meeting cancel meeting:{mid}", "due": due_at}
+        else:
+            # A few minutes later, on a whole minute, still due within the run.
+            to = (starts[mid] // 60 + rng.randint(1, 3)) * 60
+            local = time.strftime("%Y-%m-%d %H:%M", time.gmtime(to))
+            changes[mid] = {"kind": "move", "cmd": f'!meeting move meeting:{mid} when:"{local}"',
+                            "due": due_at, "to": to}
+
+    def applied(mid):
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            return c.execute("SELECT COUNT(*) FROM meeting_exceptions WHERE meeting_id = ?", (mid,)).fetchone()[0]
+        finally:
+            c.close()
+
+    def tend_changes():
+        """Sends each change 40 s or more before its reminder is due, again
+        while it is not applied after 8 s, and notes when it is."""
+        now = time.time()
+        for mid, ch in changes.items():
+            if ch.get("applied_at"):
+                continue
+            if applied(mid):
+                ch["applied_at"] = now
+                continue
+            if ch["due"] - now < 40 or now < ch["due"] - 150:
+                continue
+            if now - ch.get("sent_at", 0) > 8:
+                say(ch["cmd"])
+                ch["sent_at"] = now
+
     kills = 0
     while a.kills == 0 and time.time() < last_due + 60:
+        tend_changes()
         time.sleep(1)
     while a.kills > 0 and (time.time() < last_due + 60 or kills < a.kills):
-        time.sleep(rng.uniform(0.5, 8.0) if kills < a.kills else 2.0)
+        pause = time.time() + (rng.uniform(0.5, 8.0) if kills < a.kills else 2.0)
+        while time.time() < pause:
+            tend_changes()
+            time.sleep(0.5)
         if time.time() >= last_due + 60 and kills >= a.kills:
             break
         hearth.kill9()
         kills += 1
         hearth.start()
+    tend_changes()
     # Then let it finish whatever is still pending, without kills.
     deadline = time.time() + 900
     while pending(db) > 0 and time.time() < deadline:
@@ -233,15 +300,39 @@ def main():
     time.sleep(5)
     hearth.stop()
 
-    seen = Reader(due, bot_id).count(read_room(hs, room, alice))
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    exceptions = dict(c.execute("SELECT meeting_id, moved_to FROM meeting_exceptions").fetchall())
     states = dict(c.execute("SELECT j.state, COUNT(*) FROM jobs j JOIN meetings m ON m.id = j.meeting_id "
                             "WHERE j.kind = 'reminder' AND m.title LIKE 's%' GROUP BY j.state").fetchall())
     c.close()
-    result = tally(seen, due)
-    print(json.dumps(dict(result, kills=kills, job_states=states, work_dir=work),
-                     indent=2))
-    sys.exit(1 if result["lost"] or result["repeated"] else 0)
+    # What is owed, from what the database holds: a cancelled meeting nothing,
+    # a moved one its reminder at the new time, the rest theirs. A change seen
+    # applied only after its reminder was due is left out of the count.
+    owed, cancelled, unsettled = {}, set(), []
+    for mid, title in title_of.items():
+        ch = changes.get(mid)
+        if mid in exceptions and not (ch and ch.get("applied_at") and ch["applied_at"] < ch["due"]):
+            unsettled.append(title)
+            continue
+        if mid in exceptions and exceptions[mid] is None:
+            cancelled.add(title)
+        elif mid in exceptions:
+            owed[title] = exceptions[mid] - a.lead
+        else:
+            owed[title] = starts[mid] - a.lead
+    seen = Reader(title_of.values(), bot_id).count(read_room(hs, room, alice))
+    result = tally(seen, owed)
+    sent_cancelled = sorted(t for t in cancelled if t in seen)
+    print(json.dumps(dict(
+        result,
+        cancelled=len(cancelled), sent_though_cancelled=len(sent_cancelled),
+        moved=sum(1 for m in exceptions if exceptions[m] is not None and title_of.get(m) in owed),
+        changes_applied_too_late_to_count=len(unsettled),
+        changes_never_applied=sum(1 for ch in changes.values() if not ch.get("applied_at")),
+        kills=kills, job_states=states, sent_though_cancelled_examples=sent_cancelled[:5], work_dir=work,
+    ), indent=2))
+    sys.exit(1 if result["lost"] or result["repeated"] or sent_cancelled else 0)
+
 
 if __name__ == "__main__":
     main()

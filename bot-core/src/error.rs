@@ -64,6 +64,14 @@ pub enum UserError {
         needs: Role,
         group: Option<String>,
     },
+    /// A use of a command that needs more than the command itself (crisis
+    /// lines, admitting someone to a group): `to` says what, as in "Only a
+    /// community admin can add or remove crisis lines."
+    OnlyRole {
+        needs: Role,
+        group: Option<String>,
+        to: &'static str,
+    },
     GroupNotFound {
         suggestions: Vec<String>,
     },
@@ -144,16 +152,13 @@ impl UserError {
                     l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
                 }
             }
-            UserError::NotPermitted { command, needs, group } => {
-                let who = match (needs, group) {
-                    (Role::Admin, _) => "a community admin".to_string(),
-                    (Role::Facilitator, Some(g)) => {
-                        format!("a facilitator of {g} or a community admin")
-                    }
-                    (Role::Facilitator, None) => "a facilitator or a community admin".to_string(),
-                    (Role::Member, _) => "a member".to_string(),
-                };
-                Line::text("Only ").t(who).t(" can use ").cmd(*command).t(".")
+            UserError::NotPermitted { command, needs, group } => Line::text("Only ")
+                .t(who(*needs, group.as_deref()))
+                .t(" can use ")
+                .cmd(*command)
+                .t("."),
+            UserError::OnlyRole { needs, group, to } => {
+                Line::text(format!("Only {} can {to}.", who(*needs, group.as_deref())))
             }
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");
@@ -182,6 +187,16 @@ impl UserError {
             UserError::Circle(refusal) => refusal.line(),
         };
         Message::new().line(line)
+    }
+}
+
+/// Who holds `needs`, in words: "a facilitator of Grief circle or a community admin".
+fn who(needs: Role, group: Option<&str>) -> String {
+    match (needs, group) {
+        (Role::Admin, _) => "a community admin".to_string(),
+        (Role::Facilitator, Some(g)) => format!("a facilitator of {g} or a community admin"),
+        (Role::Facilitator, None) => "a facilitator or a community admin".to_string(),
+        (Role::Member, _) => "a member".to_string(),
     }
 }
 

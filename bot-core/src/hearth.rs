@@ -479,6 +479,18 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
+        // Crisis lines are what `/crisis` shows people in need first: admins' work.
+        if let Command::Resources(cmd) = &command
+            && role < Role::Admin
+            && resources::touches_crisis(&self.store, ctx.community.id, cmd).await?
+        {
+            return Err(UserError::OnlyRole {
+                needs: Role::Admin,
+                group: None,
+                to: "add or remove crisis lines",
+            }
+            .into());
+        }
         // `/reminders group:…` changes a group's defaults: its facilitators' call.
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
             return Err(UserError::NotPermitted {

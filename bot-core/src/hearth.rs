@@ -65,7 +65,9 @@ pub(crate) enum Command<'a> {
         topic: Option<&'a str>,
         meeting_guide: bool,
     },
-    GroupJoin,
+    GroupJoin {
+        user: Option<&'a str>,
+    },
     GroupLeave,
     GroupFacilitator {
         user: &'a str,
@@ -125,7 +127,7 @@ impl<'a> Command<'a> {
                 topic: b.text("topic"),
                 meeting_guide: b.choice("format") == Some("meeting_guide"),
             },
-            "group join" => Command::GroupJoin,
+            "group join" => Command::GroupJoin { user: b.text("user") },
             "group leave" => Command::GroupLeave,
             "group facilitator" => Command::GroupFacilitator {
                 user: b.text("user")?,
@@ -479,6 +481,15 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
+        // Adding someone else to a group is its facilitators' call.
+        if matches!(command, Command::GroupJoin { user: Some(_) }) && role < Role::Facilitator {
+            return Err(UserError::OnlyRole {
+                needs: Role::Facilitator,
+                group: group.map(|g| g.name),
+                to: "add someone else to a group",
+            }
+            .into());
+        }
         // Crisis lines are what `/crisis` shows people in need first: admins' work.
         if let Command::Resources(cmd) = &command
             && role < Role::Admin
@@ -550,11 +561,17 @@ impl Hearth {
                     Response::public(groups::list(store, community, topic).await?)
                 }
             }
-            Command::GroupJoin => {
-                let message = groups::join(store, the_group()?, &ctx.me, now).await?;
-                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
-                    .await?;
-                Response::private(message)
+            Command::GroupJoin { user } => {
+                let admit = match user {
+                    Some(user) => Some(members::named_member(store, platform, user, now).await?),
+                    None => None,
+                };
+                let joined = groups::join(store, the_group()?, &ctx.me, admit.as_ref(), now).await?;
+                if let Some(member) = joined.member {
+                    self.replan_group(the_group()?.id, now, jobs::Scope::Member(member))
+                        .await?;
+                }
+                joined.response
             }
             Command::GroupLeave => {
                 let message = groups::leave(store, the_group()?, &ctx.me).await?;

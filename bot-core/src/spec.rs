@@ -134,14 +134,19 @@ macro_rules! group_card_options {
             opt("ends", "For a fixed-term group, its last day (YYYY-MM-DD)", Kind::Date),
             opt("channel", "Its home channel, if not this one", Kind::Channel),
             opt("guideline", "Its confidentiality guideline", Kind::Text { max: 500 }),
+            opt(
+                "tell_facilitators",
+                "on: with registration, someone asking to join is named to its facilitators",
+                Kind::Choice(ON_OFF),
+            ),
         ]
     };
 }
 
-const GROUP_CREATE_OPTIONS: [OptSpec; 12] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 13] = {
-    let card: [OptSpec; 12] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 13];
+const GROUP_CREATE_OPTIONS: [OptSpec; 13] = group_card_options!(req);
+const GROUP_EDIT_OPTIONS: [OptSpec; 14] = {
+    let card: [OptSpec; 13] = group_card_options!(opt);
+    let mut all = [req("group", "The group to edit", Kind::Group); 14];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
@@ -204,9 +209,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "group join",
-        description: "Joins a group",
+        description: "Joins a group, or says how to register where it needs registration",
         who: Role::Member,
-        options: &[GROUP],
+        options: &[
+            GROUP,
+            opt(
+                "user",
+                "Facilitators: add this person, e.g. once they have registered",
+                Kind::User,
+            ),
+        ],
     },
     CommandSpec {
         name: "group leave",

@@ -210,6 +210,82 @@ mod groups {
     }
 
     #[tokio::test]
+    async fn a_group_that_needs_registration_has_no_join_button_and_join_answers_how_to_register() {
+        let bot = Bot::new().await;
+        bot.say(
+            "admin",
+            r#"group create name:"Grief circle" topic:grief led_by:peer registration:"Write to intake@example.org" tell_facilitators:on"#,
+        )
+        .await;
+        bot.say("admin", "group facilitator group:#1 user:fay action:add").await;
+
+        let card = bot.say("ann", "group info group:#1").await;
+        let asked = bot.say("ann", "group join group:#1").await;
+        let again = bot.say("ann", "group join group:#1").await;
+        let before = text(&bot.say("admin", "group info group:#1").await);
+        let not_hers = bot.say("ann", "group join group:#1 user:ben").await;
+        let admitted = bot.say("fay", "group join group:#1 user:ann").await;
+
+        assert!(
+            card.reply.as_ref().unwrap().message.buttons.is_empty(),
+            "no one-click way in"
+        );
+        assert!(is_private(&asked));
+        assert_eq!(
+            text(&asked),
+            "Grief circle asks people to register first: Write to intake@example.org. \
+             Its facilitators know you'd like to join. Once you have registered, a facilitator adds you."
+        );
+        let told: Vec<(String, String)> = asked
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                crate::Effect::Dm { user, message, .. } => Some((user.clone(), message.plain("/"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "fay");
+        assert!(
+            told[0].1.contains("@ann would like to join Grief circle"),
+            "{}",
+            told[0].1
+        );
+        assert!(told[0].1.contains("/group join group:#1 user:ann"), "{}", told[0].1);
+        assert!(again.effects.is_empty(), "facilitators are told once a day at most");
+        assert!(before.contains("Size: 0 members"), "asking is not joining: {before}");
+        assert_eq!(
+            text(&not_hers),
+            "Only a facilitator of Grief circle or a community admin can add someone else to a group."
+        );
+        assert_eq!(text(&admitted), "@ann is now in Grief circle.");
+        assert!(matches!(admitted.effects.first(), Some(crate::Effect::Dm { user, .. }) if user == "ann"));
+        assert_eq!(
+            text(&bot.say("ann", "group join group:#1").await),
+            "You're already in Grief circle."
+        );
+    }
+
+    #[tokio::test]
+    async fn without_tell_facilitators_a_registration_request_pages_nobody() {
+        let bot = Bot::new().await;
+        bot.say(
+            "admin",
+            r#"group create name:"Grief circle" topic:grief led_by:peer registration:"Call 555 0100""#,
+        )
+        .await;
+        bot.say("admin", "group facilitator group:#1 user:fay action:add").await;
+
+        let asked = bot.say("ann", "group join group:#1").await;
+
+        assert!(asked.effects.is_empty());
+        assert_eq!(
+            text(&asked),
+            "Grief circle asks people to register first: Call 555 0100. Once you have registered, a facilitator adds you."
+        );
+    }
+
+    #[tokio::test]
     async fn an_unknown_group_gets_the_closest_names() {
         let bot = Bot::new().await;
         bot.say("admin", GRIEF).await;

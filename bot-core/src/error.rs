@@ -72,6 +72,11 @@ pub enum UserError {
         group: Option<String>,
         to: &'static str,
     },
+    /// A channel option that names no channel of this community the bot can post in.
+    BadChannel {
+        option: &'static str,
+        fact: crate::io::ChannelFact,
+    },
     GroupNotFound {
         suggestions: Vec<String>,
     },
@@ -159,6 +164,21 @@ impl UserError {
                 .t("."),
             UserError::OnlyRole { needs, group, to } => {
                 Line::text(format!("Only {} can {to}.", who(*needs, group.as_deref())))
+            }
+            UserError::BadChannel { option, fact } => {
+                use crate::io::ChannelFact;
+                Line::text(format!("{option}: ")).t(match fact {
+                    ChannelFact::OtherCommunity => {
+                        "that room belongs to another community; a group's home is one of this community's channels or rooms."
+                    }
+                    ChannelFact::CannotPost => {
+                        "I'm not in that channel or room, or may not post there. Invite me (on Discord: let me send messages there) first."
+                    }
+                    ChannelFact::NotText => "that is not a channel I can post messages in; name a text channel or room.",
+                    ChannelFact::Unknown | ChannelFact::Postable(_) => {
+                        "I can't find that channel or room. Name it as #channel, or on Matrix as #alias:server or !id:server."
+                    }
+                })
             }
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");

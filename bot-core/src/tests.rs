@@ -42,10 +42,11 @@ impl Bot {
         }
     }
 
-    /// `who` types `text` (without prefix) in #general.
+    /// `who` types `text` (without prefix) in #general; a channel named is
+    /// one of the console's, as its adapter says.
     pub async fn say(&self, who: &str, text: &str) -> Response {
         let invocation = match crate::parse::parse_command(text) {
-            Ok(invocation) => invocation,
+            Ok(invocation) => console_channels(invocation),
             Err(e) => return Response::private(e.to_message()),
         };
         self.hearth
@@ -56,6 +57,11 @@ impl Bot {
             })
             .await
     }
+}
+
+/// Channels as the console adapter finds them: any name is a channel of its one community.
+pub(crate) fn console_channels(invocation: crate::Invocation) -> crate::Invocation {
+    invocation.check_channels(|raw| crate::ChannelFact::Postable(crate::parse::channel_id(raw)))
 }
 
 /// The reply as plain text.
@@ -323,6 +329,50 @@ mod groups {
     }
 
     #[tokio::test]
+    async fn a_channel_the_platform_does_not_vouch_for_is_refused_and_changes_nothing() {
+        let bot = Bot::new().await;
+        let says = |fact: crate::ChannelFact| {
+            let mut invocation =
+                crate::parse::parse_command("group create name:Recovery topic:recovery led_by:peer channel:!theirs:hs")
+                    .unwrap();
+            invocation.channels.push(("channel".into(), fact));
+            Input {
+                actor: Actor::member("admin", "admin"),
+                place: bot.place("general"),
+                kind: InputKind::Command(invocation),
+            }
+        };
+        let unchecked = Input {
+            kind: InputKind::Command(
+                crate::parse::parse_command("group create name:Recovery topic:recovery led_by:peer channel:!theirs:hs")
+                    .unwrap(),
+            ),
+            ..says(crate::ChannelFact::Unknown)
+        };
+
+        let elsewhere = bot.hearth.handle(&says(crate::ChannelFact::OtherCommunity)).await;
+        let not_in = bot.hearth.handle(&says(crate::ChannelFact::CannotPost)).await;
+        let unknown = bot.hearth.handle(&unchecked).await;
+
+        assert!(
+            text(&elsewhere).contains("that room belongs to another community"),
+            "{}",
+            text(&elsewhere)
+        );
+        assert!(
+            text(&not_in).contains("I'm not in that channel or room"),
+            "{}",
+            text(&not_in)
+        );
+        assert!(
+            text(&unknown).contains("I can't find that channel or room"),
+            "{}",
+            text(&unknown)
+        );
+        assert!(text(&bot.say("admin", "group list").await).contains("No groups yet"));
+    }
+
+    #[tokio::test]
     async fn a_group_can_live_in_another_channel() {
         let bot = Bot::new().await;
 
@@ -453,6 +503,7 @@ mod help {
             let bound = crate::parse::bind(&crate::Invocation {
                 command: c.name.into(),
                 args,
+                channels: Vec::new(),
             })
             .unwrap();
             assert!(

@@ -80,6 +80,11 @@ pub enum UserError {
     GroupNotFound {
         suggestions: Vec<String>,
     },
+    /// Several circles run here and the command did not say which: their
+    /// numbers, with their groups' names.
+    WhichCircle {
+        choices: Vec<(i64, Option<String>)>,
+    },
     GroupExists {
         name: String,
     },
@@ -179,6 +184,22 @@ impl UserError {
                         "I can't find that channel or room. Name it as #channel, or on Matrix as #alias:server or !id:server."
                     }
                 })
+            }
+            UserError::WhichCircle { choices } => {
+                let listed: Vec<String> = choices
+                    .iter()
+                    .map(|(id, group)| match group {
+                        Some(g) => format!("#{id} ({g})"),
+                        None => format!("#{id}"),
+                    })
+                    .collect();
+                let first = choices.first().map_or(1, |(id, _)| *id);
+                Line::text(format!(
+                    "Several circles run here: {}. Say which with circle:, e.g. ",
+                    listed.join(", ")
+                ))
+                .cmd(format!("circle status circle:{first}"))
+                .t(".")
             }
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");

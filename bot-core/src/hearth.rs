@@ -53,6 +53,8 @@ struct Ctx<'a> {
     now: DateTime<Utc>,
     community: Community,
     me: Member,
+    /// The running circle a circle command means, once found.
+    circle: Option<i64>,
 }
 
 /// Every command, as the core handles it.
@@ -190,6 +192,11 @@ impl<'a> Command<'a> {
 /// for a crisis line, checked in, or looked at or erased their own data.
 fn unlogged(command: &str) -> bool {
     matches!(command, "crisis" | "mydata" | "forgetme") || command.starts_with("checkin ")
+}
+
+/// The commands that act on a running circle (all of the stick's but `circle start`).
+fn acts_on_a_circle(command: &str) -> bool {
+    (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
 }
 
 /// A short id to quote for an internal error.
@@ -414,11 +421,12 @@ impl Hearth {
             )
         );
         let (community, me) = (community?, me?);
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             input,
             now,
             community,
             me,
+            circle: None,
         };
         let mut meeting = None;
         let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
@@ -433,10 +441,20 @@ impl Hearth {
             }
             _ => None,
         };
-        // A running circle's commands answer to its group's facilitators.
+        // A running circle's commands act on the circle they mean, and answer
+        // to its group's facilitators.
         let group = match group {
-            None if bound.spec.name.starts_with("circle ") => {
-                match circle::group_here(&self.store, ctx.community.id, &input.place.channel, ctx.me.id).await? {
+            None if acts_on_a_circle(bound.spec.name) => {
+                let found = circle::target(
+                    &self.store,
+                    ctx.community.id,
+                    &input.place.channel,
+                    ctx.me.id,
+                    bound.int("circle"),
+                )
+                .await?;
+                ctx.circle = found.map(|(id, _)| id);
+                match found.and_then(|(_, group)| group) {
                     Some(id) => Some(groups::by_id(&self.store, id).await?),
                     None => None,
                 }
@@ -760,6 +778,8 @@ impl Hearth {
             channel: &ctx.input.place.channel,
             me: &ctx.me,
             facilitator: self.role(ctx, group).await? >= Role::Facilitator,
+            may_mute: ctx.input.actor.may_mute,
+            circle: ctx.circle,
         })
     }
 
@@ -827,6 +847,10 @@ impl Hearth {
         }
         let mut response = Response::none();
         for (channel, present, until) in moves {
+            let here = circle::Here {
+                present,
+                may_mute: input.actor.may_mute,
+            };
             let changed = circle::presence(
                 &self.store,
                 input.place.platform,
@@ -834,7 +858,7 @@ impl Hearth {
                 &input.place.community,
                 &channel,
                 &me,
-                present,
+                here,
                 until,
                 now,
             )

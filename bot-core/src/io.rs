@@ -46,6 +46,10 @@ pub struct Actor {
     /// The platform maps this person to a facilitator (a Discord role by name,
     /// a Matrix power level), for every group of the community.
     pub platform_facilitator: bool,
+    /// The platform itself lets this person mute others where they are
+    /// (Discord: Mute Members or Administrator in their voice channel). Only
+    /// they may start a circle that mutes others, and the bot never mutes them.
+    pub may_mute: bool,
 }
 
 impl Actor {
@@ -56,6 +60,7 @@ impl Actor {
             name: name.into(),
             platform_admin: false,
             platform_facilitator: false,
+            may_mute: false,
         }
     }
 }

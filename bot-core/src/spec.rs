@@ -161,6 +161,12 @@ const MEETING: OptSpec = req(
     "The meeting's number, as /meeting list shows it",
     Kind::Int { min: 1, max: i64::MAX },
 );
+/// Which running circle, where several run: buttons always say.
+const CIRCLE: OptSpec = opt(
+    "circle",
+    "The circle's number, where several run here (its status shows it)",
+    Kind::Int { min: 1, max: i64::MAX },
+);
 const OCCURRENCE: OptSpec = opt(
     "occurrence",
     "next (the default), or the date of one meeting (YYYY-MM-DD)",
@@ -480,55 +486,58 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "circle mode",
         description: "Switches the circle to round, queue or balanced",
         who: Role::Facilitator,
-        options: &[req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES))],
+        options: &[
+            req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES)),
+            CIRCLE,
+        ],
     },
     CommandSpec {
         name: "circle join",
         description: "Joins the circle here, where no voice channel or call tells Hearth you're in",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle leave",
         description: "Leaves the circle here",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle pass",
         description: "Passes your turn, no questions asked",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle next",
         description: "Hands the stick on (its holder, or a facilitator)",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle status",
         description: "Who holds the stick, time left, who is next, raised hands",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle end",
         description: "Ends the circle; you privately get its balance of speaking time",
         who: Role::Facilitator,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand raise",
         description: "Raises your hand to speak in the circle",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand lower",
         description: "Lowers your raised hand",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     // resources
     CommandSpec {

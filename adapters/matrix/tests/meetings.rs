@@ -247,6 +247,7 @@ async fn twenty_reminders_at_once_arrive_as_two_digests_with_all_buttons_under_s
         name: "alice".into(),
         platform_admin: true,
         platform_facilitator: false,
+        may_mute: false,
     };
     let say = |text: String| {
         let input = bot_core::Input {

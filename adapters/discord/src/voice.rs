@@ -233,6 +233,8 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
     };
     // What Discord said of each channel the record does not mark as a stage.
     let mut kinds: std::collections::HashMap<ChannelId, bool> = std::collections::HashMap::new();
+    // Who the bot is, for the audit log, asked once and only if there is something to undo.
+    let mut me: Option<Option<UserId>> = None;
     for effect in effects {
         let Effect::Mute {
             community,
@@ -261,7 +263,24 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
                 }
             },
         };
-        let report = apply_mute(http, guild, channel_id, user_id, mute, stage).await;
+        let bot = match me {
+            Some(bot) => bot,
+            None => {
+                let bot = http.get_current_user().await.ok().map(|u| u.id);
+                me = Some(bot);
+                bot
+            }
+        };
+        // A moderator's mute laid over the bot's stays.
+        let kept = match bot {
+            Some(bot) if !mute && !stage => moderator_kept_mute(http, guild, user_id, bot).await,
+            _ => false,
+        };
+        let report = if kept {
+            MuteReport::Skipped
+        } else {
+            apply_mute(http, guild, channel_id, user_id, mute, stage).await
+        };
         if let Err(e) = hearth.muted(&community, &user, mute, stage, report).await {
             tracing::error!(error = %e, "discord: recording an unmute");
         }

@@ -4,7 +4,9 @@
 //! decides what anyone may do; the core does.
 
 use bot_core::{Actor, ChannelFact};
-use serenity::all::{Channel, ChannelId, ChannelType, Context, GuildChannel, GuildId, Member, Permissions};
+/// Discord's permission bits, as [`actor`] and [`mutes`] take them.
+pub use serenity::all::Permissions;
+use serenity::all::{Channel, ChannelId, ChannelType, Context, GuildChannel, GuildId, Member};
 
 /// The actor for a member, from the permissions Discord computed for them
 /// (an interaction's), whether they hold the facilitator role, and whether

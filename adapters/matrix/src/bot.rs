@@ -189,23 +189,13 @@ impl Bot {
         let community = acts_in.unwrap_or_else(|| here.clone());
         let level = if community != here || room.is_direct().await.unwrap_or(false) {
             0
-        } else if here == room.room_id().as_str() {
-            level_of(member.as_ref().map(|m| m.power_level()))
         } else {
-            // A child room of a space: the space's level, whatever the room's.
-            let space = OwnedRoomId::try_from(here.as_str())
-                .ok()
-                .and_then(|id| room.client().get_room(&id));
-            match space {
-                Some(space) => match space.power_levels().await {
-                    Ok(levels) => level_of(Some(levels.for_user(sender))),
-                    Err(e) => {
-                        tracing::warn!(room = %space.room_id(), error = %e, "reading a space's power levels");
-                        0
-                    }
-                },
-                None => 0,
-            }
+            let space = if here == room.room_id().as_str() {
+                None
+            } else {
+                Some(space_level(room, &here, sender).await)
+            };
+            crate::roles::root_level(space, level_of(member.as_ref().map(|m| m.power_level())))
         };
         let actor = crate::roles::actor(sender.as_str(), &name, level, self.facilitator_power_level);
         let place = Place {
@@ -288,6 +278,23 @@ impl Bot {
             if let Err(e) = self.sender.deliver(&delivery).await {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "carrying out an effect");
             }
+        }
+    }
+}
+
+/// `user`'s power level in the space `space` (0 when it cannot be read).
+async fn space_level(room: &Room, space: &str, user: &UserId) -> i64 {
+    let Some(space) = OwnedRoomId::try_from(space)
+        .ok()
+        .and_then(|id| room.client().get_room(&id))
+    else {
+        return 0;
+    };
+    match space.power_levels().await {
+        Ok(levels) => level_of(Some(levels.for_user(user))),
+        Err(e) => {
+            tracing::warn!(room = %space.room_id(), error = %e, "reading a space's power levels");
+            0
         }
     }
 }

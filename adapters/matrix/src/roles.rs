@@ -7,6 +7,13 @@
 
 use bot_core::Actor;
 
+/// The power level that counts for community-wide roles: the space's, when
+/// the room is a listed child of one (`space`), whatever the room's own;
+/// else the room's.
+pub fn root_level(space: Option<i64>, room: i64) -> i64 {
+    space.unwrap_or(room)
+}
+
 /// The actor for `user`, whose power level in the community's root is
 /// `level`: 100 makes an admin, `facilitator_level` a facilitator of every
 /// group. Facilitators appointed with `/group facilitator` are the core's
@@ -33,5 +40,12 @@ mod tests {
         assert!(!facilitator.platform_admin && facilitator.platform_facilitator);
         assert!(!member.platform_admin && !member.platform_facilitator);
         assert!(!admin.may_mute, "Matrix calls have no server mute");
+    }
+
+    #[test]
+    fn in_a_space_the_spaces_level_counts_and_the_rooms_grants_nothing_more() {
+        assert_eq!(root_level(Some(0), 100), 0, "a child room's creator");
+        assert_eq!(root_level(Some(100), 0), 100, "the space's admin in any child room");
+        assert_eq!(root_level(None, 100), 100, "a room of its own");
     }
 }

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use running::Running;
 use serde_json::json;
 use support::{
-    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MANAGE_GUILD, MODERATOR_ROLE, PLAIN, Recorded, STAGE, callback_path,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, STAGE, callback_path,
     command_interaction, guild_create, member, suppress_of, token, voice_state,
 };
 

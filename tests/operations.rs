@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use running::Running;
 use serde_json::json;
 use support::{
-    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MANAGE_GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction,
-    guild_create, member, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction, guild_create,
+    member, voice_state,
 };
 
 fn hearth(args: &[&str]) -> Output {

@@ -204,7 +204,7 @@ async fn add(
 /// The entry `wanted` names: its number (`3` or `#3`), else its title in any case.
 async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Resource>> {
     let wanted = wanted.trim();
-    if let Some(id) = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>().ok() {
+    if let Ok(id) = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>() {
         let found: Option<Resource> = sqlx::query_as(
             "SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?",
         )

@@ -1761,7 +1761,7 @@ async fn on_a_stage_mute_others_suppresses_and_unsuppresses_at_end_and_shutdown_
     server["channels"]
         .as_array_mut()
         .unwrap()
-        .retain(|c| c["id"] != STAGE.to_string());
+        .retain(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()) != Some(STAGE));
     bot.fake.dispatch("GUILD_CREATE", server);
     wait_in_voice(&bot, 3).await;
     let start = |n: u64| command_interaction(id(n), &admin(), "circle start", &[("mute_others", 3, json!("yes"))]);

@@ -320,8 +320,9 @@ impl Bot {
             };
             match client.resolve_room_alias(&alias).await {
                 Ok(found) => found.room_id,
-                Err(e) => {
-                    tracing::info!(error = %e, "resolving a room alias");
+                Err(_) => {
+                    // The alias is what someone typed: not for the log.
+                    tracing::info!(kind = "alias not resolved", "room named");
                     return ChannelFact::Unknown;
                 }
             }

@@ -499,17 +499,47 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
-        // Adding someone else to a group is its facilitators' call.
+        self.beyond_the_spec(&ctx, &bound, &command, role, group.as_ref())
+            .await?;
+        let response = self
+            .run(&ctx, &bound, command, group.as_ref(), meeting.as_ref())
+            .await?;
+        // check-ins: prompts follow the zones, quiet hours and meetings they are planned by.
+        if checkins::follow(&self.store, bound.spec.name, ctx.me.id, group.map(|g| g.id), now).await? {
+            self.planned();
+        }
+        Ok(response)
+    }
+
+    /// The rules the spec's one role per command does not say: adding
+    /// someone else to a group and changing its reminder defaults are its
+    /// facilitators' call; crisis lines are admins' work.
+    async fn beyond_the_spec(
+        &self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        command: &Command<'_>,
+        role: Role,
+        group: Option<&Group>,
+    ) -> Result<()> {
+        let group_name = || group.map(|g| g.name.clone());
         if matches!(command, Command::GroupJoin { user: Some(_) }) && role < Role::Facilitator {
             return Err(UserError::OnlyRole {
                 needs: Role::Facilitator,
-                group: group.map(|g| g.name),
+                group: group_name(),
                 to: "add someone else to a group",
             }
             .into());
         }
-        // Crisis lines are what `/crisis` shows people in need first: admins' work.
-        if let Command::Resources(cmd) = &command
+        if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
+            return Err(UserError::NotPermitted {
+                command: bound.spec.name,
+                needs: Role::Facilitator,
+                group: group_name(),
+            }
+            .into());
+        }
+        if let Command::Resources(cmd) = command
             && role < Role::Admin
             && resources::touches_crisis(&self.store, ctx.community.id, cmd).await?
         {
@@ -520,23 +550,7 @@ impl Hearth {
             }
             .into());
         }
-        // `/reminders group:…` changes a group's defaults: its facilitators' call.
-        if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
-            return Err(UserError::NotPermitted {
-                command: bound.spec.name,
-                needs: Role::Facilitator,
-                group: group.map(|g| g.name),
-            }
-            .into());
-        }
-        let response = self
-            .run(&ctx, &bound, command, group.as_ref(), meeting.as_ref())
-            .await?;
-        // check-ins: prompts follow the zones, quiet hours and meetings they are planned by.
-        if checkins::follow(&self.store, bound.spec.name, ctx.me.id, group.map(|g| g.id), now).await? {
-            self.planned();
-        }
-        Ok(response)
+        Ok(())
     }
 
     async fn run(

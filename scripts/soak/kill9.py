@@ -14,8 +14,15 @@ Against the test Synapse on 127.0.0.1 (scripts/synapse/start), with the
    count lost and repeated, and lateness (origin_server_ts minus due time):
    median, p99, max.
 
+Reminders are counted by scripts/soak/reader.py in whatever message carries
+them: a single card or a digest of several. Before step 2 a short baseline
+checks that reader: a few reminders in each form (one alone, three together,
+twelve together: two digests), delivered with no kill. If the baseline counts
+any lost or repeated, the soak stops there: its reader (or Hearth without any
+crash) is wrong, and a kill figure from it would mean nothing.
+
 Standard library only. Not part of CI: it takes several minutes. Exits 1 if a
-reminder was lost or repeated.
+reminder was lost or repeated, 2 if the baseline failed.
 """
 
 import argparse
@@ -34,6 +41,7 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "synapse"))
 from matrix_http import call, register  # noqa: E402
+from reader import Reader, read_room, tally  # noqa: E402
 
 
 def load_env():
@@ -45,6 +53,72 @@ def load_env():
         k, _, v = line.strip().partition("=")
         env[k] = v
     return env["HEARTH_SYNAPSE_URL"], env["HEARTH_SYNAPSE_SECRET"]
+
+
+def insert_reminders(db, group, due, lead):
+    """Writes one one-off meeting per (title, due time) and its reminder, as
+    the planner would: the meeting starts `lead` seconds after the reminder
+    is due."""
+    c = sqlite3.connect(db, timeout=30)
+    try:
+        for title, due_at in due.items():
+            at = due_at + lead
+            local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))
+            mid = c.execute(
+                "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, "
+                "created_at) VALUES (?, ?, ?, 'UTC', 'once', 'FREQ=DAILY;COUNT=1', 60, ?) RETURNING id",
+                (group, title, local, time.strftime("%Y-%m-%dT%H:%M:%SZ"))).fetchone()[0]
+            c.execute(
+                "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs) "
+                "VALUES (?, 'reminder', ?, ?, 'matrix', ?, ?, ?, ?)",
+                (f"r:{mid}:{at}:{at}:{lead}:c", due_at, due_at, mid, at, at, lead))
+        c.commit()
+    finally:
+        c.close()
+
+
+def count(db, sql):
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return c.execute(sql).fetchone()[0]
+    finally:
+        c.close()
+
+
+def pending(db):
+    return count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'pending'")
+
+
+def baseline(hearth, db, group, lead, read, bot_id, work):
+    """Checks the reader before any kill: one reminder alone (a card), three
+    due together (a digest), twelve due together (two digests), delivered
+    with no kill, must each be counted once. Exits 2 if not. Hearth is
+    stopped on entry and on return. Its titles are no word of the soak's own."""
+    soon = int(time.time()) + 10
+    base = {f"b{i:03d}": soon + (0 if i == 0 else 2 if i < 4 else 4) for i in range(16)}
+    insert_reminders(db, group, base, lead)
+    hearth.start()
+    deadline = time.time() + 180
+    while pending(db) > 0:
+        if time.time() > deadline:
+            hearth.stop()
+            sys.exit(f"baseline: reminders still pending after 3 minutes with no kill (work dir {work})")
+        time.sleep(1)
+    hearth.stop()
+    checked = tally(Reader(base, bot_id).count(read()), base)
+    if checked["lost"] or checked["repeated"]:
+        sent = count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'sent'")
+        print(json.dumps({"baseline": checked, "jobs_sent": sent, "work_dir": work}, indent=2), flush=True)
+        if sent == len(base):
+            sys.stderr.write(
+                f"baseline, no kill: {checked['lost']} lost and {checked['repeated']} repeated of {len(base)}, "
+                f"while Hearth recorded all {sent} sent. The soak's reader is wrong (scripts/soak/reader.py "
+                "no longer reads what Hearth sends): no figure from it would mean anything.\n")
+        else:
+            sys.stderr.write(f"baseline, no kill: Hearth recorded {sent} of {len(base)} reminders sent; "
+                             f"see {work}/hearth.log\n")
+        sys.exit(2)
+    print(f"soak: baseline read back right ({len(base)} reminders, no kill: a card and three digests)", flush=True)
 
 
 class Hearth:
@@ -72,7 +146,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "debug", "hearth"))
     ap.add_argument("--reminders", type=int, default=1000)
-    ap.add_argument("--kills", type=int, default=20, help="at least this many SIGKILLs (0: none, a baseline)")
+    ap.add_argument("--kills", type=int, default=20, help="at least this many SIGKILLs (0: none, for comparison)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--spread", type=int, default=180, help="seconds over which the reminders fall due")
     ap.add_argument("--lead", type=int, default=300, help="seconds from a reminder to its meeting")
@@ -114,44 +188,29 @@ def main():
         call(f"{hs}/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/send/m.room.message/soak{txn[0]}",
              "PUT", {"msgtype": "m.text", "body": text}, alice)
 
-    def count(sql):
-        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-        try:
-            return c.execute(sql).fetchone()[0]
-        finally:
-            c.close()
-
     say('!group create name:Soak topic:soak led_by:peer')
     deadline = time.time() + 60
-    while count("SELECT COUNT(*) FROM groups") < 1:
+    while count(db, "SELECT COUNT(*) FROM groups") < 1:
         if time.time() > deadline:
             sys.exit("the bot did not create the group")
         time.sleep(0.3)
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    group = c.execute("SELECT id FROM groups").fetchone()[0]
+    c.close()
+
     # The meetings and their reminders go straight into the database while
     # Hearth is stopped: scheduling 1,000 through the room takes longer than
     # the soak itself, and what is tested here is delivery, not planning
     # (the core's property tests cover planning). Rows as the planner writes them.
     hearth.stop()
+    baseline(hearth, db, group, a.lead, lambda: read_room(hs, room, alice), bot_id, work)
+
     # Each meeting starts --lead seconds after its reminder is due, so a
     # reminder held up by the kills still counts (it is dropped once its
     # meeting has begun); lateness is reported as it is.
     first_due = int(time.time()) + 30
-    start = first_due + a.lead
-    c = sqlite3.connect(db, timeout=30)
-    group = c.execute("SELECT id FROM groups").fetchone()[0]
-    for i in range(a.reminders):
-        at = start + (i * a.spread) // a.reminders
-        local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))
-        mid = c.execute(
-            "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, created_at) "
-            "VALUES (?, ?, ?, 'UTC', 'once', 'FREQ=DAILY;COUNT=1', 60, ?) RETURNING id",
-            (group, f"s{i:05d}", local, time.strftime("%Y-%m-%dT%H:%M:%SZ"))).fetchone()[0]
-        c.execute(
-            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs) "
-            "VALUES (?, 'reminder', ?, ?, 'matrix', ?, ?, ?, ?)",
-            (f"r:{mid}:{at}:{at}:{a.lead}:c", at - a.lead, at - a.lead, mid, at, at, a.lead))
-    c.commit()
-    c.close()
+    due = {f"s{i:05d}": first_due + (i * a.spread) // a.reminders for i in range(a.reminders)}
+    insert_reminders(db, group, due, a.lead)
     hearth.start()
     last_due = first_due + a.spread
     print(f"soak: {a.reminders} reminders due from {time.strftime('%H:%M:%S', time.gmtime(first_due))} "
@@ -169,45 +228,20 @@ def main():
         hearth.start()
     # Then let it finish whatever is still pending, without kills.
     deadline = time.time() + 900
-    while count("SELECT COUNT(*) FROM jobs WHERE state = 'pending'") > 0 and time.time() < deadline:
+    while pending(db) > 0 and time.time() < deadline:
         time.sleep(1)
     time.sleep(5)
     hearth.stop()
 
-    # The room, from the end back to the start.
-    seen = {}
-    frm = None
-    while True:
-        q = {"dir": "b", "limit": "1000"}
-        if frm:
-            q["from"] = frm
-        r = call(f"{hs}/_matrix/client/v3/rooms/{urllib.parse.quote(room)}/messages?"
-                 + urllib.parse.urlencode(q), token=alice, timeout=120)
-        for ev in r.get("chunk", []):
-            body = ev.get("content", {}).get("body", "")
-            if ev.get("sender") == bot_id and body.startswith("Reminder: s"):
-                title = body.split("\n", 1)[0][len("Reminder: "):]
-                seen.setdefault(title, []).append(ev["origin_server_ts"])
-        frm = r.get("end")
-        if not frm or not r.get("chunk"):
-            break
+    seen = Reader(due, bot_id).count(read_room(hs, room, alice))
     c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    due = dict(c.execute("SELECT m.title, j.due_at FROM jobs j JOIN meetings m ON m.id = j.meeting_id "
-                         "WHERE j.kind = 'reminder'").fetchall())
-    states = dict(c.execute("SELECT state, COUNT(*) FROM jobs WHERE kind = 'reminder' GROUP BY state").fetchall())
-    lost = sorted(t for t in due if t not in seen)
-    repeated = sorted(t for t, ts in seen.items() if len(ts) > 1)
-    late = sorted(ts[0] / 1000 - due[t] for t, ts in seen.items() if t in due)
-    p99 = late[min(len(late) - 1, int(len(late) * 0.99))] if late else float("nan")
-    print(json.dumps({
-        "reminders": len(due), "seen": len(seen), "lost": len(lost), "repeated": len(repeated),
-        "kills": kills, "job_states": states,
-        "lateness_s": {"median": round(statistics.median(late), 3) if late else None,
-                       "p99": round(p99, 3), "max": round(late[-1], 3) if late else None},
-        "lost_examples": lost[:5], "repeated_examples": repeated[:5], "work_dir": work,
-    }, indent=2))
-    sys.exit(1 if lost or repeated else 0)
-
+    states = dict(c.execute("SELECT j.state, COUNT(*) FROM jobs j JOIN meetings m ON m.id = j.meeting_id "
+                            "WHERE j.kind = 'reminder' AND m.title LIKE 's%' GROUP BY j.state").fetchall())
+    c.close()
+    result = tally(seen, due)
+    print(json.dumps(dict(result, kills=kills, job_states=states, work_dir=work),
+                     indent=2))
+    sys.exit(1 if result["lost"] or result["repeated"] else 0)
 
 if __name__ == "__main__":
     main()

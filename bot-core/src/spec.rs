@@ -554,7 +554,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources add",
-        description: "Adds a link to the community's resources; topic crisis makes it a local crisis line",
+        description: "Adds a link to the community's resources; topic crisis (admins only) is a local crisis line",
         who: Role::Facilitator,
         options: &[
             req(
@@ -589,7 +589,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources remove",
-        description: "Removes a resource from the community's list",
+        description: "Removes a resource from the community's list (a crisis line: admins only)",
         who: Role::Facilitator,
         options: &[req(
             "resource",

@@ -743,7 +743,7 @@ fn resources_and_local_crisis_lines_through_the_console() {
     let list = answer_to(out, "carol@#general> /resources list\n");
     assert!(list.contains("(private: only carol sees this)"), "{list}");
     assert!(
-        list.contains("Grief reading <https://example.org/grief> — Books that helped"),
+        list.contains("Grief reading <https://example.org/grief> (example.org) — Books that helped"),
         "{list}"
     );
     assert!(list.contains("Town helpline"), "{list}");
@@ -757,6 +757,60 @@ fn resources_and_local_crisis_lines_through_the_console() {
     assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
     assert!(answer_to(out, "/resources remove").contains("Removed Grief reading"));
     assert!(answer_to(out, "/resources add title:Bad").contains("https://"));
+}
+
+#[test]
+fn who_may_do_what_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Cyrillic і among Latin letters: a look-alike of samaritans.org.
+    let homograph = "samar\u{456}tans.org";
+    let script = format!(
+        r#"
+/group create name:Grief topic:grief led_by:peer
+/group create name:Intake topic:grief led_by:peer registration:"Write to us" tell_facilitators:on channel:#intake
+/group facilitator group:Grief user:fay action:add
+/group facilitator group:Intake user:ian action:add
+/as fay
+/resources add title:Helpline url:https://help.example topic:crisis
+/as alice
+/resources add title:Samaritans url:https://{homograph} topic:crisis
+/group info group:Intake
+/as bo
+/group join group:Intake
+/as alice
+/circle start
+/in side
+/circle start
+/as bo
+/circle join
+/in general
+/circle pass
+/circle pass circle:2
+"#
+    );
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db", "--as", "alice"], &script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "/resources add title:Helpline")
+            .contains("Only a community admin can add or remove crisis lines."),
+        "{out}"
+    );
+    assert!(answer_to(out, "/resources add title:Samaritans").contains("mixes alphabets"));
+    let card = answer_to(out, "/group info group:Intake");
+    assert!(card.contains("Home: #intake"), "{card}");
+    assert!(!card.contains("Join]"), "no Join button: {card}");
+    let asked = answer_to(out, "/group join group:Intake");
+    assert!(asked.contains("Intake asks people to register first"), "{asked}");
+    assert!(asked.contains("-> DM ian"), "its facilitator is told: {asked}");
+    // Bo is next in #side's circle (2). In #general, where circle 1 runs, a
+    // bare command means circle 1; its number, as its buttons carry, means 2.
+    let bare = answer_to(out, "bo@#general> /circle pass\n");
+    assert!(bare.contains("You're not in this circle."), "{bare}");
+    let pressed = answer_to(out, "bo@#general> /circle pass circle:2");
+    assert!(pressed.contains("bo passed — that's always okay."), "{pressed}");
 }
 
 #[test]

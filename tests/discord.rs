@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use running::Running;
 use serde_json::json;
 use support::{
-    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, STAGE, callback_path, command_interaction, guild_create,
-    member, suppress_of, token, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, STAGE, callback_path,
+    command_interaction, guild_create, member, suppress_of, token, voice_state,
 };
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
         moderated,
     ];
     let people = [
-        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]),
         member(BO, "Bo", PLAIN, &[]),
         member(DI, "Di", PLAIN, &[]),
         member(MOD_MUTED, "Mo", PLAIN, &[]),
@@ -241,7 +241,7 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
         listening,
     ];
     let people = [
-        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]),
         member(BO, "Bo", PLAIN, &[]),
         member(DI, "Di", PLAIN, &[]),
         member(AUDIENCE, "Al", PLAIN, &[]),

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use running::Running;
 use serde_json::json;
 use support::{
-    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, command_interaction, guild_create, member, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction, guild_create,
+    member, voice_state,
 };
 
 fn hearth(args: &[&str]) -> Output {
@@ -513,7 +514,7 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
         voice_state(BO, Some(77)),
         voice_state(DI, Some(77)),
     ];
-    let ada = member(ADA, "Ada", MANAGE_GUILD, &[]);
+    let ada = member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]);
     let people = [ada.clone(), member(BO, "Bo", PLAIN, &[]), member(DI, "Di", PLAIN, &[])];
     fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
     for state in &states {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::{Context, Result, UserError};
-use crate::io::Platform;
+use crate::io::{Effect, Platform, Response};
 use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
@@ -30,6 +30,8 @@ pub struct Group {
     pub guideline: String,
     pub timezone: Option<String>,
     pub reminder_leads: String,
+    /// With registration: someone asking to join is named to its facilitators.
+    pub tell_facilitators: bool,
 }
 
 /// `SELECT` of every [`Group`] column, followed by the rest of the query.
@@ -37,7 +39,7 @@ macro_rules! select_groups {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
-            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads FROM groups ",
+            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
             $rest
         )
     };
@@ -57,6 +59,7 @@ struct CardInput<'a> {
     ends: Option<NaiveDate>,
     channel: Option<&'a str>,
     guideline: Option<&'a str>,
+    tell_facilitators: Option<bool>,
     /// Fields to empty (`clear:location,cost`); a guideline cleared is the default one.
     clear: Vec<&'static str>,
 }
@@ -117,6 +120,7 @@ impl<'a> CardInput<'a> {
             channel: b.text("channel"),
             guideline: b.text("guideline"),
             clear: clear_list(b.text("clear"))?,
+            tell_facilitators: b.choice("tell_facilitators").map(|c| c == "on"),
         })
     }
 
@@ -214,8 +218,9 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     };
     let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO groups (community_id, name, name_key, topic, led_by, description, format, location,
-                             capacity, cost, registration, ends, home_channel, guideline, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             capacity, cost, registration, ends, home_channel, guideline, tell_facilitators,
+                             created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(community)
     .bind(name)
@@ -231,6 +236,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     .bind(card.ends)
     .bind(card.channel.unwrap_or(here))
     .bind(card.guideline.unwrap_or(DEFAULT_GUIDELINE))
+    .bind(card.tell_facilitators.unwrap_or(false))
     .bind(now)
     .fetch_one(store.pool())
     .await;
@@ -275,7 +281,8 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
             registration = CASE WHEN ? THEN NULL ELSE COALESCE(?, registration) END,
             ends = CASE WHEN ? THEN NULL ELSE COALESCE(?, ends) END,
             home_channel = COALESCE(?, home_channel),
-            guideline = CASE WHEN ? THEN ? ELSE COALESCE(?, guideline) END
+            guideline = CASE WHEN ? THEN ? ELSE COALESCE(?, guideline) END,
+            tell_facilitators = COALESCE(?, tell_facilitators)
          WHERE id = ?",
     )
     .bind(card.name)
@@ -299,6 +306,7 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
     .bind(card.clears("guideline"))
     .bind(DEFAULT_GUIDELINE)
     .bind(card.guideline)
+    .bind(card.tell_facilitators)
     .bind(group.id)
     .execute(&mut *conn)
     .await;
@@ -374,12 +382,17 @@ async fn member_count(store: &Store, group: i64) -> Result<i64> {
 }
 
 pub(crate) async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
+    facilitators_in(store.pool(), group).await
+}
+
+/// A group's facilitators, read where the caller is (a pool, or its write).
+pub(crate) async fn facilitators_in<'e>(exec: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM group_facilitators f
          JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name",
     )
     .bind(group)
-    .fetch_all(store.pool())
+    .fetch_all(exec)
     .await
     .context("listing facilitators")
 }
@@ -457,7 +470,7 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
     if let Some(description) = &group.description {
         message = message.text(description);
     }
-    Ok(message
+    let message = message
         .field("Focus", Line::text(&group.topic))
         .field("Led", led)
         .field("Meets", meets)
@@ -467,6 +480,9 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
         .field(
             "Registration",
             match &group.registration {
+                Some(r) if group.tell_facilitators => Line::text(format!("{r} ("))
+                    .cmd(format!("group join group:#{}", group.id))
+                    .t(" tells its facilitators you'd like to join)"),
                 Some(r) => Line::text(r),
                 None => Line::text("None needed: ").cmd(format!("group join group:#{}", group.id)),
             },
@@ -478,8 +494,12 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
                 id: group.home_channel.clone(),
             }),
         )
-        .field("Confidentiality", Line::text(&group.guideline))
-        .button("Join", "➕", format!("group join group:#{}", group.id)))
+        .field("Confidentiality", Line::text(&group.guideline));
+    // Registration means registration: no one-click way in.
+    Ok(match group.registration {
+        Some(_) => message,
+        None => message.button("Join", "➕", format!("group join group:#{}", group.id)),
+    })
 }
 
 /// How often and how long the group meets, and when next; a series that has
@@ -578,8 +598,146 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
     Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
 }
 
-/// `/group join`, in the caller's write transaction.
-pub async fn join(conn: &mut SqliteConnection, group: &Group, me: &Member, now: DateTime<Utc>) -> Result<Message> {
+/// What `/group join` did (in the caller's write transaction), for the core to answer and replan.
+pub(crate) struct Joined {
+    pub response: Response,
+    /// Whose reminders change: the member now in the group, if any.
+    pub member: Option<i64>,
+}
+
+/// `/group join`: joins; for a group that needs registration, answers with
+/// how to register and, if the group wants, tells its facilitators of the
+/// request. `admit`: a facilitator adds that person (once they registered).
+pub(crate) async fn join(
+    conn: &mut SqliteConnection,
+    group: &Group,
+    me: &Member,
+    admit: Option<&Member>,
+    now: DateTime<Utc>,
+) -> Result<Joined> {
+    if let Some(person) = admit {
+        let mention = Span::User {
+            id: person.external_id.clone(),
+            name: person.display_name.clone(),
+        };
+        let line = if add_member(&mut *conn, group, person.id, now).await? {
+            Line::new().push(mention).t(format!(" is now in {}.", group.name))
+        } else {
+            Line::new().push(mention).t(format!(" was already in {}.", group.name))
+        };
+        let welcome = Effect::Dm {
+            user: person.external_id.clone(),
+            message: welcome(group),
+            key: Some(format!("group:{}:admitted:{}:{}", group.id, person.id, now.timestamp())),
+        };
+        return Ok(Joined {
+            response: Response::private_general(Message::new().line(line)).with_effect(welcome),
+            member: Some(person.id),
+        });
+    }
+    let registration = match group.registration.as_deref() {
+        Some(how) if !is_member(&mut *conn, group.id, me.id).await? => Some(how),
+        _ => None,
+    };
+    let Some(registration) = registration else {
+        let message = if add_member(&mut *conn, group, me.id, now).await? {
+            welcome(group)
+        } else {
+            Message::new().text(format!("You're already in {}.", group.name))
+        };
+        return Ok(Joined {
+            response: Response::private(message),
+            member: Some(me.id),
+        });
+    };
+    ask_to_join(conn, group, me, registration, now).await
+}
+
+/// Registration first: how to register, and the facilitators told (at most
+/// once a day per person) when the group wants that.
+async fn ask_to_join(
+    conn: &mut SqliteConnection,
+    group: &Group,
+    me: &Member,
+    registration: &str,
+    now: DateTime<Utc>,
+) -> Result<Joined> {
+    let mut line = Line::text(format!("{} asks people to register first: {registration}.", group.name));
+    let mut notices = Vec::new();
+    if group.tell_facilitators {
+        let told: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO join_requests (group_id, member_id, told_at) VALUES (?, ?, ?)
+             ON CONFLICT (group_id, member_id) DO UPDATE SET told_at = excluded.told_at
+             WHERE join_requests.told_at <= ?
+             RETURNING 1",
+        )
+        .bind(group.id)
+        .bind(me.id)
+        .bind(now.timestamp())
+        .bind(now.timestamp() - 24 * 60 * 60)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("recording a request to join")?;
+        let leaders = facilitators_in(&mut *conn, group.id).await?;
+        if !leaders.is_empty() {
+            line = line.t(" Its facilitators know you'd like to join.");
+        }
+        if told.is_some() {
+            let request = Message::new().line(
+                Line::new()
+                    .push(Span::User {
+                        id: me.external_id.clone(),
+                        name: me.display_name.clone(),
+                    })
+                    .t(format!(
+                        " would like to join {}, which needs registration: {registration}. ",
+                        group.name
+                    ))
+                    .t("Once they have registered, ")
+                    .cmd(format!("group join group:#{} user:{}", group.id, me.external_id))
+                    .t(" adds them."),
+            );
+            notices = leaders
+                .into_iter()
+                .map(|f| Effect::Dm {
+                    user: f.external_id,
+                    message: request.clone(),
+                    key: Some(format!("group:{}:request:{}:{}", group.id, me.id, now.timestamp())),
+                })
+                .collect();
+        }
+    }
+    let answer = Message::new().line(line.t(" Once you have registered, a facilitator adds you."));
+    Ok(Joined {
+        response: notices
+            .into_iter()
+            .fold(Response::private(answer), Response::with_effect),
+        member: None,
+    })
+}
+
+fn welcome(group: &Group) -> Message {
+    Message::new().line(
+        Line::text(format!("You've joined {}. Its home is ", group.name))
+            .push(Span::Channel {
+                id: group.home_channel.clone(),
+            })
+            .t(". Welcome."),
+    )
+}
+
+async fn is_member(conn: &mut SqliteConnection, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
+        .bind(group)
+        .bind(member)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("checking membership")?;
+    Ok(found.is_some())
+}
+
+/// Adds `member` to the group: `true` when they were not in it. A full group refuses.
+async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
     // Capacity and membership are checked in the same statement, so two people
     // taking the last place at once cannot both get it.
     let joined = sqlx::query(
@@ -589,36 +747,30 @@ pub async fn join(conn: &mut SqliteConnection, group: &Group, me: &Member, now: 
            AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = g.id AND member_id = ?)
            AND (g.capacity IS NULL OR (SELECT COUNT(*) FROM group_members WHERE group_id = g.id) < g.capacity)",
     )
-    .bind(me.id)
+    .bind(member)
     .bind(now)
     .bind(group.id)
-    .bind(me.id)
+    .bind(member)
     .execute(&mut *conn)
     .await
     .context("joining a group")?;
     if joined.rows_affected() == 1 {
-        return Ok(Message::new().line(
-            Line::text(format!("You've joined {}. Its home is ", group.name))
-                .push(Span::Channel {
-                    id: group.home_channel.clone(),
-                })
-                .t(". Welcome."),
-        ));
+        sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
+            .bind(group.id)
+            .bind(member)
+            .execute(&mut *conn)
+            .await
+            .context("a request to join, granted")?;
+        return Ok(true);
     }
-    let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
-        .bind(group.id)
-        .bind(me.id)
-        .fetch_optional(&mut *conn)
-        .await
-        .context("checking membership")?;
-    match (already, group.capacity) {
-        (Some(_), _) => Ok(Message::new().text(format!("You're already in {}.", group.name))),
-        (None, Some(capacity)) => Err(UserError::GroupFull {
+    match (is_member(&mut *conn, group.id, member).await?, group.capacity) {
+        (true, _) => Ok(false),
+        (false, Some(capacity)) => Err(UserError::GroupFull {
             name: group.name.clone(),
             capacity,
         }
         .into()),
-        (None, None) => Err(crate::error::Error::Internal {
+        (false, None) => Err(crate::error::Error::Internal {
             context: "joining a group",
             source: "insert refused without a capacity".into(),
         }),

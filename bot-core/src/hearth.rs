@@ -53,6 +53,8 @@ struct Ctx<'a> {
     now: DateTime<Utc>,
     community: Community,
     me: Member,
+    /// The running circle a circle command means, once found.
+    circle: Option<i64>,
 }
 
 /// Every command, as the core handles it.
@@ -65,7 +67,9 @@ pub(crate) enum Command<'a> {
         topic: Option<&'a str>,
         meeting_guide: bool,
     },
-    GroupJoin,
+    GroupJoin {
+        user: Option<&'a str>,
+    },
     GroupLeave,
     GroupRetire {
         confirm: bool,
@@ -128,7 +132,7 @@ impl<'a> Command<'a> {
                 topic: b.text("topic"),
                 meeting_guide: b.choice("format") == Some("meeting_guide"),
             },
-            "group join" => Command::GroupJoin,
+            "group join" => Command::GroupJoin { user: b.text("user") },
             "group leave" => Command::GroupLeave,
             "group retire" => Command::GroupRetire {
                 confirm: b.choice("confirm") == Some("yes"),
@@ -210,6 +214,11 @@ async fn reload(conn: &mut sqlx::SqliteConnection, meeting: &Meeting) -> Result<
     meetings::by_id_in(&mut *conn, meeting.id)
         .await?
         .ok_or_else(|| UserError::MeetingNotFound.into())
+}
+
+/// The commands that act on a running circle (all of the stick's but `circle start`).
+fn acts_on_a_circle(command: &str) -> bool {
+    (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
 }
 
 /// A short id to quote for an internal error.
@@ -434,11 +443,12 @@ impl Hearth {
             )
         );
         let (community, me) = (community?, me?);
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             input,
             now,
             community,
             me,
+            circle: None,
         };
         let mut meeting = None;
         let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
@@ -453,10 +463,20 @@ impl Hearth {
             }
             _ => None,
         };
-        // A running circle's commands answer to its group's facilitators.
+        // A running circle's commands act on the circle they mean, and answer
+        // to its group's facilitators.
         let group = match group {
-            None if bound.spec.name.starts_with("circle ") => {
-                match circle::group_here(&self.store, ctx.community.id, &input.place.channel, ctx.me.id).await? {
+            None if acts_on_a_circle(bound.spec.name) => {
+                let found = circle::target(
+                    &self.store,
+                    ctx.community.id,
+                    &input.place.channel,
+                    ctx.me.id,
+                    bound.int("circle"),
+                )
+                .await?;
+                ctx.circle = found.map(|(id, _)| id);
+                match found.and_then(|(_, group)| group) {
                     Some(id) => Some(groups::by_id(&self.store, id).await?),
                     None => None,
                 }
@@ -501,16 +521,51 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
-        // `/reminders group:…` changes a group's defaults: its facilitators' call.
+        self.beyond_the_spec(&ctx, &bound, &command, role, group.as_ref())
+            .await?;
+        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
+    }
+
+    /// The rules the spec's one role per command does not say: adding
+    /// someone else to a group and changing its reminder defaults are its
+    /// facilitators' call; crisis lines are admins' work.
+    async fn beyond_the_spec(
+        &self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        command: &Command<'_>,
+        role: Role,
+        group: Option<&Group>,
+    ) -> Result<()> {
+        let group_name = || group.map(|g| g.name.clone());
+        if matches!(command, Command::GroupJoin { user: Some(_) }) && role < Role::Facilitator {
+            return Err(UserError::OnlyRole {
+                needs: Role::Facilitator,
+                group: group_name(),
+                to: "add someone else to a group",
+            }
+            .into());
+        }
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
             return Err(UserError::NotPermitted {
                 command: bound.spec.name,
                 needs: Role::Facilitator,
-                group: group.map(|g| g.name),
+                group: group_name(),
             }
             .into());
         }
-        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
+        if let Command::Resources(cmd) = command
+            && role < Role::Admin
+            && resources::touches_crisis(&self.store, ctx.community.id, cmd).await?
+        {
+            return Err(UserError::OnlyRole {
+                needs: Role::Admin,
+                group: None,
+                to: "add or remove crisis lines",
+            }
+            .into());
+        }
+        Ok(())
     }
 
     async fn run(
@@ -584,14 +639,20 @@ impl Hearth {
                     Response::public(groups::list(store, community, topic).await?)
                 }
             }
-            Command::GroupJoin => {
+            Command::GroupJoin { user } => {
+                let admit = match user {
+                    Some(user) => Some(members::named_member(store, platform, user, now).await?),
+                    None => None,
+                };
                 // The membership and the reminders it brings, in one write.
                 let mut tx = jobs::write(store).await?;
-                let message = groups::join(&mut tx, the_group()?, &ctx.me, now).await?;
-                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                let joined = groups::join(&mut tx, the_group()?, &ctx.me, admit.as_ref(), now).await?;
+                if let Some(member) = joined.member {
+                    jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(member)).await?;
+                }
                 commit(tx).await?;
                 self.planned();
-                Response::private(message)
+                joined.response
             }
             Command::GroupLeave => {
                 let mut tx = jobs::write(store).await?;
@@ -810,6 +871,8 @@ impl Hearth {
             channel: &ctx.input.place.channel,
             me: &ctx.me,
             facilitator: self.role(ctx, group).await? >= Role::Facilitator,
+            may_mute: ctx.input.actor.may_mute,
+            circle: ctx.circle,
         })
     }
 
@@ -877,6 +940,10 @@ impl Hearth {
         }
         let mut response = Response::none();
         for (channel, present, until) in moves {
+            let here = circle::Here {
+                present,
+                may_mute: input.actor.may_mute,
+            };
             let changed = circle::presence(
                 &self.store,
                 input.place.platform,
@@ -884,7 +951,7 @@ impl Hearth {
                 &input.place.community,
                 &channel,
                 &me,
-                present,
+                here,
                 until,
                 now,
             )

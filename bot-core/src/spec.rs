@@ -134,14 +134,19 @@ macro_rules! group_card_options {
             opt("ends", "For a fixed-term group, its last day (YYYY-MM-DD)", Kind::Date),
             opt("channel", "Its home channel, if not this one", Kind::Channel),
             opt("guideline", "Its confidentiality guideline", Kind::Text { max: 500 }),
+            opt(
+                "tell_facilitators",
+                "on: with registration, someone asking to join is named to its facilitators",
+                Kind::Choice(ON_OFF),
+            ),
         ]
     };
 }
 
-const GROUP_CREATE_OPTIONS: [OptSpec; 12] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 14] = {
-    let card: [OptSpec; 12] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 14];
+const GROUP_CREATE_OPTIONS: [OptSpec; 13] = group_card_options!(req);
+const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
+    let card: [OptSpec; 13] = group_card_options!(opt);
+    let mut all = [req("group", "The group to edit", Kind::Group); 15];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
@@ -149,7 +154,7 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 14] = {
     }
     // One way to empty any optional field, the same on every platform
     // (a typed Discord option cannot carry a "-").
-    all[13] = opt(
+    all[14] = opt(
         "clear",
         "Fields to empty, comma-separated: description, location, capacity, cost, registration, ends",
         Kind::Text { max: 100 },
@@ -161,6 +166,12 @@ const GROUP: OptSpec = req("group", "The group", Kind::Group);
 const MEETING: OptSpec = req(
     "meeting",
     "The meeting's number, as /meeting list shows it",
+    Kind::Int { min: 1, max: i64::MAX },
+);
+/// Which running circle, where several run: buttons always say.
+const CIRCLE: OptSpec = opt(
+    "circle",
+    "The circle's number, where several run here (its status shows it)",
     Kind::Int { min: 1, max: i64::MAX },
 );
 const OCCURRENCE: OptSpec = opt(
@@ -211,9 +222,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "group join",
-        description: "Joins a group",
+        description: "Joins a group, or says how to register where it needs registration",
         who: Role::Member,
-        options: &[GROUP],
+        options: &[
+            GROUP,
+            opt(
+                "user",
+                "Facilitators: add this person, e.g. once they have registered",
+                Kind::User,
+            ),
+        ],
     },
     CommandSpec {
         name: "group leave",
@@ -484,55 +502,58 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "circle mode",
         description: "Switches the circle to round, queue or balanced",
         who: Role::Facilitator,
-        options: &[req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES))],
+        options: &[
+            req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES)),
+            CIRCLE,
+        ],
     },
     CommandSpec {
         name: "circle join",
         description: "Joins the circle here, where no voice channel or call tells Hearth you're in",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle leave",
         description: "Leaves the circle here",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle pass",
         description: "Passes your turn, no questions asked",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle next",
         description: "Hands the stick on (its holder, or a facilitator)",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle status",
         description: "Who holds the stick, time left, who is next, raised hands",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle end",
         description: "Ends the circle; you privately get its balance of speaking time",
         who: Role::Facilitator,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand raise",
         description: "Raises your hand to speak in the circle",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand lower",
         description: "Lowers your raised hand",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     // resources
     CommandSpec {
@@ -549,7 +570,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources add",
-        description: "Adds a link to the community's resources; topic crisis makes it a local crisis line",
+        description: "Adds a link to the community's resources; topic crisis (admins only) is a local crisis line",
         who: Role::Facilitator,
         options: &[
             req(
@@ -584,7 +605,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources remove",
-        description: "Removes a resource from the community's list",
+        description: "Removes a resource from the community's list (a crisis line: admins only)",
         who: Role::Facilitator,
         options: &[req(
             "resource",

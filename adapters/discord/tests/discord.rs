@@ -26,8 +26,9 @@ const ADMIN: u64 = 11;
 const MEMBER: u64 = 12;
 const FACILITATOR: u64 = 13;
 
+/// The server's admin, who is also one of its moderators (Mute Members).
 fn admin() -> Value {
-    member(ADMIN, "Ada", MANAGE_GUILD, &[])
+    member(ADMIN, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE])
 }
 
 fn plain_member() -> Value {
@@ -1155,12 +1156,12 @@ async fn voice_state_updates_become_presence_inputs() {
     let left = parse(voice_state(MEMBER, None));
 
     let at = |c: u64| Some(serenity::all::ChannelId::new(c));
-    let join_input = hearth_discord::presence_input(None, &joined, at(77));
-    let move_input = hearth_discord::presence_input(Some(&joined), &moved, at(78));
-    let leave_input = hearth_discord::presence_input(Some(&moved), &left, None);
-    let self_mute = hearth_discord::presence_input(Some(&moved), &moved, at(78));
+    let join_input = hearth_discord::presence_input(None, &joined, at(77), true);
+    let move_input = hearth_discord::presence_input(Some(&joined), &moved, at(78), false);
+    let leave_input = hearth_discord::presence_input(Some(&moved), &left, None, false);
+    let self_mute = hearth_discord::presence_input(Some(&moved), &moved, at(78), false);
     // Handled out of order: the cache already says where they are now.
-    let late_join = hearth_discord::presence_input(None, &joined, None);
+    let late_join = hearth_discord::presence_input(None, &joined, None, false);
 
     let presence = |input: Option<bot_core::Input>| -> (String, bool) {
         let i = input.expect("an input");
@@ -1177,6 +1178,10 @@ async fn voice_state_updates_become_presence_inputs() {
             other => panic!("not presence: {other:?}"),
         }
     };
+    assert!(
+        join_input.as_ref().is_some_and(|i| i.actor.may_mute),
+        "the fact travels"
+    );
     assert_eq!(presence(join_input), ("77".to_string(), true));
     assert_eq!(presence(move_input), ("78".to_string(), true));
     assert_eq!(presence(leave_input), (String::new(), false));
@@ -1607,7 +1612,7 @@ async fn a_circle_follows_voice_presence_and_edits_one_status_message_as_the_sti
         .as_array()
         .unwrap()
         .iter()
-        .find_map(|b| b["custom_id"].as_str().filter(|c| c.ends_with("circle next")))
+        .find_map(|b| b["custom_id"].as_str().filter(|c| c.contains("circle next circle:")))
         .expect("a Next button")
         .to_string();
 
@@ -1679,11 +1684,13 @@ async fn wait_mutes(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
     }
 }
 
+/// Ada (who may mute), Bo and Di in the voice channel, as the server comes
+/// into the cache: Discord's permissions say who may mute there.
 async fn three_in_voice(bot: &Bot) {
-    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
-        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(77)));
-        wait_in_voice(bot, i64::try_from(n).unwrap() + 1).await;
-    }
+    let states = [ADMIN, MEMBER, DI].map(|user| voice_state(user, Some(VOICE)));
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), plain_member()], &states));
+    wait_in_voice(bot, 3).await;
 }
 
 #[tokio::test]
@@ -1794,11 +1801,15 @@ async fn wait_suppresses(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
 #[tokio::test]
 async fn on_a_stage_mute_others_suppresses_and_unsuppresses_at_end_and_shutdown_never_server_mutes() {
     let bot = Bot::start().await;
-    // No GUILD_CREATE: the cache knows no channel, so Discord is asked what 78 is.
-    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
-        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(STAGE)));
-        wait_in_voice(&bot, i64::try_from(n).unwrap() + 1).await;
-    }
+    // The cache knows the server but not the stage, so Discord is asked what 78 is.
+    let states = [ADMIN, MEMBER, DI].map(|user| voice_state(user, Some(STAGE)));
+    let mut server = guild_create(&[admin(), plain_member()], &states);
+    server["channels"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()) != Some(STAGE));
+    bot.fake.dispatch("GUILD_CREATE", server);
+    wait_in_voice(&bot, 3).await;
     let start = |n: u64| command_interaction(id(n), &admin(), "circle start", &[("mute_others", 3, json!("yes"))]);
 
     answer(&bot.interact(start(1)).await);
@@ -2092,5 +2103,336 @@ async fn a_thousand_reminder_dms_at_one_instant_all_arrive_once_without_a_429() 
     assert!(report.failed == 0, "{report:?}");
     // Under 45 requests a second, two requests per first DM: about 45 s.
     assert!(took < Duration::from_secs(120), "{took:?}");
+    bot.stop().await;
+}
+
+// ---- who may do what -----------------------------------------------------------
+
+const MODERATOR: u64 = 16;
+const FI: u64 = 17;
+
+/// A server moderator: Mute Members, nothing of Hearth's.
+fn moderator() -> Value {
+    member(MODERATOR, "Mo", MUTE_MEMBERS, &[MODERATOR_ROLE])
+}
+
+/// A facilitator (by role) who is also a moderator, so may mute.
+fn facilitator_who_mutes() -> Value {
+    member(FI, "Fi", MUTE_MEMBERS, &[FACILITATOR_ROLE, MODERATOR_ROLE])
+}
+
+/// Cy (a facilitator without Mute Members), Fi (one with it), the moderator
+/// and Bo in the circle's voice channel; Di in another, the staff call.
+async fn a_voice_channel_with_a_moderator(bot: &Bot) {
+    let states = [
+        voice_state_with(FACILITATOR, Some(VOICE), &[FACILITATOR_ROLE]),
+        voice_state_with(FI, Some(VOICE), &[FACILITATOR_ROLE, MODERATOR_ROLE]),
+        voice_state_with(MODERATOR, Some(VOICE), &[MODERATOR_ROLE]),
+        voice_state(MEMBER, Some(VOICE)),
+        voice_state(DI, Some(VOICE_2)),
+    ];
+    let people = [facilitator(), facilitator_who_mutes(), moderator(), plain_member()];
+    bot.fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
+    wait_in_voice(bot, 5).await;
+}
+
+#[tokio::test]
+async fn a_facilitator_without_mute_members_cannot_mute_others_and_with_it_mutes_no_moderator_and_no_one_elsewhere() {
+    let bot = Bot::start().await;
+    a_voice_channel_with_a_moderator(&bot).await;
+    let start =
+        |n: u64, who: &Value| command_interaction(id(n), who, "circle start", &[("mute_others", 3, json!("yes"))]);
+
+    let refused = bot.interact(start(1, &facilitator())).await;
+    let started = bot.interact(start(2, &facilitator_who_mutes())).await;
+    // Bo (first in the channel) holds the stick; Cy alone is muted.
+    let at_start = wait_mutes(&bot, 1).await;
+    let di_joins = bot
+        .interact(command_interaction(
+            id(3),
+            &member(DI, "Di", PLAIN, &[]),
+            "circle join",
+            &[],
+        ))
+        .await;
+    answer(
+        &bot.interact(command_interaction(id(4), &facilitator_who_mutes(), "circle next", &[]))
+            .await,
+    );
+    let mut handed_on = wait_mutes(&bot, 3).await[1..].to_vec();
+    handed_on.sort_unstable();
+    bot.fake
+        .dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(VOICE_2)));
+    let after_leaving = wait_mutes(&bot, 4).await;
+
+    let refused = answer(&refused);
+    assert!(is_ephemeral(refused));
+    assert!(
+        embed_text(refused).contains("needs Discord's Mute Members permission"),
+        "{}",
+        embed_text(refused)
+    );
+    assert!(embed_text(answer(&started)).contains("is muted while the circle runs"));
+    assert_eq!(
+        at_start,
+        [(FACILITATOR, true)],
+        "the moderator and Fi keep their voice; Bo holds the stick"
+    );
+    assert_eq!(handed_on, [(MEMBER, true), (FACILITATOR, false)]);
+    assert!(
+        embed_text(answer(&di_joins)).contains("runs in a voice channel or call"),
+        "{}",
+        embed_text(answer(&di_joins))
+    );
+    assert_eq!(
+        after_leaving[3],
+        (MEMBER, false),
+        "leaving the circle's channel unmutes"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        mutes(&bot).iter().all(|(user, _)| *user != MODERATOR && *user != DI),
+        "{:?}",
+        mutes(&bot)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_moderators_mute_laid_over_the_bots_stays_after_the_circle() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+
+    // A moderator mutes Bo over the bot's mute; the circle ends.
+    bot.fake.audit_mute(MODERATOR, MEMBER, true);
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle end", &[]))
+            .await,
+    );
+    let ended = wait_mutes(&bot, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(ended[2..], [(DI, false)], "only the bot's own mute is lifted");
+    assert_eq!(mutes(&bot).len(), 3, "Bo stays muted: {:?}", mutes(&bot));
+    bot.fake
+        .wait_request("GET", &format!("/guilds/{GUILD}/audit-logs"))
+        .await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_audit_log_the_bot_lifts_exactly_the_mutes_it_applied() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    bot.fake.fail(
+        "GET",
+        &format!("/guilds/{GUILD}/audit-logs"),
+        403,
+        50013,
+        "Missing Permissions",
+    );
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+    bot.fake.audit_mute(MODERATOR, MEMBER, true);
+
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle end", &[]))
+            .await,
+    );
+    let mut ended = wait_mutes(&bot, 4).await[2..].to_vec();
+    ended.sort_unstable();
+
+    assert_eq!(
+        ended,
+        [(MEMBER, false), (DI, false)],
+        "it cannot tell, as the README says"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_circles_started_from_one_text_channel_each_answer_their_own_buttons() {
+    let bot = Bot::start().await;
+    let eve = member(18, "Eve", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]);
+    let states = [
+        voice_state(ADMIN, Some(VOICE)),
+        voice_state(MEMBER, Some(VOICE)),
+        voice_state(18, Some(VOICE_2)),
+        voice_state(DI, Some(VOICE_2)),
+    ];
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), eve.clone()], &states));
+    wait_in_voice(&bot, 4).await;
+    answer(
+        &bot.interact(command_interaction(id(1), &admin(), "circle start", &[]))
+            .await,
+    );
+    let first = wait_status(&bot, "#1 · round mode").await;
+    answer(
+        &bot.interact(command_interaction(id(2), &eve, "circle start", &[]))
+            .await,
+    );
+    let second = wait_status(&bot, "#2 · round mode").await;
+    let next_of = |status: &Value| {
+        buttons_of(status)
+            .into_iter()
+            .find(|(c, _)| c.contains("circle next"))
+            .unwrap()
+            .0
+    };
+    assert!(next_of(&first).ends_with("circle next circle:1"), "{}", next_of(&first));
+
+    // Eve presses Next on the second card: the second circle moves, not the first.
+    let pressed = bot
+        .interact(button_interaction(id(3), &eve, &next_of(&second), &second))
+        .await;
+    answer(&pressed);
+    let second_id = second["id"].as_str().unwrap().to_string();
+    bot.fake
+        .wait_request("PATCH", &format!("/channels/{CHANNEL}/messages/{second_id}"))
+        .await;
+    let asked = bot
+        .interact(command_interaction(id(4), &plain_member(), "circle status", &[]))
+        .await;
+    let eve_asks = bot
+        .interact(command_interaction(id(5), &eve, "circle status", &[]))
+        .await;
+
+    let moved = wait_status(&bot, "<@18> has the stick.").await;
+    assert!(embed_text(&moved).contains("#2 · round mode"), "{}", embed_text(&moved));
+    assert!(
+        !bot.fake
+            .requests()
+            .iter()
+            .any(|r| r.method == "PATCH" && r.path.ends_with(first["id"].as_str().unwrap())),
+        "the first circle's card did not move"
+    );
+    assert!(
+        embed_text(answer(&asked)).contains(r#""Holding the stick": "Ada"#),
+        "Bo is in the first circle: {}",
+        embed_text(answer(&asked))
+    );
+    assert!(
+        embed_text(answer(&eve_asks)).contains(r#""Holding the stick": "Eve"#),
+        "{}",
+        embed_text(answer(&eve_asks))
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_groups_channel_is_a_channel_of_this_server_where_hearth_may_post() {
+    let bot = Bot::start().await;
+    let with_channel = |n: u64, name: &str, channel: u64| {
+        let mut create = group_create(n, &admin(), name);
+        create["data"]["options"][0]["options"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "name": "channel", "type": 7, "value": channel.to_string() }));
+        create
+    };
+
+    let elsewhere = bot.interact(with_channel(1, "Elsewhere", OTHER_GUILD_CHANNEL)).await;
+    let read_only = bot.interact(with_channel(2, "Quiet", READ_ONLY)).await;
+    let unknown = bot.interact(with_channel(3, "Nowhere", 3_999)).await;
+    let here = bot.interact(with_channel(4, "Grief circle", GRIEF_CHANNEL)).await;
+    // With the server cached, the cache answers.
+    bot.fake.dispatch("GUILD_CREATE", guild_create(&[], &[]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cached = bot.interact(with_channel(5, "Quiet too", READ_ONLY)).await;
+
+    assert!(embed_text(answer(&elsewhere)).contains("belongs to another community"));
+    assert!(embed_text(answer(&read_only)).contains("may not post there"));
+    assert!(embed_text(answer(&unknown)).contains("I can't find that channel"));
+    assert!(
+        embed_text(answer(&here)).contains(&format!("<#{GRIEF_CHANNEL}>")),
+        "{}",
+        embed_text(answer(&here))
+    );
+    assert!(embed_text(answer(&cached)).contains("may not post there"));
+    let listed = bot
+        .interact(command_interaction(id(6), &admin(), "group list", &[]))
+        .await;
+    let listed = embed_text(answer(&listed));
+    assert!(listed.contains("Grief circle") && !listed.contains("Elsewhere") && !listed.contains("Quiet"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn crisis_lines_are_admins_work_and_a_look_alike_host_is_refused() {
+    let bot = Bot::start().await;
+    let add = |n: u64, who: &Value, url: &str| {
+        command_interaction(
+            id(n),
+            who,
+            "resources add",
+            &[
+                ("title", 3, json!("Samaritans")),
+                ("url", 3, json!(url)),
+                ("topic", 3, json!("crisis")),
+            ],
+        )
+    };
+
+    let by_facilitator = bot.interact(add(1, &facilitator(), "https://www.samaritans.org")).await;
+    let homograph = bot.interact(add(2, &admin(), "https://samar\u{456}tans.org")).await;
+    let by_admin = bot.interact(add(3, &admin(), "https://www.samaritans.org")).await;
+
+    assert!(
+        embed_text(answer(&by_facilitator)).contains("Only a community admin can add or remove crisis lines."),
+        "{}",
+        embed_text(answer(&by_facilitator))
+    );
+    assert!(embed_text(answer(&homograph)).contains("mixes alphabets"));
+    assert!(embed_text(answer(&by_admin)).contains("Added resource"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_that_needs_registration_shows_no_join_button_and_join_says_how_to_register() {
+    let bot = Bot::start().await;
+    let mut create = group_create(1, &admin(), "Intake");
+    create["data"]["options"][0]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "registration", "type": 3, "value": "Write to intake@example.org" }));
+    let card = bot.interact(create).await;
+
+    let joined = bot
+        .interact(command_interaction(
+            id(2),
+            &plain_member(),
+            "group join",
+            &[("group", 3, json!("Intake"))],
+        ))
+        .await;
+
+    let card = answer(&card);
+    assert!(card["components"].as_array().is_none_or(Vec::is_empty), "{card:#}");
+    let joined = answer(&joined);
+    assert!(is_ephemeral(joined));
+    assert!(
+        embed_text(joined).contains("Intake asks people to register first: Write to intake"),
+        "{}",
+        embed_text(joined)
+    );
     bot.stop().await;
 }

@@ -27,6 +27,7 @@ async fn admin_says(hearth: &Hearth, admin: &UserId, room: &RoomId, text: String
             name: "alice".into(),
             platform_admin: true,
             platform_facilitator: false,
+            may_mute: false,
         },
         place: bot_core::Place {
             platform: bot_core::Platform::Matrix,

@@ -271,6 +271,20 @@ pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Whether `member` belongs to `group`: a member of it, or one of its facilitators.
+pub async fn belongs(store: &Store, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2
+         UNION ALL SELECT 1 FROM group_facilitators WHERE group_id = ?1 AND member_id = ?2 LIMIT 1",
+    )
+    .bind(group)
+    .bind(member)
+    .fetch_optional(store.pool())
+    .await
+    .context("checking a group's membership")?;
+    Ok(found.is_some())
+}
+
 /// Whether `member` facilitates any group of `community`.
 pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(

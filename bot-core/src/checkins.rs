@@ -618,8 +618,9 @@ pub(crate) struct Week {
     pub passes: i64,
     /// The mean of each person's mood for the week; 0 with none.
     pub average: f64,
-    /// Those who answered with a mood, other than the asker and not erased:
-    /// what the threshold counts.
+    /// Those who answered with a mood, other than the asker: what the
+    /// threshold counts. An erased member's answer counts as anyone's, so
+    /// that a week shown once is shown alike for good.
     pub answerers: usize,
     /// Whose answers it covers (member ids), the erased left out.
     pub people: Vec<i64>,
@@ -672,10 +673,15 @@ pub(crate) async fn week(store: &Store, group: i64, zone: Tz, monday: NaiveDate,
     }
     for mood in erased {
         match mood {
-            Some(m) => moods.push(m),
+            Some(m) => {
+                week.answerers += 1;
+                moods.push(m);
+            }
             None => week.passes += 1,
         }
     }
+    // In one order whoever is erased, so the average is the same to the last bit.
+    moods.sort_by(f64::total_cmp);
     for m in &moods {
         week.counts[whole_mood(*m) - 1] += 1;
     }
@@ -1388,6 +1394,8 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
 
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod summary_props;
 
 #[cfg(test)]
 mod tests {

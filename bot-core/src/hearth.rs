@@ -525,7 +525,15 @@ impl Hearth {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
             Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
-            Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
+            Command::GroupInfo => {
+                let group = the_group()?;
+                // A closed group's link is for its members: their own view of the card.
+                if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
+                    Response::private(groups::card_message(store, group, true, now).await?)
+                } else {
+                    Response::public(groups::card_message(store, group, false, now).await?)
+                }
+            }
             Command::GroupList { topic, meeting_guide } => {
                 if meeting_guide {
                     Response::public(meeting_guide::message(store, community, now).await?)

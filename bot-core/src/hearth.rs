@@ -778,6 +778,12 @@ impl Hearth {
         response
     }
 
+    /// How many people Hearth holds as in a voice channel or call of the
+    /// community `place` names (platform id) right now. Held in memory only.
+    pub fn in_voice(&self, platform: Platform, community: &str) -> usize {
+        self.voice.everyone(platform, community).len()
+    }
+
     /// Someone joined or left a voice channel or call. It is held in memory;
     /// it is recorded (and the person becomes a member, if they were not)
     /// only where a circle runs.

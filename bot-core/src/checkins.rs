@@ -129,10 +129,19 @@ pub(crate) async fn run(
     };
     let zone = asker.me.zone().unwrap_or(asker.community.zone());
     Ok(match cmd {
-        Cmd::Share { mood, note, prompt } => (
-            share(store, asker.me, group, Said { mood, note, prompt }, now).await?,
-            Replan::default(),
-        ),
+        Cmd::Share { mood, note, prompt } => {
+            // A group's prompt names its group, so an answer typed where the
+            // group's community is unknown (a Matrix DM) still counts there.
+            let from_prompt = match (group, prompt) {
+                (None, Some(prompt)) => group_of_prompt(store, prompt).await?,
+                _ => None,
+            };
+            let group = group.or(from_prompt.as_ref());
+            (
+                share(store, asker.me, group, Said { mood, note, prompt }, now).await?,
+                Replan::default(),
+            )
+        }
         Cmd::History => (
             Response::private(history(store, asker.me, zone, now).await?),
             Replan::default(),
@@ -330,10 +339,11 @@ fn ask_privately(group: Option<&Group>, key: &str) -> Message {
         None => Message::new(),
     }
     .text("How are you today? Pick one; only you see this.");
-    if let Some(g) = group {
+    if group.is_some() {
+        // The prompt names the group: this works typed in a DM too.
         message = message.line(
             Line::text("To add a note only you will ever see, write it here: ")
-                .cmd(format!("checkin share mood:3 note:\"…\" group:#{} prompt:{key}", g.id)),
+                .cmd(format!("checkin share mood:3 note:\"…\" prompt:{key}")),
         );
     }
     with_mood_buttons(message, group.map(|g| g.id), key)
@@ -949,6 +959,21 @@ pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc
         return Ok(None);
     };
     Ok(series.raw_after(after + Duration::seconds(1), 1)?.into_iter().next())
+}
+
+/// The group whose prompt `prompt` is: a schedule's (`s{schedule}-…`) or
+/// one posted at once (`n{group}-…`); none for a member's own.
+async fn group_of_prompt(store: &Store, prompt: &str) -> Result<Option<Group>> {
+    let number = |rest: &str| rest.split_once('-').and_then(|(n, _)| n.parse::<i64>().ok());
+    let group = if let Some(schedule) = prompt.strip_prefix('s').and_then(number) {
+        schedule_by_id(store, schedule).await?.map(|s| s.group_id)
+    } else {
+        prompt.strip_prefix('n').and_then(number)
+    };
+    match group {
+        Some(id) => groups::find_by_id(store, id).await,
+        None => Ok(None),
+    }
 }
 
 /// The prompt key of one occurrence: the answers to it are one per member.

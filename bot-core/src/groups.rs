@@ -134,6 +134,15 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
         .context("loading a group")
 }
 
+/// The group with this id, if there is one (a group may be gone since).
+pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group")
+}
+
 /// Several groups in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
     let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {

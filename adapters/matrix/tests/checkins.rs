@@ -136,8 +136,18 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
             said(s) && s.room == dm.room_id() && s.body().contains("Thank you for checking in: 2 low.")
         })
         .await;
-    // A note, written where only bob and the bot are.
-    bob.say(&dm, &format!("!checkin share mood:2 note:{note}")).await;
+    // A note, written where only bob and the bot are, to the same prompt.
+    let key = asked
+        .body()
+        .rsplit_once("prompt:")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    bob.say(&dm, &format!("!checkin share mood:2 note:{note} prompt:{key}"))
+        .await;
     bob.wait_for("the note's thanks", |s| {
         said(s) && s.body().contains("Your note is yours alone")
     })
@@ -203,8 +213,8 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
     .unwrap();
     assert_eq!(
         recorded,
-        [(Some(2), Some(1), None), (Some(2), None, Some(note.to_string()))],
-        "the private answer counts for the group; the 😣 on the prompt counts nowhere"
+        [(Some(2), Some(1), Some(note.to_string()))],
+        "the private answer and its note count for the group; the 😣 on the prompt counts nowhere"
     );
     assert!(thanks.encrypted, "the DM is encrypted");
     assert!(thanks.body().contains("in Grief circle's summary"), "{}", thanks.body());

@@ -155,7 +155,7 @@ fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) ->
         places
             .iter()
             .flatten()
-            .find(|p| !is_url(p) && !(closed && groups::has_link(p)))
+            .find(|p| !(is_url(p) || closed && groups::has_link(p)))
             .map(|p| plain(p))
     };
     let mut types = Vec::new();

@@ -611,7 +611,6 @@ async fn presence_in(
 
 /// Records `member` as present in `channel`, where a circle runs; a presence
 /// that ends by itself (`until`) gets a job that lets them leave then.
-#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 async fn record_presence(
     tx: &mut Transaction<'static, Sqlite>,
     platform: Platform,

@@ -439,6 +439,39 @@ async fn group_info_and_list_are_public_and_the_join_button_joins() {
 }
 
 #[tokio::test]
+async fn the_directory_shows_no_closed_groups_link_and_keeps_an_open_ones_case() {
+    let bot = Bot::start().await;
+    for (n, name, link, registration) in [
+        (1, "Open door", "https://Meet.Example/Open?pwd=OpenAbC", None),
+        (2, "Caregivers", "https://Meet.Example/Care?pwd=SeCrEt9", Some("Ask us")),
+    ] {
+        let mut options = vec![
+            ("name", 3, json!(name)),
+            ("topic", 3, json!("peer")),
+            ("led_by", 3, json!("peer")),
+            ("format", 3, json!("online")),
+            ("location", 3, json!(link)),
+        ];
+        options.extend(registration.map(|r| ("registration", 3, json!(r))));
+        answer(
+            &bot.interact(command_interaction(id(n), &admin(), "group create", &options))
+                .await,
+        );
+    }
+
+    let listed = bot
+        .interact(command_interaction(id(3), &plain_member(), "group list", &[]))
+        .await;
+
+    let listed = answer(&listed);
+    assert!(!is_ephemeral(listed), "the directory is public");
+    let text = embed_text(listed);
+    assert!(text.contains("Meet.Example/Open?pwd=OpenAbC"), "{text}");
+    assert!(!text.to_lowercase().contains("secret9"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn timezone_is_private_and_autocompletes_zone_names() {
     let bot = Bot::start().await;
 

@@ -225,6 +225,54 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
         "alice saw bob's note"
     );
 
+    // Only members count: alice, the admin but no member, presses 🔒 and is told so, by DM.
+    alice.react(&room, prompt_id.clone(), "🔒").await;
+    let refused = alice
+        .wait_for("the refusal", |s| {
+            said(s) && s.room != rid && s.body().contains("Only Grief circle's members count")
+        })
+        .await;
+    // Words without a name never spill into a group or a note.
+    bob.say(&dm, "!checkin share mood:2 note:missing Grief circle").await;
+    let spilled = bob
+        .wait_for("the refusal of unquoted words", |s| {
+            said(s) && s.body().contains("Put a value with spaces in quotes")
+        })
+        .await;
+    // A closed group's link stays out of the room; an open one's keeps its case.
+    alice
+        .say(
+            &room,
+            r#"!group create name:"Open door" topic:peer led_by:peer format:online location:https://Meet.Example/Open?pwd=OpenAbC"#,
+        )
+        .await;
+    alice
+        .say(
+            &room,
+            r#"!group create name:Caregivers topic:care led_by:peer format:online location:https://Meet.Example/Care?pwd=SeCrEt9 registration:"Ask us""#,
+        )
+        .await;
+    alice.say(&room, "!group list").await;
+    let listed = alice
+        .wait_for("the directory", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Groups")
+        })
+        .await;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
+        .fetch_one(hearth.store().pool())
+        .await
+        .unwrap();
+
+    assert!(!refused.body().contains("Thank you"), "{}", refused.body());
+    assert!(!spilled.body().contains("missing"), "{}", spilled.body());
+    assert_eq!(rows, 1, "neither the refused press nor the spill stored anything");
+    assert!(
+        listed.body().contains("https://Meet.Example/Open?pwd=OpenAbC"),
+        "{}",
+        listed.body()
+    );
+    assert!(!listed.body().to_lowercase().contains("secret9"), "{}", listed.body());
+
     // A daily prompt by DM, an hour from now, answered by reaction there.
     let at = (start + Duration::hours(1)).format("%H:%M").to_string();
     bob.say(&bob_room, &format!("!checkin remind time:{at}")).await;

@@ -315,7 +315,12 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             loop {
                 hourly.tick().await;
                 match sweeper.sweep(sweeper.now()).await {
-                    Ok(gone) => tracing::info!(jobs = gone.jobs, rsvps = gone.rsvps, "retention sweep"),
+                    Ok(gone) => tracing::info!(
+                        jobs = gone.jobs,
+                        rsvps = gone.rsvps,
+                        groups = gone.groups,
+                        "retention sweep"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
                 }
             }
@@ -378,9 +383,10 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 /// How long stopping may take after a signal, under systemd's and Docker's 10 s.
 const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 
-/// Opens the database, holding its single-instance lock unless `shared`.
 /// `hearth export meeting-guide`: the same file as the command, for a
-/// website to serve. It reads beside a running bot, never taking its lock.
+/// website to serve. It reads beside a running bot, never taking its lock,
+/// and never writes: a database older or newer than this build is reported
+/// and left as it is.
 async fn export_meeting_guide(
     db: &std::path::Path,
     community: Option<&str>,
@@ -392,7 +398,13 @@ async fn export_meeting_guide(
             db.display()
         );
     }
-    let (store, _) = open_store(db, true).await?;
+    let store = Store::open_read_only(db)
+        .await
+        .with_context(|| format!("opening the database {}", db.display()))?;
+    if let Some(why) = store.schema().await?.refusal() {
+        store.close().await;
+        anyhow::bail!("{}: {why}", db.display());
+    }
     let named = match community {
         Some(c) => Some(
             c.split_once(':')
@@ -406,7 +418,8 @@ async fn export_meeting_guide(
             None => "the database holds no community, or several: name one with --community platform:id",
         });
     };
-    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id).await?;
+    let now = chrono::Utc::now();
+    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id, now, false).await?;
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
     let plural = if listed == 1 { "" } else { "s" };
     let mut report = format!("Wrote {listed} meeting{plural} to {}.\n", out.display());
@@ -418,6 +431,7 @@ async fn export_meeting_guide(
     Ok(())
 }
 
+/// Opens the database, holding its single-instance lock unless `shared`.
 async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
     let lock = if shared {
         None

@@ -822,6 +822,40 @@ fn mydata_is_a_private_block_and_forgetme_asks_before_it_erases() {
 }
 
 #[test]
+fn a_card_field_is_cleared_and_a_retired_group_leaves_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer location:"Room 4" cost:free
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:UTC
+/group edit group:#1 clear:location,cost
+/group retire group:#1
+/group retire group:#1 confirm:yes
+/group list
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let cleared = answer_to(out, "/group edit group:#1 clear:location,cost");
+    assert!(cleared.contains("Cost: Not stated"), "{cleared}");
+    assert!(!cleared.contains("Room 4"), "{cleared}");
+    assert!(
+        answer_to(out, "> /group retire group:#1\n").contains("confirm:yes"),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /group retire group:#1 confirm:yes").contains("Retired Grief circle"),
+        "{out}"
+    );
+    assert!(answer_to(out, "> /group list\n").contains("No groups yet"), "{out}");
+}
+
+#[test]
 fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
     let dir = tempfile::tempdir().unwrap();
     let script = r#"

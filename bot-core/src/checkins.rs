@@ -26,6 +26,7 @@ use crate::parse::Bound;
 use crate::reminders;
 use crate::store::Store;
 use crate::when;
+use sqlx::SqliteConnection;
 
 /// The fewest distinct people, besides the one asking, who answered with a
 /// mood in a week for its summary to show.
@@ -102,16 +103,9 @@ pub(crate) struct Asker<'a> {
     pub platform: Platform,
 }
 
-/// What a command asks of the scheduler afterwards.
-#[derive(Debug, Default)]
-pub(crate) struct Replan {
-    /// A group schedule whose next prompt is to be planned.
-    pub schedule: Option<i64>,
-    /// Group schedules whose pending prompts are to be removed.
-    pub stopped: Vec<i64>,
-    /// The member whose daily prompt is to be planned (or removed).
-    pub member: Option<i64>,
-}
+/// Whether a command changed what the scheduler has to do: its writes and
+/// the plan they imply were committed together.
+pub(crate) type Planned = bool;
 
 /// Runs a `/checkin` command. `group` is the resolved `group` option.
 pub(crate) async fn run(
@@ -120,7 +114,7 @@ pub(crate) async fn run(
     asker: &Asker<'_>,
     group: Option<&Group>,
     now: DateTime<Utc>,
-) -> Result<(Response, Replan)> {
+) -> Result<(Response, Planned)> {
     let the_group = || {
         group.ok_or(Error::Internal {
             context: "running a check-in command",
@@ -139,30 +133,33 @@ pub(crate) async fn run(
             let group = group.or(from_prompt.as_ref());
             (
                 share(store, asker.me, group, Said { mood, note, prompt }, now).await?,
-                Replan::default(),
+                false,
             )
         }
-        Cmd::History => (
-            Response::private(history(store, asker.me, zone, now).await?),
-            Replan::default(),
-        ),
+        Cmd::History => (Response::private(history(store, asker.me, zone, now).await?), false),
         Cmd::Schedule { when, repeat, question } => {
             let group = the_group()?;
             let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
-            schedule(store, group, asker.platform, zone, when, repeat, question, now).await?
+            // The schedule and its first prompt, or its stop and the prompts
+            // it takes away, in one write.
+            let mut tx = jobs::write(store).await?;
+            let out = schedule(&mut tx, group, asker.platform, zone, when, repeat, question, now).await?;
+            tx.commit().await.context("committing a check-in schedule")?;
+            out
         }
         Cmd::Remind { time, tell } => {
-            let changes_prompt = time.is_some();
-            let message = remind(store, asker, time, tell, zone).await?;
-            let replan = Replan {
-                member: changes_prompt.then_some(asker.me.id),
-                ..Replan::default()
-            };
-            (Response::private(message), replan)
+            // The settings and the daily prompt they plan, in one write.
+            let mut tx = jobs::write(store).await?;
+            let message = remind(&mut tx, asker, time, tell, zone).await?;
+            if time.is_some() {
+                plan_member_prompt(&mut tx, asker.me.id, now).await?;
+            }
+            tx.commit().await.context("committing check-in settings")?;
+            (Response::private(message), time.is_some())
         }
         Cmd::Summary => (
             Response::private(summary(store, the_group()?, asker.me.id, now).await?),
-            Replan::default(),
+            false,
         ),
     })
 }
@@ -379,7 +376,7 @@ async fn tell_facilitators(
     checkin: i64,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Effect>, Line)> {
-    let tell = settings(store, me.id).await?.tell_facilitators;
+    let tell = settings(store.pool(), me.id).await?.tell_facilitators;
     let group = match (tell, group) {
         (false, _) => {
             return Ok((
@@ -828,12 +825,12 @@ pub(crate) struct Settings {
     pub tell_facilitators: bool,
 }
 
-pub(crate) async fn settings(store: &Store, member: i64) -> Result<Settings> {
+pub(crate) async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Settings> {
     let found: Option<Settings> = sqlx::query_as(
         "SELECT remind_at, zone, community_id, tell_facilitators FROM checkin_settings WHERE member_id = ?",
     )
     .bind(member)
-    .fetch_optional(store.pool())
+    .fetch_optional(db)
     .await
     .context("loading check-in settings")?;
     Ok(found.unwrap_or_default())
@@ -852,13 +849,19 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
 }
 
 /// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
-async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Option<&str>, zone: Tz) -> Result<Message> {
+async fn remind(
+    conn: &mut SqliteConnection,
+    asker: &Asker<'_>,
+    time: Option<&str>,
+    tell: Option<&str>,
+    zone: Tz,
+) -> Result<Message> {
     let me = asker.me;
     let time = time.map(parse_time).transpose()?;
     if time.is_some() || tell.is_some() {
         sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("creating check-in settings")?;
     }
@@ -868,7 +871,7 @@ async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Opti
             .bind(zone.name())
             .bind(asker.community.id)
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("saving a check-in time")?;
     }
@@ -876,11 +879,11 @@ async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Opti
         sqlx::query("UPDATE checkin_settings SET tell_facilitators = ? WHERE member_id = ?")
             .bind(tell == "on")
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("saving the facilitators choice")?;
     }
-    let s = settings(store, me.id).await?;
+    let s = settings(&mut *conn, me.id).await?;
     let mut message = Message::titled("Your check-ins");
     message = message.text(match &s.remind_at {
         Some(t) => format!(
@@ -927,29 +930,39 @@ impl Schedule {
             duration_minutes: 0,
             location: None,
             cancelled: false,
+            group_ends: None,
+            changed_at: 0,
         })
     }
 }
 
-pub(crate) async fn schedule_by_id(store: &Store, id: i64) -> Result<Option<Schedule>> {
+pub(crate) async fn schedule_by_id<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Schedule>> {
     sqlx::query_as(
         "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules WHERE id = ?",
     )
     .bind(id)
-    .fetch_optional(store.pool())
+    .fetch_optional(db)
     .await
     .context("loading a check-in schedule")
 }
 
 /// The first prompt of a schedule strictly after `after`.
-pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) async fn next_prompt(
+    conn: &mut SqliteConnection,
+    s: &Schedule,
+    after: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
     if s.stopped {
         return Ok(None);
     }
     if s.repeat == MEETING_START {
         let mut next: Option<DateTime<Utc>> = None;
-        for meeting in meetings::of_group(store, s.group_id).await? {
-            if let Some(occ) = meetings::upcoming(store, &meeting, after, 1).await?.into_iter().next() {
+        for meeting in meetings::of_group_in(&mut *conn, s.group_id).await? {
+            if let Some(occ) = meetings::upcoming_in(&mut *conn, &meeting, after, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
                 next = Some(next.map_or(occ.start, |n| n.min(occ.start)));
             }
         }
@@ -966,7 +979,7 @@ pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc
 async fn group_of_prompt(store: &Store, prompt: &str) -> Result<Option<Group>> {
     let number = |rest: &str| rest.split_once('-').and_then(|(n, _)| n.parse::<i64>().ok());
     let group = if let Some(schedule) = prompt.strip_prefix('s').and_then(number) {
-        schedule_by_id(store, schedule).await?.map(|s| s.group_id)
+        schedule_by_id(store.pool(), schedule).await?.map(|s| s.group_id)
     } else {
         prompt.strip_prefix('n').and_then(number)
     };
@@ -988,7 +1001,7 @@ fn prompt_key(schedule: i64, at: DateTime<Utc>) -> String {
     reason = "the command's options, with where and when it is asked"
 )]
 async fn schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
     platform: Platform,
     zone: Tz,
@@ -996,7 +1009,7 @@ async fn schedule(
     repeat: Option<&str>,
     question: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(Response, Replan)> {
+) -> Result<(Response, Planned)> {
     let keyword = when_raw.trim().to_ascii_lowercase();
     if (keyword == "now" || keyword == "off") && repeat.is_some() {
         return Err(UserError::BadValue {
@@ -1020,16 +1033,19 @@ async fn schedule(
                     })
                     .t("."),
             );
-            Ok((Response::private(reply).with_effect(post), Replan::default()))
+            Ok((Response::private(reply).with_effect(post), false))
         }
         "off" => {
             let stopped: Vec<i64> = sqlx::query_scalar(
                 "UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id",
             )
             .bind(group.id)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *conn)
             .await
             .context("stopping check-in schedules")?;
+            for id in &stopped {
+                jobs::cancel(&mut *conn, KIND, *id).await?;
+            }
             let reply = Message::new().text(match stopped.len() {
                 0 => format!("{} has no check-in prompts scheduled.", group.name),
                 n => format!(
@@ -1038,20 +1054,15 @@ async fn schedule(
                     if n == 1 { "" } else { "s" }
                 ),
             });
-            Ok((
-                Response::private(reply),
-                Replan {
-                    stopped,
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::private(reply), !stopped.is_empty()))
         }
         MEETING_START => {
-            let id = insert_schedule(store, group, None, zone, MEETING_START, None, question, now).await?;
+            let id = insert_schedule(&mut *conn, group, None, zone, MEETING_START, None, question, now).await?;
+            plan_schedule(&mut *conn, id, now).await?;
             let mut reply = Message::titled(format!("Check-ins: {}", group.name))
                 .text("A check-in prompt will be posted as each of its meetings begins: the opening round.");
-            if let Some(s) = schedule_by_id(store, id).await? {
-                reply = match next_prompt(store, &s, now).await? {
+            if let Some(s) = schedule_by_id(&mut *conn, id).await? {
+                reply = match next_prompt(&mut *conn, &s, now).await? {
                     Some(t) => reply.line(Line::text("The first: ").push(Span::Time { at: t, zone })),
                     None => reply.line(
                         Line::text("It has no meetings coming yet; ")
@@ -1060,20 +1071,15 @@ async fn schedule(
                     ),
                 };
             }
-            Ok((
-                Response::public(reply),
-                Replan {
-                    schedule: Some(id),
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::public(reply), true))
         }
         _ => {
             let asked = when::parse(when_raw, zone, now)?;
             let (first, note) = when::resolve(asked, zone);
             let start = first.with_timezone(&zone).naive_local();
             let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;
-            let id = insert_schedule(store, group, Some(start), zone, &label, Some(&rule), question, now).await?;
+            let id = insert_schedule(&mut *conn, group, Some(start), zone, &label, Some(&rule), question, now).await?;
+            plan_schedule(&mut *conn, id, now).await?;
             let mut reply = Message::titled(format!("Check-ins: {}", group.name)).text(format!(
                 "Check-in prompts {}, posted in the group's home channel.",
                 cadence(&label, start, zone)
@@ -1098,13 +1104,7 @@ async fn schedule(
                     reply = reply.line(Line::text("  ").push(Span::Time { at: t, zone }));
                 }
             }
-            Ok((
-                Response::public(reply),
-                Replan {
-                    schedule: Some(id),
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::public(reply), true))
         }
     }
 }
@@ -1131,7 +1131,7 @@ fn cadence(label: &str, start: NaiveDateTime, zone: Tz) -> String {
     reason = "one row's columns; a struct for a single call would add nothing"
 )]
 async fn insert_schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
     start: Option<NaiveDateTime>,
     zone: Tz,
@@ -1151,7 +1151,7 @@ async fn insert_schedule(
     .bind(rule)
     .bind(question)
     .bind(now)
-    .fetch_one(store.pool())
+    .fetch_one(&mut *conn)
     .await
     .context("saving a check-in schedule")
 }
@@ -1194,153 +1194,140 @@ pub(crate) const KIND_DM: &str = "checkin_dm";
 /// about a day that has moved on. The next one is planned as usual.
 const STALE_AFTER_SECS: i64 = 2 * 3600;
 
+/// How many later slots a plan tries when the first one's key is spent.
+const FREE_SLOT_TRIES: usize = 16;
+
 /// A community's platform and platform id.
-async fn community_of(store: &Store, community: i64) -> Result<Option<(Platform, String)>> {
+async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, community: i64) -> Result<Option<(Platform, String)>> {
     let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
         .bind(community)
-        .fetch_optional(store.pool())
+        .fetch_optional(db)
         .await
         .context("finding a community")?;
     Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
 }
 
-async fn community_of_group(store: &Store, group: i64) -> Result<Option<(Platform, String)>> {
-    let community: Option<i64> = sqlx::query_scalar("SELECT community_id FROM groups WHERE id = ?")
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a group's community")?;
-    match community {
-        Some(c) => community_of(store, c).await,
-        None => Ok(None),
-    }
+async fn community_of_group<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT c.platform, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
+    )
+    .bind(group)
+    .fetch_optional(db)
+    .await
+    .context("finding a group's community")?;
+    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
 }
 
-/// Plans a schedule's next prompt after `after`, replacing any pending one.
-pub(crate) async fn plan_schedule(store: &Store, id: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel(store.pool(), KIND, id).await?;
-    let Some(s) = schedule_by_id(store, id).await? else {
+/// Plans a schedule's next prompt after `after`, in the caller's write
+/// transaction: the first whose key is not spent (a prompt already posted
+/// is never planned again, so planning always leaves one to come). A prompt
+/// waiting to retry stays.
+pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel_planned(&mut *conn, KIND, id).await?;
+    let Some(s) = schedule_by_id(&mut *conn, id).await? else {
         return Ok(());
     };
-    let Some(next) = next_prompt(store, &s, after).await? else {
+    let Some((platform, _)) = community_of_group(&mut *conn, s.group_id).await? else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of_group(store, s.group_id).await? else {
-        return Ok(());
-    };
-    let key = format!("checkin:{id}:{}", next.timestamp());
-    jobs::put(
-        store.pool(),
-        &NewJob {
-            key: &key,
-            kind: KIND,
-            due: next,
-            platform,
-            subject: id,
-            member: None,
-        },
-    )
-    .await
+    let mut after = after;
+    for _ in 0..FREE_SLOT_TRIES {
+        let Some(next) = next_prompt(&mut *conn, &s, after).await? else {
+            return Ok(());
+        };
+        let key = format!("checkin:{id}:{}", next.timestamp());
+        if !jobs::spent(&mut *conn, &key).await? {
+            let job = NewJob {
+                key: &key,
+                kind: KIND,
+                due: next,
+                platform,
+                subject: id,
+                member: None,
+            };
+            return jobs::put(&mut *conn, &job).await;
+        }
+        after = next;
+    }
+    Ok(())
 }
 
 /// Plans a member's next daily prompt after `after`, in their zone and
-/// outside their quiet hours, replacing any pending one; none when off.
-pub(crate) async fn plan_member_prompt(store: &Store, member: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel(store.pool(), KIND_DM, member).await?;
-    let s = settings(store, member).await?;
+/// outside their quiet hours, in the caller's write transaction; none when
+/// off. One a day: a day whose prompt already went out is skipped, so
+/// moving the time later or the zone west never leaves none to come. A
+/// prompt waiting to retry stays.
+pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel_planned(&mut *conn, KIND_DM, member).await?;
+    let s = settings(&mut *conn, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
     };
     let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of(store, community).await? else {
+    let Some((platform, _)) = community_of(&mut *conn, community).await? else {
         return Ok(());
     };
-    let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+    let own_zone: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM members WHERE id = ?")
+        .bind(member)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading a member's zone")?;
+    let Some(own_zone) = own_zone else {
         return Ok(());
     };
-    let zone = me
-        .zone()
-        .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
-        .unwrap_or(Tz::UTC);
+    let zone = own_zone.or(s.zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
+    let quiet = reminders::settings(&mut *conn, member).await?;
     let mut day = after.with_timezone(&zone).date_naive();
-    let mut at = when::resolve(day.and_time(time), zone).0;
-    if at <= after {
+    if when::resolve(day.and_time(time), zone).0 <= after {
         day = day.succ_opt().unwrap_or(day);
-        at = when::resolve(day.and_time(time), zone).0;
     }
-    // Quiet hours are never longer than a day, so this moves it to when they end.
-    let due = reminders::settings(store, member)
-        .await?
-        .outside_quiet(at, at + Duration::days(1), zone);
-    let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
-    jobs::put(
-        store.pool(),
-        &NewJob {
-            key: &key,
-            kind: KIND_DM,
-            due,
-            platform,
-            subject: member,
-            member: Some(member),
-        },
-    )
-    .await
-}
-
-/// Carries out what a `/checkin` command asked of the scheduler.
-pub(crate) async fn replan(store: &Store, replan: Replan, now: DateTime<Utc>) -> Result<bool> {
-    let mut changed = false;
-    for id in replan.stopped {
-        jobs::cancel(store.pool(), KIND, id).await?;
-        changed = true;
-    }
-    if let Some(id) = replan.schedule {
-        plan_schedule(store, id, now).await?;
-        changed = true;
-    }
-    if let Some(member) = replan.member {
-        plan_member_prompt(store, member, now).await?;
-        changed = true;
-    }
-    Ok(changed)
-}
-
-/// Re-plans what other commands move: a member's zone and quiet hours move
-/// their daily prompt; a group's meetings move its `meeting_start` prompts.
-/// Whether anything was planned.
-pub(crate) async fn follow(
-    store: &Store,
-    command: &str,
-    member: i64,
-    group: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    match (command, group) {
-        ("timezone" | "reminders", _) => {
-            if settings(store, member).await?.remind_at.is_none() {
-                return Ok(false);
-            }
-            plan_member_prompt(store, member, now).await?;
-            Ok(true)
+    for _ in 0..FREE_SLOT_TRIES {
+        let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
+        if !jobs::spent(&mut *conn, &key).await? {
+            let at = when::resolve(day.and_time(time), zone).0;
+            // Quiet hours are never longer than a day, so this moves it to when they end.
+            let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
+            let job = NewJob {
+                key: &key,
+                kind: KIND_DM,
+                due,
+                platform,
+                subject: member,
+                member: Some(member),
+            };
+            return jobs::put(&mut *conn, &job).await;
         }
-        ("meeting schedule" | "meeting cancel" | "meeting move", Some(group)) => {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0",
-            )
+        day = day.succ_opt().unwrap_or(day);
+    }
+    Ok(())
+}
+
+/// A member's zone or quiet hours changed: their daily prompt follows, in
+/// the caller's write transaction. Whether anything was planned.
+pub(crate) async fn member_moved(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<bool> {
+    if settings(&mut *conn, member).await?.remind_at.is_none() {
+        return Ok(false);
+    }
+    plan_member_prompt(conn, member, now).await?;
+    Ok(true)
+}
+
+/// A group's meetings changed: its prompts at meeting start follow, in the
+/// caller's write transaction. Whether anything was planned.
+pub(crate) async fn meetings_moved(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<bool> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0")
             .bind(group)
             .bind(MEETING_START)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *conn)
             .await
             .context("listing a group's opening check-ins")?;
-            for id in &ids {
-                plan_schedule(store, *id, now).await?;
-            }
-            Ok(!ids.is_empty())
-        }
-        _ => Ok(false),
+    for id in &ids {
+        plan_schedule(&mut *conn, *id, now).await?;
     }
+    Ok(!ids.is_empty())
 }
 
 /// A check-in job fell due: the prompt to send, if any, with the next one planned.
@@ -1350,26 +1337,27 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let next_after = now.max(due_at);
     match job.kind.as_str() {
         KIND => {
-            let Some(s) = schedule_by_id(store, job.subject).await? else {
+            let Some(s) = schedule_by_id(store.pool(), job.subject).await? else {
                 return Ok(None);
             };
             if s.stopped {
                 return Ok(None);
             }
-            plan_schedule(store, s.id, next_after).await?;
-            if s.repeat == MEETING_START {
-                // The meeting may have moved or been cancelled since.
-                let still = next_prompt(store, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
-                if !still {
-                    return Ok(None);
-                }
+            let mut tx = jobs::write(store).await?;
+            plan_schedule(&mut tx, s.id, next_after).await?;
+            // The meeting may have moved or been cancelled since.
+            let still = s.repeat != MEETING_START
+                || next_prompt(&mut tx, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
+            tx.commit().await.context("committing the next check-in prompt")?;
+            if !still {
+                return Ok(None);
             }
             if stale {
                 // Which group, or which member, is nobody's business in the log.
                 tracing::info!(kind = KIND, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((platform, community)) = community_of_group(store, s.group_id).await? else {
+            let Some((platform, community)) = community_of_group(store.pool(), s.group_id).await? else {
                 return Ok(None);
             };
             let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
@@ -1377,14 +1365,16 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
         }
         KIND_DM => {
             let member = job.member_id.unwrap_or(job.subject);
-            let s = settings(store, member).await?;
+            let s = settings(store.pool(), member).await?;
             let Some(community) = s.community_id else {
                 return Ok(None);
             };
             if s.remind_at.is_none() {
                 return Ok(None);
             }
-            plan_member_prompt(store, member, next_after).await?;
+            let mut tx = jobs::write(store).await?;
+            plan_member_prompt(&mut tx, member, next_after).await?;
+            tx.commit().await.context("committing the next daily prompt")?;
             let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
                 return Ok(None);
             };
@@ -1392,7 +1382,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 tracing::info!(kind = KIND_DM, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((_, community)) = community_of(store, community).await? else {
+            let Some((_, community)) = community_of(store.pool(), community).await? else {
                 return Ok(None);
             };
             let zone = me

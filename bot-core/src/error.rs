@@ -92,6 +92,14 @@ pub enum UserError {
     MeetingNotFound,
     NoSuchOccurrence,
     OccurrenceCancelled,
+    /// The whole series was cancelled: nothing of it can be answered or moved.
+    SeriesCancelled {
+        meeting: i64,
+    },
+    /// `/group edit clear:` named something that cannot be cleared.
+    NotClearable {
+        clearable: &'static str,
+    },
     /// The talking stick refused (not your turn, no circle here, …).
     Circle(crate::circle::CircleRefusal),
 }
@@ -207,6 +215,14 @@ impl UserError {
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::SeriesCancelled { meeting } => Line::text(format!(
+                "Meeting {meeting} has been cancelled, every occurrence of it. "
+            ))
+            .cmd("meeting list")
+            .t(" shows the meetings still to come."),
+            UserError::NotClearable { clearable } => Line::text(format!(
+                "clear takes a comma-separated list of the fields to empty, from: {clearable}."
+            )),
             UserError::Circle(refusal) => refusal.line(),
         };
         Message::new().line(line)

@@ -8,6 +8,7 @@ use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::store::Store;
+use sqlx::SqliteConnection;
 
 /// What a group shows when nobody has written its own guideline.
 pub const DEFAULT_GUIDELINE: &str = "What is shared here stays here.";
@@ -56,6 +57,41 @@ struct CardInput<'a> {
     ends: Option<NaiveDate>,
     channel: Option<&'a str>,
     guideline: Option<&'a str>,
+    /// Fields to empty (`clear:location,cost`); a guideline cleared is the default one.
+    clear: Vec<&'static str>,
+}
+
+/// The fields `/group edit clear:` can empty: the card's optional ones.
+pub const CLEARABLE: &[&str] = &[
+    "description",
+    "location",
+    "capacity",
+    "cost",
+    "registration",
+    "ends",
+    "guideline",
+];
+
+/// `clear:location, cost` as field names, each one that may be cleared.
+fn clear_list(raw: Option<&str>) -> Result<Vec<&'static str>, UserError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let mut fields = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some(field) = CLEARABLE.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
+            return Err(UserError::NotClearable {
+                clearable: "description, location, capacity, cost, registration, ends, guideline",
+            });
+        };
+        if !fields.contains(field) {
+            fields.push(*field);
+        }
+    }
+    if fields.is_empty() {
+        return Err(UserError::NotClearable {
+            clearable: "description, location, capacity, cost, registration, ends, guideline",
+        });
+    }
+    Ok(fields)
 }
 
 impl<'a> CardInput<'a> {
@@ -80,7 +116,26 @@ impl<'a> CardInput<'a> {
             ends: b.date("ends"),
             channel: b.text("channel"),
             guideline: b.text("guideline"),
+            clear: clear_list(b.text("clear"))?,
         })
+    }
+
+    /// Whether this field is given a value as well as named in `clear`.
+    fn set_and_cleared(&self) -> bool {
+        self.clear.iter().any(|f| match *f {
+            "description" => self.description.is_some(),
+            "location" => self.location.is_some(),
+            "capacity" => self.capacity.is_some(),
+            "cost" => self.cost.is_some(),
+            "registration" => self.registration.is_some(),
+            "ends" => self.ends.is_some(),
+            "guideline" => self.guideline.is_some(),
+            _ => false,
+        })
+    }
+
+    fn clears(&self, field: &str) -> bool {
+        self.clear.contains(&field)
     }
 }
 
@@ -93,27 +148,27 @@ fn key(name: &str) -> String {
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {
-        Some(id) => sqlx::query_as(select_groups!("WHERE community_id = ? AND id = ?"))
-            .bind(community)
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by id")?,
-        None => sqlx::query_as(select_groups!("WHERE community_id = ? AND name_key = ?"))
-            .bind(community)
-            .bind(key(wanted))
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by name")?,
+        Some(id) => sqlx::query_as(select_groups!(
+            "WHERE community_id = ? AND id = ? AND retired_at IS NULL"
+        ))
+        .bind(community)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by id")?,
+        None => sqlx::query_as(select_groups!(
+            "WHERE community_id = ? AND name_key = ? AND retired_at IS NULL"
+        ))
+        .bind(community)
+        .bind(key(wanted))
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by name")?,
     };
     if let Some(group) = found {
         return Ok(group);
     }
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
-        .bind(community)
-        .fetch_all(store.pool())
-        .await
-        .context("listing group names")?;
+    let names = names(store, community).await?;
     let wanted = key(wanted);
     let suggestions = names
         .into_iter()
@@ -201,38 +256,60 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     Ok(message)
 }
 
-/// `/group edit`.
-pub async fn edit(store: &Store, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Message> {
+/// `/group edit`, in the caller's write transaction: the fields given take
+/// their values, those named in `clear` are emptied. Returns the group as
+/// it now is; its series are marked changed, for the feeds.
+pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Group> {
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
         return Err(UserError::NothingToChange { command: b.spec.name }.into());
     }
+    if card.set_and_cleared() {
+        return Err(UserError::BadValue {
+            option: "clear",
+            why: "names a field that is also given a value; give it a value or clear it, not both",
+        }
+        .into());
+    }
     let updated = sqlx::query(
         "UPDATE groups SET
             name = COALESCE(?, name), name_key = COALESCE(?, name_key), topic = COALESCE(?, topic),
-            led_by = COALESCE(?, led_by), description = COALESCE(?, description),
-            format = COALESCE(?, format), location = COALESCE(?, location),
-            capacity = COALESCE(?, capacity), cost = COALESCE(?, cost),
-            registration = COALESCE(?, registration), ends = COALESCE(?, ends),
-            home_channel = COALESCE(?, home_channel), guideline = COALESCE(?, guideline)
+            led_by = COALESCE(?, led_by),
+            description = CASE WHEN ? THEN NULL ELSE COALESCE(?, description) END,
+            format = COALESCE(?, format),
+            location = CASE WHEN ? THEN NULL ELSE COALESCE(?, location) END,
+            capacity = CASE WHEN ? THEN NULL ELSE COALESCE(?, capacity) END,
+            cost = CASE WHEN ? THEN NULL ELSE COALESCE(?, cost) END,
+            registration = CASE WHEN ? THEN NULL ELSE COALESCE(?, registration) END,
+            ends = CASE WHEN ? THEN NULL ELSE COALESCE(?, ends) END,
+            home_channel = COALESCE(?, home_channel),
+            guideline = CASE WHEN ? THEN ? ELSE COALESCE(?, guideline) END
          WHERE id = ?",
     )
     .bind(card.name)
     .bind(card.name.map(key))
     .bind(card.topic)
     .bind(card.led_by)
+    .bind(card.clears("description"))
     .bind(card.description)
     .bind(card.format)
+    .bind(card.clears("location"))
     .bind(card.location)
+    .bind(card.clears("capacity"))
     .bind(card.capacity)
+    .bind(card.clears("cost"))
     .bind(card.cost)
+    .bind(card.clears("registration"))
     .bind(card.registration)
+    .bind(card.clears("ends"))
     .bind(card.ends)
     .bind(card.channel)
+    .bind(card.clears("guideline"))
+    .bind(DEFAULT_GUIDELINE)
     .bind(card.guideline)
     .bind(group.id)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await;
     match updated {
         Ok(_) => {}
@@ -244,10 +321,57 @@ pub async fn edit(store: &Store, group: &Group, b: &Bound, now: DateTime<Utc>) -
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    let group = by_id(store, group.id).await?;
-    let mut message = card_message(store, &group, false, now).await?;
+    // Its series are listed with the card's fields: the feeds' `updated` follows.
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
+        .bind(now.timestamp())
+        .bind(group.id)
+        .execute(&mut *conn)
+        .await
+        .context("marking a group's series changed")?;
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(group.id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("reloading a group")
+}
+
+/// The card after an edit.
+pub async fn edited_card(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+    let mut message = card_message(store, group, false, now).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
+}
+
+/// `/group retire` without `confirm`: what retiring would do.
+pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Result<Message> {
+    let series = crate::meetings::of_group(store, group.id).await?.len();
+    Ok(Message::titled(format!("Retire {}?", group.name))
+        .text(format!(
+            "Retiring hides {} from the group list, the Meeting Guide feed and calendars, cancels its {series} meeting series (those who said they'd come are told) and stops its check-in prompts. No one can join it any more.",
+            group.name
+        ))
+        .text(format!(
+            "Its records (members, RSVPs, the meetings it held) are kept {keep_days} days, then removed. It can't be undone."
+        ))
+        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id))))
+}
+
+/// `/group retire confirm:yes`, in the caller's write transaction: the
+/// group is hidden, its name free for a new group, its check-in prompts
+/// stopped. Its series are the caller's to cancel (they return with it).
+pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    sqlx::query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
+        .bind(now.timestamp())
+        .bind(format!("#retired:{}", group.id))
+        .bind(group.id)
+        .execute(&mut *conn)
+        .await
+        .context("retiring a group")?;
+    sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
+        .bind(group.id)
+        .fetch_all(&mut *conn)
+        .await
+        .context("stopping a retired group's check-ins")
 }
 
 async fn member_count(store: &Store, group: i64) -> Result<i64> {
@@ -298,7 +422,7 @@ pub async fn belongs(store: &Store, group: i64, member: i64) -> Result<bool> {
 pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
-         WHERE f.member_id = ? AND g.community_id = ? LIMIT 1",
+         WHERE f.member_id = ? AND g.community_id = ? AND g.retired_at IS NULL LIMIT 1",
     )
     .bind(member)
     .bind(community)
@@ -399,28 +523,35 @@ pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: Da
         .button("Join", "➕", format!("group join group:#{}", group.id)))
 }
 
-/// How often and how long the group meets, and when next.
+/// How often and how long the group meets, and when next; a series that has
+/// ended says when.
 async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line> {
     let series = crate::meetings::of_group(store, group.id).await?;
     if series.is_empty() {
         return Ok(Line::text("No meetings scheduled yet"));
     }
-    let mut line = Line::text(
-        series
-            .iter()
-            .map(crate::meetings::cadence)
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
+    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
+    let mut said = Vec::new();
     let mut next = None;
     for m in &series {
-        if let Some(o) = crate::meetings::upcoming(store, m, now, 1).await?.first() {
-            let zone = m.zone();
-            if next.is_none_or(|(at, _)| o.start < at) {
-                next = Some((o.start, zone));
+        let mut words = crate::meetings::cadence(m);
+        match crate::meetings::status_in(&mut conn, m, now).await? {
+            crate::meetings::Status::Going => {
+                if let Some(o) = crate::meetings::upcoming_in(&mut conn, m, now, 1).await?.first()
+                    && next.is_none_or(|(at, _)| o.start < at)
+                {
+                    next = Some((o.start, m.zone()));
+                }
             }
+            crate::meetings::Status::Ended(Some(last)) => words.push_str(&format!(
+                " (ended: last met {})",
+                last.with_timezone(&m.zone()).format("%a %-d %b %Y")
+            )),
+            crate::meetings::Status::Ended(None) => words.push_str(" (ended)"),
         }
+        said.push(words);
     }
+    let mut line = Line::text(said.join("; "));
     if let Some((at, zone)) = next {
         line = line.t(". Next: ").push(Span::Time { at, zone });
     }
@@ -429,7 +560,7 @@ async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line>
 
 /// The community's group names, in order.
 pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
+    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
         .bind(community)
         .fetch_all(store.pool())
         .await
@@ -437,11 +568,13 @@ pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
 }
 
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
-    sqlx::query_as(select_groups!("WHERE community_id = ? ORDER BY name_key"))
-        .bind(community)
-        .fetch_all(store.pool())
-        .await
-        .context("listing groups")
+    sqlx::query_as(select_groups!(
+        "WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key"
+    ))
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("listing groups")
 }
 
 /// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.
@@ -486,8 +619,8 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
     Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
 }
 
-/// `/group join`.
-pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>) -> Result<Message> {
+/// `/group join`, in the caller's write transaction.
+pub async fn join(conn: &mut SqliteConnection, group: &Group, me: &Member, now: DateTime<Utc>) -> Result<Message> {
     // Capacity and membership are checked in the same statement, so two people
     // taking the last place at once cannot both get it.
     let joined = sqlx::query(
@@ -501,7 +634,7 @@ pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>)
     .bind(now)
     .bind(group.id)
     .bind(me.id)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("joining a group")?;
     if joined.rows_affected() == 1 {
@@ -516,7 +649,7 @@ pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>)
     let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .fetch_optional(store.pool())
+        .fetch_optional(&mut *conn)
         .await
         .context("checking membership")?;
     match (already, group.capacity) {
@@ -533,12 +666,12 @@ pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>)
     }
 }
 
-/// `/group leave`.
-pub async fn leave(store: &Store, group: &Group, me: &Member) -> Result<Message> {
+/// `/group leave`, in the caller's write transaction.
+pub async fn leave(conn: &mut SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
     let left = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await
         .context("leaving a group")?;
     Ok(Message::new().text(if left.rows_affected() == 1 {

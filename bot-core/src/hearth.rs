@@ -69,6 +69,9 @@ pub(crate) enum Command<'a> {
     },
     GroupJoin,
     GroupLeave,
+    GroupRetire {
+        confirm: bool,
+    },
     GroupFacilitator {
         user: &'a str,
         add: bool,
@@ -129,6 +132,9 @@ impl<'a> Command<'a> {
             },
             "group join" => Command::GroupJoin,
             "group leave" => Command::GroupLeave,
+            "group retire" => Command::GroupRetire {
+                confirm: b.choice("confirm") == Some("yes"),
+            },
             "group facilitator" => Command::GroupFacilitator {
                 user: b.text("user")?,
                 add: b.choice("action")? == "add",
@@ -184,6 +190,22 @@ impl<'a> Command<'a> {
             _ => return None,
         })
     }
+}
+
+/// Commits a command's write.
+async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+    tx.commit().await.map_err(|e| Error::Internal {
+        context: "committing a change",
+        source: e.into(),
+    })
+}
+
+/// The series as it is inside the write about to change it: another change
+/// may have committed since it was looked up.
+async fn reload(conn: &mut sqlx::SqliteConnection, meeting: &Meeting) -> Result<Meeting> {
+    meetings::by_id_in(&mut *conn, meeting.id)
+        .await?
+        .ok_or_else(|| UserError::MeetingNotFound.into())
 }
 
 /// A short id to quote for an internal error.
@@ -483,14 +505,7 @@ impl Hearth {
             }
             .into());
         }
-        let response = self
-            .run(&ctx, &bound, command, group.as_ref(), meeting.as_ref())
-            .await?;
-        // check-ins: prompts follow the zones, quiet hours and meetings they are planned by.
-        if checkins::follow(&self.store, bound.spec.name, ctx.me.id, group.map(|g| g.id), now).await? {
-            self.planned();
-        }
-        Ok(response)
+        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
     }
 
     async fn run(
@@ -524,7 +539,38 @@ impl Hearth {
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
-            Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
+            Command::GroupEdit => {
+                // The card and what its `ends` means for every series, in one write.
+                let mut tx = jobs::write(store).await?;
+                let group = groups::edit(&mut tx, the_group()?, bound, now).await?;
+                for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+                    self.series_changed(&mut tx, &meeting, None, now).await?;
+                }
+                commit(tx).await?;
+                self.planned();
+                Response::public(groups::edited_card(store, &group, now).await?)
+            }
+            Command::GroupRetire { confirm } => {
+                let group = the_group()?;
+                if !confirm {
+                    let keep = self.config.retention.num_days();
+                    return Ok(Response::private(groups::retire_preview(store, group, keep).await?));
+                }
+                let mut tx = jobs::write(store).await?;
+                for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+                    let (_, told) = meetings::cancel(&mut tx, &meeting, group, Some("all"), now).await?;
+                    self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                }
+                for schedule in groups::retire(&mut tx, group, now).await? {
+                    jobs::cancel(&mut *tx, checkins::KIND, schedule).await?;
+                }
+                commit(tx).await?;
+                self.planned();
+                Response::public(crate::Message::new().text(format!(
+                    "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
+                    group.name
+                )))
+            }
             Command::GroupInfo => {
                 let group = the_group()?;
                 // A closed group's link is for its members: their own view of the card.
@@ -542,28 +588,37 @@ impl Hearth {
                 }
             }
             Command::GroupJoin => {
-                let message = groups::join(store, the_group()?, &ctx.me, now).await?;
-                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
-                    .await?;
+                // The membership and the reminders it brings, in one write.
+                let mut tx = jobs::write(store).await?;
+                let message = groups::join(&mut tx, the_group()?, &ctx.me, now).await?;
+                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::private(message)
             }
             Command::GroupLeave => {
-                let message = groups::leave(store, the_group()?, &ctx.me).await?;
-                retention::left_group(store, the_group()?.id, ctx.me.id, now).await?;
-                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
-                    .await?;
+                let mut tx = jobs::write(store).await?;
+                let message = groups::leave(&mut tx, the_group()?, &ctx.me).await?;
+                retention::left_group(&mut tx, the_group()?.id, ctx.me.id, now).await?;
+                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::private(message)
             }
             Command::GroupFacilitator { user, add } => {
                 Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
             }
             Command::Timezone(zone) => {
-                let message = members::timezone(store, &ctx.me, &ctx.community, zone, now).await?;
+                // The zone, and the reminders and prompts read in it (quiet
+                // hours, the daily check-in), in one write.
+                let mut tx = jobs::write(store).await?;
+                let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, now).await?;
                 if zone.is_some() {
-                    // Quiet hours are read in the member's zone.
-                    jobs::plan_member(store, ctx.me.id, now).await?;
-                    self.planned();
+                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                 }
+                commit(tx).await?;
+                self.planned();
                 Response::private(message)
             }
             Command::MeetingSchedule => {
@@ -573,8 +628,11 @@ impl Hearth {
                     .zone()
                     .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
                     .unwrap_or(ctx.community.zone());
-                let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
-                self.replan_series(&meeting, None, now).await?;
+                let mut tx = jobs::write(store).await?;
+                let (message, meeting) = meetings::schedule(&mut tx, group, default_zone, bound, now).await?;
+                self.series_changed(&mut tx, &meeting, None, now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingList => {
@@ -586,23 +644,34 @@ impl Hearth {
                     Response::private_general(message)
                 }
             }
+            // A change and all it implies (the exception, the notices, the
+            // plan, the native event, the prompts at meeting start) commit in
+            // one write, read inside it: a failure anywhere leaves nothing.
             Command::MeetingCancel { occurrence } => {
-                let meeting = the_meeting()?;
-                let (message, told) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
-                self.replan_series(meeting, Some(&told), now).await?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                let (message, told) = meetings::cancel(&mut tx, &meeting, the_group()?, occurrence, now).await?;
+                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingMove { occurrence, when } => {
-                let meeting = the_meeting()?;
-                let (message, told) = meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
-                self.replan_series(meeting, Some(&told), now).await?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                let (message, told) =
+                    meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, when, now).await?;
+                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingRsvp { occurrence, answer } => {
-                let meeting = the_meeting()?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
                 let message = meetings::rsvp(
-                    store,
-                    meeting,
+                    &mut tx,
+                    &meeting,
                     the_group()?,
                     &ctx.me,
                     occurrence,
@@ -612,7 +681,8 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
-                jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                commit(tx).await?;
                 self.planned();
                 Response::private(message)
             }
@@ -645,13 +715,20 @@ impl Hearth {
                         }
                         .into());
                     }
-                    let message = reminders::group_settings(store, group, leads).await?;
-                    self.replan_group(group.id, now, jobs::Scope::All).await?;
+                    let mut tx = jobs::write(store).await?;
+                    let message = reminders::group_settings(&mut tx, group, leads).await?;
+                    jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
+                    commit(tx).await?;
+                    self.planned();
                     Response::private_general(message)
                 }
                 None => {
-                    let message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
-                    jobs::plan_member(store, ctx.me.id, now).await?;
+                    let mut tx = jobs::write(store).await?;
+                    let message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    // Quiet hours move the daily check-in prompt too.
+                    checkins::member_moved(&mut tx, ctx.me.id, now).await?;
+                    commit(tx).await?;
                     self.planned();
                     Response::private(message)
                 }
@@ -693,8 +770,10 @@ impl Hearth {
                     community: &ctx.community,
                     platform,
                 };
-                let (response, replan) = checkins::run(store, cmd, &asker, group, now).await?;
-                self.replan_checkins(replan, now).await?;
+                let (response, planned) = checkins::run(store, cmd, &asker, group, now).await?;
+                if planned {
+                    self.planned();
+                }
                 response
             }
             // resources: the list is read by all; additions are public so the community sees them.
@@ -868,34 +947,22 @@ impl Hearth {
         Ok(Some(circle::Seated { channel, people }))
     }
 
-    // check-ins
-    async fn replan_checkins(&self, replan: checkins::Replan, now: DateTime<Utc>) -> Result<()> {
-        if checkins::replan(&self.store, replan, now).await? {
-            self.planned();
-        }
-        Ok(())
-    }
-
-    async fn replan_group(&self, group: i64, now: DateTime<Utc>, scope: jobs::Scope) -> Result<()> {
-        jobs::plan_group(&self.store, group, now, scope).await?;
-        self.planned();
-        Ok(())
-    }
-
-    /// After a series changes: its notices, its plan and its native event, in
-    /// one write, so none is lost half-way.
-    async fn replan_series(&self, meeting: &Meeting, told: Option<&meetings::Told>, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = jobs::write(&self.store).await?;
+    /// What a change to a series implies, in the change's own write: its
+    /// notices, its plan, its native event and the group's prompts at
+    /// meeting start.
+    async fn series_changed(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        meeting: &Meeting,
+        told: Option<&meetings::Told>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if let Some(told) = told {
-            jobs::queue_notices(&mut tx, meeting, told, now).await?;
+            jobs::queue_notices(&mut *conn, meeting, told, now).await?;
         }
-        jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::All, false).await?;
-        jobs::queue_event(&mut tx, meeting.id, now).await?;
-        tx.commit().await.map_err(|e| Error::Internal {
-            context: "committing a series' jobs",
-            source: e.into(),
-        })?;
-        self.planned();
+        jobs::plan_in(&mut *conn, meeting.id, now, jobs::Scope::All, false).await?;
+        jobs::queue_event(&mut *conn, meeting.id, now).await?;
+        checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
     }
 

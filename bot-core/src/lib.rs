@@ -39,7 +39,7 @@ pub use io::{
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;
-pub use store::{InstanceLock, Store};
+pub use store::{InstanceLock, Schema, Store};
 
 #[cfg(test)]
 mod tests;

@@ -177,19 +177,20 @@ pub async fn claim_admin(store: &Store, community: i64, member: i64) -> Result<b
     is_recorded_admin(store, community, member).await
 }
 
-async fn set_zone(store: &Store, member: i64, zone: Tz) -> Result<()> {
+async fn set_zone(conn: &mut sqlx::SqliteConnection, member: i64, zone: Tz) -> Result<()> {
     sqlx::query("UPDATE members SET timezone = ? WHERE id = ?")
         .bind(zone.name())
         .bind(member)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await
         .context("setting a member's zone")?;
     Ok(())
 }
 
-/// `/timezone [zone]`: shows or sets the caller's own zone.
+/// `/timezone [zone]`: shows or sets the caller's own zone, in the caller's
+/// write transaction (with the plans that follow the zone).
 pub async fn timezone(
-    store: &Store,
+    conn: &mut sqlx::SqliteConnection,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
@@ -198,7 +199,7 @@ pub async fn timezone(
     let local = |z: Tz| now.with_timezone(&z).format("%a %-d %b, %H:%M").to_string();
     Ok(match zone {
         Some(zone) => {
-            set_zone(store, me.id, zone).await?;
+            set_zone(conn, me.id, zone).await?;
             Message::new().line(Line::text(format!(
                 "Your time zone is now {} (it's {} there). I'll show you times in it.",
                 zone.name(),

@@ -139,14 +139,21 @@ macro_rules! group_card_options {
 }
 
 const GROUP_CREATE_OPTIONS: [OptSpec; 12] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 13] = {
+const GROUP_EDIT_OPTIONS: [OptSpec; 14] = {
     let card: [OptSpec; 12] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 13];
+    let mut all = [req("group", "The group to edit", Kind::Group); 14];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
         i += 1;
     }
+    // One way to empty any optional field, the same on every platform
+    // (a typed Discord option cannot carry a "-").
+    all[13] = opt(
+        "clear",
+        "Fields to empty, comma-separated: description, location, capacity, cost, registration, ends",
+        Kind::Text { max: 100 },
+    );
     all
 };
 
@@ -213,6 +220,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         description: "Leaves a group",
         who: Role::Member,
         options: &[GROUP],
+    },
+    CommandSpec {
+        name: "group retire",
+        description: "Retires a group: hidden, its meetings cancelled; first says what, then asks you to confirm",
+        who: Role::Admin,
+        options: &[
+            GROUP,
+            opt("confirm", "yes, to retire it for good", Kind::Choice(CONFIRM)),
+        ],
     },
     CommandSpec {
         name: "group facilitator",

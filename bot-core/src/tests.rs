@@ -1015,6 +1015,7 @@ mod hostile {
     }
 }
 
+mod calendar_check;
 mod fuzz;
 mod jobs_engine;
 mod jobs_props;
@@ -1022,6 +1023,7 @@ mod meeting_guide;
 mod privacy;
 mod resources;
 mod retention;
+mod under_change;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

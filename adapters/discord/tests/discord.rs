@@ -659,6 +659,52 @@ async fn a_facilitator_role_member_may_edit_a_group() {
 }
 
 #[tokio::test]
+async fn an_admin_clears_a_card_field_and_retires_a_group_after_confirming() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let group = ("group", 3, json!("Grief circle"));
+
+    let cleared = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "group edit",
+            &[group.clone(), ("clear", 3, json!("capacity"))],
+        ))
+        .await;
+    let preview = bot
+        .interact(command_interaction(
+            id(3),
+            &admin(),
+            "group retire",
+            std::slice::from_ref(&group),
+        ))
+        .await;
+    let retired = bot
+        .interact(command_interaction(
+            id(4),
+            &admin(),
+            "group retire",
+            &[group, ("confirm", 3, json!("yes"))],
+        ))
+        .await;
+
+    let cleared = answer(&cleared);
+    assert!(embed_text(cleared).contains("0 members"), "{}", embed_text(cleared));
+    let preview = answer(&preview);
+    assert!(is_ephemeral(preview));
+    assert!(embed_text(preview).contains("confirm:yes"), "{}", embed_text(preview));
+    let retired = answer(&retired);
+    assert!(!is_ephemeral(retired), "{retired:#}");
+    assert!(
+        embed_text(retired).contains("Retired Grief circle"),
+        "{}",
+        embed_text(retired)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn with_the_guild_cached_the_facilitator_role_is_read_from_the_cache() {
     let bot = Bot::start().await;
     bot.fake.dispatch(

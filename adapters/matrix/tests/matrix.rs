@@ -523,6 +523,28 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
         .wait_for("the edited card", |s| said(s) && s.in_reply_to() == Some(edit.as_str()))
         .await;
     assert!(edited.body().contains("Cost: free"), "{}", edited.body());
+    // A field is emptied with clear:, the same on every platform.
+    let clear = bob.say(&bob_first, r#"!group edit group:Caregivers clear:cost"#).await;
+    let cleared = bob
+        .wait_for("the cleared card", |s| {
+            said(s) && s.in_reply_to() == Some(clear.as_str())
+        })
+        .await;
+    assert!(cleared.body().contains("Cost: Not stated"), "{}", cleared.body());
+    // The space's admin retires the group: first what it would do, privately.
+    alice.say(&first, "!group retire group:Caregivers").await;
+    alice
+        .wait_for("the retire preview", |s| {
+            said(s) && s.room != first.room_id() && s.body().contains("confirm:yes")
+        })
+        .await;
+    let retire = alice.say(&first, "!group retire group:Caregivers confirm:yes").await;
+    let retired = alice
+        .wait_for("the retirement", |s| {
+            said(s) && s.in_reply_to() == Some(retire.as_str())
+        })
+        .await;
+    assert!(retired.body().starts_with("Retired Caregivers"), "{}", retired.body());
 
     // A room claiming the space as its parent, unlisted by the space, is a
     // community of its own: its creator is no admin of the space's community.

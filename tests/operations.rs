@@ -445,6 +445,8 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
         backup.to_str().unwrap(),
     ]);
     assert!(!again.status.success(), "a backup never overwrites");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&backup).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the copy holds notes: its owner's alone");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let copy = bot_core::Store::open(&backup).await.expect("the backup opens");

@@ -27,6 +27,12 @@ pub enum UserError {
     UnexpectedWords {
         command: &'static str,
     },
+    /// Words without a name where only named options are taken: a value
+    /// with spaces needs quotes. The words are not repeated back (they may
+    /// be a private note).
+    UnquotedWords {
+        command: &'static str,
+    },
     OpenQuote,
     LineTooLong {
         len: usize,
@@ -95,6 +101,12 @@ pub enum UserError {
     NothingToChange {
         command: &'static str,
     },
+    /// A check-in into a group the member does not belong to.
+    NotInGroup {
+        group: String,
+    },
+    /// A change to an answer already counted in a week that has closed.
+    CheckinWeekClosed,
     MeetingNotFound,
     NoSuchOccurrence,
     OccurrenceCancelled,
@@ -142,6 +154,10 @@ impl UserError {
             UserError::UnexpectedWords { command } => Line::new()
                 .cmd(*command)
                 .t(" takes no words after it. Options are written name:value."),
+            UserError::UnquotedWords { command } => Line::new().cmd(*command).t(
+                " takes only options written name:value. Put a value with spaces in quotes, \
+                 e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
+            ),
             UserError::OpenQuote => {
                 Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
             }
@@ -223,6 +239,18 @@ impl UserError {
             UserError::GroupFull { name, capacity } => Line::text(format!(
                 "{name} is full ({capacity} of {capacity}). A facilitator can raise its capacity."
             )),
+            UserError::NotInGroup { group } => Line::text(format!(
+                "Only {group}'s members count in its check-ins, and you're not one of them, so nothing was saved. Join it with "
+            ))
+            .cmd(format!("group join group:\"{group}\""))
+            .t(", or check in just for yourself with ")
+            .cmd("checkin share")
+            .t("."),
+            UserError::CheckinWeekClosed => Line::text(
+                "That prompt's week is over and its summary is closed, so your answer to it stays as it was. Check in for today with ",
+            )
+            .cmd("checkin share")
+            .t("."),
             UserError::NothingToChange { command } => Line::new()
                 .cmd(*command)
                 .t(" needs at least one field to change, e.g. topic:… or capacity:…"),

@@ -193,6 +193,15 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
         .context("loading a group")
 }
 
+/// The group with this id, if there is one (a group may be gone since).
+pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group")
+}
+
 /// Several groups in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
     let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {
@@ -248,7 +257,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
         Err(e) => return Err(e).context("creating a group"),
     };
     let group = by_id(store, id).await?;
-    let mut message = card_message(store, &group, now).await?;
+    let mut message = card_message(store, &group, false, now).await?;
     message.lines.insert(0, Line::text("Created. This is its info card:"));
     Ok(message)
 }
@@ -336,7 +345,7 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
 
 /// The card after an edit.
 pub async fn edited_card(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
-    let mut message = card_message(store, group, now).await?;
+    let mut message = card_message(store, group, false, now).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
 }
@@ -408,6 +417,20 @@ pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Whether `member` belongs to `group`: a member of it, or one of its facilitators.
+pub async fn belongs(store: &Store, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2
+         UNION ALL SELECT 1 FROM group_facilitators WHERE group_id = ?1 AND member_id = ?2 LIMIT 1",
+    )
+    .bind(group)
+    .bind(member)
+    .fetch_optional(store.pool())
+    .await
+    .context("checking a group's membership")?;
+    Ok(found.is_some())
+}
+
 /// Whether `member` facilitates any group of `community`.
 pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
@@ -430,20 +453,38 @@ fn led_by_label(led_by: &str) -> &'static str {
     }
 }
 
-fn format_label(group: &Group) -> String {
+/// A closed group (one that needs registration) keeps its link for its
+/// members: a conference link often carries its password.
+pub fn is_closed(group: &Group) -> bool {
+    group.registration.is_some()
+}
+
+/// Whether `place` holds a link.
+pub fn has_link(place: &str) -> bool {
+    let lower = place.to_ascii_lowercase();
+    lower.contains("https://") || lower.contains("http://")
+}
+
+/// How and where the group meets; a closed group's link only when
+/// `show_link` (its members' own view). A place keeps its case: a link's
+/// path and password are case-sensitive.
+fn format_label(group: &Group, show_link: bool, lower: bool) -> String {
     let how = match group.format.as_str() {
         "in_person" => "In person",
         "hybrid" => "Hybrid (in person and online)",
         _ => "Online",
     };
+    let how = if lower { how.to_lowercase() } else { how.to_string() };
     match &group.location {
+        Some(place) if is_closed(group) && !show_link && has_link(place) => format!("{how}: the link is for members"),
         Some(place) => format!("{how}: {place}"),
-        None => how.to_string(),
+        None => how,
     }
 }
 
 /// The info card: what people ask before joining a group.
-pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+/// `show_link`: the reader belongs to the group (see [`format_label`]).
+pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: DateTime<Utc>) -> Result<Message> {
     let (members, leaders, meets) = tokio::join!(
         member_count(store, group.id),
         facilitators(store, group.id),
@@ -487,7 +528,7 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
                 None => Line::text("None needed: ").cmd(format!("group join group:#{}", group.id)),
             },
         )
-        .field("Format", Line::text(format_label(group)))
+        .field("Format", Line::text(format_label(group, show_link, false)))
         .field(
             "Home",
             Line::new().push(Span::Channel {
@@ -590,7 +631,7 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
             g.id,
             g.topic,
             led_by_label(&g.led_by).to_lowercase(),
-            format_label(g).to_lowercase(),
+            format_label(g, false, true),
             members,
             if members == 1 { "" } else { "s" }
         )));

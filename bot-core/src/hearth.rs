@@ -45,6 +45,8 @@ pub struct Hearth {
     /// loop re-reads its next due time. A watch, not a `Notify`: every loop
     /// sees every change, and one that was busy sending sees it afterwards.
     jobs_changed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Who is in voice, in memory only (see [`circle::voice`]).
+    voice: Arc<circle::voice::Voice>,
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -194,12 +196,6 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Commands whose use is nobody's business, not even the log's: who asked
-/// for a crisis line, checked in, or looked at or erased their own data.
-fn unlogged(command: &str) -> bool {
-    matches!(command, "crisis" | "mydata" | "forgetme") || command.starts_with("checkin ")
-}
-
 /// Commits a command's write.
 async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
     tx.commit().await.map_err(|e| Error::Internal {
@@ -233,6 +229,7 @@ impl Hearth {
             clock,
             config,
             jobs_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            voice: Arc::default(),
         }
     }
 
@@ -350,7 +347,11 @@ impl Hearth {
             channel: String::new(),
         };
         let community = self.community(&place, now).await?;
-        let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
+        // A member who erased themselves (an unmute `/forgetme` asked for)
+        // has no record left to update, and is not brought back by one.
+        let Some(member) = members::find(&self.store, Platform::Discord, user).await? else {
+            return Ok(Response::none());
+        };
         circle::muted(&self.store, community.id, member.id, mute, stage, report).await
     }
 
@@ -500,21 +501,15 @@ impl Hearth {
             }
             .into());
         }
-        if unlogged(bound.spec.name) {
-            tracing::info!(
-                platform = input.place.platform.as_str(),
-                community = ctx.community.id,
-                "command"
-            );
-        } else {
-            tracing::info!(
-                platform = input.place.platform.as_str(),
-                community = ctx.community.id,
-                member = ctx.me.id,
-                command = bound.spec.name,
-                "command"
-            );
-        }
+        // Every command is logged alike, with neither its name nor who used
+        // it: a line that said "one of the private ones" would, by being
+        // different, name who asked for a crisis line, checked in, or looked
+        // at or erased their own data.
+        tracing::info!(
+            platform = input.place.platform.as_str(),
+            community = ctx.community.id,
+            "command"
+        );
         let Some(command) = Command::from_bound(&bound) else {
             return Err(Error::Internal {
                 context: "dispatching a command",
@@ -631,7 +626,15 @@ impl Hearth {
                     group.name
                 )))
             }
-            Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
+            Command::GroupInfo => {
+                let group = the_group()?;
+                // A closed group's link is for its members: their own view of the card.
+                if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
+                    Response::private(groups::card_message(store, group, true, now).await?)
+                } else {
+                    Response::public(groups::card_message(store, group, false, now).await?)
+                }
+            }
             Command::GroupList { topic, meeting_guide } => {
                 if meeting_guide {
                     Response::public(meeting_guide::message(store, community, now).await?)
@@ -809,6 +812,7 @@ impl Hearth {
                     share_time,
                     auto_advance,
                     mute_others,
+                    seated: self.seated(ctx).await?,
                 };
                 let response = circle::start(store, &caller, &start, now).await?;
                 self.planned();
@@ -825,6 +829,7 @@ impl Hearth {
                 let asker = checkins::Asker {
                     me: &ctx.me,
                     community: &ctx.community,
+                    platform,
                 };
                 let (response, planned) = checkins::run(store, cmd, &asker, group, now).await?;
                 if planned {
@@ -852,7 +857,7 @@ impl Hearth {
                 } else {
                     Vec::new()
                 };
-                let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm).await?;
+                let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm, now).await?;
                 if erased {
                     self.planned();
                 }
@@ -882,7 +887,7 @@ impl Hearth {
     pub async fn voice_snapshot(&self, place: &Place, present: &[(Actor, String)]) -> Response {
         let mut response = Response::none();
         let now = self.clock.now();
-        let gone = async {
+        let mut gone = async {
             let community = self.community(place, now).await?;
             circle::in_voice(&self.store, community.id).await
         }
@@ -891,6 +896,7 @@ impl Hearth {
             tracing::error!(error = %e, "reading voice presence");
             Vec::new()
         });
+        gone.extend(self.voice.everyone(place.platform, &place.community));
         let leaves = gone
             .into_iter()
             .filter(|(user, _)| !present.iter().any(|(a, _)| a.user == *user))
@@ -914,18 +920,43 @@ impl Hearth {
         response
     }
 
-    /// Someone joined or left a voice channel or call.
+    /// How many people Hearth holds as in a voice channel or call of the
+    /// community `place` names (platform id) right now. Held in memory only.
+    pub fn in_voice(&self, platform: Platform, community: &str) -> usize {
+        self.voice.everyone(platform, community).len()
+    }
+
+    /// Someone joined or left a voice channel or call. It is held in memory;
+    /// it is recorded (and the person becomes a member, if they were not)
+    /// only where a circle runs.
     async fn presence(&self, input: &Input, change: &crate::io::PresenceChange) -> Result<Response> {
         let now = self.clock.now();
-        let community = self.community(&input.place, now).await?;
-        let me = members::member(
-            &self.store,
-            input.place.platform,
-            &input.actor.user,
-            &input.actor.name,
+        let place = &input.place;
+        let actor = &input.actor;
+        self.voice.set(
+            place.platform,
+            &place.community,
+            &actor.user,
+            &actor.name,
+            &change.channel,
+            change.present,
+            change.until,
+            actor.may_mute,
             now,
-        )
-        .await?;
+        );
+        let community = self.community(place, now).await?;
+        let joins_circle = change.present
+            && !change.channel.is_empty()
+            && circle::runs_at(&self.store, community.id, &change.channel).await?;
+        let me = if joins_circle {
+            Some(members::member(&self.store, place.platform, &actor.user, &actor.name, now).await?)
+        } else {
+            members::find(&self.store, place.platform, &actor.user).await?
+        };
+        // Someone Hearth does not know, where no circle runs: nothing to keep.
+        let Some(me) = me else {
+            return Ok(Response::none());
+        };
         // One voice channel or call at a time: joining one leaves the others;
         // a leave without a channel leaves wherever the person was.
         let mut moves: Vec<(String, bool, Option<DateTime<Utc>>)> =
@@ -946,9 +977,9 @@ impl Hearth {
             };
             let changed = circle::presence(
                 &self.store,
-                input.place.platform,
+                place.platform,
                 community.id,
-                &input.place.community,
+                &place.community,
                 &channel,
                 &me,
                 here,
@@ -960,6 +991,33 @@ impl Hearth {
         }
         self.planned();
         Ok(response)
+    }
+
+    /// The voice channel or call the caller is in, with who is there, as
+    /// held in memory: the people a circle started now begins with. They
+    /// join it, so they are members from here on.
+    async fn seated(&self, ctx: &Ctx<'_>) -> Result<Option<circle::Seated>> {
+        let place = &ctx.input.place;
+        let Some(channel) = self
+            .voice
+            .channel_of(place.platform, &place.community, &ctx.input.actor.user, ctx.now)
+        else {
+            return Ok(None);
+        };
+        let mut people = Vec::new();
+        for seat in self
+            .voice
+            .in_channel(place.platform, &place.community, &channel, ctx.now)
+        {
+            let member = members::member(&self.store, place.platform, &seat.user, &seat.name, ctx.now).await?;
+            people.push(circle::Sitter {
+                member: member.id,
+                since: seat.since,
+                until: seat.until,
+                may_mute: seat.may_mute,
+            });
+        }
+        Ok(Some(circle::Seated { channel, people }))
     }
 
     /// What a change to a series implies, in the change's own write: its

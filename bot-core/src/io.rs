@@ -31,6 +31,13 @@ impl Platform {
     pub fn mirrors_events(self) -> bool {
         matches!(self, Platform::Discord)
     }
+
+    /// Whether pressing a button shows the room who pressed it (Matrix
+    /// reactions are room events with their sender). There, a check-in's
+    /// mood buttons never sit on a shared message: they come by DM.
+    pub fn presses_are_public(self) -> bool {
+        matches!(self, Platform::Matrix)
+    }
 }
 
 /// Who is speaking, with the platform facts an adapter maps to roles.

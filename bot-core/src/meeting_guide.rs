@@ -144,18 +144,26 @@ fn entry(m: &Meeting, g: &Group, slug: String, first: NaiveDateTime, every: &Wee
     let day = first.weekday().num_days_from_sunday();
     let end: NaiveDateTime = first + m.duration();
     let places = [m.location.as_deref(), g.location.as_deref()];
+    // A closed group's link (often with its password) is for its members,
+    // in their reminders and their own view of its card, never in a feed.
+    let closed = groups::is_closed(g);
     let conference_url = places
         .iter()
         .flatten()
         .find(|p| is_url(p))
+        .filter(|_| !closed)
         .map(|p| p.trim().to_string());
     let address = if g.format == "online" {
         None
     } else {
-        places.iter().flatten().find(|p| !is_url(p)).map(|p| plain(p))
+        places
+            .iter()
+            .flatten()
+            .find(|p| !(is_url(p) || closed && groups::has_link(p)))
+            .map(|p| plain(p))
     };
     let mut types = Vec::new();
-    if conference_url.is_some() || g.format != "in_person" {
+    if conference_url.is_some() || g.format != "in_person" || (closed && places.iter().flatten().any(|p| is_url(p))) {
         types.push("ONL");
     }
     types.push(if g.registration.is_some() { "C" } else { "O" });
@@ -165,6 +173,9 @@ fn entry(m: &Meeting, g: &Group, slug: String, first: NaiveDateTime, every: &Wee
         Weekly::Every(n) if *n > 2 => notes.push(format!("Every {n} weeks.")),
         Weekly::MonthlyOnWeekday => notes.push(monthly_note(&m.rrule, first.weekday())),
         _ => {}
+    }
+    if closed && places.iter().flatten().any(|p| groups::has_link(p)) {
+        notes.push("Members get the link when they join.".into());
     }
     if let Some(d) = &g.description {
         notes.push(plain(d));

@@ -103,6 +103,18 @@ pub async fn member(
     .context("upserting a member")
 }
 
+/// The person with this platform id, if Hearth knows them; never creates
+/// one: what a platform reports about someone (a voice move, a mute carried
+/// out) does not bring back a member who erased themselves.
+pub async fn find(store: &Store, platform: Platform, external_id: &str) -> Result<Option<Member>> {
+    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?")
+        .bind(platform.as_str())
+        .bind(external_id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a member")
+}
+
 /// A person named in a command (who may never have spoken yet), without
 /// touching their display name if Hearth already knows them.
 pub async fn named_member(store: &Store, platform: Platform, external_id: &str, now: DateTime<Utc>) -> Result<Member> {

@@ -458,16 +458,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "checkin summary",
-        description: "A group's check-ins in aggregate, only when at least 5 people answered",
+        description: "A group's last whole week of check-ins, only when 5 people besides you answered",
         who: Role::Facilitator,
-        options: &[
-            GROUP,
-            opt(
-                "period",
-                "week (the default) or month",
-                Kind::Choice(crate::checkins::PERIODS),
-            ),
-        ],
+        options: &[GROUP],
     },
     // The talking stick.
     CommandSpec {

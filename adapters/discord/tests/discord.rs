@@ -440,6 +440,39 @@ async fn group_info_and_list_are_public_and_the_join_button_joins() {
 }
 
 #[tokio::test]
+async fn the_directory_shows_no_closed_groups_link_and_keeps_an_open_ones_case() {
+    let bot = Bot::start().await;
+    for (n, name, link, registration) in [
+        (1, "Open door", "https://Meet.Example/Open?pwd=OpenAbC", None),
+        (2, "Caregivers", "https://Meet.Example/Care?pwd=SeCrEt9", Some("Ask us")),
+    ] {
+        let mut options = vec![
+            ("name", 3, json!(name)),
+            ("topic", 3, json!("peer")),
+            ("led_by", 3, json!("peer")),
+            ("format", 3, json!("online")),
+            ("location", 3, json!(link)),
+        ];
+        options.extend(registration.map(|r| ("registration", 3, json!(r))));
+        answer(
+            &bot.interact(command_interaction(id(n), &admin(), "group create", &options))
+                .await,
+        );
+    }
+
+    let listed = bot
+        .interact(command_interaction(id(3), &plain_member(), "group list", &[]))
+        .await;
+
+    let listed = answer(&listed);
+    assert!(!is_ephemeral(listed), "the directory is public");
+    let text = embed_text(listed);
+    assert!(text.contains("Meet.Example/Open?pwd=OpenAbC"), "{text}");
+    assert!(!text.to_lowercase().contains("secret9"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn timezone_is_private_and_autocompletes_zone_names() {
     let bot = Bot::start().await;
 
@@ -1540,14 +1573,12 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
 
 // ---- the talking stick ----------------------------------------------------
 
-/// Waits until the core has recorded `n` people in voice channels.
+/// Waits until the core holds `n` people as in voice channels (in memory:
+/// nothing is stored while no circle runs).
 async fn wait_in_voice(bot: &Bot, n: i64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM voice_presence")
-            .fetch_one(bot.hearth.store().pool())
-            .await
-            .unwrap();
+        let count = i64::try_from(bot.hearth.in_voice(bot_core::Platform::Discord, &GUILD.to_string())).unwrap();
         if count == n {
             return;
         }
@@ -1734,6 +1765,104 @@ async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_st
     bot.stop().await;
 }
 
+/// Every row of every table that names `user` (by platform id or name in a
+/// text column) or the member row `member` (in a column that refers to one).
+async fn rows_naming(bot: &Bot, user: &str, name: &str, member: i64) -> Vec<String> {
+    let pool = bot.hearth.store().pool();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<(String, String)> = sqlx::query_as("SELECT name, type FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for (column, kind) in columns {
+            // Names read from the schema itself, not from input; values bound.
+            let (sql, refers) = if kind.eq_ignore_ascii_case("TEXT") {
+                (
+                    format!(
+                        "SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" IN (?1, ?2) OR \"{column}\" LIKE '%\"' || ?1 || '\"%' OR \"{column}\" LIKE '%<@' || ?1 || '>%'"
+                    ),
+                    false,
+                )
+            } else if ["member_id", "holder_id", "facilitator_id"].contains(&column.as_str()) {
+                (
+                    format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?3"),
+                    true,
+                )
+            } else {
+                continue;
+            };
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(user)
+                .bind(name)
+                .bind(member)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            if n > 0 {
+                found.push(format!(
+                    "{table}.{column}{}: {n}",
+                    if refers { " (member row)" } else { "" }
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn forgetme_with_a_circle_mute_held_leaves_no_row_naming_the_member_after_the_unmute() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+    let before: i64 = sqlx::query_scalar("SELECT id FROM members WHERE platform = 'discord' AND external_id = ?")
+        .bind(MEMBER.to_string())
+        .fetch_one(bot.hearth.store().pool())
+        .await
+        .unwrap();
+    let held = rows_naming(&bot, &MEMBER.to_string(), "Bo", before).await;
+
+    let erased = bot
+        .interact(command_interaction(
+            id(2),
+            &plain_member(),
+            "forgetme",
+            &[("confirm", 3, json!("yes"))],
+        ))
+        .await;
+    let unmuted = wait_mutes(&bot, 3).await;
+    // The unmute's report reaches the core after the request: give it time to (not) write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rows_naming(&bot, &MEMBER.to_string(), "Bo", before).await;
+
+    assert!(
+        held.iter().any(|r| r.starts_with("circle_mutes.")),
+        "the scan sees a held mute: {held:?}"
+    );
+    assert!(embed_text(answer(&erased)).contains("Nothing of it is left"));
+    assert_eq!(unmuted[2], (MEMBER, false), "{unmuted:?}");
+    assert_eq!(
+        after,
+        Vec::<String>::new(),
+        "rows still naming the member after the unmute"
+    );
+    bot.stop().await;
+}
+
 #[tokio::test]
 async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_privately() {
     let bot = Bot::start().await;
@@ -1901,6 +2030,17 @@ async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else()
     let labels: Vec<&str> = buttons.iter().map(|(_, l)| l.as_str()).collect();
     let good = &buttons.iter().find(|(_, l)| l == "4 good").expect("a 4 good button").0;
     let shown = message(id(50), CHANNEL, &prompt.body);
+    // Only members count: a press before joining is refused and stores nothing.
+    let stranger = bot
+        .interact(button_interaction(id(7), &plain_member(), good, &shown))
+        .await;
+    let join = command_interaction(
+        id(8),
+        &plain_member(),
+        "group join",
+        &[("group", 3, json!("Grief circle"))],
+    );
+    answer(&bot.interact(join).await);
     let pressed = bot
         .interact(button_interaction(id(3), &plain_member(), good, &shown))
         .await;
@@ -1927,6 +2067,13 @@ async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else()
     assert!(is_ephemeral(answer(&posted)));
     assert!(embed_text(&prompt.body).contains("Check-in: Grief circle"));
     assert_eq!(labels, ["1 struggling", "2 low", "3 okay", "4 good", "5 great", "Pass"]);
+    let stranger = answer(&stranger);
+    assert!(is_ephemeral(stranger));
+    assert!(
+        embed_text(stranger).contains("members count in its check"),
+        "{}",
+        embed_text(stranger)
+    );
     let pressed = answer(&pressed);
     assert!(is_ephemeral(pressed), "{pressed:#}");
     assert!(embed_text(pressed).contains("Thank you for checking in: 4 good."));

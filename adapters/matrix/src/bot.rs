@@ -224,14 +224,10 @@ impl Bot {
                 self.sender
                     .send(room, &reply.message, Some(cause), community, txn)
                     .await
+                    .map(drop)
             } else {
-                match self.sender.dm_room(sender).await {
-                    Ok(dm) => {
-                        let txn = transaction_id(&format!("{cause}/private"));
-                        self.sender.send(&dm, &reply.message, None, community, txn).await
-                    }
-                    Err(e) => Err(e),
-                }
+                self.answer_privately(room, sender, cause, community, &reply.message)
+                    .await
             };
             if let Err(e) = result {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");
@@ -347,6 +343,49 @@ impl Bot {
         } else {
             ChannelFact::CannotPost
         }
+    }
+}
+
+impl Bot {
+    /// A personal answer, in the member's DM room. When that cannot be
+    /// opened or written to (they refuse invites, their server does), the
+    /// room they asked in hears so, with nothing of the answer in it: a
+    /// crisis line asked for must never vanish without a word.
+    async fn answer_privately(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        community: &str,
+        message: &bot_core::Message,
+    ) -> matrix_sdk::Result<()> {
+        let sent = match self.sender.dm_room(sender).await {
+            Ok(dm) => {
+                let txn = transaction_id(&format!("{cause}/private"));
+                self.sender.send(&dm, message, None, community, txn).await.map(drop)
+            }
+            Err(e) => Err(e),
+        };
+        let Err(e) = sent else {
+            return Ok(());
+        };
+        tracing::warn!(room = %room.room_id(), event = %cause, error = %e, "no DM: saying so in the room");
+        let name = match room.get_member(sender).await {
+            Ok(Some(m)) => m.display_name().map(ToString::to_string),
+            _ => None,
+        }
+        .unwrap_or_else(|| sender.localpart().to_string());
+        let mut notice = bot_core::Message::new().line(
+            bot_core::Line::new()
+                .push(bot_core::Span::User {
+                    id: sender.to_string(),
+                    name,
+                })
+                .t(": I couldn't open a private chat with you, so I didn't send my answer. Accept my invite, or allow invites from this server, then ask again."),
+        );
+        notice.pings = vec![sender.to_string()];
+        let txn = transaction_id(&format!("{cause}/no-dm"));
+        self.sender.send(room, &notice, None, community, txn).await.map(drop)
     }
 }
 

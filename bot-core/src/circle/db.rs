@@ -272,9 +272,17 @@ pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> 
     sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
         .bind(now)
         .bind(circle)
-        .execute(db)
+        .execute(&mut *db)
         .await
         .context("ending a circle")?;
+    // Presence is kept only while a circle runs there.
+    sqlx::query(
+        "DELETE FROM voice_presence WHERE (community_id, channel) = (SELECT community_id, channel FROM circles WHERE id = ?)",
+    )
+    .bind(circle)
+    .execute(db)
+    .await
+    .context("dropping an ended circle's presence")?;
     Ok(())
 }
 

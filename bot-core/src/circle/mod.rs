@@ -5,6 +5,7 @@
 pub(crate) mod db;
 mod mutes;
 pub mod state;
+pub(crate) mod voice;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -52,6 +53,26 @@ pub(crate) struct Start<'a> {
     pub share_time: Option<&'a str>,
     pub auto_advance: bool,
     pub mute_others: bool,
+    /// The voice channel or call the facilitator is in, with who is there
+    /// (held in memory until now), when the platform said so.
+    pub seated: Option<Seated>,
+}
+
+/// A voice channel or call and its people, earliest first.
+pub(crate) struct Seated {
+    pub channel: String,
+    pub people: Vec<Sitter>,
+}
+
+/// One person in a voice channel or call, as the platform told it.
+pub(crate) struct Sitter {
+    pub member: i64,
+    /// Since when they are there: the circle's order follows it.
+    pub since: DateTime<Utc>,
+    /// When it lapses by itself unless renewed (a Matrix call membership).
+    pub until: Option<DateTime<Utc>>,
+    /// Whether the platform lets them mute others there: they are never muted.
+    pub may_mute: bool,
 }
 
 /// The commands that act on a running circle.
@@ -309,7 +330,10 @@ pub(crate) async fn start(
     // Only Discord has server mute.
     let mute_others = start.mute_others && caller.platform == Platform::Discord;
     let mut tx = begin(store).await?;
-    let voice = db::voice_channel_of(&mut tx, caller.community, caller.me.id).await?;
+    let voice = match &start.seated {
+        Some(seated) => Some(seated.channel.clone()),
+        None => db::voice_channel_of(&mut tx, caller.community, caller.me.id).await?,
+    };
     // Hearth lends no power: muting others is for a voice channel, by one the
     // platform lets mute there.
     if mute_others && voice.is_none() {
@@ -351,6 +375,21 @@ pub(crate) async fn start(
         now,
     )
     .await?;
+    // From now on, while the circle runs, who is here is recorded.
+    for sitter in start.seated.iter().flat_map(|s| &s.people) {
+        // Recorded as of when they sat down, so the round goes in the order they came.
+        record_presence(
+            &mut tx,
+            caller.platform,
+            caller.community,
+            &channel,
+            sitter.member,
+            sitter.may_mute,
+            sitter.until,
+            sitter.since.min(now),
+        )
+        .await?;
+    }
     let mut present = db::present_in(&mut tx, caller.community, &channel).await?;
     if present.is_empty() {
         present.push(caller.me.id);
@@ -607,27 +646,14 @@ async fn presence_in(
     now: DateTime<Utc>,
 ) -> Result<Response> {
     let present = here.present;
-    // Jobs and the record keep whole seconds: round up, never end a presence early.
-    let until = until.filter(|_| present).map(|u| match u.timestamp_subsec_nanos() {
-        0 => u,
-        _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
-    });
-    db::set_presence(tx, community, channel, member, present, here.may_mute, until, now).await?;
-    if let Some(until) = until {
-        // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
-        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
-        jobs::put(
-            &mut **tx,
-            &jobs::NewJob {
-                key: &key,
-                kind: PRESENCE_KIND,
-                due: until,
-                platform,
-                subject: community,
-                member: Some(member),
-            },
-        )
-        .await?;
+    // Presence is kept only where a circle runs (see `voice`).
+    let running = db::open_at(tx, community, channel)
+        .await?
+        .filter(|c| c.channel == channel);
+    if !present {
+        db::set_presence(tx, community, channel, member, false, here.may_mute, None, now).await?;
+    } else if running.is_some() {
+        record_presence(tx, platform, community, channel, member, here.may_mute, until, now).await?;
     }
     // Someone the bot left muted (their circle ended while they were away) is unmuted on return.
     let stale = if present {
@@ -635,7 +661,7 @@ async fn presence_in(
     } else {
         Vec::new()
     };
-    let Some(circle) = db::open_at(tx, community, channel).await? else {
+    let Some(circle) = running else {
         return Ok(Response {
             reply: None,
             effects: stale,
@@ -667,6 +693,52 @@ async fn presence_in(
     Ok(response)
 }
 
+/// Records `member` as present in `channel`, where a circle runs; a presence
+/// that ends by itself (`until`) gets a job that lets them leave then.
+#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
+async fn record_presence(
+    tx: &mut Transaction<'static, Sqlite>,
+    platform: Platform,
+    community: i64,
+    channel: &str,
+    member: i64,
+    may_mute: bool,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // Jobs and the record keep whole seconds: round up, never end a presence early.
+    let until = until.map(|u| match u.timestamp_subsec_nanos() {
+        0 => u,
+        _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
+    });
+    db::set_presence(tx, community, channel, member, true, may_mute, until, now).await?;
+    if let Some(until) = until {
+        // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
+        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
+        jobs::put(
+            &mut **tx,
+            &jobs::NewJob {
+                key: &key,
+                kind: PRESENCE_KIND,
+                due: until,
+                platform,
+                subject: community,
+                member: Some(member),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether a circle runs in `channel` (a voice channel, call or room).
+pub(crate) async fn runs_at(store: &Store, community: i64, channel: &str) -> Result<bool> {
+    let mut conn = store.pool().acquire().await.context("finding a circle")?;
+    Ok(db::open_at(&mut conn, community, channel)
+        .await?
+        .is_some_and(|c| c.channel == channel))
+}
+
 /// The jobs that end a presence at its platform-given end.
 pub(crate) const PRESENCE_KIND: &str = "presence";
 
@@ -682,7 +754,7 @@ pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<U
     };
     let mut effects = Vec::new();
     for channel in db::lapsed(&mut tx, community, member, now).await? {
-        tracing::info!(job = job.id, member, kind = "presence lapsed", "presence");
+        tracing::info!(job = job.id, kind = "presence lapsed", "presence");
         let gone = Here {
             present: false,
             may_mute: false,

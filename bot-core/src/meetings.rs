@@ -35,12 +35,18 @@ pub struct Meeting {
     pub duration_minutes: i64,
     pub location: Option<String>,
     pub cancelled: bool,
+    /// The group's last day (`/group edit ends:`): no occurrence after it.
+    pub group_ends: Option<NaiveDate>,
+    /// When it last changed (created, moved, cancelled, its card edited), Unix seconds.
+    pub changed_at: i64,
 }
 
 macro_rules! select_meetings {
     ($rest:literal) => {
         concat!(
-            "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled ",
+            "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled, ",
+            "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends, ",
+            "COALESCE(updated_at, CAST(strftime('%s', created_at) AS INTEGER), 0) AS changed_at ",
             "FROM meetings ",
             $rest
         )
@@ -77,10 +83,55 @@ impl Meeting {
         })
     }
 
-    /// Up to `limit` occurrences starting at or after `from`, before exceptions.
+    /// Up to `limit` occurrences starting at or after `from`, before
+    /// exceptions, and none after the group's last day.
     pub fn raw_after(&self, from: DateTime<Utc>, limit: u16) -> Result<Vec<DateTime<Utc>>> {
         let set = self.rule_set()?.after(from.with_timezone(&rrule::Tz::Tz(self.zone())));
-        Ok(set.all(limit).dates.into_iter().map(|d| d.to_utc()).collect())
+        let cutoff = self.cutoff();
+        Ok(set
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect())
+    }
+
+    /// The last instant an occurrence may start: the end of the group's last
+    /// day, in the series' zone.
+    pub fn cutoff(&self) -> Option<DateTime<Utc>> {
+        let ends = self.group_ends?.and_hms_opt(23, 59, 59)?;
+        Some(when::resolve(ends, self.zone()).0)
+    }
+
+    /// The series' first occurrence: its start when the rule includes it,
+    /// else the rule's first (a rule on Mondays started on a Thursday first
+    /// meets that Monday). Feeds and calendars start from it.
+    pub fn first(&self) -> Result<Option<DateTime<Utc>>> {
+        let start = when::resolve(self.start_local, self.zone()).0;
+        Ok(self.raw_after(start - Duration::seconds(1), 1)?.into_iter().next())
+    }
+
+    /// The regular occurrences (before exceptions) from the first up to
+    /// `before`, at most `limit` of them, and whether that was all.
+    pub fn raw_before(&self, before: DateTime<Utc>, limit: u16) -> Result<(Vec<DateTime<Utc>>, bool)> {
+        let set = self
+            .rule_set()?
+            .before(before.with_timezone(&rrule::Tz::Tz(self.zone())));
+        let cutoff = self.cutoff();
+        let found = set.all(limit);
+        let dates: Vec<DateTime<Utc>> = found
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect();
+        Ok((dates, !found.limited))
+    }
+
+    /// The rule set, for the calendar to write the rule as Hearth expands it.
+    pub fn rules(&self) -> Result<RRuleSet> {
+        self.rule_set()
     }
 
     /// The title to show: its own, or the group's name.
@@ -400,8 +451,26 @@ fn describe_rule<S>(r: &RRule<S>, start: NaiveDateTime) -> Option<String> {
     })
 }
 
+/// Cancelled (None) and moved (Some) occurrences among these (series,
+/// original start) pairs: one query for a batch of deliveries.
+pub async fn exceptions_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), Option<i64>>> {
+    let list = serde_json::to_string(occurrences).map_err(|e| Error::Internal {
+        context: "listing occurrences",
+        source: e.into(),
+    })?;
+    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT meeting_id, occurrence, moved_to FROM meeting_exceptions WHERE (meeting_id, occurrence) IN
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("loading exceptions of a batch")?;
+    Ok(rows.into_iter().map(|(m, o, to)| ((m, o), to)).collect())
+}
+
 /// Cancelled (None) and moved (Some) occurrences of a series, by original start.
-async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
+pub(crate) async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
     let rows: Vec<(i64, Option<i64>)> =
         sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
             .bind(meeting)
@@ -443,9 +512,13 @@ pub async fn upcoming_in(
             Some(_) => None,
         })
         .collect();
+    // A moved occurrence counts where it now happens; one whose original
+    // falls after the group's last day is gone with the rest.
+    let cutoff = meeting.cutoff();
     found.extend(exceptions.iter().filter_map(|(original, moved)| {
         let start = at((*moved)?);
-        (start > after).then(|| Occurrence {
+        let kept = start > after && cutoff.is_none_or(|c| *original <= c.timestamp());
+        kept.then(|| Occurrence {
             original: at(*original),
             start,
         })
@@ -453,6 +526,39 @@ pub async fn upcoming_in(
     found.sort_by_key(|o| o.start);
     found.truncate(limit);
     Ok(found)
+}
+
+/// Whether a series still meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Going,
+    /// No occurrence after now: its rule ran out, or its group's last day
+    /// passed. The last occurrence's start, when it could be found.
+    Ended(Option<DateTime<Utc>>),
+}
+
+/// Whether `meeting` has an occurrence after `now`, and if not, when it last met.
+pub async fn status_in(conn: &mut SqliteConnection, meeting: &Meeting, now: DateTime<Utc>) -> Result<Status> {
+    if !upcoming_in(&mut *conn, meeting, now, 1).await?.is_empty() {
+        return Ok(Status::Going);
+    }
+    let exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let (regular, complete) = meeting.raw_before(now, 5000)?;
+    if !complete {
+        return Ok(Status::Ended(None));
+    }
+    let cutoff = meeting.cutoff();
+    let moved = exceptions
+        .iter()
+        .filter(|(o, _)| cutoff.is_none_or(|c| **o <= c.timestamp()))
+        .filter_map(|(_, m)| m.map(at))
+        .filter(|m| *m <= now);
+    let last = regular
+        .into_iter()
+        .filter(|o| !exceptions.contains_key(&o.timestamp()))
+        .chain(moved)
+        .max();
+    Ok(Status::Ended(last))
 }
 
 pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Group)> {
@@ -516,9 +622,14 @@ pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<
 }
 
 pub async fn of_group(store: &Store, group: i64) -> Result<Vec<Meeting>> {
+    of_group_in(store.pool(), group).await
+}
+
+/// A group's live series, on the caller's connection.
+pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Meeting>> {
     sqlx::query_as(select_meetings!("WHERE group_id = ? AND cancelled = 0 ORDER BY id"))
         .bind(group)
-        .fetch_all(store.pool())
+        .fetch_all(db)
         .await
         .context("listing a group's meetings")
 }
@@ -548,20 +659,24 @@ pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting,
         .collect())
 }
 
-/// Finds an occurrence by `next` or the date it is on. A date is read in the
-/// meeting's zone (as buttons and `/meeting list` name it) and in the
-/// reader's: where the two differ, the answer's second part says which was
-/// taken, in words.
+/// Finds an occurrence of a live series by `next` or the date it is on: the
+/// one originally on that date (what its buttons and `/meeting list` call
+/// it), else one moved onto that date. A date is read in the meeting's zone
+/// and in the reader's: where the two differ, the answer's second part says
+/// which was taken, in words.
 pub async fn occurrence(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     wanted: Option<&str>,
     reader: Tz,
     now: DateTime<Utc>,
 ) -> Result<(Occurrence, Option<Line>)> {
+    if meeting.cancelled {
+        return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
+    }
     let wanted = wanted.map(str::trim).unwrap_or("next");
     if wanted.eq_ignore_ascii_case("next") {
-        return upcoming(store, meeting, now, 1)
+        return upcoming_in(conn, meeting, now, 1)
             .await?
             .into_iter()
             .next()
@@ -576,10 +691,7 @@ pub async fn occurrence(
         .into());
     };
     let zone = meeting.zone();
-    let exceptions = {
-        let mut conn = store.pool().acquire().await.context("reading occurrences")?;
-        exceptions(&mut conn, meeting.id).await?
-    };
+    let exceptions = exceptions(conn, meeting.id).await?;
     let theirs = on_date(meeting, &exceptions, date, zone);
     if reader == zone {
         return Ok((theirs?, None));
@@ -625,26 +737,16 @@ pub async fn occurrence(
     }
 }
 
-/// The occurrence on `date` in `zone`, exceptions applied.
+/// The occurrence on `date` in `zone`, exceptions applied: the one
+/// originally on that date, else one moved onto it.
 fn on_date(meeting: &Meeting, exceptions: &HashMap<i64, Option<i64>>, date: NaiveDate, zone: Tz) -> Result<Occurrence> {
-    // A moved occurrence answers to the date it now happens on, too.
-    if let Some((original, moved)) = exceptions
-        .iter()
-        .filter_map(|(o, m)| Some((*o, (*m)?)))
-        .find(|(_, m)| at(*m).with_timezone(&zone).date_naive() == date)
-    {
-        return Ok(Occurrence {
-            original: at(original),
-            start: at(moved),
-        });
-    }
     let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let original = meeting
         .raw_after(day_start, 1)?
         .into_iter()
         .find(|o| o.with_timezone(&zone).date_naive() == date);
-    match original {
-        Some(original) => match exceptions.get(&original.timestamp()) {
+    if let Some(original) = original {
+        return match exceptions.get(&original.timestamp()) {
             Some(None) => Err(UserError::OccurrenceCancelled.into()),
             Some(Some(moved)) => Ok(Occurrence {
                 original,
@@ -654,9 +756,20 @@ fn on_date(meeting: &Meeting, exceptions: &HashMap<i64, Option<i64>>, date: Naiv
                 original,
                 start: original,
             }),
-        },
-        None => Err(UserError::NoSuchOccurrence.into()),
+        };
     }
+    // No regular one that day: a moved occurrence answers to the date it now happens on.
+    let cutoff = meeting.cutoff();
+    exceptions
+        .iter()
+        .filter_map(|(o, m)| Some((*o, (*m)?)))
+        .filter(|(o, _)| cutoff.is_none_or(|c| *o <= c.timestamp()))
+        .find(|(_, m)| at(*m).with_timezone(&zone).date_naive() == date)
+        .map(|(original, moved)| Occurrence {
+            original: at(original),
+            start: at(moved),
+        })
+        .ok_or_else(|| UserError::NoSuchOccurrence.into())
 }
 
 /// How far ahead a new or moved meeting is checked against the group's
@@ -667,7 +780,7 @@ const CLASH_SLOTS: u16 = 60;
 /// The first of the group's meetings (other than `except`, a series' one
 /// occurrence by its original start) that overlaps one of `slots`.
 async fn clash(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: i64,
     slots: &[(DateTime<Utc>, Duration)],
     except: Option<(i64, DateTime<Utc>)>,
@@ -676,10 +789,10 @@ async fn clash(
     let Some(last) = slots.iter().map(|(start, length)| *start + *length).max() else {
         return Ok(None);
     };
-    for other in of_group(store, group).await? {
+    for other in of_group_in(&mut *conn, group).await? {
         // Enough of a daily series to reach the last slot.
         let span = (last - now).num_days().clamp(1, CLASH_DAYS) as usize + 1;
-        for occ in upcoming(store, &other, now, span).await? {
+        for occ in upcoming_in(&mut *conn, &other, now, span).await? {
             if except == Some((other.id, occ.original)) || occ.start >= last {
                 continue;
             }
@@ -732,16 +845,17 @@ pub fn rsvp_buttons(message: Message, meeting: &Meeting, occurrence: &Occurrence
 
 /// Where a meeting happens, as reminders and events say it: the series' own
 /// place; else the group's address, for groups that meet in person; else its
-/// conference link, to those who may see it (`link_shown`); else its home
-/// channel.
-pub fn where_it_is(meeting: &Meeting, group: &Group, link_shown: bool) -> Where {
-    if let Some(place) = &meeting.location {
+/// conference link; else its home channel. A closed group's link is said only
+/// to its members (`to_members`: the reader is one), by
+/// [`groups::may_show_place`](crate::groups::may_show_place).
+pub fn where_it_is(meeting: &Meeting, group: &Group, to_members: bool) -> Where {
+    let shown = |place: &&String| crate::groups::may_show_place(group, place, to_members);
+    if let Some(place) = meeting.location.as_ref().filter(shown) {
         return Where::Place(place.clone());
     }
-    match (&group.location, group.format.as_str()) {
-        (Some(address), "in_person" | "hybrid") => Where::Place(address.clone()),
-        (Some(link), _) if link_shown => Where::Place(link.clone()),
-        _ => Where::Channel(group.home_channel.clone()),
+    match group.location.as_ref().filter(shown) {
+        Some(place) => Where::Place(place.clone()),
+        None => Where::Channel(group.home_channel.clone()),
     }
 }
 
@@ -750,12 +864,6 @@ pub fn where_it_is(meeting: &Meeting, group: &Group, link_shown: bool) -> Where 
 pub enum Where {
     Place(String),
     Channel(String),
-}
-
-/// Whether anyone may see a group's conference link: a group that asks
-/// people to register keeps it for its members.
-pub fn link_is_open(group: &Group) -> bool {
-    group.registration.is_none()
 }
 
 pub fn time(at: DateTime<Utc>, zone: Tz) -> Span {
@@ -808,7 +916,7 @@ struct NewSeries<'a> {
     location: Option<&'a str>,
 }
 
-async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<Utc>) -> Result<Meeting> {
+async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, now: DateTime<Utc>) -> Result<Meeting> {
     let NewSeries {
         title,
         start,
@@ -818,7 +926,6 @@ async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<
         duration,
         location,
     } = new;
-    let mut tx = store.pool().begin().await.context("starting a transaction")?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -832,18 +939,17 @@ async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<
     .bind(duration)
     .bind(location)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
     sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
         .bind(zone.name())
         .bind(group.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .context("setting a group's zone")?;
-    tx.commit().await.context("committing a meeting")?;
-    by_id(store, id).await?.ok_or_else(|| Error::Internal {
+    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),
     })
@@ -899,9 +1005,10 @@ fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
     message
 }
 
-/// `/meeting schedule`. Returns the reply and the new series.
+/// `/meeting schedule`, in the caller's write transaction. Returns the
+/// reply and the new series.
 pub async fn schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
     default_zone: Tz,
     order: Option<when::DateOrder>,
@@ -930,7 +1037,7 @@ pub async fn schedule(
     // (unless confirmed) one that meets when the group already does.
     let slots = first_slots(start, zone, &rule, duration, now)?;
     if b.choice("confirm").is_none()
-        && let Some((other, occ)) = clash(store, group.id, &slots, None, now).await?
+        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, None, now).await?
     {
         return Err(clash_error(&other, group, &occ, "meeting schedule"));
     }
@@ -943,8 +1050,8 @@ pub async fn schedule(
         duration,
         location: b.text("where"),
     };
-    let meeting = insert(store, group, new, now).await?;
-    let next = upcoming(store, &meeting, now, PREVIEW).await?;
+    let meeting = insert(&mut *conn, group, new, now).await?;
+    let next = upcoming_in(&mut *conn, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
         return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
@@ -1053,16 +1160,27 @@ pub async fn list(
 }
 
 /// Members who said yes or maybe to an occurrence: those told of changes.
-pub async fn attendees(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
+pub async fn attendees(conn: &mut SqliteConnection, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM rsvps r JOIN members m ON m.id = r.member_id
          WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
     )
     .bind(meeting)
     .bind(occurrence.timestamp())
-    .fetch_all(store.pool())
+    .fetch_all(&mut *conn)
     .await
     .context("listing attendees")
+}
+
+/// Records that a series changed now: the feeds' `updated` follows it.
+pub(crate) async fn touch(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE id = ?")
+        .bind(now.timestamp())
+        .bind(meeting)
+        .execute(&mut *conn)
+        .await
+        .context("recording a series' change")?;
+    Ok(())
 }
 
 /// A change to tell those who said they'd come. Stored with the notice's
@@ -1113,11 +1231,12 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
     }
 }
 
-/// `/meeting cancel`: one occurrence (default the next) or `all`. Returns
-/// the notice (for the group's channel), a line for the canceller alone
-/// (which date it took, in their zone), and who to tell.
+/// `/meeting cancel`: one occurrence (default the next) or `all`, in the
+/// caller's write transaction (with the notices and the plan it implies).
+/// Returns the notice (for the group's channel), a line for the canceller
+/// alone (which date it took, in their zone), and who to tell.
 pub async fn cancel(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
@@ -1127,16 +1246,20 @@ pub async fn cancel(
     let zone = meeting.zone();
     let name = meeting.name(&group.name).to_string();
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
-        let coming = upcoming(store, meeting, now, 50).await?;
-        sqlx::query("UPDATE meetings SET cancelled = 1 WHERE id = ?")
+        if meeting.cancelled {
+            return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
+        }
+        let coming = upcoming_in(&mut *conn, meeting, now, 50).await?;
+        sqlx::query("UPDATE meetings SET cancelled = 1, updated_at = ? WHERE id = ?")
+            .bind(now.timestamp())
             .bind(meeting.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("cancelling a series")?;
         let mut told = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for occ in coming {
-            for member in attendees(store, meeting.id, occ.original).await? {
+            for member in attendees(&mut *conn, meeting.id, occ.original).await? {
                 if seen.insert(member.id) {
                     told.push((
                         member,
@@ -1153,20 +1276,21 @@ pub async fn cancel(
         ));
         return Ok((reply, None, told));
     }
-    let (occ, which) = occurrence(store, meeting, wanted, reader, now).await?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = NULL",
     )
     .bind(meeting.id)
     .bind(occ.original.timestamp())
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("cancelling an occurrence")?;
+    touch(&mut *conn, meeting.id, now).await?;
     let change = Change::Cancelled {
         start: occ.start.timestamp(),
     };
-    let told = attendees(store, meeting.id, occ.original)
+    let told = attendees(&mut *conn, meeting.id, occ.original)
         .await?
         .into_iter()
         .map(|member| (member, change.clone()))
@@ -1179,10 +1303,10 @@ pub async fn cancel(
     Ok((reply, which, told))
 }
 
-/// `/meeting move`: one occurrence to a new time. Returns what
-/// [`cancel`] does.
+/// `/meeting move`: one occurrence to a new time, in the caller's write
+/// transaction. Returns what [`cancel`] does.
 pub async fn move_one(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
@@ -1190,7 +1314,7 @@ pub async fn move_one(
     now: DateTime<Utc>,
 ) -> Result<(Message, Option<Line>, Told)> {
     let zone = meeting.zone();
-    let (occ, which) = occurrence(store, meeting, wanted, to_when.reader, now).await?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, to_when.reader, now).await?;
     // A time alone keeps the meeting's own date: `when:18:00` moves the
     // occurrence named, not to today.
     let asked = match when::time_only(to_when.text) {
@@ -1207,7 +1331,7 @@ pub async fn move_one(
     }
     if !to_when.confirmed
         && let Some((other, clashing)) = clash(
-            store,
+            &mut *conn,
             group.id,
             &[(to, meeting.duration())],
             Some((meeting.id, occ.original)),
@@ -1224,16 +1348,17 @@ pub async fn move_one(
     .bind(meeting.id)
     .bind(occ.original.timestamp())
     .bind(to.timestamp())
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("moving an occurrence")?;
+    touch(&mut *conn, meeting.id, now).await?;
     let name = meeting.name(&group.name).to_string();
     let change = Change::Moved {
         original: occ.original.timestamp(),
         from: occ.start.timestamp(),
         to: to.timestamp(),
     };
-    let told = attendees(store, meeting.id, occ.original)
+    let told = attendees(&mut *conn, meeting.id, occ.original)
         .await?
         .into_iter()
         .map(|member| (member, change.clone()))
@@ -1268,13 +1393,13 @@ fn with_line(message: Message, line: Option<Line>) -> Message {
     }
 }
 
-/// `/meeting rsvp`.
+/// `/meeting rsvp`, in the caller's write transaction.
 #[expect(
     clippy::too_many_arguments,
     reason = "a command handler: each argument is a distinct input"
 )]
 pub async fn rsvp(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     me: &Member,
@@ -1283,7 +1408,7 @@ pub async fn rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Message> {
-    let (occ, which) = occurrence(store, meeting, wanted, reader_zone, now).await?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
@@ -1301,7 +1426,7 @@ pub async fn rsvp(
     .bind(me.id)
     .bind(answer)
     .bind(now)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("saving an RSVP")?;
     let name = meeting.name(&group.name);

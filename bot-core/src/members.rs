@@ -104,6 +104,18 @@ pub async fn member(
     .context("upserting a member")
 }
 
+/// The person with this platform id, if Hearth knows them; never creates
+/// one: what a platform reports about someone (a voice move, a mute carried
+/// out) does not bring back a member who erased themselves.
+pub async fn find(store: &Store, platform: Platform, external_id: &str) -> Result<Option<Member>> {
+    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?")
+        .bind(platform.as_str())
+        .bind(external_id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a member")
+}
+
 /// A person named in a command (who may never have spoken yet), without
 /// touching their display name if Hearth already knows them.
 pub async fn named_member(store: &Store, platform: Platform, external_id: &str, now: DateTime<Utc>) -> Result<Member> {
@@ -166,21 +178,21 @@ pub async fn claim_admin(store: &Store, community: i64, member: i64) -> Result<b
     is_recorded_admin(store, community, member).await
 }
 
-async fn set_zone(store: &Store, member: i64, zone: Tz) -> Result<()> {
+async fn set_zone(conn: &mut sqlx::SqliteConnection, member: i64, zone: Tz) -> Result<()> {
     sqlx::query("UPDATE members SET timezone = ? WHERE id = ?")
         .bind(zone.name())
         .bind(member)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await
         .context("setting a member's zone")?;
     Ok(())
 }
 
 /// How `member` writes numeric dates, as they set it.
-async fn date_setting(store: &Store, member: i64) -> Result<Option<DateOrder>> {
+async fn date_setting<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Option<DateOrder>> {
     let order: Option<String> = sqlx::query_scalar("SELECT date_order FROM date_settings WHERE member_id = ?")
         .bind(member)
-        .fetch_optional(store.pool())
+        .fetch_optional(db)
         .await
         .context("loading a member's date order")?;
     Ok(order.as_deref().and_then(DateOrder::parse))
@@ -188,20 +200,20 @@ async fn date_setting(store: &Store, member: i64) -> Result<Option<DateOrder>> {
 
 /// How `me` writes numeric dates: as they set it, else as their zone's
 /// people do, else unknown (an ambiguous date is then asked back).
-pub async fn date_order(store: &Store, me: &Member) -> Result<Option<DateOrder>> {
-    Ok(date_setting(store, me.id)
+pub async fn date_order<'e>(db: impl sqlx::SqliteExecutor<'e>, me: &Member) -> Result<Option<DateOrder>> {
+    Ok(date_setting(db, me.id)
         .await?
         .or_else(|| me.zone().and_then(DateOrder::of_zone)))
 }
 
-async fn set_date_order(store: &Store, member: i64, order: DateOrder) -> Result<()> {
+async fn set_date_order(conn: &mut sqlx::SqliteConnection, member: i64, order: DateOrder) -> Result<()> {
     sqlx::query(
         "INSERT INTO date_settings (member_id, date_order) VALUES (?, ?)
          ON CONFLICT (member_id) DO UPDATE SET date_order = excluded.date_order",
     )
     .bind(member)
     .bind(order.name())
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("saving a member's date order")?;
     Ok(())
@@ -216,9 +228,10 @@ fn order_words(order: DateOrder) -> &'static str {
 }
 
 /// `/timezone [zone] [dates]`: shows or sets the caller's own zone, and how
-/// they write numeric dates.
+/// they write numeric dates, in the caller's write transaction (with the
+/// plans that follow the zone).
 pub async fn timezone(
-    store: &Store,
+    conn: &mut sqlx::SqliteConnection,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
@@ -226,10 +239,10 @@ pub async fn timezone(
     now: DateTime<Utc>,
 ) -> Result<Message> {
     if let Some(order) = dates {
-        set_date_order(store, me.id, order).await?;
+        set_date_order(conn, me.id, order).await?;
     }
-    let zone_line = timezone_line(me, community, zone, now, store).await?;
-    let set = date_setting(store, me.id).await?;
+    let zone_line = timezone_line(conn, me, community, zone, now).await?;
+    let set = date_setting(&mut *conn, me.id).await?;
     let by_zone = zone.or(me.zone()).and_then(DateOrder::of_zone);
     let dates_line = match (set, by_zone) {
         (Some(order), _) => Line::text(format!("You write dates {}.", order_words(order))),
@@ -250,17 +263,18 @@ pub async fn timezone(
     Ok(zone_line.line(dates_line))
 }
 
+/// The zone part of `/timezone`: sets it if given, and says it.
 async fn timezone_line(
+    conn: &mut sqlx::SqliteConnection,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
     now: DateTime<Utc>,
-    store: &Store,
 ) -> Result<Message> {
     let local = |z: Tz| now.with_timezone(&z).format("%a %-d %b, %H:%M").to_string();
     Ok(match zone {
         Some(zone) => {
-            set_zone(store, me.id, zone).await?;
+            set_zone(conn, me.id, zone).await?;
             Message::new().line(Line::text(format!(
                 "Your time zone is now {} (it's {} there). I'll show you times in it.",
                 zone.name(),

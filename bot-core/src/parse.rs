@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::error::UserError;
-use crate::io::Invocation;
+use crate::io::{ChannelFact, Invocation};
 use crate::spec::{self, CommandSpec, Kind, OptSpec};
 use crate::timezone;
 
@@ -147,6 +147,7 @@ pub fn parse_command(text: &str) -> Result<Invocation, UserError> {
     Ok(Invocation {
         command: spec.name.to_string(),
         args,
+        channels: Vec::new(),
     })
 }
 
@@ -240,6 +241,7 @@ fn crisis_invocation(text: &str) -> Option<Invocation> {
         } else {
             vec![("country".to_string(), country.to_string())]
         },
+        channels: Vec::new(),
     })
 }
 
@@ -417,7 +419,11 @@ pub fn bind(invocation: &Invocation) -> Result<Bound, UserError> {
                 option: option.name.to_string(),
             });
         }
-        values.push((option.name, value(option, raw)?));
+        let checked = match option.kind {
+            Kind::Channel => channel(option, raw, invocation)?,
+            _ => value(option, raw)?,
+        };
+        values.push((option.name, checked));
     }
     if let Some(missing) = spec
         .options
@@ -511,6 +517,23 @@ fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
     })
 }
 
+/// A channel option, as the platform found it: its id when it is one of the
+/// community's channels where the bot can post, else why not.
+fn channel(option: &OptSpec, raw: &str, invocation: &Invocation) -> Result<Value, UserError> {
+    value(option, raw)?;
+    match invocation.channels.iter().find(|(name, _)| name == option.name) {
+        Some((_, ChannelFact::Postable(id))) => Ok(Value::Text(id.clone())),
+        Some((_, fact)) => Err(UserError::BadChannel {
+            option: option.name,
+            fact: fact.clone(),
+        }),
+        None => Err(UserError::BadChannel {
+            option: option.name,
+            fact: ChannelFact::Unknown,
+        }),
+    }
+}
+
 /// A user id from a mention: Discord `<@123>` / `<@!123>`, console `@bob`;
 /// a Matrix id (`@bob:example.org`) is kept whole.
 fn user_id(raw: &str) -> String {
@@ -523,8 +546,8 @@ fn user_id(raw: &str) -> String {
     }
 }
 
-/// A channel id from `#general` or Discord's `<#123>`.
-fn channel_id(raw: &str) -> String {
+/// A channel id from `#general` or Discord's `<#123>`: the console's channels.
+pub fn channel_id(raw: &str) -> String {
     if let Some(inner) = raw.strip_prefix("<#").and_then(|r| r.strip_suffix('>')) {
         return inner.to_string();
     }
@@ -575,8 +598,12 @@ mod tests {
 
     /// What a parse gives, in a few words: the bound options as
     /// `name=value` sorted by name and joined by `|`, or `!` and the error.
+    /// Channels are vouched for as the console vouches for its own.
     fn reading(text: &str) -> String {
-        match parse(text) {
+        let typed = parse_command(text)
+            .map(|i| i.check_channels(|raw| crate::io::ChannelFact::Postable(channel_id(raw))))
+            .and_then(|i| bind(&i));
+        match typed {
             Ok(b) => {
                 let mut parts: Vec<String> = b
                     .values
@@ -945,7 +972,9 @@ mod tests {
         ("circle mode balanced", "mode=balanced"),
         ("circle mode queue please", "!TrailingWords(mode; )"),
         ("circle next", ""),
-        ("circle next now", "!UnexpectedWords"),
+        // Since issue 22 the circle commands take circle:N first: a word is
+        // read as that number.
+        ("circle next now", "!BadNumber"),
         ("hand raise", ""),
         // Resources, help, own data.
         (

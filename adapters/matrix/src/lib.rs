@@ -20,6 +20,7 @@ mod handlers;
 mod late_keys;
 mod outbox;
 pub mod render;
+pub mod roles;
 mod session;
 
 use std::future::Future;

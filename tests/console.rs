@@ -1028,8 +1028,9 @@ fn the_words_people_type_are_read_as_meant_or_asked_back_in_the_console() {
     let scheduled = answer_to(out, "when:2026-03-21 19:00 repeat:weekly");
     assert!(scheduled.contains("(private: only alice sees this)"), "{scheduled}");
     assert!(scheduled.contains("Posted in #recovery"), "{scheduled}");
+    // Queued in the schedule's own write, it goes out as a delivery.
     assert!(
-        scheduled.contains("-> #recovery\n   == Scheduled: Recovery Circle =="),
+        scheduled.contains("-> #recovery  [Thu 19 Mar 2026 10:00 UTC]\n   == Scheduled: Recovery Circle =="),
         "{scheduled}"
     );
     // 10: a clash asks for confirm:yes.

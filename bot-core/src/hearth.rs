@@ -9,10 +9,10 @@ use chrono_tz::Tz;
 use crate::clock::Clock;
 use crate::error::{Error, Result, UserError, apology};
 use crate::groups::{self, Group};
-use crate::io::{Actor, Effect, Input, InputKind, Place, Platform, Response};
+use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
 use crate::members::{self, Community, Member};
-use crate::message::{Line, Message, Span};
+use crate::message::{Line, Span};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
@@ -226,16 +226,26 @@ fn acts_on_a_circle(command: &str) -> bool {
     (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
 }
 
-/// A change to a group's meetings is the group's news: it is posted in its
-/// home channel, where its members look. Typed there, the answer is that
-/// post; typed elsewhere, or with a line for the one who typed it alone
-/// (which date it took, in their own zone), they get it privately, told
-/// where it went.
-fn announce(here: &str, group: &Group, message: Message, note: Option<Line>) -> Response {
+/// A change to a group's meetings is the group's news, told in its home
+/// channel, where its members look. Typed there, the answer is the news;
+/// typed elsewhere, or with a line for the one who typed it alone (which
+/// date it took, in their own zone), they get it privately, told where it
+/// went, and the post is queued in the change's own write
+/// ([`jobs::queue_news`]): a crash after the commit cannot lose it.
+async fn announce(
+    conn: &mut sqlx::SqliteConnection,
+    here: &str,
+    (meeting, group): (&Meeting, &Group),
+    news: &meetings::News,
+    note: Option<Line>,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    let message = meetings::news_message(news, meeting, group);
     if here == group.home_channel && note.is_none() {
-        return Response::public(message);
+        return Ok(Response::public(message));
     }
-    let mut mine = message.clone();
+    jobs::queue_news(conn, meeting, news, now).await?;
+    let mut mine = message;
     if let Some(note) = note {
         mine = mine.line(note);
     }
@@ -246,11 +256,7 @@ fn announce(here: &str, group: &Group, message: Message, note: Option<Line>) -> 
             })
             .t(", the group's home."),
     );
-    Response::private_general(mine).with_effect(Effect::Post {
-        channel: group.home_channel.clone(),
-        message,
-        key: None,
-    })
+    Ok(Response::private_general(mine))
 }
 
 /// A short id to quote for an internal error.
@@ -649,8 +655,7 @@ impl Hearth {
                 }
                 let mut tx = jobs::write(store).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
-                    let (_, _, told) =
-                        meetings::cancel(&mut tx, &meeting, group, Some("all"), meeting.zone(), now).await?;
+                    let (_, _, told) = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now).await?;
                     self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
                 }
                 for schedule in groups::retire(&mut tx, group, now).await? {
@@ -728,11 +733,12 @@ impl Hearth {
                     .unwrap_or(ctx.community.zone());
                 let mut tx = jobs::write(store).await?;
                 let order = members::date_order(&mut *tx, &ctx.me).await?;
-                let (message, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
+                let (news, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
                 self.series_changed(&mut tx, &meeting, None, now).await?;
+                let answer = announce(&mut tx, &ctx.input.place.channel, (&meeting, group), &news, None, now).await?;
                 commit(tx).await?;
                 self.planned();
-                announce(&ctx.input.place.channel, group, message, None)
+                answer
             }
             Command::MeetingList => {
                 let message = meetings::list(store, community, group, reader_zone, now).await?;
@@ -749,12 +755,20 @@ impl Hearth {
             Command::MeetingCancel { occurrence } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
-                let (message, note, told) =
-                    meetings::cancel(&mut tx, &meeting, the_group()?, occurrence, reader_zone, now).await?;
+                let (news, note, told) = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
                 self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                let answer = announce(
+                    &mut tx,
+                    &ctx.input.place.channel,
+                    (&meeting, the_group()?),
+                    &news,
+                    note,
+                    now,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
-                announce(&ctx.input.place.channel, the_group()?, message, note)
+                answer
             }
             Command::MeetingMove {
                 occurrence,
@@ -769,12 +783,21 @@ impl Hearth {
                     order: members::date_order(&mut *tx, &ctx.me).await?,
                     confirmed,
                 };
-                let (message, note, told) =
+                let (news, note, told) =
                     meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, &to, now).await?;
                 self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                let answer = announce(
+                    &mut tx,
+                    &ctx.input.place.channel,
+                    (&meeting, the_group()?),
+                    &news,
+                    note,
+                    now,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
-                announce(&ctx.input.place.channel, the_group()?, message, note)
+                answer
             }
             Command::MeetingRsvp { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;

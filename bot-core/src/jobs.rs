@@ -591,6 +591,15 @@ pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateT
 // ---------------------------------------------------------------------------
 // Notices of changes and native events: jobs like any other.
 
+/// The platform a series' group is on, as the jobs table names it.
+async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<String> {
+    sqlx::query_scalar("SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?")
+        .bind(meeting.group_id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("finding a series' platform")
+}
+
 /// Tells each recipient of a change by DM, through the jobs table: a stable
 /// key made once, so a retry is never a second message, and two changes in
 /// one second are two notices.
@@ -600,13 +609,7 @@ pub async fn queue_notices(
     told: &meetings::Told,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let platform: String = sqlx::query_scalar(
-        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
-    )
-    .bind(meeting.group_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("finding a series' platform")?;
+    let platform = series_platform(&mut *conn, meeting).await?;
     let change_id = uuid::Uuid::new_v4().simple().to_string();
     for (member, change) in told {
         let payload = serde_json::to_string(change).map_err(|e| Error::Internal {
@@ -628,6 +631,37 @@ pub async fn queue_notices(
         .await
         .context("queueing a notice")?;
     }
+    Ok(())
+}
+
+/// Tells a group's home channel of a change to its meetings, through the
+/// jobs table like the notices: queued in the change's own write, so a crash
+/// after it commits cannot lose the post, and under a stable key, so a retry
+/// is never a second post.
+pub async fn queue_news(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    news: &meetings::News,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let platform = series_platform(&mut *conn, meeting).await?;
+    let payload = serde_json::to_string(news).map_err(|e| Error::Internal {
+        context: "writing a group's news",
+        source: e.into(),
+    })?;
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, payload)
+         VALUES (?, 'news', ?, ?, ?, ?, ?)",
+    )
+    .bind(format!("h:{}:{}", meeting.id, uuid::Uuid::new_v4().simple()))
+    .bind(now.timestamp())
+    .bind(now.timestamp())
+    .bind(&platform)
+    .bind(meeting.id)
+    .bind(&payload)
+    .execute(&mut *conn)
+    .await
+    .context("queueing a group's news")?;
     Ok(())
 }
 
@@ -985,7 +1019,7 @@ impl Batch {
     async fn load(store: &Store, rows: &[Job], now: DateTime<Utc>) -> Result<Self> {
         let mut meeting_ids: Vec<i64> = rows
             .iter()
-            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice"))
+            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice" | "news"))
             .filter_map(|r| r.meeting_id)
             .collect();
         meeting_ids.sort_unstable();
@@ -1137,7 +1171,7 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
                 return Ok(None);
             }
         }
-        "event" | "notice" => {}
+        "event" | "notice" | "news" => {}
         _ => return Ok(render_feature(store, row, now).await?.map(|due| (due, None))),
     }
     let meeting_id = row.meeting_id.unwrap_or_default();
@@ -1172,6 +1206,15 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
                 })?;
             let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
             meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
+        }
+        // No recipient: posted in the group's home channel, below.
+        "news" => {
+            let news: meetings::News =
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
+                    context: "reading a group's news",
+                    source: e.into(),
+                })?;
+            meetings::news_message(&news, &ctx.meeting, &ctx.group)
         }
         _ => {
             let counts = batch

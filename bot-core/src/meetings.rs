@@ -1005,8 +1005,9 @@ fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
     message
 }
 
-/// `/meeting schedule`, in the caller's write transaction. Returns the
-/// reply and the new series.
+/// `/meeting schedule`, in the caller's write transaction. Returns the news
+/// (the group's to hear, the reply's words: [`news_message`]) and the new
+/// series.
 pub async fn schedule(
     conn: &mut SqliteConnection,
     group: &Group,
@@ -1014,7 +1015,7 @@ pub async fn schedule(
     order: Option<when::DateOrder>,
     b: &Bound,
     now: DateTime<Utc>,
-) -> Result<(Message, Meeting)> {
+) -> Result<(News, Meeting)> {
     let zone = b.zone("timezone").unwrap_or(default_zone);
     let asked = when::parse(b.text("when").unwrap_or_default(), zone, order, now)?;
     let (first, note) = when::resolve(asked, zone);
@@ -1055,33 +1056,15 @@ pub async fn schedule(
     let Some(first) = next.first().copied() else {
         return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
-    let mut message = Message::titled(format!("Scheduled: {}", meeting.name(&group.name))).line(Line::text(format!(
-        "{} (meeting {}).",
-        cadence(&meeting),
-        meeting.id
-    )));
-    if let Some(note) = note {
-        message = message.line(Line::text(note.explain(asked, zone)));
-    }
-    if first.start != when::resolve(start, zone).0 && first.start > now {
-        message = message.line(
-            Line::text(format!(
-                "The rule does not meet on {}, the day in when, so the first meeting is ",
-                start.format("%a %-d %b %Y")
-            ))
-            .push(time(first.start, zone))
-            .t("."),
-        );
-    }
-    if let Some(place) = &meeting.location {
-        message = message.line(Line::text(format!("Where: {place}")));
-    }
-    message = with_dates(message, &next, zone).line(
-        Line::text("RSVP below, or with ")
-            .cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id))
-            .t("."),
-    );
-    Ok((rsvp_buttons(message, &meeting, &first), meeting))
+    let news = News::Scheduled {
+        next: next
+            .iter()
+            .map(|o| (o.original.timestamp(), o.start.timestamp()))
+            .collect(),
+        note: note.map(|n| n.explain(asked, zone)),
+        skipped: first.start != when::resolve(start, zone).0 && first.start > now,
+    };
+    Ok((news, meeting))
 }
 
 pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -1231,20 +1214,117 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
     }
 }
 
+/// A change to a group's meetings as its home channel hears of it. Kept as
+/// data so that the post can be queued inside the change's write and put into
+/// words when it goes out, by the same [`news_message`] as the reply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "news", rename_all = "snake_case")]
+pub enum News {
+    /// A new series: its first meetings as (original, start), a clock
+    /// change's explanation, and whether the rule skips the day asked for.
+    Scheduled {
+        next: Vec<(i64, i64)>,
+        note: Option<String>,
+        skipped: bool,
+    },
+    Cancelled {
+        start: i64,
+    },
+    SeriesCancelled,
+    Moved {
+        from: i64,
+        to: i64,
+        note: Option<String>,
+    },
+}
+
+/// The news in words, in the meeting's own zone (a public post; Discord
+/// localises it for each reader).
+pub fn news_message(news: &News, meeting: &Meeting, group: &Group) -> Message {
+    let zone = meeting.zone();
+    let name = meeting.name(&group.name).to_string();
+    match news {
+        News::Scheduled { next, note, skipped } => {
+            let next: Vec<Occurrence> = next
+                .iter()
+                .map(|(original, start)| Occurrence {
+                    original: at(*original),
+                    start: at(*start),
+                })
+                .collect();
+            scheduled_message(meeting, &name, &next, note.as_deref(), *skipped)
+        }
+        News::Cancelled { start } => Message::new().line(
+            Line::text(format!("Cancelled {name} on "))
+                .push(time(at(*start), zone))
+                .t(". Those who said they'd come will be told."),
+        ),
+        News::SeriesCancelled => Message::new().text(format!(
+            "Cancelled every coming {name} meeting (meeting {}).",
+            meeting.id
+        )),
+        News::Moved { from, to, note } => {
+            let mut message = Message::new().line(
+                Line::text(format!("Moved {name} from "))
+                    .push(time(at(*from), zone))
+                    .t(" to ")
+                    .push(time(at(*to), zone))
+                    .t("."),
+            );
+            if let Some(note) = note {
+                message = message.text(note);
+            }
+            message
+        }
+    }
+}
+
+/// A new series' card: how often, the first meetings, RSVP buttons for the first.
+fn scheduled_message(meeting: &Meeting, name: &str, next: &[Occurrence], note: Option<&str>, skipped: bool) -> Message {
+    let zone = meeting.zone();
+    let mut message = Message::titled(format!("Scheduled: {name}")).line(Line::text(format!(
+        "{} (meeting {}).",
+        cadence(meeting),
+        meeting.id
+    )));
+    if let Some(note) = note {
+        message = message.line(Line::text(note));
+    }
+    let Some(first) = next.first() else {
+        return message;
+    };
+    if skipped {
+        message = message.line(
+            Line::text(format!(
+                "The rule does not meet on {}, the day in when, so the first meeting is ",
+                meeting.start_local.format("%a %-d %b %Y")
+            ))
+            .push(time(first.start, zone))
+            .t("."),
+        );
+    }
+    if let Some(place) = &meeting.location {
+        message = message.line(Line::text(format!("Where: {place}")));
+    }
+    message = with_dates(message, next, zone).line(
+        Line::text("RSVP below, or with ")
+            .cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id))
+            .t("."),
+    );
+    rsvp_buttons(message, meeting, first)
+}
+
 /// `/meeting cancel`: one occurrence (default the next) or `all`, in the
 /// caller's write transaction (with the notices and the plan it implies).
-/// Returns the notice (for the group's channel), a line for the canceller
+/// Returns the news (for the group's channel), a line for the canceller
 /// alone (which date it took, in their zone), and who to tell.
 pub async fn cancel(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
-    group: &Group,
     wanted: Option<&str>,
     reader: Tz,
     now: DateTime<Utc>,
-) -> Result<(Message, Option<Line>, Told)> {
-    let zone = meeting.zone();
-    let name = meeting.name(&group.name).to_string();
+) -> Result<(News, Option<Line>, Told)> {
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
         if meeting.cancelled {
             return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
@@ -1270,11 +1350,7 @@ pub async fn cancel(
                 }
             }
         }
-        let reply = Message::new().text(format!(
-            "Cancelled every coming {name} meeting (meeting {}).",
-            meeting.id
-        ));
-        return Ok((reply, None, told));
+        return Ok((News::SeriesCancelled, None, told));
     }
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
     sqlx::query(
@@ -1295,12 +1371,10 @@ pub async fn cancel(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let reply = Message::new().line(
-        Line::text(format!("Cancelled {name} on "))
-            .push(time(occ.start, zone))
-            .t(". Those who said they'd come will be told."),
-    );
-    Ok((reply, which, told))
+    let news = News::Cancelled {
+        start: occ.start.timestamp(),
+    };
+    Ok((news, which, told))
 }
 
 /// `/meeting move`: one occurrence to a new time, in the caller's write
@@ -1312,7 +1386,7 @@ pub async fn move_one(
     wanted: Option<&str>,
     to_when: &ToWhen<'_>,
     now: DateTime<Utc>,
-) -> Result<(Message, Option<Line>, Told)> {
+) -> Result<(News, Option<Line>, Told)> {
     let zone = meeting.zone();
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, to_when.reader, now).await?;
     // A time alone keeps the meeting's own date: `when:18:00` moves the
@@ -1352,7 +1426,6 @@ pub async fn move_one(
     .await
     .context("moving an occurrence")?;
     touch(&mut *conn, meeting.id, now).await?;
-    let name = meeting.name(&group.name).to_string();
     let change = Change::Moved {
         original: occ.original.timestamp(),
         from: occ.start.timestamp(),
@@ -1363,17 +1436,12 @@ pub async fn move_one(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let mut reply = Message::new().line(
-        Line::text(format!("Moved {name} from "))
-            .push(time(occ.start, zone))
-            .t(" to ")
-            .push(time(to, zone))
-            .t("."),
-    );
-    if let Some(note) = note {
-        reply = reply.text(note.explain(asked, zone));
-    }
-    Ok((reply, which, told))
+    let news = News::Moved {
+        from: occ.start.timestamp(),
+        to: to.timestamp(),
+        note: note.map(|n| n.explain(asked, zone)),
+    };
+    Ok((news, which, told))
 }
 
 /// The new time a `/meeting move` asks for, as typed, with what reads it.

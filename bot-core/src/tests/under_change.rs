@@ -79,6 +79,45 @@ async fn a_cancel_that_fails_half_way_leaves_the_meeting_its_reminders_and_no_no
     assert!(texts.iter().any(|t| t.contains("Starts in 24 hours")), "{texts:#?}");
 }
 
+// 1, with issue 23's post in the group's home channel: it is part of the change.
+#[tokio::test]
+async fn a_cancel_typed_elsewhere_whose_home_channel_post_cannot_be_queued_changes_nothing() {
+    let bot = Bot::new().await;
+    bot.say(
+        "admin",
+        r#"group create name:"Grief circle" topic:grief led_by:peer channel:grief-room"#,
+    )
+    .await;
+    weekly(&bot, "2026-03-21 19:00").await;
+    bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
+    let (scheduler, seen) = sink(&bot, |_| false);
+
+    // Only the home channel's post cannot be written.
+    sqlx::query(
+        "CREATE TRIGGER broken BEFORE INSERT ON jobs WHEN NEW.kind = 'news'
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+    )
+    .execute(bot.hearth.store().pool())
+    .await
+    .unwrap();
+    let reply = text(&bot.say("admin", "meeting cancel meeting:1 occurrence:2026-03-21").await);
+    heal(&bot).await;
+    scheduler.advance(&bot.clock, at("2026-03-21T18:30:00Z")).await.unwrap();
+
+    assert!(reply.starts_with(APOLOGY), "{reply}");
+    assert_eq!(
+        count(&bot, "SELECT COUNT(*) FROM meeting_exceptions").await,
+        0,
+        "the cancel is all or nothing"
+    );
+    let texts: Vec<String> = seen.lock().unwrap().iter().map(|(_, d)| body(d)).collect();
+    assert!(
+        texts.iter().all(|t| !t.starts_with("Cancelled")),
+        "neither the post nor ann's notice: {texts:#?}"
+    );
+    assert!(texts.iter().any(|t| t.contains("Starts in 24 hours")), "{texts:#?}");
+}
+
 #[tokio::test]
 async fn an_rsvp_or_a_join_whose_plan_fails_is_not_saved() {
     let bot = Bot::new().await;

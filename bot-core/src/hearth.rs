@@ -655,7 +655,9 @@ impl Hearth {
                 }
                 let mut tx = jobs::write(store).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
-                    let (_, _, told) = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now).await?;
+                    let told = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now)
+                        .await?
+                        .told;
                     self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
                 }
                 for schedule in groups::retire(&mut tx, group, now).await? {
@@ -734,11 +736,13 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let order = members::date_order(&mut *tx, &ctx.me).await?;
                 let (news, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
-                self.series_changed(&mut tx, &meeting, None, now).await?;
-                let answer = announce(&mut tx, &ctx.input.place.channel, (&meeting, group), &news, None, now).await?;
-                commit(tx).await?;
-                self.planned();
-                answer
+                let changed = meetings::Changed {
+                    news,
+                    note: None,
+                    told: Vec::new(),
+                };
+                self.publish(tx, &ctx.input.place.channel, (&meeting, group), changed, now)
+                    .await?
             }
             Command::MeetingList => {
                 let message = meetings::list(store, community, group, reader_zone, now).await?;
@@ -755,20 +759,9 @@ impl Hearth {
             Command::MeetingCancel { occurrence } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
-                let (news, note, told) = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
-                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
-                let answer = announce(
-                    &mut tx,
-                    &ctx.input.place.channel,
-                    (&meeting, the_group()?),
-                    &news,
-                    note,
-                    now,
-                )
-                .await?;
-                commit(tx).await?;
-                self.planned();
-                answer
+                let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
+                self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
+                    .await?
             }
             Command::MeetingMove {
                 occurrence,
@@ -783,21 +776,9 @@ impl Hearth {
                     order: members::date_order(&mut *tx, &ctx.me).await?,
                     confirmed,
                 };
-                let (news, note, told) =
-                    meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, &to, now).await?;
-                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
-                let answer = announce(
-                    &mut tx,
-                    &ctx.input.place.channel,
-                    (&meeting, the_group()?),
-                    &news,
-                    note,
-                    now,
-                )
-                .await?;
-                commit(tx).await?;
-                self.planned();
-                answer
+                let changed = meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, &to, now).await?;
+                self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
+                    .await?
             }
             Command::MeetingRsvp { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;
@@ -1112,6 +1093,25 @@ impl Hearth {
         jobs::queue_event(&mut *conn, meeting.id, now).await?;
         checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
+    }
+
+    /// The end of a schedule, cancel or move: all it implies
+    /// ([`Self::series_changed`]) and its news ([`announce`]) in its write,
+    /// then the commit. Returns the answer to the one who typed it.
+    async fn publish(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        here: &str,
+        (meeting, group): (&Meeting, &Group),
+        changed: meetings::Changed,
+        now: DateTime<Utc>,
+    ) -> Result<Response> {
+        let meetings::Changed { news, note, told } = changed;
+        self.series_changed(&mut tx, meeting, Some(&told), now).await?;
+        let answer = announce(&mut tx, here, (meeting, group), &news, note, now).await?;
+        commit(tx).await?;
+        self.planned();
+        Ok(answer)
     }
 
     /// The caller's role, for `group` when the command names one.

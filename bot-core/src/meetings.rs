@@ -1238,6 +1238,15 @@ pub enum News {
     },
 }
 
+/// What a change to a series gives its caller: the news, a line for the one
+/// who typed it alone (which date it took, in their zone), and who to tell
+/// by DM.
+pub struct Changed {
+    pub news: News,
+    pub note: Option<Line>,
+    pub told: Told,
+}
+
 /// The news in words, in the meeting's own zone (a public post; Discord
 /// localises it for each reader).
 pub fn news_message(news: &News, meeting: &Meeting, group: &Group) -> Message {
@@ -1316,15 +1325,14 @@ fn scheduled_message(meeting: &Meeting, name: &str, next: &[Occurrence], note: O
 
 /// `/meeting cancel`: one occurrence (default the next) or `all`, in the
 /// caller's write transaction (with the notices and the plan it implies).
-/// Returns the news (for the group's channel), a line for the canceller
-/// alone (which date it took, in their zone), and who to tell.
+/// Returns what [`Changed`] holds.
 pub async fn cancel(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
     wanted: Option<&str>,
     reader: Tz,
     now: DateTime<Utc>,
-) -> Result<(News, Option<Line>, Told)> {
+) -> Result<Changed> {
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
         if meeting.cancelled {
             return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
@@ -1350,7 +1358,11 @@ pub async fn cancel(
                 }
             }
         }
-        return Ok((News::SeriesCancelled, None, told));
+        return Ok(Changed {
+            news: News::SeriesCancelled,
+            note: None,
+            told,
+        });
     }
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
     sqlx::query(
@@ -1371,14 +1383,17 @@ pub async fn cancel(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let news = News::Cancelled {
-        start: occ.start.timestamp(),
-    };
-    Ok((news, which, told))
+    Ok(Changed {
+        news: News::Cancelled {
+            start: occ.start.timestamp(),
+        },
+        note: which,
+        told,
+    })
 }
 
 /// `/meeting move`: one occurrence to a new time, in the caller's write
-/// transaction. Returns what [`cancel`] does.
+/// transaction. Returns what [`Changed`] holds.
 pub async fn move_one(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
@@ -1386,7 +1401,7 @@ pub async fn move_one(
     wanted: Option<&str>,
     to_when: &ToWhen<'_>,
     now: DateTime<Utc>,
-) -> Result<(News, Option<Line>, Told)> {
+) -> Result<Changed> {
     let zone = meeting.zone();
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, to_when.reader, now).await?;
     // A time alone keeps the meeting's own date: `when:18:00` moves the
@@ -1436,12 +1451,15 @@ pub async fn move_one(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let news = News::Moved {
-        from: occ.start.timestamp(),
-        to: to.timestamp(),
-        note: note.map(|n| n.explain(asked, zone)),
-    };
-    Ok((news, which, told))
+    Ok(Changed {
+        news: News::Moved {
+            from: occ.start.timestamp(),
+            to: to.timestamp(),
+            note: note.map(|n| n.explain(asked, zone)),
+        },
+        note: which,
+        told,
+    })
 }
 
 /// The new time a `/meeting move` asks for, as typed, with what reads it.

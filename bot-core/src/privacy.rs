@@ -39,6 +39,7 @@ fn label(table: &str) -> String {
         "checkins" => "Check-ins, with their notes".into(),
         "checkin_settings" => "Check-in settings".into(),
         "date_settings" => "How you write dates".into(),
+        "join_requests" => "Requests to join groups that ask people to register".into(),
         "voice_presence" => "Voice channels Hearth sees you in".into(),
         "circle_participants" => "Talking circles you took part in".into(),
         "circle_mutes" => "Server mutes Hearth holds on you".into(),

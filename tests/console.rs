@@ -1146,3 +1146,95 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
     });
     assert_eq!(stored, 6, "the stranger's and the spilled check-ins stored nothing");
 }
+
+#[test]
+fn a_weekly_series_edited_from_its_third_meeting_keeps_the_first_two_and_tells_each_rsvp_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tuesdays at 19:00 Berlin from 13 October 2026; the clocks go back on
+    // the 25th, between the second meeting and the third.
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/timezone zone:Europe/Berlin
+/meeting schedule group:#1 when:"2026-10-13 19:00" repeat:weekly timezone:Europe/Berlin
+/as ann
+/timezone zone:America/New_York
+/meeting rsvp meeting:1 occurrence:2026-10-27 answer:yes
+/meeting rsvp meeting:1 occurrence:2026-11-03 answer:yes
+/as bob
+/meeting rsvp meeting:1 occurrence:2026-10-13 answer:maybe
+/as admin
+/meeting edit meeting:1 from:2026-10-27 when:18:00
+/meeting list
+/meeting calendar
+/group list format:meeting_guide
+/as bob
+/meeting rsvp meeting:1 occurrence:2026-10-20 answer:yes
+/as admin
+/wait 23d
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-10-05T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let edited = answer_to(out, "/meeting edit meeting:1");
+    assert!(
+        edited.contains("From Tue 27 Oct 2026, 18:00 CET on: Weekly on Tuesdays at 18:00 Europe/Berlin"),
+        "{edited}"
+    );
+    // One notice to the one who said they'd come to moved meetings (two of
+    // them), in her own zone; none to bob, whose meeting did not change.
+    assert_eq!(edited.matches("-> DM ").count(), 1, "{edited}");
+    assert!(edited.contains("-> DM ann"), "{edited}");
+    assert!(
+        edited.contains("Your next one, on Tue 27 Oct 2026, 14:00 EDT, is now Tue 27 Oct 2026, 13:00 EDT."),
+        "{edited}"
+    );
+    let listed = answer_to(out, "> /meeting list");
+    in_order(
+        listed,
+        &[
+            "Tue 13 Oct 2026, 19:00 CEST · Grief circle (meeting 2, 2026-10-13) · 0 going, 1 maybe",
+            "Tue 20 Oct 2026, 19:00 CEST · Grief circle (meeting 2, 2026-10-20)",
+            "Tue 27 Oct 2026, 18:00 CET · Grief circle (meeting 1, 2026-10-27) · 1 going, 0 maybe",
+            "Tue 3 Nov 2026, 18:00 CET · Grief circle (meeting 1, 2026-11-03) · 1 going, 0 maybe",
+        ],
+    );
+    let calendar = answer_to(out, "/meeting calendar");
+    assert!(
+        calendar.contains("DTSTART;TZID=Europe/Berlin:20261027T180000\r\n")
+            || calendar.contains("DTSTART;TZID=Europe/Berlin:20261027T180000\n"),
+        "{calendar}"
+    );
+    assert!(
+        calendar.contains("DTSTART;TZID=Europe/Berlin:20261013T190000"),
+        "{calendar}"
+    );
+    assert!(
+        calendar.contains("RRULE:FREQ=WEEKLY;UNTIL=20261020T170000Z"),
+        "{calendar}"
+    );
+    let guide = answer_to(out, "/group list format:meeting_guide");
+    assert!(guide.contains("1 weekly series"), "{guide}");
+    assert!(guide.contains(r#""time": "18:00""#), "{guide}");
+    // A button posted before the edit still answers its meeting.
+    assert!(
+        answer_to(out, "/meeting rsvp meeting:1 occurrence:2026-10-20").contains("Tue 20 Oct 2026, 17:00 UTC"),
+        "{out}"
+    );
+    // Reminders follow: the second at 19:00 CEST, the third at 18:00 CET (13:00 for ann).
+    assert!(out.contains("Starts in 1 hour: Tue 20 Oct 2026, 19:00 CEST"), "{out}");
+    assert!(
+        out.contains("-> DM ann  [Mon 26 Oct 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   Starts in 24 hours: Tue 27 Oct 2026, 13:00 EDT"),
+        "{out}"
+    );
+    assert!(out.contains("Starts in 1 hour: Tue 27 Oct 2026, 18:00 CET"), "{out}");
+    let after = &out[out.find("/meeting edit meeting:1").unwrap()..];
+    assert!(
+        !after.contains("Tue 27 Oct 2026, 19:00"),
+        "nothing left at the old time: {after}"
+    );
+}

@@ -989,6 +989,8 @@ impl Schedule {
             cancelled: false,
             group_ends: None,
             changed_at: 0,
+            ends_at: None,
+            continued_by: None,
         })
     }
 }

@@ -77,22 +77,32 @@ pub const CLEARABLE: &[&str] = &[
 
 /// `clear:location, cost` as field names, each one that may be cleared.
 fn clear_list(raw: Option<&str>) -> Result<Vec<&'static str>, UserError> {
+    clear_names(
+        raw,
+        CLEARABLE,
+        "description, location, capacity, cost, registration, ends, guideline",
+    )
+}
+
+/// A `clear:` option as the field names it lists, each one of `clearable`
+/// (named in words by `listed`): the one way every command reads `clear:`.
+pub(crate) fn clear_names(
+    raw: Option<&str>,
+    clearable: &[&'static str],
+    listed: &'static str,
+) -> Result<Vec<&'static str>, UserError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     let mut fields = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some(field) = CLEARABLE.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
-            return Err(UserError::NotClearable {
-                clearable: "description, location, capacity, cost, registration, ends, guideline",
-            });
+        let Some(field) = clearable.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
+            return Err(UserError::NotClearable { clearable: listed });
         };
         if !fields.contains(field) {
             fields.push(*field);
         }
     }
     if fields.is_empty() {
-        return Err(UserError::NotClearable {
-            clearable: "description, location, capacity, cost, registration, ends, guideline",
-        });
+        return Err(UserError::NotClearable { clearable: listed });
     }
     Ok(fields)
 }

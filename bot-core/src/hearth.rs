@@ -95,6 +95,7 @@ pub(crate) enum Command<'a> {
         when: &'a str,
         confirmed: bool,
     },
+    MeetingEdit(meetings::Edit<'a>),
     MeetingRsvp {
         occurrence: Option<&'a str>,
         answer: &'static str,
@@ -162,6 +163,18 @@ impl<'a> Command<'a> {
                 when: b.text("when")?,
                 confirmed: b.choice("confirm") == Some("yes"),
             },
+            "meeting edit" => Command::MeetingEdit(meetings::Edit {
+                from: b.date("from"),
+                when: b.text("when"),
+                duration: b.text("duration"),
+                title: b.text("title"),
+                place: b.text("where"),
+                repeat: b.text("repeat"),
+                // Checked when it runs, so a wrong name gets its own answer.
+                clear: Vec::new(),
+                order: None,
+                confirmed: b.choice("confirm") == Some("yes"),
+            }),
             "meeting rsvp" => Command::MeetingRsvp {
                 occurrence: b.text("occurrence"),
                 answer: b.choice("answer")?,
@@ -759,6 +772,7 @@ impl Hearth {
             Command::MeetingCancel { occurrence } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
                 self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
                     .await?
@@ -770,6 +784,7 @@ impl Hearth {
             } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let to = meetings::ToWhen {
                     text: when,
                     reader: reader_zone,
@@ -780,9 +795,31 @@ impl Hearth {
                 self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
                     .await?
             }
+            Command::MeetingEdit(mut edit) => {
+                edit.clear = meetings::edit_clear_list(bound.text("clear"))?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                edit.order = members::date_order(&mut *tx, &ctx.me).await?;
+                let edited = meetings::edit(&mut tx, &meeting, the_group()?, &edit, now).await?;
+                // The meetings left before the change are a series of their
+                // own now: their reminders and native event, in the same write.
+                if let Some(earlier) = &edited.earlier {
+                    self.series_changed(&mut tx, earlier, None, now).await?;
+                }
+                let meeting = reload(&mut tx, &meeting).await?;
+                self.publish(
+                    tx,
+                    &ctx.input.place.channel,
+                    (&meeting, the_group()?),
+                    edited.changed,
+                    now,
+                )
+                .await?
+            }
             Command::MeetingRsvp { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let message = meetings::rsvp(
                     &mut tx,
                     &meeting,

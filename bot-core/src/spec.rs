@@ -338,6 +338,46 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "meeting edit",
+        description: "Changes a series from one meeting on: time, length, title, place or repeat",
+        who: Role::Facilitator,
+        options: &[
+            MEETING,
+            opt(
+                "from",
+                "The first day to change (YYYY-MM-DD; default the next meeting's)",
+                Kind::Date,
+            ),
+            opt(
+                "when",
+                "The new time, e.g. 18:00 to keep the days, or wed 18:00 for new ones",
+                Kind::Text { max: 60 },
+            ),
+            opt(
+                "duration",
+                "How long each meeting lasts, e.g. 90m",
+                Kind::Text { max: 20 },
+            ),
+            opt("title", "A title, if not the group's name", Kind::Text { max: 100 }),
+            opt("where", "A voice channel, room, link or place", Kind::Text { max: 200 }),
+            opt(
+                "repeat",
+                "once, daily, weekly, biweekly, monthly, or an RRULE",
+                Kind::Text { max: 200 },
+            ),
+            opt(
+                "clear",
+                "Fields to empty, comma-separated: title (back to the group's name), where",
+                Kind::Text { max: 40 },
+            ),
+            opt(
+                "confirm",
+                "yes: change it even onto a time the group already meets",
+                Kind::Choice(CONFIRM),
+            ),
+        ],
+    },
+    CommandSpec {
         name: "meeting rsvp",
         description: "Says whether you're coming; no is always fine",
         who: Role::Member,

@@ -1436,6 +1436,85 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
 }
 
 #[tokio::test]
+async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    answer(
+        &bot.interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let created = bot.fake.events();
+
+    let edited = bot
+        .interact(command_interaction(
+            id(3),
+            &admin(),
+            "meeting edit",
+            &[
+                ("meeting", 4, json!(1)),
+                ("from", 3, json!("2026-04-04")),
+                ("when", 3, json!("18:00")),
+            ],
+        ))
+        .await;
+    scheduler.tick(clock.now()).await.unwrap();
+    let after = bot.fake.events();
+
+    assert_eq!(created.len(), 1, "{created:#?}");
+    assert!(
+        embed_text(answer(&edited)).contains("meeting 2"),
+        "{}",
+        embed_text(answer(&edited))
+    );
+    let of = |meeting: i64| {
+        after
+            .iter()
+            .find(|e| {
+                e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(&format!("(Hearth meeting {meeting})")))
+            })
+            .unwrap_or_else(|| panic!("no event for meeting {meeting}: {after:#?}"))
+    };
+    assert_eq!(after.len(), 2, "{after:#?}");
+    assert_eq!(of(1)["id"], created[0]["id"], "the series' own event, updated");
+    assert!(
+        of(1)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-04-04T18:00:00"),
+        "{:#}",
+        of(1)
+    );
+    assert!(
+        of(2)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-21T19:00:00"),
+        "the meetings before the change keep their time: {:#}",
+        of(2)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn groups_and_meetings_autocomplete_from_the_core() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);

@@ -1238,3 +1238,58 @@ fn a_weekly_series_edited_from_its_third_meeting_keeps_the_first_two_and_tells_e
         "nothing left at the old time: {after}"
     );
 }
+
+#[test]
+fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_and_one_prompt_schedule_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/reminders leads:3h quiet:22:00-08:00
+/reminders clear:leads,quiet
+/reminders group:#1 leads:2h
+/reminders group:#1 clear:leads channel:off
+/checkin schedule group:#1 when:"2026-03-20 19:00" repeat:daily
+/checkin schedule group:#1 when:meeting_start
+/checkin schedule group:#1 when:list
+/checkin schedule group:#1 when:off schedule:1
+/as ann
+/reminders group:#1 leads:5m
+/wait 3d
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let cleared = answer_to(out, "/reminders clear:leads,quiet");
+    assert!(cleared.contains("Before meetings: each group's own lead times."), "{cleared}");
+    assert!(cleared.contains("Quiet hours: none."), "{cleared}");
+    let off = answer_to(out, "/reminders group:#1 clear:leads channel:off");
+    assert!(
+        off.contains("Grief circle's channel gets no meeting reminders; members who want them get theirs by DM, by default 24 hours, 1 hour before."),
+        "{off}"
+    );
+    let listed = answer_to(out, "/checkin schedule group:#1 when:list");
+    assert!(listed.contains("1: daily at 19:00 UTC. Next: Fri 20 Mar 2026, 19:00 UTC."), "{listed}");
+    assert!(listed.contains("2: as each meeting begins."), "{listed}");
+    assert!(
+        answer_to(out, "when:off schedule:1").contains("Stopped Grief circle's check-in schedule 1; its other schedules go on."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "/reminders group:#1 leads:5m")
+            .contains("Only a facilitator of Grief circle or a community admin can change a group's reminders; for your own, leave out group."),
+        "{out}"
+    );
+    let waited = answer_to(out, "/wait 3d");
+    assert!(!waited.contains("== Reminder"), "the channel's reminders are off: {waited}");
+    assert!(!waited.contains("[Fri 20 Mar 2026 19:00 UTC]"), "schedule 1 stopped: {waited}");
+    assert!(
+        waited.contains("[Sat 21 Mar 2026 19:00 UTC]\n   == Check-in: Grief circle =="),
+        "schedule 2 goes on: {waited}"
+    );
+}

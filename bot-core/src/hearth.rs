@@ -101,11 +101,7 @@ pub(crate) enum Command<'a> {
         answer: &'static str,
     },
     MeetingCalendar,
-    Reminders {
-        leads: Option<&'a str>,
-        dm: Option<&'static str>,
-        quiet: Option<&'a str>,
-    },
+    Reminders(reminders::Asked<'a>),
     Crisis {
         country: Option<&'a str>,
     },
@@ -180,11 +176,13 @@ impl<'a> Command<'a> {
                 answer: b.choice("answer")?,
             },
             "meeting calendar" => Command::MeetingCalendar,
-            "reminders" => Command::Reminders {
+            "reminders" => Command::Reminders(reminders::Asked {
                 leads: b.text("leads"),
                 dm: b.choice("dm"),
                 quiet: b.text("quiet"),
-            },
+                clear: b.text("clear"),
+                channel: b.choice("channel"),
+            }),
             "crisis" => Command::Crisis {
                 country: b.text("country"),
             },
@@ -571,7 +569,7 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
-        self.beyond_the_spec(&ctx, &bound, &command, role, group.as_ref())
+        self.beyond_the_spec(&ctx, &command, role, group.as_ref())
             .await?;
         self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
     }
@@ -582,7 +580,6 @@ impl Hearth {
     async fn beyond_the_spec(
         &self,
         ctx: &Ctx<'_>,
-        bound: &Bound,
         command: &Command<'_>,
         role: Role,
         group: Option<&Group>,
@@ -596,11 +593,13 @@ impl Hearth {
             }
             .into());
         }
+        // Everyone may use /reminders for themselves: the refusal says what
+        // only facilitators may do, and what to type for one's own.
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
-            return Err(UserError::NotPermitted {
-                command: bound.spec.name,
+            return Err(UserError::OnlyRole {
                 needs: Role::Facilitator,
                 group: group_name(),
+                to: "change a group's reminders; for your own, leave out group",
             }
             .into());
         }
@@ -857,17 +856,10 @@ impl Hearth {
                         .attach(file),
                 )
             }
-            Command::Reminders { leads, dm, quiet } => match group {
+            Command::Reminders(asked) => match group {
                 Some(group) => {
-                    if dm.is_some() || quiet.is_some() {
-                        return Err(UserError::BadValue {
-                            option: "group",
-                            why: "settings take only leads; dm and quiet are each member's own",
-                        }
-                        .into());
-                    }
                     let mut tx = jobs::write(store).await?;
-                    let message = reminders::group_settings(&mut tx, group, leads).await?;
+                    let message = reminders::group_settings(&mut tx, group, asked).await?;
                     jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
                     commit(tx).await?;
                     self.planned();
@@ -875,7 +867,7 @@ impl Hearth {
                 }
                 None => {
                     let mut tx = jobs::write(store).await?;
-                    let mut message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    let mut message = reminders::member_settings(&mut tx, &ctx.me, asked).await?;
                     if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
                         message = message.line(note);
                     }

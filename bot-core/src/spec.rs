@@ -414,6 +414,16 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "Set this group's lead times instead (facilitators)",
                 Kind::Group,
             ),
+            opt(
+                "channel",
+                "With group: on or off, the reminders in the group's home channel",
+                Kind::Choice(ON_OFF),
+            ),
+            opt(
+                "clear",
+                "Back to the defaults, comma-separated: leads, dm, quiet (with group: leads)",
+                Kind::Text { max: 40 },
+            ),
         ],
     },
     CommandSpec {
@@ -481,8 +491,13 @@ pub static COMMANDS: &[CommandSpec] = &[
             GROUP,
             req(
                 "when",
-                "First prompt: tue 19:00, 2026-12-01 19:00; or meeting_start, now, off",
+                "First prompt: tue 19:00, 2026-12-01 19:00; or meeting_start, now, list, off",
                 Kind::Text { max: 60 },
+            ),
+            opt(
+                "schedule",
+                "With when:off, stop only this schedule (when:list shows their numbers)",
+                Kind::Int { min: 1, max: i64::MAX },
             ),
             opt(
                 "repeat",

@@ -9,3 +9,8 @@
 ALTER TABLE meetings ADD COLUMN ends_at INTEGER;
 ALTER TABLE meetings ADD COLUMN continued_by INTEGER REFERENCES meetings (id) ON DELETE SET NULL;
 CREATE INDEX meetings_continued_by ON meetings (continued_by) WHERE continued_by IS NOT NULL;
+
+-- A group may turn its home channel's meeting reminders off (`/reminders
+-- group:… channel:off`), keeping the DMs of those who want them: some groups
+-- announce their meetings themselves.
+ALTER TABLE groups ADD COLUMN channel_reminders INTEGER NOT NULL DEFAULT 1;

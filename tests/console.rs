@@ -1266,7 +1266,10 @@ fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_a
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
     let cleared = answer_to(out, "/reminders clear:leads,quiet");
-    assert!(cleared.contains("Before meetings: each group's own lead times."), "{cleared}");
+    assert!(
+        cleared.contains("Before meetings: each group's own lead times."),
+        "{cleared}"
+    );
     assert!(cleared.contains("Quiet hours: none."), "{cleared}");
     let off = answer_to(out, "/reminders group:#1 clear:leads channel:off");
     assert!(
@@ -1274,10 +1277,14 @@ fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_a
         "{off}"
     );
     let listed = answer_to(out, "/checkin schedule group:#1 when:list");
-    assert!(listed.contains("1: daily at 19:00 UTC. Next: Fri 20 Mar 2026, 19:00 UTC."), "{listed}");
+    assert!(
+        listed.contains("1: daily at 19:00 UTC. Next: Fri 20 Mar 2026, 19:00 UTC."),
+        "{listed}"
+    );
     assert!(listed.contains("2: as each meeting begins."), "{listed}");
     assert!(
-        answer_to(out, "when:off schedule:1").contains("Stopped Grief circle's check-in schedule 1; its other schedules go on."),
+        answer_to(out, "when:off schedule:1")
+            .contains("Stopped Grief circle's check-in schedule 1; its other schedules go on."),
         "{out}"
     );
     assert!(
@@ -1286,10 +1293,56 @@ fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_a
         "{out}"
     );
     let waited = answer_to(out, "/wait 3d");
-    assert!(!waited.contains("== Reminder"), "the channel's reminders are off: {waited}");
-    assert!(!waited.contains("[Fri 20 Mar 2026 19:00 UTC]"), "schedule 1 stopped: {waited}");
+    assert!(
+        !waited.contains("== Reminder"),
+        "the channel's reminders are off: {waited}"
+    );
+    assert!(
+        !waited.contains("[Fri 20 Mar 2026 19:00 UTC]"),
+        "schedule 1 stopped: {waited}"
+    );
     assert!(
         waited.contains("[Sat 21 Mar 2026 19:00 UTC]\n   == Check-in: Grief circle =="),
         "schedule 2 goes on: {waited}"
+    );
+}
+
+#[test]
+fn refusals_about_a_person_or_a_missing_entry_and_the_meeting_guide_file_go_to_the_asker_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:UTC
+/resources remove resource:99
+/group facilitator group:#1 user:bob action:remove
+/group list format:meeting_guide
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let missing = answer_to(out, "/resources remove resource:99");
+    assert!(
+        missing.starts_with("\n-> #general (private: only admin sees this)"),
+        "{missing}"
+    );
+    assert!(missing.contains("nothing was removed"), "{missing}");
+    let not_one = answer_to(out, "action:remove");
+    assert!(
+        not_one.starts_with("\n-> #general (private: only admin sees this)"),
+        "{not_one}"
+    );
+    assert!(
+        not_one.contains("wasn't a facilitator of Grief circle, so nothing changed."),
+        "{not_one}"
+    );
+    let guide = answer_to(out, "/group list format:meeting_guide");
+    assert!(
+        guide.starts_with("\n-> #general (private: only admin sees this)"),
+        "{guide}"
     );
 }

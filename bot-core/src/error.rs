@@ -151,6 +151,8 @@ pub enum UserError {
     },
     NoSuchOccurrence,
     OccurrenceCancelled,
+    /// `/resources remove` named no entry of the list.
+    NoSuchResource,
     /// The whole series was cancelled: nothing of it can be answered or moved.
     SeriesCancelled {
         meeting: i64,
@@ -360,6 +362,9 @@ impl UserError {
             UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
+            UserError::NoSuchResource => Line::text("There is no resource with that number or title; nothing was removed. ")
+                .cmd("resources list")
+                .t(" shows them with their numbers."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),

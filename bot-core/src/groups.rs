@@ -859,7 +859,7 @@ pub async fn facilitator(
     user: &str,
     add: bool,
     now: DateTime<Utc>,
-) -> Result<Message> {
+) -> Result<(Message, bool)> {
     let person = members::named_member(store, platform, user, now).await?;
     let mention = Span::User {
         id: person.external_id.clone(),
@@ -887,11 +887,11 @@ pub async fn facilitator(
             .t(format!(" no longer facilitates {}.", group.name)),
         (false, false) => Line::new()
             .push(mention)
-            .t(format!(" wasn't a facilitator of {}.", group.name)),
+            .t(format!(" wasn't a facilitator of {}, so nothing changed.", group.name)),
     };
     let mut message = Message::new().line(line);
     if add && changed {
         message.pings.push(person.external_id);
     }
-    Ok(message)
+    Ok((message, changed))
 }

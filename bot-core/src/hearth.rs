@@ -569,8 +569,7 @@ impl Hearth {
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
         };
-        self.beyond_the_spec(&ctx, &command, role, group.as_ref())
-            .await?;
+        self.beyond_the_spec(&ctx, &command, role, group.as_ref()).await?;
         self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
     }
 
@@ -693,7 +692,8 @@ impl Hearth {
             }
             Command::GroupList { topic, meeting_guide } => {
                 if meeting_guide {
-                    Response::public(meeting_guide::message(store, community, now).await?)
+                    // A file for whoever publishes the listing, not a post for the room.
+                    Response::private(meeting_guide::message(store, community, now).await?)
                 } else {
                     Response::public(groups::list(store, community, topic).await?)
                 }
@@ -723,7 +723,12 @@ impl Hearth {
                 Response::private(message)
             }
             Command::GroupFacilitator { user, add } => {
-                Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
+                // A change is the community's news; a change that was not
+                // one says something about a person to the admin alone.
+                match groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await? {
+                    (message, true) => Response::public(message),
+                    (message, false) => Response::private(message),
+                }
             }
             Command::Timezone { zone, dates } => {
                 // The zone, the date order, and the reminders and prompts read

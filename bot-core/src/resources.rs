@@ -247,14 +247,11 @@ async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> 
             .context("removing a resource")?,
         None => None,
     };
-    Ok(match removed {
-        Some(title) => Message::new().line(Line::text("Removed ").b(title).t(" from the resources.")),
-        None => Message::new().line(
-            Line::text("There is no resource with that number or title. ")
-                .cmd("resources list")
-                .t(" shows them with their numbers."),
-        ),
-    })
+    // A miss is a refusal, answered to the one who typed it alone.
+    match removed {
+        Some(title) => Ok(Message::new().line(Line::text("Removed ").b(title).t(" from the resources."))),
+        None => Err(UserError::NoSuchResource.into()),
+    }
 }
 
 /// The community's entries, optionally of one topic, by topic then title.

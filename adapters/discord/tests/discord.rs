@@ -837,6 +837,7 @@ async fn the_meeting_guide_listing_arrives_as_a_json_file() {
 
     assert_eq!(callback.files, ["meeting-guide.json"]);
     let data = answer(&callback.body);
+    assert!(is_ephemeral(data), "to the asker alone: {data:#}");
     assert_eq!(data["attachments"][0]["filename"], "meeting-guide.json");
     assert_eq!(data["allowed_mentions"]["parse"], json!([]));
     bot.stop().await;

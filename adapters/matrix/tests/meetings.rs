@@ -307,7 +307,9 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_
         .say(&room, &format!("!meeting edit meeting:1 from:{third} when:18:00"))
         .await;
     let edited = alice
-        .wait_for("the edit", |s| from_bot(s) && s.body().contains("Changed: Grief circle"))
+        .wait_for("the edit", |s| {
+            from_bot(s) && s.body().contains("Changed: Grief circle")
+        })
         .await;
     let told = bob
         .wait_for("the change notice", |s| {
@@ -315,8 +317,10 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_
         })
         .await;
     bob.say(&bob_room, "!reminders leads:3h").await;
-    bob.wait_for("bob's leads", |s| from_bot(s) && s.body().contains("Before meetings: 3 hours"))
-        .await;
+    bob.wait_for("bob's leads", |s| {
+        from_bot(s) && s.body().contains("Before meetings: 3 hours")
+    })
+    .await;
     bob.say(&bob_room, "!reminders clear:leads").await;
     let reset = bob
         .wait_for("bob's leads reset", |s| {
@@ -326,7 +330,9 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_
 
     assert_eq!(edited.room, rid, "the group's news, in its home");
     assert!(
-        edited.body().contains("The meetings before then stay as they were, as meeting 2."),
+        edited
+            .body()
+            .contains("The meetings before then stay as they were, as meeting 2."),
         "{}",
         edited.body()
     );

@@ -1346,3 +1346,54 @@ fn refusals_about_a_person_or_a_missing_entry_and_the_meeting_guide_file_go_to_t
         "{guide}"
     );
 }
+
+#[test]
+fn help_lists_a_commands_family_and_refusals_say_what_happened_and_what_to_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/help meeting
+/help command:meeting schedule
+/wait 4d
+/meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes
+/meeting cancel meeting:1 occurrence:all
+/meeting cancel meeting:1 occurrence:all
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let family = answer_to(out, "/help meeting\n");
+    assert!(family.contains("== /meeting commands =="), "{family}");
+    assert!(family.contains("/meeting edit: "), "{family}");
+    assert!(
+        family.contains("/help command:meeting schedule explains one in full."),
+        "{family}"
+    );
+    assert!(
+        answer_to(out, "> /help command:meeting schedule").contains("when (required)"),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes")
+            .contains("is a meeting that has already taken place"),
+        "{out}"
+    );
+    let second = &out[out.rfind("> /meeting cancel").unwrap()..];
+    let again = answer_to(second, "/meeting cancel meeting:1 occurrence:all");
+    assert!(
+        again.contains("Meeting 1 has been cancelled, every occurrence of it."),
+        "{again}"
+    );
+    assert!(
+        answer_to(out, "> /meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
+            .contains("Meeting 1 has been cancelled"),
+        "{out}"
+    );
+}

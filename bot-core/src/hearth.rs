@@ -62,7 +62,11 @@ struct Ctx<'a> {
 
 /// Every command, as the core handles it.
 pub(crate) enum Command<'a> {
-    Help(Option<&'static CommandSpec>),
+    Help {
+        command: Option<&'static CommandSpec>,
+        /// The first word of several commands (`meeting`), to list them.
+        family: Option<&'a str>,
+    },
     GroupCreate,
     GroupEdit,
     GroupInfo,
@@ -128,7 +132,10 @@ pub(crate) enum Command<'a> {
 impl<'a> Command<'a> {
     pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
         Some(match b.spec.name {
-            "help" => Command::Help(b.command("command")),
+            "help" => Command::Help {
+                command: b.command("command"),
+                family: b.text("command"),
+            },
             "group create" => Command::GroupCreate,
             "group edit" => Command::GroupEdit,
             "group info" => Command::GroupInfo,
@@ -643,7 +650,10 @@ impl Hearth {
         let now = ctx.now;
         let reader_zone = ctx.me.zone().unwrap_or(ctx.community.zone());
         Ok(match command {
-            Command::Help(command) => Response::private_general(help::help(command)),
+            Command::Help { command, family } => Response::private_general(match family {
+                Some(family) => help::family(family),
+                None => help::help(command),
+            }),
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }

@@ -1629,10 +1629,17 @@ pub async fn rsvp(
     now: DateTime<Utc>,
 ) -> Result<Message> {
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
+    if occ.start + meeting.duration() <= now {
+        return Err(UserError::BadValue {
+            option: "occurrence",
+            why: "is a meeting that has already taken place; RSVPs are for meetings to come, which /meeting list shows",
+        }
+        .into());
+    }
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
-            why: "has already started; RSVPs are for meetings to come, which /meeting list shows",
+            why: "is a meeting under way now; RSVPs are for meetings to come, which /meeting list shows",
         }
         .into());
     }

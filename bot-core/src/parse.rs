@@ -507,8 +507,19 @@ fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            match spec::command(&wanted.to_lowercase()) {
+            let lower = wanted.to_lowercase();
+            match spec::command(&lower) {
                 Some(c) => Value::Command(c),
+                // The first word of several commands (`meeting`): the family,
+                // for help to list.
+                None if spec::COMMANDS.iter().any(|c| {
+                    c.name
+                        .strip_prefix(lower.as_str())
+                        .is_some_and(|rest| rest.starts_with(' '))
+                }) =>
+                {
+                    Value::Text(lower)
+                }
                 None => return Err(unknown_command(&wanted)),
             }
         }

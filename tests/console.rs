@@ -1397,3 +1397,57 @@ fn help_lists_a_commands_family_and_refusals_say_what_happened_and_what_to_type(
         "{out}"
     );
 }
+
+#[test]
+fn in_a_groups_home_channel_commands_take_that_group_and_elsewhere_ask_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/group create name:"Walkers" topic:walking led_by:peer channel:#walks
+/group create name:"Carers" topic:caring led_by:peer channel:#walks
+/meeting schedule when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/group join
+/group info
+/checkin summary
+/in #walks
+/group info
+/in #lobby
+/group info
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "> /meeting schedule when:").contains("== Scheduled: Grief circle =="),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /group join").contains("You've joined Grief circle."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /checkin summary")
+            .contains("Only a facilitator of Grief circle or a community admin can use /checkin summary."),
+        "{out}"
+    );
+    let infos: Vec<&str> = out.match_indices("> /group info").map(|(i, _)| &out[i..]).collect();
+    assert!(
+        answer_to(infos[0], "/group info").contains("== Grief circle =="),
+        "{out}"
+    );
+    assert!(
+        answer_to(infos[1], "/group info")
+            .contains("Which group? This channel is home to Walkers, Carers; add group: with one of them"),
+        "{out}"
+    );
+    assert!(
+        answer_to(infos[2], "/group info").contains("Which group? This channel is no group's home"),
+        "{out}"
+    );
+}

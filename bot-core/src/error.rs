@@ -112,6 +112,12 @@ pub enum UserError {
     GroupNotFound {
         suggestions: Vec<String>,
     },
+    /// A command that needs a group named none, where the channel is not
+    /// one group's home: the groups homed here, if several.
+    WhichGroup {
+        command: &'static str,
+        homed: Vec<String>,
+    },
     /// Several circles run here and the command did not say which: their
     /// numbers, with their groups' names.
     WhichCircle {
@@ -327,6 +333,19 @@ impl UserError {
                 .cmd(format!("circle status circle:{first}"))
                 .t(".")
             }
+            UserError::WhichGroup { command, homed } => match homed.as_slice() {
+                [] => Line::text("Which group? This channel is no group's home, so add group:NAME, e.g. ")
+                    .cmd(format!("{command} group:NAME"))
+                    .t(". ")
+                    .cmd("group list")
+                    .t(" shows them."),
+                _ => Line::text(format!(
+                    "Which group? This channel is home to {}; add group: with one of them, e.g. ",
+                    homed.join(", ")
+                ))
+                .cmd(format!("{command} group:{}", homed[0]))
+                .t("."),
+            },
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");
                 if suggestions.is_empty() {

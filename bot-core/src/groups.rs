@@ -159,6 +159,29 @@ fn key(name: &str) -> String {
 
 /// Finds a group of the community by name (any case) or `#id`, or says which
 /// names come close.
+/// The group a command means when it names none: the one whose home is
+/// this channel. Several, or none, and the caller is asked which.
+pub async fn homed_in(store: &Store, community: i64, channel: &str, command: &'static str) -> Result<Group> {
+    let mut homed: Vec<Group> = sqlx::query_as(select_groups!(
+        "WHERE community_id = ? AND home_channel = ? AND retired_at IS NULL ORDER BY id LIMIT 6"
+    ))
+    .bind(community)
+    .bind(channel)
+    .fetch_all(store.pool())
+    .await
+    .context("finding the group homed in a channel")?;
+    if homed.len() == 1
+        && let Some(group) = homed.pop()
+    {
+        return Ok(group);
+    }
+    Err(UserError::WhichGroup {
+        command,
+        homed: homed.into_iter().map(|g| g.name).collect(),
+    }
+    .into())
+}
+
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {

@@ -515,6 +515,10 @@ impl Hearth {
         let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
             (Some(Kind::Group), _) => match bound.text("group") {
                 Some(name) => Some(groups::find(&self.store, ctx.community.id, name).await?),
+                // A command that needs a group means, unnamed, the one at home here.
+                None if bound.spec.option("group").is_some_and(|o| o.required) => {
+                    Some(groups::homed_in(&self.store, ctx.community.id, &input.place.channel, bound.spec.name).await?)
+                }
                 None => None,
             },
             (_, Some(id)) => {

@@ -76,7 +76,11 @@ pub fn help(command: Option<&CommandSpec>) -> Message {
                 message = message.text("It takes no options.");
             }
             for o in c.options {
-                let need = if o.required { "required" } else { "optional" };
+                let need = match (o.required, o.must_be_typed()) {
+                    (true, true) => "required",
+                    (true, false) => "required, except in its home channel",
+                    _ => "optional",
+                };
                 message = message.text(format!(
                     "  {} ({need}): {}; {}.",
                     o.name,

@@ -428,7 +428,7 @@ pub fn bind(invocation: &Invocation) -> Result<Bound, UserError> {
     if let Some(missing) = spec
         .options
         .iter()
-        .find(|o| o.required && !values.iter().any(|(k, _)| *k == o.name))
+        .find(|o| o.must_be_typed() && !values.iter().any(|(k, _)| *k == o.name))
     {
         return Err(UserError::MissingOption {
             command: spec.name,

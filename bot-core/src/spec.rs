@@ -64,6 +64,14 @@ pub struct CommandSpec {
     pub options: &'static [OptSpec],
 }
 
+impl OptSpec {
+    /// Whether it must be typed: a required group is not, where the channel
+    /// is one group's home (that group is meant).
+    pub const fn must_be_typed(&self) -> bool {
+        self.required && !matches!(self.kind, Kind::Group)
+    }
+}
+
 impl CommandSpec {
     pub fn option(&self, name: &str) -> Option<&'static OptSpec> {
         self.options.iter().find(|o| o.name == name)
@@ -162,7 +170,11 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
     all
 };
 
-const GROUP: OptSpec = req("group", "The group", Kind::Group);
+const GROUP: OptSpec = req(
+    "group",
+    "The group (in a group's home channel, that group)",
+    Kind::Group,
+);
 const MEETING: OptSpec = req(
     "meeting",
     "The meeting's number, as /meeting list shows it",

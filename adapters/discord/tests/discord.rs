@@ -183,7 +183,15 @@ fn expected_commands() -> Vec<Value> {
     let mut top: Vec<(String, Value)> = Vec::new();
     for spec in COMMANDS {
         let words: Vec<&str> = spec.name.split(' ').collect();
-        let options: Vec<Value> = spec.options.iter().map(expected_option).collect();
+        // Required options first, as Discord asks; a group is not required
+        // there, since a group's home channel names it (issue 30).
+        let options: Vec<Value> = spec
+            .options
+            .iter()
+            .filter(|o| o.must_be_typed())
+            .chain(spec.options.iter().filter(|o| !o.must_be_typed()))
+            .map(expected_option)
+            .collect();
         let leaf = |kind: u8, name: &str| json!({ "type": kind, "name": name, "description": spec.description, "options": options });
         match words.as_slice() {
             [one] => {
@@ -211,7 +219,7 @@ fn expected_commands() -> Vec<Value> {
 }
 
 fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
-    let mut v = json!({ "name": o.name, "description": o.description, "required": o.required });
+    let mut v = json!({ "name": o.name, "description": o.description, "required": o.must_be_typed() });
     match o.kind {
         Kind::Text { max } => {
             v["type"] = json!(3);
@@ -1511,6 +1519,23 @@ async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
             .starts_with("2026-03-21T19:00:00"),
         "the meetings before the change keep their time: {:#}",
         of(2)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn in_a_groups_home_channel_group_info_needs_no_group() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    let info = bot
+        .interact(command_interaction(id(2), &plain_member(), "group info", &[]))
+        .await;
+
+    let card = answer(&info);
+    assert_eq!(
+        card["components"][0]["components"][0]["custom_id"], "h:group join group:#1",
+        "the card of the group at home here: {card:#}"
     );
     bot.stop().await;
 }

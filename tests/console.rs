@@ -1451,3 +1451,27 @@ fn in_a_groups_home_channel_commands_take_that_group_and_elsewhere_ask_which() {
         "{out}"
     );
 }
+
+#[test]
+fn share_timer_notices_due_while_hearth_was_down_are_not_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |clock: &'static str| ["console", "--db", "t.db", "--clock", clock];
+    let first = hearth(
+        dir.path(),
+        &args("2026-03-19T10:00:00Z"),
+        "/circle start share_time:2m\n/circle join\n",
+    );
+    assert!(first.success, "{}", first.stderr);
+
+    // Back five minutes later: the warning and the end of the share are past.
+    let again = hearth(dir.path(), &args("2026-03-19T10:05:00Z"), "/circle status\n/wait 1m\n");
+
+    assert!(again.success, "{}", again.stderr);
+    assert!(!again.stdout.contains("no rush"), "{}", again.stdout);
+    assert!(!again.stdout.contains("your share time is up"), "{}", again.stdout);
+    assert!(
+        answer_to(&again.stdout, "/circle status").contains("Holding the stick: admin (time is up)"),
+        "{}",
+        again.stdout
+    );
+}

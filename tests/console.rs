@@ -1475,3 +1475,35 @@ fn share_timer_notices_due_while_hearth_was_down_are_not_sent_after_the_restart(
         again.stdout
     );
 }
+
+#[test]
+fn a_local_crisis_line_can_be_a_number_to_call_or_text_and_comes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/resources add title:"Grief line" url:tel:+44 116 123 topic:crisis
+/resources add title:"Text us" url:sms:85258 topic:crisis
+/resources add title:"Odd" url:tel:call-me topic:crisis
+/crisis
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "url:tel:call-me").contains("after tel: or sms: takes a phone number"),
+        "{out}"
+    );
+    in_order(
+        answer_to(out, "> /crisis"),
+        &[
+            "This community's local lines",
+            "1. Grief line, call +44116123 <tel:+44116123>",
+            "2. Text us, text 85258 <sms:85258>",
+            "Lines by country",
+        ],
+    );
+}

@@ -659,7 +659,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             ),
             req(
                 "url",
-                "The address, starting with https:// or http://",
+                "The address (https://…), or a phone number to call or text: tel:+44 116 123, sms:…",
                 Kind::Text {
                     max: crate::resources::URL_MAX,
                 },

@@ -547,6 +547,19 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
     let refused = bot.interact(add(1, &plain_member(), "Mine", "reading")).await;
     let added = bot.interact(add(2, &admin(), "@everyone @here", "reading")).await;
     let local = bot.interact(add(3, &admin(), "Town helpline", "crisis")).await;
+    // Issue 30: a local line that is a phone number.
+    let phone = bot
+        .interact(command_interaction(
+            id(7),
+            &admin(),
+            "resources add",
+            &[
+                ("title", 3, json!("Town phone line")),
+                ("url", 3, json!("tel:+44 116 123")),
+                ("topic", 3, json!("crisis")),
+            ],
+        ))
+        .await;
     let listed = bot
         .interact(command_interaction(id(4), &plain_member(), "resources list", &[]))
         .await;
@@ -585,6 +598,12 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
         "{crisis}"
     );
     assert!(crisis.contains("last checked on 2026\\-11\\-26"), "{crisis}");
+    assert!(embed_text(answer(&phone)).contains("local crisis line"));
+    assert!(
+        crisis.contains("Town phone line**, call +44116123"),
+        "the number as text: {crisis}"
+    );
+    assert!(!crisis.contains("tel:"), "{crisis}");
     assert!(embed_text(answer(&removed)).contains("Removed"));
     assert_no_crowd_pings(&bot);
     bot.stop().await;

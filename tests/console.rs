@@ -676,8 +676,9 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "carol raised a hand.",
             "bob@#general> /hand raise",
             "Raised hands: carol, bob",
+            // Handed on at once: a pass, whichever button (issue 30).
             "alice@#general> /circle next",
-            "Thank you, alice.\n   @carol has the stick.",
+            "alice passed — that's always okay.\n   @carol has the stick.",
             "Next: bob",
             // The gentle timer, 30 s before the end of carol's 2 minutes.
             "alice@#general> /wait 100s",
@@ -690,7 +691,7 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "alice@#general> /hand raise",
             "Raised hands: alice, carol",
             "bob@#general> /circle next",
-            "Thank you, bob.\n   @alice has the stick.",
+            "bob passed — that's always okay.\n   @alice has the stick.",
             "Next: carol",
             // Only a facilitator ends it; the summary is alice's alone.
             "carol@#general> /circle end",
@@ -699,10 +700,12 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "@carol has the stick.",
             "alice@#general> /circle end",
             "-> #general (private: only alice sees this)\n   == Circle summary (only you see this) ==",
-            "3 people: 7 shares, 1 pass.",
-            "alice: 3 shares, 0 passes, 0:20 speaking",
-            "bob: 2 shares, 0 passes, 1:00 speaking",
-            "carol: 2 shares, 1 pass, 1:40 speaking",
+            // Counted as lived (issue 30): a turn handed on at once is a
+            // pass, and the one the end cut off at once is neither.
+            "3 people: 3 shares, 4 passes.",
+            "alice: 1 share, 2 passes, 0:20 speaking",
+            "bob: 1 share, 1 pass, 1:00 speaking",
+            "carol: 1 share, 1 pass, 1:40 speaking",
             "Hearth keeps these counts and times only; nothing of what was said.",
             "-> #general\n   == Talking circle ==\n   The circle has ended. Thank you all for being here.",
             "alice@#general> /circle status",

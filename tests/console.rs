@@ -1510,3 +1510,48 @@ fn a_local_crisis_line_can_be_a_number_to_call_or_text_and_comes_first() {
         ],
     );
 }
+
+#[test]
+fn times_written_the_way_people_say_them_are_read_and_next_friday_is_said_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // Thursday 19 March 2026, 10:00 UTC.
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"tomorrow at 7pm" timezone:UTC
+/meeting schedule group:#1 when:"tonight 7pm" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:noon timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"5 December 19:00" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"tue 19.00" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"next friday 19:00" timezone:UTC confirm:yes
+/reminders quiet:10pm-8am
+/checkin remind time:8pm
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    for (typed, read) in [
+        ("tomorrow at 7pm", "Once, Fri 20 Mar 2026 at 19:00 UTC"),
+        ("tonight 7pm", "Once, Thu 19 Mar 2026 at 19:00 UTC"),
+        ("when:noon", "Once, Thu 19 Mar 2026 at 12:00 UTC"),
+        ("5 December 19:00", "Once, Sat 5 Dec 2026 at 19:00 UTC"),
+        ("tue 19.00", "Once, Tue 24 Mar 2026 at 19:00 UTC"),
+        ("next friday 19:00", "Once, Fri 27 Mar 2026 at 19:00 UTC"),
+    ] {
+        assert!(answer_to(out, typed).contains(read), "{typed}: {out}");
+    }
+    assert!(
+        answer_to(out, "next friday 19:00")
+            .contains(r#"I read "next friday" as Friday 27 Mar, not this Friday (20 Mar); give the date to be sure."#),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "quiet:10pm-8am").contains("Quiet hours: 22:00-08:00"),
+        "{out}"
+    );
+    assert!(answer_to(out, "time:8pm").contains("every day at 20:00"), "{out}");
+}

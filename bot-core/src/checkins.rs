@@ -876,12 +876,11 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
     if raw.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
-        .map(Some)
-        .map_err(|_| UserError::BadValue {
-            option: "time",
-            why: "must be a time like 20:00, or off",
-        })
+    // Read as `when` reads a time of day: 20:00, 20.00, 8pm, noon.
+    when::time_only(raw).map(Some).ok_or(UserError::BadValue {
+        option: "time",
+        why: "must be a time like 20:00 or 8pm, or off",
+    })
 }
 
 /// A line for `/reminders` when new quiet hours cover the member's daily
@@ -1587,7 +1586,8 @@ mod tests {
     fn the_time_is_hh_mm_or_off() {
         assert_eq!(parse_time("off"), Ok(None));
         assert_eq!(parse_time("20:00"), Ok(NaiveTime::from_hms_opt(20, 0, 0)));
-        assert!(parse_time("8pm").is_err());
+        // Issue 30: read as `when` reads a time of day.
+        assert_eq!(parse_time("8pm"), Ok(NaiveTime::from_hms_opt(20, 0, 0)));
         assert!(parse_time("25:00").is_err());
     }
 }

@@ -1097,7 +1097,10 @@ pub async fn schedule(
             .iter()
             .map(|o| (o.original.timestamp(), o.start.timestamp()))
             .collect(),
-        note: note.map(|n| n.explain(asked, zone)),
+        note: notes(
+            note.map(|n| n.explain(asked, zone)),
+            when::reading(b.text("when").unwrap_or_default(), asked, now, zone),
+        ),
         skipped: first.start != when::resolve(start, zone).0 && first.start > now,
     };
     Ok((news, meeting))
@@ -1589,11 +1592,23 @@ pub async fn move_one(
         news: News::Moved {
             from: occ.start.timestamp(),
             to: to.timestamp(),
-            note: note.map(|n| n.explain(asked, zone)),
+            note: notes(
+                note.map(|n| n.explain(asked, zone)),
+                when::reading(to_when.text, asked, now, zone),
+            ),
         },
         note: which,
         told,
     })
+}
+
+/// A clock change's explanation and how an ambiguous phrase was read, as
+/// one note.
+pub(crate) fn notes(dst: Option<String>, reading: Option<String>) -> Option<String> {
+    match (dst, reading) {
+        (Some(a), Some(b)) => Some(format!("{b} {a}")),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The new time a `/meeting move` asks for, as typed, with what reads it.

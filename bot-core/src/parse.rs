@@ -779,7 +779,9 @@ mod tests {
         ("group info \"Grief circle\"", "group=Grief circle"),
         ("group info #3", "group=#3"),
         ("Group Info Grief circle", "group=Grief circle"),
-        ("group info", "!MissingOption(group)"),
+        // Issue 30: a group left out is the one at home in the channel,
+        // which the core finds (or asks which).
+        ("group info", ""),
         ("group info group:Grief circle group:Other", "!RepeatedOption"),
         ("group info group:Grief\u{a0}circle", "group=Grief circle"),
         ("group info group:\"Grief  circle\"", "group=Grief  circle"),
@@ -1057,8 +1059,8 @@ mod tests {
     #[test]
     fn bad_input_gets_a_specific_error() {
         assert!(matches!(
-            parse("group info"),
-            Err(UserError::MissingOption { option: "group", .. })
+            parse("meeting move meeting:1"),
+            Err(UserError::MissingOption { option: "when", .. })
         ));
         assert!(matches!(
             parse("group list colour:red"),

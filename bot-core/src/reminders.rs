@@ -172,11 +172,12 @@ fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>,
     }
     let bad = UserError::BadValue {
         option: "quiet",
-        why: "must be two times like 22:00-08:00, or off",
+        why: "must be two times like 22:00-08:00 or 10pm-8am, or off",
     };
     let (a, b) = raw.split_once('-').ok_or(bad.clone())?;
-    let a = NaiveTime::parse_from_str(a.trim(), "%H:%M").map_err(|_| bad.clone())?;
-    let b = NaiveTime::parse_from_str(b.trim(), "%H:%M").map_err(|_| bad.clone())?;
+    // Each read as `when` reads a time of day: 22:00, 22.00, 10pm.
+    let a = crate::when::time_only(a).ok_or(bad.clone())?;
+    let b = crate::when::time_only(b).ok_or(bad.clone())?;
     if a == b {
         return Err(bad);
     }

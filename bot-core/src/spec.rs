@@ -418,7 +418,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             ),
             opt(
                 "quiet",
-                "No DMs in these hours, e.g. 22:00-08:00, or off",
+                "No DMs in these hours, e.g. 22:00-08:00 or 10pm-8am, or off",
                 Kind::Text { max: 20 },
             ),
             opt(
@@ -530,8 +530,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         options: &[
             opt(
                 "time",
-                "A daily prompt at this time of yours, e.g. 20:00, or off",
-                Kind::Text { max: 5 },
+                "A daily prompt at this time of yours, e.g. 20:00 or 8pm, or off",
+                Kind::Text { max: 8 },
             ),
             opt(
                 "tell_facilitators",

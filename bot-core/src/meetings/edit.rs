@@ -163,7 +163,10 @@ pub async fn edit(
                     .iter()
                     .map(|o| (o.original.timestamp(), o.start.timestamp()))
                     .collect(),
-                note: note.map(|n| n.explain(asked, zone)),
+                note: super::notes(
+                    note.map(|n| n.explain(asked, zone)),
+                    e.when.and_then(|w| when::reading(w, asked, now, zone)),
+                ),
                 earlier: earlier.as_ref().map(|m| m.id),
             },
             note: None,

@@ -213,19 +213,28 @@ fn carried_rule(meeting: &Meeting, start: NaiveDateTime, split: DateTime<Utc>) -
         shortcut if REPEATS.contains(&shortcut) => shortcut_rule(shortcut, start),
         _ => meeting.rrule.clone(),
     };
-    let mut rule: RRule<Unvalidated> = base.parse().map_err(unreadable)?;
+    // The rule's own words are kept: rrule writes BYDAY=1FR back as FR
+    // (every Friday), so only its end is read from the parsed rule.
+    let mut parts: Vec<String> = base
+        .split(';')
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !key.eq_ignore_ascii_case("COUNT") && !key.eq_ignore_ascii_case("UNTIL")
+        })
+        .map(String::from)
+        .collect();
     if let Some(count) = old.get_count() {
         let (before, _) = meeting.raw_before(split, u16::try_from(count).unwrap_or(u16::MAX))?;
         let left = count.saturating_sub(before.len() as u32);
         if left == 0 {
             return Err(no_meeting_left());
         }
-        rule = rule.count(left);
+        parts.push(format!("COUNT={left}"));
     }
     if let Some(until) = old.get_until() {
-        rule = rule.until(*until);
+        parts.push(format!("UNTIL={}", until.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ")));
     }
-    Ok((meeting.repeat.clone(), rule.to_string()))
+    Ok((meeting.repeat.clone(), parts.join(";")))
 }
 
 /// Moves the meetings before `split` to a series of their own, ending

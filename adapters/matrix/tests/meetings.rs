@@ -256,10 +256,12 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
 }
 
 // Issue 30: a series changed from its third meeting on keeps its first two;
-// the member who said yes to a later one is told once, by DM; a setting
-// goes back to its default with clear:.
+// the member who said yes to a later one is told once, by DM; in the
+// group's home room a command needing a group takes it; a setting goes
+// back to its default with clear:.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_resets_a_setting_through_matrix() {
+async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_room_names_the_group_and_clear_resets_a_setting_through_matrix()
+ {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let hearth = Hearth::new(
@@ -316,6 +318,13 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_
             from_bot(s) && s.body().contains("Your next one, on")
         })
         .await;
+    // Issue 30: in the group's home room, a command needing a group takes it.
+    bob.say(&bob_room, "!group info").await;
+    let card = bob
+        .wait_for("the card of the group at home here", |s| {
+            from_bot(s) && s.body().contains("Focus: grief")
+        })
+        .await;
     bob.say(&bob_room, "!reminders leads:3h").await;
     bob.wait_for("bob's leads", |s| {
         from_bot(s) && s.body().contains("Before meetings: 3 hours")
@@ -343,6 +352,7 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_and_clear_
         told.body()
     );
     assert_ne!(reset.room, rid, "own settings are private");
+    assert_eq!(card.room, rid, "{}", card.body());
     scheduler.abort();
     bot.stop().await;
 }

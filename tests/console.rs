@@ -1555,3 +1555,35 @@ fn times_written_the_way_people_say_them_are_read_and_next_friday_is_said_back()
     );
     assert!(answer_to(out, "time:8pm").contains("every day at 20:00"), "{out}");
 }
+
+#[test]
+fn cancelling_an_edited_series_cancels_the_meetings_left_before_its_change_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+/as admin
+/meeting edit meeting:1 from:2026-04-04 when:18:00
+/meeting cancel meeting:1 occurrence:all
+/meeting list
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let cancelled = answer_to(&run.stdout, "/meeting cancel meeting:1 occurrence:all");
+    assert!(
+        cancelled.contains("-> DM ann"),
+        "ann's meeting, now meeting 2's, is told: {cancelled}"
+    );
+    assert!(
+        answer_to(&run.stdout, "> /meeting list").contains("No meetings in the next month."),
+        "{}",
+        run.stdout
+    );
+}

@@ -792,6 +792,16 @@ impl Hearth {
                 let meeting = reload(&mut tx, the_meeting()?).await?;
                 let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
+                // The whole series includes the meetings an edit left before
+                // its change, a series of their own.
+                if matches!(changed.news, meetings::News::SeriesCancelled) {
+                    for earlier in meetings::earlier_parts(&mut tx, &meeting).await? {
+                        let told = meetings::cancel(&mut tx, &earlier, Some("all"), reader_zone, now)
+                            .await?
+                            .told;
+                        self.series_changed(&mut tx, &earlier, Some(&told), now).await?;
+                    }
+                }
                 self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
                     .await?
             }

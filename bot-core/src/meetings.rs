@@ -60,7 +60,7 @@ macro_rules! select_meetings {
 }
 
 mod edit;
-pub use edit::{Edit, Edited, clear_list as edit_clear_list, edit, for_date};
+pub use edit::{Edit, Edited, clear_list as edit_clear_list, earlier_parts, edit, for_date};
 
 /// One occurrence of a series. `original` identifies it (the iCalendar
 /// RECURRENCE-ID); `start` is when it happens, which differs once moved.

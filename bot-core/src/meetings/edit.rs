@@ -439,3 +439,13 @@ pub async fn for_date(conn: &mut SqliteConnection, meeting: Meeting, wanted: Opt
     .context("finding a series' earlier meetings")?;
     Ok(earlier.unwrap_or(meeting))
 }
+
+/// The series an edit left before its change, that this one continues:
+/// cancelling "all" of a series cancels them too.
+pub async fn earlier_parts(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<Vec<Meeting>> {
+    sqlx::query_as(select_meetings!("WHERE continued_by = ? AND cancelled = 0 ORDER BY id"))
+        .bind(meeting.id)
+        .fetch_all(&mut *conn)
+        .await
+        .context("finding a series' earlier parts")
+}

@@ -588,6 +588,15 @@ mod tests {
             Some("I read \"next friday\" as Friday 27 Mar, not this Friday (20 Mar); give the date to be sure.")
         );
         assert_eq!(reading("fri 19:00", local("2026-03-20 19:00"), now, Berlin), None);
+        // Said back whatever day it is typed on.
+        for day in 0..7 {
+            let now = now + Duration::days(day);
+            let read = parse("next friday 19:00", Berlin, None, now).unwrap();
+            assert!(
+                reading("next friday 19:00", read, now, Berlin).is_some(),
+                "{now}: {read}"
+            );
+        }
     }
 
     #[test]

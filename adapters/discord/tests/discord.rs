@@ -1543,6 +1543,42 @@ async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
 }
 
 #[tokio::test]
+async fn times_as_people_write_them_and_help_for_a_family_of_commands_as_slash_commands() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let bot = Bot::start_at(std::sync::Arc::new(bot_core::ManualClock::new(start))).await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    let scheduled = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[("when", 3, json!("next friday at 7pm")), ("timezone", 3, json!("UTC"))],
+        ))
+        .await;
+    let help = bot
+        .interact(command_interaction(
+            id(3),
+            &plain_member(),
+            "help",
+            &[("command", 3, json!("meeting"))],
+        ))
+        .await;
+
+    let scheduled = embed_text(answer(&scheduled));
+    assert!(scheduled.contains("Once, Fri 27 Mar 2026 at 19:00 UTC"), "{scheduled}");
+    assert!(
+        scheduled.contains("as Friday 27 Mar, not this Friday \\(20 Mar\\)"),
+        "{scheduled}"
+    );
+    let help = embed_text(answer(&help));
+    assert!(help.contains("/meeting edit"), "{help}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn in_a_groups_home_channel_group_info_needs_no_group() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);

@@ -325,6 +325,24 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
             from_bot(s) && s.body().contains("Focus: grief")
         })
         .await;
+    // Times as people write them, said back as read; help for a family.
+    alice
+        .say(
+            &room,
+            "!meeting schedule when:next friday at 7pm timezone:UTC confirm:yes",
+        )
+        .await;
+    let next_friday = alice
+        .wait_for("the schedule read back", |s| {
+            from_bot(s) && s.body().contains(r#"I read "next friday" as"#)
+        })
+        .await;
+    bob.say(&bob_room, "!help meeting").await;
+    let family = bob
+        .wait_for("the /meeting commands", |s| {
+            from_bot(s) && s.body().contains("meeting edit:")
+        })
+        .await;
     bob.say(&bob_room, "!reminders leads:3h").await;
     bob.wait_for("bob's leads", |s| {
         from_bot(s) && s.body().contains("Before meetings: 3 hours")
@@ -353,6 +371,8 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
     );
     assert_ne!(reset.room, rid, "own settings are private");
     assert_eq!(card.room, rid, "{}", card.body());
+    assert!(next_friday.body().contains("at 19:00 UTC"), "{}", next_friday.body());
+    assert!(family.body().contains("meeting schedule:"), "{}", family.body());
     scheduler.abort();
     bot.stop().await;
 }

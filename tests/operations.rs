@@ -9,9 +9,11 @@
     reason = "a test harness should fail loudly"
 )]
 
+#[cfg(feature = "matrix")]
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;
 mod running;
+#[cfg(feature = "discord")]
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
@@ -21,7 +23,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use running::Running;
+#[cfg(feature = "discord")]
 use serde_json::json;
+#[cfg(feature = "discord")]
 use support::{
     APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, command_interaction, guild_create, member, voice_state,
 };
@@ -54,6 +58,7 @@ fn write_config(dir: &Path, sections: &str) -> PathBuf {
     config
 }
 
+#[cfg(feature = "discord")]
 fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
     let token_file = dir.join("discord.token");
     std::fs::write(&token_file, "fake-token\n").unwrap();
@@ -66,6 +71,7 @@ fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
 
 // ---- Discord setup ----------------------------------------------------------
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn the_invite_link_asks_for_exactly_the_permissions_the_adapter_uses() {
     let fake = FakeDiscord::start().await;
@@ -98,6 +104,7 @@ async fn the_invite_link_asks_for_exactly_the_permissions_the_adapter_uses() {
     }
 }
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn check_names_mute_members_when_the_bot_lacks_it_and_exits_non_zero() {
     let fake = FakeDiscord::start().await;
@@ -143,6 +150,7 @@ async fn check_names_mute_members_when_the_bot_lacks_it_and_exits_non_zero() {
     assert!(text(&lacking.stderr).contains("to fix"), "{}", text(&lacking.stderr));
 }
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn check_with_a_wrong_token_says_so() {
     let fake = FakeDiscord::start().await;
@@ -164,6 +172,7 @@ async fn check_with_a_wrong_token_says_so() {
 
 // ---- Matrix -----------------------------------------------------------------
 
+#[cfg(feature = "matrix")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_against_synapse_with_a_good_config_exits_zero() {
     let synapse = common::synapse().await;
@@ -476,6 +485,7 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
 // ---- stopping ---------------------------------------------------------------
 
 /// (user, mute) of a server-mute request.
+#[cfg(feature = "discord")]
 fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
     let user = r
         .path
@@ -486,6 +496,7 @@ fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
     Some((user, r.body["mute"].as_bool()?))
 }
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_and_exits_within_10_s() {
     const ADA: u64 = 11;
@@ -593,6 +604,7 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
 
 /// The README's "Running it for your community": its `toml` block and every
 /// `hearth` command of its `sh` blocks, in order.
+#[cfg(all(feature = "discord", feature = "matrix"))]
 fn readme_walkthrough() -> (String, Vec<String>) {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme
@@ -628,6 +640,7 @@ fn readme_walkthrough() -> (String, Vec<String>) {
     (config.expect("a toml block"), commands)
 }
 
+#[cfg(all(feature = "discord", feature = "matrix"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_discord() {
     let (config, commands) = readme_walkthrough();

@@ -85,6 +85,12 @@ pub(crate) enum Command<'a> {
         occurrence: Option<&'a str>,
         answer: &'static str,
     },
+    /// A press of an RSVP button taken back: the answer goes, if it is
+    /// still this one.
+    MeetingRsvpTakenBack {
+        occurrence: Option<&'a str>,
+        answer: &'static str,
+    },
     MeetingCalendar,
     Reminders {
         leads: Option<&'a str>,
@@ -115,6 +121,16 @@ pub(crate) enum Command<'a> {
 }
 
 impl<'a> Command<'a> {
+    /// What undoes this command when its button press is taken back,
+    /// where that has a meaning.
+    fn undone(self) -> Option<Self> {
+        match self {
+            Command::MeetingRsvp { occurrence, answer } => Some(Command::MeetingRsvpTakenBack { occurrence, answer }),
+            Command::Circle(circle::Action::Raise) => Some(Command::Circle(circle::Action::Lower)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
         Some(match b.spec.name {
             "help" => Command::Help(b.command("command")),
@@ -394,8 +410,9 @@ impl Hearth {
     }
 
     async fn try_handle(&self, input: &Input) -> Result<Response> {
-        let invocation = match &input.kind {
-            InputKind::Command(invocation) => invocation,
+        let (invocation, undo) = match &input.kind {
+            InputKind::Command(invocation) => (invocation, false),
+            InputKind::Undo(invocation) => (invocation, true),
             InputKind::Presence(change) => return self.presence(input, change).await,
         };
         let bound = parse::bind(invocation)?;
@@ -478,6 +495,13 @@ impl Hearth {
                 context: "dispatching a command",
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
+        };
+        let command = match (undo, command) {
+            (false, command) => command,
+            (true, command) => match command.undone() {
+                Some(undone) => undone,
+                None => return Ok(Response::none()),
+            },
         };
         // `/reminders group:…` changes a group's defaults: its facilitators' call.
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
@@ -609,6 +633,17 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
+                jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                self.planned();
+                Response::private(message)
+            }
+            Command::MeetingRsvpTakenBack { occurrence, answer } => {
+                let meeting = the_meeting()?;
+                let Some(message) =
+                    meetings::take_back_rsvp(store, meeting, the_group()?, &ctx.me, occurrence, answer, reader_zone, now).await?
+                else {
+                    return Ok(Response::none());
+                };
                 jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
                 self.planned();
                 Response::private(message)

@@ -1093,6 +1093,47 @@ pub async fn rsvp(
     Ok(Message::new().line(line))
 }
 
+/// An RSVP button's press taken back: the member's answer for the
+/// occurrence goes, when it is still `answer` (a press of another button
+/// since then stands). `None` when nothing changed.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a command handler: each argument is a distinct input"
+)]
+pub async fn take_back_rsvp(
+    store: &Store,
+    meeting: &Meeting,
+    group: &Group,
+    me: &Member,
+    wanted: Option<&str>,
+    answer: &str,
+    reader_zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Option<Message>> {
+    let occ = occurrence(store, meeting, wanted, now).await?;
+    if occ.start <= now {
+        return Ok(None);
+    }
+    let gone = sqlx::query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
+        .bind(meeting.id)
+        .bind(occ.original.timestamp())
+        .bind(me.id)
+        .bind(answer)
+        .execute(store.pool())
+        .await
+        .context("taking back an RSVP")?
+        .rows_affected();
+    if gone == 0 {
+        return Ok(None);
+    }
+    let name = meeting.name(&group.name);
+    Ok(Some(Message::new().line(
+        Line::text(format!("Your answer for {name} on "))
+            .push(time(occ.start, reader_zone))
+            .t(" is taken back: no answer for now. Press a button again any time."),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::bot::Bot;
-use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_state, on_undecryptable};
+use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_redaction, on_state, on_undecryptable};
 use crate::outbox::{MatrixOutbox, Sender};
+use crate::store_lock::StoreLock;
 use crate::{MatrixConfig, Task};
 
-const SESSION_FILE: &str = "session.json";
+pub(crate) const SESSION_FILE: &str = "session.json";
 const DEVICE_NAME: &str = "Hearth";
 /// Says whether the stores were created with a passphrase.
 const STORE_ENCRYPTION_FILE: &str = "store-encryption";
@@ -43,12 +44,70 @@ const OLD_STORE_FILES: [&str; 3] = [
     "matrix-sdk-media.sqlite3",
 ];
 
+/// How long a new connection waits for the previous one's client to let go
+/// of the store (see `store_lock`).
+const LOCK_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The store lock, as a value the client keeps (an event handler context):
+/// it is let go when the client itself is dropped, not before, so the next
+/// connection cannot open the store while an old client still has it open.
+#[derive(Clone)]
+struct HeldStoreLock(#[expect(dead_code, reason = "held, never read")] Arc<StoreLock>);
+
+fn hold_store_lock(client: &Client, lock: StoreLock) {
+    client.add_event_handler_context(HeldStoreLock(Arc::new(lock)));
+}
+
+/// The name this process's client gives matrix-sdk's cross-process locks:
+/// one per process, so that another process on the same store (which
+/// `store_lock` keeps out in the first place) can never take it for ours.
+pub(crate) fn lock_holder() -> String {
+    format!("hearth-{}", std::process::id())
+}
+
+/// Turns on matrix-sdk's cross-process crypto-store lock, and takes it once:
+/// when another process holds it, this one must not use the store.
+async fn enable_crypto_store_lock(client: &Client) -> anyhow::Result<()> {
+    let encryption = client.encryption();
+    encryption
+        .enable_cross_process_store_lock(lock_holder())
+        .await
+        .context("enabling the Matrix crypto store's cross-process lock")?;
+    match encryption.try_lock_store_once().await {
+        Ok(Some(_guard)) => Ok(()),
+        Ok(None) => bail!("another process holds the Matrix crypto store's lock; stop it first"),
+        Err(e) => Err(e).context("taking the Matrix crypto store's lock"),
+    }
+}
+
+/// Whether connecting failed for want of the homeserver (no answer, a
+/// timeout, a server error or a rate limit), which waiting mends; not a
+/// refused login or a wrong configuration, which it does not.
+pub fn is_unreachable(error: &anyhow::Error) -> bool {
+    fn http(e: &matrix_sdk::HttpError) -> bool {
+        match e {
+            matrix_sdk::HttpError::Reqwest(_) => true,
+            matrix_sdk::HttpError::Cached(inner) => http(inner),
+            other => other
+                .as_client_api_error()
+                .is_some_and(|api| api.status_code.is_server_error() || api.status_code.as_u16() == 429),
+        }
+    }
+    error.chain().any(|cause| {
+        if let Some(matrix_sdk::Error::Http(e)) = cause.downcast_ref::<matrix_sdk::Error>() {
+            return http(e);
+        }
+        cause.downcast_ref::<matrix_sdk::HttpError>().is_some_and(http)
+            || cause.downcast_ref::<matrix_sdk::reqwest::Error>().is_some()
+    })
+}
+
 /// What `store_dir/session.json` holds: enough to restore without a login.
 #[derive(Serialize, Deserialize)]
-struct StoredSession {
-    homeserver: String,
+pub(crate) struct StoredSession {
+    pub(crate) homeserver: String,
     #[serde(flatten)]
-    session: MatrixSession,
+    pub(crate) session: MatrixSession,
 }
 
 /// A connected bot: logged in (or restored) and synced once, not yet
@@ -69,6 +128,9 @@ impl Matrix {
     async fn connect_inner(config: MatrixConfig) -> anyhow::Result<Self> {
         let store_dir = &config.store_dir;
         create_private_dir(store_dir)?;
+        // Before anything in store_dir is read or written. The wait covers
+        // this process's previous connection, whose client is being dropped.
+        let lock = StoreLock::take(store_dir, LOCK_PATIENCE).await?;
         let passphrase = config.store_passphrase()?;
         check_store_encryption(store_dir, passphrase.is_some())?;
         remove_old_stores(store_dir)?;
@@ -76,24 +138,7 @@ impl Matrix {
         let mut client = build_client(&config, passphrase.as_deref()).await?;
         let session_path = store_dir.join(SESSION_FILE);
         match read_session(&session_path)? {
-            Some(stored) => {
-                if stored.session.meta.user_id.as_str() != config.user_id || stored.homeserver != config.homeserver {
-                    bail!(
-                        "{} belongs to {} on {}, not {} on {}; use another store_dir",
-                        session_path.display(),
-                        stored.session.meta.user_id,
-                        stored.homeserver,
-                        config.user_id,
-                        config.homeserver
-                    );
-                }
-                client
-                    .matrix_auth()
-                    .restore_session(stored.session, RoomLoadSettings::default())
-                    .await
-                    .context("restoring the Matrix session")?;
-                tracing::info!(device = ?client.device_id(), "matrix session restored");
-            }
+            Some(stored) => restore(&client, &config, stored).await?,
             None => login(&client, &config, None).await?,
         }
         // No long poll: this sync only marks what is already there as seen.
@@ -133,6 +178,9 @@ impl Matrix {
                 client.sync_once(first).await.context("the first Matrix sync")?;
             }
         }
+        hold_store_lock(&client, lock);
+        enable_crypto_store_lock(&client).await?;
+        bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
             bail!("the Matrix client has no user id after login");
         };
@@ -146,6 +194,7 @@ impl Matrix {
             dms: Mutex::new(HashMap::new()),
             started,
             buttons: crate::outbox::Buttons::start(),
+            token_refused: std::sync::atomic::AtomicBool::new(false),
         });
         Ok(Self { client, sender, config })
     }
@@ -188,11 +237,15 @@ impl Matrix {
             allowed_servers: self.config.allowed_servers.clone(),
             turns: std::sync::Mutex::new(HashMap::new()),
             late: crate::late_keys::Waiting::default(),
+            presses: crate::presses::Presses::default(),
         });
-        self.client.add_event_handler_context(bot.clone());
+        // Weak: the client keeps its contexts until it is dropped, and the
+        // bot holds the client; a strong one would keep both alive forever.
+        self.client.add_event_handler_context(Arc::downgrade(&bot));
         let handles = [
             self.client.add_event_handler(on_message),
             self.client.add_event_handler(on_reaction),
+            self.client.add_event_handler(on_redaction),
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
             self.client.add_event_handler(on_state),
@@ -213,14 +266,17 @@ impl Matrix {
             bot.clone(),
             self.client.clone(),
         ));
+        let session = self.client.subscribe_to_session_changes();
         let result = tokio::select! {
             r = sync_forever(&self.client) => r,
+            r = token_refused(session) => r,
             () = shutdown => Ok(()),
         };
         late.abort();
         for handle in handles {
             self.client.remove_event_handler(handle);
         }
+        bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
         tracing::info!("matrix adapter stopped");
         result
     }
@@ -277,7 +333,24 @@ fn first_sync_filter() -> FilterDefinition {
     filter
 }
 
+/// Ends with an error when any request the client makes (a send, a sync)
+/// is answered with M_UNKNOWN_TOKEN: connecting again logs in again, with
+/// the password, without waiting for the sync's long poll to find out.
+async fn token_refused(mut changes: tokio::sync::broadcast::Receiver<matrix_sdk::SessionChange>) -> anyhow::Result<()> {
+    loop {
+        match changes.recv().await {
+            Ok(matrix_sdk::SessionChange::UnknownToken(_)) => {
+                bail!("the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN)")
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
 /// Long-polls the homeserver until an error that retrying cannot mend.
+/// `hearth_adapter_connected` is 0 from the first failed sync until one
+/// succeeds.
 ///
 /// Not `Client::sync`: that loop sleeps a whole second after any sync that
 /// returned within a second, which in a busy room delays every answer by up
@@ -291,16 +364,26 @@ async fn sync_forever(client: &Client) -> anyhow::Result<()> {
         .context("uploading the Matrix sync filter")?;
     let mut settings = SyncSettings::default().filter(Filter::FilterId(filter));
     let mut backoff = FIRST_BACKOFF;
+    let mut connected = true;
     loop {
         match client.sync_once(settings.clone()).await {
             Ok(response) => {
                 settings = settings.token(response.next_batch);
                 backoff = FIRST_BACKOFF;
+                if !connected {
+                    connected = true;
+                    bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
+                    tracing::info!("matrix sync works again");
+                }
             }
             Err(e) => {
                 if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
                     // Connecting again logs in again, with the password.
                     bail!("the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN)");
+                }
+                if connected {
+                    connected = false;
+                    bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
                 }
                 tracing::warn!(error = %e, retry_in = ?backoff, "matrix sync failed");
                 tokio::time::sleep(backoff).await;
@@ -335,7 +418,7 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
         }
         Err(e) => return Err(e).context("opening the Matrix crypto store"),
     };
-    let stores = StoreConfig::new(CrossProcessLockConfig::multi_process("main")).crypto_store(crypto);
+    let stores = StoreConfig::new(CrossProcessLockConfig::multi_process(lock_holder())).crypto_store(crypto);
     let built = Client::builder()
         .homeserver_url(&config.homeserver)
         .store_config(stores)
@@ -353,6 +436,62 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
         .build()
         .await;
     built.context("building the Matrix client")
+}
+
+/// Restores the stored session, when it is this configuration's.
+async fn restore(client: &Client, config: &MatrixConfig, stored: StoredSession) -> anyhow::Result<()> {
+    if stored.session.meta.user_id.as_str() != config.user_id || stored.homeserver != config.homeserver {
+        bail!(
+            "{} belongs to {} on {}, not {} on {}; use another store_dir",
+            config.store_dir.join(SESSION_FILE).display(),
+            stored.session.meta.user_id,
+            stored.homeserver,
+            config.user_id,
+            config.homeserver
+        );
+    }
+    client
+        .matrix_auth()
+        .restore_session(stored.session, RoomLoadSettings::default())
+        .await
+        .context("restoring the Matrix session")?;
+    tracing::info!(device = ?client.device_id(), "matrix session restored");
+    Ok(())
+}
+
+/// `hearth check` on a free store, its lock held by the caller: the client
+/// built as the bot builds it, the session restored (or the first login
+/// made), and the access token checked. No sync; a refused token is
+/// reported, and the store is never moved aside.
+pub(crate) async fn open_for_check(config: &MatrixConfig) -> anyhow::Result<crate::check::Checked> {
+    use crate::check::Checked;
+    create_private_dir(&config.store_dir)?;
+    let passphrase = config.store_passphrase()?;
+    check_store_encryption(&config.store_dir, passphrase.is_some())?;
+    let client = build_client(config, passphrase.as_deref()).await?;
+    let logged_in = match read_session(&config.store_dir.join(SESSION_FILE))? {
+        Some(stored) => {
+            restore(&client, config, stored).await?;
+            false
+        }
+        None => {
+            login(&client, config, None).await?;
+            true
+        }
+    };
+    let device_id = client.device_id().map(ToString::to_string).unwrap_or_default();
+    if let Err(e) = client.whoami().await {
+        return match crate::check::refused_token(&e) {
+            Some(soft_logout) => Ok(Checked::TokenRefused { device_id, soft_logout }),
+            None => Err(e).context("asking the homeserver who the bot is"),
+        };
+    }
+    let encryption_ready = client.encryption().ed25519_key().await.is_some();
+    Ok(Checked::Opened {
+        device_id,
+        encryption_ready,
+        logged_in,
+    })
 }
 
 /// Logs in with the password: to `device` when given (a soft logout keeps
@@ -490,7 +629,7 @@ fn retire_crypto_store(store_dir: &Path, device: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {
+pub(crate) fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(
             serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?,

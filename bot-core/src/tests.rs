@@ -1022,6 +1022,7 @@ mod meeting_guide;
 mod privacy;
 mod resources;
 mod retention;
+mod undo;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

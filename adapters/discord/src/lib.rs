@@ -30,8 +30,8 @@ pub use voice::{MuteError, MuteOutcome, presence_input, set_server_mute, set_sta
 
 /// At shutdown, how long releasing the circles' mutes may take, and then
 /// closing the gateway: within the 9 s Hearth gives itself after a signal.
-const RELEASE_WITHIN: Duration = Duration::from_secs(6);
-const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+const RELEASE_WITHIN: Duration = Duration::from_secs(7);
+const CLOSE_WITHIN: Duration = Duration::from_millis(1500);
 
 /// How long the core may take before the interaction is deferred; Discord
 /// drops an answer that comes after 3 seconds.

@@ -171,25 +171,9 @@ async fn commands_work_in_an_encrypted_room() {
     commands_work_in_a_room(true).await;
 }
 
-/// Claims one of the bot's device's one-time keys as `by`: whether the server
-/// handed out a one-time key (`Some(true)`), only the fallback key
-/// (`Some(false)`), or nothing.
+/// Claims one of the bot's one-time keys as `by` (see `common::claim_one_time_key`).
 async fn claim_bots_key(by: &Member, bot: &Bot) -> Option<bool> {
-    use matrix_sdk::ruma::api::client::keys::claim_keys::v3::Request;
-    use matrix_sdk::ruma::{OneTimeKeyAlgorithm, OwnedDeviceId};
-    let device: OwnedDeviceId = bot.device_id.as_str().into();
-    let request = Request::new(
-        [(
-            bot.user_id.clone(),
-            [(device.clone(), OneTimeKeyAlgorithm::SignedCurve25519)].into(),
-        )]
-        .into(),
-    );
-    let response = by.client.send(request).await.unwrap();
-    let keys = response.one_time_keys.get(&bot.user_id)?.get(&device)?;
-    let (_, key) = keys.iter().next()?;
-    let key: serde_json::Value = key.deserialize_as_unchecked().unwrap();
-    Some(key["fallback"] != true)
+    common::claim_one_time_key(by, &bot.user_id, &bot.device_id).await
 }
 
 /// When members' clients claim the bot's one-time keys, the bot must make and

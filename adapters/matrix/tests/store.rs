@@ -41,8 +41,9 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     let mode = std::fs::metadata(&config.store_dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "store_dir mode {mode:o}");
 
-    // It holds the session and the keys, and nothing about the rooms: their
-    // state is kept in memory, and the old store is gone.
+    // It holds the session, the keys and the lock that keeps a second
+    // client off them, and nothing about the rooms: their state is kept in
+    // memory, and the old store is gone.
     let mut files: Vec<String> = std::fs::read_dir(&config.store_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -51,7 +52,7 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     files.sort();
     assert_eq!(
         files,
-        ["matrix-sdk-crypto.sqlite3", "session.json", "store-encryption"],
+        ["hearth.lock", "matrix-sdk-crypto.sqlite3", "session.json", "store-encryption"],
         "store_dir holds {files:?}"
     );
     assert!(!config.store_dir.join("matrix-sdk-state.sqlite3-wal").exists());

@@ -335,13 +335,10 @@ async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_
             .wait_for("the schedule", |s| from_bot(s) && s.in_reply_to() == Some(asked.as_str()))
             .await;
     }
-    let wait_until = |at: i64| {
-        let left = (at - chrono::Utc::now().timestamp()).max(0);
-        tokio::time::sleep(Duration::from_secs(left.unsigned_abs()))
-    };
-
-    // The token goes a few seconds before the reminders fall due.
-    wait_until(due - 3).await;
+    // The token goes a second before the reminders fall due: the bot has no
+    // time to log in again before the scheduler sends them.
+    let left = (due * 1000 - 1000 - chrono::Utc::now().timestamp_millis()).max(0);
+    tokio::time::sleep(Duration::from_millis(left.unsigned_abs())).await;
     let old_device = revoke_token(&synapse, &bot.store_dir).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let titles = || (0..MEETINGS).map(|i| format!("revoked-{i:02}"));

@@ -356,15 +356,19 @@ impl MatrixOutbox {
         });
     }
 
-    /// Lets go of `sender` if it is still the current connection.
+    /// Lets go of `sender`, whose access token was refused, if it is still
+    /// the current connection.
     fn detach_from(&self, sender: &Arc<Sender>) {
-        self.connection.send_if_modified(|c| match c {
+        let detached = self.connection.send_if_modified(|c| match c {
             Connection::Up(current) if Arc::ptr_eq(current, sender) => {
                 *c = Connection::Down(Instant::now());
                 true
             }
             _ => false,
         });
+        if detached {
+            tracing::warn!("matrix access token refused while sending; deliveries wait for the bot to log in again");
+        }
     }
 
     /// The current connection, waiting for one while the wait since it was

@@ -352,6 +352,58 @@ async fn echoed_text_cannot_make_the_bot_ping() {
     bot.stop().await;
 }
 
+/// A delivery the homeserver refuses for a revoked access token is not given
+/// up: it waits for the next connection (the bot logging in again with its
+/// password) and goes out through it. Here nothing syncs, so only the send
+/// itself learns of the revoked token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_refused_for_a_revoked_token_goes_out_through_the_next_connection() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = bot_config(&synapse, dir.path()).await;
+    let bot = Bot::start(hearth().await, config.clone()).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
+    let rid = room.room_id().to_owned();
+    let outbox = bot.outbox.clone();
+    bot.stop().await;
+    let session: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config.store_dir.join("session.json")).unwrap()).unwrap();
+    let logout = matrix_sdk::reqwest::Client::new()
+        .post(format!("{}/_matrix/client/v3/logout", synapse.url))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_success());
+    let post = Delivery {
+        community: rid.to_string(),
+        effect: Effect::Post {
+            channel: rid.to_string(),
+            message: Message::titled("Reminder: after the revoked token"),
+            key: Some(unique("revoked")),
+        },
+    };
+
+    let delivering = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox.deliver(&post).await }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let again = hearth_matrix::Matrix::connect(config.clone()).await.unwrap();
+    again.deliver_through(&outbox);
+    let delivered = delivering.await.unwrap();
+
+    assert!(delivered.is_ok(), "{delivered:?}");
+    alice
+        .wait_for("the reminder, sent by the new connection", |s| {
+            s.room == rid && s.body().starts_with("Reminder: after the revoked token")
+        })
+        .await;
+    assert_ne!(again.device_id().unwrap(), session["device_id"].as_str().unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_are_sent_once_per_key() {
     let synapse = synapse().await;

@@ -14,10 +14,10 @@ use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::cross_process_lock::CrossProcessLockConfig;
 use matrix_sdk::encryption::EncryptionSettings;
-use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, LazyLoadOptions, RoomEventFilter, RoomFilter};
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
-use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId};
+use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId, UserId};
 use matrix_sdk::store::{RoomLoadSettings, StoreConfig};
 use matrix_sdk::{Client, SqliteCryptoStore};
 use serde::{Deserialize, Serialize};
@@ -146,9 +146,10 @@ impl Matrix {
         // joined room's state, the pending invites and the account data
         // (which rooms are DMs) come with it. No handler is set yet, so
         // nothing in it is answered.
+        let me = UserId::parse(&config.user_id).context("[matrix] user_id is not a Matrix user id")?;
         let first = SyncSettings::default()
             .timeout(Duration::ZERO)
-            .filter(Filter::FilterDefinition(first_sync_filter()));
+            .filter(Filter::FilterDefinition(first_sync_filter(&me)));
         match client.sync_once(first.clone()).await {
             Ok(_) => {}
             Err(e) => {
@@ -292,19 +293,29 @@ const FILTER_NAME: &str = "hearth-sync";
 /// none of them, and each would wake the bot for a sync response of its
 /// own: in a room where people are typing, many a minute.
 ///
-/// The bot's own events stay in, though Hearth ignores them. Leaving them
-/// out (`not_senders`) was tried and measured: Synapse then never answers
-/// the long poll for them, so the poll's `since` token falls behind the
-/// bot's every reply and button, and Synapse builds each next response from
-/// that older token, over events the filter then drops. On the wire, in one
-/// run with both kinds of bot side by side, the response to a command left
-/// Synapse 1.3 ms later that way, more than the ~1.7 ms of CPU each own
-/// event costs the bot to take in and ignore (room state in memory and the
-/// Olm account saved only on change make that cheap; see `build_client`).
-fn sync_filter() -> FilterDefinition {
+/// The bot's own events are left out of the timelines too. Every sync
+/// response costs matrix-sdk-crypto a write of the Olm account and of the
+/// sync token to the crypto store (matrix-org/matrix-rust-sdk#2448; see
+/// docs/upstream/), and the bot's replies and reaction buttons were about
+/// two thirds of its sync responses: each wakes the long poll, only to be
+/// ignored. The price, measured when the crypto store was not written per
+/// sync: Synapse then never answers the long poll for them, so the `since`
+/// token falls behind the bot's replies and Synapse builds the next
+/// response from it; the response to a command left Synapse about 1.3 ms
+/// later. The figures with and without are in docs/upstream/.
+///
+/// Room members are lazy-loaded: a response carries the member events of
+/// the senders in it, not a room's whole list. Whom Hearth asks about
+/// (`Room::get_member`, the DM checks) is fetched whole once per room, as it
+/// was before; encrypting fetches the list anyway.
+fn sync_filter(me: &UserId) -> FilterDefinition {
     let mut room = RoomFilter::default();
     room.ephemeral = RoomEventFilter::ignore_all();
     room.account_data = RoomEventFilter::ignore_all();
+    room.timeline.not_senders = vec![me.to_owned()];
+    room.state.lazy_load_options = LazyLoadOptions::Enabled {
+        include_redundant_members: false,
+    };
     let mut filter = FilterDefinition::default();
     filter.room = room;
     filter.presence = matrix_sdk::ruma::api::client::filter::Filter::ignore_all();
@@ -323,8 +334,8 @@ fn sync_filter() -> FilterDefinition {
 /// handlers would answer it again. So the filter leaves out a room that
 /// cannot exist, named afresh for each start: the server has never seen
 /// this request, and leaving out no real room changes nothing it sends.
-fn first_sync_filter() -> FilterDefinition {
-    let mut filter = sync_filter();
+fn first_sync_filter(me: &UserId) -> FilterDefinition {
+    let mut filter = sync_filter(me);
     filter.room.timeline.limit = Some(1u32.into());
     let nonce = format!("!{}:hearth.invalid", matrix_sdk::ruma::TransactionId::new());
     if let Ok(room) = matrix_sdk::ruma::OwnedRoomId::try_from(nonce) {
@@ -358,8 +369,11 @@ async fn token_refused(mut changes: tokio::sync::broadcast::Receiver<matrix_sdk:
 /// spinning; failures back off.
 async fn sync_forever(client: &Client) -> anyhow::Result<()> {
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+    let Some(me) = client.user_id() else {
+        bail!("the Matrix client has no user id");
+    };
     let filter = client
-        .get_or_upload_filter(FILTER_NAME, sync_filter())
+        .get_or_upload_filter(FILTER_NAME, sync_filter(me))
         .await
         .context("uploading the Matrix sync filter")?;
     let mut settings = SyncSettings::default().filter(Filter::FilterId(filter));

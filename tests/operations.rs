@@ -893,6 +893,24 @@ async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_disco
     );
 }
 
+/// A binary built without a platform (a Cargo feature) refuses that
+/// platform's section and says how to get it: the test is also proof that
+/// this build's binary is the one under test.
+#[cfg(not(all(feature = "discord", feature = "matrix")))]
+#[test]
+fn a_section_for_a_platform_the_build_left_out_stops_start_up_and_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let left_out = if cfg!(feature = "discord") { "matrix" } else { "discord" };
+    let config = write_config(dir.path(), &format!("[{left_out}]\n"));
+
+    let out = hearth(&["--config", config.to_str().unwrap()]);
+
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("built without this platform"), "{stderr}");
+    assert!(stderr.contains("cargo install"), "{stderr}");
+}
+
 #[test]
 fn json_logs_are_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();

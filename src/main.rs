@@ -253,7 +253,8 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     }
     let mut adapters = start_adapters(config, &hearth, &until_stopped)?;
     sweep_hourly(hearth.clone(), until_stopped());
-    let mut scheduler = tokio::spawn(Scheduler::new(hearth, std::mem::take(&mut adapters.outboxes)).run(until_stopped()));
+    let mut scheduler =
+        tokio::spawn(Scheduler::new(hearth, std::mem::take(&mut adapters.outboxes)).run(until_stopped()));
     let (outcome, scheduler_done) = run_until_stopped(&mut adapters, &mut scheduler).await;
     let _ = stop.send(true);
     // Everything below (the delivery in flight, unmuting a circle) fits in

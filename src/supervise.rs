@@ -112,7 +112,10 @@ where
                 }
                 Err(e) => {
                     if !connected_once.load(Ordering::SeqCst) {
-                        tracing::warn!(error = format!("{e:#}"), "matrix: the homeserver cannot be reached yet; the other adapters go on");
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "matrix: the homeserver cannot be reached yet; the other adapters go on"
+                        );
                     }
                     return Err(e.context("connecting to Matrix"));
                 }

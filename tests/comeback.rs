@@ -155,13 +155,22 @@ async fn matrix_connected_is(addr: &str, value: u8, within: Duration) {
         if scraped.contains(&wanted) {
             return;
         }
-        assert!(Instant::now() < deadline, "never {wanted} within {within:?}:\n{scraped}");
+        assert!(
+            Instant::now() < deadline,
+            "never {wanted} within {within:?}:\n{scraped}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 
 /// Writes the config: the fake Discord, Matrix at `homeserver`, metrics at `metrics`.
-fn config(dir: &std::path::Path, fake: &FakeDiscord, bot: &hearth_matrix::MatrixConfig, homeserver: &str, metrics: &str) -> std::path::PathBuf {
+fn config(
+    dir: &std::path::Path,
+    fake: &FakeDiscord,
+    bot: &hearth_matrix::MatrixConfig,
+    homeserver: &str,
+    metrics: &str,
+) -> std::path::PathBuf {
     let token_file = dir.join("discord.token");
     std::fs::write(&token_file, "fake-token\n").unwrap();
     let config = dir.join("hearth.toml");
@@ -202,7 +211,7 @@ fn start_hearth(config: &std::path::Path, dir: &std::path::Path) -> Running {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
             .spawn()
-            .expect("the hearth binary starts"),
+            .unwrap(),
     )
 }
 
@@ -308,9 +317,7 @@ async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_
     let room = room_with_bot(&alice, &bot_id, false, &[]).await;
     matrix_answers(&alice, &room, &bot_id, Duration::from_secs(60)).await;
     let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str() && s.kind() == "m.room.message";
-    alice
-        .say(&room, "!group create name:Revoked topic:x led_by:peer")
-        .await;
+    alice.say(&room, "!group create name:Revoked topic:x led_by:peer").await;
     alice
         .wait_for("the group", |s| from_bot(s) && s.body().starts_with("Revoked"))
         .await;
@@ -332,7 +339,9 @@ async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_
             )
             .await;
         alice
-            .wait_for("the schedule", |s| from_bot(s) && s.in_reply_to() == Some(asked.as_str()))
+            .wait_for("the schedule", |s| {
+                from_bot(s) && s.in_reply_to() == Some(asked.as_str())
+            })
             .await;
     }
     // The token goes a second before the reminders fall due: the bot has no
@@ -344,7 +353,12 @@ async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_
     let titles = || (0..MEETINGS).map(|i| format!("revoked-{i:02}"));
     let seen = loop {
         let reminders: Vec<String> = alice
-            .all(|s| from_bot(s) && s.body().contains("revoked-") && s.ts() >= (due - 1) * 1000 && !s.body().contains("Scheduled"))
+            .all(|s| {
+                from_bot(s)
+                    && s.body().contains("revoked-")
+                    && s.ts() >= (due - 1) * 1000
+                    && !s.body().contains("Scheduled")
+            })
             .await
             .iter()
             .map(|s| s.body().to_string())

@@ -668,7 +668,11 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     // to unmute and to close the gateway.
     fake.wait_request("POST", &events).await;
     for user in muted {
-        fake.delay("PATCH", &format!("/guilds/{GUILD}/members/{user}"), Duration::from_millis(2200));
+        fake.delay(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{user}"),
+            Duration::from_millis(2200),
+        );
     }
     fake.hold_gateway_close();
     let before_stop = fake.requests().len();
@@ -722,7 +726,11 @@ async fn the_example_config_with_discord_keeps_running_with_standard_input_close
         let config = dir.path().join("hearth.toml");
         let text = example.replace("path = \"hearth.db\"", &format!("path = {db:?}"));
         assert_ne!(text, example, "the example names its database");
-        std::fs::write(&config, format!("{text}\n{extra}{}", discord_section(&fake, dir.path()))).unwrap();
+        std::fs::write(
+            &config,
+            format!("{text}\n{extra}{}", discord_section(&fake, dir.path())),
+        )
+        .unwrap();
         let mut hearth = Running(
             Command::new(env!("CARGO_BIN_EXE_hearth"))
                 .arg("--config")
@@ -745,7 +753,10 @@ async fn the_example_config_with_discord_keeps_running_with_standard_input_close
         let stopped = hearth.0.wait().unwrap();
 
         let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
-        assert!(running.is_none(), "case {i}: hearth exited ({running:?}) with stdin closed:\n{log}");
+        assert!(
+            running.is_none(),
+            "case {i}: hearth exited ({running:?}) with stdin closed:\n{log}"
+        );
         assert!(stopped.success(), "case {i}: {stopped}\n{log}");
     }
 }

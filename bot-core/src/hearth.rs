@@ -639,8 +639,17 @@ impl Hearth {
             }
             Command::MeetingRsvpTakenBack { occurrence, answer } => {
                 let meeting = the_meeting()?;
-                let Some(message) =
-                    meetings::take_back_rsvp(store, meeting, the_group()?, &ctx.me, occurrence, answer, reader_zone, now).await?
+                let Some(message) = meetings::take_back_rsvp(
+                    store,
+                    meeting,
+                    the_group()?,
+                    &ctx.me,
+                    occurrence,
+                    answer,
+                    reader_zone,
+                    now,
+                )
+                .await?
                 else {
                     return Ok(Response::none());
                 };

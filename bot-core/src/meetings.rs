@@ -1114,24 +1114,27 @@ pub async fn take_back_rsvp(
     if occ.start <= now {
         return Ok(None);
     }
-    let gone = sqlx::query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
-        .bind(meeting.id)
-        .bind(occ.original.timestamp())
-        .bind(me.id)
-        .bind(answer)
-        .execute(store.pool())
-        .await
-        .context("taking back an RSVP")?
-        .rows_affected();
+    let gone =
+        sqlx::query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
+            .bind(meeting.id)
+            .bind(occ.original.timestamp())
+            .bind(me.id)
+            .bind(answer)
+            .execute(store.pool())
+            .await
+            .context("taking back an RSVP")?
+            .rows_affected();
     if gone == 0 {
         return Ok(None);
     }
     let name = meeting.name(&group.name);
-    Ok(Some(Message::new().line(
-        Line::text(format!("Your answer for {name} on "))
-            .push(time(occ.start, reader_zone))
-            .t(" is taken back: no answer for now. Press a button again any time."),
-    )))
+    Ok(Some(
+        Message::new().line(
+            Line::text(format!("Your answer for {name} on "))
+                .push(time(occ.start, reader_zone))
+                .t(" is taken back: no answer for now. Press a button again any time."),
+        ),
+    ))
 }
 
 #[cfg(test)]

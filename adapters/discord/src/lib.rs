@@ -213,7 +213,9 @@ impl Discord {
             .await
             .is_err()
         {
-            tracing::warn!("discord: releasing the circle mutes took longer than {RELEASE_WITHIN:?}; the rest go at the next start");
+            tracing::warn!(
+                "discord: releasing the circle mutes took longer than {RELEASE_WITHIN:?}; the rest go at the next start"
+            );
         }
         let closing = async {
             shards.shutdown_all().await;

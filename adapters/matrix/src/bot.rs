@@ -81,7 +81,14 @@ impl Bot {
     }
 
     /// Answers a press, or a press taken back (see [`Bot::press`]).
-    async fn answer_press(&self, room: &Room, sender: &UserId, cause: &EventId, community: &str, mut response: Response) {
+    async fn answer_press(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        community: &str,
+        mut response: Response,
+    ) {
         if response.effects.iter().any(|e| matches!(e, Effect::Status { .. })) {
             response.reply = None;
         }

@@ -7,10 +7,10 @@ use bot_core::{Input, InputKind, parse};
 use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::{EncryptedEventScheme, OriginalSyncRoomEncryptedEvent};
 use matrix_sdk::ruma::events::room::member::{MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{EventId, MilliSecondsSinceUnixEpoch, UserId};
@@ -122,7 +122,13 @@ pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEve
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
             let parsed = parse::parse_command(&command);
-            bot.presses.remember(&event.event_id, room.room_id(), &event.sender, &command, acts_in.as_deref());
+            bot.presses.remember(
+                &event.event_id,
+                room.room_id(),
+                &event.sender,
+                &command,
+                acts_in.as_deref(),
+            );
             bot.press(&room, &event.sender, &event.event_id, acts_in, parsed).await;
         }),
     );
@@ -151,7 +157,8 @@ pub(crate) async fn on_redaction(event: OriginalSyncRoomRedactionEvent, room: Ro
         &room_id,
         Box::pin(async move {
             let parsed = parse::parse_command(&press.command);
-            bot.unpress(&room, &event.sender, &event.event_id, press.acts_in, parsed).await;
+            bot.unpress(&room, &event.sender, &event.event_id, press.acts_in, parsed)
+                .await;
         }),
     );
 }

@@ -28,7 +28,14 @@ pub(crate) struct Presses {
 }
 
 impl Presses {
-    pub(crate) fn remember(&self, reaction: &EventId, room: &RoomId, sender: &UserId, command: &str, acts_in: Option<&str>) {
+    pub(crate) fn remember(
+        &self,
+        reaction: &EventId,
+        room: &RoomId,
+        sender: &UserId,
+        command: &str,
+        acts_in: Option<&str>,
+    ) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let (presses, order) = &mut *inner;
         if order.len() >= MAX_REMEMBERED
@@ -63,8 +70,6 @@ impl Presses {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use matrix_sdk::ruma::{event_id, room_id, user_id};
 
     use super::*;

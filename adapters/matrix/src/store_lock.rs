@@ -72,8 +72,6 @@ pub(crate) fn in_use(store_dir: &Path) -> anyhow::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use super::*;
 
     #[tokio::test]

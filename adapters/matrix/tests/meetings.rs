@@ -127,7 +127,9 @@ async fn taking_back_an_rsvp_reaction_leaves_no_answer_and_pressing_again_answer
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
     alice
-        .wait_for("the group's card", |s| from_bot(s) && s.body().starts_with("Grief circle"))
+        .wait_for("the group's card", |s| {
+            from_bot(s) && s.body().starts_with("Grief circle")
+        })
         .await;
     alice
         .say(&room, r#"!meeting schedule group:"Grief circle" when:"in 3h""#)
@@ -145,7 +147,8 @@ async fn taking_back_an_rsvp_reaction_leaves_no_answer_and_pressing_again_answer
     let bobs_room = bob.room(&rid);
 
     let press = bob.react(&bobs_room, card.event_id(), "👍").await;
-    bob.wait_for("the RSVP thanks", in_dm("you're going to Grief circle")).await;
+    bob.wait_for("the RSVP thanks", in_dm("you're going to Grief circle"))
+        .await;
     bob.take_back(&bobs_room, &press).await;
     let taken_back = bob.wait_for("the answer taken back", in_dm("is taken back")).await;
     bob.react(&bobs_room, card.event_id(), "👍").await;

@@ -52,7 +52,12 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     files.sort();
     assert_eq!(
         files,
-        ["hearth.lock", "matrix-sdk-crypto.sqlite3", "session.json", "store-encryption"],
+        [
+            "hearth.lock",
+            "matrix-sdk-crypto.sqlite3",
+            "session.json",
+            "store-encryption"
+        ],
         "store_dir holds {files:?}"
     );
     assert!(!config.store_dir.join("matrix-sdk-state.sqlite3-wal").exists());

@@ -66,7 +66,10 @@ async fn taking_back_a_press_whose_answer_changed_since_changes_nothing() {
 
     let taken_back = bot.take_back("ann", YES).await;
 
-    assert!(taken_back.reply.is_none() && taken_back.effects.is_empty(), "{taken_back:?}");
+    assert!(
+        taken_back.reply.is_none() && taken_back.effects.is_empty(),
+        "{taken_back:?}"
+    );
     assert!(going(&bot).await.contains("1 maybe"), "{}", going(&bot).await);
 }
 
@@ -89,7 +92,10 @@ async fn taking_back_a_raised_hand_lowers_it_and_other_presses_stay_done() {
     let still_joined = bot.take_back("ann", "group join group:#1").await;
 
     assert!(
-        lowered.effects.iter().any(|e| matches!(e, crate::Effect::Status { .. })),
+        lowered
+            .effects
+            .iter()
+            .any(|e| matches!(e, crate::Effect::Status { .. })),
         "the status shows the hand lowered: {lowered:?}"
     );
     assert!(queued.contains("kim"), "{queued}");

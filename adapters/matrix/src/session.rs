@@ -141,6 +141,7 @@ impl Matrix {
             Some(stored) => restore(&client, &config, stored).await?,
             None => login(&client, &config, None).await?,
         }
+        enable_crypto_store_lock(&client).await?;
         // No long poll: this sync only marks what is already there as seen.
         // The room state is in memory, so it is a whole (initial) sync: every
         // joined room's state, the pending invites and the account data
@@ -176,11 +177,11 @@ impl Matrix {
                 }
                 client = build_client(&config, passphrase.as_deref()).await?;
                 login(&client, &config, if soft { device } else { None }).await?;
+                enable_crypto_store_lock(&client).await?;
                 client.sync_once(first).await.context("the first Matrix sync")?;
             }
         }
         hold_store_lock(&client, lock);
-        enable_crypto_store_lock(&client).await?;
         bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
             bail!("the Matrix client has no user id after login");

@@ -324,6 +324,33 @@ async fn check_beside_the_running_bot_leaves_its_keys_alone_and_says_so() {
     assert!(!answer.body().is_empty());
 }
 
+/// A homeserver that is down at start is waited for (tests/comeback.rs); a
+/// login it refuses is not: Hearth stops at once, saying why.
+#[cfg(feature = "matrix")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_stops_start_up_at_once_with_the_error() {
+    let synapse = common::synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = common::bot_config(&synapse, dir.path()).await;
+    let wrong = dir.path().join("wrong-password");
+    std::fs::write(&wrong, "not the password\n").unwrap();
+    bot.password_file = Some(wrong);
+    let config = write_config(dir.path(), &matrix_section(&bot));
+    let started = Instant::now();
+
+    let out = tokio::task::spawn_blocking(move || hearth(&["--config", config.to_str().unwrap()]))
+        .await
+        .unwrap();
+
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        stderr.contains("the matrix adapter stopped") && stderr.contains("logging in to Matrix"),
+        "{stderr}"
+    );
+}
+
 // ---- metrics ----------------------------------------------------------------
 
 /// The text of `GET /metrics` on `addr`, or "" while nothing answers.

@@ -124,15 +124,31 @@ fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::Ins
         );
         return (false, None);
     }
+    let folder = match config.storage.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        // No Hearth runs on a database whose folder is missing (said below).
+        return (false, None);
+    }
     match bot_core::InstanceLock::take(&config.storage.path) {
         Ok(lock) => {
             report.ok(PART, "no Hearth is running on this database; nothing to do.");
             (false, Some(lock))
         }
-        Err(_) => {
+        Err(e) if e.starts_with("another Hearth is already running") => {
             report.ok(
                 PART,
                 "a Hearth is running on this database: this check leaves its stores alone (platforms are asked with the tokens it holds); nothing to do.",
+            );
+            (true, None)
+        }
+        // Unknown, so taken as running: a store that may be in use is never opened.
+        Err(e) => {
+            report.note(
+                PART,
+                format!("{e}; this check takes Hearth for running and leaves its stores alone. Run it as Hearth's own user."),
             );
             (true, None)
         }

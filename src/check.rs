@@ -148,7 +148,9 @@ fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::Ins
         Err(e) => {
             report.note(
                 PART,
-                format!("{e}; this check takes Hearth for running and leaves its stores alone. Run it as Hearth's own user."),
+                format!(
+                    "{e}; this check takes Hearth for running and leaves its stores alone. Run it as Hearth's own user."
+                ),
             );
             (true, None)
         }

@@ -129,3 +129,27 @@ async fn the_first_login_sets_up_cross_signing_and_signs_the_bots_device() {
     );
     bot.stop().await;
 }
+
+/// Never two clients on one crypto store: a second connection waits for the
+/// first client to be dropped, and is refused while it lives; once it is
+/// gone (the adapter's reconnect lets it go first), the store opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_in_use_is_refused_to_a_second_client_until_the_first_is_dropped() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = bot_config(&synapse, dir.path()).await;
+    let first = Matrix::connect(config.clone()).await.unwrap();
+
+    let second = Matrix::connect(config.clone()).await;
+    drop(first);
+    let third = Matrix::connect(config).await;
+
+    let Err(refused) = second else {
+        panic!("a second client opened a store in use")
+    };
+    assert!(
+        format!("{refused:#}").contains("is in use by another Hearth"),
+        "{refused:#}"
+    );
+    assert!(third.is_ok(), "{:?}", third.err());
+}

@@ -32,6 +32,10 @@ pub async fn backup(db: &Path, to: &Path) -> anyhow::Result<Copied> {
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
     let _ = std::fs::remove_file(&partial);
+    // The copy holds everything the bot does, check-in notes included: it is
+    // readable by its owner alone from the first byte (VACUUM INTO writes
+    // into an empty file that exists).
+    private_file(&partial)?;
     // Never migrating: the copy is the file as the running bot has it.
     let source = open(db).await?;
     let copied = sqlx::query("VACUUM INTO ?")
@@ -53,6 +57,18 @@ pub async fn backup(db: &Path, to: &Path) -> anyhow::Result<Copied> {
     };
     std::fs::rename(&partial, to).with_context(|| format!("renaming {} to {}", partial.display(), to.display()))?;
     Ok(copied)
+}
+
+/// Creates `path`, empty, readable and writable by its owner alone.
+fn private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    Ok(())
 }
 
 /// Opens the copy, checks its integrity and counts what it holds.

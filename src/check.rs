@@ -184,8 +184,10 @@ async fn database(report: &mut Report, path: &Path) {
         }
         return;
     }
-    let pool = match crate::backup::open(path).await {
-        Ok(pool) => pool,
+    // Read-only, never migrated: a database older or newer than this build
+    // is reported below, not changed.
+    let pool = match bot_core::Store::open_read_only(path).await {
+        Ok(store) => store.pool().clone(),
         Err(e) => {
             report.fix(
                 PART,

@@ -106,18 +106,9 @@ fn init_logs(default: &str) {
 }
 
 fn init_logs_as(default: &str, format: config::LogFormat) {
-    let filter = match tracing_subscriber::EnvFilter::try_from_default_env() {
-        // A `RUST_LOG` that does not mention it still keeps matrix-sdk's
-        // key-backup warning (once per sync; see below) out of the log.
-        Ok(filter) if !std::env::var("RUST_LOG").unwrap_or_default().contains("backups") => {
-            match "matrix_sdk_crypto::backups=error".parse() {
-                Ok(directive) => filter.add_directive(directive),
-                Err(_) => filter,
-            }
-        }
-        Ok(filter) => filter,
-        Err(_) => tracing_subscriber::EnvFilter::new(default),
-    };
+    let wanted = log_directives(std::env::var("RUST_LOG").ok().as_deref(), default);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&wanted).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -125,6 +116,53 @@ fn init_logs_as(default: &str, format: config::LogFormat) {
         config::LogFormat::Text => logs.init(),
         config::LogFormat::Json => logs.json().init(),
     }
+}
+
+/// Hearth's own crates, as log targets.
+const OWN_CRATES: &[&str] = &[
+    "hearth",
+    "bot_core",
+    "hearth_console",
+    "hearth_discord",
+    "hearth_matrix",
+];
+
+/// The log filter: `default`, with what `RUST_LOG` asks. A bare level in it
+/// (`RUST_LOG=debug`) raises Hearth's own crates only: dependencies' debug
+/// and trace output carries request bodies and tokens (serenity's HTTP span
+/// logs interaction tokens and whole bodies: check-in histories, `/mydata`,
+/// crisis answers), so it stays off unless a directive names the crate on
+/// purpose (`RUST_LOG=debug,serenity=debug`). A `RUST_LOG` that does not
+/// mention it keeps matrix-sdk's key-backup warning (once per sync) out.
+fn log_directives(rust_log: Option<&str>, default: &str) -> String {
+    let Some(rust_log) = rust_log.map(str::trim).filter(|l| !l.is_empty()) else {
+        return default.to_string();
+    };
+    let mut named = Vec::new();
+    let mut level = None;
+    for directive in rust_log.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match directive.parse::<tracing_subscriber::filter::LevelFilter>() {
+            Ok(bare) => level = Some(bare),
+            Err(_) => named.push(directive.to_string()),
+        }
+    }
+    let mut out: Vec<String> = default.split(',').map(str::to_string).collect();
+    if let Some(level) = level {
+        let default_level = out
+            .first()
+            .and_then(|d| d.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+            .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN);
+        // Quieter than the default applies to everything; louder, to Hearth alone.
+        if level < default_level {
+            out[0] = level.to_string();
+        }
+        out.extend(OWN_CRATES.iter().map(|c| format!("{c}={level}")));
+    }
+    out.extend(named);
+    if !rust_log.contains("backups") {
+        out.push("matrix_sdk_crypto::backups=error".to_string());
+    }
+    out.join(",")
 }
 
 #[tokio::main]
@@ -394,7 +432,12 @@ fn sweep_hourly(hearth: Hearth, stopped: impl std::future::Future<Output = ()> +
             loop {
                 hourly.tick().await;
                 match hearth.sweep(hearth.now()).await {
-                    Ok(gone) => tracing::info!(jobs = gone.jobs, rsvps = gone.rsvps, "retention sweep"),
+                    Ok(gone) => tracing::info!(
+                        jobs = gone.jobs,
+                        rsvps = gone.rsvps,
+                        groups = gone.groups,
+                        "retention sweep"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
                 }
             }
@@ -409,9 +452,10 @@ fn sweep_hourly(hearth: Hearth, stopped: impl std::future::Future<Output = ()> +
 /// How long stopping may take after a signal, under systemd's and Docker's 10 s.
 const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 
-/// Opens the database, holding its single-instance lock unless `shared`.
 /// `hearth export meeting-guide`: the same file as the command, for a
-/// website to serve. It reads beside a running bot, never taking its lock.
+/// website to serve. It reads beside a running bot, never taking its lock,
+/// and never writes: a database older or newer than this build is reported
+/// and left as it is.
 async fn export_meeting_guide(
     db: &std::path::Path,
     community: Option<&str>,
@@ -423,7 +467,13 @@ async fn export_meeting_guide(
             db.display()
         );
     }
-    let (store, _) = open_store(db, true).await?;
+    let store = Store::open_read_only(db)
+        .await
+        .with_context(|| format!("opening the database {}", db.display()))?;
+    if let Some(why) = store.schema().await?.refusal() {
+        store.close().await;
+        anyhow::bail!("{}: {why}", db.display());
+    }
     let named = match community {
         Some(c) => Some(
             c.split_once(':')
@@ -437,7 +487,8 @@ async fn export_meeting_guide(
             None => "the database holds no community, or several: name one with --community platform:id",
         });
     };
-    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id).await?;
+    let now = chrono::Utc::now();
+    let (json, listed, left_out) = bot_core::meeting_guide::file(&store, id, now, false).await?;
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
     let plural = if listed == 1 { "" } else { "s" };
     let mut report = format!("Wrote {listed} meeting{plural} to {}.\n", out.display());
@@ -449,6 +500,7 @@ async fn export_meeting_guide(
     Ok(())
 }
 
+/// Opens the database, holding its single-instance lock unless `shared`.
 async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
     let lock = if shared {
         None
@@ -534,5 +586,38 @@ async fn operate(command: Command, path: &std::path::Path, config: Config) -> an
             say(&text)
         }
         Command::Console(_) | Command::Export(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_directives;
+
+    #[test]
+    fn a_bare_level_raises_hearths_own_crates_and_no_dependency() {
+        let filter = log_directives(Some("debug"), "info,matrix_sdk=warn");
+
+        assert!(filter.starts_with("info,matrix_sdk=warn,"), "{filter}");
+        for own in [
+            "hearth=debug",
+            "bot_core=debug",
+            "hearth_discord=debug",
+            "hearth_matrix=debug",
+        ] {
+            assert!(filter.split(',').any(|d| d == own), "{own} not in {filter}");
+        }
+        assert!(!filter.contains("serenity"), "{filter}");
+    }
+
+    #[test]
+    fn a_dependency_named_on_purpose_is_heard_and_a_quieter_level_applies_to_all() {
+        let named = log_directives(Some("trace,serenity=debug"), "warn");
+        let quiet = log_directives(Some("error"), "info,matrix_sdk=warn");
+        let none = log_directives(None, "info");
+
+        assert!(named.split(',').any(|d| d == "serenity=debug"), "{named}");
+        assert!(named.starts_with("warn,"), "{named}");
+        assert!(quiet.starts_with("error,"), "{quiet}");
+        assert_eq!(none, "info");
     }
 }

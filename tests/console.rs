@@ -569,11 +569,7 @@ fn check_in_notes_reach_only_their_authors_and_console_presses_record_answers() 
             assert_eq!(reader.as_deref(), Some(author), "{note} reached {reader:?}: {line}");
         }
     }
-    assert!(
-        run.stderr.contains("check-in recorded"),
-        "the log is captured: {}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("command"), "the log is captured: {}", run.stderr);
     assert!(
         !run.stderr.contains("private-words"),
         "a note was logged: {}",
@@ -743,7 +739,7 @@ fn resources_and_local_crisis_lines_through_the_console() {
     let list = answer_to(out, "carol@#general> /resources list\n");
     assert!(list.contains("(private: only carol sees this)"), "{list}");
     assert!(
-        list.contains("Grief reading <https://example.org/grief> — Books that helped"),
+        list.contains("Grief reading <https://example.org/grief> (example.org) — Books that helped"),
         "{list}"
     );
     assert!(list.contains("Town helpline"), "{list}");
@@ -757,6 +753,60 @@ fn resources_and_local_crisis_lines_through_the_console() {
     assert!(crisis.contains("last checked on 2026-11-26"), "{crisis}");
     assert!(answer_to(out, "/resources remove").contains("Removed Grief reading"));
     assert!(answer_to(out, "/resources add title:Bad").contains("https://"));
+}
+
+#[test]
+fn who_may_do_what_through_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Cyrillic і among Latin letters: a look-alike of samaritans.org.
+    let homograph = "samar\u{456}tans.org";
+    let script = format!(
+        r#"
+/group create name:Grief topic:grief led_by:peer
+/group create name:Intake topic:grief led_by:peer registration:"Write to us" tell_facilitators:on channel:#intake
+/group facilitator group:Grief user:fay action:add
+/group facilitator group:Intake user:ian action:add
+/as fay
+/resources add title:Helpline url:https://help.example topic:crisis
+/as alice
+/resources add title:Samaritans url:https://{homograph} topic:crisis
+/group info group:Intake
+/as bo
+/group join group:Intake
+/as alice
+/circle start
+/in side
+/circle start
+/as bo
+/circle join
+/in general
+/circle pass
+/circle pass circle:2
+"#
+    );
+
+    let run = hearth(dir.path(), &["console", "--db", "t.db", "--as", "alice"], &script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "/resources add title:Helpline")
+            .contains("Only a community admin can add or remove crisis lines."),
+        "{out}"
+    );
+    assert!(answer_to(out, "/resources add title:Samaritans").contains("mixes alphabets"));
+    let card = answer_to(out, "/group info group:Intake");
+    assert!(card.contains("Home: #intake"), "{card}");
+    assert!(!card.contains("Join]"), "no Join button: {card}");
+    let asked = answer_to(out, "/group join group:Intake");
+    assert!(asked.contains("Intake asks people to register first"), "{asked}");
+    assert!(asked.contains("-> DM ian"), "its facilitator is told: {asked}");
+    // Bo is next in #side's circle (2). In #general, where circle 1 runs, a
+    // bare command means circle 1; its number, as its buttons carry, means 2.
+    let bare = answer_to(out, "bo@#general> /circle pass\n");
+    assert!(bare.contains("You're not in this circle."), "{bare}");
+    let pressed = answer_to(out, "bo@#general> /circle pass circle:2");
+    assert!(pressed.contains("bo passed — that's always okay."), "{pressed}");
 }
 
 #[test]
@@ -774,14 +824,20 @@ fn crisis_checkins_and_own_data_leave_no_trace_of_who_in_the_log() {
     assert!(answer_to(&run.stdout, "> /forgetme confirm:yes").contains("Nothing of it is left"));
     let log = &run.stderr;
     assert!(log.contains("command"), "the log is on: {log}");
-    assert!(log.contains("timezone"), "ordinary commands are still logged: {log}");
     for secret in [who, "heavyday"] {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
-    for line in log.lines().filter(|l| l.contains("command")) {
-        for name in ["crisis", "checkin", "mydata", "forgetme"] {
-            assert!(!line.contains(name), "{name} logged: {line}");
-        }
+    // Every command is logged alike: no line, by its name or by being
+    // different, says that someone used one of the private ones.
+    let commands: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split_once("bot_core::hearth").map(|(_, rest)| rest))
+        .filter(|rest| rest.contains("command"))
+        .collect();
+    assert_eq!(commands.len(), 7, "one line per command: {log}");
+    assert!(commands.iter().all(|c| *c == commands[0]), "{commands:#?}");
+    for name in ["timezone", "crisis", "checkin", "mydata", "forgetme", "member="] {
+        assert!(!commands[0].contains(name), "{name} logged: {}", commands[0]);
     }
 }
 
@@ -817,6 +873,40 @@ fn mydata_is_a_private_block_and_forgetme_asks_before_it_erases() {
     let after = out.rsplit("bob@#general> /mydata").next().unwrap();
     assert!(after.contains("Groups: none."), "{after}");
     assert!(!after.contains("a good walk"), "{after}");
+}
+
+#[test]
+fn a_card_field_is_cleared_and_a_retired_group_leaves_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer location:"Room 4" cost:free
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:UTC
+/group edit group:#1 clear:location,cost
+/group retire group:#1
+/group retire group:#1 confirm:yes
+/group list
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let cleared = answer_to(out, "/group edit group:#1 clear:location,cost");
+    assert!(cleared.contains("Cost: Not stated"), "{cleared}");
+    assert!(!cleared.contains("Room 4"), "{cleared}");
+    assert!(
+        answer_to(out, "> /group retire group:#1\n").contains("confirm:yes"),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /group retire group:#1 confirm:yes").contains("Retired Grief circle"),
+        "{out}"
+    );
+    assert!(answer_to(out, "> /group list\n").contains("No groups yet"), "{out}");
 }
 
 #[test]
@@ -877,4 +967,97 @@ fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
     )
     .unwrap();
     assert_eq!(attached, file, "the command and the export give the same feed");
+}
+
+#[test]
+fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_closed_links_stay_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut script = String::from(
+        r#"/group create name:"Grief circle" topic:grief led_by:peer format:online location:https://Meet.Example/Grief?pwd=OpenAbC
+/group create name:Caregivers topic:care led_by:peer format:online location:https://Meet.Example/Care?pwd=SeCrEt9 registration:"Ask the facilitator"
+/group list
+/as stranger
+/checkin share mood:1 group:#1
+/checkin share mood:2 note:missing Grief circle
+"#,
+    );
+    for (i, who) in ["ann", "ben", "cat", "dan", "eve"].iter().enumerate() {
+        script.push_str(&format!(
+            "/as {who}\n/group join group:#1\n/checkin share mood:{} group:#1\n",
+            i + 1
+        ));
+    }
+    script.push_str("/as admin\n/checkin summary group:#1\n/wait 7d\n/checkin summary group:#1\n");
+    script.push_str(
+        "/as fay\n/group join group:#1\n/checkin share mood:5 group:#1\n/as admin\n/checkin summary group:#1\n",
+    );
+
+    let run = hearth(
+        dir.path(),
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "admin",
+            "--clock",
+            "2026-03-19T10:00:00Z",
+        ],
+        &script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let list = answer_to(out, "/group list");
+    assert!(
+        list.contains("https://Meet.Example/Grief?pwd=OpenAbC"),
+        "an open link keeps its case: {list}"
+    );
+    assert!(
+        !list.to_lowercase().contains("secret9"),
+        "a closed group's link in the channel: {list}"
+    );
+    assert!(
+        answer_to(out, "stranger@#general> /checkin share mood:1 group:#1")
+            .contains("Only Grief circle's members count in its check-ins"),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "/checkin share mood:2 note:missing Grief circle").contains("Put a value with spaces in quotes"),
+        "{out}"
+    );
+    let summaries: Vec<&str> = out
+        .split("admin@#general> /checkin summary group:#1")
+        .skip(1)
+        .map(|rest| {
+            let end = rest
+                .find("@#")
+                .and_then(|i| rest[..i].rfind('\n'))
+                .unwrap_or(rest.len());
+            rest[..end].trim_end()
+        })
+        .collect();
+    assert_eq!(summaries.len(), 3, "{out}");
+    assert!(
+        summaries[0].contains("Not enough check-ins"),
+        "the week is open: {}",
+        summaries[0]
+    );
+    assert!(
+        summaries[1].contains("3 okay: 1") && summaries[1].contains("Average: 3.0"),
+        "{}",
+        summaries[1]
+    );
+    assert_eq!(
+        summaries[1], summaries[2],
+        "a sixth answer changes nothing until its week closes"
+    );
+    let stored: i64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = bot_core::Store::open(&dir.path().join("t.db")).await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    });
+    assert_eq!(stored, 6, "the stranger's and the spilled check-ins stored nothing");
 }

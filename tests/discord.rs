@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 use running::Running;
 use serde_json::json;
 use support::{
-    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, STAGE, callback_path, command_interaction, guild_create,
-    member, suppress_of, token, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, STAGE, callback_path,
+    command_interaction, guild_create, member, suppress_of, token, voice_state,
 };
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
         moderated,
     ];
     let people = [
-        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]),
         member(BO, "Bo", PLAIN, &[]),
         member(DI, "Di", PLAIN, &[]),
         member(MOD_MUTED, "Mo", PLAIN, &[]),
@@ -241,7 +241,7 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
         listening,
     ];
     let people = [
-        member(ADA, "Ada", MANAGE_GUILD, &[]),
+        member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]),
         member(BO, "Bo", PLAIN, &[]),
         member(DI, "Di", PLAIN, &[]),
         member(AUDIENCE, "Al", PLAIN, &[]),
@@ -312,4 +312,105 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
             .all(|r| r.method != "GET" || !r.path.starts_with("/channels/")),
         "the record says it was a stage; nothing to ask at start-up"
     );
+}
+
+/// The answer to interaction `id`: its callback, or the edit of a deferral.
+async fn answer_to(fake: &FakeDiscord, id: u64) -> serde_json::Value {
+    let callback = fake.wait_request("POST", &callback_path(id)).await;
+    if callback.body["type"] == 5 {
+        fake.wait_request("PATCH", &format!("/webhooks/{APP}/{}/messages/@original", token(id)))
+            .await
+            .body
+    } else {
+        callback.body["data"].clone()
+    }
+}
+
+/// SIGTERM, and the exit within 10 seconds.
+async fn terminate(mut running: Running) {
+    let terminated = Command::new("kill")
+        .args(["-TERM", &running.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A word as the log could carry it: as text, or as its bytes.
+fn written_forms(word: &str) -> Vec<String> {
+    let bytes = word.as_bytes();
+    let decimal: Vec<String> = bytes.iter().map(u8::to_string).collect();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        word.to_string(),
+        decimal.join(", "),
+        decimal.join(","),
+        hex.clone(),
+        hex.to_uppercase(),
+        "U0VDUkVUV09SRA".to_string(), // base64 of SECRETWORD
+    ]
+}
+
+#[tokio::test]
+async fn at_rust_log_trace_the_binary_logs_no_note_no_token_and_no_one_near_a_private_command() {
+    const QUINN: u64 = 731_115_200_000_000_042;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&fake, dir.path());
+    let log_path = dir.path().join("hearth.log");
+    let hearth = Running(
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--config")
+            .arg(&config)
+            .env_remove("HEARTH_CONFIG")
+            .env("RUST_LOG", "trace")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .expect("the hearth binary starts"),
+    );
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    let quinn = member(QUINN, "Quinn", PLAIN, &[]);
+
+    let asked: [(u64, &str, Vec<support::Opt<'_>>); 4] = [
+        (
+            7001,
+            "checkin share",
+            vec![("mood", 3, json!("2")), ("note", 3, json!("SECRETWORD"))],
+        ),
+        (7002, "checkin history", vec![]),
+        (7003, "crisis", vec![]),
+        (7004, "mydata", vec![]),
+    ];
+    let mut answers = Vec::new();
+    for (id, command, options) in &asked {
+        fake.dispatch("INTERACTION_CREATE", command_interaction(*id, &quinn, command, options));
+        answers.push(answer_to(&fake, *id).await);
+    }
+    terminate(hearth).await;
+    let log = std::fs::read_to_string(&log_path).unwrap();
+
+    assert!(
+        answers[1].to_string().contains("SECRETWORD"),
+        "the note went in and came back to its author: {}",
+        answers[1]
+    );
+    assert!(
+        log.contains("discord: command"),
+        "the log is on, at debug and below: {log}"
+    );
+    let mut never: Vec<String> = written_forms("SECRETWORD");
+    never.extend(asked.iter().map(|(id, _, _)| token(*id)));
+    never.push("fake-token".to_string());
+    never.push(QUINN.to_string());
+    for secret in never {
+        assert!(!log.contains(&secret), "{secret:?} in the log:\n{log}");
+    }
 }

@@ -105,3 +105,95 @@ async fn the_binary_answers_in_an_encrypted_room_and_posts_reminders() {
     assert!(reminder.body().contains("Starts in 1 minute"), "{}", reminder.body());
     println!("hearth binary on Matrix: VmRSS {} kB after a reminder", rss_kb(pid));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_rust_log_debug_the_binary_logs_no_note_no_token_and_no_one_near_a_private_command() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = {db:?}\n\n[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
+            db = dir.path().join("hearth.db").display().to_string(),
+            hs = bot.homeserver,
+            user = bot.user_id,
+            pw = bot.password_file.as_ref().unwrap().display().to_string(),
+            store = bot.store_dir.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let log_path = dir.path().join("hearth.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--config")
+        .arg(&config)
+        .env_remove("HEARTH_CONFIG")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("the hearth binary starts");
+    let pid = child.id();
+    let hearth = Running(child);
+    let quinn = Member::new(&synapse, "quinn").await;
+    let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
+    let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str() && s.kind() == "m.room.message";
+    let room = room_with_bot(&quinn, &bot_id, true, &[]).await;
+    // A first personal answer opens the DM, where notes are written.
+    quinn.say(&room, "!timezone zone:UTC").await;
+    let zone = quinn
+        .wait_for("the zone, by DM", |s| from_bot(s) && s.room != room.room_id())
+        .await;
+    let dm = quinn.wait_joined(&zone.room).await;
+
+    let asked = [
+        ("!checkin share mood:2 note:SECRETWORD", "Your note is yours alone"),
+        ("!checkin history", "SECRETWORD"),
+        ("!crisis", "Samaritans"),
+        ("!mydata", "Everything Hearth holds about you"),
+    ];
+    for (command, answer) in asked {
+        quinn.say(&dm, command).await;
+        quinn
+            .wait_for(answer, |s| {
+                from_bot(s) && s.room == dm.room_id() && s.body().contains(answer)
+            })
+            .await;
+    }
+    let ended = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(ended.success());
+    let mut hearth = hearth;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while hearth.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap();
+
+    assert!(log.contains("DEBUG"), "the log is on, at debug: {log}");
+    let word = "SECRETWORD".as_bytes();
+    let decimal: Vec<String> = word.iter().map(u8::to_string).collect();
+    let hex: String = word.iter().map(|b| format!("{b:02x}")).collect();
+    for secret in [
+        "SECRETWORD".to_string(),
+        decimal.join(", "),
+        decimal.join(","),
+        hex.clone(),
+        hex.to_uppercase(),
+        "U0VDUkVUV09SRA".to_string(),
+        // Synapse's access tokens.
+        "syt_".to_string(),
+        "access_token".to_string(),
+    ] {
+        assert!(!log.contains(&secret), "{secret:?} in the log:\n{log}");
+    }
+    // Quinn is named once, where they invited the bot; never again.
+    for line in log.lines().filter(|l| l.contains(quinn.user_id.as_str())) {
+        assert!(line.contains("invite"), "quinn named in: {line}");
+    }
+    for word in ["check-in", "checkin", "crisis", "mydata"] {
+        assert!(!log.to_lowercase().contains(word), "{word:?} in the log:\n{log}");
+    }
+}

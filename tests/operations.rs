@@ -27,7 +27,8 @@ use running::Running;
 use serde_json::json;
 #[cfg(feature = "discord")]
 use support::{
-    APP, FakeDiscord, GUILD, MANAGE_GUILD, PLAIN, Recorded, command_interaction, guild_create, member, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction, guild_create,
+    member, voice_state,
 };
 
 fn hearth(args: &[&str]) -> Output {
@@ -569,6 +570,8 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
         backup.to_str().unwrap(),
     ]);
     assert!(!again.status.success(), "a backup never overwrites");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&backup).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the copy holds notes: its owner's alone");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let copy = bot_core::Store::open(&backup).await.expect("the backup opens");
@@ -648,7 +651,7 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
         voice_state(CY, Some(77)),
         voice_state(DI, Some(77)),
     ];
-    let ada = member(ADA, "Ada", MANAGE_GUILD, &[]);
+    let ada = member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]);
     let people = [
         ada.clone(),
         member(BO, "Bo", PLAIN, &[]),

@@ -149,3 +149,61 @@ fn console(db: &Path, script: &str) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `hearth ARGS --config` on a config naming `db`: the exit, stdout, stderr.
+fn hearth_on(dir: &Path, db: &Path, args: &[&str]) -> (bool, String, String) {
+    let config = dir.join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!("[storage]\npath = {:?}\n\n[console]\n", db.display().to_string()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .current_dir(dir)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the hearth binary starts");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn export_and_check_read_an_older_or_newer_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("older.db");
+    std::fs::copy(FIXTURE, &older).unwrap();
+    // A database a newer Hearth wrote: one migration this build does not know.
+    let newer = dir.path().join("newer.db");
+    let store = bot_core::Store::open(&newer).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+         VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.close().await;
+    let bytes = |p: &Path| std::fs::read(p).unwrap();
+    let (older_before, newer_before) = (bytes(&older), bytes(&newer));
+
+    let old_export = hearth_on(dir.path(), &older, &["export", "meeting-guide", "--out", "old.json"]);
+    let new_export = hearth_on(dir.path(), &newer, &["export", "meeting-guide", "--out", "new.json"]);
+    let old_check = hearth_on(dir.path(), &older, &["check"]);
+
+    assert!(!old_export.0, "{old_export:?}");
+    assert!(old_export.2.contains("older than this Hearth"), "{}", old_export.2);
+    assert!(!new_export.0, "{new_export:?}");
+    assert!(new_export.2.contains("written by a newer Hearth"), "{}", new_export.2);
+    assert!(old_check.1.contains("the next start upgrades it"), "{}", old_check.1);
+    assert!(!dir.path().join("old.json").exists() && !dir.path().join("new.json").exists());
+    assert!(bytes(&older) == older_before, "the older database was changed");
+    assert!(bytes(&newer) == newer_before, "the newer database was changed");
+}

@@ -1,6 +1,11 @@
 //! `/meeting calendar`: an iCalendar file of the series, with VTIMEZONE and
 //! TZID, RRULE, cancelled occurrences as EXDATE and moved ones as
 //! RECURRENCE-ID overrides, so a calendar app shows what Hearth shows.
+//!
+//! DTSTART is the series' first occurrence, not the day it was scheduled
+//! from: RFC 5545 counts DTSTART as an instance whatever the rule says, so a
+//! Monday rule started on a Thursday would show an extra Thursday. A group's
+//! last day ends the rule with an UNTIL.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
@@ -81,6 +86,37 @@ fn vtimezone(zone: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     out
 }
 
+/// The series' RRULE as Hearth expands it: its own, or, when its group's
+/// last day comes first, the same rule ending with that day's last
+/// occurrence (COUNT and UNTIL cannot both be given).
+fn rule(meeting: &Meeting) -> Result<String> {
+    let Some(cutoff) = meeting.cutoff() else {
+        return Ok(meeting.rrule.clone());
+    };
+    let zone = rrule::Tz::Tz(meeting.zone());
+    let beyond = meeting
+        .rules()?
+        .after((cutoff + Duration::seconds(1)).with_timezone(&zone))
+        .all(1)
+        .dates;
+    if beyond.is_empty() {
+        return Ok(meeting.rrule.clone());
+    }
+    let (held, _) = meeting.raw_before(cutoff + Duration::seconds(1), u16::MAX)?;
+    let last = held.last().copied().unwrap_or(cutoff);
+    let mut parts: Vec<&str> = meeting
+        .rrule
+        .split(';')
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !key.eq_ignore_ascii_case("COUNT") && !key.eq_ignore_ascii_case("UNTIL")
+        })
+        .collect();
+    let until = format!("UNTIL={}", last.format("%Y%m%dT%H%M%SZ"));
+    parts.push(&until);
+    Ok(parts.join(";"))
+}
+
 /// The calendar of these series (already filtered to live ones).
 pub async fn calendar(
     store: &Store,
@@ -98,28 +134,36 @@ pub async fn calendar(
         .filter_map(|g| g.location.map(|l| (g.id, l)))
         .collect();
     let mut zones: Vec<Tz> = Vec::new();
+    let mut earliest = now;
     for (meeting, group_name) in series {
         let zone = meeting.zone();
+        // A series whose group ended before it ever met has nothing to show.
+        let Some(first) = meeting.first()? else { continue };
+        earliest = earliest.min(first);
         if !zones.contains(&zone) {
             zones.push(zone);
         }
+        let start = local_at(first, zone);
         let uid = format!("meeting-{}@hearth", meeting.id);
         let title = meeting.name(group_name);
         let mut event = icalendar::Event::new();
         event
             .uid(&uid)
             .summary(title)
-            .starts(tz_dt(meeting.start_local, zone))
-            .ends(tz_dt(meeting.start_local + meeting.duration(), zone));
+            .starts(tz_dt(start, zone))
+            .ends(tz_dt(start + meeting.duration(), zone));
         // DTSTAMP from the injected clock, so a calendar is the same file
         // whenever the same state is exported.
         event.timestamp(now);
+        let changed = DateTime::from_timestamp(meeting.changed_at, 0).unwrap_or_default();
+        event.add_property("LAST-MODIFIED", changed.format("%Y%m%dT%H%M%SZ").to_string());
         if let Some(place) = meeting.location.as_ref().or(group_places.get(&meeting.group_id)) {
             event.location(place);
         }
         if meeting.repeat != "once" {
-            event.add_property("RRULE", &meeting.rrule);
+            event.add_property("RRULE", rule(meeting)?);
         }
+        let cutoff = meeting.cutoff();
         let exceptions: Vec<(i64, Option<i64>)> = sqlx::query_as(
             "SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ? ORDER BY occurrence",
         )
@@ -130,6 +174,9 @@ pub async fn calendar(
         let mut overrides = Vec::new();
         for (original, moved) in exceptions {
             let original = DateTime::from_timestamp(original, 0).unwrap_or_default();
+            if cutoff.is_some_and(|c| original > c) {
+                continue;
+            }
             match moved {
                 None => {
                     let mut exdate = Property::new("EXDATE", local_at(original, zone).format(LOCAL).to_string());
@@ -159,12 +206,6 @@ pub async fn calendar(
     }
     // VTIMEZONE is written by hand into the calendar text: the crate has no
     // builder for it, and its parser would add properties VTIMEZONE must not have.
-    let earliest = series
-        .iter()
-        .map(|(m, _)| m.start_local.and_utc())
-        .min()
-        .unwrap_or(now)
-        .min(now);
     let zones: String = zones
         .into_iter()
         .map(|zone| vtimezone(zone, earliest - Duration::days(366), now + Duration::days(3 * 366)))

@@ -3,13 +3,16 @@
 //! share|history|schedule|remind|summary`), and the prompts that ask for them.
 //!
 //! Privacy rules this module keeps: a note is read back to its author alone
-//! and never logged; a summary shows counts only when at least
-//! [`MIN_ANSWERERS`] people answered with a mood, in both periods it compares;
-//! a pass is its own answer, never a low mood.
+//! and never logged, nor is who checked in, where or when; only a group's
+//! members count in it; a summary covers a whole past week only (so asking
+//! again never gives another answer to subtract), each person once, and
+//! shows only when at least [`MIN_ANSWERERS`] people other than the asker
+//! answered with a mood; a pass is its own answer, never a low mood. Where a
+//! button press shows to the room, a group's prompt carries no mood buttons.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{Context, Error, Result, UserError};
@@ -23,17 +26,22 @@ use crate::parse::Bound;
 use crate::reminders;
 use crate::store::Store;
 use crate::when;
+use sqlx::SqliteConnection;
 
-/// The fewest distinct people who answered with a mood for a summary to show.
+/// The fewest distinct people, besides the one asking, who answered with a
+/// mood in a week for its summary to show.
 pub const MIN_ANSWERERS: usize = 5;
 /// What `mood` accepts.
 pub const MOOD_CHOICES: &[&str] = &["1", "2", "3", "4", "5", "pass"];
-/// What `period` accepts.
-pub const PERIODS: &[&str] = &["week", "month"];
 /// Each mood in plain, kind words, 1 first.
 const WORDS: [&str; 5] = ["struggling", "low", "okay", "good", "great"];
 const EMOJI: [&str; 5] = ["😣", "😕", "😐", "🙂", "😄"];
 const PASS_EMOJI: &str = "🤍";
+/// The one button of a group's prompt where presses show to the room.
+const PRIVATELY_EMOJI: &str = "🔒";
+/// How long after telling a group's facilitators that a member's day is hard
+/// they may be told again.
+const TELL_AGAIN_AFTER_SECS: i64 = 24 * 3600;
 const SPARKS: [char; 5] = ['▁', '▂', '▃', '▄', '▅'];
 /// How many days `/checkin history` draws.
 const HISTORY_DAYS: i64 = 14;
@@ -61,9 +69,7 @@ pub(crate) enum Cmd<'a> {
         time: Option<&'a str>,
         tell: Option<&'static str>,
     },
-    Summary {
-        period: Option<&'static str>,
-    },
+    Summary,
 }
 
 impl<'a> Cmd<'a> {
@@ -84,9 +90,7 @@ impl<'a> Cmd<'a> {
                 time: b.text("time"),
                 tell: b.choice("tell_facilitators"),
             },
-            "checkin summary" => Cmd::Summary {
-                period: b.choice("period"),
-            },
+            "checkin summary" => Cmd::Summary,
             _ => return None,
         })
     }
@@ -96,18 +100,12 @@ impl<'a> Cmd<'a> {
 pub(crate) struct Asker<'a> {
     pub me: &'a Member,
     pub community: &'a Community,
+    pub platform: Platform,
 }
 
-/// What a command asks of the scheduler afterwards.
-#[derive(Debug, Default)]
-pub(crate) struct Replan {
-    /// A group schedule whose next prompt is to be planned.
-    pub schedule: Option<i64>,
-    /// Group schedules whose pending prompts are to be removed.
-    pub stopped: Vec<i64>,
-    /// The member whose daily prompt is to be planned (or removed).
-    pub member: Option<i64>,
-}
+/// Whether a command changed what the scheduler has to do: its writes and
+/// the plan they imply were committed together.
+pub(crate) type Planned = bool;
 
 /// Runs a `/checkin` command. `group` is the resolved `group` option.
 pub(crate) async fn run(
@@ -116,7 +114,7 @@ pub(crate) async fn run(
     asker: &Asker<'_>,
     group: Option<&Group>,
     now: DateTime<Utc>,
-) -> Result<(Response, Replan)> {
+) -> Result<(Response, Planned)> {
     let the_group = || {
         group.ok_or(Error::Internal {
             context: "running a check-in command",
@@ -125,31 +123,43 @@ pub(crate) async fn run(
     };
     let zone = asker.me.zone().unwrap_or(asker.community.zone());
     Ok(match cmd {
-        Cmd::Share { mood, note, prompt } => (
-            share(store, asker.me, group, mood, note, prompt, now).await?,
-            Replan::default(),
-        ),
-        Cmd::History => (
-            Response::private(history(store, asker.me, zone, now).await?),
-            Replan::default(),
-        ),
+        Cmd::Share { mood, note, prompt } => {
+            // A group's prompt names its group, so an answer typed where the
+            // group's community is unknown (a Matrix DM) still counts there.
+            let from_prompt = match (group, prompt) {
+                (None, Some(prompt)) => group_of_prompt(store, prompt).await?,
+                _ => None,
+            };
+            let group = group.or(from_prompt.as_ref());
+            (
+                share(store, asker.me, group, Said { mood, note, prompt }, now).await?,
+                false,
+            )
+        }
+        Cmd::History => (Response::private(history(store, asker.me, zone, now).await?), false),
         Cmd::Schedule { when, repeat, question } => {
             let group = the_group()?;
             let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
-            schedule(store, group, zone, when, repeat, question, now).await?
+            // The schedule and its first prompt, or its stop and the prompts
+            // it takes away, in one write.
+            let mut tx = jobs::write(store).await?;
+            let out = schedule(&mut tx, group, asker.platform, zone, when, repeat, question, now).await?;
+            tx.commit().await.context("committing a check-in schedule")?;
+            out
         }
         Cmd::Remind { time, tell } => {
-            let changes_prompt = time.is_some();
-            let message = remind(store, asker, time, tell, zone).await?;
-            let replan = Replan {
-                member: changes_prompt.then_some(asker.me.id),
-                ..Replan::default()
-            };
-            (Response::private(message), replan)
+            // The settings and the daily prompt they plan, in one write.
+            let mut tx = jobs::write(store).await?;
+            let message = remind(&mut tx, asker, time, tell, zone).await?;
+            if time.is_some() {
+                plan_member_prompt(&mut tx, asker.me.id, now).await?;
+            }
+            tx.commit().await.context("committing check-in settings")?;
+            (Response::private(message), time.is_some())
         }
-        Cmd::Summary { period } => (
-            Response::private(summary(store, the_group()?, period, now).await?),
-            Replan::default(),
+        Cmd::Summary => (
+            Response::private(summary(store, the_group()?, asker.me.id, now).await?),
+            false,
         ),
     })
 }
@@ -174,11 +184,27 @@ fn with_mood_buttons(mut message: Message, group: Option<i64>, prompt: &str) -> 
     message.button("Pass", PASS_EMOJI, format!("checkin share mood:pass{tail}"))
 }
 
-/// A group's prompt as posted in its home channel.
-fn group_prompt(group: &Group, question: Option<&str>, prompt: &str) -> Message {
-    let message = Message::titled(format!("Check-in: {}", group.name))
-        .text(question.unwrap_or("How are you today?"))
-        .text("Answer with a button: only you see the reply, and your answer counts without your name in the group's summary. Pass is always fine.")
+/// A group's prompt as posted in its home channel. Where a press shows the
+/// room who pressed what (Matrix reactions), it carries no mood buttons: its
+/// one button brings the member the mood buttons in their DM, and what they
+/// press there no one else sees.
+fn group_prompt(group: &Group, question: Option<&str>, prompt: &str, platform: Platform) -> Message {
+    let message = Message::titled(format!("Check-in: {}", group.name)).text(question.unwrap_or("How are you today?"));
+    if platform.presses_are_public() {
+        return message
+            .text(format!(
+                "Check in privately: I'll send you the mood buttons in our DM, where no one else sees what you pick. Your answer counts without your name in {}'s summary if you're one of its members. Pass is always fine.",
+                group.name
+            ))
+            .button(
+                "Check in privately",
+                PRIVATELY_EMOJI,
+                format!("checkin share group:#{} prompt:{prompt}", group.id),
+            )
+            .with_private_presses();
+    }
+    let message = message
+        .text("Answer with a button: only you see the reply, and your answer counts without your name in the group's summary if you're one of its members. Pass is always fine.")
         .line(
             Line::text("To add a note only you will ever see: ")
                 .cmd(format!("checkin share mood:3 note:\"…\" group:#{} prompt:{prompt}", group.id)),
@@ -198,24 +224,48 @@ fn personal_prompt(prompt: &str) -> Message {
     with_mood_buttons(message, None, prompt)
 }
 
+/// What a member said in `/checkin share`.
+struct Said<'a> {
+    mood: Option<&'static str>,
+    note: Option<&'a str>,
+    prompt: Option<&'a str>,
+}
+
 /// `/checkin share`.
 async fn share(
     store: &Store,
     me: &Member,
     group: Option<&Group>,
-    mood: Option<&str>,
-    note: Option<&str>,
-    prompt: Option<&str>,
+    said: Said<'_>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
+    // Only members count: anyone else could push a group's average, help it
+    // reach the summary's threshold, or page its facilitators.
+    if let Some(group) = group
+        && !groups::belongs(store, group.id, me.id).await?
+    {
+        return Err(UserError::NotInGroup {
+            group: group.name.clone(),
+        }
+        .into());
+    }
+    let Said { mood, note, prompt } = said;
     if mood.is_none() && note.is_none() {
-        // Nothing said yet: ask, privately, with the buttons.
-        let key = format!("c{}", now.timestamp());
-        let message = Message::new().text("How are you today? Pick one; only you see this.");
-        return Ok(Response::private(with_mood_buttons(message, group.map(|g| g.id), &key)));
+        // Nothing said yet: ask, privately, with the buttons (on Matrix, by
+        // DM: how a group's prompt is answered there).
+        let key = prompt.map_or_else(|| format!("c{}", now.timestamp()), ToString::to_string);
+        return Ok(Response::private(ask_privately(group, &key)));
+    }
+    if let Some(prompt) = prompt {
+        refuse_closed_answer(store, me, prompt, now).await?;
     }
     let mood: Option<i64> = mood.and_then(|m| m.parse().ok());
     let group_id = group.map(|g| g.id);
+    if let Some(group) = group_id {
+        // The week's edges are fixed from the first answer on.
+        week_zone(store, group).await?;
+    }
+    // Nothing is logged here: not who, not where, not when.
     let id: i64 = match prompt {
         Some(prompt) => sqlx::query_scalar(
             "INSERT INTO checkins (member_id, group_id, prompt, mood, note, at) VALUES (?, ?, ?, ?, ?, ?)
@@ -245,8 +295,6 @@ async fn share(
         .await
         .context("saving a check-in")?,
     };
-    // Ids only: not the mood, not whether it was a pass, never the note.
-    tracing::info!(checkin = id, group = group_id, "check-in recorded");
 
     let mut message = Message::new().text(match mood {
         Some(m) => format!("Thank you for checking in: {}.", mood_words(m)),
@@ -270,50 +318,132 @@ async fn share(
                     .cmd("crisis")
                     .t(" shows people you can talk to, any time, privately."),
             );
-        let tell = settings(store, me.id).await?.tell_facilitators;
-        match (tell, group) {
-            (true, Some(group)) => {
-                let facilitators: Vec<Member> = groups::facilitators(store, group.id)
-                    .await?
-                    .into_iter()
-                    .filter(|f| f.id != me.id)
-                    .collect();
-                if facilitators.is_empty() {
-                    message = message.text(format!(
-                        "{} has no facilitator to tell yet, so no one else was told.",
-                        group.name
-                    ));
-                } else {
-                    message = message.text(format!(
-                        "As you asked, I've let {}'s facilitators know that today is hard. Not your note: that stays yours.",
-                        group.name
-                    ));
-                    for f in facilitators {
-                        response_effects.push(Effect::Dm {
-                            user: f.external_id.clone(),
-                            message: care_notice(me, group),
-                            key: Some(format!("checkin:care:{id}:{}", f.id)),
-                        });
-                    }
-                }
-            }
-            (true, None) => {
-                message = message.text(
-                    "This answer counts for no group, so no facilitator was told. Answer a group's prompt, or add group:NAME, for its facilitators to know.",
-                );
-            }
-            (false, _) => {
-                message = message.line(
-                    Line::text("No one else is told. If you'd like a group's facilitators to know when you answer 1: ")
-                        .cmd("checkin remind tell_facilitators:on"),
-                );
-            }
-        }
+        let (told, line) = tell_facilitators(store, me, group, id, now).await?;
+        response_effects = told;
+        message = message.line(line);
     }
     message = message.line(Line::new().cmd("checkin history").t(" shows how you've been."));
     let mut response = Response::private(message);
     response.effects = response_effects;
     Ok(response)
+}
+
+/// The mood buttons, privately, for a member who has not said how they are
+/// yet; with a group, where to write a note that only they will see.
+fn ask_privately(group: Option<&Group>, key: &str) -> Message {
+    let mut message = match group {
+        Some(g) => Message::titled(format!("Check-in: {}", g.name)),
+        None => Message::new(),
+    }
+    .text("How are you today? Pick one; only you see this.");
+    if group.is_some() {
+        // The prompt names the group: this works typed in a DM too.
+        message = message.line(
+            Line::text("To add a note only you will ever see, write it here: ")
+                .cmd(format!("checkin share mood:3 note:\"…\" prompt:{key}")),
+        );
+    }
+    with_mood_buttons(message, group.map(|g| g.id), key)
+}
+
+/// An answer to a prompt already counted in a week that has closed stays as
+/// it was: changing it would change that week's summary, and the two
+/// summaries would tell the change.
+async fn refuse_closed_answer(store: &Store, me: &Member, prompt: &str, now: DateTime<Utc>) -> Result<()> {
+    let earlier: Option<(Option<i64>, i64)> =
+        sqlx::query_as("SELECT group_id, at FROM checkins WHERE member_id = ? AND prompt = ?")
+            .bind(me.id)
+            .bind(prompt)
+            .fetch_optional(store.pool())
+            .await
+            .context("finding an earlier answer to a prompt")?;
+    let Some((Some(group), at)) = earlier else {
+        return Ok(());
+    };
+    let zone = week_zone(store, group).await?;
+    if at < week_bounds(monday_of(now, zone), zone).0.timestamp() {
+        return Err(UserError::CheckinWeekClosed.into());
+    }
+    Ok(())
+}
+
+/// With the member's standing consent, a group's facilitators are told that
+/// today is hard, at most once a day: the effects, and what the member is told.
+async fn tell_facilitators(
+    store: &Store,
+    me: &Member,
+    group: Option<&Group>,
+    checkin: i64,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Effect>, Line)> {
+    let tell = settings(store.pool(), me.id).await?.tell_facilitators;
+    let group = match (tell, group) {
+        (false, _) => {
+            return Ok((
+                Vec::new(),
+                Line::text("No one else is told. If you'd like a group's facilitators to know when you answer 1: ")
+                    .cmd("checkin remind tell_facilitators:on"),
+            ));
+        }
+        (true, None) => {
+            return Ok((
+                Vec::new(),
+                Line::text(
+                    "This answer counts for no group, so no facilitator was told. Answer a group's prompt, or add group:NAME, for its facilitators to know.",
+                ),
+            ));
+        }
+        (true, Some(group)) => group,
+    };
+    let facilitators: Vec<Member> = groups::facilitators(store, group.id)
+        .await?
+        .into_iter()
+        .filter(|f| f.id != me.id)
+        .collect();
+    if facilitators.is_empty() {
+        return Ok((
+            Vec::new(),
+            Line::text(format!(
+                "{} has no facilitator to tell yet, so no one else was told.",
+                group.name
+            )),
+        ));
+    }
+    // Claimed in one statement: two answers at once page them once.
+    let claimed = sqlx::query(
+        "UPDATE checkin_settings SET told_at = ?1 WHERE member_id = ?2 AND (told_at IS NULL OR told_at <= ?1 - ?3)",
+    )
+    .bind(now.timestamp())
+    .bind(me.id)
+    .bind(TELL_AGAIN_AFTER_SECS)
+    .execute(store.pool())
+    .await
+    .context("noting that facilitators were told")?
+    .rows_affected()
+        == 1;
+    if !claimed {
+        return Ok((
+            Vec::new(),
+            Line::text(
+                "I've already let your group's facilitators know today that things are hard; I tell them at most once a day, so no one was told again.",
+            ),
+        ));
+    }
+    let effects = facilitators
+        .into_iter()
+        .map(|f| Effect::Dm {
+            user: f.external_id.clone(),
+            message: care_notice(me, group),
+            key: Some(format!("checkin:care:{checkin}:{}", f.id)),
+        })
+        .collect();
+    Ok((
+        effects,
+        Line::text(format!(
+            "As you asked, I've let {}'s facilitators know that today is hard. Not your note: that stays yours.",
+            group.name
+        )),
+    ))
 }
 
 /// What a facilitator is told, with the member's consent: who, and that
@@ -440,75 +570,249 @@ async fn history(store: &Store, me: &Member, zone: Tz, now: DateTime<Utc>) -> Re
 }
 
 // ---------------------------------------------------------------- summary
+//
+// A summary covers one whole week that has closed, Monday to Monday in the
+// group's check-in zone (fixed at its first use), so the same question gets
+// the same answer however often it is asked, and no check-in can be added
+// to, changed in or (by /forgetme) taken out of a week once it is shown.
+// Each person counts once in a week: their mood for it is the mean of their
+// moods, shown in the nearest whole mood. The asker is left out, and a week
+// is shown only when at least MIN_ANSWERERS others answered it with a mood.
 
-/// `/checkin summary`: counts per mood, the average and its change, passes
-/// apart; only with enough answerers, in both periods.
-async fn summary(store: &Store, group: &Group, period: Option<&str>, now: DateTime<Utc>) -> Result<Message> {
-    let (days, name, before_name) = match period.unwrap_or("week") {
-        "month" => (30, "the last 30 days", "the 30 days before"),
-        _ => (7, "the last 7 days", "the 7 days before"),
+/// The zone a group's check-in weeks are cut in: fixed the first time it is
+/// needed, from the group's zone, else its community's.
+async fn week_zone(store: &Store, group: i64) -> Result<Tz> {
+    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("reading a group's check-in zone")?;
+    let fixed = match fixed.flatten() {
+        Some(zone) => zone,
+        None => sqlx::query_scalar(
+            "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
+                 (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
+             WHERE id = ? RETURNING checkin_zone",
+        )
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("fixing a group's check-in zone")?
+        .unwrap_or_else(|| "UTC".to_string()),
     };
-    let len = Duration::days(days);
-    let this = period_counts(store, group.id, now - len, now).await?;
-    if this.answerers < MIN_ANSWERERS {
-        return Ok(Message::new().text(format!(
-            "Not enough check-ins in {} for {name} to share a summary without risking identifying someone: it takes at least {MIN_ANSWERERS} people answering with a mood.",
-            group.name
-        )));
+    Ok(fixed.parse().unwrap_or(Tz::UTC))
+}
+
+/// The Monday of the week `at` falls in, in `zone`.
+fn monday_of(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    let day = at.with_timezone(&zone).date_naive();
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The week from `monday` 00:00 to the next Monday 00:00, in `zone`.
+fn week_bounds(monday: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = when::resolve(monday.and_time(NaiveTime::MIN), zone).0;
+    let end = when::resolve((monday + Duration::days(7)).and_time(NaiveTime::MIN), zone).0;
+    (start, end)
+}
+
+/// One week of a group's check-ins, as a summary shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Week {
+    /// People per whole mood, 1 first.
+    pub counts: [i64; 5],
+    /// People who only passed.
+    pub passes: i64,
+    /// The mean of each person's mood for the week; 0 with none.
+    pub average: f64,
+    /// Those who answered with a mood, other than the asker: what the
+    /// threshold counts. An erased member's answer counts as anyone's, so
+    /// that a week shown once is shown alike for good.
+    pub answerers: usize,
+    /// Whose answers it covers (member ids), the erased left out.
+    pub people: Vec<i64>,
+}
+
+impl Week {
+    fn shown(&self) -> bool {
+        self.answerers >= MIN_ANSWERERS
     }
-    let before = period_counts(store, group.id, now - len - len, now - len).await?;
-    let mut message = Message::titled(format!("Check-ins: {}, {name}", group.name));
+}
+
+/// The week beginning `monday` of `group`, as `asker` may see it.
+pub(crate) async fn week(store: &Store, group: i64, zone: Tz, monday: NaiveDate, asker: i64) -> Result<Week> {
+    let (from, to) = week_bounds(monday, zone);
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT member_id, mood FROM checkins WHERE group_id = ? AND at >= ? AND at < ? AND member_id <> ?",
+    )
+    .bind(group)
+    .bind(from.timestamp())
+    .bind(to.timestamp())
+    .bind(asker)
+    .fetch_all(store.pool())
+    .await
+    .context("counting a week's check-ins")?;
+    let erased: Vec<Option<f64>> =
+        sqlx::query_scalar("SELECT mood FROM checkin_erased WHERE group_id = ? AND week_start = ?")
+            .bind(group)
+            .bind(from.timestamp())
+            .fetch_all(store.pool())
+            .await
+            .context("counting a week's erased check-ins")?;
+    let mut by_person: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (member, mood) in rows {
+        by_person
+            .entry(member)
+            .or_default()
+            .extend(mood.filter(|m| (1..=5).contains(m)));
+    }
+    let mut week = Week::default();
+    let mut moods = Vec::new();
+    for (member, own) in &by_person {
+        week.people.push(*member);
+        match person_mood(own) {
+            Some(m) => {
+                week.answerers += 1;
+                moods.push(m);
+            }
+            None => week.passes += 1,
+        }
+    }
+    for mood in erased {
+        match mood {
+            Some(m) => {
+                week.answerers += 1;
+                moods.push(m);
+            }
+            None => week.passes += 1,
+        }
+    }
+    // In one order whoever is erased, so the average is the same to the last bit.
+    moods.sort_by(f64::total_cmp);
+    for m in &moods {
+        week.counts[whole_mood(*m) - 1] += 1;
+    }
+    week.average = if moods.is_empty() {
+        0.0
+    } else {
+        moods.iter().sum::<f64>() / moods.len() as f64
+    };
+    Ok(week)
+}
+
+/// A person's mood for a week: the mean of theirs; none when they only passed.
+fn person_mood(moods: &[i64]) -> Option<f64> {
+    average(moods)
+}
+
+/// A mood for the week in the nearest whole mood (halves up), 1 to 5.
+fn whole_mood(mood: f64) -> usize {
+    ((mood + 0.5).floor() as usize).clamp(1, 5)
+}
+
+/// `/checkin summary`: the last whole week, each mood's count of people, the
+/// average and its change from the week before, passes apart; only with
+/// enough answerers besides the asker, in each week it shows.
+async fn summary(store: &Store, group: &Group, asker: i64, now: DateTime<Utc>) -> Result<Message> {
+    let zone = week_zone(store, group.id).await?;
+    let last = monday_of(now, zone) - Duration::days(7);
+    let before = last - Duration::days(7);
+    let this = week(store, group.id, zone, last, asker).await?;
+    let span = format!(
+        "the week of {} to {} ({})",
+        last.format("%a %-d %b"),
+        (last + Duration::days(6)).format("%a %-d %b %Y"),
+        zone.name()
+    );
+    if !this.shown() {
+        return Ok(Message::new()
+            .text(format!(
+                "Not enough check-ins in {} in {span} to share a summary without risking identifying someone: it takes at least {MIN_ANSWERERS} people besides you answering with a mood.",
+                group.name
+            ))
+            .text(SUMMARY_RULE));
+    }
+    let earlier = week(store, group.id, zone, before, asker).await?;
+    let mut message = Message::titled(format!("Check-ins: {}, {span}", group.name));
     for (i, count) in this.counts.iter().enumerate() {
         message = message.text(format!("{}: {count}", mood_words(i as i64 + 1)));
     }
-    let avg = this.average();
-    message = message.text(if before.answerers >= MIN_ANSWERERS {
-        let b = before.average();
-        format!("Average: {avg:.1}; {before_name}: {b:.1} ({}).", change_words(avg, b))
+    message = message.text(if earlier.shown() {
+        format!(
+            "Average: {:.1}; the week before: {:.1} ({}).",
+            this.average,
+            earlier.average,
+            change_words(this.average, earlier.average)
+        )
     } else {
-        format!("Average: {avg:.1}. Not enough check-ins {before_name} to compare without risking identifying someone.")
+        format!(
+            "Average: {:.1}. Not enough check-ins the week before to compare without risking identifying someone.",
+            this.average
+        )
     });
-    message = message.text(format!("Passes: {} (counted apart, never as a mood).", this.passes));
-    Ok(message.text("No names and no notes are ever shown; notes stay with their authors."))
+    message = message.text(format!(
+        "Passes: {} (people who only passed; counted apart, never as a mood).",
+        this.passes
+    ));
+    Ok(message
+        .text("No names and no notes are ever shown; notes stay with their authors.")
+        .text(SUMMARY_RULE))
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    counts: [i64; 5],
-    passes: i64,
-    answerers: usize,
-}
+const SUMMARY_RULE: &str = "Summaries cover whole past weeks only (Monday to Monday), each person once, so asking again gives the same answer.";
 
-impl Counts {
-    fn average(&self) -> f64 {
-        let n: i64 = self.counts.iter().sum();
-        let sum: i64 = self.counts.iter().enumerate().map(|(i, c)| (i as i64 + 1) * c).sum();
-        if n == 0 { 0.0 } else { sum as f64 / n as f64 }
-    }
-}
+/// What stays of an erased member's answers: one anonymous mood per group
+/// and closed week (see [`closed_weeks_of`]).
+pub(crate) struct Kept(Vec<(i64, i64, Option<f64>)>);
 
-async fn period_counts(store: &Store, group: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Counts> {
-    let rows: Vec<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT member_id, mood FROM checkins WHERE group_id = ? AND at > ? AND at <= ?")
-            .bind(group)
-            .bind(from.timestamp())
-            .bind(to.timestamp())
+/// Before a member is erased: their answers to each group in weeks already
+/// closed stay there, one anonymous mood per week, so that no closed week's
+/// summary changes. Answers in a week still open simply go.
+pub(crate) async fn closed_weeks_of(store: &Store, member: i64, now: DateTime<Utc>) -> Result<Kept> {
+    let rows: Vec<(i64, Option<i64>, i64)> =
+        sqlx::query_as("SELECT group_id, mood, at FROM checkins WHERE member_id = ? AND group_id IS NOT NULL")
+            .bind(member)
             .fetch_all(store.pool())
             .await
-            .context("counting check-ins")?;
-    let mut counts = Counts::default();
-    let mut who = HashSet::new();
-    for (member, mood) in rows {
-        match mood {
-            Some(m @ 1..=5) => {
-                counts.counts[(m - 1) as usize] += 1;
-                who.insert(member);
+            .context("reading an erased member's check-ins")?;
+    let mut weeks: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
+    let mut zones: BTreeMap<i64, Tz> = BTreeMap::new();
+    for (group, mood, at_secs) in rows {
+        let zone = match zones.get(&group) {
+            Some(zone) => *zone,
+            None => {
+                let zone = week_zone(store, group).await?;
+                zones.insert(group, zone);
+                zone
             }
-            _ => counts.passes += 1,
+        };
+        let monday = monday_of(at(at_secs), zone);
+        if monday >= monday_of(now, zone) {
+            continue;
         }
+        let start = week_bounds(monday, zone).0.timestamp();
+        weeks.entry((group, start)).or_default().extend(mood);
     }
-    counts.answerers = who.len();
-    Ok(counts)
+    Ok(Kept(
+        weeks
+            .into_iter()
+            .map(|((group, start), moods)| (group, start, person_mood(&moods)))
+            .collect(),
+    ))
+}
+
+/// Writes what [`closed_weeks_of`] kept, in the erasure's own transaction.
+pub(crate) async fn keep(db: &mut sqlx::SqliteConnection, kept: Kept) -> Result<()> {
+    for (group, start, mood) in kept.0 {
+        sqlx::query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
+            .bind(group)
+            .bind(start)
+            .bind(mood)
+            .execute(&mut *db)
+            .await
+            .context("keeping an erased member's closed weeks")?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- settings
@@ -521,12 +825,12 @@ pub(crate) struct Settings {
     pub tell_facilitators: bool,
 }
 
-pub(crate) async fn settings(store: &Store, member: i64) -> Result<Settings> {
+pub(crate) async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Settings> {
     let found: Option<Settings> = sqlx::query_as(
         "SELECT remind_at, zone, community_id, tell_facilitators FROM checkin_settings WHERE member_id = ?",
     )
     .bind(member)
-    .fetch_optional(store.pool())
+    .fetch_optional(db)
     .await
     .context("loading check-in settings")?;
     Ok(found.unwrap_or_default())
@@ -545,13 +849,19 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
 }
 
 /// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
-async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Option<&str>, zone: Tz) -> Result<Message> {
+async fn remind(
+    conn: &mut SqliteConnection,
+    asker: &Asker<'_>,
+    time: Option<&str>,
+    tell: Option<&str>,
+    zone: Tz,
+) -> Result<Message> {
     let me = asker.me;
     let time = time.map(parse_time).transpose()?;
     if time.is_some() || tell.is_some() {
         sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("creating check-in settings")?;
     }
@@ -561,7 +871,7 @@ async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Opti
             .bind(zone.name())
             .bind(asker.community.id)
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("saving a check-in time")?;
     }
@@ -569,11 +879,11 @@ async fn remind(store: &Store, asker: &Asker<'_>, time: Option<&str>, tell: Opti
         sqlx::query("UPDATE checkin_settings SET tell_facilitators = ? WHERE member_id = ?")
             .bind(tell == "on")
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("saving the facilitators choice")?;
     }
-    let s = settings(store, me.id).await?;
+    let s = settings(&mut *conn, me.id).await?;
     let mut message = Message::titled("Your check-ins");
     message = message.text(match &s.remind_at {
         Some(t) => format!(
@@ -620,29 +930,39 @@ impl Schedule {
             duration_minutes: 0,
             location: None,
             cancelled: false,
+            group_ends: None,
+            changed_at: 0,
         })
     }
 }
 
-pub(crate) async fn schedule_by_id(store: &Store, id: i64) -> Result<Option<Schedule>> {
+pub(crate) async fn schedule_by_id<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Schedule>> {
     sqlx::query_as(
         "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules WHERE id = ?",
     )
     .bind(id)
-    .fetch_optional(store.pool())
+    .fetch_optional(db)
     .await
     .context("loading a check-in schedule")
 }
 
 /// The first prompt of a schedule strictly after `after`.
-pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+pub(crate) async fn next_prompt(
+    conn: &mut SqliteConnection,
+    s: &Schedule,
+    after: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
     if s.stopped {
         return Ok(None);
     }
     if s.repeat == MEETING_START {
         let mut next: Option<DateTime<Utc>> = None;
-        for meeting in meetings::of_group(store, s.group_id).await? {
-            if let Some(occ) = meetings::upcoming(store, &meeting, after, 1).await?.into_iter().next() {
+        for meeting in meetings::of_group_in(&mut *conn, s.group_id).await? {
+            if let Some(occ) = meetings::upcoming_in(&mut *conn, &meeting, after, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
                 next = Some(next.map_or(occ.start, |n| n.min(occ.start)));
             }
         }
@@ -654,6 +974,21 @@ pub(crate) async fn next_prompt(store: &Store, s: &Schedule, after: DateTime<Utc
     Ok(series.raw_after(after + Duration::seconds(1), 1)?.into_iter().next())
 }
 
+/// The group whose prompt `prompt` is: a schedule's (`s{schedule}-…`) or
+/// one posted at once (`n{group}-…`); none for a member's own.
+async fn group_of_prompt(store: &Store, prompt: &str) -> Result<Option<Group>> {
+    let number = |rest: &str| rest.split_once('-').and_then(|(n, _)| n.parse::<i64>().ok());
+    let group = if let Some(schedule) = prompt.strip_prefix('s').and_then(number) {
+        schedule_by_id(store.pool(), schedule).await?.map(|s| s.group_id)
+    } else {
+        prompt.strip_prefix('n').and_then(number)
+    };
+    match group {
+        Some(id) => groups::find_by_id(store, id).await,
+        None => Ok(None),
+    }
+}
+
 /// The prompt key of one occurrence: the answers to it are one per member.
 fn prompt_key(schedule: i64, at: DateTime<Utc>) -> String {
     format!("s{schedule}-{}", at.timestamp())
@@ -661,15 +996,20 @@ fn prompt_key(schedule: i64, at: DateTime<Utc>) -> String {
 
 /// `/checkin schedule`: a series of prompts, one at each meeting's start,
 /// one now, or `off`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the command's options, with where and when it is asked"
+)]
 async fn schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
+    platform: Platform,
     zone: Tz,
     when_raw: &str,
     repeat: Option<&str>,
     question: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(Response, Replan)> {
+) -> Result<(Response, Planned)> {
     let keyword = when_raw.trim().to_ascii_lowercase();
     if (keyword == "now" || keyword == "off") && repeat.is_some() {
         return Err(UserError::BadValue {
@@ -683,7 +1023,7 @@ async fn schedule(
             let key = format!("n{}-{}", group.id, now.timestamp());
             let post = Effect::Post {
                 channel: group.home_channel.clone(),
-                message: group_prompt(group, question, &key),
+                message: group_prompt(group, question, &key, platform),
                 key: Some(format!("checkin:now:{}:{}", group.id, now.timestamp())),
             };
             let reply = Message::new().line(
@@ -693,16 +1033,19 @@ async fn schedule(
                     })
                     .t("."),
             );
-            Ok((Response::private(reply).with_effect(post), Replan::default()))
+            Ok((Response::private(reply).with_effect(post), false))
         }
         "off" => {
             let stopped: Vec<i64> = sqlx::query_scalar(
                 "UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id",
             )
             .bind(group.id)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *conn)
             .await
             .context("stopping check-in schedules")?;
+            for id in &stopped {
+                jobs::cancel(&mut *conn, KIND, *id).await?;
+            }
             let reply = Message::new().text(match stopped.len() {
                 0 => format!("{} has no check-in prompts scheduled.", group.name),
                 n => format!(
@@ -711,20 +1054,15 @@ async fn schedule(
                     if n == 1 { "" } else { "s" }
                 ),
             });
-            Ok((
-                Response::private(reply),
-                Replan {
-                    stopped,
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::private(reply), !stopped.is_empty()))
         }
         MEETING_START => {
-            let id = insert_schedule(store, group, None, zone, MEETING_START, None, question, now).await?;
+            let id = insert_schedule(&mut *conn, group, None, zone, MEETING_START, None, question, now).await?;
+            plan_schedule(&mut *conn, id, now).await?;
             let mut reply = Message::titled(format!("Check-ins: {}", group.name))
                 .text("A check-in prompt will be posted as each of its meetings begins: the opening round.");
-            if let Some(s) = schedule_by_id(store, id).await? {
-                reply = match next_prompt(store, &s, now).await? {
+            if let Some(s) = schedule_by_id(&mut *conn, id).await? {
+                reply = match next_prompt(&mut *conn, &s, now).await? {
                     Some(t) => reply.line(Line::text("The first: ").push(Span::Time { at: t, zone })),
                     None => reply.line(
                         Line::text("It has no meetings coming yet; ")
@@ -733,22 +1071,17 @@ async fn schedule(
                     ),
                 };
             }
-            Ok((
-                Response::public(reply),
-                Replan {
-                    schedule: Some(id),
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::public(reply), true))
         }
         _ => {
             let asked = when::parse(when_raw, zone, now)?;
             let (first, note) = when::resolve(asked, zone);
             let start = first.with_timezone(&zone).naive_local();
             let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;
-            let id = insert_schedule(store, group, Some(start), zone, &label, Some(&rule), question, now).await?;
+            let id = insert_schedule(&mut *conn, group, Some(start), zone, &label, Some(&rule), question, now).await?;
+            plan_schedule(&mut *conn, id, now).await?;
             let mut reply = Message::titled(format!("Check-ins: {}", group.name)).text(format!(
-                "Check-in prompts {}, posted in the group's home channel with mood buttons.",
+                "Check-in prompts {}, posted in the group's home channel.",
                 cadence(&label, start, zone)
             ));
             if let Some(note) = note {
@@ -771,13 +1104,7 @@ async fn schedule(
                     reply = reply.line(Line::text("  ").push(Span::Time { at: t, zone }));
                 }
             }
-            Ok((
-                Response::public(reply),
-                Replan {
-                    schedule: Some(id),
-                    ..Replan::default()
-                },
-            ))
+            Ok((Response::public(reply), true))
         }
     }
 }
@@ -804,7 +1131,7 @@ fn cadence(label: &str, start: NaiveDateTime, zone: Tz) -> String {
     reason = "one row's columns; a struct for a single call would add nothing"
 )]
 async fn insert_schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
     start: Option<NaiveDateTime>,
     zone: Tz,
@@ -824,7 +1151,7 @@ async fn insert_schedule(
     .bind(rule)
     .bind(question)
     .bind(now)
-    .fetch_one(store.pool())
+    .fetch_one(&mut *conn)
     .await
     .context("saving a check-in schedule")
 }
@@ -833,6 +1160,7 @@ async fn insert_schedule(
 pub(crate) async fn scheduled_post(
     store: &Store,
     s: &Schedule,
+    platform: Platform,
     at: DateTime<Utc>,
     job_key: &str,
 ) -> Result<(Group, Effect)> {
@@ -840,7 +1168,7 @@ pub(crate) async fn scheduled_post(
     let key = prompt_key(s.id, at);
     let effect = Effect::Post {
         channel: group.home_channel.clone(),
-        message: group_prompt(&group, s.question.as_deref(), &key),
+        message: group_prompt(&group, s.question.as_deref(), &key, platform),
         key: Some(job_key.to_string()),
     };
     Ok((group, effect))
@@ -866,153 +1194,140 @@ pub(crate) const KIND_DM: &str = "checkin_dm";
 /// about a day that has moved on. The next one is planned as usual.
 const STALE_AFTER_SECS: i64 = 2 * 3600;
 
+/// How many later slots a plan tries when the first one's key is spent.
+const FREE_SLOT_TRIES: usize = 16;
+
 /// A community's platform and platform id.
-async fn community_of(store: &Store, community: i64) -> Result<Option<(Platform, String)>> {
+async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, community: i64) -> Result<Option<(Platform, String)>> {
     let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
         .bind(community)
-        .fetch_optional(store.pool())
+        .fetch_optional(db)
         .await
         .context("finding a community")?;
     Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
 }
 
-async fn community_of_group(store: &Store, group: i64) -> Result<Option<(Platform, String)>> {
-    let community: Option<i64> = sqlx::query_scalar("SELECT community_id FROM groups WHERE id = ?")
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a group's community")?;
-    match community {
-        Some(c) => community_of(store, c).await,
-        None => Ok(None),
-    }
+async fn community_of_group<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Option<(Platform, String)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT c.platform, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
+    )
+    .bind(group)
+    .fetch_optional(db)
+    .await
+    .context("finding a group's community")?;
+    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
 }
 
-/// Plans a schedule's next prompt after `after`, replacing any pending one.
-pub(crate) async fn plan_schedule(store: &Store, id: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel(store.pool(), KIND, id).await?;
-    let Some(s) = schedule_by_id(store, id).await? else {
+/// Plans a schedule's next prompt after `after`, in the caller's write
+/// transaction: the first whose key is not spent (a prompt already posted
+/// is never planned again, so planning always leaves one to come). A prompt
+/// waiting to retry stays.
+pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel_planned(&mut *conn, KIND, id).await?;
+    let Some(s) = schedule_by_id(&mut *conn, id).await? else {
         return Ok(());
     };
-    let Some(next) = next_prompt(store, &s, after).await? else {
+    let Some((platform, _)) = community_of_group(&mut *conn, s.group_id).await? else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of_group(store, s.group_id).await? else {
-        return Ok(());
-    };
-    let key = format!("checkin:{id}:{}", next.timestamp());
-    jobs::put(
-        store.pool(),
-        &NewJob {
-            key: &key,
-            kind: KIND,
-            due: next,
-            platform,
-            subject: id,
-            member: None,
-        },
-    )
-    .await
+    let mut after = after;
+    for _ in 0..FREE_SLOT_TRIES {
+        let Some(next) = next_prompt(&mut *conn, &s, after).await? else {
+            return Ok(());
+        };
+        let key = format!("checkin:{id}:{}", next.timestamp());
+        if !jobs::spent(&mut *conn, &key).await? {
+            let job = NewJob {
+                key: &key,
+                kind: KIND,
+                due: next,
+                platform,
+                subject: id,
+                member: None,
+            };
+            return jobs::put(&mut *conn, &job).await;
+        }
+        after = next;
+    }
+    Ok(())
 }
 
 /// Plans a member's next daily prompt after `after`, in their zone and
-/// outside their quiet hours, replacing any pending one; none when off.
-pub(crate) async fn plan_member_prompt(store: &Store, member: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel(store.pool(), KIND_DM, member).await?;
-    let s = settings(store, member).await?;
+/// outside their quiet hours, in the caller's write transaction; none when
+/// off. One a day: a day whose prompt already went out is skipped, so
+/// moving the time later or the zone west never leaves none to come. A
+/// prompt waiting to retry stays.
+pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64, after: DateTime<Utc>) -> Result<()> {
+    jobs::cancel_planned(&mut *conn, KIND_DM, member).await?;
+    let s = settings(&mut *conn, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
     };
     let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of(store, community).await? else {
+    let Some((platform, _)) = community_of(&mut *conn, community).await? else {
         return Ok(());
     };
-    let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
+    let own_zone: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM members WHERE id = ?")
+        .bind(member)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading a member's zone")?;
+    let Some(own_zone) = own_zone else {
         return Ok(());
     };
-    let zone = me
-        .zone()
-        .or_else(|| s.zone.as_deref().and_then(|z| z.parse().ok()))
-        .unwrap_or(Tz::UTC);
+    let zone = own_zone.or(s.zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
+    let quiet = reminders::settings(&mut *conn, member).await?;
     let mut day = after.with_timezone(&zone).date_naive();
-    let mut at = when::resolve(day.and_time(time), zone).0;
-    if at <= after {
+    if when::resolve(day.and_time(time), zone).0 <= after {
         day = day.succ_opt().unwrap_or(day);
-        at = when::resolve(day.and_time(time), zone).0;
     }
-    // Quiet hours are never longer than a day, so this moves it to when they end.
-    let due = reminders::settings(store, member)
-        .await?
-        .outside_quiet(at, at + Duration::days(1), zone);
-    let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
-    jobs::put(
-        store.pool(),
-        &NewJob {
-            key: &key,
-            kind: KIND_DM,
-            due,
-            platform,
-            subject: member,
-            member: Some(member),
-        },
-    )
-    .await
-}
-
-/// Carries out what a `/checkin` command asked of the scheduler.
-pub(crate) async fn replan(store: &Store, replan: Replan, now: DateTime<Utc>) -> Result<bool> {
-    let mut changed = false;
-    for id in replan.stopped {
-        jobs::cancel(store.pool(), KIND, id).await?;
-        changed = true;
-    }
-    if let Some(id) = replan.schedule {
-        plan_schedule(store, id, now).await?;
-        changed = true;
-    }
-    if let Some(member) = replan.member {
-        plan_member_prompt(store, member, now).await?;
-        changed = true;
-    }
-    Ok(changed)
-}
-
-/// Re-plans what other commands move: a member's zone and quiet hours move
-/// their daily prompt; a group's meetings move its `meeting_start` prompts.
-/// Whether anything was planned.
-pub(crate) async fn follow(
-    store: &Store,
-    command: &str,
-    member: i64,
-    group: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    match (command, group) {
-        ("timezone" | "reminders", _) => {
-            if settings(store, member).await?.remind_at.is_none() {
-                return Ok(false);
-            }
-            plan_member_prompt(store, member, now).await?;
-            Ok(true)
+    for _ in 0..FREE_SLOT_TRIES {
+        let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
+        if !jobs::spent(&mut *conn, &key).await? {
+            let at = when::resolve(day.and_time(time), zone).0;
+            // Quiet hours are never longer than a day, so this moves it to when they end.
+            let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
+            let job = NewJob {
+                key: &key,
+                kind: KIND_DM,
+                due,
+                platform,
+                subject: member,
+                member: Some(member),
+            };
+            return jobs::put(&mut *conn, &job).await;
         }
-        ("meeting schedule" | "meeting cancel" | "meeting move", Some(group)) => {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0",
-            )
+        day = day.succ_opt().unwrap_or(day);
+    }
+    Ok(())
+}
+
+/// A member's zone or quiet hours changed: their daily prompt follows, in
+/// the caller's write transaction. Whether anything was planned.
+pub(crate) async fn member_moved(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<bool> {
+    if settings(&mut *conn, member).await?.remind_at.is_none() {
+        return Ok(false);
+    }
+    plan_member_prompt(conn, member, now).await?;
+    Ok(true)
+}
+
+/// A group's meetings changed: its prompts at meeting start follow, in the
+/// caller's write transaction. Whether anything was planned.
+pub(crate) async fn meetings_moved(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<bool> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0")
             .bind(group)
             .bind(MEETING_START)
-            .fetch_all(store.pool())
+            .fetch_all(&mut *conn)
             .await
             .context("listing a group's opening check-ins")?;
-            for id in &ids {
-                plan_schedule(store, *id, now).await?;
-            }
-            Ok(!ids.is_empty())
-        }
-        _ => Ok(false),
+    for id in &ids {
+        plan_schedule(&mut *conn, *id, now).await?;
     }
+    Ok(!ids.is_empty())
 }
 
 /// A check-in job fell due: the prompt to send, if any, with the next one planned.
@@ -1022,48 +1337,52 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let next_after = now.max(due_at);
     match job.kind.as_str() {
         KIND => {
-            let Some(s) = schedule_by_id(store, job.subject).await? else {
+            let Some(s) = schedule_by_id(store.pool(), job.subject).await? else {
                 return Ok(None);
             };
             if s.stopped {
                 return Ok(None);
             }
-            plan_schedule(store, s.id, next_after).await?;
-            if s.repeat == MEETING_START {
-                // The meeting may have moved or been cancelled since.
-                let still = next_prompt(store, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
-                if !still {
-                    return Ok(None);
-                }
+            let mut tx = jobs::write(store).await?;
+            plan_schedule(&mut tx, s.id, next_after).await?;
+            // The meeting may have moved or been cancelled since.
+            let still = s.repeat != MEETING_START
+                || next_prompt(&mut tx, &s, due_at - Duration::seconds(1)).await? == Some(due_at);
+            tx.commit().await.context("committing the next check-in prompt")?;
+            if !still {
+                return Ok(None);
             }
             if stale {
-                tracing::info!(job = job.id, schedule = s.id, "stale check-in prompt not posted");
+                // Which group, or which member, is nobody's business in the log.
+                tracing::info!(kind = KIND, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((_, community)) = community_of_group(store, s.group_id).await? else {
+            let Some((platform, community)) = community_of_group(store.pool(), s.group_id).await? else {
                 return Ok(None);
             };
-            let (_, effect) = scheduled_post(store, &s, due_at, &job.key).await?;
+            let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
             Ok(Some(Due::Send(Delivery { community, effect })))
         }
         KIND_DM => {
             let member = job.member_id.unwrap_or(job.subject);
-            let s = settings(store, member).await?;
+            let s = settings(store.pool(), member).await?;
             let Some(community) = s.community_id else {
                 return Ok(None);
             };
             if s.remind_at.is_none() {
                 return Ok(None);
             }
-            plan_member_prompt(store, member, next_after).await?;
+            let mut tx = jobs::write(store).await?;
+            plan_member_prompt(&mut tx, member, next_after).await?;
+            tx.commit().await.context("committing the next daily prompt")?;
             let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
                 return Ok(None);
             };
             if stale {
-                tracing::info!(job = job.id, member, "stale check-in prompt not sent");
+                tracing::info!(kind = KIND_DM, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((_, community)) = community_of(store, community).await? else {
+            let Some((_, community)) = community_of(store.pool(), community).await? else {
                 return Ok(None);
             };
             let zone = me
@@ -1090,6 +1409,8 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
 
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod summary_props;
 
 #[cfg(test)]
 mod tests {

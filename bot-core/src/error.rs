@@ -27,6 +27,12 @@ pub enum UserError {
     UnexpectedWords {
         command: &'static str,
     },
+    /// Words without a name where only named options are taken: a value
+    /// with spaces needs quotes. The words are not repeated back (they may
+    /// be a private note).
+    UnquotedWords {
+        command: &'static str,
+    },
     OpenQuote,
     LineTooLong {
         len: usize,
@@ -64,8 +70,26 @@ pub enum UserError {
         needs: Role,
         group: Option<String>,
     },
+    /// A use of a command that needs more than the command itself (crisis
+    /// lines, admitting someone to a group): `to` says what, as in "Only a
+    /// community admin can add or remove crisis lines."
+    OnlyRole {
+        needs: Role,
+        group: Option<String>,
+        to: &'static str,
+    },
+    /// A channel option that names no channel of this community the bot can post in.
+    BadChannel {
+        option: &'static str,
+        fact: crate::io::ChannelFact,
+    },
     GroupNotFound {
         suggestions: Vec<String>,
+    },
+    /// Several circles run here and the command did not say which: their
+    /// numbers, with their groups' names.
+    WhichCircle {
+        choices: Vec<(i64, Option<String>)>,
     },
     GroupExists {
         name: String,
@@ -77,9 +101,23 @@ pub enum UserError {
     NothingToChange {
         command: &'static str,
     },
+    /// A check-in into a group the member does not belong to.
+    NotInGroup {
+        group: String,
+    },
+    /// A change to an answer already counted in a week that has closed.
+    CheckinWeekClosed,
     MeetingNotFound,
     NoSuchOccurrence,
     OccurrenceCancelled,
+    /// The whole series was cancelled: nothing of it can be answered or moved.
+    SeriesCancelled {
+        meeting: i64,
+    },
+    /// `/group edit clear:` named something that cannot be cleared.
+    NotClearable {
+        clearable: &'static str,
+    },
     /// The talking stick refused (not your turn, no circle here, …).
     Circle(crate::circle::CircleRefusal),
 }
@@ -116,6 +154,10 @@ impl UserError {
             UserError::UnexpectedWords { command } => Line::new()
                 .cmd(*command)
                 .t(" takes no words after it. Options are written name:value."),
+            UserError::UnquotedWords { command } => Line::new().cmd(*command).t(
+                " takes only options written name:value. Put a value with spaces in quotes, \
+                 e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
+            ),
             UserError::OpenQuote => {
                 Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
             }
@@ -144,16 +186,44 @@ impl UserError {
                     l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
                 }
             }
-            UserError::NotPermitted { command, needs, group } => {
-                let who = match (needs, group) {
-                    (Role::Admin, _) => "a community admin".to_string(),
-                    (Role::Facilitator, Some(g)) => {
-                        format!("a facilitator of {g} or a community admin")
+            UserError::NotPermitted { command, needs, group } => Line::text("Only ")
+                .t(who(*needs, group.as_deref()))
+                .t(" can use ")
+                .cmd(*command)
+                .t("."),
+            UserError::OnlyRole { needs, group, to } => {
+                Line::text(format!("Only {} can {to}.", who(*needs, group.as_deref())))
+            }
+            UserError::BadChannel { option, fact } => {
+                use crate::io::ChannelFact;
+                Line::text(format!("{option}: ")).t(match fact {
+                    ChannelFact::OtherCommunity => {
+                        "that room belongs to another community; a group's home is one of this community's channels or rooms."
                     }
-                    (Role::Facilitator, None) => "a facilitator or a community admin".to_string(),
-                    (Role::Member, _) => "a member".to_string(),
-                };
-                Line::text("Only ").t(who).t(" can use ").cmd(*command).t(".")
+                    ChannelFact::CannotPost => {
+                        "I'm not in that channel or room, or may not post there. Invite me (on Discord: let me send messages there) first."
+                    }
+                    ChannelFact::NotText => "that is not a channel I can post messages in; name a text channel or room.",
+                    ChannelFact::Unknown | ChannelFact::Postable(_) => {
+                        "I can't find that channel or room. Name it as #channel, or on Matrix as #alias:server or !id:server."
+                    }
+                })
+            }
+            UserError::WhichCircle { choices } => {
+                let listed: Vec<String> = choices
+                    .iter()
+                    .map(|(id, group)| match group {
+                        Some(g) => format!("#{id} ({g})"),
+                        None => format!("#{id}"),
+                    })
+                    .collect();
+                let first = choices.first().map_or(1, |(id, _)| *id);
+                Line::text(format!(
+                    "Several circles run here: {}. Say which with circle:, e.g. ",
+                    listed.join(", ")
+                ))
+                .cmd(format!("circle status circle:{first}"))
+                .t(".")
             }
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");
@@ -169,6 +239,18 @@ impl UserError {
             UserError::GroupFull { name, capacity } => Line::text(format!(
                 "{name} is full ({capacity} of {capacity}). A facilitator can raise its capacity."
             )),
+            UserError::NotInGroup { group } => Line::text(format!(
+                "Only {group}'s members count in its check-ins, and you're not one of them, so nothing was saved. Join it with "
+            ))
+            .cmd(format!("group join group:\"{group}\""))
+            .t(", or check in just for yourself with ")
+            .cmd("checkin share")
+            .t("."),
+            UserError::CheckinWeekClosed => Line::text(
+                "That prompt's week is over and its summary is closed, so your answer to it stays as it was. Check in for today with ",
+            )
+            .cmd("checkin share")
+            .t("."),
             UserError::NothingToChange { command } => Line::new()
                 .cmd(*command)
                 .t(" needs at least one field to change, e.g. topic:… or capacity:…"),
@@ -179,9 +261,27 @@ impl UserError {
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::SeriesCancelled { meeting } => Line::text(format!(
+                "Meeting {meeting} has been cancelled, every occurrence of it. "
+            ))
+            .cmd("meeting list")
+            .t(" shows the meetings still to come."),
+            UserError::NotClearable { clearable } => Line::text(format!(
+                "clear takes a comma-separated list of the fields to empty, from: {clearable}."
+            )),
             UserError::Circle(refusal) => refusal.line(),
         };
         Message::new().line(line)
+    }
+}
+
+/// Who holds `needs`, in words: "a facilitator of Grief circle or a community admin".
+fn who(needs: Role, group: Option<&str>) -> String {
+    match (needs, group) {
+        (Role::Admin, _) => "a community admin".to_string(),
+        (Role::Facilitator, Some(g)) => format!("a facilitator of {g} or a community admin"),
+        (Role::Facilitator, None) => "a facilitator or a community admin".to_string(),
+        (Role::Member, _) => "a member".to_string(),
     }
 }
 

@@ -3,11 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::{Context, Result, UserError};
-use crate::io::Platform;
+use crate::io::{Effect, Platform, Response};
 use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::store::Store;
+use sqlx::SqliteConnection;
 
 /// What a group shows when nobody has written its own guideline.
 pub const DEFAULT_GUIDELINE: &str = "What is shared here stays here.";
@@ -29,6 +30,8 @@ pub struct Group {
     pub guideline: String,
     pub timezone: Option<String>,
     pub reminder_leads: String,
+    /// With registration: someone asking to join is named to its facilitators.
+    pub tell_facilitators: bool,
 }
 
 /// `SELECT` of every [`Group`] column, followed by the rest of the query.
@@ -36,7 +39,7 @@ macro_rules! select_groups {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
-            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads FROM groups ",
+            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
             $rest
         )
     };
@@ -56,6 +59,42 @@ struct CardInput<'a> {
     ends: Option<NaiveDate>,
     channel: Option<&'a str>,
     guideline: Option<&'a str>,
+    tell_facilitators: Option<bool>,
+    /// Fields to empty (`clear:location,cost`); a guideline cleared is the default one.
+    clear: Vec<&'static str>,
+}
+
+/// The fields `/group edit clear:` can empty: the card's optional ones.
+pub const CLEARABLE: &[&str] = &[
+    "description",
+    "location",
+    "capacity",
+    "cost",
+    "registration",
+    "ends",
+    "guideline",
+];
+
+/// `clear:location, cost` as field names, each one that may be cleared.
+fn clear_list(raw: Option<&str>) -> Result<Vec<&'static str>, UserError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let mut fields = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some(field) = CLEARABLE.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
+            return Err(UserError::NotClearable {
+                clearable: "description, location, capacity, cost, registration, ends, guideline",
+            });
+        };
+        if !fields.contains(field) {
+            fields.push(*field);
+        }
+    }
+    if fields.is_empty() {
+        return Err(UserError::NotClearable {
+            clearable: "description, location, capacity, cost, registration, ends, guideline",
+        });
+    }
+    Ok(fields)
 }
 
 impl<'a> CardInput<'a> {
@@ -80,7 +119,27 @@ impl<'a> CardInput<'a> {
             ends: b.date("ends"),
             channel: b.text("channel"),
             guideline: b.text("guideline"),
+            clear: clear_list(b.text("clear"))?,
+            tell_facilitators: b.choice("tell_facilitators").map(|c| c == "on"),
         })
+    }
+
+    /// Whether this field is given a value as well as named in `clear`.
+    fn set_and_cleared(&self) -> bool {
+        self.clear.iter().any(|f| match *f {
+            "description" => self.description.is_some(),
+            "location" => self.location.is_some(),
+            "capacity" => self.capacity.is_some(),
+            "cost" => self.cost.is_some(),
+            "registration" => self.registration.is_some(),
+            "ends" => self.ends.is_some(),
+            "guideline" => self.guideline.is_some(),
+            _ => false,
+        })
+    }
+
+    fn clears(&self, field: &str) -> bool {
+        self.clear.contains(&field)
     }
 }
 
@@ -93,27 +152,27 @@ fn key(name: &str) -> String {
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {
-        Some(id) => sqlx::query_as(select_groups!("WHERE community_id = ? AND id = ?"))
-            .bind(community)
-            .bind(id)
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by id")?,
-        None => sqlx::query_as(select_groups!("WHERE community_id = ? AND name_key = ?"))
-            .bind(community)
-            .bind(key(wanted))
-            .fetch_optional(store.pool())
-            .await
-            .context("finding a group by name")?,
+        Some(id) => sqlx::query_as(select_groups!(
+            "WHERE community_id = ? AND id = ? AND retired_at IS NULL"
+        ))
+        .bind(community)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by id")?,
+        None => sqlx::query_as(select_groups!(
+            "WHERE community_id = ? AND name_key = ? AND retired_at IS NULL"
+        ))
+        .bind(community)
+        .bind(key(wanted))
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group by name")?,
     };
     if let Some(group) = found {
         return Ok(group);
     }
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
-        .bind(community)
-        .fetch_all(store.pool())
-        .await
-        .context("listing group names")?;
+    let names = names(store, community).await?;
     let wanted = key(wanted);
     let suggestions = names
         .into_iter()
@@ -132,6 +191,15 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
         .fetch_one(store.pool())
         .await
         .context("loading a group")
+}
+
+/// The group with this id, if there is one (a group may be gone since).
+pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a group")
 }
 
 /// Several groups in one query (those of a batch of deliveries).
@@ -159,8 +227,9 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     };
     let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO groups (community_id, name, name_key, topic, led_by, description, format, location,
-                             capacity, cost, registration, ends, home_channel, guideline, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             capacity, cost, registration, ends, home_channel, guideline, tell_facilitators,
+                             created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(community)
     .bind(name)
@@ -176,6 +245,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     .bind(card.ends)
     .bind(card.channel.unwrap_or(here))
     .bind(card.guideline.unwrap_or(DEFAULT_GUIDELINE))
+    .bind(card.tell_facilitators.unwrap_or(false))
     .bind(now)
     .fetch_one(store.pool())
     .await;
@@ -187,43 +257,67 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
         Err(e) => return Err(e).context("creating a group"),
     };
     let group = by_id(store, id).await?;
-    let mut message = card_message(store, &group, now).await?;
+    let mut message = card_message(store, &group, false, now).await?;
     message.lines.insert(0, Line::text("Created. This is its info card:"));
     Ok(message)
 }
 
-/// `/group edit`.
-pub async fn edit(store: &Store, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Message> {
+/// `/group edit`, in the caller's write transaction: the fields given take
+/// their values, those named in `clear` are emptied. Returns the group as
+/// it now is; its series are marked changed, for the feeds.
+pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Group> {
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
         return Err(UserError::NothingToChange { command: b.spec.name }.into());
     }
+    if card.set_and_cleared() {
+        return Err(UserError::BadValue {
+            option: "clear",
+            why: "names a field that is also given a value; give it a value or clear it, not both",
+        }
+        .into());
+    }
     let updated = sqlx::query(
         "UPDATE groups SET
             name = COALESCE(?, name), name_key = COALESCE(?, name_key), topic = COALESCE(?, topic),
-            led_by = COALESCE(?, led_by), description = COALESCE(?, description),
-            format = COALESCE(?, format), location = COALESCE(?, location),
-            capacity = COALESCE(?, capacity), cost = COALESCE(?, cost),
-            registration = COALESCE(?, registration), ends = COALESCE(?, ends),
-            home_channel = COALESCE(?, home_channel), guideline = COALESCE(?, guideline)
+            led_by = COALESCE(?, led_by),
+            description = CASE WHEN ? THEN NULL ELSE COALESCE(?, description) END,
+            format = COALESCE(?, format),
+            location = CASE WHEN ? THEN NULL ELSE COALESCE(?, location) END,
+            capacity = CASE WHEN ? THEN NULL ELSE COALESCE(?, capacity) END,
+            cost = CASE WHEN ? THEN NULL ELSE COALESCE(?, cost) END,
+            registration = CASE WHEN ? THEN NULL ELSE COALESCE(?, registration) END,
+            ends = CASE WHEN ? THEN NULL ELSE COALESCE(?, ends) END,
+            home_channel = COALESCE(?, home_channel),
+            guideline = CASE WHEN ? THEN ? ELSE COALESCE(?, guideline) END,
+            tell_facilitators = COALESCE(?, tell_facilitators)
          WHERE id = ?",
     )
     .bind(card.name)
     .bind(card.name.map(key))
     .bind(card.topic)
     .bind(card.led_by)
+    .bind(card.clears("description"))
     .bind(card.description)
     .bind(card.format)
+    .bind(card.clears("location"))
     .bind(card.location)
+    .bind(card.clears("capacity"))
     .bind(card.capacity)
+    .bind(card.clears("cost"))
     .bind(card.cost)
+    .bind(card.clears("registration"))
     .bind(card.registration)
+    .bind(card.clears("ends"))
     .bind(card.ends)
     .bind(card.channel)
+    .bind(card.clears("guideline"))
+    .bind(DEFAULT_GUIDELINE)
     .bind(card.guideline)
+    .bind(card.tell_facilitators)
     .bind(group.id)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await;
     match updated {
         Ok(_) => {}
@@ -235,10 +329,57 @@ pub async fn edit(store: &Store, group: &Group, b: &Bound, now: DateTime<Utc>) -
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    let group = by_id(store, group.id).await?;
-    let mut message = card_message(store, &group, now).await?;
+    // Its series are listed with the card's fields: the feeds' `updated` follows.
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
+        .bind(now.timestamp())
+        .bind(group.id)
+        .execute(&mut *conn)
+        .await
+        .context("marking a group's series changed")?;
+    sqlx::query_as(select_groups!("WHERE id = ?"))
+        .bind(group.id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("reloading a group")
+}
+
+/// The card after an edit.
+pub async fn edited_card(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+    let mut message = card_message(store, group, false, now).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
+}
+
+/// `/group retire` without `confirm`: what retiring would do.
+pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Result<Message> {
+    let series = crate::meetings::of_group(store, group.id).await?.len();
+    Ok(Message::titled(format!("Retire {}?", group.name))
+        .text(format!(
+            "Retiring hides {} from the group list, the Meeting Guide feed and calendars, cancels its {series} meeting series (those who said they'd come are told) and stops its check-in prompts. No one can join it any more.",
+            group.name
+        ))
+        .text(format!(
+            "Its records (members, RSVPs, the meetings it held) are kept {keep_days} days, then removed. It can't be undone."
+        ))
+        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id))))
+}
+
+/// `/group retire confirm:yes`, in the caller's write transaction: the
+/// group is hidden, its name free for a new group, its check-in prompts
+/// stopped. Its series are the caller's to cancel (they return with it).
+pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    sqlx::query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
+        .bind(now.timestamp())
+        .bind(format!("#retired:{}", group.id))
+        .bind(group.id)
+        .execute(&mut *conn)
+        .await
+        .context("retiring a group")?;
+    sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
+        .bind(group.id)
+        .fetch_all(&mut *conn)
+        .await
+        .context("stopping a retired group's check-ins")
 }
 
 async fn member_count(store: &Store, group: i64) -> Result<i64> {
@@ -250,12 +391,17 @@ async fn member_count(store: &Store, group: i64) -> Result<i64> {
 }
 
 pub(crate) async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
+    facilitators_in(store.pool(), group).await
+}
+
+/// A group's facilitators, read where the caller is (a pool, or its write).
+pub(crate) async fn facilitators_in<'e>(exec: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM group_facilitators f
          JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name",
     )
     .bind(group)
-    .fetch_all(store.pool())
+    .fetch_all(exec)
     .await
     .context("listing facilitators")
 }
@@ -271,11 +417,25 @@ pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Whether `member` belongs to `group`: a member of it, or one of its facilitators.
+pub async fn belongs(store: &Store, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2
+         UNION ALL SELECT 1 FROM group_facilitators WHERE group_id = ?1 AND member_id = ?2 LIMIT 1",
+    )
+    .bind(group)
+    .bind(member)
+    .fetch_optional(store.pool())
+    .await
+    .context("checking a group's membership")?;
+    Ok(found.is_some())
+}
+
 /// Whether `member` facilitates any group of `community`.
 pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
-         WHERE f.member_id = ? AND g.community_id = ? LIMIT 1",
+         WHERE f.member_id = ? AND g.community_id = ? AND g.retired_at IS NULL LIMIT 1",
     )
     .bind(member)
     .bind(community)
@@ -293,20 +453,38 @@ fn led_by_label(led_by: &str) -> &'static str {
     }
 }
 
-fn format_label(group: &Group) -> String {
+/// A closed group (one that needs registration) keeps its link for its
+/// members: a conference link often carries its password.
+pub fn is_closed(group: &Group) -> bool {
+    group.registration.is_some()
+}
+
+/// Whether `place` holds a link.
+pub fn has_link(place: &str) -> bool {
+    let lower = place.to_ascii_lowercase();
+    lower.contains("https://") || lower.contains("http://")
+}
+
+/// How and where the group meets; a closed group's link only when
+/// `show_link` (its members' own view). A place keeps its case: a link's
+/// path and password are case-sensitive.
+fn format_label(group: &Group, show_link: bool, lower: bool) -> String {
     let how = match group.format.as_str() {
         "in_person" => "In person",
         "hybrid" => "Hybrid (in person and online)",
         _ => "Online",
     };
+    let how = if lower { how.to_lowercase() } else { how.to_string() };
     match &group.location {
+        Some(place) if is_closed(group) && !show_link && has_link(place) => format!("{how}: the link is for members"),
         Some(place) => format!("{how}: {place}"),
-        None => how.to_string(),
+        None => how,
     }
 }
 
 /// The info card: what people ask before joining a group.
-pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+/// `show_link`: the reader belongs to the group (see [`format_label`]).
+pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: DateTime<Utc>) -> Result<Message> {
     let (members, leaders, meets) = tokio::join!(
         member_count(store, group.id),
         facilitators(store, group.id),
@@ -333,7 +511,7 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
     if let Some(description) = &group.description {
         message = message.text(description);
     }
-    Ok(message
+    let message = message
         .field("Focus", Line::text(&group.topic))
         .field("Led", led)
         .field("Meets", meets)
@@ -343,43 +521,57 @@ pub async fn card_message(store: &Store, group: &Group, now: DateTime<Utc>) -> R
         .field(
             "Registration",
             match &group.registration {
+                Some(r) if group.tell_facilitators => Line::text(format!("{r} ("))
+                    .cmd(format!("group join group:#{}", group.id))
+                    .t(" tells its facilitators you'd like to join)"),
                 Some(r) => Line::text(r),
                 None => Line::text("None needed: ").cmd(format!("group join group:#{}", group.id)),
             },
         )
-        .field("Format", Line::text(format_label(group)))
+        .field("Format", Line::text(format_label(group, show_link, false)))
         .field(
             "Home",
             Line::new().push(Span::Channel {
                 id: group.home_channel.clone(),
             }),
         )
-        .field("Confidentiality", Line::text(&group.guideline))
-        .button("Join", "➕", format!("group join group:#{}", group.id)))
+        .field("Confidentiality", Line::text(&group.guideline));
+    // Registration means registration: no one-click way in.
+    Ok(match group.registration {
+        Some(_) => message,
+        None => message.button("Join", "➕", format!("group join group:#{}", group.id)),
+    })
 }
 
-/// How often and how long the group meets, and when next.
+/// How often and how long the group meets, and when next; a series that has
+/// ended says when.
 async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line> {
     let series = crate::meetings::of_group(store, group.id).await?;
     if series.is_empty() {
         return Ok(Line::text("No meetings scheduled yet"));
     }
-    let mut line = Line::text(
-        series
-            .iter()
-            .map(crate::meetings::cadence)
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
+    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
+    let mut said = Vec::new();
     let mut next = None;
     for m in &series {
-        if let Some(o) = crate::meetings::upcoming(store, m, now, 1).await?.first() {
-            let zone = m.zone();
-            if next.is_none_or(|(at, _)| o.start < at) {
-                next = Some((o.start, zone));
+        let mut words = crate::meetings::cadence(m);
+        match crate::meetings::status_in(&mut conn, m, now).await? {
+            crate::meetings::Status::Going => {
+                if let Some(o) = crate::meetings::upcoming_in(&mut conn, m, now, 1).await?.first()
+                    && next.is_none_or(|(at, _)| o.start < at)
+                {
+                    next = Some((o.start, m.zone()));
+                }
             }
+            crate::meetings::Status::Ended(Some(last)) => words.push_str(&format!(
+                " (ended: last met {})",
+                last.with_timezone(&m.zone()).format("%a %-d %b %Y")
+            )),
+            crate::meetings::Status::Ended(None) => words.push_str(" (ended)"),
         }
+        said.push(words);
     }
+    let mut line = Line::text(said.join("; "));
     if let Some((at, zone)) = next {
         line = line.t(". Next: ").push(Span::Time { at, zone });
     }
@@ -388,7 +580,7 @@ async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line>
 
 /// The community's group names, in order.
 pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? ORDER BY name_key")
+    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
         .bind(community)
         .fetch_all(store.pool())
         .await
@@ -396,11 +588,13 @@ pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
 }
 
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
-    sqlx::query_as(select_groups!("WHERE community_id = ? ORDER BY name_key"))
-        .bind(community)
-        .fetch_all(store.pool())
-        .await
-        .context("listing groups")
+    sqlx::query_as(select_groups!(
+        "WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key"
+    ))
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("listing groups")
 }
 
 /// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.
@@ -437,7 +631,7 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
             g.id,
             g.topic,
             led_by_label(&g.led_by).to_lowercase(),
-            format_label(g).to_lowercase(),
+            format_label(g, false, true),
             members,
             if members == 1 { "" } else { "s" }
         )));
@@ -445,8 +639,146 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
     Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
 }
 
-/// `/group join`.
-pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>) -> Result<Message> {
+/// What `/group join` did (in the caller's write transaction), for the core to answer and replan.
+pub(crate) struct Joined {
+    pub response: Response,
+    /// Whose reminders change: the member now in the group, if any.
+    pub member: Option<i64>,
+}
+
+/// `/group join`: joins; for a group that needs registration, answers with
+/// how to register and, if the group wants, tells its facilitators of the
+/// request. `admit`: a facilitator adds that person (once they registered).
+pub(crate) async fn join(
+    conn: &mut SqliteConnection,
+    group: &Group,
+    me: &Member,
+    admit: Option<&Member>,
+    now: DateTime<Utc>,
+) -> Result<Joined> {
+    if let Some(person) = admit {
+        let mention = Span::User {
+            id: person.external_id.clone(),
+            name: person.display_name.clone(),
+        };
+        let line = if add_member(&mut *conn, group, person.id, now).await? {
+            Line::new().push(mention).t(format!(" is now in {}.", group.name))
+        } else {
+            Line::new().push(mention).t(format!(" was already in {}.", group.name))
+        };
+        let welcome = Effect::Dm {
+            user: person.external_id.clone(),
+            message: welcome(group),
+            key: Some(format!("group:{}:admitted:{}:{}", group.id, person.id, now.timestamp())),
+        };
+        return Ok(Joined {
+            response: Response::private_general(Message::new().line(line)).with_effect(welcome),
+            member: Some(person.id),
+        });
+    }
+    let registration = match group.registration.as_deref() {
+        Some(how) if !is_member(&mut *conn, group.id, me.id).await? => Some(how),
+        _ => None,
+    };
+    let Some(registration) = registration else {
+        let message = if add_member(&mut *conn, group, me.id, now).await? {
+            welcome(group)
+        } else {
+            Message::new().text(format!("You're already in {}.", group.name))
+        };
+        return Ok(Joined {
+            response: Response::private(message),
+            member: Some(me.id),
+        });
+    };
+    ask_to_join(conn, group, me, registration, now).await
+}
+
+/// Registration first: how to register, and the facilitators told (at most
+/// once a day per person) when the group wants that.
+async fn ask_to_join(
+    conn: &mut SqliteConnection,
+    group: &Group,
+    me: &Member,
+    registration: &str,
+    now: DateTime<Utc>,
+) -> Result<Joined> {
+    let mut line = Line::text(format!("{} asks people to register first: {registration}.", group.name));
+    let mut notices = Vec::new();
+    if group.tell_facilitators {
+        let told: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO join_requests (group_id, member_id, told_at) VALUES (?, ?, ?)
+             ON CONFLICT (group_id, member_id) DO UPDATE SET told_at = excluded.told_at
+             WHERE join_requests.told_at <= ?
+             RETURNING 1",
+        )
+        .bind(group.id)
+        .bind(me.id)
+        .bind(now.timestamp())
+        .bind(now.timestamp() - 24 * 60 * 60)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("recording a request to join")?;
+        let leaders = facilitators_in(&mut *conn, group.id).await?;
+        if !leaders.is_empty() {
+            line = line.t(" Its facilitators know you'd like to join.");
+        }
+        if told.is_some() {
+            let request = Message::new().line(
+                Line::new()
+                    .push(Span::User {
+                        id: me.external_id.clone(),
+                        name: me.display_name.clone(),
+                    })
+                    .t(format!(
+                        " would like to join {}, which needs registration: {registration}. ",
+                        group.name
+                    ))
+                    .t("Once they have registered, ")
+                    .cmd(format!("group join group:#{} user:{}", group.id, me.external_id))
+                    .t(" adds them."),
+            );
+            notices = leaders
+                .into_iter()
+                .map(|f| Effect::Dm {
+                    user: f.external_id,
+                    message: request.clone(),
+                    key: Some(format!("group:{}:request:{}:{}", group.id, me.id, now.timestamp())),
+                })
+                .collect();
+        }
+    }
+    let answer = Message::new().line(line.t(" Once you have registered, a facilitator adds you."));
+    Ok(Joined {
+        response: notices
+            .into_iter()
+            .fold(Response::private(answer), Response::with_effect),
+        member: None,
+    })
+}
+
+fn welcome(group: &Group) -> Message {
+    Message::new().line(
+        Line::text(format!("You've joined {}. Its home is ", group.name))
+            .push(Span::Channel {
+                id: group.home_channel.clone(),
+            })
+            .t(". Welcome."),
+    )
+}
+
+async fn is_member(conn: &mut SqliteConnection, group: i64, member: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
+        .bind(group)
+        .bind(member)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("checking membership")?;
+    Ok(found.is_some())
+}
+
+/// Adds `member` to the group: `true` when they were not in it. A full group refuses.
+async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
     // Capacity and membership are checked in the same statement, so two people
     // taking the last place at once cannot both get it.
     let joined = sqlx::query(
@@ -456,48 +788,42 @@ pub async fn join(store: &Store, group: &Group, me: &Member, now: DateTime<Utc>)
            AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = g.id AND member_id = ?)
            AND (g.capacity IS NULL OR (SELECT COUNT(*) FROM group_members WHERE group_id = g.id) < g.capacity)",
     )
-    .bind(me.id)
+    .bind(member)
     .bind(now)
     .bind(group.id)
-    .bind(me.id)
-    .execute(store.pool())
+    .bind(member)
+    .execute(&mut *conn)
     .await
     .context("joining a group")?;
     if joined.rows_affected() == 1 {
-        return Ok(Message::new().line(
-            Line::text(format!("You've joined {}. Its home is ", group.name))
-                .push(Span::Channel {
-                    id: group.home_channel.clone(),
-                })
-                .t(". Welcome."),
-        ));
+        sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
+            .bind(group.id)
+            .bind(member)
+            .execute(&mut *conn)
+            .await
+            .context("a request to join, granted")?;
+        return Ok(true);
     }
-    let already: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
-        .bind(group.id)
-        .bind(me.id)
-        .fetch_optional(store.pool())
-        .await
-        .context("checking membership")?;
-    match (already, group.capacity) {
-        (Some(_), _) => Ok(Message::new().text(format!("You're already in {}.", group.name))),
-        (None, Some(capacity)) => Err(UserError::GroupFull {
+    match (is_member(&mut *conn, group.id, member).await?, group.capacity) {
+        (true, _) => Ok(false),
+        (false, Some(capacity)) => Err(UserError::GroupFull {
             name: group.name.clone(),
             capacity,
         }
         .into()),
-        (None, None) => Err(crate::error::Error::Internal {
+        (false, None) => Err(crate::error::Error::Internal {
             context: "joining a group",
             source: "insert refused without a capacity".into(),
         }),
     }
 }
 
-/// `/group leave`.
-pub async fn leave(store: &Store, group: &Group, me: &Member) -> Result<Message> {
+/// `/group leave`, in the caller's write transaction.
+pub async fn leave(conn: &mut SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
     let left = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await
         .context("leaving a group")?;
     Ok(Message::new().text(if left.rows_affected() == 1 {

@@ -45,6 +45,8 @@ pub struct Hearth {
     /// loop re-reads its next due time. A watch, not a `Notify`: every loop
     /// sees every change, and one that was busy sending sees it afterwards.
     jobs_changed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Who is in voice, in memory only (see [`circle::voice`]).
+    voice: Arc<circle::voice::Voice>,
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -53,6 +55,8 @@ struct Ctx<'a> {
     now: DateTime<Utc>,
     community: Community,
     me: Member,
+    /// The running circle a circle command means, once found.
+    circle: Option<i64>,
 }
 
 /// Every command, as the core handles it.
@@ -65,8 +69,13 @@ pub(crate) enum Command<'a> {
         topic: Option<&'a str>,
         meeting_guide: bool,
     },
-    GroupJoin,
+    GroupJoin {
+        user: Option<&'a str>,
+    },
     GroupLeave,
+    GroupRetire {
+        confirm: bool,
+    },
     GroupFacilitator {
         user: &'a str,
         add: bool,
@@ -141,8 +150,11 @@ impl<'a> Command<'a> {
                 topic: b.text("topic"),
                 meeting_guide: b.choice("format") == Some("meeting_guide"),
             },
-            "group join" => Command::GroupJoin,
+            "group join" => Command::GroupJoin { user: b.text("user") },
             "group leave" => Command::GroupLeave,
+            "group retire" => Command::GroupRetire {
+                confirm: b.choice("confirm") == Some("yes"),
+            },
             "group facilitator" => Command::GroupFacilitator {
                 user: b.text("user")?,
                 add: b.choice("action")? == "add",
@@ -200,10 +212,25 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Commands whose use is nobody's business, not even the log's: who asked
-/// for a crisis line, checked in, or looked at or erased their own data.
-fn unlogged(command: &str) -> bool {
-    matches!(command, "crisis" | "mydata" | "forgetme") || command.starts_with("checkin ")
+/// Commits a command's write.
+async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+    tx.commit().await.map_err(|e| Error::Internal {
+        context: "committing a change",
+        source: e.into(),
+    })
+}
+
+/// The series as it is inside the write about to change it: another change
+/// may have committed since it was looked up.
+async fn reload(conn: &mut sqlx::SqliteConnection, meeting: &Meeting) -> Result<Meeting> {
+    meetings::by_id_in(&mut *conn, meeting.id)
+        .await?
+        .ok_or_else(|| UserError::MeetingNotFound.into())
+}
+
+/// The commands that act on a running circle (all of the stick's but `circle start`).
+fn acts_on_a_circle(command: &str) -> bool {
+    (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
 }
 
 /// A short id to quote for an internal error.
@@ -218,6 +245,7 @@ impl Hearth {
             clock,
             config,
             jobs_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
+            voice: Arc::default(),
         }
     }
 
@@ -335,7 +363,11 @@ impl Hearth {
             channel: String::new(),
         };
         let community = self.community(&place, now).await?;
-        let member = members::named_member(&self.store, Platform::Discord, user, now).await?;
+        // A member who erased themselves (an unmute `/forgetme` asked for)
+        // has no record left to update, and is not brought back by one.
+        let Some(member) = members::find(&self.store, Platform::Discord, user).await? else {
+            return Ok(Response::none());
+        };
         circle::muted(&self.store, community.id, member.id, mute, stage, report).await
     }
 
@@ -429,11 +461,12 @@ impl Hearth {
             )
         );
         let (community, me) = (community?, me?);
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             input,
             now,
             community,
             me,
+            circle: None,
         };
         let mut meeting = None;
         let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
@@ -448,10 +481,20 @@ impl Hearth {
             }
             _ => None,
         };
-        // A running circle's commands answer to its group's facilitators.
+        // A running circle's commands act on the circle they mean, and answer
+        // to its group's facilitators.
         let group = match group {
-            None if bound.spec.name.starts_with("circle ") => {
-                match circle::group_here(&self.store, ctx.community.id, &input.place.channel, ctx.me.id).await? {
+            None if acts_on_a_circle(bound.spec.name) => {
+                let found = circle::target(
+                    &self.store,
+                    ctx.community.id,
+                    &input.place.channel,
+                    ctx.me.id,
+                    bound.int("circle"),
+                )
+                .await?;
+                ctx.circle = found.map(|(id, _)| id);
+                match found.and_then(|(_, group)| group) {
                     Some(id) => Some(groups::by_id(&self.store, id).await?),
                     None => None,
                 }
@@ -475,21 +518,15 @@ impl Hearth {
             }
             .into());
         }
-        if unlogged(bound.spec.name) {
-            tracing::info!(
-                platform = input.place.platform.as_str(),
-                community = ctx.community.id,
-                "command"
-            );
-        } else {
-            tracing::info!(
-                platform = input.place.platform.as_str(),
-                community = ctx.community.id,
-                member = ctx.me.id,
-                command = bound.spec.name,
-                "command"
-            );
-        }
+        // Every command is logged alike, with neither its name nor who used
+        // it: a line that said "one of the private ones" would, by being
+        // different, name who asked for a crisis line, checked in, or looked
+        // at or erased their own data.
+        tracing::info!(
+            platform = input.place.platform.as_str(),
+            community = ctx.community.id,
+            "command"
+        );
         let Some(command) = Command::from_bound(&bound) else {
             return Err(Error::Internal {
                 context: "dispatching a command",
@@ -503,23 +540,51 @@ impl Hearth {
                 None => return Ok(Response::none()),
             },
         };
-        // `/reminders group:…` changes a group's defaults: its facilitators' call.
+        self.beyond_the_spec(&ctx, &bound, &command, role, group.as_ref())
+            .await?;
+        self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
+    }
+
+    /// The rules the spec's one role per command does not say: adding
+    /// someone else to a group and changing its reminder defaults are its
+    /// facilitators' call; crisis lines are admins' work.
+    async fn beyond_the_spec(
+        &self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        command: &Command<'_>,
+        role: Role,
+        group: Option<&Group>,
+    ) -> Result<()> {
+        let group_name = || group.map(|g| g.name.clone());
+        if matches!(command, Command::GroupJoin { user: Some(_) }) && role < Role::Facilitator {
+            return Err(UserError::OnlyRole {
+                needs: Role::Facilitator,
+                group: group_name(),
+                to: "add someone else to a group",
+            }
+            .into());
+        }
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
             return Err(UserError::NotPermitted {
                 command: bound.spec.name,
                 needs: Role::Facilitator,
-                group: group.map(|g| g.name),
+                group: group_name(),
             }
             .into());
         }
-        let response = self
-            .run(&ctx, &bound, command, group.as_ref(), meeting.as_ref())
-            .await?;
-        // check-ins: prompts follow the zones, quiet hours and meetings they are planned by.
-        if checkins::follow(&self.store, bound.spec.name, ctx.me.id, group.map(|g| g.id), now).await? {
-            self.planned();
+        if let Command::Resources(cmd) = command
+            && role < Role::Admin
+            && resources::touches_crisis(&self.store, ctx.community.id, cmd).await?
+        {
+            return Err(UserError::OnlyRole {
+                needs: Role::Admin,
+                group: None,
+                to: "add or remove crisis lines",
+            }
+            .into());
         }
-        Ok(response)
+        Ok(())
     }
 
     async fn run(
@@ -553,8 +618,47 @@ impl Hearth {
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
-            Command::GroupEdit => Response::public(groups::edit(store, the_group()?, bound, now).await?),
-            Command::GroupInfo => Response::public(groups::card_message(store, the_group()?, now).await?),
+            Command::GroupEdit => {
+                // The card and what its `ends` means for every series, in one write.
+                let mut tx = jobs::write(store).await?;
+                let group = groups::edit(&mut tx, the_group()?, bound, now).await?;
+                for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+                    self.series_changed(&mut tx, &meeting, None, now).await?;
+                }
+                commit(tx).await?;
+                self.planned();
+                Response::public(groups::edited_card(store, &group, now).await?)
+            }
+            Command::GroupRetire { confirm } => {
+                let group = the_group()?;
+                if !confirm {
+                    let keep = self.config.retention.num_days();
+                    return Ok(Response::private(groups::retire_preview(store, group, keep).await?));
+                }
+                let mut tx = jobs::write(store).await?;
+                for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+                    let (_, told) = meetings::cancel(&mut tx, &meeting, group, Some("all"), now).await?;
+                    self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                }
+                for schedule in groups::retire(&mut tx, group, now).await? {
+                    jobs::cancel(&mut *tx, checkins::KIND, schedule).await?;
+                }
+                commit(tx).await?;
+                self.planned();
+                Response::public(crate::Message::new().text(format!(
+                    "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
+                    group.name
+                )))
+            }
+            Command::GroupInfo => {
+                let group = the_group()?;
+                // A closed group's link is for its members: their own view of the card.
+                if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
+                    Response::private(groups::card_message(store, group, true, now).await?)
+                } else {
+                    Response::public(groups::card_message(store, group, false, now).await?)
+                }
+            }
             Command::GroupList { topic, meeting_guide } => {
                 if meeting_guide {
                     Response::public(meeting_guide::message(store, community, now).await?)
@@ -562,29 +666,44 @@ impl Hearth {
                     Response::public(groups::list(store, community, topic).await?)
                 }
             }
-            Command::GroupJoin => {
-                let message = groups::join(store, the_group()?, &ctx.me, now).await?;
-                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
-                    .await?;
-                Response::private(message)
+            Command::GroupJoin { user } => {
+                let admit = match user {
+                    Some(user) => Some(members::named_member(store, platform, user, now).await?),
+                    None => None,
+                };
+                // The membership and the reminders it brings, in one write.
+                let mut tx = jobs::write(store).await?;
+                let joined = groups::join(&mut tx, the_group()?, &ctx.me, admit.as_ref(), now).await?;
+                if let Some(member) = joined.member {
+                    jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(member)).await?;
+                }
+                commit(tx).await?;
+                self.planned();
+                joined.response
             }
             Command::GroupLeave => {
-                let message = groups::leave(store, the_group()?, &ctx.me).await?;
-                retention::left_group(store, the_group()?.id, ctx.me.id, now).await?;
-                self.replan_group(the_group()?.id, now, jobs::Scope::Member(ctx.me.id))
-                    .await?;
+                let mut tx = jobs::write(store).await?;
+                let message = groups::leave(&mut tx, the_group()?, &ctx.me).await?;
+                retention::left_group(&mut tx, the_group()?.id, ctx.me.id, now).await?;
+                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::private(message)
             }
             Command::GroupFacilitator { user, add } => {
                 Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
             }
             Command::Timezone(zone) => {
-                let message = members::timezone(store, &ctx.me, &ctx.community, zone, now).await?;
+                // The zone, and the reminders and prompts read in it (quiet
+                // hours, the daily check-in), in one write.
+                let mut tx = jobs::write(store).await?;
+                let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, now).await?;
                 if zone.is_some() {
-                    // Quiet hours are read in the member's zone.
-                    jobs::plan_member(store, ctx.me.id, now).await?;
-                    self.planned();
+                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                 }
+                commit(tx).await?;
+                self.planned();
                 Response::private(message)
             }
             Command::MeetingSchedule => {
@@ -594,8 +713,11 @@ impl Hearth {
                     .zone()
                     .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
                     .unwrap_or(ctx.community.zone());
-                let (message, meeting) = meetings::schedule(store, group, default_zone, bound, now).await?;
-                self.replan_series(&meeting, None, now).await?;
+                let mut tx = jobs::write(store).await?;
+                let (message, meeting) = meetings::schedule(&mut tx, group, default_zone, bound, now).await?;
+                self.series_changed(&mut tx, &meeting, None, now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingList => {
@@ -607,23 +729,34 @@ impl Hearth {
                     Response::private_general(message)
                 }
             }
+            // A change and all it implies (the exception, the notices, the
+            // plan, the native event, the prompts at meeting start) commit in
+            // one write, read inside it: a failure anywhere leaves nothing.
             Command::MeetingCancel { occurrence } => {
-                let meeting = the_meeting()?;
-                let (message, told) = meetings::cancel(store, meeting, the_group()?, occurrence, now).await?;
-                self.replan_series(meeting, Some(&told), now).await?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                let (message, told) = meetings::cancel(&mut tx, &meeting, the_group()?, occurrence, now).await?;
+                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingMove { occurrence, when } => {
-                let meeting = the_meeting()?;
-                let (message, told) = meetings::move_one(store, meeting, the_group()?, occurrence, when, now).await?;
-                self.replan_series(meeting, Some(&told), now).await?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                let (message, told) =
+                    meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, when, now).await?;
+                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+                commit(tx).await?;
+                self.planned();
                 Response::public(message)
             }
             Command::MeetingRsvp { occurrence, answer } => {
-                let meeting = the_meeting()?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
                 let message = meetings::rsvp(
-                    store,
-                    meeting,
+                    &mut tx,
+                    &meeting,
                     the_group()?,
                     &ctx.me,
                     occurrence,
@@ -633,15 +766,17 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
-                jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                commit(tx).await?;
                 self.planned();
                 Response::private(message)
             }
             Command::MeetingRsvpTakenBack { occurrence, answer } => {
-                let meeting = the_meeting()?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
                 let Some(message) = meetings::take_back_rsvp(
-                    store,
-                    meeting,
+                    &mut tx,
+                    &meeting,
                     the_group()?,
                     &ctx.me,
                     occurrence,
@@ -653,7 +788,9 @@ impl Hearth {
                 else {
                     return Ok(Response::none());
                 };
-                jobs::plan(store, meeting.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                // The answer and this member's reminders change in one write.
+                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                commit(tx).await?;
                 self.planned();
                 Response::private(message)
             }
@@ -686,13 +823,20 @@ impl Hearth {
                         }
                         .into());
                     }
-                    let message = reminders::group_settings(store, group, leads).await?;
-                    self.replan_group(group.id, now, jobs::Scope::All).await?;
+                    let mut tx = jobs::write(store).await?;
+                    let message = reminders::group_settings(&mut tx, group, leads).await?;
+                    jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
+                    commit(tx).await?;
+                    self.planned();
                     Response::private_general(message)
                 }
                 None => {
-                    let message = reminders::member_settings(store, &ctx.me, leads, dm, quiet).await?;
-                    jobs::plan_member(store, ctx.me.id, now).await?;
+                    let mut tx = jobs::write(store).await?;
+                    let message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    // Quiet hours move the daily check-in prompt too.
+                    checkins::member_moved(&mut tx, ctx.me.id, now).await?;
+                    commit(tx).await?;
                     self.planned();
                     Response::private(message)
                 }
@@ -715,6 +859,7 @@ impl Hearth {
                     share_time,
                     auto_advance,
                     mute_others,
+                    seated: self.seated(ctx).await?,
                 };
                 let response = circle::start(store, &caller, &start, now).await?;
                 self.planned();
@@ -731,9 +876,12 @@ impl Hearth {
                 let asker = checkins::Asker {
                     me: &ctx.me,
                     community: &ctx.community,
+                    platform,
                 };
-                let (response, replan) = checkins::run(store, cmd, &asker, group, now).await?;
-                self.replan_checkins(replan, now).await?;
+                let (response, planned) = checkins::run(store, cmd, &asker, group, now).await?;
+                if planned {
+                    self.planned();
+                }
                 response
             }
             // resources: the list is read by all; additions are public so the community sees them.
@@ -756,7 +904,7 @@ impl Hearth {
                 } else {
                     Vec::new()
                 };
-                let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm).await?;
+                let (message, erased) = privacy::forgetme(store, &ctx.me, community, confirm, now).await?;
                 if erased {
                     self.planned();
                 }
@@ -775,6 +923,8 @@ impl Hearth {
             channel: &ctx.input.place.channel,
             me: &ctx.me,
             facilitator: self.role(ctx, group).await? >= Role::Facilitator,
+            may_mute: ctx.input.actor.may_mute,
+            circle: ctx.circle,
         })
     }
 
@@ -784,7 +934,7 @@ impl Hearth {
     pub async fn voice_snapshot(&self, place: &Place, present: &[(Actor, String)]) -> Response {
         let mut response = Response::none();
         let now = self.clock.now();
-        let gone = async {
+        let mut gone = async {
             let community = self.community(place, now).await?;
             circle::in_voice(&self.store, community.id).await
         }
@@ -793,6 +943,7 @@ impl Hearth {
             tracing::error!(error = %e, "reading voice presence");
             Vec::new()
         });
+        gone.extend(self.voice.everyone(place.platform, &place.community));
         let leaves = gone
             .into_iter()
             .filter(|(user, _)| !present.iter().any(|(a, _)| a.user == *user))
@@ -816,18 +967,43 @@ impl Hearth {
         response
     }
 
-    /// Someone joined or left a voice channel or call.
+    /// How many people Hearth holds as in a voice channel or call of the
+    /// community `place` names (platform id) right now. Held in memory only.
+    pub fn in_voice(&self, platform: Platform, community: &str) -> usize {
+        self.voice.everyone(platform, community).len()
+    }
+
+    /// Someone joined or left a voice channel or call. It is held in memory;
+    /// it is recorded (and the person becomes a member, if they were not)
+    /// only where a circle runs.
     async fn presence(&self, input: &Input, change: &crate::io::PresenceChange) -> Result<Response> {
         let now = self.clock.now();
-        let community = self.community(&input.place, now).await?;
-        let me = members::member(
-            &self.store,
-            input.place.platform,
-            &input.actor.user,
-            &input.actor.name,
+        let place = &input.place;
+        let actor = &input.actor;
+        self.voice.set(
+            place.platform,
+            &place.community,
+            &actor.user,
+            &actor.name,
+            &change.channel,
+            change.present,
+            change.until,
+            actor.may_mute,
             now,
-        )
-        .await?;
+        );
+        let community = self.community(place, now).await?;
+        let joins_circle = change.present
+            && !change.channel.is_empty()
+            && circle::runs_at(&self.store, community.id, &change.channel).await?;
+        let me = if joins_circle {
+            Some(members::member(&self.store, place.platform, &actor.user, &actor.name, now).await?)
+        } else {
+            members::find(&self.store, place.platform, &actor.user).await?
+        };
+        // Someone Hearth does not know, where no circle runs: nothing to keep.
+        let Some(me) = me else {
+            return Ok(Response::none());
+        };
         // One voice channel or call at a time: joining one leaves the others;
         // a leave without a channel leaves wherever the person was.
         let mut moves: Vec<(String, bool, Option<DateTime<Utc>>)> =
@@ -842,14 +1018,18 @@ impl Hearth {
         }
         let mut response = Response::none();
         for (channel, present, until) in moves {
+            let here = circle::Here {
+                present,
+                may_mute: input.actor.may_mute,
+            };
             let changed = circle::presence(
                 &self.store,
-                input.place.platform,
+                place.platform,
                 community.id,
-                &input.place.community,
+                &place.community,
                 &channel,
                 &me,
-                present,
+                here,
                 until,
                 now,
             )
@@ -860,34 +1040,49 @@ impl Hearth {
         Ok(response)
     }
 
-    // check-ins
-    async fn replan_checkins(&self, replan: checkins::Replan, now: DateTime<Utc>) -> Result<()> {
-        if checkins::replan(&self.store, replan, now).await? {
-            self.planned();
+    /// The voice channel or call the caller is in, with who is there, as
+    /// held in memory: the people a circle started now begins with. They
+    /// join it, so they are members from here on.
+    async fn seated(&self, ctx: &Ctx<'_>) -> Result<Option<circle::Seated>> {
+        let place = &ctx.input.place;
+        let Some(channel) = self
+            .voice
+            .channel_of(place.platform, &place.community, &ctx.input.actor.user, ctx.now)
+        else {
+            return Ok(None);
+        };
+        let mut people = Vec::new();
+        for seat in self
+            .voice
+            .in_channel(place.platform, &place.community, &channel, ctx.now)
+        {
+            let member = members::member(&self.store, place.platform, &seat.user, &seat.name, ctx.now).await?;
+            people.push(circle::Sitter {
+                member: member.id,
+                since: seat.since,
+                until: seat.until,
+                may_mute: seat.may_mute,
+            });
         }
-        Ok(())
+        Ok(Some(circle::Seated { channel, people }))
     }
 
-    async fn replan_group(&self, group: i64, now: DateTime<Utc>, scope: jobs::Scope) -> Result<()> {
-        jobs::plan_group(&self.store, group, now, scope).await?;
-        self.planned();
-        Ok(())
-    }
-
-    /// After a series changes: its notices, its plan and its native event, in
-    /// one write, so none is lost half-way.
-    async fn replan_series(&self, meeting: &Meeting, told: Option<&meetings::Told>, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = jobs::write(&self.store).await?;
+    /// What a change to a series implies, in the change's own write: its
+    /// notices, its plan, its native event and the group's prompts at
+    /// meeting start.
+    async fn series_changed(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        meeting: &Meeting,
+        told: Option<&meetings::Told>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if let Some(told) = told {
-            jobs::queue_notices(&mut tx, meeting, told, now).await?;
+            jobs::queue_notices(&mut *conn, meeting, told, now).await?;
         }
-        jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::All, false).await?;
-        jobs::queue_event(&mut tx, meeting.id, now).await?;
-        tx.commit().await.map_err(|e| Error::Internal {
-            context: "committing a series' jobs",
-            source: e.into(),
-        })?;
-        self.planned();
+        jobs::plan_in(&mut *conn, meeting.id, now, jobs::Scope::All, false).await?;
+        jobs::queue_event(&mut *conn, meeting.id, now).await?;
+        checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
     }
 

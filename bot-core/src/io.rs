@@ -31,6 +31,13 @@ impl Platform {
     pub fn mirrors_events(self) -> bool {
         matches!(self, Platform::Discord)
     }
+
+    /// Whether pressing a button shows the room who pressed it (Matrix
+    /// reactions are room events with their sender). There, a check-in's
+    /// mood buttons never sit on a shared message: they come by DM.
+    pub fn presses_are_public(self) -> bool {
+        matches!(self, Platform::Matrix)
+    }
 }
 
 /// Who is speaking, with the platform facts an adapter maps to roles.
@@ -46,6 +53,10 @@ pub struct Actor {
     /// The platform maps this person to a facilitator (a Discord role by name,
     /// a Matrix power level), for every group of the community.
     pub platform_facilitator: bool,
+    /// The platform itself lets this person mute others where they are
+    /// (Discord: Mute Members or Administrator in their voice channel). Only
+    /// they may start a circle that mutes others, and the bot never mutes them.
+    pub may_mute: bool,
 }
 
 impl Actor {
@@ -56,6 +67,7 @@ impl Actor {
             name: name.into(),
             platform_admin: false,
             platform_facilitator: false,
+            may_mute: false,
         }
     }
 }
@@ -71,12 +83,56 @@ pub struct Place {
 }
 
 /// A command as typed or pressed, before it is checked against the spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Invocation {
     /// The command's full name, e.g. `group create`.
     pub command: String,
     /// Option name and raw value pairs, in the order given.
     pub args: Vec<(String, String)>,
+    /// What the platform says of each channel an option names (option name,
+    /// fact), as the adapter found out: a channel option without one is
+    /// refused, so no adapter can forget to check.
+    pub channels: Vec<(String, ChannelFact)>,
+}
+
+impl Invocation {
+    /// The options naming a channel or room, as typed: (option name, raw value).
+    pub fn channel_options(&self) -> Vec<(String, String)> {
+        let Some(spec) = crate::spec::command(&self.command) else {
+            return Vec::new();
+        };
+        self.args
+            .iter()
+            .filter(|(name, _)| spec.option(name).is_some_and(|o| o.kind == crate::spec::Kind::Channel))
+            .cloned()
+            .collect()
+    }
+
+    /// Records what the platform says of each channel option, found by `check`
+    /// from its typed value.
+    pub fn check_channels(mut self, check: impl Fn(&str) -> ChannelFact) -> Self {
+        for (name, raw) in self.channel_options() {
+            let fact = check(&raw);
+            self.channels.push((name, fact));
+        }
+        self
+    }
+}
+
+/// What the platform says of a channel or room an option names. A group's
+/// channel is always one of its own community's, where the bot can post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelFact {
+    /// A channel of the input's community where the bot can post: its platform id.
+    Postable(String),
+    /// Nothing by that name or id that the platform knows of.
+    Unknown,
+    /// A channel or room of another community.
+    OtherCommunity,
+    /// Of this community, but the bot is not in it or may not post there.
+    CannotPost,
+    /// Not a place for messages (a category, a forum).
+    NotText,
 }
 
 /// A change in who is present in a voice channel or call.

@@ -57,13 +57,14 @@ pub struct NewJob<'a> {
     pub member: Option<i64>,
 }
 
-/// Inserts the job, or moves it while it is still pending and unclaimed. A
-/// job already sent stays sent.
+/// Inserts the job, or moves it while it is still pending, unclaimed and
+/// untried. A job already sent stays sent; one waiting to retry keeps its
+/// back-off.
 pub async fn put<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO jobs (key, kind, due_at, run_at, platform, subject, member_id) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at
-           WHERE state = 'pending' AND lease_owner IS NULL",
+           WHERE state = 'pending' AND lease_owner IS NULL AND attempts = 0",
     )
     .bind(job.key)
     .bind(job.kind)
@@ -87,6 +88,33 @@ pub async fn cancel<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: 
         .await
         .context("cancelling jobs")?;
     Ok(())
+}
+
+/// Removes the pending jobs of one subject of a kind that are still only
+/// planned: not claimed and never tried. One waiting to retry is owed
+/// already and stays; its feature decides, when it falls due again,
+/// whether it still has something to say.
+pub async fn cancel_planned<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: i64) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM jobs WHERE kind = ? AND subject = ? AND state = 'pending' AND lease_owner IS NULL AND attempts = 0",
+    )
+    .bind(kind)
+    .bind(subject)
+    .execute(db)
+    .await
+    .context("cancelling planned jobs")?;
+    Ok(())
+}
+
+/// Whether a job with this key has finished (sent, dropped or failed): its
+/// key is spent, and a plan must pick the next free one.
+pub async fn spent<'e>(db: impl sqlx::SqliteExecutor<'e>, key: &str) -> Result<bool> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE key = ?")
+        .bind(key)
+        .fetch_optional(db)
+        .await
+        .context("reading a job's state")?;
+    Ok(state.is_some_and(|s| s != "pending"))
 }
 
 /// A claimed job, as the engine hands it to the feature that owns its kind.
@@ -145,6 +173,8 @@ struct Planned {
     occ: Occurrence,
     lead: i64,
     member: Option<i64>,
+    /// The latest it is still worth trying (see the `give_up_at` column).
+    give_up: Option<i64>,
 }
 
 /// A recipient's reminder settings and zone, read in one query for all.
@@ -239,14 +269,18 @@ pub async fn plan_in(
                     occ: *occ,
                     lead,
                     member,
+                    give_up: Some(occ.start.timestamp()),
                 });
             }
         }
     }
     // Where meetings are mirrored as native events, the event moves on to
     // the next occurrence as each one starts.
+    // Each tries until the next occurrence starts, when the next one takes
+    // over: a failure at one start must not leave the event behind.
     if scope == Scope::All && Platform::parse(&platform).is_some_and(Platform::mirrors_events) {
-        for occ in &within {
+        for (i, occ) in within.iter().enumerate() {
+            let next = within.get(i + 1).or(beyond.first());
             wanted.push(Planned {
                 key: format!("ep:{}:{}", meeting.id, occ.start.timestamp()),
                 kind: "event",
@@ -254,6 +288,7 @@ pub async fn plan_in(
                 occ: *occ,
                 lead: 0,
                 member: None,
+                give_up: next.map(|n| n.start.timestamp()),
             });
         }
     }
@@ -282,18 +317,22 @@ pub async fn plan_in(
         // inside it: then an hour on, not a busy loop.)
         let at = next.start - Duration::seconds(HORIZON_SECS);
         let at = if at <= now { now + Duration::hours(1) } else { at };
+        // Keyed by its time too: a roll-over that finds the same occurrence
+        // still crowded out plans a new one, never reuses its own spent key.
         advance = Some(Planned {
             key: format!(
-                "a:{}:{}:{}",
+                "a:{}:{}:{}:{}",
                 meeting.id,
                 next.original.timestamp(),
-                next.start.timestamp()
+                next.start.timestamp(),
+                at.timestamp()
             ),
             kind: "advance",
             due: at.timestamp(),
             occ: *next,
             lead: 0,
             member: None,
+            give_up: None,
         });
     }
     save(
@@ -494,8 +533,9 @@ async fn save(
             continue;
         }
         sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id,
+                              give_up_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
         )
         .bind(&job.key)
         .bind(job.kind)
@@ -507,6 +547,7 @@ async fn save(
         .bind(job.occ.start.timestamp())
         .bind(job.lead)
         .bind(job.member)
+        .bind(job.give_up)
         .execute(&mut *conn)
         .await
         .context("saving a job")?;
@@ -514,24 +555,23 @@ async fn save(
     Ok(())
 }
 
-/// Re-plans every live series of a group (after its members or leads change).
-pub async fn plan_group(store: &Store, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
-    let mut tx = write(store).await?;
+/// Re-plans every live series of a group (after its members or leads
+/// change), in the caller's write transaction.
+pub async fn plan_group_in(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
         .bind(group)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .context("listing a group's series")?;
     for id in ids {
-        plan_in(&mut tx, id, now, scope, false).await?;
+        plan_in(&mut *conn, id, now, scope, false).await?;
     }
-    tx.commit().await.context("committing a group's plan")
+    Ok(())
 }
 
 /// Re-plans one member's reminders in every series they are part of (after
-/// their settings or zone change).
-pub async fn plan_member(store: &Store, member: i64, now: DateTime<Utc>) -> Result<()> {
-    let mut tx = write(store).await?;
+/// their settings or zone change), in the caller's write transaction.
+pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
              m.group_id IN (SELECT group_id FROM group_members WHERE member_id = ?)
@@ -539,13 +579,13 @@ pub async fn plan_member(store: &Store, member: i64, now: DateTime<Utc>) -> Resu
     )
     .bind(member)
     .bind(member)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await
     .context("listing a member's series")?;
     for id in ids {
-        plan_in(&mut tx, id, now, Scope::Member(member), false).await?;
+        plan_in(&mut *conn, id, now, Scope::Member(member), false).await?;
     }
-    tx.commit().await.context("committing a member's plan")
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -620,15 +660,25 @@ pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTim
     if waiting.is_some() {
         return Ok(());
     }
+    // It tries until the next occurrence starts, when that one's own job
+    // mirrors the series again.
+    let next = match meetings::by_id_in(&mut *conn, meeting).await? {
+        Some(m) => meetings::upcoming_in(&mut *conn, &m, now, 1)
+            .await?
+            .first()
+            .map(|o| o.start),
+        None => None,
+    };
     sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id)
-         VALUES (?, 'event', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, give_up_at)
+         VALUES (?, 'event', ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
     )
     .bind(format!("e:{meeting}:{}", uuid::Uuid::new_v4().simple()))
     .bind(now.timestamp())
     .bind(now.timestamp())
     .bind(platform.as_str())
     .bind(meeting)
+    .bind(next.map(|n| n.timestamp()))
     .execute(&mut *conn)
     .await
     .context("queueing a native event")?;
@@ -764,18 +814,12 @@ pub async fn take_due(
 ) -> Result<Vec<DueDelivery>> {
     let rows = claim(store, platform, owner, now, limit).await?;
     // When several reminders to one recipient for one occurrence are overdue
-    // at once (after downtime), only the one closest to the start goes out.
-    let mut closest: HashMap<(Option<i64>, i64, Option<i64>), i64> = HashMap::new();
-    for row in rows.iter().filter(|r| r.kind == "reminder") {
-        let lead = closest
-            .entry((row.meeting_id, row.occurrence, row.member_id))
-            .or_insert(row.lead_secs);
-        *lead = (*lead).min(row.lead_secs);
-    }
-    let batch = Batch::load(store, &rows).await?;
+    // at once (after downtime), only the one closest to the start goes out:
+    // the batch knows which, over the whole table.
+    let batch = Batch::load(store, &rows, now).await?;
     let mut rendered = Vec::new();
     for row in rows {
-        match render(store, &row, now, &closest, &batch).await {
+        match render(store, &row, now, &batch).await {
             Ok(Some((due, part))) => rendered.push((row.id, due, part)),
             Ok(None) => {}
             Err(e) => {
@@ -927,10 +971,16 @@ struct Batch {
     series: HashMap<i64, SeriesCtx>,
     members: HashMap<i64, Member>,
     counts: HashMap<(i64, i64), (i64, i64)>,
+    /// Cancelled (None) and moved (Some) occurrences among the batch's.
+    exceptions: HashMap<(i64, i64), Option<i64>>,
+    /// For each (series, occurrence, recipient) of a reminder in the batch,
+    /// the shortest lead of its pending reminders already due, in the whole
+    /// table: only that one goes out after downtime.
+    closest: HashMap<(i64, i64, Option<i64>), i64>,
 }
 
 impl Batch {
-    async fn load(store: &Store, rows: &[Job]) -> Result<Self> {
+    async fn load(store: &Store, rows: &[Job], now: DateTime<Utc>) -> Result<Self> {
         let mut meeting_ids: Vec<i64> = rows
             .iter()
             .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice"))
@@ -988,23 +1038,72 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
+        let exceptions = meetings::exceptions_of(store, &occurrences).await?;
+        let recipients: Vec<(i64, i64, Option<i64>)> = rows
+            .iter()
+            .filter(|r| r.kind == "reminder")
+            .filter_map(|r| Some((r.meeting_id?, r.occurrence, r.member_id)))
+            .collect();
+        let list = serde_json::to_string(&recipients).map_err(|e| Error::Internal {
+            context: "listing reminders' recipients",
+            source: e.into(),
+        })?;
+        let closest: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
+             FROM json_each(?) t JOIN jobs j
+               ON j.meeting_id = json_extract(t.value, '$[0]') AND j.occurrence = json_extract(t.value, '$[1]')
+              AND j.member_id IS json_extract(t.value, '$[2]')
+             WHERE j.state = 'pending' AND j.kind = 'reminder' AND j.due_at <= ?
+             GROUP BY j.meeting_id, j.occurrence, j.member_id",
+        )
+        .bind(list)
+        .bind(now.timestamp())
+        .fetch_all(store.pool())
+        .await
+        .context("finding the closest due reminders")?;
         Ok(Self {
             series,
             members,
             counts,
+            exceptions,
+            closest: closest
+                .into_iter()
+                .map(|(m, o, who, lead)| ((m, o, who), lead))
+                .collect(),
         })
+    }
+
+    /// Why a claimed reminder is not to go out, if it is not: its meeting
+    /// started, a closer reminder is due too, or its series or occurrence
+    /// changed since it was planned (a second line of defence: the change
+    /// re-plans in its own transaction).
+    fn reminder_void(&self, row: &Job, now: DateTime<Utc>) -> Option<&'static str> {
+        let meeting = row.meeting_id.unwrap_or_default();
+        if now.timestamp() >= row.starts_at {
+            return Some("its meeting had already started");
+        }
+        if self
+            .closest
+            .get(&(meeting, row.occurrence, row.member_id))
+            .is_some_and(|lead| *lead < row.lead_secs)
+        {
+            return Some("a later overdue reminder supersedes it");
+        }
+        if self.series.get(&meeting).is_some_and(|s| s.meeting.cancelled) {
+            return Some("its series was cancelled");
+        }
+        match self.exceptions.get(&(meeting, row.occurrence)) {
+            Some(None) => Some("its occurrence was cancelled"),
+            Some(Some(to)) if *to != row.starts_at => Some("its occurrence moved"),
+            None if row.starts_at != row.occurrence => Some("its occurrence moved back"),
+            _ => None,
+        }
     }
 }
 
 /// One claimed job: `Some` to send (a reminder with its entry for a
 /// digest), `None` when it was carried out or dropped here.
-async fn render(
-    store: &Store,
-    row: &Job,
-    now: DateTime<Utc>,
-    closest: &HashMap<(Option<i64>, i64, Option<i64>), i64>,
-    batch: &Batch,
-) -> Result<Option<(Due, Option<Part>)>> {
+async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> Result<Option<(Due, Option<Part>)>> {
     match row.kind.as_str() {
         "advance" => {
             let meeting = row.meeting_id.unwrap_or_default();
@@ -1016,14 +1115,7 @@ async fn render(
             return Ok(None);
         }
         "reminder" => {
-            let dropped = if now.timestamp() >= row.starts_at {
-                Some("its meeting had already started")
-            } else if closest.get(&(row.meeting_id, row.occurrence, row.member_id)) != Some(&row.lead_secs) {
-                Some("a later overdue reminder supersedes it")
-            } else {
-                None
-            };
-            if let Some(why) = dropped {
+            if let Some(why) = batch.reminder_void(row, now) {
                 drop_job(store, row, why, now).await?;
                 return Ok(None);
             }
@@ -1272,14 +1364,26 @@ async fn delivered_in(
             finish_in(conn, job, "failed", Some(why), now).await
         }
         Err(crate::DeliveryError::Retry(why)) => {
-            let (attempts, starts_at): (i64, i64) = sqlx::query_as("SELECT attempts, starts_at FROM jobs WHERE id = ?")
-                .bind(job)
-                .fetch_one(&mut *conn)
-                .await
-                .context("loading a job")?;
+            let row: Option<(String, i64, i64, Option<i64>)> =
+                sqlx::query_as("SELECT kind, attempts, starts_at, give_up_at FROM jobs WHERE id = ?")
+                    .bind(job)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .context("loading a job")?;
+            // Gone while it was being sent (erased with its member, or its
+            // series): nothing is left to retry, and the round's other
+            // outcomes are recorded all the same.
+            let Some((kind, attempts, starts_at, give_up_at)) = row else {
+                tracing::info!(job, "a job was gone when its outcome came");
+                return Ok(());
+            };
             let retry_at = now.timestamp() + 30 * (1 << (attempts - 1).clamp(0, 6));
-            // A reminder is useless once its meeting starts; other jobs have no deadline (starts_at 0).
-            if attempts >= MAX_ATTEMPTS || (starts_at > 0 && retry_at >= starts_at) {
+            // A reminder is useless once its meeting starts; a native event
+            // stands for its series until the next occurrence (its own
+            // deadline, however many tries that takes); the rest have none.
+            let deadline = give_up_at.or((kind != "event" && starts_at > 0).then_some(starts_at));
+            let capped = !(kind == "event" && give_up_at.is_some());
+            if (capped && attempts >= MAX_ATTEMPTS) || deadline.is_some_and(|d| retry_at >= d) {
                 tracing::warn!(job, attempts, error = %why, "delivery given up");
                 return finish_in(conn, job, "failed", Some(why), now).await;
             }

@@ -34,12 +34,12 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
-    Actor, BoxFuture, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation, MeetingEvent,
-    MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    Actor, BoxFuture, ChannelFact, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation,
+    MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;
-pub use store::{InstanceLock, Store};
+pub use store::{InstanceLock, Schema, Store};
 
 #[cfg(test)]
 mod tests;

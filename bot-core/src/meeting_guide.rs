@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::Serialize;
+use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result};
 use crate::groups::{self, Group};
@@ -135,23 +136,34 @@ fn monthly_note(rrule: &str, weekday: chrono::Weekday) -> String {
     format!("Once a month: the {which}{day}.")
 }
 
-fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) -> Entry {
+/// One listed series. `first` is its first occurrence, local: the rule's
+/// day and time, which the start date need not be (a rule on Mondays may
+/// start on a Thursday).
+fn entry(m: &Meeting, g: &Group, slug: String, first: NaiveDateTime, every: &Weekly) -> Entry {
     // chrono counts from Monday; Meeting Guide from Sunday.
-    let day = m.start_local.weekday().num_days_from_sunday();
-    let end: NaiveDateTime = m.start_local + m.duration();
+    let day = first.weekday().num_days_from_sunday();
+    let end: NaiveDateTime = first + m.duration();
     let places = [m.location.as_deref(), g.location.as_deref()];
+    // A closed group's link (often with its password) is for its members,
+    // in their reminders and their own view of its card, never in a feed.
+    let closed = groups::is_closed(g);
     let conference_url = places
         .iter()
         .flatten()
         .find(|p| is_url(p))
+        .filter(|_| !closed)
         .map(|p| p.trim().to_string());
     let address = if g.format == "online" {
         None
     } else {
-        places.iter().flatten().find(|p| !is_url(p)).map(|p| plain(p))
+        places
+            .iter()
+            .flatten()
+            .find(|p| !(is_url(p) || closed && groups::has_link(p)))
+            .map(|p| plain(p))
     };
     let mut types = Vec::new();
-    if conference_url.is_some() || g.format != "in_person" {
+    if conference_url.is_some() || g.format != "in_person" || (closed && places.iter().flatten().any(|p| is_url(p))) {
         types.push("ONL");
     }
     types.push(if g.registration.is_some() { "C" } else { "O" });
@@ -159,8 +171,11 @@ fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) ->
     match every {
         Weekly::Every(2) => notes.push("Every other week.".into()),
         Weekly::Every(n) if *n > 2 => notes.push(format!("Every {n} weeks.")),
-        Weekly::MonthlyOnWeekday => notes.push(monthly_note(&m.rrule, m.start_local.weekday())),
+        Weekly::MonthlyOnWeekday => notes.push(monthly_note(&m.rrule, first.weekday())),
         _ => {}
+    }
+    if closed && places.iter().flatten().any(|p| groups::has_link(p)) {
+        notes.push("Members get the link when they join.".into());
     }
     if let Some(d) = &g.description {
         notes.push(plain(d));
@@ -170,7 +185,7 @@ fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) ->
         name: plain(m.name(&g.name)),
         slug,
         day,
-        time: m.start_local.format("%H:%M").to_string(),
+        time: first.format("%H:%M").to_string(),
         end_time: end.format("%H:%M").to_string(),
         timezone: m.timezone.clone(),
         conference_url,
@@ -180,12 +195,25 @@ fn entry(m: &Meeting, g: &Group, slug: String, updated: &str, every: &Weekly) ->
         types,
         notes: (!notes.is_empty()).then(|| notes.join(" ")),
         group: plain(&g.name),
-        updated: updated.to_string(),
+        // Changes with every edit, move or cancel, so finders refresh their copy.
+        updated: DateTime::from_timestamp(m.changed_at, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
     }
 }
 
-/// The community's feed, and the series left out with why.
-pub async fn feed(store: &Store, community: i64) -> Result<(Vec<Entry>, Vec<String>)> {
+/// The community's feed at `now`, and the series left out with why. Each
+/// series' slug is chosen once, from its name then, and kept across edits so
+/// finders' links keep working: with `keep_slugs` (the bot) a new slug is
+/// stored; without (a read-only export) the same slug is worked out and not
+/// stored.
+pub async fn feed(
+    store: &Store,
+    community: i64,
+    now: DateTime<Utc>,
+    keep_slugs: bool,
+) -> Result<(Vec<Entry>, Vec<String>)> {
     let series = meetings::of_community(store, community).await?;
     let group_ids: Vec<i64> = series
         .iter()
@@ -198,19 +226,16 @@ pub async fn feed(store: &Store, community: i64) -> Result<(Vec<Entry>, Vec<Stri
         .into_iter()
         .map(|g| (g.id, g))
         .collect();
-    // Each series' slug is chosen once, from its name then, and kept across
-    // edits, so finders' links to it keep working.
-    let stored: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT m.id, m.created_at, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id
-         WHERE g.community_id = ?",
+    let stored: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?",
     )
     .bind(community)
     .fetch_all(store.pool())
     .await
     .context("reading meeting slugs")?;
-    let mut taken: HashSet<String> = stored.iter().filter_map(|(_, _, s)| s.clone()).collect();
-    let stored: HashMap<i64, (String, Option<String>)> =
-        stored.into_iter().map(|(id, at, slug)| (id, (at, slug))).collect();
+    let mut taken: HashSet<String> = stored.iter().filter_map(|(_, s)| s.clone()).collect();
+    let stored: HashMap<i64, Option<String>> = stored.into_iter().collect();
+    let mut conn = store.pool().acquire().await.context("reading the feed's series")?;
     let mut entries = Vec::new();
     let mut left_out = Vec::new();
     for (m, _) in &series {
@@ -220,8 +245,12 @@ pub async fn feed(store: &Store, community: i64) -> Result<(Vec<Entry>, Vec<Stri
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
             continue;
         }
-        let (created, slug) = stored.get(&m.id).cloned().unwrap_or_default();
-        let slug = match slug {
+        if let Some(why) = ended(&mut conn, m, now).await? {
+            left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
+            continue;
+        }
+        let Some(first) = m.first()? else { continue };
+        let slug = match stored.get(&m.id).cloned().flatten() {
             Some(slug) => slug,
             None => {
                 let base = slugify(m.name(&g.name));
@@ -231,38 +260,55 @@ pub async fn feed(store: &Store, community: i64) -> Result<(Vec<Entry>, Vec<Stri
                     slug = format!("{base}-{n}");
                     n += 1;
                 }
-                sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
-                    .bind(&slug)
-                    .bind(m.id)
-                    .execute(store.pool())
-                    .await
-                    .context("keeping a meeting's slug")?;
+                if keep_slugs {
+                    sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
+                        .bind(&slug)
+                        .bind(m.id)
+                        .execute(&mut *conn)
+                        .await
+                        .context("keeping a meeting's slug")?;
+                }
                 taken.insert(slug.clone());
                 slug
             }
         };
-        let updated = DateTime::parse_from_rfc3339(&created)
-            .map(|t| t.to_utc().format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
-        entries.push(entry(m, g, slug, &updated, &every));
+        let first = first.with_timezone(&m.zone()).naive_local();
+        entries.push(entry(m, g, slug, first, &every));
     }
     Ok((entries, left_out))
 }
 
+/// Why a series that has ended is left out, or `None` while it still meets.
+async fn ended(conn: &mut SqliteConnection, m: &Meeting, now: DateTime<Utc>) -> Result<Option<String>> {
+    Ok(match meetings::status_in(conn, m, now).await? {
+        meetings::Status::Going => None,
+        meetings::Status::Ended(Some(last)) => Some(format!(
+            "ended, it last met {}",
+            last.with_timezone(&m.zone()).format("%a %-d %b %Y")
+        )),
+        meetings::Status::Ended(None) => Some("ended".into()),
+    })
+}
+
 /// The feed as the file finders read.
-pub async fn file(store: &Store, community: i64) -> Result<(String, usize, Vec<String>)> {
-    let (entries, left_out) = feed(store, community).await?;
+pub async fn file(
+    store: &Store,
+    community: i64,
+    now: DateTime<Utc>,
+    keep_slugs: bool,
+) -> Result<(String, usize, Vec<String>)> {
+    let (entries, left_out) = feed(store, community, now, keep_slugs).await?;
     let json = serde_json::to_string_pretty(&entries).context("writing the Meeting Guide JSON")?;
     Ok((json, entries.len(), left_out))
 }
 
 /// `/group list format:meeting_guide`.
-pub async fn message(store: &Store, community: i64, _now: DateTime<Utc>) -> Result<Message> {
-    let (json, listed, left_out) = file(store, community).await?;
+pub async fn message(store: &Store, community: i64, now: DateTime<Utc>) -> Result<Message> {
+    let (json, listed, left_out) = file(store, community, now, true).await?;
     let mut message = Message::new().text(format!("The meetings in Meeting Guide format: {listed} weekly series."));
     if !left_out.is_empty() {
         message = message.text(format!(
-            "Left out, as Meeting Guide lists meetings by weekday: {}.",
+            "Left out, as Meeting Guide lists meetings to come by weekday: {}.",
             left_out.join("; ")
         ));
     }

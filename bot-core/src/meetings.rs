@@ -35,12 +35,18 @@ pub struct Meeting {
     pub duration_minutes: i64,
     pub location: Option<String>,
     pub cancelled: bool,
+    /// The group's last day (`/group edit ends:`): no occurrence after it.
+    pub group_ends: Option<NaiveDate>,
+    /// When it last changed (created, moved, cancelled, its card edited), Unix seconds.
+    pub changed_at: i64,
 }
 
 macro_rules! select_meetings {
     ($rest:literal) => {
         concat!(
-            "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled ",
+            "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled, ",
+            "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends, ",
+            "COALESCE(updated_at, CAST(strftime('%s', created_at) AS INTEGER), 0) AS changed_at ",
             "FROM meetings ",
             $rest
         )
@@ -77,10 +83,55 @@ impl Meeting {
         })
     }
 
-    /// Up to `limit` occurrences starting at or after `from`, before exceptions.
+    /// Up to `limit` occurrences starting at or after `from`, before
+    /// exceptions, and none after the group's last day.
     pub fn raw_after(&self, from: DateTime<Utc>, limit: u16) -> Result<Vec<DateTime<Utc>>> {
         let set = self.rule_set()?.after(from.with_timezone(&rrule::Tz::Tz(self.zone())));
-        Ok(set.all(limit).dates.into_iter().map(|d| d.to_utc()).collect())
+        let cutoff = self.cutoff();
+        Ok(set
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect())
+    }
+
+    /// The last instant an occurrence may start: the end of the group's last
+    /// day, in the series' zone.
+    pub fn cutoff(&self) -> Option<DateTime<Utc>> {
+        let ends = self.group_ends?.and_hms_opt(23, 59, 59)?;
+        Some(when::resolve(ends, self.zone()).0)
+    }
+
+    /// The series' first occurrence: its start when the rule includes it,
+    /// else the rule's first (a rule on Mondays started on a Thursday first
+    /// meets that Monday). Feeds and calendars start from it.
+    pub fn first(&self) -> Result<Option<DateTime<Utc>>> {
+        let start = when::resolve(self.start_local, self.zone()).0;
+        Ok(self.raw_after(start - Duration::seconds(1), 1)?.into_iter().next())
+    }
+
+    /// The regular occurrences (before exceptions) from the first up to
+    /// `before`, at most `limit` of them, and whether that was all.
+    pub fn raw_before(&self, before: DateTime<Utc>, limit: u16) -> Result<(Vec<DateTime<Utc>>, bool)> {
+        let set = self
+            .rule_set()?
+            .before(before.with_timezone(&rrule::Tz::Tz(self.zone())));
+        let cutoff = self.cutoff();
+        let found = set.all(limit);
+        let dates: Vec<DateTime<Utc>> = found
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect();
+        Ok((dates, !found.limited))
+    }
+
+    /// The rule set, for the calendar to write the rule as Hearth expands it.
+    pub fn rules(&self) -> Result<RRuleSet> {
+        self.rule_set()
     }
 
     /// The title to show: its own, or the group's name.
@@ -391,8 +442,26 @@ fn describe_rule<S>(r: &RRule<S>, start: NaiveDateTime) -> Option<String> {
     })
 }
 
+/// Cancelled (None) and moved (Some) occurrences among these (series,
+/// original start) pairs: one query for a batch of deliveries.
+pub async fn exceptions_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), Option<i64>>> {
+    let list = serde_json::to_string(occurrences).map_err(|e| Error::Internal {
+        context: "listing occurrences",
+        source: e.into(),
+    })?;
+    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT meeting_id, occurrence, moved_to FROM meeting_exceptions WHERE (meeting_id, occurrence) IN
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("loading exceptions of a batch")?;
+    Ok(rows.into_iter().map(|(m, o, to)| ((m, o), to)).collect())
+}
+
 /// Cancelled (None) and moved (Some) occurrences of a series, by original start.
-async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
+pub(crate) async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
     let rows: Vec<(i64, Option<i64>)> =
         sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
             .bind(meeting)
@@ -434,9 +503,13 @@ pub async fn upcoming_in(
             Some(_) => None,
         })
         .collect();
+    // A moved occurrence counts where it now happens; one whose original
+    // falls after the group's last day is gone with the rest.
+    let cutoff = meeting.cutoff();
     found.extend(exceptions.iter().filter_map(|(original, moved)| {
         let start = at((*moved)?);
-        (start > after).then(|| Occurrence {
+        let kept = start > after && cutoff.is_none_or(|c| *original <= c.timestamp());
+        kept.then(|| Occurrence {
             original: at(*original),
             start,
         })
@@ -444,6 +517,39 @@ pub async fn upcoming_in(
     found.sort_by_key(|o| o.start);
     found.truncate(limit);
     Ok(found)
+}
+
+/// Whether a series still meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Going,
+    /// No occurrence after now: its rule ran out, or its group's last day
+    /// passed. The last occurrence's start, when it could be found.
+    Ended(Option<DateTime<Utc>>),
+}
+
+/// Whether `meeting` has an occurrence after `now`, and if not, when it last met.
+pub async fn status_in(conn: &mut SqliteConnection, meeting: &Meeting, now: DateTime<Utc>) -> Result<Status> {
+    if !upcoming_in(&mut *conn, meeting, now, 1).await?.is_empty() {
+        return Ok(Status::Going);
+    }
+    let exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let (regular, complete) = meeting.raw_before(now, 5000)?;
+    if !complete {
+        return Ok(Status::Ended(None));
+    }
+    let cutoff = meeting.cutoff();
+    let moved = exceptions
+        .iter()
+        .filter(|(o, _)| cutoff.is_none_or(|c| **o <= c.timestamp()))
+        .filter_map(|(_, m)| m.map(at))
+        .filter(|m| *m <= now);
+    let last = regular
+        .into_iter()
+        .filter(|o| !exceptions.contains_key(&o.timestamp()))
+        .chain(moved)
+        .max();
+    Ok(Status::Ended(last))
 }
 
 pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Group)> {
@@ -507,9 +613,14 @@ pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<
 }
 
 pub async fn of_group(store: &Store, group: i64) -> Result<Vec<Meeting>> {
+    of_group_in(store.pool(), group).await
+}
+
+/// A group's live series, on the caller's connection.
+pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Meeting>> {
     sqlx::query_as(select_meetings!("WHERE group_id = ? AND cancelled = 0 ORDER BY id"))
         .bind(group)
-        .fetch_all(store.pool())
+        .fetch_all(db)
         .await
         .context("listing a group's meetings")
 }
@@ -539,16 +650,21 @@ pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting,
         .collect())
 }
 
-/// Finds an occurrence by `next` or the local date it was (originally) on.
+/// Finds an occurrence of a live series by `next`, or by a local date: the
+/// one originally on that date (what its buttons and `/meeting list` call
+/// it), else one moved onto that date.
 pub async fn occurrence(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     wanted: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Occurrence> {
+    if meeting.cancelled {
+        return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
+    }
     let wanted = wanted.map(str::trim).unwrap_or("next");
     if wanted.eq_ignore_ascii_case("next") {
-        return upcoming(store, meeting, now, 1)
+        return upcoming_in(conn, meeting, now, 1)
             .await?
             .into_iter()
             .next()
@@ -563,27 +679,13 @@ pub async fn occurrence(
     };
     let zone = meeting.zone();
     let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
-    let exceptions = {
-        let mut conn = store.pool().acquire().await.context("reading occurrences")?;
-        exceptions(&mut conn, meeting.id).await?
-    };
-    // A moved occurrence answers to the date it now happens on, too.
-    if let Some((original, moved)) = exceptions
-        .iter()
-        .filter_map(|(o, m)| Some((*o, (*m)?)))
-        .find(|(_, m)| at(*m).with_timezone(&zone).date_naive() == date)
-    {
-        return Ok(Occurrence {
-            original: at(original),
-            start: at(moved),
-        });
-    }
+    let exceptions = exceptions(conn, meeting.id).await?;
     let original = meeting
         .raw_after(day_start, 1)?
         .into_iter()
         .find(|o| o.with_timezone(&zone).date_naive() == date);
-    match original {
-        Some(original) => match exceptions.get(&original.timestamp()) {
+    if let Some(original) = original {
+        return match exceptions.get(&original.timestamp()) {
             Some(None) => Err(UserError::OccurrenceCancelled.into()),
             Some(Some(moved)) => Ok(Occurrence {
                 original,
@@ -593,9 +695,20 @@ pub async fn occurrence(
                 original,
                 start: original,
             }),
-        },
-        None => Err(UserError::NoSuchOccurrence.into()),
+        };
     }
+    // No regular one that day: a moved occurrence answers to the date it now happens on.
+    let cutoff = meeting.cutoff();
+    exceptions
+        .iter()
+        .filter_map(|(o, m)| Some((*o, (*m)?)))
+        .filter(|(o, _)| cutoff.is_none_or(|c| *o <= c.timestamp()))
+        .find(|(_, m)| at(*m).with_timezone(&zone).date_naive() == date)
+        .map(|(original, moved)| Occurrence {
+            original: at(original),
+            start: at(moved),
+        })
+        .ok_or_else(|| UserError::NoSuchOccurrence.into())
 }
 
 /// How an occurrence is referred to in commands and buttons.
@@ -671,7 +784,7 @@ struct NewSeries<'a> {
     location: Option<&'a str>,
 }
 
-async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<Utc>) -> Result<Meeting> {
+async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, now: DateTime<Utc>) -> Result<Meeting> {
     let NewSeries {
         title,
         start,
@@ -681,7 +794,6 @@ async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<
         duration,
         location,
     } = new;
-    let mut tx = store.pool().begin().await.context("starting a transaction")?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -695,26 +807,26 @@ async fn insert(store: &Store, group: &Group, new: NewSeries<'_>, now: DateTime<
     .bind(duration)
     .bind(location)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
     sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
         .bind(zone.name())
         .bind(group.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .context("setting a group's zone")?;
-    tx.commit().await.context("committing a meeting")?;
-    by_id(store, id).await?.ok_or_else(|| Error::Internal {
+    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),
     })
 }
 
-/// `/meeting schedule`. Returns the reply and the new series.
+/// `/meeting schedule`, in the caller's write transaction. Returns the
+/// reply and the new series.
 pub async fn schedule(
-    store: &Store,
+    conn: &mut SqliteConnection,
     group: &Group,
     default_zone: Tz,
     b: &Bound,
@@ -758,8 +870,8 @@ pub async fn schedule(
         duration,
         location: b.text("where"),
     };
-    let meeting = insert(store, group, new, now).await?;
-    let next = upcoming(store, &meeting, now, PREVIEW).await?;
+    let meeting = insert(&mut *conn, group, new, now).await?;
+    let next = upcoming_in(&mut *conn, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
         return Err(repeat_error("gives no meeting after now").into());
     };
@@ -872,16 +984,27 @@ pub async fn list(
 }
 
 /// Members who said yes or maybe to an occurrence: those told of changes.
-pub async fn attendees(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
+pub async fn attendees(conn: &mut SqliteConnection, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
     sqlx::query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM rsvps r JOIN members m ON m.id = r.member_id
          WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
     )
     .bind(meeting)
     .bind(occurrence.timestamp())
-    .fetch_all(store.pool())
+    .fetch_all(&mut *conn)
     .await
     .context("listing attendees")
+}
+
+/// Records that a series changed now: the feeds' `updated` follows it.
+pub(crate) async fn touch(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE id = ?")
+        .bind(now.timestamp())
+        .bind(meeting)
+        .execute(&mut *conn)
+        .await
+        .context("recording a series' change")?;
+    Ok(())
 }
 
 /// A change to tell those who said they'd come. Stored with the notice's
@@ -932,9 +1055,10 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
     }
 }
 
-/// `/meeting cancel`: one occurrence (default the next) or `all`.
+/// `/meeting cancel`: one occurrence (default the next) or `all`, in the
+/// caller's write transaction (with the notices and the plan it implies).
 pub async fn cancel(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
@@ -943,16 +1067,20 @@ pub async fn cancel(
     let zone = meeting.zone();
     let name = meeting.name(&group.name).to_string();
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
-        let coming = upcoming(store, meeting, now, 50).await?;
-        sqlx::query("UPDATE meetings SET cancelled = 1 WHERE id = ?")
+        if meeting.cancelled {
+            return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
+        }
+        let coming = upcoming_in(&mut *conn, meeting, now, 50).await?;
+        sqlx::query("UPDATE meetings SET cancelled = 1, updated_at = ? WHERE id = ?")
+            .bind(now.timestamp())
             .bind(meeting.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("cancelling a series")?;
         let mut told = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for occ in coming {
-            for member in attendees(store, meeting.id, occ.original).await? {
+            for member in attendees(&mut *conn, meeting.id, occ.original).await? {
                 if seen.insert(member.id) {
                     told.push((
                         member,
@@ -969,20 +1097,21 @@ pub async fn cancel(
         ));
         return Ok((reply, told));
     }
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = NULL",
     )
     .bind(meeting.id)
     .bind(occ.original.timestamp())
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("cancelling an occurrence")?;
+    touch(&mut *conn, meeting.id, now).await?;
     let change = Change::Cancelled {
         start: occ.start.timestamp(),
     };
-    let told = attendees(store, meeting.id, occ.original)
+    let told = attendees(&mut *conn, meeting.id, occ.original)
         .await?
         .into_iter()
         .map(|member| (member, change.clone()))
@@ -995,9 +1124,10 @@ pub async fn cancel(
     Ok((reply, told))
 }
 
-/// `/meeting move`: one occurrence to a new time.
+/// `/meeting move`: one occurrence to a new time, in the caller's write
+/// transaction.
 pub async fn move_one(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
@@ -1005,7 +1135,7 @@ pub async fn move_one(
     now: DateTime<Utc>,
 ) -> Result<(Message, Told)> {
     let zone = meeting.zone();
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
     let asked = when::parse(new_when, zone, now)?;
     let (to, note) = when::resolve(asked, zone);
     sqlx::query(
@@ -1015,16 +1145,17 @@ pub async fn move_one(
     .bind(meeting.id)
     .bind(occ.original.timestamp())
     .bind(to.timestamp())
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("moving an occurrence")?;
+    touch(&mut *conn, meeting.id, now).await?;
     let name = meeting.name(&group.name).to_string();
     let change = Change::Moved {
         original: occ.original.timestamp(),
         from: occ.start.timestamp(),
         to: to.timestamp(),
     };
-    let told = attendees(store, meeting.id, occ.original)
+    let told = attendees(&mut *conn, meeting.id, occ.original)
         .await?
         .into_iter()
         .map(|member| (member, change.clone()))
@@ -1042,13 +1173,13 @@ pub async fn move_one(
     Ok((reply, told))
 }
 
-/// `/meeting rsvp`.
+/// `/meeting rsvp`, in the caller's write transaction.
 #[expect(
     clippy::too_many_arguments,
     reason = "a command handler: each argument is a distinct input"
 )]
 pub async fn rsvp(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     me: &Member,
@@ -1057,7 +1188,7 @@ pub async fn rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Message> {
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
@@ -1075,7 +1206,7 @@ pub async fn rsvp(
     .bind(me.id)
     .bind(answer)
     .bind(now)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await
     .context("saving an RSVP")?;
     let name = meeting.name(&group.name);
@@ -1101,7 +1232,7 @@ pub async fn rsvp(
     reason = "a command handler: each argument is a distinct input"
 )]
 pub async fn take_back_rsvp(
-    store: &Store,
+    conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     me: &Member,
@@ -1110,7 +1241,7 @@ pub async fn take_back_rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Option<Message>> {
-    let occ = occurrence(store, meeting, wanted, now).await?;
+    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
     if occ.start <= now {
         return Ok(None);
     }
@@ -1120,7 +1251,7 @@ pub async fn take_back_rsvp(
             .bind(occ.original.timestamp())
             .bind(me.id)
             .bind(answer)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("taking back an RSVP")?
             .rows_affected();

@@ -103,6 +103,18 @@ pub async fn member(
     .context("upserting a member")
 }
 
+/// The person with this platform id, if Hearth knows them; never creates
+/// one: what a platform reports about someone (a voice move, a mute carried
+/// out) does not bring back a member who erased themselves.
+pub async fn find(store: &Store, platform: Platform, external_id: &str) -> Result<Option<Member>> {
+    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?")
+        .bind(platform.as_str())
+        .bind(external_id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a member")
+}
+
 /// A person named in a command (who may never have spoken yet), without
 /// touching their display name if Hearth already knows them.
 pub async fn named_member(store: &Store, platform: Platform, external_id: &str, now: DateTime<Utc>) -> Result<Member> {
@@ -165,19 +177,20 @@ pub async fn claim_admin(store: &Store, community: i64, member: i64) -> Result<b
     is_recorded_admin(store, community, member).await
 }
 
-async fn set_zone(store: &Store, member: i64, zone: Tz) -> Result<()> {
+async fn set_zone(conn: &mut sqlx::SqliteConnection, member: i64, zone: Tz) -> Result<()> {
     sqlx::query("UPDATE members SET timezone = ? WHERE id = ?")
         .bind(zone.name())
         .bind(member)
-        .execute(store.pool())
+        .execute(&mut *conn)
         .await
         .context("setting a member's zone")?;
     Ok(())
 }
 
-/// `/timezone [zone]`: shows or sets the caller's own zone.
+/// `/timezone [zone]`: shows or sets the caller's own zone, in the caller's
+/// write transaction (with the plans that follow the zone).
 pub async fn timezone(
-    store: &Store,
+    conn: &mut sqlx::SqliteConnection,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
@@ -186,7 +199,7 @@ pub async fn timezone(
     let local = |z: Tz| now.with_timezone(&z).format("%a %-d %b, %H:%M").to_string();
     Ok(match zone {
         Some(zone) => {
-            set_zone(store, me.id, zone).await?;
+            set_zone(conn, me.id, zone).await?;
             Message::new().line(Line::text(format!(
                 "Your time zone is now {} (it's {} there). I'll show you times in it.",
                 zone.name(),

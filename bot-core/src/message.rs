@@ -145,6 +145,10 @@ pub struct Message {
     /// The only people this message may notify. Mentions of anyone else are
     /// rendered without a ping, and nothing in the text may ping a crowd.
     pub pings: Vec<String>,
+    /// Who presses this message's buttons, or reacts to it at all, is no one
+    /// else's business (a check-in prompt in a shared room): where a press
+    /// shows to the room, the adapter takes it back as soon as it has read it.
+    pub private_presses: bool,
 }
 
 impl Message {
@@ -177,6 +181,11 @@ impl Message {
             emoji,
             command: command.into(),
         });
+        self
+    }
+    /// Marks the message's presses as private (see [`Message::private_presses`]).
+    pub fn with_private_presses(mut self) -> Self {
+        self.private_presses = true;
         self
     }
     pub fn attach(mut self, attachment: Attachment) -> Self {

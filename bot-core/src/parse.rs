@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::error::UserError;
-use crate::io::Invocation;
+use crate::io::{ChannelFact, Invocation};
 use crate::spec::{self, CommandSpec, Kind, OptSpec};
 use crate::timezone;
 
@@ -48,6 +48,12 @@ pub fn parse_addressed(body: &str, prefix: &str) -> Option<Result<Invocation, Us
     parse_message(body, prefix)
 }
 
+/// Commands whose words without a name are refused rather than put in the
+/// first free option: in `/checkin share`, `note:missing Grief circle` would
+/// otherwise store the note "missing" and count the member in "Grief circle",
+/// a group they never meant to count in.
+const NAMED_ONLY: &[&str] = &["checkin share"];
+
 /// Parses command text without its prefix: `group info group:"Grief circle"`.
 pub fn parse_command(text: &str) -> Result<Invocation, UserError> {
     let len = text.chars().count();
@@ -77,6 +83,9 @@ pub fn parse_command(text: &str) -> Result<Invocation, UserError> {
             None => positional.push(token),
         }
     }
+    if !positional.is_empty() && NAMED_ONLY.contains(&spec.name) {
+        return Err(UserError::UnquotedWords { command: spec.name });
+    }
     if !positional.is_empty() {
         // Words without a name fill the first option not named, so that
         // `/group info Grief circle` and `/timezone Europe/Berlin` just work.
@@ -88,6 +97,7 @@ pub fn parse_command(text: &str) -> Result<Invocation, UserError> {
     Ok(Invocation {
         command: spec.name.to_string(),
         args,
+        channels: Vec::new(),
     })
 }
 
@@ -235,7 +245,11 @@ pub fn bind(invocation: &Invocation) -> Result<Bound, UserError> {
                 option: option.name.to_string(),
             });
         }
-        values.push((option.name, value(option, raw)?));
+        let checked = match option.kind {
+            Kind::Channel => channel(option, raw, invocation)?,
+            _ => value(option, raw)?,
+        };
+        values.push((option.name, checked));
     }
     if let Some(missing) = spec
         .options
@@ -305,6 +319,23 @@ fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
     })
 }
 
+/// A channel option, as the platform found it: its id when it is one of the
+/// community's channels where the bot can post, else why not.
+fn channel(option: &OptSpec, raw: &str, invocation: &Invocation) -> Result<Value, UserError> {
+    value(option, raw)?;
+    match invocation.channels.iter().find(|(name, _)| name == option.name) {
+        Some((_, ChannelFact::Postable(id))) => Ok(Value::Text(id.clone())),
+        Some((_, fact)) => Err(UserError::BadChannel {
+            option: option.name,
+            fact: fact.clone(),
+        }),
+        None => Err(UserError::BadChannel {
+            option: option.name,
+            fact: ChannelFact::Unknown,
+        }),
+    }
+}
+
 /// A user id from a mention: Discord `<@123>` / `<@!123>`, console `@bob`;
 /// a Matrix id (`@bob:example.org`) is kept whole.
 fn user_id(raw: &str) -> String {
@@ -317,8 +348,8 @@ fn user_id(raw: &str) -> String {
     }
 }
 
-/// A channel id from `#general` or Discord's `<#123>`.
-fn channel_id(raw: &str) -> String {
+/// A channel id from `#general` or Discord's `<#123>`: the console's channels.
+pub fn channel_id(raw: &str) -> String {
     if let Some(inner) = raw.strip_prefix("<#").and_then(|r| r.strip_suffix('>')) {
         return inner.to_string();
     }

@@ -202,7 +202,13 @@ async fn appointers(store: &Store, community: i64, member: i64) -> Result<Vec<St
 /// `/forgetme`: without `confirm`, what would be erased; with it, erases.
 /// Returns the answer and whether anything was erased (pending deliveries
 /// among it, so the scheduler looks again).
-pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm: bool) -> Result<(Message, bool)> {
+pub(crate) async fn forgetme(
+    store: &Store,
+    me: &Member,
+    community: i64,
+    confirm: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Message, bool)> {
     let tables = everything(store, me.id).await?;
     let sole = sole_facilitator_of(store, me.id).await?;
     let mut message = Message::titled(if confirm { "Erased" } else { "What /forgetme erases" });
@@ -215,6 +221,9 @@ pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm
         message = message.text(format!("  {}: {}", label(table), found.len()));
     }
     message = message.text("Groups and meetings you set up stay for their members, with nothing left that names you.");
+    message = message.text(
+        "Your moods in groups' past weeks stay in those weeks' summaries as anonymous counts, with no name, note or time, so that no summary changes and gives you away.",
+    );
     if !sole.is_empty() {
         let admins = appointers(store, community, me.id).await?;
         let who = if admins.is_empty() {
@@ -243,7 +252,9 @@ pub(crate) async fn forgetme(store: &Store, me: &Member, community: i64, confirm
         ));
     }
     let member_tables = member_tables(store).await?;
+    let kept = crate::checkins::closed_weeks_of(store, me.id, now).await?;
     let mut tx = store.pool().begin().await.context("starting to forget a member")?;
+    crate::checkins::keep(&mut tx, kept).await?;
     for table in member_tables {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {} WHERE member_id = ?",

@@ -8,7 +8,6 @@ use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::store::Store;
 
 const MAX_LEADS: usize = 6;
 
@@ -148,11 +147,11 @@ impl Settings {
     }
 }
 
-pub async fn settings(store: &Store, member: i64) -> Result<Settings> {
+pub async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Settings> {
     let found: Option<Settings> =
         sqlx::query_as("SELECT leads, dm, quiet_start, quiet_end FROM reminder_settings WHERE member_id = ?")
             .bind(member)
-            .fetch_optional(store.pool())
+            .fetch_optional(db)
             .await
             .context("loading reminder settings")?;
     Ok(found.unwrap_or_default())
@@ -175,9 +174,10 @@ fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>,
     Ok(Some((a, b)))
 }
 
-/// `/reminders` for oneself: shows, or changes the fields given.
+/// `/reminders` for oneself: shows, or changes the fields given, in the
+/// caller's write transaction.
 pub async fn member_settings(
-    store: &Store,
+    conn: &mut sqlx::SqliteConnection,
     me: &Member,
     leads: Option<&str>,
     dm: Option<&str>,
@@ -188,14 +188,14 @@ pub async fn member_settings(
     if leads.is_some() || dm.is_some() || quiet.is_some() {
         sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("creating reminder settings")?;
         if let Some(leads) = &leads {
             sqlx::query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
                 .bind(leads_text(leads))
                 .bind(me.id)
-                .execute(store.pool())
+                .execute(&mut *conn)
                 .await
                 .context("saving leads")?;
         }
@@ -203,7 +203,7 @@ pub async fn member_settings(
             sqlx::query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
                 .bind(dm == "on")
                 .bind(me.id)
-                .execute(store.pool())
+                .execute(&mut *conn)
                 .await
                 .context("saving the DM choice")?;
         }
@@ -212,12 +212,12 @@ pub async fn member_settings(
                 .bind(quiet.map(|q| q.0))
                 .bind(quiet.map(|q| q.1))
                 .bind(me.id)
-                .execute(store.pool())
+                .execute(&mut *conn)
                 .await
                 .context("saving quiet hours")?;
         }
     }
-    let s = settings(store, me.id).await?;
+    let s = settings(&mut *conn, me.id).await?;
     let mut message = Message::titled("Your reminders");
     message = message.text(match s.leads() {
         Some(l) => format!(
@@ -242,20 +242,21 @@ pub async fn member_settings(
     Ok(message.line(Line::text("Change them with ").cmd("reminders leads:24h,1h dm:on quiet:22:00-08:00")))
 }
 
-/// `/reminders group:…`: a group's default leads (its facilitators).
-pub async fn group_settings(store: &Store, group: &Group, leads: Option<&str>) -> Result<Message> {
+/// `/reminders group:…`: a group's default leads (its facilitators), in the
+/// caller's write transaction.
+pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, leads: Option<&str>) -> Result<Message> {
     if let Some(raw) = leads {
         let leads = parse_leads(raw)?;
         sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
             .bind(leads_text(&leads))
             .bind(group.id)
-            .execute(store.pool())
+            .execute(&mut *conn)
             .await
             .context("saving a group's leads")?;
     }
     let current: String = sqlx::query_scalar("SELECT reminder_leads FROM groups WHERE id = ?")
         .bind(group.id)
-        .fetch_one(store.pool())
+        .fetch_one(&mut *conn)
         .await
         .context("loading a group's leads")?;
     let words = parse_leads(&current)

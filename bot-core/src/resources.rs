@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use unicode_security::MixedScript as _;
+
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
@@ -81,39 +83,53 @@ fn key(s: &str) -> String {
 }
 
 /// An http(s) URL with a host and nothing that could break out of a link:
-/// no spaces, quotes or angle brackets.
+/// no spaces, quotes or angle brackets, no user name before the host (the
+/// `https://samaritans.org@elsewhere.example` trick), and no host label that
+/// mixes scripts (`samarіtans.org` with a Cyrillic і). What is kept is the
+/// URL as `url` writes it: the host in ASCII, punycode for any other script.
 pub(crate) fn check_url(raw: &str) -> std::result::Result<String, UserError> {
-    let url = raw.trim();
-    let lower = url.to_ascii_lowercase();
+    let raw = raw.trim();
+    let bad = |why| UserError::BadValue { option: "url", why };
+    let lower = raw.to_ascii_lowercase();
     let rest = lower
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))
-        .ok_or(UserError::BadValue {
-            option: "url",
-            why: "must start with https:// or http://",
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_ok = !host.is_empty()
-        && !host.starts_with('@')
-        && host
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !host_ok {
-        return Err(UserError::BadValue {
-            option: "url",
-            why: "needs a web address after https://, e.g. https://example.org/page",
-        });
-    }
-    if url
+        .ok_or(bad("must start with https:// or http://"))?;
+    if raw
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '`' | '\\'))
     {
-        return Err(UserError::BadValue {
-            option: "url",
-            why: "cannot contain spaces, quotes or angle brackets",
-        });
+        return Err(bad("cannot contain spaces, quotes or angle brackets"));
     }
-    Ok(url.to_string())
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(bad(
+            "cannot have a name and @ before the site's address; give the address as the site itself shows it",
+        ));
+    }
+    let parsed =
+        url::Url::parse(raw).map_err(|_| bad("needs a web address after https://, e.g. https://example.org/page"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("needs a web address after https://, e.g. https://example.org/page"));
+    }
+    if let Some(url::Host::Domain(domain)) = parsed.host() {
+        let (unicode, decoded) = idna::domain_to_unicode(domain);
+        if decoded.is_err() {
+            return Err(bad("has a site name that is not a valid address"));
+        }
+        if !unicode.split('.').all(|label| label.is_single_script()) {
+            return Err(bad(
+                "mixes alphabets in the site's name (say, a Cyrillic letter among Latin ones), as look-alike addresses do",
+            ));
+        }
+    }
+    Ok(parsed.to_string())
+}
+
+/// A link's host as ASCII (punycode for other scripts), to show beside its
+/// label: a label can say anything, the host says where the link goes.
+pub(crate) fn ascii_host(url: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.host_str().map(ToString::to_string)
 }
 
 async fn add(
@@ -185,26 +201,51 @@ async fn add(
     Ok(message)
 }
 
-async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> {
+/// The entry `wanted` names: its number (`3` or `#3`), else its title in any case.
+async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Resource>> {
     let wanted = wanted.trim();
-    let by_id = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>().ok();
-    let removed: Option<String> = match by_id {
-        Some(id) => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
+    if let Ok(id) = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>() {
+        let found: Option<Resource> = sqlx::query_as(
+            "SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?",
+        )
+        .bind(community)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a resource by id")?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    sqlx::query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
+        .bind(community)
+        .bind(key(wanted))
+        .fetch_optional(store.pool())
+        .await
+        .context("finding a resource by title")
+}
+
+/// Whether the command adds or removes one of the community's crisis lines:
+/// what `/crisis` shows people in need first is its admins' work alone.
+pub(crate) async fn touches_crisis(store: &Store, community: i64, cmd: &Cmd<'_>) -> Result<bool> {
+    Ok(match cmd {
+        Cmd::List { .. } => false,
+        Cmd::Add { topic, .. } => topic.is_some_and(|t| key(t) == CRISIS_TOPIC),
+        Cmd::Remove { resource } => find(store, community, resource)
+            .await?
+            .is_some_and(|r| r.topic == CRISIS_TOPIC),
+    })
+}
+
+async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> {
+    let removed: Option<String> = match find(store, community, wanted).await? {
+        Some(found) => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
             .bind(community)
-            .bind(id)
+            .bind(found.id)
             .fetch_optional(store.pool())
             .await
-            .context("removing a resource by id")?,
+            .context("removing a resource")?,
         None => None,
-    };
-    let removed = match removed {
-        Some(title) => Some(title),
-        None => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND title_key = ? RETURNING title")
-            .bind(community)
-            .bind(key(wanted))
-            .fetch_optional(store.pool())
-            .await
-            .context("removing a resource by title")?,
     };
     Ok(match removed {
         Some(title) => Message::new().line(Line::text("Removed ").b(title).t(" from the resources.")),
@@ -236,6 +277,9 @@ pub(crate) fn entry(r: &Resource) -> Line {
         label: r.title.clone(),
         url: r.url.clone(),
     });
+    if let Some(host) = ascii_host(&r.url) {
+        line = line.t(format!(" ({host})"));
+    }
     if let Some(d) = &r.description {
         line = line.t(format!(" — {d}"));
     }
@@ -288,8 +332,39 @@ mod tests {
             "https://example.org/<script>",
             "example.org",
             "https://@everyone",
+            "https://samaritans.org@elsewhere.example/help",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn hosts_are_kept_in_ascii_and_labels_that_mix_scripts_are_refused() {
+        let cyrillic_i = "https://samar\u{456}tans.org/help";
+        let as_punycode = format!(
+            "https://{}/help",
+            idna::domain_to_ascii("samar\u{456}tans.org").unwrap()
+        );
+
+        let german = check_url("https://b\u{fc}cher.example/liste").unwrap();
+
+        assert_eq!(german, "https://xn--bcher-kva.example/liste");
+        assert_eq!(ascii_host(&german).as_deref(), Some("xn--bcher-kva.example"));
+        assert!(
+            check_url(cyrillic_i)
+                .unwrap_err()
+                .to_string()
+                .contains("mixes alphabets")
+        );
+        assert!(
+            check_url(&as_punycode)
+                .unwrap_err()
+                .to_string()
+                .contains("mixes alphabets")
+        );
+        assert!(
+            check_url("https://\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.example").is_ok(),
+            "one script, shown as punycode"
+        );
     }
 }

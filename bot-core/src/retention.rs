@@ -19,31 +19,62 @@ pub const DEFAULT_DAYS: u32 = 30;
 pub struct Swept {
     pub jobs: u64,
     pub rsvps: u64,
+    /// Retired groups removed with everything that was theirs.
+    pub groups: u64,
 }
 
-/// Deletes what is older than `keep` at `now`.
+/// Deletes what is older than `keep` at `now`. An RSVP goes by when its
+/// occurrence happens, moved or not: a meeting postponed past its original
+/// date keeps its answers until it has been held. (Moved occurrences are
+/// few: the second half reads them first, then their RSVPs by key.)
 pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<Swept> {
     let before = now - keep;
     let jobs = jobs::sweep_done(store, before).await?;
-    let rsvps = sqlx::query("DELETE FROM rsvps WHERE occurrence < ?")
+    let rsvps = sqlx::query(
+        "DELETE FROM rsvps WHERE rowid IN (
+             SELECT r.rowid FROM rsvps r
+             LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+             WHERE r.occurrence < ?1 AND (e.moved_to IS NULL OR e.moved_to < ?1)
+             UNION ALL
+             SELECT r.rowid FROM meeting_exceptions e
+             CROSS JOIN rsvps r ON r.meeting_id = e.meeting_id AND r.occurrence = e.occurrence
+             WHERE e.moved_to < ?1 AND e.occurrence >= ?1)",
+    )
+    .bind(before.timestamp())
+    .execute(store.pool())
+    .await
+    .context("sweeping past RSVPs")?
+    .rows_affected();
+    // A retired group's history goes with it, the retention period after:
+    // its series, their RSVPs and jobs, its members and prompts.
+    let groups = sqlx::query("DELETE FROM groups WHERE retired_at < ?")
         .bind(before.timestamp())
         .execute(store.pool())
         .await
-        .context("sweeping past RSVPs")?
+        .context("sweeping retired groups")?
         .rows_affected();
-    Ok(Swept { jobs, rsvps })
+    Ok(Swept { jobs, rsvps, groups })
 }
 
-/// A member left `group`: their answers to its meetings still to come go.
-pub(crate) async fn left_group(store: &Store, group: i64, member: i64, now: DateTime<Utc>) -> Result<u64> {
+/// A member left `group`: their answers to its meetings still to come (where
+/// they now happen, moved or not) go, in the caller's write transaction.
+pub(crate) async fn left_group(
+    conn: &mut sqlx::SqliteConnection,
+    group: i64,
+    member: i64,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     Ok(sqlx::query(
-        "DELETE FROM rsvps WHERE member_id = ? AND occurrence >= ?
-           AND meeting_id IN (SELECT id FROM meetings WHERE group_id = ?)",
+        "DELETE FROM rsvps WHERE rowid IN (
+             SELECT r.rowid FROM rsvps r
+             JOIN meetings m ON m.id = r.meeting_id
+             LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+             WHERE r.member_id = ? AND m.group_id = ? AND COALESCE(e.moved_to, r.occurrence) >= ?)",
     )
     .bind(member)
-    .bind(now.timestamp())
     .bind(group)
-    .execute(store.pool())
+    .bind(now.timestamp())
+    .execute(&mut *conn)
     .await
     .context("dropping a leaver's RSVPs")?
     .rows_affected())

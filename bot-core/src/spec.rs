@@ -134,19 +134,31 @@ macro_rules! group_card_options {
             opt("ends", "For a fixed-term group, its last day (YYYY-MM-DD)", Kind::Date),
             opt("channel", "Its home channel, if not this one", Kind::Channel),
             opt("guideline", "Its confidentiality guideline", Kind::Text { max: 500 }),
+            opt(
+                "tell_facilitators",
+                "on: with registration, someone asking to join is named to its facilitators",
+                Kind::Choice(ON_OFF),
+            ),
         ]
     };
 }
 
-const GROUP_CREATE_OPTIONS: [OptSpec; 12] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 13] = {
-    let card: [OptSpec; 12] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 13];
+const GROUP_CREATE_OPTIONS: [OptSpec; 13] = group_card_options!(req);
+const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
+    let card: [OptSpec; 13] = group_card_options!(opt);
+    let mut all = [req("group", "The group to edit", Kind::Group); 15];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
         i += 1;
     }
+    // One way to empty any optional field, the same on every platform
+    // (a typed Discord option cannot carry a "-").
+    all[14] = opt(
+        "clear",
+        "Fields to empty, comma-separated: description, location, capacity, cost, registration, ends",
+        Kind::Text { max: 100 },
+    );
     all
 };
 
@@ -154,6 +166,12 @@ const GROUP: OptSpec = req("group", "The group", Kind::Group);
 const MEETING: OptSpec = req(
     "meeting",
     "The meeting's number, as /meeting list shows it",
+    Kind::Int { min: 1, max: i64::MAX },
+);
+/// Which running circle, where several run: buttons always say.
+const CIRCLE: OptSpec = opt(
+    "circle",
+    "The circle's number, where several run here (its status shows it)",
     Kind::Int { min: 1, max: i64::MAX },
 );
 const OCCURRENCE: OptSpec = opt(
@@ -204,15 +222,31 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "group join",
-        description: "Joins a group",
+        description: "Joins a group, or says how to register where it needs registration",
         who: Role::Member,
-        options: &[GROUP],
+        options: &[
+            GROUP,
+            opt(
+                "user",
+                "Facilitators: add this person, e.g. once they have registered",
+                Kind::User,
+            ),
+        ],
     },
     CommandSpec {
         name: "group leave",
         description: "Leaves a group",
         who: Role::Member,
         options: &[GROUP],
+    },
+    CommandSpec {
+        name: "group retire",
+        description: "Retires a group: hidden, its meetings cancelled; first says what, then asks you to confirm",
+        who: Role::Admin,
+        options: &[
+            GROUP,
+            opt("confirm", "yes, to retire it for good", Kind::Choice(CONFIRM)),
+        ],
     },
     CommandSpec {
         name: "group facilitator",
@@ -424,16 +458,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "checkin summary",
-        description: "A group's check-ins in aggregate, only when at least 5 people answered",
+        description: "A group's last whole week of check-ins, only when 5 people besides you answered",
         who: Role::Facilitator,
-        options: &[
-            GROUP,
-            opt(
-                "period",
-                "week (the default) or month",
-                Kind::Choice(crate::checkins::PERIODS),
-            ),
-        ],
+        options: &[GROUP],
     },
     // The talking stick.
     CommandSpec {
@@ -468,55 +495,58 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "circle mode",
         description: "Switches the circle to round, queue or balanced",
         who: Role::Facilitator,
-        options: &[req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES))],
+        options: &[
+            req("mode", "round, queue or balanced", Kind::Choice(CIRCLE_MODES)),
+            CIRCLE,
+        ],
     },
     CommandSpec {
         name: "circle join",
         description: "Joins the circle here, where no voice channel or call tells Hearth you're in",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle leave",
         description: "Leaves the circle here",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle pass",
         description: "Passes your turn, no questions asked",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle next",
         description: "Hands the stick on (its holder, or a facilitator)",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle status",
         description: "Who holds the stick, time left, who is next, raised hands",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "circle end",
         description: "Ends the circle; you privately get its balance of speaking time",
         who: Role::Facilitator,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand raise",
         description: "Raises your hand to speak in the circle",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     CommandSpec {
         name: "hand lower",
         description: "Lowers your raised hand",
         who: Role::Member,
-        options: &[],
+        options: &[CIRCLE],
     },
     // resources
     CommandSpec {
@@ -533,7 +563,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources add",
-        description: "Adds a link to the community's resources; topic crisis makes it a local crisis line",
+        description: "Adds a link to the community's resources; topic crisis (admins only) is a local crisis line",
         who: Role::Facilitator,
         options: &[
             req(
@@ -568,7 +598,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "resources remove",
-        description: "Removes a resource from the community's list",
+        description: "Removes a resource from the community's list (a crisis line: admins only)",
         who: Role::Facilitator,
         options: &[req(
             "resource",

@@ -66,6 +66,52 @@ impl Store {
         Ok(Self { pool })
     }
 
+    /// Opens an existing database for reading only: it is never created,
+    /// migrated or written, so `hearth export` and `hearth check` can read
+    /// beside a running bot, whatever its version. [`Store::schema`] says
+    /// whether this build can read it.
+    pub async fn open_read_only(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .context("opening the database read-only")?;
+        Ok(Self { pool })
+    }
+
+    /// Where the database stands against this build's migrations.
+    pub async fn schema(&self) -> Result<Schema> {
+        let applied: std::result::Result<Vec<(i64, bool)>, _> =
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&self.pool)
+                .await;
+        let Ok(applied) = applied else {
+            return Ok(Schema::NotHearth);
+        };
+        let known = Self::known_migrations();
+        let unfinished: Vec<i64> = applied.iter().filter(|(_, ok)| !ok).map(|(v, _)| *v).collect();
+        let unknown: Vec<i64> = applied.iter().map(|(v, _)| *v).filter(|v| !known.contains(v)).collect();
+        let missing: Vec<i64> = known
+            .iter()
+            .copied()
+            .filter(|v| !applied.iter().any(|(a, _)| a == v))
+            .collect();
+        Ok(if !unfinished.is_empty() {
+            Schema::Unfinished(unfinished)
+        } else if !unknown.is_empty() {
+            Schema::Newer(unknown)
+        } else if !missing.is_empty() {
+            Schema::Older(missing)
+        } else {
+            Schema::Current
+        })
+    }
+
     /// The versions of the migrations this build applies, in order
     /// (`hearth check` compares them with what a database has applied).
     pub fn known_migrations() -> Vec<i64> {
@@ -78,6 +124,45 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A database's migrations against this build's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schema {
+    /// Exactly this build's.
+    Current,
+    /// Written by an older Hearth: these migrations are still to apply.
+    Older(Vec<i64>),
+    /// Written by a newer Hearth: these migrations are unknown here.
+    Newer(Vec<i64>),
+    /// A migration began and did not finish.
+    Unfinished(Vec<i64>),
+    /// No migrations table: not a Hearth database.
+    NotHearth,
+}
+
+impl Schema {
+    /// Why this build cannot read the database as it is, in words that
+    /// say what to do; `None` when it can.
+    pub fn refusal(&self) -> Option<String> {
+        let list = |v: &[i64]| v.iter().map(|n| format!("{n:04}")).collect::<Vec<_>>().join(", ");
+        match self {
+            Schema::Current => None,
+            Schema::Older(missing) => Some(format!(
+                "the database is older than this Hearth (migrations {} not applied yet): start this Hearth once to upgrade it, or use the version that wrote it; nothing was changed",
+                list(missing)
+            )),
+            Schema::Newer(unknown) => Some(format!(
+                "the database was written by a newer Hearth (migrations {} are unknown to this one): use that version or a later one; nothing was changed",
+                list(unknown)
+            )),
+            Schema::Unfinished(v) => Some(format!(
+                "migration {} did not finish: restore the last backup and start Hearth again; nothing was changed",
+                list(v)
+            )),
+            Schema::NotHearth => Some("this is not a Hearth database (it has no migrations table)".into()),
+        }
     }
 }
 

@@ -42,10 +42,11 @@ impl Bot {
         }
     }
 
-    /// `who` types `text` (without prefix) in #general.
+    /// `who` types `text` (without prefix) in #general; a channel named is
+    /// one of the console's, as its adapter says.
     pub async fn say(&self, who: &str, text: &str) -> Response {
         let invocation = match crate::parse::parse_command(text) {
-            Ok(invocation) => invocation,
+            Ok(invocation) => console_channels(invocation),
             Err(e) => return Response::private(e.to_message()),
         };
         self.hearth
@@ -56,6 +57,11 @@ impl Bot {
             })
             .await
     }
+}
+
+/// Channels as the console adapter finds them: any name is a channel of its one community.
+pub(crate) fn console_channels(invocation: crate::Invocation) -> crate::Invocation {
+    invocation.check_channels(|raw| crate::ChannelFact::Postable(crate::parse::channel_id(raw)))
 }
 
 /// The reply as plain text.
@@ -210,6 +216,82 @@ mod groups {
     }
 
     #[tokio::test]
+    async fn a_group_that_needs_registration_has_no_join_button_and_join_answers_how_to_register() {
+        let bot = Bot::new().await;
+        bot.say(
+            "admin",
+            r#"group create name:"Grief circle" topic:grief led_by:peer registration:"Write to intake@example.org" tell_facilitators:on"#,
+        )
+        .await;
+        bot.say("admin", "group facilitator group:#1 user:fay action:add").await;
+
+        let card = bot.say("ann", "group info group:#1").await;
+        let asked = bot.say("ann", "group join group:#1").await;
+        let again = bot.say("ann", "group join group:#1").await;
+        let before = text(&bot.say("admin", "group info group:#1").await);
+        let not_hers = bot.say("ann", "group join group:#1 user:ben").await;
+        let admitted = bot.say("fay", "group join group:#1 user:ann").await;
+
+        assert!(
+            card.reply.as_ref().unwrap().message.buttons.is_empty(),
+            "no one-click way in"
+        );
+        assert!(is_private(&asked));
+        assert_eq!(
+            text(&asked),
+            "Grief circle asks people to register first: Write to intake@example.org. \
+             Its facilitators know you'd like to join. Once you have registered, a facilitator adds you."
+        );
+        let told: Vec<(String, String)> = asked
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                crate::Effect::Dm { user, message, .. } => Some((user.clone(), message.plain("/"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0].0, "fay");
+        assert!(
+            told[0].1.contains("@ann would like to join Grief circle"),
+            "{}",
+            told[0].1
+        );
+        assert!(told[0].1.contains("/group join group:#1 user:ann"), "{}", told[0].1);
+        assert!(again.effects.is_empty(), "facilitators are told once a day at most");
+        assert!(before.contains("Size: 0 members"), "asking is not joining: {before}");
+        assert_eq!(
+            text(&not_hers),
+            "Only a facilitator of Grief circle or a community admin can add someone else to a group."
+        );
+        assert_eq!(text(&admitted), "@ann is now in Grief circle.");
+        assert!(matches!(admitted.effects.first(), Some(crate::Effect::Dm { user, .. }) if user == "ann"));
+        assert_eq!(
+            text(&bot.say("ann", "group join group:#1").await),
+            "You're already in Grief circle."
+        );
+    }
+
+    #[tokio::test]
+    async fn without_tell_facilitators_a_registration_request_pages_nobody() {
+        let bot = Bot::new().await;
+        bot.say(
+            "admin",
+            r#"group create name:"Grief circle" topic:grief led_by:peer registration:"Call 555 0100""#,
+        )
+        .await;
+        bot.say("admin", "group facilitator group:#1 user:fay action:add").await;
+
+        let asked = bot.say("ann", "group join group:#1").await;
+
+        assert!(asked.effects.is_empty());
+        assert_eq!(
+            text(&asked),
+            "Grief circle asks people to register first: Call 555 0100. Once you have registered, a facilitator adds you."
+        );
+    }
+
+    #[tokio::test]
     async fn an_unknown_group_gets_the_closest_names() {
         let bot = Bot::new().await;
         bot.say("admin", GRIEF).await;
@@ -244,6 +326,50 @@ mod groups {
         let attachment = guide.reply.unwrap().message.attachment.unwrap();
         let json: serde_json::Value = serde_json::from_str(&attachment.content).unwrap();
         assert_eq!(json, serde_json::json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_channel_the_platform_does_not_vouch_for_is_refused_and_changes_nothing() {
+        let bot = Bot::new().await;
+        let says = |fact: crate::ChannelFact| {
+            let mut invocation =
+                crate::parse::parse_command("group create name:Recovery topic:recovery led_by:peer channel:!theirs:hs")
+                    .unwrap();
+            invocation.channels.push(("channel".into(), fact));
+            Input {
+                actor: Actor::member("admin", "admin"),
+                place: bot.place("general"),
+                kind: InputKind::Command(invocation),
+            }
+        };
+        let unchecked = Input {
+            kind: InputKind::Command(
+                crate::parse::parse_command("group create name:Recovery topic:recovery led_by:peer channel:!theirs:hs")
+                    .unwrap(),
+            ),
+            ..says(crate::ChannelFact::Unknown)
+        };
+
+        let elsewhere = bot.hearth.handle(&says(crate::ChannelFact::OtherCommunity)).await;
+        let not_in = bot.hearth.handle(&says(crate::ChannelFact::CannotPost)).await;
+        let unknown = bot.hearth.handle(&unchecked).await;
+
+        assert!(
+            text(&elsewhere).contains("that room belongs to another community"),
+            "{}",
+            text(&elsewhere)
+        );
+        assert!(
+            text(&not_in).contains("I'm not in that channel or room"),
+            "{}",
+            text(&not_in)
+        );
+        assert!(
+            text(&unknown).contains("I can't find that channel or room"),
+            "{}",
+            text(&unknown)
+        );
+        assert!(text(&bot.say("admin", "group list").await).contains("No groups yet"));
     }
 
     #[tokio::test]
@@ -377,6 +503,7 @@ mod help {
             let bound = crate::parse::bind(&crate::Invocation {
                 command: c.name.into(),
                 args,
+                channels: Vec::new(),
             })
             .unwrap();
             assert!(
@@ -1015,6 +1142,7 @@ mod hostile {
     }
 }
 
+mod calendar_check;
 mod fuzz;
 mod jobs_engine;
 mod jobs_props;
@@ -1022,6 +1150,7 @@ mod meeting_guide;
 mod privacy;
 mod resources;
 mod retention;
+mod under_change;
 mod undo;
 
 mod native_events {

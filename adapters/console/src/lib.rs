@@ -11,8 +11,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bot_core::{
-    Actor, BoxFuture, Clock as _, Delivery, DeliveryError, Effect, Hearth, Input, InputKind, ManualClock, Message,
-    Outbox, Place, Platform, Response, Scheduler, Visibility, parse,
+    Actor, BoxFuture, ChannelFact, Clock as _, Delivery, DeliveryError, Effect, Hearth, Input, InputKind, ManualClock,
+    Message, Outbox, Place, Platform, Response, Scheduler, Visibility, parse,
 };
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -234,6 +234,8 @@ impl<W: Write + Send + 'static> Console<W> {
                 None => self.say(format_args!("· commands start with {PREFIX}; try {PREFIX}help"))?,
                 Some(Err(e)) => self.print_reply(Visibility::Private, &e.to_message())?,
                 Some(Ok(invocation)) => {
+                    // The console's one community has every channel one names.
+                    let invocation = invocation.check_channels(|raw| ChannelFact::Postable(parse::channel_id(raw)));
                     let input = Input {
                         actor: Actor::member(&self.speaker, &self.speaker),
                         place: self.place(),

@@ -167,6 +167,7 @@ pub fn invocation(data: &CommandData) -> Invocation {
     Invocation {
         command: command.join(" "),
         args,
+        channels: Vec::new(),
     }
 }
 

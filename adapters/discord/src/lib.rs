@@ -7,6 +7,7 @@ pub mod events;
 mod outbox;
 pub mod perms;
 pub mod render;
+pub mod roles;
 pub mod voice;
 
 use std::future::Future;
@@ -278,12 +279,20 @@ impl EventHandler for Handler {
             .into_iter()
             .filter_map(|v| {
                 let channel = v.channel_id?;
-                let name = guild
-                    .members
-                    .get(&v.user_id)
-                    .map_or_else(|| v.user_id.get().to_string(), |m| m.display_name().to_string());
+                let member = guild.members.get(&v.user_id).or(v.member.as_ref());
+                let name = member.map_or_else(|| v.user_id.get().to_string(), |m| m.display_name().to_string());
+                // Whom Discord lets mute others is never muted; whom it cannot tell of, neither.
+                let may_mute = member.is_none_or(|m| {
+                    roles::mutes(match guild.channels.get(&channel) {
+                        Some(c) => guild.user_permissions_in(c, m),
+                        None => guild.member_permissions(m),
+                    })
+                });
                 Some((
-                    Actor::member(v.user_id.get().to_string(), name),
+                    Actor {
+                        may_mute,
+                        ..Actor::member(v.user_id.get().to_string(), name)
+                    },
                     channel.get().to_string(),
                 ))
             })
@@ -311,8 +320,13 @@ impl EventHandler for Handler {
                 .map(|guild| guild.voice_states.get(&new.user_id).and_then(|v| v.channel_id))
         });
         let now_in = cached.unwrap_or(new.channel_id);
-        if let Some(input) = voice::presence_input(old.as_ref(), &new, now_in) {
-            tracing::debug!(user = %new.user_id, channel = input.place.channel, "discord: voice presence");
+        // Whom Discord lets mute others there is never muted; whom it cannot tell of, neither.
+        let may_mute = match (new.guild_id, new.member.as_ref()) {
+            (Some(guild), Some(member)) => roles::may_mute_in(&ctx, guild, now_in, member).unwrap_or(true),
+            _ => true,
+        };
+        if let Some(input) = voice::presence_input(old.as_ref(), &new, now_in, may_mute) {
+            tracing::debug!(channel = input.place.channel, "discord: voice presence");
             let response = self.hearth.handle(&input).await;
             self.effects(&ctx, None, &response).await;
         }
@@ -344,8 +358,16 @@ impl Handler {
             id: command.id,
             token: &command.token,
         };
-        let invocation = commands::invocation(&command.data);
-        tracing::debug!(interaction = %command.id, command = invocation.command, "discord: command");
+        let mut invocation = commands::invocation(&command.data);
+        // Every command alike: its name would say who asked for a crisis line.
+        tracing::debug!(interaction = %command.id, "discord: command");
+        // What each channel named is to this server: the core decides what that allows.
+        if let Some(guild) = command.guild_id {
+            for (name, raw) in invocation.channel_options() {
+                let fact = roles::channel_fact(ctx, guild, &raw).await;
+                invocation.channels.push((name, fact));
+            }
+        }
         let input = self
             .input(
                 ctx,
@@ -465,13 +487,21 @@ impl Handler {
         let guild = guild?;
         let member = member?;
         let permissions = member.permissions.unwrap_or_else(Permissions::empty);
-        let actor = Actor {
-            user: user.id.get().to_string(),
-            name: member.display_name().to_string(),
-            platform_admin: permissions.contains(Permissions::MANAGE_GUILD)
-                || permissions.contains(Permissions::ADMINISTRATOR),
-            platform_facilitator: self.has_facilitator_role(ctx, guild, member).await,
-        };
+        // Mute Members as Discord computed it for the interaction, and in the
+        // voice channel the member is in, where the cache can tell.
+        let voice = ctx
+            .cache
+            .guild(guild)
+            .and_then(|g| g.voice_states.get(&user.id).and_then(|v| v.channel_id));
+        let may_mute = roles::mutes(permissions)
+            && voice.is_none_or(|c| roles::may_mute_in(ctx, guild, Some(c), member).unwrap_or(true));
+        let actor = roles::actor(
+            &user.id.get().to_string(),
+            member.display_name(),
+            permissions,
+            self.has_facilitator_role(ctx, guild, member).await,
+            may_mute,
+        );
         let place = Place {
             platform: Platform::Discord,
             community: guild.get().to_string(),
@@ -694,6 +724,13 @@ impl Handler {
         // On a stage the audience is suppressed already: not the bot's doing.
         let muted_already = voice_state.is_some_and(|(muted, suppressed)| muted || (stage && suppressed));
         let report = if mute && muted_already {
+            bot_core::MuteReport::Skipped
+        } else if !mute && !stage && {
+            let bot = ctx.cache.current_user().id;
+            voice::moderator_kept_mute(&ctx.http, guild, user_id, bot).await
+        } {
+            // A moderator's mute laid over the bot's is theirs to lift.
+            tracing::info!(guild = %guild, user = %user_id, "discord: a moderator's mute stays");
             bot_core::MuteReport::Skipped
         } else {
             voice::apply_mute(&ctx.http, guild, channel_id, user_id, mute, stage).await

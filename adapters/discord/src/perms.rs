@@ -51,6 +51,11 @@ pub const NEEDED: &[Needed] = &[
         for_what: "the talking circle's mute_others (server mute, stage speakers) and unmuting at the end",
     },
     Needed {
+        permission: Permissions::VIEW_AUDIT_LOG,
+        name: "View Audit Log",
+        for_what: "leaving in place a moderator's mute laid over the talking circle's when it ends",
+    },
+    Needed {
         permission: Permissions::MANAGE_EVENTS,
         name: "Manage Events",
         for_what: "showing meetings as the server's scheduled events",

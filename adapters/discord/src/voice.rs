@@ -18,7 +18,13 @@ pub const MISSING_PERMISSIONS: isize = 50013;
 /// The input says where they are, not what changed, so updates handled out
 /// of order still leave the core with the latest state. `None` for a mute or
 /// deafen toggle within one channel, which means nothing to the core.
-pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option<ChannelId>) -> Option<Input> {
+/// `may_mute`: Discord lets the person mute others where they are now.
+pub fn presence_input(
+    old: Option<&VoiceState>,
+    new: &VoiceState,
+    now_in: Option<ChannelId>,
+    may_mute: bool,
+) -> Option<Input> {
     let guild = new.guild_id.or_else(|| old.and_then(|o| o.guild_id))?;
     if let Some(old) = old
         && old.channel_id == new.channel_id
@@ -26,10 +32,13 @@ pub fn presence_input(old: Option<&VoiceState>, new: &VoiceState, now_in: Option
     {
         return None;
     }
-    let actor = voice_actor(
-        new.user_id,
-        new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())),
-    );
+    let actor = Actor {
+        may_mute,
+        ..voice_actor(
+            new.user_id,
+            new.member.as_ref().or_else(|| old.and_then(|o| o.member.as_ref())),
+        )
+    };
     // A leave names no channel: the core knows where the person was.
     let channel = now_in.map(|c| c.get().to_string()).unwrap_or_default();
     Some(Input {
@@ -161,6 +170,34 @@ pub async fn apply_mute(
     }
 }
 
+/// Whether Discord's audit log says someone other than the bot server-muted
+/// `user` last: a moderator's mute laid over the bot's, which the bot must
+/// leave in place. `false` when the log cannot be read (the bot lacks View
+/// Audit Log) or does not say: the bot then undoes its own mute as recorded.
+pub async fn moderator_kept_mute(http: &Http, guild: GuildId, user: UserId, bot: UserId) -> bool {
+    use serenity::all::audit_log::{Action, Change, MemberAction};
+    let logs = match guild
+        .audit_logs(http, Some(Action::Member(MemberAction::Update)), None, None, Some(50))
+        .await
+    {
+        Ok(logs) => logs,
+        Err(e) => {
+            tracing::info!(guild = %guild, error = %crate::describe(&e), "discord: audit log unread; unmuting as recorded");
+            return false;
+        }
+    };
+    let last = logs.entries.iter().find_map(|entry| {
+        if entry.target_id.map(|t| t.get()) != Some(user.get()) {
+            return None;
+        }
+        entry.changes.as_ref()?.iter().find_map(|change| match change {
+            Change::Mute { new, .. } => Some((entry.user_id, *new)),
+            _ => None,
+        })
+    });
+    matches!(last, Some((by, Some(true))) if by != bot)
+}
+
 /// Whether `channel` is a stage, asked of Discord (`GET /channels/{id}`):
 /// for a channel the cache does not hold, as at start-up. `None` when
 /// Discord cannot say (the channel is gone, or the request failed).
@@ -196,6 +233,8 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
     };
     // What Discord said of each channel the record does not mark as a stage.
     let mut kinds: std::collections::HashMap<ChannelId, bool> = std::collections::HashMap::new();
+    // Who the bot is, for the audit log, asked once and only if there is something to undo.
+    let mut me: Option<Option<UserId>> = None;
     for effect in effects {
         let Effect::Mute {
             community,
@@ -224,7 +263,24 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
                 }
             },
         };
-        let report = apply_mute(http, guild, channel_id, user_id, mute, stage).await;
+        let bot = match me {
+            Some(bot) => bot,
+            None => {
+                let bot = http.get_current_user().await.ok().map(|u| u.id);
+                me = Some(bot);
+                bot
+            }
+        };
+        // A moderator's mute laid over the bot's stays.
+        let kept = match bot {
+            Some(bot) if !mute && !stage => moderator_kept_mute(http, guild, user_id, bot).await,
+            _ => false,
+        };
+        let report = if kept {
+            MuteReport::Skipped
+        } else {
+            apply_mute(http, guild, channel_id, user_id, mute, stage).await
+        };
         if let Err(e) = hearth.muted(&community, &user, mute, stage, report).await {
             tracing::error!(error = %e, "discord: recording an unmute");
         }

@@ -26,8 +26,9 @@ const ADMIN: u64 = 11;
 const MEMBER: u64 = 12;
 const FACILITATOR: u64 = 13;
 
+/// The server's admin, who is also one of its moderators (Mute Members).
 fn admin() -> Value {
-    member(ADMIN, "Ada", MANAGE_GUILD, &[])
+    member(ADMIN, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE])
 }
 
 fn plain_member() -> Value {
@@ -439,6 +440,39 @@ async fn group_info_and_list_are_public_and_the_join_button_joins() {
 }
 
 #[tokio::test]
+async fn the_directory_shows_no_closed_groups_link_and_keeps_an_open_ones_case() {
+    let bot = Bot::start().await;
+    for (n, name, link, registration) in [
+        (1, "Open door", "https://Meet.Example/Open?pwd=OpenAbC", None),
+        (2, "Caregivers", "https://Meet.Example/Care?pwd=SeCrEt9", Some("Ask us")),
+    ] {
+        let mut options = vec![
+            ("name", 3, json!(name)),
+            ("topic", 3, json!("peer")),
+            ("led_by", 3, json!("peer")),
+            ("format", 3, json!("online")),
+            ("location", 3, json!(link)),
+        ];
+        options.extend(registration.map(|r| ("registration", 3, json!(r))));
+        answer(
+            &bot.interact(command_interaction(id(n), &admin(), "group create", &options))
+                .await,
+        );
+    }
+
+    let listed = bot
+        .interact(command_interaction(id(3), &plain_member(), "group list", &[]))
+        .await;
+
+    let listed = answer(&listed);
+    assert!(!is_ephemeral(listed), "the directory is public");
+    let text = embed_text(listed);
+    assert!(text.contains("Meet.Example/Open?pwd=OpenAbC"), "{text}");
+    assert!(!text.to_lowercase().contains("secret9"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn timezone_is_private_and_autocompletes_zone_names() {
     let bot = Bot::start().await;
 
@@ -622,6 +656,52 @@ async fn a_facilitator_role_member_may_edit_a_group() {
     let edited = answer(&by_facilitator);
     assert!(!is_ephemeral(edited), "{edited:#}");
     bot.fake.wait_request("GET", &format!("/guilds/{GUILD}/roles")).await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_clears_a_card_field_and_retires_a_group_after_confirming() {
+    let bot = Bot::start().await;
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let group = ("group", 3, json!("Grief circle"));
+
+    let cleared = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "group edit",
+            &[group.clone(), ("clear", 3, json!("capacity"))],
+        ))
+        .await;
+    let preview = bot
+        .interact(command_interaction(
+            id(3),
+            &admin(),
+            "group retire",
+            std::slice::from_ref(&group),
+        ))
+        .await;
+    let retired = bot
+        .interact(command_interaction(
+            id(4),
+            &admin(),
+            "group retire",
+            &[group, ("confirm", 3, json!("yes"))],
+        ))
+        .await;
+
+    let cleared = answer(&cleared);
+    assert!(embed_text(cleared).contains("0 members"), "{}", embed_text(cleared));
+    let preview = answer(&preview);
+    assert!(is_ephemeral(preview));
+    assert!(embed_text(preview).contains("confirm:yes"), "{}", embed_text(preview));
+    let retired = answer(&retired);
+    assert!(!is_ephemeral(retired), "{retired:#}");
+    assert!(
+        embed_text(retired).contains("Retired Grief circle"),
+        "{}",
+        embed_text(retired)
+    );
     bot.stop().await;
 }
 
@@ -1109,12 +1189,12 @@ async fn voice_state_updates_become_presence_inputs() {
     let left = parse(voice_state(MEMBER, None));
 
     let at = |c: u64| Some(serenity::all::ChannelId::new(c));
-    let join_input = hearth_discord::presence_input(None, &joined, at(77));
-    let move_input = hearth_discord::presence_input(Some(&joined), &moved, at(78));
-    let leave_input = hearth_discord::presence_input(Some(&moved), &left, None);
-    let self_mute = hearth_discord::presence_input(Some(&moved), &moved, at(78));
+    let join_input = hearth_discord::presence_input(None, &joined, at(77), true);
+    let move_input = hearth_discord::presence_input(Some(&joined), &moved, at(78), false);
+    let leave_input = hearth_discord::presence_input(Some(&moved), &left, None, false);
+    let self_mute = hearth_discord::presence_input(Some(&moved), &moved, at(78), false);
     // Handled out of order: the cache already says where they are now.
-    let late_join = hearth_discord::presence_input(None, &joined, None);
+    let late_join = hearth_discord::presence_input(None, &joined, None, false);
 
     let presence = |input: Option<bot_core::Input>| -> (String, bool) {
         let i = input.expect("an input");
@@ -1131,6 +1211,10 @@ async fn voice_state_updates_become_presence_inputs() {
             other => panic!("not presence: {other:?}"),
         }
     };
+    assert!(
+        join_input.as_ref().is_some_and(|i| i.actor.may_mute),
+        "the fact travels"
+    );
     assert_eq!(presence(join_input), ("77".to_string(), true));
     assert_eq!(presence(move_input), ("78".to_string(), true));
     assert_eq!(presence(leave_input), (String::new(), false));
@@ -1571,14 +1655,12 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
 
 // ---- the talking stick ----------------------------------------------------
 
-/// Waits until the core has recorded `n` people in voice channels.
+/// Waits until the core holds `n` people as in voice channels (in memory:
+/// nothing is stored while no circle runs).
 async fn wait_in_voice(bot: &Bot, n: i64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM voice_presence")
-            .fetch_one(bot.hearth.store().pool())
-            .await
-            .unwrap();
+        let count = i64::try_from(bot.hearth.in_voice(bot_core::Platform::Discord, &GUILD.to_string())).unwrap();
         if count == n {
             return;
         }
@@ -1643,7 +1725,7 @@ async fn a_circle_follows_voice_presence_and_edits_one_status_message_as_the_sti
         .as_array()
         .unwrap()
         .iter()
-        .find_map(|b| b["custom_id"].as_str().filter(|c| c.ends_with("circle next")))
+        .find_map(|b| b["custom_id"].as_str().filter(|c| c.contains("circle next circle:")))
         .expect("a Next button")
         .to_string();
 
@@ -1715,11 +1797,13 @@ async fn wait_mutes(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
     }
 }
 
+/// Ada (who may mute), Bo and Di in the voice channel, as the server comes
+/// into the cache: Discord's permissions say who may mute there.
 async fn three_in_voice(bot: &Bot) {
-    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
-        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(77)));
-        wait_in_voice(bot, i64::try_from(n).unwrap() + 1).await;
-    }
+    let states = [ADMIN, MEMBER, DI].map(|user| voice_state(user, Some(VOICE)));
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), plain_member()], &states));
+    wait_in_voice(bot, 3).await;
 }
 
 #[tokio::test]
@@ -1760,6 +1844,104 @@ async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_st
     assert_eq!(after_end[5..], [(MEMBER, false)]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(mutes(&bot).len(), 6, "nothing more: {:?}", mutes(&bot));
+    bot.stop().await;
+}
+
+/// Every row of every table that names `user` (by platform id or name in a
+/// text column) or the member row `member` (in a column that refers to one).
+async fn rows_naming(bot: &Bot, user: &str, name: &str, member: i64) -> Vec<String> {
+    let pool = bot.hearth.store().pool();
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<(String, String)> = sqlx::query_as("SELECT name, type FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for (column, kind) in columns {
+            // Names read from the schema itself, not from input; values bound.
+            let (sql, refers) = if kind.eq_ignore_ascii_case("TEXT") {
+                (
+                    format!(
+                        "SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" IN (?1, ?2) OR \"{column}\" LIKE '%\"' || ?1 || '\"%' OR \"{column}\" LIKE '%<@' || ?1 || '>%'"
+                    ),
+                    false,
+                )
+            } else if ["member_id", "holder_id", "facilitator_id"].contains(&column.as_str()) {
+                (
+                    format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = ?3"),
+                    true,
+                )
+            } else {
+                continue;
+            };
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(user)
+                .bind(name)
+                .bind(member)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            if n > 0 {
+                found.push(format!(
+                    "{table}.{column}{}: {n}",
+                    if refers { " (member row)" } else { "" }
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn forgetme_with_a_circle_mute_held_leaves_no_row_naming_the_member_after_the_unmute() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+    let before: i64 = sqlx::query_scalar("SELECT id FROM members WHERE platform = 'discord' AND external_id = ?")
+        .bind(MEMBER.to_string())
+        .fetch_one(bot.hearth.store().pool())
+        .await
+        .unwrap();
+    let held = rows_naming(&bot, &MEMBER.to_string(), "Bo", before).await;
+
+    let erased = bot
+        .interact(command_interaction(
+            id(2),
+            &plain_member(),
+            "forgetme",
+            &[("confirm", 3, json!("yes"))],
+        ))
+        .await;
+    let unmuted = wait_mutes(&bot, 3).await;
+    // The unmute's report reaches the core after the request: give it time to (not) write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rows_naming(&bot, &MEMBER.to_string(), "Bo", before).await;
+
+    assert!(
+        held.iter().any(|r| r.starts_with("circle_mutes.")),
+        "the scan sees a held mute: {held:?}"
+    );
+    assert!(embed_text(answer(&erased)).contains("Nothing of it is left"));
+    assert_eq!(unmuted[2], (MEMBER, false), "{unmuted:?}");
+    assert_eq!(
+        after,
+        Vec::<String>::new(),
+        "rows still naming the member after the unmute"
+    );
     bot.stop().await;
 }
 
@@ -1830,11 +2012,15 @@ async fn wait_suppresses(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
 #[tokio::test]
 async fn on_a_stage_mute_others_suppresses_and_unsuppresses_at_end_and_shutdown_never_server_mutes() {
     let bot = Bot::start().await;
-    // No GUILD_CREATE: the cache knows no channel, so Discord is asked what 78 is.
-    for (n, user) in [ADMIN, MEMBER, DI].into_iter().enumerate() {
-        bot.fake.dispatch("VOICE_STATE_UPDATE", voice_state(user, Some(STAGE)));
-        wait_in_voice(&bot, i64::try_from(n).unwrap() + 1).await;
-    }
+    // The cache knows the server but not the stage, so Discord is asked what 78 is.
+    let states = [ADMIN, MEMBER, DI].map(|user| voice_state(user, Some(STAGE)));
+    let mut server = guild_create(&[admin(), plain_member()], &states);
+    server["channels"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()) != Some(STAGE));
+    bot.fake.dispatch("GUILD_CREATE", server);
+    wait_in_voice(&bot, 3).await;
     let start = |n: u64| command_interaction(id(n), &admin(), "circle start", &[("mute_others", 3, json!("yes"))]);
 
     answer(&bot.interact(start(1)).await);
@@ -1926,6 +2112,17 @@ async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else()
     let labels: Vec<&str> = buttons.iter().map(|(_, l)| l.as_str()).collect();
     let good = &buttons.iter().find(|(_, l)| l == "4 good").expect("a 4 good button").0;
     let shown = message(id(50), CHANNEL, &prompt.body);
+    // Only members count: a press before joining is refused and stores nothing.
+    let stranger = bot
+        .interact(button_interaction(id(7), &plain_member(), good, &shown))
+        .await;
+    let join = command_interaction(
+        id(8),
+        &plain_member(),
+        "group join",
+        &[("group", 3, json!("Grief circle"))],
+    );
+    answer(&bot.interact(join).await);
     let pressed = bot
         .interact(button_interaction(id(3), &plain_member(), good, &shown))
         .await;
@@ -1952,6 +2149,13 @@ async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else()
     assert!(is_ephemeral(answer(&posted)));
     assert!(embed_text(&prompt.body).contains("Check-in: Grief circle"));
     assert_eq!(labels, ["1 struggling", "2 low", "3 okay", "4 good", "5 great", "Pass"]);
+    let stranger = answer(&stranger);
+    assert!(is_ephemeral(stranger));
+    assert!(
+        embed_text(stranger).contains("members count in its check"),
+        "{}",
+        embed_text(stranger)
+    );
     let pressed = answer(&pressed);
     assert!(is_ephemeral(pressed), "{pressed:#}");
     assert!(embed_text(pressed).contains("Thank you for checking in: 4 good."));
@@ -2128,5 +2332,336 @@ async fn a_thousand_reminder_dms_at_one_instant_all_arrive_once_without_a_429() 
     assert!(report.failed == 0, "{report:?}");
     // Under 45 requests a second, two requests per first DM: about 45 s.
     assert!(took < Duration::from_secs(120), "{took:?}");
+    bot.stop().await;
+}
+
+// ---- who may do what -----------------------------------------------------------
+
+const MODERATOR: u64 = 16;
+const FI: u64 = 17;
+
+/// A server moderator: Mute Members, nothing of Hearth's.
+fn moderator() -> Value {
+    member(MODERATOR, "Mo", MUTE_MEMBERS, &[MODERATOR_ROLE])
+}
+
+/// A facilitator (by role) who is also a moderator, so may mute.
+fn facilitator_who_mutes() -> Value {
+    member(FI, "Fi", MUTE_MEMBERS, &[FACILITATOR_ROLE, MODERATOR_ROLE])
+}
+
+/// Cy (a facilitator without Mute Members), Fi (one with it), the moderator
+/// and Bo in the circle's voice channel; Di in another, the staff call.
+async fn a_voice_channel_with_a_moderator(bot: &Bot) {
+    let states = [
+        voice_state_with(FACILITATOR, Some(VOICE), &[FACILITATOR_ROLE]),
+        voice_state_with(FI, Some(VOICE), &[FACILITATOR_ROLE, MODERATOR_ROLE]),
+        voice_state_with(MODERATOR, Some(VOICE), &[MODERATOR_ROLE]),
+        voice_state(MEMBER, Some(VOICE)),
+        voice_state(DI, Some(VOICE_2)),
+    ];
+    let people = [facilitator(), facilitator_who_mutes(), moderator(), plain_member()];
+    bot.fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
+    wait_in_voice(bot, 5).await;
+}
+
+#[tokio::test]
+async fn a_facilitator_without_mute_members_cannot_mute_others_and_with_it_mutes_no_moderator_and_no_one_elsewhere() {
+    let bot = Bot::start().await;
+    a_voice_channel_with_a_moderator(&bot).await;
+    let start =
+        |n: u64, who: &Value| command_interaction(id(n), who, "circle start", &[("mute_others", 3, json!("yes"))]);
+
+    let refused = bot.interact(start(1, &facilitator())).await;
+    let started = bot.interact(start(2, &facilitator_who_mutes())).await;
+    // Bo (first in the channel) holds the stick; Cy alone is muted.
+    let at_start = wait_mutes(&bot, 1).await;
+    let di_joins = bot
+        .interact(command_interaction(
+            id(3),
+            &member(DI, "Di", PLAIN, &[]),
+            "circle join",
+            &[],
+        ))
+        .await;
+    answer(
+        &bot.interact(command_interaction(id(4), &facilitator_who_mutes(), "circle next", &[]))
+            .await,
+    );
+    let mut handed_on = wait_mutes(&bot, 3).await[1..].to_vec();
+    handed_on.sort_unstable();
+    bot.fake
+        .dispatch("VOICE_STATE_UPDATE", voice_state(MEMBER, Some(VOICE_2)));
+    let after_leaving = wait_mutes(&bot, 4).await;
+
+    let refused = answer(&refused);
+    assert!(is_ephemeral(refused));
+    assert!(
+        embed_text(refused).contains("needs Discord's Mute Members permission"),
+        "{}",
+        embed_text(refused)
+    );
+    assert!(embed_text(answer(&started)).contains("is muted while the circle runs"));
+    assert_eq!(
+        at_start,
+        [(FACILITATOR, true)],
+        "the moderator and Fi keep their voice; Bo holds the stick"
+    );
+    assert_eq!(handed_on, [(MEMBER, true), (FACILITATOR, false)]);
+    assert!(
+        embed_text(answer(&di_joins)).contains("runs in a voice channel or call"),
+        "{}",
+        embed_text(answer(&di_joins))
+    );
+    assert_eq!(
+        after_leaving[3],
+        (MEMBER, false),
+        "leaving the circle's channel unmutes"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        mutes(&bot).iter().all(|(user, _)| *user != MODERATOR && *user != DI),
+        "{:?}",
+        mutes(&bot)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_moderators_mute_laid_over_the_bots_stays_after_the_circle() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+
+    // A moderator mutes Bo over the bot's mute; the circle ends.
+    bot.fake.audit_mute(MODERATOR, MEMBER, true);
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle end", &[]))
+            .await,
+    );
+    let ended = wait_mutes(&bot, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(ended[2..], [(DI, false)], "only the bot's own mute is lifted");
+    assert_eq!(mutes(&bot).len(), 3, "Bo stays muted: {:?}", mutes(&bot));
+    bot.fake
+        .wait_request("GET", &format!("/guilds/{GUILD}/audit-logs"))
+        .await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_audit_log_the_bot_lifts_exactly_the_mutes_it_applied() {
+    let bot = Bot::start().await;
+    three_in_voice(&bot).await;
+    bot.fake.fail(
+        "GET",
+        &format!("/guilds/{GUILD}/audit-logs"),
+        403,
+        50013,
+        "Missing Permissions",
+    );
+    answer(
+        &bot.interact(command_interaction(
+            id(1),
+            &admin(),
+            "circle start",
+            &[("mute_others", 3, json!("yes"))],
+        ))
+        .await,
+    );
+    wait_mutes(&bot, 2).await;
+    bot.fake.audit_mute(MODERATOR, MEMBER, true);
+
+    answer(
+        &bot.interact(command_interaction(id(2), &admin(), "circle end", &[]))
+            .await,
+    );
+    let mut ended = wait_mutes(&bot, 4).await[2..].to_vec();
+    ended.sort_unstable();
+
+    assert_eq!(
+        ended,
+        [(MEMBER, false), (DI, false)],
+        "it cannot tell, as the README says"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_circles_started_from_one_text_channel_each_answer_their_own_buttons() {
+    let bot = Bot::start().await;
+    let eve = member(18, "Eve", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]);
+    let states = [
+        voice_state(ADMIN, Some(VOICE)),
+        voice_state(MEMBER, Some(VOICE)),
+        voice_state(18, Some(VOICE_2)),
+        voice_state(DI, Some(VOICE_2)),
+    ];
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), eve.clone()], &states));
+    wait_in_voice(&bot, 4).await;
+    answer(
+        &bot.interact(command_interaction(id(1), &admin(), "circle start", &[]))
+            .await,
+    );
+    let first = wait_status(&bot, "#1 · round mode").await;
+    answer(
+        &bot.interact(command_interaction(id(2), &eve, "circle start", &[]))
+            .await,
+    );
+    let second = wait_status(&bot, "#2 · round mode").await;
+    let next_of = |status: &Value| {
+        buttons_of(status)
+            .into_iter()
+            .find(|(c, _)| c.contains("circle next"))
+            .unwrap()
+            .0
+    };
+    assert!(next_of(&first).ends_with("circle next circle:1"), "{}", next_of(&first));
+
+    // Eve presses Next on the second card: the second circle moves, not the first.
+    let pressed = bot
+        .interact(button_interaction(id(3), &eve, &next_of(&second), &second))
+        .await;
+    answer(&pressed);
+    let second_id = second["id"].as_str().unwrap().to_string();
+    bot.fake
+        .wait_request("PATCH", &format!("/channels/{CHANNEL}/messages/{second_id}"))
+        .await;
+    let asked = bot
+        .interact(command_interaction(id(4), &plain_member(), "circle status", &[]))
+        .await;
+    let eve_asks = bot
+        .interact(command_interaction(id(5), &eve, "circle status", &[]))
+        .await;
+
+    let moved = wait_status(&bot, "<@18> has the stick.").await;
+    assert!(embed_text(&moved).contains("#2 · round mode"), "{}", embed_text(&moved));
+    assert!(
+        !bot.fake
+            .requests()
+            .iter()
+            .any(|r| r.method == "PATCH" && r.path.ends_with(first["id"].as_str().unwrap())),
+        "the first circle's card did not move"
+    );
+    assert!(
+        embed_text(answer(&asked)).contains(r#""Holding the stick": "Ada"#),
+        "Bo is in the first circle: {}",
+        embed_text(answer(&asked))
+    );
+    assert!(
+        embed_text(answer(&eve_asks)).contains(r#""Holding the stick": "Eve"#),
+        "{}",
+        embed_text(answer(&eve_asks))
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_groups_channel_is_a_channel_of_this_server_where_hearth_may_post() {
+    let bot = Bot::start().await;
+    let with_channel = |n: u64, name: &str, channel: u64| {
+        let mut create = group_create(n, &admin(), name);
+        create["data"]["options"][0]["options"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "name": "channel", "type": 7, "value": channel.to_string() }));
+        create
+    };
+
+    let elsewhere = bot.interact(with_channel(1, "Elsewhere", OTHER_GUILD_CHANNEL)).await;
+    let read_only = bot.interact(with_channel(2, "Quiet", READ_ONLY)).await;
+    let unknown = bot.interact(with_channel(3, "Nowhere", 3_999)).await;
+    let here = bot.interact(with_channel(4, "Grief circle", GRIEF_CHANNEL)).await;
+    // With the server cached, the cache answers.
+    bot.fake.dispatch("GUILD_CREATE", guild_create(&[], &[]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cached = bot.interact(with_channel(5, "Quiet too", READ_ONLY)).await;
+
+    assert!(embed_text(answer(&elsewhere)).contains("belongs to another community"));
+    assert!(embed_text(answer(&read_only)).contains("may not post there"));
+    assert!(embed_text(answer(&unknown)).contains("I can't find that channel"));
+    assert!(
+        embed_text(answer(&here)).contains(&format!("<#{GRIEF_CHANNEL}>")),
+        "{}",
+        embed_text(answer(&here))
+    );
+    assert!(embed_text(answer(&cached)).contains("may not post there"));
+    let listed = bot
+        .interact(command_interaction(id(6), &admin(), "group list", &[]))
+        .await;
+    let listed = embed_text(answer(&listed));
+    assert!(listed.contains("Grief circle") && !listed.contains("Elsewhere") && !listed.contains("Quiet"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn crisis_lines_are_admins_work_and_a_look_alike_host_is_refused() {
+    let bot = Bot::start().await;
+    let add = |n: u64, who: &Value, url: &str| {
+        command_interaction(
+            id(n),
+            who,
+            "resources add",
+            &[
+                ("title", 3, json!("Samaritans")),
+                ("url", 3, json!(url)),
+                ("topic", 3, json!("crisis")),
+            ],
+        )
+    };
+
+    let by_facilitator = bot.interact(add(1, &facilitator(), "https://www.samaritans.org")).await;
+    let homograph = bot.interact(add(2, &admin(), "https://samar\u{456}tans.org")).await;
+    let by_admin = bot.interact(add(3, &admin(), "https://www.samaritans.org")).await;
+
+    assert!(
+        embed_text(answer(&by_facilitator)).contains("Only a community admin can add or remove crisis lines."),
+        "{}",
+        embed_text(answer(&by_facilitator))
+    );
+    assert!(embed_text(answer(&homograph)).contains("mixes alphabets"));
+    assert!(embed_text(answer(&by_admin)).contains("Added resource"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_that_needs_registration_shows_no_join_button_and_join_says_how_to_register() {
+    let bot = Bot::start().await;
+    let mut create = group_create(1, &admin(), "Intake");
+    create["data"]["options"][0]["options"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "registration", "type": 3, "value": "Write to intake@example.org" }));
+    let card = bot.interact(create).await;
+
+    let joined = bot
+        .interact(command_interaction(
+            id(2),
+            &plain_member(),
+            "group join",
+            &[("group", 3, json!("Intake"))],
+        ))
+        .await;
+
+    let card = answer(&card);
+    assert!(card["components"].as_array().is_none_or(Vec::is_empty), "{card:#}");
+    let joined = answer(&joined);
+    assert!(is_ephemeral(joined));
+    assert!(
+        embed_text(joined).contains("Intake asks people to register first: Write to intake"),
+        "{}",
+        embed_text(joined)
+    );
     bot.stop().await;
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bot_core::io::Delivery;
-use bot_core::{Actor, Effect, Hearth, Input, InputKind, Place, Platform, Response, Visibility};
+use bot_core::{Actor, ChannelFact, Effect, Hearth, Input, InputKind, Place, Platform, Response, Visibility};
 use matrix_sdk::deserialized_responses::SyncOrStrippedState;
+use matrix_sdk::ruma::events::MessageLikeEventType;
 use matrix_sdk::ruma::events::SyncStateEvent;
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
 use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
-use matrix_sdk::ruma::{EventId, OwnedRoomId, RoomId, UserId};
+use matrix_sdk::ruma::{EventId, OwnedRoomId, RoomAliasId, RoomId, UserId};
 use matrix_sdk::{Room, RoomState};
 
 use crate::outbox::{Sender, transaction_id};
@@ -134,7 +135,12 @@ impl Bot {
         tracing::debug!(place_us = began.elapsed().as_micros() as u64, "who and where");
         let community = place.community.clone();
         let response = match parsed {
-            Ok(invocation) => {
+            Ok(mut invocation) => {
+                // What each room named is to this community: the core decides what that allows.
+                for (name, raw) in invocation.channel_options() {
+                    let fact = self.channel_fact(&raw, &community).await;
+                    invocation.channels.push((name, fact));
+                }
                 let kind = InputKind::Command(invocation);
                 self.hearth.handle(&Input { actor, place, kind }).await
             }
@@ -195,10 +201,11 @@ impl Bot {
         });
     }
 
-    /// Who and where, with the roles the room's power levels give. A button
-    /// pressed in a DM acts in the community its message names (`acts_in`);
-    /// then, as in any DM room (where both sides hold power level 100), the
-    /// room's power levels grant nothing.
+    /// Who and where, with the roles the community's root gives (see
+    /// [`crate::roles`]): the space's power levels in a listed child room,
+    /// the room's own otherwise. A button pressed in a DM acts in the
+    /// community its message names (`acts_in`); then, as in any DM room
+    /// (where both sides hold power level 100), the room grants nothing.
     pub(crate) async fn actor_and_place(
         &self,
         room: &Room,
@@ -216,18 +223,14 @@ impl Bot {
         let level = if community != here || room.is_direct().await.unwrap_or(false) {
             0
         } else {
-            match member.as_ref().map(|m| m.power_level()) {
-                Some(UserPowerLevel::Infinite) => i64::MAX,
-                Some(UserPowerLevel::Int(i)) => i64::from(i),
-                Some(_) | None => 0,
-            }
+            let space = if here == room.room_id().as_str() {
+                None
+            } else {
+                Some(space_level(room, &here, sender).await)
+            };
+            crate::roles::root_level(space, level_of(member.as_ref().map(|m| m.power_level())))
         };
-        let actor = Actor {
-            user: sender.to_string(),
-            name,
-            platform_admin: level >= 100,
-            platform_facilitator: level >= self.facilitator_power_level,
-        };
+        let actor = crate::roles::actor(sender.as_str(), &name, level, self.facilitator_power_level);
         let place = Place {
             platform: Platform::Matrix,
             community,
@@ -254,14 +257,10 @@ impl Bot {
                 self.sender
                     .send(room, &reply.message, Some(cause), community, txn)
                     .await
+                    .map(drop)
             } else {
-                match self.sender.dm_room(sender).await {
-                    Ok(dm) => {
-                        let txn = transaction_id(&format!("{cause}/private"));
-                        self.sender.send(&dm, &reply.message, None, community, txn).await
-                    }
-                    Err(e) => Err(e),
-                }
+                self.answer_privately(room, sender, cause, community, &reply.message)
+                    .await
             };
             if let Err(e) = result {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "sending a reply");
@@ -309,6 +308,117 @@ impl Bot {
                 tracing::error!(room = %room.room_id(), event = %cause, error = %e, "carrying out an effect");
             }
         }
+    }
+}
+
+/// `user`'s power level in the space `space` (0 when it cannot be read).
+async fn space_level(room: &Room, space: &str, user: &UserId) -> i64 {
+    let Some(space) = OwnedRoomId::try_from(space)
+        .ok()
+        .and_then(|id| room.client().get_room(&id))
+    else {
+        return 0;
+    };
+    match space.power_levels().await {
+        Ok(levels) => level_of(Some(levels.for_user(user))),
+        Err(e) => {
+            tracing::warn!(room = %space.room_id(), error = %e, "reading a space's power levels");
+            0
+        }
+    }
+}
+
+fn level_of(level: Option<UserPowerLevel>) -> i64 {
+    match level {
+        Some(UserPowerLevel::Infinite) => i64::MAX,
+        Some(UserPowerLevel::Int(i)) => i64::from(i),
+        Some(_) | None => 0,
+    }
+}
+
+impl Bot {
+    /// What a room named in a command (`#alias:server` or `!id:server`) is to
+    /// `community`: one of its rooms where the bot is joined and may post, or
+    /// why not. An alias is resolved to its room first.
+    async fn channel_fact(&self, raw: &str, invoked_in: &str) -> ChannelFact {
+        let raw = raw.trim();
+        let client = &self.sender.client;
+        let room_id = if raw.starts_with('#') {
+            let Ok(alias) = RoomAliasId::parse(raw) else {
+                return ChannelFact::Unknown;
+            };
+            match client.resolve_room_alias(&alias).await {
+                Ok(found) => found.room_id,
+                Err(_) => {
+                    // The alias is what someone typed: not for the log.
+                    tracing::info!(kind = "alias not resolved", "room named");
+                    return ChannelFact::Unknown;
+                }
+            }
+        } else {
+            match OwnedRoomId::try_from(raw) {
+                Ok(id) => id,
+                Err(_) => return ChannelFact::Unknown,
+            }
+        };
+        let Some(room) = client.get_room(&room_id).filter(|r| r.state() == RoomState::Joined) else {
+            return ChannelFact::CannotPost;
+        };
+        if community(&room).await != invoked_in {
+            return ChannelFact::OtherCommunity;
+        }
+        let may_post = match room.power_levels().await {
+            Ok(levels) => levels.user_can_send_message(&self.sender.user_id, MessageLikeEventType::RoomMessage),
+            Err(_) => false,
+        };
+        if may_post {
+            ChannelFact::Postable(room_id.to_string())
+        } else {
+            ChannelFact::CannotPost
+        }
+    }
+}
+
+impl Bot {
+    /// A personal answer, in the member's DM room. When that cannot be
+    /// opened or written to (they refuse invites, their server does), the
+    /// room they asked in hears so, with nothing of the answer in it: a
+    /// crisis line asked for must never vanish without a word.
+    async fn answer_privately(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        community: &str,
+        message: &bot_core::Message,
+    ) -> matrix_sdk::Result<()> {
+        let sent = match self.sender.dm_room(sender).await {
+            Ok(dm) => {
+                let txn = transaction_id(&format!("{cause}/private"));
+                self.sender.send(&dm, message, None, community, txn).await.map(drop)
+            }
+            Err(e) => Err(e),
+        };
+        let Err(e) = sent else {
+            return Ok(());
+        };
+        tracing::warn!(room = %room.room_id(), event = %cause, error = %e, "no DM: saying so in the room");
+        let name = match room.get_member(sender).await {
+            Ok(Some(m)) => m.display_name().map(ToString::to_string),
+            _ => None,
+        }
+        .unwrap_or_else(|| sender.localpart().to_string());
+        let mut notice = bot_core::Message::new().line(
+            bot_core::Line::new()
+                .push(bot_core::Span::User {
+                    id: sender.to_string(),
+                    name,
+                })
+                .t(": I couldn't open a private chat with you, so I didn't send my answer. Accept my invite, or allow invites from this server, then ask again."),
+        );
+        notice.pings = vec![sender.to_string()];
+        let txn = transaction_id(&format!("{cause}/no-dm"));
+        self.sender.send(room, &notice, None, community, txn).await.map(drop)
     }
 }
 

@@ -15,7 +15,7 @@ impl Sender {
             if dm_private(&room, &self.user_id, user).await {
                 return Ok(room);
             }
-            tracing::warn!(room = %room.room_id(), user = %user, kind = "dm no longer private", "dm");
+            tracing::warn!(room = %room.room_id(), kind = "dm no longer private", "dm");
             dms.remove(user);
         }
         for room in self.client.get_dm_rooms(user) {
@@ -25,7 +25,9 @@ impl Sender {
             }
         }
         let room = self.client.create_dm(user).await?;
-        tracing::info!(room = %room.room_id(), user = %user, kind = "dm created", "dm");
+        // No user id: the line comes as someone first asks for something
+        // private (a crisis line, their data), and must not say who.
+        tracing::info!(room = %room.room_id(), kind = "dm created", "dm");
         dms.insert(user.to_owned(), room.room_id().to_owned());
         Ok(room)
     }
@@ -38,7 +40,7 @@ impl Sender {
             return;
         };
         if newcomer != member && newcomer != self.user_id {
-            tracing::warn!(room = %room, user = %member, kind = "dm no longer private", "dm");
+            tracing::warn!(room = %room, kind = "dm no longer private", "dm");
             dms.remove(&member);
         }
     }

@@ -115,21 +115,35 @@ pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEve
         &room_id,
         Box::pin(async move {
             let target = &event.content.relates_to.event_id;
-            let Some((command, acts_in)) =
-                button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+            let Some(pressed) = button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
             else {
+                return;
+            };
+            if pressed.private {
+                // Who reacted, and with what, is shown to the whole room: a
+                // mood on a check-in prompt would be a mood told to everyone.
+                // Taken back at once, before anything else; counted nowhere
+                // unless it is the prompt's own button.
+                take_back(&room, &event.event_id).await;
+            }
+            let Some(command) = pressed.command else {
                 return;
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
             let parsed = parse::parse_command(&command);
-            bot.presses.remember(
-                &event.event_id,
-                room.room_id(),
-                &event.sender,
-                &command,
-                acts_in.as_deref(),
-            );
-            bot.press(&room, &event.sender, &event.event_id, acts_in, parsed).await;
+            if !pressed.private {
+                // A private press is taken back by the bot at once, never by
+                // the member; remembering it would only tie them to it.
+                bot.presses.remember(
+                    &event.event_id,
+                    room.room_id(),
+                    &event.sender,
+                    &command,
+                    pressed.community.as_deref(),
+                );
+            }
+            bot.press(&room, &event.sender, &event.event_id, pressed.community, parsed)
+                .await;
         }),
     );
 }
@@ -232,10 +246,30 @@ pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot)
     );
 }
 
-/// The command behind the button `key` on `target`, when `target` is one of
-/// the bot's own messages and carries that button, with the community the
-/// message speaks for.
-async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<(String, Option<String>)> {
+/// A reaction to one of the bot's own messages.
+struct Pressed {
+    /// The command of the button it pressed, if it is one of the message's.
+    command: Option<String>,
+    /// The community the message speaks for.
+    community: Option<String>,
+    /// The message's reactions are to be taken back (see [`render::PRIVATE_PRESSES_KEY`]).
+    private: bool,
+}
+
+/// Redacts a reaction where the bot has the power to (a moderator's power
+/// level, 50 by default); where it has not, the reaction stays but counts
+/// for nothing.
+async fn take_back(room: &Room, reaction: &EventId) {
+    match room.redact(reaction, None, None).await {
+        Ok(_) => tracing::info!(room = %room.room_id(), kind = "reaction taken back", "redacted"),
+        Err(e) => tracing::warn!(room = %room.room_id(), error = %e, "could not take a reaction back"),
+    }
+}
+
+/// What a reaction `key` on `target` presses, when `target` is one of the
+/// bot's own messages: the button with that emoji, if it carries one, and
+/// the community the message speaks for.
+async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -> Option<Pressed> {
     let event = match room.event(target, None).await {
         Ok(event) => event,
         Err(e) => {
@@ -248,17 +282,29 @@ async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -
         return None;
     }
     let content = value.get("content")?;
-    let buttons = content.get(render::BUTTONS_KEY)?.as_array()?;
+    let private = content.get(render::PRIVATE_PRESSES_KEY).and_then(Value::as_bool) == Some(true);
     let wanted = strip_variation(key);
-    let command = buttons.iter().find_map(|b| {
-        let emoji = b.get("emoji")?.as_str()?;
-        (strip_variation(emoji) == wanted).then(|| b.get("command")?.as_str().map(ToString::to_string))?
-    })?;
+    let command = content
+        .get(render::BUTTONS_KEY)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|b| {
+            let emoji = b.get("emoji")?.as_str()?;
+            (strip_variation(emoji) == wanted).then(|| b.get("command")?.as_str().map(ToString::to_string))?
+        });
+    if command.is_none() && !private {
+        return None;
+    }
     let community = content
         .get(render::COMMUNITY_KEY)
         .and_then(Value::as_str)
         .map(ToString::to_string);
-    Some((command, community))
+    Some(Pressed {
+        command,
+        community,
+        private,
+    })
 }
 
 /// Clients differ in whether they send emoji with the U+FE0F presentation

@@ -22,6 +22,7 @@ mod late_keys;
 mod outbox;
 mod presses;
 pub mod render;
+pub mod roles;
 mod session;
 mod store_lock;
 

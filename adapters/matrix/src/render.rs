@@ -15,6 +15,9 @@ pub const BUTTONS_KEY: &str = "org.hearth.buttons";
 /// The community a message with buttons speaks for: a press in a DM room
 /// acts in that community, not in the DM room.
 pub const COMMUNITY_KEY: &str = "org.hearth.community";
+/// Marks a message whose reactions are no one else's business (a group's
+/// check-in prompt): the bot redacts every reaction to it once read.
+pub const PRIVATE_PRESSES_KEY: &str = "org.hearth.private_presses";
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +28,8 @@ pub struct Rendered {
     pub mentions: Vec<String>,
     /// (emoji, command) per button, in order.
     pub buttons: Vec<(String, String)>,
+    /// See [`PRIVATE_PRESSES_KEY`].
+    pub private_presses: bool,
 }
 
 impl Rendered {
@@ -49,6 +54,9 @@ impl Rendered {
                 .collect();
             content[COMMUNITY_KEY] = json!(community);
         }
+        if self.private_presses {
+            content[PRIVATE_PRESSES_KEY] = json!(true);
+        }
         content
     }
 
@@ -59,6 +67,7 @@ impl Rendered {
         if let Some(fields) = new_content.as_object_mut() {
             fields.remove(BUTTONS_KEY);
             fields.remove(COMMUNITY_KEY);
+            fields.remove(PRIVATE_PRESSES_KEY);
         }
         json!({
             "msgtype": "m.notice",
@@ -125,6 +134,7 @@ pub fn render(message: &Message, prefix: &str, room_name: &dyn Fn(&str) -> Optio
             .iter()
             .map(|b| (b.emoji.to_string(), b.command.clone()))
             .collect(),
+        private_presses: message.private_presses,
     }
 }
 

@@ -547,8 +547,20 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
     })
     .await;
 
-    // Power level 50 (the default facilitator level): now he may.
+    // Power level 50 in the child room grants nothing: roles come from the space.
     first
+        .update_power_levels(vec![(&bob.user_id, 50.into())])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = bob.say(&bob_first, r#"!group edit group:Caregivers cost:free"#).await;
+    bob.wait_for("the refusal again", |s| {
+        said(s) && s.in_reply_to() == Some(refused.as_str()) && s.body().contains("a facilitator of Caregivers")
+    })
+    .await;
+
+    // Power level 50 (the default facilitator level) in the space: now he may.
+    space
         .update_power_levels(vec![(&bob.user_id, 50.into())])
         .await
         .unwrap();
@@ -558,6 +570,28 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
         .wait_for("the edited card", |s| said(s) && s.in_reply_to() == Some(edit.as_str()))
         .await;
     assert!(edited.body().contains("Cost: free"), "{}", edited.body());
+    // A field is emptied with clear:, the same on every platform.
+    let clear = bob.say(&bob_first, r#"!group edit group:Caregivers clear:cost"#).await;
+    let cleared = bob
+        .wait_for("the cleared card", |s| {
+            said(s) && s.in_reply_to() == Some(clear.as_str())
+        })
+        .await;
+    assert!(cleared.body().contains("Cost: Not stated"), "{}", cleared.body());
+    // The space's admin retires the group: first what it would do, privately.
+    alice.say(&first, "!group retire group:Caregivers").await;
+    alice
+        .wait_for("the retire preview", |s| {
+            said(s) && s.room != first.room_id() && s.body().contains("confirm:yes")
+        })
+        .await;
+    let retire = alice.say(&first, "!group retire group:Caregivers confirm:yes").await;
+    let retired = alice
+        .wait_for("the retirement", |s| {
+            said(s) && s.in_reply_to() == Some(retire.as_str())
+        })
+        .await;
+    assert!(retired.body().starts_with("Retired Caregivers"), "{}", retired.body());
 
     // A room claiming the space as its parent, unlisted by the space, is a
     // community of its own: its creator is no admin of the space's community.
@@ -1012,6 +1046,113 @@ async fn a_press_that_moves_the_stick_is_answered_by_the_status_alone_and_a_refu
         in_room.iter().all(|s| !s.body().contains("Your hand")),
         "no refusal in the room: {:#?}",
         in_room.iter().map(Seen::body).collect::<Vec<_>>()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_circles_started_from_one_room_each_answer_their_own_reactions_and_a_call_is_joined_in_the_call() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let carol = Member::new(&synapse, "carol").await;
+    let dave = Member::new(&synapse, "dave").await;
+    let said = bot_said(&bot);
+    // One space: a shared room, and a room whose call Carol and Dave are in.
+    let space = alice.create_space().await;
+    space.invite_user_by_id(&bot.user_id).await.unwrap();
+    alice
+        .wait_membership(space.room_id(), &bot.user_id, MembershipState::Join)
+        .await;
+    let shared = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob, &carol]).await;
+    let call = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&carol, &dave]).await;
+    alice.add_child(&space, shared.room_id()).await;
+    alice.add_child(&space, call.room_id()).await;
+    allow_call_memberships(&call).await;
+    // Carol facilitates by the space's power levels.
+    space
+        .update_power_levels(vec![(&carol.user_id, 50.into())])
+        .await
+        .unwrap();
+    for (who, device) in [(&carol, "CAROLDEV"), (&dave, "DAVEDEV")] {
+        who.room(call.room_id())
+            .send_state_event_raw(
+                CALL_MEMBER,
+                &call_key(who.user_id.as_str(), device),
+                call_membership(device),
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let sid = shared.room_id().to_owned();
+    let bob_shared = bob.room(&sid);
+    let carol_shared = carol.room(&sid);
+
+    // Alice starts a circle in the shared room; Carol, in the call, starts one from it too.
+    alice.say(&shared, "!circle start").await;
+    let first = alice
+        .wait_for("the first circle's status", |s| {
+            said(s) && s.room == sid && status_text(s).contains("#1 · round mode")
+        })
+        .await;
+    carol.say(&carol_shared, "!circle start").await;
+    let second = alice
+        .wait_for("the second circle's status", |s| {
+            said(s) && s.room == sid && status_text(s).contains("#2 · round mode")
+        })
+        .await;
+    assert!(
+        status_text(&second).contains("Holding the stick: carol"),
+        "{}",
+        status_text(&second)
+    );
+    assert!(
+        second.event["content"]["org.hearth.buttons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["command"] == "circle next circle:2"),
+        "{}",
+        second.event["content"]
+    );
+
+    // Carol presses ➡️ on the second card: the second circle moves, the first does not.
+    alice
+        .wait_for("the bot's ➡️ on the second card", |s| {
+            s.sender() == bot.user_id.as_str()
+                && s.kind() == "m.reaction"
+                && s.event["content"]["m.relates_to"]["event_id"] == second.event_id().as_str()
+        })
+        .await;
+    carol.react(&carol_shared, second.event_id(), "➡️").await;
+    let moved = alice
+        .wait_for("the second card edited", |s| {
+            said(s)
+                && s.event["content"]["m.relates_to"]["event_id"] == second.event_id().as_str()
+                && status_text(s).contains("Holding the stick: dave")
+        })
+        .await;
+    // Bob, not in the call, cannot join the circle that runs there.
+    let join = bob.say(&bob_shared, "!circle join circle:2").await;
+    let refused = bob
+        .wait_for("the refusal", |s| said(s) && s.in_reply_to() == Some(join.as_str()))
+        .await;
+
+    assert!(status_text(&moved).contains("#2"), "{}", status_text(&moved));
+    assert!(
+        alice
+            .all(|s| said(s) && s.event["content"]["m.relates_to"]["event_id"] == first.event_id().as_str())
+            .await
+            .is_empty(),
+        "the first card never moved"
+    );
+    assert!(
+        refused.body().contains("This circle runs in a voice channel or call"),
+        "{}",
+        refused.body()
     );
     bot.stop().await;
 }

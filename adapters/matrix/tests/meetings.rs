@@ -13,9 +13,31 @@ mod common;
 
 use std::sync::Arc;
 
-use bot_core::{CoreConfig, Hearth, ManualClock, Outbox, Scheduler, Store};
+use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, ManualClock, Outbox, Scheduler, Store};
 use chrono::{Duration, DurationRound, Utc};
 use common::{Bot, Member, Seen, bot_config, room_with_bot, synapse};
+use matrix_sdk::ruma::{RoomId, UserId};
+
+/// A command from a community admin in `room`, straight to the core: quicker
+/// than through the room when what is tested is what comes out.
+async fn admin_says(hearth: &Hearth, admin: &UserId, room: &RoomId, text: String) -> bot_core::Response {
+    let input = bot_core::Input {
+        actor: bot_core::Actor {
+            user: admin.to_string(),
+            name: "alice".into(),
+            platform_admin: true,
+            platform_facilitator: false,
+            may_mute: false,
+        },
+        place: bot_core::Place {
+            platform: bot_core::Platform::Matrix,
+            community: room.to_string(),
+            channel: room.to_string(),
+        },
+        kind: bot_core::InputKind::Command(bot_core::parse::parse_command(&text).unwrap()),
+    };
+    hearth.handle(&input).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
@@ -303,26 +325,7 @@ async fn twenty_reminders_at_once_arrive_as_two_digests_with_all_buttons_under_s
     let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
     let rid = room.room_id().to_owned();
 
-    let place = bot_core::Place {
-        platform: bot_core::Platform::Matrix,
-        community: rid.to_string(),
-        channel: rid.to_string(),
-    };
-    let admin = bot_core::Actor {
-        user: alice.user_id.to_string(),
-        name: "alice".into(),
-        platform_admin: true,
-        platform_facilitator: false,
-    };
-    let say = |text: String| {
-        let input = bot_core::Input {
-            actor: admin.clone(),
-            place: place.clone(),
-            kind: bot_core::InputKind::Command(bot_core::parse::parse_command(&text).unwrap()),
-        };
-        let hearth = hearth.clone();
-        async move { hearth.handle(&input).await }
-    };
+    let say = |text: String| admin_says(&hearth, &alice.user_id, &rid, text);
     say(r#"group create name:"Grief circle" topic:grief led_by:peer"#.into()).await;
     say("reminders group:#1 leads:1h".into()).await;
     for n in 1..=20 {
@@ -404,5 +407,193 @@ async fn twenty_reminders_at_once_arrive_as_two_digests_with_all_buttons_under_s
             s.sender() == me && s.body().contains("you're going to Order 03")
         })
         .await;
+    bot.stop().await;
+}
+
+/// The bot's outbox, keeping a copy of each delivery it carries out.
+struct Recording {
+    outbox: hearth_matrix::MatrixOutbox,
+    sent: std::sync::Mutex<Vec<Delivery>>,
+}
+
+impl Outbox for Recording {
+    fn platform(&self) -> bot_core::Platform {
+        bot_core::Platform::Matrix
+    }
+
+    fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        self.sent.lock().unwrap().push(delivery.clone());
+        self.outbox.deliver(delivery)
+    }
+}
+
+/// Runs the soak's reader (scripts/soak/reader.py) on `room` as Synapse
+/// serves it, as `member` reads it: how many of the bot's messages carried
+/// each title.
+fn soak_reader(
+    synapse: &common::Synapse,
+    member: &Member,
+    room: &RoomId,
+    bot: &UserId,
+    titles: &[String],
+) -> std::collections::BTreeMap<String, u64> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/soak/reader.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args([
+            "--homeserver",
+            &synapse.url,
+            "--room",
+            room.as_str(),
+            "--sender",
+            bot.as_str(),
+        ])
+        .args(titles)
+        .env("HEARTH_READER_TOKEN", member.client.access_token().unwrap())
+        .output()
+        .expect("python3 runs the soak's reader");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+// Issue 31: the kill -9 soak counts a reminder in whatever message carries
+// it. Its reader (scripts/soak/reader.py), run on a room as Synapse serves
+// it, counts each reminder once whether it came alone (a card), in a digest
+// of three, or among twelve due together (two digests), though a digest
+// names each twice; neither the bot's buttons nor a member's reaction nor an
+// edit of a card counts; a meeting never due counts none; a card sent twice
+// counts twice. Every message is Hearth's own rendering, sent by the adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_never_in_edits_or_reactions() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
+    let clock = ManualClock::new(start);
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(clock.clone()),
+        CoreConfig::default(),
+    );
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    // Unencrypted, as the soak's room is: the reader reads bodies.
+    let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
+    let rid = room.room_id().to_owned();
+    let say = |text: String| admin_says(&hearth, &alice.user_id, &rid, text);
+    say(r#"group create name:"Grief circle" topic:grief led_by:peer"#.into()).await;
+    say("reminders group:#1 leads:1h".into()).await;
+    let mut titles: Vec<(String, i64)> = vec![("Solo".into(), 2)];
+    titles.extend((1..=3).map(|n| (format!("Trio {n}"), 3)));
+    // In lower case, as the soak's are: a digest's button legend, lower
+    // case, names them a second time.
+    titles.extend((1..=12).map(|n| (format!("dozen {n:02}"), 4)));
+    titles.push(("Never".into(), 30));
+    for (title, hours) in &titles {
+        let scheduled = say(format!(
+            r#"meeting schedule group:#1 when:"in {hours}h" timezone:UTC title:"{title}""#
+        ))
+        .await;
+        assert!(scheduled.reply.is_some(), "{title}");
+    }
+    let titles: Vec<String> = titles.into_iter().map(|(t, _)| t).collect();
+    let me = bot.user_id.to_string();
+    let from_bot = |s: &Seen| s.sender() == me && s.room == rid;
+
+    let recording = Arc::new(Recording {
+        outbox: bot.outbox.clone(),
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    let outbox: Arc<dyn Outbox> = recording.clone();
+    let scheduler = Scheduler::new(hearth.clone(), vec![outbox]);
+    let mut sent = 0;
+    for hours in 1..=3 {
+        let due = start + Duration::hours(hours);
+        clock.set(due);
+        sent += scheduler.tick(due).await.unwrap().sent;
+    }
+    let card = alice
+        .wait_for("the card", |s| from_bot(s) && s.body().starts_with("Reminder: Solo"))
+        .await;
+    alice
+        .wait_for("the last digest", |s| {
+            from_bot(s) && s.body().starts_with("Reminders: 2 meetings")
+        })
+        .await;
+    // The buttons: three on the card, one a meeting on the digests.
+    let buttons = |s: &Seen| from_bot(s) && s.kind() == "m.reaction";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while alice.all(buttons).await.len() < 3 + 3 + 12 {
+        assert!(std::time::Instant::now() < deadline, "the buttons never all landed");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    // An edit of the card, through the adapter's own m.replace.
+    let solo = recording.sent.lock().unwrap()[0].clone();
+    let Effect::Post { channel, message, .. } = &solo.effect else {
+        panic!("the card goes to the room: {solo:?}");
+    };
+    let edit = Delivery {
+        community: solo.community.clone(),
+        effect: Effect::Status {
+            channel: channel.clone(),
+            key: "edit".into(),
+            message: message.clone(),
+            edit: Some(card.event_id().to_string()),
+        },
+    };
+    bot.outbox.deliver(&edit).await.unwrap();
+    alice
+        .wait_for("the edit", |s| {
+            from_bot(s) && s.event["content"]["m.relates_to"]["rel_type"] == "m.replace"
+        })
+        .await;
+    // A member presses a button on the card.
+    alice.react(&room, card.event_id(), "👍").await;
+    alice
+        .wait_for("alice's reaction", |s| {
+            s.sender() == alice.user_id.as_str() && s.kind() == "m.reaction"
+        })
+        .await;
+
+    let once = soak_reader(&synapse, &alice, &rid, &bot.user_id, &titles);
+    // Then the card again, under a fresh transaction: a true repeat.
+    let Effect::Post { channel, message, .. } = solo.effect else {
+        unreachable!("matched above");
+    };
+    let again = Delivery {
+        community: solo.community,
+        effect: Effect::Post {
+            channel,
+            message,
+            key: None,
+        },
+    };
+    bot.outbox.deliver(&again).await.unwrap();
+    let twice = soak_reader(&synapse, &alice, &rid, &bot.user_id, &titles);
+
+    let digests: Vec<String> = alice
+        .all(|s| from_bot(s) && s.kind() == "m.room.message" && s.body().starts_with("Reminders: "))
+        .await
+        .iter()
+        .map(|s| s.body().lines().next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(sent, 16, "every due reminder went out");
+    assert_eq!(
+        digests,
+        [
+            "Reminders: 3 meetings",
+            "Reminders: 10 meetings",
+            "Reminders: 2 meetings"
+        ],
+        "the forms the reader is fed"
+    );
+    for title in &titles {
+        let expected = u64::from(title != "Never");
+        assert_eq!(once[title], expected, "{title} in {once:?}");
+        assert_eq!(
+            twice[title],
+            expected + u64::from(title == "Solo"),
+            "{title} in {twice:?}"
+        );
+    }
     bot.stop().await;
 }

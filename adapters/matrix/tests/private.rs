@@ -123,3 +123,56 @@ async fn a_third_member_in_the_dm_sends_the_next_private_answer_to_a_fresh_dm() 
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_personal_answer_that_cannot_reach_a_dm_says_so_in_the_room_without_its_content() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let dana = Member::new(&synapse, "dana").await;
+    let room = room_with_bot(&dana, &bot.user_id, false, &[]).await;
+    let rid = room.room_id().to_owned();
+    let said = bot_said(&bot);
+    // Dana refuses every invite (MSC4380's invite rules, which Synapse applies).
+    let refuse_all = serde_json::value::to_raw_value(&serde_json::json!({ "default_action": "block" })).unwrap();
+    dana.client
+        .account()
+        .set_account_data_raw(
+            "m.invite_permission_config".into(),
+            matrix_sdk::ruma::serde::Raw::from_json(refuse_all),
+        )
+        .await
+        .unwrap();
+
+    dana.say(&room, "!crisis country:GB").await;
+    let notice = dana
+        .wait_for("word that no DM could be opened", |s| {
+            said(s) && s.room == rid && s.body().contains("couldn't open a private chat")
+        })
+        .await;
+
+    assert!(
+        notice
+            .body()
+            .contains("Accept my invite, or allow invites from this server"),
+        "{}",
+        notice.body()
+    );
+    assert_eq!(
+        notice.event["content"]["m.mentions"]["user_ids"],
+        serde_json::json!([dana.user_id.as_str()]),
+        "it tells dana, by name"
+    );
+    for content in ["Samaritans", "116 123", "crisis", "Crisis"] {
+        assert!(
+            !notice.body().contains(content),
+            "{content:?} in the room: {}",
+            notice.body()
+        );
+    }
+    assert!(
+        dana.all(|s| said(s) && s.room != rid).await.is_empty(),
+        "nothing reached dana anywhere else"
+    );
+    bot.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Check-ins through the core's front door, with the privacy promises as
-//! tests: a note reaches its author only, summaries need five answerers, a
-//! pass is a pass, and neither the logs nor other rows hold a note.
+//! tests: a note reaches its author only, only members count, summaries
+//! cover closed weeks and need five answerers besides the asker, a pass is a
+//! pass, and neither the logs nor other rows hold a note.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -34,6 +35,16 @@ async fn circle(bot: &Bot) {
     for m in MEMBERS {
         bot.say(m, "group join group:#1").await;
     }
+}
+
+/// Moves the clock to 09:00 on the next Monday (UTC, the community's zone):
+/// the week that was, closed.
+fn close_week(bot: &Bot) {
+    use chrono::Datelike;
+    let now = crate::Clock::now(&bot.clock);
+    let days = 7 - i64::from(now.weekday().num_days_from_monday());
+    let monday = (now + chrono::Duration::days(days)).date_naive();
+    bot.clock.set(monday.and_hms_opt(9, 0, 0).unwrap().and_utc());
 }
 
 /// The commands of the buttons of the prompt a facilitator posts now.
@@ -72,10 +83,10 @@ async fn a_planted_note_appears_only_in_its_authors_own_replies() {
     for (i, m) in MEMBERS.iter().enumerate().skip(1) {
         seen.push((m, bot.say(m, &buttons[i]).await));
     }
+    close_week(&bot);
     for who in MEMBERS.iter().chain([&FACILITATOR, &"admin"]) {
         seen.push((who, bot.say(who, "checkin history").await));
         seen.push((who, bot.say(who, "checkin summary group:#1").await));
-        seen.push((who, bot.say(who, "checkin summary group:#1 period:month").await));
     }
     seen.push((author, bot.say(author, "checkin history").await));
 
@@ -113,16 +124,25 @@ async fn the_summary_refuses_with_four_answerers_and_works_with_five_without_ide
     for (i, m) in MEMBERS.iter().take(4).enumerate() {
         bot.say(m, &buttons[i % 5]).await;
     }
-
+    close_week(&bot);
     let four = bot.say(FACILITATOR, "checkin summary group:#1").await;
-    bot.say(MEMBERS[4], &buttons[4]).await;
+    let buttons = posted_prompt(&bot).await;
+    for (i, m) in MEMBERS.iter().enumerate() {
+        bot.say(m, &buttons[i]).await;
+    }
+    close_week(&bot);
+
     let five = bot.say(FACILITATOR, "checkin summary group:#1").await;
     let member = bot.say(MEMBERS[0], "checkin summary group:#1").await;
 
     assert!(text(&four).starts_with("Not enough check-ins"), "{}", text(&four));
-    assert!(!text(&four).contains("4"), "the refusal does not say how many answered");
+    assert!(
+        !text(&four).contains(" 4 "),
+        "the refusal does not say how many answered"
+    );
     let summary = text(&five);
     for expected in [
+        "Check-ins: Grief circle, the week of Mon 23 Mar to Sun 29 Mar 2026 (UTC)",
         "1 struggling: 1",
         "2 low: 1",
         "3 okay: 1",
@@ -130,13 +150,136 @@ async fn the_summary_refuses_with_four_answerers_and_works_with_five_without_ide
         "5 great: 1",
         "Average: 3.0",
         "Passes: 0",
+        "whole past weeks only",
     ] {
         assert!(summary.contains(expected), "{expected:?} not in {summary}");
     }
-    assert!(summary.contains("Not enough check-ins the 7 days before to compare"));
+    assert!(summary.contains("Not enough check-ins the week before to compare"));
     assert!(!everything(&five).contains("member-"), "{five:?}");
     assert_eq!(five.reply.unwrap().visibility, Visibility::Private);
     assert!(text(&member).starts_with("Only a facilitator of Grief circle"));
+}
+
+#[tokio::test]
+async fn a_sixth_answer_changes_no_summary_until_its_week_closes() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    bot.say("admin", "group join group:#1").await;
+    let buttons = posted_prompt(&bot).await;
+    for (i, m) in MEMBERS.iter().enumerate() {
+        bot.say(m, &buttons[i]).await;
+    }
+    let during = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    bot.say("admin", "checkin share mood:1 group:#1").await;
+    let during_again = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    close_week(&bot);
+
+    let closed = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    bot.say("member-foxtrot", "group join group:#1").await;
+    bot.say("member-foxtrot", "checkin share mood:5 group:#1").await;
+    let closed_again = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    close_week(&bot);
+    let next = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+    assert_eq!(
+        during, during_again,
+        "an open week is never shown, so a new answer changes nothing"
+    );
+    assert!(during.starts_with("Not enough check-ins"), "{during}");
+    assert_eq!(closed, closed_again, "a closed week's summary stays as it was");
+    assert!(
+        closed.contains("1 struggling: 2") && closed.contains("Average: 2.7"),
+        "{closed}"
+    );
+    assert!(
+        next.starts_with("Not enough check-ins"),
+        "one answer in a week is never shown: {next}"
+    );
+}
+
+#[tokio::test]
+async fn the_askers_own_answer_neither_counts_toward_five_nor_is_shown_to_them() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    bot.say("admin", "group facilitator group:#1 user:member-second action:add")
+        .await;
+    for m in MEMBERS.iter().take(4) {
+        bot.say(m, "checkin share mood:4 group:#1").await;
+    }
+    bot.say(FACILITATOR, "checkin share mood:1 group:#1").await;
+    close_week(&bot);
+
+    let own = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    let other = text(&bot.say("member-second", "checkin summary group:#1").await);
+
+    assert!(
+        own.starts_with("Not enough check-ins"),
+        "four others are not five: {own}"
+    );
+    assert!(
+        other.contains("1 struggling: 1") && other.contains("4 good: 4"),
+        "{other}"
+    );
+}
+
+#[tokio::test]
+async fn each_person_counts_once_a_week_with_the_mean_of_their_moods() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    for m in MEMBERS.iter().skip(1) {
+        bot.say(m, "checkin share mood:3 group:#1").await;
+    }
+    for mood in ["1", "2", "pass", "1", "1"] {
+        bot.say(MEMBERS[0], &format!("checkin share mood:{mood} group:#1"))
+            .await;
+    }
+    close_week(&bot);
+
+    let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+    assert!(
+        summary.contains("1 struggling: 1"),
+        "1.25 is a 1, counted once: {summary}"
+    );
+    assert!(
+        summary.contains("3 okay: 4") && summary.contains("Passes: 0"),
+        "{summary}"
+    );
+    assert!(summary.contains("Average: 2.6"), "(1.25 + 4 × 3) / 5: {summary}");
+}
+
+#[tokio::test]
+async fn an_erased_member_leaves_closed_weeks_as_they_were() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    bot.say("member-foxtrot", "group join group:#1").await;
+    for m in MEMBERS.iter().chain(["member-foxtrot"].iter()) {
+        bot.say(m, "checkin share mood:2 group:#1").await;
+    }
+    bot.say(MEMBERS[0], "checkin share mood:5 group:#1").await;
+    close_week(&bot);
+    let before = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+    bot.say(MEMBERS[0], "forgetme confirm:yes").await;
+    let after = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    bot.say("member-foxtrot", "forgetme confirm:yes").await;
+    let again = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+    let named: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM checkins c JOIN members m ON m.id = c.member_id WHERE m.external_id IN (?, ?)",
+    )
+    .bind(MEMBERS[0])
+    .bind("member-foxtrot")
+    .fetch_one(bot.hearth.store().pool())
+    .await
+    .unwrap();
+
+    assert!(
+        before.contains("4 good: 1") && before.contains("2 low: 5"),
+        "3.5 is a 4: {before}"
+    );
+    assert_eq!(before, after, "the erased member's week stays, without them");
+    assert_eq!(before, again, "and stays shown alike");
+    assert_eq!(named, 0);
 }
 
 #[tokio::test]
@@ -145,18 +288,19 @@ async fn the_comparison_follows_the_same_five_answerer_rule() {
     circle(&bot).await;
     let buttons = posted_prompt(&bot).await;
     for m in MEMBERS {
-        bot.say(m, &buttons[1]).await; // 2 low, a week ago
+        bot.say(m, &buttons[1]).await; // 2 low
     }
-    bot.clock.advance(chrono::Duration::days(7));
+    close_week(&bot);
     let buttons = posted_prompt(&bot).await;
     for m in MEMBERS {
-        bot.say(m, &buttons[3]).await; // 4 good
+        bot.say(m, &buttons[3]).await; // 4 good, the week after
     }
+    close_week(&bot);
 
     let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
 
     assert!(
-        summary.contains("Average: 4.0; the 7 days before: 2.0 (up 2.0)."),
+        summary.contains("Average: 4.0; the week before: 2.0 (up 2.0)."),
         "{summary}"
     );
 }
@@ -173,8 +317,10 @@ async fn a_pass_is_recorded_as_a_pass_and_never_shown_as_a_low_mood() {
     for (i, m) in MEMBERS.iter().enumerate().skip(1) {
         bot.say(m, &buttons[i]).await;
     }
+    bot.say("member-foxtrot", "group join group:#1").await;
     bot.say("member-foxtrot", &buttons[4]).await;
     let history = text(&bot.say(MEMBERS[0], "checkin history").await);
+    close_week(&bot);
     let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
 
     let row: (Option<i64>,) =
@@ -292,8 +438,15 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
     bot.say(FACILITATOR, "checkin summary group:#1").await;
 
     let logged = String::from_utf8_lossy(&log().lock().unwrap()).to_string();
-    assert!(logged.contains("check-in recorded"), "the capture works: {logged}");
+    assert!(logged.contains("command"), "the capture works: {logged}");
     assert!(!logged.contains("zebra-umbrella"), "a note was logged");
+    // Who checked in, where and when is nobody's business either: no line
+    // of Hearth's own names a member, a group or a check-in.
+    for line in logged.lines().filter(|l| !l.contains("sqlx::query")) {
+        for field in ["member=", "group=", "checkin=", "schedule=", "command="] {
+            assert!(!line.contains(field), "{field} in a log line: {line}");
+        }
+    }
     let pool = bot.hearth.store().pool();
     let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
         .fetch_all(pool)
@@ -427,7 +580,15 @@ mod prompts {
             bot.say(m, &buttons[2]).await;
             bot.say(m, &buttons[3]).await; // a second press replaces the first
         }
+        close_week(&bot);
+        let late = bot.say(MEMBERS[0], &buttons[0]).await;
         let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
+
+        assert!(
+            text(&late).contains("its summary is closed"),
+            "a closed week's answer stays: {}",
+            text(&late)
+        );
 
         assert!(
             summary.contains("3 okay: 0") && summary.contains("4 good: 5"),
@@ -552,4 +713,147 @@ async fn help_lists_every_check_in_command() {
         assert!(help.contains(command), "{command} not in {help}");
     }
     assert!(one.contains("tell_facilitators (optional)"), "{one}");
+}
+
+/// How many check-ins are stored, by anyone.
+async fn stored(bot: &Bot) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
+        .fetch_one(bot.hearth.store().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_non_members_share_into_a_group_is_refused_and_stores_nothing() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    let buttons = posted_prompt(&bot).await;
+
+    let typed = bot.say("member-stranger", "checkin share mood:1 group:#1").await;
+    let pressed = bot.say("member-stranger", &buttons[0]).await;
+    let asked = bot.say("member-stranger", "checkin share group:#1").await;
+    let own = bot.say("member-stranger", "checkin share mood:2").await;
+
+    for refused in [&typed, &pressed, &asked] {
+        assert!(
+            text(refused).starts_with("Only Grief circle's members count in its check-ins"),
+            "{}",
+            text(refused)
+        );
+        assert!(refused.effects.is_empty(), "no facilitator is paged: {refused:?}");
+    }
+    assert!(text(&own).contains("counts in no group's summary"), "{}", text(&own));
+    assert_eq!(stored(&bot).await, 1, "only the member's own check-in");
+}
+
+#[tokio::test]
+async fn words_without_a_name_never_spill_into_a_group_or_a_note() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+
+    let spilled = bot
+        .say(MEMBERS[0], "checkin share mood:2 note:missing Grief circle")
+        .await;
+    let quoted = bot
+        .say(MEMBERS[0], r#"checkin share mood:2 note:"missing Grief circle""#)
+        .await;
+
+    assert!(
+        text(&spilled).contains("Put a value with spaces in quotes"),
+        "{}",
+        text(&spilled)
+    );
+    assert!(!text(&spilled).contains("missing"), "the words are not echoed back");
+    assert!(
+        text(&quoted).contains("counts in no group's summary"),
+        "{}",
+        text(&quoted)
+    );
+    let rows: Vec<(Option<i64>, Option<String>)> = sqlx::query_as("SELECT group_id, note FROM checkins")
+        .fetch_all(bot.hearth.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![(None, Some("missing Grief circle".to_string()))]);
+}
+
+#[tokio::test]
+async fn facilitators_are_told_at_most_once_a_day() {
+    let bot = Bot::new().await;
+    circle(&bot).await;
+    bot.say(MEMBERS[0], "checkin remind tell_facilitators:on").await;
+
+    let first = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+    let again = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+    bot.clock.advance(chrono::Duration::hours(23));
+    let later = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+    bot.clock.advance(chrono::Duration::hours(2));
+    let next_day = bot.say(MEMBERS[0], "checkin share mood:1 group:#1").await;
+
+    assert_eq!(first.effects.len(), 1, "{first:?}");
+    assert!(again.effects.is_empty() && later.effects.is_empty());
+    assert!(text(&again).contains("at most once a day"), "{}", text(&again));
+    assert_eq!(next_day.effects.len(), 1, "{next_day:?}");
+}
+
+/// `who` presses or types `text` in a Matrix room of the community `!space`.
+async fn on_matrix(bot: &Bot, who: &str, text: &str) -> Response {
+    use crate::io::{Actor, Input, InputKind, Place};
+    let invocation = crate::parse::parse_command(text).unwrap();
+    bot.hearth
+        .handle(&Input {
+            actor: Actor {
+                platform_admin: who == "@admin:x",
+                ..Actor::member(who, who)
+            },
+            place: Place {
+                platform: crate::Platform::Matrix,
+                community: "!space".into(),
+                channel: "!room".into(),
+            },
+            kind: InputKind::Command(invocation),
+        })
+        .await
+}
+
+#[tokio::test]
+async fn on_matrix_a_group_prompt_carries_no_mood_buttons_and_the_moods_come_privately() {
+    let bot = Bot::new().await;
+    on_matrix(
+        &bot,
+        "@admin:x",
+        r#"group create name:"Grief circle" topic:grief led_by:peer"#,
+    )
+    .await;
+    on_matrix(&bot, "@ada:x", "group join group:#1").await;
+
+    let posted = on_matrix(&bot, "@admin:x", "checkin schedule group:#1 when:now").await;
+    let Some(Effect::Post { message: prompt, .. }) = posted.effects.first() else {
+        panic!("no prompt posted: {posted:?}");
+    };
+    let pressed = on_matrix(&bot, "@ada:x", &prompt.buttons[0].command).await;
+    let reply = pressed.reply.clone().unwrap();
+    let key = prompt.buttons[0].command.rsplit_once("prompt:").unwrap().1.to_string();
+    let moods: Vec<String> = reply.message.buttons.iter().map(|b| b.command.clone()).collect();
+    let answered = on_matrix(&bot, "@ada:x", &moods[1]).await;
+
+    assert_eq!(prompt.buttons.len(), 1, "one button, no moods: {prompt:?}");
+    assert!(prompt.private_presses, "presses on it are taken back where they show");
+    assert!(!prompt.plain("!").contains("note:"), "no note is invited in the room");
+    assert_eq!(reply.visibility, Visibility::Private);
+    assert!(reply.personal, "the mood buttons go to the member's DM");
+    assert_eq!(moods.len(), 6);
+    assert!(
+        moods.iter().all(|m| m.ends_with(&format!("group:#1 prompt:{key}"))),
+        "{moods:?}"
+    );
+    assert!(
+        reply.message.plain("!").contains("note:"),
+        "a note is written in the DM"
+    );
+    assert!(
+        text(&answered).contains("Thank you for checking in: 2 low."),
+        "{}",
+        text(&answered)
+    );
+    assert_eq!(stored(&bot).await, 1);
 }

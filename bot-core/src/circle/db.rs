@@ -21,6 +21,8 @@ pub struct Circle {
     pub facilitator_id: Option<i64>,
     pub status_message: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// Its place is a voice channel or call: only those there take part.
+    pub in_voice: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -56,26 +58,53 @@ pub struct Person {
 macro_rules! circle_columns {
     () => {
         "id, channel, home_channel, group_id, share_secs, auto_advance, mute_others, facilitator_id, \
-         status_message, started_at"
+         status_message, started_at, in_voice"
     };
 }
 
-/// The open circle at `channel`, or whose home `channel` is.
+/// The open circle whose place is `channel` (at most one, by the unique index).
 pub async fn open_at(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles WHERE community_id = ? AND ended_at IS NULL AND channel = ?"
+    ))
+    .bind(community)
+    .bind(channel)
+    .fetch_optional(db)
+    .await
+    .context("finding the circle here")
+}
+
+/// The open circles at `channel` or started from it, oldest first.
+pub async fn open_here(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<Circle>> {
     sqlx::query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles
          WHERE community_id = ? AND ended_at IS NULL AND (channel = ? OR home_channel = ?)
-         ORDER BY channel = ? DESC, id LIMIT 1"
+         ORDER BY id"
     ))
     .bind(community)
     .bind(channel)
     .bind(channel)
-    .bind(channel)
+    .fetch_all(db)
+    .await
+    .context("finding the circles here")
+}
+
+/// The open circle numbered `id`, if it is one of this community's.
+pub async fn open_in(db: &mut SqliteConnection, community: i64, id: i64) -> Result<Option<Circle>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        circle_columns!(),
+        " FROM circles WHERE community_id = ? AND id = ? AND ended_at IS NULL"
+    ))
+    .bind(community)
+    .bind(id)
     .fetch_optional(db)
     .await
-    .context("finding the circle here")
+    .context("finding a circle by number")
 }
 
 /// The open circle `member` is present in, in this community.
@@ -132,13 +161,14 @@ pub struct NewCircle<'a> {
     pub share_secs: Option<i64>,
     pub auto_advance: bool,
     pub mute_others: bool,
+    pub in_voice: bool,
 }
 
 pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTime<Utc>) -> Result<Circle> {
     sqlx::query_as(concat!(
         "INSERT INTO circles (community_id, channel, home_channel, group_id, facilitator_id, mode, share_secs,
-             auto_advance, mute_others, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             auto_advance, mute_others, in_voice, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          RETURNING ",
         circle_columns!(),
         ""
@@ -152,6 +182,7 @@ pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTim
     .bind(new.share_secs)
     .bind(new.auto_advance)
     .bind(new.mute_others)
+    .bind(new.in_voice)
     .bind(now)
     .fetch_one(db)
     .await
@@ -241,9 +272,17 @@ pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> 
     sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
         .bind(now)
         .bind(circle)
-        .execute(db)
+        .execute(&mut *db)
         .await
         .context("ending a circle")?;
+    // Presence is kept only while a circle runs there.
+    sqlx::query(
+        "DELETE FROM voice_presence WHERE (community_id, channel) = (SELECT community_id, channel FROM circles WHERE id = ?)",
+    )
+    .bind(circle)
+    .execute(db)
+    .await
+    .context("dropping an ended circle's presence")?;
     Ok(())
 }
 
@@ -269,27 +308,33 @@ pub async fn people(db: &mut SqliteConnection, circle: i64) -> Result<Vec<Person
     .context("loading a circle's people")
 }
 
-/// Records that `member` is (or no longer is) in a voice channel or call.
+/// Records that `member` is (or no longer is) in a voice channel or call,
+/// and whether the platform lets them mute others there.
+#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 pub async fn set_presence(
     db: &mut SqliteConnection,
     community: i64,
     channel: &str,
     member: i64,
     present: bool,
+    may_mute: bool,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let query = if present {
         // A renewed membership moves its end; `since` stays the first sight.
         sqlx::query(
-            "INSERT INTO voice_presence (community_id, channel, member_id, since, until) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (community_id, channel, member_id) DO UPDATE SET until = excluded.until",
+            "INSERT INTO voice_presence (community_id, channel, member_id, since, until, may_mute)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (community_id, channel, member_id) DO UPDATE
+                 SET until = excluded.until, may_mute = excluded.may_mute",
         )
         .bind(community)
         .bind(channel)
         .bind(member)
         .bind(now)
         .bind(until.map(|u| u.timestamp()))
+        .bind(may_mute)
     } else {
         sqlx::query("DELETE FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
             .bind(community)
@@ -343,6 +388,30 @@ pub async fn voice_channels_of(db: &mut SqliteConnection, community: i64, member
         .fetch_all(db)
         .await
         .context("listing a member's voice channels")
+}
+
+/// Whether `member` is in the voice channel or call `channel`.
+pub async fn in_voice_at(db: &mut SqliteConnection, community: i64, channel: &str, member: i64) -> Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
+            .bind(community)
+            .bind(channel)
+            .bind(member)
+            .fetch_optional(db)
+            .await
+            .context("checking a member's voice channel")?;
+    Ok(found.is_some())
+}
+
+/// Who is in the voice channel or call `channel` and may be muted there: the
+/// platform lets none of them mute others.
+pub async fn mutable_in(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? AND may_mute = 0")
+        .bind(community)
+        .bind(channel)
+        .fetch_all(db)
+        .await
+        .context("listing who may be muted")
 }
 
 /// Who is in a voice channel or call, earliest first.

@@ -5,6 +5,7 @@
 pub(crate) mod db;
 mod mutes;
 pub mod state;
+pub(crate) mod voice;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -39,6 +40,10 @@ pub(crate) struct Caller<'a> {
     pub me: &'a Member,
     /// A facilitator of the circle's group (or of every group), or an admin.
     pub facilitator: bool,
+    /// The platform lets the caller mute others where they are.
+    pub may_mute: bool,
+    /// The running circle the command means, as [`target`] found it.
+    pub circle: Option<i64>,
 }
 
 /// `/circle start` as typed.
@@ -48,6 +53,26 @@ pub(crate) struct Start<'a> {
     pub share_time: Option<&'a str>,
     pub auto_advance: bool,
     pub mute_others: bool,
+    /// The voice channel or call the facilitator is in, with who is there
+    /// (held in memory until now), when the platform said so.
+    pub seated: Option<Seated>,
+}
+
+/// A voice channel or call and its people, earliest first.
+pub(crate) struct Seated {
+    pub channel: String,
+    pub people: Vec<Sitter>,
+}
+
+/// One person in a voice channel or call, as the platform told it.
+pub(crate) struct Sitter {
+    pub member: i64,
+    /// Since when they are there: the circle's order follows it.
+    pub since: DateTime<Utc>,
+    /// When it lapses by itself unless renewed (a Matrix call membership).
+    pub until: Option<DateTime<Utc>>,
+    /// Whether the platform lets them mute others there: they are never muted.
+    pub may_mute: bool,
 }
 
 /// The commands that act on a running circle.
@@ -82,6 +107,12 @@ impl Refusal {
                 .cmd("circle status")
                 .t(" shows it."),
             Refusal::NotHolder => Line::text("Only the one holding the stick, or a facilitator, can hand it on."),
+            Refusal::NoSuchCircle => Line::text("No circle with that number is running here. ")
+                .cmd("circle status")
+                .t(" shows the one you're in."),
+            Refusal::InVoiceOnly => {
+                Line::text("This circle runs in a voice channel or call: join it there, and you're in the circle.")
+            }
         }
     }
 }
@@ -223,24 +254,52 @@ fn unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-/// The running circle for a command typed at `channel`: the one there (or
-/// started from there), else the one the caller is in.
+/// The running circle the command means, loaded in this input's transaction.
 async fn find(tx: &mut Transaction<'static, Sqlite>, caller: &Caller<'_>) -> Result<Option<Circle>> {
-    if let Some(c) = db::open_at(tx, caller.community, caller.channel).await? {
-        return Ok(Some(c));
+    match caller.circle {
+        Some(id) => db::open_in(tx, caller.community, id).await,
+        None => Ok(None),
     }
-    db::open_with(tx, caller.community, caller.me.id).await
 }
 
-/// The group of the circle a command typed here would act on, so its
-/// facilitators are the ones who may steer it.
-pub(crate) async fn group_here(store: &Store, community: i64, channel: &str, member: i64) -> Result<Option<i64>> {
-    let mut conn = store.pool().acquire().await.context("finding a circle's group")?;
-    let found = match db::open_at(&mut conn, community, channel).await? {
-        Some(c) => Some(c),
-        None => db::open_with(&mut conn, community, member).await?,
+/// The running circle a command means, by its number: the one `wanted`
+/// names; else, of those run here (at this channel or started from it), the
+/// one the caller is in, or the only one; with none here, the one the caller
+/// is in. Several here and none of them the caller's: the caller is asked
+/// which. Its group's facilitators are the ones who may steer it.
+pub(crate) async fn target(
+    store: &Store,
+    community: i64,
+    channel: &str,
+    member: i64,
+    wanted: Option<i64>,
+) -> Result<Option<(i64, Option<i64>)>> {
+    let mut conn = store.pool().acquire().await.context("finding a circle")?;
+    if let Some(id) = wanted {
+        return match db::open_in(&mut conn, community, id).await? {
+            Some(c) => Ok(Some((c.id, c.group_id))),
+            None => Err(Refusal::NoSuchCircle.into()),
+        };
+    }
+    let here = db::open_here(&mut conn, community, channel).await?;
+    let mine = db::open_with(&mut conn, community, member).await?;
+    let found = match (here.as_slice(), mine) {
+        ([], mine) => mine,
+        (_, Some(mine)) if here.iter().any(|c| c.id == mine.id) => Some(mine),
+        ([only], _) => Some(only.clone()),
+        (several, _) => {
+            let mut choices = Vec::new();
+            for c in several {
+                let group = match c.group_id {
+                    Some(g) => Some(crate::groups::by_id(store, g).await?.name),
+                    None => None,
+                };
+                choices.push((c.id, group));
+            }
+            return Err(UserError::WhichCircle { choices }.into());
+        }
     };
-    Ok(found.and_then(|c| c.group_id))
+    Ok(found.map(|c| (c.id, c.group_id)))
 }
 
 fn share_secs(typed: Option<&str>) -> Result<Option<i64>> {
@@ -271,9 +330,29 @@ pub(crate) async fn start(
     // Only Discord has server mute.
     let mute_others = start.mute_others && caller.platform == Platform::Discord;
     let mut tx = begin(store).await?;
-    let channel = db::voice_channel_of(&mut tx, caller.community, caller.me.id)
-        .await?
-        .unwrap_or_else(|| caller.channel.to_string());
+    let voice = match &start.seated {
+        Some(seated) => Some(seated.channel.clone()),
+        None => db::voice_channel_of(&mut tx, caller.community, caller.me.id).await?,
+    };
+    // Hearth lends no power: muting others is for a voice channel, by one the
+    // platform lets mute there.
+    if mute_others && voice.is_none() {
+        return Err(UserError::BadValue {
+            option: "mute_others",
+            why: "works only in a voice or stage channel: join the circle's voice channel first, then start it there",
+        }
+        .into());
+    }
+    if mute_others && !caller.may_mute {
+        return Err(UserError::BadValue {
+            option: "mute_others",
+            why: "needs Discord's Mute Members permission in your voice channel, and you don't hold it there; \
+                  start the circle without it, or ask a moderator",
+        }
+        .into());
+    }
+    let in_voice = voice.is_some();
+    let channel = voice.unwrap_or_else(|| caller.channel.to_string());
     if db::open_at(&mut tx, caller.community, &channel).await?.is_some() {
         return Err(Refusal::AlreadyRunning.into());
     }
@@ -291,10 +370,26 @@ pub(crate) async fn start(
             // would leave the next speaker muted.
             auto_advance: start.auto_advance && share_secs.is_some() && !mute_others,
             mute_others,
+            in_voice,
         },
         now,
     )
     .await?;
+    // From now on, while the circle runs, who is here is recorded.
+    for sitter in start.seated.iter().flat_map(|s| &s.people) {
+        // Recorded as of when they sat down, so the round goes in the order they came.
+        record_presence(
+            &mut tx,
+            caller.platform,
+            caller.community,
+            &channel,
+            sitter.member,
+            sitter.may_mute,
+            sitter.until,
+            sitter.since.min(now),
+        )
+        .await?;
+    }
     let mut present = db::present_in(&mut tx, caller.community, &channel).await?;
     if present.is_empty() {
         present.push(caller.me.id);
@@ -364,7 +459,13 @@ pub(crate) async fn act(store: &Store, caller: &Caller<'_>, action: Action, now:
     let t = unix(now);
     let events = match action {
         Action::Status => Vec::new(),
-        Action::Join => state.join(me, t),
+        Action::Join => {
+            // A voice circle is those in its channel or call; nobody joins it from elsewhere.
+            if circle.in_voice && !db::in_voice_at(&mut tx, caller.community, &circle.channel, me).await? {
+                return Err(Refusal::InVoiceOnly.into());
+            }
+            state.join(me, t)
+        }
         Action::Leave => {
             if !state.is_present(me) {
                 return Err(Refusal::NotInCircle.into());
@@ -502,6 +603,14 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     Ok(response)
 }
 
+/// Whether someone is in a voice channel or call, and whether the platform
+/// lets them mute others there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Here {
+    pub present: bool,
+    pub may_mute: bool,
+}
+
 /// Someone joined or left a voice channel or call: recorded, and if a circle
 /// runs there they join or leave it. The room hears of it only when the
 /// stick moves. A presence that ends by itself (`until`) has a job that lets
@@ -514,12 +623,12 @@ pub(crate) async fn presence(
     guild: &str,
     channel: &str,
     me: &Member,
-    present: bool,
+    here: Here,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
     let mut tx = begin(store).await?;
-    let response = presence_in(&mut tx, platform, community, guild, channel, me.id, present, until, now).await?;
+    let response = presence_in(&mut tx, platform, community, guild, channel, me.id, here, until, now).await?;
     tx.commit().await.context("recording presence")?;
     Ok(response)
 }
@@ -532,31 +641,19 @@ async fn presence_in(
     guild: &str,
     channel: &str,
     member: i64,
-    present: bool,
+    here: Here,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
-    // Jobs and the record keep whole seconds: round up, never end a presence early.
-    let until = until.filter(|_| present).map(|u| match u.timestamp_subsec_nanos() {
-        0 => u,
-        _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
-    });
-    db::set_presence(tx, community, channel, member, present, until, now).await?;
-    if let Some(until) = until {
-        // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
-        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
-        jobs::put(
-            &mut **tx,
-            &jobs::NewJob {
-                key: &key,
-                kind: PRESENCE_KIND,
-                due: until,
-                platform,
-                subject: community,
-                member: Some(member),
-            },
-        )
-        .await?;
+    let present = here.present;
+    // Presence is kept only where a circle runs (see `voice`).
+    let running = db::open_at(tx, community, channel)
+        .await?
+        .filter(|c| c.channel == channel);
+    if !present {
+        db::set_presence(tx, community, channel, member, false, here.may_mute, None, now).await?;
+    } else if running.is_some() {
+        record_presence(tx, platform, community, channel, member, here.may_mute, until, now).await?;
     }
     // Someone the bot left muted (their circle ended while they were away) is unmuted on return.
     let stale = if present {
@@ -564,10 +661,7 @@ async fn presence_in(
     } else {
         Vec::new()
     };
-    let Some(circle) = db::open_at(tx, community, channel)
-        .await?
-        .filter(|c| c.channel == channel)
-    else {
+    let Some(circle) = running else {
         return Ok(Response {
             reply: None,
             effects: stale,
@@ -599,6 +693,52 @@ async fn presence_in(
     Ok(response)
 }
 
+/// Records `member` as present in `channel`, where a circle runs; a presence
+/// that ends by itself (`until`) gets a job that lets them leave then.
+#[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
+async fn record_presence(
+    tx: &mut Transaction<'static, Sqlite>,
+    platform: Platform,
+    community: i64,
+    channel: &str,
+    member: i64,
+    may_mute: bool,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // Jobs and the record keep whole seconds: round up, never end a presence early.
+    let until = until.map(|u| match u.timestamp_subsec_nanos() {
+        0 => u,
+        _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
+    });
+    db::set_presence(tx, community, channel, member, true, may_mute, until, now).await?;
+    if let Some(until) = until {
+        // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
+        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
+        jobs::put(
+            &mut **tx,
+            &jobs::NewJob {
+                key: &key,
+                kind: PRESENCE_KIND,
+                due: until,
+                platform,
+                subject: community,
+                member: Some(member),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether a circle runs in `channel` (a voice channel, call or room).
+pub(crate) async fn runs_at(store: &Store, community: i64, channel: &str) -> Result<bool> {
+    let mut conn = store.pool().acquire().await.context("finding a circle")?;
+    Ok(db::open_at(&mut conn, community, channel)
+        .await?
+        .is_some_and(|c| c.channel == channel))
+}
+
 /// The jobs that end a presence at its platform-given end.
 pub(crate) const PRESENCE_KIND: &str = "presence";
 
@@ -614,9 +754,13 @@ pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<U
     };
     let mut effects = Vec::new();
     for channel in db::lapsed(&mut tx, community, member, now).await? {
-        tracing::info!(job = job.id, member, kind = "presence lapsed", "presence");
+        tracing::info!(job = job.id, kind = "presence lapsed", "presence");
+        let gone = Here {
+            present: false,
+            may_mute: false,
+        };
         let left = presence_in(
-            &mut tx, platform, community, &external, &channel, member, false, None, now,
+            &mut tx, platform, community, &external, &channel, member, gone, None, now,
         )
         .await?;
         effects.extend(left.effects);
@@ -791,16 +935,19 @@ fn with_status(mut message: Message, circle: &Circle, state: &State, people: &[P
     message = message.field(
         "Circle",
         Line::text(format!(
-            "{} mode · {here} {}",
+            "#{} · {} mode · {here} {}",
+            circle.id,
             state.mode.as_str(),
             if here == 1 { "person" } else { "people" }
         )),
     );
+    // Each button names its circle: two circles' cards in one channel act apart.
+    let id = circle.id;
     message
-        .button("Raise hand", "✋", "hand raise")
-        .button("Lower hand", "👇", "hand lower")
-        .button("Pass", "🙏", "circle pass")
-        .button("Next", "➡️", "circle next")
+        .button("Raise hand", "✋", format!("hand raise circle:{id}"))
+        .button("Lower hand", "👇", format!("hand lower circle:{id}"))
+        .button("Pass", "🙏", format!("circle pass circle:{id}"))
+        .button("Next", "➡️", format!("circle next circle:{id}"))
 }
 
 /// The facilitator's private balance: counts and minutes, nothing said.

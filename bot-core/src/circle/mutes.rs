@@ -1,5 +1,5 @@
-//! "Mute others": everyone present but the holder and the facilitators is
-//! server-muted. Every mute is recorded before it is asked for, and a record
+//! "Mute others": everyone in the circle's voice channel but the holder, the
+//! facilitators and those the platform lets mute others is server-muted. Every mute is recorded before it is asked for, and a record
 //! goes only when the platform says the mute was undone (or never applied),
 //! so the bot unmutes exactly those it muted: at circle end, at shutdown, at
 //! start after a crash, and when someone who left muted comes back.
@@ -75,15 +75,26 @@ pub(crate) async fn plan(
             .collect(),
         None => HashSet::new(),
     };
-    let wanted: HashSet<i64> = if ended || !circle.mute_others {
+    // Only those whose voice state is in the circle's channel, and never
+    // anyone the platform lets mute others: Hearth lends no power.
+    let mutable: HashSet<i64> = if ended || !circle.mute_others {
         HashSet::new()
     } else {
-        state
-            .present()
-            .map(|p| p.member)
-            .filter(|m| Some(*m) != state.holder && Some(*m) != circle.facilitator_id && !facilitators.contains(m))
+        super::db::mutable_in(db, community, &circle.channel)
+            .await?
+            .into_iter()
             .collect()
     };
+    let wanted: HashSet<i64> = state
+        .present()
+        .map(|p| p.member)
+        .filter(|m| {
+            mutable.contains(m)
+                && Some(*m) != state.holder
+                && Some(*m) != circle.facilitator_id
+                && !facilitators.contains(m)
+        })
+        .collect();
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
     let mut effects = Vec::new();
     // An unmute another input asked for, not yet reported, is not asked for twice.

@@ -81,6 +81,7 @@ impl Disk {
                     share_secs: None,
                     auto_advance: false,
                     mute_others: false,
+                    in_voice: true,
                 },
                 now,
             )

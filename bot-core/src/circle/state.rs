@@ -120,6 +120,10 @@ pub enum Refusal {
     NoCircleHere,
     AlreadyRunning,
     NotHolder,
+    /// A `circle:` number that names no running circle of this community.
+    NoSuchCircle,
+    /// `/circle join` from outside the voice channel or call the circle runs in.
+    InVoiceOnly,
 }
 
 pub type Outcome = Result<Vec<Event>, Refusal>;

@@ -318,11 +318,33 @@ async fn once_its_id_is_known_the_status_is_edited_not_posted_again() {
     );
 }
 
-#[tokio::test]
-async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leaves_wherever_one_was() {
-    let bot = Bot::new().await;
-    let voice = |who: &str, channel: &str, present: bool| Input {
-        actor: Actor::member(who, who),
+/// On Discord, in guild `g`: `who` types `text` in #text. Ada is the
+/// community's admin and holds Mute Members; the rest are plain members.
+fn on_discord(who: &str, text: &str) -> Input {
+    Input {
+        actor: Actor {
+            platform_admin: who == "ada",
+            may_mute: who == "ada",
+            ..Actor::member(who, who)
+        },
+        place: Place {
+            platform: Platform::Discord,
+            community: "g".into(),
+            channel: "text".into(),
+        },
+        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
+    }
+}
+
+/// On Discord, in guild `g`: `who` is in voice channel `channel` now (or
+/// leaves it, or with `""` leaves wherever they were); `may_mute`: Discord
+/// lets them mute others there.
+fn in_voice(who: &str, channel: &str, present: bool, may_mute: bool) -> Input {
+    Input {
+        actor: Actor {
+            may_mute,
+            ..Actor::member(who, who)
+        },
         place: Place {
             platform: Platform::Discord,
             community: "g".into(),
@@ -333,26 +355,30 @@ async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leav
             present,
             until: None,
         }),
-    };
-    let on_discord = |who: &str, text: &str| Input {
-        actor: Actor {
-            platform_admin: true,
-            ..Actor::member(who, who)
-        },
-        place: Place {
-            platform: Platform::Discord,
-            community: "g".into(),
-            channel: "text".into(),
-        },
-        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
-    };
-    bot.hearth.handle(&voice("ada", "v1", true)).await;
-    bot.hearth.handle(&voice("bo", "v1", true)).await;
-    bot.hearth.handle(&voice("cy", "v1", true)).await;
+    }
+}
+
+/// The mutes and unmutes a response asks for: (user, mute).
+fn mutes(r: &crate::Response) -> Vec<(String, bool)> {
+    r.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leaves_wherever_one_was() {
+    let bot = Bot::new().await;
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
+    bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
+    bot.hearth.handle(&in_voice("cy", "v1", true, false)).await;
     bot.hearth.handle(&on_discord("ada", "circle start")).await;
 
-    bot.hearth.handle(&voice("bo", "v2", true)).await;
-    bot.hearth.handle(&voice("cy", "", false)).await;
+    bot.hearth.handle(&in_voice("bo", "v2", true, false)).await;
+    bot.hearth.handle(&in_voice("cy", "", false, false)).await;
     let status = bot.hearth.handle(&on_discord("ada", "circle status")).await;
 
     assert!(text(&status).contains("1 person"), "{}", text(&status));
@@ -361,27 +387,7 @@ async fn moving_to_another_voice_channel_leaves_the_circle_and_a_bare_leave_leav
 #[tokio::test]
 async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
     let bot = Bot::new().await;
-    let on_discord = |who: &str, text: &str| Input {
-        actor: Actor {
-            platform_admin: who == "ada",
-            ..Actor::member(who, who)
-        },
-        place: Place {
-            platform: Platform::Discord,
-            community: "g".into(),
-            channel: "text".into(),
-        },
-        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
-    };
-    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
-        r.effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
-                _ => None,
-            })
-            .collect()
-    };
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
 
     let started = bot
         .hearth
@@ -390,7 +396,7 @@ async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
             "circle start share_time:1m auto_advance:yes mute_others:yes",
         ))
         .await;
-    let joined = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let joined = bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
     let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
 
     assert!(
@@ -413,27 +419,6 @@ async fn with_muting_on_auto_advance_is_off_and_mutes_follow_the_stick() {
 #[tokio::test]
 async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
     let bot = Bot::new().await;
-    let on_discord = |who: &str, text: &str| Input {
-        actor: Actor {
-            platform_admin: who == "ada",
-            ..Actor::member(who, who)
-        },
-        place: Place {
-            platform: Platform::Discord,
-            community: "g".into(),
-            channel: "text".into(),
-        },
-        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
-    };
-    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
-        r.effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
-                _ => None,
-            })
-            .collect()
-    };
     bot.hearth
         .handle(&on_discord(
             "ada",
@@ -443,12 +428,13 @@ async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
     bot.hearth
         .handle(&on_discord("ada", "group facilitator group:#1 user:fay action:add"))
         .await;
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
 
     bot.hearth
         .handle(&on_discord("ada", "circle start group:#1 mute_others:yes"))
         .await;
-    let fay = bot.hearth.handle(&on_discord("fay", "circle join")).await;
-    let bo = bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    let fay = bot.hearth.handle(&in_voice("fay", "v1", true, false)).await;
+    let bo = bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
 
     assert!(
         mutes(&fay).is_empty(),
@@ -462,18 +448,6 @@ async fn a_groups_facilitators_keep_their_voice_when_others_are_muted() {
 async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_the_stage() {
     use crate::io::MuteReport;
     let bot = Bot::new().await;
-    let on_discord = |who: &str, text: &str| Input {
-        actor: Actor {
-            platform_admin: who == "ada",
-            ..Actor::member(who, who)
-        },
-        place: Place {
-            platform: Platform::Discord,
-            community: "g".into(),
-            channel: "text".into(),
-        },
-        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
-    };
     let release = || async {
         let mut found: Vec<(String, Option<bool>)> = bot
             .hearth
@@ -494,11 +468,12 @@ async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_t
         found.sort();
         found
     };
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
     bot.hearth
         .handle(&on_discord("ada", "circle start mute_others:yes"))
         .await;
-    let bo = bot.hearth.handle(&on_discord("bo", "circle join")).await;
-    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+    let bo = bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
+    let cy = bot.hearth.handle(&in_voice("cy", "v1", true, false)).await;
     let asked: Vec<Option<bool>> = bo
         .effects
         .iter()
@@ -542,31 +517,11 @@ async fn a_confirmed_suppress_is_undone_as_one_and_ends_when_its_person_leaves_t
 async fn an_unmute_asked_for_and_not_yet_reported_is_not_asked_for_again() {
     use crate::io::MuteReport;
     let bot = Bot::new().await;
-    let on_discord = |who: &str, text: &str| Input {
-        actor: Actor {
-            platform_admin: who == "ada",
-            ..Actor::member(who, who)
-        },
-        place: Place {
-            platform: Platform::Discord,
-            community: "g".into(),
-            channel: "text".into(),
-        },
-        kind: InputKind::Command(crate::parse::parse_command(text).unwrap()),
-    };
-    let mutes = |r: &crate::Response| -> Vec<(String, bool)> {
-        r.effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Mute { user, mute, .. } => Some((user.clone(), *mute)),
-                _ => None,
-            })
-            .collect()
-    };
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
     bot.hearth
         .handle(&on_discord("ada", "circle start mute_others:yes"))
         .await;
-    bot.hearth.handle(&on_discord("bo", "circle join")).await;
+    bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
     bot.hearth
         .muted("g", "bo", true, false, MuteReport::Applied)
         .await
@@ -574,12 +529,150 @@ async fn an_unmute_asked_for_and_not_yet_reported_is_not_asked_for_again() {
 
     // The stick goes to bo: his unmute is asked for; cy joins before it is reported.
     let next = bot.hearth.handle(&on_discord("ada", "circle next")).await;
-    let cy = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+    let cy = bot.hearth.handle(&in_voice("cy", "v1", true, false)).await;
 
     assert_eq!(mutes(&next), [("bo".to_string(), false)]);
     assert_eq!(
         mutes(&cy),
         [("cy".to_string(), true)],
         "bo's unmute is not asked for twice"
+    );
+}
+
+#[tokio::test]
+async fn mute_others_needs_a_voice_channel_and_mute_members_there() {
+    let bot = Bot::new().await;
+    bot.hearth
+        .handle(&on_discord("ada", "group create name:Grief topic:grief led_by:peer"))
+        .await;
+    bot.hearth
+        .handle(&on_discord("ada", "group facilitator group:#1 user:fay action:add"))
+        .await;
+    bot.hearth.handle(&in_voice("fay", "staff", true, false)).await;
+
+    let from_text = bot
+        .hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    let without_permission = bot
+        .hearth
+        .handle(&on_discord("fay", "circle start group:#1 mute_others:yes"))
+        .await;
+    let without_muting = bot.hearth.handle(&on_discord("fay", "circle start group:#1")).await;
+
+    assert!(
+        text(&from_text).contains("mute_others works only in a voice or stage channel"),
+        "{}",
+        text(&from_text)
+    );
+    assert!(
+        text(&without_permission).contains("needs Discord's Mute Members permission in your voice channel"),
+        "{}",
+        text(&without_permission)
+    );
+    assert!(mutes(&without_permission).is_empty());
+    assert!(
+        text(&without_muting).contains("A talking circle has begun."),
+        "{}",
+        text(&without_muting)
+    );
+    assert!(mutes(&without_muting).is_empty(), "nobody in the staff call is muted");
+}
+
+#[tokio::test]
+async fn the_bot_mutes_nobody_who_may_mute_and_nobody_outside_the_circles_channel() {
+    let bot = Bot::new().await;
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
+    bot.hearth.handle(&in_voice("mod", "v1", true, true)).await;
+    bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
+    bot.hearth.handle(&in_voice("cy", "v2", true, false)).await;
+
+    let started = bot
+        .hearth
+        .handle(&on_discord("ada", "circle start mute_others:yes"))
+        .await;
+    let cy_joins = bot.hearth.handle(&on_discord("cy", "circle join")).await;
+    let bo_moves = bot.hearth.handle(&in_voice("bo", "v2", true, false)).await;
+
+    assert_eq!(mutes(&started), [("bo".to_string(), true)], "not the moderator");
+    assert!(
+        text(&cy_joins).contains("This circle runs in a voice channel or call"),
+        "{}",
+        text(&cy_joins)
+    );
+    assert!(
+        mutes(&cy_joins).is_empty(),
+        "cy, in another voice channel, is not muted"
+    );
+    assert_eq!(
+        mutes(&bo_moves),
+        [("bo".to_string(), false)],
+        "leaving the circle's channel unmutes"
+    );
+}
+
+#[tokio::test]
+async fn two_circles_started_from_one_channel_are_each_addressed_by_their_number() {
+    let bot = Bot::new().await;
+    bot.hearth.handle(&in_voice("ada", "v1", true, true)).await;
+    bot.hearth.handle(&in_voice("bo", "v1", true, false)).await;
+    bot.hearth.handle(&in_voice("eve", "v2", true, true)).await;
+    bot.hearth.handle(&in_voice("cy", "v2", true, false)).await;
+    let first = bot.hearth.handle(&on_discord("ada", "circle start")).await;
+    let eve = |text: &str| Input {
+        actor: Actor {
+            platform_admin: true,
+            ..Actor::member("eve", "eve")
+        },
+        ..on_discord("eve", text)
+    };
+    let second = bot.hearth.handle(&eve("circle start")).await;
+    let buttons = |r: &crate::Response| -> Vec<String> {
+        r.effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Status { message, .. } => Some(message.buttons.iter().map(|b| b.command.clone()).collect()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let next_of_second = buttons(&second)
+        .into_iter()
+        .find(|c| c.starts_with("circle next"))
+        .unwrap();
+
+    let pressed = bot.hearth.handle(&eve(&next_of_second)).await;
+    let asked = bot.hearth.handle(&on_discord("dee", "circle status")).await;
+    let bo_asks = bot.hearth.handle(&on_discord("bo", "circle status")).await;
+    let cy_asks = bot.hearth.handle(&on_discord("cy", "circle status")).await;
+
+    assert_eq!(next_of_second, "circle next circle:2");
+    assert!(buttons(&first).contains(&"circle next circle:1".to_string()));
+    assert!(status(&pressed).contains("@cy has the stick."), "{}", status(&pressed));
+    assert!(
+        text(&asked).contains("Several circles run here: #1, #2. Say which with circle:"),
+        "{}",
+        text(&asked)
+    );
+    assert!(text(&bo_asks).contains("Holding the stick: ada"), "{}", text(&bo_asks));
+    assert!(text(&cy_asks).contains("Holding the stick: cy"), "{}", text(&cy_asks));
+    let gone = bot.hearth.handle(&on_discord("bo", "circle status circle:9")).await;
+    assert!(
+        text(&gone).contains("No circle with that number is running"),
+        "{}",
+        text(&gone)
+    );
+}
+
+#[tokio::test]
+async fn a_community_admin_starts_a_circle_with_no_group_named() {
+    let bot = Bot::new().await;
+
+    let started = bot.say("admin", "circle start").await;
+
+    assert!(
+        text(&started).contains("A talking circle has begun."),
+        "{}",
+        text(&started)
     );
 }

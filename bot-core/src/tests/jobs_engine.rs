@@ -13,11 +13,11 @@ use super::*;
 use crate::scheduler::FnOutbox;
 use crate::{Clock, Delivery, DeliveryError, Effect, Outbox, Scheduler};
 
-type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+pub(super) type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
 
 /// A console outbox that records deliveries; `fail` decides, per delivery
 /// key, whether this attempt fails for a while.
-fn sink(bot: &Bot, fail: impl Fn(&str) -> bool + Send + Sync + 'static) -> (Scheduler, Seen) {
+pub(super) fn sink(bot: &Bot, fail: impl Fn(&str) -> bool + Send + Sync + 'static) -> (Scheduler, Seen) {
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let out = seen.clone();
     let clock = bot.clock.clone();
@@ -31,7 +31,7 @@ fn sink(bot: &Bot, fail: impl Fn(&str) -> bool + Send + Sync + 'static) -> (Sche
     (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
 }
 
-fn key(d: &Delivery) -> &str {
+pub(super) fn key(d: &Delivery) -> &str {
     match &d.effect {
         Effect::Post { key, .. } | Effect::Dm { key, .. } => key.as_deref().unwrap_or_default(),
         Effect::Status { key, .. } => key,
@@ -39,7 +39,7 @@ fn key(d: &Delivery) -> &str {
     }
 }
 
-fn body(d: &Delivery) -> String {
+pub(super) fn body(d: &Delivery) -> String {
     match &d.effect {
         Effect::Post { message, .. } | Effect::Dm { message, .. } | Effect::Status { message, .. } => {
             message.plain("/")
@@ -48,18 +48,18 @@ fn body(d: &Delivery) -> String {
     }
 }
 
-fn keys(seen: &Seen) -> Vec<String> {
+pub(super) fn keys(seen: &Seen) -> Vec<String> {
     seen.lock().unwrap().iter().map(|(_, d)| key(d).to_string()).collect()
 }
 
-async fn count(bot: &Bot, sql: &'static str) -> i64 {
+pub(super) async fn count(bot: &Bot, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(bot.hearth.store().pool())
         .await
         .unwrap()
 }
 
-async fn grief(bot: &Bot) {
+pub(super) async fn grief(bot: &Bot) {
     bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
 }

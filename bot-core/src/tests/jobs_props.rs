@@ -3,8 +3,13 @@
 //! should be reminded is reminded exactly once, at its due time, and nothing
 //! goes out for a cancelled occurrence.
 //!
-//! The model is independent of the engine: it replays the same actions and
-//! decides, for each possible reminder, whether it was owed, from the state
+//! Each change may also meet a failure between any two of its writes (a
+//! trigger aborts its n-th row written): then it changes nothing at all, and
+//! no reminder of a cancelled occurrence is ever left due.
+//!
+//! The model is independent of the engine: it follows what the changes
+//! stored (exceptions and RSVPs, the tables people's words land in) and
+//! decides, for each possible reminder, whether it was owed, from that state
 //! at the moment it fell due.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -17,6 +22,9 @@ use super::*;
 use crate::scheduler::FnOutbox;
 use crate::{Clock, Delivery, Effect, Outbox, Scheduler};
 
+/// A change's writes fail from the `n`-th row on (`None`: they all succeed).
+type Fault = Option<u8>;
+
 #[derive(Debug, Clone)]
 enum Action {
     /// Member `who` answers for the `occ`-th occurrence.
@@ -24,14 +32,17 @@ enum Action {
         who: usize,
         occ: usize,
         answer: &'static str,
+        fault: Fault,
     },
     Cancel {
         occ: usize,
+        fault: Fault,
     },
     /// Moves the `occ`-th occurrence to `hour`:00 the same day.
     Move {
         occ: usize,
         hour: u32,
+        fault: Fault,
     },
     /// Lets time pass, in steps of ten minutes.
     Wait {
@@ -39,14 +50,90 @@ enum Action {
     },
 }
 
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![2 => Just(None), 1 => (0..16u8).prop_map(Some)]
+}
+
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        3 => (0..4usize, 0..6usize, prop::sample::select(vec!["yes", "maybe", "no"]))
-            .prop_map(|(who, occ, answer)| Action::Rsvp { who, occ, answer }),
-        1 => (0..6usize).prop_map(|occ| Action::Cancel { occ }),
-        1 => (0..6usize, 8..23u32).prop_map(|(occ, hour)| Action::Move { occ, hour }),
+        3 => (0..4usize, 0..6usize, prop::sample::select(vec!["yes", "maybe", "no"]), fault())
+            .prop_map(|(who, occ, answer, fault)| Action::Rsvp { who, occ, answer, fault }),
+        1 => (0..6usize, fault()).prop_map(|(occ, fault)| Action::Cancel { occ, fault }),
+        1 => (0..6usize, 8..23u32, fault()).prop_map(|(occ, hour, fault)| Action::Move { occ, hour, fault }),
         4 => (1..300i64).prop_map(|tens| Action::Wait { tens }),
     ]
+}
+
+/// The tables a change writes: each row written spends one of the budget;
+/// past it, the write aborts (a crash, a full disk, a lost lock).
+const FAULTY: &[&str] = &["meetings", "meeting_exceptions", "rsvps", "jobs"];
+
+async fn install_faults(bot: &Bot) {
+    let pool = bot.hearth.store().pool();
+    sqlx::query("CREATE TABLE fault_budget (n INTEGER NOT NULL); INSERT INTO fault_budget VALUES (-1);")
+        .execute(pool)
+        .await
+        .unwrap();
+    for table in FAULTY {
+        for op in ["INSERT", "UPDATE", "DELETE"] {
+            // The names are this file's constants.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER fault_{table}_{op} BEFORE {op} ON {table}
+                 WHEN (SELECT n FROM fault_budget) >= 0 BEGIN
+                     UPDATE fault_budget SET n = n - 1;
+                     SELECT RAISE(ABORT, 'injected fault') WHERE (SELECT n FROM fault_budget) < 0;
+                 END"
+            )))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn arm(bot: &Bot, fault: Fault) {
+    sqlx::query("UPDATE fault_budget SET n = ?")
+        .bind(fault.map_or(-1, i64::from))
+        .execute(bot.hearth.store().pool())
+        .await
+        .unwrap();
+}
+
+/// What the changes stored: each occurrence's exception (cancelled: None,
+/// moved: its new start) and each answer, by (occurrence, member).
+type Stored = (BTreeMap<i64, Option<i64>>, BTreeMap<(i64, i64), String>);
+
+async fn stored(bot: &Bot) -> Stored {
+    let pool = bot.hearth.store().pool();
+    let exceptions: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = 1")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let answers: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = 1")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    (
+        exceptions.into_iter().collect(),
+        answers.into_iter().map(|(o, m, a)| ((o, m), a)).collect(),
+    )
+}
+
+/// Pending reminders that must not be there: of a cancelled occurrence, or
+/// of a start the occurrence no longer has.
+async fn void_reminders(bot: &Bot) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT j.key FROM jobs j LEFT JOIN meeting_exceptions e
+             ON e.meeting_id = j.meeting_id AND e.occurrence = j.occurrence
+         WHERE j.kind = 'reminder' AND j.state = 'pending'
+           AND ((e.occurrence IS NOT NULL AND e.moved_to IS NULL)
+                OR COALESCE(e.moved_to, j.occurrence) <> j.starts_at)",
+    )
+    .fetch_all(bot.hearth.store().pool())
+    .await
+    .unwrap()
 }
 
 const REPEATS: &[&str] = &["daily", "weekly", "monthly", "FREQ=WEEKLY;BYDAY=MO,TH", "biweekly"];
@@ -116,67 +203,93 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
             })
             .collect();
         let date = |i: usize| originals[i].format("%Y-%m-%d").to_string();
-
-        for a in actions {
-            let now = bot.clock.now().timestamp();
-            match a {
-                Action::Wait { tens } => {
-                    let target = bot.clock.now() + Duration::minutes(10 * tens);
-                    scheduler.advance(&bot.clock, target).await.unwrap();
-                }
-                Action::Rsvp { who, occ, answer } => {
-                    let reply = text(
-                        &bot.say(
-                            &format!("m{who}"),
-                            &format!("meeting rsvp meeting:1 occurrence:{} answer:{answer}", date(*occ)),
-                        )
-                        .await,
-                    );
-                    let saved = ["Thanks, you're going", "Noted: maybe", "Thanks for letting us know"];
-                    if saved.iter().any(|s| reply.starts_with(s)) {
-                        let o = model.get_mut(&originals[*occ].timestamp()).unwrap();
-                        o.answers.entry(*who).or_default().push((now, answer));
-                    }
-                }
-                Action::Cancel { occ } => {
-                    let reply = text(
-                        &bot.say("admin", &format!("meeting cancel meeting:1 occurrence:{}", date(*occ)))
-                            .await,
-                    );
-                    if reply.starts_with("Cancelled") {
-                        let o = model.get_mut(&originals[*occ].timestamp()).unwrap();
-                        o.cancelled_at.get_or_insert(now);
-                    }
-                }
-                Action::Move { occ, hour } => {
-                    let when = format!("{} {hour:02}:00", date(*occ));
-                    let reply = text(
-                        &bot.say(
-                            "admin",
-                            &format!(r#"meeting move meeting:1 occurrence:{} when:"{when}""#, date(*occ)),
-                        )
-                        .await,
-                    );
-                    if reply.starts_with("Moved") {
-                        let o = model.get_mut(&originals[*occ].timestamp()).unwrap();
-                        let to = originals[*occ]
-                            .date_naive()
-                            .and_hms_opt(*hour, 0, 0)
-                            .unwrap()
-                            .and_utc()
-                            .timestamp();
-                        o.starts.push((to, now));
-                    }
-                }
-            }
+        // Everyone says something first, so members exist before any fault.
+        for who in 0..4 {
+            bot.say(&format!("m{who}"), "timezone").await;
         }
-        let end = bot.clock.now().timestamp();
         let ids: HashMap<String, i64> = sqlx::query_as("SELECT external_id, id FROM members")
             .fetch_all(bot.hearth.store().pool())
             .await
             .unwrap()
             .into_iter()
             .collect();
+        let who_of: HashMap<i64, usize> = (0..4).map(|w| (ids[&format!("m{w}")], w)).collect();
+        install_faults(&bot).await;
+        let mut before = stored(&bot).await;
+
+        for a in actions {
+            let now = bot.clock.now().timestamp();
+            let (who, command, fault) = match a {
+                Action::Wait { tens } => {
+                    let target = bot.clock.now() + Duration::minutes(10 * tens);
+                    scheduler.advance(&bot.clock, target).await.unwrap();
+                    continue;
+                }
+                Action::Rsvp {
+                    who,
+                    occ,
+                    answer,
+                    fault,
+                } => (
+                    format!("m{who}"),
+                    format!("meeting rsvp meeting:1 occurrence:{} answer:{answer}", date(*occ)),
+                    *fault,
+                ),
+                Action::Cancel { occ, fault } => (
+                    "admin".to_string(),
+                    format!("meeting cancel meeting:1 occurrence:{}", date(*occ)),
+                    *fault,
+                ),
+                Action::Move { occ, hour, fault } => (
+                    "admin".to_string(),
+                    format!(
+                        r#"meeting move meeting:1 occurrence:{} when:"{} {hour:02}:00""#,
+                        date(*occ),
+                        date(*occ)
+                    ),
+                    *fault,
+                ),
+            };
+            arm(&bot, fault).await;
+            let reply = text(&bot.say(&who, &command).await);
+            arm(&bot, None).await;
+            let after = stored(&bot).await;
+            if reply.starts_with("Sorry, something went wrong on my side") {
+                // A change that failed part-way changed nothing.
+                prop_assert_eq!(&after, &before, "half a change was left after a fault: {}", command);
+            }
+            // The model follows what is stored, as it was at `now`.
+            for (original, exception) in &after.0 {
+                if before.0.get(original) == Some(exception) {
+                    continue;
+                }
+                let Some(o) = model.get_mut(original) else { continue };
+                match exception {
+                    None => {
+                        o.cancelled_at.get_or_insert(now);
+                    }
+                    Some(to) => o.starts.push((*to, now)),
+                }
+            }
+            for ((original, member), answer) in &after.1 {
+                if before.1.get(&(*original, *member)) == Some(answer) {
+                    continue;
+                }
+                let (Some(o), Some(who)) = (model.get_mut(original), who_of.get(member)) else {
+                    continue;
+                };
+                let answer = ["yes", "maybe", "no"].into_iter().find(|a| a == answer).unwrap();
+                o.answers.entry(*who).or_default().push((now, answer));
+            }
+            before = after;
+            let void = void_reminders(&bot).await;
+            prop_assert!(
+                void.is_empty(),
+                "due for a cancelled or moved-away occurrence: {:?}",
+                void
+            );
+        }
+        let end = bot.clock.now().timestamp();
 
         // What was owed: for each start an occurrence had, over the time it
         // held, each lead due in that time, before the end and before any

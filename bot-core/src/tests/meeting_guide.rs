@@ -158,3 +158,79 @@ async fn the_calendar_carries_each_series_place_and_a_stamp_from_the_clock() {
     let stamps: Vec<&str> = ics.lines().filter(|l| l.starts_with("DTSTAMP")).collect();
     assert_eq!(stamps, ["DTSTAMP:20260319T100000Z", "DTSTAMP:20260319T100000Z"]);
 }
+
+/// An open group and a closed one (registration needed), both meeting
+/// online at a link with a password in it.
+async fn open_and_closed(bot: &Bot) {
+    bot.say(
+        "admin",
+        r#"group create name:"Grief circle" topic:grief led_by:peer format:online location:https://Meet.Example/Grief?pwd=OpenAbC"#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        r#"group create name:"Caregivers" topic:caregiving led_by:peer format:online location:https://Meet.Example/Care?pwd=SeCrEt9 registration:"Write to the facilitator""#,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_directory_shows_no_closed_groups_link_and_keeps_an_open_ones_case() {
+    let bot = Bot::new().await;
+    open_and_closed(&bot).await;
+
+    let list = bot.say("ann", "group list").await;
+    let listed = text(&list);
+
+    assert_eq!(list.reply.unwrap().visibility, crate::Visibility::Public);
+    assert!(listed.contains("https://Meet.Example/Grief?pwd=OpenAbC"), "{listed}");
+    assert!(
+        !listed.contains("SeCrEt9") && !listed.to_lowercase().contains("secret9"),
+        "{listed}"
+    );
+    assert!(listed.contains("online: the link is for members"), "{listed}");
+}
+
+#[tokio::test]
+async fn the_feed_leaves_out_a_closed_groups_link() {
+    let bot = Bot::new().await;
+    open_and_closed(&bot).await;
+    for group in ["\"Grief circle\"", "Caregivers"] {
+        bot.say(
+            "admin",
+            &format!(r#"meeting schedule group:{group} when:"2026-03-24 19:00" repeat:weekly timezone:UTC"#),
+        )
+        .await;
+    }
+
+    let (_, entries) = feed(&bot).await;
+
+    assert_eq!(
+        by_name(&entries, "Grief circle")["conference_url"],
+        "https://Meet.Example/Grief?pwd=OpenAbC"
+    );
+    let closed = by_name(&entries, "Caregivers");
+    assert!(closed.get("conference_url").is_none_or(Value::is_null), "{closed}");
+    assert!(!closed.to_string().contains("SeCrEt9"), "{closed}");
+    assert_eq!(closed["types"], serde_json::json!(["ONL", "C"]));
+}
+
+#[tokio::test]
+async fn a_closed_groups_card_shows_its_link_to_its_members_alone() {
+    let bot = Bot::new().await;
+    open_and_closed(&bot).await;
+    // Registration first: the admin admits bo once registered.
+    bot.say("admin", "group join group:Caregivers user:bo").await;
+
+    let stranger = bot.say("ann", "group info group:Caregivers").await;
+    let member = bot.say("bo", "group info group:Caregivers").await;
+
+    assert_eq!(stranger.reply.as_ref().unwrap().visibility, crate::Visibility::Public);
+    assert!(!text(&stranger).contains("SeCrEt9"), "{}", text(&stranger));
+    assert_eq!(member.reply.as_ref().unwrap().visibility, crate::Visibility::Private);
+    assert!(
+        text(&member).contains("https://Meet.Example/Care?pwd=SeCrEt9"),
+        "{}",
+        text(&member)
+    );
+}

@@ -30,9 +30,15 @@ async fn a_member_with_everything() -> Bot {
         &format!(r#"group facilitator group:"Grief circle" user:{ID} action:add"#),
     )
     .await;
+    bot.say(
+        "admin",
+        r#"group create name:Intake topic:grief led_by:peer registration:"Write to us" tell_facilitators:on"#,
+    )
+    .await;
     let z = |text: &'static str| say_as(&bot, "local", text);
     z("timezone zone:Europe/Berlin").await;
     z("group join group:#1").await;
+    z("group join group:#2").await;
     z("reminders leads:2h dm:on quiet:23:00-07:00").await;
     z(r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#).await;
     z("meeting rsvp meeting:1 answer:yes").await;

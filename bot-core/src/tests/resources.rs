@@ -110,3 +110,70 @@ async fn help_lists_the_resource_and_own_data_commands_within_discords_limit() {
     }
     assert!(help.chars().count() < 4000, "{} characters", help.chars().count());
 }
+
+#[tokio::test]
+async fn a_group_facilitator_may_not_add_or_remove_a_crisis_line_and_an_admin_may() {
+    let bot = Bot::new().await;
+    bot.say("admin", GRIEF).await;
+    bot.say(
+        "admin",
+        r#"group facilitator group:"Grief circle" user:fran action:add"#,
+    )
+    .await;
+    bot.say(
+        "admin",
+        "resources add title:Samaritans url:https://www.samaritans.org topic:crisis",
+    )
+    .await;
+
+    let added = bot
+        .say(
+            "fran",
+            "resources add title:Franline url:https://help.example topic:Crisis",
+        )
+        .await;
+    let removed = bot.say("fran", "resources remove resource:samaritans").await;
+    let by_number = bot.say("fran", "resources remove resource:1").await;
+    let reading = bot
+        .say(
+            "fran",
+            "resources add title:Reading url:https://read.example topic:reading",
+        )
+        .await;
+
+    for refused in [&added, &removed, &by_number] {
+        assert_eq!(text(refused), "Only a community admin can add or remove crisis lines.");
+    }
+    assert!(text(&reading).contains("Added resource"), "{}", text(&reading));
+    let lines = text(&bot.say("mia", "crisis").await);
+    assert!(
+        lines.contains("Samaritans <https://www.samaritans.org/> (www.samaritans.org)"),
+        "{lines}"
+    );
+    assert!(!lines.contains("Franline"), "{lines}");
+    assert!(text(&bot.say("admin", "resources remove resource:1").await).contains("Removed Samaritans"));
+}
+
+#[tokio::test]
+async fn a_look_alike_host_is_refused_and_a_foreign_script_host_shows_as_punycode() {
+    let bot = Bot::new().await;
+
+    let homograph = bot
+        .say(
+            "admin",
+            "resources add title:Samaritans url:https://samar\u{456}tans.org topic:crisis",
+        )
+        .await;
+    let german = bot
+        .say(
+            "admin",
+            "resources add title:Buecher url:https://b\u{fc}cher.example/liste",
+        )
+        .await;
+
+    assert!(text(&homograph).contains("mixes alphabets"), "{}", text(&homograph));
+    let listed = text(&bot.say("mia", "resources list").await);
+    assert!(text(&german).contains("xn--bcher-kva.example"), "{}", text(&german));
+    assert!(listed.contains("(xn--bcher-kva.example)"), "{listed}");
+    assert!(!listed.contains("Samaritans"), "{listed}");
+}

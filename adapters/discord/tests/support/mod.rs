@@ -32,10 +32,21 @@ pub const APP: u64 = 1_000;
 pub const GUILD: u64 = 2_000;
 pub const CHANNEL: u64 = 3_000;
 pub const FACILITATOR_ROLE: u64 = 4_000;
+/// A role whose members may mute others (Mute Members): the server's moderators.
+pub const MODERATOR_ROLE: u64 = 4_001;
+/// The bot's own role, with every permission it asks for.
+pub const BOT_ROLE: u64 = 4_002;
 /// Manage Server.
 pub const MANAGE_GUILD: &str = "32";
+/// Mute Members.
+pub const MUTE_MEMBERS: &str = "4194304";
+/// Manage Server and Mute Members: an admin who may also mute.
+pub const ADMIN_WHO_MUTES: &str = "4194336";
 /// View Channel and Send Messages, nothing more.
 pub const PLAIN: &str = "3072";
+/// Another server, and a text channel of it.
+pub const OTHER_GUILD: u64 = 2_100;
+pub const OTHER_GUILD_CHANNEL: u64 = 3_500;
 
 /// One request the bot made.
 #[derive(Debug, Clone)]
@@ -75,6 +86,8 @@ struct Shared {
     events: Mutex<Vec<Value>>,
     /// The bot's permissions in GUILD, as `GET /users/@me/guilds` gives them.
     bot_permissions: Mutex<String>,
+    /// The audit log's member updates, newest last, as Discord records them.
+    audit: Mutex<Vec<Value>>,
     /// Routes answered only after a pause: (method, path, pause).
     delays: Mutex<Vec<(String, String, Duration)>>,
     /// Discord's rate limits, when a test turns them on.
@@ -215,9 +228,10 @@ impl FakeDiscord {
             events: Mutex::default(),
             limits: Mutex::default(),
             delays: Mutex::default(),
+            audit: Mutex::default(),
             bot_permissions: Mutex::new(hearth_discord::perms::needed().bits().to_string()),
             hold_close: std::sync::atomic::AtomicBool::new(false),
-            roles: Mutex::new(vec![role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")]),
+            roles: Mutex::new(guild_roles()),
         });
         let app = Router::new()
             .route("/ws", get(gateway))
@@ -361,6 +375,13 @@ impl FakeDiscord {
             .lock()
             .unwrap()
             .push((method.into(), path.into(), pause));
+    }
+
+    /// Records in the audit log that `by` server-muted (or unmuted) `user`,
+    /// as Discord does for a moderator's mute.
+    pub fn audit_mute(&self, by: u64, user: u64, mute: bool) {
+        let entry = audit_entry(self.next_id(), by, user, mute);
+        self.shared.audit.lock().unwrap().push(entry);
     }
 
     /// The next snowflake.
@@ -581,11 +602,39 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
             axum::Json(dm_channel(recipient)).into_response()
         }
         ("PATCH", ["guilds", guild, "members", user]) => {
-            let mut m = member(user.parse().unwrap_or(0), "member", PLAIN, &[]);
+            let target = user.parse().unwrap_or(0);
+            if let Some(mute) = body["mute"].as_bool() {
+                let entry = audit_entry(id(), APP, target, mute);
+                shared.audit.lock().unwrap().push(entry);
+            }
+            let mut m = member(target, "member", PLAIN, &[]);
             m["mute"] = body["mute"].clone();
             m["guild_id"] = json!(guild);
             axum::Json(m).into_response()
         }
+        ("GET", ["guilds", _, "audit-logs"]) => {
+            let mut entries = shared.audit.lock().unwrap().clone();
+            entries.reverse();
+            axum::Json(json!({
+                "audit_log_entries": entries,
+                "auto_moderation_rules": [],
+                "application_commands": [],
+                "guild_scheduled_events": [],
+                "integrations": [],
+                "threads": [],
+                "users": [],
+                "webhooks": [],
+            }))
+            .into_response()
+        }
+        ("GET", ["guilds", guild, "members", user]) => {
+            let user: u64 = user.parse().unwrap_or(0);
+            let roles: &[u64] = if user == APP { &[BOT_ROLE] } else { &[] };
+            let mut m = member(user, "member", PLAIN, roles);
+            m["guild_id"] = json!(guild);
+            axum::Json(m).into_response()
+        }
+        ("GET", ["guilds", guild]) if *guild == GUILD.to_string() => axum::Json(guild_create(&[], &[])).into_response(),
         ("PATCH", ["guilds", _, "voice-states", _]) => StatusCode::NO_CONTENT.into_response(),
         ("GET", ["guilds", _, "scheduled-events"]) => {
             axum::Json(Value::Array(shared.events.lock().unwrap().clone())).into_response()
@@ -634,6 +683,34 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
         ("GET", ["channels", channel]) => channel_by_id(channel),
         _ => error(404, 0, "404: Not Found"),
     }
+}
+
+/// A member update in the audit log: `by` set `target`'s server mute.
+fn audit_entry(id: u64, by: u64, target: u64, mute: bool) -> Value {
+    json!({
+        "id": id.to_string(),
+        "action_type": 24,
+        "user_id": by.to_string(),
+        "target_id": target.to_string(),
+        "changes": [{ "key": "mute", "old_value": !mute, "new_value": mute }],
+        "reason": null,
+        "options": null,
+    })
+}
+
+/// The guild's roles: @everyone (no permissions), the facilitator role,
+/// the moderators' (Mute Members) and the bot's own.
+pub fn guild_roles() -> Vec<Value> {
+    let mut moderator = role(MODERATOR_ROLE, "Moderator");
+    moderator["permissions"] = json!(MUTE_MEMBERS);
+    let mut bot = role(BOT_ROLE, "Hearth");
+    bot["permissions"] = json!(hearth_discord::perms::needed().bits().to_string());
+    vec![
+        role(GUILD, "@everyone"),
+        role(FACILITATOR_ROLE, "Facilitator"),
+        moderator,
+        bot,
+    ]
 }
 
 /// What Discord returns for a registered command.
@@ -862,7 +939,7 @@ pub fn callback_path(id: u64) -> String {
 /// The guild as GUILD_CREATE delivers it: the roles, the bot's own member
 /// and `extra_members`, and the voice states given.
 pub fn guild_create(extra_members: &[Value], voice_states: &[Value]) -> Value {
-    let mut members = vec![member(APP, "Hearth", "8", &[])];
+    let mut members = vec![member(APP, "Hearth", "8", &[BOT_ROLE])];
     members.extend(extra_members.iter().cloned());
     let channels = json!(guild_channels());
     let mut guild = json!({
@@ -878,7 +955,7 @@ pub fn guild_create(extra_members: &[Value], voice_states: &[Value]) -> Value {
         "verification_level": 1,
         "default_message_notifications": 1,
         "explicit_content_filter": 0,
-        "roles": [role(GUILD, "@everyone"), role(FACILITATOR_ROLE, "Facilitator")],
+        "roles": guild_roles(),
         "emojis": [],
         "features": [],
         "mfa_level": 0,
@@ -912,11 +989,16 @@ pub fn guild_create(extra_members: &[Value], voice_states: &[Value]) -> Value {
 }
 
 pub fn voice_state(user: u64, channel: Option<u64>) -> Value {
+    voice_state_with(user, channel, &[])
+}
+
+/// A voice state of a member with these roles (`MODERATOR_ROLE`: may mute others).
+pub fn voice_state_with(user: u64, channel: Option<u64>, roles: &[u64]) -> Value {
     json!({
         "guild_id": GUILD.to_string(),
         "channel_id": channel.map(|c| c.to_string()),
         "user_id": user.to_string(),
-        "member": member(user, "speaker", PLAIN, &[]),
+        "member": member(user, "speaker", PLAIN, roles),
         "session_id": "voice-session",
         "deaf": false,
         "mute": false,
@@ -1036,6 +1118,12 @@ impl Drop for Bot {
 pub const VOICE: u64 = 77;
 /// The stage channel of the guild's fixtures.
 pub const STAGE: u64 = 78;
+/// A second voice channel (a staff call, another group's meeting).
+pub const VOICE_2: u64 = 79;
+/// A second text channel, where the bot may post.
+pub const GRIEF_CHANNEL: u64 = 3_001;
+/// A text channel where the bot may not send messages.
+pub const READ_ONLY: u64 = 3_002;
 
 /// The guild's channels, as GUILD_CREATE and `GET /channels/{id}` give them:
 /// a text channel, a voice channel and a stage.
@@ -1051,16 +1139,28 @@ pub fn guild_channels() -> Vec<Value> {
         }
         c
     };
+    let mut read_only = channel(READ_ONLY, 0, "announcements", 5);
+    read_only["permission_overwrites"] = json!([{
+        "id": BOT_ROLE.to_string(), "type": 0, "allow": "0", "deny": "2048",
+    }]);
     vec![
         channel(CHANNEL, 0, "general", 0),
         channel(VOICE, 2, "circle", 1),
         channel(STAGE, 13, "stage circle", 2),
+        channel(VOICE_2, 2, "staff", 3),
+        channel(GRIEF_CHANNEL, 0, "grief", 4),
+        read_only,
     ]
 }
 
-/// `GET /channels/{id}`: one of the guild's channels, or Discord's 10003.
+/// `GET /channels/{id}`: one of the guild's channels, the other server's
+/// channel, or Discord's 10003.
 fn channel_by_id(id: &str) -> Response {
-    match guild_channels().into_iter().find(|c| c["id"] == id) {
+    let other = json!({
+        "id": OTHER_GUILD_CHANNEL.to_string(), "type": 0, "guild_id": OTHER_GUILD.to_string(),
+        "name": "elsewhere", "position": 0, "permission_overwrites": [], "nsfw": false,
+    });
+    match guild_channels().into_iter().chain([other]).find(|c| c["id"] == id) {
         Some(found) => axum::Json(found).into_response(),
         None => error(404, 10003, "Unknown Channel"),
     }

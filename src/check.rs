@@ -80,7 +80,8 @@ pub async fn check(path: &Path, config: &Config) -> Report {
         "config",
         format!("{} reads without errors; nothing to do.", path.display()),
     );
-    // Held to the end: a bot starting meanwhile waits for the check.
+    // Held to the end: a bot started meanwhile is refused (a service manager
+    // starts it again) rather than open the stores beside the check.
     let (bot_running, _lock) = instance(&mut report, config);
     database(&mut report, &config.storage.path).await;
     if config.console.is_some() {

@@ -970,6 +970,91 @@ fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
 }
 
 #[test]
+fn the_words_people_type_are_read_as_meant_or_asked_back_in_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:Recovery Circle topic:grief led_by:peer format:in_person location:"Room 4, Town Hall" channel:recovery
+/group list
+/meeting schedule group:Recovery Circle when:tomorrow 25:00
+/meeting schedule group:Recovery Circle when:03/12/2026 19:00 timezone:UTC
+/timezone EST
+/timezone Europe/Berlin
+/meeting schedule group:Recovery Circle when:2026-03-21 19:00 repeat:weekly
+/meeting schedule group:Recovery Circle when:2026-03-28 19:30
+/as ann
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+/crisis USA
+/crisis germany
+/crisis "Narnia
+/reminders quiet:22:00-08:00
+/checkin remind time:23:00
+/as alice
+/meeting move meeting:1 when:18:00 occurrence:2026-03-28
+/wait 2d
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "alice",
+            "--clock",
+            "2026-03-19T10:00:00Z",
+        ],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let expect = |said: &str, wanted: &str| {
+        let answer = answer_to(out, said);
+        assert!(answer.contains(wanted), "{said:?} should answer {wanted:?}:\n{answer}");
+    };
+    // 2, 13: words without quotes stay with their option; the place keeps its case.
+    expect("/group create", "== Recovery Circle ==");
+    expect(
+        "/group list",
+        "Recovery Circle (#1): grief · peer-led · in person: Room 4, Town Hall",
+    );
+    // 1, 5, 7: impossible hours, ambiguous dates and abbreviations are asked back.
+    expect("when:tomorrow 25:00", "does not exist");
+    expect("when:03/12/2026 19:00", "could be 3 December 2026 or 12 March 2026");
+    expect("/timezone EST", "America/New_York, America/Toronto or America/Detroit");
+    expect("/timezone Europe/Berlin", "Numeric dates are read day first");
+    // 11: the schedule goes to the group's home, the facilitator is told where.
+    let scheduled = answer_to(out, "when:2026-03-21 19:00 repeat:weekly");
+    assert!(scheduled.contains("(private: only alice sees this)"), "{scheduled}");
+    assert!(scheduled.contains("Posted in #recovery"), "{scheduled}");
+    // Queued in the schedule's own write, it goes out as a delivery.
+    assert!(
+        scheduled.contains("-> #recovery  [Thu 19 Mar 2026 10:00 UTC]\n   == Scheduled: Recovery Circle =="),
+        "{scheduled}"
+    );
+    // 10: a clash asks for confirm:yes.
+    expect("when:2026-03-28 19:30", "Recovery Circle already meets then");
+    // 3: /crisis never refuses.
+    expect("/crisis USA", "988 Suicide & Crisis Lifeline");
+    expect("/crisis germany", "TelefonSeelsorge");
+    expect("/crisis \"Narnia", "I didn't recognise that as a country");
+    // 8: a check-in time in quiet hours is refused with one that works.
+    expect("/checkin remind time:23:00", "inside your quiet hours (22:00-08:00)");
+    // 4: a time alone keeps the occurrence's day, and ann is told that day.
+    let moved = answer_to(out, "/meeting move");
+    assert!(moved.contains("to Sat 28 Mar 2026, 18:00 CET"), "{moved}");
+    assert!(moved.contains("-> DM ann"), "{moved}");
+    assert!(moved.contains("now happens Sat 28 Mar 2026, 18:00 CET"), "{moved}");
+    // 12: reminders say the group's address, not its channel.
+    let reminder = out
+        .split("-> #recovery  [")
+        .find(|block| block.contains("== Reminder: Recovery Circle =="))
+        .unwrap_or_else(|| panic!("no reminder in #recovery:\n{out}"));
+    assert!(reminder.contains("Where: Room 4, Town Hall"), "{reminder}");
+}
+
+#[test]
 fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_closed_links_stay_hidden() {
     let dir = tempfile::tempdir().unwrap();
     let mut script = String::from(
@@ -978,7 +1063,7 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
 /group list
 /as stranger
 /checkin share mood:1 group:#1
-/checkin share mood:2 note:missing Grief circle
+/checkin share Grief circle mood:2 note:missing
 "#,
     );
     for (i, who) in ["ann", "ben", "cat", "dan", "eve"].iter().enumerate() {
@@ -1023,7 +1108,7 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
         "{out}"
     );
     assert!(
-        answer_to(out, "/checkin share mood:2 note:missing Grief circle").contains("Put a value with spaces in quotes"),
+        answer_to(out, "/checkin share Grief circle mood:2 note:missing").contains("Put a value with spaces in quotes"),
         "{out}"
     );
     let summaries: Vec<&str> = out

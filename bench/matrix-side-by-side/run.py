@@ -202,7 +202,7 @@ def main():
                     say("peer", f"!remindroom {when}; {label}-{i:02d}")
                 else:
                     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(due + 60))
-                    say("hearth", f'!meeting schedule group:Bench when:"{when}" timezone:UTC title:"{label}-{i:02d}"')
+                    say("hearth", f'!meeting schedule group:Bench when:"{when}" timezone:UTC title:"{label}-{i:02d}" confirm:yes')
             # A reminder arrives with the first message that names it: one
             # each from the peer; Hearth sends reminders that fall due
             # together as digests of up to ten.

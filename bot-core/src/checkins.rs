@@ -143,7 +143,18 @@ pub(crate) async fn run(
             // The schedule and its first prompt, or its stop and the prompts
             // it takes away, in one write.
             let mut tx = jobs::write(store).await?;
-            let out = schedule(&mut tx, group, asker.platform, zone, when, repeat, question, now).await?;
+            let order = crate::members::date_order(&mut *tx, asker.me).await?;
+            let out = schedule(
+                &mut tx,
+                group,
+                asker.platform,
+                (zone, order),
+                when,
+                repeat,
+                question,
+                now,
+            )
+            .await?;
             tx.commit().await.context("committing a check-in schedule")?;
             out
         }
@@ -848,6 +859,28 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
         })
 }
 
+/// A line for `/reminders` when new quiet hours cover the member's daily
+/// check-in prompt: it will come when they end, and they should know.
+pub(crate) async fn quiet_note(conn: &mut SqliteConnection, member: i64) -> Result<Option<Line>> {
+    let quiet = reminders::settings(&mut *conn, member).await?;
+    let at = settings(&mut *conn, member)
+        .await?
+        .remind_at
+        .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok());
+    Ok(match (at, quiet.quiet()) {
+        (Some(at), Some((_, to))) if quiet.is_quiet(at) => Some(
+            Line::text(format!(
+                "Your daily check-in prompt at {} is inside these hours, so it comes at {}. Move it with ",
+                at.format("%H:%M"),
+                to.format("%H:%M")
+            ))
+            .cmd("checkin remind time:…")
+            .t("."),
+        ),
+        _ => None,
+    })
+}
+
 /// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
 async fn remind(
     conn: &mut SqliteConnection,
@@ -858,6 +891,14 @@ async fn remind(
 ) -> Result<Message> {
     let me = asker.me;
     let time = time.map(parse_time).transpose()?;
+    let quiet = reminders::settings(&mut *conn, me.id).await?;
+    // A prompt inside quiet hours would come when they end, the next
+    // morning, asking about a day that has not begun: refused, not confirmed.
+    if let (Some(Some(t)), Some((from, to))) = (time, quiet.quiet())
+        && quiet.is_quiet(t)
+    {
+        return Err(UserError::InQuietHours { time: t, from, to }.into());
+    }
     if time.is_some() || tell.is_some() {
         sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
@@ -885,12 +926,28 @@ async fn remind(
     }
     let s = settings(&mut *conn, me.id).await?;
     let mut message = Message::titled("Your check-ins");
-    message = message.text(match &s.remind_at {
-        Some(t) => format!(
+    let at = s
+        .remind_at
+        .as_deref()
+        .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok());
+    message = message.text(match (&s.remind_at, at.zip(quiet.quiet())) {
+        (Some(t), Some((at, (from, to)))) if quiet.is_quiet(at) => format!(
+            "A check-in prompt by DM every day at {t}, {} time. That is inside your quiet hours ({}-{}), \
+             so it comes when they end, at {}; pick another time with /checkin remind time:….",
+            me.zone().unwrap_or(zone).name(),
+            from.format("%H:%M"),
+            to.format("%H:%M"),
+            to.format("%H:%M")
+        ),
+        (Some(t), Some(_)) => format!(
             "A check-in prompt by DM every day at {t}, {} time (outside your quiet hours).",
             me.zone().unwrap_or(zone).name()
         ),
-        None => "No daily check-in prompt.".to_string(),
+        (Some(t), None) => format!(
+            "A check-in prompt by DM every day at {t}, {} time.",
+            me.zone().unwrap_or(zone).name()
+        ),
+        (None, _) => "No daily check-in prompt.".to_string(),
     });
     message = message.text(if s.tell_facilitators {
         "When you answer 1 (struggling) to a group, its facilitators are told that today is hard: your name, never your note."
@@ -1004,7 +1061,7 @@ async fn schedule(
     conn: &mut SqliteConnection,
     group: &Group,
     platform: Platform,
-    zone: Tz,
+    (zone, order): (Tz, Option<when::DateOrder>),
     when_raw: &str,
     repeat: Option<&str>,
     question: Option<&str>,
@@ -1074,7 +1131,7 @@ async fn schedule(
             Ok((Response::public(reply), true))
         }
         _ => {
-            let asked = when::parse(when_raw, zone, now)?;
+            let asked = when::parse(when_raw, zone, order, now)?;
             let (first, note) = when::resolve(asked, zone);
             let start = first.with_timezone(&zone).naive_local();
             let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;

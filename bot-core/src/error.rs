@@ -33,6 +33,21 @@ pub enum UserError {
     UnquotedWords {
         command: &'static str,
     },
+    /// A `name:` among a value's words that is almost an option's name: a
+    /// misspelt option, or part of the value? Asked, not guessed.
+    AlmostAnOption {
+        command: &'static str,
+        typed: String,
+        option: &'static str,
+        value_of: &'static str,
+    },
+    /// More words after a one-word value: part of it, or another option's
+    /// whose name was left out? The words are not repeated back.
+    TrailingWords {
+        command: &'static str,
+        option: &'static str,
+        belongs_to: Vec<&'static str>,
+    },
     OpenQuote,
     LineTooLong {
         len: usize,
@@ -63,6 +78,17 @@ pub enum UserError {
         why: &'static str,
     },
     BadTimezone {
+        suggestions: Vec<&'static str>,
+    },
+    /// A numeric date that reads two ways (03/12), with both readings.
+    AmbiguousDate {
+        typed: String,
+        day_first: chrono::NaiveDate,
+        month_first: chrono::NaiveDate,
+    },
+    /// A zone abbreviation (EST, CET): it does not follow daylight saving.
+    ZoneAbbreviation {
+        typed: String,
         suggestions: Vec<&'static str>,
     },
     NotPermitted {
@@ -108,6 +134,21 @@ pub enum UserError {
     /// A change to an answer already counted in a week that has closed.
     CheckinWeekClosed,
     MeetingNotFound,
+    /// A daily prompt time inside the member's own quiet hours.
+    InQuietHours {
+        time: chrono::NaiveTime,
+        from: chrono::NaiveTime,
+        to: chrono::NaiveTime,
+    },
+    /// The group already meets then: done only with `confirm:yes`.
+    Clash {
+        command: &'static str,
+        group: String,
+        name: String,
+        meeting: i64,
+        at: chrono::DateTime<chrono::Utc>,
+        zone: chrono_tz::Tz,
+    },
     NoSuchOccurrence,
     OccurrenceCancelled,
     /// The whole series was cancelled: nothing of it can be answered or moved.
@@ -158,11 +199,38 @@ impl UserError {
                 " takes only options written name:value. Put a value with spaces in quotes, \
                  e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
             ),
+            UserError::AlmostAnOption {
+                command,
+                typed,
+                option,
+                value_of,
+            } => Line::new().cmd(*command).t(format!(
+                " has no option {typed}:. Did you mean {option}:…? If the words are part of {value_of}, \
+                 put its value in quotes: {value_of}:\"…\". Nothing was changed."
+            )),
+            UserError::TrailingWords {
+                command,
+                option,
+                belongs_to,
+            } => {
+                let others = match belongs_to.as_slice() {
+                    [] => String::new(),
+                    names => format!(
+                        " (perhaps {})",
+                        names.iter().map(|n| format!("{n}:…")).collect::<Vec<_>>().join(" or ")
+                    ),
+                };
+                Line::new().cmd(*command).t(format!(
+                    ": {option} takes one value, and more words follow it. If they belong to another option, \
+                     write its name before them{others}; if they are all {option}, put them in quotes. \
+                     Nothing was changed."
+                ))
+            }
             UserError::OpenQuote => {
                 Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
             }
             UserError::LineTooLong { len, max } => Line::text(format!(
-                "That is too long for a command ({len} characters; at most {max})."
+                "That is too long for a command ({len} characters; at most {max}). Shorten it, or change one field at a time."
             )),
             UserError::Empty { option } => Line::text(format!("{option} is empty; give it a value.")),
             UserError::TooLong { option, len, max } => {
@@ -171,6 +239,11 @@ impl UserError {
             UserError::BadChoice { option, choices } => {
                 Line::text(format!("{option} must be one of: {}.", choices.join(", ")))
             }
+            UserError::BadNumber {
+                option,
+                min,
+                max: i64::MAX,
+            } => Line::text(format!("{option} must be a whole number, {min} or more.")),
             UserError::BadNumber { option, min, max } => {
                 Line::text(format!("{option} must be a whole number from {min} to {max}."))
             }
@@ -185,6 +258,33 @@ impl UserError {
                 } else {
                     l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
                 }
+            }
+            UserError::AmbiguousDate {
+                typed,
+                day_first,
+                month_first,
+            } => Line::text(format!(
+                "{typed} could be {} or {}. Write the one you mean as {} or {}, or tell me how you write dates: ",
+                day_first.format("%-d %B %Y"),
+                month_first.format("%-d %B %Y"),
+                day_first.format("%Y-%m-%d"),
+                month_first.format("%Y-%m-%d"),
+            ))
+            .cmd("timezone dates:day_first")
+            .t(" or ")
+            .cmd("timezone dates:month_first")
+            .t(". Nothing was changed."),
+            UserError::ZoneAbbreviation { typed, suggestions } => {
+                let choices = match suggestions.as_slice() {
+                    [] => String::new(),
+                    [one] => (*one).to_string(),
+                    [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+                };
+                Line::text(format!(
+                    "{typed} is an abbreviation, and it does not follow daylight saving: your times would be an hour \
+                     off for half the year. Which region do you mean: {choices}? Type its name instead, e.g. {}.",
+                    suggestions.first().copied().unwrap_or("Europe/Berlin")
+                ))
             }
             UserError::NotPermitted { command, needs, group } => Line::text("Only ")
                 .t(who(*needs, group.as_deref()))
@@ -260,7 +360,36 @@ impl UserError {
             UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
-            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled."),
+            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled. ")
+                .cmd("meeting list")
+                .t(" shows the coming dates."),
+            UserError::InQuietHours { time, from, to } => {
+                let before = *from - chrono::Duration::minutes(30);
+                Line::text(format!(
+                    "{} is inside your quiet hours ({}-{}), when I send no DMs, so the prompt would only come at {}. \
+                     Pick a time outside them, e.g. ",
+                    time.format("%H:%M"),
+                    from.format("%H:%M"),
+                    to.format("%H:%M"),
+                    to.format("%H:%M"),
+                ))
+                .cmd(format!("checkin remind time:{}", before.format("%H:%M")))
+                .t(", or change your quiet hours with ")
+                .cmd("reminders quiet:…")
+                .t(". Nothing was changed.")
+            }
+            UserError::Clash {
+                command,
+                group,
+                name,
+                meeting,
+                at,
+                zone,
+            } => Line::text(format!("{group} already meets then: {name} (meeting {meeting}) on "))
+                .push(Span::Time { at: *at, zone: *zone })
+                .t(". Nothing was changed. To go ahead anyway, give the same ")
+                .cmd(*command)
+                .t(" again with confirm:yes."),
             UserError::SeriesCancelled { meeting } => Line::text(format!(
                 "Meeting {meeting} has been cancelled, every occurrence of it. "
             ))

@@ -465,6 +465,14 @@ pub fn has_link(place: &str) -> bool {
     lower.contains("https://") || lower.contains("http://")
 }
 
+/// Whether `place` (the group's or one of its meetings') may be said to its
+/// readers: anything of an open group, anything but a link of a closed one,
+/// and everything to its own members and facilitators (`to_members`). The one
+/// rule for the directory, the feed, cards, reminders and events.
+pub fn may_show_place(group: &Group, place: &str, to_members: bool) -> bool {
+    to_members || !is_closed(group) || !has_link(place)
+}
+
 /// How and where the group meets; a closed group's link only when
 /// `show_link` (its members' own view). A place keeps its case: a link's
 /// path and password are case-sensitive.
@@ -476,7 +484,7 @@ fn format_label(group: &Group, show_link: bool, lower: bool) -> String {
     };
     let how = if lower { how.to_lowercase() } else { how.to_string() };
     match &group.location {
-        Some(place) if is_closed(group) && !show_link && has_link(place) => format!("{how}: the link is for members"),
+        Some(place) if !may_show_place(group, place, show_link) => format!("{how}: the link is for members"),
         Some(place) => format!("{how}: {place}"),
         None => how,
     }

@@ -12,6 +12,7 @@ use crate::groups::{self, Group};
 use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
 use crate::members::{self, Community, Member};
+use crate::message::{Line, Span};
 use crate::parse::{self, Bound};
 use crate::spec::{CommandSpec, Kind, Role};
 use crate::store::Store;
@@ -80,7 +81,10 @@ pub(crate) enum Command<'a> {
         user: &'a str,
         add: bool,
     },
-    Timezone(Option<Tz>),
+    Timezone {
+        zone: Option<Tz>,
+        dates: Option<crate::when::DateOrder>,
+    },
     MeetingSchedule,
     MeetingList,
     MeetingCancel {
@@ -89,6 +93,7 @@ pub(crate) enum Command<'a> {
     MeetingMove {
         occurrence: Option<&'a str>,
         when: &'a str,
+        confirmed: bool,
     },
     MeetingRsvp {
         occurrence: Option<&'a str>,
@@ -159,7 +164,10 @@ impl<'a> Command<'a> {
                 user: b.text("user")?,
                 add: b.choice("action")? == "add",
             },
-            "timezone" => Command::Timezone(b.zone("zone")),
+            "timezone" => Command::Timezone {
+                zone: b.zone("zone"),
+                dates: b.choice("dates").and_then(crate::when::DateOrder::parse),
+            },
             "meeting schedule" => Command::MeetingSchedule,
             "meeting list" => Command::MeetingList,
             "meeting cancel" => Command::MeetingCancel {
@@ -168,6 +176,7 @@ impl<'a> Command<'a> {
             "meeting move" => Command::MeetingMove {
                 occurrence: b.text("occurrence"),
                 when: b.text("when")?,
+                confirmed: b.choice("confirm") == Some("yes"),
             },
             "meeting rsvp" => Command::MeetingRsvp {
                 occurrence: b.text("occurrence"),
@@ -231,6 +240,39 @@ async fn reload(conn: &mut sqlx::SqliteConnection, meeting: &Meeting) -> Result<
 /// The commands that act on a running circle (all of the stick's but `circle start`).
 fn acts_on_a_circle(command: &str) -> bool {
     (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
+}
+
+/// A change to a group's meetings is the group's news, told in its home
+/// channel, where its members look. Typed there, the answer is the news;
+/// typed elsewhere, or with a line for the one who typed it alone (which
+/// date it took, in their own zone), they get it privately, told where it
+/// went, and the post is queued in the change's own write
+/// ([`jobs::queue_news`]): a crash after the commit cannot lose it.
+async fn announce(
+    conn: &mut sqlx::SqliteConnection,
+    here: &str,
+    (meeting, group): (&Meeting, &Group),
+    news: &meetings::News,
+    note: Option<Line>,
+    now: DateTime<Utc>,
+) -> Result<Response> {
+    let message = meetings::news_message(news, meeting, group);
+    if here == group.home_channel && note.is_none() {
+        return Ok(Response::public(message));
+    }
+    jobs::queue_news(conn, meeting, news, now).await?;
+    let mut mine = message;
+    if let Some(note) = note {
+        mine = mine.line(note);
+    }
+    mine = mine.line(
+        Line::text("Posted in ")
+            .push(Span::Channel {
+                id: group.home_channel.clone(),
+            })
+            .t(", the group's home."),
+    );
+    Ok(Response::private_general(mine))
 }
 
 /// A short id to quote for an internal error.
@@ -637,7 +679,9 @@ impl Hearth {
                 }
                 let mut tx = jobs::write(store).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
-                    let (_, told) = meetings::cancel(&mut tx, &meeting, group, Some("all"), now).await?;
+                    let told = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now)
+                        .await?
+                        .told;
                     self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
                 }
                 for schedule in groups::retire(&mut tx, group, now).await? {
@@ -693,11 +737,11 @@ impl Hearth {
             Command::GroupFacilitator { user, add } => {
                 Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
             }
-            Command::Timezone(zone) => {
-                // The zone, and the reminders and prompts read in it (quiet
-                // hours, the daily check-in), in one write.
+            Command::Timezone { zone, dates } => {
+                // The zone, the date order, and the reminders and prompts read
+                // in the zone (quiet hours, the daily check-in), in one write.
                 let mut tx = jobs::write(store).await?;
-                let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, now).await?;
+                let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
                 if zone.is_some() {
                     jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
@@ -714,11 +758,15 @@ impl Hearth {
                     .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
                     .unwrap_or(ctx.community.zone());
                 let mut tx = jobs::write(store).await?;
-                let (message, meeting) = meetings::schedule(&mut tx, group, default_zone, bound, now).await?;
-                self.series_changed(&mut tx, &meeting, None, now).await?;
-                commit(tx).await?;
-                self.planned();
-                Response::public(message)
+                let order = members::date_order(&mut *tx, &ctx.me).await?;
+                let (news, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
+                let changed = meetings::Changed {
+                    news,
+                    note: None,
+                    told: Vec::new(),
+                };
+                self.publish(tx, &ctx.input.place.channel, (&meeting, group), changed, now)
+                    .await?
             }
             Command::MeetingList => {
                 let message = meetings::list(store, community, group, reader_zone, now).await?;
@@ -735,21 +783,26 @@ impl Hearth {
             Command::MeetingCancel { occurrence } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
-                let (message, told) = meetings::cancel(&mut tx, &meeting, the_group()?, occurrence, now).await?;
-                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
-                commit(tx).await?;
-                self.planned();
-                Response::public(message)
+                let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
+                self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
+                    .await?
             }
-            Command::MeetingMove { occurrence, when } => {
+            Command::MeetingMove {
+                occurrence,
+                when,
+                confirmed,
+            } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
-                let (message, told) =
-                    meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, when, now).await?;
-                self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
-                commit(tx).await?;
-                self.planned();
-                Response::public(message)
+                let to = meetings::ToWhen {
+                    text: when,
+                    reader: reader_zone,
+                    order: members::date_order(&mut *tx, &ctx.me).await?,
+                    confirmed,
+                };
+                let changed = meetings::move_one(&mut tx, &meeting, the_group()?, occurrence, &to, now).await?;
+                self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
+                    .await?
             }
             Command::MeetingRsvp { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;
@@ -832,7 +885,10 @@ impl Hearth {
                 }
                 None => {
                     let mut tx = jobs::write(store).await?;
-                    let message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    let mut message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
+                        message = message.line(note);
+                    }
                     jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     // Quiet hours move the daily check-in prompt too.
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
@@ -1084,6 +1140,25 @@ impl Hearth {
         jobs::queue_event(&mut *conn, meeting.id, now).await?;
         checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
+    }
+
+    /// The end of a schedule, cancel or move: all it implies
+    /// ([`Self::series_changed`]) and its news ([`announce`]) in its write,
+    /// then the commit. Returns the answer to the one who typed it.
+    async fn publish(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        here: &str,
+        (meeting, group): (&Meeting, &Group),
+        changed: meetings::Changed,
+        now: DateTime<Utc>,
+    ) -> Result<Response> {
+        let meetings::Changed { news, note, told } = changed;
+        self.series_changed(&mut tx, meeting, Some(&told), now).await?;
+        let answer = announce(&mut tx, here, (meeting, group), &news, note, now).await?;
+        commit(tx).await?;
+        self.planned();
+        Ok(answer)
     }
 
     /// The caller's role, for `group` when the command names one.

@@ -14,6 +14,8 @@ fn who(role: Role) -> &'static str {
 fn kind_hint(kind: Kind) -> String {
     match kind {
         Kind::Text { max } => format!("text, up to {max} characters"),
+        // A meeting's number has no upper bound worth printing.
+        Kind::Int { min, max: i64::MAX } => format!("a whole number, {min} or more"),
         Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
         Kind::Choice(choices) => format!("one of: {}", choices.join(", ")),
         Kind::User => "a person (a mention or user id)".into(),
@@ -40,7 +42,7 @@ pub fn help(command: Option<&CommandSpec>) -> Message {
             message.line(
                 Line::new()
                     .cmd("help command:NAME")
-                    .t(" explains one. Options are written name:value; put quotes around values with spaces: name:\"Grief circle\"."),
+                    .t(" explains one. Options are written name:value, and a value runs until the next option's name: name:Grief circle topic:grief. Quotes keep a value whole: note:\"topic: loss\"."),
             )
         }
         Some(c) => {

@@ -591,6 +591,15 @@ pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateT
 // ---------------------------------------------------------------------------
 // Notices of changes and native events: jobs like any other.
 
+/// The platform a series' group is on, as the jobs table names it.
+async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<String> {
+    sqlx::query_scalar("SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?")
+        .bind(meeting.group_id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("finding a series' platform")
+}
+
 /// Tells each recipient of a change by DM, through the jobs table: a stable
 /// key made once, so a retry is never a second message, and two changes in
 /// one second are two notices.
@@ -600,13 +609,7 @@ pub async fn queue_notices(
     told: &meetings::Told,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let platform: String = sqlx::query_scalar(
-        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?",
-    )
-    .bind(meeting.group_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("finding a series' platform")?;
+    let platform = series_platform(&mut *conn, meeting).await?;
     let change_id = uuid::Uuid::new_v4().simple().to_string();
     for (member, change) in told {
         let payload = serde_json::to_string(change).map_err(|e| Error::Internal {
@@ -628,6 +631,37 @@ pub async fn queue_notices(
         .await
         .context("queueing a notice")?;
     }
+    Ok(())
+}
+
+/// Tells a group's home channel of a change to its meetings, through the
+/// jobs table like the notices: queued in the change's own write, so a crash
+/// after it commits cannot lose the post, and under a stable key, so a retry
+/// is never a second post.
+pub async fn queue_news(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    news: &meetings::News,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let platform = series_platform(&mut *conn, meeting).await?;
+    let payload = serde_json::to_string(news).map_err(|e| Error::Internal {
+        context: "writing a group's news",
+        source: e.into(),
+    })?;
+    sqlx::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, payload)
+         VALUES (?, 'news', ?, ?, ?, ?, ?)",
+    )
+    .bind(format!("h:{}:{}", meeting.id, uuid::Uuid::new_v4().simple()))
+    .bind(now.timestamp())
+    .bind(now.timestamp())
+    .bind(&platform)
+    .bind(meeting.id)
+    .bind(&payload)
+    .execute(&mut *conn)
+    .await
+    .context("queueing a group's news")?;
     Ok(())
 }
 
@@ -971,6 +1005,8 @@ struct Batch {
     series: HashMap<i64, SeriesCtx>,
     members: HashMap<i64, Member>,
     counts: HashMap<(i64, i64), (i64, i64)>,
+    /// (group, member) for the batch's recipients: who may see a link.
+    memberships: HashSet<(i64, i64)>,
     /// Cancelled (None) and moved (Some) occurrences among the batch's.
     exceptions: HashMap<(i64, i64), Option<i64>>,
     /// For each (series, occurrence, recipient) of a reminder in the batch,
@@ -983,7 +1019,7 @@ impl Batch {
     async fn load(store: &Store, rows: &[Job], now: DateTime<Utc>) -> Result<Self> {
         let mut meeting_ids: Vec<i64> = rows
             .iter()
-            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice"))
+            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice" | "news"))
             .filter_map(|r| r.meeting_id)
             .collect();
         meeting_ids.sort_unstable();
@@ -1038,6 +1074,20 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
+        let member_list = serde_json::to_string(&member_ids).map_err(|e| Error::Internal {
+            context: "listing recipients",
+            source: e.into(),
+        })?;
+        let memberships: HashSet<(i64, i64)> = sqlx::query_as(
+            "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
+             UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(member_list)
+        .fetch_all(store.pool())
+        .await
+        .context("reading recipients' groups")?
+        .into_iter()
+        .collect();
         let exceptions = meetings::exceptions_of(store, &occurrences).await?;
         let recipients: Vec<(i64, i64, Option<i64>)> = rows
             .iter()
@@ -1065,6 +1115,7 @@ impl Batch {
             series,
             members,
             counts,
+            memberships,
             exceptions,
             closest: closest
                 .into_iter()
@@ -1120,7 +1171,7 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
                 return Ok(None);
             }
         }
-        "event" | "notice" => {}
+        "event" | "notice" | "news" => {}
         _ => return Ok(render_feature(store, row, now).await?.map(|due| (due, None))),
     }
     let meeting_id = row.meeting_id.unwrap_or_default();
@@ -1156,6 +1207,15 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
             let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
             meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
         }
+        // No recipient: posted in the group's home channel, below.
+        "news" => {
+            let news: meetings::News =
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
+                    context: "reading a group's news",
+                    source: e.into(),
+                })?;
+            meetings::news_message(&news, &ctx.meeting, &ctx.group)
+        }
         _ => {
             let counts = batch
                 .counts
@@ -1166,7 +1226,10 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
                 Some(m) => format!("m:{}", m.id),
                 None => format!("c:{}:{}", ctx.community, ctx.group.home_channel),
             };
-            let (message, p) = reminder(row, ctx, member, counts, now, place);
+            // A closed group's link only to its members and facilitators,
+            // by DM (groups::may_show_place).
+            let to_members = member.is_some_and(|m| batch.memberships.contains(&(ctx.group.id, m.id)));
+            let (message, p) = reminder(row, ctx, member, counts, now, (place, to_members));
             part = Some(p);
             message
         }
@@ -1234,7 +1297,11 @@ async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: Dat
             ),
             start: occ.start,
             end: occ.start + meeting.duration(),
-            location: meeting.location.clone(),
+            // A native event is public to the whole server.
+            location: match meetings::where_it_is(meeting, group, false) {
+                meetings::Where::Place(place) => Some(place),
+                meetings::Where::Channel(_) => None,
+            },
             home_channel: group.home_channel.clone(),
         }),
     })
@@ -1247,7 +1314,7 @@ fn reminder(
     member: Option<&Member>,
     (yes, maybe): (i64, i64),
     now: DateTime<Utc>,
-    place_key: String,
+    (place_key, to_members): (String, bool),
 ) -> (Message, Part) {
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
@@ -1261,11 +1328,9 @@ fn reminder(
     let starts = Line::text(format!("Starts {}: ", left_words(occ.start - now)))
         .push(meetings::time(occ.start, zone))
         .t(format!(" ({} min).", meeting.duration_minutes));
-    let place = match &meeting.location {
-        Some(place) => Line::text(format!("Where: {place}")),
-        None => Line::text("Where: ").push(crate::message::Span::Channel {
-            id: group.home_channel.clone(),
-        }),
+    let place = match meetings::where_it_is(meeting, group, to_members) {
+        meetings::Where::Place(place) => Line::text(format!("Where: {place}")),
+        meetings::Where::Channel(home) => Line::text("Where: ").push(crate::message::Span::Channel { id: home }),
     };
     let so_far = format!("So far {yes} going, {maybe} maybe.");
     let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;

@@ -224,12 +224,19 @@ pub(crate) fn series_rule(
     if let Some(count) = count {
         rule.push_str(&format!(";COUNT={count}"));
     }
+    if until.is_some_and(|u| u < start.date()) {
+        return Err(UserError::BadValue {
+            option: "until",
+            why: "is before the first meeting; give a last day on or after the date in when",
+        });
+    }
     if let Some(until) = until {
         // Through the end of that day in the meeting's zone, written in UTC as RFC 5545 asks.
         let end = when::resolve(until.and_hms_opt(23, 59, 59).unwrap_or_default(), zone).0;
         rule.push_str(&format!(";UNTIL={}", end.format("%Y%m%dT%H%M%SZ")));
     }
-    let set = rule_set(start, zone, &rule).map_err(|_| repeat_error("is not a rule I can read"))?;
+    let set = rule_set(start, zone, &rule)
+        .map_err(|_| repeat_error("is not a rule I can read; write it like FREQ=WEEKLY;BYDAY=MO,TH, or use weekly"))?;
     // At most daily, read from the parsed rule: a daily rule with several
     // hours or minutes is more than daily.
     let too_often = set.get_rrule().iter().any(|r| {
@@ -241,7 +248,9 @@ pub(crate) fn series_rule(
             || r.get_by_second().len() > 1
     });
     if too_often {
-        return Err(repeat_error("can be at most daily"));
+        return Err(repeat_error(
+            "can be at most daily; use daily, or a rule with FREQ=DAILY or slower",
+        ));
     }
     // The time of day comes from `when`; a rule that sets its own would show
     // one time and meet at another.
@@ -650,15 +659,18 @@ pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting,
         .collect())
 }
 
-/// Finds an occurrence of a live series by `next`, or by a local date: the
+/// Finds an occurrence of a live series by `next` or the date it is on: the
 /// one originally on that date (what its buttons and `/meeting list` call
-/// it), else one moved onto that date.
+/// it), else one moved onto that date. A date is read in the meeting's zone
+/// and in the reader's: where the two differ, the answer's second part says
+/// which was taken, in words.
 pub async fn occurrence(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
     wanted: Option<&str>,
+    reader: Tz,
     now: DateTime<Utc>,
-) -> Result<Occurrence> {
+) -> Result<(Occurrence, Option<Line>)> {
     if meeting.cancelled {
         return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
     }
@@ -668,6 +680,7 @@ pub async fn occurrence(
             .await?
             .into_iter()
             .next()
+            .map(|o| (o, None))
             .ok_or_else(|| UserError::NoSuchOccurrence.into());
     }
     let Ok(date) = NaiveDate::parse_from_str(wanted, "%Y-%m-%d") else {
@@ -678,8 +691,56 @@ pub async fn occurrence(
         .into());
     };
     let zone = meeting.zone();
-    let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let exceptions = exceptions(conn, meeting.id).await?;
+    let theirs = on_date(meeting, &exceptions, date, zone);
+    if reader == zone {
+        return Ok((theirs?, None));
+    }
+    let yours = on_date(meeting, &exceptions, date, reader);
+    let day = |o: &Occurrence, z: Tz| o.start.with_timezone(&z).date_naive();
+    match (theirs, yours) {
+        (Ok(t), Ok(y)) if t.original == y.original => Ok((t, None)),
+        (Ok(t), other) => {
+            if day(&t, reader) == date && other.is_err() {
+                return Ok((t, None));
+            }
+            let mut line = Line::text(format!(
+                "I took {date} in {}, where it meets: for you that is ",
+                zone.name()
+            ))
+            .push(time(t.start, reader))
+            .t(".");
+            if let Ok(y) = other {
+                line = line
+                    .t(format!(" On your {date} there is another, at "))
+                    .push(time(y.start, reader))
+                    .t(format!(": name it occurrence:{}.", occurrence_ref(meeting, &y)));
+            }
+            Ok((t, Some(line)))
+        }
+        (Err(_), Ok(y)) => Ok((
+            y,
+            Some(
+                Line::text(format!(
+                    "I took {date} as your date, in {}: the meeting at ",
+                    reader.name()
+                ))
+                .push(time(y.start, reader))
+                .t(format!(
+                    ", which is {} in {}, where it meets.",
+                    y.start.with_timezone(&zone).format("%a %-d %b"),
+                    zone.name()
+                )),
+            ),
+        )),
+        (Err(e), Err(_)) => Err(e),
+    }
+}
+
+/// The occurrence on `date` in `zone`, exceptions applied: the one
+/// originally on that date, else one moved onto it.
+fn on_date(meeting: &Meeting, exceptions: &HashMap<i64, Option<i64>>, date: NaiveDate, zone: Tz) -> Result<Occurrence> {
+    let day_start = when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0;
     let original = meeting
         .raw_after(day_start, 1)?
         .into_iter()
@@ -711,6 +772,54 @@ pub async fn occurrence(
         .ok_or_else(|| UserError::NoSuchOccurrence.into())
 }
 
+/// How far ahead a new or moved meeting is checked against the group's
+/// others, and at most how many of a new series' meetings.
+const CLASH_DAYS: i64 = 366;
+const CLASH_SLOTS: u16 = 60;
+
+/// The first of the group's meetings (other than `except`, a series' one
+/// occurrence by its original start) that overlaps one of `slots`.
+async fn clash(
+    conn: &mut SqliteConnection,
+    group: i64,
+    slots: &[(DateTime<Utc>, Duration)],
+    except: Option<(i64, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Result<Option<(Meeting, Occurrence)>> {
+    let Some(last) = slots.iter().map(|(start, length)| *start + *length).max() else {
+        return Ok(None);
+    };
+    for other in of_group_in(&mut *conn, group).await? {
+        // Enough of a daily series to reach the last slot.
+        let span = (last - now).num_days().clamp(1, CLASH_DAYS) as usize + 1;
+        for occ in upcoming_in(&mut *conn, &other, now, span).await? {
+            if except == Some((other.id, occ.original)) || occ.start >= last {
+                continue;
+            }
+            let ends = occ.start + other.duration();
+            if slots
+                .iter()
+                .any(|(start, length)| occ.start < *start + *length && *start < ends)
+            {
+                return Ok(Some((other, occ)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn clash_error(meeting: &Meeting, group: &Group, occ: &Occurrence, command: &'static str) -> Error {
+    UserError::Clash {
+        command,
+        group: group.name.clone(),
+        name: meeting.name(&group.name).to_string(),
+        meeting: meeting.id,
+        at: occ.start,
+        zone: meeting.zone(),
+    }
+    .into()
+}
+
 /// How an occurrence is referred to in commands and buttons.
 pub fn occurrence_ref(meeting: &Meeting, occurrence: &Occurrence) -> String {
     occurrence
@@ -732,6 +841,29 @@ pub fn rsvp_buttons(message: Message, meeting: &Meeting, occurrence: &Occurrence
         .button("Going", "👍", cmd("yes"))
         .button("Maybe", "🤔", cmd("maybe"))
         .button("Not this time", "👎", cmd("no"))
+}
+
+/// Where a meeting happens, as reminders and events say it: the series' own
+/// place; else the group's address, for groups that meet in person; else its
+/// conference link; else its home channel. A closed group's link is said only
+/// to its members (`to_members`: the reader is one), by
+/// [`groups::may_show_place`](crate::groups::may_show_place).
+pub fn where_it_is(meeting: &Meeting, group: &Group, to_members: bool) -> Where {
+    let shown = |place: &&String| crate::groups::may_show_place(group, place, to_members);
+    if let Some(place) = meeting.location.as_ref().filter(shown) {
+        return Where::Place(place.clone());
+    }
+    match group.location.as_ref().filter(shown) {
+        Some(place) => Where::Place(place.clone()),
+        None => Where::Channel(group.home_channel.clone()),
+    }
+}
+
+/// A place as written (an address, a link, a room), or a channel by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    Place(String),
+    Channel(String),
 }
 
 pub fn time(at: DateTime<Utc>, zone: Tz) -> Span {
@@ -823,17 +955,69 @@ async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, 
     })
 }
 
-/// `/meeting schedule`, in the caller's write transaction. Returns the
-/// reply and the new series.
+/// A new series' first meetings within the clash window, as (start,
+/// length); refused when the rule meets never again.
+fn first_slots(
+    start: NaiveDateTime,
+    zone: Tz,
+    rule: &str,
+    duration: i64,
+    now: DateTime<Utc>,
+) -> std::result::Result<Vec<(DateTime<Utc>, Duration)>, UserError> {
+    let coming = rule_set(start, zone, rule)
+        .map(|set| {
+            set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
+                .all(CLASH_SLOTS)
+                .dates
+        })
+        .unwrap_or_default();
+    if coming.is_empty() {
+        return Err(repeat_error(
+            "gives no meeting after now; check the date in when, and count or until",
+        ));
+    }
+    Ok(coming
+        .into_iter()
+        .map(|d| (d.to_utc(), Duration::minutes(duration)))
+        .filter(|(d, _)| *d <= now + Duration::days(CLASH_DAYS))
+        .collect())
+}
+
+/// The preview's dates, in the meeting's own zone and named (a public post;
+/// Discord localises it for each reader), with each clock change flagged.
+fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
+    message = message.line(Line::text(if next.len() > 1 { "Next meetings:" } else { "When:" }));
+    let mut previous_offset = None;
+    for occ in next {
+        let offset = occ.start.with_timezone(&zone).offset().fix();
+        let mut line = Line::text("  ").push(time(occ.start, zone));
+        if previous_offset.is_some_and(|p| p != offset) {
+            line = line.t(format!(
+                "  (clocks changed: still {} in {}, now UTC{})",
+                occ.start.with_timezone(&zone).format("%H:%M"),
+                zone.name(),
+                occ.start.with_timezone(&zone).format("%:z")
+            ));
+        }
+        previous_offset = Some(offset);
+        message = message.line(line);
+    }
+    message
+}
+
+/// `/meeting schedule`, in the caller's write transaction. Returns the news
+/// (the group's to hear, the reply's words: [`news_message`]) and the new
+/// series.
 pub async fn schedule(
     conn: &mut SqliteConnection,
     group: &Group,
     default_zone: Tz,
+    order: Option<when::DateOrder>,
     b: &Bound,
     now: DateTime<Utc>,
-) -> Result<(Message, Meeting)> {
+) -> Result<(News, Meeting)> {
     let zone = b.zone("timezone").unwrap_or(default_zone);
-    let asked = when::parse(b.text("when").unwrap_or_default(), zone, now)?;
+    let asked = when::parse(b.text("when").unwrap_or_default(), zone, order, now)?;
     let (first, note) = when::resolve(asked, zone);
     let start = first.with_timezone(&zone).naive_local();
     let duration = match b.text("duration") {
@@ -850,16 +1034,13 @@ pub async fn schedule(
         },
     };
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
-    // Refused before anything is stored: a rule that never meets again.
-    let any = rule_set(start, zone, &rule)
-        .map(|set| {
-            set.after((now + Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(zone)))
-                .all(1)
-                .dates
-        })
-        .unwrap_or_default();
-    if any.is_empty() {
-        return Err(repeat_error("gives no meeting after now").into());
+    // Refused before anything is stored: a rule that never meets again, or
+    // (unless confirmed) one that meets when the group already does.
+    let slots = first_slots(start, zone, &rule, duration, now)?;
+    if b.choice("confirm").is_none()
+        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, None, now).await?
+    {
+        return Err(clash_error(&other, group, &occ, "meeting schedule"));
     }
     let new = NewSeries {
         title: b.text("title"),
@@ -873,39 +1054,17 @@ pub async fn schedule(
     let meeting = insert(&mut *conn, group, new, now).await?;
     let next = upcoming_in(&mut *conn, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
-        return Err(repeat_error("gives no meeting after now").into());
+        return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
-    let mut message = Message::titled(format!("Scheduled: {}", meeting.name(&group.name))).line(Line::text(format!(
-        "{} (meeting {}).",
-        cadence(&meeting),
-        meeting.id
-    )));
-    if let Some(note) = note {
-        message = message.line(Line::text(note.explain(asked, zone)));
-    }
-    if let Some(place) = &meeting.location {
-        message = message.line(Line::text(format!("Where: {place}")));
-    }
-    message = message.line(Line::text(if next.len() > 1 { "Next meetings:" } else { "When:" }));
-    let mut previous_offset = None;
-    for occ in &next {
-        let offset = occ.start.with_timezone(&zone).offset().fix();
-        // A public post: shown in the meeting's own zone, named (Discord localises it for each reader).
-        let mut line = Line::text("  ").push(time(occ.start, zone));
-        if previous_offset.is_some_and(|p| p != offset) {
-            line = line.t(format!(
-                "  (clocks changed: still {} in {}, now UTC{})",
-                occ.start.with_timezone(&zone).format("%H:%M"),
-                zone.name(),
-                occ.start.with_timezone(&zone).format("%:z")
-            ));
-        }
-        previous_offset = Some(offset);
-        message = message.line(line);
-    }
-    message = message
-        .line(Line::text("Reply with the buttons, or ").cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id)));
-    Ok((rsvp_buttons(message, &meeting, &first), meeting))
+    let news = News::Scheduled {
+        next: next
+            .iter()
+            .map(|o| (o.original.timestamp(), o.start.timestamp()))
+            .collect(),
+        note: note.map(|n| n.explain(asked, zone)),
+        skipped: first.start != when::resolve(start, zone).0 && first.start > now,
+    };
+    Ok((news, meeting))
 }
 
 pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -1045,7 +1204,7 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
                         .push(time(at(*to), zone))
                         .t("."),
                 )
-                .text("Your RSVP still stands; change it with the buttons if you need to.");
+                .text("Your RSVP still stands; change it below if you need to.");
             let moved = Occurrence {
                 original: at(*original),
                 start: at(*to),
@@ -1055,17 +1214,125 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
     }
 }
 
+/// A change to a group's meetings as its home channel hears of it. Kept as
+/// data so that the post can be queued inside the change's write and put into
+/// words when it goes out, by the same [`news_message`] as the reply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "news", rename_all = "snake_case")]
+pub enum News {
+    /// A new series: its first meetings as (original, start), a clock
+    /// change's explanation, and whether the rule skips the day asked for.
+    Scheduled {
+        next: Vec<(i64, i64)>,
+        note: Option<String>,
+        skipped: bool,
+    },
+    Cancelled {
+        start: i64,
+    },
+    SeriesCancelled,
+    Moved {
+        from: i64,
+        to: i64,
+        note: Option<String>,
+    },
+}
+
+/// What a change to a series gives its caller: the news, a line for the one
+/// who typed it alone (which date it took, in their zone), and who to tell
+/// by DM.
+pub struct Changed {
+    pub news: News,
+    pub note: Option<Line>,
+    pub told: Told,
+}
+
+/// The news in words, in the meeting's own zone (a public post; Discord
+/// localises it for each reader).
+pub fn news_message(news: &News, meeting: &Meeting, group: &Group) -> Message {
+    let zone = meeting.zone();
+    let name = meeting.name(&group.name).to_string();
+    match news {
+        News::Scheduled { next, note, skipped } => {
+            let next: Vec<Occurrence> = next
+                .iter()
+                .map(|(original, start)| Occurrence {
+                    original: at(*original),
+                    start: at(*start),
+                })
+                .collect();
+            scheduled_message(meeting, &name, &next, note.as_deref(), *skipped)
+        }
+        News::Cancelled { start } => Message::new().line(
+            Line::text(format!("Cancelled {name} on "))
+                .push(time(at(*start), zone))
+                .t(". Those who said they'd come will be told."),
+        ),
+        News::SeriesCancelled => Message::new().text(format!(
+            "Cancelled every coming {name} meeting (meeting {}).",
+            meeting.id
+        )),
+        News::Moved { from, to, note } => {
+            let mut message = Message::new().line(
+                Line::text(format!("Moved {name} from "))
+                    .push(time(at(*from), zone))
+                    .t(" to ")
+                    .push(time(at(*to), zone))
+                    .t("."),
+            );
+            if let Some(note) = note {
+                message = message.text(note);
+            }
+            message
+        }
+    }
+}
+
+/// A new series' card: how often, the first meetings, RSVP buttons for the first.
+fn scheduled_message(meeting: &Meeting, name: &str, next: &[Occurrence], note: Option<&str>, skipped: bool) -> Message {
+    let zone = meeting.zone();
+    let mut message = Message::titled(format!("Scheduled: {name}")).line(Line::text(format!(
+        "{} (meeting {}).",
+        cadence(meeting),
+        meeting.id
+    )));
+    if let Some(note) = note {
+        message = message.line(Line::text(note));
+    }
+    let Some(first) = next.first() else {
+        return message;
+    };
+    if skipped {
+        message = message.line(
+            Line::text(format!(
+                "The rule does not meet on {}, the day in when, so the first meeting is ",
+                meeting.start_local.format("%a %-d %b %Y")
+            ))
+            .push(time(first.start, zone))
+            .t("."),
+        );
+    }
+    if let Some(place) = &meeting.location {
+        message = message.line(Line::text(format!("Where: {place}")));
+    }
+    message = with_dates(message, next, zone).line(
+        Line::text("RSVP below, or with ")
+            .cmd(format!("meeting rsvp meeting:{} answer:yes", meeting.id))
+            .t("."),
+    );
+    rsvp_buttons(message, meeting, first)
+}
+
 /// `/meeting cancel`: one occurrence (default the next) or `all`, in the
 /// caller's write transaction (with the notices and the plan it implies).
+/// Returns what [`Changed`] holds.
 pub async fn cancel(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
-    group: &Group,
     wanted: Option<&str>,
+    reader: Tz,
     now: DateTime<Utc>,
-) -> Result<(Message, Told)> {
-    let zone = meeting.zone();
-    let name = meeting.name(&group.name).to_string();
+) -> Result<Changed> {
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
         if meeting.cancelled {
             return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
@@ -1091,13 +1358,13 @@ pub async fn cancel(
                 }
             }
         }
-        let reply = Message::new().text(format!(
-            "Cancelled every coming {name} meeting (meeting {}).",
-            meeting.id
-        ));
-        return Ok((reply, told));
+        return Ok(Changed {
+            news: News::SeriesCancelled,
+            note: None,
+            told,
+        });
     }
-    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = NULL",
@@ -1116,28 +1383,53 @@ pub async fn cancel(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let reply = Message::new().line(
-        Line::text(format!("Cancelled {name} on "))
-            .push(time(occ.start, zone))
-            .t(". Those who said they'd come will be told."),
-    );
-    Ok((reply, told))
+    Ok(Changed {
+        news: News::Cancelled {
+            start: occ.start.timestamp(),
+        },
+        note: which,
+        told,
+    })
 }
 
 /// `/meeting move`: one occurrence to a new time, in the caller's write
-/// transaction.
+/// transaction. Returns what [`Changed`] holds.
 pub async fn move_one(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
-    new_when: &str,
+    to_when: &ToWhen<'_>,
     now: DateTime<Utc>,
-) -> Result<(Message, Told)> {
+) -> Result<Changed> {
     let zone = meeting.zone();
-    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
-    let asked = when::parse(new_when, zone, now)?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, to_when.reader, now).await?;
+    // A time alone keeps the meeting's own date: `when:18:00` moves the
+    // occurrence named, not to today.
+    let asked = match when::time_only(to_when.text) {
+        Some(clock) => occ.start.with_timezone(&zone).date_naive().and_time(clock),
+        None => when::parse(to_when.text, zone, to_when.order, now)?,
+    };
     let (to, note) = when::resolve(asked, zone);
+    if to <= now {
+        return Err(UserError::BadValue {
+            option: "when",
+            why: "is in the past; give a time still to come",
+        }
+        .into());
+    }
+    if !to_when.confirmed
+        && let Some((other, clashing)) = clash(
+            &mut *conn,
+            group.id,
+            &[(to, meeting.duration())],
+            Some((meeting.id, occ.original)),
+            now,
+        )
+        .await?
+    {
+        return Err(clash_error(&other, group, &clashing, "meeting move"));
+    }
     sqlx::query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = excluded.moved_to",
@@ -1149,7 +1441,6 @@ pub async fn move_one(
     .await
     .context("moving an occurrence")?;
     touch(&mut *conn, meeting.id, now).await?;
-    let name = meeting.name(&group.name).to_string();
     let change = Change::Moved {
         original: occ.original.timestamp(),
         from: occ.start.timestamp(),
@@ -1160,17 +1451,32 @@ pub async fn move_one(
         .into_iter()
         .map(|member| (member, change.clone()))
         .collect();
-    let mut reply = Message::new().line(
-        Line::text(format!("Moved {name} from "))
-            .push(time(occ.start, zone))
-            .t(" to ")
-            .push(time(to, zone))
-            .t("."),
-    );
-    if let Some(note) = note {
-        reply = reply.text(note.explain(asked, zone));
+    Ok(Changed {
+        news: News::Moved {
+            from: occ.start.timestamp(),
+            to: to.timestamp(),
+            note: note.map(|n| n.explain(asked, zone)),
+        },
+        note: which,
+        told,
+    })
+}
+
+/// The new time a `/meeting move` asks for, as typed, with what reads it.
+pub struct ToWhen<'a> {
+    pub text: &'a str,
+    /// The mover's zone, in which an occurrence's date may be named too.
+    pub reader: Tz,
+    pub order: Option<when::DateOrder>,
+    /// `confirm:yes`: moved even onto a time the group already meets.
+    pub confirmed: bool,
+}
+
+fn with_line(message: Message, line: Option<Line>) -> Message {
+    match line {
+        Some(line) => message.line(line),
+        None => message,
     }
-    Ok((reply, told))
 }
 
 /// `/meeting rsvp`, in the caller's write transaction.
@@ -1188,11 +1494,11 @@ pub async fn rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Message> {
-    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
+    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
-            why: "has already started; RSVPs are for meetings to come",
+            why: "has already started; RSVPs are for meetings to come, which /meeting list shows",
         }
         .into());
     }
@@ -1221,7 +1527,7 @@ pub async fn rsvp(
             "Thanks for letting us know. You're welcome at {name} any time."
         )),
     };
-    Ok(Message::new().line(line))
+    Ok(with_line(Message::new().line(line), which))
 }
 
 /// An RSVP button's press taken back: the member's answer for the
@@ -1241,7 +1547,9 @@ pub async fn take_back_rsvp(
     reader_zone: Tz,
     now: DateTime<Utc>,
 ) -> Result<Option<Message>> {
-    let occ = occurrence(&mut *conn, meeting, wanted, now).await?;
+    // The press named the same occurrence: the same one is found, and the
+    // answer when it was pressed already said which it took.
+    let (occ, _) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
     if occ.start <= now {
         return Ok(None);
     }

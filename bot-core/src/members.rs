@@ -7,6 +7,7 @@ use crate::error::{Context, Result};
 use crate::io::Platform;
 use crate::message::{Line, Message};
 use crate::store::Store;
+use crate::when::DateOrder;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Community {
@@ -187,9 +188,83 @@ async fn set_zone(conn: &mut sqlx::SqliteConnection, member: i64, zone: Tz) -> R
     Ok(())
 }
 
-/// `/timezone [zone]`: shows or sets the caller's own zone, in the caller's
-/// write transaction (with the plans that follow the zone).
+/// How `member` writes numeric dates, as they set it.
+async fn date_setting<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Option<DateOrder>> {
+    let order: Option<String> = sqlx::query_scalar("SELECT date_order FROM date_settings WHERE member_id = ?")
+        .bind(member)
+        .fetch_optional(db)
+        .await
+        .context("loading a member's date order")?;
+    Ok(order.as_deref().and_then(DateOrder::parse))
+}
+
+/// How `me` writes numeric dates: as they set it, else as their zone's
+/// people do, else unknown (an ambiguous date is then asked back).
+pub async fn date_order<'e>(db: impl sqlx::SqliteExecutor<'e>, me: &Member) -> Result<Option<DateOrder>> {
+    Ok(date_setting(db, me.id)
+        .await?
+        .or_else(|| me.zone().and_then(DateOrder::of_zone)))
+}
+
+async fn set_date_order(conn: &mut sqlx::SqliteConnection, member: i64, order: DateOrder) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO date_settings (member_id, date_order) VALUES (?, ?)
+         ON CONFLICT (member_id) DO UPDATE SET date_order = excluded.date_order",
+    )
+    .bind(member)
+    .bind(order.name())
+    .execute(&mut *conn)
+    .await
+    .context("saving a member's date order")?;
+    Ok(())
+}
+
+/// How a date order reads, with an example.
+fn order_words(order: DateOrder) -> &'static str {
+    match order {
+        DateOrder::DayFirst => "day first (03/12 is 3 December)",
+        DateOrder::MonthFirst => "month first (03/12 is 12 March)",
+    }
+}
+
+/// `/timezone [zone] [dates]`: shows or sets the caller's own zone, and how
+/// they write numeric dates, in the caller's write transaction (with the
+/// plans that follow the zone).
 pub async fn timezone(
+    conn: &mut sqlx::SqliteConnection,
+    me: &Member,
+    community: &Community,
+    zone: Option<Tz>,
+    dates: Option<DateOrder>,
+    now: DateTime<Utc>,
+) -> Result<Message> {
+    if let Some(order) = dates {
+        set_date_order(conn, me.id, order).await?;
+    }
+    let zone_line = timezone_line(conn, me, community, zone, now).await?;
+    let set = date_setting(&mut *conn, me.id).await?;
+    let by_zone = zone.or(me.zone()).and_then(DateOrder::of_zone);
+    let dates_line = match (set, by_zone) {
+        (Some(order), _) => Line::text(format!("You write dates {}.", order_words(order))),
+        (None, Some(order)) => Line::text(format!(
+            "Numeric dates are read {}, as in your zone; change it with ",
+            order_words(order)
+        ))
+        .cmd("timezone dates:day_first")
+        .t(" or ")
+        .cmd("timezone dates:month_first")
+        .t("."),
+        (None, None) => Line::text("A date like 03/12 is asked back, since it reads two ways; ")
+            .cmd("timezone dates:day_first")
+            .t(" or ")
+            .cmd("timezone dates:month_first")
+            .t(" says how you write them. 2026-12-03 always works."),
+    };
+    Ok(zone_line.line(dates_line))
+}
+
+/// The zone part of `/timezone`: sets it if given, and says it.
+async fn timezone_line(
     conn: &mut sqlx::SqliteConnection,
     me: &Member,
     community: &Community,

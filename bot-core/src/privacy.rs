@@ -38,7 +38,73 @@ fn label(table: &str) -> String {
         "jobs" => "Deliveries to you (pending and recent)".into(),
         "checkins" => "Check-ins, with their notes".into(),
         "checkin_settings" => "Check-in settings".into(),
+        "date_settings" => "How you write dates".into(),
+        "join_requests" => "Requests to join groups that ask people to register".into(),
+        "voice_presence" => "Voice channels Hearth sees you in".into(),
+        "circle_participants" => "Talking circles you took part in".into(),
+        "circle_mutes" => "Server mutes Hearth holds on you".into(),
         other => other.replace('_', " "),
+    }
+}
+
+/// One table's rows in words, for the summary; the file has every field.
+/// Settings are said as settings, and answers and deliveries are counted by
+/// kind, rather than rows shown as rows.
+fn in_words(table: &str, rows: &[Value]) -> String {
+    let first = rows.first().unwrap_or(&Value::Null);
+    let text = |k: &str| first.get(k).and_then(Value::as_str).map(str::to_string);
+    let flag = |k: &str| first.get(k).and_then(Value::as_i64);
+    let hhmm = |k: &str| text(k).map(|t| t.chars().take(5).collect::<String>());
+    let by = |k: &str| {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for row in rows {
+            let v = row.get(k).and_then(Value::as_str).unwrap_or("other").to_string();
+            match counts.iter_mut().find(|(name, _)| *name == v) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((v, 1)),
+            }
+        }
+        counts
+            .iter()
+            .map(|(v, n)| format!("{n} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match table {
+        "reminder_settings" => format!(
+            "Reminders: before meetings {}; by DM {}; quiet hours {}.",
+            text("leads").unwrap_or_else(|| "as each group sets".into()),
+            match flag("dm") {
+                Some(1) => "on",
+                Some(0) => "off",
+                _ => "for meetings you RSVP'd to",
+            },
+            match (hhmm("quiet_start"), hhmm("quiet_end")) {
+                (Some(a), Some(b)) => format!("{a}-{b}"),
+                _ => "none".into(),
+            }
+        ),
+        "checkin_settings" => format!(
+            "Check-ins: {}; facilitators {} told when you answer 1.",
+            hhmm("remind_at").map_or("no daily prompt".into(), |t| format!("a daily prompt at {t}")),
+            if flag("tell_facilitators") == Some(1) {
+                "are"
+            } else {
+                "are not"
+            }
+        ),
+        "date_settings" => format!(
+            "How you write dates: {}.",
+            text("date_order").unwrap_or_default().replace('_', " ")
+        ),
+        "checkins" => format!("Check-ins you shared: {}, with their notes (in the file).", rows.len()),
+        "rsvps" => format!("RSVPs: {} ({}).", rows.len(), by("answer")),
+        "jobs" => format!(
+            "Deliveries to you, pending and recent: {} ({}).",
+            rows.len(),
+            by("state")
+        ),
+        _ => format!("{}: {}.", label(table), rows.len()),
     }
 }
 
@@ -136,7 +202,7 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
             format!("Groups: {}.", groups.join("; "))
         });
     for (table, found) in &tables {
-        message = message.text(format!("{}: {}", label(table), found.len()));
+        message = message.text(in_words(table, found));
     }
     let mut data = Map::new();
     data.insert(

@@ -103,6 +103,20 @@ impl Settings {
         self.leads.as_deref().and_then(|l| parse_leads(l).ok())
     }
 
+    /// The quiet hours, from and to, if set.
+    pub fn quiet(&self) -> Option<(NaiveTime, NaiveTime)> {
+        self.quiet_start.zip(self.quiet_end)
+    }
+
+    /// Whether a time of day falls inside the quiet hours.
+    pub fn is_quiet(&self, t: NaiveTime) -> bool {
+        match self.quiet() {
+            Some((from, to)) if from <= to => t >= from && t < to,
+            Some((from, to)) => t >= from || t < to,
+            None => false,
+        }
+    }
+
     /// Moves a DM due inside quiet hours (in `zone`) to when they end, or, if
     /// the meeting starts before then, to just before they began.
     pub fn outside_quiet(&self, due: DateTime<Utc>, starts: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
@@ -111,12 +125,7 @@ impl Settings {
         };
         let local = due.with_timezone(&zone);
         let t = local.time();
-        let inside = if from <= to {
-            t >= from && t < to
-        } else {
-            t >= from || t < to
-        };
-        if !inside {
+        if !self.is_quiet(t) {
             return due;
         }
         let date = local.date_naive();

@@ -176,7 +176,7 @@ const CIRCLE: OptSpec = opt(
 );
 const OCCURRENCE: OptSpec = opt(
     "occurrence",
-    "next (the default), or the date of one meeting (YYYY-MM-DD)",
+    "next (the default), or the date of one meeting (YYYY-MM-DD), yours or the meeting's",
     Kind::Text { max: 20 },
 );
 
@@ -292,6 +292,11 @@ pub static COMMANDS: &[CommandSpec] = &[
             opt("until", "For a fixed term: the last day (YYYY-MM-DD)", Kind::Date),
             opt("title", "A title, if not the group's name", Kind::Text { max: 100 }),
             opt("where", "A voice channel, room, link or place", Kind::Text { max: 200 }),
+            opt(
+                "confirm",
+                "yes: schedule it even though the group already meets then",
+                Kind::Choice(CONFIRM),
+            ),
         ],
     },
     CommandSpec {
@@ -319,8 +324,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         who: Role::Facilitator,
         options: &[
             MEETING,
-            req("when", "The new time, e.g. 2026-12-02 19:00", Kind::Text { max: 60 }),
+            req(
+                "when",
+                "The new time, e.g. 2026-12-02 19:00, or 18:00 to keep its day",
+                Kind::Text { max: 60 },
+            ),
             OCCURRENCE,
+            opt(
+                "confirm",
+                "yes: move it even onto a time the group already meets",
+                Kind::Choice(CONFIRM),
+            ),
         ],
     },
     CommandSpec {
@@ -364,13 +378,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "timezone",
-        description: "Shows or sets your time zone, e.g. Europe/Berlin",
+        description: "Shows or sets your time zone, e.g. Europe/Berlin, and how you write dates",
         who: Role::Member,
-        options: &[opt(
-            "zone",
-            "An IANA zone name such as America/New_York",
-            Kind::Timezone,
-        )],
+        options: &[
+            opt("zone", "An IANA zone name such as America/New_York", Kind::Timezone),
+            opt(
+                "dates",
+                "How you write dates: day_first (31/12) or month_first (12/31)",
+                Kind::Choice(crate::when::DateOrder::NAMES),
+            ),
+        ],
     },
     CommandSpec {
         name: "crisis",
@@ -378,8 +395,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         who: Role::Member,
         options: &[opt(
             "country",
-            "A two-letter country code, e.g. GB or US",
-            Kind::Text { max: 2 },
+            "A country, by name or code, e.g. Germany, UK or US",
+            Kind::Text { max: 100 },
         )],
     },
     // check-ins

@@ -564,10 +564,10 @@ mod meetings {
     use crate::scheduler::FnOutbox;
     use crate::{Clock, Delivery, Effect, Outbox, Scheduler};
 
-    type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
+    pub(super) type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
 
     /// A scheduler whose console outbox records what it delivers.
-    fn recording(bot: &Bot) -> (Scheduler, Seen) {
+    pub(super) fn recording(bot: &Bot) -> (Scheduler, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let clock = bot.clock.clone();
@@ -1152,6 +1152,7 @@ mod resources;
 mod retention;
 mod under_change;
 mod undo;
+mod words;
 
 mod native_events {
     use std::sync::{Arc, Mutex};

@@ -5,7 +5,9 @@
 //! offset from before the gap, so 02:30 becomes 03:30; a time in the
 //! fall-back overlap is the first of the two, before the clocks go back.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 
 use crate::error::UserError;
@@ -52,11 +54,248 @@ pub fn resolve(local: NaiveDateTime, zone: Tz) -> (DateTime<Utc>, Option<DstNote
     }
 }
 
+/// Which comes first in a numeric date such as 03/12: how the member writes
+/// dates, from their setting or their zone. Unknown, an ambiguous date is
+/// asked back with both readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// 03/12 is 3 December.
+    DayFirst,
+    /// 03/12 is 12 March.
+    MonthFirst,
+}
+
+impl DateOrder {
+    pub const NAMES: &'static [&'static str] = &["day_first", "month_first"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DateOrder::DayFirst => "day_first",
+            DateOrder::MonthFirst => "month_first",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "day_first" => Some(DateOrder::DayFirst),
+            "month_first" => Some(DateOrder::MonthFirst),
+            _ => None,
+        }
+    }
+
+    /// The order people in `zone` write dates in, where it is clear: the
+    /// United States' zones and Manila write the month first; Europe,
+    /// Australia, New Zealand, India, Latin America and most of Africa the
+    /// day. Elsewhere (Canada writes both; East Asia writes the year first)
+    /// it is not clear, and Hearth asks.
+    pub fn of_zone(zone: Tz) -> Option<Self> {
+        let name = zone.name();
+        let region = |prefixes: &[&str]| {
+            prefixes
+                .iter()
+                .any(|p| name == *p || name.starts_with(&format!("{p}/")))
+        };
+        const MONTH_FIRST: &[&str] = &[
+            "America/New_York",
+            "America/Detroit",
+            "America/Kentucky",
+            "America/Indiana",
+            "America/Chicago",
+            "America/Menominee",
+            "America/North_Dakota",
+            "America/Denver",
+            "America/Boise",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "America/Juneau",
+            "America/Sitka",
+            "America/Metlakatla",
+            "America/Yakutat",
+            "America/Nome",
+            "America/Adak",
+            "America/Indianapolis",
+            "America/Louisville",
+            "Pacific/Honolulu",
+            "Pacific/Guam",
+            "Pacific/Saipan",
+            "Pacific/Pago_Pago",
+            "US",
+            "Asia/Manila",
+        ];
+        const DAY_FIRST: &[&str] = &[
+            "Europe",
+            "Australia",
+            "Pacific/Auckland",
+            "Pacific/Chatham",
+            "NZ",
+            "GB",
+            "Eire",
+            "Asia/Kolkata",
+            "Asia/Calcutta",
+            "Asia/Karachi",
+            "Asia/Dhaka",
+            "Asia/Jerusalem",
+            "Asia/Dubai",
+            "Asia/Riyadh",
+            "Asia/Singapore",
+            "Asia/Kuala_Lumpur",
+            "Asia/Jakarta",
+            "Asia/Bangkok",
+            "Asia/Ho_Chi_Minh",
+            "Africa/Lagos",
+            "Africa/Nairobi",
+            "Africa/Cairo",
+            "Africa/Casablanca",
+            "Africa/Algiers",
+            "Africa/Accra",
+            "America/Mexico_City",
+            "America/Sao_Paulo",
+            "America/Argentina",
+            "America/Bogota",
+            "America/Lima",
+            "America/Santiago",
+            "America/Caracas",
+            "America/Montevideo",
+            "Brazil",
+        ];
+        // Year-first or mixed in Europe: asked rather than guessed.
+        const UNCLEAR: &[&str] = &["Europe/Budapest", "Europe/Vilnius"];
+        if region(UNCLEAR) {
+            None
+        } else if region(MONTH_FIRST) {
+            Some(DateOrder::MonthFirst)
+        } else if region(DAY_FIRST) {
+            Some(DateOrder::DayFirst)
+        } else {
+            None
+        }
+    }
+}
+
+/// The words that say a time of day, beyond a clock reading with a colon.
+const TIME_WORDS: [&str; 4] = ["am", "pm", "noon", "midnight"];
+
+/// Clock readings that do not exist are refused, not rolled over: interim
+/// reads `25:00` as 01:00 the day after, and `13pm` as 01:00.
+fn check_clock(input: &str) -> Result<(), UserError> {
+    let bad = UserError::BadValue {
+        option: "when",
+        why: "has a time that does not exist: hours go from 00 to 23 and minutes from 00 to 59, \
+              e.g. 19:30 (midnight is 00:00 of the next day)",
+    };
+    let bad_12 = UserError::BadValue {
+        option: "when",
+        why: "has a time that does not exist: with am or pm, hours go from 1 to 12, e.g. 7pm or 7:30pm; \
+              or write 19:30",
+    };
+    let lower = input.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    for (i, word) in words.iter().enumerate() {
+        let word = word.trim_end_matches([',', '.', ';']);
+        let (clock, half) = match word.strip_suffix("am").or_else(|| word.strip_suffix("pm")) {
+            Some(c) => (c, true),
+            None => (word, matches!(words.get(i + 1), Some(&"am" | &"pm"))),
+        };
+        if clock.is_empty() || !clock.chars().all(|c| c.is_ascii_digit() || c == ':') {
+            continue;
+        }
+        let (hour, minute) = match clock.split_once(':') {
+            Some((h, m)) => (h, Some(m)),
+            None if half => (clock, None),
+            None => continue,
+        };
+        let (Ok(hour), minute) = (hour.parse::<u32>(), minute.map(str::parse::<u32>)) else {
+            return Err(bad);
+        };
+        if matches!(minute, Some(Err(_))) || matches!(minute, Some(Ok(m)) if m > 59) {
+            return Err(bad);
+        }
+        if half && !(1..=12).contains(&hour) {
+            return Err(bad_12);
+        }
+        if hour > 23 {
+            return Err(bad);
+        }
+    }
+    Ok(())
+}
+
+/// Numeric dates rewritten as ISO (2026-12-03) for interim, by the member's
+/// date order: `3/12/2026`, `03.12.2026`, `3.12.`, `12/3`, `2026/12/03`.
+/// An ISO date is left as it is; a date whose order is ambiguous and not
+/// known is refused with both readings.
+fn numeric_dates(input: &str, order: Option<DateOrder>, this_year: i32) -> Result<String, UserError> {
+    let mut out = Vec::new();
+    for word in input.split_whitespace() {
+        let core = word.trim_end_matches(',');
+        let tail = &word[core.len()..];
+        match numeric_date(core, order, this_year)? {
+            Some(date) => out.push(format!("{}{tail}", date.format("%Y-%m-%d"))),
+            None => out.push(word.to_string()),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+fn numeric_date(word: &str, order: Option<DateOrder>, this_year: i32) -> Result<Option<NaiveDate>, UserError> {
+    let Some(sep) = word.chars().find(|c| matches!(c, '/' | '.' | '-')) else {
+        return Ok(None);
+    };
+    let trailing_dot = sep == '.' && word.ends_with('.');
+    let parts: Vec<&str> = word.trim_end_matches('.').split(sep).collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()) || p.len() > 4)
+    {
+        return Ok(None);
+    }
+    let number = |p: &str| p.parse::<u32>().unwrap_or(0);
+    let does_not_exist = UserError::BadValue {
+        option: "when",
+        why: "has a date that does not exist; write it as YYYY-MM-DD, e.g. 2026-12-03",
+    };
+    let (a, b, year) = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 => {
+            let date = NaiveDate::from_ymd_opt(number(y) as i32, number(m), number(d));
+            return date.map(Some).ok_or(does_not_exist);
+        }
+        [a, b, y] if a.len() <= 2 && b.len() <= 2 && matches!(y.len(), 2 | 4) => {
+            let y = number(y) as i32;
+            (number(a), number(b), if y < 100 { 2000 + y } else { y })
+        }
+        // Without a year: 12/3, or 3.12. with its closing dot (19.00 is a time).
+        [a, b] if a.len() <= 2 && b.len() <= 2 && (sep == '/' || trailing_dot) => (number(a), number(b), this_year),
+        _ => return Ok(None),
+    };
+    let day_first = NaiveDate::from_ymd_opt(year, b, a);
+    let month_first = NaiveDate::from_ymd_opt(year, a, b);
+    let chosen = match (day_first, month_first, order) {
+        (Some(d), Some(m), _) if d == m => d,
+        (Some(d), None, _) => d,
+        (None, Some(m), _) => m,
+        (Some(d), Some(_), Some(DateOrder::DayFirst)) => d,
+        (Some(_), Some(m), Some(DateOrder::MonthFirst)) => m,
+        (Some(d), Some(m), None) => {
+            return Err(UserError::AmbiguousDate {
+                typed: word.chars().take(12).collect(),
+                day_first: d,
+                month_first: m,
+            });
+        }
+        (None, None, _) => return Err(does_not_exist),
+    };
+    Ok(Some(chosen))
+}
+
 /// A time the way people write it (`2026-12-01 19:00`, `tomorrow 19:00`,
-/// `tue 7pm`, `in 2h`), as a local time in `zone`. It must be in the future.
-pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime, UserError> {
+/// `tue 7pm`, `in 2h`, `03/12 19:00` when the date order is known), as a
+/// local time in `zone`. It must be in the future.
+pub fn parse(input: &str, zone: Tz, order: Option<DateOrder>, now: DateTime<Utc>) -> Result<NaiveDateTime, UserError> {
     let input = input.trim();
     let now_local = now.with_timezone(&zone).naive_local();
+    check_clock(input)?;
+    let input = &numeric_dates(input, order, now_local.year())?;
     let bad = UserError::BadValue {
         option: "when",
         why: "should look like 2026-12-01 19:00, tomorrow 19:00, tue 19:00 or in 2h",
@@ -77,10 +316,7 @@ pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime,
         // Read in a zone without clock changes, so the wall-clock reading is
         // kept as typed; the real zone's rule is applied afterwards.
         let parsed = interim_date(input, now_local.and_utc()).ok_or(bad.clone())?.naive_utc();
-        let names_a_time = input.contains(':')
-            || ["am", "pm", "noon", "midnight"]
-                .iter()
-                .any(|w| input.to_ascii_lowercase().contains(w));
+        let names_a_time = input.contains(':') || TIME_WORDS.iter().any(|w| input.to_ascii_lowercase().contains(w));
         if !names_a_time {
             return Err(UserError::BadValue {
                 option: "when",
@@ -98,6 +334,32 @@ pub fn parse(input: &str, zone: Tz, now: DateTime<Utc>) -> Result<NaiveDateTime,
         });
     }
     Ok(local)
+}
+
+/// The time of day alone, when `input` names no day (`18:00`, `7pm`), for
+/// a command that has a day already: `/meeting move` keeps the meeting's own
+/// date. `None` when it names a day too (`tomorrow 18:00`, `today 18:00`).
+pub fn time_only(input: &str) -> Option<NaiveTime> {
+    let lower = input.trim().to_ascii_lowercase();
+    let names_a_time = lower.contains(':') || TIME_WORDS.iter().any(|w| lower.contains(w));
+    if !names_a_time || lower.starts_with("in ") || lower.contains("today") || lower.contains("tonight") {
+        return None;
+    }
+    if check_clock(&lower).is_err() || lower.chars().any(|c| matches!(c, '/' | '-')) {
+        return None;
+    }
+    // Read on two days of different weekdays and months: a time alone
+    // lands on the day it is read on both times.
+    let mut time = None;
+    for day in ["2001-01-01T00:00:00Z", "2001-06-15T00:00:00Z"] {
+        let base = DateTime::parse_from_rfc3339(day).ok()?.to_utc();
+        let read = interim_date(&lower, base)?;
+        if read.date_naive() != base.date_naive() || time.is_some_and(|t| t != read.time()) {
+            return None;
+        }
+        time = Some(read.time());
+    }
+    time
 }
 
 /// interim's reading of a date, made safe for anything a person types:
@@ -123,7 +385,6 @@ fn interim_date(input: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
     use chrono_tz::{America::New_York, Europe::Berlin};
 
     fn local(s: &str) -> NaiveDateTime {
@@ -160,15 +421,21 @@ mod tests {
         let now = utc("2026-03-19T10:00:00Z");
 
         assert_eq!(
-            parse("2026-12-01 19:00", Berlin, now).unwrap(),
+            parse("2026-12-01 19:00", Berlin, None, now).unwrap(),
             local("2026-12-01 19:00")
         );
-        assert_eq!(parse("tomorrow 19:00", Berlin, now).unwrap(), local("2026-03-20 19:00"));
-        assert_eq!(parse("tue 19:00", Berlin, now).unwrap(), local("2026-03-24 19:00"));
-        assert_eq!(parse("thu 7pm", Berlin, now).unwrap(), local("2026-03-19 19:00"));
-        assert_eq!(parse("in 2h", Berlin, now).unwrap(), local("2026-03-19 13:00"));
         assert_eq!(
-            parse("in 2 days", Berlin, now).unwrap().date(),
+            parse("tomorrow 19:00", Berlin, None, now).unwrap(),
+            local("2026-03-20 19:00")
+        );
+        assert_eq!(
+            parse("tue 19:00", Berlin, None, now).unwrap(),
+            local("2026-03-24 19:00")
+        );
+        assert_eq!(parse("thu 7pm", Berlin, None, now).unwrap(), local("2026-03-19 19:00"));
+        assert_eq!(parse("in 2h", Berlin, None, now).unwrap(), local("2026-03-19 13:00"));
+        assert_eq!(
+            parse("in 2 days", Berlin, None, now).unwrap().date(),
             NaiveDate::from_ymd_opt(2026, 3, 21).unwrap()
         );
     }
@@ -177,18 +444,18 @@ mod tests {
     fn words_that_made_the_date_library_panic_are_read_or_refused_calmly() {
         let now = utc("2026-03-19T10:00:00Z");
 
-        assert_eq!(parse("thu 7PM", Berlin, now).unwrap(), local("2026-03-19 19:00"));
-        assert!(parse("M0A", Berlin, now).is_err());
-        assert!(parse("tue 7abcdefghijklmnopq", Berlin, now).is_err());
+        assert_eq!(parse("thu 7PM", Berlin, None, now).unwrap(), local("2026-03-19 19:00"));
+        assert!(parse("M0A", Berlin, None, now).is_err());
+        assert!(parse("tue 7abcdefghijklmnopq", Berlin, None, now).is_err());
     }
 
     #[test]
     fn past_times_vague_dates_and_nonsense_are_refused() {
         let now = utc("2026-03-19T10:00:00Z");
 
-        assert!(parse("2026-03-18 19:00", Berlin, now).is_err());
-        assert!(parse("tuesday", Berlin, now).is_err());
-        assert!(parse("whenever", Berlin, now).is_err());
-        assert!(parse("in -2h", Berlin, now).is_err());
+        assert!(parse("2026-03-18 19:00", Berlin, None, now).is_err());
+        assert!(parse("tuesday", Berlin, None, now).is_err());
+        assert!(parse("whenever", Berlin, None, now).is_err());
+        assert!(parse("in -2h", Berlin, None, now).is_err());
     }
 }

@@ -249,10 +249,11 @@ def main():
                 sum(c["kind"] == "move" for c in changes.values()) >= a.moves:
             changes[mid] = {"kind": "cancel", "cmd": f"!meeting cancel meeting:{mid}", "due": due_at}
         else:
-            # A few minutes later, on a whole minute, still due within the run.
+            # A few minutes later, on a whole minute, still due within the run;
+            # onto the group's other meetings, so confirmed (issue 23 asks).
             to = (starts[mid] // 60 + rng.randint(1, 3)) * 60
             local = time.strftime("%Y-%m-%d %H:%M", time.gmtime(to))
-            changes[mid] = {"kind": "move", "cmd": f'!meeting move meeting:{mid} when:"{local}"',
+            changes[mid] = {"kind": "move", "cmd": f'!meeting move meeting:{mid} when:"{local}" confirm:yes',
                             "due": due_at, "to": to}
 
     def applied(mid):

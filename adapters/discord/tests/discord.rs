@@ -1619,6 +1619,15 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
         command_interaction(id(7), &plain_member(), "meeting calendar", &[]),
     );
     let calendar = bot.fake.wait_request("POST", &callback_path(id(7))).await;
+    // A country by name, with a word more: lines, never "too long".
+    let crisis_by_name = bot
+        .interact(command_interaction(
+            id(8),
+            &plain_member(),
+            "crisis",
+            &[("country", 3, json!("Deutschland bitte"))],
+        ))
+        .await;
 
     let list = answer(&list);
     assert!(is_ephemeral(list));
@@ -1650,6 +1659,8 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
     );
     assert_eq!(calendar.files, ["meetings.ics"]);
     assert!(is_ephemeral(answer(&calendar.body)));
+    let by_name = embed_text(answer(&crisis_by_name));
+    assert!(by_name.contains("TelefonSeelsorge, call 0800 111 0 111"), "{by_name}");
     bot.stop().await;
 }
 

@@ -204,13 +204,16 @@ impl Renderer<'_> {
     }
 }
 
-/// An instant in `zone`, with the zone named: `Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)`.
+/// An instant in `zone`, with the zone named: `Tue 1 Dec 2026, 19:00 CET
+/// (Europe/Berlin)`; once only where the abbreviation is the name (`UTC`).
 pub fn time(at: &chrono::DateTime<chrono::Utc>, zone: &chrono_tz::Tz) -> String {
-    format!(
-        "{} ({})",
-        at.with_timezone(zone).format("%a %-d %b %Y, %H:%M %Z"),
-        zone.name()
-    )
+    let local = at.with_timezone(zone);
+    let shown = local.format("%a %-d %b %Y, %H:%M %Z").to_string();
+    if local.format("%Z").to_string() == zone.name() {
+        shown
+    } else {
+        format!("{shown} ({})", zone.name())
+    }
 }
 
 /// Breaks every `@room` (any case) with a word joiner, so no client or
@@ -298,6 +301,7 @@ mod tests {
             time(&at, &chrono_tz::Europe::Berlin),
             "Tue 1 Dec 2026, 19:00 CET (Europe/Berlin)"
         );
+        assert_eq!(time(&at, &chrono_tz::UTC), "Tue 1 Dec 2026, 18:00 UTC");
     }
 
     #[test]

@@ -657,9 +657,11 @@ mod prompts {
         let me = MEMBERS[0];
         let (scheduler, seen) = recording(&bot);
         bot.say(me, "timezone zone:America/New_York").await;
-        bot.say(me, "reminders quiet:22:00-08:00").await;
 
         let on = bot.say(me, "checkin remind time:07:00").await;
+        // Quiet hours set after the prompt's time: a time set inside them is
+        // refused (issue 23), so they come second here, and the prompt moves.
+        bot.say(me, "reminders quiet:22:00-08:00").await;
         scheduler.advance(&bot.clock, at("2026-03-21T00:00:00Z")).await.unwrap();
         let prompts = sent(&seen, "Your check-in");
         let press = {
@@ -751,11 +753,15 @@ async fn words_without_a_name_never_spill_into_a_group_or_a_note() {
     let bot = Bot::new().await;
     circle(&bot).await;
 
+    // Since issue 23 a value runs to the next option's name, so
+    // `note:missing Grief circle` is one note and counts in no group; words
+    // before any name, or after a one-word value, are the ones left unnamed.
     let spilled = bot
-        .say(MEMBERS[0], "checkin share mood:2 note:missing Grief circle")
+        .say(MEMBERS[0], "checkin share Grief circle mood:2 note:missing")
         .await;
-    let quoted = bot
-        .say(MEMBERS[0], r#"checkin share mood:2 note:"missing Grief circle""#)
+    let trailing = bot.say(MEMBERS[0], "checkin share mood:2 missing Grief circle").await;
+    let unquoted = bot
+        .say(MEMBERS[0], "checkin share mood:2 note:missing Grief circle")
         .await;
 
     assert!(
@@ -764,10 +770,12 @@ async fn words_without_a_name_never_spill_into_a_group_or_a_note() {
         text(&spilled)
     );
     assert!(!text(&spilled).contains("missing"), "the words are not echoed back");
+    assert!(text(&trailing).contains("Nothing was changed"), "{}", text(&trailing));
+    assert!(!text(&trailing).contains("missing"), "the words are not echoed back");
     assert!(
-        text(&quoted).contains("counts in no group's summary"),
+        text(&unquoted).contains("counts in no group's summary"),
         "{}",
-        text(&quoted)
+        text(&unquoted)
     );
     let rows: Vec<(Option<i64>, Option<String>)> = sqlx::query_as("SELECT group_id, note FROM checkins")
         .fetch_all(bot.hearth.store().pool())

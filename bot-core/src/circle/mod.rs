@@ -195,9 +195,14 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let message = match (what, circle.auto_advance) {
         ("warn", _) => {
             let left = circle.share_secs.unwrap_or(0) - before.elapsed(unix(now)).unwrap_or(0);
+            // Due late (after a restart) when the share has already run out:
+            // nothing is left to warn of, and "about 1 s left" would be untrue.
+            if left <= 0 {
+                return Ok(None);
+            }
             Message::new().line(Line::new().push(who).t(format!(
                 ", about {} left — no rush, just a gentle heads-up.",
-                minutes(left.max(1))
+                minutes(left)
             )))
         }
         ("end", false) => Message::new().line(

@@ -34,9 +34,12 @@ fn check(text: &str) {
     // Around both of New York's 2026 clock changes, and in between.
     for now in ["2026-03-08T06:30:00Z", "2026-11-01T05:45:00Z", "2026-06-01T12:00:00Z"] {
         for zone in ZONES {
-            if let Ok(local) = when::parse(text, *zone, at(now)) {
-                let _ = when::resolve(local, *zone);
+            for order in [None, Some(when::DateOrder::DayFirst), Some(when::DateOrder::MonthFirst)] {
+                if let Ok(local) = when::parse(text, *zone, order, at(now)) {
+                    let _ = when::resolve(local, *zone);
+                }
             }
+            let _ = when::time_only(text);
         }
     }
 }

@@ -484,7 +484,10 @@ async fn every_accepted_rule_is_said_in_words_on_the_card() {
         let answer = text(
             &bot.say(
                 "admin",
-                &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC repeat:"{repeat}""#),
+                // Each at the same time as the one before: confirmed on purpose.
+                &format!(
+                    r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC repeat:"{repeat}" confirm:yes"#
+                ),
             )
             .await,
         );
@@ -626,13 +629,14 @@ async fn reminders_due_at_one_instant_in_one_place_go_out_as_digests_of_ten() {
     for n in 1..=12 {
         bot.say(
             "admin",
-            &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC title:"m{n:02}""#),
+            // Twelve at one time: confirmed on purpose, to make a digest.
+            &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC title:"m{n:02}" confirm:yes"#),
         )
         .await;
     }
     bot.say(
         "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:15" timezone:UTC title:"m13""#,
+        r#"meeting schedule group:#1 when:"2026-03-21 19:15" timezone:UTC title:"m13" confirm:yes"#,
     )
     .await;
     let failed_once = Arc::new(Mutex::new(false));

@@ -243,7 +243,7 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
                 Action::Move { occ, hour, fault } => (
                     "admin".to_string(),
                     format!(
-                        r#"meeting move meeting:1 occurrence:{} when:"{} {hour:02}:00""#,
+                        r#"meeting move meeting:1 occurrence:{} when:"{} {hour:02}:00" confirm:yes"#,
                         date(*occ),
                         date(*occ)
                     ),

@@ -36,7 +36,7 @@ async fn a_member_with_everything() -> Bot {
     )
     .await;
     let z = |text: &'static str| say_as(&bot, "local", text);
-    z("timezone zone:Europe/Berlin").await;
+    z("timezone zone:Europe/Berlin dates:day_first").await;
     z("group join group:#1").await;
     z("group join group:#2").await;
     z("reminders leads:2h dm:on quiet:23:00-07:00").await;

@@ -1436,6 +1436,88 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
 }
 
 #[tokio::test]
+async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_series_is_cancelled() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    answer(
+        &bot.interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let first = bot.fake.events()[0]["id"].as_str().unwrap().to_string();
+    // Someone starts the event on Discord ahead of time: it is active now.
+    bot.fake.start_event(&first);
+    let before = bot.fake.requests().len();
+
+    // The occurrence moves: the event that has started stays as it is, and
+    // the occurrence gets an event of its own.
+    answer(
+        &bot.interact(command_interaction(
+            id(3),
+            &admin(),
+            "meeting move",
+            &[
+                ("meeting", 4, json!(1)),
+                ("when", 3, json!("2026-03-22 18:00")),
+                ("occurrence", 3, json!("2026-03-21")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let moved = bot.fake.events();
+    // The series is cancelled: the running event is ended, the other cancelled.
+    answer(
+        &bot.interact(command_interaction(
+            id(4),
+            &admin(),
+            "meeting cancel",
+            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let cancelled = bot.fake.events();
+
+    let to_first = format!("/guilds/{GUILD}/scheduled-events/{first}");
+    let edits: Vec<serde_json::Value> = bot.fake.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path == to_first)
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(edits, [json!({ "status": 3 })], "only ended, never edited");
+    assert_eq!(moved.len(), 2, "{moved:#?}");
+    assert_eq!(moved[0]["status"], 2);
+    assert!(
+        moved[1]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-22T18:00:00"),
+        "{:#}",
+        moved[1]
+    );
+    assert_eq!(cancelled[0]["status"], 3, "the running event ended");
+    assert_eq!(cancelled[1]["status"], 4, "the one to come cancelled");
+    bot.stop().await;
+}
+
+#[tokio::test]
 async fn groups_and_meetings_autocomplete_from_the_core() {
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);

@@ -2,6 +2,11 @@
 //! the config, then connects to each configured platform without answering
 //! anyone, and looks at the database. Every line it prints says what to do;
 //! it exits non-zero when something must be fixed.
+//!
+//! It is safe beside a running bot: it takes the database's instance lock
+//! first, and when a Hearth holds it (or the Matrix store's own lock), it
+//! checks the Matrix session with the stored access token alone and says so,
+//! never opening a crypto store in use.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -75,6 +80,9 @@ pub async fn check(path: &Path, config: &Config) -> Report {
         "config",
         format!("{} reads without errors; nothing to do.", path.display()),
     );
+    // Held to the end: a bot started meanwhile is refused (a service manager
+    // starts it again) rather than open the stores beside the check.
+    let (bot_running, _lock) = instance(&mut report, config);
     database(&mut report, &config.storage.path).await;
     if config.console.is_some() {
         report.ok(
@@ -82,12 +90,15 @@ pub async fn check(path: &Path, config: &Config) -> Report {
             "runs on the terminal Hearth is started from; nothing to check.",
         );
     }
+    #[cfg(feature = "discord")]
     if let Some(discord) = &config.discord {
         self::discord(&mut report, discord).await;
     }
+    #[cfg(feature = "matrix")]
     if let Some(matrix) = &config.matrix {
-        self::matrix(&mut report, matrix).await;
+        self::matrix(&mut report, matrix, bot_running).await;
     }
+    let _ = bot_running;
     if let Some(metrics) = &config.metrics {
         match std::net::TcpListener::bind(metrics.listen) {
             Ok(_) => report.ok("metrics", format!("{} is free to serve /metrics; nothing to do.", metrics.listen)),
@@ -101,6 +112,50 @@ pub async fn check(path: &Path, config: &Config) -> Report {
         }
     }
     report
+}
+
+/// Whether a Hearth runs on this database (it holds the instance lock),
+/// and the lock when this check could take it.
+fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::InstanceLock>) {
+    const PART: &str = "running";
+    if config.storage.shared {
+        report.note(
+            PART,
+            "[storage] shared = true: whether a Hearth runs here is told by the Matrix store's own lock, if any.",
+        );
+        return (false, None);
+    }
+    let folder = match config.storage.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        // No Hearth runs on a database whose folder is missing (said below).
+        return (false, None);
+    }
+    match bot_core::InstanceLock::take(&config.storage.path) {
+        Ok(lock) => {
+            report.ok(PART, "no Hearth is running on this database; nothing to do.");
+            (false, Some(lock))
+        }
+        Err(e) if e.starts_with("another Hearth is already running") => {
+            report.ok(
+                PART,
+                "a Hearth is running on this database: this check leaves its stores alone (platforms are asked with the tokens it holds); nothing to do.",
+            );
+            (true, None)
+        }
+        // Unknown, so taken as running: a store that may be in use is never opened.
+        Err(e) => {
+            report.note(
+                PART,
+                format!(
+                    "{e}; this check takes Hearth for running and leaves its stores alone. Run it as Hearth's own user."
+                ),
+            );
+            (true, None)
+        }
+    }
 }
 
 async fn database(report: &mut Report, path: &Path) {
@@ -213,6 +268,7 @@ async fn database(report: &mut Report, path: &Path) {
     pool.close().await;
 }
 
+#[cfg(feature = "discord")]
 async fn discord(report: &mut Report, config: &hearth_discord::DiscordConfig) {
     const PART: &str = "discord";
     let access = match hearth_discord::perms::access(config).await {
@@ -273,56 +329,99 @@ async fn discord(report: &mut Report, config: &hearth_discord::DiscordConfig) {
     }
 }
 
-async fn matrix(report: &mut Report, config: &hearth_matrix::MatrixConfig) {
+#[cfg(feature = "matrix")]
+async fn matrix(report: &mut Report, config: &hearth_matrix::MatrixConfig, bot_running: bool) {
+    use hearth_matrix::check::Checked;
     const PART: &str = "matrix";
-    let probe = config.store_dir.join(format!(".hearth-check-{}", std::process::id()));
-    let writable = std::fs::create_dir_all(&config.store_dir).and_then(|()| std::fs::write(&probe, b"check"));
-    let _ = std::fs::remove_file(&probe);
-    if let Err(e) = writable {
-        report.fix(
-            PART,
-            format!(
-                "the store_dir {} is not writable ({e}): create it for Hearth's user, or change [matrix] store_dir.",
-                config.store_dir.display()
-            ),
-        );
+    if !bot_running && !writable(report, PART, config) {
         return;
     }
-    report.ok(
-        PART,
-        format!(
-            "the store_dir {} is writable; nothing to do.",
-            config.store_dir.display()
-        ),
-    );
-    let matrix = match hearth_matrix::Matrix::connect(config.clone()).await {
-        Ok(matrix) => matrix,
+    let checked = match hearth_matrix::check::check(config, bot_running).await {
+        Ok(checked) => checked,
         Err(e) => {
             report.fix(
                 PART,
                 format!(
-                    "cannot log in or restore the session: {e:#}. Check homeserver, user_id and the password (password_env or password_file); a running Hearth on the same store_dir must be stopped first."
+                    "cannot log in or restore the session: {e:#}. Check homeserver, user_id and the password (password_env or password_file)."
                 ),
             );
             return;
         }
     };
-    let device = matrix.device_id().unwrap_or_default();
+    match checked {
+        Checked::InUse { user_id, device_id } => report.ok(
+            PART,
+            format!(
+                "the running Hearth holds store_dir {}, so it was not opened: the stored access token was checked with the homeserver alone (whoami), and it is {user_id}'s on device {device_id}; nothing to do.",
+                config.store_dir.display()
+            ),
+        ),
+        Checked::TokenRefused { device_id, soft_logout } => {
+            let next = if soft_logout {
+                "it logs in again to the same device, keeping its keys"
+            } else {
+                "the device is gone: it logs in again as a new device, and keeps the old keys in store_dir/retired"
+            };
+            let text = format!(
+                "{} refuses the stored access token of device {device_id}; nothing was changed. At its next start (or now, if it runs) Hearth logs in again with the password: {next}.",
+                config.homeserver
+            );
+            if config.has_password() {
+                report.note(PART, text);
+            } else {
+                report.fix(PART, format!("{text} Configure password_env or password_file for that."));
+            }
+        }
+        Checked::Opened {
+            device_id,
+            encryption_ready,
+            logged_in,
+        } => {
+            let how = if logged_in { "logged in (a new device)" } else { "session restored" };
+            report.ok(
+                PART,
+                format!(
+                    "{how}: logged in as {} on {} (device {device_id}); nothing to do.",
+                    config.user_id, config.homeserver
+                ),
+            );
+            if encryption_ready {
+                report.ok(
+                    PART,
+                    "encryption is ready: the device has its keys, kept in store_dir (back it up with the database); nothing to do.",
+                );
+            } else {
+                report.fix(
+                    PART,
+                    "encryption is not ready: the device has no keys. Stop Hearth, move store_dir aside and run hearth check again to log in as a new device.",
+                );
+            }
+        }
+    }
+}
+
+/// Whether store_dir can be written (checked only when no bot holds it).
+#[cfg(feature = "matrix")]
+fn writable(report: &mut Report, part: &'static str, config: &hearth_matrix::MatrixConfig) -> bool {
+    let probe = config.store_dir.join(format!(".hearth-check-{}", std::process::id()));
+    let writable = std::fs::create_dir_all(&config.store_dir).and_then(|()| std::fs::write(&probe, b"check"));
+    let _ = std::fs::remove_file(&probe);
+    if let Err(e) = writable {
+        report.fix(
+            part,
+            format!(
+                "the store_dir {} is not writable ({e}): create it for Hearth's user, or change [matrix] store_dir.",
+                config.store_dir.display()
+            ),
+        );
+        return false;
+    }
     report.ok(
-        PART,
+        part,
         format!(
-            "logged in as {} on {} (device {device}); nothing to do.",
-            config.user_id, config.homeserver
+            "the store_dir {} is writable; nothing to do.",
+            config.store_dir.display()
         ),
     );
-    match matrix.client().encryption().ed25519_key().await {
-        Some(_) => report.ok(
-            PART,
-            "encryption is ready: the device has its keys, kept in store_dir (back it up with the database); nothing to do.",
-        ),
-        None => report.fix(
-            PART,
-            "encryption is not ready: the device has no keys. Move store_dir aside and run hearth check again to log in as a new device.",
-        ),
-    }
+    true
 }

@@ -18,10 +18,50 @@ pub struct Config {
     #[serde(default)]
     pub community: Community,
     pub console: Option<Console>,
-    pub discord: Option<hearth_discord::DiscordConfig>,
-    pub matrix: Option<hearth_matrix::MatrixConfig>,
+    pub discord: Option<DiscordSection>,
+    pub matrix: Option<MatrixSection>,
     /// Serve Prometheus metrics when present.
     pub metrics: Option<crate::metrics::MetricsConfig>,
+}
+
+#[cfg(feature = "discord")]
+pub type DiscordSection = hearth_discord::DiscordConfig;
+#[cfg(not(feature = "discord"))]
+pub type DiscordSection = NotBuilt;
+#[cfg(feature = "matrix")]
+pub type MatrixSection = hearth_matrix::MatrixConfig;
+#[cfg(not(feature = "matrix"))]
+pub type MatrixSection = NotBuilt;
+
+/// The section of a platform this binary was built without (a Cargo
+/// feature): reading one is an error that says how to get it, never a
+/// section silently ignored.
+#[cfg(not(all(feature = "discord", feature = "matrix")))]
+#[derive(Debug)]
+pub enum NotBuilt {}
+
+#[cfg(not(all(feature = "discord", feature = "matrix")))]
+impl<'de> Deserialize<'de> for NotBuilt {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(format!(
+            "this hearth was built without this platform (it has: {}); install it with the platform's \
+             Cargo feature, e.g. `cargo install --path . --locked` for both, or remove the section",
+            built_with()
+        )))
+    }
+}
+
+/// The platforms this binary was built with, for messages.
+#[cfg(not(all(feature = "discord", feature = "matrix")))]
+fn built_with() -> String {
+    let mut platforms = vec!["console"];
+    if cfg!(feature = "discord") {
+        platforms.push("discord");
+    }
+    if cfg!(feature = "matrix") {
+        platforms.push("matrix");
+    }
+    platforms.join(", ")
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,6 +184,7 @@ mod tests {
         assert!(err.contains("retention_days"), "{err}");
     }
 
+    #[cfg(feature = "discord")]
     #[test]
     fn a_discord_section_parses_and_never_takes_the_token_itself() {
         let config: Config = toml::from_str(
@@ -171,6 +212,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("json"), "{err}");
+    }
+
+    #[cfg(not(all(feature = "discord", feature = "matrix")))]
+    #[test]
+    fn a_section_for_a_platform_left_out_of_the_build_says_how_to_get_it() {
+        let section = if cfg!(feature = "discord") { "matrix" } else { "discord" };
+
+        let err = toml::from_str::<Config>(&format!("[{section}]\n"))
+            .unwrap_err()
+            .to_string();
+
+        assert!(err.contains("built without this platform"), "{err}");
+        assert!(err.contains(section) && err.contains("cargo install"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod backup;
 mod check;
 mod config;
 mod metrics;
+#[cfg(any(feature = "discord", feature = "matrix"))]
 mod supervise;
 
 use std::io::IsTerminal;
@@ -51,10 +52,12 @@ enum Command {
         to: PathBuf,
     },
     /// Setting up the Discord bot.
+    #[cfg(feature = "discord")]
     #[command(subcommand)]
     Discord(DiscordSetup),
 }
 
+#[cfg(feature = "discord")]
 #[derive(Debug, Subcommand)]
 enum DiscordSetup {
     /// Prints the link that adds the bot to a server with the permissions Hearth uses.
@@ -176,7 +179,14 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(&path)?;
             export_meeting_guide(&config.storage.path, community.as_deref(), &out).await
         }
-        (Some(command @ (Command::Check | Command::Backup { .. } | Command::Discord(_))), config) => {
+        (Some(command @ (Command::Check | Command::Backup { .. })), config) => {
+            init_logs("warn,matrix_sdk=error,matrix_sdk_base=error,matrix_sdk_crypto=error");
+            let path = config.context("this command needs --config FILE (or HEARTH_CONFIG)")?;
+            let config = Config::load(&path)?;
+            operate(command, &path, config).await
+        }
+        #[cfg(feature = "discord")]
+        (Some(command @ Command::Discord(_)), config) => {
             init_logs("warn,matrix_sdk=error,matrix_sdk_base=error,matrix_sdk_crypto=error");
             let path = config.context("this command needs --config FILE (or HEARTH_CONFIG)")?;
             let config = Config::load(&path)?;
@@ -251,7 +261,13 @@ async fn console(
 }
 
 /// Runs every configured adapter at once over one core and one store until a
-/// signal, or until one of them stops. One scheduler delivers for them all.
+/// signal. One scheduler delivers for them all.
+///
+/// With a platform adapter (Discord, Matrix) configured, Hearth runs until it
+/// is asked to stop, whatever the console does: under a service manager
+/// standard input is empty, and a bot that stopped when its console did
+/// would look like a clean, wanted exit. A platform adapter that ends
+/// without being asked is an error, for the service manager to restart.
 async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     let (store, lock) = open_store(&config.storage.path, config.storage.shared).await?;
     let hearth = Hearth::new(store.clone(), Arc::new(SystemClock), core);
@@ -273,23 +289,76 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
     if let Some(metrics) = &config.metrics {
         metrics::serve(metrics, store.clone(), until_stopped())?;
     }
-    let mut outboxes: Vec<Arc<dyn Outbox>> = Vec::new();
-    let mut adapters: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    if let Some(discord) = config.discord {
-        outboxes.push(Arc::new(hearth_discord::DiscordOutbox::from_config(&discord)?));
-        let run = supervise::discord(hearth.clone(), discord, until_stopped.clone());
-        adapters.spawn(async move { ("discord", run.await) });
+    let mut adapters = start_adapters(config, &hearth, &until_stopped)?;
+    sweep_hourly(hearth.clone(), until_stopped());
+    let mut scheduler =
+        tokio::spawn(Scheduler::new(hearth, std::mem::take(&mut adapters.outboxes)).run(until_stopped()));
+    let (outcome, scheduler_done) = run_until_stopped(&mut adapters, &mut scheduler).await;
+    let _ = stop.send(true);
+    // Everything below (the delivery in flight, unmuting a circle) fits in
+    // 10 s from the signal, as a service manager expects; then Hearth exits.
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_WITHIN;
+    // The console waits on standard input, which no signal closes; the others stop cleanly.
+    let drain = async {
+        while let Some(joined) = adapters.running.join_next().await {
+            if let Ok((name, Err(e))) = joined {
+                tracing::warn!(adapter = name, error = %e, "adapter stopped with an error");
+            }
+        }
+    };
+    if tokio::time::timeout_at(deadline, drain).await.is_err() {
+        adapters.running.abort_all();
     }
+    // The scheduler finishes the deliveries it has started and records them.
+    if !scheduler_done && tokio::time::timeout_at(deadline, &mut scheduler).await.is_err() {
+        tracing::warn!("the scheduler did not finish in time; what it held goes out at the next start");
+        scheduler.abort();
+    }
+    store.close().await;
+    drop(lock);
+    outcome
+}
+
+/// The running adapters, and the outboxes the scheduler delivers through.
+struct Adapters {
+    running: JoinSet<(&'static str, anyhow::Result<()>)>,
+    outboxes: Vec<Arc<dyn Outbox>>,
+    /// How many platform adapters (not the console) run.
+    platforms: usize,
+}
+
+/// Starts every configured adapter. The platforms connect in their own
+/// tasks: a homeserver that is down holds back neither Discord nor the
+/// scheduler, and its adapter keeps trying; a login the homeserver refuses,
+/// or a wrong configuration, ends its task at once with the error, and
+/// Hearth with it.
+fn start_adapters<S, Stop>(config: Config, hearth: &Hearth, until_stopped: &S) -> anyhow::Result<Adapters>
+where
+    S: Fn() -> Stop + Clone + Send + Sync + 'static,
+    Stop: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut adapters = Adapters {
+        running: JoinSet::new(),
+        outboxes: Vec::new(),
+        platforms: 0,
+    };
+    #[cfg(feature = "discord")]
+    if let Some(discord) = config.discord {
+        adapters
+            .outboxes
+            .push(Arc::new(hearth_discord::DiscordOutbox::from_config(&discord)?));
+        let run = supervise::discord(hearth.clone(), discord, until_stopped.clone());
+        adapters.running.spawn(async move { ("discord", run.await) });
+        adapters.platforms += 1;
+    }
+    #[cfg(feature = "matrix")]
     if let Some(matrix) = config.matrix {
-        // Connecting logs in (or restores the session) and syncs once, so that
-        // nothing sent before start-up is answered.
-        let connected = hearth_matrix::Matrix::connect(matrix.clone())
-            .await
-            .context("connecting to Matrix")?;
-        let outbox = connected.outbox();
-        outboxes.push(Arc::new(outbox.clone()));
-        let run = supervise::matrix(hearth.clone(), matrix, connected, outbox, until_stopped.clone());
-        adapters.spawn(async move { ("matrix", run.await) });
+        // Deliveries wait for a connection (see `MatrixOutbox`).
+        let outbox = hearth_matrix::MatrixOutbox::detached();
+        adapters.outboxes.push(Arc::new(outbox.clone()));
+        let run = supervise::matrix(hearth.clone(), matrix, outbox, until_stopped.clone());
+        adapters.running.spawn(async move { ("matrix", run.await) });
+        adapters.platforms += 1;
     }
     if let Some(console) = config.console {
         let options = hearth_console::Options {
@@ -299,22 +368,70 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
             own_scheduler: false,
         };
         let session = hearth_console::Console::new(hearth.clone(), options, std::io::stdout());
-        outboxes.push(session.outbox());
+        adapters.outboxes.push(session.outbox());
         let stdin = BufReader::new(tokio::io::stdin());
-        adapters.spawn(async move {
+        adapters.running.spawn(async move {
             let ran = session.run(stdin).await.context("console input or output failed");
             ("console", ran)
         });
     }
-    // Retention: what is past its time is deleted at start and every hour.
-    let sweeper = hearth.clone();
-    let swept = until_stopped();
+    // Only the platforms use it; a console-only build has none.
+    let _ = until_stopped;
+    Ok(adapters)
+}
+
+/// Waits for a signal, or for what ends Hearth without one: the scheduler
+/// stopping, an adapter failing, a platform adapter ending unasked, or the
+/// console ending when it runs alone. Returns the outcome and whether the
+/// scheduler has ended.
+async fn run_until_stopped(
+    adapters: &mut Adapters,
+    scheduler: &mut tokio::task::JoinHandle<()>,
+) -> (anyhow::Result<()>, bool) {
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            // Reminders must never stop silently while the bot keeps answering:
+            // a scheduler that ends (a panic) ends the process, for its supervisor to restart.
+            ended = &mut *scheduler => {
+                return (Err(match ended {
+                    Err(e) if e.is_panic() => anyhow::anyhow!("the scheduler panicked; stopping so that a supervisor restarts Hearth"),
+                    _ => anyhow::anyhow!("the scheduler stopped unexpectedly"),
+                }), true);
+            }
+            Some(joined) = adapters.running.join_next() => match joined {
+                Ok(("console", Ok(()))) if adapters.platforms > 0 => {
+                    tracing::info!("console input ended; the platform adapters go on until a signal");
+                }
+                Ok(("console", Ok(()))) => {
+                    tracing::info!(adapter = "console", "adapter finished; shutting down");
+                    return (Ok(()), false);
+                }
+                Ok((name, Ok(()))) => {
+                    return (Err(anyhow::anyhow!(
+                        "the {name} adapter stopped though no signal asked it to; exiting with an error so that a service manager restarts Hearth"
+                    )), false);
+                }
+                Ok((name, Err(e))) => return (Err(e.context(format!("the {name} adapter stopped"))), false),
+                Err(e) => return (Err(anyhow::anyhow!("an adapter task failed: {e}")), false),
+            },
+            () = &mut signal => {
+                tracing::info!("shutting down on a signal");
+                return (Ok(()), false);
+            }
+        }
+    }
+}
+
+/// Retention: what is past its time is deleted at start and every hour.
+fn sweep_hourly(hearth: Hearth, stopped: impl std::future::Future<Output = ()> + Send + 'static) {
     tokio::spawn(async move {
         let sweeping = async {
             let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 hourly.tick().await;
-                match sweeper.sweep(sweeper.now()).await {
+                match hearth.sweep(hearth.now()).await {
                     Ok(gone) => tracing::info!(
                         jobs = gone.jobs,
                         rsvps = gone.rsvps,
@@ -327,57 +444,9 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
         };
         tokio::select! {
             () = sweeping => {}
-            () = swept => {}
+            () = stopped => {}
         }
     });
-    let mut scheduler = tokio::spawn(Scheduler::new(hearth, outboxes).run(until_stopped()));
-    let mut scheduler_done = false;
-    let outcome = tokio::select! {
-        // Reminders must never stop silently while the bot keeps answering:
-        // a scheduler that ends (a panic) ends the process, for its supervisor to restart.
-        ended = &mut scheduler => {
-            scheduler_done = true;
-            Err(match ended {
-                Err(e) if e.is_panic() => anyhow::anyhow!("the scheduler panicked; stopping so that a supervisor restarts Hearth"),
-                _ => anyhow::anyhow!("the scheduler stopped unexpectedly"),
-            })
-        }
-        Some(joined) = adapters.join_next() => match joined {
-            Ok((name, Ok(()))) => {
-                tracing::info!(adapter = name, "adapter finished; shutting down");
-                Ok(())
-            }
-            Ok((name, Err(e))) => Err(e.context(format!("the {name} adapter stopped"))),
-            Err(e) => Err(anyhow::anyhow!("an adapter task failed: {e}")),
-        },
-        () = shutdown_signal() => {
-            tracing::info!("shutting down on a signal");
-            Ok(())
-        }
-    };
-    let _ = stop.send(true);
-    // Everything below (the delivery in flight, unmuting a circle) fits in
-    // 10 s from the signal, as a service manager expects; then Hearth exits.
-    let deadline = tokio::time::Instant::now() + SHUTDOWN_WITHIN;
-    // The console waits on standard input, which no signal closes; the others stop cleanly.
-    let drain = async {
-        while let Some(joined) = adapters.join_next().await {
-            if let Ok((name, Err(e))) = joined {
-                tracing::warn!(adapter = name, error = %e, "adapter stopped with an error");
-            }
-        }
-    };
-    if tokio::time::timeout_at(deadline, drain).await.is_err() {
-        adapters.abort_all();
-    }
-    // The scheduler finishes the deliveries it has started and records them.
-    if !scheduler_done && tokio::time::timeout_at(deadline, &mut scheduler).await.is_err() {
-        tracing::warn!("the scheduler did not finish in time; what it held goes out at the next start");
-        scheduler.abort();
-    }
-    store.close().await;
-    drop(lock);
-    outcome
 }
 
 /// How long stopping may take after a signal, under systemd's and Docker's 10 s.
@@ -494,6 +563,7 @@ async fn operate(command: Command, path: &std::path::Path, config: Config) -> an
                 copied.pending_jobs
             ))
         }
+        #[cfg(feature = "discord")]
         Command::Discord(DiscordSetup::Invite { application_id }) => {
             let id = match application_id {
                 Some(id) => id,

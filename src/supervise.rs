@@ -12,8 +12,22 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// A run this long counts as healthy: the next failure starts the backoff over.
 const HEALTHY: Duration = Duration::from_secs(600);
 
-/// Runs `start()` until it finishes cleanly or `stopped()` resolves; each
-/// failure is logged and followed by a wait that doubles, from 1 s to 5 min.
+/// An error that starting again cannot mend (a refused login, a wrong
+/// configuration): [`supervise`] returns it at once.
+#[derive(Debug)]
+pub struct Fatal(pub anyhow::Error);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
+
+/// Runs `start()` until it finishes cleanly, fails with [`Fatal`], or
+/// `stopped()` resolves; each other failure is logged and followed by a
+/// wait that doubles, from 1 s to 5 min.
 pub async fn supervise<Run, S, Stop>(
     name: &'static str,
     mut start: impl FnMut() -> Run,
@@ -30,7 +44,10 @@ where
         let began = Instant::now();
         let error = match start().await {
             Ok(()) => return Ok(()),
-            Err(e) => e,
+            Err(e) => match e.downcast::<Fatal>() {
+                Ok(Fatal(fatal)) => return Err(fatal),
+                Err(e) => e,
+            },
         };
         if began.elapsed() >= HEALTHY {
             backoff = FIRST_BACKOFF;
@@ -46,6 +63,7 @@ where
 }
 
 /// The Discord adapter, supervised.
+#[cfg(feature = "discord")]
 pub async fn discord<S, Stop>(hearth: Hearth, config: hearth_discord::DiscordConfig, stopped: S) -> anyhow::Result<()>
 where
     S: Fn() -> Stop,
@@ -55,15 +73,19 @@ where
     supervise("discord", start, &stopped).await
 }
 
-/// The Matrix adapter, supervised: `connected` is the first connection
-/// (made before start-up goes on, so that a wrong configuration stops it);
-/// after a failure it connects again (logging in again with the password
-/// when the token was revoked, in the same store) and points `outbox`, which
-/// the scheduler holds, at the new connection.
+/// The Matrix adapter, supervised. It connects in its own task, so that a
+/// homeserver that is down at start holds back nothing else: failing to
+/// reach it is retried with backoff, like any later failure (a sync that
+/// keeps failing, a revoked token: connecting again logs in again with the
+/// password). A first connection the homeserver refuses (a wrong password)
+/// or that the configuration forbids is fatal. `outbox`, which the
+/// scheduler holds, lets go of each connection when it ends, so that its
+/// client is dropped before the next one opens the store, and is pointed at
+/// the next.
+#[cfg(feature = "matrix")]
 pub async fn matrix<S, Stop>(
     hearth: Hearth,
     config: hearth_matrix::MatrixConfig,
-    connected: hearth_matrix::Matrix,
     outbox: hearth_matrix::MatrixOutbox,
     stopped: S,
 ) -> anyhow::Result<()>
@@ -71,26 +93,39 @@ where
     S: Fn() -> Stop,
     Stop: Future<Output = ()> + Send + 'static,
 {
-    let mut first = Some(connected);
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
+    let connected_once = Arc::new(AtomicBool::new(false));
     let start = || {
-        let first = first.take();
         let config = config.clone();
         let outbox = outbox.clone();
         let hearth = hearth.clone();
+        let connected_once = connected_once.clone();
         let stop = stopped();
         async move {
-            let matrix = match first {
-                Some(matrix) => matrix,
-                None => {
-                    let matrix = hearth_matrix::Matrix::connect(config).await?;
-                    matrix.deliver_through(&outbox);
-                    tracing::info!(device = ?matrix.device_id(), "matrix connected again");
-                    matrix
+            let matrix = match hearth_matrix::Matrix::connect(config).await {
+                Ok(matrix) => matrix,
+                Err(e) if !connected_once.load(Ordering::SeqCst) && !hearth_matrix::is_unreachable(&e) => {
+                    return Err(Fatal(e.context("connecting to Matrix")).into());
+                }
+                Err(e) => {
+                    if !connected_once.load(Ordering::SeqCst) {
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "matrix: the homeserver cannot be reached yet; the other adapters go on"
+                        );
+                    }
+                    return Err(e.context("connecting to Matrix"));
                 }
             };
-            bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
+            if connected_once.swap(true, Ordering::SeqCst) {
+                tracing::info!(device = ?matrix.device_id(), "matrix connected again");
+            }
+            matrix.deliver_through(&outbox);
             let ran = matrix.run(hearth, stop).await;
-            bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
+            outbox.detach();
             ran
         }
     };
@@ -122,6 +157,23 @@ mod tests {
         assert!(outcome.is_ok());
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         assert!(began.elapsed() >= FIRST_BACKOFF * 3, "waited 1 s, then 2 s");
+    }
+
+    #[tokio::test]
+    async fn a_fatal_failure_ends_it_at_once_with_its_error() {
+        let calls = AtomicU32::new(0);
+        let start = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(Fatal(anyhow::anyhow!("the password is wrong")).into()) }
+        };
+
+        let outcome = supervise("test", start, std::future::pending::<()>).await;
+
+        let Err(error) = outcome else {
+            panic!("a fatal failure must end it")
+        };
+        assert_eq!(error.to_string(), "the password is wrong");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

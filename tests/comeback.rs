@@ -1,7 +1,9 @@
 //! The real `hearth` binary with Discord (the fake, on 127.0.0.1) and Matrix
-//! (the test Synapse) in one process: the homeserver goes away for 30 s, then
-//! the bot's access token is revoked; the Matrix side comes back each time,
-//! and the Discord side answers throughout.
+//! (the test Synapse) in one process: the homeserver is down when Hearth
+//! starts, then goes away for 30 s, then the bot's access token is revoked;
+//! the Matrix side comes back each time (and says so in its metrics), and
+//! the Discord side answers throughout. And reminders that fall due while
+//! the token is revoked all arrive once the bot has logged in again.
 //!
 //! The homeserver "goes away" behind a TCP proxy that the bot talks through:
 //! connections refused and open ones cut, as when Synapse is stopped, while
@@ -127,69 +129,97 @@ async fn matrix_answers(alice: &Member, room: &matrix_sdk::Room, bot: &UserId, w
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn matrix_comes_back_after_an_outage_and_a_revoked_token_while_discord_answers() {
-    let synapse = synapse().await;
-    let target = synapse.url.trim_start_matches("http://").to_string();
-    let mut proxy = Proxy::start(&target).await;
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = common::bot_config(&synapse, dir.path()).await;
-    let token_file = dir.path().join("discord.token");
+/// The text of `GET /metrics` on `addr`, or "" while nothing answers.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+/// Waits until `/metrics` says the Matrix adapter is connected (1) or not (0).
+async fn matrix_connected_is(addr: &str, value: u8, within: Duration) {
+    let wanted = format!("hearth_adapter_connected{{platform=\"matrix\"}} {value}");
+    let deadline = Instant::now() + within;
+    loop {
+        let addr = addr.to_string();
+        let scraped = tokio::task::spawn_blocking(move || scrape(&addr)).await.unwrap();
+        if scraped.contains(&wanted) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never {wanted} within {within:?}:\n{scraped}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Writes the config: the fake Discord, Matrix at `homeserver`, metrics at `metrics`.
+fn config(
+    dir: &std::path::Path,
+    fake: &FakeDiscord,
+    bot: &hearth_matrix::MatrixConfig,
+    homeserver: &str,
+    metrics: &str,
+) -> std::path::PathBuf {
+    let token_file = dir.join("discord.token");
     std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.path().join("hearth.toml");
+    let config = dir.join("hearth.toml");
     std::fs::write(
         &config,
         format!(
             "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n\n\
-             [matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
+             [matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n\n\
+             [metrics]\nlisten = {metrics:?}\n",
+            db = dir.join("hearth.db").display().to_string(),
             token = token_file.display().to_string(),
             base = fake.base_url,
-            hs = proxy.url(),
+            hs = homeserver,
             user = bot.user_id,
             pw = bot.password_file.as_ref().unwrap().display().to_string(),
             store = bot.store_dir.display().to_string(),
         ),
     )
     .unwrap();
-    let _hearth = Running(
+    config
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_hearth(config: &std::path::Path, dir: &std::path::Path) -> Running {
+    Running(
         Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("--config")
-            .arg(&config)
+            .arg(config)
             .env_remove("HEARTH_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
             .spawn()
-            .expect("the hearth binary starts"),
-    );
-    fake.wait_identified().await;
-    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
-        .await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
-    let room = room_with_bot(&alice, &bot_id, true, &[]).await;
-    matrix_answers(&alice, &room, &bot_id, Duration::from_secs(30)).await;
-    discord_answers(&fake, 1).await;
+            .unwrap(),
+    )
+}
 
-    // The homeserver is gone for 30 s; Discord goes on answering.
-    proxy.down().await;
-    let outage = Instant::now();
-    let mut id = 2;
-    while outage.elapsed() < Duration::from_secs(30) {
-        discord_answers(&fake, id).await;
-        id += 1;
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-    proxy.up().await;
-    matrix_answers(&alice, &room, &bot_id, Duration::from_secs(90)).await;
-
-    // The bot's token is revoked (its device signed out); it logs in again
-    // with its password, as a new device, and answers in the encrypted room.
+/// Revokes the bot's access token, as an admin signing its device out does.
+async fn revoke_token(synapse: &common::Synapse, store_dir: &std::path::Path) -> String {
     let session: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(bot.store_dir.join("session.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(store_dir.join("session.json")).unwrap()).unwrap();
     let access_token = session["access_token"].as_str().unwrap();
-    let old_device = session["device_id"].as_str().unwrap().to_string();
     let logout = matrix_sdk::reqwest::Client::new()
         .post(format!("{}/_matrix/client/v3/logout", synapse.url))
         .bearer_auth(access_token)
@@ -198,6 +228,59 @@ async fn matrix_comes_back_after_an_outage_and_a_revoked_token_while_discord_ans
         .await
         .unwrap();
     assert!(logout.status().is_success(), "{}", logout.status());
+    session["device_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_comes_back_after_an_outage_and_a_revoked_token_while_discord_answers() {
+    let synapse = synapse().await;
+    let target = synapse.url.trim_start_matches("http://").to_string();
+    let mut proxy = Proxy::start(&target).await;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let config = config(dir.path(), &fake, &bot, &proxy.url(), &metrics);
+    // The homeserver is down when Hearth starts: Discord answers at once,
+    // Matrix once the homeserver is up.
+    proxy.down().await;
+    let _hearth = start_hearth(&config, dir.path());
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    let started = Instant::now();
+    discord_answers(&fake, 1).await;
+    let discord_answered_in = started.elapsed();
+    matrix_connected_is(&metrics, 0, Duration::from_secs(10)).await;
+    proxy.up().await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
+    let room = room_with_bot(&alice, &bot_id, true, &[]).await;
+    matrix_answers(&alice, &room, &bot_id, Duration::from_secs(60)).await;
+    matrix_connected_is(&metrics, 1, Duration::from_secs(5)).await;
+    assert!(
+        discord_answered_in < Duration::from_secs(10),
+        "Discord waited for the homeserver: {discord_answered_in:?}"
+    );
+
+    // The homeserver is gone for 30 s; Discord goes on answering, and the
+    // metrics say Matrix is not connected from the first failed sync on.
+    proxy.down().await;
+    let outage = Instant::now();
+    matrix_connected_is(&metrics, 0, Duration::from_secs(15)).await;
+    let mut id = 2;
+    while outage.elapsed() < Duration::from_secs(30) {
+        discord_answers(&fake, id).await;
+        id += 1;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    proxy.up().await;
+    matrix_answers(&alice, &room, &bot_id, Duration::from_secs(90)).await;
+    matrix_connected_is(&metrics, 1, Duration::from_secs(5)).await;
+
+    // The bot's token is revoked (its device signed out); it logs in again
+    // with its password, as a new device, and answers in the encrypted room.
+    let old_device = revoke_token(&synapse, &bot.store_dir).await;
     discord_answers(&fake, id).await;
     id += 1;
     matrix_answers(&alice, &room, &bot_id, Duration::from_secs(90)).await;
@@ -214,4 +297,103 @@ async fn matrix_comes_back_after_an_outage_and_a_revoked_token_while_discord_ans
             .exists(),
         "the old device's keys are kept"
     );
+}
+
+/// Twelve reminders fall due while the bot's access token is revoked: the
+/// first sends are refused (401), the bot logs in again with its password,
+/// and every reminder arrives once, none marked failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_in_again() {
+    const MEETINGS: usize = 12;
+    let synapse = synapse().await;
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let config = config(dir.path(), &fake, &bot, &synapse.url, &metrics);
+    let _hearth = start_hearth(&config, dir.path());
+    let alice = Member::new(&synapse, "alice").await;
+    let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
+    let room = room_with_bot(&alice, &bot_id, false, &[]).await;
+    matrix_answers(&alice, &room, &bot_id, Duration::from_secs(60)).await;
+    let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str() && s.kind() == "m.room.message";
+    alice.say(&room, "!group create name:Revoked topic:x led_by:peer").await;
+    alice
+        .wait_for("the group", |s| from_bot(s) && s.body().starts_with("Revoked"))
+        .await;
+    alice.say(&room, "!reminders group:Revoked leads:1m").await;
+    // Meetings on a minute at least 100 s away: their reminders fall due a
+    // minute before, at least 40 s from now.
+    let now = chrono::Utc::now().timestamp();
+    let meeting_at = (now + 100 + 59) / 60 * 60;
+    let due = meeting_at - 60;
+    let when = chrono::DateTime::from_timestamp(meeting_at, 0)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    // All at one time on purpose: confirmed (Hearth asks before a group
+    // meets twice at once).
+    for i in 0..MEETINGS {
+        let asked = alice
+            .say(
+                &room,
+                &format!(
+                    r#"!meeting schedule group:Revoked when:"{when}" timezone:UTC title:"revoked-{i:02}" confirm:yes"#
+                ),
+            )
+            .await;
+        let answer = alice
+            .wait_for("the schedule", |s| {
+                from_bot(s) && s.in_reply_to() == Some(asked.as_str())
+            })
+            .await;
+        assert!(answer.body().contains("Scheduled"), "revoked-{i:02}: {}", answer.body());
+    }
+    // The token goes a second before the reminders fall due: the bot has no
+    // time to log in again before the scheduler sends them.
+    let left = (due * 1000 - 1000 - chrono::Utc::now().timestamp_millis()).max(0);
+    tokio::time::sleep(Duration::from_millis(left.unsigned_abs())).await;
+    let old_device = revoke_token(&synapse, &bot.store_dir).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let titles = || (0..MEETINGS).map(|i| format!("revoked-{i:02}"));
+    let seen = loop {
+        let reminders: Vec<String> = alice
+            .all(|s| {
+                from_bot(s)
+                    && s.body().contains("revoked-")
+                    && s.ts() >= (due - 1) * 1000
+                    && !s.body().contains("Scheduled")
+            })
+            .await
+            .iter()
+            .map(|s| s.body().to_string())
+            .collect();
+        if titles().all(|t| reminders.iter().any(|r| r.contains(&t))) {
+            break reminders;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every reminder arrived: {reminders:#?}\nhearth's log:\n{}",
+            std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+
+    let session: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bot.store_dir.join("session.json")).unwrap()).unwrap();
+    assert_ne!(session["device_id"].as_str().unwrap(), old_device, "logged in again");
+    for title in titles() {
+        assert_eq!(
+            seen.iter().filter(|r| r.contains(&title)).count(),
+            1,
+            "{title} arrived once: {seen:#?}"
+        );
+    }
+    let store = bot_core::Store::open(&dir.path().join("hearth.db")).await.unwrap();
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'failed'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(failed, 0, "no delivery given up");
 }

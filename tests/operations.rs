@@ -9,9 +9,11 @@
     reason = "a test harness should fail loudly"
 )]
 
+#[cfg(feature = "matrix")]
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;
 mod running;
+#[cfg(feature = "discord")]
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
@@ -21,7 +23,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use running::Running;
+#[cfg(feature = "discord")]
 use serde_json::json;
+#[cfg(feature = "discord")]
 use support::{
     ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction, guild_create,
     member, voice_state,
@@ -55,6 +59,7 @@ fn write_config(dir: &Path, sections: &str) -> PathBuf {
     config
 }
 
+#[cfg(feature = "discord")]
 fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
     let token_file = dir.join("discord.token");
     std::fs::write(&token_file, "fake-token\n").unwrap();
@@ -67,6 +72,7 @@ fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
 
 // ---- Discord setup ----------------------------------------------------------
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn the_invite_link_asks_for_exactly_the_permissions_the_adapter_uses() {
     let fake = FakeDiscord::start().await;
@@ -99,6 +105,7 @@ async fn the_invite_link_asks_for_exactly_the_permissions_the_adapter_uses() {
     }
 }
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn check_names_mute_members_when_the_bot_lacks_it_and_exits_non_zero() {
     let fake = FakeDiscord::start().await;
@@ -144,6 +151,7 @@ async fn check_names_mute_members_when_the_bot_lacks_it_and_exits_non_zero() {
     assert!(text(&lacking.stderr).contains("to fix"), "{}", text(&lacking.stderr));
 }
 
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn check_with_a_wrong_token_says_so() {
     let fake = FakeDiscord::start().await;
@@ -165,19 +173,24 @@ async fn check_with_a_wrong_token_says_so() {
 
 // ---- Matrix -----------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_against_synapse_with_a_good_config_exits_zero() {
-    let synapse = common::synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = common::bot_config(&synapse, dir.path()).await;
-    let section = format!(
+#[cfg(feature = "matrix")]
+fn matrix_section(bot: &hearth_matrix::MatrixConfig) -> String {
+    format!(
         "[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
         hs = bot.homeserver,
         user = bot.user_id,
         pw = bot.password_file.as_ref().unwrap().display().to_string(),
         store = bot.store_dir.display().to_string(),
-    );
-    let config = write_config(dir.path(), &section);
+    )
+}
+
+#[cfg(feature = "matrix")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_against_synapse_with_a_good_config_exits_zero() {
+    let synapse = common::synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let config = write_config(dir.path(), &matrix_section(&bot));
     // A wrong password and no session to restore.
     let wrong = dir.path().join("wrong.toml");
     let wrong_password = dir.path().join("wrong-password");
@@ -225,6 +238,118 @@ async fn check_against_synapse_with_a_good_config_exits_zero() {
         "{bad_out}"
     );
     let _ = std::fs::remove_file(wrong);
+}
+
+/// `hearth check` three times beside the running bot while another account
+/// claims the bot's one-time keys, as members' new devices do. Two clients
+/// on one crypto store would make keys with the same ids and lose some; the
+/// check leaves the running bot's store alone and asks the homeserver with
+/// the stored token instead, and says so. A member's new device then sends
+/// an encrypted command, on one of the keys claimed since, and the bot
+/// answers it.
+#[cfg(feature = "matrix")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_beside_the_running_bot_leaves_its_keys_alone_and_says_so() {
+    let synapse = common::synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    let config = write_config(dir.path(), &matrix_section(&bot));
+    let _hearth = Running(
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--config")
+            .arg(&config)
+            .env_remove("HEARTH_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let bot_id = matrix_sdk::ruma::UserId::parse(bot.user_id.as_str()).unwrap();
+    let alice = common::Member::new(&synapse, "alice").await;
+    let room = common::room_with_bot(&alice, &bot_id, true, &[]).await;
+    let asked = alice.say(&room, "!group list").await;
+    alice
+        .wait_for("the bot's first answer", |s| {
+            s.sender() == bot_id.as_str() && s.in_reply_to() == Some(asked.as_str())
+        })
+        .await;
+    let session: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bot.store_dir.join("session.json")).unwrap()).unwrap();
+    let device = session["device_id"].as_str().unwrap().to_string();
+    let claimer = common::Member::new(&synapse, "claimer").await;
+
+    let claiming = async {
+        let mut claimed = 0;
+        for _ in 0..60 {
+            if common::claim_one_time_key(&claimer, &bot_id, &device).await == Some(true) {
+                claimed += 1;
+            }
+        }
+        claimed
+    };
+    let checking = async {
+        let mut outs = Vec::new();
+        for _ in 0..3 {
+            let config = config.clone();
+            let out = tokio::task::spawn_blocking(move || hearth(&["check", "--config", config.to_str().unwrap()]))
+                .await
+                .unwrap();
+            outs.push(out);
+        }
+        outs
+    };
+    let (claimed, checks) = tokio::join!(claiming, checking);
+    // A member's new device: it claims one of the bot's keys to share its room key.
+    let carol = common::Member::new(&synapse, "carol").await;
+    let carols = common::room_with_bot(&carol, &bot_id, true, &[]).await;
+    let command = carol.say(&carols, "!group list").await;
+    let answer = carol
+        .wait_for("the bot's answer to the new device", |s| {
+            s.sender() == bot_id.as_str() && s.in_reply_to() == Some(command.as_str())
+        })
+        .await;
+
+    assert!(claimed > 0, "no one-time key was claimed");
+    for out in &checks {
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("a Hearth is running on this database"), "{stdout}");
+        assert!(
+            stdout.contains("so it was not opened") && stdout.contains("(whoami)") && stdout.contains(&device),
+            "{stdout}"
+        );
+    }
+    assert!(answer.encrypted, "the answer is encrypted");
+    assert!(!answer.body().is_empty());
+}
+
+/// A homeserver that is down at start is waited for (tests/comeback.rs); a
+/// login it refuses is not: Hearth stops at once, saying why.
+#[cfg(feature = "matrix")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_stops_start_up_at_once_with_the_error() {
+    let synapse = common::synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = common::bot_config(&synapse, dir.path()).await;
+    let wrong = dir.path().join("wrong-password");
+    std::fs::write(&wrong, "not the password\n").unwrap();
+    bot.password_file = Some(wrong);
+    let config = write_config(dir.path(), &matrix_section(&bot));
+    let started = Instant::now();
+
+    let out = tokio::task::spawn_blocking(move || hearth(&["--config", config.to_str().unwrap()]))
+        .await
+        .unwrap();
+
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        stderr.contains("the matrix adapter stopped") && stderr.contains("logging in to Matrix"),
+        "{stderr}"
+    );
 }
 
 // ---- metrics ----------------------------------------------------------------
@@ -479,6 +604,7 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
 // ---- stopping ---------------------------------------------------------------
 
 /// (user, mute) of a server-mute request.
+#[cfg(feature = "discord")]
 fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
     let user = r
         .path
@@ -489,10 +615,17 @@ fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
     Some((user, r.body["mute"].as_bool()?))
 }
 
+/// SIGTERM while a circle has three people muted, with a slow Discord: each
+/// unmute takes 2.2 s to be answered and the gateway never answers the bot's
+/// close. Every mute is released before Hearth exits, within 10 s: the
+/// unmutes go first, the gateway waits. (Closing the gateway first took 5 s
+/// of serenity's own timeout, and the third unmute never left.)
+#[cfg(feature = "discord")]
 #[tokio::test]
 async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_and_exits_within_10_s() {
     const ADA: u64 = 11;
     const BO: u64 = 12;
+    const CY: u64 = 13;
     const DI: u64 = 14;
     let fake = FakeDiscord::start().await;
     let events = format!("/guilds/{GUILD}/scheduled-events");
@@ -511,13 +644,20 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     fake.wait_identified().await;
     fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
         .await;
+    let muted = [BO, CY, DI];
     let states = [
         voice_state(ADA, Some(77)),
         voice_state(BO, Some(77)),
+        voice_state(CY, Some(77)),
         voice_state(DI, Some(77)),
     ];
     let ada = member(ADA, "Ada", ADMIN_WHO_MUTES, &[MODERATOR_ROLE]);
-    let people = [ada.clone(), member(BO, "Bo", PLAIN, &[]), member(DI, "Di", PLAIN, &[])];
+    let people = [
+        ada.clone(),
+        member(BO, "Bo", PLAIN, &[]),
+        member(CY, "Cy", PLAIN, &[]),
+        member(DI, "Di", PLAIN, &[]),
+    ];
     fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
     for state in &states {
         fake.dispatch("VOICE_STATE_UPDATE", state.clone());
@@ -527,8 +667,9 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
         "INTERACTION_CREATE",
         command_interaction(1, &ada, "circle start", &[("mute_others", 3, json!("yes"))]),
     );
-    fake.wait_for("Bo muted", |r| mute_of(r) == Some((BO, true))).await;
-    fake.wait_for("Di muted", |r| mute_of(r) == Some((DI, true))).await;
+    for user in muted {
+        fake.wait_for("a mute", |r| mute_of(r) == Some((user, true))).await;
+    }
     fake.dispatch(
         "INTERACTION_CREATE",
         command_interaction(
@@ -553,8 +694,17 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
         ),
     );
     // The scheduler is mirroring the meeting as a scheduled event: Discord
-    // takes 3 s to answer. Stop Hearth in the middle of it.
+    // takes 3 s to answer. Stop Hearth in the middle of it, with Discord slow
+    // to unmute and to close the gateway.
     fake.wait_request("POST", &events).await;
+    for user in muted {
+        fake.delay(
+            "PATCH",
+            &format!("/guilds/{GUILD}/members/{user}"),
+            Duration::from_millis(2200),
+        );
+    }
+    fake.hold_gateway_close();
     let before_stop = fake.requests().len();
     let stopped_at = Instant::now();
     let terminated = Command::new("kill")
@@ -579,7 +729,7 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     unmuted.sort_unstable();
     assert_eq!(
         unmuted,
-        [(BO, false), (DI, false)],
+        [(BO, false), (CY, false), (DI, false)],
         "the circle's mutes undone at shutdown"
     );
     // The delivery was recorded as done: nothing goes out again at the next start.
@@ -592,10 +742,60 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     assert_eq!(states, ["sent"], "the mirrored event's job");
 }
 
+/// The service test: the example configuration with a [discord] section, as
+/// a service manager starts it (standard input closed). Hearth keeps running
+/// until it is asked to stop, and with a [console] section too.
+#[cfg(feature = "discord")]
+#[tokio::test]
+async fn the_example_config_with_discord_keeps_running_with_standard_input_closed() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/hearth.example.toml")).unwrap();
+    for (i, extra) in ["", "[console]\n"].into_iter().enumerate() {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hearth.db").display().to_string();
+        let config = dir.path().join("hearth.toml");
+        let text = example.replace("path = \"hearth.db\"", &format!("path = {db:?}"));
+        assert_ne!(text, example, "the example names its database");
+        std::fs::write(
+            &config,
+            format!("{text}\n{extra}{}", discord_section(&fake, dir.path())),
+        )
+        .unwrap();
+        let mut hearth = Running(
+            Command::new(env!("CARGO_BIN_EXE_hearth"))
+                .arg("--config")
+                .arg(&config)
+                .env_remove("HEARTH_CONFIG")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        fake.wait_identified().await;
+
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let running = hearth.0.try_wait().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &hearth.0.id().to_string()])
+            .status()
+            .unwrap();
+        let stopped = hearth.0.wait().unwrap();
+
+        let log = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
+        assert!(
+            running.is_none(),
+            "case {i}: hearth exited ({running:?}) with stdin closed:\n{log}"
+        );
+        assert!(stopped.success(), "case {i}: {stopped}\n{log}");
+    }
+}
+
 // ---- the README, followed ---------------------------------------------------
 
 /// The README's "Running it for your community": its `toml` block and every
 /// `hearth` command of its `sh` blocks, in order.
+#[cfg(all(feature = "discord", feature = "matrix"))]
 fn readme_walkthrough() -> (String, Vec<String>) {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = readme
@@ -631,6 +831,7 @@ fn readme_walkthrough() -> (String, Vec<String>) {
     (config.expect("a toml block"), commands)
 }
 
+#[cfg(all(feature = "discord", feature = "matrix"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_discord() {
     let (config, commands) = readme_walkthrough();
@@ -731,6 +932,24 @@ async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_disco
         commands.iter().any(|l| l == "cargo install --path . --locked"),
         "{commands:?}"
     );
+}
+
+/// A binary built without a platform (a Cargo feature) refuses that
+/// platform's section and says how to get it: the test is also proof that
+/// this build's binary is the one under test.
+#[cfg(not(all(feature = "discord", feature = "matrix")))]
+#[test]
+fn a_section_for_a_platform_the_build_left_out_stops_start_up_and_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let left_out = if cfg!(feature = "discord") { "matrix" } else { "discord" };
+    let config = write_config(dir.path(), &format!("[{left_out}]\n"));
+
+    let out = hearth(&["--config", config.to_str().unwrap()]);
+
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("built without this platform"), "{stderr}");
+    assert!(stderr.contains("cargo install"), "{stderr}");
 }
 
 #[test]

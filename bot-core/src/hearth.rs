@@ -104,6 +104,12 @@ pub(crate) enum Command<'a> {
         occurrence: Option<&'a str>,
         answer: &'static str,
     },
+    /// A press of an RSVP button taken back: the answer goes, if it is
+    /// still this one.
+    MeetingRsvpTakenBack {
+        occurrence: Option<&'a str>,
+        answer: &'static str,
+    },
     MeetingCalendar,
     Reminders(reminders::Asked<'a>),
     Crisis {
@@ -130,6 +136,16 @@ pub(crate) enum Command<'a> {
 }
 
 impl<'a> Command<'a> {
+    /// What undoes this command when its button press is taken back,
+    /// where that has a meaning.
+    fn undone(self) -> Option<Self> {
+        match self {
+            Command::MeetingRsvp { occurrence, answer } => Some(Command::MeetingRsvpTakenBack { occurrence, answer }),
+            Command::Circle(circle::Action::Raise) => Some(Command::Circle(circle::Action::Lower)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
         Some(match b.spec.name {
             "help" => Command::Help {
@@ -486,8 +502,9 @@ impl Hearth {
     }
 
     async fn try_handle(&self, input: &Input) -> Result<Response> {
-        let invocation = match &input.kind {
-            InputKind::Command(invocation) => invocation,
+        let (invocation, undo) = match &input.kind {
+            InputKind::Command(invocation) => (invocation, false),
+            InputKind::Undo(invocation) => (invocation, true),
             InputKind::Presence(change) => return self.presence(input, change).await,
         };
         let bound = parse::bind(invocation)?;
@@ -579,6 +596,13 @@ impl Hearth {
                 context: "dispatching a command",
                 source: format!("no handler for {}", bound.spec.name).into(),
             });
+        };
+        let command = match (undo, command) {
+            (false, command) => command,
+            (true, command) => match command.undone() {
+                Some(undone) => undone,
+                None => return Ok(Response::none()),
+            },
         };
         self.beyond_the_spec(&ctx, &command, role, group.as_ref()).await?;
         self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
@@ -860,6 +884,30 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
+                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                commit(tx).await?;
+                self.planned();
+                Response::private(message)
+            }
+            Command::MeetingRsvpTakenBack { occurrence, answer } => {
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
+                let Some(message) = meetings::take_back_rsvp(
+                    &mut tx,
+                    &meeting,
+                    the_group()?,
+                    &ctx.me,
+                    occurrence,
+                    answer,
+                    reader_zone,
+                    now,
+                )
+                .await?
+                else {
+                    return Ok(Response::none());
+                };
+                // The answer and this member's reminders change in one write.
                 jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
                 commit(tx).await?;
                 self.planned();

@@ -155,6 +155,11 @@ pub enum InputKind {
     Command(Invocation),
     /// Someone joined or left a voice channel.
     Presence(PresenceChange),
+    /// Someone took back a press of the button that stands for this
+    /// invocation (Matrix: they removed their reaction). The core undoes
+    /// what the press did where that has a meaning: an RSVP goes back to no
+    /// answer, a raised hand is lowered; anything else is left as it is.
+    Undo(Invocation),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

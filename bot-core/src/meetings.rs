@@ -1686,6 +1686,52 @@ pub async fn rsvp(
     Ok(with_line(Message::new().line(line), which))
 }
 
+/// An RSVP button's press taken back: the member's answer for the
+/// occurrence goes, when it is still `answer` (a press of another button
+/// since then stands). `None` when nothing changed.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a command handler: each argument is a distinct input"
+)]
+pub async fn take_back_rsvp(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    group: &Group,
+    me: &Member,
+    wanted: Option<&str>,
+    answer: &str,
+    reader_zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Option<Message>> {
+    // The press named the same occurrence: the same one is found, and the
+    // answer when it was pressed already said which it took.
+    let (occ, _) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
+    if occ.start <= now {
+        return Ok(None);
+    }
+    let gone =
+        sqlx::query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
+            .bind(meeting.id)
+            .bind(occ.original.timestamp())
+            .bind(me.id)
+            .bind(answer)
+            .execute(&mut *conn)
+            .await
+            .context("taking back an RSVP")?
+            .rows_affected();
+    if gone == 0 {
+        return Ok(None);
+    }
+    let name = meeting.name(&group.name);
+    Ok(Some(
+        Message::new().line(
+            Line::text(format!("Your answer for {name} on "))
+                .push(time(occ.start, reader_zone))
+                .t(" is taken back: no answer for now. Press a button again any time."),
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1151,6 +1151,7 @@ mod privacy;
 mod resources;
 mod retention;
 mod under_change;
+mod undo;
 mod words;
 
 mod native_events {

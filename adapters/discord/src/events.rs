@@ -50,7 +50,7 @@ pub enum EventError {
     Failed { guild: u64, detail: String },
 }
 
-/// Mirrors `event`: updates the event `existing` (an id stored by the caller)
+/// Mirrors `event`: updates the event `existing` (one that has not started)
 /// or, when there is none or Discord no longer has it, creates one if the
 /// guild is under the limit. Returns the event's id, to store.
 pub async fn mirror_event(
@@ -133,6 +133,20 @@ pub async fn cancel_event(http: &Http, guild: GuildId, id: u64) -> Result<(), Ev
     {
         Ok(_) => {
             tracing::info!(guild = %guild, event = id, "scheduled event cancelled");
+            Ok(())
+        }
+        Err(e) if code(&e) == Some(UNKNOWN_EVENT) => Ok(()),
+        Err(e) => Err(failure(guild, &e)),
+    }
+}
+
+/// Ends an event that has started: the one change Discord allows to an
+/// active event. One Discord no longer has, or that has ended, counts as ended.
+pub async fn end_event(http: &Http, guild: GuildId, id: u64) -> Result<(), EventError> {
+    let end = EditScheduledEvent::new().status(ScheduledEventStatus::Completed);
+    match guild.edit_scheduled_event(http, ScheduledEventId::new(id), end).await {
+        Ok(_) => {
+            tracing::info!(guild = %guild, event = id, "scheduled event ended");
             Ok(())
         }
         Err(e) if code(&e) == Some(UNKNOWN_EVENT) => Ok(()),

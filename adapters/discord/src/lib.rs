@@ -29,6 +29,11 @@ pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
 pub use outbox::{DiscordOutbox, create_message, nonce};
 pub use voice::{MuteError, MuteOutcome, presence_input, set_server_mute, set_stage_suppress};
 
+/// At shutdown, how long releasing the circles' mutes may take, and then
+/// closing the gateway: within the 9 s Hearth gives itself after a signal.
+const RELEASE_WITHIN: Duration = Duration::from_secs(7);
+const CLOSE_WITHIN: Duration = Duration::from_millis(1500);
+
 /// How long the core may take before the interaction is deferred; Discord
 /// drops an answer that comes after 3 seconds.
 pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
@@ -203,13 +208,24 @@ impl Discord {
             }
             () = shutdown => tracing::info!("discord: shutting down"),
         }
-        shards.shutdown_all().await;
-        if tokio::time::timeout(Duration::from_secs(5), start).await.is_err() {
-            tracing::warn!("discord: shards did not stop within 5 s");
+        // Nobody stays muted by a bot that is gone: the mutes go first,
+        // while the budget is whole; closing the gateway can wait on Discord.
+        if tokio::time::timeout(RELEASE_WITHIN, voice::release_mutes(&http_for_release, &hearth))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "discord: releasing the circle mutes took longer than {RELEASE_WITHIN:?}; the rest go at the next start"
+            );
+        }
+        let closing = async {
+            shards.shutdown_all().await;
+            let _ = start.await;
+        };
+        if tokio::time::timeout(CLOSE_WITHIN, closing).await.is_err() {
+            tracing::warn!("discord: the gateway did not close within {CLOSE_WITHIN:?}");
         }
         bot_core::metrics::adapter_connected(Platform::Discord, false);
-        // Nobody stays muted by a bot that is gone.
-        voice::release_mutes(&http_for_release, &hearth).await;
         Ok(())
     }
 }

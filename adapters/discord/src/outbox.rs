@@ -207,6 +207,11 @@ impl DiscordOutbox {
     /// cancels it when there is none. The event is found again by the
     /// meeting's number at the end of its description, so nothing about it
     /// needs storing.
+    ///
+    /// An event that has started (Discord's "active") is never edited or
+    /// cancelled, which Discord refuses: the next occurrence gets an event
+    /// of its own, and when there is none any more (the series cancelled),
+    /// the running one is ended, the one change Discord allows.
     pub async fn mirror_meeting(&self, community: &str, event: &MeetingEvent) -> Result<(), DeliveryError> {
         let guild = GuildId::new(snowflake(community)?);
         let marker = meeting_marker(event.meeting);
@@ -215,17 +220,36 @@ impl DiscordOutbox {
             .scheduled_events(self.http.as_ref(), false)
             .await
             .map_err(|e| classify(&e, "listing scheduled events in guild", guild.get()))?;
-        let existing = listed
-            .iter()
-            .filter(|e| matches!(e.status, ScheduledEventStatus::Scheduled | ScheduledEventStatus::Active))
-            .find(|e| e.description.as_deref().is_some_and(|d| d.ends_with(&marker)))
-            .map(|e| e.id.get());
+        let ours = |status: ScheduledEventStatus| {
+            listed
+                .iter()
+                .filter(move |e| e.status == status)
+                .filter(|e| e.description.as_deref().is_some_and(|d| d.ends_with(&marker)))
+                .map(|e| e.id.get())
+        };
+        let scheduled = ours(ScheduledEventStatus::Scheduled).next();
         let outcome = match &event.next {
-            None => match existing {
-                Some(id) => events::cancel_event(self.http.as_ref(), guild, id).await,
-                None => Ok(()),
-            },
-            Some(next) => events::mirror_event(self.http.as_ref(), guild, existing, &native(next))
+            None => {
+                let mut ended = Ok(());
+                for id in ours(ScheduledEventStatus::Active) {
+                    ended = ended.and(events::end_event(self.http.as_ref(), guild, id).await);
+                }
+                match scheduled {
+                    Some(id) => ended.and(events::cancel_event(self.http.as_ref(), guild, id).await),
+                    None => ended,
+                }
+            }
+            // The occurrence under way is the one its active event shows.
+            Some(next)
+                if listed.iter().any(|e| {
+                    e.status == ScheduledEventStatus::Active
+                        && e.description.as_deref().is_some_and(|d| d.ends_with(&marker))
+                        && e.start_time.unix_timestamp() == next.start.timestamp()
+                }) =>
+            {
+                Ok(())
+            }
+            Some(next) => events::mirror_event(self.http.as_ref(), guild, scheduled, &native(next))
                 .await
                 .map(|_| ()),
         };

@@ -1543,55 +1543,84 @@ async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
 }
 
 #[tokio::test]
-async fn times_as_people_write_them_and_help_for_a_family_of_commands_as_slash_commands() {
+async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_series_is_cancelled() {
     let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
         .unwrap()
         .to_utc();
-    let bot = Bot::start_at(std::sync::Arc::new(bot_core::ManualClock::new(start))).await;
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-
-    let scheduled = bot
-        .interact(command_interaction(
+    answer(
+        &bot.interact(command_interaction(
             id(2),
             &admin(),
             "meeting schedule",
-            &[("when", 3, json!("next friday at 7pm")), ("timezone", 3, json!("UTC"))],
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+            ],
         ))
-        .await;
-    let help = bot
-        .interact(command_interaction(
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let first = bot.fake.events()[0]["id"].as_str().unwrap().to_string();
+    // Someone starts the event on Discord ahead of time: it is active now.
+    bot.fake.start_event(&first);
+    let before = bot.fake.requests().len();
+
+    // The occurrence moves: the event that has started stays as it is, and
+    // the occurrence gets an event of its own.
+    answer(
+        &bot.interact(command_interaction(
             id(3),
-            &plain_member(),
-            "help",
-            &[("command", 3, json!("meeting"))],
+            &admin(),
+            "meeting move",
+            &[
+                ("meeting", 4, json!(1)),
+                ("when", 3, json!("2026-03-22 18:00")),
+                ("occurrence", 3, json!("2026-03-21")),
+            ],
         ))
-        .await;
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let moved = bot.fake.events();
+    // The series is cancelled: the running event is ended, the other cancelled.
+    answer(
+        &bot.interact(command_interaction(
+            id(4),
+            &admin(),
+            "meeting cancel",
+            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let cancelled = bot.fake.events();
 
-    let scheduled = embed_text(answer(&scheduled));
-    assert!(scheduled.contains("Once, Fri 27 Mar 2026 at 19:00 UTC"), "{scheduled}");
+    let to_first = format!("/guilds/{GUILD}/scheduled-events/{first}");
+    let edits: Vec<serde_json::Value> = bot.fake.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path == to_first)
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(edits, [json!({ "status": 3 })], "only ended, never edited");
+    assert_eq!(moved.len(), 2, "{moved:#?}");
+    assert_eq!(moved[0]["status"], 2);
     assert!(
-        scheduled.contains("as Friday 27 Mar, not this Friday \\(20 Mar\\)"),
-        "{scheduled}"
+        moved[1]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-22T18:00:00"),
+        "{:#}",
+        moved[1]
     );
-    let help = embed_text(answer(&help));
-    assert!(help.contains("/meeting edit"), "{help}");
-    bot.stop().await;
-}
-
-#[tokio::test]
-async fn in_a_groups_home_channel_group_info_needs_no_group() {
-    let bot = Bot::start().await;
-    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-
-    let info = bot
-        .interact(command_interaction(id(2), &plain_member(), "group info", &[]))
-        .await;
-
-    let card = answer(&info);
-    assert_eq!(
-        card["components"][0]["components"][0]["custom_id"], "h:group join group:#1",
-        "the card of the group at home here: {card:#}"
-    );
+    assert_eq!(cancelled[0]["status"], 3, "the running event ended");
+    assert_eq!(cancelled[1]["status"], 4, "the one to come cancelled");
     bot.stop().await;
 }
 

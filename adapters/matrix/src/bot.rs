@@ -33,6 +33,8 @@ pub(crate) struct Bot {
     pub(crate) turns: std::sync::Mutex<HashMap<OwnedRoomId, tokio::sync::mpsc::UnboundedSender<Turn>>>,
     /// Events not decrypted yet, handled when their room key arrives.
     pub(crate) late: crate::late_keys::Waiting,
+    /// Button presses acted on, to undo when taken back.
+    pub(crate) presses: crate::presses::Presses,
 }
 
 /// One input's handling, queued behind its room's earlier ones.
@@ -75,7 +77,19 @@ impl Bot {
         acts_in: Option<String>,
         parsed: Result<bot_core::Invocation, bot_core::UserError>,
     ) {
-        let (community, mut response) = self.handle(room, sender, acts_in, parsed).await;
+        let (community, response) = self.handle(room, sender, acts_in, parsed).await;
+        self.answer_press(room, sender, cause, &community, response).await;
+    }
+
+    /// Answers a press, or a press taken back (see [`Bot::press`]).
+    async fn answer_press(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        community: &str,
+        mut response: Response,
+    ) {
         if response.effects.iter().any(|e| matches!(e, Effect::Status { .. })) {
             response.reply = None;
         }
@@ -87,7 +101,26 @@ impl Bot {
         {
             reply.personal = true;
         }
-        self.answer(room, sender, cause, &community, response).await;
+        self.answer(room, sender, cause, community, response).await;
+    }
+
+    /// A button press taken back (its reaction redacted): the core undoes
+    /// what the press did, where that means something, and says so as a
+    /// press's answer would be said.
+    pub(crate) async fn unpress(
+        &self,
+        room: &Room,
+        sender: &UserId,
+        cause: &EventId,
+        acts_in: Option<String>,
+        parsed: Result<bot_core::Invocation, bot_core::UserError>,
+    ) {
+        let Ok(invocation) = parsed else { return };
+        let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
+        let community = place.community.clone();
+        let kind = InputKind::Undo(invocation);
+        let response = self.hearth.handle(&Input { actor, place, kind }).await;
+        self.answer_press(room, sender, cause, &community, response).await;
     }
 
     async fn handle(

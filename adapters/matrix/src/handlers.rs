@@ -1,7 +1,7 @@
 //! The sync's event handlers: invites, commands, button presses, call
 //! memberships, and events that could not be decrypted.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use bot_core::{Input, InputKind, parse};
 use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
@@ -10,6 +10,7 @@ use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::encrypted::{EncryptedEventScheme, OriginalSyncRoomEncryptedEvent};
 use matrix_sdk::ruma::events::room::member::{MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{EventId, MilliSecondsSinceUnixEpoch, UserId};
@@ -19,7 +20,8 @@ use serde_json::Value;
 use crate::bot::Bot;
 use crate::{calls, render};
 
-pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     if event.state_key != bot.sender.user_id || room.state() != RoomState::Invited {
         return;
     }
@@ -29,7 +31,8 @@ pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bo
 
 /// Someone joined or was invited: if the room is a member's DM with the
 /// bot, it is private no more.
-pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     if matches!(
         event.content.membership,
         MembershipState::Join | MembershipState::Invite
@@ -41,7 +44,8 @@ pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ct
 /// The SDK hands over an encrypted event as such only when it could not
 /// decrypt it (no room key from the sender's device yet). It is kept, to be
 /// handled when its key arrives (see `late_keys`).
-pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     if event.sender == bot.sender.user_id || event.origin_server_ts < bot.sender.started {
         return;
     }
@@ -58,7 +62,8 @@ pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room
     tracing::warn!(room = %room.room_id(), event = %event.event_id, waiting, kind = "undecryptable", "received");
 }
 
-pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     message(bot, room, event);
 }
 
@@ -91,7 +96,8 @@ pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageE
     );
 }
 
-pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     reaction(bot, room, event);
 }
 
@@ -125,7 +131,47 @@ pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEve
             };
             tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
             let parsed = parse::parse_command(&command);
+            if !pressed.private {
+                // A private press is taken back by the bot at once, never by
+                // the member; remembering it would only tie them to it.
+                bot.presses.remember(
+                    &event.event_id,
+                    room.room_id(),
+                    &event.sender,
+                    &command,
+                    pressed.community.as_deref(),
+                );
+            }
             bot.press(&room, &event.sender, &event.event_id, pressed.community, parsed)
+                .await;
+        }),
+    );
+}
+
+/// A reaction taken back (redacted by whoever reacted): when it was a button
+/// press the bot acted on, the core undoes what the press did, where that
+/// has a meaning (an RSVP goes back to none, a raised hand is lowered). So a
+/// second press (Matrix clients take a reaction back when it is pressed
+/// again) does something, and a third presses the button anew.
+pub(crate) async fn on_redaction(event: OriginalSyncRoomRedactionEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
+    if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
+        return;
+    }
+    let Some(redacted) = event.redacts.as_deref().or(event.content.redacts.as_deref()) else {
+        return;
+    };
+    let Some(press) = bot.presses.take_back(redacted, room.room_id(), &event.sender) else {
+        return;
+    };
+    tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button taken back", "received");
+    let room_id = room.room_id().to_owned();
+    let handler = bot.clone();
+    handler.in_turn(
+        &room_id,
+        Box::pin(async move {
+            let parsed = parse::parse_command(&press.command);
+            bot.unpress(&room, &event.sender, &event.event_id, press.acts_in, parsed)
                 .await;
         }),
     );
@@ -134,7 +180,8 @@ pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEve
 /// A call membership changed: the sender is in the room's call or not, as
 /// the room's membership events say now (any of their devices counts). A
 /// membership whose key names someone else is ignored.
-pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot): Ctx<Arc<Bot>>) {
+pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
+    let Some(bot) = bot.upgrade() else { return };
     let Ok(value) = event.deserialize_as::<Value>() else {
         return;
     };

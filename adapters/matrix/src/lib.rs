@@ -14,14 +14,17 @@
 
 mod bot;
 pub mod calls;
+pub mod check;
 mod config;
 mod dm;
 mod handlers;
 mod late_keys;
 mod outbox;
+mod presses;
 pub mod render;
 pub mod roles;
 mod session;
+mod store_lock;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,7 +33,7 @@ use bot_core::Hearth;
 
 pub use config::MatrixConfig;
 pub use outbox::{MatrixOutbox, transaction_id};
-pub use session::Matrix;
+pub use session::{Matrix, is_unreachable};
 
 /// A boxed, `Send` future (see the recursion limit above).
 pub type Task<T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + Send + 'static>>;

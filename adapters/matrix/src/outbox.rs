@@ -45,6 +45,9 @@ pub(crate) struct Sender {
     pub(crate) started: MilliSecondsSinceUnixEpoch,
     /// Reaction buttons still to add to messages already sent.
     pub(crate) buttons: Buttons,
+    /// Set once the homeserver refused this connection's access token: the
+    /// outbox then waits for the next connection (see [`MatrixOutbox`]).
+    pub(crate) token_refused: std::sync::atomic::AtomicBool,
 }
 
 /// A message's reaction buttons go out after the message, once the bot is
@@ -233,14 +236,14 @@ impl Sender {
                 .send_raw("m.room.message", content)
                 .with_transaction_id(&fresh_transaction_id())
                 .await
-                .map_err(classify)?;
+                .map_err(|e| self.classify(e))?;
             tracing::info!(room = %room.room_id(), event = %sent.response.event_id, kind = "m.replace", "sent");
             return Ok(None);
         }
         let posted = self
             .send(&room, message, None, community, fresh_transaction_id())
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.classify(e))?;
         Ok(Some(posted.to_string()))
     }
 
@@ -261,7 +264,7 @@ impl Sender {
             Effect::Dm { user, message, key } => {
                 let user = UserId::parse(user)
                     .map_err(|_| DeliveryError::Permanent(format!("{user} is not a Matrix user id")))?;
-                let room = self.dm_room(&user).await.map_err(classify)?;
+                let room = self.dm_room(&user).await.map_err(|e| self.classify(e))?;
                 (room, message, key)
             }
         };
@@ -269,7 +272,20 @@ impl Sender {
         self.send(&room, message, None, &delivery.community, txn)
             .await
             .map(drop)
-            .map_err(classify)
+            .map_err(|e| self.classify(e))
+    }
+}
+
+impl Sender {
+    /// What a failed send means for the scheduler (see [`classify`]); a
+    /// refused access token is noted, for the outbox to wait for a new
+    /// connection rather than give up.
+    pub(crate) fn classify(&self, e: matrix_sdk::Error) -> DeliveryError {
+        if let Some(matrix_sdk::ruma::api::error::ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
+            self.token_refused.store(true, std::sync::atomic::Ordering::SeqCst);
+            return DeliveryError::Retry(e.to_string());
+        }
+        classify(e)
     }
 }
 
@@ -286,29 +302,109 @@ pub(crate) fn classify(e: matrix_sdk::Error) -> DeliveryError {
 
 /// Carries out scheduled deliveries on Matrix: posts to a room id, DMs to a
 /// user id through the reused DM room, with transaction ids from the keys.
-/// It outlives a connection: after a reconnect, [`crate::Matrix::deliver_through`]
-/// points it at the new one.
+///
+/// It outlives a connection: made before the first one (a homeserver that is
+/// down at start does not hold back the scheduler), pointed at each new one
+/// by [`crate::Matrix::deliver_through`], and let go of the old one before
+/// the adapter connects again. While there is no connection, or the current
+/// one's access token was refused, a delivery waits for the next connection
+/// for up to [`WAIT_FOR_CONNECTION`] from when the connection was lost, then
+/// is retried later: what was due stays pending and goes out once the bot is
+/// back (logged in again, when the token was revoked).
 #[derive(Clone)]
 pub struct MatrixOutbox {
-    sender: Arc<std::sync::RwLock<Arc<Sender>>>,
+    connection: Arc<watch::Sender<Connection>>,
 }
 
+/// The outbox's connection, or since when it has had none.
+#[derive(Clone)]
+enum Connection {
+    Up(Arc<Sender>),
+    Down(Instant),
+}
+
+/// How long deliveries wait for a connection, counted from when it was lost.
+pub const WAIT_FOR_CONNECTION: std::time::Duration = std::time::Duration::from_secs(20);
+
 impl MatrixOutbox {
+    /// An outbox with no connection yet.
+    pub fn detached() -> Self {
+        Self {
+            connection: Arc::new(watch::Sender::new(Connection::Down(Instant::now()))),
+        }
+    }
+
     pub(crate) fn new(sender: Arc<Sender>) -> Self {
         Self {
-            sender: Arc::new(std::sync::RwLock::new(sender)),
+            connection: Arc::new(watch::Sender::new(Connection::Up(sender))),
         }
     }
 
     pub(crate) fn attach(&self, sender: Arc<Sender>) {
-        *self.sender.write().unwrap_or_else(std::sync::PoisonError::into_inner) = sender;
+        self.connection.send_replace(Connection::Up(sender));
     }
 
-    fn current(&self) -> Arc<Sender> {
-        self.sender
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    /// Lets go of the connection, so that its client (and the crypto store
+    /// it holds open) can be dropped before the next one is made.
+    pub fn detach(&self) {
+        self.connection.send_if_modified(|c| match c {
+            Connection::Up(_) => {
+                *c = Connection::Down(Instant::now());
+                true
+            }
+            Connection::Down(_) => false,
+        });
+    }
+
+    /// Lets go of `sender`, whose access token was refused, if it is still
+    /// the current connection.
+    fn detach_from(&self, sender: &Arc<Sender>) {
+        let detached = self.connection.send_if_modified(|c| match c {
+            Connection::Up(current) if Arc::ptr_eq(current, sender) => {
+                *c = Connection::Down(Instant::now());
+                true
+            }
+            _ => false,
+        });
+        if detached {
+            tracing::warn!("matrix access token refused while sending; deliveries wait for the bot to log in again");
+        }
+    }
+
+    /// The current connection, waiting for one while the wait since it was
+    /// lost is shorter than [`WAIT_FOR_CONNECTION`].
+    async fn connected(&self) -> Option<Arc<Sender>> {
+        let mut watching = self.connection.subscribe();
+        let until = match &*watching.borrow_and_update() {
+            Connection::Up(sender) => return Some(sender.clone()),
+            Connection::Down(since) => *since + WAIT_FOR_CONNECTION,
+        };
+        let up = watching.wait_for(|c| matches!(c, Connection::Up(_)));
+        match tokio::time::timeout_at(until, up).await {
+            Ok(Ok(c)) => match &*c {
+                Connection::Up(sender) => Some(sender.clone()),
+                Connection::Down(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    async fn deliver_now(&self, delivery: &Delivery) -> Result<(), DeliveryError> {
+        // A second try only after a refused token, through the next connection.
+        for _ in 0..2 {
+            let Some(sender) = self.connected().await else {
+                return Err(DeliveryError::Retry("not connected to the Matrix homeserver".into()));
+            };
+            let sent = sender.deliver(delivery).await;
+            if sent.is_err() && sender.token_refused.load(std::sync::atomic::Ordering::SeqCst) {
+                self.detach_from(&sender);
+                continue;
+            }
+            return sent;
+        }
+        Err(DeliveryError::Retry(
+            "the Matrix access token was refused; sending once the bot has logged in again".into(),
+        ))
     }
 }
 
@@ -318,7 +414,6 @@ impl Outbox for MatrixOutbox {
     }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        let sender = self.current();
-        Box::pin(async move { sender.deliver(delivery).await })
+        Box::pin(self.deliver_now(delivery))
     }
 }

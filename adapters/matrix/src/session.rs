@@ -14,21 +14,22 @@ use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::cross_process_lock::CrossProcessLockConfig;
 use matrix_sdk::encryption::EncryptionSettings;
-use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, LazyLoadOptions, RoomEventFilter, RoomFilter};
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
-use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId};
+use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, OwnedDeviceId, UserId};
 use matrix_sdk::store::{RoomLoadSettings, StoreConfig};
 use matrix_sdk::{Client, SqliteCryptoStore};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::bot::Bot;
-use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_state, on_undecryptable};
+use crate::handlers::{on_invite, on_member, on_message, on_reaction, on_redaction, on_state, on_undecryptable};
 use crate::outbox::{MatrixOutbox, Sender};
+use crate::store_lock::StoreLock;
 use crate::{MatrixConfig, Task};
 
-const SESSION_FILE: &str = "session.json";
+pub(crate) const SESSION_FILE: &str = "session.json";
 const DEVICE_NAME: &str = "Hearth";
 /// Says whether the stores were created with a passphrase.
 const STORE_ENCRYPTION_FILE: &str = "store-encryption";
@@ -43,12 +44,70 @@ const OLD_STORE_FILES: [&str; 3] = [
     "matrix-sdk-media.sqlite3",
 ];
 
+/// How long a new connection waits for the previous one's client to let go
+/// of the store (see `store_lock`).
+const LOCK_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The store lock, as a value the client keeps (an event handler context):
+/// it is let go when the client itself is dropped, not before, so the next
+/// connection cannot open the store while an old client still has it open.
+#[derive(Clone)]
+struct HeldStoreLock(#[expect(dead_code, reason = "held, never read")] Arc<StoreLock>);
+
+fn hold_store_lock(client: &Client, lock: StoreLock) {
+    client.add_event_handler_context(HeldStoreLock(Arc::new(lock)));
+}
+
+/// The name this process's client gives matrix-sdk's cross-process locks:
+/// one per process, so that another process on the same store (which
+/// `store_lock` keeps out in the first place) can never take it for ours.
+pub(crate) fn lock_holder() -> String {
+    format!("hearth-{}", std::process::id())
+}
+
+/// Turns on matrix-sdk's cross-process crypto-store lock, and takes it once:
+/// when another process holds it, this one must not use the store.
+async fn enable_crypto_store_lock(client: &Client) -> anyhow::Result<()> {
+    let encryption = client.encryption();
+    encryption
+        .enable_cross_process_store_lock(lock_holder())
+        .await
+        .context("enabling the Matrix crypto store's cross-process lock")?;
+    match encryption.try_lock_store_once().await {
+        Ok(Some(_guard)) => Ok(()),
+        Ok(None) => bail!("another process holds the Matrix crypto store's lock; stop it first"),
+        Err(e) => Err(e).context("taking the Matrix crypto store's lock"),
+    }
+}
+
+/// Whether connecting failed for want of the homeserver (no answer, a
+/// timeout, a server error or a rate limit), which waiting mends; not a
+/// refused login or a wrong configuration, which it does not.
+pub fn is_unreachable(error: &anyhow::Error) -> bool {
+    fn http(e: &matrix_sdk::HttpError) -> bool {
+        match e {
+            matrix_sdk::HttpError::Reqwest(_) => true,
+            matrix_sdk::HttpError::Cached(inner) => http(inner),
+            other => other
+                .as_client_api_error()
+                .is_some_and(|api| api.status_code.is_server_error() || api.status_code.as_u16() == 429),
+        }
+    }
+    error.chain().any(|cause| {
+        if let Some(matrix_sdk::Error::Http(e)) = cause.downcast_ref::<matrix_sdk::Error>() {
+            return http(e);
+        }
+        cause.downcast_ref::<matrix_sdk::HttpError>().is_some_and(http)
+            || cause.downcast_ref::<matrix_sdk::reqwest::Error>().is_some()
+    })
+}
+
 /// What `store_dir/session.json` holds: enough to restore without a login.
 #[derive(Serialize, Deserialize)]
-struct StoredSession {
-    homeserver: String,
+pub(crate) struct StoredSession {
+    pub(crate) homeserver: String,
     #[serde(flatten)]
-    session: MatrixSession,
+    pub(crate) session: MatrixSession,
 }
 
 /// A connected bot: logged in (or restored) and synced once, not yet
@@ -69,6 +128,9 @@ impl Matrix {
     async fn connect_inner(config: MatrixConfig) -> anyhow::Result<Self> {
         let store_dir = &config.store_dir;
         create_private_dir(store_dir)?;
+        // Before anything in store_dir is read or written. The wait covers
+        // this process's previous connection, whose client is being dropped.
+        let lock = StoreLock::take(store_dir, LOCK_PATIENCE).await?;
         let passphrase = config.store_passphrase()?;
         check_store_encryption(store_dir, passphrase.is_some())?;
         remove_old_stores(store_dir)?;
@@ -76,34 +138,19 @@ impl Matrix {
         let mut client = build_client(&config, passphrase.as_deref()).await?;
         let session_path = store_dir.join(SESSION_FILE);
         match read_session(&session_path)? {
-            Some(stored) => {
-                if stored.session.meta.user_id.as_str() != config.user_id || stored.homeserver != config.homeserver {
-                    bail!(
-                        "{} belongs to {} on {}, not {} on {}; use another store_dir",
-                        session_path.display(),
-                        stored.session.meta.user_id,
-                        stored.homeserver,
-                        config.user_id,
-                        config.homeserver
-                    );
-                }
-                client
-                    .matrix_auth()
-                    .restore_session(stored.session, RoomLoadSettings::default())
-                    .await
-                    .context("restoring the Matrix session")?;
-                tracing::info!(device = ?client.device_id(), "matrix session restored");
-            }
+            Some(stored) => restore(&client, &config, stored).await?,
             None => login(&client, &config, None).await?,
         }
+        enable_crypto_store_lock(&client).await?;
         // No long poll: this sync only marks what is already there as seen.
         // The room state is in memory, so it is a whole (initial) sync: every
         // joined room's state, the pending invites and the account data
         // (which rooms are DMs) come with it. No handler is set yet, so
         // nothing in it is answered.
+        let me = UserId::parse(&config.user_id).context("[matrix] user_id is not a Matrix user id")?;
         let first = SyncSettings::default()
             .timeout(Duration::ZERO)
-            .filter(Filter::FilterDefinition(first_sync_filter()));
+            .filter(Filter::FilterDefinition(first_sync_filter(&me)));
         match client.sync_once(first.clone()).await {
             Ok(_) => {}
             Err(e) => {
@@ -130,9 +177,12 @@ impl Matrix {
                 }
                 client = build_client(&config, passphrase.as_deref()).await?;
                 login(&client, &config, if soft { device } else { None }).await?;
+                enable_crypto_store_lock(&client).await?;
                 client.sync_once(first).await.context("the first Matrix sync")?;
             }
         }
+        hold_store_lock(&client, lock);
+        bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
         let Some(user_id) = client.user_id().map(ToOwned::to_owned) else {
             bail!("the Matrix client has no user id after login");
         };
@@ -146,6 +196,7 @@ impl Matrix {
             dms: Mutex::new(HashMap::new()),
             started,
             buttons: crate::outbox::Buttons::start(),
+            token_refused: std::sync::atomic::AtomicBool::new(false),
         });
         Ok(Self { client, sender, config })
     }
@@ -188,11 +239,15 @@ impl Matrix {
             allowed_servers: self.config.allowed_servers.clone(),
             turns: std::sync::Mutex::new(HashMap::new()),
             late: crate::late_keys::Waiting::default(),
+            presses: crate::presses::Presses::default(),
         });
-        self.client.add_event_handler_context(bot.clone());
+        // Weak: the client keeps its contexts until it is dropped, and the
+        // bot holds the client; a strong one would keep both alive forever.
+        self.client.add_event_handler_context(Arc::downgrade(&bot));
         let handles = [
             self.client.add_event_handler(on_message),
             self.client.add_event_handler(on_reaction),
+            self.client.add_event_handler(on_redaction),
             self.client.add_event_handler(on_invite),
             self.client.add_event_handler(on_undecryptable),
             self.client.add_event_handler(on_state),
@@ -213,14 +268,17 @@ impl Matrix {
             bot.clone(),
             self.client.clone(),
         ));
+        let session = self.client.subscribe_to_session_changes();
         let result = tokio::select! {
             r = sync_forever(&self.client) => r,
+            r = token_refused(session) => r,
             () = shutdown => Ok(()),
         };
         late.abort();
         for handle in handles {
             self.client.remove_event_handler(handle);
         }
+        bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
         tracing::info!("matrix adapter stopped");
         result
     }
@@ -236,19 +294,29 @@ const FILTER_NAME: &str = "hearth-sync";
 /// none of them, and each would wake the bot for a sync response of its
 /// own: in a room where people are typing, many a minute.
 ///
-/// The bot's own events stay in, though Hearth ignores them. Leaving them
-/// out (`not_senders`) was tried and measured: Synapse then never answers
-/// the long poll for them, so the poll's `since` token falls behind the
-/// bot's every reply and button, and Synapse builds each next response from
-/// that older token, over events the filter then drops. On the wire, in one
-/// run with both kinds of bot side by side, the response to a command left
-/// Synapse 1.3 ms later that way, more than the ~1.7 ms of CPU each own
-/// event costs the bot to take in and ignore (room state in memory and the
-/// Olm account saved only on change make that cheap; see `build_client`).
-fn sync_filter() -> FilterDefinition {
+/// The bot's own events are left out of the timelines too. Every sync
+/// response costs matrix-sdk-crypto a write of the Olm account and of the
+/// sync token to the crypto store (matrix-org/matrix-rust-sdk#2448; see
+/// docs/upstream/), and the bot's replies and reaction buttons were about
+/// two thirds of its sync responses: each wakes the long poll, only to be
+/// ignored. The price, measured when the crypto store was not written per
+/// sync: Synapse then never answers the long poll for them, so the `since`
+/// token falls behind the bot's replies and Synapse builds the next
+/// response from it; the response to a command left Synapse about 1.3 ms
+/// later. The figures with and without are in docs/upstream/.
+///
+/// Room members are lazy-loaded: a response carries the member events of
+/// the senders in it, not a room's whole list. Whom Hearth asks about
+/// (`Room::get_member`, the DM checks) is fetched whole once per room, as it
+/// was before; encrypting fetches the list anyway.
+fn sync_filter(me: &UserId) -> FilterDefinition {
     let mut room = RoomFilter::default();
     room.ephemeral = RoomEventFilter::ignore_all();
     room.account_data = RoomEventFilter::ignore_all();
+    room.timeline.not_senders = vec![me.to_owned()];
+    room.state.lazy_load_options = LazyLoadOptions::Enabled {
+        include_redundant_members: false,
+    };
     let mut filter = FilterDefinition::default();
     filter.room = room;
     filter.presence = matrix_sdk::ruma::api::client::filter::Filter::ignore_all();
@@ -267,8 +335,8 @@ fn sync_filter() -> FilterDefinition {
 /// handlers would answer it again. So the filter leaves out a room that
 /// cannot exist, named afresh for each start: the server has never seen
 /// this request, and leaving out no real room changes nothing it sends.
-fn first_sync_filter() -> FilterDefinition {
-    let mut filter = sync_filter();
+fn first_sync_filter(me: &UserId) -> FilterDefinition {
+    let mut filter = sync_filter(me);
     filter.room.timeline.limit = Some(1u32.into());
     let nonce = format!("!{}:hearth.invalid", matrix_sdk::ruma::TransactionId::new());
     if let Ok(room) = matrix_sdk::ruma::OwnedRoomId::try_from(nonce) {
@@ -277,7 +345,24 @@ fn first_sync_filter() -> FilterDefinition {
     filter
 }
 
+/// Ends with an error when any request the client makes (a send, a sync)
+/// is answered with M_UNKNOWN_TOKEN: connecting again logs in again, with
+/// the password, without waiting for the sync's long poll to find out.
+async fn token_refused(mut changes: tokio::sync::broadcast::Receiver<matrix_sdk::SessionChange>) -> anyhow::Result<()> {
+    loop {
+        match changes.recv().await {
+            Ok(matrix_sdk::SessionChange::UnknownToken(_)) => {
+                bail!("the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN)")
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
 /// Long-polls the homeserver until an error that retrying cannot mend.
+/// `hearth_adapter_connected` is 0 from the first failed sync until one
+/// succeeds.
 ///
 /// Not `Client::sync`: that loop sleeps a whole second after any sync that
 /// returned within a second, which in a busy room delays every answer by up
@@ -285,22 +370,35 @@ fn first_sync_filter() -> FilterDefinition {
 /// spinning; failures back off.
 async fn sync_forever(client: &Client) -> anyhow::Result<()> {
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+    let Some(me) = client.user_id() else {
+        bail!("the Matrix client has no user id");
+    };
     let filter = client
-        .get_or_upload_filter(FILTER_NAME, sync_filter())
+        .get_or_upload_filter(FILTER_NAME, sync_filter(me))
         .await
         .context("uploading the Matrix sync filter")?;
     let mut settings = SyncSettings::default().filter(Filter::FilterId(filter));
     let mut backoff = FIRST_BACKOFF;
+    let mut connected = true;
     loop {
         match client.sync_once(settings.clone()).await {
             Ok(response) => {
                 settings = settings.token(response.next_batch);
                 backoff = FIRST_BACKOFF;
+                if !connected {
+                    connected = true;
+                    bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, true);
+                    tracing::info!("matrix sync works again");
+                }
             }
             Err(e) => {
                 if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
                     // Connecting again logs in again, with the password.
                     bail!("the homeserver no longer accepts the bot's access token (M_UNKNOWN_TOKEN)");
+                }
+                if connected {
+                    connected = false;
+                    bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
                 }
                 tracing::warn!(error = %e, retry_in = ?backoff, "matrix sync failed");
                 tokio::time::sleep(backoff).await;
@@ -335,7 +433,7 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
         }
         Err(e) => return Err(e).context("opening the Matrix crypto store"),
     };
-    let stores = StoreConfig::new(CrossProcessLockConfig::multi_process("main")).crypto_store(crypto);
+    let stores = StoreConfig::new(CrossProcessLockConfig::multi_process(lock_holder())).crypto_store(crypto);
     let built = Client::builder()
         .homeserver_url(&config.homeserver)
         .store_config(stores)
@@ -353,6 +451,62 @@ async fn build_client(config: &MatrixConfig, passphrase: Option<&str>) -> anyhow
         .build()
         .await;
     built.context("building the Matrix client")
+}
+
+/// Restores the stored session, when it is this configuration's.
+async fn restore(client: &Client, config: &MatrixConfig, stored: StoredSession) -> anyhow::Result<()> {
+    if stored.session.meta.user_id.as_str() != config.user_id || stored.homeserver != config.homeserver {
+        bail!(
+            "{} belongs to {} on {}, not {} on {}; use another store_dir",
+            config.store_dir.join(SESSION_FILE).display(),
+            stored.session.meta.user_id,
+            stored.homeserver,
+            config.user_id,
+            config.homeserver
+        );
+    }
+    client
+        .matrix_auth()
+        .restore_session(stored.session, RoomLoadSettings::default())
+        .await
+        .context("restoring the Matrix session")?;
+    tracing::info!(device = ?client.device_id(), "matrix session restored");
+    Ok(())
+}
+
+/// `hearth check` on a free store, its lock held by the caller: the client
+/// built as the bot builds it, the session restored (or the first login
+/// made), and the access token checked. No sync; a refused token is
+/// reported, and the store is never moved aside.
+pub(crate) async fn open_for_check(config: &MatrixConfig) -> anyhow::Result<crate::check::Checked> {
+    use crate::check::Checked;
+    create_private_dir(&config.store_dir)?;
+    let passphrase = config.store_passphrase()?;
+    check_store_encryption(&config.store_dir, passphrase.is_some())?;
+    let client = build_client(config, passphrase.as_deref()).await?;
+    let logged_in = match read_session(&config.store_dir.join(SESSION_FILE))? {
+        Some(stored) => {
+            restore(&client, config, stored).await?;
+            false
+        }
+        None => {
+            login(&client, config, None).await?;
+            true
+        }
+    };
+    let device_id = client.device_id().map(ToString::to_string).unwrap_or_default();
+    if let Err(e) = client.whoami().await {
+        return match crate::check::refused_token(&e) {
+            Some(soft_logout) => Ok(Checked::TokenRefused { device_id, soft_logout }),
+            None => Err(e).context("asking the homeserver who the bot is"),
+        };
+    }
+    let encryption_ready = client.encryption().ed25519_key().await.is_some();
+    Ok(Checked::Opened {
+        device_id,
+        encryption_ready,
+        logged_in,
+    })
 }
 
 /// Logs in with the password: to `device` when given (a soft logout keeps
@@ -490,7 +644,7 @@ fn retire_crypto_store(store_dir: &Path, device: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {
+pub(crate) fn read_session(path: &Path) -> anyhow::Result<Option<StoredSession>> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(
             serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?,

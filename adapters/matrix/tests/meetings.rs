@@ -145,6 +145,72 @@ async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
     bot.stop().await;
 }
 
+/// Matrix clients take a reaction back when it is pressed again: that
+/// second press undoes the first (the RSVP goes back to none), and a third
+/// answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_back_an_rsvp_reaction_leaves_no_answer_and_pressing_again_answers_again() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(bot_core::SystemClock),
+        CoreConfig::default(),
+    );
+    let bot = Bot::start(hearth, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let me = bot.user_id.to_string();
+    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .wait_for("the group's card", |s| {
+            from_bot(s) && s.body().starts_with("Grief circle")
+        })
+        .await;
+    alice
+        .say(&room, r#"!meeting schedule group:"Grief circle" when:"in 3h""#)
+        .await;
+    let card = bob
+        .wait_for("the schedule with its buttons", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    let in_dm = |what: &'static str| {
+        let from_bot = from_bot.clone();
+        let rid = rid.clone();
+        move |s: &Seen| from_bot(s) && s.room != rid && s.body().contains(what)
+    };
+    let bobs_room = bob.room(&rid);
+
+    let press = bob.react(&bobs_room, card.event_id(), "👍").await;
+    bob.wait_for("the RSVP thanks", in_dm("you're going to Grief circle"))
+        .await;
+    bob.take_back(&bobs_room, &press).await;
+    let taken_back = bob.wait_for("the answer taken back", in_dm("is taken back")).await;
+    bob.react(&bobs_room, card.event_id(), "👍").await;
+    let thanks_again = async {
+        loop {
+            let thanks = bob.all(in_dm("you're going to Grief circle")).await;
+            if thanks.len() == 2 {
+                return thanks;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    };
+    let thanks = tokio::time::timeout(std::time::Duration::from_secs(30), thanks_again)
+        .await
+        .expect("the third press answered again");
+
+    assert!(taken_back.body().contains("no answer for now"), "{}", taken_back.body());
+    assert!(thanks[1].ts() > taken_back.ts());
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
     let synapse = synapse().await;

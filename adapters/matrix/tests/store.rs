@@ -41,8 +41,9 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     let mode = std::fs::metadata(&config.store_dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "store_dir mode {mode:o}");
 
-    // It holds the session and the keys, and nothing about the rooms: their
-    // state is kept in memory, and the old store is gone.
+    // It holds the session, the keys and the lock that keeps a second
+    // client off them, and nothing about the rooms: their state is kept in
+    // memory, and the old store is gone.
     let mut files: Vec<String> = std::fs::read_dir(&config.store_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -51,7 +52,12 @@ async fn the_store_is_private_and_needs_its_passphrase() {
     files.sort();
     assert_eq!(
         files,
-        ["matrix-sdk-crypto.sqlite3", "session.json", "store-encryption"],
+        [
+            "hearth.lock",
+            "matrix-sdk-crypto.sqlite3",
+            "session.json",
+            "store-encryption"
+        ],
         "store_dir holds {files:?}"
     );
     assert!(!config.store_dir.join("matrix-sdk-state.sqlite3-wal").exists());
@@ -122,4 +128,28 @@ async fn the_first_login_sets_up_cross_signing_and_signs_the_bots_device() {
         "the bot's device is not cross-signed"
     );
     bot.stop().await;
+}
+
+/// Never two clients on one crypto store: a second connection waits for the
+/// first client to be dropped, and is refused while it lives; once it is
+/// gone (the adapter's reconnect lets it go first), the store opens again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_in_use_is_refused_to_a_second_client_until_the_first_is_dropped() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = bot_config(&synapse, dir.path()).await;
+    let first = Matrix::connect(config.clone()).await.unwrap();
+
+    let second = Matrix::connect(config.clone()).await;
+    drop(first);
+    let third = Matrix::connect(config).await;
+
+    let Err(refused) = second else {
+        panic!("a second client opened a store in use")
+    };
+    assert!(
+        format!("{refused:#}").contains("is in use by another Hearth"),
+        "{refused:#}"
+    );
+    assert!(third.is_ok(), "{:?}", third.err());
 }

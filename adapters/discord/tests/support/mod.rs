@@ -92,6 +92,8 @@ struct Shared {
     delays: Mutex<Vec<(String, String, Duration)>>,
     /// Discord's rate limits, when a test turns them on.
     limits: Mutex<Option<Limits>>,
+    /// The gateway never answers the bot's close (a slow Discord at shutdown).
+    hold_close: std::sync::atomic::AtomicBool,
 }
 
 /// Discord's rate limits as the fake enforces them: 50 requests a second in
@@ -228,6 +230,7 @@ impl FakeDiscord {
             delays: Mutex::default(),
             audit: Mutex::default(),
             bot_permissions: Mutex::new(hearth_discord::perms::needed().bits().to_string()),
+            hold_close: std::sync::atomic::AtomicBool::new(false),
             roles: Mutex::new(guild_roles()),
         });
         let app = Router::new()
@@ -347,6 +350,19 @@ impl FakeDiscord {
         }
     }
 
+    /// From now on, the gateway leaves the bot's close unanswered and the
+    /// connection open, as a slow Discord might at shutdown.
+    pub fn hold_gateway_close(&self) {
+        self.shared.hold_close.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts a scheduled event, as Discord does at its time (status active).
+    pub fn start_event(&self, id: &str) {
+        let mut events = self.shared.events.lock().unwrap();
+        let event = events.iter_mut().find(|e| e["id"] == id).unwrap();
+        event["status"] = json!(2);
+    }
+
     /// Sets the bot's permissions in GUILD (a decimal bit set) from now on.
     pub fn grant_bot(&self, permissions: u64) {
         *self.shared.bot_permissions.lock().unwrap() = permissions.to_string();
@@ -397,6 +413,11 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
                     Some(Err(_)) | None => break,
                     // The websocket answers a close by itself once read on;
                     // reading until the end completes the handshake cleanly.
+                    Some(Ok(WsMessage::Close(_))) if shared.hold_close.load(Ordering::SeqCst) => {
+                        // Never read again, never answer, never let go.
+                        std::future::pending::<()>().await;
+                        continue;
+                    }
                     Some(Ok(WsMessage::Close(_))) => continue,
                     Some(Ok(_)) => continue,
                 };
@@ -628,6 +649,14 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
             let Some(existing) = events.iter_mut().find(|e| e["id"] == *event) else {
                 return error(404, 10070, "Unknown Guild Scheduled Event");
             };
+            // Discord's transitions: scheduled to active or cancelled, active
+            // to completed; an event that has started takes no other edit.
+            let ending = body.as_object().is_some_and(|b| b.len() == 1) && body["status"] == 3;
+            match existing["status"].as_u64() {
+                Some(2) if !ending => return error(400, 50035, "Cannot edit a scheduled event that has started"),
+                Some(3 | 4) => return error(400, 50035, "Cannot edit a scheduled event that has ended"),
+                _ => {}
+            }
             for (key, value) in body.as_object().into_iter().flatten() {
                 existing[key.as_str()] = value.clone();
             }

@@ -33,7 +33,7 @@ use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
 use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::room::RoomType;
 use matrix_sdk::ruma::serde::Raw;
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, oneshot};
@@ -408,11 +408,18 @@ impl Member {
             .event_id
     }
 
-    /// Reacts to `event` with `key`.
-    pub async fn react(&self, room: &Room, event: OwnedEventId, key: &str) {
+    /// Reacts to `event` with `key`; returns the reaction's id.
+    pub async fn react(&self, room: &Room, event: OwnedEventId, key: &str) -> OwnedEventId {
         room.send(ReactionEventContent::new(Annotation::new(event, key.to_string())))
             .await
-            .unwrap();
+            .unwrap()
+            .response
+            .event_id
+    }
+
+    /// Takes back (redacts) one's own `event`, as clients take back a reaction.
+    pub async fn take_back(&self, room: &Room, event: &EventId) {
+        room.redact(event, None, None).await.unwrap();
     }
 
     /// Everything seen so far matching `pred`.
@@ -443,6 +450,27 @@ impl Member {
             let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), notified.as_mut()).await;
         }
     }
+}
+
+/// Claims one of `device`'s one-time keys as `by`, as a new member's device
+/// does to open an Olm session: whether the server handed out a one-time key
+/// (`Some(true)`), only the fallback key (`Some(false)`), or nothing.
+pub async fn claim_one_time_key(by: &Member, user: &UserId, device: &str) -> Option<bool> {
+    use matrix_sdk::ruma::api::client::keys::claim_keys::v3::Request;
+    use matrix_sdk::ruma::{OneTimeKeyAlgorithm, OwnedDeviceId};
+    let device: OwnedDeviceId = device.into();
+    let request = Request::new(
+        [(
+            user.to_owned(),
+            [(device.clone(), OneTimeKeyAlgorithm::SignedCurve25519)].into(),
+        )]
+        .into(),
+    );
+    let response = by.client.send(request).await.unwrap();
+    let keys = response.one_time_keys.get(user)?.get(&device)?;
+    let (_, key) = keys.iter().next()?;
+    let key: serde_json::Value = key.deserialize_as_unchecked().unwrap();
+    Some(key["fallback"] != true)
 }
 
 /// The bot, running in-process on a real Hearth core.

@@ -676,8 +676,9 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "carol raised a hand.",
             "bob@#general> /hand raise",
             "Raised hands: carol, bob",
+            // Handed on at once: a pass, whichever button (issue 30).
             "alice@#general> /circle next",
-            "Thank you, alice.\n   @carol has the stick.",
+            "alice passed — that's always okay.\n   @carol has the stick.",
             "Next: bob",
             // The gentle timer, 30 s before the end of carol's 2 minutes.
             "alice@#general> /wait 100s",
@@ -690,7 +691,7 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "alice@#general> /hand raise",
             "Raised hands: alice, carol",
             "bob@#general> /circle next",
-            "Thank you, bob.\n   @alice has the stick.",
+            "bob passed — that's always okay.\n   @alice has the stick.",
             "Next: carol",
             // Only a facilitator ends it; the summary is alice's alone.
             "carol@#general> /circle end",
@@ -699,10 +700,12 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
             "@carol has the stick.",
             "alice@#general> /circle end",
             "-> #general (private: only alice sees this)\n   == Circle summary (only you see this) ==",
-            "3 people: 7 shares, 1 pass.",
-            "alice: 3 shares, 0 passes, 0:20 speaking",
-            "bob: 2 shares, 0 passes, 1:00 speaking",
-            "carol: 2 shares, 1 pass, 1:40 speaking",
+            // Counted as lived (issue 30): a turn handed on at once is a
+            // pass, and the one the end cut off at once is neither.
+            "3 people: 3 shares, 4 passes.",
+            "alice: 1 share, 2 passes, 0:20 speaking",
+            "bob: 1 share, 1 pass, 1:00 speaking",
+            "carol: 1 share, 1 pass, 1:40 speaking",
             "Hearth keeps these counts and times only; nothing of what was said.",
             "-> #general\n   == Talking circle ==\n   The circle has ended. Thank you all for being here.",
             "alice@#general> /circle status",
@@ -1145,4 +1148,442 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
             .unwrap()
     });
     assert_eq!(stored, 6, "the stranger's and the spilled check-ins stored nothing");
+}
+
+#[test]
+fn a_weekly_series_edited_from_its_third_meeting_keeps_the_first_two_and_tells_each_rsvp_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tuesdays at 19:00 Berlin from 13 October 2026; the clocks go back on
+    // the 25th, between the second meeting and the third.
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/timezone zone:Europe/Berlin
+/meeting schedule group:#1 when:"2026-10-13 19:00" repeat:weekly timezone:Europe/Berlin
+/as ann
+/timezone zone:America/New_York
+/meeting rsvp meeting:1 occurrence:2026-10-27 answer:yes
+/meeting rsvp meeting:1 occurrence:2026-11-03 answer:yes
+/as bob
+/meeting rsvp meeting:1 occurrence:2026-10-13 answer:maybe
+/as admin
+/meeting edit meeting:1 from:2026-10-27 when:18:00
+/meeting list
+/meeting calendar
+/group list format:meeting_guide
+/as bob
+/meeting rsvp meeting:1 occurrence:2026-10-20 answer:yes
+/as admin
+/wait 23d
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-10-05T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let edited = answer_to(out, "/meeting edit meeting:1");
+    assert!(
+        edited.contains("From Tue 27 Oct 2026, 18:00 CET on: Weekly on Tuesdays at 18:00 Europe/Berlin"),
+        "{edited}"
+    );
+    // One notice to the one who said they'd come to moved meetings (two of
+    // them), in her own zone; none to bob, whose meeting did not change.
+    assert_eq!(edited.matches("-> DM ").count(), 1, "{edited}");
+    assert!(edited.contains("-> DM ann"), "{edited}");
+    assert!(
+        edited.contains("Your next one, on Tue 27 Oct 2026, 14:00 EDT, is now Tue 27 Oct 2026, 13:00 EDT."),
+        "{edited}"
+    );
+    let listed = answer_to(out, "> /meeting list");
+    in_order(
+        listed,
+        &[
+            "Tue 13 Oct 2026, 19:00 CEST · Grief circle (meeting 2, 2026-10-13) · 0 going, 1 maybe",
+            "Tue 20 Oct 2026, 19:00 CEST · Grief circle (meeting 2, 2026-10-20)",
+            "Tue 27 Oct 2026, 18:00 CET · Grief circle (meeting 1, 2026-10-27) · 1 going, 0 maybe",
+            "Tue 3 Nov 2026, 18:00 CET · Grief circle (meeting 1, 2026-11-03) · 1 going, 0 maybe",
+        ],
+    );
+    let calendar = answer_to(out, "/meeting calendar");
+    assert!(
+        calendar.contains("DTSTART;TZID=Europe/Berlin:20261027T180000\r\n")
+            || calendar.contains("DTSTART;TZID=Europe/Berlin:20261027T180000\n"),
+        "{calendar}"
+    );
+    assert!(
+        calendar.contains("DTSTART;TZID=Europe/Berlin:20261013T190000"),
+        "{calendar}"
+    );
+    assert!(
+        calendar.contains("RRULE:FREQ=WEEKLY;UNTIL=20261020T170000Z"),
+        "{calendar}"
+    );
+    let guide = answer_to(out, "/group list format:meeting_guide");
+    assert!(guide.contains("1 weekly series"), "{guide}");
+    assert!(guide.contains(r#""time": "18:00""#), "{guide}");
+    // A button posted before the edit still answers its meeting.
+    assert!(
+        answer_to(out, "/meeting rsvp meeting:1 occurrence:2026-10-20").contains("Tue 20 Oct 2026, 17:00 UTC"),
+        "{out}"
+    );
+    // Reminders follow: the second at 19:00 CEST, the third at 18:00 CET (13:00 for ann).
+    assert!(out.contains("Starts in 1 hour: Tue 20 Oct 2026, 19:00 CEST"), "{out}");
+    assert!(
+        out.contains("-> DM ann  [Mon 26 Oct 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   Starts in 24 hours: Tue 27 Oct 2026, 13:00 EDT"),
+        "{out}"
+    );
+    assert!(out.contains("Starts in 1 hour: Tue 27 Oct 2026, 18:00 CET"), "{out}");
+    let after = &out[out.find("/meeting edit meeting:1").unwrap()..];
+    assert!(
+        !after.contains("Tue 27 Oct 2026, 19:00"),
+        "nothing left at the old time: {after}"
+    );
+}
+
+#[test]
+fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_and_one_prompt_schedule_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/reminders leads:3h quiet:22:00-08:00
+/reminders clear:leads,quiet
+/reminders group:#1 leads:2h
+/reminders group:#1 clear:leads channel:off
+/checkin schedule group:#1 when:"2026-03-20 19:00" repeat:daily
+/checkin schedule group:#1 when:meeting_start
+/checkin schedule group:#1 when:list
+/checkin schedule group:#1 when:off schedule:1
+/as ann
+/reminders group:#1 leads:5m
+/wait 3d
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let cleared = answer_to(out, "/reminders clear:leads,quiet");
+    assert!(
+        cleared.contains("Before meetings: each group's own lead times."),
+        "{cleared}"
+    );
+    assert!(cleared.contains("Quiet hours: none."), "{cleared}");
+    let off = answer_to(out, "/reminders group:#1 clear:leads channel:off");
+    assert!(
+        off.contains("Grief circle's channel gets no meeting reminders; members who want them get theirs by DM, by default 24 hours, 1 hour before."),
+        "{off}"
+    );
+    let listed = answer_to(out, "/checkin schedule group:#1 when:list");
+    assert!(
+        listed.contains("1: daily at 19:00 UTC. Next: Fri 20 Mar 2026, 19:00 UTC."),
+        "{listed}"
+    );
+    assert!(listed.contains("2: as each meeting begins."), "{listed}");
+    assert!(
+        answer_to(out, "when:off schedule:1")
+            .contains("Stopped Grief circle's check-in schedule 1; its other schedules go on."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "/reminders group:#1 leads:5m")
+            .contains("Only a facilitator of Grief circle or a community admin can change a group's reminders; for your own, leave out group."),
+        "{out}"
+    );
+    let waited = answer_to(out, "/wait 3d");
+    assert!(
+        !waited.contains("== Reminder"),
+        "the channel's reminders are off: {waited}"
+    );
+    assert!(
+        !waited.contains("[Fri 20 Mar 2026 19:00 UTC]"),
+        "schedule 1 stopped: {waited}"
+    );
+    assert!(
+        waited.contains("[Sat 21 Mar 2026 19:00 UTC]\n   == Check-in: Grief circle =="),
+        "schedule 2 goes on: {waited}"
+    );
+}
+
+#[test]
+fn refusals_about_a_person_or_a_missing_entry_and_the_meeting_guide_file_go_to_the_asker_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:UTC
+/resources remove resource:99
+/group facilitator group:#1 user:bob action:remove
+/group list format:meeting_guide
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let missing = answer_to(out, "/resources remove resource:99");
+    assert!(
+        missing.starts_with("\n-> #general (private: only admin sees this)"),
+        "{missing}"
+    );
+    assert!(missing.contains("nothing was removed"), "{missing}");
+    let not_one = answer_to(out, "action:remove");
+    assert!(
+        not_one.starts_with("\n-> #general (private: only admin sees this)"),
+        "{not_one}"
+    );
+    assert!(
+        not_one.contains("wasn't a facilitator of Grief circle, so nothing changed."),
+        "{not_one}"
+    );
+    let guide = answer_to(out, "/group list format:meeting_guide");
+    assert!(
+        guide.starts_with("\n-> #general (private: only admin sees this)"),
+        "{guide}"
+    );
+}
+
+#[test]
+fn help_lists_a_commands_family_and_refusals_say_what_happened_and_what_to_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/help meeting
+/help command:meeting schedule
+/wait 4d
+/meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes
+/meeting cancel meeting:1 occurrence:all
+/meeting cancel meeting:1 occurrence:all
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let family = answer_to(out, "/help meeting\n");
+    assert!(family.contains("== /meeting commands =="), "{family}");
+    assert!(family.contains("/meeting edit: "), "{family}");
+    assert!(
+        family.contains("/help command:meeting schedule explains one in full."),
+        "{family}"
+    );
+    assert!(
+        answer_to(out, "> /help command:meeting schedule").contains("when (required)"),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes")
+            .contains("is a meeting that has already taken place"),
+        "{out}"
+    );
+    let second = &out[out.rfind("> /meeting cancel").unwrap()..];
+    let again = answer_to(second, "/meeting cancel meeting:1 occurrence:all");
+    assert!(
+        again.contains("Meeting 1 has been cancelled, every occurrence of it."),
+        "{again}"
+    );
+    assert!(
+        answer_to(out, "> /meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
+            .contains("Meeting 1 has been cancelled"),
+        "{out}"
+    );
+}
+
+#[test]
+fn in_a_groups_home_channel_commands_take_that_group_and_elsewhere_ask_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/group create name:"Walkers" topic:walking led_by:peer channel:#walks
+/group create name:"Carers" topic:caring led_by:peer channel:#walks
+/meeting schedule when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/group join
+/group info
+/checkin summary
+/in #walks
+/group info
+/in #lobby
+/group info
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "> /meeting schedule when:").contains("== Scheduled: Grief circle =="),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /group join").contains("You've joined Grief circle."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "> /checkin summary")
+            .contains("Only a facilitator of Grief circle or a community admin can use /checkin summary."),
+        "{out}"
+    );
+    let infos: Vec<&str> = out.match_indices("> /group info").map(|(i, _)| &out[i..]).collect();
+    assert!(
+        answer_to(infos[0], "/group info").contains("== Grief circle =="),
+        "{out}"
+    );
+    assert!(
+        answer_to(infos[1], "/group info")
+            .contains("Which group? This channel is home to Walkers, Carers; add group: with one of them"),
+        "{out}"
+    );
+    assert!(
+        answer_to(infos[2], "/group info").contains("Which group? This channel is no group's home"),
+        "{out}"
+    );
+}
+
+#[test]
+fn share_timer_notices_due_while_hearth_was_down_are_not_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = |clock: &'static str| ["console", "--db", "t.db", "--clock", clock];
+    let first = hearth(
+        dir.path(),
+        &args("2026-03-19T10:00:00Z"),
+        "/circle start share_time:2m\n/circle join\n",
+    );
+    assert!(first.success, "{}", first.stderr);
+
+    // Back five minutes later: the warning and the end of the share are past.
+    let again = hearth(dir.path(), &args("2026-03-19T10:05:00Z"), "/circle status\n/wait 1m\n");
+
+    assert!(again.success, "{}", again.stderr);
+    assert!(!again.stdout.contains("no rush"), "{}", again.stdout);
+    assert!(!again.stdout.contains("your share time is up"), "{}", again.stdout);
+    assert!(
+        answer_to(&again.stdout, "/circle status").contains("Holding the stick: admin (time is up)"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_local_crisis_line_can_be_a_number_to_call_or_text_and_comes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/resources add title:"Grief line" url:tel:+44 116 123 topic:crisis
+/resources add title:"Text us" url:sms:85258 topic:crisis
+/resources add title:"Odd" url:tel:call-me topic:crisis
+/crisis
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "url:tel:call-me").contains("after tel: or sms: takes a phone number"),
+        "{out}"
+    );
+    in_order(
+        answer_to(out, "> /crisis"),
+        &[
+            "This community's local lines",
+            "1. Grief line, call +44116123 <tel:+44116123>",
+            "2. Text us, text 85258 <sms:85258>",
+            "Lines by country",
+        ],
+    );
+}
+
+#[test]
+fn times_written_the_way_people_say_them_are_read_and_next_friday_is_said_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // Thursday 19 March 2026, 10:00 UTC.
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"tomorrow at 7pm" timezone:UTC
+/meeting schedule group:#1 when:"tonight 7pm" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:noon timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"5 December 19:00" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"tue 19.00" timezone:UTC confirm:yes
+/meeting schedule group:#1 when:"next friday 19:00" timezone:UTC confirm:yes
+/reminders quiet:10pm-8am
+/checkin remind time:8pm
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    for (typed, read) in [
+        ("tomorrow at 7pm", "Once, Fri 20 Mar 2026 at 19:00 UTC"),
+        ("tonight 7pm", "Once, Thu 19 Mar 2026 at 19:00 UTC"),
+        ("when:noon", "Once, Thu 19 Mar 2026 at 12:00 UTC"),
+        ("5 December 19:00", "Once, Sat 5 Dec 2026 at 19:00 UTC"),
+        ("tue 19.00", "Once, Tue 24 Mar 2026 at 19:00 UTC"),
+        ("next friday 19:00", "Once, Fri 27 Mar 2026 at 19:00 UTC"),
+    ] {
+        assert!(answer_to(out, typed).contains(read), "{typed}: {out}");
+    }
+    assert!(
+        answer_to(out, "next friday 19:00")
+            .contains(r#"I read "next friday" as Friday 27 Mar, not this Friday (20 Mar); give the date to be sure."#),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "quiet:10pm-8am").contains("Quiet hours: 22:00-08:00"),
+        "{out}"
+    );
+    assert!(answer_to(out, "time:8pm").contains("every day at 20:00"), "{out}");
+}
+
+#[test]
+fn cancelling_an_edited_series_cancels_the_meetings_left_before_its_change_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
+/as admin
+/meeting edit meeting:1 from:2026-04-04 when:18:00
+/meeting cancel meeting:1 occurrence:all
+/meeting list
+"#;
+
+    let run = hearth(
+        dir.path(),
+        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        script,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let cancelled = answer_to(&run.stdout, "/meeting cancel meeting:1 occurrence:all");
+    assert!(
+        cancelled.contains("-> DM ann"),
+        "ann's meeting, now meeting 2's, is told: {cancelled}"
+    );
+    assert!(
+        answer_to(&run.stdout, "> /meeting list").contains("No meetings in the next month."),
+        "{}",
+        run.stdout
+    );
 }

@@ -64,6 +64,8 @@ pub(crate) enum Cmd<'a> {
         when: &'a str,
         repeat: Option<&'a str>,
         question: Option<&'a str>,
+        /// With `when:off`, the one schedule to stop.
+        only: Option<i64>,
     },
     Remind {
         time: Option<&'a str>,
@@ -85,6 +87,7 @@ impl<'a> Cmd<'a> {
                 when: b.text("when")?,
                 repeat: b.text("repeat"),
                 question: b.text("question"),
+                only: b.int("schedule"),
             },
             "checkin remind" => Cmd::Remind {
                 time: b.text("time"),
@@ -137,12 +140,34 @@ pub(crate) async fn run(
             )
         }
         Cmd::History => (Response::private(history(store, asker.me, zone, now).await?), false),
-        Cmd::Schedule { when, repeat, question } => {
+        Cmd::Schedule {
+            when,
+            repeat,
+            question,
+            only,
+        } => {
             let group = the_group()?;
             let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
+            let keyword = when.trim().to_ascii_lowercase();
+            if keyword == "list" {
+                let mut conn = store.pool().acquire().await.context("listing check-in schedules")?;
+                return Ok((Response::private(list_schedules(&mut conn, group, now).await?), false));
+            }
             // The schedule and its first prompt, or its stop and the prompts
             // it takes away, in one write.
             let mut tx = jobs::write(store).await?;
+            if let Some(id) = only {
+                if keyword != "off" {
+                    return Err(UserError::BadValue {
+                        option: "schedule",
+                        why: "goes with when:off, to stop that one schedule; when:list shows their numbers",
+                    }
+                    .into());
+                }
+                let reply = stop_one(&mut tx, group, id).await?;
+                tx.commit().await.context("committing a check-in schedule")?;
+                return Ok((Response::private(reply), true));
+            }
             let order = crate::members::date_order(&mut *tx, asker.me).await?;
             let out = schedule(
                 &mut tx,
@@ -851,12 +876,11 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
     if raw.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    NaiveTime::parse_from_str(raw.trim(), "%H:%M")
-        .map(Some)
-        .map_err(|_| UserError::BadValue {
-            option: "time",
-            why: "must be a time like 20:00, or off",
-        })
+    // Read as `when` reads a time of day: 20:00, 20.00, 8pm, noon.
+    when::time_only(raw).map(Some).ok_or(UserError::BadValue {
+        option: "time",
+        why: "must be a time like 20:00 or 8pm, or off",
+    })
 }
 
 /// A line for `/reminders` when new quiet hours cover the member's daily
@@ -989,6 +1013,8 @@ impl Schedule {
             cancelled: false,
             group_ends: None,
             changed_at: 0,
+            ends_at: None,
+            continued_by: None,
         })
     }
 }
@@ -1164,6 +1190,72 @@ async fn schedule(
             Ok((Response::public(reply), true))
         }
     }
+}
+
+/// `/checkin schedule when:list`: a group's running schedules, by number,
+/// with when each next posts.
+async fn list_schedules(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+    let schedules: Vec<Schedule> = sqlx::query_as(
+        "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules
+         WHERE group_id = ? AND stopped = 0 ORDER BY id",
+    )
+    .bind(group.id)
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing check-in schedules")?;
+    if schedules.is_empty() {
+        return Ok(Message::new().line(
+            Line::text(format!("{} has no check-in prompts scheduled. ", group.name))
+                .cmd("checkin schedule")
+                .t(" adds some."),
+        ));
+    }
+    let mut message = Message::titled(format!("Check-in schedules: {}", group.name));
+    for s in &schedules {
+        let zone: Tz = s.timezone.parse().unwrap_or(Tz::UTC);
+        let how = match s.start_local {
+            Some(start) if s.repeat != MEETING_START => cadence(&s.repeat, start, zone),
+            _ => "as each meeting begins".to_string(),
+        };
+        let mut line = Line::text(format!("{}: {how}", s.id));
+        if let Some(q) = &s.question {
+            line = line.t(format!(", asking \"{q}\""));
+        }
+        line = match next_prompt(&mut *conn, s, now).await? {
+            Some(next) => line.t(". Next: ").push(Span::Time { at: next, zone }),
+            None => line.t(". No prompt to come"),
+        };
+        message = message.line(line.t("."));
+    }
+    Ok(message.line(
+        Line::text("Stop one with ")
+            .cmd(format!("checkin schedule group:#{} when:off schedule:N", group.id))
+            .t(", or all of them with when:off."),
+    ))
+}
+
+/// `/checkin schedule when:off schedule:N`: that one schedule stops.
+async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result<Message> {
+    let stopped: Option<i64> = sqlx::query_scalar(
+        "UPDATE checkin_schedules SET stopped = 1 WHERE id = ? AND group_id = ? AND stopped = 0 RETURNING id",
+    )
+    .bind(id)
+    .bind(group.id)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("stopping a check-in schedule")?;
+    let Some(id) = stopped else {
+        return Err(UserError::BadValue {
+            option: "schedule",
+            why: "is not one of this group's running check-in schedules; when:list shows their numbers",
+        }
+        .into());
+    };
+    jobs::cancel(&mut *conn, KIND, id).await?;
+    Ok(Message::new().text(format!(
+        "Stopped {}'s check-in schedule {id}; its other schedules go on.",
+        group.name
+    )))
 }
 
 fn cadence(label: &str, start: NaiveDateTime, zone: Tz) -> String {
@@ -1494,7 +1586,8 @@ mod tests {
     fn the_time_is_hh_mm_or_off() {
         assert_eq!(parse_time("off"), Ok(None));
         assert_eq!(parse_time("20:00"), Ok(NaiveTime::from_hms_opt(20, 0, 0)));
-        assert!(parse_time("8pm").is_err());
+        // Issue 30: read as `when` reads a time of day.
+        assert_eq!(parse_time("8pm"), Ok(NaiveTime::from_hms_opt(20, 0, 0)));
         assert!(parse_time("25:00").is_err());
     }
 }

@@ -112,6 +112,12 @@ pub enum UserError {
     GroupNotFound {
         suggestions: Vec<String>,
     },
+    /// A command that needs a group named none, where the channel is not
+    /// one group's home: the groups homed here, if several.
+    WhichGroup {
+        command: &'static str,
+        homed: Vec<String>,
+    },
     /// Several circles run here and the command did not say which: their
     /// numbers, with their groups' names.
     WhichCircle {
@@ -151,6 +157,8 @@ pub enum UserError {
     },
     NoSuchOccurrence,
     OccurrenceCancelled,
+    /// `/resources remove` named no entry of the list.
+    NoSuchResource,
     /// The whole series was cancelled: nothing of it can be answered or moved.
     SeriesCancelled {
         meeting: i64,
@@ -325,6 +333,19 @@ impl UserError {
                 .cmd(format!("circle status circle:{first}"))
                 .t(".")
             }
+            UserError::WhichGroup { command, homed } => match homed.as_slice() {
+                [] => Line::text("Which group? This channel is no group's home, so add group:NAME, e.g. ")
+                    .cmd(format!("{command} group:NAME"))
+                    .t(". ")
+                    .cmd("group list")
+                    .t(" shows them."),
+                _ => Line::text(format!(
+                    "Which group? This channel is home to {}; add group: with one of them, e.g. ",
+                    homed.join(", ")
+                ))
+                .cmd(format!("{command} group:{}", homed[0]))
+                .t("."),
+            },
             UserError::GroupNotFound { suggestions } => {
                 let l = Line::text("There is no group by that name here.");
                 if suggestions.is_empty() {
@@ -360,6 +381,9 @@ impl UserError {
             UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),
+            UserError::NoSuchResource => Line::text("There is no resource with that number or title; nothing was removed. ")
+                .cmd("resources list")
+                .t(" shows them with their numbers."),
             UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled. ")
                 .cmd("meeting list")
                 .t(" shows the coming dates."),

@@ -77,22 +77,32 @@ pub const CLEARABLE: &[&str] = &[
 
 /// `clear:location, cost` as field names, each one that may be cleared.
 fn clear_list(raw: Option<&str>) -> Result<Vec<&'static str>, UserError> {
+    clear_names(
+        raw,
+        CLEARABLE,
+        "description, location, capacity, cost, registration, ends, guideline",
+    )
+}
+
+/// A `clear:` option as the field names it lists, each one of `clearable`
+/// (named in words by `listed`): the one way every command reads `clear:`.
+pub(crate) fn clear_names(
+    raw: Option<&str>,
+    clearable: &[&'static str],
+    listed: &'static str,
+) -> Result<Vec<&'static str>, UserError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     let mut fields = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some(field) = CLEARABLE.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
-            return Err(UserError::NotClearable {
-                clearable: "description, location, capacity, cost, registration, ends, guideline",
-            });
+        let Some(field) = clearable.iter().find(|f| f.eq_ignore_ascii_case(part)) else {
+            return Err(UserError::NotClearable { clearable: listed });
         };
         if !fields.contains(field) {
             fields.push(*field);
         }
     }
     if fields.is_empty() {
-        return Err(UserError::NotClearable {
-            clearable: "description, location, capacity, cost, registration, ends, guideline",
-        });
+        return Err(UserError::NotClearable { clearable: listed });
     }
     Ok(fields)
 }
@@ -149,6 +159,29 @@ fn key(name: &str) -> String {
 
 /// Finds a group of the community by name (any case) or `#id`, or says which
 /// names come close.
+/// The group a command means when it names none: the one whose home is
+/// this channel. Several, or none, and the caller is asked which.
+pub async fn homed_in(store: &Store, community: i64, channel: &str, command: &'static str) -> Result<Group> {
+    let mut homed: Vec<Group> = sqlx::query_as(select_groups!(
+        "WHERE community_id = ? AND home_channel = ? AND retired_at IS NULL ORDER BY id LIMIT 6"
+    ))
+    .bind(community)
+    .bind(channel)
+    .fetch_all(store.pool())
+    .await
+    .context("finding the group homed in a channel")?;
+    if homed.len() == 1
+        && let Some(group) = homed.pop()
+    {
+        return Ok(group);
+    }
+    Err(UserError::WhichGroup {
+        command,
+        homed: homed.into_iter().map(|g| g.name).collect(),
+    }
+    .into())
+}
+
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {
@@ -849,7 +882,7 @@ pub async fn facilitator(
     user: &str,
     add: bool,
     now: DateTime<Utc>,
-) -> Result<Message> {
+) -> Result<(Message, bool)> {
     let person = members::named_member(store, platform, user, now).await?;
     let mention = Span::User {
         id: person.external_id.clone(),
@@ -877,11 +910,11 @@ pub async fn facilitator(
             .t(format!(" no longer facilitates {}.", group.name)),
         (false, false) => Line::new()
             .push(mention)
-            .t(format!(" wasn't a facilitator of {}.", group.name)),
+            .t(format!(" wasn't a facilitator of {}, so nothing changed.", group.name)),
     };
     let mut message = Message::new().line(line);
     if add && changed {
         message.pings.push(person.external_id);
     }
-    Ok(message)
+    Ok((message, changed))
 }

@@ -62,7 +62,11 @@ struct Ctx<'a> {
 
 /// Every command, as the core handles it.
 pub(crate) enum Command<'a> {
-    Help(Option<&'static CommandSpec>),
+    Help {
+        command: Option<&'static CommandSpec>,
+        /// The first word of several commands (`meeting`), to list them.
+        family: Option<&'a str>,
+    },
     GroupCreate,
     GroupEdit,
     GroupInfo,
@@ -95,6 +99,7 @@ pub(crate) enum Command<'a> {
         when: &'a str,
         confirmed: bool,
     },
+    MeetingEdit(meetings::Edit<'a>),
     MeetingRsvp {
         occurrence: Option<&'a str>,
         answer: &'static str,
@@ -106,11 +111,7 @@ pub(crate) enum Command<'a> {
         answer: &'static str,
     },
     MeetingCalendar,
-    Reminders {
-        leads: Option<&'a str>,
-        dm: Option<&'static str>,
-        quiet: Option<&'a str>,
-    },
+    Reminders(reminders::Asked<'a>),
     Crisis {
         country: Option<&'a str>,
     },
@@ -147,7 +148,10 @@ impl<'a> Command<'a> {
 
     pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
         Some(match b.spec.name {
-            "help" => Command::Help(b.command("command")),
+            "help" => Command::Help {
+                command: b.command("command"),
+                family: b.text("command"),
+            },
             "group create" => Command::GroupCreate,
             "group edit" => Command::GroupEdit,
             "group info" => Command::GroupInfo,
@@ -178,16 +182,30 @@ impl<'a> Command<'a> {
                 when: b.text("when")?,
                 confirmed: b.choice("confirm") == Some("yes"),
             },
+            "meeting edit" => Command::MeetingEdit(meetings::Edit {
+                from: b.date("from"),
+                when: b.text("when"),
+                duration: b.text("duration"),
+                title: b.text("title"),
+                place: b.text("where"),
+                repeat: b.text("repeat"),
+                // Checked when it runs, so a wrong name gets its own answer.
+                clear: Vec::new(),
+                order: None,
+                confirmed: b.choice("confirm") == Some("yes"),
+            }),
             "meeting rsvp" => Command::MeetingRsvp {
                 occurrence: b.text("occurrence"),
                 answer: b.choice("answer")?,
             },
             "meeting calendar" => Command::MeetingCalendar,
-            "reminders" => Command::Reminders {
+            "reminders" => Command::Reminders(reminders::Asked {
                 leads: b.text("leads"),
                 dm: b.choice("dm"),
                 quiet: b.text("quiet"),
-            },
+                clear: b.text("clear"),
+                channel: b.choice("channel"),
+            }),
             "crisis" => Command::Crisis {
                 country: b.text("country"),
             },
@@ -514,6 +532,10 @@ impl Hearth {
         let group = match (bound.spec.option("group").map(|o| o.kind), bound.int("meeting")) {
             (Some(Kind::Group), _) => match bound.text("group") {
                 Some(name) => Some(groups::find(&self.store, ctx.community.id, name).await?),
+                // A command that needs a group means, unnamed, the one at home here.
+                None if bound.spec.option("group").is_some_and(|o| o.required) => {
+                    Some(groups::homed_in(&self.store, ctx.community.id, &input.place.channel, bound.spec.name).await?)
+                }
                 None => None,
             },
             (_, Some(id)) => {
@@ -582,8 +604,7 @@ impl Hearth {
                 None => return Ok(Response::none()),
             },
         };
-        self.beyond_the_spec(&ctx, &bound, &command, role, group.as_ref())
-            .await?;
+        self.beyond_the_spec(&ctx, &command, role, group.as_ref()).await?;
         self.run(&ctx, &bound, command, group.as_ref(), meeting.as_ref()).await
     }
 
@@ -593,7 +614,6 @@ impl Hearth {
     async fn beyond_the_spec(
         &self,
         ctx: &Ctx<'_>,
-        bound: &Bound,
         command: &Command<'_>,
         role: Role,
         group: Option<&Group>,
@@ -607,11 +627,13 @@ impl Hearth {
             }
             .into());
         }
+        // Everyone may use /reminders for themselves: the refusal says what
+        // only facilitators may do, and what to type for one's own.
         if matches!(command, Command::Reminders { .. }) && group.is_some() && role < Role::Facilitator {
-            return Err(UserError::NotPermitted {
-                command: bound.spec.name,
+            return Err(UserError::OnlyRole {
                 needs: Role::Facilitator,
                 group: group_name(),
+                to: "change a group's reminders; for your own, leave out group",
             }
             .into());
         }
@@ -656,7 +678,10 @@ impl Hearth {
         let now = ctx.now;
         let reader_zone = ctx.me.zone().unwrap_or(ctx.community.zone());
         Ok(match command {
-            Command::Help(command) => Response::private_general(help::help(command)),
+            Command::Help { command, family } => Response::private_general(match family {
+                Some(family) => help::family(family),
+                None => help::help(command),
+            }),
             Command::GroupCreate => {
                 Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
             }
@@ -705,7 +730,8 @@ impl Hearth {
             }
             Command::GroupList { topic, meeting_guide } => {
                 if meeting_guide {
-                    Response::public(meeting_guide::message(store, community, now).await?)
+                    // A file for whoever publishes the listing, not a post for the room.
+                    Response::private(meeting_guide::message(store, community, now).await?)
                 } else {
                     Response::public(groups::list(store, community, topic).await?)
                 }
@@ -735,7 +761,12 @@ impl Hearth {
                 Response::private(message)
             }
             Command::GroupFacilitator { user, add } => {
-                Response::public(groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await?)
+                // A change is the community's news; a change that was not
+                // one says something about a person to the admin alone.
+                match groups::facilitator(store, platform, the_group()?, user, add, ctx.now).await? {
+                    (message, true) => Response::public(message),
+                    (message, false) => Response::private(message),
+                }
             }
             Command::Timezone { zone, dates } => {
                 // The zone, the date order, and the reminders and prompts read
@@ -783,7 +814,18 @@ impl Hearth {
             Command::MeetingCancel { occurrence } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
+                // The whole series includes the meetings an edit left before
+                // its change, a series of their own.
+                if matches!(changed.news, meetings::News::SeriesCancelled) {
+                    for earlier in meetings::earlier_parts(&mut tx, &meeting).await? {
+                        let told = meetings::cancel(&mut tx, &earlier, Some("all"), reader_zone, now)
+                            .await?
+                            .told;
+                        self.series_changed(&mut tx, &earlier, Some(&told), now).await?;
+                    }
+                }
                 self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
                     .await?
             }
@@ -794,6 +836,7 @@ impl Hearth {
             } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let to = meetings::ToWhen {
                     text: when,
                     reader: reader_zone,
@@ -804,9 +847,31 @@ impl Hearth {
                 self.publish(tx, &ctx.input.place.channel, (&meeting, the_group()?), changed, now)
                     .await?
             }
+            Command::MeetingEdit(mut edit) => {
+                edit.clear = meetings::edit_clear_list(bound.text("clear"))?;
+                let mut tx = jobs::write(store).await?;
+                let meeting = reload(&mut tx, the_meeting()?).await?;
+                edit.order = members::date_order(&mut *tx, &ctx.me).await?;
+                let edited = meetings::edit(&mut tx, &meeting, the_group()?, &edit, now).await?;
+                // The meetings left before the change are a series of their
+                // own now: their reminders and native event, in the same write.
+                if let Some(earlier) = &edited.earlier {
+                    self.series_changed(&mut tx, earlier, None, now).await?;
+                }
+                let meeting = reload(&mut tx, &meeting).await?;
+                self.publish(
+                    tx,
+                    &ctx.input.place.channel,
+                    (&meeting, the_group()?),
+                    edited.changed,
+                    now,
+                )
+                .await?
+            }
             Command::MeetingRsvp { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let message = meetings::rsvp(
                     &mut tx,
                     &meeting,
@@ -827,6 +892,7 @@ impl Hearth {
             Command::MeetingRsvpTakenBack { occurrence, answer } => {
                 let mut tx = jobs::write(store).await?;
                 let meeting = reload(&mut tx, the_meeting()?).await?;
+                let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
                 let Some(message) = meetings::take_back_rsvp(
                     &mut tx,
                     &meeting,
@@ -867,17 +933,10 @@ impl Hearth {
                         .attach(file),
                 )
             }
-            Command::Reminders { leads, dm, quiet } => match group {
+            Command::Reminders(asked) => match group {
                 Some(group) => {
-                    if dm.is_some() || quiet.is_some() {
-                        return Err(UserError::BadValue {
-                            option: "group",
-                            why: "settings take only leads; dm and quiet are each member's own",
-                        }
-                        .into());
-                    }
                     let mut tx = jobs::write(store).await?;
-                    let message = reminders::group_settings(&mut tx, group, leads).await?;
+                    let message = reminders::group_settings(&mut tx, group, asked).await?;
                     jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
                     commit(tx).await?;
                     self.planned();
@@ -885,7 +944,7 @@ impl Hearth {
                 }
                 None => {
                     let mut tx = jobs::write(store).await?;
-                    let mut message = reminders::member_settings(&mut tx, &ctx.me, leads, dm, quiet).await?;
+                    let mut message = reminders::member_settings(&mut tx, &ctx.me, asked).await?;
                     if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
                         message = message.line(note);
                     }

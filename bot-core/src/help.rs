@@ -27,6 +27,29 @@ fn kind_hint(kind: Kind) -> String {
     }
 }
 
+/// The commands that start with one word (`/help meeting`), each with its
+/// description, and how to read one in full.
+pub fn family(word: &str) -> Message {
+    let mut message = Message::titled(format!("/{word} commands"));
+    let mut first = None;
+    for c in COMMANDS
+        .iter()
+        .filter(|c| c.name.strip_prefix(word).is_some_and(|rest| rest.starts_with(' ')))
+    {
+        first.get_or_insert(c.name);
+        let mut line = Line::new().cmd(c.name).t(format!(": {}", c.description));
+        if c.who > Role::Member {
+            line = line.t(format!(" ({})", who(c.who)));
+        }
+        message = message.line(line);
+    }
+    message.line(
+        Line::new()
+            .cmd(format!("help command:{}", first.unwrap_or(word)))
+            .t(" explains one in full."),
+    )
+}
+
 /// Every command with its one-line description, or one command in full.
 pub fn help(command: Option<&CommandSpec>) -> Message {
     match command {
@@ -53,7 +76,11 @@ pub fn help(command: Option<&CommandSpec>) -> Message {
                 message = message.text("It takes no options.");
             }
             for o in c.options {
-                let need = if o.required { "required" } else { "optional" };
+                let need = match (o.required, o.must_be_typed()) {
+                    (true, true) => "required",
+                    (true, false) => "required, except in its home channel",
+                    _ => "optional",
+                };
                 message = message.text(format!(
                     "  {} ({need}): {}; {}.",
                     o.name,

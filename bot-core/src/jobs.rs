@@ -226,8 +226,9 @@ pub async fn plan_in(
     let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
         return Ok(());
     };
-    let (group_leads, platform): (String, String) = sqlx::query_as(
-        "SELECT g.reminder_leads, c.platform FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
+    let (group_leads, platform, in_channel): (String, String, bool) = sqlx::query_as(
+        "SELECT g.reminder_leads, c.platform, g.channel_reminders FROM groups g
+         JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
     )
     .bind(meeting.group_id)
     .fetch_one(&mut *conn)
@@ -245,7 +246,7 @@ pub async fn plan_in(
     let mut wanted: Vec<Planned> = Vec::new();
     for occ in &within {
         let mut who: Vec<(Option<i64>, Vec<i64>, Settings, Tz)> = Vec::new();
-        if scope == Scope::All {
+        if scope == Scope::All && in_channel {
             who.push((None, group_leads.clone(), Settings::default(), zone));
         }
         for r in recipients.get(&occ.original.timestamp()).into_iter().flatten() {

@@ -240,6 +240,11 @@ pub async fn feed(
     let mut left_out = Vec::new();
     for (m, _) in &series {
         let Some(g) = groups.get(&m.group_id) else { continue };
+        // Meetings an edit left before its change: the series they became
+        // is listed, at what it does from now on.
+        if m.continued_by.is_some() {
+            continue;
+        }
         let every = weekly(m);
         if let Weekly::No(why) = every {
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));

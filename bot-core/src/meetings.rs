@@ -39,12 +39,18 @@ pub struct Meeting {
     pub group_ends: Option<NaiveDate>,
     /// When it last changed (created, moved, cancelled, its card edited), Unix seconds.
     pub changed_at: i64,
+    /// The last instant it may start, Unix seconds: set on the meetings a
+    /// `/meeting edit` left before the change.
+    pub ends_at: Option<i64>,
+    /// The series these meetings became by `/meeting edit`.
+    pub continued_by: Option<i64>,
 }
 
 macro_rules! select_meetings {
     ($rest:literal) => {
         concat!(
             "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled, ",
+            "ends_at, continued_by, ",
             "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends, ",
             "COALESCE(updated_at, CAST(strftime('%s', created_at) AS INTEGER), 0) AS changed_at ",
             "FROM meetings ",
@@ -52,6 +58,9 @@ macro_rules! select_meetings {
         )
     };
 }
+
+mod edit;
+pub use edit::{Edit, Edited, clear_list as edit_clear_list, earlier_parts, edit, for_date};
 
 /// One occurrence of a series. `original` identifies it (the iCalendar
 /// RECURRENCE-ID); `start` is when it happens, which differs once moved.
@@ -98,10 +107,17 @@ impl Meeting {
     }
 
     /// The last instant an occurrence may start: the end of the group's last
-    /// day, in the series' zone.
+    /// day, in the series' zone, or where an edit ended this part of it.
     pub fn cutoff(&self) -> Option<DateTime<Utc>> {
-        let ends = self.group_ends?.and_hms_opt(23, 59, 59)?;
-        Some(when::resolve(ends, self.zone()).0)
+        let group = self
+            .group_ends
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|ends| when::resolve(ends, self.zone()).0);
+        let edited = self.ends_at.and_then(|s| DateTime::from_timestamp(s, 0));
+        match (group, edited) {
+            (Some(g), Some(e)) => Some(g.min(e)),
+            (g, e) => g.or(e),
+        }
     }
 
     /// The series' first occurrence: its start when the rule includes it,
@@ -777,13 +793,33 @@ fn on_date(meeting: &Meeting, exceptions: &HashMap<i64, Option<i64>>, date: Naiv
 const CLASH_DAYS: i64 = 366;
 const CLASH_SLOTS: u16 = 60;
 
-/// The first of the group's meetings (other than `except`, a series' one
-/// occurrence by its original start) that overlaps one of `slots`.
+/// What a clash check leaves out: the meetings being changed.
+#[derive(Debug, Clone, Copy)]
+enum Except {
+    Nothing,
+    /// A series' one occurrence, by its original start (a move).
+    One(i64, DateTime<Utc>),
+    /// A whole series (an edit).
+    Series(i64),
+}
+
+impl Except {
+    fn covers(self, series: i64, occ: &Occurrence) -> bool {
+        match self {
+            Except::Nothing => false,
+            Except::One(id, original) => id == series && original == occ.original,
+            Except::Series(id) => id == series,
+        }
+    }
+}
+
+/// The first of the group's meetings (other than `except`) that overlaps
+/// one of `slots`.
 async fn clash(
     conn: &mut SqliteConnection,
     group: i64,
     slots: &[(DateTime<Utc>, Duration)],
-    except: Option<(i64, DateTime<Utc>)>,
+    except: Except,
     now: DateTime<Utc>,
 ) -> Result<Option<(Meeting, Occurrence)>> {
     let Some(last) = slots.iter().map(|(start, length)| *start + *length).max() else {
@@ -793,7 +829,7 @@ async fn clash(
         // Enough of a daily series to reach the last slot.
         let span = (last - now).num_days().clamp(1, CLASH_DAYS) as usize + 1;
         for occ in upcoming_in(&mut *conn, &other, now, span).await? {
-            if except == Some((other.id, occ.original)) || occ.start >= last {
+            if except.covers(other.id, &occ) || occ.start >= last {
                 continue;
             }
             let ends = occ.start + other.duration();
@@ -1005,6 +1041,18 @@ fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
     message
 }
 
+/// A meeting's length as typed (`90m`, `1h30m`), in minutes.
+fn duration_minutes(raw: Option<&str>) -> std::result::Result<Option<i64>, UserError> {
+    let Some(raw) = raw else { return Ok(None) };
+    match humantime::parse_duration(raw) {
+        Ok(d) if (5 * 60..=12 * 3600).contains(&d.as_secs()) => Ok(Some((d.as_secs() / 60) as i64)),
+        _ => Err(UserError::BadValue {
+            option: "duration",
+            why: "must be between 5m and 12h, e.g. 90m or 1h30m",
+        }),
+    }
+}
+
 /// `/meeting schedule`, in the caller's write transaction. Returns the news
 /// (the group's to hear, the reply's words: [`news_message`]) and the new
 /// series.
@@ -1020,25 +1068,13 @@ pub async fn schedule(
     let asked = when::parse(b.text("when").unwrap_or_default(), zone, order, now)?;
     let (first, note) = when::resolve(asked, zone);
     let start = first.with_timezone(&zone).naive_local();
-    let duration = match b.text("duration") {
-        None => DEFAULT_DURATION_MINUTES,
-        Some(raw) => match humantime::parse_duration(raw) {
-            Ok(d) if (5 * 60..=12 * 3600).contains(&d.as_secs()) => (d.as_secs() / 60) as i64,
-            _ => {
-                return Err(UserError::BadValue {
-                    option: "duration",
-                    why: "must be between 5m and 12h, e.g. 90m or 1h30m",
-                }
-                .into());
-            }
-        },
-    };
+    let duration = duration_minutes(b.text("duration"))?.unwrap_or(DEFAULT_DURATION_MINUTES);
     let (label, rule) = series_rule(b.text("repeat"), b.int("count"), b.date("until"), start, zone)?;
     // Refused before anything is stored: a rule that never meets again, or
     // (unless confirmed) one that meets when the group already does.
     let slots = first_slots(start, zone, &rule, duration, now)?;
     if b.choice("confirm").is_none()
-        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, None, now).await?
+        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Nothing, now).await?
     {
         return Err(clash_error(&other, group, &occ, "meeting schedule"));
     }
@@ -1061,7 +1097,10 @@ pub async fn schedule(
             .iter()
             .map(|o| (o.original.timestamp(), o.start.timestamp()))
             .collect(),
-        note: note.map(|n| n.explain(asked, zone)),
+        note: notes(
+            note.map(|n| n.explain(asked, zone)),
+            when::reading(b.text("when").unwrap_or_default(), asked, now, zone),
+        ),
         skipped: first.start != when::resolve(start, zone).0 && first.start > now,
     };
     Ok((news, meeting))
@@ -1177,6 +1216,13 @@ pub enum Change {
     SeriesCancelled { start: i64 },
     /// One occurrence moved; `original` identifies it for the RSVP buttons.
     Moved { original: i64, from: i64, to: i64 },
+    /// The series was edited from one meeting on: the reader's next one as
+    /// (original, was, now), and those they said they'd come to that no
+    /// longer happen (the new rule does not meet that day), by their start.
+    Edited {
+        next: Option<(i64, i64, i64)>,
+        gone: Vec<i64>,
+    },
 }
 
 /// Those to tell of a change, by what they said they'd come to.
@@ -1211,6 +1257,46 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
             };
             rsvp_buttons(text, meeting, &moved)
         }
+        Change::Edited { next, gone } => {
+            let mut text = Message::titled(format!("Changed: {name}")).text(format!(
+                "{name} has changed: {} (meeting {}).",
+                cadence(meeting),
+                meeting.id
+            ));
+            if let Some((_, was, now)) = next {
+                let line = if was == now {
+                    Line::text("Your next one is still ").push(time(at(*now), zone)).t(".")
+                } else {
+                    Line::text("Your next one, on ")
+                        .push(time(at(*was), zone))
+                        .t(", is now ")
+                        .push(time(at(*now), zone))
+                        .t(".")
+                };
+                text = text.line(line);
+            }
+            for start in gone {
+                text = text.line(
+                    Line::text("The meeting on ")
+                        .push(time(at(*start), zone))
+                        .t(" no longer happens."),
+                );
+            }
+            match next {
+                Some((original, _, now)) => {
+                    let occ = Occurrence {
+                        original: at(*original),
+                        start: at(*now),
+                    };
+                    rsvp_buttons(
+                        text.text("Your RSVPs still stand; change them below if you need to."),
+                        meeting,
+                        &occ,
+                    )
+                }
+                None => text,
+            }
+        }
     }
 }
 
@@ -1235,6 +1321,14 @@ pub enum News {
         from: i64,
         to: i64,
         note: Option<String>,
+    },
+    /// A series edited from one meeting on: its next meetings as (original,
+    /// start), a clock change's explanation, and the number of the series
+    /// its earlier meetings kept, when some are still to come.
+    Edited {
+        next: Vec<(i64, i64)>,
+        note: Option<String>,
+        earlier: Option<i64>,
     },
 }
 
@@ -1285,7 +1379,50 @@ pub fn news_message(news: &News, meeting: &Meeting, group: &Group) -> Message {
             }
             message
         }
+        News::Edited { next, note, earlier } => edited_message(meeting, &name, next, note.as_deref(), *earlier),
     }
+}
+
+/// An edited series' card: how often from now on, its next meetings, and
+/// where its earlier ones went.
+fn edited_message(
+    meeting: &Meeting,
+    name: &str,
+    next: &[(i64, i64)],
+    note: Option<&str>,
+    earlier: Option<i64>,
+) -> Message {
+    let zone = meeting.zone();
+    let next: Vec<Occurrence> = next
+        .iter()
+        .map(|(original, start)| Occurrence {
+            original: at(*original),
+            start: at(*start),
+        })
+        .collect();
+    let mut message = Message::titled(format!("Changed: {name}"));
+    let Some(first) = next.first() else {
+        return message.text(format!("{} (meeting {}).", cadence(meeting), meeting.id));
+    };
+    message = message.line(Line::text("From ").push(time(first.start, zone)).t(format!(
+        " on: {} (meeting {}).",
+        cadence(meeting),
+        meeting.id
+    )));
+    if let Some(note) = note {
+        message = message.text(note);
+    }
+    if let Some(place) = &meeting.location {
+        message = message.line(Line::text(format!("Where: {place}")));
+    }
+    message = with_dates(message, &next, zone);
+    if let Some(earlier) = earlier {
+        message = message.text(format!(
+            "The meetings before then stay as they were, as meeting {earlier}."
+        ));
+    }
+    message = message.text("Those who said they'd come keep their RSVP and are told.");
+    rsvp_buttons(message, meeting, first)
 }
 
 /// A new series' card: how often, the first meetings, RSVP buttons for the first.
@@ -1423,7 +1560,7 @@ pub async fn move_one(
             &mut *conn,
             group.id,
             &[(to, meeting.duration())],
-            Some((meeting.id, occ.original)),
+            Except::One(meeting.id, occ.original),
             now,
         )
         .await?
@@ -1455,11 +1592,23 @@ pub async fn move_one(
         news: News::Moved {
             from: occ.start.timestamp(),
             to: to.timestamp(),
-            note: note.map(|n| n.explain(asked, zone)),
+            note: notes(
+                note.map(|n| n.explain(asked, zone)),
+                when::reading(to_when.text, asked, now, zone),
+            ),
         },
         note: which,
         told,
     })
+}
+
+/// A clock change's explanation and how an ambiguous phrase was read, as
+/// one note.
+pub(crate) fn notes(dst: Option<String>, reading: Option<String>) -> Option<String> {
+    match (dst, reading) {
+        (Some(a), Some(b)) => Some(format!("{b} {a}")),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The new time a `/meeting move` asks for, as typed, with what reads it.
@@ -1495,10 +1644,17 @@ pub async fn rsvp(
     now: DateTime<Utc>,
 ) -> Result<Message> {
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
+    if occ.start + meeting.duration() <= now {
+        return Err(UserError::BadValue {
+            option: "occurrence",
+            why: "is a meeting that has already taken place; RSVPs are for meetings to come, which /meeting list shows",
+        }
+        .into());
+    }
     if occ.start <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
-            why: "has already started; RSVPs are for meetings to come, which /meeting list shows",
+            why: "is a meeting under way now; RSVPs are for meetings to come, which /meeting list shows",
         }
         .into());
     }

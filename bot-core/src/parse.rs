@@ -428,7 +428,7 @@ pub fn bind(invocation: &Invocation) -> Result<Bound, UserError> {
     if let Some(missing) = spec
         .options
         .iter()
-        .find(|o| o.required && !values.iter().any(|(k, _)| *k == o.name))
+        .find(|o| o.must_be_typed() && !values.iter().any(|(k, _)| *k == o.name))
     {
         return Err(UserError::MissingOption {
             command: spec.name,
@@ -507,8 +507,19 @@ fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
-            match spec::command(&wanted.to_lowercase()) {
+            let lower = wanted.to_lowercase();
+            match spec::command(&lower) {
                 Some(c) => Value::Command(c),
+                // The first word of several commands (`meeting`): the family,
+                // for help to list.
+                None if spec::COMMANDS.iter().any(|c| {
+                    c.name
+                        .strip_prefix(lower.as_str())
+                        .is_some_and(|rest| rest.starts_with(' '))
+                }) =>
+                {
+                    Value::Text(lower)
+                }
                 None => return Err(unknown_command(&wanted)),
             }
         }
@@ -768,7 +779,9 @@ mod tests {
         ("group info \"Grief circle\"", "group=Grief circle"),
         ("group info #3", "group=#3"),
         ("Group Info Grief circle", "group=Grief circle"),
-        ("group info", "!MissingOption(group)"),
+        // Issue 30: a group left out is the one at home in the channel,
+        // which the core finds (or asks which).
+        ("group info", ""),
         ("group info group:Grief circle group:Other", "!RepeatedOption"),
         ("group info group:Grief\u{a0}circle", "group=Grief circle"),
         ("group info group:\"Grief  circle\"", "group=Grief  circle"),
@@ -1046,8 +1059,8 @@ mod tests {
     #[test]
     fn bad_input_gets_a_specific_error() {
         assert!(matches!(
-            parse("group info"),
-            Err(UserError::MissingOption { option: "group", .. })
+            parse("meeting move meeting:1"),
+            Err(UserError::MissingOption { option: "when", .. })
         ));
         assert!(matches!(
             parse("group list colour:red"),

@@ -172,11 +172,12 @@ fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>,
     }
     let bad = UserError::BadValue {
         option: "quiet",
-        why: "must be two times like 22:00-08:00, or off",
+        why: "must be two times like 22:00-08:00 or 10pm-8am, or off",
     };
     let (a, b) = raw.split_once('-').ok_or(bad.clone())?;
-    let a = NaiveTime::parse_from_str(a.trim(), "%H:%M").map_err(|_| bad.clone())?;
-    let b = NaiveTime::parse_from_str(b.trim(), "%H:%M").map_err(|_| bad.clone())?;
+    // Each read as `when` reads a time of day: 22:00, 22.00, 10pm.
+    let a = crate::when::time_only(a).ok_or(bad.clone())?;
+    let b = crate::when::time_only(b).ok_or(bad.clone())?;
     if a == b {
         return Err(bad);
     }
@@ -185,15 +186,65 @@ fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>,
 
 /// `/reminders` for oneself: shows, or changes the fields given, in the
 /// caller's write transaction.
-pub async fn member_settings(
-    conn: &mut sqlx::SqliteConnection,
-    me: &Member,
-    leads: Option<&str>,
-    dm: Option<&str>,
-    quiet: Option<&str>,
-) -> Result<Message> {
-    let leads = leads.map(parse_leads).transpose()?;
-    let quiet = quiet.map(parse_quiet).transpose()?;
+/// What `/reminders` changes, as typed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked<'a> {
+    pub leads: Option<&'a str>,
+    pub dm: Option<&'static str>,
+    pub quiet: Option<&'a str>,
+    /// `clear:`, as typed: settings back to their defaults.
+    pub clear: Option<&'a str>,
+    /// With a group: its home channel's reminders on or off.
+    pub channel: Option<&'static str>,
+}
+
+/// What a member's `clear:` may name, and a group's.
+const MEMBER_CLEARABLE: &[&str] = &["leads", "dm", "quiet"];
+const GROUP_CLEARABLE: &[&str] = &["leads"];
+
+fn set_and_cleared(cleared: &[&str], field: &str, given: bool) -> std::result::Result<(), UserError> {
+    if given && cleared.contains(&field) {
+        return Err(UserError::BadValue {
+            option: "clear",
+            why: "names a setting that is also given a value; give it a value or clear it, not both",
+        });
+    }
+    Ok(())
+}
+
+pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, asked: Asked<'_>) -> Result<Message> {
+    if asked.channel.is_some() {
+        return Err(UserError::BadValue {
+            option: "channel",
+            why: "goes with group: a group's channel reminders are its facilitators' to turn on or off",
+        }
+        .into());
+    }
+    let cleared = crate::groups::clear_names(asked.clear, MEMBER_CLEARABLE, "leads, dm, quiet")?;
+    set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
+    set_and_cleared(&cleared, "dm", asked.dm.is_some())?;
+    set_and_cleared(&cleared, "quiet", asked.quiet.is_some())?;
+    let (dm, leads) = (asked.dm, asked.leads.map(parse_leads).transpose()?);
+    let quiet = asked.quiet.map(parse_quiet).transpose()?;
+    // Back to the defaults: each group's own lead times, DMs for what one
+    // RSVPs to, no quiet hours.
+    if !cleared.is_empty() {
+        sqlx::query(
+            "UPDATE reminder_settings SET leads = CASE WHEN ? THEN NULL ELSE leads END,
+                 dm = CASE WHEN ? THEN NULL ELSE dm END,
+                 quiet_start = CASE WHEN ? THEN NULL ELSE quiet_start END,
+                 quiet_end = CASE WHEN ? THEN NULL ELSE quiet_end END
+             WHERE member_id = ?",
+        )
+        .bind(cleared.contains(&"leads"))
+        .bind(cleared.contains(&"dm"))
+        .bind(cleared.contains(&"quiet"))
+        .bind(cleared.contains(&"quiet"))
+        .bind(me.id)
+        .execute(&mut *conn)
+        .await
+        .context("clearing reminder settings")?;
+    }
     if leads.is_some() || dm.is_some() || quiet.is_some() {
         sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
@@ -253,8 +304,32 @@ pub async fn member_settings(
 
 /// `/reminders group:…`: a group's default leads (its facilitators), in the
 /// caller's write transaction.
-pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, leads: Option<&str>) -> Result<Message> {
-    if let Some(raw) = leads {
+pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, asked: Asked<'_>) -> Result<Message> {
+    if asked.dm.is_some() || asked.quiet.is_some() {
+        return Err(UserError::BadValue {
+            option: "group",
+            why: "settings take only leads, channel and clear:leads; dm and quiet are each member's own",
+        }
+        .into());
+    }
+    let cleared = crate::groups::clear_names(asked.clear, GROUP_CLEARABLE, "leads")?;
+    set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
+    if !cleared.is_empty() {
+        sqlx::query("UPDATE groups SET reminder_leads = '24h,1h' WHERE id = ?")
+            .bind(group.id)
+            .execute(&mut *conn)
+            .await
+            .context("resetting a group's leads")?;
+    }
+    if let Some(channel) = asked.channel {
+        sqlx::query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
+            .bind(channel == "on")
+            .bind(group.id)
+            .execute(&mut *conn)
+            .await
+            .context("turning a group's channel reminders on or off")?;
+    }
+    if let Some(raw) = asked.leads {
         let leads = parse_leads(raw)?;
         sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
             .bind(leads_text(&leads))
@@ -263,21 +338,30 @@ pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, le
             .await
             .context("saving a group's leads")?;
     }
-    let current: String = sqlx::query_scalar("SELECT reminder_leads FROM groups WHERE id = ?")
-        .bind(group.id)
-        .fetch_one(&mut *conn)
-        .await
-        .context("loading a group's leads")?;
+    let (current, in_channel): (String, bool) =
+        sqlx::query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
+            .bind(group.id)
+            .fetch_one(&mut *conn)
+            .await
+            .context("loading a group's leads")?;
     let words = parse_leads(&current)
         .unwrap_or_default()
         .iter()
         .map(|l| lead_words(*l))
         .collect::<Vec<_>>();
-    Ok(Message::new().text(format!(
-        "{} reminds its channel {} before each meeting.",
-        group.name,
-        words.join(", ")
-    )))
+    Ok(Message::new().text(if in_channel {
+        format!(
+            "{} reminds its channel {} before each meeting.",
+            group.name,
+            words.join(", ")
+        )
+    } else {
+        format!(
+            "{}'s channel gets no meeting reminders; members who want them get theirs by DM, by default {} before.",
+            group.name,
+            words.join(", ")
+        )
+    }))
 }
 
 #[cfg(test)]

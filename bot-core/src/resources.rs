@@ -91,6 +91,11 @@ pub(crate) fn check_url(raw: &str) -> std::result::Result<String, UserError> {
     let raw = raw.trim();
     let bad = |why| UserError::BadValue { option: "url", why };
     let lower = raw.to_ascii_lowercase();
+    for scheme in PHONE_SCHEMES {
+        if let Some(number) = lower.strip_prefix(scheme).and_then(|r| r.strip_prefix(':')) {
+            return phone_number(scheme, number);
+        }
+    }
     let rest = lower
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))
@@ -124,6 +129,44 @@ pub(crate) fn check_url(raw: &str) -> std::result::Result<String, UserError> {
         }
     }
     Ok(parsed.to_string())
+}
+
+/// Links that are phone numbers: to call, or to text. Local crisis lines
+/// usually are.
+const PHONE_SCHEMES: [&str; 2] = ["tel", "sms"];
+
+/// `tel:+44 116 123` as `tel:+44116123`: digits alone, with a leading `+`
+/// for a country code; spaces, dashes, dots and brackets as people write
+/// them are dropped. From 3 digits (short lines such as 988) to E.164's 15.
+fn phone_number(scheme: &str, raw: &str) -> std::result::Result<String, UserError> {
+    let bad = UserError::BadValue {
+        option: "url",
+        why: "after tel: or sms: takes a phone number: digits, + first for a country code, e.g. tel:+44 116 123",
+    };
+    let raw = raw.trim();
+    let (plus, rest) = match raw.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", raw),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+    {
+        return Err(bad);
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    if !(3..=15).contains(&digits.len()) {
+        return Err(bad);
+    }
+    Ok(format!("{scheme}:{plus}{digits}"))
+}
+
+/// The number a `tel:` or `sms:` link calls or texts, and whether to text it.
+pub(crate) fn phone_of(url: &str) -> Option<(&str, bool)> {
+    if let Some(number) = url.strip_prefix("tel:") {
+        return Some((number, false));
+    }
+    url.strip_prefix("sms:").map(|number| (number, true))
 }
 
 /// A link's host as ASCII (punycode for other scripts), to show beside its
@@ -247,14 +290,11 @@ async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> 
             .context("removing a resource")?,
         None => None,
     };
-    Ok(match removed {
-        Some(title) => Message::new().line(Line::text("Removed ").b(title).t(" from the resources.")),
-        None => Message::new().line(
-            Line::text("There is no resource with that number or title. ")
-                .cmd("resources list")
-                .t(" shows them with their numbers."),
-        ),
-    })
+    // A miss is a refusal, answered to the one who typed it alone.
+    match removed {
+        Some(title) => Ok(Message::new().line(Line::text("Removed ").b(title).t(" from the resources."))),
+        None => Err(UserError::NoSuchResource.into()),
+    }
 }
 
 /// The community's entries, optionally of one topic, by topic then title.
@@ -273,6 +313,20 @@ pub(crate) async fn of_community(store: &Store, community: i64, topic: Option<&s
 
 /// One entry as a line: its number, its title as a link, its description.
 pub(crate) fn entry(r: &Resource) -> Line {
+    // A number is shown as one, to tap on a phone: "call 116 123".
+    if let Some((number, text)) = phone_of(&r.url) {
+        let mut line = Line::text(format!("{}. ", r.id))
+            .b(r.title.clone())
+            .t(if text { ", text " } else { ", call " })
+            .push(Span::Link {
+                label: number.to_string(),
+                url: r.url.clone(),
+            });
+        if let Some(d) = &r.description {
+            line = line.t(format!(" — {d}"));
+        }
+        return line;
+    }
     let mut line = Line::text(format!("{}. ", r.id)).push(Span::Link {
         label: r.title.clone(),
         url: r.url.clone(),
@@ -333,6 +387,22 @@ mod tests {
             "example.org",
             "https://@everyone",
             "https://samaritans.org@elsewhere.example/help",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phone_links_keep_their_digits_and_refuse_anything_else() {
+        assert_eq!(check_url("tel:+44 116 123").unwrap(), "tel:+44116123");
+        assert_eq!(check_url("SMS:(555) 010-9999").unwrap(), "sms:5550109999");
+        assert_eq!(check_url("tel:988").unwrap(), "tel:988");
+        for bad in [
+            "tel:",
+            "tel:12",
+            "tel:+44 116 123 ext",
+            "sms:javascript:alert(1)",
+            "tel:1234567890123456",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }

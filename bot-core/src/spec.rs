@@ -64,6 +64,14 @@ pub struct CommandSpec {
     pub options: &'static [OptSpec],
 }
 
+impl OptSpec {
+    /// Whether it must be typed: a required group is not, where the channel
+    /// is one group's home (that group is meant).
+    pub const fn must_be_typed(&self) -> bool {
+        self.required && !matches!(self.kind, Kind::Group)
+    }
+}
+
 impl CommandSpec {
     pub fn option(&self, name: &str) -> Option<&'static OptSpec> {
         self.options.iter().find(|o| o.name == name)
@@ -162,7 +170,11 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
     all
 };
 
-const GROUP: OptSpec = req("group", "The group", Kind::Group);
+const GROUP: OptSpec = req(
+    "group",
+    "The group (in a group's home channel, that group)",
+    Kind::Group,
+);
 const MEETING: OptSpec = req(
     "meeting",
     "The meeting's number, as /meeting list shows it",
@@ -338,6 +350,46 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "meeting edit",
+        description: "Changes a series from one meeting on: time, length, title, place or repeat",
+        who: Role::Facilitator,
+        options: &[
+            MEETING,
+            opt(
+                "from",
+                "The first day to change (YYYY-MM-DD; default the next meeting's)",
+                Kind::Date,
+            ),
+            opt(
+                "when",
+                "The new time, e.g. 18:00 to keep the days, or wed 18:00 for new ones",
+                Kind::Text { max: 60 },
+            ),
+            opt(
+                "duration",
+                "How long each meeting lasts, e.g. 90m",
+                Kind::Text { max: 20 },
+            ),
+            opt("title", "A title, if not the group's name", Kind::Text { max: 100 }),
+            opt("where", "A voice channel, room, link or place", Kind::Text { max: 200 }),
+            opt(
+                "repeat",
+                "once, daily, weekly, biweekly, monthly, or an RRULE",
+                Kind::Text { max: 200 },
+            ),
+            opt(
+                "clear",
+                "Fields to empty, comma-separated: title (back to the group's name), where",
+                Kind::Text { max: 40 },
+            ),
+            opt(
+                "confirm",
+                "yes: change it even onto a time the group already meets",
+                Kind::Choice(CONFIRM),
+            ),
+        ],
+    },
+    CommandSpec {
         name: "meeting rsvp",
         description: "Says whether you're coming; no is always fine",
         who: Role::Member,
@@ -366,13 +418,23 @@ pub static COMMANDS: &[CommandSpec] = &[
             ),
             opt(
                 "quiet",
-                "No DMs in these hours, e.g. 22:00-08:00, or off",
+                "No DMs in these hours, e.g. 22:00-08:00 or 10pm-8am, or off",
                 Kind::Text { max: 20 },
             ),
             opt(
                 "group",
                 "Set this group's lead times instead (facilitators)",
                 Kind::Group,
+            ),
+            opt(
+                "channel",
+                "With group: on or off, the reminders in the group's home channel",
+                Kind::Choice(ON_OFF),
+            ),
+            opt(
+                "clear",
+                "Back to the defaults, comma-separated: leads, dm, quiet (with group: leads)",
+                Kind::Text { max: 40 },
             ),
         ],
     },
@@ -441,8 +503,13 @@ pub static COMMANDS: &[CommandSpec] = &[
             GROUP,
             req(
                 "when",
-                "First prompt: tue 19:00, 2026-12-01 19:00; or meeting_start, now, off",
+                "First prompt: tue 19:00, 2026-12-01 19:00; or meeting_start, now, list, off",
                 Kind::Text { max: 60 },
+            ),
+            opt(
+                "schedule",
+                "With when:off, stop only this schedule (when:list shows their numbers)",
+                Kind::Int { min: 1, max: i64::MAX },
             ),
             opt(
                 "repeat",
@@ -463,8 +530,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         options: &[
             opt(
                 "time",
-                "A daily prompt at this time of yours, e.g. 20:00, or off",
-                Kind::Text { max: 5 },
+                "A daily prompt at this time of yours, e.g. 20:00 or 8pm, or off",
+                Kind::Text { max: 8 },
             ),
             opt(
                 "tell_facilitators",
@@ -592,7 +659,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             ),
             req(
                 "url",
-                "The address, starting with https:// or http://",
+                "The address (https://…), or a phone number to call or text: tel:+44 116 123, sms:…",
                 Kind::Text {
                     max: crate::resources::URL_MAX,
                 },

@@ -221,6 +221,106 @@ fn check_clock(input: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+/// The ways people write a time that the date library does not read, put
+/// in ones it does: "tomorrow at 7pm" (at), "tonight 7pm" (today), "noon",
+/// "19.00" (a dot for a colon), "5 December 19:00" and "December 5th"
+/// (a day and a month's name, this year or, once past, the next). Lowercase.
+fn plain_words(input: &str, today: NaiveDate) -> String {
+    let lower = input.trim().to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().filter(|w| *w != "at").collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
+        if let Some((date, used)) = named_date(&words[i..], today) {
+            out.push(date.format("%Y-%m-%d").to_string());
+            i += used;
+            continue;
+        }
+        out.push(match word {
+            "tonight" => "today".to_string(),
+            "noon" | "midday" => "12:00".to_string(),
+            w => dotted_clock(w).unwrap_or_else(|| w.to_string()),
+        });
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// `19.00` as `19:00`: an hour, a dot and two digits of minutes.
+fn dotted_clock(word: &str) -> Option<String> {
+    let (h, m) = word.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    (digits(h) && h.len() <= 2 && m.len() == 2 && digits(m)).then(|| format!("{h}:{m}"))
+}
+
+/// "5 december [2026]", "5th dec", "december 5": the date, read by chrono's
+/// month names, and how many words it took.
+fn named_date(words: &[&str], today: NaiveDate) -> Option<(NaiveDate, usize)> {
+    fn day(w: &str) -> Option<&str> {
+        let w = w.trim_end_matches(',');
+        let w = ["st", "nd", "rd", "th"]
+            .iter()
+            .find_map(|s| w.strip_suffix(s))
+            .unwrap_or(w);
+        (!w.is_empty() && w.len() <= 2 && w.chars().all(|c| c.is_ascii_digit())).then_some(w)
+    }
+    fn month(w: &str) -> Option<&str> {
+        let w = w.trim_end_matches([',', '.']);
+        (w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic())).then_some(w)
+    }
+    let (d, m) = match words {
+        [a, b, ..] if day(a).is_some() && month(b).is_some() => (day(a)?, month(b)?),
+        [a, b, ..] if month(a).is_some() && day(b).is_some() => (day(b)?, month(a)?),
+        _ => return None,
+    };
+    let year_given = words
+        .get(2)
+        .map(|w| w.trim_end_matches(','))
+        .filter(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()));
+    let read = |year: &str| {
+        ["%d %B %Y", "%d %b %Y"]
+            .iter()
+            .find_map(|f| NaiveDate::parse_from_str(&format!("{d} {m} {year}"), f).ok())
+    };
+    match year_given {
+        Some(year) => Some((read(year)?, 3)),
+        None => {
+            let this = read(&today.year().to_string())?;
+            if this >= today {
+                Some((this, 2))
+            } else {
+                Some((read(&(today.year() + 1).to_string())?, 2))
+            }
+        }
+    }
+}
+
+/// How a phrase that reads two ways was read, to say back: "next friday"
+/// is the Friday after this one. `None` for anything plain.
+pub fn reading(input: &str, read: NaiveDateTime, now: DateTime<Utc>, zone: Tz) -> Option<String> {
+    let lower = input.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let i = words.iter().position(|w| *w == "next")?;
+    let day = words.get(i + 1)?;
+    if !day.chars().all(|c| c.is_ascii_alphabetic()) || day.parse::<chrono::Weekday>().is_err() {
+        return None;
+    }
+    let today = now.with_timezone(&zone).date_naive();
+    let this_one = (0..7)
+        .map(|n| today + Duration::days(n))
+        .find(|d| d.weekday() == read.weekday())?;
+    if this_one == read.date() {
+        return None;
+    }
+    Some(format!(
+        "I read \"next {day}\" as {}, not this {} ({}); give the date to be sure.",
+        read.format("%A %-d %b"),
+        read.format("%A"),
+        this_one.format("%-d %b")
+    ))
+}
+
 /// Numeric dates rewritten as ISO (2026-12-03) for interim, by the member's
 /// date order: `3/12/2026`, `03.12.2026`, `3.12.`, `12/3`, `2026/12/03`.
 /// An ISO date is left as it is; a date whose order is ambiguous and not
@@ -292,9 +392,18 @@ fn numeric_date(word: &str, order: Option<DateOrder>, this_year: i32) -> Result<
 /// `tue 7pm`, `in 2h`, `03/12 19:00` when the date order is known), as a
 /// local time in `zone`. It must be in the future.
 pub fn parse(input: &str, zone: Tz, order: Option<DateOrder>, now: DateTime<Utc>) -> Result<NaiveDateTime, UserError> {
-    let input = input.trim();
     let now_local = now.with_timezone(&zone).naive_local();
+    let input = &plain_words(input, now_local.date());
     check_clock(input)?;
+    // A time alone is the next one: today if it is still to come, else tomorrow.
+    if let Some(clock) = time_only(input) {
+        let today = now_local.date().and_time(clock);
+        return Ok(if today > now_local {
+            today
+        } else {
+            today + Duration::days(1)
+        });
+    }
     let input = &numeric_dates(input, order, now_local.year())?;
     let bad = UserError::BadValue {
         option: "when",
@@ -340,7 +449,8 @@ pub fn parse(input: &str, zone: Tz, order: Option<DateOrder>, now: DateTime<Utc>
 /// a command that has a day already: `/meeting move` keeps the meeting's own
 /// date. `None` when it names a day too (`tomorrow 18:00`, `today 18:00`).
 pub fn time_only(input: &str) -> Option<NaiveTime> {
-    let lower = input.trim().to_ascii_lowercase();
+    // Any date will do: a time alone names none.
+    let lower = plain_words(input, NaiveDate::default());
     let names_a_time = lower.contains(':') || TIME_WORDS.iter().any(|w| lower.contains(w));
     if !names_a_time || lower.starts_with("in ") || lower.contains("today") || lower.contains("tonight") {
         return None;
@@ -438,6 +548,55 @@ mod tests {
             parse("in 2 days", Berlin, None, now).unwrap().date(),
             NaiveDate::from_ymd_opt(2026, 3, 21).unwrap()
         );
+    }
+
+    #[test]
+    fn more_of_how_people_write_times_is_read() {
+        // Thursday 19 March 2026, 10:00 UTC = 11:00 in Berlin.
+        let now = utc("2026-03-19T10:00:00Z");
+        let read = |s: &str| parse(s, Berlin, None, now).unwrap();
+
+        assert_eq!(read("tomorrow at 7pm"), local("2026-03-20 19:00"));
+        assert_eq!(read("tonight 7pm"), local("2026-03-19 19:00"));
+        assert_eq!(read("tonight at 8pm"), local("2026-03-19 20:00"));
+        assert_eq!(read("noon"), local("2026-03-19 12:00"));
+        assert_eq!(read("tomorrow noon"), local("2026-03-20 12:00"));
+        assert_eq!(read("5 December 19:00"), local("2026-12-05 19:00"));
+        assert_eq!(read("December 5th 19:00"), local("2026-12-05 19:00"));
+        assert_eq!(
+            read("5 march 19:00"),
+            local("2027-03-05 19:00"),
+            "past this year: the next"
+        );
+        assert_eq!(read("tue 19.00"), local("2026-03-24 19:00"));
+        assert_eq!(read("9:00"), local("2026-03-20 09:00"), "a time alone is the next one");
+        assert!(parse("tue 25.00", Berlin, None, now).is_err());
+        assert!(parse("31 february 19:00", Berlin, None, now).is_err());
+        assert_eq!(time_only("8pm"), NaiveTime::from_hms_opt(20, 0, 0));
+        assert_eq!(time_only("at 18.30"), NaiveTime::from_hms_opt(18, 30, 0));
+    }
+
+    #[test]
+    fn next_friday_is_said_back_as_read() {
+        // Thursday 19 March 2026: this Friday is the 20th.
+        let now = utc("2026-03-19T10:00:00Z");
+        let read = parse("next friday 19:00", Berlin, None, now).unwrap();
+
+        assert_eq!(read, local("2026-03-27 19:00"));
+        assert_eq!(
+            reading("next friday 19:00", read, now, Berlin).as_deref(),
+            Some("I read \"next friday\" as Friday 27 Mar, not this Friday (20 Mar); give the date to be sure.")
+        );
+        assert_eq!(reading("fri 19:00", local("2026-03-20 19:00"), now, Berlin), None);
+        // Said back whatever day it is typed on.
+        for day in 0..7 {
+            let now = now + Duration::days(day);
+            let read = parse("next friday 19:00", Berlin, None, now).unwrap();
+            assert!(
+                reading("next friday 19:00", read, now, Berlin).is_some(),
+                "{now}: {read}"
+            );
+        }
     }
 
     #[test]

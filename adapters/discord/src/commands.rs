@@ -115,12 +115,15 @@ fn parent_description(name: &str, children: &[(&'static str, Node)]) -> String {
     crate::render::truncate(&format!("{name}: {}", names.join(", ")), 100)
 }
 
+/// Discord lists required options first; a group may be left out where the
+/// channel is its home, so it follows them.
 fn options(spec: &CommandSpec) -> Vec<CreateCommandOption> {
-    spec.options.iter().map(option).collect()
+    let (typed, rest): (Vec<&OptSpec>, Vec<&OptSpec>) = spec.options.iter().partition(|o| o.must_be_typed());
+    typed.into_iter().chain(rest).map(option).collect()
 }
 
 fn option(o: &OptSpec) -> CreateCommandOption {
-    let new = |kind| CreateCommandOption::new(kind, o.name, o.description).required(o.required);
+    let new = |kind| CreateCommandOption::new(kind, o.name, o.description).required(o.must_be_typed());
     match o.kind {
         Kind::Text { max } => new(CommandOptionType::String).max_length(u16::try_from(max).unwrap_or(6000)),
         Kind::Int { min, max } => {

@@ -226,6 +226,11 @@ pub fn line(line: &Line) -> String {
                     out.push_str(&escape(id));
                 }
             },
+            // Discord makes no link of tel: or sms:; the number itself is
+            // what a phone can tap or copy.
+            Span::Link { label, url } if url.starts_with("tel:") || url.starts_with("sms:") => {
+                out.push_str(&escape(label));
+            }
             Span::Link { label, url } => {
                 if (url.starts_with("https://") || url.starts_with("http://"))
                     && !url.contains(|c: char| c.is_whitespace() || c == ')' || c == '>')

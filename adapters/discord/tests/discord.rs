@@ -183,7 +183,15 @@ fn expected_commands() -> Vec<Value> {
     let mut top: Vec<(String, Value)> = Vec::new();
     for spec in COMMANDS {
         let words: Vec<&str> = spec.name.split(' ').collect();
-        let options: Vec<Value> = spec.options.iter().map(expected_option).collect();
+        // Required options first, as Discord asks; a group is not required
+        // there, since a group's home channel names it (issue 30).
+        let options: Vec<Value> = spec
+            .options
+            .iter()
+            .filter(|o| o.must_be_typed())
+            .chain(spec.options.iter().filter(|o| !o.must_be_typed()))
+            .map(expected_option)
+            .collect();
         let leaf = |kind: u8, name: &str| json!({ "type": kind, "name": name, "description": spec.description, "options": options });
         match words.as_slice() {
             [one] => {
@@ -211,7 +219,7 @@ fn expected_commands() -> Vec<Value> {
 }
 
 fn expected_option(o: &bot_core::spec::OptSpec) -> Value {
-    let mut v = json!({ "name": o.name, "description": o.description, "required": o.required });
+    let mut v = json!({ "name": o.name, "description": o.description, "required": o.must_be_typed() });
     match o.kind {
         Kind::Text { max } => {
             v["type"] = json!(3);
@@ -539,6 +547,19 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
     let refused = bot.interact(add(1, &plain_member(), "Mine", "reading")).await;
     let added = bot.interact(add(2, &admin(), "@everyone @here", "reading")).await;
     let local = bot.interact(add(3, &admin(), "Town helpline", "crisis")).await;
+    // Issue 30: a local line that is a phone number.
+    let phone = bot
+        .interact(command_interaction(
+            id(7),
+            &admin(),
+            "resources add",
+            &[
+                ("title", 3, json!("Town phone line")),
+                ("url", 3, json!("tel:+44 116 123")),
+                ("topic", 3, json!("crisis")),
+            ],
+        ))
+        .await;
     let listed = bot
         .interact(command_interaction(id(4), &plain_member(), "resources list", &[]))
         .await;
@@ -577,6 +598,12 @@ async fn resources_are_added_by_admins_listed_for_all_without_previews_or_pings(
         "{crisis}"
     );
     assert!(crisis.contains("last checked on 2026\\-11\\-26"), "{crisis}");
+    assert!(embed_text(answer(&phone)).contains("local crisis line"));
+    assert!(
+        crisis.contains("Town phone line**, call +44116123"),
+        "the number as text: {crisis}"
+    );
+    assert!(!crisis.contains("tel:"), "{crisis}");
     assert!(embed_text(answer(&removed)).contains("Removed"));
     assert_no_crowd_pings(&bot);
     bot.stop().await;
@@ -837,6 +864,7 @@ async fn the_meeting_guide_listing_arrives_as_a_json_file() {
 
     assert_eq!(callback.files, ["meeting-guide.json"]);
     let data = answer(&callback.body);
+    assert!(is_ephemeral(data), "to the asker alone: {data:#}");
     assert_eq!(data["attachments"][0]["filename"], "meeting-guide.json");
     assert_eq!(data["allowed_mentions"]["parse"], json!([]));
     bot.stop().await;
@@ -1432,6 +1460,85 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
     );
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0]["status"], 4, "cancelled with the series");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    answer(
+        &bot.interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+            ],
+        ))
+        .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let created = bot.fake.events();
+
+    let edited = bot
+        .interact(command_interaction(
+            id(3),
+            &admin(),
+            "meeting edit",
+            &[
+                ("meeting", 4, json!(1)),
+                ("from", 3, json!("2026-04-04")),
+                ("when", 3, json!("18:00")),
+            ],
+        ))
+        .await;
+    scheduler.tick(clock.now()).await.unwrap();
+    let after = bot.fake.events();
+
+    assert_eq!(created.len(), 1, "{created:#?}");
+    assert!(
+        embed_text(answer(&edited)).contains("meeting 2"),
+        "{}",
+        embed_text(answer(&edited))
+    );
+    let of = |meeting: i64| {
+        after
+            .iter()
+            .find(|e| {
+                e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(&format!("(Hearth meeting {meeting})")))
+            })
+            .unwrap_or_else(|| panic!("no event for meeting {meeting}: {after:#?}"))
+    };
+    assert_eq!(after.len(), 2, "{after:#?}");
+    assert_eq!(of(1)["id"], created[0]["id"], "the series' own event, updated");
+    assert!(
+        of(1)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-04-04T18:00:00"),
+        "{:#}",
+        of(1)
+    );
+    assert!(
+        of(2)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-21T19:00:00"),
+        "the meetings before the change keep their time: {:#}",
+        of(2)
+    );
     bot.stop().await;
 }
 

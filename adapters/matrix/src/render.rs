@@ -190,6 +190,12 @@ impl Renderer<'_> {
                         escape(&shown)
                     ));
                 }
+                // A number, tappable in clients that follow tel: and sms:
+                // links, and a number still in those that do not.
+                Span::Link { label, url } if url.starts_with("tel:") || url.starts_with("sms:") => {
+                    plain.push_str(&defuse(label));
+                    html.push_str(&format!("<a href=\"{}\">{}</a>", escape(url), escape(label)));
+                }
                 Span::Link { label, url } => {
                     plain.push_str(&format!("{} <{}>", defuse(label), defuse(url)));
                     if url.starts_with("https://") || url.starts_with("http://") {

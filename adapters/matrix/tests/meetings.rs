@@ -321,6 +321,128 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
     bot.stop().await;
 }
 
+// Issue 30: a series changed from its third meeting on keeps its first two;
+// the member who said yes to a later one is told once, by DM; in the
+// group's home room a command needing a group takes it; a setting goes
+// back to its default with clear:.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_room_names_the_group_and_clear_resets_a_setting_through_matrix()
+ {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(bot_core::SystemClock),
+        CoreConfig::default(),
+    );
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    let outbox: Arc<dyn Outbox> = Arc::new(bot.outbox.clone());
+    let scheduler = tokio::spawn(Scheduler::new(hearth, vec![outbox]).run(std::future::pending()));
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    let me = bot.user_id.to_string();
+    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let bob_room = bob.room(&rid);
+    let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
+    let (first, third) = (day(1), day(15));
+    alice
+        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .say(
+            &room,
+            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
+        )
+        .await;
+    alice
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    bob.say(
+        &bob_room,
+        &format!("!meeting rsvp meeting:1 occurrence:{third} answer:yes"),
+    )
+    .await;
+    bob.wait_for("the RSVP thanks", |s| {
+        from_bot(s) && s.body().contains("you're going to Grief circle")
+    })
+    .await;
+
+    alice
+        .say(&room, &format!("!meeting edit meeting:1 from:{third} when:18:00"))
+        .await;
+    let edited = alice
+        .wait_for("the edit", |s| {
+            from_bot(s) && s.body().contains("Changed: Grief circle")
+        })
+        .await;
+    let told = bob
+        .wait_for("the change notice", |s| {
+            from_bot(s) && s.body().contains("Your next one, on")
+        })
+        .await;
+    // Issue 30: in the group's home room, a command needing a group takes it.
+    bob.say(&bob_room, "!group info").await;
+    let card = bob
+        .wait_for("the card of the group at home here", |s| {
+            from_bot(s) && s.body().contains("Focus: grief")
+        })
+        .await;
+    // Times as people write them, said back as read; help for a family.
+    alice
+        .say(
+            &room,
+            "!meeting schedule when:next friday at 7pm timezone:UTC confirm:yes",
+        )
+        .await;
+    let next_friday = alice
+        .wait_for("the schedule read back", |s| {
+            from_bot(s) && s.body().contains(r#"I read "next friday" as"#)
+        })
+        .await;
+    bob.say(&bob_room, "!help meeting").await;
+    let family = bob
+        .wait_for("the /meeting commands", |s| {
+            from_bot(s) && s.body().contains("meeting edit:")
+        })
+        .await;
+    bob.say(&bob_room, "!reminders leads:3h").await;
+    bob.wait_for("bob's leads", |s| {
+        from_bot(s) && s.body().contains("Before meetings: 3 hours")
+    })
+    .await;
+    bob.say(&bob_room, "!reminders clear:leads").await;
+    let reset = bob
+        .wait_for("bob's leads reset", |s| {
+            from_bot(s) && s.body().contains("each group's own lead times")
+        })
+        .await;
+
+    assert_eq!(edited.room, rid, "the group's news, in its home");
+    assert!(
+        edited
+            .body()
+            .contains("The meetings before then stay as they were, as meeting 2."),
+        "{}",
+        edited.body()
+    );
+    assert_ne!(told.room, rid, "told by DM");
+    assert!(
+        told.body().contains("19:00 UTC, is now") && told.body().contains("18:00 UTC."),
+        "{}",
+        told.body()
+    );
+    assert_ne!(reset.room, rid, "own settings are private");
+    assert_eq!(card.room, rid, "{}", card.body());
+    assert!(next_friday.body().contains("at 19:00 UTC"), "{}", next_friday.body());
+    assert!(family.body().contains("meeting schedule:"), "{}", family.body());
+    scheduler.abort();
+    bot.stop().await;
+}
+
 // Issue 9: real homeservers rate-limit bots, and reminders that fall due
 // together go out together. On a Synapse with its default `rc_message` (0.2
 // messages a second, bursts of 10; reactions count too), twenty reminders due

@@ -48,6 +48,16 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
     alice
         .wait_for("the local line", |s| said(s) && s.body().contains("local crisis line"))
         .await;
+    // Issue 30: a local line that is a phone number.
+    alice
+        .say(
+            &room,
+            r#"!resources add title:"Town phone line" url:tel:+64 9 555 0100 topic:crisis"#,
+        )
+        .await;
+    alice
+        .wait_for("the phone line", |s| said(s) && s.body().contains("Town phone line"))
+        .await;
     bob.say(&bob_room, "!resources list").await;
     let listed = bob
         .wait_for("the list", |s| said(s) && s.body().starts_with("Resources"))
@@ -78,6 +88,12 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
         "{body}"
     );
     assert!(body.contains("last checked on 2026-11-26"), "{body}");
+    assert!(body.contains("Town phone line, call +6495550100"), "{body}");
+    assert!(
+        crisis.html().contains("<a href=\"tel:+6495550100\">+6495550100</a>"),
+        "a number to tap: {}",
+        crisis.html()
+    );
     bot.stop().await;
 }
 

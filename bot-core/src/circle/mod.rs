@@ -168,6 +168,9 @@ async fn plan_timer(
     Ok(())
 }
 
+/// How late a share timer's notice may still go: past this it is stale.
+const TIMER_GRACE_SECS: i64 = 30;
+
 /// A share timer falls due: the notice, if the turn it belongs to still runs;
 /// at the end, the stick moves on by itself only if the facilitator chose that.
 pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> Result<Option<jobs::Due>> {
@@ -190,6 +193,13 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
         // The stick has moved since: nothing to say.
         return Ok(None);
     };
+    // A notice due while Hearth was down is stale by the time it could go:
+    // dropped, as late reminders are. Moving the stick on by itself is not a
+    // notice, and still happens.
+    let late = unix(now) - job.due_at > TIMER_GRACE_SECS;
+    if late && !(what == "end" && circle.auto_advance) {
+        return Ok(None);
+    }
     let people = db::people(&mut tx, circle.id).await?;
     let who = person(&people, holder);
     let message = match (what, circle.auto_advance) {

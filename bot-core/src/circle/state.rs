@@ -2,6 +2,11 @@
 //! the store loads and saves, so property tests can drive any interleaving.
 //! Members are the store's member ids; times are unix seconds.
 
+/// How long a turn must be held to count as a share, whichever button
+/// ends it: a holder who speaks and then presses pass shared; one who
+/// passes at once passed.
+pub const SHARE_AFTER_SECS: i64 = 5;
+
 /// How the next holder is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -228,15 +233,25 @@ impl State {
         events.push(Event::Given { member });
     }
 
-    /// Ends the holder's turn, if any, counting its time.
+    /// Ends the holder's turn, if any, counting its time. A turn counts as
+    /// it was lived, whichever button ended it: held longer than
+    /// [`SHARE_AFTER_SECS`], a share; handed on at once, a pass; left at
+    /// once, or cut off by the circle's end at once, neither.
     fn end_turn(&mut self, how: TurnEnd, now: i64, events: &mut Vec<Event>) {
         let Some(member) = self.holder.take() else { return };
         let secs = (now - self.turn_started_at.take().unwrap_or(now)).max(0);
+        let lived = secs > SHARE_AFTER_SECS;
+        let how = match how {
+            TurnEnd::Left => TurnEnd::Left,
+            _ if lived => TurnEnd::Shared,
+            _ => TurnEnd::Passed,
+        };
         if let Some(p) = self.participant_mut(member) {
             p.spoken_secs += secs;
             match how {
+                _ if lived => p.shares += 1,
                 TurnEnd::Passed => p.passes += 1,
-                TurnEnd::Shared | TurnEnd::Left => p.shares += 1,
+                TurnEnd::Shared | TurnEnd::Left => {}
             }
         }
         events.push(Event::Ended { member, how, secs });
@@ -369,10 +384,12 @@ impl State {
         events
     }
 
-    /// Ends the circle: the holder's turn is counted.
+    /// Ends the circle: the holder's turn is counted, as a share if it was
+    /// one (a turn the end cut off at once is no pass).
     pub fn end(&mut self, now: i64) -> Vec<Event> {
         let mut events = Vec::new();
-        self.end_turn(TurnEnd::Shared, now, &mut events);
+        let at_once = self.elapsed(now).is_some_and(|s| s <= SHARE_AFTER_SECS);
+        self.end_turn(if at_once { TurnEnd::Left } else { TurnEnd::Shared }, now, &mut events);
         events
     }
 

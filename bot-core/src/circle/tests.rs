@@ -25,6 +25,8 @@ async fn a_round_goes_around_and_a_pass_is_met_kindly() {
     bot.say("sam", "circle join").await;
     bot.say("kim", "circle join").await;
 
+    // admin speaks a minute (a share); sam passes at once (a pass).
+    bot.clock.advance(chrono::Duration::seconds(60));
     let to_sam = bot.say("admin", "circle next").await;
     let sam_passes = bot.say("sam", "circle pass").await;
 
@@ -53,6 +55,34 @@ async fn a_round_goes_around_and_a_pass_is_met_kindly() {
         private(&sam_passes),
         "the room reads the status; the reply is the passer's"
     );
+}
+
+#[tokio::test]
+async fn a_turn_counts_as_it_was_lived_whichever_button_ends_it() {
+    let bot = Bot::new().await;
+    bot.say("admin", "circle start").await;
+    bot.say("sam", "circle join").await;
+    bot.say("kim", "circle join").await;
+
+    // admin passes at once: a pass, though "next" was pressed.
+    let admin_on = bot.say("admin", "circle next").await;
+    // sam speaks five minutes, then presses pass: a share.
+    bot.clock.advance(chrono::Duration::minutes(5));
+    let sam_on = bot.say("sam", "circle pass").await;
+    bot.clock.advance(chrono::Duration::minutes(1));
+    bot.say("kim", "circle next").await;
+    let ended = bot.say("admin", "circle end").await;
+
+    assert!(
+        text(&admin_on).contains("admin passed — that's always okay."),
+        "{}",
+        text(&admin_on)
+    );
+    assert!(text(&sam_on).contains("Thank you, sam."), "{}", text(&sam_on));
+    let summary = text(&ended);
+    assert!(summary.contains("admin: 0 shares, 1 pass"), "{summary}");
+    assert!(summary.contains("sam: 1 share, 0 passes, 5:00 speaking"), "{summary}");
+    assert!(summary.contains("kim: 1 share, 0 passes"), "{summary}");
 }
 
 #[tokio::test]
@@ -105,14 +135,14 @@ async fn the_summary_goes_to_the_facilitator_alone_and_the_room_hears_thanks() {
     let ended = bot.say("admin", "circle end").await;
     let after = bot.say("sam", "circle status").await;
 
+    // Issue 30, on purpose: sam held the stick 30 s before pressing pass, so
+    // that was a share; the end that cut admin's new turn off at once is
+    // neither (issue 5 counted them as a pass and a share).
     let summary = text(&ended);
     assert!(private(&ended));
-    assert!(summary.contains("2 people: 2 shares, 1 pass."), "{summary}");
-    assert!(
-        summary.contains("admin: 2 shares, 0 passes, 1:30 speaking"),
-        "{summary}"
-    );
-    assert!(summary.contains("sam: 0 shares, 1 pass, 0:30 speaking"), "{summary}");
+    assert!(summary.contains("2 people: 2 shares, 0 passes."), "{summary}");
+    assert!(summary.contains("admin: 1 share, 0 passes, 1:30 speaking"), "{summary}");
+    assert!(summary.contains("sam: 1 share, 0 passes, 0:30 speaking"), "{summary}");
     let Some(Effect::Post { message, .. }) = ended.effects.first() else {
         panic!("no thanks posted")
     };

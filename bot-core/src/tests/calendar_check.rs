@@ -1,6 +1,7 @@
 //! The .ics and the Meeting Guide feed of random series (weekly, biweekly,
 //! monthly by weekday, RRULEs with BYDAY, COUNT and UNTIL, a group's last
-//! day, moved and cancelled occurrences) say what Hearth does: expanded by
+//! day, moved and cancelled occurrences, series edited from one meeting on)
+//! say what Hearth does: expanded by
 //! an independent RFC 5545 implementation (Python's icalendar with
 //! recurring-ical-events, `scripts/ics/expand.py`), they give exactly
 //! Hearth's own occurrences for the next year.
@@ -61,6 +62,8 @@ struct Spec {
     moves: Vec<(usize, i64, u32)>,
     /// nth coming occurrences to cancel.
     cancels: Vec<usize>,
+    /// From the nth coming occurrence on, the series at this hour (`/meeting edit`).
+    edit: Option<(usize, u32)>,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -78,9 +81,10 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::bool::weighted(0.25),
         prop::collection::vec((0..8usize, 0..3i64, 7..21u32), 0..3),
         prop::collection::vec(0..8usize, 0..3),
+        prop::option::weighted(0.4, (0..6usize, 7..21u32)),
     )
         .prop_map(
-            |(zone, day, hour, minute, repeat, end, fixed_term, moves, cancels)| Spec {
+            |(zone, day, hour, minute, repeat, end, fixed_term, moves, cancels, edit)| Spec {
                 zone,
                 day,
                 hour,
@@ -90,6 +94,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                 fixed_term,
                 moves,
                 cancels,
+                edit,
             },
         )
 }
@@ -187,6 +192,23 @@ async fn make(bot: &Bot, specs: &[Spec]) -> Vec<i64> {
             let Some(day) = date(*n) else { continue };
             bot.say("admin", &format!("meeting cancel meeting:{id} occurrence:{day}"))
                 .await;
+        }
+        // Issue 30: the series from one meeting on at another hour; the
+        // meetings before become a series of their own, in the calendar too.
+        if let Some((n, hour)) = s.edit
+            && let Some(day) = date(n)
+        {
+            bot.say(
+                "admin",
+                &format!(r#"meeting edit meeting:{id} from:{day} when:"{hour:02}:45" confirm:yes"#),
+            )
+            .await;
+            let earlier: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE continued_by = ?")
+                .bind(id)
+                .fetch_all(bot.hearth.store().pool())
+                .await
+                .unwrap();
+            made.extend(earlier);
         }
     }
     made

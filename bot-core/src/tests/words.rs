@@ -597,8 +597,10 @@ async fn mydata_says_settings_and_answers_in_words_with_the_file_attached() {
     assert_eq!(file.filename, "hearth-mydata.json");
 }
 
+// Issue 30 changed this on purpose: the "time is up" notice that issue 23
+// still sent late is stale too, and is dropped with the warning.
 #[tokio::test]
-async fn a_share_warning_due_after_its_share_ended_is_not_sent() {
+async fn share_timer_notices_due_while_hearth_was_down_are_dropped() {
     let bot = Bot::new().await;
     let (scheduler, seen) = recording(&bot);
     bot.say("admin", "circle start share_time:2m").await;
@@ -610,5 +612,5 @@ async fn a_share_warning_due_after_its_share_ended_is_not_sent() {
 
     let texts: Vec<String> = delivered(&seen).into_iter().map(|(_, m)| m).collect();
     assert!(texts.iter().all(|t| !t.contains("left — no rush")), "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("your share time is up")), "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("your share time is up")), "{texts:?}");
 }

@@ -1,0 +1,451 @@
+//! `/meeting edit`: a series changed from one of its meetings on. The series
+//! keeps its number with the new values; the meetings before the change go
+//! to a row of their own that ends there (see migration 0014), so they keep
+//! their time, RSVPs and reminders. RSVPs move with their meetings where the
+//! date maps one to one, and each member who said they'd come is told once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use rrule::{RRule, Unvalidated};
+use sqlx::SqliteConnection;
+
+use super::{
+    Change, Changed, Except, Meeting, News, PREVIEW, REPEATS, at, attendees as attendees_at, by_id_in, clash,
+    clash_error, duration_minutes, exceptions, first_slots, series_rule, shortcut_rule, upcoming_in,
+};
+use crate::error::{Context, Error, Result, UserError};
+use crate::groups::Group;
+use crate::when;
+
+/// The fields `/meeting edit clear:` can empty.
+pub const CLEARABLE: &[&str] = &["title", "where"];
+
+/// What `/meeting edit` changes, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Edit<'a> {
+    /// The first day the new values apply (default: the next meeting's).
+    pub from: Option<NaiveDate>,
+    pub when: Option<&'a str>,
+    pub duration: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub place: Option<&'a str>,
+    pub repeat: Option<&'a str>,
+    /// Fields to empty: `title` (back to the group's name), `where`.
+    pub clear: Vec<&'static str>,
+    pub order: Option<when::DateOrder>,
+    /// `confirm:yes`: even onto a time the group already meets.
+    pub confirmed: bool,
+}
+
+impl Edit<'_> {
+    fn changes_nothing(&self) -> bool {
+        self.when.is_none()
+            && self.duration.is_none()
+            && self.title.is_none()
+            && self.place.is_none()
+            && self.repeat.is_none()
+            && self.clear.is_empty()
+    }
+}
+
+/// `clear:title,where` as field names, each one that may be cleared.
+pub fn clear_list(raw: Option<&str>) -> std::result::Result<Vec<&'static str>, UserError> {
+    crate::groups::clear_names(raw, CLEARABLE, "title, where")
+}
+
+/// What an edit gives its caller: the change (news, notices), and the
+/// meetings left before it as their own series, when there are any.
+pub struct Edited {
+    pub changed: Changed,
+    pub earlier: Option<Meeting>,
+}
+
+fn no_meeting_left() -> Error {
+    UserError::BadValue {
+        option: "from",
+        why: "leaves no meeting of the series to change; give an earlier date, or see /meeting list",
+    }
+    .into()
+}
+
+fn day_start(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
+    when::resolve(date.and_hms_opt(0, 0, 0).unwrap_or_default(), zone).0
+}
+
+/// `/meeting edit`, in the caller's write transaction.
+pub async fn edit(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    group: &Group,
+    e: &Edit<'_>,
+    now: DateTime<Utc>,
+) -> Result<Edited> {
+    if meeting.cancelled {
+        return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
+    }
+    if e.changes_nothing() {
+        return Err(UserError::BadValue {
+            option: "meeting",
+            why: "edit needs something to change: when, duration, title, where, repeat or clear",
+        }
+        .into());
+    }
+    if (e.clear.contains(&"title") && e.title.is_some()) || (e.clear.contains(&"where") && e.place.is_some()) {
+        return Err(UserError::BadValue {
+            option: "clear",
+            why: "names a field that is also given a value; give it a value or clear it, not both",
+        }
+        .into());
+    }
+    let zone = meeting.zone();
+    let split = split_at(meeting, e.from, now)?;
+    let anchor = meeting
+        .raw_after(split, 1)?
+        .first()
+        .map(|o| o.with_timezone(&zone).naive_local());
+    let asked: NaiveDateTime = match e.when {
+        None => anchor.ok_or_else(no_meeting_left)?,
+        Some(text) => match when::time_only(text) {
+            // A time alone keeps the days: the series from then on, at that time.
+            Some(clock) => anchor.ok_or_else(no_meeting_left)?.date().and_time(clock),
+            None => when::parse(text, zone, e.order, now)?,
+        },
+    };
+    let (first, note) = when::resolve(asked, zone);
+    if first < split {
+        return Err(UserError::BadValue {
+            option: "when",
+            why: "is before the first meeting the edit changes; give a later time, or an earlier from",
+        }
+        .into());
+    }
+    let mut new = meeting.clone();
+    new.start_local = first.with_timezone(&zone).naive_local();
+    new.duration_minutes = duration_minutes(e.duration)?.unwrap_or(meeting.duration_minutes);
+    let (label, rule) = match e.repeat {
+        Some(repeat) => series_rule(Some(repeat), None, None, new.start_local, zone)?,
+        None => carried_rule(meeting, new.start_local, split)?,
+    };
+    (new.repeat, new.rrule) = (label, rule);
+    if let Some(title) = e.title {
+        new.title = Some(title.to_string());
+    }
+    if let Some(place) = e.place {
+        new.location = Some(place.to_string());
+    }
+    if e.clear.contains(&"title") {
+        new.title = None;
+    }
+    if e.clear.contains(&"where") {
+        new.location = None;
+    }
+    let slots = first_slots(new.start_local, zone, &new.rrule, new.duration_minutes, now)?;
+    if !e.confirmed
+        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Series(meeting.id), now).await?
+    {
+        return Err(clash_error(&other, group, &occ, "meeting edit"));
+    }
+
+    let old_exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let earlier = match meeting.first()? {
+        Some(f) if f < split => Some(split_off(&mut *conn, meeting, split, now).await?),
+        _ => None,
+    };
+    let told = carry_over(&mut *conn, meeting, &new, &old_exceptions, split).await?;
+    save(&mut *conn, &new, now).await?;
+    let next = upcoming_in(&mut *conn, &new, now, PREVIEW).await?;
+    Ok(Edited {
+        changed: Changed {
+            news: News::Edited {
+                next: next
+                    .iter()
+                    .map(|o| (o.original.timestamp(), o.start.timestamp()))
+                    .collect(),
+                note: super::notes(
+                    note.map(|n| n.explain(asked, zone)),
+                    e.when.and_then(|w| when::reading(w, asked, now, zone)),
+                ),
+                earlier: earlier.as_ref().map(|m| m.id),
+            },
+            note: None,
+            told,
+        },
+        earlier,
+    })
+}
+
+/// The first instant the edit changes: the start of `from` (default the
+/// next meeting's day) in the series' zone, and never before now.
+fn split_at(meeting: &Meeting, from: Option<NaiveDate>, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let zone = meeting.zone();
+    let after_now = now + Duration::seconds(1);
+    let day = match from {
+        Some(day) if day < now.with_timezone(&zone).date_naive() => {
+            return Err(UserError::BadValue {
+                option: "from",
+                why: "is in the past; give today or a later day (YYYY-MM-DD)",
+            }
+            .into());
+        }
+        Some(day) => day,
+        None => meeting
+            .raw_after(after_now, 1)?
+            .first()
+            .map(|o| o.with_timezone(&zone).date_naive())
+            .ok_or(UserError::NoSuchOccurrence)?,
+    };
+    Ok(day_start(day, zone).max(after_now))
+}
+
+/// The series' rule, kept, for a new first meeting: a shortcut is worked out
+/// again from it ("monthly" is the same weekday position), and a count
+/// becomes the meetings still left of it.
+fn carried_rule(meeting: &Meeting, start: NaiveDateTime, split: DateTime<Utc>) -> Result<(String, String)> {
+    let unreadable = |why: rrule::RRuleError| Error::Internal {
+        context: "reading a stored rule",
+        source: why.into(),
+    };
+    let old: RRule<Unvalidated> = meeting.rrule.parse().map_err(unreadable)?;
+    let base = match meeting.repeat.as_str() {
+        "custom" => meeting.rrule.clone(),
+        shortcut if REPEATS.contains(&shortcut) => shortcut_rule(shortcut, start),
+        _ => meeting.rrule.clone(),
+    };
+    // The rule's own words are kept: rrule writes BYDAY=1FR back as FR
+    // (every Friday), so only its end is read from the parsed rule.
+    let mut parts: Vec<String> = base
+        .split(';')
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !key.eq_ignore_ascii_case("COUNT") && !key.eq_ignore_ascii_case("UNTIL")
+        })
+        .map(String::from)
+        .collect();
+    if let Some(count) = old.get_count() {
+        let (before, _) = meeting.raw_before(split, u16::try_from(count).unwrap_or(u16::MAX))?;
+        let left = count.saturating_sub(before.len() as u32);
+        if left == 0 {
+            return Err(no_meeting_left());
+        }
+        parts.push(format!("COUNT={left}"));
+    }
+    if let Some(until) = old.get_until() {
+        parts.push(format!("UNTIL={}", until.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ")));
+    }
+    Ok((meeting.repeat.clone(), parts.join(";")))
+}
+
+/// Moves the meetings before `split` to a series of their own, ending
+/// there and continued by this one, with their RSVPs and exceptions.
+async fn split_off(
+    conn: &mut SqliteConnection,
+    meeting: &Meeting,
+    split: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Meeting> {
+    let ends = (split - Duration::seconds(1)).timestamp();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location,
+             created_at, updated_at, ends_at, continued_by)
+         SELECT group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location,
+             created_at, ?, MIN(COALESCE(ends_at, ?), ?), id
+         FROM meetings WHERE id = ? RETURNING id",
+    )
+    .bind(now.timestamp())
+    .bind(ends)
+    .bind(ends)
+    .bind(meeting.id)
+    .fetch_one(&mut *conn)
+    .await
+    .context("keeping a series' earlier meetings")?;
+    for moving in [
+        "UPDATE rsvps SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
+        "UPDATE meeting_exceptions SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
+    ] {
+        sqlx::query(moving)
+            .bind(id)
+            .bind(meeting.id)
+            .bind(split.timestamp())
+            .execute(&mut *conn)
+            .await
+            .context("moving earlier meetings' answers")?;
+    }
+    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
+        context: "reloading a series' earlier meetings",
+        source: "meeting vanished".into(),
+    })
+}
+
+/// The new series' meeting on the day `old` was on, in the series' zone.
+fn same_day(new: &Meeting, old: i64, zone: Tz) -> Result<Option<DateTime<Utc>>> {
+    let day = at(old).with_timezone(&zone).date_naive();
+    Ok(new
+        .raw_after(day_start(day, zone), 1)?
+        .into_iter()
+        .find(|o| o.with_timezone(&zone).date_naive() == day))
+}
+
+/// RSVPs and exceptions from `split` on follow their meetings to the new
+/// series where the day maps one to one; the rest go. Returns who to tell:
+/// each member who said yes or maybe, once.
+async fn carry_over(
+    conn: &mut SqliteConnection,
+    old: &Meeting,
+    new: &Meeting,
+    old_exceptions: &HashMap<i64, Option<i64>>,
+    split: DateTime<Utc>,
+) -> Result<Vec<(crate::members::Member, Change)>> {
+    let zone = old.zone();
+    let rsvps: Vec<(i64, i64, String, Option<NaiveDateTime>)> = sqlx::query_as(
+        "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
+    )
+    .bind(old.id)
+    .bind(split.timestamp())
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading the RSVPs an edit moves")?;
+    let mut map: HashMap<i64, Option<i64>> = HashMap::new();
+    for original in rsvps
+        .iter()
+        .map(|r| r.1)
+        .chain(old_exceptions.keys().copied().filter(|o| *o >= split.timestamp()))
+    {
+        if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(original) {
+            slot.insert(same_day(new, original, zone)?.map(|d| d.timestamp()));
+        }
+    }
+    // Who is told, read before the RSVPs move.
+    let mut attendees = Vec::new();
+    for original in map.keys() {
+        for member in attendees_at(&mut *conn, old.id, at(*original)).await? {
+            attendees.push((member, *original));
+        }
+    }
+    for clearing in [
+        "DELETE FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
+        "DELETE FROM meeting_exceptions WHERE meeting_id = ? AND occurrence >= ?",
+    ] {
+        sqlx::query(clearing)
+            .bind(old.id)
+            .bind(split.timestamp())
+            .execute(&mut *conn)
+            .await
+            .context("clearing the meetings an edit changes")?;
+    }
+    for (member, original, answer, answered_at) in &rsvps {
+        let Some(Some(to)) = map.get(original) else { continue };
+        sqlx::query(
+            "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(old.id)
+        .bind(to)
+        .bind(member)
+        .bind(answer)
+        .bind(answered_at)
+        .execute(&mut *conn)
+        .await
+        .context("moving an RSVP with its meeting")?;
+    }
+    for (original, moved) in old_exceptions.iter().filter(|(o, _)| **o >= split.timestamp()) {
+        let Some(Some(to)) = map.get(original) else { continue };
+        sqlx::query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)")
+            .bind(old.id)
+            .bind(to)
+            .bind(moved)
+            .execute(&mut *conn)
+            .await
+            .context("keeping a meeting's exception")?;
+    }
+    // Each member's meetings, earliest first: the first that still happens
+    // is named in their notice; those that no longer happen are listed.
+    let mut by_member: BTreeMap<i64, (crate::members::Member, Vec<i64>)> = BTreeMap::new();
+    for (member, original) in attendees {
+        by_member
+            .entry(member.id)
+            .or_insert_with(|| (member, Vec::new()))
+            .1
+            .push(original);
+    }
+    let was = |original: i64| match old_exceptions.get(&original) {
+        Some(Some(moved)) => Some(*moved),
+        Some(None) => None,
+        None => Some(original),
+    };
+    let mut told = Vec::new();
+    for (_, (member, mut originals)) in by_member {
+        originals.sort_unstable();
+        let mut next = None;
+        let mut gone = Vec::new();
+        for original in originals {
+            let Some(from) = was(original) else { continue };
+            match map.get(&original).copied().flatten() {
+                Some(to) if next.is_none() => {
+                    let now_at = match old_exceptions.get(&original) {
+                        Some(Some(moved)) => *moved,
+                        _ => to,
+                    };
+                    next = Some((to, from, now_at));
+                }
+                Some(_) => {}
+                None => gone.push(from),
+            }
+        }
+        if next.is_some() || !gone.is_empty() {
+            told.push((member, Change::Edited { next, gone }));
+        }
+    }
+    Ok(told)
+}
+
+/// Writes the series' new values.
+async fn save(conn: &mut SqliteConnection, new: &Meeting, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE meetings SET title = ?, start_local = ?, repeat = ?, rrule = ?, duration_minutes = ?, location = ?,
+             updated_at = ? WHERE id = ?",
+    )
+    .bind(&new.title)
+    .bind(new.start_local)
+    .bind(&new.repeat)
+    .bind(&new.rrule)
+    .bind(new.duration_minutes)
+    .bind(&new.location)
+    .bind(now.timestamp())
+    .bind(new.id)
+    .execute(&mut *conn)
+    .await
+    .context("editing a series")?;
+    Ok(())
+}
+
+/// The series a command means when it names `meeting` with a date before
+/// an edit changed it: the earlier meetings' own series, which a button
+/// posted before the edit still calls by the old number.
+pub async fn for_date(conn: &mut SqliteConnection, meeting: Meeting, wanted: Option<&str>) -> Result<Meeting> {
+    let Some(date) = wanted.and_then(|w| NaiveDate::parse_from_str(w.trim(), "%Y-%m-%d").ok()) else {
+        return Ok(meeting);
+    };
+    if date >= meeting.start_local.date() {
+        return Ok(meeting);
+    }
+    let earlier: Option<Meeting> = sqlx::query_as(select_meetings!(
+        "WHERE continued_by = ? AND start_local <= ? ORDER BY start_local DESC LIMIT 1"
+    ))
+    .bind(meeting.id)
+    .bind(date.and_hms_opt(23, 59, 59).unwrap_or_default())
+    .fetch_optional(&mut *conn)
+    .await
+    .context("finding a series' earlier meetings")?;
+    Ok(earlier.unwrap_or(meeting))
+}
+
+/// The series an edit left before its change, that this one continues:
+/// cancelling "all" of a series cancels them too.
+pub async fn earlier_parts(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<Vec<Meeting>> {
+    sqlx::query_as(select_meetings!("WHERE continued_by = ? AND cancelled = 0 ORDER BY id"))
+        .bind(meeting.id)
+        .fetch_all(&mut *conn)
+        .await
+        .context("finding a series' earlier parts")
+}

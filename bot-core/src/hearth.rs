@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::clock::Clock;
-use crate::error::{Error, Result, UserError, apology};
+use crate::error::{Context, Error, Result, UserError, apology};
 use crate::groups::{self, Group};
 use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
@@ -241,10 +241,7 @@ impl<'a> Command<'a> {
 
 /// Commits a command's write.
 async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
-    tx.commit().await.map_err(|e| Error::Internal {
-        context: "committing a change",
-        source: e.into(),
-    })
+    tx.commit().await.context("committing a change")
 }
 
 /// The series as it is inside the write about to change it: another change

@@ -23,7 +23,7 @@ use crate::error::{Context, Error, Result};
 use crate::groups::Group;
 use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Platform};
 use crate::meetings::{self, Change, Meeting, Occurrence};
-use crate::members::Member;
+use crate::members::{self, Member, Within};
 use crate::message::{Line, Message};
 use crate::reminders::{self, Settings, left_words};
 use crate::store::Store;
@@ -419,10 +419,7 @@ async fn recipients(
         .collect();
     yes_or_maybe.sort_unstable();
     yes_or_maybe.dedup();
-    let list = serde_json::to_string(&yes_or_maybe).map_err(|e| Error::Internal {
-        context: "listing recipients",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(&yes_or_maybe).context("listing recipients")?;
     let answered: Vec<RecipientRow> = sqlx::query_as(
         "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
          FROM members m LEFT JOIN reminder_settings s ON s.member_id = m.id
@@ -593,12 +590,14 @@ pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateT
 // Notices of changes and native events: jobs like any other.
 
 /// The platform a series' group is on, as the jobs table names it.
-async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<String> {
-    sqlx::query_scalar("SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?")
-        .bind(meeting.group_id)
-        .fetch_one(&mut *conn)
-        .await
-        .context("finding a series' platform")
+async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<&'static str> {
+    match members::community_of(&mut *conn, Within::Group(meeting.group_id)).await? {
+        Some((platform, _)) => Ok(platform.as_str()),
+        None => Err(Error::Internal {
+            context: "finding a series' platform",
+            source: "its group's community is gone".into(),
+        }),
+    }
 }
 
 /// Tells each recipient of a change by DM, through the jobs table: a stable
@@ -613,10 +612,7 @@ pub async fn queue_notices(
     let platform = series_platform(&mut *conn, meeting).await?;
     let change_id = uuid::Uuid::new_v4().simple().to_string();
     for (member, change) in told {
-        let payload = serde_json::to_string(change).map_err(|e| Error::Internal {
-            context: "writing a notice",
-            source: e.into(),
-        })?;
+        let payload = serde_json::to_string(change).context("writing a notice")?;
         sqlx::query(
             "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
              VALUES (?, 'notice', ?, ?, ?, ?, ?, ?)",
@@ -624,7 +620,7 @@ pub async fn queue_notices(
         .bind(format!("n:{}:{change_id}:m{}", meeting.id, member.id))
         .bind(now.timestamp())
         .bind(now.timestamp())
-        .bind(&platform)
+        .bind(platform)
         .bind(meeting.id)
         .bind(member.id)
         .bind(&payload)
@@ -646,10 +642,7 @@ pub async fn queue_news(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let platform = series_platform(&mut *conn, meeting).await?;
-    let payload = serde_json::to_string(news).map_err(|e| Error::Internal {
-        context: "writing a group's news",
-        source: e.into(),
-    })?;
+    let payload = serde_json::to_string(news).context("writing a group's news")?;
     sqlx::query(
         "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, payload)
          VALUES (?, 'news', ?, ?, ?, ?, ?)",
@@ -657,7 +650,7 @@ pub async fn queue_news(
     .bind(format!("h:{}:{}", meeting.id, uuid::Uuid::new_v4().simple()))
     .bind(now.timestamp())
     .bind(now.timestamp())
-    .bind(&platform)
+    .bind(platform)
     .bind(meeting.id)
     .bind(&payload)
     .execute(&mut *conn)
@@ -670,15 +663,7 @@ pub async fn queue_news(
 /// where it has them. Rendered when due, so it always shows the latest state;
 /// one pending mirror per series is enough.
 pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
-    let platform: Option<String> = sqlx::query_scalar(
-        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id
-         JOIN meetings m ON m.group_id = g.id WHERE m.id = ?",
-    )
-    .bind(meeting)
-    .fetch_optional(&mut *conn)
-    .await
-    .context("finding a meeting's platform")?;
-    let Some(platform) = platform.and_then(|p| Platform::parse(&p)) else {
+    let Some((platform, _)) = members::community_of(&mut *conn, Within::Meeting(meeting)).await? else {
         return Ok(());
     };
     if !platform.mirrors_events() {
@@ -1034,10 +1019,7 @@ impl Batch {
             .into_iter()
             .map(|g| (g.id, g))
             .collect();
-        let list = serde_json::to_string(&group_ids).map_err(|e| Error::Internal {
-            context: "listing communities",
-            source: e.into(),
-        })?;
+        let list = serde_json::to_string(&group_ids).context("listing communities")?;
         let communities: HashMap<i64, String> = sqlx::query_as(
             "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
              WHERE g.id IN (SELECT value FROM json_each(?))",
@@ -1075,10 +1057,7 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
-        let member_list = serde_json::to_string(&member_ids).map_err(|e| Error::Internal {
-            context: "listing recipients",
-            source: e.into(),
-        })?;
+        let member_list = serde_json::to_string(&member_ids).context("listing recipients")?;
         let memberships: HashSet<(i64, i64)> = sqlx::query_as(
             "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
              UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
@@ -1095,10 +1074,7 @@ impl Batch {
             .filter(|r| r.kind == "reminder")
             .filter_map(|r| Some((r.meeting_id?, r.occurrence, r.member_id)))
             .collect();
-        let list = serde_json::to_string(&recipients).map_err(|e| Error::Internal {
-            context: "listing reminders' recipients",
-            source: e.into(),
-        })?;
+        let list = serde_json::to_string(&recipients).context("listing reminders' recipients")?;
         let closest: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
              FROM json_each(?) t JOIN jobs j
@@ -1201,20 +1177,14 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
         }
         "notice" => {
             let change: Change =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
-                    context: "reading a notice",
-                    source: e.into(),
-                })?;
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a notice")?;
             let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
             meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
         }
         // No recipient: posted in the group's home channel, below.
         "news" => {
             let news: meetings::News =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
-                    context: "reading a group's news",
-                    source: e.into(),
-                })?;
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a group's news")?;
             meetings::news_message(&news, &ctx.meeting, &ctx.group)
         }
         _ => {

@@ -463,3 +463,84 @@ fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> 
     }
     walk.out
 }
+
+#[test]
+fn every_file_and_module_path_docs_architecture_names_exists() {
+    let page = std::fs::read_to_string(Path::new(ROOT).join("docs/ARCHITECTURE.md")).unwrap();
+    let core = Path::new(ROOT).join("bot-core/src");
+    let mut missing = Vec::new();
+    let mut checked = 0;
+
+    let fences: Vec<&str> = page.split("```").collect();
+    for fence in fences.iter().skip(1).step_by(2) {
+        for word in fence.split_whitespace() {
+            if ["bot-core/", "adapters/", "src/"]
+                .iter()
+                .any(|root| word.starts_with(root))
+            {
+                checked += 1;
+                if !Path::new(ROOT).join(word).exists() {
+                    missing.push(word.to_string());
+                }
+            }
+        }
+    }
+    let prose: String = fences.iter().step_by(2).copied().collect();
+    for quoted in prose.split('`').skip(1).step_by(2) {
+        if (quoted.contains('/') && !quoted.starts_with('/')) || quoted.ends_with(".rs") {
+            checked += 1;
+            if !Path::new(ROOT).join(quoted).exists() {
+                missing.push(quoted.to_string());
+            }
+        }
+        for path in module_paths(quoted) {
+            checked += 1;
+            if !names_exist(&core, &path) {
+                missing.push(path.join("::"));
+            }
+        }
+    }
+
+    assert!(
+        checked > 20,
+        "the page names only {checked} paths: is the check still reading it?"
+    );
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md names what does not exist: {missing:?}"
+    );
+}
+
+/// The `a::b::c` paths in a piece of text, each as its segments.
+fn module_paths(text: &str) -> Vec<Vec<String>> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .filter(|chain| chain.contains("::"))
+        .map(|chain| chain.split("::").map(String::from).collect())
+        .collect()
+}
+
+/// Whether `path`'s first segment is a module of the core and each later
+/// segment is declared in it (a function, a type, a constant or a variant).
+fn names_exist(core: &Path, path: &[String]) -> bool {
+    let Some((module, items)) = path.split_first() else {
+        return false;
+    };
+    let files = [core.join(format!("{module}.rs")), core.join(module).join("mod.rs")];
+    let Some(text) = files.iter().find_map(|f| std::fs::read_to_string(f).ok()) else {
+        return false;
+    };
+    let mut dir_text = text.clone();
+    if let Ok(entries) = std::fs::read_dir(core.join(module)) {
+        for entry in entries.flatten() {
+            dir_text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+    }
+    items.iter().all(|item| {
+        ["fn ", "struct ", "enum ", "const ", "type ", "trait ", "mod "]
+            .iter()
+            .any(|kind| dir_text.contains(&format!("{kind}{item}")))
+            || dir_text
+                .lines()
+                .any(|line| line.trim_start().starts_with(&format!("{item}(")) || line.trim() == format!("{item},"))
+    })
+}

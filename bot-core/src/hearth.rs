@@ -742,7 +742,13 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let joined = groups::join(&mut tx, the_group()?, &ctx.me, admit.as_ref(), now).await?;
                 if let Some(member) = joined.member {
-                    jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(member)).await?;
+                    reminders::plan::plan_group_in(
+                        &mut tx,
+                        the_group()?.id,
+                        now,
+                        reminders::plan::Scope::Member(member),
+                    )
+                    .await?;
                 }
                 commit(tx).await?;
                 self.planned();
@@ -752,7 +758,13 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let message = groups::leave(&mut tx, the_group()?, &ctx.me).await?;
                 retention::left_group(&mut tx, the_group()?.id, ctx.me.id, now).await?;
-                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                reminders::plan::plan_group_in(
+                    &mut tx,
+                    the_group()?.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -771,7 +783,7 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
                 if zone.is_some() {
-                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                 }
                 commit(tx).await?;
@@ -881,7 +893,14 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
-                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                reminders::plan::plan_in(
+                    &mut tx,
+                    meeting.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                    false,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -905,7 +924,14 @@ impl Hearth {
                     return Ok(Response::none());
                 };
                 // The answer and this member's reminders change in one write.
-                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                reminders::plan::plan_in(
+                    &mut tx,
+                    meeting.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                    false,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -934,7 +960,7 @@ impl Hearth {
                 Some(group) => {
                     let mut tx = jobs::write(store).await?;
                     let message = reminders::group_settings(&mut tx, group, asked).await?;
-                    jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
+                    reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::All).await?;
                     commit(tx).await?;
                     self.planned();
                     Response::private_general(message)
@@ -945,7 +971,7 @@ impl Hearth {
                     if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
                         message = message.line(note);
                     }
-                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     // Quiet hours move the daily check-in prompt too.
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                     commit(tx).await?;
@@ -1192,7 +1218,7 @@ impl Hearth {
         if let Some(told) = told {
             jobs::queue_notices(&mut *conn, meeting, told, now).await?;
         }
-        jobs::plan_in(&mut *conn, meeting.id, now, jobs::Scope::All, false).await?;
+        reminders::plan::plan_in(&mut *conn, meeting.id, now, reminders::plan::Scope::All, false).await?;
         jobs::queue_event(&mut *conn, meeting.id, now).await?;
         checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())

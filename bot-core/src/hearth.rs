@@ -262,7 +262,7 @@ fn acts_on_a_circle(command: &str) -> bool {
 /// typed elsewhere, or with a line for the one who typed it alone (which
 /// date it took, in their own zone), they get it privately, told where it
 /// went, and the post is queued in the change's own write
-/// ([`jobs::queue_news`]): a crash after the commit cannot lose it.
+/// ([`meetings::tell::queue_news`]): a crash after the commit cannot lose it.
 async fn announce(
     conn: &mut sqlx::SqliteConnection,
     here: &str,
@@ -275,7 +275,7 @@ async fn announce(
     if here == group.home_channel && note.is_none() {
         return Ok(Response::public(message));
     }
-    jobs::queue_news(conn, meeting, news, now).await?;
+    meetings::tell::queue_news(conn, meeting, news, now).await?;
     let mut mine = message;
     if let Some(note) = note {
         mine = mine.line(note);
@@ -1216,10 +1216,10 @@ impl Hearth {
         now: DateTime<Utc>,
     ) -> Result<()> {
         if let Some(told) = told {
-            jobs::queue_notices(&mut *conn, meeting, told, now).await?;
+            meetings::tell::queue_notices(&mut *conn, meeting, told, now).await?;
         }
         reminders::plan::plan_in(&mut *conn, meeting.id, now, reminders::plan::Scope::All, false).await?;
-        jobs::queue_event(&mut *conn, meeting.id, now).await?;
+        meetings::tell::queue_event(&mut *conn, meeting.id, now).await?;
         checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
     }

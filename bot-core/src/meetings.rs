@@ -60,6 +60,7 @@ macro_rules! select_meetings {
 }
 
 mod edit;
+pub(crate) mod tell;
 pub use edit::{Edit, Edited, clear_list as edit_clear_list, earlier_parts, edit, for_date};
 
 /// One occurrence of a series. `original` identifies it (the iCalendar

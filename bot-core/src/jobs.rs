@@ -20,7 +20,7 @@ use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
-use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Platform};
+use crate::io::{Delivery, Effect, MeetingEvent, Platform};
 use crate::meetings::{self, Change, Meeting, Occurrence};
 use crate::members::Member;
 use crate::message::{Line, Message};
@@ -603,7 +603,7 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
             return Ok(Some((
                 Due::Mirror {
                     community: ctx.community.clone(),
-                    event: meeting_event(store, &ctx.meeting, &ctx.group, now).await?,
+                    event: meetings::tell::native_event(store, &ctx.meeting, &ctx.group, now).await?,
                 },
                 None,
             )));
@@ -685,30 +685,6 @@ async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<
 async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Result<()> {
     tracing::warn!(job = row.id, kind = %row.kind, why, "job dropped");
     finish(store, row.id, "dropped", Some(why), now).await
-}
-
-async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: DateTime<Utc>) -> Result<MeetingEvent> {
-    let next = meetings::upcoming(store, meeting, now, 1).await?.into_iter().next();
-    Ok(MeetingEvent {
-        meeting: meeting.id,
-        next: next.map(|occ| EventDetails {
-            title: meeting.name(&group.name).to_string(),
-            description: format!(
-                "{}. RSVP and reminders with Hearth: /meeting rsvp meeting:{}. (Hearth meeting {})",
-                meetings::cadence(meeting),
-                meeting.id,
-                meeting.id
-            ),
-            start: occ.start,
-            end: occ.start + meeting.duration(),
-            // A native event is public to the whole server.
-            location: match meetings::where_it_is(meeting, group, false) {
-                meetings::Where::Place(place) => Some(place),
-                meetings::Where::Channel(_) => None,
-            },
-            home_channel: group.home_channel.clone(),
-        }),
-    })
 }
 
 /// A reminder card, and the same reminder as an entry of a digest.

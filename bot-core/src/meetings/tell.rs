@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
+use crate::groups::Group;
+use crate::io::{EventDetails, MeetingEvent};
 use crate::meetings::{self, Meeting};
 use crate::members::{self, Within};
+use crate::store::Store;
 
 /// The platform a series' group is on, as the jobs table names it.
 async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<&'static str> {
@@ -125,4 +128,35 @@ pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTim
     .await
     .context("queueing a native event")?;
     Ok(())
+}
+
+/// A series as the platform's native event: its next occurrence, or none
+/// left (the mirror is then removed).
+pub(crate) async fn native_event(
+    store: &Store,
+    meeting: &Meeting,
+    group: &Group,
+    now: DateTime<Utc>,
+) -> Result<MeetingEvent> {
+    let next = meetings::upcoming(store, meeting, now, 1).await?.into_iter().next();
+    Ok(MeetingEvent {
+        meeting: meeting.id,
+        next: next.map(|occ| EventDetails {
+            title: meeting.name(&group.name).to_string(),
+            description: format!(
+                "{}. RSVP and reminders with Hearth: /meeting rsvp meeting:{}. (Hearth meeting {})",
+                meetings::cadence(meeting),
+                meeting.id,
+                meeting.id
+            ),
+            start: occ.start,
+            end: occ.start + meeting.duration(),
+            // A native event is public to the whole server.
+            location: match meetings::where_it_is(meeting, group, false) {
+                meetings::Where::Place(place) => Some(place),
+                meetings::Where::Channel(_) => None,
+            },
+            home_channel: group.home_channel.clone(),
+        }),
+    })
 }

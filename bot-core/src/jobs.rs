@@ -24,7 +24,7 @@ use crate::io::{Delivery, Effect, MeetingEvent, Platform};
 use crate::meetings::{self, Change, Meeting, Occurrence};
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::reminders::left_words;
+use crate::reminders;
 use crate::reminders::plan::{Scope, plan_in};
 use crate::store::Store;
 
@@ -687,7 +687,8 @@ async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Re
     finish(store, row.id, "dropped", Some(why), now).await
 }
 
-/// A reminder card, and the same reminder as an entry of a digest.
+/// A reminder card ([`reminders::card`]), and the same reminder as an
+/// entry of a digest.
 fn reminder(
     row: &Job,
     ctx: &SeriesCtx,
@@ -699,47 +700,21 @@ fn reminder(
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
     let occ = Occurrence {
-        original: DateTime::from_timestamp(row.occurrence, 0).unwrap_or_default(),
-        start: DateTime::from_timestamp(row.starts_at, 0).unwrap_or_default(),
+        original: crate::when::at(row.occurrence),
+        start: crate::when::at(row.starts_at),
     };
     let name = meeting.name(&group.name).to_string();
-    // How long is actually left as it goes out: a reminder moved for quiet
-    // hours, or sent late, says so truthfully.
-    let starts = Line::text(format!("Starts {}: ", left_words(occ.start - now)))
-        .push(meetings::time(occ.start, zone))
-        .t(format!(" ({} min).", meeting.duration_minutes));
-    let place = match meetings::where_it_is(meeting, group, to_members) {
-        meetings::Where::Place(place) => Line::text(format!("Where: {place}")),
-        meetings::Where::Channel(home) => Line::text("Where: ").push(crate::message::Span::Channel { id: home }),
-    };
-    let so_far = format!("So far {yes} going, {maybe} maybe.");
     let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
-    let mut entry = Line::text(format!(" starts {}: ", left_words(occ.start - now)))
-        .push(meetings::time(occ.start, zone))
-        .t(format!(" ({} min). ", meeting.duration_minutes));
-    entry.0.extend(place.0.iter().cloned());
-    let entry = entry.t(format!(". {so_far}"));
+    let (message, entry) = reminders::card::card(meeting, group, &occ, zone, (yes, maybe), now, late, to_members);
     let part = Part {
         together: (place_key, row.due_at),
         key: row.key.clone(),
-        name: name.clone(),
+        name,
         entry,
         going: meetings::rsvp_command(meeting, &occ, "yes"),
         late,
     };
-    let mut message = Message::titled(format!("Reminder: {name}"))
-        .line(starts)
-        .line(place)
-        .text(so_far);
-    if late {
-        message = message.text("(Sent late: I was offline when this was due.)");
-    }
-    message = message.line(
-        Line::text("If you need support right now, ")
-            .cmd("crisis")
-            .t(" lists crisis lines."),
-    );
-    (meetings::rsvp_buttons(message, meeting, &occ), part)
+    (message, part)
 }
 
 async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {

@@ -9,6 +9,7 @@ use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
 
+pub(crate) mod card;
 pub(crate) mod plan;
 
 const MAX_LEADS: usize = 6;

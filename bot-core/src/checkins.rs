@@ -20,12 +20,12 @@ use crate::groups::{self, Group};
 use crate::io::{Delivery, Effect, Platform, Response};
 use crate::jobs::{self, Due, NewJob};
 use crate::meetings::{self, Meeting};
-use crate::members::{Community, Member};
+use crate::members::{Community, Member, Within, community_of};
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::reminders;
 use crate::store::Store;
-use crate::when;
+use crate::when::{self, at};
 use sqlx::SqliteConnection;
 
 /// The fewest distinct people, besides the one asking, who answered with a
@@ -504,10 +504,6 @@ struct Answer {
     mood: Option<i64>,
     note: Option<String>,
     at: i64,
-}
-
-fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 fn average(moods: &[i64]) -> Option<f64> {
@@ -1163,14 +1159,7 @@ async fn schedule(
             let (label, rule) = meetings::series_rule(repeat, None, None, start, zone)?;
             let id = insert_schedule(&mut *conn, group, Some(start), zone, &label, Some(&rule), question, now).await?;
             plan_schedule(&mut *conn, id, now).await?;
-            let mut reply = Message::titled(format!("Check-ins: {}", group.name)).text(format!(
-                "Check-in prompts {}, posted in the group's home channel.",
-                cadence(&label, start, zone)
-            ));
-            if let Some(note) = note {
-                reply = reply.text(note.explain(asked, zone));
-            }
-            let series = Schedule {
+            let schedule = Schedule {
                 id,
                 group_id: group.id,
                 start_local: Some(start),
@@ -1179,8 +1168,15 @@ async fn schedule(
                 rrule: Some(rule),
                 question: None,
                 stopped: false,
+            };
+            let mut reply = Message::titled(format!("Check-ins: {}", group.name)).text(format!(
+                "Check-in prompts {}, posted in the group's home channel.",
+                cadence(&schedule)
+            ));
+            if let Some(note) = note {
+                reply = reply.text(note.explain(asked, zone));
             }
-            .series();
+            let series = schedule.series();
             if let Some(series) = series {
                 reply = reply.text("Next:");
                 for t in series.raw_after(now, 3)? {
@@ -1213,10 +1209,7 @@ async fn list_schedules(conn: &mut SqliteConnection, group: &Group, now: DateTim
     let mut message = Message::titled(format!("Check-in schedules: {}", group.name));
     for s in &schedules {
         let zone: Tz = s.timezone.parse().unwrap_or(Tz::UTC);
-        let how = match s.start_local {
-            Some(start) if s.repeat != MEETING_START => cadence(&s.repeat, start, zone),
-            _ => "as each meeting begins".to_string(),
-        };
+        let how = cadence(s);
         let mut line = Line::text(format!("{}: {how}", s.id));
         if let Some(q) = &s.question {
             line = line.t(format!(", asking \"{q}\""));
@@ -1258,20 +1251,19 @@ async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result
     )))
 }
 
-fn cadence(label: &str, start: NaiveDateTime, zone: Tz) -> String {
-    let clock = start.format("%H:%M");
-    let day = start.format("%A");
-    let zone = zone.name();
-    match label {
-        "once" => format!("once, {} at {clock} {zone}", start.format("%a %-d %b %Y")),
-        "daily" => format!("daily at {clock} {zone}"),
-        "weekly" => format!("weekly on {day}s at {clock} {zone}"),
-        "biweekly" => format!("every other {day} at {clock} {zone}"),
-        "monthly" => format!("monthly on the same {day} at {clock} {zone}"),
-        _ => format!(
-            "on a custom rule from {} at {clock} {zone}",
-            start.format("%a %-d %b %Y")
-        ),
+/// How often a schedule posts, in the meetings' own words from its rule
+/// (lower case, to follow "Check-in prompts").
+fn cadence(s: &Schedule) -> String {
+    match s.series() {
+        Some(series) if s.repeat != MEETING_START => {
+            let words = meetings::rule_words(&series, None);
+            let mut chars = words.chars();
+            chars
+                .next()
+                .map(|first| first.to_lowercase().chain(chars).collect())
+                .unwrap_or(words)
+        }
+        _ => "as each meeting begins".to_string(),
     }
 }
 
@@ -1346,27 +1338,6 @@ const STALE_AFTER_SECS: i64 = 2 * 3600;
 /// How many later slots a plan tries when the first one's key is spent.
 const FREE_SLOT_TRIES: usize = 16;
 
-/// A community's platform and platform id.
-async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, community: i64) -> Result<Option<(Platform, String)>> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
-        .bind(community)
-        .fetch_optional(db)
-        .await
-        .context("finding a community")?;
-    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
-}
-
-async fn community_of_group<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Option<(Platform, String)>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT c.platform, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
-    )
-    .bind(group)
-    .fetch_optional(db)
-    .await
-    .context("finding a group's community")?;
-    Ok(row.and_then(|(p, id)| Some((Platform::parse(&p)?, id))))
-}
-
 /// Plans a schedule's next prompt after `after`, in the caller's write
 /// transaction: the first whose key is not spent (a prompt already posted
 /// is never planned again, so planning always leaves one to come). A prompt
@@ -1376,7 +1347,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
     let Some(s) = schedule_by_id(&mut *conn, id).await? else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of_group(&mut *conn, s.group_id).await? else {
+    let Some((platform, _)) = community_of(&mut *conn, Within::Group(s.group_id)).await? else {
         return Ok(());
     };
     let mut after = after;
@@ -1415,7 +1386,7 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
     let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of(&mut *conn, community).await? else {
+    let Some((platform, _)) = community_of(&mut *conn, Within::Community(community)).await? else {
         return Ok(());
     };
     let own_zone: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM members WHERE id = ?")
@@ -1506,7 +1477,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 tracing::info!(kind = KIND, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((platform, community)) = community_of_group(store.pool(), s.group_id).await? else {
+            let Some((platform, community)) = community_of(store.pool(), Within::Group(s.group_id)).await? else {
                 return Ok(None);
             };
             let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
@@ -1531,7 +1502,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 tracing::info!(kind = KIND_DM, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((_, community)) = community_of(store.pool(), community).await? else {
+            let Some((_, community)) = community_of(store.pool(), Within::Community(community)).await? else {
                 return Ok(None);
             };
             let zone = me

@@ -6,7 +6,7 @@ use crate::error::{Context, Result, UserError};
 use crate::io::{Effect, Platform, Response};
 use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
-use crate::parse::Bound;
+use crate::parse::{Bound, name_key};
 use crate::store::Store;
 use sqlx::SqliteConnection;
 
@@ -153,10 +153,6 @@ impl<'a> CardInput<'a> {
     }
 }
 
-fn key(name: &str) -> String {
-    name.trim().to_lowercase()
-}
-
 /// Finds a group of the community by name (any case) or `#id`, or says which
 /// names come close.
 /// The group a command means when it names none: the one whose home is
@@ -197,7 +193,7 @@ pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> 
             "WHERE community_id = ? AND name_key = ? AND retired_at IS NULL"
         ))
         .bind(community)
-        .bind(key(wanted))
+        .bind(name_key(wanted))
         .fetch_optional(store.pool())
         .await
         .context("finding a group by name")?,
@@ -206,11 +202,11 @@ pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> 
         return Ok(group);
     }
     let names = names(store, community).await?;
-    let wanted = key(wanted);
+    let wanted = name_key(wanted);
     let suggestions = names
         .into_iter()
         .filter(|n| {
-            let k = key(n);
+            let k = name_key(n);
             k.contains(&wanted) || strsim::jaro_winkler(&k, &wanted) > 0.85
         })
         .take(3)
@@ -237,10 +233,7 @@ pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
 
 /// Several groups in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
-    let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {
-        context: "listing groups",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(ids).context("listing groups")?;
     sqlx::query_as(select_groups!("WHERE id IN (SELECT value FROM json_each(?))"))
         .bind(list)
         .fetch_all(store.pool())
@@ -266,7 +259,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     )
     .bind(community)
     .bind(name)
-    .bind(key(name))
+    .bind(name_key(name))
     .bind(topic)
     .bind(led_by)
     .bind(card.description)
@@ -328,7 +321,7 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
          WHERE id = ?",
     )
     .bind(card.name)
-    .bind(card.name.map(key))
+    .bind(card.name.map(name_key))
     .bind(card.topic)
     .bind(card.led_by)
     .bind(card.clears("description"))
@@ -640,9 +633,9 @@ async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
 
 /// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.
 pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<Message> {
-    let wanted = topic.map(key);
+    let wanted = topic.map(name_key);
     let mut groups = all(store, community).await?;
-    groups.retain(|g| wanted.as_ref().is_none_or(|w| key(&g.topic).contains(w.as_str())));
+    groups.retain(|g| wanted.as_ref().is_none_or(|w| name_key(&g.topic).contains(w.as_str())));
     if groups.is_empty() {
         return Ok(Message::new().line(match topic {
             Some(_) => Line::text("No group here is about that yet. ")

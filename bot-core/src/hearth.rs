@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::clock::Clock;
-use crate::error::{Error, Result, UserError, apology};
+use crate::error::{Context, Error, Result, UserError, apology};
 use crate::groups::{self, Group};
 use crate::io::{Actor, Input, InputKind, Place, Platform, Response};
 use crate::meetings::{self, Meeting};
@@ -241,10 +241,7 @@ impl<'a> Command<'a> {
 
 /// Commits a command's write.
 async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
-    tx.commit().await.map_err(|e| Error::Internal {
-        context: "committing a change",
-        source: e.into(),
-    })
+    tx.commit().await.context("committing a change")
 }
 
 /// The series as it is inside the write about to change it: another change
@@ -265,7 +262,7 @@ fn acts_on_a_circle(command: &str) -> bool {
 /// typed elsewhere, or with a line for the one who typed it alone (which
 /// date it took, in their own zone), they get it privately, told where it
 /// went, and the post is queued in the change's own write
-/// ([`jobs::queue_news`]): a crash after the commit cannot lose it.
+/// ([`meetings::tell::queue_news`]): a crash after the commit cannot lose it.
 async fn announce(
     conn: &mut sqlx::SqliteConnection,
     here: &str,
@@ -278,7 +275,7 @@ async fn announce(
     if here == group.home_channel && note.is_none() {
         return Ok(Response::public(message));
     }
-    jobs::queue_news(conn, meeting, news, now).await?;
+    meetings::tell::queue_news(conn, meeting, news, now).await?;
     let mut mine = message;
     if let Some(note) = note {
         mine = mine.line(note);
@@ -745,7 +742,13 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let joined = groups::join(&mut tx, the_group()?, &ctx.me, admit.as_ref(), now).await?;
                 if let Some(member) = joined.member {
-                    jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(member)).await?;
+                    reminders::plan::plan_group_in(
+                        &mut tx,
+                        the_group()?.id,
+                        now,
+                        reminders::plan::Scope::Member(member),
+                    )
+                    .await?;
                 }
                 commit(tx).await?;
                 self.planned();
@@ -755,7 +758,13 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let message = groups::leave(&mut tx, the_group()?, &ctx.me).await?;
                 retention::left_group(&mut tx, the_group()?.id, ctx.me.id, now).await?;
-                jobs::plan_group_in(&mut tx, the_group()?.id, now, jobs::Scope::Member(ctx.me.id)).await?;
+                reminders::plan::plan_group_in(
+                    &mut tx,
+                    the_group()?.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -774,7 +783,7 @@ impl Hearth {
                 let mut tx = jobs::write(store).await?;
                 let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
                 if zone.is_some() {
-                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                 }
                 commit(tx).await?;
@@ -884,7 +893,14 @@ impl Hearth {
                 )
                 .await?;
                 // Only this member's reminders change: the cost stays flat in the group's size.
-                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                reminders::plan::plan_in(
+                    &mut tx,
+                    meeting.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                    false,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -908,7 +924,14 @@ impl Hearth {
                     return Ok(Response::none());
                 };
                 // The answer and this member's reminders change in one write.
-                jobs::plan_in(&mut tx, meeting.id, now, jobs::Scope::Member(ctx.me.id), false).await?;
+                reminders::plan::plan_in(
+                    &mut tx,
+                    meeting.id,
+                    now,
+                    reminders::plan::Scope::Member(ctx.me.id),
+                    false,
+                )
+                .await?;
                 commit(tx).await?;
                 self.planned();
                 Response::private(message)
@@ -937,7 +960,7 @@ impl Hearth {
                 Some(group) => {
                     let mut tx = jobs::write(store).await?;
                     let message = reminders::group_settings(&mut tx, group, asked).await?;
-                    jobs::plan_group_in(&mut tx, group.id, now, jobs::Scope::All).await?;
+                    reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::All).await?;
                     commit(tx).await?;
                     self.planned();
                     Response::private_general(message)
@@ -948,7 +971,7 @@ impl Hearth {
                     if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
                         message = message.line(note);
                     }
-                    jobs::plan_member_in(&mut tx, ctx.me.id, now).await?;
+                    reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
                     // Quiet hours move the daily check-in prompt too.
                     checkins::member_moved(&mut tx, ctx.me.id, now).await?;
                     commit(tx).await?;
@@ -1193,10 +1216,10 @@ impl Hearth {
         now: DateTime<Utc>,
     ) -> Result<()> {
         if let Some(told) = told {
-            jobs::queue_notices(&mut *conn, meeting, told, now).await?;
+            meetings::tell::queue_notices(&mut *conn, meeting, told, now).await?;
         }
-        jobs::plan_in(&mut *conn, meeting.id, now, jobs::Scope::All, false).await?;
-        jobs::queue_event(&mut *conn, meeting.id, now).await?;
+        reminders::plan::plan_in(&mut *conn, meeting.id, now, reminders::plan::Scope::All, false).await?;
+        meetings::tell::queue_event(&mut *conn, meeting.id, now).await?;
         checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
         Ok(())
     }

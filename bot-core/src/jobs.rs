@@ -1,8 +1,8 @@
 //! The jobs engine: every pending delivery, durable, with an idempotency key.
 //!
 //! * Features ask for jobs ([`put`], [`cancel`]); meetings' reminders are
-//!   planned here ([`plan`]) for every occurrence within the longest possible
-//!   lead, not only the next one.
+//!   planned by `reminders::plan` for every occurrence within the longest
+//!   possible lead, not only the next one, and still rendered here.
 //! * Writers take `BEGIN IMMEDIATE` and read what they decide on inside it.
 //! * A sender claims a job with a short lease before sending it ([`take_due`]),
 //!   so a second process never sends what the first holds; a crashed sender's
@@ -15,17 +15,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
-use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Platform};
+use crate::io::{Delivery, Effect, MeetingEvent, Platform};
 use crate::meetings::{self, Change, Meeting, Occurrence};
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::reminders::{self, Settings, left_words};
+use crate::reminders;
+use crate::reminders::plan::{Scope, plan_in};
 use crate::store::Store;
 
 /// Past this, a reminder says it is late.
@@ -34,12 +34,6 @@ const MAX_ATTEMPTS: i64 = 6;
 /// How long a claim holds a job. Long enough for a send under rate limits,
 /// short enough that a crashed sender's jobs go out again soon.
 pub const LEASE_SECS: i64 = 60;
-/// The longest a reminder can come before its meeting: the longest lead (7
-/// days) plus a day for quiet hours that move it earlier. Every occurrence
-/// starting within this of now has its reminders planned.
-pub const HORIZON_SECS: i64 = 8 * 86_400;
-/// At most this many occurrences are planned at once (a daily series has 8).
-const MAX_PLANNED_OCCURRENCES: usize = 32;
 
 // ---------------------------------------------------------------------------
 // The API features build on.
@@ -142,582 +136,6 @@ pub async fn write(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Sql
         .begin_with("BEGIN IMMEDIATE")
         .await
         .context("starting a write")
-}
-
-// ---------------------------------------------------------------------------
-// Planning meetings' reminders.
-
-/// Whose reminders a plan covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Everyone: the group's channel and every DM recipient, and the roll-over.
-    All,
-    /// One member's DMs only (their RSVP or settings changed).
-    Member(i64),
-}
-
-fn reminder_key(meeting: i64, occ: &Occurrence, lead: i64, member: Option<i64>) -> String {
-    let who = member.map_or_else(|| "c".to_string(), |m| format!("m{m}"));
-    format!(
-        "r:{meeting}:{}:{}:{lead}:{who}",
-        occ.original.timestamp(),
-        occ.start.timestamp()
-    )
-}
-
-#[derive(Debug, Clone)]
-struct Planned {
-    key: String,
-    kind: &'static str,
-    due: i64,
-    occ: Occurrence,
-    lead: i64,
-    member: Option<i64>,
-    /// The latest it is still worth trying (see the `give_up_at` column).
-    give_up: Option<i64>,
-}
-
-/// A recipient's reminder settings and zone, read in one query for all.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct RecipientRow {
-    id: i64,
-    timezone: Option<String>,
-    leads: Option<String>,
-    dm: Option<bool>,
-    quiet_start: Option<NaiveTime>,
-    quiet_end: Option<NaiveTime>,
-}
-
-impl RecipientRow {
-    fn settings(&self) -> Settings {
-        Settings {
-            leads: self.leads.clone(),
-            dm: self.dm,
-            quiet_start: self.quiet_start,
-            quiet_end: self.quiet_end,
-        }
-    }
-}
-
-/// Plans a series in its own write transaction.
-pub async fn plan(store: &Store, meeting_id: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
-    let mut tx = write(store).await?;
-    plan_in(&mut tx, meeting_id, now, scope, false).await?;
-    tx.commit().await.context("committing a plan")
-}
-
-/// Makes the pending reminders of a series match what is wanted now, for
-/// every occurrence starting within [`HORIZON_SECS`]:
-/// * creates the missing ones whose time is still to come;
-/// * keeps the wanted ones that are overdue or waiting to retry;
-/// * moves a changed one, unless it is retrying or claimed;
-/// * removes the ones no longer wanted (a cancelled occurrence, an RSVP of
-///   no, DMs turned off), unless a sender holds them.
-///
-/// With `catch_up` (the roll-over ran late because Hearth was down), the
-/// latest past lead of each recipient is kept, to be sent late.
-pub async fn plan_in(
-    conn: &mut SqliteConnection,
-    meeting_id: i64,
-    now: DateTime<Utc>,
-    scope: Scope,
-    catch_up: bool,
-) -> Result<()> {
-    let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
-        return Ok(());
-    };
-    let (group_leads, platform, in_channel): (String, String, bool) = sqlx::query_as(
-        "SELECT g.reminder_leads, c.platform, g.channel_reminders FROM groups g
-         JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
-    )
-    .bind(meeting.group_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("loading a series' group")?;
-    let group_leads = reminders::parse_leads(&group_leads).unwrap_or_else(|_| vec![86_400, 3600]);
-    let horizon = now + Duration::seconds(HORIZON_SECS);
-    let coming = meetings::upcoming_in(&mut *conn, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
-    let mut within: Vec<Occurrence> = coming.iter().copied().filter(|o| o.start <= horizon).collect();
-    within.truncate(MAX_PLANNED_OCCURRENCES);
-    let beyond: Vec<Occurrence> = coming.iter().copied().skip(within.len()).collect();
-
-    let recipients = recipients(&mut *conn, &meeting, &within, scope).await?;
-    let zone = meeting.zone();
-    let mut wanted: Vec<Planned> = Vec::new();
-    for occ in &within {
-        let mut who: Vec<(Option<i64>, Vec<i64>, Settings, Tz)> = Vec::new();
-        if scope == Scope::All && in_channel {
-            who.push((None, group_leads.clone(), Settings::default(), zone));
-        }
-        for r in recipients.get(&occ.original.timestamp()).into_iter().flatten() {
-            let settings = r.settings();
-            let leads = settings.leads().unwrap_or_else(|| group_leads.clone());
-            let their_zone = r.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
-            who.push((Some(r.id), leads, settings, their_zone));
-        }
-        for (member, leads, settings, their_zone) in who {
-            for lead in leads {
-                let due = occ.start - Duration::seconds(lead);
-                let due = if member.is_some() {
-                    settings.outside_quiet(due, occ.start, their_zone)
-                } else {
-                    due
-                };
-                wanted.push(Planned {
-                    key: reminder_key(meeting.id, occ, lead, member),
-                    kind: "reminder",
-                    due: due.timestamp(),
-                    occ: *occ,
-                    lead,
-                    member,
-                    give_up: Some(occ.start.timestamp()),
-                });
-            }
-        }
-    }
-    // Where meetings are mirrored as native events, the event moves on to
-    // the next occurrence as each one starts.
-    // Each tries until the next occurrence starts, when the next one takes
-    // over: a failure at one start must not leave the event behind.
-    if scope == Scope::All && Platform::parse(&platform).is_some_and(Platform::mirrors_events) {
-        for (i, occ) in within.iter().enumerate() {
-            let next = within.get(i + 1).or(beyond.first());
-            wanted.push(Planned {
-                key: format!("ep:{}:{}", meeting.id, occ.start.timestamp()),
-                kind: "event",
-                due: occ.start.timestamp(),
-                occ: *occ,
-                lead: 0,
-                member: None,
-                give_up: next.map(|n| n.start.timestamp()),
-            });
-        }
-    }
-    // What to create now: leads still to come, and with `catch_up` the latest
-    // past one per (occurrence, recipient).
-    let mut create: Vec<&Planned> = wanted.iter().filter(|p| p.due > now.timestamp()).collect();
-    if catch_up {
-        let mut latest: HashMap<(i64, Option<i64>), &Planned> = HashMap::new();
-        for p in wanted
-            .iter()
-            .filter(|p| p.kind == "reminder" && p.due <= now.timestamp())
-        {
-            let slot = latest.entry((p.occ.original.timestamp(), p.member)).or_insert(p);
-            if p.due > slot.due {
-                *slot = p;
-            }
-        }
-        create.extend(latest.into_values());
-    }
-    let mut advance = None;
-    if scope == Scope::All
-        && let Some(next) = beyond.first()
-    {
-        // When the next unplanned occurrence comes within the horizon. (Only
-        // moved occurrences crowding the horizon could leave one unplanned
-        // inside it: then an hour on, not a busy loop.)
-        let at = next.start - Duration::seconds(HORIZON_SECS);
-        let at = if at <= now { now + Duration::hours(1) } else { at };
-        // Keyed by its time too: a roll-over that finds the same occurrence
-        // still crowded out plans a new one, never reuses its own spent key.
-        advance = Some(Planned {
-            key: format!(
-                "a:{}:{}:{}:{}",
-                meeting.id,
-                next.original.timestamp(),
-                next.start.timestamp(),
-                at.timestamp()
-            ),
-            kind: "advance",
-            due: at.timestamp(),
-            occ: *next,
-            lead: 0,
-            member: None,
-            give_up: None,
-        });
-    }
-    save(
-        conn,
-        &meeting,
-        &platform,
-        scope,
-        &wanted,
-        &create,
-        advance.as_ref(),
-        now,
-    )
-    .await
-}
-
-/// For each occurrence (by original start), who gets a DM: those who said
-/// yes or maybe (unless they turned DMs off) and the group's members who
-/// turned DMs on and did not say no. Three queries, whatever the group's size.
-async fn recipients(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    occurrences: &[Occurrence],
-    scope: Scope,
-) -> Result<HashMap<i64, Vec<RecipientRow>>> {
-    let mut out: HashMap<i64, Vec<RecipientRow>> = HashMap::new();
-    let (Some(first), Some(last)) = (occurrences.first(), occurrences.last()) else {
-        return Ok(out);
-    };
-    let originals: HashSet<i64> = occurrences.iter().map(|o| o.original.timestamp()).collect();
-    let (lo, hi) = originals.iter().fold(
-        (first.original.timestamp(), last.original.timestamp()),
-        |(lo, hi), o| (lo.min(*o), hi.max(*o)),
-    );
-    let only = match scope {
-        Scope::All => None,
-        Scope::Member(m) => Some(m),
-    };
-    // Scoped to one member, each query goes by that member's index, so an
-    // RSVP's plan costs the same in a group of 10 or of 10,000.
-    let rsvps: Vec<(i64, i64, String)> = match only {
-        None => sqlx::query_as(
-            "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
-        )
-        .bind(meeting.id)
-        .bind(lo)
-        .bind(hi),
-        Some(member) => sqlx::query_as(
-            "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
-             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
-        )
-        .bind(member)
-        .bind(meeting.id)
-        .bind(lo)
-        .bind(hi),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading RSVPs for a plan")?;
-    let always: Vec<RecipientRow> = match only {
-        None => sqlx::query_as(
-            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
-             JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND s.dm = 1",
-        )
-        .bind(meeting.group_id),
-        Some(member) => sqlx::query_as(
-            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
-             JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = 1",
-        )
-        .bind(meeting.group_id)
-        .bind(member),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading DM recipients for a plan")?;
-    let mut yes_or_maybe: Vec<i64> = rsvps
-        .iter()
-        .filter(|(_, _, a)| matches!(a.as_str(), "yes" | "maybe"))
-        .map(|(_, m, _)| *m)
-        .collect();
-    yes_or_maybe.sort_unstable();
-    yes_or_maybe.dedup();
-    let list = serde_json::to_string(&yes_or_maybe).map_err(|e| Error::Internal {
-        context: "listing recipients",
-        source: e.into(),
-    })?;
-    let answered: Vec<RecipientRow> = sqlx::query_as(
-        "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-         FROM members m LEFT JOIN reminder_settings s ON s.member_id = m.id
-         WHERE m.id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(list)
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading RSVP'd recipients for a plan")?;
-    let by_id: HashMap<i64, &RecipientRow> = answered.iter().chain(always.iter()).map(|r| (r.id, r)).collect();
-    let mut said: HashMap<(i64, i64), &str> = HashMap::new();
-    for (occ, member, answer) in &rsvps {
-        said.insert((*occ, *member), answer.as_str());
-    }
-    for occ in &originals {
-        let mut list: Vec<RecipientRow> = Vec::new();
-        let mut seen = HashSet::new();
-        for (o, member, answer) in &rsvps {
-            if o == occ
-                && matches!(answer.as_str(), "yes" | "maybe")
-                && let Some(r) = by_id.get(member)
-                && r.dm != Some(false)
-                && seen.insert(*member)
-            {
-                list.push((*r).clone());
-            }
-        }
-        for r in &always {
-            if said.get(&(*occ, r.id)) != Some(&"no") && seen.insert(r.id) {
-                list.push(r.clone());
-            }
-        }
-        out.insert(*occ, list);
-    }
-    Ok(out)
-}
-
-#[expect(clippy::too_many_arguments, reason = "one plan's parts, all needed to write it")]
-async fn save(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    platform: &str,
-    scope: Scope,
-    wanted: &[Planned],
-    create: &[&Planned],
-    advance: Option<&Planned>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let only = match scope {
-        Scope::All => None,
-        Scope::Member(m) => Some(m),
-    };
-    // The series' pending reminders and roll-overs in this plan's scope, for
-    // occurrences still to start (the scheduler drops those that started).
-    let pending: Vec<(i64, String, String, i64, i64, bool)> = match only {
-        None => sqlx::query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN ('reminder', 'advance') OR (kind = 'event' AND key LIKE 'ep:%'))",
-        )
-        .bind(now.timestamp())
-        .bind(meeting.id)
-        .bind(now.timestamp()),
-        Some(member) => sqlx::query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             INDEXED BY jobs_by_member
-             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = 'reminder'",
-        )
-        .bind(now.timestamp())
-        .bind(member)
-        .bind(meeting.id)
-        .bind(now.timestamp()),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("loading a series' jobs")?;
-    let mut wanted_due: HashMap<&str, i64> = wanted.iter().map(|p| (p.key.as_str(), p.due)).collect();
-    if let Some(a) = advance {
-        wanted_due.insert(a.key.as_str(), a.due);
-    }
-    let mut existing = HashSet::new();
-    for (id, key, kind, due, attempts, claimed) in pending {
-        if kind != "reminder" && only.is_some() {
-            continue;
-        }
-        existing.insert(key.clone());
-        match wanted_due.get(key.as_str()) {
-            None if !claimed => {
-                sqlx::query("DELETE FROM jobs WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .context("removing a job")?;
-            }
-            Some(new_due) if *new_due != due && attempts == 0 && !claimed => {
-                sqlx::query("UPDATE jobs SET due_at = ?, run_at = ? WHERE id = ?")
-                    .bind(new_due)
-                    .bind(new_due)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await
-                    .context("moving a job")?;
-            }
-            _ => {}
-        }
-    }
-    for job in create.iter().copied().chain(advance) {
-        if existing.contains(&job.key) {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id,
-                              give_up_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&job.key)
-        .bind(job.kind)
-        .bind(job.due)
-        .bind(job.due)
-        .bind(platform)
-        .bind(meeting.id)
-        .bind(job.occ.original.timestamp())
-        .bind(job.occ.start.timestamp())
-        .bind(job.lead)
-        .bind(job.member)
-        .bind(job.give_up)
-        .execute(&mut *conn)
-        .await
-        .context("saving a job")?;
-    }
-    Ok(())
-}
-
-/// Re-plans every live series of a group (after its members or leads
-/// change), in the caller's write transaction.
-pub async fn plan_group_in(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
-        .bind(group)
-        .fetch_all(&mut *conn)
-        .await
-        .context("listing a group's series")?;
-    for id in ids {
-        plan_in(&mut *conn, id, now, scope, false).await?;
-    }
-    Ok(())
-}
-
-/// Re-plans one member's reminders in every series they are part of (after
-/// their settings or zone change), in the caller's write transaction.
-pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
-             m.group_id IN (SELECT group_id FROM group_members WHERE member_id = ?)
-             OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
-    )
-    .bind(member)
-    .bind(member)
-    .fetch_all(&mut *conn)
-    .await
-    .context("listing a member's series")?;
-    for id in ids {
-        plan_in(&mut *conn, id, now, Scope::Member(member), false).await?;
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------
-// Notices of changes and native events: jobs like any other.
-
-/// The platform a series' group is on, as the jobs table names it.
-async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<String> {
-    sqlx::query_scalar("SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id WHERE g.id = ?")
-        .bind(meeting.group_id)
-        .fetch_one(&mut *conn)
-        .await
-        .context("finding a series' platform")
-}
-
-/// Tells each recipient of a change by DM, through the jobs table: a stable
-/// key made once, so a retry is never a second message, and two changes in
-/// one second are two notices.
-pub async fn queue_notices(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    told: &meetings::Told,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let platform = series_platform(&mut *conn, meeting).await?;
-    let change_id = uuid::Uuid::new_v4().simple().to_string();
-    for (member, change) in told {
-        let payload = serde_json::to_string(change).map_err(|e| Error::Internal {
-            context: "writing a notice",
-            source: e.into(),
-        })?;
-        sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
-             VALUES (?, 'notice', ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(format!("n:{}:{change_id}:m{}", meeting.id, member.id))
-        .bind(now.timestamp())
-        .bind(now.timestamp())
-        .bind(&platform)
-        .bind(meeting.id)
-        .bind(member.id)
-        .bind(&payload)
-        .execute(&mut *conn)
-        .await
-        .context("queueing a notice")?;
-    }
-    Ok(())
-}
-
-/// Tells a group's home channel of a change to its meetings, through the
-/// jobs table like the notices: queued in the change's own write, so a crash
-/// after it commits cannot lose the post, and under a stable key, so a retry
-/// is never a second post.
-pub async fn queue_news(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    news: &meetings::News,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let platform = series_platform(&mut *conn, meeting).await?;
-    let payload = serde_json::to_string(news).map_err(|e| Error::Internal {
-        context: "writing a group's news",
-        source: e.into(),
-    })?;
-    sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, payload)
-         VALUES (?, 'news', ?, ?, ?, ?, ?)",
-    )
-    .bind(format!("h:{}:{}", meeting.id, uuid::Uuid::new_v4().simple()))
-    .bind(now.timestamp())
-    .bind(now.timestamp())
-    .bind(&platform)
-    .bind(meeting.id)
-    .bind(&payload)
-    .execute(&mut *conn)
-    .await
-    .context("queueing a group's news")?;
-    Ok(())
-}
-
-/// Asks the platform to mirror a series' next occurrence as a native event,
-/// where it has them. Rendered when due, so it always shows the latest state;
-/// one pending mirror per series is enough.
-pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
-    let platform: Option<String> = sqlx::query_scalar(
-        "SELECT c.platform FROM communities c JOIN groups g ON g.community_id = c.id
-         JOIN meetings m ON m.group_id = g.id WHERE m.id = ?",
-    )
-    .bind(meeting)
-    .fetch_optional(&mut *conn)
-    .await
-    .context("finding a meeting's platform")?;
-    let Some(platform) = platform.and_then(|p| Platform::parse(&p)) else {
-        return Ok(());
-    };
-    if !platform.mirrors_events() {
-        return Ok(());
-    }
-    let waiting: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE meeting_id = ? AND kind = 'event' AND key LIKE 'e:%' AND state = 'pending'
-           AND lease_owner IS NULL",
-    )
-    .bind(meeting)
-    .fetch_optional(&mut *conn)
-    .await
-    .context("finding a waiting mirror")?;
-    if waiting.is_some() {
-        return Ok(());
-    }
-    // It tries until the next occurrence starts, when that one's own job
-    // mirrors the series again.
-    let next = match meetings::by_id_in(&mut *conn, meeting).await? {
-        Some(m) => meetings::upcoming_in(&mut *conn, &m, now, 1)
-            .await?
-            .first()
-            .map(|o| o.start),
-        None => None,
-    };
-    sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, give_up_at)
-         VALUES (?, 'event', ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-    )
-    .bind(format!("e:{meeting}:{}", uuid::Uuid::new_v4().simple()))
-    .bind(now.timestamp())
-    .bind(now.timestamp())
-    .bind(platform.as_str())
-    .bind(meeting)
-    .bind(next.map(|n| n.timestamp()))
-    .execute(&mut *conn)
-    .await
-    .context("queueing a native event")?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1034,10 +452,7 @@ impl Batch {
             .into_iter()
             .map(|g| (g.id, g))
             .collect();
-        let list = serde_json::to_string(&group_ids).map_err(|e| Error::Internal {
-            context: "listing communities",
-            source: e.into(),
-        })?;
+        let list = serde_json::to_string(&group_ids).context("listing communities")?;
         let communities: HashMap<i64, String> = sqlx::query_as(
             "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
              WHERE g.id IN (SELECT value FROM json_each(?))",
@@ -1075,10 +490,7 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
-        let member_list = serde_json::to_string(&member_ids).map_err(|e| Error::Internal {
-            context: "listing recipients",
-            source: e.into(),
-        })?;
+        let member_list = serde_json::to_string(&member_ids).context("listing recipients")?;
         let memberships: HashSet<(i64, i64)> = sqlx::query_as(
             "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
              UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
@@ -1095,10 +507,7 @@ impl Batch {
             .filter(|r| r.kind == "reminder")
             .filter_map(|r| Some((r.meeting_id?, r.occurrence, r.member_id)))
             .collect();
-        let list = serde_json::to_string(&recipients).map_err(|e| Error::Internal {
-            context: "listing reminders' recipients",
-            source: e.into(),
-        })?;
+        let list = serde_json::to_string(&recipients).context("listing reminders' recipients")?;
         let closest: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
             "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
              FROM json_each(?) t JOIN jobs j
@@ -1194,27 +603,21 @@ async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> 
             return Ok(Some((
                 Due::Mirror {
                     community: ctx.community.clone(),
-                    event: meeting_event(store, &ctx.meeting, &ctx.group, now).await?,
+                    event: meetings::tell::native_event(store, &ctx.meeting, &ctx.group, now).await?,
                 },
                 None,
             )));
         }
         "notice" => {
             let change: Change =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
-                    context: "reading a notice",
-                    source: e.into(),
-                })?;
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a notice")?;
             let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
             meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
         }
         // No recipient: posted in the group's home channel, below.
         "news" => {
             let news: meetings::News =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).map_err(|e| Error::Internal {
-                    context: "reading a group's news",
-                    source: e.into(),
-                })?;
+                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a group's news")?;
             meetings::news_message(&news, &ctx.meeting, &ctx.group)
         }
         _ => {
@@ -1284,31 +687,8 @@ async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Re
     finish(store, row.id, "dropped", Some(why), now).await
 }
 
-async fn meeting_event(store: &Store, meeting: &Meeting, group: &Group, now: DateTime<Utc>) -> Result<MeetingEvent> {
-    let next = meetings::upcoming(store, meeting, now, 1).await?.into_iter().next();
-    Ok(MeetingEvent {
-        meeting: meeting.id,
-        next: next.map(|occ| EventDetails {
-            title: meeting.name(&group.name).to_string(),
-            description: format!(
-                "{}. RSVP and reminders with Hearth: /meeting rsvp meeting:{}. (Hearth meeting {})",
-                meetings::cadence(meeting),
-                meeting.id,
-                meeting.id
-            ),
-            start: occ.start,
-            end: occ.start + meeting.duration(),
-            // A native event is public to the whole server.
-            location: match meetings::where_it_is(meeting, group, false) {
-                meetings::Where::Place(place) => Some(place),
-                meetings::Where::Channel(_) => None,
-            },
-            home_channel: group.home_channel.clone(),
-        }),
-    })
-}
-
-/// A reminder card, and the same reminder as an entry of a digest.
+/// A reminder card ([`reminders::card`]), and the same reminder as an
+/// entry of a digest.
 fn reminder(
     row: &Job,
     ctx: &SeriesCtx,
@@ -1320,47 +700,21 @@ fn reminder(
     let SeriesCtx { meeting, group, .. } = ctx;
     let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
     let occ = Occurrence {
-        original: DateTime::from_timestamp(row.occurrence, 0).unwrap_or_default(),
-        start: DateTime::from_timestamp(row.starts_at, 0).unwrap_or_default(),
+        original: crate::when::at(row.occurrence),
+        start: crate::when::at(row.starts_at),
     };
     let name = meeting.name(&group.name).to_string();
-    // How long is actually left as it goes out: a reminder moved for quiet
-    // hours, or sent late, says so truthfully.
-    let starts = Line::text(format!("Starts {}: ", left_words(occ.start - now)))
-        .push(meetings::time(occ.start, zone))
-        .t(format!(" ({} min).", meeting.duration_minutes));
-    let place = match meetings::where_it_is(meeting, group, to_members) {
-        meetings::Where::Place(place) => Line::text(format!("Where: {place}")),
-        meetings::Where::Channel(home) => Line::text("Where: ").push(crate::message::Span::Channel { id: home }),
-    };
-    let so_far = format!("So far {yes} going, {maybe} maybe.");
     let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
-    let mut entry = Line::text(format!(" starts {}: ", left_words(occ.start - now)))
-        .push(meetings::time(occ.start, zone))
-        .t(format!(" ({} min). ", meeting.duration_minutes));
-    entry.0.extend(place.0.iter().cloned());
-    let entry = entry.t(format!(". {so_far}"));
+    let (message, entry) = reminders::card::card(meeting, group, &occ, zone, (yes, maybe), now, late, to_members);
     let part = Part {
         together: (place_key, row.due_at),
         key: row.key.clone(),
-        name: name.clone(),
+        name,
         entry,
         going: meetings::rsvp_command(meeting, &occ, "yes"),
         late,
     };
-    let mut message = Message::titled(format!("Reminder: {name}"))
-        .line(starts)
-        .line(place)
-        .text(so_far);
-    if late {
-        message = message.text("(Sent late: I was offline when this was due.)");
-    }
-    message = message.line(
-        Line::text("If you need support right now, ")
-            .cmd("crisis")
-            .t(" lists crisis lines."),
-    );
-    (meetings::rsvp_buttons(message, meeting, &occ), part)
+    (message, part)
 }
 
 async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {

@@ -25,6 +25,7 @@ mod reminders;
 mod resources;
 pub mod retention;
 pub mod scheduler;
+pub mod secret;
 pub mod spec;
 pub mod store;
 pub mod timezone;

@@ -14,7 +14,7 @@ use crate::members::Member;
 use crate::message::{Line, Message, Span};
 use crate::parse::Bound;
 use crate::store::Store;
-use crate::when;
+use crate::when::{self, at};
 use sqlx::SqliteConnection;
 
 pub const DEFAULT_DURATION_MINUTES: i64 = 90;
@@ -60,6 +60,7 @@ macro_rules! select_meetings {
 }
 
 mod edit;
+pub(crate) mod tell;
 pub use edit::{Edit, Edited, clear_list as edit_clear_list, earlier_parts, edit, for_date};
 
 /// One occurrence of a series. `original` identifies it (the iCalendar
@@ -470,10 +471,7 @@ fn describe_rule<S>(r: &RRule<S>, start: NaiveDateTime) -> Option<String> {
 /// Cancelled (None) and moved (Some) occurrences among these (series,
 /// original start) pairs: one query for a batch of deliveries.
 pub async fn exceptions_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), Option<i64>>> {
-    let list = serde_json::to_string(occurrences).map_err(|e| Error::Internal {
-        context: "listing occurrences",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(occurrences).context("listing occurrences")?;
     let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT meeting_id, occurrence, moved_to FROM meeting_exceptions WHERE (meeting_id, occurrence) IN
              (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
@@ -494,10 +492,6 @@ pub(crate) async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Res
             .await
             .context("loading exceptions")?;
     Ok(rows.into_iter().collect())
-}
-
-fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 /// The next `limit` occurrences that start after `after`, exceptions applied.
@@ -599,10 +593,7 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Option<Meeting>> {
 
 /// Several series in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Meeting>> {
-    let list = serde_json::to_string(ids).map_err(|e| Error::Internal {
-        context: "listing meetings",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(ids).context("listing meetings")?;
     sqlx::query_as(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"))
         .bind(list)
         .fetch_all(store.pool())
@@ -612,10 +603,7 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Meeting>> {
 
 /// RSVP counts (yes, maybe) of several occurrences at once, by (meeting, occurrence).
 pub async fn rsvp_counts_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), (i64, i64)>> {
-    let list = serde_json::to_string(occurrences).map_err(|e| Error::Internal {
-        context: "counting RSVPs",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(occurrences).context("counting RSVPs")?;
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT meeting_id, occurrence, COALESCE(SUM(answer = 'yes'), 0), COALESCE(SUM(answer = 'maybe'), 0)
          FROM rsvps WHERE (meeting_id, occurrence) IN
@@ -910,17 +898,24 @@ pub fn time(at: DateTime<Utc>, zone: Tz) -> Span {
 /// the schedule's answer, native events, suggestions): "Every other Tuesday
 /// at 19:00 Europe/Berlin, 90 min, 8 times".
 pub fn cadence(meeting: &Meeting) -> String {
-    let start = meeting.start_local;
+    rule_words(meeting, Some(meeting.duration_minutes))
+}
+
+/// How often a series comes round, in words, from its own rule (so a
+/// monthly "2nd Tuesday" says so); `minutes`, when given, is how long each
+/// one lasts. Check-in schedules, which last no time, say it this way too.
+pub fn rule_words(series: &Meeting, minutes: Option<i64>) -> String {
+    let start = series.start_local;
     let clock = start.format("%H:%M");
-    let zone = meeting.zone();
-    let set = meeting.rule_set().ok();
+    let zone = series.zone();
+    let length = minutes.map(|m| format!(", {m} min")).unwrap_or_default();
+    let set = series.rule_set().ok();
     let rule = set.as_ref().and_then(|s| s.get_rrule().first());
-    if meeting.repeat == "once" || rule.and_then(|r| r.get_count()) == Some(1) {
+    if series.repeat == "once" || rule.and_then(|r| r.get_count()) == Some(1) {
         return format!(
-            "Once, {} at {clock} {}, {} min",
+            "Once, {} at {clock} {}{length}",
             start.format("%a %-d %b %Y"),
-            zone.name(),
-            meeting.duration_minutes
+            zone.name()
         );
     }
     let how = rule
@@ -934,11 +929,7 @@ pub fn cadence(meeting: &Meeting) -> String {
         },
         None => String::new(),
     };
-    format!(
-        "{how} at {clock} {}, {} min{end}",
-        zone.name(),
-        meeting.duration_minutes
-    )
+    format!("{how} at {clock} {}{length}{end}", zone.name())
 }
 
 /// A series about to be stored.

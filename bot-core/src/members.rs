@@ -21,6 +21,44 @@ impl Community {
     }
 }
 
+/// Something that belongs to one community, to ask which community and
+/// platform it is with [`community_of`].
+#[derive(Debug, Clone, Copy)]
+pub enum Within {
+    Community(i64),
+    Group(i64),
+    Meeting(i64),
+    Circle(i64),
+}
+
+/// Which community and platform this is: the platform, and the community's
+/// own id there. The one place that asks; `None` when it is gone.
+pub async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, within: Within) -> Result<Option<(Platform, String)>> {
+    let (sql, id) = match within {
+        Within::Community(id) => ("SELECT platform, external_id FROM communities WHERE id = ?", id),
+        Within::Group(id) => (
+            "SELECT c.platform, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
+            id,
+        ),
+        Within::Meeting(id) => (
+            "SELECT c.platform, c.external_id FROM meetings m JOIN groups g ON g.id = m.group_id
+             JOIN communities c ON c.id = g.community_id WHERE m.id = ?",
+            id,
+        ),
+        Within::Circle(id) => (
+            "SELECT c.platform, c.external_id FROM circles ci JOIN communities c ON c.id = ci.community_id
+             WHERE ci.id = ?",
+            id,
+        ),
+    };
+    let row: Option<(String, String)> = sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .context("finding a community")?;
+    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Member {
     pub id: i64,
@@ -138,10 +176,7 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Member>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = serde_json::to_string(ids).map_err(|e| crate::error::Error::Internal {
-        context: "listing members",
-        source: e.into(),
-    })?;
+    let list = serde_json::to_string(ids).context("listing members")?;
     sqlx::query_as(
         "SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))",
     )

@@ -565,6 +565,12 @@ pub fn channel_id(raw: &str) -> String {
     raw.trim_start_matches('#').to_string()
 }
 
+/// How a typed name is compared with a stored one (a group, a resource's
+/// title or topic): spaces around it cut, any case.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Result};
 use crate::members::Member;
 use crate::message::{Attachment, Line, Message};
 use crate::store::Store;
@@ -136,12 +136,7 @@ async fn rows(store: &Store, table: &str, member: i64) -> Result<Vec<Value>> {
         .context("reading a member's rows")?;
     found
         .iter()
-        .map(|row| {
-            serde_json::from_str(row).map_err(|e| Error::Internal {
-                context: "reading a member's row as JSON",
-                source: e.into(),
-            })
-        })
+        .map(|row| serde_json::from_str(row).context("reading a member's row as JSON"))
         .collect()
 }
 
@@ -220,10 +215,7 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
         by_table.insert(table, Value::Array(found));
     }
     data.insert("rows".into(), Value::Object(by_table));
-    let content = serde_json::to_string_pretty(&Value::Object(data)).map_err(|e| Error::Internal {
-        context: "writing /mydata",
-        source: e.into(),
-    })?;
+    let content = serde_json::to_string_pretty(&Value::Object(data)).context("writing /mydata")?;
     Ok(message
         .line(
             Line::text("Every row is in the attached file. ")

@@ -9,6 +9,9 @@ use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
 
+pub(crate) mod card;
+pub(crate) mod plan;
+
 const MAX_LEADS: usize = 6;
 
 /// Lead times such as `24h,1h,10m`, longest first. Each from 1 minute to 7 days.

@@ -8,7 +8,7 @@ use unicode_security::MixedScript as _;
 
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Message, Span};
-use crate::parse::Bound;
+use crate::parse::{Bound, name_key};
 use crate::store::Store;
 
 /// The topic whose entries are local crisis lines.
@@ -76,10 +76,6 @@ pub(crate) async fn run(store: &Store, cmd: Cmd<'_>, community: i64, now: DateTi
         } => add(store, community, title, url, topic, description, now).await,
         Cmd::Remove { resource } => remove(store, community, resource).await,
     }
-}
-
-fn key(s: &str) -> String {
-    s.trim().to_lowercase()
 }
 
 /// An http(s) URL with a host and nothing that could break out of a link:
@@ -189,7 +185,7 @@ async fn add(
         return Err(UserError::Empty { option: "title" }.into());
     }
     let url = check_url(url)?;
-    let topic = topic.map(key).filter(|t| !t.is_empty());
+    let topic = topic.map(name_key).filter(|t| !t.is_empty());
     let topic = topic.as_deref().unwrap_or(DEFAULT_TOPIC);
     let description = description.map(str::trim).filter(|d| !d.is_empty());
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
@@ -211,7 +207,7 @@ async fn add(
     )
     .bind(community)
     .bind(title)
-    .bind(key(title))
+    .bind(name_key(title))
     .bind(&url)
     .bind(topic)
     .bind(description)
@@ -262,7 +258,7 @@ async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Reso
     }
     sqlx::query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
         .bind(community)
-        .bind(key(wanted))
+        .bind(name_key(wanted))
         .fetch_optional(store.pool())
         .await
         .context("finding a resource by title")
@@ -273,7 +269,7 @@ async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Reso
 pub(crate) async fn touches_crisis(store: &Store, community: i64, cmd: &Cmd<'_>) -> Result<bool> {
     Ok(match cmd {
         Cmd::List { .. } => false,
-        Cmd::Add { topic, .. } => topic.is_some_and(|t| key(t) == CRISIS_TOPIC),
+        Cmd::Add { topic, .. } => topic.is_some_and(|t| name_key(t) == CRISIS_TOPIC),
         Cmd::Remove { resource } => find(store, community, resource)
             .await?
             .is_some_and(|r| r.topic == CRISIS_TOPIC),
@@ -341,7 +337,7 @@ pub(crate) fn entry(r: &Resource) -> Line {
 }
 
 async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<Message> {
-    let topic = topic.map(key).filter(|t| !t.is_empty());
+    let topic = topic.map(name_key).filter(|t| !t.is_empty());
     let found = of_community(store, community, topic.as_deref()).await?;
     let mut message = Message::titled("Resources");
     if found.is_empty() {

@@ -492,6 +492,12 @@ fn interim_date(input: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .flatten()
 }
 
+/// The instant a stored Unix time (seconds, UTC) names; one outside
+/// chrono's range reads as the epoch rather than failing a whole listing.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,25 +84,17 @@ fn snowflakes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u
 }
 
 impl DiscordConfig {
-    /// The bot token, from `token_env` or else `token_file`.
+    /// The bot token, from `token_env` or else `token_file` (read as every
+    /// secret is: [`bot_core::secret::read`]).
     pub fn token(&self) -> anyhow::Result<String> {
-        if let Some(var) = &self.token_env
-            && let Ok(token) = std::env::var(var)
-            && !token.trim().is_empty()
-        {
-            return Ok(token.trim().to_string());
-        }
-        if let Some(path) = &self.token_file {
-            let token = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the Discord token file {}", path.display()))?;
-            if token.trim().is_empty() {
-                bail!("the Discord token file {} is empty", path.display());
-            }
-            return Ok(token.trim().to_string());
-        }
-        match &self.token_env {
-            Some(var) => bail!("the environment variable {var} (discord.token_env) holds no token"),
-            None => bail!("[discord] needs token_env or token_file"),
+        let file = self.token_file.as_deref();
+        let token =
+            bot_core::secret::read(self.token_env.as_deref(), file).context("reading the Discord token file")?;
+        match (token, &self.token_env, file) {
+            (Some(token), _, _) => Ok(token),
+            (None, _, Some(path)) => bail!("the Discord token file {} is empty", path.display()),
+            (None, Some(var), None) => bail!("the environment variable {var} (discord.token_env) holds no token"),
+            (None, None, None) => bail!("[discord] needs token_env or token_file"),
         }
     }
 

@@ -18,7 +18,7 @@ pub struct MatrixConfig {
     /// The environment variable holding the password.
     #[serde(default)]
     pub password_env: Option<String>,
-    /// A file holding the password (trailing newline ignored).
+    /// A file holding the password (line ends at its end ignored).
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// Where the session and the sqlite crypto store live (room state is
@@ -29,7 +29,7 @@ pub struct MatrixConfig {
     /// sqlite crypto store in `store_dir`.
     #[serde(default)]
     pub store_passphrase_env: Option<String>,
-    /// A file holding that passphrase (trailing newline ignored).
+    /// A file holding that passphrase (line ends at its end ignored).
     #[serde(default)]
     pub store_passphrase_file: Option<PathBuf>,
     /// What starts a command.
@@ -76,19 +76,13 @@ impl MatrixConfig {
         if self.store_passphrase_env.is_none() && self.store_passphrase_file.is_none() {
             return Ok(None);
         }
-        if let Some(var) = &self.store_passphrase_env
-            && let Ok(passphrase) = std::env::var(var)
-            && !passphrase.is_empty()
-        {
-            return Ok(Some(passphrase));
-        }
-        if let Some(path) = &self.store_passphrase_file {
-            let passphrase = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the Matrix store passphrase file {}", path.display()))?;
-            let passphrase = passphrase.trim_end_matches(['\r', '\n']).to_string();
-            if !passphrase.is_empty() {
-                return Ok(Some(passphrase));
-            }
+        let passphrase = bot_core::secret::read(
+            self.store_passphrase_env.as_deref(),
+            self.store_passphrase_file.as_deref(),
+        )
+        .context("reading the Matrix store passphrase file")?;
+        if passphrase.is_some() {
+            return Ok(passphrase);
         }
         bail!("the Matrix store passphrase is empty or unset (store_passphrase_env / store_passphrase_file)")
     }
@@ -99,21 +93,13 @@ impl MatrixConfig {
         self.password_env.is_some() || self.password_file.is_some()
     }
 
-    /// Reads the password from the environment variable, else the file.
+    /// Reads the password from the environment variable, else the file (as
+    /// every secret is read: [`bot_core::secret::read`]).
     pub fn password(&self) -> anyhow::Result<String> {
-        if let Some(var) = &self.password_env
-            && let Ok(password) = std::env::var(var)
-            && !password.is_empty()
-        {
+        let password = bot_core::secret::read(self.password_env.as_deref(), self.password_file.as_deref())
+            .context("reading the Matrix password file")?;
+        if let Some(password) = password {
             return Ok(password);
-        }
-        if let Some(path) = &self.password_file {
-            let password = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the Matrix password file {}", path.display()))?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            if !password.is_empty() {
-                return Ok(password);
-            }
         }
         match (&self.password_env, &self.password_file) {
             (None, None) => bail!("[matrix] needs password_env or password_file to log in for the first time"),

@@ -522,6 +522,26 @@ mod prompts {
     }
 
     #[tokio::test]
+    async fn a_monthly_schedule_on_the_second_tuesday_is_said_as_the_second_tuesday() {
+        let bot = Bot::new().await;
+        circle(&bot).await;
+        bot.say(FACILITATOR, "timezone zone:Europe/Berlin").await;
+
+        // 14 April 2026 is the second Tuesday of its month: BYDAY=2TU.
+        let scheduled = bot
+            .say(
+                FACILITATOR,
+                r#"checkin schedule group:#1 when:"2026-04-14 19:00" repeat:monthly"#,
+            )
+            .await;
+        let listed = bot.say(FACILITATOR, "checkin schedule group:#1 when:list").await;
+
+        let said = "monthly on the second Tuesday at 19:00 Europe/Berlin";
+        assert!(text(&scheduled).contains(said), "{}", text(&scheduled));
+        assert!(text(&listed).contains(said), "{}", text(&listed));
+    }
+
+    #[tokio::test]
     async fn weekly_prompts_post_once_each_at_local_time_across_dst() {
         let bot = Bot::new().await;
         circle(&bot).await;

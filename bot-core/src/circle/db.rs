@@ -6,7 +6,6 @@ use sqlx::SqliteConnection;
 
 use super::state::{Hand, Mode, Participant, State};
 use crate::error::{Context, Result};
-use crate::io::Platform;
 
 /// A circle's settings and where it is, besides its [`State`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -135,19 +134,6 @@ pub async fn open_by_id(db: &mut SqliteConnection, id: i64) -> Result<Option<Cir
     .fetch_optional(db)
     .await
     .context("loading a circle")
-}
-
-/// The platform and platform id of a circle's community.
-pub async fn community_of(db: &mut SqliteConnection, circle: i64) -> Result<Option<(Platform, String)>> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT co.platform, co.external_id FROM circles ci JOIN communities co ON co.id = ci.community_id
-         WHERE ci.id = ?",
-    )
-    .bind(circle)
-    .fetch_optional(db)
-    .await
-    .context("finding a circle's community")?;
-    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
 }
 
 /// Settings of a new circle.
@@ -358,16 +344,6 @@ pub async fn lapsed(db: &mut SqliteConnection, community: i64, member: i64, now:
     .fetch_all(db)
     .await
     .context("finding lapsed presence")
-}
-
-/// A community's platform and platform id.
-pub async fn community_by_id(db: &mut SqliteConnection, community: i64) -> Result<Option<(Platform, String)>> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT platform, external_id FROM communities WHERE id = ?")
-        .bind(community)
-        .fetch_optional(db)
-        .await
-        .context("finding a community")?;
-    Ok(row.and_then(|(platform, id)| Platform::parse(&platform).map(|p| (p, id))))
 }
 
 pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<String>> {

@@ -15,7 +15,7 @@ use self::state::{Event, Mode, Refusal, State, TurnEnd};
 use crate::error::{Context, Error, Result, UserError};
 use crate::io::{Delivery, Effect, Platform, Response};
 use crate::jobs;
-use crate::members::Member;
+use crate::members::{Member, Within};
 use crate::message::{Line, Message, Span};
 use crate::store::Store;
 
@@ -185,7 +185,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let Some(circle) = db::open_by_id(&mut tx, job.subject).await? else {
         return Ok(None);
     };
-    let Some((platform, community)) = db::community_of(&mut tx, circle.id).await? else {
+    let Some((platform, community)) = crate::members::community_of(&mut *tx, Within::Circle(circle.id)).await? else {
         return Ok(None);
     };
     let before = db::load(&mut tx, circle.id).await?;
@@ -764,7 +764,7 @@ pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<U
     let Some(member) = job.member_id else { return Ok(None) };
     let community = job.subject;
     let mut tx = begin(store).await?;
-    let Some((platform, external)) = db::community_by_id(&mut tx, community).await? else {
+    let Some((platform, external)) = crate::members::community_of(&mut *tx, Within::Community(community)).await? else {
         return Ok(None);
     };
     let mut effects = Vec::new();

@@ -16,7 +16,8 @@ standing as a whole word in a message's plain body is that reminder, however
 the sentence around it is worded. A message counts each title once even when
 it names it twice (a digest names it in its entry and again in its button's
 legend). Edits (`m.replace`) repeat a message that has already been counted,
-and reactions (the buttons) name nothing: neither counts.
+reactions (the buttons) name nothing, and the bot's answers to commands
+(replies: "Moved …", "Cancelled …") are not reminders: none of them counts.
 
 Why titles rather than `org.hearth.buttons` (the rsvp commands, with meeting
 ids, that ride in the content): the title is the part of a reminder a member
@@ -63,6 +64,12 @@ class Reader:
         content = event.get("content") or {}
         relation = content.get("m.relates_to") or {}
         if relation.get("rel_type") == "m.replace" or "m.new_content" in content:
+            return set()
+        # An answer to a command (a reply to it) is not a reminder, though
+        # it names the meeting: "Moved s00302 from 10:06 to 10:07", typed in
+        # the group's home room, is the facilitator's answer and the group's
+        # notice in one. A reminder answers no one.
+        if "m.in_reply_to" in relation:
             return set()
         body = content.get("body")
         return self.titles_in(body) if isinstance(body, str) else set()

@@ -606,7 +606,7 @@ fn soak_reader(
 // edit of a card counts; a meeting never due counts none; a card sent twice
 // counts twice. Every message is Hearth's own rendering, sent by the adapter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_never_in_edits_or_reactions() {
+async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_never_in_edits_reactions_or_answers() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
@@ -699,6 +699,18 @@ async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_neve
     alice
         .wait_for("alice's reaction", |s| {
             s.sender() == alice.user_id.as_str() && s.kind() == "m.reaction"
+        })
+        .await;
+
+    // A change typed in the group's home room: its answer names the meeting
+    // ("Moved Never from …") and is a reply to the command, not a reminder.
+    // Meeting 17 is "Never", the last scheduled.
+    alice
+        .say(&room, r#"!meeting move meeting:17 when:"in 40h" confirm:yes"#)
+        .await;
+    alice
+        .wait_for("the move's answer", |s| {
+            from_bot(s) && s.kind() == "m.room.message" && s.body().starts_with("Moved Never")
         })
         .await;
 

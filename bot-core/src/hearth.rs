@@ -445,6 +445,22 @@ impl Hearth {
         retention::sweep(&self.store, self.config.retention, now).await
     }
 
+    /// Ends an RSVP's write, given or taken back: the answer and this
+    /// member's reminders change in one commit. Only the member's reminders
+    /// are re-planned, so the cost stays flat in the group's size.
+    async fn commit_rsvp(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        meeting: i64,
+        me: &Member,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        reminders::plan::plan_in(&mut tx, meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
+        commit(tx).await?;
+        self.planned();
+        Ok(())
+    }
+
     fn planned(&self) {
         self.jobs_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -892,17 +908,7 @@ impl Hearth {
                     now,
                 )
                 .await?;
-                // Only this member's reminders change: the cost stays flat in the group's size.
-                reminders::plan::plan_in(
-                    &mut tx,
-                    meeting.id,
-                    now,
-                    reminders::plan::Scope::Member(ctx.me.id),
-                    false,
-                )
-                .await?;
-                commit(tx).await?;
-                self.planned();
+                self.commit_rsvp(tx, meeting.id, &ctx.me, now).await?;
                 Response::private(message)
             }
             Command::MeetingRsvpTakenBack { occurrence, answer } => {
@@ -923,17 +929,7 @@ impl Hearth {
                 else {
                     return Ok(Response::none());
                 };
-                // The answer and this member's reminders change in one write.
-                reminders::plan::plan_in(
-                    &mut tx,
-                    meeting.id,
-                    now,
-                    reminders::plan::Scope::Member(ctx.me.id),
-                    false,
-                )
-                .await?;
-                commit(tx).await?;
-                self.planned();
+                self.commit_rsvp(tx, meeting.id, &ctx.me, now).await?;
                 Response::private(message)
             }
             Command::MeetingCalendar => {

@@ -15,6 +15,7 @@
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;
 mod running;
+use running::scrape;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
@@ -127,22 +128,6 @@ async fn matrix_answers(alice: &Member, room: &matrix_sdk::Room, bot: &UserId, w
             "the Matrix side did not come back within {within:?}"
         );
     }
-}
-
-/// The text of `GET /metrics` on `addr`, or "" while nothing answers.
-fn scrape(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
 }
 
 /// Waits until `/metrics` says the Matrix adapter is connected (1) or not (0).

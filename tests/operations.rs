@@ -13,11 +13,12 @@
 #[path = "../adapters/matrix/tests/common/mod.rs"]
 mod common;
 mod running;
+use running::scrape;
 #[cfg(feature = "discord")]
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -353,21 +354,6 @@ async fn a_refused_login_stops_start_up_at_once_with_the_error() {
 }
 
 // ---- metrics ----------------------------------------------------------------
-
-/// The text of `GET /metrics` on `addr`, or "" while nothing answers.
-fn scrape(addr: &str) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

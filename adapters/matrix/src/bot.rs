@@ -40,19 +40,23 @@ pub(crate) struct Bot {
 /// One input's handling, queued behind its room's earlier ones.
 pub(crate) type Turn = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// What a member asked, typed or pressed: in which room, who, the event
+/// that asked (answers' transaction ids derive from it), the community a
+/// DM's button acts in, and the command as parsed.
+pub(crate) struct Asked<'a> {
+    pub(crate) room: &'a Room,
+    pub(crate) sender: &'a UserId,
+    pub(crate) cause: &'a EventId,
+    pub(crate) acts_in: Option<String>,
+    pub(crate) parsed: Result<bot_core::Invocation, bot_core::UserError>,
+}
+
 impl Bot {
-    /// Hands a parsed command (typed or pressed) to the core as `sender` in
-    /// `room` (acting in `acts_in`'s community when given) and answers it.
-    pub(crate) async fn respond(
-        &self,
-        room: &Room,
-        sender: &UserId,
-        cause: &EventId,
-        acts_in: Option<String>,
-        parsed: Result<bot_core::Invocation, bot_core::UserError>,
-    ) {
+    /// Hands a parsed command (typed or pressed) to the core and answers it.
+    pub(crate) async fn respond(&self, asked: Asked<'_>) {
+        let (room, sender, cause) = (asked.room, asked.sender, asked.cause);
         let began = std::time::Instant::now();
-        let (community, response) = self.handle(room, sender, acts_in, parsed).await;
+        let (community, response) = self.handle(asked).await;
         let handled = began.elapsed();
         self.answer(room, sender, cause, &community, response).await;
         tracing::debug!(
@@ -69,15 +73,9 @@ impl Bot {
     /// only one member of a room sees: a private answer is a DM, and one per
     /// press would be noise. A refusal still reaches the presser alone, by
     /// DM: nothing they can see moved, and they should learn why.
-    pub(crate) async fn press(
-        &self,
-        room: &Room,
-        sender: &UserId,
-        cause: &EventId,
-        acts_in: Option<String>,
-        parsed: Result<bot_core::Invocation, bot_core::UserError>,
-    ) {
-        let (community, response) = self.handle(room, sender, acts_in, parsed).await;
+    pub(crate) async fn press(&self, asked: Asked<'_>) {
+        let (room, sender, cause) = (asked.room, asked.sender, asked.cause);
+        let (community, response) = self.handle(asked).await;
         self.answer_press(room, sender, cause, &community, response).await;
     }
 
@@ -107,14 +105,14 @@ impl Bot {
     /// A button press taken back (its reaction redacted): the core undoes
     /// what the press did, where that means something, and says so as a
     /// press's answer would be said.
-    pub(crate) async fn unpress(
-        &self,
-        room: &Room,
-        sender: &UserId,
-        cause: &EventId,
-        acts_in: Option<String>,
-        parsed: Result<bot_core::Invocation, bot_core::UserError>,
-    ) {
+    pub(crate) async fn unpress(&self, asked: Asked<'_>) {
+        let Asked {
+            room,
+            sender,
+            cause,
+            acts_in,
+            parsed,
+        } = asked;
         let Ok(invocation) = parsed else { return };
         let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
         let community = place.community.clone();
@@ -123,13 +121,15 @@ impl Bot {
         self.answer_press(room, sender, cause, &community, response).await;
     }
 
-    async fn handle(
-        &self,
-        room: &Room,
-        sender: &UserId,
-        acts_in: Option<String>,
-        parsed: Result<bot_core::Invocation, bot_core::UserError>,
-    ) -> (String, Response) {
+    /// The core's answer to what was asked, with the community it acted in.
+    async fn handle(&self, asked: Asked<'_>) -> (String, Response) {
+        let Asked {
+            room,
+            sender,
+            acts_in,
+            parsed,
+            ..
+        } = asked;
         let began = std::time::Instant::now();
         let (actor, place) = self.actor_and_place(room, sender, acts_in).await;
         tracing::debug!(place_us = began.elapsed().as_micros() as u64, "who and where");
@@ -151,7 +151,7 @@ impl Bot {
 
     /// Queues `turn` behind the room's earlier inputs; a room's queue is
     /// started on its first input.
-    pub(crate) fn in_turn(&self, room: &RoomId, turn: Turn) {
+    fn in_turn(&self, room: &RoomId, turn: Turn) {
         let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let queue = turns.entry(room.to_owned()).or_insert_with(|| {
             let (queue, mut next) = tokio::sync::mpsc::unbounded_channel::<Turn>();
@@ -166,6 +166,16 @@ impl Bot {
             // The room's worker is gone (only at shutdown): run it on its own.
             tokio::spawn(refused.0);
         }
+    }
+
+    /// Queues `handle(bot, room)` behind `room`'s earlier inputs: event
+    /// handlers run inside the sync loop, and answering must not hold it up.
+    pub(crate) fn take_turn<F>(self: &Arc<Self>, room: Room, handle: impl FnOnce(Arc<Self>, Room) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let room_id = room.room_id().to_owned();
+        self.in_turn(&room_id, Box::pin(handle(self.clone(), room)));
     }
 
     pub(crate) fn accept_invite(self: &Arc<Self>, room: Room, inviter: &UserId) {

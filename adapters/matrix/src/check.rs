@@ -9,7 +9,7 @@ use matrix_sdk::ruma::api::error::ErrorKind;
 use serde::Deserialize;
 
 use crate::MatrixConfig;
-use crate::session::{SESSION_FILE, StoredSession, read_session};
+use crate::session::{self, SESSION_FILE, StoredSession, read_session};
 use crate::store_lock::{self, StoreLock};
 
 /// What the check found, and how it looked.
@@ -49,9 +49,28 @@ pub async fn check(config: &MatrixConfig, bot_running: bool) -> anyhow::Result<C
     let Some(lock) = StoreLock::try_take(&config.store_dir)? else {
         return whoami_only(config).await;
     };
-    let checked = crate::session::open_for_check(config).await;
+    let checked = opened(config).await;
     drop(lock);
     checked
+}
+
+/// The store opened (see [`session::open_without_sync`]) and the access
+/// token checked; a refused token is reported.
+async fn opened(config: &MatrixConfig) -> anyhow::Result<Checked> {
+    let (client, logged_in) = session::open_without_sync(config).await?;
+    let device_id = client.device_id().map(ToString::to_string).unwrap_or_default();
+    if let Err(e) = client.whoami().await {
+        return match refused_token(&e) {
+            Some(soft_logout) => Ok(Checked::TokenRefused { device_id, soft_logout }),
+            None => Err(e).context("asking the homeserver who the bot is"),
+        };
+    }
+    let encryption_ready = client.encryption().ed25519_key().await.is_some();
+    Ok(Checked::Opened {
+        device_id,
+        encryption_ready,
+        logged_in,
+    })
 }
 
 #[derive(Deserialize)]
@@ -109,7 +128,7 @@ async fn whoami_only(config: &MatrixConfig) -> anyhow::Result<Checked> {
 
 /// Whether `error` says the access token is refused, and if so, whether as
 /// a soft logout.
-pub(crate) fn refused_token(error: &matrix_sdk::HttpError) -> Option<bool> {
+fn refused_token(error: &matrix_sdk::HttpError) -> Option<bool> {
     match error.client_api_error_kind() {
         Some(ErrorKind::UnknownToken(token)) => Some(token.soft_logout),
         _ => None,

@@ -2,8 +2,10 @@
 //! memberships, and events that could not be decrypted.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use bot_core::{Input, InputKind, parse};
+use futures_util::StreamExt;
 use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
 use matrix_sdk::event_handler::Ctx;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
@@ -11,14 +13,16 @@ use matrix_sdk::ruma::events::room::encrypted::{EncryptedEventScheme, OriginalSy
 use matrix_sdk::ruma::events::room::member::{MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
-use matrix_sdk::ruma::events::{AnySyncStateEvent, StateEventType};
+use matrix_sdk::ruma::events::{
+    AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, StateEventType, SyncMessageLikeEvent,
+};
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{EventId, MilliSecondsSinceUnixEpoch, UserId};
-use matrix_sdk::{Room, RoomState};
+use matrix_sdk::{Client, Room, RoomState};
 use serde_json::Value;
 
-use crate::bot::Bot;
-use crate::{calls, render};
+use crate::bot::{Asked, Bot};
+use crate::{calls, late_keys, render};
 
 pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
     let Some(bot) = bot.upgrade() else { return };
@@ -43,7 +47,8 @@ pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ct
 
 /// The SDK hands over an encrypted event as such only when it could not
 /// decrypt it (no room key from the sender's device yet). It is kept, to be
-/// handled when its key arrives (see `late_keys`).
+/// handled when its key arrives (see `late_keys` and
+/// [`handle_when_keys_arrive`]).
 pub(crate) async fn on_undecryptable(event: OriginalSyncRoomEncryptedEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
     let Some(bot) = bot.upgrade() else { return };
     if event.sender == bot.sender.user_id || event.origin_server_ts < bot.sender.started {
@@ -68,7 +73,7 @@ pub(crate) async fn on_message(event: OriginalSyncRoomMessageEvent, room: Room, 
 }
 
 /// A room message, as it came in the sync or once decrypted late.
-pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageEvent) {
+fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageEvent) {
     if event.sender == bot.sender.user_id || room.state() != RoomState::Joined {
         return;
     }
@@ -85,15 +90,16 @@ pub(crate) fn message(bot: Arc<Bot>, room: Room, event: OriginalSyncRoomMessageE
     let lag_ms = i64::from(MilliSecondsSinceUnixEpoch::now().get()) - i64::from(event.origin_server_ts.get());
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "command", lag_ms, "received");
     bot.sender.buttons.busy();
-    // Handlers run inside the sync loop; answering must not hold it up.
-    let room_id = room.room_id().to_owned();
-    let handler = bot.clone();
-    handler.in_turn(
-        &room_id,
-        Box::pin(async move {
-            bot.respond(&room, &event.sender, &event.event_id, None, parsed).await;
-        }),
-    );
+    bot.take_turn(room, |bot, room| async move {
+        bot.respond(Asked {
+            room: &room,
+            sender: &event.sender,
+            cause: &event.event_id,
+            acts_in: None,
+            parsed,
+        })
+        .await;
+    });
 }
 
 pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
@@ -102,50 +108,51 @@ pub(crate) async fn on_reaction(event: OriginalSyncReactionEvent, room: Room, Ct
 }
 
 /// A reaction (a button press), as it came in the sync or once decrypted late.
-pub(crate) fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEvent) {
+fn reaction(bot: Arc<Bot>, room: Room, event: OriginalSyncReactionEvent) {
     if event.sender == bot.sender.user_id
         || room.state() != RoomState::Joined
         || event.origin_server_ts < bot.sender.started
     {
         return;
     }
-    let room_id = room.room_id().to_owned();
-    let handler = bot.clone();
-    handler.in_turn(
-        &room_id,
-        Box::pin(async move {
-            let target = &event.content.relates_to.event_id;
-            let Some(pressed) = button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
-            else {
-                return;
-            };
-            if pressed.private {
-                // Who reacted, and with what, is shown to the whole room: a
-                // mood on a check-in prompt would be a mood told to everyone.
-                // Taken back at once, before anything else; counted nowhere
-                // unless it is the prompt's own button.
-                take_back(&room, &event.event_id).await;
-            }
-            let Some(command) = pressed.command else {
-                return;
-            };
-            tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
-            let parsed = parse::parse_command(&command);
-            if !pressed.private {
-                // A private press is taken back by the bot at once, never by
-                // the member; remembering it would only tie them to it.
-                bot.presses.remember(
-                    &event.event_id,
-                    room.room_id(),
-                    &event.sender,
-                    &command,
-                    pressed.community.as_deref(),
-                );
-            }
-            bot.press(&room, &event.sender, &event.event_id, pressed.community, parsed)
-                .await;
-        }),
-    );
+    bot.take_turn(room, |bot, room| async move {
+        let target = &event.content.relates_to.event_id;
+        let Some(pressed) = button_command(&room, &bot.sender.user_id, target, &event.content.relates_to.key).await
+        else {
+            return;
+        };
+        if pressed.private {
+            // Who reacted, and with what, is shown to the whole room: a
+            // mood on a check-in prompt would be a mood told to everyone.
+            // Taken back at once, before anything else; counted nowhere
+            // unless it is the prompt's own button.
+            take_back(&room, &event.event_id).await;
+        }
+        let Some(command) = pressed.command else {
+            return;
+        };
+        tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button", "received");
+        let parsed = parse::parse_command(&command);
+        if !pressed.private {
+            // A private press is taken back by the bot at once, never by
+            // the member; remembering it would only tie them to it.
+            bot.presses.remember(
+                &event.event_id,
+                room.room_id(),
+                &event.sender,
+                &command,
+                pressed.community.as_deref(),
+            );
+        }
+        bot.press(Asked {
+            room: &room,
+            sender: &event.sender,
+            cause: &event.event_id,
+            acts_in: pressed.community,
+            parsed,
+        })
+        .await;
+    });
 }
 
 /// A reaction taken back (redacted by whoever reacted): when it was a button
@@ -165,16 +172,17 @@ pub(crate) async fn on_redaction(event: OriginalSyncRoomRedactionEvent, room: Ro
         return;
     };
     tracing::info!(room = %room.room_id(), event = %event.event_id, kind = "button taken back", "received");
-    let room_id = room.room_id().to_owned();
-    let handler = bot.clone();
-    handler.in_turn(
-        &room_id,
-        Box::pin(async move {
-            let parsed = parse::parse_command(&press.command);
-            bot.unpress(&room, &event.sender, &event.event_id, press.acts_in, parsed)
-                .await;
-        }),
-    );
+    bot.take_turn(room, |bot, room| async move {
+        let parsed = parse::parse_command(&press.command);
+        bot.unpress(Asked {
+            room: &room,
+            sender: &event.sender,
+            cause: &event.event_id,
+            acts_in: press.acts_in,
+            parsed,
+        })
+        .await;
+    });
 }
 
 /// A call membership changed: the sender is in the room's call or not, as
@@ -204,46 +212,41 @@ pub(crate) async fn on_state(event: Raw<AnySyncStateEvent>, room: Room, Ctx(bot)
     if sender == bot.sender.user_id {
         return;
     }
-    let room_id = room.room_id().to_owned();
-    let handler = bot.clone();
-    handler.in_turn(
-        &room_id,
-        Box::pin(async move {
-            let events: Vec<Value> = match room.get_state_events(StateEventType::from(calls::CALL_MEMBER)).await {
-                Ok(events) => events
-                    .into_iter()
-                    .filter_map(|e| match e {
-                        RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as::<Value>().ok(),
-                        RawAnySyncOrStrippedState::Stripped(_) => None,
-                    })
-                    .collect(),
-                Err(e) => {
-                    tracing::warn!(room = %room.room_id(), error = %e, "reading call memberships");
-                    return;
-                }
-            };
-            let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
-            // A membership lapses at its end unless renewed: the core lets them leave then.
-            let until = calls::in_call_until(&events, sender.as_str(), now);
-            let present = until.is_some();
-            let until = until.and_then(chrono::DateTime::from_timestamp_millis);
-            tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
-            let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
-            let community = place.community.clone();
-            let channel = place.channel.clone();
-            let input = Input {
-                actor,
-                place,
-                kind: InputKind::Presence(bot_core::PresenceChange {
-                    channel,
-                    present,
-                    until,
-                }),
-            };
-            let response = bot.hearth.handle(&input).await;
-            bot.answer(&room, &sender, &cause, &community, response).await;
-        }),
-    );
+    bot.take_turn(room, |bot, room| async move {
+        let events: Vec<Value> = match room.get_state_events(StateEventType::from(calls::CALL_MEMBER)).await {
+            Ok(events) => events
+                .into_iter()
+                .filter_map(|e| match e {
+                    RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as::<Value>().ok(),
+                    RawAnySyncOrStrippedState::Stripped(_) => None,
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(room = %room.room_id(), error = %e, "reading call memberships");
+                return;
+            }
+        };
+        let now = i64::from(MilliSecondsSinceUnixEpoch::now().get());
+        // A membership lapses at its end unless renewed: the core lets them leave then.
+        let until = calls::in_call_until(&events, sender.as_str(), now);
+        let present = until.is_some();
+        let until = until.and_then(chrono::DateTime::from_timestamp_millis);
+        tracing::info!(room = %room.room_id(), present, kind = "call membership", "received");
+        let (actor, place) = bot.actor_and_place(&room, &sender, None).await;
+        let community = place.community.clone();
+        let channel = place.channel.clone();
+        let input = Input {
+            actor,
+            place,
+            kind: InputKind::Presence(bot_core::PresenceChange {
+                channel,
+                present,
+                until,
+            }),
+        };
+        let response = bot.hearth.handle(&input).await;
+        bot.answer(&room, &sender, &cause, &community, response).await;
+    });
 }
 
 /// A reaction to one of the bot's own messages.
@@ -311,4 +314,76 @@ async fn button_command(room: &Room, me: &UserId, target: &EventId, key: &str) -
 /// selector; compare without it.
 fn strip_variation(s: &str) -> String {
     s.chars().filter(|&c| c != '\u{fe0f}').collect()
+}
+
+/// Watches the room keys the bot receives and handles the events that
+/// waited for them, as if they had just come in the sync. Runs until aborted.
+pub(crate) async fn handle_when_keys_arrive(bot: Arc<Bot>, client: Client) {
+    let Some(keys) = client.encryption().room_keys_received_stream().await else {
+        return;
+    };
+    let mut keys = std::pin::pin!(keys);
+    while let Some(received) = keys.next().await {
+        let due: Vec<late_keys::Entry> = match received {
+            Ok(keys) => keys
+                .iter()
+                .flat_map(|k| bot.late.take(Some((&k.room_id, k.session_id.as_str()))))
+                .collect(),
+            // Some notices were missed: try everything that waits.
+            Err(_) => bot.late.take(None),
+        };
+        if due.is_empty() {
+            continue;
+        }
+        let (mut handled, mut too_old, mut not_yet) = (0_usize, 0_usize, 0_usize);
+        for entry in due {
+            match handle_late(&bot, &client, entry).await {
+                Late::Handled => handled += 1,
+                Late::TooOld => too_old += 1,
+                Late::NotYet => not_yet += 1,
+            }
+        }
+        tracing::info!(handled, too_old, not_yet, kind = "decrypted late", "received");
+    }
+}
+
+enum Late {
+    Handled,
+    TooOld,
+    NotYet,
+}
+
+/// One event whose key came: handled as it would have been in the sync.
+async fn handle_late(bot: &Arc<Bot>, client: &Client, entry: late_keys::Entry) -> Late {
+    let now = u64::from(MilliSecondsSinceUnixEpoch::now().get());
+    let age = Duration::from_millis(now.saturating_sub(u64::from(entry.sent.get())));
+    if age > late_keys::LIMIT {
+        return Late::TooOld;
+    }
+    let Some(room) = client.get_room(&entry.room) else {
+        return Late::NotYet;
+    };
+    let event = match room.event(&entry.event, None).await {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(room = %entry.room, event = %entry.event, error = %e, "fetching an event decrypted late");
+            return Late::NotYet;
+        }
+    };
+    match event.raw().deserialize() {
+        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+            SyncMessageLikeEvent::Original(event),
+        ))) => message(bot.clone(), room, event),
+        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(SyncMessageLikeEvent::Original(
+            event,
+        )))) => reaction(bot.clone(), room, event),
+        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomEncrypted(_))) => {
+            // Still not decryptable (another session's key came): wait on.
+            bot.late.keep(&entry.room, &entry.event, &entry.session, entry.sent);
+            return Late::NotYet;
+        }
+        // Anything else needs no answer.
+        _ => {}
+    }
+    Late::Handled
 }

@@ -264,7 +264,7 @@ impl Matrix {
             }
         }
         tracing::info!("matrix adapter running");
-        let late = tokio::spawn(crate::late_keys::handle_when_keys_arrive(
+        let late = tokio::spawn(crate::handlers::handle_when_keys_arrive(
             bot.clone(),
             self.client.clone(),
         ));
@@ -474,12 +474,10 @@ async fn restore(client: &Client, config: &MatrixConfig, stored: StoredSession) 
     Ok(())
 }
 
-/// `hearth check` on a free store, its lock held by the caller: the client
-/// built as the bot builds it, the session restored (or the first login
-/// made), and the access token checked. No sync; a refused token is
-/// reported, and the store is never moved aside.
-pub(crate) async fn open_for_check(config: &MatrixConfig) -> anyhow::Result<crate::check::Checked> {
-    use crate::check::Checked;
+/// For `hearth check` on a free store, its lock held by the caller: the
+/// client built as the bot builds it and its session restored, or the first
+/// login made (then `true`). No sync, and the store is never moved aside.
+pub(crate) async fn open_without_sync(config: &MatrixConfig) -> anyhow::Result<(Client, bool)> {
     create_private_dir(&config.store_dir)?;
     let passphrase = config.store_passphrase()?;
     check_store_encryption(&config.store_dir, passphrase.is_some())?;
@@ -494,19 +492,7 @@ pub(crate) async fn open_for_check(config: &MatrixConfig) -> anyhow::Result<crat
             true
         }
     };
-    let device_id = client.device_id().map(ToString::to_string).unwrap_or_default();
-    if let Err(e) = client.whoami().await {
-        return match crate::check::refused_token(&e) {
-            Some(soft_logout) => Ok(Checked::TokenRefused { device_id, soft_logout }),
-            None => Err(e).context("asking the homeserver who the bot is"),
-        };
-    }
-    let encryption_ready = client.encryption().ed25519_key().await.is_some();
-    Ok(Checked::Opened {
-        device_id,
-        encryption_ready,
-        logged_in,
-    })
+    Ok((client, logged_in))
 }
 
 /// Logs in with the password: to `device` when given (a soft logout keeps

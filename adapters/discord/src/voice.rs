@@ -221,6 +221,21 @@ pub fn mute_target(community: &str, channel: &str, user: &str) -> Option<(GuildI
     ))
 }
 
+/// An `Effect::Mute`'s community, channel, user, whether to mute, and
+/// whether the channel is known to be a stage; `None` for any other effect.
+pub(crate) fn mute_of(effect: &Effect) -> Option<(&str, &str, &str, bool, Option<bool>)> {
+    match effect {
+        Effect::Mute {
+            community,
+            channel,
+            user,
+            mute,
+            stage,
+        } => Some((community, channel, user, *mute, *stage)),
+        _ => None,
+    }
+}
+
 /// Undoes every mute the bot recorded: at start-up (a crashed run's) and
 /// at shutdown. No cache is needed: these are the bot's own mutes.
 pub async fn release_mutes(http: &Http, hearth: &Hearth) {
@@ -236,17 +251,10 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
     // Who the bot is, for the audit log, asked once and only if there is something to undo.
     let mut me: Option<Option<UserId>> = None;
     for effect in effects {
-        let Effect::Mute {
-            community,
-            channel,
-            user,
-            mute,
-            stage,
-        } = effect
-        else {
+        let Some((community, channel, user, mute, stage)) = mute_of(&effect) else {
             continue;
         };
-        let Some((guild, channel_id, user_id)) = mute_target(&community, &channel, &user) else {
+        let Some((guild, channel_id, user_id)) = mute_target(community, channel, user) else {
             continue;
         };
         // A confirmed suppress is undone as one; otherwise the channel says
@@ -281,7 +289,7 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
         } else {
             apply_mute(http, guild, channel_id, user_id, mute, stage).await
         };
-        if let Err(e) = hearth.muted(&community, &user, mute, stage, report).await {
+        if let Err(e) = hearth.muted(community, user, mute, stage, report).await {
             tracing::error!(error = %e, "discord: recording an unmute");
         }
     }

@@ -161,28 +161,7 @@ fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::Ins
 async fn database(report: &mut Report, path: &Path) {
     const PART: &str = "database";
     if !path.exists() {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let probe = dir.join(format!(".hearth-check-{}", std::process::id()));
-        match std::fs::write(&probe, b"") {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&probe);
-                report.ok(
-                    PART,
-                    format!("{} does not exist yet; Hearth creates it at its first start. Nothing to do.", path.display()),
-                );
-            }
-            Err(e) => report.fix(
-                PART,
-                format!(
-                    "{} does not exist and its folder {} is not writable ({e}): create the folder for Hearth's user, or change [storage] path.",
-                    path.display(),
-                    dir.display()
-                ),
-            ),
-        }
+        database_to_create(report, PART, path);
         return;
     }
     // Read-only, never migrated: a database older or newer than this build
@@ -197,59 +176,7 @@ async fn database(report: &mut Report, path: &Path) {
             return;
         }
     };
-    let applied: Result<Vec<(i64, bool)>, _> =
-        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(&pool)
-            .await;
-    let known = bot_core::Store::known_migrations();
-    match applied {
-        Err(_) => report.fix(
-            PART,
-            format!(
-                "{} is not a Hearth database (it has no migrations table): point [storage] path at Hearth's file.",
-                path.display()
-            ),
-        ),
-        Ok(applied) => {
-            let failed: Vec<i64> = applied.iter().filter(|(_, ok)| !ok).map(|(v, _)| *v).collect();
-            let unknown: Vec<i64> = applied.iter().map(|(v, _)| *v).filter(|v| !known.contains(v)).collect();
-            let missing: Vec<String> = known
-                .iter()
-                .filter(|v| !applied.iter().any(|(a, _)| a == *v))
-                .map(|v| format!("{v:04}"))
-                .collect();
-            if !failed.is_empty() {
-                report.fix(
-                    PART,
-                    format!("migration {failed:?} did not finish: restore the last backup (see the README's \"Backups\") and start Hearth again."),
-                );
-            } else if !unknown.is_empty() {
-                report.fix(
-                    PART,
-                    format!(
-                        "written by a newer Hearth (migrations {unknown:?} are unknown to this one): run that version or a later one; migrations never go backwards."
-                    ),
-                );
-            } else if !missing.is_empty() {
-                report.note(
-                    PART,
-                    format!(
-                        "the next start upgrades it with migrations {} (they only add, never lose data); take a backup first: hearth backup --config FILE --to FILE.",
-                        missing.join(", ")
-                    ),
-                );
-            } else {
-                report.ok(
-                    PART,
-                    format!(
-                        "{} opens and its {} migrations are current; nothing to do.",
-                        path.display(),
-                        applied.len()
-                    ),
-                );
-            }
-        }
-    }
+    migrations(report, PART, path, &pool).await;
     let pending: Result<(i64, i64), _> = sqlx::query_as(
         "SELECT count(*), coalesce(sum(run_at <= strftime('%s', 'now') - 300), 0) FROM jobs WHERE state = 'pending'",
     )
@@ -266,6 +193,90 @@ async fn database(report: &mut Report, path: &Path) {
         Err(_) => {}
     }
     pool.close().await;
+}
+
+/// The database does not exist yet: whether Hearth can create it.
+fn database_to_create(report: &mut Report, part: &'static str, path: &Path) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let probe = dir.join(format!(".hearth-check-{}", std::process::id()));
+    match std::fs::write(&probe, b"") {
+        Ok(()) => {
+            let _ = std::fs::remove_file(&probe);
+            report.ok(
+                part,
+                format!("{} does not exist yet; Hearth creates it at its first start. Nothing to do.", path.display()),
+            );
+        }
+        Err(e) => report.fix(
+            part,
+            format!(
+                "{} does not exist and its folder {} is not writable ({e}): create the folder for Hearth's user, or change [storage] path.",
+                path.display(),
+                dir.display()
+            ),
+        ),
+    }
+}
+
+/// Whether the database's migrations are all applied, and all known to
+/// this build.
+async fn migrations(report: &mut Report, part: &'static str, path: &Path, pool: &sqlx::SqlitePool) {
+    let applied: Result<Vec<(i64, bool)>, _> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await;
+    let known = bot_core::Store::known_migrations();
+    match applied {
+        Err(_) => report.fix(
+            part,
+            format!(
+                "{} is not a Hearth database (it has no migrations table): point [storage] path at Hearth's file.",
+                path.display()
+            ),
+        ),
+        Ok(applied) => {
+            let failed: Vec<i64> = applied.iter().filter(|(_, ok)| !ok).map(|(v, _)| *v).collect();
+            let unknown: Vec<i64> = applied.iter().map(|(v, _)| *v).filter(|v| !known.contains(v)).collect();
+            let missing: Vec<String> = known
+                .iter()
+                .filter(|v| !applied.iter().any(|(a, _)| a == *v))
+                .map(|v| format!("{v:04}"))
+                .collect();
+            if !failed.is_empty() {
+                report.fix(
+                    part,
+                    format!("migration {failed:?} did not finish: restore the last backup (see the README's \"Backups\") and start Hearth again."),
+                );
+            } else if !unknown.is_empty() {
+                report.fix(
+                    part,
+                    format!(
+                        "written by a newer Hearth (migrations {unknown:?} are unknown to this one): run that version or a later one; migrations never go backwards."
+                    ),
+                );
+            } else if !missing.is_empty() {
+                report.note(
+                    part,
+                    format!(
+                        "the next start upgrades it with migrations {} (they only add, never lose data); take a backup first: hearth backup --config FILE --to FILE.",
+                        missing.join(", ")
+                    ),
+                );
+            } else {
+                report.ok(
+                    part,
+                    format!(
+                        "{} opens and its {} migrations are current; nothing to do.",
+                        path.display(),
+                        applied.len()
+                    ),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(feature = "discord")]

@@ -166,6 +166,11 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// Why `text` is refused as a configuration.
+    fn refusal(text: &str) -> String {
+        toml::from_str::<Config>(text).unwrap_err().to_string()
+    }
+
     #[test]
     fn the_example_config_parses() {
         let text = include_str!("../config/hearth.example.toml");
@@ -178,9 +183,7 @@ mod tests {
     fn retention_defaults_to_30_days_and_refuses_zero() {
         let config: Config = toml::from_str("[storage]\npath = \"x.db\"\n").unwrap();
         assert_eq!(config.storage.retention_days, 30);
-        let err = toml::from_str::<Config>("[storage]\npath = \"x.db\"\nretention_days = 0\n")
-            .unwrap_err()
-            .to_string();
+        let err = refusal("[storage]\npath = \"x.db\"\nretention_days = 0\n");
         assert!(err.contains("retention_days"), "{err}");
     }
 
@@ -193,9 +196,7 @@ mod tests {
         .unwrap();
         let discord = config.discord.unwrap();
         assert_eq!(discord.guilds, [123_456_789_012_345_678]);
-        let err = toml::from_str::<Config>("[discord]\ntoken = \"secret\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = refusal("[discord]\ntoken = \"secret\"\n");
         assert!(err.contains("token"), "{err}");
     }
 
@@ -208,9 +209,7 @@ mod tests {
             toml::from_str("log_format = \"json\"\n[console]\n[metrics]\nlisten = \"127.0.0.1:9184\"\n").unwrap();
         assert_eq!(on.log_format, LogFormat::Json);
         assert_eq!(on.metrics.unwrap().listen.port(), 9184);
-        let err = toml::from_str::<Config>("log_format = \"xml\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = refusal("log_format = \"xml\"\n");
         assert!(err.contains("json"), "{err}");
     }
 
@@ -219,9 +218,7 @@ mod tests {
     fn a_section_for_a_platform_left_out_of_the_build_says_how_to_get_it() {
         let section = if cfg!(feature = "discord") { "matrix" } else { "discord" };
 
-        let err = toml::from_str::<Config>(&format!("[{section}]\n"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&format!("[{section}]\n"));
 
         assert!(err.contains("built without this platform"), "{err}");
         assert!(err.contains(section) && err.contains("cargo install"), "{err}");
@@ -229,17 +226,13 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_named_in_the_error() {
-        let err = toml::from_str::<Config>("[storage]\npth = \"x.db\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = refusal("[storage]\npth = \"x.db\"\n");
         assert!(err.contains("pth"), "{err}");
     }
 
     #[test]
     fn a_wrong_zone_is_named_with_suggestions() {
-        let err = toml::from_str::<Config>("[community]\ntimezone = \"Europe/Berln\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = refusal("[community]\ntimezone = \"Europe/Berln\"\n");
         assert!(err.contains("timezone") && err.contains("Europe/Berlin"), "{err}");
     }
 }

@@ -14,30 +14,26 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Today's import circles, each a set of one crate's top-level modules.
 /// Shrink this as issue 26 untangles them; never add to it.
-const KNOWN_CIRCLES: &[(&str, &[&str])] = &[
-    (
-        "bot-core/src",
-        &[
-            "checkins",
-            "circle",
-            "error",
-            "groups",
-            "io",
-            "jobs",
-            "meetings",
-            "members",
-            "parse",
-            "reminders",
-            "resources",
-            "spec",
-            "store",
-            "timezone",
-            "when",
-        ],
-    ),
-    ("adapters/matrix/src", &["bot", "handlers", "late_keys"]),
-    ("adapters/matrix/src", &["check", "session"]),
-];
+const KNOWN_CIRCLES: &[(&str, &[&str])] = &[(
+    "bot-core/src",
+    &[
+        "checkins",
+        "circle",
+        "error",
+        "groups",
+        "io",
+        "jobs",
+        "meetings",
+        "members",
+        "parse",
+        "reminders",
+        "resources",
+        "spec",
+        "store",
+        "timezone",
+        "when",
+    ],
+)];
 
 /// The modules that make the bottom floors: the spec, errors, messages,
 /// the store, the engine and the plumbing they stand on. Anything else a
@@ -543,4 +539,427 @@ fn names_exist(core: &Path, path: &[String]) -> bool {
                 .lines()
                 .any(|line| line.trim_start().starts_with(&format!("{item}(")) || line.trim() == format!("{item},"))
     })
+}
+
+/// Functions of more than this many lines (from the `fn` line to its closing
+/// brace), tests aside, are too long to read at once (issue 26).
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Source files of the core longer than this (tests aside) want splitting.
+const MAX_CORE_FILE_LINES: usize = 800;
+
+/// Today's long functions, each as its file and name. A ratchet like the
+/// lists above: a new long one fails, and so does a listed one that has
+/// become short (strike it). The adapters and the binary have none left;
+/// the core's are shortened by a later step of issue 26.
+const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
+    ("bot-core/src/calendar.rs", "calendar"),
+    ("bot-core/src/checkins.rs", "run"),
+    ("bot-core/src/checkins.rs", "schedule"),
+    ("bot-core/src/checkins.rs", "share"),
+    ("bot-core/src/circle/mod.rs", "due"),
+    ("bot-core/src/circle/mod.rs", "start"),
+    ("bot-core/src/circle/mutes.rs", "plan"),
+    ("bot-core/src/error.rs", "to_message"),
+    ("bot-core/src/hearth.rs", "from_bound"),
+    ("bot-core/src/hearth.rs", "run"),
+    ("bot-core/src/hearth.rs", "try_handle"),
+    ("bot-core/src/jobs.rs", "load"),
+    ("bot-core/src/jobs.rs", "render"),
+    ("bot-core/src/meetings.rs", "describe_rule"),
+    ("bot-core/src/meetings.rs", "series_rule"),
+    ("bot-core/src/meetings/edit.rs", "carry_over"),
+    ("bot-core/src/meetings/edit.rs", "edit"),
+    ("bot-core/src/parse.rs", "parse_command"),
+    ("bot-core/src/reminders.rs", "member_settings"),
+    ("bot-core/src/reminders/plan.rs", "plan_in"),
+    ("bot-core/src/reminders/plan.rs", "recipients"),
+    ("bot-core/src/reminders/plan.rs", "save"),
+    ("bot-core/src/scheduler.rs", "deliver_round"),
+    ("bot-core/src/when.rs", "of_zone"),
+];
+
+/// Today's core files over [`MAX_CORE_FILE_LINES`], tests aside. Same rule.
+const KNOWN_LONG_FILES: &[&str] = &[
+    "bot-core/src/checkins.rs",
+    "bot-core/src/circle/mod.rs",
+    "bot-core/src/groups.rs",
+    "bot-core/src/hearth.rs",
+    "bot-core/src/jobs.rs",
+    "bot-core/src/meetings.rs",
+];
+
+/// Where the production code lives: the core, each adapter, the binary.
+fn production_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![root.join("bot-core/src")];
+    if let Ok(entries) = std::fs::read_dir(root.join("adapters")) {
+        let mut adapters: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path().join("src"))
+            .filter(|p| p.is_dir())
+            .collect();
+        adapters.sort();
+        dirs.extend(adapters);
+    }
+    dirs.push(root.join("src"));
+    dirs
+}
+
+#[test]
+fn no_function_is_over_80_lines_and_no_core_file_over_800_beyond_the_known_ones() {
+    let root = Path::new(ROOT);
+    let long: BTreeSet<(String, String)> = long_functions(root)
+        .into_iter()
+        .map(|(file, name, _)| (file, name))
+        .collect();
+    let known: BTreeSet<(String, String)> = KNOWN_LONG_FUNCTIONS
+        .iter()
+        .map(|(file, name)| (file.to_string(), name.to_string()))
+        .collect();
+    let new: Vec<_> = long_functions(root)
+        .into_iter()
+        .filter(|(file, name, _)| !known.contains(&(file.clone(), name.clone())))
+        .collect();
+    let gone: Vec<_> = known.difference(&long).collect();
+    assert!(
+        new.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (file, name, lines): {new:?}; split them into \
+         well-named steps"
+    );
+    assert!(
+        gone.is_empty(),
+        "listed long functions are short now (or gone): {gone:?}; strike them from \
+         KNOWN_LONG_FUNCTIONS"
+    );
+    let adapters_or_binary: Vec<_> = KNOWN_LONG_FUNCTIONS
+        .iter()
+        .filter(|(file, _)| !file.starts_with("bot-core/"))
+        .collect();
+    assert!(
+        adapters_or_binary.is_empty(),
+        "the adapters and the binary have no long function left; keep it so: {adapters_or_binary:?}"
+    );
+
+    let long_files: BTreeSet<String> = long_core_files(root).into_iter().map(|(file, _)| file).collect();
+    let known_files: BTreeSet<String> = KNOWN_LONG_FILES.iter().map(|f| f.to_string()).collect();
+    let new_files: Vec<_> = long_core_files(root)
+        .into_iter()
+        .filter(|(file, _)| !known_files.contains(file))
+        .collect();
+    let gone_files: Vec<_> = known_files.difference(&long_files).collect();
+    assert!(
+        new_files.is_empty(),
+        "core files over {MAX_CORE_FILE_LINES} lines, tests aside (file, lines): {new_files:?}; \
+         split them by concern"
+    );
+    assert!(
+        gone_files.is_empty(),
+        "listed long files are short now (or gone): {gone_files:?}; strike them from KNOWN_LONG_FILES"
+    );
+}
+
+#[test]
+fn the_length_checker_counts_bodies_not_strings_comments_or_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let body = |lines: usize| "    let x = 1;\n".repeat(lines);
+    std::fs::create_dir_all(root.join("bot-core/src/tests")).unwrap();
+    std::fs::create_dir_all(root.join("adapters/chat/src")).unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    // 1 + 79 + 1 = 81 lines, with braces in a string, a char, a raw string
+    // and comments that must not end it early (or late).
+    let tricky = format!(
+        "/// A doc comment with a {{ brace.\nfn tricky() {{\n    let s = \"}}\\\"}}\";\n    let c = '}}';\n    \
+         let r = r#\"}} \" }}\"#;\n    // }}\n    /* }} /* nested }} */ }} */\n    let l: &'static str = s;\n{}}}\n",
+        body(79 - 6)
+    );
+    std::fs::write(
+        root.join("bot-core/src/lib.rs"),
+        format!(
+            "{tricky}\nfn just_right() {{\n{}}}\n\ntrait T {{\n    fn declared(&self);\n    fn pointer(f: fn(u8) -> u8, a: [u8; 2]) {{}}\n}}\n\
+             #[cfg(test)]\nmod tests {{\n    fn long_test() {{\n{}    }}\n}}\n",
+            body(78),
+            body(100)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("adapters/chat/src/lib.rs"),
+        format!(
+            "impl X {{\n    pub(crate) async fn outer() {{\n        fn inner() {{\n{}        }}\n    }}\n}}\n",
+            body(90)
+        ),
+    )
+    .unwrap();
+    // Test files are not read.
+    for file in [
+        "bot-core/src/tests/a.rs",
+        "bot-core/src/tests.rs",
+        "src/x_props.rs",
+        "src/scenarios.rs",
+    ] {
+        std::fs::write(root.join(file), format!("fn long() {{\n{}}}\n", body(100))).unwrap();
+    }
+    // A long core file, counted without its tests.
+    std::fs::write(
+        root.join("bot-core/src/big.rs"),
+        format!(
+            "const A: u8 = 1;\n{}#[cfg(test)]\nmod tests {{\n{}}}\n",
+            "// a line\n".repeat(800),
+            body(50)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("bot-core/src/fits.rs"),
+        format!(
+            "{}#[cfg(test)]\nmod tests {{\n{}}}\n",
+            "// a line\n".repeat(790),
+            body(50)
+        ),
+    )
+    .unwrap();
+
+    assert_eq!(
+        long_functions(root),
+        vec![
+            ("adapters/chat/src/lib.rs".to_string(), "inner".to_string(), 92),
+            ("adapters/chat/src/lib.rs".to_string(), "outer".to_string(), 94),
+            ("bot-core/src/lib.rs".to_string(), "tricky".to_string(), 81),
+        ]
+    );
+    assert_eq!(long_core_files(root), vec![("bot-core/src/big.rs".to_string(), 801)]);
+}
+
+/// Every production function over [`MAX_FUNCTION_LINES`] under `root`:
+/// its file (relative to `root`), its name and its length in lines.
+fn long_functions(root: &Path) -> Vec<(String, String, usize)> {
+    let mut out = Vec::new();
+    for dir in production_dirs(root) {
+        for file in production_files(&dir) {
+            let code = without_test_items(&blank_strings_and_comments(&std::fs::read_to_string(&file).unwrap()));
+            let relative = relative(root, &file);
+            for (name, lines) in function_lengths(&code) {
+                if lines > MAX_FUNCTION_LINES {
+                    out.push((relative.clone(), name, lines));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The core's files over [`MAX_CORE_FILE_LINES`], counted without their
+/// `#[cfg(test)]` items, each with that count.
+fn long_core_files(root: &Path) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for file in production_files(&root.join("bot-core/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines = text.lines().count() - test_item_lines(&blank_strings_and_comments(&text));
+        if lines > MAX_CORE_FILE_LINES {
+            out.push((relative(root, &file), lines));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `file`'s path under `root`, with forward slashes.
+fn relative(root: &Path, file: &Path) -> String {
+    let path = file.strip_prefix(root).unwrap_or(file);
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The `.rs` files under `dir`, test files left out: anything in a `tests`
+/// directory, and files named `tests.rs`, `scenarios.rs` or `*_props.rs`.
+fn production_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "tests" {
+                out.extend(production_files(&path));
+            }
+        } else if name.ends_with(".rs") && name != "tests.rs" && name != "scenarios.rs" && !name.ends_with("_props.rs")
+        {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The text with every comment, string and character literal turned into
+/// spaces (line breaks kept), so that only code's braces remain.
+fn blank_strings_and_comments(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let blank = |out: &mut String, cs: &[char]| {
+        for c in cs {
+            out.push(if *c == '\n' { '\n' } else { ' ' });
+        }
+    };
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let after_ident = i > 0 && ident(chars[i - 1]);
+        let end = if c == '/' && next == Some('/') {
+            let mut j = i;
+            while j < chars.len() && chars[j] != '\n' {
+                j += 1;
+            }
+            j
+        } else if c == '/' && next == Some('*') {
+            let (mut j, mut depth) = (i + 2, 1);
+            while j < chars.len() && depth > 0 {
+                if chars[j] == '/' && chars.get(j + 1) == Some(&'*') {
+                    depth += 1;
+                    j += 2;
+                } else if chars[j] == '*' && chars.get(j + 1) == Some(&'/') {
+                    depth -= 1;
+                    j += 2;
+                } else {
+                    j += 1;
+                }
+            }
+            j
+        } else if !after_ident && (c == 'r' || (c == 'b' && next == Some('r'))) && {
+            let mut j = i + if c == 'b' { 2 } else { 1 };
+            while chars.get(j) == Some(&'#') {
+                j += 1;
+            }
+            chars.get(j) == Some(&'"')
+        } {
+            let mut j = i + if c == 'b' { 2 } else { 1 };
+            let mut hashes = 0;
+            while chars[j] == '#' {
+                hashes += 1;
+                j += 1;
+            }
+            j += 1;
+            loop {
+                if j >= chars.len() {
+                    break j;
+                }
+                if chars[j] == '"' && (1..=hashes).all(|h| chars.get(j + h) == Some(&'#')) {
+                    break j + 1 + hashes;
+                }
+                j += 1;
+            }
+        } else if c == '"' {
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != '"' {
+                j += if chars[j] == '\\' { 2 } else { 1 };
+            }
+            j + 1
+        } else if c == '\'' && next == Some('\\') {
+            let mut j = i + 3;
+            while j < chars.len() && chars[j] != '\'' {
+                j += 1;
+            }
+            j + 1
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            i + 3
+        } else {
+            out.push(c);
+            i += 1;
+            continue;
+        };
+        let end = end.min(chars.len());
+        blank(&mut out, &chars[i..end]);
+        i = end;
+    }
+    out
+}
+
+/// Where the item starting at `start` of `code` (blanked) ends: after its
+/// `;`, or after the `}` matching its first `{`.
+fn item_end(code: &str, start: usize) -> usize {
+    let (mut depth, mut nesting) = (0_usize, 0_usize);
+    for (i, c) in code[start..].char_indices() {
+        match c {
+            '(' | '[' => nesting += 1,
+            ')' | ']' => nesting = nesting.saturating_sub(1),
+            ';' if depth == 0 && nesting == 0 => return start + i + 1,
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return start + i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// The blanked code with its `#[cfg(test)]` items blanked too.
+fn without_test_items(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(start) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = item_end(after, "#[cfg(test)]".len());
+        out.extend(after[..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How many lines the `#[cfg(test)]` items of the blanked code span.
+fn test_item_lines(code: &str) -> usize {
+    let mut lines = 0;
+    let mut rest = code;
+    while let Some(start) = rest.find("#[cfg(test)]") {
+        let after = &rest[start..];
+        let end = item_end(after, "#[cfg(test)]".len());
+        lines += after[..end].matches('\n').count() + 1;
+        rest = &after[end..];
+    }
+    lines
+}
+
+/// Each function with a body in the blanked code: its name and its length
+/// in lines, from the `fn` line to the line of its closing brace.
+fn function_lengths(code: &str) -> Vec<(String, usize)> {
+    let bytes = code.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(found) = code[at..].find("fn ") {
+        let start = at + found;
+        at = start + 3;
+        if start > 0 && word(bytes[start - 1]) {
+            continue;
+        }
+        let name: String = code[at..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        let end = item_end(code, at);
+        if !code[at..end].ends_with('}') {
+            continue;
+        }
+        let first = code[..start].matches('\n').count();
+        let last = code[..end].matches('\n').count();
+        out.push((name, last - first + 1));
+    }
+    out
 }

@@ -57,18 +57,11 @@ impl Handler {
         visibility: Visibility,
         message: &Message,
     ) {
-        let rendered = render::render(message);
-        let mut reply = CreateInteractionResponseMessage::new()
-            .embeds(rendered.embeds)
-            .components(rendered.components)
-            .allowed_mentions(rendered.allowed_mentions)
-            .ephemeral(visibility == Visibility::Private);
-        if let Some(content) = rendered.content {
-            reply = reply.content(content);
-        }
-        if let Some(file) = rendered.attachment {
-            reply = reply.add_file(file);
-        }
+        let reply = render::fill!(
+            CreateInteractionResponseMessage::new().ephemeral(visibility == Visibility::Private),
+            render::render(message),
+            add_file
+        );
         let response = CreateInteractionResponse::Message(reply);
         if let Err(e) = response_execute(ctx, target, response).await {
             tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: answering failed");
@@ -81,16 +74,7 @@ impl Handler {
         let rendered = render::render(message);
         let result = match visibility {
             Visibility::Private => {
-                let mut edit = EditInteractionResponse::new()
-                    .embeds(rendered.embeds)
-                    .components(rendered.components)
-                    .allowed_mentions(rendered.allowed_mentions);
-                if let Some(content) = rendered.content {
-                    edit = edit.content(content);
-                }
-                if let Some(file) = rendered.attachment {
-                    edit = edit.new_attachment(file);
-                }
+                let edit = render::fill!(EditInteractionResponse::new(), rendered, new_attachment);
                 edit_execute(ctx, target, edit).await
             }
             Visibility::Public => {
@@ -100,17 +84,11 @@ impl Handler {
                 if let Err(e) = edit_execute(ctx, target, done).await {
                     tracing::warn!(interaction = %target.id, error = %describe(&e), "discord: editing the deferral failed");
                 }
-                let mut followup = CreateInteractionResponseFollowup::new()
-                    .embeds(rendered.embeds)
-                    .components(rendered.components)
-                    .allowed_mentions(rendered.allowed_mentions)
-                    .ephemeral(false);
-                if let Some(content) = rendered.content {
-                    followup = followup.content(content);
-                }
-                if let Some(file) = rendered.attachment {
-                    followup = followup.add_file(file);
-                }
+                let followup = render::fill!(
+                    CreateInteractionResponseFollowup::new().ephemeral(false),
+                    rendered,
+                    add_file
+                );
                 followup_execute(ctx, target, followup).await
             }
         };

@@ -95,14 +95,7 @@ impl DiscordOutbox {
     ) -> Result<Option<String>, DeliveryError> {
         let channel_id = snowflake(channel).map(ChannelId::new)?;
         if let Some(id) = edit.and_then(|id| id.parse::<u64>().ok()).filter(|id| *id != 0) {
-            let rendered = render_in(message, None);
-            let mut builder = EditMessage::new()
-                .embeds(rendered.embeds)
-                .components(rendered.components)
-                .allowed_mentions(rendered.allowed_mentions);
-            if let Some(content) = rendered.content {
-                builder = builder.content(content);
-            }
+            let builder = crate::render::fill!(EditMessage::new(), render_in(message, None));
             pace().await;
             match channel_id
                 .edit_message(self.http.as_ref(), MessageId::new(id), builder)
@@ -310,18 +303,7 @@ pub fn create_message(message: &Message) -> CreateMessage {
 
 /// A message whose buttons act in `community`, for a DM.
 pub fn create_message_in(message: &Message, community: Option<&str>) -> CreateMessage {
-    let rendered = render_in(message, community);
-    let mut builder = CreateMessage::new()
-        .embeds(rendered.embeds)
-        .components(rendered.components)
-        .allowed_mentions(rendered.allowed_mentions);
-    if let Some(content) = rendered.content {
-        builder = builder.content(content);
-    }
-    if let Some(file) = rendered.attachment {
-        builder = builder.add_file(file);
-    }
-    builder
+    crate::render::fill!(CreateMessage::new(), render_in(message, community), add_file)
 }
 
 /// Discord's nonce (at most 25 characters) for an idempotency key: the first

@@ -56,6 +56,31 @@ pub struct Rendered {
     pub attachment: Option<CreateAttachment>,
 }
 
+/// Puts a [`Rendered`] message into one of serenity's message builders
+/// (they share these methods, but no trait): its embeds, buttons and whom it
+/// may ping, then its text and its file, `attach` being the builder's
+/// method for a file; without one, a file is left out (an edit keeps the
+/// one already posted).
+macro_rules! fill {
+    ($builder:expr, $rendered:expr $(, $attach:ident)?) => {{
+        let rendered: $crate::render::Rendered = $rendered;
+        let mut builder = $builder
+            .embeds(rendered.embeds)
+            .components(rendered.components)
+            .allowed_mentions(rendered.allowed_mentions);
+        if let Some(content) = rendered.content {
+            builder = builder.content(content);
+        }
+        $(
+            if let Some(file) = rendered.attachment {
+                builder = builder.$attach(file);
+            }
+        )?
+        builder
+    }};
+}
+pub(crate) use fill;
+
 /// Renders a core message.
 pub fn render(message: &Message) -> Rendered {
     render_in(message, None)

@@ -31,8 +31,6 @@ use sqlx::SqliteConnection;
 /// The fewest distinct people, besides the one asking, who answered with a
 /// mood in a week for its summary to show.
 pub const MIN_ANSWERERS: usize = 5;
-/// What `mood` accepts.
-pub const MOOD_CHOICES: &[&str] = &["1", "2", "3", "4", "5", "pass"];
 /// Each mood in plain, kind words, 1 first.
 const WORDS: [&str; 5] = ["struggling", "low", "okay", "good", "great"];
 const EMOJI: [&str; 5] = ["😣", "😕", "😐", "🙂", "😄"];

@@ -119,7 +119,7 @@ impl Refusal {
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
-        Error::User(UserError::Circle(r))
+        Error::User(UserError::Refused(r.line()))
     }
 }
 

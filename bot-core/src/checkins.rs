@@ -1121,7 +1121,7 @@ async fn schedule(
             .await
             .context("stopping check-in schedules")?;
             for id in &stopped {
-                jobs::cancel(&mut *conn, KIND, *id).await?;
+                jobs::cancel(&mut *conn, KIND.name, *id).await?;
             }
             let reply = Message::new().text(match stopped.len() {
                 0 => format!("{} has no check-in prompts scheduled.", group.name),
@@ -1242,7 +1242,7 @@ async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result
         }
         .into());
     };
-    jobs::cancel(&mut *conn, KIND, id).await?;
+    jobs::cancel(&mut *conn, KIND.name, id).await?;
     Ok(Message::new().text(format!(
         "Stopped {}'s check-in schedule {id}; its other schedules go on.",
         group.name
@@ -1326,9 +1326,37 @@ pub(crate) fn personal_post(member: &Member, day: NaiveDate, job_key: &str) -> E
 // ---------------------------------------------------------------- jobs
 
 /// The jobs kind of a group's scheduled prompts; the subject is the schedule.
-pub(crate) const KIND: &str = "checkin";
+pub(crate) static KIND: jobs::Kind = jobs::Kind {
+    name: "checkin",
+    subject: jobs::Subject::Row("checkin_schedules"),
+    retry: jobs::Retry::Capped,
+};
 /// The jobs kind of a member's daily prompt; the subject is the member.
-pub(crate) const KIND_DM: &str = "checkin_dm";
+pub(crate) static KIND_DM: jobs::Kind = jobs::Kind {
+    name: "checkin_dm",
+    subject: jobs::Subject::Row("members"),
+    retry: jobs::Retry::Capped,
+};
+
+/// Renders check-in prompts when due; registered with the jobs engine
+/// where the `Hearth` is built.
+pub(crate) struct Prompts;
+
+impl jobs::Handler for Prompts {
+    fn kinds(&self) -> &'static [&'static jobs::Kind] {
+        static ALL: [&jobs::Kind; 2] = [&KIND, &KIND_DM];
+        &ALL
+    }
+
+    fn render<'a>(
+        &'a self,
+        store: &'a Store,
+        jobs: &'a [jobs::Job],
+        now: DateTime<Utc>,
+    ) -> crate::io::BoxFuture<'a, Result<Vec<jobs::Rendered>>> {
+        Box::pin(jobs::one_by_one(store, jobs, now, move |job| due(store, job, now)))
+    }
+}
 /// A prompt this late is not posted: "how are you today?" hours later asks
 /// about a day that has moved on. The next one is planned as usual.
 const STALE_AFTER_SECS: i64 = 2 * 3600;
@@ -1341,7 +1369,7 @@ const FREE_SLOT_TRIES: usize = 16;
 /// is never planned again, so planning always leaves one to come). A prompt
 /// waiting to retry stays.
 pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND, id).await?;
+    jobs::cancel_planned(&mut *conn, KIND.name, id).await?;
     let Some(s) = schedule_by_id(&mut *conn, id).await? else {
         return Ok(());
     };
@@ -1357,7 +1385,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
         if !jobs::spent(&mut *conn, &key).await? {
             let job = NewJob {
                 key: &key,
-                kind: KIND,
+                kind: KIND.name,
                 due: next,
                 platform,
                 subject: id,
@@ -1376,7 +1404,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
 /// moving the time later or the zone west never leaves none to come. A
 /// prompt waiting to retry stays.
 pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND_DM, member).await?;
+    jobs::cancel_planned(&mut *conn, KIND_DM.name, member).await?;
     let s = settings(&mut *conn, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
@@ -1409,7 +1437,7 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
             let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
             let job = NewJob {
                 key: &key,
-                kind: KIND_DM,
+                kind: KIND_DM.name,
                 due,
                 platform,
                 subject: member,
@@ -1454,7 +1482,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let stale = now.timestamp() - job.due_at > STALE_AFTER_SECS;
     let next_after = now.max(due_at);
     match job.kind.as_str() {
-        KIND => {
+        k if k == KIND.name => {
             let Some(s) = schedule_by_id(store.pool(), job.subject).await? else {
                 return Ok(None);
             };
@@ -1472,7 +1500,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
             }
             if stale {
                 // Which group, or which member, is nobody's business in the log.
-                tracing::info!(kind = KIND, "stale check-in prompt dropped");
+                tracing::info!(kind = KIND.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
             let Some((platform, community)) = community_of(store.pool(), Within::Group(s.group_id)).await? else {
@@ -1481,7 +1509,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
             let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
             Ok(Some(Due::Send(Delivery { community, effect })))
         }
-        KIND_DM => {
+        k if k == KIND_DM.name => {
             let member = job.member_id.unwrap_or(job.subject);
             let s = settings(store.pool(), member).await?;
             let Some(community) = s.community_id else {
@@ -1497,7 +1525,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 return Ok(None);
             };
             if stale {
-                tracing::info!(kind = KIND_DM, "stale check-in prompt dropped");
+                tracing::info!(kind = KIND_DM.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
             let Some((_, community)) = community_of(store.pool(), Within::Community(community)).await? else {

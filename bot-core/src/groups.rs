@@ -241,6 +241,21 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
         .context("loading groups")
 }
 
+/// Which of these members belong to which groups, as (group, member), members
+/// and facilitators alike: who may see a closed group's place.
+pub async fn memberships_of(store: &Store, members: &[i64]) -> Result<std::collections::HashSet<(i64, i64)>> {
+    let list = serde_json::to_string(members).context("listing members")?;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
+         UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("reading members' groups")?;
+    Ok(rows.into_iter().collect())
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }

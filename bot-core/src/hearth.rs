@@ -48,6 +48,18 @@ pub struct Hearth {
     jobs_changed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Who is in voice, in memory only (see [`circle::voice`]).
     voice: Arc<circle::voice::Voice>,
+    /// The job kinds the features own, for the engine to carry out.
+    kinds: Arc<jobs::Registry>,
+}
+
+/// Every feature's job kinds, registered with the engine: the one place
+/// that knows which feature carries out which kind.
+fn job_kinds() -> jobs::Registry {
+    jobs::Registry::default()
+        .with(Arc::new(reminders::send::Reminders))
+        .with(Arc::new(meetings::tell::Tell))
+        .with(Arc::new(circle::Timers))
+        .with(Arc::new(checkins::Prompts))
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -303,6 +315,7 @@ impl Hearth {
             config,
             jobs_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
             voice: Arc::default(),
+            kinds: Arc::new(job_kinds()),
         }
     }
 
@@ -327,7 +340,7 @@ impl Hearth {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<jobs::DueDelivery>> {
-        jobs::take_due(&self.store, platform, owner, now, limit).await
+        jobs::take_due(&self.store, &self.kinds, platform, owner, now, limit).await
     }
 
     /// Renews `owner`'s claims on jobs still being sent.
@@ -348,7 +361,7 @@ impl Hearth {
         outcome: &std::result::Result<(), crate::DeliveryError>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::delivered(&self.store, job, outcome, now).await
+        jobs::delivered(&self.store, &self.kinds, job, outcome, now).await
     }
 
     /// Records a round of outcomes in one transaction.
@@ -357,7 +370,7 @@ impl Hearth {
         outcomes: &[(i64, std::result::Result<(), crate::DeliveryError>)],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::delivered_all(&self.store, outcomes, now).await
+        jobs::delivered_all(&self.store, &self.kinds, outcomes, now).await
     }
 
     /// Up to 25 suggestions (label, value) for an option being typed: the
@@ -723,7 +736,7 @@ impl Hearth {
                     self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
                 }
                 for schedule in groups::retire(&mut tx, group, now).await? {
-                    jobs::cancel(&mut *tx, checkins::KIND, schedule).await?;
+                    jobs::cancel(&mut *tx, checkins::KIND.name, schedule).await?;
                 }
                 commit(tx).await?;
                 self.planned();

@@ -11,6 +11,7 @@ use crate::message::{Line, Message};
 
 pub(crate) mod card;
 pub(crate) mod plan;
+pub(crate) mod send;
 
 const MAX_LEADS: usize = 6;
 

@@ -298,7 +298,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
         Err(e) => return Err(e).context("creating a group"),
     };
     let group = by_id(store, id).await?;
-    let mut message = card_message(store, &group, false, now).await?;
+    let mut message = card_message(store, &group, false, no_meetings()).await?;
     message.lines.insert(0, Line::text("Created. This is its info card:"));
     Ok(message)
 }
@@ -306,7 +306,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
 /// `/group edit`, in the caller's write transaction: the fields given take
 /// their values, those named in `clear` are emptied. Returns the group as
 /// it now is; its series are marked changed, for the feeds.
-pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Group> {
+pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Result<Group> {
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
@@ -370,13 +370,6 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    // Its series are listed with the card's fields: the feeds' `updated` follows.
-    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
-        .bind(now.timestamp())
-        .bind(group.id)
-        .execute(&mut *conn)
-        .await
-        .context("marking a group's series changed")?;
     sqlx::query_as(select_groups!("WHERE id = ?"))
         .bind(group.id)
         .fetch_one(&mut *conn)
@@ -384,17 +377,18 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
         .context("reloading a group")
 }
 
-/// The card after an edit.
-pub async fn edited_card(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
-    let mut message = card_message(store, group, false, now).await?;
+/// The card after an edit; `meets` says how often it meets
+/// (`meetings::group_meets`).
+pub async fn edited_card(store: &Store, group: &Group, meets: Line) -> Result<Message> {
+    let mut message = card_message(store, group, false, meets).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
 }
 
-/// `/group retire` without `confirm`: what retiring would do.
-pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Result<Message> {
-    let series = crate::meetings::of_group(store, group.id).await?.len();
-    Ok(Message::titled(format!("Retire {}?", group.name))
+/// `/group retire` without `confirm`: what retiring would do to the group
+/// and its `series` meeting series.
+pub fn retire_preview(group: &Group, keep_days: i64, series: usize) -> Message {
+    Message::titled(format!("Retire {}?", group.name))
         .text(format!(
             "Retiring hides {} from the group list, the Meeting Guide feed and calendars, cancels its {series} meeting series (those who said they'd come are told) and stops its check-in prompts. No one can join it any more.",
             group.name
@@ -402,7 +396,7 @@ pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Res
         .text(format!(
             "Its records (members, RSVPs, the meetings it held) are kept {keep_days} days, then removed. It can't be undone."
         ))
-        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id))))
+        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id)))
 }
 
 /// `/group retire confirm:yes`, in the caller's write transaction: the
@@ -532,14 +526,11 @@ fn format_label(group: &Group, show_link: bool, lower: bool) -> String {
 }
 
 /// The info card: what people ask before joining a group.
-/// `show_link`: the reader belongs to the group (see [`format_label`]).
-pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: DateTime<Utc>) -> Result<Message> {
-    let (members, leaders, meets) = tokio::join!(
-        member_count(store, group.id),
-        facilitators(store, group.id),
-        meets(store, group, now)
-    );
-    let (members, leaders, meets) = (members?, leaders?, meets?);
+/// `show_link`: the reader belongs to the group (see [`format_label`]);
+/// `meets`: how often it meets, and when next (`meetings::group_meets`).
+pub async fn card_message(store: &Store, group: &Group, show_link: bool, meets: Line) -> Result<Message> {
+    let (members, leaders) = tokio::join!(member_count(store, group.id), facilitators(store, group.id));
+    let (members, leaders) = (members?, leaders?);
     let mut led = Line::text(led_by_label(&group.led_by));
     for (i, f) in leaders.iter().enumerate() {
         led = led.t(if i == 0 { ", by " } else { ", " }).push(Span::User {
@@ -592,39 +583,9 @@ pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: Da
     })
 }
 
-/// How often and how long the group meets, and when next; a series that has
-/// ended says when.
-async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line> {
-    let series = crate::meetings::of_group(store, group.id).await?;
-    if series.is_empty() {
-        return Ok(Line::text("No meetings scheduled yet"));
-    }
-    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
-    let mut said = Vec::new();
-    let mut next = None;
-    for m in &series {
-        let mut words = crate::meetings::cadence(m);
-        match crate::meetings::status_in(&mut conn, m, now).await? {
-            crate::meetings::Status::Going => {
-                if let Some(o) = crate::meetings::upcoming_in(&mut conn, m, now, 1).await?.first()
-                    && next.is_none_or(|(at, _)| o.start < at)
-                {
-                    next = Some((o.start, m.zone()));
-                }
-            }
-            crate::meetings::Status::Ended(Some(last)) => words.push_str(&format!(
-                " (ended: last met {})",
-                last.with_timezone(&m.zone()).format("%a %-d %b %Y")
-            )),
-            crate::meetings::Status::Ended(None) => words.push_str(" (ended)"),
-        }
-        said.push(words);
-    }
-    let mut line = Line::text(said.join("; "));
-    if let Some((at, zone)) = next {
-        line = line.t(". Next: ").push(Span::Time { at, zone });
-    }
-    Ok(line)
+/// What a group's card says of its meetings before it has any.
+pub fn no_meetings() -> Line {
+    Line::text("No meetings scheduled yet")
 }
 
 /// The community's group names, in order.

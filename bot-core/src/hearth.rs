@@ -714,19 +714,22 @@ impl Hearth {
             Command::GroupEdit => {
                 // The card and what its `ends` means for every series, in one write.
                 let mut tx = jobs::write(store).await?;
-                let group = groups::edit(&mut tx, the_group()?, bound, now).await?;
+                let group = groups::edit(&mut tx, the_group()?, bound).await?;
+                // Its series are listed with the card's fields: the feeds' `updated` follows.
+                meetings::touch_group(&mut tx, group.id, now).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
                     self.series_changed(&mut tx, &meeting, None, now).await?;
                 }
                 commit(tx).await?;
                 self.planned();
-                Response::public(groups::edited_card(store, &group, now).await?)
+                Response::public(groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?)
             }
             Command::GroupRetire { confirm } => {
                 let group = the_group()?;
                 if !confirm {
                     let keep = self.config.retention.num_days();
-                    return Ok(Response::private(groups::retire_preview(store, group, keep).await?));
+                    let series = meetings::of_group(store, group.id).await?.len();
+                    return Ok(Response::private(groups::retire_preview(group, keep, series)));
                 }
                 let mut tx = jobs::write(store).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
@@ -748,10 +751,11 @@ impl Hearth {
             Command::GroupInfo => {
                 let group = the_group()?;
                 // A closed group's link is for its members: their own view of the card.
+                let meets = meetings::group_meets(store, group.id, now).await?;
                 if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
-                    Response::private(groups::card_message(store, group, true, now).await?)
+                    Response::private(groups::card_message(store, group, true, meets).await?)
                 } else {
-                    Response::public(groups::card_message(store, group, false, now).await?)
+                    Response::public(groups::card_message(store, group, false, meets).await?)
                 }
             }
             Command::GroupList { topic, meeting_guide } => {

@@ -164,7 +164,11 @@ pub async fn calendar(
             event.add_property("RRULE", rule(meeting)?);
         }
         let cutoff = meeting.cutoff();
-        let mut conn = store.pool().acquire().await.context("loading exceptions for a calendar")?;
+        let mut conn = store
+            .pool()
+            .acquire()
+            .await
+            .context("loading exceptions for a calendar")?;
         let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(&mut conn, meeting.id)
             .await?
             .into_iter()

@@ -612,24 +612,7 @@ async fn history(store: &Store, me: &Member, zone: Tz, now: DateTime<Utc>) -> Re
 /// The zone a group's check-in weeks are cut in: fixed the first time it is
 /// needed, from the group's zone, else its community's.
 async fn week_zone(store: &Store, group: i64) -> Result<Tz> {
-    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("reading a group's check-in zone")?;
-    let fixed = match fixed.flatten() {
-        Some(zone) => zone,
-        None => sqlx::query_scalar(
-            "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
-                 (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
-             WHERE id = ? RETURNING checkin_zone",
-        )
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("fixing a group's check-in zone")?
-        .unwrap_or_else(|| "UTC".to_string()),
-    };
+    let fixed = crate::groups::checkin_zone(store, group).await?;
     Ok(fixed.parse().unwrap_or(Tz::UTC))
 }
 

@@ -241,6 +241,73 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
         .context("loading groups")
 }
 
+/// A group's own reminder settings: its leads (as written) and whether its
+/// channel gets reminders.
+pub async fn reminder_settings(conn: &mut SqliteConnection, group: i64) -> Result<(String, bool)> {
+    sqlx::query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_one(&mut *conn)
+        .await
+        .context("loading a group's leads")
+}
+
+/// Sets a group's reminder leads, as written (`24h,1h`).
+pub async fn set_reminder_leads(conn: &mut SqliteConnection, group: i64, leads: &str) -> Result<()> {
+    sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
+        .bind(leads)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("saving a group's leads")?;
+    Ok(())
+}
+
+/// Turns reminders in a group's channel on or off.
+pub async fn set_channel_reminders(conn: &mut SqliteConnection, group: i64, on: bool) -> Result<()> {
+    sqlx::query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
+        .bind(on)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("turning a group's channel reminders on or off")?;
+    Ok(())
+}
+
+/// Gives a group a zone for its posts, if it has none yet (its first
+/// meeting's).
+pub async fn adopt_zone(conn: &mut SqliteConnection, group: i64, zone: &str) -> Result<()> {
+    sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
+        .bind(zone)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("setting a group's zone")?;
+    Ok(())
+}
+
+/// The zone a group's check-in weeks are cut in: fixed the first time it is
+/// needed, from the group's zone, else its community's, else UTC.
+pub async fn checkin_zone(store: &Store, group: i64) -> Result<String> {
+    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("reading a group's check-in zone")?;
+    Ok(match fixed.flatten() {
+        Some(zone) => zone,
+        None => sqlx::query_scalar(
+            "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
+                 (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
+             WHERE id = ? RETURNING checkin_zone",
+        )
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("fixing a group's check-in zone")?
+        .unwrap_or_else(|| "UTC".to_string()),
+    })
+}
+
 /// Which of these members belong to which groups, as (group, member), members
 /// and facilitators alike: who may see a closed group's place.
 pub async fn memberships_of(store: &Store, members: &[i64]) -> Result<std::collections::HashSet<(i64, i64)>> {

@@ -722,7 +722,9 @@ impl Hearth {
                 }
                 commit(tx).await?;
                 self.planned();
-                Response::public(groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?)
+                Response::public(
+                    groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?,
+                )
             }
             Command::GroupRetire { confirm } => {
                 let group = the_group()?;

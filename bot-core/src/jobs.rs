@@ -66,7 +66,7 @@ pub enum Retry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rendered {
     /// To send: one job's delivery, or one delivery carrying several jobs.
-    Send(DueDelivery),
+    Send(Box<DueDelivery>),
     /// Nothing to send after all: finished as dropped, with the reason.
     Drop { job: i64, why: &'static str },
     /// Carried out (and finished) by its owner already.
@@ -84,8 +84,12 @@ pub trait Handler: Send + Sync {
     /// Renders its claimed jobs, given in due order, for sending (or
     /// carries them out). An error sets the whole claim aside until its
     /// lease runs out, as a database failure would.
-    fn render<'a>(&'a self, store: &'a Store, jobs: &'a [Job], now: DateTime<Utc>)
-    -> BoxFuture<'a, Result<Vec<Rendered>>>;
+    fn render<'a>(
+        &'a self,
+        store: &'a Store,
+        jobs: &'a [Job],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Rendered>>>;
 }
 
 /// The kinds the engine can carry out, each with its owner's handler.
@@ -133,7 +137,10 @@ where
     let mut out = Vec::new();
     for job in jobs {
         out.push(match due(job).await {
-            Ok(Some(due)) => Rendered::Send(DueDelivery { jobs: vec![job.id], due }),
+            Ok(Some(due)) => Rendered::Send(Box::new(DueDelivery {
+                jobs: vec![job.id],
+                due,
+            })),
             Ok(None) => {
                 // Nothing to send: the job is done, not left claimed to come round again.
                 finish(store, job.id, "dropped", Some("its feature had nothing to send"), now).await?;
@@ -418,7 +425,7 @@ pub async fn take_due(
         }
         for rendered in handler.render(store, jobs, now).await? {
             match rendered {
-                Rendered::Send(delivery) => out.push(delivery),
+                Rendered::Send(delivery) => out.push(*delivery),
                 Rendered::Done => {}
                 Rendered::Drop { job, why } => {
                     tracing::warn!(job, why, "job dropped");
@@ -435,7 +442,13 @@ pub async fn take_due(
     }
     // In due order, whoever rendered them: a delivery of several jobs
     // stands where its first one did.
-    out.sort_by_key(|d| d.jobs.first().and_then(|j| position.get(j)).copied().unwrap_or(usize::MAX));
+    out.sort_by_key(|d| {
+        d.jobs
+            .first()
+            .and_then(|j| position.get(j))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     Ok(out)
 }
 

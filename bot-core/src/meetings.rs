@@ -1005,12 +1005,7 @@ async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, 
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
-    sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
-        .bind(zone.name())
-        .bind(group.id)
-        .execute(&mut *conn)
-        .await
-        .context("setting a group's zone")?;
+    crate::groups::adopt_zone(&mut *conn, group.id, zone.name()).await?;
     by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),

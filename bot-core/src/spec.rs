@@ -670,9 +670,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             req(
                 "url",
                 "The address (https://…), or a phone number to call or text: tel:+44 116 123, sms:…",
-                Kind::Text {
-                    max: RESOURCE_URL_MAX,
-                },
+                Kind::Text { max: RESOURCE_URL_MAX },
             ),
             opt(
                 "topic",

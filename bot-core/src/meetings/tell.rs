@@ -229,7 +229,14 @@ impl Claimed {
             .filter_map(|meeting| {
                 let group = groups.get(&meeting.group_id)?.clone();
                 let community = communities.get(&meeting.group_id)?.clone();
-                Some((meeting.id, Series { meeting, group, community }))
+                Some((
+                    meeting.id,
+                    Series {
+                        meeting,
+                        group,
+                        community,
+                    },
+                ))
             })
             .collect();
         let member_ids: Vec<i64> = rows.iter().filter_map(|r| r.member_id).collect();
@@ -284,7 +291,12 @@ impl jobs::Handler for Tell {
         &ALL
     }
 
-    fn render<'a>(&'a self, store: &'a Store, jobs: &'a [Job], now: DateTime<Utc>) -> BoxFuture<'a, Result<Vec<Rendered>>> {
+    fn render<'a>(
+        &'a self,
+        store: &'a Store,
+        jobs: &'a [Job],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Rendered>>> {
         Box::pin(async move {
             let claimed = Claimed::load(store, &jobs.iter().collect::<Vec<_>>()).await?;
             let mut out = Vec::new();
@@ -313,13 +325,13 @@ async fn render_one(store: &Store, row: &Job, claimed: &Claimed, now: DateTime<U
     let member = claimed.recipient(row)?;
     let message = if row.kind == EVENT.name {
         let event = native_event(store, &series.meeting, &series.group, now).await?;
-        return Ok(Rendered::Send(DueDelivery {
+        return Ok(Rendered::Send(Box::new(DueDelivery {
             jobs: vec![row.id],
             due: Due::Mirror {
                 community: series.community.clone(),
                 event,
             },
-        }));
+        })));
     } else if row.kind == NOTICE.name {
         let change: Change =
             serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a notice")?;
@@ -331,8 +343,8 @@ async fn render_one(store: &Store, row: &Job, claimed: &Claimed, now: DateTime<U
             serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a group's news")?;
         meetings::news_message(&news, &series.meeting, &series.group)
     };
-    Ok(Rendered::Send(DueDelivery {
+    Ok(Rendered::Send(Box::new(DueDelivery {
         jobs: vec![row.id],
         due: addressed(series, member, message, row.key.clone()),
-    }))
+    })))
 }

@@ -10,12 +10,12 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
-use crate::error::{Context, Result};
-use crate::error::Error;
+use crate::error::{Context, Error, Result};
 use crate::io::Platform;
 use crate::jobs;
 use crate::meetings::tell::EVENT;
 use crate::meetings::{self, Meeting, Occurrence};
+use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
 use crate::reminders::{self, Settings};
 
@@ -98,14 +98,13 @@ pub async fn plan_in(
     let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
         return Ok(());
     };
-    let (group_leads, platform, in_channel): (String, String, bool) = sqlx::query_as(
-        "SELECT g.reminder_leads, c.platform, g.channel_reminders FROM groups g
-         JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
-    )
-    .bind(meeting.group_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("loading a series' group")?;
+    let (group_leads, in_channel) = crate::groups::reminder_settings(&mut *conn, meeting.group_id).await?;
+    let Some((platform, _)) = members::community_of(&mut *conn, Within::Group(meeting.group_id)).await? else {
+        return Err(Error::Internal {
+            context: "loading a series' group",
+            source: "its community is gone".into(),
+        });
+    };
     let group_leads = reminders::parse_leads(&group_leads).unwrap_or_else(|_| vec![86_400, 3600]);
     let horizon = now + Duration::seconds(HORIZON_SECS);
     let coming = meetings::upcoming_in(&mut *conn, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
@@ -151,7 +150,7 @@ pub async fn plan_in(
     // the next occurrence as each one starts.
     // Each tries until the next occurrence starts, when the next one takes
     // over: a failure at one start must not leave the event behind.
-    if scope == Scope::All && Platform::parse(&platform).is_some_and(Platform::mirrors_events) {
+    if scope == Scope::All && platform.mirrors_events() {
         for (i, occ) in within.iter().enumerate() {
             let next = within.get(i + 1).or(beyond.first());
             wanted.push(Planned {
@@ -208,17 +207,7 @@ pub async fn plan_in(
             give_up: None,
         });
     }
-    save(
-        conn,
-        &meeting,
-        &platform,
-        scope,
-        &wanted,
-        &create,
-        advance.as_ref(),
-        now,
-    )
-    .await
+    save(conn, &meeting, platform, scope, &wanted, &create, advance.as_ref(), now).await
 }
 
 /// For each occurrence (by original start), who gets a DM: those who said
@@ -333,7 +322,7 @@ async fn recipients(
 async fn save(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
-    platform: &str,
+    platform: Platform,
     scope: Scope,
     wanted: &[Planned],
     create: &[&Planned],
@@ -402,10 +391,6 @@ async fn save(
             _ => {}
         }
     }
-    let platform = Platform::parse(platform).ok_or_else(|| Error::Internal {
-        context: "planning reminders",
-        source: format!("no platform called {platform}").into(),
-    })?;
     for job in create.iter().copied().chain(advance) {
         if existing.contains(&job.key) {
             continue;

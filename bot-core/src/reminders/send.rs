@@ -45,7 +45,12 @@ impl jobs::Handler for Reminders {
         &ALL
     }
 
-    fn render<'a>(&'a self, store: &'a Store, jobs: &'a [Job], now: DateTime<Utc>) -> BoxFuture<'a, Result<Vec<Rendered>>> {
+    fn render<'a>(
+        &'a self,
+        store: &'a Store,
+        jobs: &'a [Job],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<Rendered>>> {
         Box::pin(async move {
             // When several reminders to one recipient for one occurrence are
             // overdue at once (after downtime), only the one closest to the
@@ -63,7 +68,7 @@ impl jobs::Handler for Reminders {
                     }),
                 }
             }
-            out.extend(gather(rendered).into_iter().map(Rendered::Send));
+            out.extend(gather(rendered).into_iter().map(|d| Rendered::Send(Box::new(d))));
             Ok(out)
         })
     }
@@ -342,4 +347,3 @@ fn reminder(
     };
     (message, part)
 }
-

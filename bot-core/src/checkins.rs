@@ -1309,35 +1309,17 @@ pub(crate) fn personal_post(member: &Member, day: NaiveDate, job_key: &str) -> E
 // ---------------------------------------------------------------- jobs
 
 /// The jobs kind of a group's scheduled prompts; the subject is the schedule.
-pub(crate) static KIND: jobs::Kind = jobs::Kind {
-    name: "checkin",
-    subject: jobs::Subject::Row("checkin_schedules"),
-    retry: jobs::Retry::Capped,
-};
+pub(crate) static KIND: jobs::Kind = jobs::Kind::capped("checkin", jobs::Subject::Row("checkin_schedules"));
 /// The jobs kind of a member's daily prompt; the subject is the member.
-pub(crate) static KIND_DM: jobs::Kind = jobs::Kind {
-    name: "checkin_dm",
-    subject: jobs::Subject::Row("members"),
-    retry: jobs::Retry::Capped,
-};
+pub(crate) static KIND_DM: jobs::Kind = jobs::Kind::capped("checkin_dm", jobs::Subject::Row("members"));
 
 /// Renders check-in prompts when due; registered with the jobs engine
 /// where the `Hearth` is built.
-pub(crate) struct Prompts;
-
-impl jobs::Handler for Prompts {
-    fn kinds(&self) -> &'static [&'static jobs::Kind] {
-        static ALL: [&jobs::Kind; 2] = [&KIND, &KIND_DM];
-        &ALL
-    }
-
-    fn render<'a>(
-        &'a self,
-        store: &'a Store,
-        jobs: &'a [jobs::Job],
-        now: DateTime<Utc>,
-    ) -> crate::io::BoxFuture<'a, Result<Vec<jobs::Rendered>>> {
-        Box::pin(jobs::one_by_one(store, jobs, now, move |job| due(store, job, now)))
+pub(crate) fn prompts() -> jobs::Handler {
+    static ALL: [&jobs::Kind; 2] = [&KIND, &KIND_DM];
+    jobs::Handler::Each {
+        kinds: &ALL,
+        due: |store, job, now| Box::pin(due(store, job, now)),
     }
 }
 /// A prompt this late is not posted: "how are you today?" hours later asks

@@ -56,10 +56,10 @@ pub struct Hearth {
 /// that knows which feature carries out which kind.
 fn job_kinds() -> jobs::Registry {
     jobs::Registry::default()
-        .with(Arc::new(reminders::send::Reminders))
-        .with(Arc::new(meetings::tell::Tell))
-        .with(Arc::new(circle::Timers))
-        .with(Arc::new(checkins::Prompts))
+        .with(reminders::send::handler())
+        .with(meetings::tell::handler())
+        .with(circle::timers())
+        .with(checkins::prompts())
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.

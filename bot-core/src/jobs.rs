@@ -15,7 +15,6 @@
 //! index entry whatever the table's size.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -42,6 +41,17 @@ pub struct Kind {
     pub retry: Retry,
 }
 
+impl Kind {
+    /// A kind whose failed deliveries are tried again [`Retry::Capped`].
+    pub const fn capped(name: &'static str, subject: Subject) -> Self {
+        Self {
+            name,
+            subject,
+            retry: Retry::Capped,
+        }
+    }
+}
+
 /// What `jobs.subject` names for a kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
@@ -62,6 +72,16 @@ pub enum Retry {
     UntilGiveUp,
 }
 
+impl Rendered {
+    /// A job that could not be prepared, to try again.
+    pub fn retry(job: &Job, error: &crate::error::Error) -> Self {
+        Rendered::Retry {
+            job: job.id,
+            why: error.to_string(),
+        }
+    }
+}
+
 /// What a kind's owner made of one of its claimed jobs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rendered {
@@ -76,26 +96,48 @@ pub enum Rendered {
     Retry { job: i64, why: String },
 }
 
+/// A feature's `due` for one of its jobs: `Some` to send, `None` for
+/// nothing to send.
+pub type DueFn = for<'a> fn(&'a Store, &'a Job, DateTime<Utc>) -> BoxFuture<'a, Result<Option<Due>>>;
+/// A feature's rendering of a whole claim of its jobs, given in due order.
+pub type RenderFn = for<'a> fn(&'a Store, &'a [Job], DateTime<Utc>) -> BoxFuture<'a, Result<Vec<Rendered>>>;
+
 /// A feature's handler for the kinds it owns, registered with the engine
-/// where the `Hearth` is built.
-pub trait Handler: Send + Sync {
-    /// The kinds it owns.
-    fn kinds(&self) -> &'static [&'static Kind];
-    /// Renders its claimed jobs, given in due order, for sending (or
-    /// carries them out). An error sets the whole claim aside until its
-    /// lease runs out, as a database failure would.
-    fn render<'a>(
-        &'a self,
-        store: &'a Store,
-        jobs: &'a [Job],
-        now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Vec<Rendered>>>;
+/// where the `Hearth` is built. An error from it sets the whole claim aside
+/// until its lease runs out, as a database failure would.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Renders one job at a time with the feature's `due` ([`one_by_one`]).
+    Each {
+        kinds: &'static [&'static Kind],
+        due: DueFn,
+    },
+    /// Renders a whole claim at once (reminders, to gather digests).
+    Claim {
+        kinds: &'static [&'static Kind],
+        render: RenderFn,
+    },
+}
+
+impl Handler {
+    fn kinds(&self) -> &'static [&'static Kind] {
+        match self {
+            Handler::Each { kinds, .. } | Handler::Claim { kinds, .. } => kinds,
+        }
+    }
+
+    async fn render(&self, store: &Store, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Rendered>> {
+        match self {
+            Handler::Each { due, .. } => one_by_one(store, jobs, now, |job| due(store, job, now)).await,
+            Handler::Claim { render, .. } => render(store, jobs, now).await,
+        }
+    }
 }
 
 /// The kinds the engine can carry out, each with its owner's handler.
 #[derive(Clone, Default)]
 pub struct Registry {
-    handlers: Vec<Arc<dyn Handler>>,
+    handlers: Vec<Handler>,
     kinds: HashMap<&'static str, (usize, &'static Kind)>,
 }
 
@@ -111,7 +153,7 @@ impl Registry {
     /// Registers a feature's kinds. A kind registered twice keeps its
     /// first owner.
     #[must_use]
-    pub fn with(mut self, handler: Arc<dyn Handler>) -> Self {
+    pub fn with(mut self, handler: Handler) -> Self {
         let at = self.handlers.len();
         for kind in handler.kinds() {
             self.kinds.entry(kind.name).or_insert((at, *kind));
@@ -146,10 +188,7 @@ where
                 finish(store, job.id, "dropped", Some("its feature had nothing to send"), now).await?;
                 Rendered::Done
             }
-            Err(e) => Rendered::Retry {
-                job: job.id,
-                why: e.to_string(),
-            },
+            Err(e) => Rendered::retry(job, &e),
         });
     }
     Ok(out)

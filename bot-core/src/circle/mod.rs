@@ -26,35 +26,23 @@ const SHARE_MIN: i64 = 30;
 const SHARE_MAX: i64 = 60 * 60;
 
 /// The share timers of a circle's turns; the subject is the circle.
-pub(crate) static JOB_KIND: jobs::Kind = jobs::Kind {
-    name: "circle",
-    subject: jobs::Subject::Row("circles"),
-    retry: jobs::Retry::Capped,
-};
+pub(crate) static JOB_KIND: jobs::Kind = jobs::Kind::capped("circle", jobs::Subject::Row("circles"));
 
 /// Renders the talking stick's jobs when due; registered with the jobs
 /// engine where the `Hearth` is built.
-pub(crate) struct Timers;
-
-impl jobs::Handler for Timers {
-    fn kinds(&self) -> &'static [&'static jobs::Kind] {
-        static ALL: [&jobs::Kind; 2] = [&JOB_KIND, &PRESENCE_KIND];
-        &ALL
-    }
-
-    fn render<'a>(
-        &'a self,
-        store: &'a Store,
-        jobs: &'a [jobs::Job],
-        now: DateTime<Utc>,
-    ) -> crate::io::BoxFuture<'a, Result<Vec<jobs::Rendered>>> {
-        Box::pin(jobs::one_by_one(store, jobs, now, move |job| async move {
-            if job.kind == PRESENCE_KIND.name {
-                presence_due(store, job, now).await
-            } else {
-                due(store, job, now).await
-            }
-        }))
+pub(crate) fn timers() -> jobs::Handler {
+    static ALL: [&jobs::Kind; 2] = [&JOB_KIND, &PRESENCE_KIND];
+    jobs::Handler::Each {
+        kinds: &ALL,
+        due: |store, job, now| {
+            Box::pin(async move {
+                if job.kind == PRESENCE_KIND.name {
+                    presence_due(store, job, now).await
+                } else {
+                    due(store, job, now).await
+                }
+            })
+        },
     }
 }
 /// The gentle notice comes this long before the end of a share (or halfway, for short ones).
@@ -786,11 +774,7 @@ pub(crate) async fn runs_at(store: &Store, community: i64, channel: &str) -> Res
 
 /// The jobs that end a presence at its platform-given end; the subject is
 /// the community.
-pub(crate) static PRESENCE_KIND: jobs::Kind = jobs::Kind {
-    name: "presence",
-    subject: jobs::Subject::Row("communities"),
-    retry: jobs::Retry::Capped,
-};
+pub(crate) static PRESENCE_KIND: jobs::Kind = jobs::Kind::capped("presence", jobs::Subject::Row("communities"));
 
 /// A presence's end falls due: if it has not been renewed (nor ended), the
 /// person leaves, as if the platform had said so; the circle's status

@@ -12,7 +12,7 @@ use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
-use crate::io::{BoxFuture, Delivery, Effect, EventDetails, MeetingEvent};
+use crate::io::{Delivery, Effect, EventDetails, MeetingEvent};
 use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Retry, Subject};
 use crate::meetings::{self, Change, Meeting};
 use crate::members::{self, Member, Within};
@@ -20,17 +20,9 @@ use crate::message::Message;
 use crate::store::Store;
 
 /// A DM to one who said they'd come, of a change to a series.
-pub(crate) static NOTICE: Kind = Kind {
-    name: "notice",
-    subject: Subject::Unused,
-    retry: Retry::Capped,
-};
+pub(crate) static NOTICE: Kind = Kind::capped("notice", Subject::Unused);
 /// A post in a group's home channel, of a change to its meetings.
-pub(crate) static NEWS: Kind = Kind {
-    name: "news",
-    subject: Subject::Unused,
-    retry: Retry::Capped,
-};
+pub(crate) static NEWS: Kind = Kind::capped("news", Subject::Unused);
 /// A series mirrored as the platform's native event: it stands for its
 /// series until the next occurrence, so it tries until then.
 pub(crate) static EVENT: Kind = Kind {
@@ -282,36 +274,27 @@ pub(crate) fn addressed(series: &Series, member: Option<&Member>, message: Messa
     })
 }
 
-/// Renders this module's kinds when due.
-pub(crate) struct Tell;
-
-impl jobs::Handler for Tell {
-    fn kinds(&self) -> &'static [&'static Kind] {
-        static ALL: [&Kind; 3] = [&NOTICE, &NEWS, &EVENT];
-        &ALL
+/// Renders this module's kinds when due; registered with the jobs engine
+/// where the `Hearth` is built.
+pub(crate) fn handler() -> jobs::Handler {
+    static ALL: [&Kind; 3] = [&NOTICE, &NEWS, &EVENT];
+    jobs::Handler::Claim {
+        kinds: &ALL,
+        render: |store, jobs, now| Box::pin(render(store, jobs, now)),
     }
+}
 
-    fn render<'a>(
-        &'a self,
-        store: &'a Store,
-        jobs: &'a [Job],
-        now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Vec<Rendered>>> {
-        Box::pin(async move {
-            let claimed = Claimed::load(store, &jobs.iter().collect::<Vec<_>>()).await?;
-            let mut out = Vec::new();
-            for row in jobs {
-                out.push(match render_one(store, row, &claimed, now).await {
-                    Ok(rendered) => rendered,
-                    Err(e) => Rendered::Retry {
-                        job: row.id,
-                        why: e.to_string(),
-                    },
-                });
-            }
-            Ok(out)
-        })
+/// A claim of this module's jobs, each rendered on its own.
+async fn render(store: &Store, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Rendered>> {
+    let claimed = Claimed::load(store, &jobs.iter().collect::<Vec<_>>()).await?;
+    let mut out = Vec::new();
+    for row in jobs {
+        out.push(match render_one(store, row, &claimed, now).await {
+            Ok(rendered) => rendered,
+            Err(e) => Rendered::retry(row, &e),
+        });
     }
+    Ok(out)
 }
 
 /// One notice, news post or native event, as it stands now.

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::error::{Context, Result};
-use crate::io::{BoxFuture, Delivery, Effect};
-use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Retry, Subject};
+use crate::io::{Delivery, Effect};
+use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Subject};
 use crate::meetings::tell::{Claimed, Series, addressed};
 use crate::meetings::{self, Occurrence};
 use crate::members::Member;
@@ -21,57 +21,41 @@ use crate::reminders::plan::{Scope, plan_in};
 use crate::store::Store;
 
 /// A reminder of one occurrence, to a member by DM or to the group's channel.
-pub(crate) static REMINDER: Kind = Kind {
-    name: "reminder",
-    subject: Subject::Unused,
-    retry: Retry::Capped,
-};
+pub(crate) static REMINDER: Kind = Kind::capped("reminder", Subject::Unused);
 /// A series' roll-over: plans the occurrences that come within the horizon.
-pub(crate) static ADVANCE: Kind = Kind {
-    name: "advance",
-    subject: Subject::Unused,
-    retry: Retry::Capped,
-};
+pub(crate) static ADVANCE: Kind = Kind::capped("advance", Subject::Unused);
 
 /// Past this, a reminder says it is late.
 const LATE_AFTER_SECS: i64 = 120;
 
-/// Renders this module's kinds when due.
-pub(crate) struct Reminders;
-
-impl jobs::Handler for Reminders {
-    fn kinds(&self) -> &'static [&'static Kind] {
-        static ALL: [&Kind; 2] = [&REMINDER, &ADVANCE];
-        &ALL
+/// Renders this module's kinds when due; registered with the jobs engine
+/// where the `Hearth` is built.
+pub(crate) fn handler() -> jobs::Handler {
+    static ALL: [&Kind; 2] = [&REMINDER, &ADVANCE];
+    jobs::Handler::Claim {
+        kinds: &ALL,
+        render: |store, jobs, now| Box::pin(render(store, jobs, now)),
     }
+}
 
-    fn render<'a>(
-        &'a self,
-        store: &'a Store,
-        jobs: &'a [Job],
-        now: DateTime<Utc>,
-    ) -> BoxFuture<'a, Result<Vec<Rendered>>> {
-        Box::pin(async move {
-            // When several reminders to one recipient for one occurrence are
-            // overdue at once (after downtime), only the one closest to the
-            // start goes out: the batch knows which, over the whole table.
-            let batch = Batch::load(store, jobs, now).await?;
-            let mut out = Vec::new();
-            let mut rendered = Vec::new();
-            for row in jobs {
-                match render_one(store, row, now, &batch).await {
-                    Ok(Ok((due, part))) => rendered.push((row.id, due, part)),
-                    Ok(Err(done)) => out.push(done),
-                    Err(e) => out.push(Rendered::Retry {
-                        job: row.id,
-                        why: e.to_string(),
-                    }),
-                }
-            }
-            out.extend(gather(rendered).into_iter().map(|d| Rendered::Send(Box::new(d))));
-            Ok(out)
-        })
+/// A claim of reminders and roll-overs: reminders to one place due at one
+/// instant go out as one digest.
+async fn render(store: &Store, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Rendered>> {
+    // When several reminders to one recipient for one occurrence are
+    // overdue at once (after downtime), only the one closest to the start
+    // goes out: the batch knows which, over the whole table.
+    let batch = Batch::load(store, jobs, now).await?;
+    let mut out = Vec::new();
+    let mut rendered = Vec::new();
+    for row in jobs {
+        match render_one(store, row, now, &batch).await {
+            Ok(Ok((due, part))) => rendered.push((row.id, due, part)),
+            Ok(Err(done)) => out.push(done),
+            Err(e) => out.push(Rendered::retry(row, &e)),
+        }
     }
+    out.extend(gather(rendered).into_iter().map(|d| Rendered::Send(Box::new(d))));
+    Ok(out)
 }
 
 /// One claimed reminder with its entry for a digest, or what became of it

@@ -392,31 +392,35 @@ async fn save(
         }
     }
     for job in create.iter().copied().chain(advance) {
-        if existing.contains(&job.key) {
-            continue;
+        if !existing.contains(&job.key) {
+            put(conn, meeting.id, platform, job).await?;
         }
-        let Some(due) = DateTime::from_timestamp(job.due, 0) else {
-            continue;
-        };
-        let new = jobs::NewJob {
-            key: &job.key,
-            kind: job.kind,
-            due,
-            platform,
-            subject: 0,
-            member: job.member,
-        };
-        let details = jobs::Details {
-            meeting: Some(meeting.id),
-            occurrence: job.occ.original.timestamp(),
-            starts_at: job.occ.start.timestamp(),
-            lead_secs: job.lead,
-            payload: None,
-            give_up_at: job.give_up,
-        };
-        jobs::put_with(&mut *conn, &new, &details).await?;
     }
     Ok(())
+}
+
+/// Writes one planned job through the engine.
+async fn put(conn: &mut SqliteConnection, meeting: i64, platform: Platform, job: &Planned) -> Result<()> {
+    let Some(due) = DateTime::from_timestamp(job.due, 0) else {
+        return Ok(());
+    };
+    let new = jobs::NewJob {
+        key: &job.key,
+        kind: job.kind,
+        due,
+        platform,
+        subject: 0,
+        member: job.member,
+    };
+    let details = jobs::Details {
+        meeting: Some(meeting),
+        occurrence: job.occ.original.timestamp(),
+        starts_at: job.occ.start.timestamp(),
+        lead_secs: job.lead,
+        payload: None,
+        give_up_at: job.give_up,
+    };
+    jobs::put_with(&mut *conn, &new, &details).await
 }
 
 /// Re-plans every live series of a group (after its members or leads

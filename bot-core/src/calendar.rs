@@ -164,13 +164,16 @@ pub async fn calendar(
             event.add_property("RRULE", rule(meeting)?);
         }
         let cutoff = meeting.cutoff();
-        let exceptions: Vec<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ? ORDER BY occurrence",
-        )
-        .bind(meeting.id)
-        .fetch_all(store.pool())
-        .await
-        .context("loading exceptions for a calendar")?;
+        let mut conn = store
+            .pool()
+            .acquire()
+            .await
+            .context("loading exceptions for a calendar")?;
+        let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(&mut conn, meeting.id)
+            .await?
+            .into_iter()
+            .collect();
+        exceptions.sort_unstable();
         let mut overrides = Vec::new();
         for (original, moved) in exceptions {
             let original = DateTime::from_timestamp(original, 0).unwrap_or_default();

@@ -31,8 +31,6 @@ use sqlx::SqliteConnection;
 /// The fewest distinct people, besides the one asking, who answered with a
 /// mood in a week for its summary to show.
 pub const MIN_ANSWERERS: usize = 5;
-/// What `mood` accepts.
-pub const MOOD_CHOICES: &[&str] = &["1", "2", "3", "4", "5", "pass"];
 /// Each mood in plain, kind words, 1 first.
 const WORDS: [&str; 5] = ["struggling", "low", "okay", "good", "great"];
 const EMOJI: [&str; 5] = ["😣", "😕", "😐", "🙂", "😄"];
@@ -614,24 +612,7 @@ async fn history(store: &Store, me: &Member, zone: Tz, now: DateTime<Utc>) -> Re
 /// The zone a group's check-in weeks are cut in: fixed the first time it is
 /// needed, from the group's zone, else its community's.
 async fn week_zone(store: &Store, group: i64) -> Result<Tz> {
-    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("reading a group's check-in zone")?;
-    let fixed = match fixed.flatten() {
-        Some(zone) => zone,
-        None => sqlx::query_scalar(
-            "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
-                 (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
-             WHERE id = ? RETURNING checkin_zone",
-        )
-        .bind(group)
-        .fetch_optional(store.pool())
-        .await
-        .context("fixing a group's check-in zone")?
-        .unwrap_or_else(|| "UTC".to_string()),
-    };
+    let fixed = crate::groups::checkin_zone(store, group).await?;
     Ok(fixed.parse().unwrap_or(Tz::UTC))
 }
 
@@ -1123,7 +1104,7 @@ async fn schedule(
             .await
             .context("stopping check-in schedules")?;
             for id in &stopped {
-                jobs::cancel(&mut *conn, KIND, *id).await?;
+                jobs::cancel(&mut *conn, KIND.name, *id).await?;
             }
             let reply = Message::new().text(match stopped.len() {
                 0 => format!("{} has no check-in prompts scheduled.", group.name),
@@ -1244,7 +1225,7 @@ async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result
         }
         .into());
     };
-    jobs::cancel(&mut *conn, KIND, id).await?;
+    jobs::cancel(&mut *conn, KIND.name, id).await?;
     Ok(Message::new().text(format!(
         "Stopped {}'s check-in schedule {id}; its other schedules go on.",
         group.name
@@ -1328,9 +1309,19 @@ pub(crate) fn personal_post(member: &Member, day: NaiveDate, job_key: &str) -> E
 // ---------------------------------------------------------------- jobs
 
 /// The jobs kind of a group's scheduled prompts; the subject is the schedule.
-pub(crate) const KIND: &str = "checkin";
+pub(crate) static KIND: jobs::Kind = jobs::Kind::capped("checkin", jobs::Subject::Row("checkin_schedules"));
 /// The jobs kind of a member's daily prompt; the subject is the member.
-pub(crate) const KIND_DM: &str = "checkin_dm";
+pub(crate) static KIND_DM: jobs::Kind = jobs::Kind::capped("checkin_dm", jobs::Subject::Row("members"));
+
+/// Renders check-in prompts when due; registered with the jobs engine
+/// where the `Hearth` is built.
+pub(crate) fn prompts() -> jobs::Handler {
+    static ALL: [&jobs::Kind; 2] = [&KIND, &KIND_DM];
+    jobs::Handler::Each {
+        kinds: &ALL,
+        due: |store, job, now| Box::pin(due(store, job, now)),
+    }
+}
 /// A prompt this late is not posted: "how are you today?" hours later asks
 /// about a day that has moved on. The next one is planned as usual.
 const STALE_AFTER_SECS: i64 = 2 * 3600;
@@ -1343,7 +1334,7 @@ const FREE_SLOT_TRIES: usize = 16;
 /// is never planned again, so planning always leaves one to come). A prompt
 /// waiting to retry stays.
 pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND, id).await?;
+    jobs::cancel_planned(&mut *conn, KIND.name, id).await?;
     let Some(s) = schedule_by_id(&mut *conn, id).await? else {
         return Ok(());
     };
@@ -1359,7 +1350,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
         if !jobs::spent(&mut *conn, &key).await? {
             let job = NewJob {
                 key: &key,
-                kind: KIND,
+                kind: KIND.name,
                 due: next,
                 platform,
                 subject: id,
@@ -1378,7 +1369,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
 /// moving the time later or the zone west never leaves none to come. A
 /// prompt waiting to retry stays.
 pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND_DM, member).await?;
+    jobs::cancel_planned(&mut *conn, KIND_DM.name, member).await?;
     let s = settings(&mut *conn, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
@@ -1411,7 +1402,7 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
             let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
             let job = NewJob {
                 key: &key,
-                kind: KIND_DM,
+                kind: KIND_DM.name,
                 due,
                 platform,
                 subject: member,
@@ -1456,7 +1447,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let stale = now.timestamp() - job.due_at > STALE_AFTER_SECS;
     let next_after = now.max(due_at);
     match job.kind.as_str() {
-        KIND => {
+        k if k == KIND.name => {
             let Some(s) = schedule_by_id(store.pool(), job.subject).await? else {
                 return Ok(None);
             };
@@ -1474,7 +1465,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
             }
             if stale {
                 // Which group, or which member, is nobody's business in the log.
-                tracing::info!(kind = KIND, "stale check-in prompt dropped");
+                tracing::info!(kind = KIND.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
             let Some((platform, community)) = community_of(store.pool(), Within::Group(s.group_id)).await? else {
@@ -1483,7 +1474,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
             let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
             Ok(Some(Due::Send(Delivery { community, effect })))
         }
-        KIND_DM => {
+        k if k == KIND_DM.name => {
             let member = job.member_id.unwrap_or(job.subject);
             let s = settings(store.pool(), member).await?;
             let Some(community) = s.community_id else {
@@ -1499,7 +1490,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 return Ok(None);
             };
             if stale {
-                tracing::info!(kind = KIND_DM, "stale check-in prompt dropped");
+                tracing::info!(kind = KIND_DM.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
             let Some((_, community)) = community_of(store.pool(), Within::Community(community)).await? else {

@@ -167,8 +167,9 @@ pub enum UserError {
     NotClearable {
         clearable: &'static str,
     },
-    /// The talking stick refused (not your turn, no circle here, …).
-    Circle(crate::circle::CircleRefusal),
+    /// A feature refused, in its own words (the talking stick: not your
+    /// turn, no circle here, …).
+    Refused(Line),
 }
 
 impl UserError {
@@ -422,7 +423,7 @@ impl UserError {
             UserError::NotClearable { clearable } => Line::text(format!(
                 "clear takes a comma-separated list of the fields to empty, from: {clearable}."
             )),
-            UserError::Circle(refusal) => refusal.line(),
+            UserError::Refused(line) => line.clone(),
         };
         Message::new().line(line)
     }

@@ -241,6 +241,88 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
         .context("loading groups")
 }
 
+/// A group's own reminder settings: its leads (as written) and whether its
+/// channel gets reminders.
+pub async fn reminder_settings(conn: &mut SqliteConnection, group: i64) -> Result<(String, bool)> {
+    sqlx::query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_one(&mut *conn)
+        .await
+        .context("loading a group's leads")
+}
+
+/// Sets a group's reminder leads, as written (`24h,1h`).
+pub async fn set_reminder_leads(conn: &mut SqliteConnection, group: i64, leads: &str) -> Result<()> {
+    sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
+        .bind(leads)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("saving a group's leads")?;
+    Ok(())
+}
+
+/// Turns reminders in a group's channel on or off.
+pub async fn set_channel_reminders(conn: &mut SqliteConnection, group: i64, on: bool) -> Result<()> {
+    sqlx::query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
+        .bind(on)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("turning a group's channel reminders on or off")?;
+    Ok(())
+}
+
+/// Gives a group a zone for its posts, if it has none yet (its first
+/// meeting's).
+pub async fn adopt_zone(conn: &mut SqliteConnection, group: i64, zone: &str) -> Result<()> {
+    sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
+        .bind(zone)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("setting a group's zone")?;
+    Ok(())
+}
+
+/// The zone a group's check-in weeks are cut in: fixed the first time it is
+/// needed, from the group's zone, else its community's, else UTC.
+pub async fn checkin_zone(store: &Store, group: i64) -> Result<String> {
+    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("reading a group's check-in zone")?;
+    Ok(match fixed.flatten() {
+        Some(zone) => zone,
+        None => sqlx::query_scalar(
+            "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
+                 (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
+             WHERE id = ? RETURNING checkin_zone",
+        )
+        .bind(group)
+        .fetch_optional(store.pool())
+        .await
+        .context("fixing a group's check-in zone")?
+        .unwrap_or_else(|| "UTC".to_string()),
+    })
+}
+
+/// Which of these members belong to which groups, as (group, member), members
+/// and facilitators alike: who may see a closed group's place.
+pub async fn memberships_of(store: &Store, members: &[i64]) -> Result<std::collections::HashSet<(i64, i64)>> {
+    let list = serde_json::to_string(members).context("listing members")?;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
+         UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("reading members' groups")?;
+    Ok(rows.into_iter().collect())
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -283,7 +365,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
         Err(e) => return Err(e).context("creating a group"),
     };
     let group = by_id(store, id).await?;
-    let mut message = card_message(store, &group, false, now).await?;
+    let mut message = card_message(store, &group, false, no_meetings()).await?;
     message.lines.insert(0, Line::text("Created. This is its info card:"));
     Ok(message)
 }
@@ -291,7 +373,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
 /// `/group edit`, in the caller's write transaction: the fields given take
 /// their values, those named in `clear` are emptied. Returns the group as
 /// it now is; its series are marked changed, for the feeds.
-pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: DateTime<Utc>) -> Result<Group> {
+pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Result<Group> {
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
@@ -355,13 +437,6 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    // Its series are listed with the card's fields: the feeds' `updated` follows.
-    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
-        .bind(now.timestamp())
-        .bind(group.id)
-        .execute(&mut *conn)
-        .await
-        .context("marking a group's series changed")?;
     sqlx::query_as(select_groups!("WHERE id = ?"))
         .bind(group.id)
         .fetch_one(&mut *conn)
@@ -369,17 +444,18 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound, now: Da
         .context("reloading a group")
 }
 
-/// The card after an edit.
-pub async fn edited_card(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Message> {
-    let mut message = card_message(store, group, false, now).await?;
+/// The card after an edit; `meets` says how often it meets
+/// (`meetings::group_meets`).
+pub async fn edited_card(store: &Store, group: &Group, meets: Line) -> Result<Message> {
+    let mut message = card_message(store, group, false, meets).await?;
     message.lines.insert(0, Line::text("Updated. The info card now reads:"));
     Ok(message)
 }
 
-/// `/group retire` without `confirm`: what retiring would do.
-pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Result<Message> {
-    let series = crate::meetings::of_group(store, group.id).await?.len();
-    Ok(Message::titled(format!("Retire {}?", group.name))
+/// `/group retire` without `confirm`: what retiring would do to the group
+/// and its `series` meeting series.
+pub fn retire_preview(group: &Group, keep_days: i64, series: usize) -> Message {
+    Message::titled(format!("Retire {}?", group.name))
         .text(format!(
             "Retiring hides {} from the group list, the Meeting Guide feed and calendars, cancels its {series} meeting series (those who said they'd come are told) and stops its check-in prompts. No one can join it any more.",
             group.name
@@ -387,7 +463,7 @@ pub async fn retire_preview(store: &Store, group: &Group, keep_days: i64) -> Res
         .text(format!(
             "Its records (members, RSVPs, the meetings it held) are kept {keep_days} days, then removed. It can't be undone."
         ))
-        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id))))
+        .line(Line::text("To retire it: ").cmd(format!("group retire group:#{} confirm:yes", group.id)))
 }
 
 /// `/group retire confirm:yes`, in the caller's write transaction: the
@@ -517,14 +593,11 @@ fn format_label(group: &Group, show_link: bool, lower: bool) -> String {
 }
 
 /// The info card: what people ask before joining a group.
-/// `show_link`: the reader belongs to the group (see [`format_label`]).
-pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: DateTime<Utc>) -> Result<Message> {
-    let (members, leaders, meets) = tokio::join!(
-        member_count(store, group.id),
-        facilitators(store, group.id),
-        meets(store, group, now)
-    );
-    let (members, leaders, meets) = (members?, leaders?, meets?);
+/// `show_link`: the reader belongs to the group (see [`format_label`]);
+/// `meets`: how often it meets, and when next (`meetings::group_meets`).
+pub async fn card_message(store: &Store, group: &Group, show_link: bool, meets: Line) -> Result<Message> {
+    let (members, leaders) = tokio::join!(member_count(store, group.id), facilitators(store, group.id));
+    let (members, leaders) = (members?, leaders?);
     let mut led = Line::text(led_by_label(&group.led_by));
     for (i, f) in leaders.iter().enumerate() {
         led = led.t(if i == 0 { ", by " } else { ", " }).push(Span::User {
@@ -577,39 +650,9 @@ pub async fn card_message(store: &Store, group: &Group, show_link: bool, now: Da
     })
 }
 
-/// How often and how long the group meets, and when next; a series that has
-/// ended says when.
-async fn meets(store: &Store, group: &Group, now: DateTime<Utc>) -> Result<Line> {
-    let series = crate::meetings::of_group(store, group.id).await?;
-    if series.is_empty() {
-        return Ok(Line::text("No meetings scheduled yet"));
-    }
-    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
-    let mut said = Vec::new();
-    let mut next = None;
-    for m in &series {
-        let mut words = crate::meetings::cadence(m);
-        match crate::meetings::status_in(&mut conn, m, now).await? {
-            crate::meetings::Status::Going => {
-                if let Some(o) = crate::meetings::upcoming_in(&mut conn, m, now, 1).await?.first()
-                    && next.is_none_or(|(at, _)| o.start < at)
-                {
-                    next = Some((o.start, m.zone()));
-                }
-            }
-            crate::meetings::Status::Ended(Some(last)) => words.push_str(&format!(
-                " (ended: last met {})",
-                last.with_timezone(&m.zone()).format("%a %-d %b %Y")
-            )),
-            crate::meetings::Status::Ended(None) => words.push_str(" (ended)"),
-        }
-        said.push(words);
-    }
-    let mut line = Line::text(said.join("; "));
-    if let Some((at, zone)) = next {
-        line = line.t(". Next: ").push(Span::Time { at, zone });
-    }
-    Ok(line)
+/// What a group's card says of its meetings before it has any.
+pub fn no_meetings() -> Line {
+    Line::text("No meetings scheduled yet")
 }
 
 /// The community's group names, in order.

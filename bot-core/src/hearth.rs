@@ -48,6 +48,18 @@ pub struct Hearth {
     jobs_changed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Who is in voice, in memory only (see [`circle::voice`]).
     voice: Arc<circle::voice::Voice>,
+    /// The job kinds the features own, for the engine to carry out.
+    kinds: Arc<jobs::Registry>,
+}
+
+/// Every feature's job kinds, registered with the engine: the one place
+/// that knows which feature carries out which kind.
+fn job_kinds() -> jobs::Registry {
+    jobs::Registry::default()
+        .with(reminders::send::handler())
+        .with(meetings::tell::handler())
+        .with(circle::timers())
+        .with(checkins::prompts())
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.
@@ -303,6 +315,7 @@ impl Hearth {
             config,
             jobs_changed: Arc::new(tokio::sync::watch::Sender::new(0)),
             voice: Arc::default(),
+            kinds: Arc::new(job_kinds()),
         }
     }
 
@@ -327,7 +340,7 @@ impl Hearth {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<jobs::DueDelivery>> {
-        jobs::take_due(&self.store, platform, owner, now, limit).await
+        jobs::take_due(&self.store, &self.kinds, platform, owner, now, limit).await
     }
 
     /// Renews `owner`'s claims on jobs still being sent.
@@ -348,7 +361,7 @@ impl Hearth {
         outcome: &std::result::Result<(), crate::DeliveryError>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::delivered(&self.store, job, outcome, now).await
+        jobs::delivered(&self.store, &self.kinds, job, outcome, now).await
     }
 
     /// Records a round of outcomes in one transaction.
@@ -357,7 +370,7 @@ impl Hearth {
         outcomes: &[(i64, std::result::Result<(), crate::DeliveryError>)],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        jobs::delivered_all(&self.store, outcomes, now).await
+        jobs::delivered_all(&self.store, &self.kinds, outcomes, now).await
     }
 
     /// Up to 25 suggestions (label, value) for an option being typed: the
@@ -701,19 +714,24 @@ impl Hearth {
             Command::GroupEdit => {
                 // The card and what its `ends` means for every series, in one write.
                 let mut tx = jobs::write(store).await?;
-                let group = groups::edit(&mut tx, the_group()?, bound, now).await?;
+                let group = groups::edit(&mut tx, the_group()?, bound).await?;
+                // Its series are listed with the card's fields: the feeds' `updated` follows.
+                meetings::touch_group(&mut tx, group.id, now).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
                     self.series_changed(&mut tx, &meeting, None, now).await?;
                 }
                 commit(tx).await?;
                 self.planned();
-                Response::public(groups::edited_card(store, &group, now).await?)
+                Response::public(
+                    groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?,
+                )
             }
             Command::GroupRetire { confirm } => {
                 let group = the_group()?;
                 if !confirm {
                     let keep = self.config.retention.num_days();
-                    return Ok(Response::private(groups::retire_preview(store, group, keep).await?));
+                    let series = meetings::of_group(store, group.id).await?.len();
+                    return Ok(Response::private(groups::retire_preview(group, keep, series)));
                 }
                 let mut tx = jobs::write(store).await?;
                 for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
@@ -723,7 +741,7 @@ impl Hearth {
                     self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
                 }
                 for schedule in groups::retire(&mut tx, group, now).await? {
-                    jobs::cancel(&mut *tx, checkins::KIND, schedule).await?;
+                    jobs::cancel(&mut *tx, checkins::KIND.name, schedule).await?;
                 }
                 commit(tx).await?;
                 self.planned();
@@ -735,10 +753,11 @@ impl Hearth {
             Command::GroupInfo => {
                 let group = the_group()?;
                 // A closed group's link is for its members: their own view of the card.
+                let meets = meetings::group_meets(store, group.id, now).await?;
                 if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
-                    Response::private(groups::card_message(store, group, true, now).await?)
+                    Response::private(groups::card_message(store, group, true, meets).await?)
                 } else {
-                    Response::public(groups::card_message(store, group, false, now).await?)
+                    Response::public(groups::card_message(store, group, false, meets).await?)
                 }
             }
             Command::GroupList { topic, meeting_guide } => {

@@ -1,8 +1,9 @@
 //! The jobs engine: every pending delivery, durable, with an idempotency key.
 //!
-//! * Features ask for jobs ([`put`], [`cancel`]); meetings' reminders are
-//!   planned by `reminders::plan` for every occurrence within the longest
-//!   possible lead, not only the next one, and still rendered here.
+//! It knows only jobs: the features above it register the kinds they own
+//! ([`Registry`]) and render their own jobs; the engine names none of them.
+//!
+//! * Features ask for jobs ([`put`], [`put_with`], [`cancel`]).
 //! * Writers take `BEGIN IMMEDIATE` and read what they decide on inside it.
 //! * A sender claims a job with a short lease before sending it ([`take_due`]),
 //!   so a second process never sends what the first holds; a crashed sender's
@@ -13,27 +14,185 @@
 //! The due index is on `run_at` (pending only), so an idle tick reads one
 //! index entry whatever the table's size.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use crate::error::{Context, Error, Result};
-use crate::groups::Group;
-use crate::io::{Delivery, Effect, MeetingEvent, Platform};
-use crate::meetings::{self, Change, Meeting, Occurrence};
-use crate::members::Member;
-use crate::message::{Line, Message};
-use crate::reminders;
-use crate::reminders::plan::{Scope, plan_in};
+use crate::error::{Context, Result};
+use crate::io::{BoxFuture, Delivery, MeetingEvent, Platform};
 use crate::store::Store;
 
-/// Past this, a reminder says it is late.
-const LATE_AFTER_SECS: i64 = 120;
 const MAX_ATTEMPTS: i64 = 6;
 /// How long a claim holds a job. Long enough for a send under rate limits,
 /// short enough that a crashed sender's jobs go out again soon.
 pub const LEASE_SECS: i64 = 60;
+
+// ---------------------------------------------------------------------------
+// Kinds, and how a feature registers the ones it owns.
+
+/// A kind of job, declared once by the feature that owns it: its name in
+/// the `jobs` table, what the table's `subject` column holds for it, and
+/// how a failed delivery of it is tried again.
+#[derive(Debug)]
+pub struct Kind {
+    pub name: &'static str,
+    pub subject: Subject,
+    pub retry: Retry,
+}
+
+impl Kind {
+    /// A kind whose failed deliveries are tried again [`Retry::Capped`].
+    pub const fn capped(name: &'static str, subject: Subject) -> Self {
+        Self {
+            name,
+            subject,
+            retry: Retry::Capped,
+        }
+    }
+}
+
+/// What `jobs.subject` names for a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The id of a row of this table (`circles`, `checkin_schedules`, …).
+    Row(&'static str),
+    /// Nothing: the kind's rows say what they are about in other columns
+    /// (a meeting's jobs in `meeting_id`).
+    Unused,
+}
+
+/// How a failed delivery is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// With back-off, at most [`MAX_ATTEMPTS`] times, and never past its
+    /// `give_up_at` (or, without one, its `starts_at` when it has one).
+    Capped,
+    /// As often as it takes until its `give_up_at`; capped without one.
+    UntilGiveUp,
+}
+
+impl Rendered {
+    /// A job that could not be prepared, to try again.
+    pub fn retry(job: &Job, error: &crate::error::Error) -> Self {
+        Rendered::Retry {
+            job: job.id,
+            why: error.to_string(),
+        }
+    }
+}
+
+/// What a kind's owner made of one of its claimed jobs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    /// To send: one job's delivery, or one delivery carrying several jobs.
+    Send(Box<DueDelivery>),
+    /// Nothing to send after all: finished as dropped, with the reason.
+    Drop { job: i64, why: &'static str },
+    /// Carried out (and finished) by its owner already.
+    Done,
+    /// Could not be prepared: tried again with back-off, failed with its
+    /// reason after the last try.
+    Retry { job: i64, why: String },
+}
+
+/// A feature's `due` for one of its jobs: `Some` to send, `None` for
+/// nothing to send.
+pub type DueFn = for<'a> fn(&'a Store, &'a Job, DateTime<Utc>) -> BoxFuture<'a, Result<Option<Due>>>;
+/// A feature's rendering of a whole claim of its jobs, given in due order.
+pub type RenderFn = for<'a> fn(&'a Store, &'a [Job], DateTime<Utc>) -> BoxFuture<'a, Result<Vec<Rendered>>>;
+
+/// A feature's handler for the kinds it owns, registered with the engine
+/// where the `Hearth` is built. An error from it sets the whole claim aside
+/// until its lease runs out, as a database failure would.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Renders one job at a time with the feature's `due` ([`one_by_one`]).
+    Each {
+        kinds: &'static [&'static Kind],
+        due: DueFn,
+    },
+    /// Renders a whole claim at once (reminders, to gather digests).
+    Claim {
+        kinds: &'static [&'static Kind],
+        render: RenderFn,
+    },
+}
+
+impl Handler {
+    fn kinds(&self) -> &'static [&'static Kind] {
+        match self {
+            Handler::Each { kinds, .. } | Handler::Claim { kinds, .. } => kinds,
+        }
+    }
+
+    async fn render(&self, store: &Store, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Rendered>> {
+        match self {
+            Handler::Each { due, .. } => one_by_one(store, jobs, now, |job| due(store, job, now)).await,
+            Handler::Claim { render, .. } => render(store, jobs, now).await,
+        }
+    }
+}
+
+/// The kinds the engine can carry out, each with its owner's handler.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: Vec<Handler>,
+    kinds: HashMap<&'static str, (usize, &'static Kind)>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.kinds.keys().copied().collect();
+        names.sort_unstable();
+        f.debug_struct("Registry").field("kinds", &names).finish()
+    }
+}
+
+impl Registry {
+    /// Registers a feature's kinds. A kind registered twice keeps its
+    /// first owner.
+    #[must_use]
+    pub fn with(mut self, handler: Handler) -> Self {
+        let at = self.handlers.len();
+        for kind in handler.kinds() {
+            self.kinds.entry(kind.name).or_insert((at, *kind));
+        }
+        self.handlers.push(handler);
+        self
+    }
+
+    /// The registered kind of this name.
+    pub fn kind(&self, name: &str) -> Option<&'static Kind> {
+        self.kinds.get(name).map(|(_, kind)| *kind)
+    }
+}
+
+/// Renders jobs one at a time with a feature's `due`: `Some` is sent,
+/// `None` (nothing to send) finishes the job as dropped, an error sets the
+/// job aside to try again.
+pub async fn one_by_one<'a, F, Fut>(store: &Store, jobs: &'a [Job], now: DateTime<Utc>, due: F) -> Result<Vec<Rendered>>
+where
+    F: Fn(&'a Job) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Due>>>,
+{
+    let mut out = Vec::new();
+    for job in jobs {
+        out.push(match due(job).await {
+            Ok(Some(due)) => Rendered::Send(Box::new(DueDelivery {
+                jobs: vec![job.id],
+                due,
+            })),
+            Ok(None) => {
+                // Nothing to send: the job is done, not left claimed to come round again.
+                finish(store, job.id, "dropped", Some("its feature had nothing to send"), now).await?;
+                Rendered::Done
+            }
+            Err(e) => Rendered::retry(job, &e),
+        });
+    }
+    Ok(out)
+}
 
 // ---------------------------------------------------------------------------
 // The API features build on.
@@ -45,18 +204,39 @@ pub struct NewJob<'a> {
     pub kind: &'static str,
     pub due: DateTime<Utc>,
     pub platform: Platform,
-    /// The id of the owning feature's row (a circle, a check-in schedule).
+    /// The id of the owning feature's row, as its [`Kind`]'s `subject` says.
     pub subject: i64,
     /// The member it is addressed to, if any.
     pub member: Option<i64>,
+}
+
+/// What a kind keeps in the table's other columns, beside its subject.
+#[derive(Debug, Clone, Default)]
+pub struct Details<'a> {
+    /// The series it belongs to: deleted with it.
+    pub meeting: Option<i64>,
+    pub occurrence: i64,
+    pub starts_at: i64,
+    pub lead_secs: i64,
+    /// What its owner needs to render it, as it wrote it.
+    pub payload: Option<&'a str>,
+    /// The latest it is still worth trying (see [`Retry`]).
+    pub give_up_at: Option<i64>,
 }
 
 /// Inserts the job, or moves it while it is still pending, unclaimed and
 /// untried. A job already sent stays sent; one waiting to retry keeps its
 /// back-off.
 pub async fn put<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>) -> Result<()> {
+    put_with(db, job, &Details::default()).await
+}
+
+/// [`put`], with what the kind keeps in the table's other columns.
+pub async fn put_with<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>, details: &Details<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, run_at, platform, subject, member_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, subject, member_id, meeting_id, occurrence, starts_at,
+                           lead_secs, payload, give_up_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at
            WHERE state = 'pending' AND lease_owner IS NULL AND attempts = 0",
     )
@@ -67,6 +247,12 @@ pub async fn put<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>) -> Res
     .bind(job.platform.as_str())
     .bind(job.subject)
     .bind(job.member)
+    .bind(details.meeting)
+    .bind(details.occurrence)
+    .bind(details.starts_at)
+    .bind(details.lead_secs)
+    .bind(details.payload)
+    .bind(details.give_up_at)
     .execute(db)
     .await
     .context("saving a job")?;
@@ -121,11 +307,11 @@ pub struct Job {
     pub member_id: Option<i64>,
     pub due_at: i64,
     pub attempts: i64,
-    meeting_id: Option<i64>,
-    occurrence: i64,
-    starts_at: i64,
-    lead_secs: i64,
-    payload: Option<String>,
+    pub meeting_id: Option<i64>,
+    pub occurrence: i64,
+    pub starts_at: i64,
+    pub lead_secs: i64,
+    pub payload: Option<String>,
 }
 
 /// A write transaction that takes the write lock at once, so that what it
@@ -168,9 +354,9 @@ pub enum Due {
     Mirror { community: String, event: MeetingEvent },
 }
 
-/// Due jobs, claimed and ready to carry out: one job, or several reminders
-/// to one place that fell due at one instant, carried out together as one
-/// digest message (see [`take_due`]). Its outcome is each job's.
+/// Due jobs, claimed and ready to carry out: one job, or several carried
+/// out together as one (a digest of reminders to one place). Its outcome is
+/// each job's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueDelivery {
     pub jobs: Vec<i64>,
@@ -245,56 +431,74 @@ pub async fn extend_claims(store: &Store, owner: &str, ids: &[i64], now: DateTim
     Ok(())
 }
 
-/// What the engine knows of a series while rendering its jobs: loaded once
-/// per series per batch, not once per job.
-struct SeriesCtx {
-    meeting: Meeting,
-    group: Group,
-    community: String,
-}
-
-/// Claims what is due on `platform` and renders it for sending. Roll-overs
-/// are carried out here, each in one transaction with the plan they make.
-/// Reminders whose meeting has started are dropped, with the reason logged.
-/// A job that cannot be rendered fails on its own, with its reason; the
-/// others go on.
+/// Claims what is due on `platform` and hands each kind's jobs to the
+/// feature that registered it. A job that cannot be rendered fails on its
+/// own, with its reason; the others go on. A kind nobody registered fails
+/// at once.
 pub async fn take_due(
     store: &Store,
+    kinds: &Registry,
     platform: Platform,
     owner: &str,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<DueDelivery>> {
     let rows = claim(store, platform, owner, now, limit).await?;
-    // When several reminders to one recipient for one occurrence are overdue
-    // at once (after downtime), only the one closest to the start goes out:
-    // the batch knows which, over the whole table.
-    let batch = Batch::load(store, &rows, now).await?;
-    let mut rendered = Vec::new();
+    let position: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut by_owner: Vec<Vec<Job>> = vec![Vec::new(); kinds.handlers.len()];
     for row in rows {
-        match render(store, &row, now, &batch).await {
-            Ok(Some((due, part))) => rendered.push((row.id, due, part)),
-            Ok(None) => {}
-            Err(e) => {
-                // Set aside: tried again later with back-off (the database may
-                // have been busy), failed with its reason after the last try.
-                let why = e.to_string();
-                tracing::warn!(job = row.id, kind = %row.kind, error = %why, "job could not be prepared");
-                delivered(store, row.id, &Err(crate::DeliveryError::Retry(why)), now).await?;
+        match kinds.kinds.get(row.kind.as_str()) {
+            Some((at, _)) => by_owner[*at].push(row),
+            None => {
+                // Nothing will ever send it: failed at once, with the reason.
+                let why = "no feature owns jobs of this kind";
+                tracing::warn!(job = row.id, kind = %row.kind, why, "job failed");
+                finish(store, row.id, "failed", Some(why), now).await?;
             }
         }
     }
-    Ok(gather(rendered))
+    let mut out = Vec::new();
+    for (handler, jobs) in kinds.handlers.iter().zip(&by_owner) {
+        if jobs.is_empty() {
+            continue;
+        }
+        for rendered in handler.render(store, jobs, now).await? {
+            match rendered {
+                Rendered::Send(delivery) => out.push(*delivery),
+                Rendered::Done => {}
+                Rendered::Drop { job, why } => {
+                    tracing::warn!(job, why, "job dropped");
+                    finish(store, job, "dropped", Some(why), now).await?;
+                }
+                Rendered::Retry { job, why } => {
+                    // Set aside: tried again later with back-off (the database may
+                    // have been busy), failed with its reason after the last try.
+                    tracing::warn!(job, error = %why, "job could not be prepared");
+                    delivered(store, kinds, job, &Err(crate::DeliveryError::Retry(why)), now).await?;
+                }
+            }
+        }
+    }
+    // In due order, whoever rendered them: a delivery of several jobs
+    // stands where its first one did.
+    out.sort_by_key(|d| {
+        d.jobs
+            .first()
+            .and_then(|j| position.get(j))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
+    Ok(out)
 }
 
-/// A digest's delivery key: `d:` and its reminders' keys joined by `+`. A
-/// retry sends the same digest under the same key.
-fn digest_key<'a>(keys: impl Iterator<Item = &'a str>) -> String {
+/// The delivery key of one delivery carrying several jobs: `d:` and their
+/// keys joined by `+`. A retry sends the same delivery under the same key.
+pub fn joint_key<'a>(keys: impl Iterator<Item = &'a str>) -> String {
     format!("d:{}", keys.collect::<Vec<_>>().join("+"))
 }
 
 /// The keys of the deliveries a delivery key stands for: itself, or each
-/// reminder's in a digest's key (the inverse of `digest_key`).
+/// job's in a joint key (the inverse of [`joint_key`]).
 pub fn carried_keys(key: &str) -> Vec<&str> {
     match key.strip_prefix("d:") {
         Some(joined) => joined.split('+').collect(),
@@ -302,427 +506,14 @@ pub fn carried_keys(key: &str) -> Vec<&str> {
     }
 }
 
-/// At most this many reminders go in one digest: each gets a numbered
-/// button, and a card stays short enough to read.
-const DIGEST_MAX: usize = 10;
-/// The digest's buttons, one per meeting, in order.
-const KEYCAPS: [&str; DIGEST_MAX] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"];
-
-/// Reminders gathered for one digest: each job, its own delivery, its entry.
-type Gathered = Vec<(i64, Due, Part)>;
-
-/// A reminder as one entry of a digest.
-struct Part {
-    /// Where it goes and the instant it fell due: what a digest's entries share.
-    together: (String, i64),
-    key: String,
-    name: String,
-    entry: Line,
-    going: String,
-    late: bool,
-}
-
-/// Reminders to one place (a room, a member's DMs) that fell due at the same
-/// instant go out together, as one message per [`DIGEST_MAX`]: a room with
-/// several meetings starting at once gets one card that lists them instead
-/// of a burst of cards, and every one of them arrives with the first. A
-/// digest takes the place of its first reminder in due order; everything
-/// else goes out as it is.
-fn gather(rendered: Vec<(i64, Due, Option<Part>)>) -> Vec<DueDelivery> {
-    let mut sizes: HashMap<(String, i64), usize> = HashMap::new();
-    for (_, _, part) in &rendered {
-        if let Some(p) = part {
-            *sizes.entry(p.together.clone()).or_default() += 1;
-        }
-    }
-    let mut groups: HashMap<(String, i64), Gathered> = HashMap::new();
-    // Each delivery, or the digest group whose first reminder stood there.
-    let mut order: Vec<std::result::Result<DueDelivery, (String, i64)>> = Vec::new();
-    for (job, due, part) in rendered {
-        match part {
-            Some(p) if sizes.get(&p.together).copied().unwrap_or(0) > 1 => {
-                let members = groups.entry(p.together.clone()).or_default();
-                if members.is_empty() {
-                    order.push(Err(p.together.clone()));
-                }
-                members.push((job, due, p));
-            }
-            _ => order.push(Ok(DueDelivery { jobs: vec![job], due })),
-        }
-    }
-    let mut out = Vec::new();
-    for slot in order {
-        match slot {
-            Ok(delivery) => out.push(delivery),
-            Err(together) => {
-                let mut members = groups.remove(&together).unwrap_or_default();
-                while !members.is_empty() {
-                    let rest = members.split_off(members.len().min(DIGEST_MAX));
-                    out.extend(digest(std::mem::replace(&mut members, rest)));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// One digest of reminders that share a place and a due instant, sent where
-/// the first of them would have gone.
-fn digest(members: Gathered) -> Option<DueDelivery> {
-    let jobs: Vec<i64> = members.iter().map(|(job, ..)| *job).collect();
-    let (_, first, _) = members.first()?;
-    let Due::Send(Delivery { community, effect }) = first else {
-        return None;
-    };
-    let community = community.clone();
-    let key = digest_key(members.iter().map(|(_, _, p)| p.key.as_str()));
-    let mut message = Message::titled(format!("Reminders: {} meetings", members.len()));
-    for (i, (_, _, part)) in members.iter().enumerate() {
-        let mut line = Line::new().b(format!("{}. {}", i + 1, part.name));
-        line.0.extend(part.entry.0.iter().cloned());
-        message = message.line(line);
-    }
-    if members.iter().any(|(_, _, p)| p.late) {
-        message = message.text("(Sent late: I was offline when these were due.)");
-    }
-    message = message
-        .line(
-            Line::text("To answer maybe or not this time: ")
-                .cmd("meeting rsvp")
-                .t("."),
-        )
-        .line(
-            Line::text("If you need support right now, ")
-                .cmd("crisis")
-                .t(" lists crisis lines."),
-        );
-    for ((_, _, part), emoji) in members.iter().zip(KEYCAPS) {
-        message = message.button(format!("Going: {}", part.name), emoji, part.going.clone());
-    }
-    let effect = match effect {
-        Effect::Dm { user, .. } => Effect::Dm {
-            user: user.clone(),
-            message,
-            key: Some(key),
-        },
-        Effect::Post { channel, .. } => Effect::Post {
-            channel: channel.clone(),
-            message,
-            key: Some(key),
-        },
-        _ => return None,
-    };
-    Some(DueDelivery {
-        jobs,
-        due: Due::Send(Delivery { community, effect }),
-    })
-}
-
-/// What a batch of claimed jobs needs to be put into words, read in a few
-/// queries for the whole batch rather than several per job.
-struct Batch {
-    series: HashMap<i64, SeriesCtx>,
-    members: HashMap<i64, Member>,
-    counts: HashMap<(i64, i64), (i64, i64)>,
-    /// (group, member) for the batch's recipients: who may see a link.
-    memberships: HashSet<(i64, i64)>,
-    /// Cancelled (None) and moved (Some) occurrences among the batch's.
-    exceptions: HashMap<(i64, i64), Option<i64>>,
-    /// For each (series, occurrence, recipient) of a reminder in the batch,
-    /// the shortest lead of its pending reminders already due, in the whole
-    /// table: only that one goes out after downtime.
-    closest: HashMap<(i64, i64, Option<i64>), i64>,
-}
-
-impl Batch {
-    async fn load(store: &Store, rows: &[Job], now: DateTime<Utc>) -> Result<Self> {
-        let mut meeting_ids: Vec<i64> = rows
-            .iter()
-            .filter(|r| matches!(r.kind.as_str(), "reminder" | "event" | "notice" | "news"))
-            .filter_map(|r| r.meeting_id)
-            .collect();
-        meeting_ids.sort_unstable();
-        meeting_ids.dedup();
-        let meetings = meetings::by_ids(store, &meeting_ids).await?;
-        let mut group_ids: Vec<i64> = meetings.iter().map(|m| m.group_id).collect();
-        group_ids.sort_unstable();
-        group_ids.dedup();
-        let groups: HashMap<i64, Group> = crate::groups::by_ids(store, &group_ids)
-            .await?
-            .into_iter()
-            .map(|g| (g.id, g))
-            .collect();
-        let list = serde_json::to_string(&group_ids).context("listing communities")?;
-        let communities: HashMap<i64, String> = sqlx::query_as(
-            "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
-             WHERE g.id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(list)
-        .fetch_all(store.pool())
-        .await
-        .context("finding communities")?
-        .into_iter()
-        .collect();
-        let series = meetings
-            .into_iter()
-            .filter_map(|meeting| {
-                let group = groups.get(&meeting.group_id)?.clone();
-                let community = communities.get(&meeting.group_id)?.clone();
-                Some((
-                    meeting.id,
-                    SeriesCtx {
-                        meeting,
-                        group,
-                        community,
-                    },
-                ))
-            })
-            .collect();
-        let member_ids: Vec<i64> = rows.iter().filter_map(|r| r.member_id).collect();
-        let members = crate::members::by_ids(store, &member_ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
-        let occurrences: Vec<(i64, i64)> = rows
-            .iter()
-            .filter(|r| r.kind == "reminder")
-            .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
-            .collect();
-        let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
-        let member_list = serde_json::to_string(&member_ids).context("listing recipients")?;
-        let memberships: HashSet<(i64, i64)> = sqlx::query_as(
-            "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
-             UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(member_list)
-        .fetch_all(store.pool())
-        .await
-        .context("reading recipients' groups")?
-        .into_iter()
-        .collect();
-        let exceptions = meetings::exceptions_of(store, &occurrences).await?;
-        let recipients: Vec<(i64, i64, Option<i64>)> = rows
-            .iter()
-            .filter(|r| r.kind == "reminder")
-            .filter_map(|r| Some((r.meeting_id?, r.occurrence, r.member_id)))
-            .collect();
-        let list = serde_json::to_string(&recipients).context("listing reminders' recipients")?;
-        let closest: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
-             FROM json_each(?) t JOIN jobs j
-               ON j.meeting_id = json_extract(t.value, '$[0]') AND j.occurrence = json_extract(t.value, '$[1]')
-              AND j.member_id IS json_extract(t.value, '$[2]')
-             WHERE j.state = 'pending' AND j.kind = 'reminder' AND j.due_at <= ?
-             GROUP BY j.meeting_id, j.occurrence, j.member_id",
-        )
-        .bind(list)
-        .bind(now.timestamp())
-        .fetch_all(store.pool())
-        .await
-        .context("finding the closest due reminders")?;
-        Ok(Self {
-            series,
-            members,
-            counts,
-            memberships,
-            exceptions,
-            closest: closest
-                .into_iter()
-                .map(|(m, o, who, lead)| ((m, o, who), lead))
-                .collect(),
-        })
-    }
-
-    /// Why a claimed reminder is not to go out, if it is not: its meeting
-    /// started, a closer reminder is due too, or its series or occurrence
-    /// changed since it was planned (a second line of defence: the change
-    /// re-plans in its own transaction).
-    fn reminder_void(&self, row: &Job, now: DateTime<Utc>) -> Option<&'static str> {
-        let meeting = row.meeting_id.unwrap_or_default();
-        if now.timestamp() >= row.starts_at {
-            return Some("its meeting had already started");
-        }
-        if self
-            .closest
-            .get(&(meeting, row.occurrence, row.member_id))
-            .is_some_and(|lead| *lead < row.lead_secs)
-        {
-            return Some("a later overdue reminder supersedes it");
-        }
-        if self.series.get(&meeting).is_some_and(|s| s.meeting.cancelled) {
-            return Some("its series was cancelled");
-        }
-        match self.exceptions.get(&(meeting, row.occurrence)) {
-            Some(None) => Some("its occurrence was cancelled"),
-            Some(Some(to)) if *to != row.starts_at => Some("its occurrence moved"),
-            None if row.starts_at != row.occurrence => Some("its occurrence moved back"),
-            _ => None,
-        }
-    }
-}
-
-/// One claimed job: `Some` to send (a reminder with its entry for a
-/// digest), `None` when it was carried out or dropped here.
-async fn render(store: &Store, row: &Job, now: DateTime<Utc>, batch: &Batch) -> Result<Option<(Due, Option<Part>)>> {
-    match row.kind.as_str() {
-        "advance" => {
-            let meeting = row.meeting_id.unwrap_or_default();
-            let mut tx = write(store).await?;
-            let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
-            plan_in(&mut tx, meeting, now, Scope::All, late).await?;
-            finish_in(&mut tx, row.id, "sent", None, now).await?;
-            tx.commit().await.context("committing a roll-over")?;
-            return Ok(None);
-        }
-        "reminder" => {
-            if let Some(why) = batch.reminder_void(row, now) {
-                drop_job(store, row, why, now).await?;
-                return Ok(None);
-            }
-        }
-        "event" | "notice" | "news" => {}
-        _ => return Ok(render_feature(store, row, now).await?.map(|due| (due, None))),
-    }
-    let meeting_id = row.meeting_id.unwrap_or_default();
-    let members = &batch.members;
-    let Some(ctx) = batch.series.get(&meeting_id) else {
-        drop_job(store, row, "its series no longer exists", now).await?;
-        return Ok(None);
-    };
-    let member = match row.member_id {
-        Some(id) => Some(members.get(&id).ok_or_else(|| Error::Internal {
-            context: "rendering a job",
-            source: "its recipient is gone".into(),
-        })?),
-        None => None,
-    };
-    let mut part = None;
-    let message = match row.kind.as_str() {
-        "event" => {
-            return Ok(Some((
-                Due::Mirror {
-                    community: ctx.community.clone(),
-                    event: meetings::tell::native_event(store, &ctx.meeting, &ctx.group, now).await?,
-                },
-                None,
-            )));
-        }
-        "notice" => {
-            let change: Change =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a notice")?;
-            let zone = member.and_then(Member::zone).unwrap_or(ctx.meeting.zone());
-            meetings::notice(&change, &ctx.meeting, &ctx.group, zone)
-        }
-        // No recipient: posted in the group's home channel, below.
-        "news" => {
-            let news: meetings::News =
-                serde_json::from_str(row.payload.as_deref().unwrap_or_default()).context("reading a group's news")?;
-            meetings::news_message(&news, &ctx.meeting, &ctx.group)
-        }
-        _ => {
-            let counts = batch
-                .counts
-                .get(&(meeting_id, row.occurrence))
-                .copied()
-                .unwrap_or_default();
-            let place = match member {
-                Some(m) => format!("m:{}", m.id),
-                None => format!("c:{}:{}", ctx.community, ctx.group.home_channel),
-            };
-            // A closed group's link only to its members and facilitators,
-            // by DM (groups::may_show_place).
-            let to_members = member.is_some_and(|m| batch.memberships.contains(&(ctx.group.id, m.id)));
-            let (message, p) = reminder(row, ctx, member, counts, now, (place, to_members));
-            part = Some(p);
-            message
-        }
-    };
-    let effect = match member {
-        Some(m) => Effect::Dm {
-            user: m.external_id.clone(),
-            message,
-            key: Some(row.key.clone()),
-        },
-        None => Effect::Post {
-            channel: ctx.group.home_channel.clone(),
-            message,
-            key: Some(row.key.clone()),
-        },
-    };
-    Ok(Some((
-        Due::Send(Delivery {
-            community: ctx.community.clone(),
-            effect,
-        }),
-        part,
-    )))
-}
-
-/// Jobs of the features built on the engine: the feature that owns a kind
-/// renders its jobs. `None`: nothing to send, the job is done.
-async fn render_feature(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>> {
-    let due = match job.kind.as_str() {
-        // feature kinds
-        "circle" => crate::circle::due(store, job, now).await?,
-        crate::circle::PRESENCE_KIND => crate::circle::presence_due(store, job, now).await?,
-        crate::checkins::KIND | crate::checkins::KIND_DM => crate::checkins::due(store, job, now).await?,
-        _ => {
-            // Nothing will ever send it: failed at once, with the reason.
-            let why = "no feature owns jobs of this kind";
-            tracing::warn!(job = job.id, kind = %job.kind, why, "job failed");
-            finish(store, job.id, "failed", Some(why), now).await?;
-            return Ok(None);
-        }
-    };
-    // Nothing to send: the job is done, not left claimed to come round again.
-    if due.is_none() {
-        finish(store, job.id, "dropped", Some("its feature had nothing to send"), now).await?;
-    }
-    Ok(due)
-}
-
-async fn drop_job(store: &Store, row: &Job, why: &str, now: DateTime<Utc>) -> Result<()> {
-    tracing::warn!(job = row.id, kind = %row.kind, why, "job dropped");
-    finish(store, row.id, "dropped", Some(why), now).await
-}
-
-/// A reminder card ([`reminders::card`]), and the same reminder as an
-/// entry of a digest.
-fn reminder(
-    row: &Job,
-    ctx: &SeriesCtx,
-    member: Option<&Member>,
-    (yes, maybe): (i64, i64),
-    now: DateTime<Utc>,
-    (place_key, to_members): (String, bool),
-) -> (Message, Part) {
-    let SeriesCtx { meeting, group, .. } = ctx;
-    let zone = member.and_then(Member::zone).unwrap_or(meeting.zone());
-    let occ = Occurrence {
-        original: crate::when::at(row.occurrence),
-        start: crate::when::at(row.starts_at),
-    };
-    let name = meeting.name(&group.name).to_string();
-    let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
-    let (message, entry) = reminders::card::card(meeting, group, &occ, zone, (yes, maybe), now, late, to_members);
-    let part = Part {
-        together: (place_key, row.due_at),
-        key: row.key.clone(),
-        name,
-        entry,
-        going: meetings::rsvp_command(meeting, &occ, "yes"),
-        late,
-    };
-    (message, part)
-}
-
-async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+/// Finishes a job: `sent`, `dropped` or `failed`, with the reason.
+pub async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {
     let mut conn = store.pool().acquire().await.context("finishing a job")?;
     finish_in(&mut conn, job, state, why, now).await
 }
 
-async fn finish_in(
+/// [`finish`], in the caller's transaction (a roll-over commits it with its plan).
+pub async fn finish_in(
     conn: &mut SqliteConnection,
     job: i64,
     state: &str,
@@ -746,18 +537,20 @@ async fn finish_in(
 /// failed for good (kept, with its reason, and logged with its id).
 pub async fn delivered(
     store: &Store,
+    kinds: &Registry,
     job: i64,
     outcome: &std::result::Result<(), crate::DeliveryError>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mut conn = store.pool().acquire().await.context("recording a delivery")?;
-    delivered_in(&mut conn, job, outcome, now).await
+    delivered_in(&mut conn, kinds, job, outcome, now).await
 }
 
 /// Records the outcomes of a round of deliveries in one transaction: one
 /// commit per round, not one per message.
 pub async fn delivered_all(
     store: &Store,
+    kinds: &Registry,
     outcomes: &[(i64, std::result::Result<(), crate::DeliveryError>)],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -766,13 +559,14 @@ pub async fn delivered_all(
     }
     let mut tx = write(store).await?;
     for (job, outcome) in outcomes {
-        delivered_in(&mut tx, *job, outcome, now).await?;
+        delivered_in(&mut tx, kinds, *job, outcome, now).await?;
     }
     tx.commit().await.context("recording deliveries")
 }
 
 async fn delivered_in(
     conn: &mut SqliteConnection,
+    kinds: &Registry,
     job: i64,
     outcome: &std::result::Result<(), crate::DeliveryError>,
     now: DateTime<Utc>,
@@ -798,11 +592,13 @@ async fn delivered_in(
                 return Ok(());
             };
             let retry_at = now.timestamp() + 30 * (1 << (attempts - 1).clamp(0, 6));
-            // A reminder is useless once its meeting starts; a native event
-            // stands for its series until the next occurrence (its own
-            // deadline, however many tries that takes); the rest have none.
-            let deadline = give_up_at.or((kind != "event" && starts_at > 0).then_some(starts_at));
-            let capped = !(kind == "event" && give_up_at.is_some());
+            // A job with a start (a reminder) is useless once it starts; one
+            // that tries until its own deadline (a native event, standing
+            // for its series until the next occurrence) tries however many
+            // times that takes; the rest have none.
+            let until_give_up = kinds.kind(&kind).is_some_and(|k| k.retry == Retry::UntilGiveUp);
+            let deadline = give_up_at.or((!until_give_up && starts_at > 0).then_some(starts_at));
+            let capped = !(until_give_up && give_up_at.is_some());
             if (capped && attempts >= MAX_ATTEMPTS) || deadline.is_some_and(|d| retry_at >= d) {
                 tracing::warn!(job, attempts, error = %why, "delivery given up");
                 return finish_in(conn, job, "failed", Some(why), now).await;

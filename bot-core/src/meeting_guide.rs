@@ -226,13 +226,7 @@ pub async fn feed(
         .into_iter()
         .map(|g| (g.id, g))
         .collect();
-    let stored: Vec<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?",
-    )
-    .bind(community)
-    .fetch_all(store.pool())
-    .await
-    .context("reading meeting slugs")?;
+    let stored = meetings::guide_slugs(store, community).await?;
     let mut taken: HashSet<String> = stored.iter().filter_map(|(_, s)| s.clone()).collect();
     let stored: HashMap<i64, Option<String>> = stored.into_iter().collect();
     let mut conn = store.pool().acquire().await.context("reading the feed's series")?;
@@ -266,12 +260,7 @@ pub async fn feed(
                     n += 1;
                 }
                 if keep_slugs {
-                    sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
-                        .bind(&slug)
-                        .bind(m.id)
-                        .execute(&mut *conn)
-                        .await
-                        .context("keeping a meeting's slug")?;
+                    meetings::keep_guide_slug(&mut conn, m.id, &slug).await?;
                 }
                 taken.insert(slug.clone());
                 slug

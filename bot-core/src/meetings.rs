@@ -629,6 +629,41 @@ pub async fn of_group(store: &Store, group: i64) -> Result<Vec<Meeting>> {
     of_group_in(store.pool(), group).await
 }
 
+/// How often and how long a group meets, and when next, for its info card;
+/// a series that has ended says when.
+pub async fn group_meets(store: &Store, group: i64, now: DateTime<Utc>) -> Result<Line> {
+    let series = of_group(store, group).await?;
+    if series.is_empty() {
+        return Ok(crate::groups::no_meetings());
+    }
+    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
+    let mut said = Vec::new();
+    let mut next = None;
+    for m in &series {
+        let mut words = cadence(m);
+        match status_in(&mut conn, m, now).await? {
+            Status::Going => {
+                if let Some(o) = upcoming_in(&mut conn, m, now, 1).await?.first()
+                    && next.is_none_or(|(at, _)| o.start < at)
+                {
+                    next = Some((o.start, m.zone()));
+                }
+            }
+            Status::Ended(Some(last)) => words.push_str(&format!(
+                " (ended: last met {})",
+                last.with_timezone(&m.zone()).format("%a %-d %b %Y")
+            )),
+            Status::Ended(None) => words.push_str(" (ended)"),
+        }
+        said.push(words);
+    }
+    let mut line = Line::text(said.join("; "));
+    if let Some((at, zone)) = next {
+        line = line.t(". Next: ").push(Span::Time { at, zone });
+    }
+    Ok(line)
+}
+
 /// A group's live series, on the caller's connection.
 pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Meeting>> {
     sqlx::query_as(select_meetings!("WHERE group_id = ? AND cancelled = 0 ORDER BY id"))
@@ -970,12 +1005,7 @@ async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, 
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
-    sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
-        .bind(zone.name())
-        .bind(group.id)
-        .execute(&mut *conn)
-        .await
-        .context("setting a group's zone")?;
+    crate::groups::adopt_zone(&mut *conn, group.id, zone.name()).await?;
     by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),
@@ -1183,6 +1213,41 @@ pub async fn attendees(conn: &mut SqliteConnection, meeting: i64, occurrence: Da
     .fetch_all(&mut *conn)
     .await
     .context("listing attendees")
+}
+
+/// Marks a group's live series changed (their card's fields changed), for
+/// the feeds' `updated`.
+pub(crate) async fn touch_group(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
+        .bind(now.timestamp())
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("marking a group's series changed")?;
+    Ok(())
+}
+
+/// Each series of a community with its Meeting Guide slug, if it has kept one.
+pub(crate) async fn guide_slugs(store: &Store, community: i64) -> Result<Vec<(i64, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?",
+    )
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("reading meeting slugs")
+}
+
+/// Keeps a series' first Meeting Guide slug, so its feed entry's address
+/// never changes.
+pub(crate) async fn keep_guide_slug(conn: &mut SqliteConnection, meeting: i64, slug: &str) -> Result<()> {
+    sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
+        .bind(slug)
+        .bind(meeting)
+        .execute(&mut *conn)
+        .await
+        .context("keeping a meeting's slug")?;
+    Ok(())
 }
 
 /// Records that a series changed now: the feeds' `updated` follows it.

@@ -186,6 +186,21 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Member>> {
     .context("loading members")
 }
 
+/// The community (its own id on its platform) of each of these groups, in
+/// one query: [`community_of`] for a batch.
+pub async fn communities_of_groups(store: &Store, groups: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    let list = serde_json::to_string(groups).context("listing communities")?;
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
+         WHERE g.id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await
+    .context("finding communities")?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn is_recorded_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM community_admins WHERE community_id = ? AND member_id = ?")

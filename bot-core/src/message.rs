@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 /// One piece of text with a meaning an adapter may render natively.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Span {
     Text(String),
     /// Emphasised text (a name, a heading inside a line).
@@ -50,7 +50,7 @@ impl Span {
 }
 
 /// A line of spans.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Line(pub Vec<Span>);
 
 impl Line {

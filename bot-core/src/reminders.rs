@@ -11,6 +11,7 @@ use crate::message::{Line, Message};
 
 pub(crate) mod card;
 pub(crate) mod plan;
+pub(crate) mod send;
 
 const MAX_LEADS: usize = 6;
 
@@ -318,35 +319,16 @@ pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, as
     let cleared = crate::groups::clear_names(asked.clear, GROUP_CLEARABLE, "leads")?;
     set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
     if !cleared.is_empty() {
-        sqlx::query("UPDATE groups SET reminder_leads = '24h,1h' WHERE id = ?")
-            .bind(group.id)
-            .execute(&mut *conn)
-            .await
-            .context("resetting a group's leads")?;
+        crate::groups::set_reminder_leads(&mut *conn, group.id, "24h,1h").await?;
     }
     if let Some(channel) = asked.channel {
-        sqlx::query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
-            .bind(channel == "on")
-            .bind(group.id)
-            .execute(&mut *conn)
-            .await
-            .context("turning a group's channel reminders on or off")?;
+        crate::groups::set_channel_reminders(&mut *conn, group.id, channel == "on").await?;
     }
     if let Some(raw) = asked.leads {
         let leads = parse_leads(raw)?;
-        sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
-            .bind(leads_text(&leads))
-            .bind(group.id)
-            .execute(&mut *conn)
-            .await
-            .context("saving a group's leads")?;
+        crate::groups::set_reminder_leads(&mut *conn, group.id, &leads_text(&leads)).await?;
     }
-    let (current, in_channel): (String, bool) =
-        sqlx::query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
-            .bind(group.id)
-            .fetch_one(&mut *conn)
-            .await
-            .context("loading a group's leads")?;
+    let (current, in_channel) = crate::groups::reminder_settings(&mut *conn, group.id).await?;
     let words = parse_leads(&current)
         .unwrap_or_default()
         .iter()

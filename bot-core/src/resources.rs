@@ -15,10 +15,6 @@ use crate::store::Store;
 pub const CRISIS_TOPIC: &str = "crisis";
 /// The topic of an entry added without one.
 pub const DEFAULT_TOPIC: &str = "general";
-pub const TITLE_MAX: usize = 100;
-pub const URL_MAX: usize = 500;
-pub const TOPIC_MAX: usize = 40;
-pub const DESCRIPTION_MAX: usize = 300;
 /// At most this many entries per community: the list is read in one message.
 const PER_COMMUNITY: i64 = 100;
 

@@ -103,7 +103,17 @@ pub const LIST_FORMATS: &[&str] = &["text", "meeting_guide"];
 pub const FACILITATOR_ACTIONS: &[&str] = &["add", "remove"];
 pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
-pub const CIRCLE_MODES: &[&str] = crate::circle::state::Mode::NAMES;
+/// The talking stick's modes (`circle::state::Mode` names them back).
+pub const CIRCLE_MODES: &[&str] = &["round", "queue", "balanced"];
+/// How a community reads a date like 03/12 (`when::DateOrder` names them back).
+pub const DATE_ORDERS: &[&str] = &["day_first", "month_first"];
+/// What a check-in's `mood` accepts.
+pub const MOOD_CHOICES: &[&str] = &["1", "2", "3", "4", "5", "pass"];
+/// The longest a resource's title, link, topic and description may be.
+pub const RESOURCE_TITLE_MAX: usize = 100;
+pub const RESOURCE_URL_MAX: usize = 500;
+pub const RESOURCE_TOPIC_MAX: usize = 40;
+pub const RESOURCE_DESCRIPTION_MAX: usize = 300;
 pub const YES_NO: &[&str] = &["yes", "no"];
 pub const CONFIRM: &[&str] = &["yes"];
 
@@ -447,7 +457,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             opt(
                 "dates",
                 "How you write dates: day_first (31/12) or month_first (12/31)",
-                Kind::Choice(crate::when::DateOrder::NAMES),
+                Kind::Choice(DATE_ORDERS),
             ),
         ],
     },
@@ -470,7 +480,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             opt(
                 "mood",
                 "1 struggling, 2 low, 3 okay, 4 good, 5 great, or pass",
-                Kind::Choice(crate::checkins::MOOD_CHOICES),
+                Kind::Choice(MOOD_CHOICES),
             ),
             opt(
                 "note",
@@ -641,7 +651,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "topic",
             "Only this topic, e.g. crisis",
             Kind::Text {
-                max: crate::resources::TOPIC_MAX,
+                max: RESOURCE_TOPIC_MAX,
             },
         )],
     },
@@ -654,28 +664,26 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "title",
                 "What the link is called",
                 Kind::Text {
-                    max: crate::resources::TITLE_MAX,
+                    max: RESOURCE_TITLE_MAX,
                 },
             ),
             req(
                 "url",
                 "The address (https://…), or a phone number to call or text: tel:+44 116 123, sms:…",
-                Kind::Text {
-                    max: crate::resources::URL_MAX,
-                },
+                Kind::Text { max: RESOURCE_URL_MAX },
             ),
             opt(
                 "topic",
                 "A topic such as reading or crisis (default: general)",
                 Kind::Text {
-                    max: crate::resources::TOPIC_MAX,
+                    max: RESOURCE_TOPIC_MAX,
                 },
             ),
             opt(
                 "description",
                 "A sentence about it",
                 Kind::Text {
-                    max: crate::resources::DESCRIPTION_MAX,
+                    max: RESOURCE_DESCRIPTION_MAX,
                 },
             ),
         ],
@@ -688,7 +696,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "resource",
             "Its number, as /resources list shows it, or its title",
             Kind::Text {
-                max: crate::resources::TITLE_MAX,
+                max: RESOURCE_TITLE_MAX,
             },
         )],
     },

@@ -66,7 +66,7 @@ pub enum DateOrder {
 }
 
 impl DateOrder {
-    pub const NAMES: &'static [&'static str] = &["day_first", "month_first"];
+    pub const NAMES: &'static [&'static str] = crate::spec::DATE_ORDERS;
 
     pub fn name(self) -> &'static str {
         match self {

@@ -25,8 +25,26 @@ pub use self::state::Refusal as CircleRefusal;
 const SHARE_MIN: i64 = 30;
 const SHARE_MAX: i64 = 60 * 60;
 
-/// The jobs of this feature.
-pub(crate) const JOB_KIND: &str = "circle";
+/// The share timers of a circle's turns; the subject is the circle.
+pub(crate) static JOB_KIND: jobs::Kind = jobs::Kind::capped("circle", jobs::Subject::Row("circles"));
+
+/// Renders the talking stick's jobs when due; registered with the jobs
+/// engine where the `Hearth` is built.
+pub(crate) fn timers() -> jobs::Handler {
+    static ALL: [&jobs::Kind; 2] = [&JOB_KIND, &PRESENCE_KIND];
+    jobs::Handler::Each {
+        kinds: &ALL,
+        due: |store, job, now| {
+            Box::pin(async move {
+                if job.kind == PRESENCE_KIND.name {
+                    presence_due(store, job, now).await
+                } else {
+                    due(store, job, now).await
+                }
+            })
+        },
+    }
+}
 /// The gentle notice comes this long before the end of a share (or halfway, for short ones).
 const WARN_BEFORE: i64 = 30;
 
@@ -119,7 +137,7 @@ impl Refusal {
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Self {
-        Error::User(UserError::Circle(r))
+        Error::User(UserError::Refused(r.line()))
     }
 }
 
@@ -142,7 +160,7 @@ async fn plan_timer(
     if before.turn == state.turn && before.holder == state.holder {
         return Ok(());
     }
-    jobs::cancel(&mut **tx, JOB_KIND, circle.id).await?;
+    jobs::cancel(&mut **tx, JOB_KIND.name, circle.id).await?;
     let (Some(share), Some(holder), Some(started)) = (circle.share_secs, state.holder, state.turn_started_at) else {
         return Ok(());
     };
@@ -156,7 +174,7 @@ async fn plan_timer(
             &mut **tx,
             &jobs::NewJob {
                 key: &key,
-                kind: JOB_KIND,
+                kind: JOB_KIND.name,
                 due: started + chrono::Duration::seconds(at),
                 platform,
                 subject: circle.id,
@@ -583,7 +601,7 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     state.end(unix(now));
     db::save(&mut tx, circle.id, &before, &state).await?;
     db::end(&mut tx, circle.id, now).await?;
-    jobs::cancel(&mut *tx, JOB_KIND, circle.id).await?;
+    jobs::cancel(&mut *tx, JOB_KIND.name, circle.id).await?;
     let people = db::people(&mut tx, circle.id).await?;
     let mutes = mutes::plan(
         &mut tx,
@@ -729,12 +747,12 @@ async fn record_presence(
     db::set_presence(tx, community, channel, member, true, may_mute, until, now).await?;
     if let Some(until) = until {
         // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
-        let key = format!("{PRESENCE_KIND}:{community}:{member}:{}", until.timestamp());
+        let key = format!("{}:{community}:{member}:{}", PRESENCE_KIND.name, until.timestamp());
         jobs::put(
             &mut **tx,
             &jobs::NewJob {
                 key: &key,
-                kind: PRESENCE_KIND,
+                kind: PRESENCE_KIND.name,
                 due: until,
                 platform,
                 subject: community,
@@ -754,8 +772,9 @@ pub(crate) async fn runs_at(store: &Store, community: i64, channel: &str) -> Res
         .is_some_and(|c| c.channel == channel))
 }
 
-/// The jobs that end a presence at its platform-given end.
-pub(crate) const PRESENCE_KIND: &str = "presence";
+/// The jobs that end a presence at its platform-given end; the subject is
+/// the community.
+pub(crate) static PRESENCE_KIND: jobs::Kind = jobs::Kind::capped("presence", jobs::Subject::Row("communities"));
 
 /// A presence's end falls due: if it has not been renewed (nor ended), the
 /// person leaves, as if the platform had said so; the circle's status

@@ -20,7 +20,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const NAMES: &'static [&'static str] = &["round", "queue", "balanced"];
+    pub const NAMES: &'static [&'static str] = crate::spec::CIRCLE_MODES;
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,8 +1,8 @@
 //! Planning meetings' reminders: for every occurrence within the longest
 //! possible lead, the jobs each recipient (and the group's channel) is owed,
-//! kept in step with RSVPs, settings and changes to the series. Moved out of
-//! the jobs engine (issue 26); it still writes the jobs table's reminder
-//! columns itself, and the engine still renders what it planned.
+//! kept in step with RSVPs, settings and changes to the series. Its jobs are
+//! written through the engine's `jobs::put_with`, and rendered by
+//! `reminders::send` when due.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,9 +10,13 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::io::Platform;
+use crate::jobs;
+use crate::meetings::tell::EVENT;
 use crate::meetings::{self, Meeting, Occurrence};
+use crate::members::{self, Within};
+use crate::reminders::send::{ADVANCE, REMINDER};
 use crate::reminders::{self, Settings};
 
 /// The longest a reminder can come before its meeting: the longest lead (7
@@ -94,14 +98,13 @@ pub async fn plan_in(
     let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
         return Ok(());
     };
-    let (group_leads, platform, in_channel): (String, String, bool) = sqlx::query_as(
-        "SELECT g.reminder_leads, c.platform, g.channel_reminders FROM groups g
-         JOIN communities c ON c.id = g.community_id WHERE g.id = ?",
-    )
-    .bind(meeting.group_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("loading a series' group")?;
+    let (group_leads, in_channel) = crate::groups::reminder_settings(&mut *conn, meeting.group_id).await?;
+    let Some((platform, _)) = members::community_of(&mut *conn, Within::Group(meeting.group_id)).await? else {
+        return Err(Error::Internal {
+            context: "loading a series' group",
+            source: "its community is gone".into(),
+        });
+    };
     let group_leads = reminders::parse_leads(&group_leads).unwrap_or_else(|_| vec![86_400, 3600]);
     let horizon = now + Duration::seconds(HORIZON_SECS);
     let coming = meetings::upcoming_in(&mut *conn, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
@@ -133,7 +136,7 @@ pub async fn plan_in(
                 };
                 wanted.push(Planned {
                     key: reminder_key(meeting.id, occ, lead, member),
-                    kind: "reminder",
+                    kind: REMINDER.name,
                     due: due.timestamp(),
                     occ: *occ,
                     lead,
@@ -147,12 +150,12 @@ pub async fn plan_in(
     // the next occurrence as each one starts.
     // Each tries until the next occurrence starts, when the next one takes
     // over: a failure at one start must not leave the event behind.
-    if scope == Scope::All && Platform::parse(&platform).is_some_and(Platform::mirrors_events) {
+    if scope == Scope::All && platform.mirrors_events() {
         for (i, occ) in within.iter().enumerate() {
             let next = within.get(i + 1).or(beyond.first());
             wanted.push(Planned {
                 key: format!("ep:{}:{}", meeting.id, occ.start.timestamp()),
-                kind: "event",
+                kind: EVENT.name,
                 due: occ.start.timestamp(),
                 occ: *occ,
                 lead: 0,
@@ -168,7 +171,7 @@ pub async fn plan_in(
         let mut latest: HashMap<(i64, Option<i64>), &Planned> = HashMap::new();
         for p in wanted
             .iter()
-            .filter(|p| p.kind == "reminder" && p.due <= now.timestamp())
+            .filter(|p| p.kind == REMINDER.name && p.due <= now.timestamp())
         {
             let slot = latest.entry((p.occ.original.timestamp(), p.member)).or_insert(p);
             if p.due > slot.due {
@@ -196,7 +199,7 @@ pub async fn plan_in(
                 next.start.timestamp(),
                 at.timestamp()
             ),
-            kind: "advance",
+            kind: ADVANCE.name,
             due: at.timestamp(),
             occ: *next,
             lead: 0,
@@ -204,17 +207,7 @@ pub async fn plan_in(
             give_up: None,
         });
     }
-    save(
-        conn,
-        &meeting,
-        &platform,
-        scope,
-        &wanted,
-        &create,
-        advance.as_ref(),
-        now,
-    )
-    .await
+    save(conn, &meeting, platform, scope, &wanted, &create, advance.as_ref(), now).await
 }
 
 /// For each occurrence (by original start), who gets a DM: those who said
@@ -329,7 +322,7 @@ async fn recipients(
 async fn save(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
-    platform: &str,
+    platform: Platform,
     scope: Scope,
     wanted: &[Planned],
     create: &[&Planned],
@@ -346,20 +339,24 @@ async fn save(
         None => sqlx::query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
              WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN ('reminder', 'advance') OR (kind = 'event' AND key LIKE 'ep:%'))",
+               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
         )
         .bind(now.timestamp())
         .bind(meeting.id)
-        .bind(now.timestamp()),
+        .bind(now.timestamp())
+        .bind(REMINDER.name)
+        .bind(ADVANCE.name)
+        .bind(EVENT.name),
         Some(member) => sqlx::query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
              INDEXED BY jobs_by_member
-             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = 'reminder'",
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
         )
         .bind(now.timestamp())
         .bind(member)
         .bind(meeting.id)
-        .bind(now.timestamp()),
+        .bind(now.timestamp())
+        .bind(REMINDER.name),
     }
     .fetch_all(&mut *conn)
     .await
@@ -370,7 +367,7 @@ async fn save(
     }
     let mut existing = HashSet::new();
     for (id, key, kind, due, attempts, claimed) in pending {
-        if kind != "reminder" && only.is_some() {
+        if kind != REMINDER.name && only.is_some() {
             continue;
         }
         existing.insert(key.clone());
@@ -395,30 +392,35 @@ async fn save(
         }
     }
     for job in create.iter().copied().chain(advance) {
-        if existing.contains(&job.key) {
-            continue;
+        if !existing.contains(&job.key) {
+            put(conn, meeting.id, platform, job).await?;
         }
-        sqlx::query(
-            "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id,
-                              give_up_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&job.key)
-        .bind(job.kind)
-        .bind(job.due)
-        .bind(job.due)
-        .bind(platform)
-        .bind(meeting.id)
-        .bind(job.occ.original.timestamp())
-        .bind(job.occ.start.timestamp())
-        .bind(job.lead)
-        .bind(job.member)
-        .bind(job.give_up)
-        .execute(&mut *conn)
-        .await
-        .context("saving a job")?;
     }
     Ok(())
+}
+
+/// Writes one planned job through the engine.
+async fn put(conn: &mut SqliteConnection, meeting: i64, platform: Platform, job: &Planned) -> Result<()> {
+    let Some(due) = DateTime::from_timestamp(job.due, 0) else {
+        return Ok(());
+    };
+    let new = jobs::NewJob {
+        key: &job.key,
+        kind: job.kind,
+        due,
+        platform,
+        subject: 0,
+        member: job.member,
+    };
+    let details = jobs::Details {
+        meeting: Some(meeting),
+        occurrence: job.occ.original.timestamp(),
+        starts_at: job.occ.start.timestamp(),
+        lead_secs: job.lead,
+        payload: None,
+        give_up_at: job.give_up,
+    };
+    jobs::put_with(&mut *conn, &new, &details).await
 }
 
 /// Re-plans every live series of a group (after its members or leads

@@ -520,8 +520,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("bot-core/src/hearth.rs", "from_bound"),
     ("bot-core/src/hearth.rs", "run"),
     ("bot-core/src/hearth.rs", "try_handle"),
-    ("bot-core/src/jobs.rs", "load"),
-    ("bot-core/src/jobs.rs", "render"),
     ("bot-core/src/meetings.rs", "describe_rule"),
     ("bot-core/src/meetings.rs", "series_rule"),
     ("bot-core/src/meetings/edit.rs", "carry_over"),
@@ -530,7 +528,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("bot-core/src/reminders.rs", "member_settings"),
     ("bot-core/src/reminders/plan.rs", "plan_in"),
     ("bot-core/src/reminders/plan.rs", "recipients"),
-    ("bot-core/src/reminders/plan.rs", "save"),
     ("bot-core/src/scheduler.rs", "deliver_round"),
     ("bot-core/src/when.rs", "of_zone"),
 ];

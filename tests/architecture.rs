@@ -30,6 +30,7 @@ const FLOORS: &[&str] = &[
     "jobs",
     "message",
     "metrics",
+    "parse",
     "scheduler",
     "spec",
     "store",
@@ -46,6 +47,8 @@ const KNOWN_FEATURE_IMPORTS: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("message", &[]),
     ("store", &[]),
+    ("parse", &[]),
+    ("when", &[]),
 ];
 
 /// The crates whose modules must not import each other in a circle.

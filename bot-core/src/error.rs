@@ -230,10 +230,14 @@ impl UserError {
             Self::NotInGroup { group } => not_in_group(group),
             Self::CheckinWeekClosed => checkin_week_closed(),
             Self::NothingToChange { command } => nothing_to_change(command),
-            Self::MeetingNotFound => meeting_not_found(),
-            Self::NoSuchOccurrence => no_such_occurrence(),
-            Self::NoSuchResource => no_such_resource(),
-            Self::OccurrenceCancelled => occurrence_cancelled(),
+            Self::MeetingNotFound => see_list("There is no meeting with that number here. ", "meeting list", NUMBERED),
+            Self::NoSuchOccurrence => see_list("That meeting has no occurrence then. ", "meeting list", DATES),
+            Self::NoSuchResource => see_list(
+                "There is no resource with that number or title; nothing was removed. ",
+                "resources list",
+                NUMBERED,
+            ),
+            Self::OccurrenceCancelled => see_list("That occurrence is cancelled. ", "meeting list", DATES),
             Self::InQuietHours { time, from, to } => in_quiet_hours(*time, *from, *to),
             Self::Clash {
                 command,
@@ -484,28 +488,12 @@ fn nothing_to_change(command: &str) -> Line {
 
 // Meetings and the rest.
 
-fn meeting_not_found() -> Line {
-    Line::text("There is no meeting with that number here. ")
-        .cmd("meeting list")
-        .t(" shows them with their numbers.")
-}
+const NUMBERED: &str = " shows them with their numbers.";
+const DATES: &str = " shows the coming dates.";
 
-fn no_such_occurrence() -> Line {
-    Line::text("That meeting has no occurrence then. ")
-        .cmd("meeting list")
-        .t(" shows the coming dates.")
-}
-
-fn no_such_resource() -> Line {
-    Line::text("There is no resource with that number or title; nothing was removed. ")
-        .cmd("resources list")
-        .t(" shows them with their numbers.")
-}
-
-fn occurrence_cancelled() -> Line {
-    Line::text("That occurrence is cancelled. ")
-        .cmd("meeting list")
-        .t(" shows the coming dates.")
+/// Words that end by pointing to a list: the command, and what it shows.
+fn see_list(words: &str, list: &str, shows: &str) -> Line {
+    Line::text(words).cmd(list).t(shows)
 }
 
 fn in_quiet_hours(time: chrono::NaiveTime, from: chrono::NaiveTime, to: chrono::NaiveTime) -> Line {

@@ -175,258 +175,370 @@ pub enum UserError {
 impl UserError {
     /// The message shown to the user.
     pub fn to_message(&self) -> Message {
-        let line = match self {
-            UserError::UnknownCommand { suggestion, .. } => {
-                let l = Line::text("I don't know that command.");
-                match suggestion {
-                    Some(s) => l.t(" Did you mean ").cmd(*s).t("? "),
-                    None => l.t(" "),
-                }
-                .cmd("help")
-                .t(" lists them all.")
-            }
-            UserError::UnknownOption { command, option, valid } => {
-                let l = Line::new().cmd(*command).t(format!(" has no option called {option}."));
-                if valid.is_empty() {
-                    l.t(" It takes none.")
-                } else {
-                    l.t(format!(" It takes: {}.", valid.join(", ")))
-                }
-            }
-            UserError::MissingOption { command, option } => Line::new()
-                .cmd(*command)
-                .t(format!(" needs {option}:… — "))
-                .cmd(format!("help {command}"))
-                .t(" shows how."),
-            UserError::RepeatedOption { option } => {
-                Line::text(format!("The option {option} is given twice; give it once."))
-            }
-            UserError::UnexpectedWords { command } => Line::new()
-                .cmd(*command)
-                .t(" takes no words after it. Options are written name:value."),
-            UserError::UnquotedWords { command } => Line::new().cmd(*command).t(
-                " takes only options written name:value. Put a value with spaces in quotes, \
-                 e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
-            ),
-            UserError::AlmostAnOption {
+        Message::new().line(self.line())
+    }
+
+    /// The one line of [`Self::to_message`]: each variant's words, grouped
+    /// as the helpers below are (the command as typed, one value, who may,
+    /// groups and circles, meetings and the rest).
+    fn line(&self) -> Line {
+        match self {
+            Self::UnknownCommand { suggestion, .. } => unknown_command(*suggestion),
+            Self::UnknownOption { command, option, valid } => unknown_option(command, option, valid),
+            Self::MissingOption { command, option } => missing_option(command, option),
+            Self::RepeatedOption { option } => Line::text(format!("The option {option} is given twice; give it once.")),
+            Self::UnexpectedWords { command } => unexpected_words(command),
+            Self::UnquotedWords { command } => unquoted_words(command),
+            Self::AlmostAnOption {
                 command,
                 typed,
                 option,
                 value_of,
-            } => Line::new().cmd(*command).t(format!(
-                " has no option {typed}:. Did you mean {option}:…? If the words are part of {value_of}, \
-                 put its value in quotes: {value_of}:\"…\". Nothing was changed."
-            )),
-            UserError::TrailingWords {
+            } => almost_an_option(command, typed, option, value_of),
+            Self::TrailingWords {
                 command,
                 option,
                 belongs_to,
-            } => {
-                let others = match belongs_to.as_slice() {
-                    [] => String::new(),
-                    names => format!(
-                        " (perhaps {})",
-                        names.iter().map(|n| format!("{n}:…")).collect::<Vec<_>>().join(" or ")
-                    ),
-                };
-                Line::new().cmd(*command).t(format!(
-                    ": {option} takes one value, and more words follow it. If they belong to another option, \
-                     write its name before them{others}; if they are all {option}, put them in quotes. \
-                     Nothing was changed."
-                ))
-            }
-            UserError::OpenQuote => {
-                Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
-            }
-            UserError::LineTooLong { len, max } => Line::text(format!(
-                "That is too long for a command ({len} characters; at most {max}). Shorten it, or change one field at a time."
-            )),
-            UserError::Empty { option } => Line::text(format!("{option} is empty; give it a value.")),
-            UserError::TooLong { option, len, max } => {
-                Line::text(format!("{option} is too long ({len} characters; at most {max})."))
-            }
-            UserError::BadChoice { option, choices } => {
+            } => trailing_words(command, option, belongs_to),
+            Self::OpenQuote => open_quote(),
+            Self::LineTooLong { len, max } => line_too_long(*len, *max),
+            Self::Empty { option } => Line::text(format!("{option} is empty; give it a value.")),
+            Self::TooLong { option, len, max } => too_long(option, *len, *max),
+            Self::BadChoice { option, choices } => {
                 Line::text(format!("{option} must be one of: {}.", choices.join(", ")))
             }
-            UserError::BadNumber {
-                option,
-                min,
-                max: i64::MAX,
-            } => Line::text(format!("{option} must be a whole number, {min} or more.")),
-            UserError::BadNumber { option, min, max } => {
-                Line::text(format!("{option} must be a whole number from {min} to {max}."))
-            }
-            UserError::BadDate { option } => {
-                Line::text(format!("{option} must be a date written YYYY-MM-DD, e.g. 2027-02-01."))
-            }
-            UserError::BadValue { option, why } => Line::text(format!("{option} {why}.")),
-            UserError::BadTimezone { suggestions } => {
-                let l = Line::text("I don't know that time zone.");
-                if suggestions.is_empty() {
-                    l.t(" Zones are written like Europe/Berlin or America/New_York.")
-                } else {
-                    l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
-                }
-            }
-            UserError::AmbiguousDate {
+            Self::BadNumber { option, min, max } => bad_number(option, *min, *max),
+            Self::BadDate { option } => bad_date(option),
+            Self::BadValue { option, why } => Line::text(format!("{option} {why}.")),
+            Self::BadTimezone { suggestions } => bad_timezone(suggestions),
+            Self::AmbiguousDate {
                 typed,
                 day_first,
                 month_first,
-            } => Line::text(format!(
-                "{typed} could be {} or {}. Write the one you mean as {} or {}, or tell me how you write dates: ",
-                day_first.format("%-d %B %Y"),
-                month_first.format("%-d %B %Y"),
-                day_first.format("%Y-%m-%d"),
-                month_first.format("%Y-%m-%d"),
-            ))
-            .cmd("timezone dates:day_first")
-            .t(" or ")
-            .cmd("timezone dates:month_first")
-            .t(". Nothing was changed."),
-            UserError::ZoneAbbreviation { typed, suggestions } => {
-                let choices = match suggestions.as_slice() {
-                    [] => String::new(),
-                    [one] => (*one).to_string(),
-                    [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-                };
-                Line::text(format!(
-                    "{typed} is an abbreviation, and it does not follow daylight saving: your times would be an hour \
-                     off for half the year. Which region do you mean: {choices}? Type its name instead, e.g. {}.",
-                    suggestions.first().copied().unwrap_or("Europe/Berlin")
-                ))
-            }
-            UserError::NotPermitted { command, needs, group } => Line::text("Only ")
-                .t(who(*needs, group.as_deref()))
-                .t(" can use ")
-                .cmd(*command)
-                .t("."),
-            UserError::OnlyRole { needs, group, to } => {
+            } => ambiguous_date(typed, *day_first, *month_first),
+            Self::ZoneAbbreviation { typed, suggestions } => zone_abbreviation(typed, suggestions),
+            Self::NotPermitted { command, needs, group } => not_permitted(command, *needs, group.as_deref()),
+            Self::OnlyRole { needs, group, to } => {
                 Line::text(format!("Only {} can {to}.", who(*needs, group.as_deref())))
             }
-            UserError::BadChannel { option, fact } => {
-                use crate::io::ChannelFact;
-                Line::text(format!("{option}: ")).t(match fact {
-                    ChannelFact::OtherCommunity => {
-                        "that room belongs to another community; a group's home is one of this community's channels or rooms."
-                    }
-                    ChannelFact::CannotPost => {
-                        "I'm not in that channel or room, or may not post there. Invite me (on Discord: let me send messages there) first."
-                    }
-                    ChannelFact::NotText => "that is not a channel I can post messages in; name a text channel or room.",
-                    ChannelFact::Unknown | ChannelFact::Postable(_) => {
-                        "I can't find that channel or room. Name it as #channel, or on Matrix as #alias:server or !id:server."
-                    }
-                })
-            }
-            UserError::WhichCircle { choices } => {
-                let listed: Vec<String> = choices
-                    .iter()
-                    .map(|(id, group)| match group {
-                        Some(g) => format!("#{id} ({g})"),
-                        None => format!("#{id}"),
-                    })
-                    .collect();
-                let first = choices.first().map_or(1, |(id, _)| *id);
-                Line::text(format!(
-                    "Several circles run here: {}. Say which with circle:, e.g. ",
-                    listed.join(", ")
-                ))
-                .cmd(format!("circle status circle:{first}"))
-                .t(".")
-            }
-            UserError::WhichGroup { command, homed } => match homed.as_slice() {
-                [] => Line::text("Which group? This channel is no group's home, so add group:NAME, e.g. ")
-                    .cmd(format!("{command} group:NAME"))
-                    .t(". ")
-                    .cmd("group list")
-                    .t(" shows them."),
-                _ => Line::text(format!(
-                    "Which group? This channel is home to {}; add group: with one of them, e.g. ",
-                    homed.join(", ")
-                ))
-                .cmd(format!("{command} group:{}", homed[0]))
-                .t("."),
-            },
-            UserError::GroupNotFound { suggestions } => {
-                let l = Line::text("There is no group by that name here.");
-                if suggestions.is_empty() {
-                    l.t(" ").cmd("group list").t(" shows them all.")
-                } else {
-                    l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
-                }
-            }
-            UserError::GroupExists { name } => {
-                Line::text(format!("There is already a group called {name}; pick another name."))
-            }
-            UserError::GroupFull { name, capacity } => Line::text(format!(
-                "{name} is full ({capacity} of {capacity}). A facilitator can raise its capacity."
-            )),
-            UserError::NotInGroup { group } => Line::text(format!(
-                "Only {group}'s members count in its check-ins, and you're not one of them, so nothing was saved. Join it with "
-            ))
-            .cmd(format!("group join group:\"{group}\""))
-            .t(", or check in just for yourself with ")
-            .cmd("checkin share")
-            .t("."),
-            UserError::CheckinWeekClosed => Line::text(
-                "That prompt's week is over and its summary is closed, so your answer to it stays as it was. Check in for today with ",
-            )
-            .cmd("checkin share")
-            .t("."),
-            UserError::NothingToChange { command } => Line::new()
-                .cmd(*command)
-                .t(" needs at least one field to change, e.g. topic:… or capacity:…"),
-            UserError::MeetingNotFound => Line::text("There is no meeting with that number here. ")
-                .cmd("meeting list")
-                .t(" shows them with their numbers."),
-            UserError::NoSuchOccurrence => Line::text("That meeting has no occurrence then. ")
-                .cmd("meeting list")
-                .t(" shows the coming dates."),
-            UserError::NoSuchResource => Line::text("There is no resource with that number or title; nothing was removed. ")
-                .cmd("resources list")
-                .t(" shows them with their numbers."),
-            UserError::OccurrenceCancelled => Line::text("That occurrence is cancelled. ")
-                .cmd("meeting list")
-                .t(" shows the coming dates."),
-            UserError::InQuietHours { time, from, to } => {
-                let before = *from - chrono::Duration::minutes(30);
-                Line::text(format!(
-                    "{} is inside your quiet hours ({}-{}), when I send no DMs, so the prompt would only come at {}. \
-                     Pick a time outside them, e.g. ",
-                    time.format("%H:%M"),
-                    from.format("%H:%M"),
-                    to.format("%H:%M"),
-                    to.format("%H:%M"),
-                ))
-                .cmd(format!("checkin remind time:{}", before.format("%H:%M")))
-                .t(", or change your quiet hours with ")
-                .cmd("reminders quiet:…")
-                .t(". Nothing was changed.")
-            }
-            UserError::Clash {
+            Self::BadChannel { option, fact } => bad_channel(option, fact),
+            Self::WhichCircle { choices } => which_circle(choices),
+            Self::WhichGroup { command, homed } => which_group(command, homed),
+            Self::GroupNotFound { suggestions } => group_not_found(suggestions),
+            Self::GroupExists { name } => group_exists(name),
+            Self::GroupFull { name, capacity } => group_full(name, *capacity),
+            Self::NotInGroup { group } => not_in_group(group),
+            Self::CheckinWeekClosed => checkin_week_closed(),
+            Self::NothingToChange { command } => nothing_to_change(command),
+            Self::MeetingNotFound => see_list("There is no meeting with that number here. ", "meeting list", NUMBERED),
+            Self::NoSuchOccurrence => see_list("That meeting has no occurrence then. ", "meeting list", DATES),
+            Self::NoSuchResource => see_list(
+                "There is no resource with that number or title; nothing was removed. ",
+                "resources list",
+                NUMBERED,
+            ),
+            Self::OccurrenceCancelled => see_list("That occurrence is cancelled. ", "meeting list", DATES),
+            Self::InQuietHours { time, from, to } => in_quiet_hours(*time, *from, *to),
+            Self::Clash {
                 command,
                 group,
                 name,
                 meeting,
                 at,
                 zone,
-            } => Line::text(format!("{group} already meets then: {name} (meeting {meeting}) on "))
-                .push(Span::Time { at: *at, zone: *zone })
-                .t(". Nothing was changed. To go ahead anyway, give the same ")
-                .cmd(*command)
-                .t(" again with confirm:yes."),
-            UserError::SeriesCancelled { meeting } => Line::text(format!(
-                "Meeting {meeting} has been cancelled, every occurrence of it. "
-            ))
-            .cmd("meeting list")
-            .t(" shows the meetings still to come."),
-            UserError::NotClearable { clearable } => Line::text(format!(
-                "clear takes a comma-separated list of the fields to empty, from: {clearable}."
-            )),
-            UserError::Refused(line) => line.clone(),
-        };
-        Message::new().line(line)
+            } => clash(command, group, name, *meeting, *at, *zone),
+            Self::SeriesCancelled { meeting } => series_cancelled(*meeting),
+            Self::NotClearable { clearable } => not_clearable(clearable),
+            Self::Refused(line) => line.clone(),
+        }
     }
+}
+
+// The command as typed.
+
+fn unknown_command(suggestion: Option<&'static str>) -> Line {
+    let l = Line::text("I don't know that command.");
+    match suggestion {
+        Some(s) => l.t(" Did you mean ").cmd(s).t("? "),
+        None => l.t(" "),
+    }
+    .cmd("help")
+    .t(" lists them all.")
+}
+
+fn unknown_option(command: &str, option: &str, valid: &[&str]) -> Line {
+    let l = Line::new().cmd(command).t(format!(" has no option called {option}."));
+    if valid.is_empty() {
+        l.t(" It takes none.")
+    } else {
+        l.t(format!(" It takes: {}.", valid.join(", ")))
+    }
+}
+
+fn missing_option(command: &str, option: &str) -> Line {
+    Line::new()
+        .cmd(command)
+        .t(format!(" needs {option}:… — "))
+        .cmd(format!("help {command}"))
+        .t(" shows how.")
+}
+
+fn unexpected_words(command: &str) -> Line {
+    Line::new()
+        .cmd(command)
+        .t(" takes no words after it. Options are written name:value.")
+}
+
+fn unquoted_words(command: &str) -> Line {
+    Line::new().cmd(command).t(
+        " takes only options written name:value. Put a value with spaces in quotes, \
+         e.g. note:\"a hard day\" group:\"Grief circle\". Nothing was saved.",
+    )
+}
+
+fn almost_an_option(command: &str, typed: &str, option: &str, value_of: &str) -> Line {
+    Line::new().cmd(command).t(format!(
+        " has no option {typed}:. Did you mean {option}:…? If the words are part of {value_of}, \
+         put its value in quotes: {value_of}:\"…\". Nothing was changed."
+    ))
+}
+
+fn trailing_words(command: &str, option: &str, belongs_to: &[&str]) -> Line {
+    let others = match belongs_to {
+        [] => String::new(),
+        names => format!(
+            " (perhaps {})",
+            names.iter().map(|n| format!("{n}:…")).collect::<Vec<_>>().join(" or ")
+        ),
+    };
+    Line::new().cmd(command).t(format!(
+        ": {option} takes one value, and more words follow it. If they belong to another option, \
+         write its name before them{others}; if they are all {option}, put them in quotes. \
+         Nothing was changed."
+    ))
+}
+
+fn open_quote() -> Line {
+    Line::text("A quote was left open. Put the closing \" after the value, e.g. name:\"Grief circle\".")
+}
+
+fn line_too_long(len: usize, max: usize) -> Line {
+    Line::text(format!(
+        "That is too long for a command ({len} characters; at most {max}). Shorten it, or change one field at a time."
+    ))
+}
+
+// One value.
+
+fn too_long(option: &str, len: usize, max: usize) -> Line {
+    Line::text(format!("{option} is too long ({len} characters; at most {max})."))
+}
+
+fn bad_number(option: &str, min: i64, max: i64) -> Line {
+    if max == i64::MAX {
+        Line::text(format!("{option} must be a whole number, {min} or more."))
+    } else {
+        Line::text(format!("{option} must be a whole number from {min} to {max}."))
+    }
+}
+
+fn bad_date(option: &str) -> Line {
+    Line::text(format!("{option} must be a date written YYYY-MM-DD, e.g. 2027-02-01."))
+}
+
+fn bad_timezone(suggestions: &[&str]) -> Line {
+    let l = Line::text("I don't know that time zone.");
+    if suggestions.is_empty() {
+        l.t(" Zones are written like Europe/Berlin or America/New_York.")
+    } else {
+        l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
+    }
+}
+
+fn ambiguous_date(typed: &str, day_first: chrono::NaiveDate, month_first: chrono::NaiveDate) -> Line {
+    Line::text(format!(
+        "{typed} could be {} or {}. Write the one you mean as {} or {}, or tell me how you write dates: ",
+        day_first.format("%-d %B %Y"),
+        month_first.format("%-d %B %Y"),
+        day_first.format("%Y-%m-%d"),
+        month_first.format("%Y-%m-%d"),
+    ))
+    .cmd("timezone dates:day_first")
+    .t(" or ")
+    .cmd("timezone dates:month_first")
+    .t(". Nothing was changed.")
+}
+
+fn zone_abbreviation(typed: &str, suggestions: &[&'static str]) -> Line {
+    let choices = match suggestions {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    };
+    Line::text(format!(
+        "{typed} is an abbreviation, and it does not follow daylight saving: your times would be an hour \
+         off for half the year. Which region do you mean: {choices}? Type its name instead, e.g. {}.",
+        suggestions.first().copied().unwrap_or("Europe/Berlin")
+    ))
+}
+
+// Who may, and where.
+
+fn not_permitted(command: &str, needs: Role, group: Option<&str>) -> Line {
+    Line::text("Only ")
+        .t(who(needs, group))
+        .t(" can use ")
+        .cmd(command)
+        .t(".")
+}
+
+fn bad_channel(option: &str, fact: &crate::io::ChannelFact) -> Line {
+    use crate::io::ChannelFact;
+    Line::text(format!("{option}: ")).t(match fact {
+        ChannelFact::OtherCommunity => {
+            "that room belongs to another community; a group's home is one of this community's channels or rooms."
+        }
+        ChannelFact::CannotPost => {
+            "I'm not in that channel or room, or may not post there. Invite me (on Discord: let me send messages there) first."
+        }
+        ChannelFact::NotText => "that is not a channel I can post messages in; name a text channel or room.",
+        ChannelFact::Unknown | ChannelFact::Postable(_) => {
+            "I can't find that channel or room. Name it as #channel, or on Matrix as #alias:server or !id:server."
+        }
+    })
+}
+
+// Groups, circles and check-ins.
+
+fn which_circle(choices: &[(i64, Option<String>)]) -> Line {
+    let listed: Vec<String> = choices
+        .iter()
+        .map(|(id, group)| match group {
+            Some(g) => format!("#{id} ({g})"),
+            None => format!("#{id}"),
+        })
+        .collect();
+    let first = choices.first().map_or(1, |(id, _)| *id);
+    Line::text(format!(
+        "Several circles run here: {}. Say which with circle:, e.g. ",
+        listed.join(", ")
+    ))
+    .cmd(format!("circle status circle:{first}"))
+    .t(".")
+}
+
+fn which_group(command: &str, homed: &[String]) -> Line {
+    match homed {
+        [] => Line::text("Which group? This channel is no group's home, so add group:NAME, e.g. ")
+            .cmd(format!("{command} group:NAME"))
+            .t(". ")
+            .cmd("group list")
+            .t(" shows them."),
+        _ => Line::text(format!(
+            "Which group? This channel is home to {}; add group: with one of them, e.g. ",
+            homed.join(", ")
+        ))
+        .cmd(format!("{command} group:{}", homed[0]))
+        .t("."),
+    }
+}
+
+fn group_not_found(suggestions: &[String]) -> Line {
+    let l = Line::text("There is no group by that name here.");
+    if suggestions.is_empty() {
+        l.t(" ").cmd("group list").t(" shows them all.")
+    } else {
+        l.t(format!(" Did you mean {}?", suggestions.join(", or ")))
+    }
+}
+
+fn group_exists(name: &str) -> Line {
+    Line::text(format!("There is already a group called {name}; pick another name."))
+}
+
+fn group_full(name: &str, capacity: i64) -> Line {
+    Line::text(format!(
+        "{name} is full ({capacity} of {capacity}). A facilitator can raise its capacity."
+    ))
+}
+
+fn not_in_group(group: &str) -> Line {
+    Line::text(format!(
+        "Only {group}'s members count in its check-ins, and you're not one of them, so nothing was saved. Join it with "
+    ))
+    .cmd(format!("group join group:\"{group}\""))
+    .t(", or check in just for yourself with ")
+    .cmd("checkin share")
+    .t(".")
+}
+
+fn checkin_week_closed() -> Line {
+    Line::text(
+        "That prompt's week is over and its summary is closed, so your answer to it stays as it was. Check in for today with ",
+    )
+    .cmd("checkin share")
+    .t(".")
+}
+
+fn nothing_to_change(command: &str) -> Line {
+    Line::new()
+        .cmd(command)
+        .t(" needs at least one field to change, e.g. topic:… or capacity:…")
+}
+
+// Meetings and the rest.
+
+const NUMBERED: &str = " shows them with their numbers.";
+const DATES: &str = " shows the coming dates.";
+
+/// Words that end by pointing to a list: the command, and what it shows.
+fn see_list(words: &str, list: &str, shows: &str) -> Line {
+    Line::text(words).cmd(list).t(shows)
+}
+
+fn in_quiet_hours(time: chrono::NaiveTime, from: chrono::NaiveTime, to: chrono::NaiveTime) -> Line {
+    let before = from - chrono::Duration::minutes(30);
+    Line::text(format!(
+        "{} is inside your quiet hours ({}-{}), when I send no DMs, so the prompt would only come at {}. \
+         Pick a time outside them, e.g. ",
+        time.format("%H:%M"),
+        from.format("%H:%M"),
+        to.format("%H:%M"),
+        to.format("%H:%M"),
+    ))
+    .cmd(format!("checkin remind time:{}", before.format("%H:%M")))
+    .t(", or change your quiet hours with ")
+    .cmd("reminders quiet:…")
+    .t(". Nothing was changed.")
+}
+
+fn clash(
+    command: &str,
+    group: &str,
+    name: &str,
+    meeting: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+) -> Line {
+    Line::text(format!("{group} already meets then: {name} (meeting {meeting}) on "))
+        .push(Span::Time { at, zone })
+        .t(". Nothing was changed. To go ahead anyway, give the same ")
+        .cmd(command)
+        .t(" again with confirm:yes.")
+}
+
+fn series_cancelled(meeting: i64) -> Line {
+    Line::text(format!(
+        "Meeting {meeting} has been cancelled, every occurrence of it. "
+    ))
+    .cmd("meeting list")
+    .t(" shows the meetings still to come.")
+}
+
+fn not_clearable(clearable: &str) -> Line {
+    Line::text(format!(
+        "clear takes a comma-separated list of the fields to empty, from: {clearable}."
+    ))
 }
 
 /// Who holds `needs`, in words: "a facilitator of Grief circle or a community admin".

@@ -95,72 +95,6 @@ impl DateOrder {
                 .iter()
                 .any(|p| name == *p || name.starts_with(&format!("{p}/")))
         };
-        const MONTH_FIRST: &[&str] = &[
-            "America/New_York",
-            "America/Detroit",
-            "America/Kentucky",
-            "America/Indiana",
-            "America/Chicago",
-            "America/Menominee",
-            "America/North_Dakota",
-            "America/Denver",
-            "America/Boise",
-            "America/Phoenix",
-            "America/Los_Angeles",
-            "America/Anchorage",
-            "America/Juneau",
-            "America/Sitka",
-            "America/Metlakatla",
-            "America/Yakutat",
-            "America/Nome",
-            "America/Adak",
-            "America/Indianapolis",
-            "America/Louisville",
-            "Pacific/Honolulu",
-            "Pacific/Guam",
-            "Pacific/Saipan",
-            "Pacific/Pago_Pago",
-            "US",
-            "Asia/Manila",
-        ];
-        const DAY_FIRST: &[&str] = &[
-            "Europe",
-            "Australia",
-            "Pacific/Auckland",
-            "Pacific/Chatham",
-            "NZ",
-            "GB",
-            "Eire",
-            "Asia/Kolkata",
-            "Asia/Calcutta",
-            "Asia/Karachi",
-            "Asia/Dhaka",
-            "Asia/Jerusalem",
-            "Asia/Dubai",
-            "Asia/Riyadh",
-            "Asia/Singapore",
-            "Asia/Kuala_Lumpur",
-            "Asia/Jakarta",
-            "Asia/Bangkok",
-            "Asia/Ho_Chi_Minh",
-            "Africa/Lagos",
-            "Africa/Nairobi",
-            "Africa/Cairo",
-            "Africa/Casablanca",
-            "Africa/Algiers",
-            "Africa/Accra",
-            "America/Mexico_City",
-            "America/Sao_Paulo",
-            "America/Argentina",
-            "America/Bogota",
-            "America/Lima",
-            "America/Santiago",
-            "America/Caracas",
-            "America/Montevideo",
-            "Brazil",
-        ];
-        // Year-first or mixed in Europe: asked rather than guessed.
-        const UNCLEAR: &[&str] = &["Europe/Budapest", "Europe/Vilnius"];
         if region(UNCLEAR) {
             None
         } else if region(MONTH_FIRST) {
@@ -172,6 +106,77 @@ impl DateOrder {
         }
     }
 }
+
+/// Zones (and the regions under them) where dates are written month first.
+const MONTH_FIRST: &[&str] = &[
+    "America/New_York",
+    "America/Detroit",
+    "America/Kentucky",
+    "America/Indiana",
+    "America/Chicago",
+    "America/Menominee",
+    "America/North_Dakota",
+    "America/Denver",
+    "America/Boise",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "America/Juneau",
+    "America/Sitka",
+    "America/Metlakatla",
+    "America/Yakutat",
+    "America/Nome",
+    "America/Adak",
+    "America/Indianapolis",
+    "America/Louisville",
+    "Pacific/Honolulu",
+    "Pacific/Guam",
+    "Pacific/Saipan",
+    "Pacific/Pago_Pago",
+    "US",
+    "Asia/Manila",
+];
+
+/// Zones (and the regions under them) where dates are written day first.
+const DAY_FIRST: &[&str] = &[
+    "Europe",
+    "Australia",
+    "Pacific/Auckland",
+    "Pacific/Chatham",
+    "NZ",
+    "GB",
+    "Eire",
+    "Asia/Kolkata",
+    "Asia/Calcutta",
+    "Asia/Karachi",
+    "Asia/Dhaka",
+    "Asia/Jerusalem",
+    "Asia/Dubai",
+    "Asia/Riyadh",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Jakarta",
+    "Asia/Bangkok",
+    "Asia/Ho_Chi_Minh",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Africa/Cairo",
+    "Africa/Casablanca",
+    "Africa/Algiers",
+    "Africa/Accra",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "America/Argentina",
+    "America/Bogota",
+    "America/Lima",
+    "America/Santiago",
+    "America/Caracas",
+    "America/Montevideo",
+    "Brazil",
+];
+
+/// Year-first or mixed in Europe: asked rather than guessed.
+const UNCLEAR: &[&str] = &["Europe/Budapest", "Europe/Vilnius"];
 
 /// The words that say a time of day, beyond a clock reading with a colon.
 const TIME_WORDS: [&str; 4] = ["am", "pm", "noon", "midnight"];

@@ -169,7 +169,7 @@ pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTim
     .bind(new.auto_advance)
     .bind(new.mute_others)
     .bind(new.in_voice)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(db)
     .await
     .context("creating a circle")
@@ -256,7 +256,7 @@ pub async fn save(db: &mut SqliteConnection, circle: i64, before: &State, state:
 
 pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
-        .bind(now)
+        .bind(now.timestamp())
         .bind(circle)
         .execute(&mut *db)
         .await
@@ -318,7 +318,7 @@ pub async fn set_presence(
         .bind(community)
         .bind(channel)
         .bind(member)
-        .bind(now)
+        .bind(now.timestamp())
         .bind(until.map(|u| u.timestamp()))
         .bind(may_mute)
     } else {

@@ -509,9 +509,10 @@ pub fn hhmm(t: NaiveTime) -> String {
 
 /// Whether a column holds an instant (Unix seconds, UTC), by its name: how
 /// `/mydata` knows which numbers to show as dates, and what the schema
-/// tests hold to INTEGER. Every instant column is named so.
+/// tests hold to INTEGER. Every instant column is named so; `remind_at`
+/// (the daily check-in's time of day, "HH:MM") is the one `_at` that is not.
 pub fn is_instant(column: &str) -> bool {
-    column.ends_with("_at")
+    (column.ends_with("_at") && column != "remind_at")
         || matches!(
             column,
             "at" | "since" | "until" | "lease_until" | "occurrence" | "moved_to" | "week_start"

@@ -70,19 +70,30 @@ async fn rows(pool: &SqlitePool, query: &'static str) -> BTreeSet<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_pending_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hearth.db");
-    std::fs::copy(FIXTURE, &db).unwrap();
-    let old = SqlitePool::connect_with(
+/// The fixture itself, read-only: never migrated or written.
+async fn fixture() -> SqlitePool {
+    SqlitePool::connect_with(
         SqliteConnectOptions::new()
             .filename(FIXTURE)
             .read_only(true)
             .immutable(true),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// A copy of the fixture to upgrade, in a directory of its own.
+fn copy_of_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hearth.db");
+    std::fs::copy(FIXTURE, &db).unwrap();
+    (dir, db)
+}
+
+#[tokio::test]
+async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_pending_job() {
+    let (dir, db) = copy_of_fixture();
+    let old = fixture().await;
 
     // The current core migrates the copy forward.
     let store = bot_core::Store::open(&db)
@@ -290,9 +301,7 @@ async fn instant_columns(pool: &SqlitePool) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hearth.db");
-    std::fs::copy(FIXTURE, &db).unwrap();
+    let (_dir, db) = copy_of_fixture();
     let at_0014 = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&db).foreign_keys(true))
         .await
         .unwrap();
@@ -308,14 +317,7 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
     ];
     let before = cells(&at_0014, CONVERTED).await;
     // The 0007 file's own values are among them, as it holds them.
-    let old = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(FIXTURE)
-            .read_only(true)
-            .immutable(true),
-    )
-    .await
-    .unwrap();
+    let old = fixture().await;
     let in_fixture = cells(&old, CONVERTED).await;
     old.close().await;
     assert_eq!(in_fixture.len(), 18, "{in_fixture:#?}");

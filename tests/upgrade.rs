@@ -92,7 +92,7 @@ fn copy_of_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
 
 #[tokio::test]
 async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_pending_job() {
-    let (dir, db) = copy_of_fixture();
+    let (_dir, db) = copy_of_fixture();
     let old = fixture().await;
 
     // The current core migrates the copy forward.

@@ -909,7 +909,7 @@ async fn remind(
     }
     if let Some(time) = time {
         sqlx::query("UPDATE checkin_settings SET remind_at = ?, zone = ?, community_id = ? WHERE member_id = ?")
-            .bind(time.map(|t| t.format("%H:%M").to_string()))
+            .bind(time.map(when::hhmm))
             .bind(zone.name())
             .bind(asker.community.id)
             .bind(me.id)
@@ -1272,7 +1272,7 @@ async fn insert_schedule(
     .bind(repeat)
     .bind(rule)
     .bind(question)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(&mut *conn)
     .await
     .context("saving a check-in schedule")

@@ -354,7 +354,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     .bind(card.channel.unwrap_or(here))
     .bind(card.guideline.unwrap_or(DEFAULT_GUIDELINE))
     .bind(card.tell_facilitators.unwrap_or(false))
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(store.pool())
     .await;
     let id = match inserted {
@@ -866,7 +866,7 @@ async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now
            AND (g.capacity IS NULL OR (SELECT COUNT(*) FROM group_members WHERE group_id = g.id) < g.capacity)",
     )
     .bind(member)
-    .bind(now)
+    .bind(now.timestamp())
     .bind(group.id)
     .bind(member)
     .execute(&mut *conn)

@@ -52,7 +52,7 @@ macro_rules! select_meetings {
             "SELECT id, group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, cancelled, ",
             "ends_at, continued_by, ",
             "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends, ",
-            "COALESCE(updated_at, CAST(strftime('%s', created_at) AS INTEGER), 0) AS changed_at ",
+            "COALESCE(updated_at, created_at, 0) AS changed_at ",
             "FROM meetings ",
             $rest
         )
@@ -1000,7 +1000,7 @@ async fn insert(conn: &mut SqliteConnection, group: &Group, new: NewSeries<'_>, 
     .bind(rule)
     .bind(duration)
     .bind(location)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(&mut *conn)
     .await
     .context("inserting a meeting")?;
@@ -1723,7 +1723,7 @@ pub async fn rsvp(
     .bind(occ.original.timestamp())
     .bind(me.id)
     .bind(answer)
-    .bind(now)
+    .bind(now.timestamp())
     .execute(&mut *conn)
     .await
     .context("saving an RSVP")?;

@@ -101,7 +101,7 @@ pub async fn community(
     .bind(platform.as_str())
     .bind(external_id)
     .bind(default_zone.name())
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(store.pool())
     .await
     .context("upserting a community")
@@ -136,7 +136,7 @@ pub async fn member(
     .bind(platform.as_str())
     .bind(external_id)
     .bind(display_name)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(store.pool())
     .await
     .context("upserting a member")
@@ -165,7 +165,7 @@ pub async fn named_member(store: &Store, platform: Platform, external_id: &str, 
     .bind(platform.as_str())
     .bind(external_id)
     .bind(external_id)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(store.pool())
     .await
     .context("upserting a named member")

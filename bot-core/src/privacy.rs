@@ -121,7 +121,18 @@ async fn rows(store: &Store, table: &str, member: i64) -> Result<Vec<Value>> {
         .context("reading a table's columns")?;
     let pairs: Vec<String> = columns
         .iter()
-        .map(|c| format!("'{}', {}", c.replace('\'', "''"), quoted(c)))
+        .map(|c| {
+            // Instants are stored as Unix seconds; people read them as dates.
+            let value = if crate::when::is_instant(c) {
+                let q = quoted(c);
+                format!(
+                    "CASE typeof({q}) WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%SZ', {q}, 'unixepoch') ELSE {q} END"
+                )
+            } else {
+                quoted(c)
+            };
+            format!("'{}', {value}", c.replace('\'', "''"))
+        })
         .collect();
     let sql = format!(
         "SELECT json_object({}) FROM {} WHERE member_id = ?",

@@ -273,8 +273,8 @@ pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, ask
         }
         if let Some(quiet) = quiet {
             sqlx::query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
-                .bind(quiet.map(|q| q.0))
-                .bind(quiet.map(|q| q.1))
+                .bind(quiet.map(|q| crate::when::hhmm(q.0)))
+                .bind(quiet.map(|q| crate::when::hhmm(q.1)))
                 .bind(me.id)
                 .execute(&mut *conn)
                 .await

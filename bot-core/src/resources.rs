@@ -207,7 +207,7 @@ async fn add(
     .bind(&url)
     .bind(topic)
     .bind(description)
-    .bind(now.to_rfc3339())
+    .bind(now.timestamp())
     .fetch_optional(store.pool())
     .await
     .context("adding a resource")?;

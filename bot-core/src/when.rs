@@ -503,6 +503,27 @@ pub fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// How a time is stored (migration 0015, "How time is stored" in
+/// `docs/ARCHITECTURE.md`): an instant is bound as Unix seconds, UTC
+/// (`t.timestamp()`, never a `DateTime` itself, which sqlx would write as
+/// text) and read back with [`at`]; a local time of day (quiet hours, the
+/// daily check-in) is this "HH:MM", read in the zone named beside it.
+pub fn hhmm(t: NaiveTime) -> String {
+    t.format("%H:%M").to_string()
+}
+
+/// Whether a column holds an instant (Unix seconds, UTC), by its name: how
+/// `/mydata` knows which numbers to show as dates, and what the schema
+/// tests hold to INTEGER. Every instant column is named so; `remind_at`
+/// (the daily check-in's time of day, "HH:MM") is the one `_at` that is not.
+pub fn is_instant(column: &str) -> bool {
+    (column.ends_with("_at") && column != "remind_at")
+        || matches!(
+            column,
+            "at" | "since" | "until" | "lease_until" | "occurrence" | "moved_to" | "week_start"
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

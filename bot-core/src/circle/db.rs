@@ -169,7 +169,7 @@ pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTim
     .bind(new.auto_advance)
     .bind(new.mute_others)
     .bind(new.in_voice)
-    .bind(now)
+    .bind(now.timestamp())
     .fetch_one(db)
     .await
     .context("creating a circle")
@@ -256,7 +256,7 @@ pub async fn save(db: &mut SqliteConnection, circle: i64, before: &State, state:
 
 pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
-        .bind(now)
+        .bind(now.timestamp())
         .bind(circle)
         .execute(&mut *db)
         .await
@@ -318,7 +318,7 @@ pub async fn set_presence(
         .bind(community)
         .bind(channel)
         .bind(member)
-        .bind(now)
+        .bind(now.timestamp())
         .bind(until.map(|u| u.timestamp()))
         .bind(may_mute)
     } else {
@@ -348,7 +348,7 @@ pub async fn lapsed(db: &mut SqliteConnection, community: i64, member: i64, now:
 
 pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<String>> {
     sqlx::query_scalar(
-        "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC LIMIT 1",
+        "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC, rowid DESC LIMIT 1",
     )
     .bind(member)
     .bind(community)
@@ -393,7 +393,7 @@ pub async fn mutable_in(db: &mut SqliteConnection, community: i64, channel: &str
 /// Who is in a voice channel or call, earliest first.
 pub async fn present_in(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<i64>> {
     sqlx::query_scalar(
-        "SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, member_id",
+        "SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, rowid",
     )
     .bind(community)
     .bind(channel)

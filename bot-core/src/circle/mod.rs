@@ -409,7 +409,12 @@ pub(crate) async fn start(
     )
     .await?;
     // From now on, while the circle runs, who is here is recorded.
-    for sitter in start.seated.iter().flat_map(|s| &s.people) {
+    // Stored in whole seconds, so those who came within one second are
+    // recorded in the order they came (then by member): the row order
+    // breaks `since`'s ties.
+    let mut sitters: Vec<_> = start.seated.iter().flat_map(|s| &s.people).collect();
+    sitters.sort_by_key(|s| (s.since, s.member));
+    for sitter in sitters {
         // Recorded as of when they sat down, so the round goes in the order they came.
         record_presence(
             &mut tx,

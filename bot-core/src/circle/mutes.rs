@@ -128,7 +128,7 @@ pub(crate) async fn plan(
         .bind(member)
         .bind(&circle.channel)
         .bind(circle.id)
-        .bind(now)
+        .bind(now.timestamp())
         .execute(&mut *db)
         .await
         .context("recording a mute")?;

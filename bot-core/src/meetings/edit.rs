@@ -298,7 +298,7 @@ async fn carry_over(
     split: DateTime<Utc>,
 ) -> Result<Vec<(crate::members::Member, Change)>> {
     let zone = old.zone();
-    let rsvps: Vec<(i64, i64, String, Option<NaiveDateTime>)> = sqlx::query_as(
+    let rsvps: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
     )
     .bind(old.id)

@@ -55,9 +55,9 @@ async fn a_member_with_everything() -> Bot {
         .await
         .unwrap();
     sqlx::query(
-        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, '2026-03-19T10:00:00Z');
+        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, 1773914400);
          INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
-             VALUES (1, ?, 'voice', NULL, 0, '2026-03-19T10:00:00Z');",
+             VALUES (1, ?, 'voice', NULL, 0, 1773914400);",
     )
     .bind(me)
     .bind(me)
@@ -105,7 +105,7 @@ async fn mydata_holds_a_row_from_every_table_that_names_members() {
         assert!(rows.is_some_and(|r| !r.is_empty()), "/mydata shows nothing of {table}");
     }
     assert_eq!(data["rows"]["checkins"][0]["note"], "zephsecretnote");
-    assert_eq!(data["rows"]["reminder_settings"][0]["quiet_start"], "23:00:00");
+    assert_eq!(data["rows"]["reminder_settings"][0]["quiet_start"], "23:00");
     assert_eq!(data["rows"]["rsvps"][0]["answer"], "yes");
     let jobs = data["rows"]["jobs"].as_array().unwrap();
     assert!(jobs.iter().any(|j| j["state"] == "pending"), "{jobs:?}");

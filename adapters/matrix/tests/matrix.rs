@@ -15,16 +15,14 @@ use std::time::Duration;
 
 use bot_core::io::{Delivery, Outbox};
 use bot_core::{Effect, Line, Message, Span};
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
+use common::{
+    AliceAndBob, Bot, Member, Seen, alice_and_bob_with_the_bot, bot_config, bot_said, hearth, room_with_bot,
+    room_with_bot_in, synapse, unique,
+};
 use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
 use serde_json::json;
-
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
 
 /// The whole member journey in one room: help, creating a group, its card,
 /// joining it by reaction, the directory, a private command, a refusal.
@@ -607,13 +605,15 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_pressed_in_a_dm_acts_in_its_community() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
-    let rid = room.room_id().to_owned();
+    let AliceAndBob {
+        synapse: _,
+        dir: _dir,
+        bot,
+        alice,
+        bob,
+        room,
+        rid,
+    } = alice_and_bob_with_the_bot(false).await;
     let said = bot_said(&bot);
     let create = alice
         .say(&room, r#"!group create name:"Walkers" topic:grief led_by:peer"#)
@@ -827,13 +827,15 @@ async fn a_circle_follows_element_call_memberships_ignores_a_spoofed_one_and_tak
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_call_members_join_by_command_and_the_facilitator_alone_gets_the_summary() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
-    let rid = room.room_id().to_owned();
+    let AliceAndBob {
+        synapse: _,
+        dir: _dir,
+        bot,
+        alice,
+        bob,
+        room,
+        rid,
+    } = alice_and_bob_with_the_bot(false).await;
     let bob_room = bob.wait_joined(&rid).await;
     let said = bot_said(&bot);
 
@@ -951,13 +953,15 @@ async fn a_call_membership_that_expires_with_no_further_event_leaves_the_circle_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_press_that_moves_the_stick_is_answered_by_the_status_alone_and_a_refusal_reaches_only_the_presser() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
-    let rid = room.room_id().to_owned();
+    let AliceAndBob {
+        synapse: _,
+        dir: _dir,
+        bot,
+        alice,
+        bob,
+        room,
+        rid,
+    } = alice_and_bob_with_the_bot(false).await;
     let bob_room = bob.wait_joined(&rid).await;
     let said = bot_said(&bot);
 

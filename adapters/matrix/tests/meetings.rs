@@ -13,9 +13,10 @@ mod common;
 
 use std::sync::Arc;
 
-use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, ManualClock, Outbox, Scheduler, Store};
-use chrono::{Duration, DurationRound, Utc};
-use common::{Bot, Member, Seen, bot_config, room_with_bot, synapse};
+use bot_core::Clock as _;
+use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, Outbox, Scheduler, Store};
+use chrono::{Duration, Utc};
+use common::{Bot, Member, Seen, bot_config, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
 use matrix_sdk::ruma::{RoomId, UserId};
 
 /// A command from a community admin in `room`, straight to the core: quicker
@@ -43,20 +44,14 @@ async fn admin_says(hearth: &Hearth, admin: &UserId, room: &RoomId, text: String
 async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, true, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
 
     alice
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
@@ -162,8 +157,7 @@ async fn taking_back_an_rsvp_reaction_leaves_no_answer_and_pressing_again_answer
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     alice
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
@@ -228,8 +222,7 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     let bob_room = bob.room(&rid);
 
     // Dates within the coming month, so that the list shows them.
@@ -342,8 +335,7 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     let bob_room = bob.room(&rid);
     let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
     let (first, third) = (day(1), day(15));
@@ -454,13 +446,8 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
 async fn twenty_reminders_at_once_arrive_as_two_digests_with_all_buttons_under_synapses_default_rate_limit() {
     let synapse = common::strict_synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
@@ -609,13 +596,8 @@ fn soak_reader(
 async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_never_in_edits_reactions_or_answers() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     // Unencrypted, as the soak's room is: the reader reads bodies.

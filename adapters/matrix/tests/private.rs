@@ -13,14 +13,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse};
+use common::{Bot, Member, bot_config, bot_said, hearth, room_with_bot, synapse};
 use matrix_sdk::RoomMemberships;
 use matrix_sdk::ruma::events::room::member::MembershipState;
-
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn words_for_other_bots_get_nothing_and_only_personal_answers_go_by_dm() {

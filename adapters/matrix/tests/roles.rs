@@ -12,14 +12,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
+use common::{Bot, Member, bot_config, bot_said, hearth, room_with_bot, room_with_bot_in, synapse, unique};
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::events::room::member::MembershipState;
-
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
 
 /// `who` says `text` in `room` and waits for the bot's reply to it.
 async fn ask(who: &Member, bot: &Bot, room: &matrix_sdk::Room, text: &str) -> String {

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bot_core::{CoreConfig, Hearth, Store, SystemClock};
+use bot_core::{CoreConfig, Hearth, ManualClock, Store, SystemClock};
+use chrono::{DurationRound, Utc};
 use hearth_matrix::{Matrix, MatrixConfig};
 use hmac::{Hmac, Mac};
 use matrix_sdk::config::SyncSettings;
@@ -503,6 +504,25 @@ pub async fn hearth() -> Hearth {
     )
 }
 
+/// A Hearth core on a manual clock, set to now (whole seconds), which the
+/// test moves to make reminders and prompts due.
+pub async fn hearth_on_a_manual_clock() -> (Hearth, ManualClock) {
+    let start = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap();
+    let clock = ManualClock::new(start);
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(clock.clone()),
+        CoreConfig::default(),
+    );
+    (hearth, clock)
+}
+
+/// Whether a message seen is one the bot sent.
+pub fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + Clone + use<> {
+    let me = bot.user_id.to_string();
+    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
+}
+
 impl Bot {
     /// Connects (restoring the session in `config.store_dir` if there is
     /// one) and runs the bot in a task.
@@ -532,6 +552,37 @@ impl Bot {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+    }
+}
+
+/// Alice's room with Bob and the bot in it, the bot on a core of its own with
+/// its store in `dir`.
+pub struct AliceAndBob {
+    pub synapse: Synapse,
+    pub dir: tempfile::TempDir,
+    pub bot: Bot,
+    pub alice: Member,
+    pub bob: Member,
+    pub room: Room,
+    pub rid: OwnedRoomId,
+}
+
+pub async fn alice_and_bob_with_the_bot(encrypted: bool) -> AliceAndBob {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, encrypted, &[&bob]).await;
+    let rid = room.room_id().to_owned();
+    AliceAndBob {
+        synapse,
+        dir,
+        bot,
+        alice,
+        bob,
+        room,
+        rid,
     }
 }
 

@@ -59,6 +59,24 @@ impl Bot {
     }
 }
 
+/// The admin schedules group #1 weekly from Saturday 21 March 2026, 19:00 UTC.
+pub(crate) async fn weekly_from_21_march(bot: &Bot) -> Response {
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
+    )
+    .await
+}
+
+/// The admin schedules one meeting of group #1, Saturday 21 March 2026, 19:00 UTC.
+pub(crate) async fn one_meeting_on_21_march(bot: &Bot) -> Response {
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await
+}
+
 /// Channels as the console adapter finds them: any name is a channel of its one community.
 pub(crate) fn console_channels(invocation: crate::Invocation) -> crate::Invocation {
     invocation.check_channels(|raw| crate::ChannelFact::Postable(crate::parse::channel_id(raw)))
@@ -773,11 +791,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
         bot.say("ann", "group join group:#1").await;
         bot.say("ann", "reminders dm:on leads:30m").await;
         bot.say("ben", "meeting rsvp meeting:1 answer:yes").await;
@@ -815,11 +829,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-        )
-        .await;
+        weekly_from_21_march(&bot).await;
         bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
             .await;
         bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:maybe")
@@ -872,11 +882,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-        )
-        .await;
+        weekly_from_21_march(&bot).await;
 
         // Down from before the 24-hour reminder until 30 minutes before the meeting.
         bot.clock.set(at("2026-03-21T18:30:00Z"));
@@ -1018,11 +1024,7 @@ mod meetings {
         let none = bot.hearth.next_due(&[Platform::Console]).await.unwrap();
         let mut changes = bot.hearth.jobs_watch();
         let woken = tokio::spawn(async move { changes.changed().await });
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
 
         assert_eq!(none, None);
         tokio::time::timeout(std::time::Duration::from_secs(5), woken)
@@ -1244,11 +1246,7 @@ mod native_events {
         bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
             .await;
 
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
 
         let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'event'")
             .fetch_one(bot.hearth.store().pool())

@@ -19,14 +19,13 @@ use running::scrape;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Member, room_with_bot, synapse};
 use matrix_sdk::ruma::UserId;
-use running::Running;
+use running::{Running, free_port, hearth_on};
 use support::{APP, FakeDiscord, GUILD, PLAIN, callback_path, command_interaction, member, token};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -178,22 +177,9 @@ fn config(
     config
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start_hearth(config: &std::path::Path, dir: &std::path::Path) -> Running {
     Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(config)
-            .env_remove("HEARTH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+        hearth_on(config)
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
             .spawn()
             .unwrap(),

@@ -1166,6 +1166,17 @@ fn channel_by_id(id: &str) -> Response {
     }
 }
 
+/// (user, mute) of a server-mute request.
+pub fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
+    let user = r
+        .path
+        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
+        .parse()
+        .ok()?;
+    (r.method == "PATCH").then_some(())?;
+    Some((user, r.body["mute"].as_bool()?))
+}
+
 /// (user, suppress) of a suppress request on the fixtures' stage.
 pub fn suppress_of(r: &Recorded) -> Option<(u64, bool)> {
     let user = r

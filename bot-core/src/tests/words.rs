@@ -5,8 +5,7 @@
 use chrono::Duration;
 
 use super::jobs_engine::{count, grief};
-use super::meetings::{Seen, recording};
-use super::{Bot, at, is_private, text, weekly_from_21_march};
+use super::{Bot, Seen, at, is_private, recording, text, weekly_from_21_march};
 use crate::{Clock, Effect, Response};
 
 /// Each delivery as (where, plain text).

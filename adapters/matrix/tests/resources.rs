@@ -9,19 +9,12 @@
 
 mod common;
 
-use common::{AliceAndBob, alice_and_bob_with_the_bot, bot_said};
+use common::{alice_and_bob_with_the_bot, bot_said};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_first() {
-    let AliceAndBob {
-        synapse: _,
-        dir: _dir,
-        bot,
-        alice,
-        bob,
-        room,
-        rid,
-    } = alice_and_bob_with_the_bot(true).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(true).await;
+    let rid = room.room_id().to_owned();
     let bob_room = bob.room(&rid);
     let said = bot_said(&bot);
 
@@ -100,15 +93,8 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
-    let AliceAndBob {
-        synapse: _,
-        dir: _dir,
-        bot,
-        alice,
-        bob,
-        room,
-        rid,
-    } = alice_and_bob_with_the_bot(false).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(false).await;
+    let rid = room.room_id().to_owned();
     let bob_room = bob.room(&rid);
     let said = bot_said(&bot);
 

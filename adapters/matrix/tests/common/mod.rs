@@ -325,6 +325,14 @@ impl Member {
     }
 
     /// Creates a space.
+    /// A space of this member's with the bot joined to it.
+    pub async fn create_space_with(&self, bot: &UserId) -> Room {
+        let space = self.create_space().await;
+        space.invite_user_by_id(bot).await.unwrap();
+        self.wait_membership(space.room_id(), bot, MembershipState::Join).await;
+        space
+    }
+
     pub async fn create_space(&self) -> Room {
         let mut request = create_room::v3::Request::new();
         let mut creation = create_room::v3::CreationContent::new();
@@ -482,6 +490,8 @@ pub struct Bot {
     pub outbox: hearth_matrix::MatrixOutbox,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The directory of its store, when the bot owns it.
+    dir: Option<tempfile::TempDir>,
 }
 
 /// Registers a bot user and returns its configuration, with its stores in `dir`.
@@ -542,6 +552,7 @@ impl Bot {
             outbox,
             stop: Some(stop),
             task: Some(task),
+            dir: None,
         }
     }
 
@@ -555,35 +566,24 @@ impl Bot {
     }
 }
 
-/// Alice's room with Bob and the bot in it, the bot on a core of its own with
-/// its store in `dir`.
-pub struct AliceAndBob {
-    pub synapse: Synapse,
-    pub dir: tempfile::TempDir,
-    pub bot: Bot,
-    pub alice: Member,
-    pub bob: Member,
-    pub room: Room,
-    pub rid: OwnedRoomId,
+/// A bot on `synapse`, on a core of its own, its store in a temporary
+/// directory that it keeps.
+pub async fn bot_on(synapse: &Synapse) -> Bot {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = Bot::start(hearth().await, bot_config(synapse, dir.path()).await).await;
+    bot.dir = Some(dir);
+    bot
 }
 
-pub async fn alice_and_bob_with_the_bot(encrypted: bool) -> AliceAndBob {
+/// Alice's room with Bob and the bot in it: the bot (on a core of its own,
+/// its store in a temporary directory it keeps), Alice, Bob and the room.
+pub async fn alice_and_bob_with_the_bot(encrypted: bool) -> (Bot, Member, Member, Room) {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, encrypted, &[&bob]).await;
-    let rid = room.room_id().to_owned();
-    AliceAndBob {
-        synapse,
-        dir,
-        bot,
-        alice,
-        bob,
-        room,
-        rid,
-    }
+    (bot, alice, bob, room)
 }
 
 /// A member's room with the bot in it: created, bot invited, bot joined.

@@ -14,30 +14,24 @@ mod support;
 
 use std::process::Command;
 
-use running::{Running, hearth_on};
+use running::{Running, hearth_on, write_config};
 use serde_json::json;
 use support::{
     ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, STAGE, callback_path, command_interaction,
-    guild_create, member, mute_of, suppress_of, token, voice_state,
+    discord_section, guild_create, member, mute_of, suppress_of, token, voice_state,
 };
 
 #[tokio::test]
 async fn the_binary_answers_slash_commands_on_a_fake_discord() {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\nfacilitator_role = \"Facilitator\"\napi_base_url = {base:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            token = token_file.display().to_string(),
-            base = fake.base_url,
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "{}facilitator_role = \"Facilitator\"\n",
+            discord_section(&fake, dir.path())
         ),
-    )
-    .unwrap();
+    );
 
     let hearth = spawn(&config);
     let identify = fake.wait_identified().await;
@@ -76,20 +70,7 @@ async fn the_binary_answers_slash_commands_on_a_fake_discord() {
 
 /// A config for the binary against `fake`, in `dir`.
 fn config_for(fake: &FakeDiscord, dir: &std::path::Path) -> std::path::PathBuf {
-    let token_file = dir.join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
-            db = dir.join("hearth.db").display().to_string(),
-            token = token_file.display().to_string(),
-            base = fake.base_url,
-        ),
-    )
-    .unwrap();
-    config
+    write_config(dir, &discord_section(fake, dir))
 }
 
 fn spawn(config: &std::path::Path) -> Running {

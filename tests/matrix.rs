@@ -10,7 +10,7 @@ use std::process::Command;
 
 use common::{Member, room_with_bot, synapse};
 use matrix_sdk::ruma::UserId;
-use running::{Running, hearth_on};
+use running::{Running, hearth_on, write_config};
 
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -26,19 +26,7 @@ async fn the_binary_answers_in_an_encrypted_room_and_posts_reminders() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let bot = common::bot_config(&synapse, dir.path()).await;
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            hs = bot.homeserver,
-            user = bot.user_id,
-            pw = bot.password_file.as_ref().unwrap().display().to_string(),
-            store = bot.store_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = write_config(dir.path(), &common::matrix_section(&bot, &bot.homeserver));
     let child = hearth_on(&config).spawn().expect("the hearth binary starts");
     let pid = child.id();
     let _hearth = Running(child);
@@ -104,19 +92,7 @@ async fn at_rust_log_debug_the_binary_logs_no_note_no_token_and_no_one_near_a_pr
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let bot = common::bot_config(&synapse, dir.path()).await;
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            hs = bot.homeserver,
-            user = bot.user_id,
-            pw = bot.password_file.as_ref().unwrap().display().to_string(),
-            store = bot.store_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = write_config(dir.path(), &common::matrix_section(&bot, &bot.homeserver));
     let log_path = dir.path().join("hearth.log");
     let child = hearth_on(&config)
         .env("RUST_LOG", "debug")

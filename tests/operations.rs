@@ -19,17 +19,17 @@ use running::scrape;
 mod support;
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use running::{Running, free_port, hearth_on};
+use running::{Running, free_port, hearth_on, write_config};
 #[cfg(feature = "discord")]
 use serde_json::json;
 #[cfg(feature = "discord")]
 use support::{
-    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, command_interaction, guild_create, member,
-    mute_of, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, command_interaction, discord_section,
+    guild_create, member, mute_of, voice_state,
 };
 
 fn hearth(args: &[&str]) -> Output {
@@ -47,30 +47,6 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A config in `dir` with `sections` after `[storage]`.
-fn write_config(dir: &Path, sections: &str) -> PathBuf {
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n{sections}",
-            db = dir.join("hearth.db").display().to_string()
-        ),
-    )
-    .unwrap();
-    config
-}
-
-#[cfg(feature = "discord")]
-fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
-    let token_file = dir.join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    format!(
-        "[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
-        token = token_file.display().to_string(),
-        base = fake.base_url,
-    )
-}
-
 // ---- Discord setup ----------------------------------------------------------
 
 #[cfg(feature = "discord")]

@@ -28,6 +28,21 @@ pub fn hearth_on(config: &Path) -> Command {
     command
 }
 
+/// `dir`/hearth.toml: storage in `dir`/hearth.db, then `sections`.
+#[allow(dead_code)]
+pub fn write_config(dir: &Path, sections: &str) -> std::path::PathBuf {
+    let config = dir.join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\npath = {db:?}\n\n{sections}",
+            db = dir.join("hearth.db").display().to_string()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 #[allow(dead_code)]
 pub fn free_port() -> u16 {

@@ -494,6 +494,16 @@ pub struct Bot {
     dir: Option<tempfile::TempDir>,
 }
 
+/// The `[matrix]` section of a binary's config for `bot`, on `homeserver`.
+pub fn matrix_section(bot: &MatrixConfig, homeserver: &str) -> String {
+    format!(
+        "[matrix]\nhomeserver = {homeserver:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
+        user = bot.user_id,
+        pw = bot.password_file.as_ref().unwrap().display().to_string(),
+        store = bot.store_dir.display().to_string(),
+    )
+}
+
 /// Registers a bot user and returns its configuration, with its stores in `dir`.
 pub async fn bot_config(synapse: &Synapse, dir: &Path) -> MatrixConfig {
     let (user_id, _) = synapse.register(&unique("hearth"), false).await;

@@ -103,6 +103,43 @@ fn weekly_grief_circle(n: u64, when: &str, timezone: &str) -> Value {
     )
 }
 
+/// The admin's `/meeting move` of meeting 1's 21 March meeting to 22 March, 18:00.
+fn move_the_21st_to_the_22nd(n: u64) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting move",
+        &[
+            ("meeting", 4, json!(1)),
+            ("when", 3, json!("2026-03-22 18:00")),
+            ("occurrence", 3, json!("2026-03-21")),
+        ],
+    )
+}
+
+/// The admin's `/meeting cancel` of every meeting of meeting 1.
+fn cancel_the_series(n: u64) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting cancel",
+        &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
+    )
+}
+
+/// The native events once `interaction` is answered and the scheduler has
+/// done what it queued.
+async fn events_after(
+    bot: &Bot,
+    scheduler: &bot_core::Scheduler,
+    clock: &bot_core::ManualClock,
+    interaction: Value,
+) -> Vec<Value> {
+    answer(&bot.interact(interaction).await);
+    scheduler.tick(clock.now()).await.unwrap();
+    bot.fake.events()
+}
+
 /// `/circle start mute_others:yes` by `who`.
 fn circle_start_muting_others(n: u64, who: &Value) -> Value {
     command_interaction(id(n), who, "circle start", &[("mute_others", 3, json!("yes"))])
@@ -1416,32 +1453,8 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
     );
     scheduler.tick(clock.now()).await.unwrap();
     let created = bot.fake.events();
-    answer(
-        &bot.interact(command_interaction(
-            id(3),
-            &admin(),
-            "meeting move",
-            &[
-                ("meeting", 4, json!(1)),
-                ("when", 3, json!("2026-03-22 18:00")),
-                ("occurrence", 3, json!("2026-03-21")),
-            ],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let moved = bot.fake.events();
-    answer(
-        &bot.interact(command_interaction(
-            id(4),
-            &admin(),
-            "meeting cancel",
-            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let cancelled = bot.fake.events();
+    let moved = events_after(&bot, &scheduler, &clock, move_the_21st_to_the_22nd(3)).await;
+    let cancelled = events_after(&bot, &scheduler, &clock, cancel_the_series(4)).await;
 
     assert_eq!(created.len(), 1, "{created:#?}");
     assert_eq!(
@@ -1552,33 +1565,9 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
 
     // The occurrence moves: the event that has started stays as it is, and
     // the occurrence gets an event of its own.
-    answer(
-        &bot.interact(command_interaction(
-            id(3),
-            &admin(),
-            "meeting move",
-            &[
-                ("meeting", 4, json!(1)),
-                ("when", 3, json!("2026-03-22 18:00")),
-                ("occurrence", 3, json!("2026-03-21")),
-            ],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let moved = bot.fake.events();
+    let moved = events_after(&bot, &scheduler, &clock, move_the_21st_to_the_22nd(3)).await;
     // The series is cancelled: the running event is ended, the other cancelled.
-    answer(
-        &bot.interact(command_interaction(
-            id(4),
-            &admin(),
-            "meeting cancel",
-            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let cancelled = bot.fake.events();
+    let cancelled = events_after(&bot, &scheduler, &clock, cancel_the_series(4)).await;
 
     let to_first = format!("/guilds/{GUILD}/scheduled-events/{first}");
     let edits: Vec<serde_json::Value> = bot.fake.requests()[before..]

@@ -17,6 +17,7 @@ use bot_core::Clock as _;
 use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, Outbox, Scheduler, Store};
 use chrono::{Duration, Utc};
 use common::{Bot, Member, Seen, bot_config, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
+use matrix_sdk::Room;
 use matrix_sdk::ruma::{RoomId, UserId};
 
 /// A command from a community admin in `room`, straight to the core: quicker
@@ -38,6 +39,43 @@ async fn admin_says(hearth: &Hearth, admin: &UserId, room: &RoomId, text: String
         kind: bot_core::InputKind::Command(bot_core::parse::parse_command(&text).unwrap()),
     };
     hearth.handle(&input).await
+}
+
+/// Alice creates Grief circle in `room` and schedules it weekly from `first`
+/// at 19:00 UTC; Bob says yes to its meeting on `going` from his own view of
+/// the room. Each waits for the bot's answer before going on, as people do.
+async fn weekly_grief_circle_and_bobs_yes(
+    alice: &Member,
+    room: &Room,
+    bob: &Member,
+    bob_room: &Room,
+    from_bot: &impl Fn(&Seen) -> bool,
+    first: &str,
+    going: &str,
+) {
+    alice
+        .say(room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .say(
+            room,
+            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
+        )
+        .await;
+    alice
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    bob.say(
+        bob_room,
+        &format!("!meeting rsvp meeting:1 occurrence:{going} answer:yes"),
+    )
+    .await;
+    bob.wait_for("the RSVP thanks", |s| {
+        from_bot(s) && s.body().contains("you're going to Grief circle")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,29 +267,7 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
     let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
     let (first, second, third) = (day(1), day(8), day(15));
     // One command after another, each answered before the next, as people type.
-    alice
-        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
-        .await;
-    alice
-        .say(
-            &room,
-            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    bob.say(
-        &bob_room,
-        &format!("!meeting rsvp meeting:1 occurrence:{second} answer:yes"),
-    )
-    .await;
-    bob.wait_for("the RSVP thanks", |s| {
-        from_bot(s) && s.body().contains("you're going to Grief circle")
-    })
-    .await;
+    weekly_grief_circle_and_bobs_yes(&alice, &room, &bob, &bob_room, &from_bot, &first, &second).await;
     bob.say(&bob_room, "!reminders dm:on quiet:22:00-07:00").await;
     let settings = bob
         .wait_for("bob's settings", |s| {
@@ -339,29 +355,7 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
     let bob_room = bob.room(&rid);
     let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
     let (first, third) = (day(1), day(15));
-    alice
-        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
-        .await;
-    alice
-        .say(
-            &room,
-            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    bob.say(
-        &bob_room,
-        &format!("!meeting rsvp meeting:1 occurrence:{third} answer:yes"),
-    )
-    .await;
-    bob.wait_for("the RSVP thanks", |s| {
-        from_bot(s) && s.body().contains("you're going to Grief circle")
-    })
-    .await;
+    weekly_grief_circle_and_bobs_yes(&alice, &room, &bob, &bob_room, &from_bot, &first, &third).await;
 
     alice
         .say(&room, &format!("!meeting edit meeting:1 from:{third} when:18:00"))

@@ -1,5 +1,7 @@
 //! The `hearth` binary as a child process of a test, ended however the test ends.
 
+#![allow(clippy::unwrap_used, reason = "test rig: a failure should panic loudly")]
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 

@@ -50,11 +50,16 @@ pub struct Synapse {
     http: matrix_sdk::reqwest::Client,
 }
 
+/// `dir/env` at the workspace's root: the first folder up from this crate's
+/// that holds Cargo.lock. The adapter's tests and the whole-binary tests in
+/// `tests/` (which include this module from the root crate) both find it.
 fn env_file(dir: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(dir)
-        .join("env")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here
+        .ancestors()
+        .find(|p| p.join("Cargo.lock").exists())
+        .unwrap_or(here);
+    root.join(dir).join("env")
 }
 
 /// The test Synapse. Fails (never skips) when it is not there.

@@ -19,15 +19,14 @@ use running::scrape;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Member, room_with_bot, synapse};
 use matrix_sdk::ruma::UserId;
-use running::Running;
-use support::{APP, FakeDiscord, GUILD, PLAIN, callback_path, command_interaction, member, token};
+use running::{Running, free_port, hearth_on, write_config};
+use support::{APP, FakeDiscord, GUILD, PLAIN, callback_path, command_interaction, discord_section, member, token};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -156,44 +155,19 @@ fn config(
     homeserver: &str,
     metrics: &str,
 ) -> std::path::PathBuf {
-    let token_file = dir.join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n\n\
-             [matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n\n\
-             [metrics]\nlisten = {metrics:?}\n",
-            db = dir.join("hearth.db").display().to_string(),
-            token = token_file.display().to_string(),
-            base = fake.base_url,
-            hs = homeserver,
-            user = bot.user_id,
-            pw = bot.password_file.as_ref().unwrap().display().to_string(),
-            store = bot.store_dir.display().to_string(),
+    write_config(
+        dir,
+        &format!(
+            "{}\n{}\n[metrics]\nlisten = {metrics:?}\n",
+            discord_section(fake, dir),
+            common::matrix_section(bot, homeserver),
         ),
     )
-    .unwrap();
-    config
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_hearth(config: &std::path::Path, dir: &std::path::Path) -> Running {
     Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(config)
-            .env_remove("HEARTH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+        hearth_on(config)
             .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
             .spawn()
             .unwrap(),

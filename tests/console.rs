@@ -21,6 +21,16 @@ fn hearth(dir: &Path, args: &[&str], script: &str) -> Run {
     hearth_logging(dir, args, script, None)
 }
 
+/// The console on `t.db` in `dir`, its clock starting at `clock` (RFC 3339).
+fn console_at(dir: &Path, clock: &str, script: &str) -> Run {
+    hearth(dir, &["console", "--db", "t.db", "--clock", clock], script)
+}
+
+/// The same, the first speaker being `who`.
+fn console_as_at(dir: &Path, who: &str, clock: &str, script: &str) -> Run {
+    hearth(dir, &["console", "--db", "t.db", "--as", who, "--clock", clock], script)
+}
+
 /// Like [`hearth`], with `RUST_LOG` set to `log` when given.
 fn hearth_logging(dir: &Path, args: &[&str], script: &str, log: Option<&str>) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
@@ -162,9 +172,9 @@ fn with_no_arguments_hearth_runs_the_console_on_hearth_db_here() {
 fn manual_clock_moves_with_wait() {
     let dir = tempfile::tempdir().unwrap();
 
-    let run = hearth(
+    let run = console_at(
         dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
+        "2026-03-19T10:00:00Z",
         "/now\n/wait 90m\n/now\n/wait soon\n",
     );
 
@@ -245,11 +255,7 @@ fn reminders_arrive_once_on_time_and_a_restart_repeats_none_and_catches_up() {
     );
 
     // Restarted after the next 24-hour reminder was due, and before its meeting.
-    let second = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-25T20:00:00Z"],
-        "/now\n/wait 1d\n",
-    );
+    let second = console_at(dir.path(), "2026-03-25T20:00:00Z", "/now\n/wait 1d\n");
 
     assert!(first.success && second.success, "{}{}", first.stderr, second.stderr);
     // Due together, the channel's and bob's go out side by side, in either order.
@@ -632,19 +638,7 @@ fn a_talking_circle_goes_round_then_by_queue_then_by_balance_and_the_facilitator
 /circle status
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &[
-            "console",
-            "--db",
-            "t.db",
-            "--as",
-            "alice",
-            "--clock",
-            "2026-03-19T10:00:00Z",
-        ],
-        script,
-    );
+    let run = console_as_at(dir.path(), "alice", "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -890,11 +884,7 @@ fn a_card_field_is_cleared_and_a_retired_group_leaves_the_directory() {
 /group list
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -920,11 +910,7 @@ fn hearth_export_meeting_guide_writes_the_same_feed_as_the_command() {
 /meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:Europe/Berlin
 /group list format:meeting_guide
 "#;
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
     assert!(run.success, "{}", run.stderr);
     std::fs::write(
         dir.path().join("hearth.toml"),
@@ -996,19 +982,7 @@ fn the_words_people_type_are_read_as_meant_or_asked_back_in_the_console() {
 /wait 2d
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &[
-            "console",
-            "--db",
-            "t.db",
-            "--as",
-            "alice",
-            "--clock",
-            "2026-03-19T10:00:00Z",
-        ],
-        script,
-    );
+    let run = console_as_at(dir.path(), "alice", "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1080,19 +1054,7 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
         "/as fay\n/group join group:#1\n/checkin share mood:5 group:#1\n/as admin\n/checkin summary group:#1\n",
     );
 
-    let run = hearth(
-        dir.path(),
-        &[
-            "console",
-            "--db",
-            "t.db",
-            "--as",
-            "admin",
-            "--clock",
-            "2026-03-19T10:00:00Z",
-        ],
-        &script,
-    );
+    let run = console_as_at(dir.path(), "admin", "2026-03-19T10:00:00Z", &script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1175,11 +1137,7 @@ fn a_weekly_series_edited_from_its_third_meeting_keeps_the_first_two_and_tells_e
 /wait 23d
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-10-05T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-10-05T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1260,11 +1218,7 @@ fn reminders_go_back_to_their_defaults_a_group_turns_its_channel_reminders_off_a
 /wait 3d
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1320,11 +1274,7 @@ fn refusals_about_a_person_or_a_missing_entry_and_the_meeting_guide_file_go_to_t
 /group list format:meeting_guide
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1364,11 +1314,7 @@ fn help_lists_a_commands_family_and_refusals_say_what_happened_and_what_to_type(
 /meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1418,11 +1364,7 @@ fn in_a_groups_home_channel_commands_take_that_group_and_elsewhere_ask_which() {
 /group info
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1488,11 +1430,7 @@ fn a_local_crisis_line_can_be_a_number_to_call_or_text_and_comes_first() {
 /crisis
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1526,11 +1464,7 @@ fn times_written_the_way_people_say_them_are_read_and_next_friday_is_said_back()
 /checkin remind time:8pm
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
@@ -1569,11 +1503,7 @@ fn cancelling_an_edited_series_cancels_the_meetings_left_before_its_change_too()
 /meeting list
 "#;
 
-    let run = hearth(
-        dir.path(),
-        &["console", "--db", "t.db", "--clock", "2026-03-19T10:00:00Z"],
-        script,
-    );
+    let run = console_at(dir.path(), "2026-03-19T10:00:00Z", script);
 
     assert!(run.success, "{}", run.stderr);
     let cancelled = answer_to(&run.stdout, "/meeting cancel meeting:1 occurrence:all");

@@ -12,43 +12,28 @@ mod running;
 #[path = "../adapters/discord/tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use running::Running;
+use running::{Running, hearth_on, write_config};
 use serde_json::json;
 use support::{
-    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, STAGE, callback_path,
-    command_interaction, guild_create, member, suppress_of, token, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, STAGE, callback_path, command_interaction,
+    discord_section, guild_create, member, mute_of, suppress_of, token, voice_state,
 };
 
 #[tokio::test]
 async fn the_binary_answers_slash_commands_on_a_fake_discord() {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\nfacilitator_role = \"Facilitator\"\napi_base_url = {base:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            token = token_file.display().to_string(),
-            base = fake.base_url,
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "{}facilitator_role = \"Facilitator\"\n",
+            discord_section(&fake, dir.path())
         ),
-    )
-    .unwrap();
-
-    let hearth = Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(&config)
-            .env_remove("HEARTH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the hearth binary starts"),
     );
+
+    let hearth = spawn(&config);
     let identify = fake.wait_identified().await;
     fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
         .await;
@@ -70,20 +55,7 @@ async fn the_binary_answers_slash_commands_on_a_fake_discord() {
     };
 
     // SIGTERM stops the adapter and the scheduler, and the binary exits cleanly.
-    let mut hearth = hearth;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &hearth.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = hearth.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let status = terminate(hearth).await;
 
     assert!(status.success(), "{status}");
     assert_eq!(identify["token"], "Bot fake-token");
@@ -98,44 +70,39 @@ async fn the_binary_answers_slash_commands_on_a_fake_discord() {
 
 /// A config for the binary against `fake`, in `dir`.
 fn config_for(fake: &FakeDiscord, dir: &std::path::Path) -> std::path::PathBuf {
-    let token_file = dir.join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
-            db = dir.join("hearth.db").display().to_string(),
-            token = token_file.display().to_string(),
-            base = fake.base_url,
-        ),
-    )
-    .unwrap();
-    config
+    write_config(dir, &discord_section(fake, dir))
 }
 
 fn spawn(config: &std::path::Path) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(config)
-            .env_remove("HEARTH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the hearth binary starts"),
-    )
+    Running(hearth_on(config).spawn().expect("the hearth binary starts"))
 }
 
-/// (user, mute) of a server-mute request.
-fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
-    let user = r
-        .path
-        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
-        .parse()
-        .ok()?;
-    (r.method == "PATCH").then_some(())?;
-    Some((user, r.body["mute"].as_bool()?))
+/// The binary started on `config`, once it is connected and has registered
+/// its commands.
+async fn spawn_ready(fake: &FakeDiscord, config: &std::path::Path) -> Running {
+    let hearth = spawn(config);
+    fake.wait_identified().await;
+    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
+        .await;
+    hearth
+}
+
+/// `people` join the server, seated as `states` say.
+fn in_voice(fake: &FakeDiscord, people: &[serde_json::Value], states: &[serde_json::Value]) {
+    fake.dispatch("GUILD_CREATE", guild_create(people, states));
+    for state in states {
+        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
+    }
+}
+
+/// `kill -9`: the binary gets no chance to tidy up.
+fn kill_9(mut hearth: Running) {
+    let killed = Command::new("kill")
+        .args(["-KILL", &hearth.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = hearth.0.wait();
 }
 
 #[tokio::test]
@@ -148,10 +115,7 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_for(&fake, dir.path());
-    let first = spawn(&config);
-    fake.wait_identified().await;
-    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
-        .await;
+    let first = spawn_ready(&fake, &config).await;
     let mut moderated = voice_state(MOD_MUTED, Some(77));
     moderated["mute"] = json!(true);
     let states = [
@@ -166,10 +130,7 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
         member(DI, "Di", PLAIN, &[]),
         member(MOD_MUTED, "Mo", PLAIN, &[]),
     ];
-    fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
-    for state in &states {
-        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
-    }
+    in_voice(&fake, &people, &states);
     // The binary's store is its own: give it a moment to take in who is in voice,
     // as people are in voice well before a facilitator starts a circle.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -182,28 +143,12 @@ async fn killed_mid_circle_the_binary_unmutes_at_restart_exactly_those_it_muted(
     fake.wait_for("Di muted", |r| mute_of(r) == Some((DI, true))).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let before_kill = fake.requests().len();
-    let mut first = first;
-    let killed = Command::new("kill")
-        .args(["-KILL", &first.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = first.0.wait();
+    kill_9(first);
 
     let second = spawn(&config);
     fake.wait_for("Bo unmuted", |r| mute_of(r) == Some((BO, false))).await;
     fake.wait_for("Di unmuted", |r| mute_of(r) == Some((DI, false))).await;
-    let mut second = second;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &second.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while second.0.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    terminate(second).await;
 
     let all: Vec<(u64, bool)> = fake.requests().iter().filter_map(mute_of).collect();
     let mut muted: Vec<(u64, bool)> = all.iter().copied().filter(|(_, m)| *m).collect();
@@ -228,10 +173,7 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = config_for(&fake, dir.path());
-    let first = spawn(&config);
-    fake.wait_identified().await;
-    fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
-        .await;
+    let first = spawn_ready(&fake, &config).await;
     let mut listening = voice_state(AUDIENCE, Some(STAGE));
     listening["suppress"] = json!(true);
     let states = [
@@ -246,10 +188,7 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
         member(DI, "Di", PLAIN, &[]),
         member(AUDIENCE, "Al", PLAIN, &[]),
     ];
-    fake.dispatch("GUILD_CREATE", guild_create(&people, &states));
-    for state in &states {
-        fake.dispatch("VOICE_STATE_UPDATE", state.clone());
-    }
+    in_voice(&fake, &people, &states);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 
     fake.dispatch(
@@ -262,30 +201,14 @@ async fn killed_mid_circle_on_a_stage_the_binary_unsuppresses_at_restart_exactly
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let before_kill = fake.requests().len();
-    let mut first = first;
-    let killed = Command::new("kill")
-        .args(["-KILL", &first.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = first.0.wait();
+    kill_9(first);
 
     let second = spawn(&config);
     fake.wait_for("Bo unsuppressed", |r| suppress_of(r) == Some((BO, false)))
         .await;
     fake.wait_for("Di unsuppressed", |r| suppress_of(r) == Some((DI, false)))
         .await;
-    let mut second = second;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &second.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while second.0.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    terminate(second).await;
 
     let requests = fake.requests();
     let mut suppressed: Vec<(u64, bool)> = requests.iter().filter_map(suppress_of).filter(|(_, s)| *s).collect();
@@ -326,15 +249,18 @@ async fn answer_to(fake: &FakeDiscord, id: u64) -> serde_json::Value {
     }
 }
 
-/// SIGTERM, and the exit within 10 seconds.
-async fn terminate(mut running: Running) {
+/// SIGTERM, and the exit within 10 seconds: how the binary exited.
+async fn terminate(mut running: Running) -> std::process::ExitStatus {
     let terminated = Command::new("kill")
         .args(["-TERM", &running.0.id().to_string()])
         .status()
         .unwrap();
     assert!(terminated.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while running.0.try_wait().unwrap().is_none() {
+    loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            return status;
+        }
         assert!(std::time::Instant::now() < deadline, "hearth did not exit on SIGTERM");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -363,13 +289,8 @@ async fn at_rust_log_trace_the_binary_logs_no_note_no_token_and_no_one_near_a_pr
     let config = config_for(&fake, dir.path());
     let log_path = dir.path().join("hearth.log");
     let hearth = Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(&config)
-            .env_remove("HEARTH_CONFIG")
+        hearth_on(&config)
             .env("RUST_LOG", "trace")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .expect("the hearth binary starts"),

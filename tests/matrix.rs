@@ -6,11 +6,11 @@
 mod common;
 mod running;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{Member, room_with_bot, synapse};
 use matrix_sdk::ruma::UserId;
-use running::Running;
+use running::{Running, hearth_on, write_config};
 
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -26,27 +26,8 @@ async fn the_binary_answers_in_an_encrypted_room_and_posts_reminders() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let bot = common::bot_config(&synapse, dir.path()).await;
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            hs = bot.homeserver,
-            user = bot.user_id,
-            pw = bot.password_file.as_ref().unwrap().display().to_string(),
-            store = bot.store_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("HEARTH_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the hearth binary starts");
+    let config = write_config(dir.path(), &common::matrix_section(&bot, &bot.homeserver));
+    let child = hearth_on(&config).spawn().expect("the hearth binary starts");
     let pid = child.id();
     let _hearth = Running(child);
     let alice = Member::new(&synapse, "alice").await;
@@ -111,27 +92,10 @@ async fn at_rust_log_debug_the_binary_logs_no_note_no_token_and_no_one_near_a_pr
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
     let bot = common::bot_config(&synapse, dir.path()).await;
-    let config = dir.path().join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n[matrix]\nhomeserver = {hs:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
-            db = dir.path().join("hearth.db").display().to_string(),
-            hs = bot.homeserver,
-            user = bot.user_id,
-            pw = bot.password_file.as_ref().unwrap().display().to_string(),
-            store = bot.store_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = write_config(dir.path(), &common::matrix_section(&bot, &bot.homeserver));
     let log_path = dir.path().join("hearth.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("HEARTH_CONFIG")
+    let child = hearth_on(&config)
         .env("RUST_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .expect("the hearth binary starts");

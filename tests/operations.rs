@@ -19,17 +19,17 @@ use running::scrape;
 mod support;
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use running::Running;
+use running::{Running, free_port, hearth_on, write_config};
 #[cfg(feature = "discord")]
 use serde_json::json;
 #[cfg(feature = "discord")]
 use support::{
-    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, Recorded, command_interaction, guild_create,
-    member, voice_state,
+    ADMIN_WHO_MUTES, APP, FakeDiscord, GUILD, MODERATOR_ROLE, PLAIN, command_interaction, discord_section,
+    guild_create, member, mute_of, voice_state,
 };
 
 fn hearth(args: &[&str]) -> Output {
@@ -47,30 +47,6 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A config in `dir` with `sections` after `[storage]`.
-fn write_config(dir: &Path, sections: &str) -> PathBuf {
-    let config = dir.join("hearth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\npath = {db:?}\n\n{sections}",
-            db = dir.join("hearth.db").display().to_string()
-        ),
-    )
-    .unwrap();
-    config
-}
-
-#[cfg(feature = "discord")]
-fn discord_section(fake: &FakeDiscord, dir: &Path) -> String {
-    let token_file = dir.join("discord.token");
-    std::fs::write(&token_file, "fake-token\n").unwrap();
-    format!(
-        "[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
-        token = token_file.display().to_string(),
-        base = fake.base_url,
-    )
-}
-
 // ---- Discord setup ----------------------------------------------------------
 
 #[cfg(feature = "discord")]
@@ -256,13 +232,8 @@ async fn check_beside_the_running_bot_leaves_its_keys_alone_and_says_so() {
     let bot = common::bot_config(&synapse, dir.path()).await;
     let config = write_config(dir.path(), &matrix_section(&bot));
     let _hearth = Running(
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--config")
-            .arg(&config)
-            .env_remove("HEARTH_CONFIG")
+        hearth_on(&config)
             .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
             .spawn()
             .unwrap(),
@@ -355,14 +326,6 @@ async fn a_refused_login_stops_start_up_at_once_with_the_error() {
 
 // ---- metrics ----------------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no_names() {
     let dir = tempfile::tempdir().unwrap();
@@ -394,10 +357,7 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         dir.path(),
         &format!("[console]\nspeaker = \"quokka\"\n\n[metrics]\nlisten = {addr:?}\n"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("HEARTH_CONFIG")
+    let mut child = hearth_on(&config)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -589,18 +549,6 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
 
 // ---- stopping ---------------------------------------------------------------
 
-/// (user, mute) of a server-mute request.
-#[cfg(feature = "discord")]
-fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
-    let user = r
-        .path
-        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
-        .parse()
-        .ok()?;
-    (r.method == "PATCH").then_some(())?;
-    Some((user, r.body["mute"].as_bool()?))
-}
-
 /// SIGTERM while a circle has three people muted, with a slow Discord: each
 /// unmute takes 2.2 s to be answered and the gateway never answers the bot's
 /// close. Every mute is released before Hearth exits, within 10 s: the
@@ -618,14 +566,7 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     fake.delay("POST", &events, Duration::from_secs(3));
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &discord_section(&fake, dir.path()));
-    let child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("HEARTH_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = hearth_on(&config).spawn().unwrap();
     let mut hearth = Running(child);
     fake.wait_identified().await;
     fake.wait_request("PUT", &format!("/applications/{APP}/guilds/{GUILD}/commands"))
@@ -748,12 +689,7 @@ async fn the_example_config_with_discord_keeps_running_with_standard_input_close
         )
         .unwrap();
         let mut hearth = Running(
-            Command::new(env!("CARGO_BIN_EXE_hearth"))
-                .arg("--config")
-                .arg(&config)
-                .env_remove("HEARTH_CONFIG")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
+            hearth_on(&config)
                 .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
                 .spawn()
                 .unwrap(),

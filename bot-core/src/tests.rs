@@ -59,6 +59,86 @@ impl Bot {
     }
 }
 
+/// One case of an async property test, run on a runtime of its own.
+pub(crate) fn block_on_case(
+    case: impl std::future::Future<Output = Result<(), proptest::test_runner::TestCaseError>>,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+    runtime.block_on(case)
+}
+
+/// Every (table, column, rows) whose text holds `needle` (any case), across
+/// the whole schema but SQLite's own tables.
+pub(crate) async fn cells_holding(pool: &sqlx::SqlitePool, needle: &str) -> Vec<(String, String, i64)> {
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(&table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        for column in columns {
+            // Names read from the schema itself, not from input.
+            let sql = format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
+            );
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            if n > 0 {
+                found.push((table.clone(), column, n));
+            }
+        }
+    }
+    found
+}
+
+/// What a recording scheduler delivered, and when.
+pub(crate) type Seen = std::sync::Arc<std::sync::Mutex<Vec<(DateTime<Utc>, crate::Delivery)>>>;
+
+/// A scheduler whose console outbox records what it delivers, and when.
+pub(crate) fn recording(bot: &Bot) -> (crate::Scheduler, Seen) {
+    let seen = Seen::default();
+    let sink = seen.clone();
+    let clock = bot.clock.clone();
+    let outbox: Arc<dyn crate::Outbox> = Arc::new(crate::scheduler::FnOutbox::new(
+        Platform::Console,
+        move |d: &crate::Delivery| {
+            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
+            Ok(())
+        },
+    ));
+    (crate::Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
+}
+
+/// The admin schedules group #1 weekly from Saturday 21 March 2026, 19:00 UTC.
+pub(crate) async fn weekly_from_21_march(bot: &Bot) -> Response {
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
+    )
+    .await
+}
+
+/// The admin schedules one meeting of group #1, Saturday 21 March 2026, 19:00 UTC.
+pub(crate) async fn one_meeting_on_21_march(bot: &Bot) -> Response {
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await
+}
+
 /// Channels as the console adapter finds them: any name is a channel of its one community.
 pub(crate) fn console_channels(invocation: crate::Invocation) -> crate::Invocation {
     invocation.check_channels(|raw| crate::ChannelFact::Postable(crate::parse::channel_id(raw)))
@@ -556,27 +636,10 @@ mod bad_input {
 }
 
 mod meetings {
-    use std::sync::{Arc, Mutex};
-
     use chrono::Duration;
 
     use super::*;
-    use crate::scheduler::FnOutbox;
-    use crate::{Clock, Delivery, Effect, Outbox, Scheduler};
-
-    pub(super) type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
-
-    /// A scheduler whose console outbox records what it delivers.
-    pub(super) fn recording(bot: &Bot) -> (Scheduler, Seen) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let clock = bot.clock.clone();
-        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
-            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
-            Ok(())
-        }));
-        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
-    }
+    use crate::{Clock, Delivery, Effect};
 
     fn plain(d: &Delivery) -> String {
         match &d.effect {
@@ -773,11 +836,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
         bot.say("ann", "group join group:#1").await;
         bot.say("ann", "reminders dm:on leads:30m").await;
         bot.say("ben", "meeting rsvp meeting:1 answer:yes").await;
@@ -815,11 +874,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-        )
-        .await;
+        weekly_from_21_march(&bot).await;
         bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
             .await;
         bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:maybe")
@@ -872,11 +927,7 @@ mod meetings {
         let bot = Bot::new().await;
         grief_circle(&bot).await;
         let (scheduler, seen) = recording(&bot);
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-        )
-        .await;
+        weekly_from_21_march(&bot).await;
 
         // Down from before the 24-hour reminder until 30 minutes before the meeting.
         bot.clock.set(at("2026-03-21T18:30:00Z"));
@@ -1018,11 +1069,7 @@ mod meetings {
         let none = bot.hearth.next_due(&[Platform::Console]).await.unwrap();
         let mut changes = bot.hearth.jobs_watch();
         let woken = tokio::spawn(async move { changes.changed().await });
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
 
         assert_eq!(none, None);
         tokio::time::timeout(std::time::Duration::from_secs(5), woken)
@@ -1244,11 +1291,7 @@ mod native_events {
         bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
             .await;
 
-        bot.say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-        )
-        .await;
+        one_meeting_on_21_march(&bot).await;
 
         let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'event'")
             .fetch_one(bot.hearth.store().pool())

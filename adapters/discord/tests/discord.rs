@@ -72,6 +72,84 @@ fn rest_config(fake: &FakeDiscord, test: &str, token: &str) -> (hearth_discord::
     (config, token_file)
 }
 
+/// A bot on Thursday 19 March 2026, 10:00 UTC, on a clock the test moves.
+async fn bot_on_a_thursday_morning() -> (Bot, bot_core::ManualClock) {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    (bot, clock)
+}
+
+/// A scheduler that delivers through the bot's own Discord outbox.
+fn events_scheduler(bot: &Bot) -> bot_core::Scheduler {
+    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
+    bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox])
+}
+
+/// The admin's `/meeting schedule` of a weekly Grief circle meeting.
+fn weekly_grief_circle(n: u64, when: &str, timezone: &str) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting schedule",
+        &[
+            ("group", 3, json!("Grief circle")),
+            ("when", 3, json!(when)),
+            ("repeat", 3, json!("weekly")),
+            ("timezone", 3, json!(timezone)),
+        ],
+    )
+}
+
+/// The admin's `/meeting move` of meeting 1's 21 March meeting to 22 March, 18:00.
+fn move_the_21st_to_the_22nd(n: u64) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting move",
+        &[
+            ("meeting", 4, json!(1)),
+            ("when", 3, json!("2026-03-22 18:00")),
+            ("occurrence", 3, json!("2026-03-21")),
+        ],
+    )
+}
+
+/// The admin's `/meeting cancel` of every meeting of meeting 1.
+fn cancel_the_series(n: u64) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting cancel",
+        &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
+    )
+}
+
+/// The native events once `interaction` is answered and the scheduler has
+/// done what it queued.
+async fn events_after(
+    bot: &Bot,
+    scheduler: &bot_core::Scheduler,
+    clock: &bot_core::ManualClock,
+    interaction: Value,
+) -> Vec<Value> {
+    answer(&bot.interact(interaction).await);
+    scheduler.tick(clock.now()).await.unwrap();
+    bot.fake.events()
+}
+
+/// `/circle start mute_others:yes` by `who`.
+fn circle_start_muting_others(n: u64, who: &Value) -> Value {
+    command_interaction(id(n), who, "circle start", &[("mute_others", 3, json!("yes"))])
+}
+
+/// Discord refuses `method path` with 403 Missing Permissions.
+fn missing_permissions(fake: &FakeDiscord, method: &str, path: &str) {
+    fake.fail(method, path, 403, 50013, "Missing Permissions");
+}
+
 fn answer(callback: &Value) -> &Value {
     assert_eq!(callback["type"], 4, "not a message answer: {callback:#}");
     &callback["data"]
@@ -1022,25 +1100,10 @@ async fn a_refused_delivery_is_permanent_and_a_server_error_is_retried() {
 
 #[tokio::test]
 async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restart() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let start = clock.now();
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    let scheduled = bot
-        .interact(command_interaction(
-            id(2),
-            &admin(),
-            "meeting schedule",
-            &[
-                ("group", 3, json!("Grief circle")),
-                ("when", 3, json!("thu 19:00")),
-                ("repeat", 3, json!("weekly")),
-                ("timezone", 3, json!("Europe/Berlin")),
-            ],
-        ))
-        .await;
+    let scheduled = bot.interact(weekly_grief_circle(2, "thu 19:00", "Europe/Berlin")).await;
     let scheduled = answer(&scheduled);
     assert!(!is_ephemeral(scheduled), "{scheduled:#}");
     assert!(embed_text(scheduled).contains("<t:"), "{}", embed_text(scheduled));
@@ -1062,8 +1125,7 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
         .await;
     assert!(is_ephemeral(answer(&rsvp)), "{rsvp:#}");
 
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let scheduler = events_scheduler(&bot);
     let report = scheduler
         .advance(&clock, start + chrono::Duration::hours(8))
         .await
@@ -1096,8 +1158,7 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
     assert_ne!(dm.body["nonce"], posts[0].body["nonce"]);
 
     // A restart: a new scheduler and outbox over the same store send nothing again.
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let restarted = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let restarted = events_scheduler(&bot);
     let again = restarted.tick(clock.now()).await.unwrap();
 
     assert_eq!(again.sent, 0, "{again:?}");
@@ -1109,11 +1170,8 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
 
 #[tokio::test]
 async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_numbered_buttons_rsvp() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let start = clock.now();
     for (n, name) in [(1, "Grief circle"), (2, "Carers' evening"), (3, "New parents")] {
         answer(&bot.interact(group_create(n, &admin(), name)).await);
         let scheduled = bot
@@ -1138,8 +1196,7 @@ async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_number
     };
     let before = channel_posts(&bot.fake).len();
 
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let scheduler = events_scheduler(&bot);
     let report = scheduler
         .advance(&clock, start + chrono::Duration::minutes(7 * 60 + 30))
         .await
@@ -1195,8 +1252,7 @@ async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_number
     assert!(said.contains("going") && said.contains(second), "{said}");
 
     // A restart sends nothing again.
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let restarted = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let restarted = events_scheduler(&bot);
     assert_eq!(restarted.tick(clock.now()).await.unwrap().sent, 0);
     assert_eq!(channel_posts(&bot.fake).len(), before + 1);
     assert_no_crowd_pings(&bot);
@@ -1377,13 +1433,8 @@ async fn meetings_mirror_as_scheduled_events_updated_cancelled_and_within_the_li
 
 #[tokio::test]
 async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_is_cancelled_with_it() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
     let schedule = |id_: u64, options: &[Opt<'_>]| command_interaction(id(id_), &admin(), "meeting schedule", options);
 
@@ -1402,32 +1453,8 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
     );
     scheduler.tick(clock.now()).await.unwrap();
     let created = bot.fake.events();
-    answer(
-        &bot.interact(command_interaction(
-            id(3),
-            &admin(),
-            "meeting move",
-            &[
-                ("meeting", 4, json!(1)),
-                ("when", 3, json!("2026-03-22 18:00")),
-                ("occurrence", 3, json!("2026-03-21")),
-            ],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let moved = bot.fake.events();
-    answer(
-        &bot.interact(command_interaction(
-            id(4),
-            &admin(),
-            "meeting cancel",
-            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let cancelled = bot.fake.events();
+    let moved = events_after(&bot, &scheduler, &clock, move_the_21st_to_the_22nd(3)).await;
+    let cancelled = events_after(&bot, &scheduler, &clock, cancel_the_series(4)).await;
 
     assert_eq!(created.len(), 1, "{created:#?}");
     assert_eq!(
@@ -1465,28 +1492,10 @@ async fn a_scheduled_series_appears_as_its_next_native_event_moves_with_it_and_i
 
 #[tokio::test]
 async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    answer(
-        &bot.interact(command_interaction(
-            id(2),
-            &admin(),
-            "meeting schedule",
-            &[
-                ("group", 3, json!("Grief circle")),
-                ("when", 3, json!("2026-03-21 19:00")),
-                ("repeat", 3, json!("weekly")),
-                ("timezone", 3, json!("UTC")),
-            ],
-        ))
-        .await,
-    );
+    answer(&bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await);
     scheduler.tick(clock.now()).await.unwrap();
     let created = bot.fake.events();
 
@@ -1544,28 +1553,10 @@ async fn a_series_edited_from_its_third_meeting_has_its_native_events_follow() {
 
 #[tokio::test]
 async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_series_is_cancelled() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    answer(
-        &bot.interact(command_interaction(
-            id(2),
-            &admin(),
-            "meeting schedule",
-            &[
-                ("group", 3, json!("Grief circle")),
-                ("when", 3, json!("2026-03-21 19:00")),
-                ("repeat", 3, json!("weekly")),
-                ("timezone", 3, json!("UTC")),
-            ],
-        ))
-        .await,
-    );
+    answer(&bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await);
     scheduler.tick(clock.now()).await.unwrap();
     let first = bot.fake.events()[0]["id"].as_str().unwrap().to_string();
     // Someone starts the event on Discord ahead of time: it is active now.
@@ -1574,33 +1565,9 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
 
     // The occurrence moves: the event that has started stays as it is, and
     // the occurrence gets an event of its own.
-    answer(
-        &bot.interact(command_interaction(
-            id(3),
-            &admin(),
-            "meeting move",
-            &[
-                ("meeting", 4, json!(1)),
-                ("when", 3, json!("2026-03-22 18:00")),
-                ("occurrence", 3, json!("2026-03-21")),
-            ],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let moved = bot.fake.events();
+    let moved = events_after(&bot, &scheduler, &clock, move_the_21st_to_the_22nd(3)).await;
     // The series is cancelled: the running event is ended, the other cancelled.
-    answer(
-        &bot.interact(command_interaction(
-            id(4),
-            &admin(),
-            "meeting cancel",
-            &[("meeting", 4, json!(1)), ("occurrence", 3, json!("all"))],
-        ))
-        .await,
-    );
-    scheduler.tick(clock.now()).await.unwrap();
-    let cancelled = bot.fake.events();
+    let cancelled = events_after(&bot, &scheduler, &clock, cancel_the_series(4)).await;
 
     let to_first = format!("/guilds/{GUILD}/scheduled-events/{first}");
     let edits: Vec<serde_json::Value> = bot.fake.requests()[before..]
@@ -1680,18 +1647,8 @@ async fn the_rest_of_the_meeting_commands_and_crisis_lines_work_as_slash_command
     let bot = Bot::start().await;
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
     answer(
-        &bot.interact(command_interaction(
-            id(2),
-            &admin(),
-            "meeting schedule",
-            &[
-                ("group", 3, json!("Grief circle")),
-                ("when", 3, json!("tomorrow 19:00")),
-                ("repeat", 3, json!("weekly")),
-                ("timezone", 3, json!("Europe/Berlin")),
-            ],
-        ))
-        .await,
+        &bot.interact(weekly_grief_circle(2, "tomorrow 19:00", "Europe/Berlin"))
+            .await,
     );
 
     let list = bot
@@ -1929,14 +1886,7 @@ async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_st
     let bot = Bot::start().await;
     three_in_voice(&bot).await;
 
-    let started = bot
-        .interact(command_interaction(
-            id(1),
-            &admin(),
-            "circle start",
-            &[("mute_others", 3, json!("yes"))],
-        ))
-        .await;
+    let started = bot.interact(circle_start_muting_others(1, &admin())).await;
     assert!(embed_text(answer(&started)).contains("is muted while the circle runs"));
     let at_start = wait_mutes(&bot, 2).await;
     answer(
@@ -2019,15 +1969,7 @@ async fn rows_naming(bot: &Bot, user: &str, name: &str, member: i64) -> Vec<Stri
 async fn forgetme_with_a_circle_mute_held_leaves_no_row_naming_the_member_after_the_unmute() {
     let bot = Bot::start().await;
     three_in_voice(&bot).await;
-    answer(
-        &bot.interact(command_interaction(
-            id(1),
-            &admin(),
-            "circle start",
-            &[("mute_others", 3, json!("yes"))],
-        ))
-        .await,
-    );
+    answer(&bot.interact(circle_start_muting_others(1, &admin())).await);
     wait_mutes(&bot, 2).await;
     let before: i64 = sqlx::query_scalar("SELECT id FROM members WHERE platform = 'discord' AND external_id = ?")
         .bind(MEMBER.to_string())
@@ -2067,23 +2009,9 @@ async fn forgetme_with_a_circle_mute_held_leaves_no_row_naming_the_member_after_
 async fn without_mute_members_enforcement_stops_and_the_facilitator_is_told_privately() {
     let bot = Bot::start().await;
     three_in_voice(&bot).await;
-    bot.fake.fail(
-        "PATCH",
-        &format!("/guilds/{GUILD}/members/{MEMBER}"),
-        403,
-        50013,
-        "Missing Permissions",
-    );
+    missing_permissions(&bot.fake, "PATCH", &format!("/guilds/{GUILD}/members/{MEMBER}"));
 
-    answer(
-        &bot.interact(command_interaction(
-            id(1),
-            &admin(),
-            "circle start",
-            &[("mute_others", 3, json!("yes"))],
-        ))
-        .await,
-    );
+    answer(&bot.interact(circle_start_muting_others(1, &admin())).await);
     let told = bot
         .fake
         .wait_for("a DM to the facilitator", |r| {
@@ -2139,7 +2067,7 @@ async fn on_a_stage_mute_others_suppresses_and_unsuppresses_at_end_and_shutdown_
         .retain(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()) != Some(STAGE));
     bot.fake.dispatch("GUILD_CREATE", server);
     wait_in_voice(&bot, 3).await;
-    let start = |n: u64| command_interaction(id(n), &admin(), "circle start", &[("mute_others", 3, json!("yes"))]);
+    let start = |n: u64| circle_start_muting_others(n, &admin());
 
     answer(&bot.interact(start(1)).await);
     let at_start = wait_suppresses(&bot, 2).await;
@@ -2311,11 +2239,8 @@ async fn check_in_buttons_record_answers_privately_and_notes_reach_no_one_else()
 
 #[tokio::test]
 async fn a_daily_check_in_dm_is_answered_by_its_buttons_in_the_dm() {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let start = clock.now();
     let on = bot
         .interact(command_interaction(
             id(1),
@@ -2324,8 +2249,7 @@ async fn a_daily_check_in_dm_is_answered_by_its_buttons_in_the_dm() {
             &[("time", 3, json!("20:00"))],
         ))
         .await;
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let scheduler = events_scheduler(&bot);
 
     let report = scheduler
         .advance(&clock, start + chrono::Duration::hours(11))
@@ -2383,11 +2307,8 @@ async fn a_daily_check_in_dm_is_answered_by_its_buttons_in_the_dm() {
 #[tokio::test]
 async fn a_thousand_reminder_dms_at_one_instant_all_arrive_once_without_a_429() {
     const MEMBERS: u64 = 1_000;
-    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
-        .unwrap()
-        .to_utc();
-    let clock = bot_core::ManualClock::new(start);
-    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let start = clock.now();
     let place = bot_core::Place {
         platform: bot_core::Platform::Discord,
         community: GUILD.to_string(),
@@ -2419,8 +2340,7 @@ async fn a_thousand_reminder_dms_at_one_instant_all_arrive_once_without_a_429() 
     assert!(scheduled.reply.is_some(), "{scheduled:?}");
     bot.fake.enforce_rate_limits();
 
-    let outbox: std::sync::Arc<dyn Outbox> = std::sync::Arc::new(DiscordOutbox::from_config(&bot.config).unwrap());
-    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let scheduler = events_scheduler(&bot);
     let due = start + chrono::Duration::hours(3);
     clock.set(due);
     let began = std::time::Instant::now();
@@ -2487,8 +2407,7 @@ async fn a_voice_channel_with_a_moderator(bot: &Bot) {
 async fn a_facilitator_without_mute_members_cannot_mute_others_and_with_it_mutes_no_moderator_and_no_one_elsewhere() {
     let bot = Bot::start().await;
     a_voice_channel_with_a_moderator(&bot).await;
-    let start =
-        |n: u64, who: &Value| command_interaction(id(n), who, "circle start", &[("mute_others", 3, json!("yes"))]);
+    let start = |n: u64, who: &Value| circle_start_muting_others(n, who);
 
     let refused = bot.interact(start(1, &facilitator())).await;
     let started = bot.interact(start(2, &facilitator_who_mutes())).await;
@@ -2549,15 +2468,7 @@ async fn a_facilitator_without_mute_members_cannot_mute_others_and_with_it_mutes
 async fn a_moderators_mute_laid_over_the_bots_stays_after_the_circle() {
     let bot = Bot::start().await;
     three_in_voice(&bot).await;
-    answer(
-        &bot.interact(command_interaction(
-            id(1),
-            &admin(),
-            "circle start",
-            &[("mute_others", 3, json!("yes"))],
-        ))
-        .await,
-    );
+    answer(&bot.interact(circle_start_muting_others(1, &admin())).await);
     wait_mutes(&bot, 2).await;
 
     // A moderator mutes Bo over the bot's mute; the circle ends.
@@ -2581,22 +2492,8 @@ async fn a_moderators_mute_laid_over_the_bots_stays_after_the_circle() {
 async fn without_the_audit_log_the_bot_lifts_exactly_the_mutes_it_applied() {
     let bot = Bot::start().await;
     three_in_voice(&bot).await;
-    bot.fake.fail(
-        "GET",
-        &format!("/guilds/{GUILD}/audit-logs"),
-        403,
-        50013,
-        "Missing Permissions",
-    );
-    answer(
-        &bot.interact(command_interaction(
-            id(1),
-            &admin(),
-            "circle start",
-            &[("mute_others", 3, json!("yes"))],
-        ))
-        .await,
-    );
+    missing_permissions(&bot.fake, "GET", &format!("/guilds/{GUILD}/audit-logs"));
+    answer(&bot.interact(circle_start_muting_others(1, &admin())).await);
     wait_mutes(&bot, 2).await;
     bot.fake.audit_mute(MODERATOR, MEMBER, true);
 

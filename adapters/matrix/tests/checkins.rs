@@ -14,9 +14,10 @@ mod common;
 
 use std::sync::Arc;
 
-use bot_core::{CoreConfig, Hearth, ManualClock, Outbox, Scheduler, Store};
-use chrono::{Duration, DurationRound, Utc};
-use common::{Bot, Member, Seen, Synapse, bot_config, room_with_bot, synapse};
+use bot_core::Clock as _;
+use bot_core::{Outbox, Scheduler};
+use chrono::Duration;
+use common::{Bot, Member, Synapse, bot_config, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
 use matrix_sdk::ruma::events::relation::Annotation;
 use matrix_sdk::ruma::{Int, OwnedEventId, RoomId};
@@ -64,13 +65,8 @@ fn redacted(event: &Value) -> bool {
 async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
@@ -82,8 +78,7 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
     room.update_power_levels(vec![(&bot.user_id, Int::new(50).unwrap())])
         .await
         .unwrap();
-    let me = bot.user_id.to_string();
-    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let said = bot_said(&bot);
     let note = "matrixPrivateWords";
 
     // Alice (the room's creator, so an admin) makes a group; bob joins it.

@@ -15,23 +15,20 @@ use std::time::Duration;
 
 use bot_core::io::{Delivery, Outbox};
 use bot_core::{Effect, Line, Message, Span};
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
+use common::{
+    Bot, Member, Seen, alice_and_bob_with_the_bot, bot_config, bot_on, bot_said, hearth, room_with_bot,
+    room_with_bot_in, synapse, unique,
+};
 use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
 use serde_json::json;
 
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
-
 /// The whole member journey in one room: help, creating a group, its card,
 /// joining it by reaction, the directory, a private command, a refusal.
 async fn commands_work_in_a_room(encrypted: bool) {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
 
@@ -182,8 +179,7 @@ async fn claim_bots_key(by: &Member, bot: &Bot) -> Option<bool> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_time_keys_others_claim_from_the_bot_are_replaced() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
     let until_a_one_time_key = |what: &'static str| {
@@ -316,8 +312,7 @@ async fn restart_keeps_the_device_and_answers_nothing_old() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoed_text_cannot_make_the_bot_ping() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
@@ -406,8 +401,7 @@ async fn a_delivery_refused_for_a_revoked_token_goes_out_through_the_next_connec
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_are_sent_once_per_key() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let room = room_with_bot(&alice, &bot.user_id, true, &[]).await;
     let rid = room.room_id().to_owned();
@@ -492,19 +486,14 @@ async fn invites_from_other_servers_are_declined() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let said = bot_said(&bot);
 
     // Two rooms of one space (which lists them, and which the bot is in) are
     // one community.
-    let space = alice.create_space().await;
-    space.invite_user_by_id(&bot.user_id).await.unwrap();
-    alice
-        .wait_membership(space.room_id(), &bot.user_id, MembershipState::Join)
-        .await;
+    let space = alice.create_space_with(&bot.user_id).await;
     let first = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
     let second = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob]).await;
     alice.add_child(&space, first.room_id()).await;
@@ -607,12 +596,7 @@ async fn rooms_of_a_space_share_a_community_and_power_levels_map_to_roles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_pressed_in_a_dm_acts_in_its_community() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(false).await;
     let rid = room.room_id().to_owned();
     let said = bot_said(&bot);
     let create = alice
@@ -718,8 +702,7 @@ fn status_text(s: &Seen) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_circle_follows_element_call_memberships_ignores_a_spoofed_one_and_takes_reactions_as_buttons() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let carol = Member::new(&synapse, "carol").await;
@@ -827,12 +810,7 @@ async fn a_circle_follows_element_call_memberships_ignores_a_spoofed_one_and_tak
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_call_members_join_by_command_and_the_facilitator_alone_gets_the_summary() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(false).await;
     let rid = room.room_id().to_owned();
     let bob_room = bob.wait_joined(&rid).await;
     let said = bot_said(&bot);
@@ -951,12 +929,7 @@ async fn a_call_membership_that_expires_with_no_further_event_leaves_the_circle_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_press_that_moves_the_stick_is_answered_by_the_status_alone_and_a_refusal_reaches_only_the_presser() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(false).await;
     let rid = room.room_id().to_owned();
     let bob_room = bob.wait_joined(&rid).await;
     let said = bot_said(&bot);
@@ -1053,19 +1026,14 @@ async fn a_press_that_moves_the_stick_is_answered_by_the_status_alone_and_a_refu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_circles_started_from_one_room_each_answer_their_own_reactions_and_a_call_is_joined_in_the_call() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let carol = Member::new(&synapse, "carol").await;
     let dave = Member::new(&synapse, "dave").await;
     let said = bot_said(&bot);
     // One space: a shared room, and a room whose call Carol and Dave are in.
-    let space = alice.create_space().await;
-    space.invite_user_by_id(&bot.user_id).await.unwrap();
-    alice
-        .wait_membership(space.room_id(), &bot.user_id, MembershipState::Join)
-        .await;
+    let space = alice.create_space_with(&bot.user_id).await;
     let shared = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&bob, &carol]).await;
     let call = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&carol, &dave]).await;
     alice.add_child(&space, shared.room_id()).await;

@@ -13,9 +13,11 @@ mod common;
 
 use std::sync::Arc;
 
-use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, ManualClock, Outbox, Scheduler, Store};
-use chrono::{Duration, DurationRound, Utc};
-use common::{Bot, Member, Seen, bot_config, room_with_bot, synapse};
+use bot_core::Clock as _;
+use bot_core::{BoxFuture, CoreConfig, Delivery, DeliveryError, Effect, Hearth, Outbox, Scheduler, Store};
+use chrono::{Duration, Utc};
+use common::{Bot, Member, Seen, bot_config, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
+use matrix_sdk::Room;
 use matrix_sdk::ruma::{RoomId, UserId};
 
 /// A command from a community admin in `room`, straight to the core: quicker
@@ -39,24 +41,55 @@ async fn admin_says(hearth: &Hearth, admin: &UserId, room: &RoomId, text: String
     hearth.handle(&input).await
 }
 
+/// Alice creates Grief circle in `room` and schedules it weekly from `first`
+/// at 19:00 UTC; Bob says yes to its meeting on `going` from his own view of
+/// the room. Each waits for the bot's answer before going on, as people do.
+async fn weekly_grief_circle_and_bobs_yes(
+    alice: &Member,
+    room: &Room,
+    bob: &Member,
+    bob_room: &Room,
+    from_bot: &impl Fn(&Seen) -> bool,
+    first: &str,
+    going: &str,
+) {
+    alice
+        .say(room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    alice
+        .say(
+            room,
+            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
+        )
+        .await;
+    alice
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    bob.say(
+        bob_room,
+        &format!("!meeting rsvp meeting:1 occurrence:{going} answer:yes"),
+    )
+    .await;
+    bob.wait_for("the RSVP thanks", |s| {
+        from_bot(s) && s.body().contains("you're going to Grief circle")
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_arrive_in_the_room_and_by_dm_and_crisis_lines_privately() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, true, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
 
     alice
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
@@ -162,8 +195,7 @@ async fn taking_back_an_rsvp_reaction_leaves_no_answer_and_pressing_again_answer
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     alice
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
@@ -228,37 +260,14 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     let bob_room = bob.room(&rid);
 
     // Dates within the coming month, so that the list shows them.
     let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
     let (first, second, third) = (day(1), day(8), day(15));
     // One command after another, each answered before the next, as people type.
-    alice
-        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
-        .await;
-    alice
-        .say(
-            &room,
-            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    bob.say(
-        &bob_room,
-        &format!("!meeting rsvp meeting:1 occurrence:{second} answer:yes"),
-    )
-    .await;
-    bob.wait_for("the RSVP thanks", |s| {
-        from_bot(s) && s.body().contains("you're going to Grief circle")
-    })
-    .await;
+    weekly_grief_circle_and_bobs_yes(&alice, &room, &bob, &bob_room, &from_bot, &first, &second).await;
     bob.say(&bob_room, "!reminders dm:on quiet:22:00-07:00").await;
     let settings = bob
         .wait_for("bob's settings", |s| {
@@ -342,34 +351,11 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
     let bob = Member::new(&synapse, "bob").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
     let rid = room.room_id().to_owned();
-    let me = bot.user_id.to_string();
-    let from_bot = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let from_bot = bot_said(&bot);
     let bob_room = bob.room(&rid);
     let day = |n: i64| (Utc::now() + Duration::days(n)).format("%Y-%m-%d").to_string();
     let (first, third) = (day(1), day(15));
-    alice
-        .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)
-        .await;
-    alice
-        .say(
-            &room,
-            &format!(r#"!meeting schedule group:"Grief circle" when:"{first} 19:00" repeat:weekly timezone:UTC"#),
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    bob.say(
-        &bob_room,
-        &format!("!meeting rsvp meeting:1 occurrence:{third} answer:yes"),
-    )
-    .await;
-    bob.wait_for("the RSVP thanks", |s| {
-        from_bot(s) && s.body().contains("you're going to Grief circle")
-    })
-    .await;
+    weekly_grief_circle_and_bobs_yes(&alice, &room, &bob, &bob_room, &from_bot, &first, &third).await;
 
     alice
         .say(&room, &format!("!meeting edit meeting:1 from:{third} when:18:00"))
@@ -454,13 +440,8 @@ async fn a_series_edited_from_its_third_meeting_tells_its_rsvper_once_the_home_r
 async fn twenty_reminders_at_once_arrive_as_two_digests_with_all_buttons_under_synapses_default_rate_limit() {
     let synapse = common::strict_synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     let room = room_with_bot(&alice, &bot.user_id, false, &[]).await;
@@ -609,13 +590,8 @@ fn soak_reader(
 async fn the_soak_reader_counts_each_reminder_once_in_cards_and_digests_and_never_in_edits_reactions_or_answers() {
     let synapse = synapse().await;
     let dir = tempfile::tempdir().unwrap();
-    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
-    let clock = ManualClock::new(start);
-    let hearth = Hearth::new(
-        Store::in_memory().await.unwrap(),
-        Arc::new(clock.clone()),
-        CoreConfig::default(),
-    );
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let start = clock.now();
     let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
     let alice = Member::new(&synapse, "alice").await;
     // Unencrypted, as the soak's room is: the reader reads bodies.

@@ -13,20 +13,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse};
+use common::{Member, bot_on, bot_said, room_with_bot, synapse};
 use matrix_sdk::RoomMemberships;
 use matrix_sdk::ruma::events::room::member::MembershipState;
-
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn words_for_other_bots_get_nothing_and_only_personal_answers_go_by_dm() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let room = room_with_bot(&alice, &bot.user_id, true, &[]).await;
     let rid = room.room_id().to_owned();
@@ -70,8 +64,7 @@ async fn words_for_other_bots_get_nothing_and_only_personal_answers_go_by_dm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_member_in_the_dm_sends_the_next_private_answer_to_a_fresh_dm() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let bob = Member::new(&synapse, "bob").await;
     let carol = Member::new(&synapse, "carol").await;
     let room = room_with_bot(&bob, &bot.user_id, false, &[]).await;
@@ -127,8 +120,7 @@ async fn a_third_member_in_the_dm_sends_the_next_private_answer_to_a_fresh_dm() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_personal_answer_that_cannot_reach_a_dm_says_so_in_the_room_without_its_content() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let dana = Member::new(&synapse, "dana").await;
     let room = room_with_bot(&dana, &bot.user_id, false, &[]).await;
     let rid = room.room_id().to_owned();

@@ -9,20 +9,14 @@
 
 mod common;
 
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, synapse};
+use common::{alice_and_bob_with_the_bot, bot_said};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_first() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, true, &[&bob]).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(true).await;
     let rid = room.room_id().to_owned();
     let bob_room = bob.room(&rid);
-    let me = bot.user_id.to_string();
-    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let said = bot_said(&bot);
 
     // Bob, a plain member, may not add; alice, the room's creator, may.
     bob.say(&bob_room, "!resources add title:Mine url:https://example.org/mine")
@@ -99,16 +93,10 @@ async fn resources_are_edited_by_admins_read_by_all_and_local_crisis_lines_come_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mydata_arrives_as_a_file_in_a_direct_room_and_forgetme_erases() {
-    let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
-    let alice = Member::new(&synapse, "alice").await;
-    let bob = Member::new(&synapse, "bob").await;
-    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let (bot, alice, bob, room) = alice_and_bob_with_the_bot(false).await;
     let rid = room.room_id().to_owned();
     let bob_room = bob.room(&rid);
-    let me = bot.user_id.to_string();
-    let said = move |s: &Seen| s.sender() == me && s.kind() == "m.room.message";
+    let said = bot_said(&bot);
 
     alice
         .say(&room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#)

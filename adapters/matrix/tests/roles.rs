@@ -12,14 +12,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bot, Member, Seen, bot_config, hearth, room_with_bot, room_with_bot_in, synapse, unique};
+use common::{Bot, Member, bot_on, bot_said, room_with_bot, room_with_bot_in, synapse, unique};
 use matrix_sdk::ruma::api::client::room::create_room;
 use matrix_sdk::ruma::events::room::member::MembershipState;
-
-fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + use<> {
-    let me = bot.user_id.to_string();
-    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
-}
 
 /// `who` says `text` in `room` and waits for the bot's reply to it.
 async fn ask(who: &Member, bot: &Bot, room: &matrix_sdk::Room, text: &str) -> String {
@@ -34,18 +29,13 @@ async fn ask(who: &Member, bot: &Bot, room: &matrix_sdk::Room, text: &str) -> St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_rooms_creator_is_no_admin_of_the_space_and_the_spaces_admin_is_one_from_either_room() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let bob = Member::new(&synapse, "bob").await;
     let carol = Member::new(&synapse, "carol").await;
     // Alice administers the space; Bob creates the second room (100 there,
     // 0 in the space) and Alice lists it in the space.
-    let space = alice.create_space().await;
-    space.invite_user_by_id(&bot.user_id).await.unwrap();
-    alice
-        .wait_membership(space.room_id(), &bot.user_id, MembershipState::Join)
-        .await;
+    let space = alice.create_space_with(&bot.user_id).await;
     let first = room_with_bot_in(Some(space.room_id()), &alice, &bot.user_id, false, &[&carol]).await;
     let second = room_with_bot_in(Some(space.room_id()), &bob, &bot.user_id, false, &[&alice, &carol]).await;
     alice.add_child(&space, first.room_id()).await;
@@ -116,8 +106,7 @@ async fn a_child_rooms_creator_is_no_admin_of_the_space_and_the_spaces_admin_is_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_groups_room_is_one_of_its_communitys_an_alias_resolves_and_registration_has_no_join_button() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = Member::new(&synapse, "alice").await;
     let mallory = Member::new(&synapse, "mallory").await;
     let said = bot_said(&bot);

@@ -14,7 +14,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Bot, bot_config, hearth, synapse};
+use common::{Bot, bot_config, bot_on, hearth, synapse};
 use hearth_matrix::Matrix;
 use matrix_sdk::SqliteCryptoStore;
 
@@ -106,8 +106,7 @@ async fn the_store_is_private_and_needs_its_passphrase() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_login_sets_up_cross_signing_and_signs_the_bots_device() {
     let synapse = synapse().await;
-    let dir = tempfile::tempdir().unwrap();
-    let bot = Bot::start(hearth().await, bot_config(&synapse, dir.path()).await).await;
+    let bot = bot_on(&synapse).await;
     let alice = common::Member::new(&synapse, "alice").await;
     common::room_with_bot(&alice, &bot.user_id, true, &[]).await;
 

@@ -448,30 +448,7 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
         }
     }
     let pool = bot.hearth.store().pool();
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    let mut found = Vec::new();
-    for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
-            .bind(&table)
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        for column in columns {
-            // Names read from the schema itself, not from input.
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE '%zebra-umbrella%'"
-            )))
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            if n > 0 {
-                found.push((table.clone(), column, n));
-            }
-        }
-    }
+    let found = crate::tests::cells_holding(pool, "zebra-umbrella").await;
     assert_eq!(found, vec![("checkins".to_string(), "note".to_string(), 2)]);
     let owners: Vec<String> = sqlx::query_scalar(
         "SELECT m.external_id FROM checkins c JOIN members m ON m.id = c.member_id WHERE c.note LIKE '%zebra-umbrella%'",
@@ -483,28 +460,10 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
 }
 
 mod prompts {
-    use std::sync::{Arc, Mutex};
-
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::scheduler::FnOutbox;
-    use crate::tests::at;
-    use crate::{Delivery, Outbox, Platform, Scheduler};
-
-    type Seen = Arc<Mutex<Vec<(DateTime<Utc>, Delivery)>>>;
-
-    /// A scheduler whose console outbox records what it delivers, and when.
-    fn recording(bot: &Bot) -> (Scheduler, Seen) {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let clock = bot.clock.clone();
-        let outbox: Arc<dyn Outbox> = Arc::new(FnOutbox::new(Platform::Console, move |d: &Delivery| {
-            sink.lock().unwrap().push((crate::Clock::now(&clock), d.clone()));
-            Ok(())
-        }));
-        (Scheduler::new(bot.hearth.clone(), vec![outbox]), seen)
-    }
+    use crate::tests::{Seen, at, recording};
 
     /// When each delivery titled `title` went out.
     fn sent(seen: &Seen, title: &str) -> Vec<DateTime<Utc>> {

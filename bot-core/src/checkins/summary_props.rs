@@ -131,11 +131,7 @@ struct Seen {
 }
 
 fn run_case(actions: &[Action]) -> std::result::Result<(), TestCaseError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    runtime.block_on(async {
+    crate::tests::block_on_case(async {
         let bot = Bot::new().await;
         bot.clock.set(at("2026-03-19T10:00:00Z"));
         bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)

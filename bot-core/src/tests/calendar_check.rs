@@ -215,11 +215,7 @@ async fn make(bot: &Bot, specs: &[Spec]) -> Vec<i64> {
 }
 
 fn run_case(specs: &[Spec]) -> std::result::Result<(), TestCaseError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    runtime.block_on(async {
+    crate::tests::block_on_case(async {
         let bot = Bot::new().await;
         let made = make(&bot, specs).await;
         prop_assert!(made.len() >= specs.len() / 2, "too few series scheduled: {:?}", made);

@@ -118,11 +118,7 @@ async fn a_reminder_waiting_to_retry_survives_a_replan() {
     let down = Arc::new(Mutex::new(true));
     let is_down = down.clone();
     let (scheduler, seen) = sink(&bot, move |_| *is_down.lock().unwrap());
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
 
     // The 24-hour reminder fails and waits to retry...
     scheduler.advance(&bot.clock, at("2026-03-20T19:00:10Z")).await.unwrap();
@@ -143,11 +139,7 @@ async fn a_roll_over_whose_plan_fails_stays_pending_and_goes_through_later() {
     let bot = Bot::new().await;
     grief(&bot).await;
     let (scheduler, seen) = sink(&bot, |_| false);
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-    )
-    .await;
+    weekly_from_21_march(&bot).await;
     let rule: String = sqlx::query_scalar("SELECT rrule FROM meetings WHERE id = 1")
         .fetch_one(bot.hearth.store().pool())
         .await
@@ -190,11 +182,7 @@ async fn many_rsvps_at_once_each_plan_their_own_reminders() {
     let dir = tempfile::tempdir().unwrap();
     let bot = Bot::on(Store::open(&dir.path().join("h.db")).await.unwrap()).await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-    )
-    .await;
+    weekly_from_21_march(&bot).await;
     let bot = Arc::new(bot);
 
     let mut tasks = Vec::new();
@@ -224,11 +212,7 @@ async fn a_job_that_cannot_be_prepared_is_set_aside_and_the_rest_go_out() {
     let bot = Bot::new().await;
     grief(&bot).await;
     let (scheduler, seen) = sink(&bot, |_| false);
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     // A job no feature owns, and a notice whose payload is garbage, due first.
     sqlx::query(
         "INSERT INTO jobs (key, kind, due_at, run_at, platform) VALUES ('x:1', 'bogus', 0, 0, 'console');
@@ -270,11 +254,7 @@ async fn a_notice_that_fails_is_retried_with_its_key_and_two_changes_in_a_second
         *n += 1;
         k.starts_with("n:") && *n == 1
     });
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-    )
-    .await;
+    weekly_from_21_march(&bot).await;
     bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
         .await;
 
@@ -355,11 +335,7 @@ async fn a_crashed_senders_claim_runs_out_and_its_jobs_go_out_again() {
     let bot = Bot::new().await;
     grief(&bot).await;
     let (scheduler, seen) = sink(&bot, |_| false);
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     let due = at("2026-03-20T19:00:00Z");
     // A sender claims the reminder and dies before sending it.
     let claimed = bot
@@ -392,11 +368,7 @@ async fn the_only_process_on_a_database_frees_old_claims_at_start() {
     let bot = Bot::new().await;
     grief(&bot).await;
     let (scheduler, seen) = sink(&bot, |_| false);
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     let due = at("2026-03-20T19:00:00Z");
     bot.hearth.take_due(Platform::Console, "killed", due, 10).await.unwrap();
     bot.clock.set(due + Duration::seconds(2));
@@ -592,11 +564,7 @@ async fn reminders_due_together_go_out_side_by_side_and_each_place_keeps_its_ord
         bot.say(&format!("m{i}"), "group join group:#1").await;
         bot.say(&format!("m{i}"), "reminders dm:on leads:2h,1h").await;
     }
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let outbox: Arc<dyn Outbox> = Arc::new(Slow {
         delay: std::time::Duration::from_millis(200),
@@ -829,11 +797,7 @@ async fn a_platform_that_is_stuck_sending_never_holds_back_another() {
 async fn a_claim_still_being_sent_is_renewed_and_stays_its_senders() {
     let bot = Bot::new().await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     let due = at("2026-03-20T19:00:00Z");
     let claimed = bot.hearth.take_due(Platform::Console, "slow", due, 10).await.unwrap();
     let ids: Vec<i64> = claimed.iter().flat_map(|d| d.jobs.clone()).collect();

@@ -156,11 +156,7 @@ impl Occ {
 }
 
 fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Result<(), TestCaseError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    runtime.block_on(async {
+    crate::tests::block_on_case(async {
         let bot = Bot::new().await;
         let start_clock = at("2026-03-19T10:03:00Z");
         bot.clock.set(start_clock);

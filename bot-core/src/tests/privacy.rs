@@ -113,33 +113,11 @@ async fn mydata_holds_a_row_from_every_table_that_names_members() {
 
 /// Every (table, column) whose text holds `needle`, across the whole schema.
 async fn cells_holding(store: &crate::Store, needle: &str) -> Vec<String> {
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-    let mut found = Vec::new();
-    for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
-            .bind(&table)
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        for column in columns {
-            let sql = format!(
-                "SELECT COUNT(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
-            );
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(needle)
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-            if n > 0 {
-                found.push(format!("{table}.{column}"));
-            }
-        }
-    }
-    found
+    crate::tests::cells_holding(store.pool(), needle)
+        .await
+        .into_iter()
+        .map(|(table, column, _)| format!("{table}.{column}"))
+        .collect()
 }
 
 #[tokio::test]

@@ -228,11 +228,7 @@ async fn checkin_settings_whose_prompt_cannot_be_planned_are_not_saved() {
 async fn an_rsvp_to_a_postponed_meeting_outlives_its_original_date_and_is_reminded() {
     let bot = Bot::new().await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     let moved = text(
         &bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#)
@@ -260,11 +256,7 @@ async fn an_rsvp_to_a_postponed_meeting_outlives_its_original_date_and_is_remind
 async fn leaving_takes_away_an_rsvp_to_a_postponed_meeting_whose_original_date_is_past() {
     let bot = Bot::new().await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     bot.say("ann", "group join group:#1").await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     bot.say("admin", r#"meeting move meeting:1 when:"2026-05-30 19:00""#)
@@ -534,11 +526,7 @@ impl Outbox for Erasing {
 async fn a_job_erased_while_it_was_sent_leaves_the_rest_of_the_round_recorded() {
     let bot = Bot::new().await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(&bot).await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let outbox = Erasing {

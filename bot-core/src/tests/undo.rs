@@ -22,11 +22,7 @@ const YES: &str = "meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes";
 async fn a_meeting(bot: &Bot) {
     bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
         .await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC"#,
-    )
-    .await;
+    one_meeting_on_21_march(bot).await;
 }
 
 async fn going(bot: &Bot) -> String {

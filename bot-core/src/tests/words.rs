@@ -5,8 +5,7 @@
 use chrono::Duration;
 
 use super::jobs_engine::{count, grief};
-use super::meetings::{Seen, recording};
-use super::{Bot, at, is_private, text};
+use super::{Bot, Seen, at, is_private, recording, text, weekly_from_21_march};
 use crate::{Clock, Effect, Response};
 
 /// Each delivery as (where, plain text).
@@ -118,11 +117,7 @@ async fn a_time_alone_moves_the_named_occurrence_on_its_own_date() {
     let bot = Bot::new().await;
     grief(&bot).await;
     let (scheduler, seen) = recording(&bot);
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-    )
-    .await;
+    weekly_from_21_march(&bot).await;
     bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
         .await;
 
@@ -350,11 +345,7 @@ async fn a_rule_that_skips_the_date_given_says_so_and_an_early_until_says_what_i
 async fn scheduling_or_moving_onto_the_groups_own_time_asks_for_confirmation() {
     let bot = Bot::new().await;
     grief(&bot).await;
-    bot.say(
-        "admin",
-        r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-    )
-    .await;
+    weekly_from_21_march(&bot).await;
 
     let twice = bot
         .say(
@@ -411,12 +402,7 @@ async fn schedule_move_and_cancel_go_to_the_home_channel_and_to_yes_and_maybe_by
     .await;
     let (scheduler, seen) = recording(&bot);
 
-    let scheduled = bot
-        .say(
-            "admin",
-            r#"meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC"#,
-        )
-        .await;
+    let scheduled = weekly_from_21_march(&bot).await;
     bot.say("ann", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:yes")
         .await;
     bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:maybe")

@@ -1166,6 +1166,29 @@ fn channel_by_id(id: &str) -> Response {
     }
 }
 
+/// The `[discord]` section of a binary's config against `fake`, its token in
+/// `dir`/discord.token.
+pub fn discord_section(fake: &FakeDiscord, dir: &std::path::Path) -> String {
+    let token_file = dir.join("discord.token");
+    std::fs::write(&token_file, "fake-token\n").unwrap();
+    format!(
+        "[discord]\ntoken_file = {token:?}\nguilds = [{GUILD}]\napi_base_url = {base:?}\n",
+        token = token_file.display().to_string(),
+        base = fake.base_url,
+    )
+}
+
+/// (user, mute) of a server-mute request.
+pub fn mute_of(r: &Recorded) -> Option<(u64, bool)> {
+    let user = r
+        .path
+        .strip_prefix(&format!("/guilds/{GUILD}/members/"))?
+        .parse()
+        .ok()?;
+    (r.method == "PATCH").then_some(())?;
+    Some((user, r.body["mute"].as_bool()?))
+}
+
 /// (user, suppress) of a suppress request on the fixtures' stage.
 pub fn suppress_of(r: &Recorded) -> Option<(u64, bool)> {
     let user = r

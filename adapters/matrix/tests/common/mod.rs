@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bot_core::{CoreConfig, Hearth, Store, SystemClock};
+use bot_core::{CoreConfig, Hearth, ManualClock, Store, SystemClock};
+use chrono::{DurationRound, Utc};
 use hearth_matrix::{Matrix, MatrixConfig};
 use hmac::{Hmac, Mac};
 use matrix_sdk::config::SyncSettings;
@@ -49,11 +50,16 @@ pub struct Synapse {
     http: matrix_sdk::reqwest::Client,
 }
 
+/// `dir/env` at the workspace's root: the first folder up from this crate's
+/// that holds Cargo.lock. The adapter's tests and the whole-binary tests in
+/// `tests/` (which include this module from the root crate) both find it.
 fn env_file(dir: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(dir)
-        .join("env")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = here
+        .ancestors()
+        .find(|p| p.join("Cargo.lock").exists())
+        .unwrap_or(here);
+    root.join(dir).join("env")
 }
 
 /// The test Synapse. Fails (never skips) when it is not there.
@@ -324,6 +330,14 @@ impl Member {
     }
 
     /// Creates a space.
+    /// A space of this member's with the bot joined to it.
+    pub async fn create_space_with(&self, bot: &UserId) -> Room {
+        let space = self.create_space().await;
+        space.invite_user_by_id(bot).await.unwrap();
+        self.wait_membership(space.room_id(), bot, MembershipState::Join).await;
+        space
+    }
+
     pub async fn create_space(&self) -> Room {
         let mut request = create_room::v3::Request::new();
         let mut creation = create_room::v3::CreationContent::new();
@@ -481,6 +495,18 @@ pub struct Bot {
     pub outbox: hearth_matrix::MatrixOutbox,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The directory of its store, when the bot owns it.
+    dir: Option<tempfile::TempDir>,
+}
+
+/// The `[matrix]` section of a binary's config for `bot`, on `homeserver`.
+pub fn matrix_section(bot: &MatrixConfig, homeserver: &str) -> String {
+    format!(
+        "[matrix]\nhomeserver = {homeserver:?}\nuser_id = {user:?}\npassword_file = {pw:?}\nstore_dir = {store:?}\n",
+        user = bot.user_id,
+        pw = bot.password_file.as_ref().unwrap().display().to_string(),
+        store = bot.store_dir.display().to_string(),
+    )
 }
 
 /// Registers a bot user and returns its configuration, with its stores in `dir`.
@@ -503,6 +529,25 @@ pub async fn hearth() -> Hearth {
     )
 }
 
+/// A Hearth core on a manual clock, set to now (whole seconds), which the
+/// test moves to make reminders and prompts due.
+pub async fn hearth_on_a_manual_clock() -> (Hearth, ManualClock) {
+    let start = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap();
+    let clock = ManualClock::new(start);
+    let hearth = Hearth::new(
+        Store::in_memory().await.unwrap(),
+        Arc::new(clock.clone()),
+        CoreConfig::default(),
+    );
+    (hearth, clock)
+}
+
+/// Whether a message seen is one the bot sent.
+pub fn bot_said(bot: &Bot) -> impl Fn(&Seen) -> bool + Clone + use<> {
+    let me = bot.user_id.to_string();
+    move |s: &Seen| s.sender() == me && s.kind() == "m.room.message"
+}
+
 impl Bot {
     /// Connects (restoring the session in `config.store_dir` if there is
     /// one) and runs the bot in a task.
@@ -522,6 +567,7 @@ impl Bot {
             outbox,
             stop: Some(stop),
             task: Some(task),
+            dir: None,
         }
     }
 
@@ -533,6 +579,26 @@ impl Bot {
             task.await.unwrap().unwrap();
         }
     }
+}
+
+/// A bot on `synapse`, on a core of its own, its store in a temporary
+/// directory that it keeps.
+pub async fn bot_on(synapse: &Synapse) -> Bot {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = Bot::start(hearth().await, bot_config(synapse, dir.path()).await).await;
+    bot.dir = Some(dir);
+    bot
+}
+
+/// Alice's room with Bob and the bot in it: the bot (on a core of its own,
+/// its store in a temporary directory it keeps), Alice, Bob and the room.
+pub async fn alice_and_bob_with_the_bot(encrypted: bool) -> (Bot, Member, Member, Room) {
+    let synapse = synapse().await;
+    let bot = bot_on(&synapse).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, encrypted, &[&bob]).await;
+    (bot, alice, bob, room)
 }
 
 /// A member's room with the bot in it: created, bot invited, bot joined.

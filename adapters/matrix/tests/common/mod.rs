@@ -55,10 +55,7 @@ pub struct Synapse {
 /// `tests/` (which include this module from the root crate) both find it.
 fn env_file(dir: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = here
-        .ancestors()
-        .find(|p| p.join("Cargo.lock").exists())
-        .unwrap_or(here);
+    let root = here.ancestors().find(|p| p.join("Cargo.lock").exists()).unwrap_or(here);
     root.join(dir).join("env")
 }
 

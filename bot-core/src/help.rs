@@ -37,11 +37,7 @@ pub fn family(word: &str) -> Message {
         .filter(|c| c.name.strip_prefix(word).is_some_and(|rest| rest.starts_with(' ')))
     {
         first.get_or_insert(c.name);
-        let mut line = Line::new().cmd(c.name).t(format!(": {}", c.description));
-        if c.who > Role::Member {
-            line = line.t(format!(" ({})", who(c.who)));
-        }
-        message = message.line(line);
+        message = message.line(summary(c));
     }
     message.line(
         Line::new()
@@ -50,17 +46,24 @@ pub fn family(word: &str) -> Message {
     )
 }
 
+/// A command's line in a list: its name, what it does, and who may use it
+/// when that is more than a member.
+fn summary(c: &CommandSpec) -> Line {
+    let line = Line::new().cmd(c.name).t(format!(": {}", c.description));
+    if c.who > Role::Member {
+        line.t(format!(" ({})", who(c.who)))
+    } else {
+        line
+    }
+}
+
 /// Every command with its one-line description, or one command in full.
 pub fn help(command: Option<&CommandSpec>) -> Message {
     match command {
         None => {
             let mut message = Message::titled("Hearth commands");
             for c in COMMANDS {
-                let mut line = Line::new().cmd(c.name).t(format!(": {}", c.description));
-                if c.who > Role::Member {
-                    line = line.t(format!(" ({})", who(c.who)));
-                }
-                message = message.line(line);
+                message = message.line(summary(c));
             }
             message.line(
                 Line::new()

@@ -117,14 +117,7 @@ pub async fn member(
     now: DateTime<Utc>,
 ) -> Result<Member> {
     // Read first: a write only when the person is new or renamed.
-    let known: Option<Member> = sqlx::query_as(
-        "SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?",
-    )
-    .bind(platform.as_str())
-    .bind(external_id)
-    .fetch_optional(store.pool())
-    .await
-    .context("finding a member")?;
+    let known = find(store, platform, external_id).await?;
     if let Some(member) = known.filter(|m| m.display_name == display_name) {
         return Ok(member);
     }

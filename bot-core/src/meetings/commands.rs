@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
 use super::clash::{Except, clash, clash_error, first_slots};
-use super::news::{Change, Changed, News, PREVIEW, notes};
+use super::news::{Change, Changed, News, PREVIEW, Told, kept, notes};
 use super::occurrences::{occurrence, occurrence_ref, upcoming, upcoming_in};
 use super::rsvps::{attendees, rsvp_counts};
 use super::rule::{duration_minutes, repeat_error, series_rule};
@@ -58,10 +58,7 @@ pub async fn schedule(
         return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
     let news = News::Scheduled {
-        next: next
-            .iter()
-            .map(|o| (o.original.timestamp(), o.start.timestamp()))
-            .collect(),
+        next: kept(&next),
         note: notes(
             note.map(|n| n.explain(asked, zone)),
             when::reading(b.text("when").unwrap_or_default(), asked, now, zone),
@@ -113,24 +110,16 @@ pub async fn cancel(
         });
     }
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
-    sqlx::query(
-        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL)
-         ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = NULL",
-    )
-    .bind(meeting.id)
-    .bind(occ.original.timestamp())
-    .execute(&mut *conn)
-    .await
-    .context("cancelling an occurrence")?;
-    touch(&mut *conn, meeting.id, now).await?;
     let change = Change::Cancelled {
         start: occ.start.timestamp(),
     };
-    let told = attendees(&mut *conn, meeting.id, occ.original)
-        .await?
-        .into_iter()
-        .map(|member| (member, change.clone()))
-        .collect();
+    let one = Exception {
+        meeting: meeting.id,
+        original: occ.original,
+        moved_to: None,
+        doing: "cancelling an occurrence",
+    };
+    let told = except_one(&mut *conn, one, change, now).await?;
     Ok(Changed {
         news: News::Cancelled {
             start: occ.start.timestamp(),
@@ -138,6 +127,36 @@ pub async fn cancel(
         note: which,
         told,
     })
+}
+
+/// One occurrence cancelled (`moved_to` empty) or moved, as
+/// `meeting_exceptions` keeps it; `doing` names the write if it fails.
+struct Exception {
+    meeting: i64,
+    original: DateTime<Utc>,
+    moved_to: Option<i64>,
+    doing: &'static str,
+}
+
+/// Writes one occurrence's exception, marks its series changed, and returns
+/// those who said they'd come to it, each with `change` to be told.
+async fn except_one(conn: &mut SqliteConnection, one: Exception, change: Change, now: DateTime<Utc>) -> Result<Told> {
+    sqlx::query(
+        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)
+         ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = excluded.moved_to",
+    )
+    .bind(one.meeting)
+    .bind(one.original.timestamp())
+    .bind(one.moved_to)
+    .execute(&mut *conn)
+    .await
+    .context(one.doing)?;
+    touch(&mut *conn, one.meeting, now).await?;
+    Ok(attendees(&mut *conn, one.meeting, one.original)
+        .await?
+        .into_iter()
+        .map(|member| (member, change.clone()))
+        .collect())
 }
 
 /// `/meeting move`: one occurrence to a new time, in the caller's write
@@ -178,27 +197,18 @@ pub async fn move_one(
     {
         return Err(clash_error(&other, group, &clashing, "meeting move"));
     }
-    sqlx::query(
-        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)
-         ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = excluded.moved_to",
-    )
-    .bind(meeting.id)
-    .bind(occ.original.timestamp())
-    .bind(to.timestamp())
-    .execute(&mut *conn)
-    .await
-    .context("moving an occurrence")?;
-    touch(&mut *conn, meeting.id, now).await?;
     let change = Change::Moved {
         original: occ.original.timestamp(),
         from: occ.start.timestamp(),
         to: to.timestamp(),
     };
-    let told = attendees(&mut *conn, meeting.id, occ.original)
-        .await?
-        .into_iter()
-        .map(|member| (member, change.clone()))
-        .collect();
+    let one = Exception {
+        meeting: meeting.id,
+        original: occ.original,
+        moved_to: Some(to.timestamp()),
+        doing: "moving an occurrence",
+    };
+    let told = except_one(&mut *conn, one, change, now).await?;
     Ok(Changed {
         news: News::Moved {
             from: occ.start.timestamp(),

@@ -12,7 +12,7 @@ use rrule::{RRule, Unvalidated};
 use sqlx::SqliteConnection;
 
 use super::clash::{Except, clash, clash_error, first_slots};
-use super::news::{Change, Changed, News, PREVIEW, notes};
+use super::news::{Change, Changed, News, PREVIEW, kept, notes};
 use super::occurrences::{exceptions, upcoming_in};
 use super::rsvps::attendees as attendees_at;
 use super::rule::{REPEATS, duration_minutes, series_rule, shortcut_rule};
@@ -115,10 +115,7 @@ pub async fn edit(
     Ok(Edited {
         changed: Changed {
             news: News::Edited {
-                next: next
-                    .iter()
-                    .map(|o| (o.original.timestamp(), o.start.timestamp()))
-                    .collect(),
+                next: kept(&next),
                 note: notes(
                     note.map(|n| n.explain(asked, zone)),
                     e.when.and_then(|w| when::reading(w, asked, now, zone)),

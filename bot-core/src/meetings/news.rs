@@ -158,14 +158,7 @@ pub fn news_message(news: &News, meeting: &Meeting, group: &Group) -> Message {
     let name = meeting.name(&group.name).to_string();
     match news {
         News::Scheduled { next, note, skipped } => {
-            let next: Vec<Occurrence> = next
-                .iter()
-                .map(|(original, start)| Occurrence {
-                    original: at(*original),
-                    start: at(*start),
-                })
-                .collect();
-            scheduled_message(meeting, &name, &next, note.as_deref(), *skipped)
+            scheduled_message(meeting, &name, &occurrences_of(next), note.as_deref(), *skipped)
         }
         News::Cancelled { start } => Message::new().line(
             Line::text(format!("Cancelled {name} on "))
@@ -203,13 +196,7 @@ fn edited_message(
     earlier: Option<i64>,
 ) -> Message {
     let zone = meeting.zone();
-    let next: Vec<Occurrence> = next
-        .iter()
-        .map(|(original, start)| Occurrence {
-            original: at(*original),
-            start: at(*start),
-        })
-        .collect();
+    let next = occurrences_of(next);
     let mut message = Message::titled(format!("Changed: {name}"));
     let Some(first) = next.first() else {
         return message.text(format!("{} (meeting {}).", cadence(meeting), meeting.id));
@@ -290,6 +277,23 @@ fn with_dates(mut message: Message, next: &[Occurrence], zone: Tz) -> Message {
         message = message.line(line);
     }
     message
+}
+
+/// Occurrences as the news keeps them: (original, start), Unix seconds.
+pub(super) fn kept(next: &[Occurrence]) -> Vec<(i64, i64)> {
+    next.iter()
+        .map(|o| (o.original.timestamp(), o.start.timestamp()))
+        .collect()
+}
+
+/// The news's (original, start) pairs as occurrences again.
+fn occurrences_of(next: &[(i64, i64)]) -> Vec<Occurrence> {
+    next.iter()
+        .map(|(original, start)| Occurrence {
+            original: at(*original),
+            start: at(*start),
+        })
+        .collect()
 }
 
 /// A clock change's explanation and how an ambiguous phrase was read, as

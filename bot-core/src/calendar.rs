@@ -7,6 +7,8 @@
 //! Monday rule started on a Thursday would show an extra Thursday. A group's
 //! last day ends the rule with an UNTIL.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use icalendar::{Calendar, CalendarDateTime, Component, EventLike, Property};
@@ -126,13 +128,7 @@ pub async fn calendar(
 ) -> Result<Attachment> {
     let mut cal = Calendar::new();
     cal.name(name);
-    // A series without a place of its own meets where its group does.
-    let group_ids: Vec<i64> = series.iter().map(|(m, _)| m.group_id).collect();
-    let group_places: std::collections::HashMap<i64, String> = crate::groups::by_ids(store, &group_ids)
-        .await?
-        .into_iter()
-        .filter_map(|g| g.location.map(|l| (g.id, l)))
-        .collect();
+    let group_places = group_places(store, series).await?;
     let mut zones: Vec<Tz> = Vec::new();
     let mut earliest = now;
     for (meeting, group_name) in series {
@@ -143,85 +139,135 @@ pub async fn calendar(
         if !zones.contains(&zone) {
             zones.push(zone);
         }
-        let start = local_at(first, zone);
         let uid = format!("meeting-{}@hearth", meeting.id);
         let title = meeting.name(group_name);
-        let mut event = icalendar::Event::new();
-        event
-            .uid(&uid)
-            .summary(title)
-            .starts(tz_dt(start, zone))
-            .ends(tz_dt(start + meeting.duration(), zone));
-        // DTSTAMP from the injected clock, so a calendar is the same file
-        // whenever the same state is exported.
-        event.timestamp(now);
-        let changed = DateTime::from_timestamp(meeting.changed_at, 0).unwrap_or_default();
-        event.add_property("LAST-MODIFIED", changed.format("%Y%m%dT%H%M%SZ").to_string());
+        let mut event = series_event(meeting, &uid, title, local_at(first, zone), now);
         if let Some(place) = meeting.location.as_ref().or(group_places.get(&meeting.group_id)) {
             event.location(place);
         }
         if meeting.repeat != "once" {
             event.add_property("RRULE", rule(meeting)?);
         }
-        let cutoff = meeting.cutoff();
-        let mut conn = store
-            .pool()
-            .acquire()
-            .await
-            .context("loading exceptions for a calendar")?;
-        let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(&mut conn, meeting.id)
-            .await?
-            .into_iter()
-            .collect();
-        exceptions.sort_unstable();
-        let mut overrides = Vec::new();
-        for (original, moved) in exceptions {
-            let original = DateTime::from_timestamp(original, 0).unwrap_or_default();
-            if cutoff.is_some_and(|c| original > c) {
-                continue;
-            }
-            match moved {
-                None => {
-                    let mut exdate = Property::new("EXDATE", local_at(original, zone).format(LOCAL).to_string());
-                    exdate.add_parameter("TZID", zone.name());
-                    event.append_multi_property(exdate);
-                }
-                Some(to) => {
-                    let to = DateTime::from_timestamp(to, 0).unwrap_or_default();
-                    let mut moved_event = icalendar::Event::new();
-                    let mut rid = Property::new("RECURRENCE-ID", local_at(original, zone).format(LOCAL).to_string());
-                    rid.add_parameter("TZID", zone.name());
-                    moved_event
-                        .uid(&uid)
-                        .summary(title)
-                        .starts(tz_dt(local_at(to, zone), zone))
-                        .ends(tz_dt(local_at(to + meeting.duration(), zone), zone))
-                        .timestamp(now)
-                        .append_property(rid);
-                    overrides.push(moved_event.done());
-                }
-            }
-        }
+        let exceptions = sorted_exceptions(store, meeting).await?;
+        let overrides = with_exceptions(&mut event, meeting, &uid, title, exceptions, now);
         cal.push(event.done());
         for o in overrides {
             cal.push(o);
         }
     }
+    Ok(Attachment {
+        filename: "meetings.ics".into(),
+        mime: "text/calendar",
+        content: with_zones(cal.done().to_string(), zones, earliest, now),
+    })
+}
+
+/// Where each of these series' groups meets, for a series without a place
+/// of its own.
+async fn group_places(store: &Store, series: &[(Meeting, String)]) -> Result<HashMap<i64, String>> {
+    let group_ids: Vec<i64> = series.iter().map(|(m, _)| m.group_id).collect();
+    Ok(crate::groups::by_ids(store, &group_ids)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.location.map(|l| (g.id, l)))
+        .collect())
+}
+
+/// A series' event, from its first occurrence (`start`, local), before its
+/// place, rule and exceptions.
+fn series_event(
+    meeting: &Meeting,
+    uid: &str,
+    title: &str,
+    start: NaiveDateTime,
+    now: DateTime<Utc>,
+) -> icalendar::Event {
+    let zone = meeting.zone();
+    let mut event = icalendar::Event::new();
+    event
+        .uid(uid)
+        .summary(title)
+        .starts(tz_dt(start, zone))
+        .ends(tz_dt(start + meeting.duration(), zone));
+    // DTSTAMP from the injected clock, so a calendar is the same file
+    // whenever the same state is exported.
+    event.timestamp(now);
+    let changed = DateTime::from_timestamp(meeting.changed_at, 0).unwrap_or_default();
+    event.add_property("LAST-MODIFIED", changed.format("%Y%m%dT%H%M%SZ").to_string());
+    event
+}
+
+/// A series' cancelled (None) and moved (Some) occurrences, by original start.
+async fn sorted_exceptions(store: &Store, meeting: &Meeting) -> Result<Vec<(i64, Option<i64>)>> {
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .context("loading exceptions for a calendar")?;
+    let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(&mut conn, meeting.id)
+        .await?
+        .into_iter()
+        .collect();
+    exceptions.sort_unstable();
+    Ok(exceptions)
+}
+
+/// Writes a series' cancelled occurrences into its event as EXDATEs, and
+/// returns its moved ones as RECURRENCE-ID overrides; those after its
+/// cutoff are gone with the rest.
+fn with_exceptions(
+    event: &mut icalendar::Event,
+    meeting: &Meeting,
+    uid: &str,
+    title: &str,
+    exceptions: Vec<(i64, Option<i64>)>,
+    now: DateTime<Utc>,
+) -> Vec<icalendar::Event> {
+    let zone = meeting.zone();
+    let cutoff = meeting.cutoff();
+    let mut overrides = Vec::new();
+    for (original, moved) in exceptions {
+        let original = DateTime::from_timestamp(original, 0).unwrap_or_default();
+        if cutoff.is_some_and(|c| original > c) {
+            continue;
+        }
+        match moved {
+            None => {
+                let mut exdate = Property::new("EXDATE", local_at(original, zone).format(LOCAL).to_string());
+                exdate.add_parameter("TZID", zone.name());
+                event.append_multi_property(exdate);
+            }
+            Some(to) => {
+                let to = DateTime::from_timestamp(to, 0).unwrap_or_default();
+                let mut moved_event = icalendar::Event::new();
+                let mut rid = Property::new("RECURRENCE-ID", local_at(original, zone).format(LOCAL).to_string());
+                rid.add_parameter("TZID", zone.name());
+                moved_event
+                    .uid(uid)
+                    .summary(title)
+                    .starts(tz_dt(local_at(to, zone), zone))
+                    .ends(tz_dt(local_at(to + meeting.duration(), zone), zone))
+                    .timestamp(now)
+                    .append_property(rid);
+                overrides.push(moved_event.done());
+            }
+        }
+    }
+    overrides
+}
+
+/// The calendar's text with a VTIMEZONE for each zone before its first event.
+fn with_zones(mut content: String, zones: Vec<Tz>, earliest: DateTime<Utc>, now: DateTime<Utc>) -> String {
     // VTIMEZONE is written by hand into the calendar text: the crate has no
     // builder for it, and its parser would add properties VTIMEZONE must not have.
     let zones: String = zones
         .into_iter()
         .map(|zone| vtimezone(zone, earliest - Duration::days(366), now + Duration::days(3 * 366)))
         .collect();
-    let mut content = cal.done().to_string();
     let at = content
         .find("BEGIN:VEVENT")
         .or_else(|| content.find("END:VCALENDAR"))
         .unwrap_or(content.len());
     content.insert_str(at, &zones);
-    Ok(Attachment {
-        filename: "meetings.ics".into(),
-        mime: "text/calendar",
-        content,
-    })
+    content
 }

@@ -11,13 +11,15 @@ use chrono_tz::Tz;
 use rrule::{RRule, Unvalidated};
 use sqlx::SqliteConnection;
 
-use super::{
-    Change, Changed, Except, Meeting, News, PREVIEW, REPEATS, at, attendees as attendees_at, by_id_in, clash,
-    clash_error, duration_minutes, exceptions, first_slots, series_rule, shortcut_rule, upcoming_in,
-};
+use super::clash::{Except, clash, clash_error, first_slots};
+use super::news::{Change, Changed, News, PREVIEW, kept, notes};
+use super::occurrences::{exceptions, upcoming_in};
+use super::rsvps::attendees as attendees_at;
+use super::rule::{REPEATS, duration_minutes, series_rule, shortcut_rule};
+use super::series::{Meeting, by_id_in};
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::Group;
-use crate::when;
+use crate::when::{self, at};
 
 /// The fields `/meeting edit clear:` can empty.
 pub const CLEARABLE: &[&str] = &["title", "where"];
@@ -82,6 +84,54 @@ pub async fn edit(
     e: &Edit<'_>,
     now: DateTime<Utc>,
 ) -> Result<Edited> {
+    check_asked(meeting, e)?;
+    let zone = meeting.zone();
+    let split = split_at(meeting, e.from, now)?;
+    let asked = asked_start(meeting, e, split, now)?;
+    let (first, note) = when::resolve(asked, zone);
+    if first < split {
+        return Err(UserError::BadValue {
+            option: "when",
+            why: "is before the first meeting the edit changes; give a later time, or an earlier from",
+        }
+        .into());
+    }
+    let new = new_values(meeting, e, first, split)?;
+    let slots = first_slots(new.start_local, zone, &new.rrule, new.duration_minutes, now)?;
+    if !e.confirmed
+        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Series(meeting.id), now).await?
+    {
+        return Err(clash_error(&other, group, &occ, "meeting edit"));
+    }
+
+    let old_exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let earlier = match meeting.first()? {
+        Some(f) if f < split => Some(split_off(&mut *conn, meeting, split, now).await?),
+        _ => None,
+    };
+    let told = carry_over(&mut *conn, meeting, &new, &old_exceptions, split).await?;
+    save(&mut *conn, &new, now).await?;
+    let next = upcoming_in(&mut *conn, &new, now, PREVIEW).await?;
+    Ok(Edited {
+        changed: Changed {
+            news: News::Edited {
+                next: kept(&next),
+                note: notes(
+                    note.map(|n| n.explain(asked, zone)),
+                    e.when.and_then(|w| when::reading(w, asked, now, zone)),
+                ),
+                earlier: earlier.as_ref().map(|m| m.id),
+            },
+            note: None,
+            told,
+        },
+        earlier,
+    })
+}
+
+/// Refuses an edit of a cancelled series, one that changes nothing, and
+/// one that both gives a field and clears it.
+fn check_asked(meeting: &Meeting, e: &Edit<'_>) -> Result<()> {
     if meeting.cancelled {
         return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
     }
@@ -99,28 +149,31 @@ pub async fn edit(
         }
         .into());
     }
+    Ok(())
+}
+
+/// The local start the edited series asks for: `when` as typed (a time
+/// alone on the first changed meeting's day), else that meeting's own.
+fn asked_start(meeting: &Meeting, e: &Edit<'_>, split: DateTime<Utc>, now: DateTime<Utc>) -> Result<NaiveDateTime> {
     let zone = meeting.zone();
-    let split = split_at(meeting, e.from, now)?;
     let anchor = meeting
         .raw_after(split, 1)?
         .first()
         .map(|o| o.with_timezone(&zone).naive_local());
-    let asked: NaiveDateTime = match e.when {
+    Ok(match e.when {
         None => anchor.ok_or_else(no_meeting_left)?,
         Some(text) => match when::time_only(text) {
             // A time alone keeps the days: the series from then on, at that time.
             Some(clock) => anchor.ok_or_else(no_meeting_left)?.date().and_time(clock),
             None => when::parse(text, zone, e.order, now)?,
         },
-    };
-    let (first, note) = when::resolve(asked, zone);
-    if first < split {
-        return Err(UserError::BadValue {
-            option: "when",
-            why: "is before the first meeting the edit changes; give a later time, or an earlier from",
-        }
-        .into());
-    }
+    })
+}
+
+/// The series with the edit's values, first meeting at `first`: its length,
+/// its rule (the new one, or the old one carried over), title and place.
+fn new_values(meeting: &Meeting, e: &Edit<'_>, first: DateTime<Utc>, split: DateTime<Utc>) -> Result<Meeting> {
+    let zone = meeting.zone();
     let mut new = meeting.clone();
     new.start_local = first.with_timezone(&zone).naive_local();
     new.duration_minutes = duration_minutes(e.duration)?.unwrap_or(meeting.duration_minutes);
@@ -141,39 +194,7 @@ pub async fn edit(
     if e.clear.contains(&"where") {
         new.location = None;
     }
-    let slots = first_slots(new.start_local, zone, &new.rrule, new.duration_minutes, now)?;
-    if !e.confirmed
-        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Series(meeting.id), now).await?
-    {
-        return Err(clash_error(&other, group, &occ, "meeting edit"));
-    }
-
-    let old_exceptions = exceptions(&mut *conn, meeting.id).await?;
-    let earlier = match meeting.first()? {
-        Some(f) if f < split => Some(split_off(&mut *conn, meeting, split, now).await?),
-        _ => None,
-    };
-    let told = carry_over(&mut *conn, meeting, &new, &old_exceptions, split).await?;
-    save(&mut *conn, &new, now).await?;
-    let next = upcoming_in(&mut *conn, &new, now, PREVIEW).await?;
-    Ok(Edited {
-        changed: Changed {
-            news: News::Edited {
-                next: next
-                    .iter()
-                    .map(|o| (o.original.timestamp(), o.start.timestamp()))
-                    .collect(),
-                note: super::notes(
-                    note.map(|n| n.explain(asked, zone)),
-                    e.when.and_then(|w| when::reading(w, asked, now, zone)),
-                ),
-                earlier: earlier.as_ref().map(|m| m.id),
-            },
-            note: None,
-            told,
-        },
-        earlier,
-    })
+    Ok(new)
 }
 
 /// The first instant the edit changes: the start of `from` (default the
@@ -297,7 +318,6 @@ async fn carry_over(
     old_exceptions: &HashMap<i64, Option<i64>>,
     split: DateTime<Utc>,
 ) -> Result<Vec<(crate::members::Member, Change)>> {
-    let zone = old.zone();
     let rsvps: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
     )
@@ -306,16 +326,11 @@ async fn carry_over(
     .fetch_all(&mut *conn)
     .await
     .context("reading the RSVPs an edit moves")?;
-    let mut map: HashMap<i64, Option<i64>> = HashMap::new();
-    for original in rsvps
+    let originals = rsvps
         .iter()
         .map(|r| r.1)
-        .chain(old_exceptions.keys().copied().filter(|o| *o >= split.timestamp()))
-    {
-        if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(original) {
-            slot.insert(same_day(new, original, zone)?.map(|d| d.timestamp()));
-        }
-    }
+        .chain(old_exceptions.keys().copied().filter(|o| *o >= split.timestamp()));
+    let map = new_days(new, old.zone(), originals)?;
     // Who is told, read before the RSVPs move.
     let mut attendees = Vec::new();
     for original in map.keys() {
@@ -323,23 +338,49 @@ async fn carry_over(
             attendees.push((member, *original));
         }
     }
+    move_answers(&mut *conn, old.id, split, &rsvps, old_exceptions, &map).await?;
+    Ok(who_to_tell(attendees, old_exceptions, &map))
+}
+
+/// Each of these original starts (once) with the new series' meeting on
+/// its day, if there is one.
+fn new_days(new: &Meeting, zone: Tz, originals: impl Iterator<Item = i64>) -> Result<HashMap<i64, Option<i64>>> {
+    let mut map: HashMap<i64, Option<i64>> = HashMap::new();
+    for original in originals {
+        if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(original) {
+            slot.insert(same_day(new, original, zone)?.map(|d| d.timestamp()));
+        }
+    }
+    Ok(map)
+}
+
+/// Clears the answers and exceptions from `split` on, and writes back those
+/// whose meeting has a day in `map`, on that day.
+async fn move_answers(
+    conn: &mut SqliteConnection,
+    meeting: i64,
+    split: DateTime<Utc>,
+    rsvps: &[(i64, i64, String, Option<i64>)],
+    old_exceptions: &HashMap<i64, Option<i64>>,
+    map: &HashMap<i64, Option<i64>>,
+) -> Result<()> {
     for clearing in [
         "DELETE FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
         "DELETE FROM meeting_exceptions WHERE meeting_id = ? AND occurrence >= ?",
     ] {
         sqlx::query(clearing)
-            .bind(old.id)
+            .bind(meeting)
             .bind(split.timestamp())
             .execute(&mut *conn)
             .await
             .context("clearing the meetings an edit changes")?;
     }
-    for (member, original, answer, answered_at) in &rsvps {
+    for (member, original, answer, answered_at) in rsvps {
         let Some(Some(to)) = map.get(original) else { continue };
         sqlx::query(
             "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(old.id)
+        .bind(meeting)
         .bind(to)
         .bind(member)
         .bind(answer)
@@ -351,15 +392,23 @@ async fn carry_over(
     for (original, moved) in old_exceptions.iter().filter(|(o, _)| **o >= split.timestamp()) {
         let Some(Some(to)) = map.get(original) else { continue };
         sqlx::query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)")
-            .bind(old.id)
+            .bind(meeting)
             .bind(to)
             .bind(moved)
             .execute(&mut *conn)
             .await
             .context("keeping a meeting's exception")?;
     }
-    // Each member's meetings, earliest first: the first that still happens
-    // is named in their notice; those that no longer happen are listed.
+    Ok(())
+}
+
+/// Each member's meetings, earliest first: the first that still happens
+/// is named in their notice; those that no longer happen are listed.
+fn who_to_tell(
+    attendees: Vec<(crate::members::Member, i64)>,
+    old_exceptions: &HashMap<i64, Option<i64>>,
+    map: &HashMap<i64, Option<i64>>,
+) -> Vec<(crate::members::Member, Change)> {
     let mut by_member: BTreeMap<i64, (crate::members::Member, Vec<i64>)> = BTreeMap::new();
     for (member, original) in attendees {
         by_member
@@ -396,7 +445,7 @@ async fn carry_over(
             told.push((member, Change::Edited { next, gone }));
         }
     }
-    Ok(told)
+    told
 }
 
 /// Writes the series' new values.

@@ -1,0 +1,343 @@
+//! A series: its row (local start, IANA zone, RFC 5545 rule, length, place)
+//! and its rule expanded in local time; the queries that load, store and
+//! mark it; and where it happens.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono_tz::Tz;
+use rrule::{RRule, RRuleSet, Unvalidated};
+use sqlx::SqliteConnection;
+
+use crate::error::{Context, Error, Result, UserError};
+use crate::groups::Group;
+use crate::store::Store;
+use crate::when;
+
+pub const DEFAULT_DURATION_MINUTES: i64 = 90;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Meeting {
+    pub id: i64,
+    pub group_id: i64,
+    pub title: Option<String>,
+    pub start_local: NaiveDateTime,
+    pub timezone: String,
+    pub repeat: String,
+    pub rrule: String,
+    pub duration_minutes: i64,
+    pub location: Option<String>,
+    pub cancelled: bool,
+    /// The group's last day (`/group edit ends:`): no occurrence after it.
+    pub group_ends: Option<NaiveDate>,
+    /// When it last changed (created, moved, cancelled, its card edited), Unix seconds.
+    pub changed_at: i64,
+    /// The last instant it may start, Unix seconds: set on the meetings a
+    /// `/meeting edit` left before the change.
+    pub ends_at: Option<i64>,
+    /// The series these meetings became by `/meeting edit`.
+    pub continued_by: Option<i64>,
+}
+
+/// One occurrence of a series. `original` identifies it (the iCalendar
+/// RECURRENCE-ID); `start` is when it happens, which differs once moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    pub original: DateTime<Utc>,
+    pub start: DateTime<Utc>,
+}
+
+impl Occurrence {
+    pub fn moved(&self) -> bool {
+        self.original != self.start
+    }
+}
+
+impl Meeting {
+    pub fn zone(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::minutes(self.duration_minutes)
+    }
+
+    pub(super) fn rule_set(&self) -> Result<RRuleSet> {
+        rule_set(self.start_local, self.zone(), &self.rrule).map_err(|why| Error::Internal {
+            context: "expanding a stored series",
+            source: why.into(),
+        })
+    }
+
+    /// Up to `limit` occurrences starting at or after `from`, before
+    /// exceptions, and none after the group's last day.
+    pub fn raw_after(&self, from: DateTime<Utc>, limit: u16) -> Result<Vec<DateTime<Utc>>> {
+        let set = self.rule_set()?.after(from.with_timezone(&rrule::Tz::Tz(self.zone())));
+        let cutoff = self.cutoff();
+        Ok(set
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect())
+    }
+
+    /// The last instant an occurrence may start: the end of the group's last
+    /// day, in the series' zone, or where an edit ended this part of it.
+    pub fn cutoff(&self) -> Option<DateTime<Utc>> {
+        let group = self
+            .group_ends
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|ends| when::resolve(ends, self.zone()).0);
+        let edited = self.ends_at.and_then(|s| DateTime::from_timestamp(s, 0));
+        match (group, edited) {
+            (Some(g), Some(e)) => Some(g.min(e)),
+            (g, e) => g.or(e),
+        }
+    }
+
+    /// The series' first occurrence: its start when the rule includes it,
+    /// else the rule's first (a rule on Mondays started on a Thursday first
+    /// meets that Monday). Feeds and calendars start from it.
+    pub fn first(&self) -> Result<Option<DateTime<Utc>>> {
+        let start = when::resolve(self.start_local, self.zone()).0;
+        Ok(self.raw_after(start - Duration::seconds(1), 1)?.into_iter().next())
+    }
+
+    /// The regular occurrences (before exceptions) from the first up to
+    /// `before`, at most `limit` of them, and whether that was all.
+    pub fn raw_before(&self, before: DateTime<Utc>, limit: u16) -> Result<(Vec<DateTime<Utc>>, bool)> {
+        let set = self
+            .rule_set()?
+            .before(before.with_timezone(&rrule::Tz::Tz(self.zone())));
+        let cutoff = self.cutoff();
+        let found = set.all(limit);
+        let dates: Vec<DateTime<Utc>> = found
+            .dates
+            .into_iter()
+            .map(|d| d.to_utc())
+            .take_while(|d| cutoff.is_none_or(|c| *d <= c))
+            .collect();
+        Ok((dates, !found.limited))
+    }
+
+    /// The rule set, for the calendar to write the rule as Hearth expands it.
+    pub fn rules(&self) -> Result<RRuleSet> {
+        self.rule_set()
+    }
+
+    /// The title to show: its own, or the group's name.
+    pub fn name<'a>(&'a self, group: &'a str) -> &'a str {
+        self.title.as_deref().unwrap_or(group)
+    }
+}
+
+/// The rule set of a series: its rule from its first occurrence, placed in
+/// its zone by the time rule of [`when::resolve`] (a local time that happens
+/// twice is the first), so no start the schedule command accepts is refused.
+pub(super) fn rule_set(start: NaiveDateTime, zone: Tz, rule: &str) -> std::result::Result<RRuleSet, String> {
+    // Whole seconds: rrule builds each occurrence from hour, minute and
+    // second, so a start with a fraction would never match its own first one.
+    let start = start.with_nanosecond(0).unwrap_or(start);
+    let first = when::resolve(start, zone).0.with_timezone(&rrule::Tz::Tz(zone));
+    rule.parse::<RRule<Unvalidated>>()
+        .map_err(|e| e.to_string())?
+        .build(first)
+        .map_err(|e| e.to_string())
+}
+
+pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Group)> {
+    let meeting: Option<Meeting> = sqlx::query_as(select_meetings!(
+        "WHERE id = ? AND group_id IN (SELECT id FROM groups WHERE community_id = ?)"
+    ))
+    .bind(id)
+    .bind(community)
+    .fetch_optional(store.pool())
+    .await
+    .context("finding a meeting")?;
+    let Some(meeting) = meeting else {
+        return Err(UserError::MeetingNotFound.into());
+    };
+    let group = crate::groups::by_id(store, meeting.group_id).await?;
+    Ok((meeting, group))
+}
+
+pub async fn by_id(store: &Store, id: i64) -> Result<Option<Meeting>> {
+    by_id_in(store.pool(), id).await
+}
+
+/// Several series in one query (those of a batch of deliveries).
+pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Meeting>> {
+    let list = serde_json::to_string(ids).context("listing meetings")?;
+    sqlx::query_as(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"))
+        .bind(list)
+        .fetch_all(store.pool())
+        .await
+        .context("loading meetings")
+}
+
+pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Meeting>> {
+    sqlx::query_as(select_meetings!("WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .context("loading a meeting")
+}
+
+pub async fn of_group(store: &Store, group: i64) -> Result<Vec<Meeting>> {
+    of_group_in(store.pool(), group).await
+}
+
+/// A group's live series, on the caller's connection.
+pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Meeting>> {
+    sqlx::query_as(select_meetings!("WHERE group_id = ? AND cancelled = 0 ORDER BY id"))
+        .bind(group)
+        .fetch_all(db)
+        .await
+        .context("listing a group's meetings")
+}
+
+pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting, String)>> {
+    let meetings: Vec<Meeting> = sqlx::query_as(select_meetings!(
+        "WHERE cancelled = 0 AND group_id IN (SELECT id FROM groups WHERE community_id = ?) ORDER BY id"
+    ))
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("listing a community's meetings")?;
+    // One query for the group names, not one per meeting.
+    let names: HashMap<i64, String> = sqlx::query_as("SELECT id, name FROM groups WHERE community_id = ?")
+        .bind(community)
+        .fetch_all(store.pool())
+        .await
+        .context("naming a community's groups")?
+        .into_iter()
+        .collect();
+    Ok(meetings
+        .into_iter()
+        .map(|m| {
+            let name = names.get(&m.group_id).cloned().unwrap_or_default();
+            (m, name)
+        })
+        .collect())
+}
+
+/// Where a meeting happens, as reminders and events say it: the series' own
+/// place; else the group's address, for groups that meet in person; else its
+/// conference link; else its home channel. A closed group's link is said only
+/// to its members (`to_members`: the reader is one), by
+/// [`groups::may_show_place`](crate::groups::may_show_place).
+pub fn where_it_is(meeting: &Meeting, group: &Group, to_members: bool) -> Where {
+    let shown = |place: &&String| crate::groups::may_show_place(group, place, to_members);
+    if let Some(place) = meeting.location.as_ref().filter(shown) {
+        return Where::Place(place.clone());
+    }
+    match group.location.as_ref().filter(shown) {
+        Some(place) => Where::Place(place.clone()),
+        None => Where::Channel(group.home_channel.clone()),
+    }
+}
+
+/// A place as written (an address, a link, a room), or a channel by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    Place(String),
+    Channel(String),
+}
+
+/// A series about to be stored.
+pub(super) struct NewSeries<'a> {
+    pub(super) title: Option<&'a str>,
+    pub(super) start: NaiveDateTime,
+    pub(super) zone: Tz,
+    pub(super) label: &'a str,
+    pub(super) rule: &'a str,
+    pub(super) duration: i64,
+    pub(super) location: Option<&'a str>,
+}
+
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    group: &Group,
+    new: NewSeries<'_>,
+    now: DateTime<Utc>,
+) -> Result<Meeting> {
+    let NewSeries {
+        title,
+        start,
+        zone,
+        label,
+        rule,
+        duration,
+        location,
+    } = new;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(group.id)
+    .bind(title)
+    .bind(start)
+    .bind(zone.name())
+    .bind(label)
+    .bind(rule)
+    .bind(duration)
+    .bind(location)
+    .bind(now.timestamp())
+    .fetch_one(&mut *conn)
+    .await
+    .context("inserting a meeting")?;
+    // The first meeting's zone becomes the group's, for its posts.
+    crate::groups::adopt_zone(&mut *conn, group.id, zone.name()).await?;
+    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
+        context: "reloading a meeting",
+        source: "meeting vanished".into(),
+    })
+}
+
+/// Marks a group's live series changed (their card's fields changed), for
+/// the feeds' `updated`.
+pub(crate) async fn touch_group(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
+        .bind(now.timestamp())
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .context("marking a group's series changed")?;
+    Ok(())
+}
+
+/// Each series of a community with its Meeting Guide slug, if it has kept one.
+pub(crate) async fn guide_slugs(store: &Store, community: i64) -> Result<Vec<(i64, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?",
+    )
+    .bind(community)
+    .fetch_all(store.pool())
+    .await
+    .context("reading meeting slugs")
+}
+
+/// Keeps a series' first Meeting Guide slug, so its feed entry's address
+/// never changes.
+pub(crate) async fn keep_guide_slug(conn: &mut SqliteConnection, meeting: i64, slug: &str) -> Result<()> {
+    sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
+        .bind(slug)
+        .bind(meeting)
+        .execute(&mut *conn)
+        .await
+        .context("keeping a meeting's slug")?;
+    Ok(())
+}
+
+/// Records that a series changed now: the feeds' `updated` follows it.
+pub(crate) async fn touch(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE meetings SET updated_at = ? WHERE id = ?")
+        .bind(now.timestamp())
+        .bind(meeting)
+        .execute(&mut *conn)
+        .await
+        .context("recording a series' change")?;
+    Ok(())
+}

@@ -107,35 +107,26 @@ async fn save(
     (mood, note, prompt): (Option<i64>, Option<&str>, Option<&str>),
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    match prompt {
-        Some(prompt) => sqlx::query_scalar(
-            "INSERT INTO checkins (member_id, group_id, prompt, mood, note, at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (member_id, prompt) WHERE prompt IS NOT NULL DO UPDATE SET
-                 group_id = excluded.group_id, mood = excluded.mood,
-                 note = COALESCE(excluded.note, checkins.note), at = excluded.at
-             RETURNING id",
-        )
-        .bind(member)
-        .bind(group_id)
-        .bind(prompt)
-        .bind(mood)
-        .bind(note)
-        .bind(now.timestamp())
-        .fetch_one(store.pool())
-        .await
-        .context("saving a check-in to a prompt"),
-        None => sqlx::query_scalar(
-            "INSERT INTO checkins (member_id, group_id, mood, note, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(member)
-        .bind(group_id)
-        .bind(mood)
-        .bind(note)
-        .bind(now.timestamp())
-        .fetch_one(store.pool())
-        .await
-        .context("saving a check-in"),
-    }
+    // Without a prompt there is nothing to conflict with: a row of its own.
+    sqlx::query_scalar(
+        "INSERT INTO checkins (member_id, group_id, prompt, mood, note, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (member_id, prompt) WHERE prompt IS NOT NULL DO UPDATE SET
+             group_id = excluded.group_id, mood = excluded.mood,
+             note = COALESCE(excluded.note, checkins.note), at = excluded.at
+         RETURNING id",
+    )
+    .bind(member)
+    .bind(group_id)
+    .bind(prompt)
+    .bind(mood)
+    .bind(note)
+    .bind(now.timestamp())
+    .fetch_one(store.pool())
+    .await
+    .context(match prompt {
+        Some(_) => "saving a check-in to a prompt",
+        None => "saving a check-in",
+    })
 }
 
 /// The thanks for an answer, and where it counts.

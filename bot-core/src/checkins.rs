@@ -117,7 +117,7 @@ pub(crate) async fn run(
     Ok(match cmd {
         Cmd::Share { mood, note, prompt } => {
             let said = share::Said { mood, note, prompt };
-            (share::answer(store, asker.me, group, said, now).await?, false)
+            (share::share(store, asker.me, group, said, now).await?, false)
         }
         Cmd::History => (
             Response::private(history::history(store, asker.me, zone, now).await?),

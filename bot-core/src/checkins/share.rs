@@ -25,31 +25,21 @@ pub(super) struct Said<'a> {
     pub prompt: Option<&'a str>,
 }
 
-/// `/checkin share` with `group` the resolved `group` option: a group's
-/// prompt names its group, so an answer typed where the group's community is
-/// unknown (a Matrix DM) still counts there.
-pub(super) async fn answer(
+/// `/checkin share`, with `group` the resolved `group` option.
+pub(super) async fn share(
     store: &Store,
     me: &Member,
     group: Option<&Group>,
     said: Said<'_>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
+    // A group's prompt names its group, so an answer typed where the group's
+    // community is unknown (a Matrix DM) still counts there.
     let from_prompt = match (group, said.prompt) {
         (None, Some(prompt)) => group_of_prompt(store, prompt).await?,
         _ => None,
     };
-    share(store, me, group.or(from_prompt.as_ref()), said, now).await
-}
-
-/// `/checkin share`.
-async fn share(
-    store: &Store,
-    me: &Member,
-    group: Option<&Group>,
-    said: Said<'_>,
-    now: DateTime<Utc>,
-) -> Result<Response> {
+    let group = group.or(from_prompt.as_ref());
     // Only members count: anyone else could push a group's average, help it
     // reach the summary's threshold, or page its facilitators.
     if let Some(group) = group

@@ -53,48 +53,8 @@ pub(crate) async fn plan(
     ended: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    // (stage, an unmute already asked for) by member.
-    let recorded: HashMap<i64, (bool, bool)> = sqlx::query_as::<_, (i64, bool, bool)>(
-        "SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?",
-    )
-    .bind(circle.id)
-    .fetch_all(&mut *db)
-    .await
-    .context("reading a circle's mutes")?
-    .into_iter()
-    .map(|(member, stage, releasing)| (member, (stage, releasing)))
-    .collect();
-    // The group's facilitators keep their voice, as the one who started it does.
-    let facilitators: HashSet<i64> = match circle.group_id {
-        Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
-            .bind(group)
-            .fetch_all(&mut *db)
-            .await
-            .context("reading a group's facilitators")?
-            .into_iter()
-            .collect(),
-        None => HashSet::new(),
-    };
-    // Only those whose voice state is in the circle's channel, and never
-    // anyone the platform lets mute others: Hearth lends no power.
-    let mutable: HashSet<i64> = if ended || !circle.mute_others {
-        HashSet::new()
-    } else {
-        super::db::mutable_in(db, community, &circle.channel)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let wanted: HashSet<i64> = state
-        .present()
-        .map(|p| p.member)
-        .filter(|m| {
-            mutable.contains(m)
-                && Some(*m) != state.holder
-                && Some(*m) != circle.facilitator_id
-                && !facilitators.contains(m)
-        })
-        .collect();
+    let recorded = recorded(db, circle.id).await?;
+    let wanted = wanted(db, circle, community, state, ended).await?;
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
     let mut effects = Vec::new();
     // An unmute another input asked for, not yet reported, is not asked for twice.
@@ -137,6 +97,63 @@ pub(crate) async fn plan(
         }
     }
     Ok(effects)
+}
+
+/// A circle's recorded mutes: (stage, an unmute already asked for) by member.
+async fn recorded(db: &mut SqliteConnection, circle: i64) -> Result<HashMap<i64, (bool, bool)>> {
+    Ok(sqlx::query_as::<_, (i64, bool, bool)>(
+        "SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?",
+    )
+    .bind(circle)
+    .fetch_all(&mut *db)
+    .await
+    .context("reading a circle's mutes")?
+    .into_iter()
+    .map(|(member, stage, releasing)| (member, (stage, releasing)))
+    .collect())
+}
+
+/// Who should be muted now: those present whose voice is in the circle's
+/// channel, but the holder, the facilitators and anyone the platform lets
+/// mute others; nobody once it has ended or without "mute others".
+async fn wanted(
+    db: &mut SqliteConnection,
+    circle: &Circle,
+    community: i64,
+    state: &State,
+    ended: bool,
+) -> Result<HashSet<i64>> {
+    // The group's facilitators keep their voice, as the one who started it does.
+    let facilitators: HashSet<i64> = match circle.group_id {
+        Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
+            .bind(group)
+            .fetch_all(&mut *db)
+            .await
+            .context("reading a group's facilitators")?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
+    // Only those whose voice state is in the circle's channel, and never
+    // anyone the platform lets mute others: Hearth lends no power.
+    let mutable: HashSet<i64> = if ended || !circle.mute_others {
+        HashSet::new()
+    } else {
+        super::db::mutable_in(db, community, &circle.channel)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(state
+        .present()
+        .map(|p| p.member)
+        .filter(|m| {
+            mutable.contains(m)
+                && Some(*m) != state.holder
+                && Some(*m) != circle.facilitator_id
+                && !facilitators.contains(m)
+        })
+        .collect())
 }
 
 /// Mutes recorded for `member` that no running circle wants any more

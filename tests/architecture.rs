@@ -516,9 +516,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("bot-core/src/circle/mod.rs", "due"),
     ("bot-core/src/circle/mod.rs", "start"),
     ("bot-core/src/circle/mutes.rs", "plan"),
-    ("bot-core/src/hearth.rs", "from_bound"),
-    ("bot-core/src/hearth.rs", "run"),
-    ("bot-core/src/hearth.rs", "try_handle"),
     ("bot-core/src/meetings.rs", "describe_rule"),
     ("bot-core/src/meetings.rs", "series_rule"),
     ("bot-core/src/meetings/edit.rs", "carry_over"),
@@ -534,7 +531,6 @@ const KNOWN_LONG_FILES: &[&str] = &[
     "bot-core/src/checkins.rs",
     "bot-core/src/circle/mod.rs",
     "bot-core/src/groups.rs",
-    "bot-core/src/hearth.rs",
     "bot-core/src/meetings.rs",
 ];
 

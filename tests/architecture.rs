@@ -520,10 +520,6 @@ const KNOWN_LONG_FUNCTIONS: &[(&str, &str)] = &[
     ("bot-core/src/meetings.rs", "series_rule"),
     ("bot-core/src/meetings/edit.rs", "carry_over"),
     ("bot-core/src/meetings/edit.rs", "edit"),
-    ("bot-core/src/reminders.rs", "member_settings"),
-    ("bot-core/src/reminders/plan.rs", "plan_in"),
-    ("bot-core/src/reminders/plan.rs", "recipients"),
-    ("bot-core/src/scheduler.rs", "deliver_round"),
 ];
 
 /// Today's core files over [`MAX_CORE_FILE_LINES`], tests aside. Same rule.

@@ -954,3 +954,12 @@ pub async fn facilitator(
     }
     Ok((message, changed))
 }
+
+/// The groups a member belongs to (not those they only facilitate), by id.
+pub(crate) async fn groups_of_member(conn: &mut SqliteConnection, member: i64) -> Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT group_id FROM group_members WHERE member_id = ?")
+        .bind(member)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing a member's groups")
+}

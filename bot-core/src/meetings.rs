@@ -1788,6 +1788,62 @@ pub async fn take_back_rsvp(
     ))
 }
 
+/// The answers to a series between two occurrences (original starts, both
+/// included), as (occurrence, member, answer): everyone's, or `only` one
+/// member's, read by that member's index so its cost stays flat in the
+/// group's size. For the reminder planner.
+pub(crate) async fn rsvps_between(
+    conn: &mut SqliteConnection,
+    meeting: i64,
+    (lo, hi): (i64, i64),
+    only: Option<i64>,
+) -> Result<Vec<(i64, i64, String)>> {
+    match only {
+        None => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+        Some(member) => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
+             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(member)
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+    }
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading RSVPs for a plan")
+}
+
+/// The live (not cancelled) series of a group, by id.
+pub(crate) async fn live_of_group(conn: &mut SqliteConnection, group: i64) -> Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
+        .bind(group)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing a group's series")
+}
+
+/// The live series a member is part of, by id: those of `groups` (theirs)
+/// and those they answered an RSVP for.
+pub(crate) async fn live_of_member(conn: &mut SqliteConnection, groups: &[i64], member: i64) -> Result<Vec<i64>> {
+    let groups = serde_json::to_string(groups).context("listing a member's groups")?;
+    sqlx::query_scalar(
+        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
+             m.group_id IN (SELECT value FROM json_each(?))
+             OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
+    )
+    .bind(groups)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing a member's series")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -218,6 +218,13 @@ impl Hearth {
         retention::sweep(&self.store, self.config.retention, now).await
     }
 
+    /// Commits a write that changed the jobs, and wakes the schedulers.
+    async fn commit_planned(&self, tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+        commit(tx).await?;
+        self.planned();
+        Ok(())
+    }
+
     fn planned(&self) {
         self.jobs_changed.send_modify(|n| *n = n.wrapping_add(1));
     }

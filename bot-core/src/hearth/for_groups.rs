@@ -10,7 +10,7 @@ use crate::parse::Bound;
 use crate::{checkins, jobs, meeting_guide, reminders, retention};
 
 use super::command::GroupCmd;
-use super::{Ctx, Hearth, commit, the_group};
+use super::{Ctx, Hearth, the_group};
 
 impl Hearth {
     /// Routes a `group …` command.
@@ -62,8 +62,7 @@ impl Hearth {
         for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
             self.series_changed(&mut tx, &meeting, None, now).await?;
         }
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(Response::public(
             groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?,
         ))
@@ -86,8 +85,7 @@ impl Hearth {
         for schedule in groups::retire(&mut tx, group, now).await? {
             jobs::cancel(&mut *tx, checkins::KIND.name, schedule).await?;
         }
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(Response::public(crate::Message::new().text(format!(
             "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
             group.name
@@ -125,8 +123,7 @@ impl Hearth {
             )
             .await?;
         }
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(joined.response)
     }
 
@@ -136,8 +133,7 @@ impl Hearth {
         let message = groups::leave(&mut tx, group, &ctx.me).await?;
         retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
         reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }
 }

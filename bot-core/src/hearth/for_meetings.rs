@@ -15,7 +15,7 @@ use crate::parse::Bound;
 use crate::{calendar, checkins, jobs, reminders};
 
 use super::command::MeetingCmd;
-use super::{Ctx, Hearth, commit};
+use super::{Ctx, Hearth};
 
 /// The series as it is inside the write about to change it: another change
 /// may have committed since it was looked up.
@@ -99,14 +99,28 @@ impl Hearth {
             }
             MeetingCmd::Edit(edit) => self.edit(ctx, bound, (the_meeting(meeting)?, group), edit).await,
             MeetingCmd::Rsvp { occurrence, answer } => {
-                self.rsvp(ctx, (the_meeting(meeting)?, group), occurrence, answer).await
+                self.rsvp(ctx, (the_meeting(meeting)?, group), (occurrence, answer), false)
+                    .await
             }
             MeetingCmd::RsvpTakenBack { occurrence, answer } => {
-                self.take_back_rsvp(ctx, (the_meeting(meeting)?, group), occurrence, answer)
+                self.rsvp(ctx, (the_meeting(meeting)?, group), (occurrence, answer), true)
                     .await
             }
             MeetingCmd::Calendar => self.calendar(ctx, group).await,
         }
+    }
+
+    /// Opens a change's write and reads the series in it, as it is for
+    /// the date `occurrence` names.
+    async fn write_for_date(
+        &self,
+        meeting: &Meeting,
+        occurrence: Option<&str>,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, Meeting)> {
+        let mut tx = jobs::write(&self.store).await?;
+        let meeting = reload(&mut tx, meeting).await?;
+        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
+        Ok((tx, meeting))
     }
 
     async fn schedule(&self, ctx: &Ctx<'_>, bound: &Bound, group: &Group) -> Result<Response> {
@@ -135,9 +149,7 @@ impl Hearth {
         occurrence: Option<&str>,
     ) -> Result<Response> {
         let (now, reader_zone) = (ctx.now, ctx.reader_zone());
-        let mut tx = jobs::write(&self.store).await?;
-        let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
+        let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
         let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
         // The whole series includes the meetings an edit left before
         // its change, a series of their own.
@@ -167,9 +179,7 @@ impl Hearth {
         (when, confirmed): (&str, bool),
     ) -> Result<Response> {
         let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
-        let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
+        let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
         let to = meetings::ToWhen {
             text: when,
             reader: ctx.reader_zone(),
@@ -211,55 +221,24 @@ impl Hearth {
         .await
     }
 
+    /// An RSVP given, or (`taken_back`, a button press undone) taken back:
+    /// the answer and this member's reminders in one write.
     async fn rsvp(
         &self,
         ctx: &Ctx<'_>,
         (meeting, group): (&Meeting, Option<&Group>),
-        occurrence: Option<&str>,
-        answer: &'static str,
+        (occurrence, answer): (Option<&str>, &'static str),
+        taken_back: bool,
     ) -> Result<Response> {
         let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
-        let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
-        let message = meetings::rsvp(
-            &mut tx,
-            &meeting,
-            super::the_group(group)?,
-            &ctx.me,
-            occurrence,
-            answer,
-            ctx.reader_zone(),
-            now,
-        )
-        .await?;
-        self.commit_rsvp(tx, meeting.id, &ctx.me, now).await?;
-        Ok(Response::private(message))
-    }
-
-    async fn take_back_rsvp(
-        &self,
-        ctx: &Ctx<'_>,
-        (meeting, group): (&Meeting, Option<&Group>),
-        occurrence: Option<&str>,
-        answer: &'static str,
-    ) -> Result<Response> {
-        let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
-        let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
-        let Some(message) = meetings::take_back_rsvp(
-            &mut tx,
-            &meeting,
-            super::the_group(group)?,
-            &ctx.me,
-            occurrence,
-            answer,
-            ctx.reader_zone(),
-            now,
-        )
-        .await?
-        else {
+        let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
+        let (group, zone) = (super::the_group(group)?, ctx.reader_zone());
+        let message = if taken_back {
+            meetings::take_back_rsvp(&mut tx, &meeting, group, &ctx.me, occurrence, answer, zone, now).await?
+        } else {
+            Some(meetings::rsvp(&mut tx, &meeting, group, &ctx.me, occurrence, answer, zone, now).await?)
+        };
+        let Some(message) = message else {
             return Ok(Response::none());
         };
         self.commit_rsvp(tx, meeting.id, &ctx.me, now).await?;
@@ -299,8 +278,7 @@ impl Hearth {
         now: DateTime<Utc>,
     ) -> Result<()> {
         reminders::plan::plan_in(&mut tx, meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(())
     }
 
@@ -337,8 +315,7 @@ impl Hearth {
         let meetings::Changed { news, note, told } = changed;
         self.series_changed(&mut tx, meeting, Some(&told), now).await?;
         let answer = announce(&mut tx, here, (meeting, group), &news, note, now).await?;
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(answer)
     }
 }

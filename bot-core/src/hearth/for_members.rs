@@ -1,6 +1,7 @@
 //! A member's own commands, routed to their features: time zone, reminders,
 //! check-ins, resources and their data (`/mydata`, `/forgetme`).
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::error::Result;
@@ -9,7 +10,15 @@ use crate::io::Response;
 use crate::members;
 use crate::{checkins, circle, jobs, privacy, reminders, resources};
 
-use super::{Ctx, Hearth, commit};
+use super::{Ctx, Hearth};
+
+/// What a change to a member's zone or quiet hours implies, in its write:
+/// their reminders and their daily check-in prompt, read in the zone, move.
+async fn moved(conn: &mut sqlx::SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
+    reminders::plan::plan_member_in(&mut *conn, member, now).await?;
+    checkins::member_moved(&mut *conn, member, now).await?;
+    Ok(())
+}
 
 impl Hearth {
     /// The zone, the date order, and the reminders and prompts read in the
@@ -24,11 +33,9 @@ impl Hearth {
         let mut tx = jobs::write(&self.store).await?;
         let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
         if zone.is_some() {
-            reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
-            checkins::member_moved(&mut tx, ctx.me.id, now).await?;
+            moved(&mut tx, ctx.me.id, now).await?;
         }
-        commit(tx).await?;
-        self.planned();
+        self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }
 
@@ -44,19 +51,16 @@ impl Hearth {
         if let Some(group) = group {
             let message = reminders::group_settings(&mut tx, group, asked).await?;
             reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::All).await?;
-            commit(tx).await?;
-            self.planned();
+            self.commit_planned(tx).await?;
             return Ok(Response::private_general(message));
         }
         let mut message = reminders::member_settings(&mut tx, &ctx.me, asked).await?;
         if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
             message = message.line(note);
         }
-        reminders::plan::plan_member_in(&mut tx, ctx.me.id, now).await?;
         // Quiet hours move the daily check-in prompt too.
-        checkins::member_moved(&mut tx, ctx.me.id, now).await?;
-        commit(tx).await?;
-        self.planned();
+        moved(&mut tx, ctx.me.id, now).await?;
+        self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }
 

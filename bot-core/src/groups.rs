@@ -302,3 +302,12 @@ pub fn has_link(place: &str) -> bool {
 pub fn may_show_place(group: &Group, place: &str, to_members: bool) -> bool {
     to_members || !is_closed(group) || !has_link(place)
 }
+
+/// The groups a member belongs to (not those they only facilitate), by id.
+pub(crate) async fn groups_of_member(conn: &mut SqliteConnection, member: i64) -> Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT group_id FROM group_members WHERE member_id = ?")
+        .bind(member)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing a member's groups")
+}

@@ -43,6 +43,7 @@ pub(crate) use occurrences::exceptions;
 pub use occurrences::{
     Status, exceptions_of, group_meets, occurrence, occurrence_ref, status_in, upcoming, upcoming_in,
 };
+pub(crate) use rsvps::rsvps_between;
 pub use rsvps::{ANSWERS, attendees, rsvp, rsvp_buttons, rsvp_command, rsvp_counts, rsvp_counts_of, take_back_rsvp};
 pub use rule::REPEATS;
 pub(crate) use rule::series_rule;
@@ -50,5 +51,5 @@ pub use series::{
     DEFAULT_DURATION_MINUTES, Meeting, Occurrence, Where, by_id, by_id_in, by_ids, find, of_community, of_group,
     of_group_in, where_it_is,
 };
-pub(crate) use series::{guide_slugs, keep_guide_slug, touch_group};
+pub(crate) use series::{guide_slugs, keep_guide_slug, live_of_group, live_of_member, touch_group};
 pub use words::{cadence, rule_words, time};

@@ -341,3 +341,14 @@ async fn timezone_line(
         },
     })
 }
+
+/// The zone each of `ids` set for themselves (`None`: none set), for those
+/// still recorded, in one query whatever their number.
+pub(crate) async fn zones_of(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
+    let list = serde_json::to_string(ids).context("listing members")?;
+    sqlx::query_as("SELECT id, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(list)
+        .fetch_all(&mut *conn)
+        .await
+        .context("reading members' zones")
+}

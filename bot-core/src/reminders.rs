@@ -170,6 +170,74 @@ pub async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Res
     Ok(found.unwrap_or_default())
 }
 
+/// Each of `ids`' settings, for those who have any, in one query whatever
+/// their number.
+pub(crate) async fn settings_of(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Settings>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        member_id: i64,
+        #[sqlx(flatten)]
+        settings: Settings,
+    }
+    let list = serde_json::to_string(ids).context("listing members")?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT member_id, leads, dm, quiet_start, quiet_end FROM reminder_settings
+         WHERE member_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(list)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading RSVP'd recipients for a plan")?;
+    Ok(rows.into_iter().map(|r| (r.member_id, r.settings)).collect())
+}
+
+/// Someone a series' reminders may reach by DM: their settings and the zone
+/// they set (`members.timezone`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Recipient {
+    pub id: i64,
+    pub timezone: Option<String>,
+    #[sqlx(flatten)]
+    pub settings: Settings,
+}
+
+/// The members of `group` (or `only` that one, if a member) who turned DMs
+/// on for every meeting, with their settings and zone.
+///
+/// One query joining `group_members` and `members` rather than a call on
+/// each owner: it is read by every plan of a series, and split it would
+/// carry the group's whole member list (thousands in a large group) from
+/// one query to the next, where the join keeps it to those with DMs on.
+pub(crate) async fn dm_on_in_group(
+    conn: &mut sqlx::SqliteConnection,
+    group: i64,
+    only: Option<i64>,
+) -> Result<Vec<Recipient>> {
+    match only {
+        None => sqlx::query_as(
+            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND s.dm = 1",
+        )
+        .bind(group),
+        Some(member) => sqlx::query_as(
+            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = 1",
+        )
+        .bind(group)
+        .bind(member),
+    }
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading DM recipients for a plan")
+}
+
 fn parse_quiet(raw: &str) -> std::result::Result<Option<(NaiveTime, NaiveTime)>, UserError> {
     if raw.eq_ignore_ascii_case("off") {
         return Ok(None);
@@ -216,72 +284,110 @@ fn set_and_cleared(cleared: &[&str], field: &str, given: bool) -> std::result::R
     Ok(())
 }
 
-pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, asked: Asked<'_>) -> Result<Message> {
-    if asked.channel.is_some() {
-        return Err(UserError::BadValue {
-            option: "channel",
-            why: "goes with group: a group's channel reminders are its facilitators' to turn on or off",
+/// A member's `/reminders` fields, read and checked: what to clear, and
+/// the leads, DM choice and quiet hours to set.
+struct MemberAsked<'a> {
+    cleared: Vec<&'a str>,
+    leads: Option<Vec<i64>>,
+    dm: Option<&'static str>,
+    quiet: Option<Option<(NaiveTime, NaiveTime)>>,
+}
+
+impl<'a> MemberAsked<'a> {
+    fn read(asked: Asked<'a>) -> Result<Self> {
+        if asked.channel.is_some() {
+            return Err(UserError::BadValue {
+                option: "channel",
+                why: "goes with group: a group's channel reminders are its facilitators' to turn on or off",
+            }
+            .into());
         }
-        .into());
+        let cleared = crate::groups::clear_names(asked.clear, MEMBER_CLEARABLE, "leads, dm, quiet")?;
+        set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
+        set_and_cleared(&cleared, "dm", asked.dm.is_some())?;
+        set_and_cleared(&cleared, "quiet", asked.quiet.is_some())?;
+        let (dm, leads) = (asked.dm, asked.leads.map(parse_leads).transpose()?);
+        let quiet = asked.quiet.map(parse_quiet).transpose()?;
+        Ok(Self {
+            cleared,
+            leads,
+            dm,
+            quiet,
+        })
     }
-    let cleared = crate::groups::clear_names(asked.clear, MEMBER_CLEARABLE, "leads, dm, quiet")?;
-    set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
-    set_and_cleared(&cleared, "dm", asked.dm.is_some())?;
-    set_and_cleared(&cleared, "quiet", asked.quiet.is_some())?;
-    let (dm, leads) = (asked.dm, asked.leads.map(parse_leads).transpose()?);
-    let quiet = asked.quiet.map(parse_quiet).transpose()?;
+}
+
+pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, asked: Asked<'_>) -> Result<Message> {
+    let asked = MemberAsked::read(asked)?;
     // Back to the defaults: each group's own lead times, DMs for what one
     // RSVPs to, no quiet hours.
-    if !cleared.is_empty() {
-        sqlx::query(
-            "UPDATE reminder_settings SET leads = CASE WHEN ? THEN NULL ELSE leads END,
-                 dm = CASE WHEN ? THEN NULL ELSE dm END,
-                 quiet_start = CASE WHEN ? THEN NULL ELSE quiet_start END,
-                 quiet_end = CASE WHEN ? THEN NULL ELSE quiet_end END
-             WHERE member_id = ?",
-        )
-        .bind(cleared.contains(&"leads"))
-        .bind(cleared.contains(&"dm"))
-        .bind(cleared.contains(&"quiet"))
-        .bind(cleared.contains(&"quiet"))
-        .bind(me.id)
-        .execute(&mut *conn)
-        .await
-        .context("clearing reminder settings")?;
+    if !asked.cleared.is_empty() {
+        clear_member(&mut *conn, me.id, &asked.cleared).await?;
     }
-    if leads.is_some() || dm.is_some() || quiet.is_some() {
-        sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
-            .bind(me.id)
-            .execute(&mut *conn)
-            .await
-            .context("creating reminder settings")?;
-        if let Some(leads) = &leads {
-            sqlx::query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
-                .bind(leads_text(leads))
-                .bind(me.id)
-                .execute(&mut *conn)
-                .await
-                .context("saving leads")?;
-        }
-        if let Some(dm) = dm {
-            sqlx::query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
-                .bind(dm == "on")
-                .bind(me.id)
-                .execute(&mut *conn)
-                .await
-                .context("saving the DM choice")?;
-        }
-        if let Some(quiet) = quiet {
-            sqlx::query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
-                .bind(quiet.map(|q| crate::when::hhmm(q.0)))
-                .bind(quiet.map(|q| crate::when::hhmm(q.1)))
-                .bind(me.id)
-                .execute(&mut *conn)
-                .await
-                .context("saving quiet hours")?;
-        }
+    if asked.leads.is_some() || asked.dm.is_some() || asked.quiet.is_some() {
+        save_member(&mut *conn, me.id, &asked).await?;
     }
     let s = settings(&mut *conn, me.id).await?;
+    Ok(member_card(&s))
+}
+
+/// Puts the settings `cleared` names back to their defaults.
+async fn clear_member(conn: &mut sqlx::SqliteConnection, member: i64, cleared: &[&str]) -> Result<()> {
+    sqlx::query(
+        "UPDATE reminder_settings SET leads = CASE WHEN ? THEN NULL ELSE leads END,
+             dm = CASE WHEN ? THEN NULL ELSE dm END,
+             quiet_start = CASE WHEN ? THEN NULL ELSE quiet_start END,
+             quiet_end = CASE WHEN ? THEN NULL ELSE quiet_end END
+         WHERE member_id = ?",
+    )
+    .bind(cleared.contains(&"leads"))
+    .bind(cleared.contains(&"dm"))
+    .bind(cleared.contains(&"quiet"))
+    .bind(cleared.contains(&"quiet"))
+    .bind(member)
+    .execute(&mut *conn)
+    .await
+    .context("clearing reminder settings")?;
+    Ok(())
+}
+
+/// Saves the settings given a value, creating the member's row if need be.
+async fn save_member(conn: &mut sqlx::SqliteConnection, member: i64, asked: &MemberAsked<'_>) -> Result<()> {
+    sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
+        .bind(member)
+        .execute(&mut *conn)
+        .await
+        .context("creating reminder settings")?;
+    if let Some(leads) = &asked.leads {
+        sqlx::query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
+            .bind(leads_text(leads))
+            .bind(member)
+            .execute(&mut *conn)
+            .await
+            .context("saving leads")?;
+    }
+    if let Some(dm) = asked.dm {
+        sqlx::query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
+            .bind(dm == "on")
+            .bind(member)
+            .execute(&mut *conn)
+            .await
+            .context("saving the DM choice")?;
+    }
+    if let Some(quiet) = asked.quiet {
+        sqlx::query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
+            .bind(quiet.map(|q| crate::when::hhmm(q.0)))
+            .bind(quiet.map(|q| crate::when::hhmm(q.1)))
+            .bind(member)
+            .execute(&mut *conn)
+            .await
+            .context("saving quiet hours")?;
+    }
+    Ok(())
+}
+
+/// "Your reminders": a member's settings as they read them.
+fn member_card(s: &Settings) -> Message {
     let mut message = Message::titled("Your reminders");
     message = message.text(match s.leads() {
         Some(l) => format!(
@@ -303,7 +409,7 @@ pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, ask
         ),
         _ => "Quiet hours: none.".to_string(),
     });
-    Ok(message.line(Line::text("Change them with ").cmd("reminders leads:24h,1h dm:on quiet:22:00-08:00")))
+    message.line(Line::text("Change them with ").cmd("reminders leads:24h,1h dm:on quiet:22:00-08:00"))
 }
 
 /// `/reminders group:…`: a group's default leads (its facilitators), in the

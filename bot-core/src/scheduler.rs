@@ -227,47 +227,30 @@ impl Scheduler {
         due: Vec<DueDelivery>,
         now: DateTime<Utc>,
     ) -> Result<TickReport> {
-        let mut outstanding: std::collections::HashSet<i64> = due.iter().flat_map(|d| d.jobs.iter().copied()).collect();
-        let mut lanes: Vec<(String, Vec<DueDelivery>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let outstanding: std::collections::HashSet<i64> = due.iter().flat_map(|d| d.jobs.iter().copied()).collect();
         // One at a time means one lane: everything in due order.
-        let single = outbox.concurrency() <= 1;
-        for item in due {
-            let key = if single { String::new() } else { lane(&item) };
-            match index.get(&key) {
-                Some(&i) => lanes[i].1.push(item),
-                None => {
-                    index.insert(key.clone(), lanes.len());
-                    lanes.push((key, vec![item]));
-                }
+        let lanes = lanes(due, outbox.concurrency() <= 1);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+        let mut running = send_lanes(outbox, lanes, tx);
+        let report = self.record(outbox.platform(), rx, outstanding, now).await?;
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done {
+                // Its jobs stay claimed: the lease runs out and they go out again.
+                tracing::error!(error = %e, "a delivery lane failed");
             }
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
-        let limit = Arc::new(tokio::sync::Semaphore::new(outbox.concurrency().clamp(1, LANES)));
-        let mut running = tokio::task::JoinSet::new();
-        for (_, items) in lanes {
-            let outbox = outbox.clone();
-            let tx = tx.clone();
-            let limit = limit.clone();
-            running.spawn(async move {
-                let Ok(_permit) = limit.acquire_owned().await else {
-                    return;
-                };
-                for item in items {
-                    let outcome = match &item.due {
-                        Due::Send(delivery) => outbox.deliver(delivery).await,
-                        Due::Mirror { community, event } => outbox.mirror(community, event).await,
-                    };
-                    // A digest's outcome is each of its reminders'.
-                    for &job in &item.jobs {
-                        if tx.send((job, outcome.clone())).is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-        drop(tx);
+        Ok(report)
+    }
+
+    /// Records the outcomes of a round as they come in, in small batches,
+    /// renewing the claims on what is still to send.
+    async fn record(
+        &self,
+        platform: Platform,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Outcome>,
+        mut outstanding: std::collections::HashSet<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport> {
         let mut report = TickReport::default();
         let mut pending: Vec<Outcome> = Vec::new();
         let mut last = tokio::time::Instant::now();
@@ -277,14 +260,7 @@ impl Scheduler {
             let closed = matches!(next, Ok(None));
             if let Ok(Some((job, outcome))) = next {
                 outstanding.remove(&job);
-                crate::metrics::delivery(outbox.platform(), &outcome);
-                match &outcome {
-                    Ok(()) => report.sent += 1,
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::warn!(job, error = %e, "delivery failed");
-                    }
-                }
+                count(platform, &mut report, job, &outcome);
                 pending.push((job, outcome));
             }
             if !pending.is_empty() && (closed || last.elapsed() >= RECORD_EVERY) {
@@ -303,13 +279,71 @@ impl Scheduler {
                 renewed = tokio::time::Instant::now();
             }
         }
-        while let Some(done) = running.join_next().await {
-            if let Err(e) = done {
-                // Its jobs stay claimed: the lease runs out and they go out again.
-                tracing::error!(error = %e, "a delivery lane failed");
+        Ok(report)
+    }
+}
+
+/// A round's deliveries by destination ([`lane`]), each in due order, the
+/// destinations in the order they first come; `single`: all in one lane.
+fn lanes(due: Vec<DueDelivery>, single: bool) -> Vec<Vec<DueDelivery>> {
+    let mut lanes: Vec<Vec<DueDelivery>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for item in due {
+        let key = if single { String::new() } else { lane(&item) };
+        match index.get(&key) {
+            Some(&i) => lanes[i].push(item),
+            None => {
+                index.insert(key, lanes.len());
+                lanes.push(vec![item]);
             }
         }
-        Ok(report)
+    }
+    lanes
+}
+
+/// Sends each lane in its own task, up to the outbox's concurrency (at most
+/// [`LANES`]) at once, each outcome told on `tx`.
+fn send_lanes(
+    outbox: &Arc<dyn Outbox>,
+    lanes: Vec<Vec<DueDelivery>>,
+    tx: tokio::sync::mpsc::UnboundedSender<Outcome>,
+) -> tokio::task::JoinSet<()> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(outbox.concurrency().clamp(1, LANES)));
+    let mut running = tokio::task::JoinSet::new();
+    for items in lanes {
+        let outbox = outbox.clone();
+        let tx = tx.clone();
+        let limit = limit.clone();
+        running.spawn(async move {
+            let Ok(_permit) = limit.acquire_owned().await else {
+                return;
+            };
+            for item in items {
+                let outcome = match &item.due {
+                    Due::Send(delivery) => outbox.deliver(delivery).await,
+                    Due::Mirror { community, event } => outbox.mirror(community, event).await,
+                };
+                // A digest's outcome is each of its reminders'.
+                for &job in &item.jobs {
+                    if tx.send((job, outcome.clone())).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    running
+}
+
+/// Counts one outcome in the round's report and metrics.
+fn count(platform: Platform, report: &mut TickReport, job: i64, outcome: &std::result::Result<(), DeliveryError>) {
+    crate::metrics::delivery(platform, outcome);
+    match outcome {
+        Ok(()) => report.sent += 1,
+        Err(e) => {
+            report.failed += 1;
+            tracing::warn!(job, error = %e, "delivery failed");
+        }
     }
 }
 

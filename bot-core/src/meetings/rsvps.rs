@@ -184,3 +184,34 @@ pub async fn take_back_rsvp(
         ),
     ))
 }
+
+/// The answers to a series between two occurrences (original starts, both
+/// included), as (occurrence, member, answer): everyone's, or `only` one
+/// member's, read by that member's index so its cost stays flat in the
+/// group's size. For the reminder planner.
+pub(crate) async fn rsvps_between(
+    conn: &mut SqliteConnection,
+    meeting: i64,
+    (lo, hi): (i64, i64),
+    only: Option<i64>,
+) -> Result<Vec<(i64, i64, String)>> {
+    match only {
+        None => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+        Some(member) => sqlx::query_as(
+            "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
+             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(member)
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+    }
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading RSVPs for a plan")
+}

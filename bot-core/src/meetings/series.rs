@@ -341,3 +341,28 @@ pub(crate) async fn touch(conn: &mut SqliteConnection, meeting: i64, now: DateTi
         .context("recording a series' change")?;
     Ok(())
 }
+
+/// The live (not cancelled) series of a group, by id.
+pub(crate) async fn live_of_group(conn: &mut SqliteConnection, group: i64) -> Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
+        .bind(group)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing a group's series")
+}
+
+/// The live series a member is part of, by id: those of `groups` (theirs)
+/// and those they answered an RSVP for.
+pub(crate) async fn live_of_member(conn: &mut SqliteConnection, groups: &[i64], member: i64) -> Result<Vec<i64>> {
+    let groups = serde_json::to_string(groups).context("listing a member's groups")?;
+    sqlx::query_scalar(
+        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
+             m.group_id IN (SELECT value FROM json_each(?))
+             OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
+    )
+    .bind(groups)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing a member's series")
+}

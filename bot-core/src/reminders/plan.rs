@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
@@ -17,7 +17,7 @@ use crate::meetings::tell::EVENT;
 use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
-use crate::reminders::{self, Settings};
+use crate::reminders::{self, Recipient, Settings};
 
 /// The longest a reminder can come before its meeting: the longest lead (7
 /// days) plus a day for quiet hours that move it earlier. Every occurrence
@@ -56,28 +56,6 @@ struct Planned {
     give_up: Option<i64>,
 }
 
-/// A recipient's reminder settings and zone, read in one query for all.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct RecipientRow {
-    id: i64,
-    timezone: Option<String>,
-    leads: Option<String>,
-    dm: Option<bool>,
-    quiet_start: Option<NaiveTime>,
-    quiet_end: Option<NaiveTime>,
-}
-
-impl RecipientRow {
-    fn settings(&self) -> Settings {
-        Settings {
-            leads: self.leads.clone(),
-            dm: self.dm,
-            quiet_start: self.quiet_start,
-            quiet_end: self.quiet_end,
-        }
-    }
-}
-
 /// Makes the pending reminders of a series match what is wanted now, for
 /// every occurrence starting within [`HORIZON_SECS`]:
 /// * creates the missing ones whose time is still to come;
@@ -113,16 +91,41 @@ pub async fn plan_in(
     let beyond: Vec<Occurrence> = coming.iter().copied().skip(within.len()).collect();
 
     let recipients = recipients(&mut *conn, &meeting, &within, scope).await?;
+    let channel = (scope == Scope::All && in_channel).then_some(group_leads.as_slice());
+    let mut wanted = reminders_wanted(&meeting, &within, &recipients, channel, &group_leads);
+    // Where meetings are mirrored as native events, the event moves on to
+    // the next occurrence as each one starts.
+    if scope == Scope::All && platform.mirrors_events() {
+        wanted.extend(events_wanted(meeting.id, &within, beyond.first()));
+    }
+    let create = to_create(&wanted, catch_up, now);
+    let advance = match beyond.first() {
+        Some(next) if scope == Scope::All => Some(roll_over(meeting.id, next, now)),
+        _ => None,
+    };
+    save(conn, &meeting, platform, scope, &wanted, &create, advance.as_ref(), now).await
+}
+
+/// The reminders each occurrence is owed: the group's channel's (`channel`,
+/// its leads, when it gets them) and each DM recipient's, at their leads
+/// (else the group's), moved out of their quiet hours.
+fn reminders_wanted(
+    meeting: &Meeting,
+    within: &[Occurrence],
+    recipients: &HashMap<i64, Vec<Recipient>>,
+    channel: Option<&[i64]>,
+    group_leads: &[i64],
+) -> Vec<Planned> {
     let zone = meeting.zone();
     let mut wanted: Vec<Planned> = Vec::new();
-    for occ in &within {
+    for occ in within {
         let mut who: Vec<(Option<i64>, Vec<i64>, Settings, Tz)> = Vec::new();
-        if scope == Scope::All && in_channel {
-            who.push((None, group_leads.clone(), Settings::default(), zone));
+        if let Some(leads) = channel {
+            who.push((None, leads.to_vec(), Settings::default(), zone));
         }
         for r in recipients.get(&occ.original.timestamp()).into_iter().flatten() {
-            let settings = r.settings();
-            let leads = settings.leads().unwrap_or_else(|| group_leads.clone());
+            let settings = r.settings.clone();
+            let leads = settings.leads().unwrap_or_else(|| group_leads.to_vec());
             let their_zone = r.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
             who.push((Some(r.id), leads, settings, their_zone));
         }
@@ -146,26 +149,32 @@ pub async fn plan_in(
             }
         }
     }
-    // Where meetings are mirrored as native events, the event moves on to
-    // the next occurrence as each one starts.
-    // Each tries until the next occurrence starts, when the next one takes
-    // over: a failure at one start must not leave the event behind.
-    if scope == Scope::All && platform.mirrors_events() {
-        for (i, occ) in within.iter().enumerate() {
-            let next = within.get(i + 1).or(beyond.first());
-            wanted.push(Planned {
-                key: format!("ep:{}:{}", meeting.id, occ.start.timestamp()),
-                kind: EVENT.name,
-                due: occ.start.timestamp(),
-                occ: *occ,
-                lead: 0,
-                member: None,
-                give_up: next.map(|n| n.start.timestamp()),
-            });
-        }
+    wanted
+}
+
+/// The native event's moves, one as each occurrence starts. Each tries
+/// until the next occurrence starts, when the next one takes over: a
+/// failure at one start must not leave the event behind.
+fn events_wanted(meeting: i64, within: &[Occurrence], first_beyond: Option<&Occurrence>) -> Vec<Planned> {
+    let mut wanted = Vec::new();
+    for (i, occ) in within.iter().enumerate() {
+        let next = within.get(i + 1).or(first_beyond);
+        wanted.push(Planned {
+            key: format!("ep:{}:{}", meeting, occ.start.timestamp()),
+            kind: EVENT.name,
+            due: occ.start.timestamp(),
+            occ: *occ,
+            lead: 0,
+            member: None,
+            give_up: next.map(|n| n.start.timestamp()),
+        });
     }
-    // What to create now: leads still to come, and with `catch_up` the latest
-    // past one per (occurrence, recipient).
+    wanted
+}
+
+/// What to create now: leads still to come, and with `catch_up` the latest
+/// past one per (occurrence, recipient).
+fn to_create(wanted: &[Planned], catch_up: bool, now: DateTime<Utc>) -> Vec<&Planned> {
     let mut create: Vec<&Planned> = wanted.iter().filter(|p| p.due > now.timestamp()).collect();
     if catch_up {
         let mut latest: HashMap<(i64, Option<i64>), &Planned> = HashMap::new();
@@ -180,51 +189,49 @@ pub async fn plan_in(
         }
         create.extend(latest.into_values());
     }
-    let mut advance = None;
-    if scope == Scope::All
-        && let Some(next) = beyond.first()
-    {
-        // When the next unplanned occurrence comes within the horizon. (Only
-        // moved occurrences crowding the horizon could leave one unplanned
-        // inside it: then an hour on, not a busy loop.)
-        let at = next.start - Duration::seconds(HORIZON_SECS);
-        let at = if at <= now { now + Duration::hours(1) } else { at };
-        // Keyed by its time too: a roll-over that finds the same occurrence
-        // still crowded out plans a new one, never reuses its own spent key.
-        advance = Some(Planned {
-            key: format!(
-                "a:{}:{}:{}:{}",
-                meeting.id,
-                next.original.timestamp(),
-                next.start.timestamp(),
-                at.timestamp()
-            ),
-            kind: ADVANCE.name,
-            due: at.timestamp(),
-            occ: *next,
-            lead: 0,
-            member: None,
-            give_up: None,
-        });
+    create
+}
+
+/// The roll-over: when the next unplanned occurrence comes within the
+/// horizon. (Only moved occurrences crowding the horizon could leave one
+/// unplanned inside it: then an hour on, not a busy loop.)
+fn roll_over(meeting: i64, next: &Occurrence, now: DateTime<Utc>) -> Planned {
+    let at = next.start - Duration::seconds(HORIZON_SECS);
+    let at = if at <= now { now + Duration::hours(1) } else { at };
+    // Keyed by its time too: a roll-over that finds the same occurrence
+    // still crowded out plans a new one, never reuses its own spent key.
+    Planned {
+        key: format!(
+            "a:{}:{}:{}:{}",
+            meeting,
+            next.original.timestamp(),
+            next.start.timestamp(),
+            at.timestamp()
+        ),
+        kind: ADVANCE.name,
+        due: at.timestamp(),
+        occ: *next,
+        lead: 0,
+        member: None,
+        give_up: None,
     }
-    save(conn, &meeting, platform, scope, &wanted, &create, advance.as_ref(), now).await
 }
 
 /// For each occurrence (by original start), who gets a DM: those who said
 /// yes or maybe (unless they turned DMs off) and the group's members who
-/// turned DMs on and did not say no. Three queries, whatever the group's size.
+/// turned DMs on and did not say no. Four queries, whatever the group's
+/// size, each asked of the table's owner.
 async fn recipients(
     conn: &mut SqliteConnection,
     meeting: &Meeting,
     occurrences: &[Occurrence],
     scope: Scope,
-) -> Result<HashMap<i64, Vec<RecipientRow>>> {
-    let mut out: HashMap<i64, Vec<RecipientRow>> = HashMap::new();
+) -> Result<HashMap<i64, Vec<Recipient>>> {
     let (Some(first), Some(last)) = (occurrences.first(), occurrences.last()) else {
-        return Ok(out);
+        return Ok(HashMap::new());
     };
     let originals: HashSet<i64> = occurrences.iter().map(|o| o.original.timestamp()).collect();
-    let (lo, hi) = originals.iter().fold(
+    let span = originals.iter().fold(
         (first.original.timestamp(), last.original.timestamp()),
         |(lo, hi), o| (lo.min(*o), hi.max(*o)),
     );
@@ -234,45 +241,15 @@ async fn recipients(
     };
     // Scoped to one member, each query goes by that member's index, so an
     // RSVP's plan costs the same in a group of 10 or of 10,000.
-    let rsvps: Vec<(i64, i64, String)> = match only {
-        None => sqlx::query_as(
-            "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
-        )
-        .bind(meeting.id)
-        .bind(lo)
-        .bind(hi),
-        Some(member) => sqlx::query_as(
-            "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
-             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
-        )
-        .bind(member)
-        .bind(meeting.id)
-        .bind(lo)
-        .bind(hi),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading RSVPs for a plan")?;
-    let always: Vec<RecipientRow> = match only {
-        None => sqlx::query_as(
-            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
-             JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND s.dm = 1",
-        )
-        .bind(meeting.group_id),
-        Some(member) => sqlx::query_as(
-            "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
-             JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = 1",
-        )
-        .bind(meeting.group_id)
-        .bind(member),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading DM recipients for a plan")?;
+    let rsvps = meetings::rsvps_between(&mut *conn, meeting.id, span, only).await?;
+    let always = reminders::dm_on_in_group(&mut *conn, meeting.group_id, only).await?;
+    let answered = answered(&mut *conn, &rsvps).await?;
+    Ok(by_occurrence(&originals, &rsvps, &answered, &always))
+}
+
+/// Those who said yes or maybe to some occurrence, with their settings and
+/// zone: two queries, whatever their number.
+async fn answered(conn: &mut SqliteConnection, rsvps: &[(i64, i64, String)]) -> Result<Vec<Recipient>> {
     let mut yes_or_maybe: Vec<i64> = rsvps
         .iter()
         .filter(|(_, _, a)| matches!(a.as_str(), "yes" | "maybe"))
@@ -280,42 +257,57 @@ async fn recipients(
         .collect();
     yes_or_maybe.sort_unstable();
     yes_or_maybe.dedup();
-    let list = serde_json::to_string(&yes_or_maybe).context("listing recipients")?;
-    let answered: Vec<RecipientRow> = sqlx::query_as(
-        "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
-         FROM members m LEFT JOIN reminder_settings s ON s.member_id = m.id
-         WHERE m.id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(list)
-    .fetch_all(&mut *conn)
-    .await
-    .context("reading RSVP'd recipients for a plan")?;
-    let by_id: HashMap<i64, &RecipientRow> = answered.iter().chain(always.iter()).map(|r| (r.id, r)).collect();
+    if yes_or_maybe.is_empty() {
+        return Ok(Vec::new());
+    }
+    let zones = members::zones_of(&mut *conn, &yes_or_maybe).await?;
+    let mut settings = reminders::settings_of(&mut *conn, &yes_or_maybe).await?;
+    Ok(zones
+        .into_iter()
+        .map(|(id, timezone)| Recipient {
+            id,
+            timezone,
+            settings: settings.remove(&id).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Who gets a DM for each occurrence: the yes and maybe answers (unless
+/// DMs are off), in answer order, then those with DMs always on who did
+/// not say no, each once.
+fn by_occurrence(
+    originals: &HashSet<i64>,
+    rsvps: &[(i64, i64, String)],
+    answered: &[Recipient],
+    always: &[Recipient],
+) -> HashMap<i64, Vec<Recipient>> {
+    let by_id: HashMap<i64, &Recipient> = answered.iter().chain(always.iter()).map(|r| (r.id, r)).collect();
     let mut said: HashMap<(i64, i64), &str> = HashMap::new();
-    for (occ, member, answer) in &rsvps {
+    for (occ, member, answer) in rsvps {
         said.insert((*occ, *member), answer.as_str());
     }
-    for occ in &originals {
-        let mut list: Vec<RecipientRow> = Vec::new();
+    let mut out = HashMap::new();
+    for occ in originals {
+        let mut list: Vec<Recipient> = Vec::new();
         let mut seen = HashSet::new();
-        for (o, member, answer) in &rsvps {
+        for (o, member, answer) in rsvps {
             if o == occ
                 && matches!(answer.as_str(), "yes" | "maybe")
                 && let Some(r) = by_id.get(member)
-                && r.dm != Some(false)
+                && r.settings.dm != Some(false)
                 && seen.insert(*member)
             {
                 list.push((*r).clone());
             }
         }
-        for r in &always {
+        for r in always {
             if said.get(&(*occ, r.id)) != Some(&"no") && seen.insert(r.id) {
                 list.push(r.clone());
             }
         }
         out.insert(*occ, list);
     }
-    Ok(out)
+    out
 }
 
 #[expect(clippy::too_many_arguments, reason = "one plan's parts, all needed to write it")]
@@ -426,12 +418,7 @@ async fn put(conn: &mut SqliteConnection, meeting: i64, platform: Platform, job:
 /// Re-plans every live series of a group (after its members or leads
 /// change), in the caller's write transaction.
 pub async fn plan_group_in(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
-        .bind(group)
-        .fetch_all(&mut *conn)
-        .await
-        .context("listing a group's series")?;
-    for id in ids {
+    for id in meetings::live_of_group(&mut *conn, group).await? {
         plan_in(&mut *conn, id, now, scope, false).await?;
     }
     Ok(())
@@ -440,17 +427,8 @@ pub async fn plan_group_in(conn: &mut SqliteConnection, group: i64, now: DateTim
 /// Re-plans one member's reminders in every series they are part of (after
 /// their settings or zone change), in the caller's write transaction.
 pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
-             m.group_id IN (SELECT group_id FROM group_members WHERE member_id = ?)
-             OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
-    )
-    .bind(member)
-    .bind(member)
-    .fetch_all(&mut *conn)
-    .await
-    .context("listing a member's series")?;
-    for id in ids {
+    let groups = crate::groups::groups_of_member(&mut *conn, member).await?;
+    for id in meetings::live_of_member(&mut *conn, &groups, member).await? {
         plan_in(&mut *conn, id, now, Scope::Member(member), false).await?;
     }
     Ok(())

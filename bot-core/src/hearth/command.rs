@@ -1,0 +1,225 @@
+//! Every command, as the core handles it: a bound command read into one
+//! value per command family, for the Hearth to route.
+
+use chrono_tz::Tz;
+
+use crate::parse::Bound;
+use crate::spec::CommandSpec;
+use crate::{checkins, circle, meetings, reminders, resources};
+
+/// Every command, as the core handles it.
+pub(crate) enum Command<'a> {
+    Help {
+        command: Option<&'static CommandSpec>,
+        /// The first word of several commands (`meeting`), to list them.
+        family: Option<&'a str>,
+    },
+    Group(GroupCmd<'a>),
+    Timezone {
+        zone: Option<Tz>,
+        dates: Option<crate::when::DateOrder>,
+    },
+    Meeting(MeetingCmd<'a>),
+    Reminders(reminders::Asked<'a>),
+    Crisis {
+        country: Option<&'a str>,
+    },
+    // The talking stick.
+    CircleStart {
+        mode: Option<&'static str>,
+        share_time: Option<&'a str>,
+        auto_advance: bool,
+        mute_others: bool,
+    },
+    CircleEnd,
+    Circle(circle::Action),
+    // check-ins
+    Checkin(checkins::Cmd<'a>),
+    // resources
+    Resources(resources::Cmd<'a>),
+    // privacy
+    MyData,
+    ForgetMe {
+        confirm: bool,
+    },
+}
+
+/// The `group …` commands.
+pub(crate) enum GroupCmd<'a> {
+    Create,
+    Edit,
+    Info,
+    List {
+        topic: Option<&'a str>,
+        meeting_guide: bool,
+    },
+    Join {
+        user: Option<&'a str>,
+    },
+    Leave,
+    Retire {
+        confirm: bool,
+    },
+    Facilitator {
+        user: &'a str,
+        add: bool,
+    },
+}
+
+/// The `meeting …` commands.
+pub(crate) enum MeetingCmd<'a> {
+    Schedule,
+    List,
+    Cancel {
+        occurrence: Option<&'a str>,
+    },
+    Move {
+        occurrence: Option<&'a str>,
+        when: &'a str,
+        confirmed: bool,
+    },
+    Edit(meetings::Edit<'a>),
+    Rsvp {
+        occurrence: Option<&'a str>,
+        answer: &'static str,
+    },
+    /// A press of an RSVP button taken back: the answer goes, if it is
+    /// still this one.
+    RsvpTakenBack {
+        occurrence: Option<&'a str>,
+        answer: &'static str,
+    },
+    Calendar,
+}
+
+impl<'a> Command<'a> {
+    /// What undoes this command when its button press is taken back,
+    /// where that has a meaning.
+    pub(super) fn undone(self) -> Option<Self> {
+        match self {
+            Command::Meeting(MeetingCmd::Rsvp { occurrence, answer }) => {
+                Some(Command::Meeting(MeetingCmd::RsvpTakenBack { occurrence, answer }))
+            }
+            Command::Circle(circle::Action::Raise) => Some(Command::Circle(circle::Action::Lower)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "help" => Command::Help {
+                command: b.command("command"),
+                family: b.text("command"),
+            },
+            name if name.starts_with("group ") => Command::Group(GroupCmd::from_bound(b)?),
+            "timezone" => Command::Timezone {
+                zone: b.zone("zone"),
+                dates: b.choice("dates").and_then(crate::when::DateOrder::parse),
+            },
+            name if name.starts_with("meeting ") => Command::Meeting(MeetingCmd::from_bound(b)?),
+            "reminders" => Command::Reminders(reminders::Asked {
+                leads: b.text("leads"),
+                dm: b.choice("dm"),
+                quiet: b.text("quiet"),
+                clear: b.text("clear"),
+                channel: b.choice("channel"),
+            }),
+            "crisis" => Command::Crisis {
+                country: b.text("country"),
+            },
+            // The talking stick.
+            name if name.starts_with("circle ") || name.starts_with("hand ") => Self::of_the_stick(b)?,
+            // check-ins
+            name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
+            // resources
+            name if name.starts_with("resources ") => Command::Resources(resources::Cmd::from_bound(b)?),
+            // privacy
+            "mydata" => Command::MyData,
+            "forgetme" => Command::ForgetMe {
+                confirm: b.choice("confirm") == Some("yes"),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The talking stick's commands: `circle …` and `hand …`.
+    fn of_the_stick(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "circle start" => Command::CircleStart {
+                mode: b.choice("mode"),
+                share_time: b.text("share_time"),
+                auto_advance: b.choice("auto_advance") == Some("yes"),
+                mute_others: b.choice("mute_others") == Some("yes"),
+            },
+            "circle mode" => Command::Circle(circle::Action::Mode(circle::state::Mode::parse(b.choice("mode")?)?)),
+            "circle join" => Command::Circle(circle::Action::Join),
+            "circle leave" => Command::Circle(circle::Action::Leave),
+            "circle pass" => Command::Circle(circle::Action::Pass),
+            "circle next" => Command::Circle(circle::Action::Next),
+            "circle status" => Command::Circle(circle::Action::Status),
+            "circle end" => Command::CircleEnd,
+            "hand raise" => Command::Circle(circle::Action::Raise),
+            "hand lower" => Command::Circle(circle::Action::Lower),
+            _ => return None,
+        })
+    }
+}
+
+impl<'a> GroupCmd<'a> {
+    fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "group create" => GroupCmd::Create,
+            "group edit" => GroupCmd::Edit,
+            "group info" => GroupCmd::Info,
+            "group list" => GroupCmd::List {
+                topic: b.text("topic"),
+                meeting_guide: b.choice("format") == Some("meeting_guide"),
+            },
+            "group join" => GroupCmd::Join { user: b.text("user") },
+            "group leave" => GroupCmd::Leave,
+            "group retire" => GroupCmd::Retire {
+                confirm: b.choice("confirm") == Some("yes"),
+            },
+            "group facilitator" => GroupCmd::Facilitator {
+                user: b.text("user")?,
+                add: b.choice("action")? == "add",
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl<'a> MeetingCmd<'a> {
+    fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "meeting schedule" => MeetingCmd::Schedule,
+            "meeting list" => MeetingCmd::List,
+            "meeting cancel" => MeetingCmd::Cancel {
+                occurrence: b.text("occurrence"),
+            },
+            "meeting move" => MeetingCmd::Move {
+                occurrence: b.text("occurrence"),
+                when: b.text("when")?,
+                confirmed: b.choice("confirm") == Some("yes"),
+            },
+            "meeting edit" => MeetingCmd::Edit(meetings::Edit {
+                from: b.date("from"),
+                when: b.text("when"),
+                duration: b.text("duration"),
+                title: b.text("title"),
+                place: b.text("where"),
+                repeat: b.text("repeat"),
+                // Checked when it runs, so a wrong name gets its own answer.
+                clear: Vec::new(),
+                order: None,
+                confirmed: b.choice("confirm") == Some("yes"),
+            }),
+            "meeting rsvp" => MeetingCmd::Rsvp {
+                occurrence: b.text("occurrence"),
+                answer: b.choice("answer")?,
+            },
+            "meeting calendar" => MeetingCmd::Calendar,
+            _ => return None,
+        })
+    }
+}

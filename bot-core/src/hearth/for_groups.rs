@@ -1,0 +1,139 @@
+//! The `group …` commands, routed to `groups`, with what a change to a
+//! group implies for its meetings, reminders and prompts in the same write.
+
+use crate::error::Result;
+use crate::groups::{self, Group};
+use crate::io::Response;
+use crate::meetings;
+use crate::members;
+use crate::parse::Bound;
+use crate::{checkins, jobs, meeting_guide, reminders, retention};
+
+use super::command::GroupCmd;
+use super::{Ctx, Hearth, the_group};
+
+impl Hearth {
+    /// Routes a `group …` command.
+    pub(super) async fn run_group(
+        &self,
+        ctx: &Ctx<'_>,
+        bound: &Bound,
+        command: GroupCmd<'_>,
+        group: Option<&Group>,
+    ) -> Result<Response> {
+        let store = &self.store;
+        let community = ctx.community.id;
+        Ok(match command {
+            GroupCmd::Create => {
+                Response::public(groups::create(store, community, &ctx.input.place.channel, bound, ctx.now).await?)
+            }
+            GroupCmd::Edit => self.group_edit(ctx, bound, the_group(group)?).await?,
+            GroupCmd::Retire { confirm } => self.retire(ctx, the_group(group)?, confirm).await?,
+            GroupCmd::Info => self.group_info(ctx, the_group(group)?).await?,
+            GroupCmd::List { topic, meeting_guide } => {
+                if meeting_guide {
+                    // A file for whoever publishes the listing, not a post for the room.
+                    Response::private(meeting_guide::message(store, community, ctx.now).await?)
+                } else {
+                    Response::public(groups::list(store, community, topic).await?)
+                }
+            }
+            GroupCmd::Join { user } => self.join(ctx, group, user).await?,
+            GroupCmd::Leave => self.leave(ctx, the_group(group)?).await?,
+            GroupCmd::Facilitator { user, add } => {
+                // A change is the community's news; a change that was not
+                // one says something about a person to the admin alone.
+                let platform = ctx.input.place.platform;
+                match groups::facilitator(store, platform, the_group(group)?, user, add, ctx.now).await? {
+                    (message, true) => Response::public(message),
+                    (message, false) => Response::private(message),
+                }
+            }
+        })
+    }
+
+    async fn group_edit(&self, ctx: &Ctx<'_>, bound: &Bound, group: &Group) -> Result<Response> {
+        let (store, now) = (&self.store, ctx.now);
+        // The card and what its `ends` means for every series, in one write.
+        let mut tx = jobs::write(store).await?;
+        let group = groups::edit(&mut tx, group, bound).await?;
+        // Its series are listed with the card's fields: the feeds' `updated` follows.
+        meetings::touch_group(&mut tx, group.id, now).await?;
+        for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+            self.series_changed(&mut tx, &meeting, None, now).await?;
+        }
+        self.commit_planned(tx).await?;
+        Ok(Response::public(
+            groups::edited_card(store, &group, meetings::group_meets(store, group.id, now).await?).await?,
+        ))
+    }
+
+    async fn retire(&self, ctx: &Ctx<'_>, group: &Group, confirm: bool) -> Result<Response> {
+        let (store, now) = (&self.store, ctx.now);
+        if !confirm {
+            let keep = self.config.retention.num_days();
+            let series = meetings::of_group(store, group.id).await?.len();
+            return Ok(Response::private(groups::retire_preview(group, keep, series)));
+        }
+        let mut tx = jobs::write(store).await?;
+        for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+            let told = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now)
+                .await?
+                .told;
+            self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
+        }
+        for schedule in groups::retire(&mut tx, group, now).await? {
+            jobs::cancel(&mut *tx, checkins::KIND.name, schedule).await?;
+        }
+        self.commit_planned(tx).await?;
+        Ok(Response::public(crate::Message::new().text(format!(
+            "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
+            group.name
+        ))))
+    }
+
+    async fn group_info(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
+        let store = &self.store;
+        // A closed group's link is for its members: their own view of the card.
+        let meets = meetings::group_meets(store, group.id, ctx.now).await?;
+        Ok(
+            if groups::is_closed(group) && groups::belongs(store, group.id, ctx.me.id).await? {
+                Response::private(groups::card_message(store, group, true, meets).await?)
+            } else {
+                Response::public(groups::card_message(store, group, false, meets).await?)
+            },
+        )
+    }
+
+    async fn join(&self, ctx: &Ctx<'_>, group: Option<&Group>, user: Option<&str>) -> Result<Response> {
+        let (store, now) = (&self.store, ctx.now);
+        let admit = match user {
+            Some(user) => Some(members::named_member(store, ctx.input.place.platform, user, now).await?),
+            None => None,
+        };
+        // The membership and the reminders it brings, in one write.
+        let mut tx = jobs::write(store).await?;
+        let joined = groups::join(&mut tx, the_group(group)?, &ctx.me, admit.as_ref(), now).await?;
+        if let Some(member) = joined.member {
+            reminders::plan::plan_group_in(
+                &mut tx,
+                the_group(group)?.id,
+                now,
+                reminders::plan::Scope::Member(member),
+            )
+            .await?;
+        }
+        self.commit_planned(tx).await?;
+        Ok(joined.response)
+    }
+
+    async fn leave(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
+        let now = ctx.now;
+        let mut tx = jobs::write(&self.store).await?;
+        let message = groups::leave(&mut tx, group, &ctx.me).await?;
+        retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
+        reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
+        self.commit_planned(tx).await?;
+        Ok(Response::private(message))
+    }
+}

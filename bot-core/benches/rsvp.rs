@@ -65,13 +65,13 @@ async fn per_member(size: i64) -> f64 {
     for sql in [
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO members (platform, external_id, display_name, created_at)
-         SELECT 'console', 'bulk' || i, 'bulk' || i, '2026-01-01T00:00:00Z' FROM n",
+         SELECT 'console', 'bulk' || i, 'bulk' || i, 1767225600 FROM n",
         "INSERT INTO group_members (group_id, member_id, joined_at)
-         SELECT 1, id, '2026-01-01T00:00:00Z' FROM members WHERE external_id LIKE 'bulk%' AND ? > 0",
+         SELECT 1, id, 1767225600 FROM members WHERE external_id LIKE 'bulk%' AND ? > 0",
         "INSERT INTO reminder_settings (member_id, dm)
          SELECT id, 1 FROM members WHERE external_id LIKE 'bulk%' AND id % 10 = 0 AND ? > 0",
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at)
-         SELECT 1, 1796324400, id, 'yes', '2026-01-01T00:00:00Z' FROM members
+         SELECT 1, 1796324400, id, 'yes', 1767225600 FROM members
          WHERE external_id LIKE 'bulk%' AND id % 2 = 0 AND ? > 0",
     ] {
         sqlx::query(sql).bind(size).execute(pool).await.unwrap();

@@ -77,7 +77,7 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO meetings (group_id, start_local, timezone, repeat, rrule, duration_minutes, created_at)
-         SELECT 1, '2027-01-04T19:00:00', 'Europe/Berlin', 'weekly', 'FREQ=WEEKLY', 90, '2026-01-01T00:00:00Z' FROM n",
+         SELECT 1, '2027-01-04T19:00:00', 'Europe/Berlin', 'weekly', 'FREQ=WEEKLY', 90, 1767225600 FROM n",
     )
     .bind(series)
     .execute(pool)
@@ -179,7 +179,7 @@ async fn lateness() -> (f64, f64, f64) {
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
     sqlx::query(
         "INSERT INTO meetings (group_id, start_local, timezone, repeat, rrule, duration_minutes, created_at)
-         VALUES (1, '2030-01-01T19:00:00', 'UTC', 'once', 'FREQ=DAILY;COUNT=1', 90, '2026-01-01T00:00:00Z')",
+         VALUES (1, '2030-01-01T19:00:00', 'UTC', 'once', 'FREQ=DAILY;COUNT=1', 90, 1767225600)",
     )
     .execute(store.pool())
     .await

@@ -233,10 +233,19 @@ impl Hearth {
         let now = ctx.now;
         let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
         let (group, zone) = (super::the_group(group)?, ctx.reader_zone());
+        let asked = meetings::Rsvp {
+            meeting: &meeting,
+            group,
+            me: &ctx.me,
+            wanted: occurrence,
+            answer,
+            reader_zone: zone,
+            now,
+        };
         let message = if taken_back {
-            meetings::take_back_rsvp(&mut tx, &meeting, group, &ctx.me, occurrence, answer, zone, now).await?
+            meetings::take_back_rsvp(&mut tx, &asked).await?
         } else {
-            Some(meetings::rsvp(&mut tx, &meeting, group, &ctx.me, occurrence, answer, zone, now).await?)
+            Some(meetings::rsvp(&mut tx, &asked).await?)
         };
         let Some(message) = message else {
             return Ok(Response::none());

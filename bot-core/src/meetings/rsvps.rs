@@ -81,21 +81,30 @@ fn with_line(message: Message, line: Option<Line>) -> Message {
     }
 }
 
+/// An RSVP as asked: which series and occurrence (`wanted`, as typed), by
+/// whom, which answer, read in the reader's zone at `now`.
+#[derive(Clone, Copy)]
+pub struct Rsvp<'a> {
+    pub meeting: &'a Meeting,
+    pub group: &'a Group,
+    pub me: &'a Member,
+    pub wanted: Option<&'a str>,
+    pub answer: &'a str,
+    pub reader_zone: Tz,
+    pub now: DateTime<Utc>,
+}
+
 /// `/meeting rsvp`, in the caller's write transaction.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a command handler: each argument is a distinct input"
-)]
-pub async fn rsvp(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    group: &Group,
-    me: &Member,
-    wanted: Option<&str>,
-    answer: &str,
-    reader_zone: Tz,
-    now: DateTime<Utc>,
-) -> Result<Message> {
+pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Message> {
+    let Rsvp {
+        meeting,
+        group,
+        me,
+        wanted,
+        answer,
+        reader_zone,
+        now,
+    } = *asked;
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
     if occ.start + meeting.duration() <= now {
         return Err(UserError::BadValue {
@@ -142,20 +151,16 @@ pub async fn rsvp(
 /// An RSVP button's press taken back: the member's answer for the
 /// occurrence goes, when it is still `answer` (a press of another button
 /// since then stands). `None` when nothing changed.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a command handler: each argument is a distinct input"
-)]
-pub async fn take_back_rsvp(
-    conn: &mut SqliteConnection,
-    meeting: &Meeting,
-    group: &Group,
-    me: &Member,
-    wanted: Option<&str>,
-    answer: &str,
-    reader_zone: Tz,
-    now: DateTime<Utc>,
-) -> Result<Option<Message>> {
+pub async fn take_back_rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Option<Message>> {
+    let Rsvp {
+        meeting,
+        group,
+        me,
+        wanted,
+        answer,
+        reader_zone,
+        now,
+    } = *asked;
     // The press named the same occurrence: the same one is found, and the
     // answer when it was pressed already said which it took.
     let (occ, _) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;

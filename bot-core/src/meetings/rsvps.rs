@@ -96,15 +96,8 @@ pub struct Rsvp<'a> {
 
 /// `/meeting rsvp`, in the caller's write transaction.
 pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Message> {
-    let Rsvp {
-        meeting,
-        group,
-        me,
-        wanted,
-        answer,
-        reader_zone,
-        now,
-    } = *asked;
+    let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
+    let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
     let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
     if occ.start + meeting.duration() <= now {
         return Err(UserError::BadValue {
@@ -152,15 +145,8 @@ pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Messa
 /// occurrence goes, when it is still `answer` (a press of another button
 /// since then stands). `None` when nothing changed.
 pub async fn take_back_rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Option<Message>> {
-    let Rsvp {
-        meeting,
-        group,
-        me,
-        wanted,
-        answer,
-        reader_zone,
-        now,
-    } = *asked;
+    let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
+    let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
     // The press named the same occurrence: the same one is found, and the
     // answer when it was pressed already said which it took.
     let (occ, _) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;

@@ -37,7 +37,7 @@ use crate::store::Store;
 
 #[cfg(test)]
 use asking::mood_words;
-pub(crate) use plan::{KIND, meetings_moved, member_moved, prompts};
+pub(crate) use plan::{meetings_moved, member_moved, prompts, stop_group};
 pub(crate) use settings::quiet_note;
 pub(crate) use summary::{closed_weeks_of, keep};
 

@@ -349,6 +349,21 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     }
 }
 
+/// A retired group's check-in prompts, stopped in the caller's write with
+/// their pending jobs, so none goes out after the group is gone.
+pub(crate) async fn stop_group(conn: &mut SqliteConnection, group: i64) -> Result<()> {
+    let stopped: Vec<i64> =
+        sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
+            .bind(group)
+            .fetch_all(&mut *conn)
+            .await
+            .context("stopping a retired group's check-ins")?;
+    for schedule in stopped {
+        jobs::cancel(&mut *conn, KIND.name, schedule).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::asking::with_mood_buttons;

@@ -263,9 +263,10 @@ pub fn retire_preview(group: &Group, keep_days: i64, series: usize) -> Message {
 }
 
 /// `/group retire confirm:yes`, in the caller's write transaction: the
-/// group is hidden, its name free for a new group, its check-in prompts
-/// stopped. Its series are the caller's to cancel (they return with it).
-pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<Vec<i64>> {
+/// group is hidden and its name free for a new group. Its series and its
+/// check-in prompts are the caller's to end, in the same write
+/// (`meetings::cancel`, `checkins::stop_group`).
+pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
         .bind(now.timestamp())
         .bind(format!("#retired:{}", group.id))
@@ -273,9 +274,5 @@ pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Ut
         .execute(&mut *conn)
         .await
         .context("retiring a group")?;
-    sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
-        .bind(group.id)
-        .fetch_all(&mut *conn)
-        .await
-        .context("stopping a retired group's check-ins")
+    Ok(())
 }

@@ -82,9 +82,8 @@ impl Hearth {
                 .told;
             self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
         }
-        for schedule in groups::retire(&mut tx, group, now).await? {
-            jobs::cancel(&mut *tx, checkins::KIND.name, schedule).await?;
-        }
+        groups::retire(&mut tx, group, now).await?;
+        checkins::stop_group(&mut tx, group.id).await?;
         self.commit_planned(tx).await?;
         Ok(Response::public(crate::Message::new().text(format!(
             "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",

@@ -770,6 +770,17 @@ async fn a_retired_group_is_hidden_its_meetings_cancelled_those_coming_told_and_
     )
     .await;
     let kept = count(&bot, "SELECT COUNT(*) FROM group_members WHERE group_id = 1").await;
+    let prompts_before = count(&bot, "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1").await;
+    let live_prompts = count(
+        &bot,
+        "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1 AND stopped = 0",
+    )
+    .await;
+    let prompt_jobs = count(
+        &bot,
+        "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND kind IN ('checkin', 'checkin_dm')",
+    )
+    .await;
     let swept = bot.hearth.sweep(bot.clock.now() + Duration::days(31)).await.unwrap();
 
     assert!(by_member.contains("Only a community admin"), "{by_member}");
@@ -787,6 +798,9 @@ async fn a_retired_group_is_hidden_its_meetings_cancelled_those_coming_told_and_
     assert!(again.contains("Created"), "{again}");
     assert_eq!(pending, 0, "nothing left to send for it");
     assert_eq!(kept, 1, "its history stays until retention");
+    assert_eq!(prompts_before, 1, "the check-in schedule was made");
+    assert_eq!(live_prompts, 0, "its check-in prompts are stopped");
+    assert_eq!(prompt_jobs, 0, "and none of them is waiting to go out");
     assert_eq!(swept.groups, 1);
     assert_eq!(count(&bot, "SELECT COUNT(*) FROM meetings WHERE group_id = 1").await, 0);
 }

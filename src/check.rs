@@ -228,7 +228,7 @@ async fn migrations(report: &mut Report, part: &'static str, path: &Path, pool: 
         sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
             .fetch_all(pool)
             .await;
-    let known = bot_core::Store::known_migrations();
+    let known = bot_core::Store::known_migrations(bot_core::store::Backend::Sqlite);
     match applied {
         Err(_) => report.fix(
             part,

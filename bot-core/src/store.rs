@@ -1,22 +1,53 @@
-//! The SQLite store: one file in WAL mode, created and migrated on first open.
+//! The store: SQLite (one file in WAL mode, the default) or PostgreSQL (a
+//! server several Hearth processes share), created and migrated on first
+//! open.
 //!
-//! Queries are written with `sqlx::query`/`query_as` at run time rather than
-//! the compile-time-checked macros: the macros need a database or committed
-//! `.sqlx` data at build time, and CI would have to build sqlx-cli to refresh
-//! it. Every query is instead exercised by the tests of the module that owns it.
+//! Queries are written once, with `?` placeholders, through [`sql`]: the
+//! same text runs on both, and where the dialects differ a query gives
+//! PostgreSQL its own. They are run at run time rather than through the
+//! compile-time-checked macros: the macros need a database or committed
+//! `.sqlx` data at build time, and CI would have to build sqlx-cli to
+//! refresh it. Every query is instead exercised by the tests of the module
+//! that owns it, and the core's suite runs on both databases.
+
+mod sql;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use sql::{
+    Backend, Conn, Db, Done, Query, QueryAs, QueryScalar, Row, Tx, Value, numbered, query, query_as, query_scalar,
+};
 
 use crate::error::{Context, Result};
 
+/// The key of the advisory lock a PostgreSQL write transaction holds, so
+/// that writes are one at a time as on SQLite (see [`Store::write`]).
+const WRITE_LOCK: i64 = 0x4865_6172_7468;
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+impl<'a> From<&'a Store> for Db<'a> {
+    fn from(store: &'a Store) -> Self {
+        match &store.pool {
+            Pool::Sqlite(p) => Db::SqlitePool(p),
+            Pool::Postgres(p) => Db::PostgresPool(p),
+        }
+    }
 }
 
 impl Store {
@@ -38,7 +69,27 @@ impl Store {
             .connect_with(options)
             .await
             .context("opening the database")?;
-        Self::migrated(pool).await
+        Self::migrated(Pool::Sqlite(pool)).await
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://…`; a password given
+    /// apart from the URL goes in `password`) and applies migrations.
+    pub async fn open_postgres(url: &str, password: Option<&str>, max_connections: u32) -> Result<Self> {
+        let pool = Self::postgres_pool(url, password, max_connections).await?;
+        Self::migrated(Pool::Postgres(pool)).await
+    }
+
+    async fn postgres_pool(url: &str, password: Option<&str>, max_connections: u32) -> Result<PgPool> {
+        let mut options = PgConnectOptions::from_str(url).context("reading the PostgreSQL URL")?;
+        if let Some(password) = password {
+            options = options.password(password);
+        }
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")
     }
 
     /// A fresh private database in memory, for tests.
@@ -55,14 +106,15 @@ impl Store {
             .connect_with(options)
             .await
             .context("opening the memory database")?;
-        Self::migrated(pool).await
+        Self::migrated(Pool::Sqlite(pool)).await
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<Self> {
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("applying migrations")?;
+    async fn migrated(pool: Pool) -> Result<Self> {
+        match &pool {
+            Pool::Sqlite(p) => sqlx::migrate!("./migrations").run(p).await,
+            Pool::Postgres(p) => sqlx::migrate!("./migrations-postgres").run(p).await,
+        }
+        .context("applying migrations")?;
         Ok(Self { pool })
     }
 
@@ -81,19 +133,38 @@ impl Store {
             .connect_with(options)
             .await
             .context("opening the database read-only")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Connects to a PostgreSQL database without migrating it (the
+    /// read-only counterpart of [`Store::open_postgres`]).
+    pub async fn connect_postgres(url: &str, password: Option<&str>) -> Result<Self> {
+        let pool = Self::postgres_pool(url, password, 2).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// Where the database stands against this build's migrations.
     pub async fn schema(&self) -> Result<Schema> {
         let applied: std::result::Result<Vec<(i64, bool)>, _> =
-            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(&self.pool)
+            query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(self)
                 .await;
         let Ok(applied) = applied else {
             return Ok(Schema::NotHearth);
         };
-        let known = Self::known_migrations();
+        let known = Self::known_migrations(self.backend());
         let unfinished: Vec<i64> = applied.iter().filter(|(_, ok)| !ok).map(|(v, _)| *v).collect();
         let unknown: Vec<i64> = applied.iter().map(|(v, _)| *v).filter(|v| !known.contains(v)).collect();
         let missing: Vec<i64> = known
@@ -112,18 +183,71 @@ impl Store {
         })
     }
 
-    /// The versions of the migrations this build applies, in order
-    /// (`hearth check` compares them with what a database has applied).
-    pub fn known_migrations() -> Vec<i64> {
-        sqlx::migrate!("./migrations").iter().map(|m| m.version).collect()
+    /// The versions of the migrations this build applies to a database of
+    /// this kind, in order (`hearth check` compares them with what a
+    /// database has applied). PostgreSQL's begin at 0015, the schema SQLite
+    /// had reached when PostgreSQL came: there is no older PostgreSQL store
+    /// to upgrade.
+    pub fn known_migrations(backend: Backend) -> Vec<i64> {
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations").iter().map(|m| m.version).collect(),
+            Backend::Postgres => sqlx::migrate!("./migrations-postgres")
+                .iter()
+                .map(|m| m.version)
+                .collect(),
+        }
     }
 
+    /// The SQLite pool, while code that still speaks to it directly remains.
+    #[allow(clippy::panic)]
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        match &self.pool {
+            Pool::Sqlite(p) => p,
+            Pool::Postgres(_) => panic!("transitional: this code speaks only to SQLite"),
+        }
+    }
+
+    /// A transaction that reads (and may write) as of its first statement.
+    pub async fn begin(&self) -> std::result::Result<Tx, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A write transaction that takes the write lock at once, so that what
+    /// it reads stays true until it commits: `BEGIN IMMEDIATE` on SQLite (no
+    /// SQLITE_BUSY_SNAPSHOT half-way), and on PostgreSQL a transaction that
+    /// first takes one advisory lock, so writers are one at a time there
+    /// too and each reads what the one before it committed. Claims of due
+    /// jobs do not take it: they lock only the rows they take.
+    pub async fn write(&self) -> std::result::Result<Tx, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
+    /// One connection from the pool, for several statements in a row.
+    pub async fn acquire(&self) -> std::result::Result<Conn, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 }
 

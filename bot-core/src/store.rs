@@ -109,6 +109,69 @@ impl Store {
         Self::migrated(Pool::Sqlite(pool)).await
     }
 
+    /// A fresh, empty, migrated store for a test: in memory on SQLite, or,
+    /// when `HEARTH_TEST_POSTGRES` names a PostgreSQL server
+    /// (`postgres://user@host:port`), a new database of its own there, so
+    /// the same tests run on both.
+    pub async fn for_test() -> Result<Self> {
+        match std::env::var("HEARTH_TEST_POSTGRES") {
+            Ok(server) if !server.is_empty() => Self::fresh_postgres(&server).await,
+            _ => Self::in_memory().await,
+        }
+    }
+
+    /// A new database on this PostgreSQL server, copied from a template
+    /// migrated once per set of migrations (so each test pays for a copy,
+    /// not for the migrations).
+    pub async fn fresh_postgres(server: &str) -> Result<Self> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for m in sqlx::migrate!("./migrations-postgres").iter() {
+            m.checksum.hash(&mut hasher);
+        }
+        let template = format!("hearth_template_{:016x}", hasher.finish());
+        let admin = Self::postgres_pool(&format!("{server}/postgres"), None, 1).await?;
+        let mut conn = admin.acquire().await.context("connecting to PostgreSQL")?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *conn)
+            .await
+            .context("waiting for the test template")?;
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&template)
+            .fetch_optional(&mut *conn)
+            .await
+            .context("looking for the test template")?;
+        if exists.is_none() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {template}")))
+                .execute(&mut *conn)
+                .await
+                .context("creating the test template")?;
+            let pool = Self::postgres_pool(&format!("{server}/{template}"), None, 1).await?;
+            sqlx::migrate!("./migrations-postgres")
+                .run(&pool)
+                .await
+                .context("migrating the test template")?;
+            pool.close().await;
+        }
+        let name = format!("hearth_test_{}", uuid::Uuid::new_v4().simple());
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} TEMPLATE {template}"
+        )))
+        .execute(&mut *conn)
+        .await
+        .context("creating a test database");
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *conn)
+            .await
+            .context("letting go of the test template")?;
+        created?;
+        drop(conn);
+        admin.close().await;
+        Self::open_postgres(&format!("{server}/{name}"), None, 4).await
+    }
+
     async fn migrated(pool: Pool) -> Result<Self> {
         match &pool {
             Pool::Sqlite(p) => sqlx::migrate!("./migrations").run(p).await,

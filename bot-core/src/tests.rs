@@ -19,7 +19,7 @@ pub(crate) fn at(s: &str) -> DateTime<Utc> {
 impl Bot {
     /// A bot whose community's admin is `admin`.
     pub async fn new() -> Self {
-        Self::on(Store::in_memory().await.unwrap()).await
+        Self::on(Store::for_test().await.unwrap()).await
     }
 
     /// The same, on a given store (a file, for tests of concurrent writers).

@@ -149,6 +149,16 @@ impl Tx {
         }
     }
 
+    /// TRANSITIONAL, removed once every module speaks through this layer:
+    /// the SQLite connection, for a callee that still takes one.
+    #[allow(clippy::panic)]
+    pub fn sqlite(&mut self) -> &mut SqliteConnection {
+        match self {
+            Tx::Sqlite(tx) => tx,
+            Tx::Postgres(_) => panic!("transitional: this code speaks only to SQLite"),
+        }
+    }
+
     /// The transaction's connection, for one more query.
     pub fn db(&mut self) -> Db<'_> {
         match self {

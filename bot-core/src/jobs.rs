@@ -17,11 +17,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result};
 use crate::io::{BoxFuture, Delivery, MeetingEvent, Platform};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_as, query_scalar};
 
 const MAX_ATTEMPTS: i64 = 6;
 /// How long a claim holds a job. Long enough for a send under rate limits,
@@ -227,13 +226,13 @@ pub struct Details<'a> {
 /// Inserts the job, or moves it while it is still pending, unclaimed and
 /// untried. A job already sent stays sent; one waiting to retry keeps its
 /// back-off.
-pub async fn put<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>) -> Result<()> {
+pub async fn put(db: impl Into<Db<'_>>, job: &NewJob<'_>) -> Result<()> {
     put_with(db, job, &Details::default()).await
 }
 
 /// [`put`], with what the kind keeps in the table's other columns.
-pub async fn put_with<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>, details: &Details<'_>) -> Result<()> {
-    sqlx::query(
+pub async fn put_with(db: impl Into<Db<'_>>, job: &NewJob<'_>, details: &Details<'_>) -> Result<()> {
+    query(
         "INSERT INTO jobs (key, kind, due_at, run_at, platform, subject, member_id, meeting_id, occurrence, starts_at,
                            lead_secs, payload, give_up_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -260,8 +259,8 @@ pub async fn put_with<'e>(db: impl sqlx::SqliteExecutor<'e>, job: &NewJob<'_>, d
 }
 
 /// Removes the pending, unclaimed jobs of one subject of a kind.
-pub async fn cancel<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: i64) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE kind = ? AND subject = ? AND state = 'pending' AND lease_owner IS NULL")
+pub async fn cancel(db: impl Into<Db<'_>>, kind: &str, subject: i64) -> Result<()> {
+    query("DELETE FROM jobs WHERE kind = ? AND subject = ? AND state = 'pending' AND lease_owner IS NULL")
         .bind(kind)
         .bind(subject)
         .execute(db)
@@ -274,8 +273,8 @@ pub async fn cancel<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: 
 /// planned: not claimed and never tried. One waiting to retry is owed
 /// already and stays; its feature decides, when it falls due again,
 /// whether it still has something to say.
-pub async fn cancel_planned<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, subject: i64) -> Result<()> {
-    sqlx::query(
+pub async fn cancel_planned(db: impl Into<Db<'_>>, kind: &str, subject: i64) -> Result<()> {
+    query(
         "DELETE FROM jobs WHERE kind = ? AND subject = ? AND state = 'pending' AND lease_owner IS NULL AND attempts = 0",
     )
     .bind(kind)
@@ -288,8 +287,8 @@ pub async fn cancel_planned<'e>(db: impl sqlx::SqliteExecutor<'e>, kind: &str, s
 
 /// Whether a job with this key has finished (sent, dropped or failed): its
 /// key is spent, and a plan must pick the next free one.
-pub async fn spent<'e>(db: impl sqlx::SqliteExecutor<'e>, key: &str) -> Result<bool> {
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE key = ?")
+pub async fn spent(db: impl Into<Db<'_>>, key: &str) -> Result<bool> {
+    let state: Option<String> = query_scalar("SELECT state FROM jobs WHERE key = ?")
         .bind(key)
         .fetch_optional(db)
         .await
@@ -314,8 +313,8 @@ pub struct Job {
     pub payload: Option<String>,
 }
 
-/// A write transaction that takes the write lock at once, so that what it
-/// reads stays true until it commits (no SQLITE_BUSY_SNAPSHOT half-way).
+/// TRANSITIONAL, removed once every caller uses [`Store::write`]: a SQLite
+/// write transaction that takes the write lock at once.
 pub async fn write(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
     store
         .pool()
@@ -332,9 +331,9 @@ pub async fn next_due(store: &Store, platforms: &[Platform]) -> Result<Option<Da
     let mut next: Option<i64> = None;
     for p in platforms {
         let due: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND platform = ?")
+            query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND platform = ?")
                 .bind(p.as_str())
-                .fetch_one(store.pool())
+                .fetch_one(store)
                 .await
                 .context("finding the next due job")?;
         next = match (next, due) {
@@ -368,15 +367,23 @@ pub struct DueDelivery {
 /// jobs go out again at once, with the same keys, so the platform's
 /// de-duplication catches the ones that had been sent.
 pub async fn release_claims(store: &Store, now: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query(
-        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = MIN(run_at, ?)
+    let done = query(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_at = CASE WHEN run_at < ?1 THEN run_at ELSE ?1 END
          WHERE state = 'pending' AND lease_owner IS NOT NULL",
     )
     .bind(now.timestamp())
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("releasing old claims")?;
     Ok(done.rows_affected())
+}
+
+/// What a claim hands back of each job it took.
+macro_rules! claimed {
+    () => {
+        " RETURNING id, key, kind, subject, member_id, due_at, attempts, meeting_id, occurrence, starts_at,
+                    lead_secs, payload"
+    };
 }
 
 /// Claims up to `limit` due jobs of `platform` for `owner`, in due order.
@@ -384,29 +391,37 @@ pub async fn release_claims(store: &Store, now: DateTime<Utc>) -> Result<u64> {
 async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
     // A read first: an idle tick takes no write lock and writes nothing.
     let any: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ? LIMIT 1")
+        query_scalar("SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ? LIMIT 1")
             .bind(platform.as_str())
             .bind(now.timestamp())
-            .fetch_optional(store.pool())
+            .fetch_optional(store)
             .await
             .context("looking for due jobs")?;
     if any.is_none() {
         return Ok(Vec::new());
     }
-    let mut rows: Vec<Job> = sqlx::query_as(
+    // On PostgreSQL, processes claim side by side: each locks the rows it
+    // takes and skips the ones another is taking, so no job is claimed twice
+    // and nobody waits. (SQLite has one writer at a time already.)
+    let mut rows: Vec<Job> = query_as(concat!(
         "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
          WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
-                      ORDER BY run_at, id LIMIT ?)
-         RETURNING id, key, kind, subject, member_id, due_at, attempts, meeting_id, occurrence, starts_at,
-                   lead_secs, payload",
-    )
+                      ORDER BY run_at, id LIMIT ?)",
+        claimed!()
+    ))
+    .on_postgres(concat!(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
+                      ORDER BY run_at, id LIMIT ? FOR UPDATE SKIP LOCKED)",
+        claimed!()
+    ))
     .bind(owner)
     .bind(now.timestamp() + LEASE_SECS)
     .bind(now.timestamp() + LEASE_SECS)
     .bind(platform.as_str())
     .bind(now.timestamp())
     .bind(limit)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("claiming due jobs")?;
     rows.sort_by_key(|r| (r.due_at, r.id));
@@ -417,15 +432,19 @@ async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc
 pub async fn extend_claims(store: &Store, owner: &str, ids: &[i64], now: DateTime<Utc>) -> Result<()> {
     let until = now.timestamp() + LEASE_SECS;
     let ids = serde_json::to_string(ids).context("listing claims")?;
-    sqlx::query(
-        "UPDATE jobs SET lease_until = ?, run_at = MAX(run_at, ?)
-         WHERE lease_owner = ? AND state = 'pending' AND id IN (SELECT value FROM json_each(?))",
+    query(
+        "UPDATE jobs SET lease_until = ?1, run_at = CASE WHEN run_at > ?1 THEN run_at ELSE ?1 END
+         WHERE lease_owner = ?2 AND state = 'pending' AND id IN (SELECT value FROM json_each(?3))",
     )
-    .bind(until)
+    .on_postgres(
+        "UPDATE jobs SET lease_until = ?1, run_at = GREATEST(run_at, ?1)
+         WHERE lease_owner = ?2 AND state = 'pending'
+           AND id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(?3 AS JSON)))",
+    )
     .bind(until)
     .bind(owner)
     .bind(ids)
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("renewing claims")?;
     Ok(())
@@ -508,26 +527,25 @@ pub fn carried_keys(key: &str) -> Vec<&str> {
 
 /// Finishes a job: `sent`, `dropped` or `failed`, with the reason.
 pub async fn finish(store: &Store, job: i64, state: &str, why: Option<&str>, now: DateTime<Utc>) -> Result<()> {
-    let mut conn = store.pool().acquire().await.context("finishing a job")?;
-    finish_in(&mut conn, job, state, why, now).await
+    finish_in(store, job, state, why, now).await
 }
 
 /// [`finish`], in the caller's transaction (a roll-over commits it with its plan).
 pub async fn finish_in(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     job: i64,
     state: &str,
     why: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
+    query(
         "UPDATE jobs SET state = ?, done_at = ?, error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
     )
     .bind(state)
     .bind(now.timestamp())
     .bind(why)
     .bind(job)
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("finishing a job")?;
     Ok(())
@@ -542,7 +560,7 @@ pub async fn delivered(
     outcome: &std::result::Result<(), crate::DeliveryError>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let mut conn = store.pool().acquire().await.context("recording a delivery")?;
+    let mut conn = store.acquire().await.context("recording a delivery")?;
     delivered_in(&mut conn, kinds, job, outcome, now).await
 }
 
@@ -557,7 +575,7 @@ pub async fn delivered_all(
     if outcomes.is_empty() {
         return Ok(());
     }
-    let mut tx = write(store).await?;
+    let mut tx = store.write().await.context("starting a write")?;
     for (job, outcome) in outcomes {
         delivered_in(&mut tx, kinds, *job, outcome, now).await?;
     }
@@ -565,23 +583,24 @@ pub async fn delivered_all(
 }
 
 async fn delivered_in(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     kinds: &Registry,
     job: i64,
     outcome: &std::result::Result<(), crate::DeliveryError>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let mut db = db.into();
     match outcome {
-        Ok(()) => finish_in(conn, job, "sent", None, now).await,
+        Ok(()) => finish_in(db, job, "sent", None, now).await,
         Err(crate::DeliveryError::Permanent(why)) => {
             tracing::warn!(job, error = %why, "delivery failed for good");
-            finish_in(conn, job, "failed", Some(why), now).await
+            finish_in(db, job, "failed", Some(why), now).await
         }
         Err(crate::DeliveryError::Retry(why)) => {
             let row: Option<(String, i64, i64, Option<i64>)> =
-                sqlx::query_as("SELECT kind, attempts, starts_at, give_up_at FROM jobs WHERE id = ?")
+                query_as("SELECT kind, attempts, starts_at, give_up_at FROM jobs WHERE id = ?")
                     .bind(job)
-                    .fetch_optional(&mut *conn)
+                    .fetch_optional(&mut db)
                     .await
                     .context("loading a job")?;
             // Gone while it was being sent (erased with its member, or its
@@ -601,13 +620,13 @@ async fn delivered_in(
             let capped = !(until_give_up && give_up_at.is_some());
             if (capped && attempts >= MAX_ATTEMPTS) || deadline.is_some_and(|d| retry_at >= d) {
                 tracing::warn!(job, attempts, error = %why, "delivery given up");
-                return finish_in(conn, job, "failed", Some(why), now).await;
+                return finish_in(db, job, "failed", Some(why), now).await;
             }
-            sqlx::query("UPDATE jobs SET run_at = ?, lease_owner = NULL, lease_until = NULL, error = ? WHERE id = ?")
+            query("UPDATE jobs SET run_at = ?, lease_owner = NULL, lease_until = NULL, error = ? WHERE id = ?")
                 .bind(retry_at)
                 .bind(why)
                 .bind(job)
-                .execute(&mut *conn)
+                .execute(db)
                 .await
                 .context("rescheduling a job")?;
             Ok(())
@@ -621,12 +640,12 @@ async fn delivered_in(
 pub async fn sweep_done(store: &Store, before: DateTime<Utc>) -> Result<u64> {
     let mut gone = 0;
     loop {
-        let deleted = sqlx::query(
+        let deleted = query(
             "DELETE FROM jobs WHERE id IN
                (SELECT id FROM jobs WHERE state <> 'pending' AND done_at < ? LIMIT 1000)",
         )
         .bind(before.timestamp())
-        .execute(store.pool())
+        .execute(store)
         .await
         .context("sweeping finished jobs")?
         .rows_affected();

@@ -398,8 +398,8 @@ mod tests {
         let path = dir.join("hearth.db");
 
         let store = Store::open(&path).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(store.pool())
+        let mode: String = query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store)
             .await
             .unwrap();
         store.close().await;

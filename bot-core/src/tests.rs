@@ -71,30 +71,40 @@ pub(crate) fn block_on_case(
 }
 
 /// Every (table, column, rows) whose text holds `needle` (any case), across
-/// the whole schema but SQLite's own tables.
-pub(crate) async fn cells_holding(pool: &sqlx::SqlitePool, needle: &str) -> Vec<(String, String, i64)> {
+/// the whole schema but the database's own tables.
+pub(crate) async fn cells_holding(store: &crate::Store, needle: &str) -> Vec<(String, String, i64)> {
     let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(pool)
+        crate::store::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .on_postgres(
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            )
+            .fetch_all(store)
             .await
             .unwrap();
     let mut found = Vec::new();
     for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+        let columns: Vec<String> = crate::store::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .on_postgres(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = ?",
+            )
             .bind(&table)
-            .fetch_all(pool)
+            .fetch_all(store)
             .await
             .unwrap();
         for column in columns {
             // Names read from the schema itself, not from input.
-            let sql = format!(
+            let n: i64 = crate::store::query_scalar(format!(
                 "SELECT COUNT(*) FROM \"{table}\" WHERE instr(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
-            );
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(needle)
-                .fetch_one(pool)
-                .await
-                .unwrap();
+            ))
+            .on_postgres(format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE strpos(lower(CAST(\"{column}\" AS TEXT)), lower(?)) > 0"
+            ))
+            .bind(needle)
+            .fetch_one(store)
+            .await
+            .unwrap();
             if n > 0 {
                 found.push((table.clone(), column, n));
             }
@@ -945,10 +955,10 @@ mod meetings {
         );
         assert!(texts[0].contains("(Sent late: I was offline when this was due.)"));
         assert!(texts[1].contains("Starts in 24 hours: Sat 28 Mar") && !texts[1].contains("Sent late"));
-        let states: Vec<(i64, String)> = sqlx::query_as(
+        let states: Vec<(i64, String)> = crate::store::query_as(
             "SELECT lead_secs, state FROM jobs WHERE kind = 'reminder' AND state != 'pending' ORDER BY due_at",
         )
-        .fetch_all(bot.hearth.store().pool())
+        .fetch_all(bot.hearth.store())
         .await
         .unwrap();
         assert_eq!(
@@ -1293,8 +1303,8 @@ mod native_events {
 
         one_meeting_on_21_march(&bot).await;
 
-        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'event'")
-            .fetch_one(bot.hearth.store().pool())
+        let events: i64 = crate::store::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'event'")
+            .fetch_one(bot.hearth.store())
             .await
             .unwrap();
         assert_eq!(events, 0);

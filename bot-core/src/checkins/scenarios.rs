@@ -447,13 +447,12 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
             assert!(!line.contains(field), "{field} in a log line: {line}");
         }
     }
-    let pool = bot.hearth.store().pool();
-    let found = crate::tests::cells_holding(pool, "zebra-umbrella").await;
+    let found = crate::tests::cells_holding(bot.hearth.store(), "zebra-umbrella").await;
     assert_eq!(found, vec![("checkins".to_string(), "note".to_string(), 2)]);
     let owners: Vec<String> = sqlx::query_scalar(
         "SELECT m.external_id FROM checkins c JOIN members m ON m.id = c.member_id WHERE c.note LIKE '%zebra-umbrella%'",
     )
-    .fetch_all(pool)
+    .fetch_all(bot.hearth.store().pool())
     .await
     .unwrap();
     assert_eq!(owners, vec![MEMBERS[0], MEMBERS[0]]);

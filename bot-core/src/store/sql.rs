@@ -114,6 +114,12 @@ impl<'a> From<&'a mut SqliteConnection> for Db<'a> {
     }
 }
 
+impl<'a> From<&'a mut sqlx::Transaction<'static, Sqlite>> for Db<'a> {
+    fn from(tx: &'a mut sqlx::Transaction<'static, Sqlite>) -> Self {
+        Db::Sqlite(tx)
+    }
+}
+
 impl<'a> From<&'a PgPool> for Db<'a> {
     fn from(p: &'a PgPool) -> Self {
         Db::PostgresPool(p)

@@ -53,8 +53,8 @@ pub(super) fn keys(seen: &Seen) -> Vec<String> {
 }
 
 pub(super) async fn count(bot: &Bot, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(bot.hearth.store().pool())
+    crate::store::query_scalar(sql)
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap()
 }
@@ -140,20 +140,20 @@ async fn a_roll_over_whose_plan_fails_stays_pending_and_goes_through_later() {
     grief(&bot).await;
     let (scheduler, seen) = sink(&bot, |_| false);
     weekly_from_21_march(&bot).await;
-    let rule: String = sqlx::query_scalar("SELECT rrule FROM meetings WHERE id = 1")
-        .fetch_one(bot.hearth.store().pool())
+    let rule: String = crate::store::query_scalar("SELECT rrule FROM meetings WHERE id = 1")
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap();
     // The roll-over for 28 March falls due on 20 March (8 days before); the series is broken then.
-    sqlx::query("UPDATE meetings SET rrule = 'FREQ=NONSENSE' WHERE id = 1")
-        .execute(bot.hearth.store().pool())
+    crate::store::query("UPDATE meetings SET rrule = 'FREQ=NONSENSE' WHERE id = 1")
+        .execute(bot.hearth.store())
         .await
         .unwrap();
     bot.clock.set(at("2026-03-20T19:00:00Z"));
     scheduler.tick(bot.clock.now()).await.unwrap();
     let advance_state: (String, i64, Option<String>) =
-        sqlx::query_as("SELECT state, attempts, error FROM jobs WHERE kind = 'advance'")
-            .fetch_one(bot.hearth.store().pool())
+        crate::store::query_as("SELECT state, attempts, error FROM jobs WHERE kind = 'advance'")
+            .fetch_one(bot.hearth.store())
             .await
             .unwrap();
     let planned_28th = count(
@@ -161,9 +161,9 @@ async fn a_roll_over_whose_plan_fails_stays_pending_and_goes_through_later() {
         "SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND starts_at = 1774724400",
     )
     .await;
-    sqlx::query("UPDATE meetings SET rrule = ? WHERE id = 1")
+    crate::store::query("UPDATE meetings SET rrule = ? WHERE id = 1")
         .bind(rule)
-        .execute(bot.hearth.store().pool())
+        .execute(bot.hearth.store())
         .await
         .unwrap();
     scheduler.advance(&bot.clock, at("2026-03-28T19:00:00Z")).await.unwrap();
@@ -214,12 +214,15 @@ async fn a_job_that_cannot_be_prepared_is_set_aside_and_the_rest_go_out() {
     let (scheduler, seen) = sink(&bot, |_| false);
     one_meeting_on_21_march(&bot).await;
     // A job no feature owns, and a notice whose payload is garbage, due first.
-    sqlx::query(
-        "INSERT INTO jobs (key, kind, due_at, run_at, platform) VALUES ('x:1', 'bogus', 0, 0, 'console');
-         INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
-             VALUES ('n:bad', 'notice', 0, 0, 'console', 1, 1, 'not json');",
+    crate::store::query("INSERT INTO jobs (key, kind, due_at, run_at, platform) VALUES ('x:1', 'bogus', 0, 0, 'console')")
+        .execute(bot.hearth.store())
+        .await
+        .unwrap();
+    crate::store::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
+             VALUES ('n:bad', 'notice', 0, 0, 'console', 1, 1, 'not json')",
     )
-    .execute(bot.hearth.store().pool())
+    .execute(bot.hearth.store())
     .await
     .unwrap();
 
@@ -227,14 +230,14 @@ async fn a_job_that_cannot_be_prepared_is_set_aside_and_the_rest_go_out() {
 
     assert_eq!(report.sent, 2, "both reminders went out");
     assert_eq!(seen.lock().unwrap().len(), 2);
-    let bogus: (String, String) = sqlx::query_as("SELECT state, error FROM jobs WHERE key = 'x:1'")
-        .fetch_one(bot.hearth.store().pool())
+    let bogus: (String, String) = crate::store::query_as("SELECT state, error FROM jobs WHERE key = 'x:1'")
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap();
     assert_eq!(bogus, ("failed".into(), "no feature owns jobs of this kind".into()));
     let bad: (String, i64, Option<String>) =
-        sqlx::query_as("SELECT state, attempts, error FROM jobs WHERE key = 'n:bad'")
-            .fetch_one(bot.hearth.store().pool())
+        crate::store::query_as("SELECT state, attempts, error FROM jobs WHERE key = 'n:bad'")
+            .fetch_one(bot.hearth.store())
             .await
             .unwrap();
     assert_eq!(bad.0, "failed", "given up after its last try: {bad:?}");
@@ -747,9 +750,9 @@ async fn a_platform_that_is_stuck_sending_never_holds_back_another() {
         .await;
     }
     // The second meeting's reminder belongs to another platform (a second community).
-    sqlx::query("UPDATE jobs SET platform = 'discord' WHERE kind = 'reminder' AND starts_at = ?")
+    crate::store::query("UPDATE jobs SET platform = 'discord' WHERE kind = 'reminder' AND starts_at = ?")
         .bind(at("2026-03-23T19:00:00Z").timestamp())
-        .execute(bot.hearth.store().pool())
+        .execute(bot.hearth.store())
         .await
         .unwrap();
     let stuck = Arc::new(tokio::sync::Semaphore::new(0));

@@ -69,32 +69,55 @@ fn action() -> impl Strategy<Value = Action> {
 const FAULTY: &[&str] = &["meetings", "meeting_exceptions", "rsvps", "jobs"];
 
 async fn install_faults(bot: &Bot) {
-    let pool = bot.hearth.store().pool();
-    sqlx::query("CREATE TABLE fault_budget (n INTEGER NOT NULL); INSERT INTO fault_budget VALUES (-1);")
-        .execute(pool)
+    let store = bot.hearth.store();
+    crate::store::query("CREATE TABLE fault_budget (n BIGINT NOT NULL)")
+        .execute(store)
         .await
         .unwrap();
+    crate::store::query("INSERT INTO fault_budget VALUES (-1)")
+        .execute(store)
+        .await
+        .unwrap();
+    if store.backend() == crate::store::Backend::Postgres {
+        // PostgreSQL's triggers call a function; the same rule as SQLite's below.
+        crate::store::query(
+            "CREATE FUNCTION fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                 IF (SELECT n FROM fault_budget) >= 0 THEN
+                     UPDATE fault_budget SET n = n - 1;
+                     IF (SELECT n FROM fault_budget) < 0 THEN RAISE EXCEPTION 'injected fault'; END IF;
+                 END IF;
+                 IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+                 RETURN NEW;
+             END $$",
+        )
+        .execute(store)
+        .await
+        .unwrap();
+    }
     for table in FAULTY {
         for op in ["INSERT", "UPDATE", "DELETE"] {
             // The names are this file's constants.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE TRIGGER fault_{table}_{op} BEFORE {op} ON {table}
-                 WHEN (SELECT n FROM fault_budget) >= 0 BEGIN
-                     UPDATE fault_budget SET n = n - 1;
-                     SELECT RAISE(ABORT, 'injected fault') WHERE (SELECT n FROM fault_budget) < 0;
-                 END"
-            )))
-            .execute(pool)
-            .await
-            .unwrap();
+            let trigger = match store.backend() {
+                crate::store::Backend::Sqlite => format!(
+                    "CREATE TRIGGER fault_{table}_{op} BEFORE {op} ON {table}
+                     WHEN (SELECT n FROM fault_budget) >= 0 BEGIN
+                         UPDATE fault_budget SET n = n - 1;
+                         SELECT RAISE(ABORT, 'injected fault') WHERE (SELECT n FROM fault_budget) < 0;
+                     END"
+                ),
+                crate::store::Backend::Postgres => format!(
+                    "CREATE TRIGGER fault_{table}_{op} BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION fault()"
+                ),
+            };
+            crate::store::query(trigger).execute(store).await.unwrap();
         }
     }
 }
 
 async fn arm(bot: &Bot, fault: Fault) {
-    sqlx::query("UPDATE fault_budget SET n = ?")
+    crate::store::query("UPDATE fault_budget SET n = ?")
         .bind(fault.map_or(-1, i64::from))
-        .execute(bot.hearth.store().pool())
+        .execute(bot.hearth.store())
         .await
         .unwrap();
 }
@@ -104,14 +127,14 @@ async fn arm(bot: &Bot, fault: Fault) {
 type Stored = (BTreeMap<i64, Option<i64>>, BTreeMap<(i64, i64), String>);
 
 async fn stored(bot: &Bot) -> Stored {
-    let pool = bot.hearth.store().pool();
+    let pool = bot.hearth.store();
     let exceptions: Vec<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = 1")
+        crate::store::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = 1")
             .fetch_all(pool)
             .await
             .unwrap();
     let answers: Vec<(i64, i64, String)> =
-        sqlx::query_as("SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = 1")
+        crate::store::query_as("SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = 1")
             .fetch_all(pool)
             .await
             .unwrap();
@@ -124,14 +147,14 @@ async fn stored(bot: &Bot) -> Stored {
 /// Pending reminders that must not be there: of a cancelled occurrence, or
 /// of a start the occurrence no longer has.
 async fn void_reminders(bot: &Bot) -> Vec<String> {
-    sqlx::query_scalar(
+    crate::store::query_scalar(
         "SELECT j.key FROM jobs j LEFT JOIN meeting_exceptions e
              ON e.meeting_id = j.meeting_id AND e.occurrence = j.occurrence
          WHERE j.kind = 'reminder' AND j.state = 'pending'
            AND ((e.occurrence IS NOT NULL AND e.moved_to IS NULL)
                 OR COALESCE(e.moved_to, j.occurrence) <> j.starts_at)",
     )
-    .fetch_all(bot.hearth.store().pool())
+    .fetch_all(bot.hearth.store())
     .await
     .unwrap()
 }
@@ -203,8 +226,8 @@ fn run_case(repeat: &str, leads: &str, actions: &[Action]) -> std::result::Resul
         for who in 0..4 {
             bot.say(&format!("m{who}"), "timezone").await;
         }
-        let ids: HashMap<String, i64> = sqlx::query_as("SELECT external_id, id FROM members")
-            .fetch_all(bot.hearth.store().pool())
+        let ids: HashMap<String, i64> = crate::store::query_as("SELECT external_id, id FROM members")
+            .fetch_all(bot.hearth.store())
             .await
             .unwrap()
             .into_iter()

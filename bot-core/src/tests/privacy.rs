@@ -113,7 +113,7 @@ async fn mydata_holds_a_row_from_every_table_that_names_members() {
 
 /// Every (table, column) whose text holds `needle`, across the whole schema.
 async fn cells_holding(store: &crate::Store, needle: &str) -> Vec<String> {
-    crate::tests::cells_holding(store.pool(), needle)
+    crate::tests::cells_holding(store, needle)
         .await
         .into_iter()
         .map(|(table, column, _)| format!("{table}.{column}"))

@@ -330,12 +330,11 @@ pub async fn write(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Sql
 pub async fn next_due(store: &Store, platforms: &[Platform]) -> Result<Option<DateTime<Utc>>> {
     let mut next: Option<i64> = None;
     for p in platforms {
-        let due: Option<i64> =
-            query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND platform = ?")
-                .bind(p.as_str())
-                .fetch_one(store)
-                .await
-                .context("finding the next due job")?;
+        let due: Option<i64> = query_scalar("SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND platform = ?")
+            .bind(p.as_str())
+            .fetch_one(store)
+            .await
+            .context("finding the next due job")?;
         next = match (next, due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -538,16 +537,14 @@ pub async fn finish_in(
     why: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    query(
-        "UPDATE jobs SET state = ?, done_at = ?, error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
-    )
-    .bind(state)
-    .bind(now.timestamp())
-    .bind(why)
-    .bind(job)
-    .execute(db)
-    .await
-    .context("finishing a job")?;
+    query("UPDATE jobs SET state = ?, done_at = ?, error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?")
+        .bind(state)
+        .bind(now.timestamp())
+        .bind(why)
+        .bind(job)
+        .execute(db)
+        .await
+        .context("finishing a job")?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ mod hearth;
 mod help;
 pub mod io;
 pub mod jobs;
+pub mod leases;
 pub mod meeting_guide;
 pub mod meetings;
 mod members;

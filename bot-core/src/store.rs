@@ -398,10 +398,7 @@ mod tests {
         let path = dir.join("hearth.db");
 
         let store = Store::open(&path).await.unwrap();
-        let mode: String = query_scalar("PRAGMA journal_mode")
-            .fetch_one(&store)
-            .await
-            .unwrap();
+        let mode: String = query_scalar("PRAGMA journal_mode").fetch_one(&store).await.unwrap();
         store.close().await;
         let reopened = Store::open(&path).await;
 

@@ -214,10 +214,12 @@ async fn a_job_that_cannot_be_prepared_is_set_aside_and_the_rest_go_out() {
     let (scheduler, seen) = sink(&bot, |_| false);
     one_meeting_on_21_march(&bot).await;
     // A job no feature owns, and a notice whose payload is garbage, due first.
-    crate::store::query("INSERT INTO jobs (key, kind, due_at, run_at, platform) VALUES ('x:1', 'bogus', 0, 0, 'console')")
-        .execute(bot.hearth.store())
-        .await
-        .unwrap();
+    crate::store::query(
+        "INSERT INTO jobs (key, kind, due_at, run_at, platform) VALUES ('x:1', 'bogus', 0, 0, 'console')",
+    )
+    .execute(bot.hearth.store())
+    .await
+    .unwrap();
     crate::store::query(
         "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, member_id, payload)
              VALUES ('n:bad', 'notice', 0, 0, 'console', 1, 1, 'not json')",

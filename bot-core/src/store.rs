@@ -10,6 +10,7 @@
 //! refresh it. Every query is instead exercised by the tests of the module
 //! that owns it, and the core's suite runs on both databases.
 
+mod copy;
 mod sql;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use copy::{Counts, copy, same_schema};
 pub use sql::{
     Backend, Conn, Db, Done, Query, QueryAs, QueryScalar, Row, Tx, Value, numbered, query, query_as, query_scalar,
 };

@@ -1207,6 +1207,7 @@ mod meeting_guide;
 mod privacy;
 mod resources;
 mod retention;
+mod store_copy;
 mod under_change;
 mod undo;
 mod words;

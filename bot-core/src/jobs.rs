@@ -237,7 +237,7 @@ pub async fn put_with(db: impl Into<Db<'_>>, job: &NewJob<'_>, details: &Details
                            lead_secs, payload, give_up_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, run_at = excluded.run_at
-           WHERE state = 'pending' AND lease_owner IS NULL AND attempts = 0",
+           WHERE jobs.state = 'pending' AND jobs.lease_owner IS NULL AND jobs.attempts = 0",
     )
     .bind(job.key)
     .bind(job.kind)

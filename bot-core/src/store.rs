@@ -126,6 +126,13 @@ impl Store {
     /// migrated once per set of migrations (so each test pays for a copy,
     /// not for the migrations).
     pub async fn fresh_postgres(server: &str) -> Result<Self> {
+        let url = Self::fresh_postgres_database(server).await?;
+        Self::open_postgres(&url, None, 4).await
+    }
+
+    /// [`Store::fresh_postgres`]'s database, by its URL, for a test that
+    /// opens it from several processes (or pools).
+    pub async fn fresh_postgres_database(server: &str) -> Result<String> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for m in sqlx::migrate!("./migrations-postgres").iter() {
@@ -159,12 +166,11 @@ impl Store {
         // Each test's database is named with its birth, and those born more
         // than an hour ago are dropped here (one still in use refuses, and
         // stays), so a test server's disk holds about one suite's worth.
-        let stale: Vec<String> = sqlx::query_scalar(
-            "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'hearth\\_test\\_%'",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .context("listing old test databases")?;
+        let stale: Vec<String> =
+            sqlx::query_scalar("SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'hearth\\_test\\_%'")
+                .fetch_all(&mut *conn)
+                .await
+                .context("listing old test databases")?;
         let born_before = chrono::Utc::now().timestamp() - 3600;
         for old in stale {
             let born = old.split('_').nth(2).and_then(|t| t.parse::<i64>().ok());
@@ -193,7 +199,7 @@ impl Store {
         created?;
         drop(conn);
         admin.close().await;
-        Self::open_postgres(&format!("{server}/{name}"), None, 4).await
+        Ok(format!("{server}/{name}"))
     }
 
     async fn migrated(pool: Pool) -> Result<Self> {

@@ -1205,6 +1205,7 @@ mod jobs_engine;
 mod jobs_props;
 mod meeting_guide;
 mod privacy;
+mod processes;
 mod resources;
 mod retention;
 mod store_copy;

@@ -80,7 +80,10 @@ pub async fn copy(from: &Store, to: &Store) -> Result<Counts> {
     let mut counts = Vec::new();
     for (table, _) in &tables {
         let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
-        let there: i64 = query_scalar(sql.clone()).fetch_one(from).await.context("counting rows")?;
+        let there: i64 = query_scalar(sql.clone())
+            .fetch_one(from)
+            .await
+            .context("counting rows")?;
         let here: i64 = query_scalar(sql).fetch_one(to).await.context("counting rows")?;
         if there != here {
             return Err(refused(format!(
@@ -113,7 +116,10 @@ async fn ordered_tables(to: &Store) -> Result<Vec<(String, Vec<Column>)>> {
     .fetch_all(to)
     .await
     .context("reading the target's references")?;
-    let mut pending: Vec<String> = names.into_iter().filter(|n| !NOT_COPIED.contains(&n.as_str())).collect();
+    let mut pending: Vec<String> = names
+        .into_iter()
+        .filter(|n| !NOT_COPIED.contains(&n.as_str()))
+        .collect();
     let mut ordered: Vec<String> = Vec::new();
     while !pending.is_empty() {
         let ready: Vec<String> = pending
@@ -150,7 +156,9 @@ async fn ordered_tables(to: &Store) -> Result<Vec<(String, Vec<Column>)>> {
                     "boolean" => Kind::Flag,
                     _ => Kind::Text,
                 };
-                let refers_to_own_table = refs.iter().any(|(c, p, col)| c == &table && p == &table && col == &name);
+                let refers_to_own_table = refs
+                    .iter()
+                    .any(|(c, p, col)| c == &table && p == &table && col == &name);
                 Column {
                     name,
                     kind,
@@ -189,8 +197,10 @@ async fn copy_table(source: &sqlx::SqlitePool, tx: &mut super::Tx, table: &str, 
         for row in &rows {
             let mut one = Vec::new();
             for (i, column) in columns.iter().enumerate() {
-                let value = read(row, i + 1, column.kind)
-                    .map_err(failed(format!("reading {table}.{} (expected {:?})", column.name, column.kind)))?;
+                let value = read(row, i + 1, column.kind).map_err(failed(format!(
+                    "reading {table}.{} (expected {:?})",
+                    column.name, column.kind
+                )))?;
                 if column.refers_to_own_table && value != null(column.kind) {
                     let key = read(row, 1, Kind::Int).map_err(failed(format!("reading {table}'s key")))?;
                     later.push((column.name.clone(), value, key));
@@ -204,7 +214,10 @@ async fn copy_table(source: &sqlx::SqlitePool, tx: &mut super::Tx, table: &str, 
         }
         let sql = format!("INSERT INTO \"{table}\" ({list}) VALUES {}", values.join(", "));
         let insert = args.into_iter().fold(query(sql), super::Query::bind);
-        insert.execute(&mut *tx).await.map_err(failed(format!("writing {table}")))?;
+        insert
+            .execute(&mut *tx)
+            .await
+            .map_err(failed(format!("writing {table}")))?;
     }
     let key = columns.first().map(|c| c.name.clone()).unwrap_or_default();
     for (column, value, id) in later {

@@ -55,10 +55,15 @@ async fn a_sqlite_store_copied_into_postgresql_keeps_every_row_and_hearth_goes_o
     bot.say("ana", "group join group:#1").await;
     bot.say("ben", "group join group:#1").await;
     weekly_from_21_march(&bot).await;
-    bot.say("ana", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes").await;
-    bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:no").await;
-    bot.say("admin", r#"meeting move meeting:1 occurrence:2026-04-04 when:"2026-04-05 18:00""#)
+    bot.say("ana", "meeting rsvp meeting:1 occurrence:2026-03-28 answer:yes")
         .await;
+    bot.say("ben", "meeting rsvp meeting:1 occurrence:2026-03-21 answer:no")
+        .await;
+    bot.say(
+        "admin",
+        r#"meeting move meeting:1 occurrence:2026-04-04 when:"2026-04-05 18:00""#,
+    )
+    .await;
     bot.say("admin", "meeting cancel meeting:1 occurrence:2026-04-11").await;
     bot.say("ana", "checkin share mood:3").await;
     let before = contents(&file).await;
@@ -69,17 +74,30 @@ async fn a_sqlite_store_copied_into_postgresql_keeps_every_row_and_hearth_goes_o
     let again = crate::store::copy(&file, &target).await;
 
     assert_eq!(after, before, "the copy holds the same rows");
-    assert!(before.iter().all(|(_, rows)| !rows.is_empty()), "every table checked has rows: {before:?}");
+    assert!(
+        before.iter().all(|(_, rows)| !rows.is_empty()),
+        "every table checked has rows: {before:?}"
+    );
     assert!(counts.iter().any(|(t, n)| t == "jobs" && *n > 0), "{counts:?}");
     let again = again.unwrap_err().to_string();
-    assert!(again.contains("not empty"), "a second copy into the same database is refused: {again}");
+    assert!(
+        again.contains("not empty"),
+        "a second copy into the same database is refused: {again}"
+    );
 
     // Hearth goes on from the copy: new rows get new ids, and the pending
     // reminders go out from PostgreSQL.
     let moved = Bot::on(target.clone()).await;
-    let reply = text(&moved.say("admin", r#"group create name:"Carers" topic:caregiving led_by:peer"#).await);
+    let reply = text(
+        &moved
+            .say("admin", r#"group create name:"Carers" topic:caregiving led_by:peer"#)
+            .await,
+    );
     let (scheduler, seen) = recording(&moved);
-    scheduler.advance(&moved.clock, at("2026-03-23T00:00:00Z")).await.unwrap();
+    scheduler
+        .advance(&moved.clock, at("2026-03-23T00:00:00Z"))
+        .await
+        .unwrap();
 
     assert!(reply.contains("#2"), "the next group is #2: {reply}");
     assert!(!seen.lock().unwrap().is_empty(), "the copied reminders went out");

@@ -113,11 +113,7 @@ impl Hearth {
 
     /// Opens a change's write and reads the series in it, as it is for
     /// the date `occurrence` names.
-    async fn write_for_date(
-        &self,
-        meeting: &Meeting,
-        occurrence: Option<&str>,
-    ) -> Result<(Tx, Meeting)> {
+    async fn write_for_date(&self, meeting: &Meeting, occurrence: Option<&str>) -> Result<(Tx, Meeting)> {
         let mut tx = self.write().await?;
         let meeting = reload(&mut tx, meeting).await?;
         let meeting = meetings::for_date(tx.sqlite(), meeting, occurrence).await?;
@@ -280,13 +276,7 @@ impl Hearth {
     /// Ends an RSVP's write, given or taken back: the answer and this
     /// member's reminders change in one commit. Only the member's reminders
     /// are re-planned, so the cost stays flat in the group's size.
-    async fn commit_rsvp(
-        &self,
-        mut tx: Tx,
-        meeting: i64,
-        me: &Member,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn commit_rsvp(&self, mut tx: Tx, meeting: i64, me: &Member, now: DateTime<Utc>) -> Result<()> {
         reminders::plan::plan_in(tx.sqlite(), meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
         self.commit_planned(tx).await?;
         Ok(())

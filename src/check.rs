@@ -11,6 +11,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use bot_core::Store;
+use bot_core::store::query_as;
+
 use crate::config::Config;
 
 /// How a finding reads.
@@ -166,8 +169,8 @@ async fn database(report: &mut Report, path: &Path) {
     }
     // Read-only, never migrated: a database older or newer than this build
     // is reported below, not changed.
-    let pool = match bot_core::Store::open_read_only(path).await {
-        Ok(store) => store.pool().clone(),
+    let store = match Store::open_read_only(path).await {
+        Ok(store) => store,
         Err(e) => {
             report.fix(
                 PART,
@@ -176,11 +179,13 @@ async fn database(report: &mut Report, path: &Path) {
             return;
         }
     };
-    migrations(report, PART, path, &pool).await;
-    let pending: Result<(i64, i64), _> = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(run_at <= strftime('%s', 'now') - 300), 0) FROM jobs WHERE state = 'pending'",
+    migrations(report, PART, path, &store).await;
+    let overdue_since = chrono::Utc::now().timestamp() - 300;
+    let pending = query_as::<(i64, i64)>(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN run_at <= ? THEN 1 ELSE 0 END), 0) FROM jobs WHERE state = 'pending'",
     )
-    .fetch_one(&pool)
+    .bind(overdue_since)
+    .fetch_one(&store)
     .await;
     match pending {
         Ok((pending, overdue)) if overdue > 0 => report.note(
@@ -192,7 +197,7 @@ async fn database(report: &mut Report, path: &Path) {
         Ok((pending, _)) => report.ok(PART, format!("{pending} jobs pending, none overdue; nothing to do.")),
         Err(_) => {}
     }
-    pool.close().await;
+    store.close().await;
 }
 
 /// The database does not exist yet: whether Hearth can create it.
@@ -223,12 +228,11 @@ fn database_to_create(report: &mut Report, part: &'static str, path: &Path) {
 
 /// Whether the database's migrations are all applied, and all known to
 /// this build.
-async fn migrations(report: &mut Report, part: &'static str, path: &Path, pool: &sqlx::SqlitePool) {
-    let applied: Result<Vec<(i64, bool)>, _> =
-        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(pool)
-            .await;
-    let known = bot_core::Store::known_migrations(bot_core::store::Backend::Sqlite);
+async fn migrations(report: &mut Report, part: &'static str, path: &Path, store: &Store) {
+    let applied = query_as::<(i64, bool)>("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(store)
+        .await;
+    let known = Store::known_migrations(store.backend());
     match applied {
         Err(_) => report.fix(
             part,

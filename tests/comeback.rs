@@ -349,8 +349,8 @@ async fn reminders_due_while_the_token_is_revoked_all_arrive_after_the_bot_logs_
         );
     }
     let store = bot_core::Store::open(&dir.path().join("hearth.db")).await.unwrap();
-    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'failed'")
-        .fetch_one(store.pool())
+    let failed: i64 = bot_core::store::query_scalar("SELECT count(*) FROM jobs WHERE state = 'failed'")
+        .fetch_one(&store)
         .await
         .unwrap();
     store.close().await;

@@ -1104,8 +1104,8 @@ fn check_ins_count_for_members_only_summaries_wait_for_the_week_to_close_and_clo
     );
     let stored: i64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = bot_core::Store::open(&dir.path().join("t.db")).await.unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
-            .fetch_one(store.pool())
+        bot_core::store::query_scalar("SELECT COUNT(*) FROM checkins")
+            .fetch_one(&store)
             .await
             .unwrap()
     });

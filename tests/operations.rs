@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use bot_core::store::{query_as, query_scalar};
 use running::{Running, free_port, hearth_on, write_config};
 #[cfg(feature = "discord")]
 use serde_json::json;
@@ -521,18 +522,16 @@ fn a_backup_taken_while_the_console_schedules_meetings_opens_and_holds_them() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let copy = bot_core::Store::open(&backup).await.expect("the backup opens");
-        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(copy.pool())
-            .await
-            .unwrap();
-        let in_copy: Vec<(i64, String)> = sqlx::query_as("SELECT id, start_local FROM meetings ORDER BY id")
-            .fetch_all(copy.pool())
+        // The copy is a SQLite file: SQLite's own check.
+        let integrity: String = query_scalar("PRAGMA integrity_check").fetch_one(&copy).await.unwrap();
+        let in_copy: Vec<(i64, String)> = query_as("SELECT id, start_local FROM meetings ORDER BY id")
+            .fetch_all(&copy)
             .await
             .unwrap();
         copy.close().await;
         let live = bot_core::Store::open(&db).await.unwrap();
-        let in_live: Vec<(i64, String)> = sqlx::query_as("SELECT id, start_local FROM meetings ORDER BY id")
-            .fetch_all(live.pool())
+        let in_live: Vec<(i64, String)> = query_as("SELECT id, start_local FROM meetings ORDER BY id")
+            .fetch_all(&live)
             .await
             .unwrap();
         live.close().await;
@@ -661,8 +660,8 @@ async fn on_sigterm_hearth_finishes_the_delivery_in_flight_unmutes_the_circle_an
     );
     // The delivery was recorded as done: nothing goes out again at the next start.
     let store = bot_core::Store::open(&dir.path().join("hearth.db")).await.unwrap();
-    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'event'")
-        .fetch_all(store.pool())
+    let states: Vec<String> = query_scalar("SELECT state FROM jobs WHERE kind = 'event'")
+        .fetch_all(&store)
         .await
         .unwrap();
     store.close().await;

@@ -16,7 +16,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use sqlx::Row;
+use bot_core::Store;
+use bot_core::store::{query, query_as, query_scalar};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-0007.sqlite");
@@ -60,26 +61,18 @@ const KEPT: &[(&str, &str)] = &[
     ),
 ];
 
-async fn rows(pool: &SqlitePool, query: &'static str) -> BTreeSet<String> {
-    sqlx::query(query)
-        .fetch_all(pool)
+async fn rows(store: &Store, query: &'static str) -> BTreeSet<String> {
+    query_scalar::<String>(query)
+        .fetch_all(store)
         .await
         .unwrap_or_else(|e| panic!("{query}: {e}"))
-        .iter()
-        .map(|r| r.get::<String, _>(0))
+        .into_iter()
         .collect()
 }
 
 /// The fixture itself, read-only: never migrated or written.
-async fn fixture() -> SqlitePool {
-    SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(FIXTURE)
-            .read_only(true)
-            .immutable(true),
-    )
-    .await
-    .unwrap()
+async fn fixture() -> Store {
+    Store::open_read_only(Path::new(FIXTURE)).await.unwrap()
 }
 
 /// A copy of the fixture to upgrade, in a directory of its own.
@@ -96,13 +89,11 @@ async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_p
     let old = fixture().await;
 
     // The current core migrates the copy forward.
-    let store = bot_core::Store::open(&db)
-        .await
-        .expect("the current core opens the old database");
+    let store = Store::open(&db).await.expect("the current core opens the old database");
     let mut lost = Vec::new();
     for (what, query) in KEPT {
         let before = rows(&old, query).await;
-        let after = rows(store.pool(), query).await;
+        let after = rows(&store, query).await;
         assert!(!before.is_empty(), "the fixture holds no {what}");
         let missing: Vec<_> = before.difference(&after).collect();
         if !missing.is_empty() {
@@ -135,11 +126,11 @@ async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_p
     }
 }
 
-async fn futures_counts(pool: &SqlitePool) -> Vec<usize> {
+async fn futures_counts(store: &Store) -> Vec<usize> {
     let mut counts = Vec::new();
     for what in ["groups", "series", "rsvps", "pending jobs"] {
         let query = KEPT.iter().find(|(w, _)| *w == what).unwrap().1;
-        counts.push(rows(pool, query).await.len());
+        counts.push(rows(store, query).await.len());
     }
     counts
 }
@@ -193,12 +184,12 @@ async fn export_and_check_read_an_older_or_newer_database_without_changing_it() 
     std::fs::copy(FIXTURE, &older).unwrap();
     // A database a newer Hearth wrote: one migration this build does not know.
     let newer = dir.path().join("newer.db");
-    let store = bot_core::Store::open(&newer).await.unwrap();
-    sqlx::query(
+    let store = Store::open(&newer).await.unwrap();
+    query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
-         VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+         VALUES (9999, 'from the future', CURRENT_TIMESTAMP, TRUE, x'00', 0)",
     )
-    .execute(store.pool())
+    .execute(&store)
     .await
     .unwrap();
     store.close().await;
@@ -270,28 +261,27 @@ fn instant_of(text: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{text:?} is no time: {e}"))
 }
 
-/// (table.column, rowid) → the stored value and its SQLite type.
-async fn cells(pool: &SqlitePool, columns: &[(&str, &str)]) -> BTreeMap<(String, i64), (String, String)> {
+/// (table.column, rowid) → the stored value and its SQLite type: this file
+/// is about SQLite's own upgrade (migration 0015 of its schema), so it reads
+/// SQLite's rowids and storage classes.
+async fn cells(store: &Store, columns: &[(&str, &str)]) -> BTreeMap<(String, i64), (String, String)> {
     let mut found = BTreeMap::new();
     for (table, column) in columns {
-        let query = format!("SELECT rowid, {column} || '', typeof({column}) FROM {table} WHERE {column} IS NOT NULL");
-        for row in sqlx::query(sqlx::AssertSqlSafe(query)).fetch_all(pool).await.unwrap() {
-            found.insert(
-                (format!("{table}.{column}"), row.get::<i64, _>(0)),
-                (row.get(1), row.get(2)),
-            );
+        let sql = format!("SELECT rowid, {column} || '', typeof({column}) FROM {table} WHERE {column} IS NOT NULL");
+        for (rowid, value, kind) in query_as::<(i64, String, String)>(sql).fetch_all(store).await.unwrap() {
+            found.insert((format!("{table}.{column}"), rowid), (value, kind));
         }
     }
     found
 }
 
 /// Every column of the schema whose name says it holds an instant.
-async fn instant_columns(pool: &SqlitePool) -> Vec<(String, String, String)> {
-    sqlx::query_as(
+async fn instant_columns(store: &Store) -> Vec<(String, String, String)> {
+    query_as::<(String, String, String)>(
         "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
     )
-    .fetch_all(pool)
+    .fetch_all(store)
     .await
     .unwrap()
     .into_iter()
@@ -302,6 +292,8 @@ async fn instant_columns(pool: &SqlitePool) -> Vec<(String, String, String)> {
 #[tokio::test]
 async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
     let (_dir, db) = copy_of_fixture();
+    // SQLite's own migrations, run up to 0014 alone: no store opens a file
+    // part-way, so this one step takes the file itself.
     let at_0014 = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&db).foreign_keys(true))
         .await
         .unwrap();
@@ -315,6 +307,9 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
         ("reminder_settings", "quiet_end"),
         ("checkin_settings", "remind_at"),
     ];
+    at_0014.close().await;
+    // Read as it is at 0014, never migrated.
+    let at_0014 = Store::open_read_only(&db).await.unwrap();
     let before = cells(&at_0014, CONVERTED).await;
     // The 0007 file's own values are among them, as it holds them.
     let old = fixture().await;
@@ -327,9 +322,9 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
     let days_before = cells(&at_0014, &times_of_day).await;
     at_0014.close().await;
 
-    let store = bot_core::Store::open(&db).await.expect("0015 converts the copy");
-    let after = cells(store.pool(), CONVERTED).await;
-    let days_after = cells(store.pool(), &times_of_day).await;
+    let store = Store::open(&db).await.expect("0015 converts the copy");
+    let after = cells(&store, CONVERTED).await;
+    let days_after = cells(&store, &times_of_day).await;
 
     // Every converted column had something to convert, and each value is now
     // the same instant, as an integer.
@@ -368,7 +363,7 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
     }
 
     // Every instant column in the schema is INTEGER.
-    let columns = instant_columns(store.pool()).await;
+    let columns = instant_columns(&store).await;
     assert!(columns.len() >= 30, "{columns:?}");
     let text: Vec<_> = columns.iter().filter(|(_, _, kind)| kind != "INTEGER").collect();
     assert!(text.is_empty(), "instants not stored as INTEGER: {text:?}");
@@ -392,8 +387,8 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
          /meeting list\n",
     );
     assert!(out.contains("Walkers"), "{out}");
-    let store = bot_core::Store::open(&db).await.unwrap();
-    let now = cells(store.pool(), CONVERTED).await;
+    let store = Store::open(&db).await.unwrap();
+    let now = cells(&store, CONVERTED).await;
     let new: BTreeSet<&String> = now.keys().filter(|k| !after.contains_key(*k)).map(|(c, _)| c).collect();
     for column in [
         "members.created_at",
@@ -412,30 +407,27 @@ async fn every_stored_time_reads_the_same_after_it_becomes_unix_seconds() {
         );
     }
     let mut not_integer = Vec::new();
-    for (table, column, _) in instant_columns(store.pool()).await {
-        let query = format!("SELECT count(*) FROM {table} WHERE typeof({column}) NOT IN ('integer', 'null')");
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query))
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+    for (table, column, _) in instant_columns(&store).await {
+        let sql = format!("SELECT count(*) FROM {table} WHERE typeof({column}) NOT IN ('integer', 'null')");
+        let n: i64 = query_scalar(sql).fetch_one(&store).await.unwrap();
         if n > 0 {
             not_integer.push(format!("{table}.{column}: {n}"));
         }
     }
     assert!(not_integer.is_empty(), "instants written as text: {not_integer:?}");
-    let quiet: (String, String) = sqlx::query_as(
+    let quiet: (String, String) = query_as(
         "SELECT quiet_start, quiet_end FROM reminder_settings
          WHERE member_id = (SELECT id FROM members WHERE external_id = 'frank')",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&store)
     .await
     .unwrap();
     assert_eq!(quiet, ("23:00".to_string(), "07:00".to_string()));
-    let remind: String = sqlx::query_scalar(
+    let remind: String = query_scalar(
         "SELECT remind_at FROM checkin_settings
          WHERE member_id = (SELECT id FROM members WHERE external_id = 'frank')",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&store)
     .await
     .unwrap();
     assert_eq!(remind, "21:15");

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bot_core::store::query;
 use bot_core::{Actor, Clock, CoreConfig, Hearth, Input, InputKind, Place, Platform, Store};
 use chrono::{DateTime, Utc};
 
@@ -61,7 +62,6 @@ async fn per_member(size: i64) -> f64 {
     )
     .await;
     assert!(scheduled.starts_with("Scheduled"), "{scheduled}");
-    let pool = store.pool();
     for sql in [
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO members (platform, external_id, display_name, created_at)
@@ -69,16 +69,16 @@ async fn per_member(size: i64) -> f64 {
         "INSERT INTO group_members (group_id, member_id, joined_at)
          SELECT 1, id, 1767225600 FROM members WHERE external_id LIKE 'bulk%' AND ? > 0",
         "INSERT INTO reminder_settings (member_id, dm)
-         SELECT id, 1 FROM members WHERE external_id LIKE 'bulk%' AND id % 10 = 0 AND ? > 0",
+         SELECT id, TRUE FROM members WHERE external_id LIKE 'bulk%' AND id % 10 = 0 AND ? > 0",
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at)
          SELECT 1, 1796324400, id, 'yes', 1767225600 FROM members
          WHERE external_id LIKE 'bulk%' AND id % 2 = 0 AND ? > 0",
     ] {
-        sqlx::query(sql).bind(size).execute(pool).await.unwrap();
+        query(sql).bind(size).execute(&store).await.unwrap();
     }
     // Plan the whole group once, as a roll-over would.
     say(&hearth, "admin", "reminders group:Big leads:24h,1h").await;
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    query("ANALYZE").execute(&store).await.unwrap();
     let mut times = Vec::new();
     for i in 0..60 {
         let who = format!("newcomer{i}");

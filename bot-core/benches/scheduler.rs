@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use bot_core::scheduler::FnOutbox;
+use bot_core::store::query;
 use bot_core::{
     Actor, Clock, CoreConfig, Delivery, Hearth, Input, InputKind, Outbox, Place, Platform, Scheduler, Store,
 };
@@ -73,18 +74,17 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
         .await
         .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
-    let pool = store.pool();
-    sqlx::query(
+    query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
          INSERT INTO meetings (group_id, start_local, timezone, repeat, rrule, duration_minutes, created_at)
          SELECT 1, '2027-01-04T19:00:00', 'Europe/Berlin', 'weekly', 'FREQ=WEEKLY', 90, 1767225600 FROM n",
     )
     .bind(series)
-    .execute(pool)
+    .execute(&store)
     .await
     .unwrap();
     let base = now.timestamp() + 3600;
-    sqlx::query(
+    query(
         "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 9)
          INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs, member_id)
          SELECT 'r:' || m.id || ':' || k.j, 'reminder', ? + ((m.id * 7919 + k.j * 104729) % 2592000),
@@ -96,10 +96,10 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
     .bind(base)
     .bind(base)
     .bind(base)
-    .execute(pool)
+    .execute(&store)
     .await
     .unwrap();
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    query("ANALYZE").execute(&store).await.unwrap();
     (hearth, dir)
 }
 
@@ -177,11 +177,11 @@ async fn lateness() -> (f64, f64, f64) {
         .await
         .unwrap();
     say(&hearth, "group create name:Bench topic:bench led_by:peer").await;
-    sqlx::query(
+    query(
         "INSERT INTO meetings (group_id, start_local, timezone, repeat, rrule, duration_minutes, created_at)
          VALUES (1, '2030-01-01T19:00:00', 'UTC', 'once', 'FREQ=DAILY;COUNT=1', 90, 1767225600)",
     )
-    .execute(store.pool())
+    .execute(&store)
     .await
     .unwrap();
     let start = Utc::now().timestamp() + 2;
@@ -205,14 +205,14 @@ async fn lateness() -> (f64, f64, f64) {
     }));
     for i in 0..300 {
         let due = start + i / 50;
-        sqlx::query(
+        query(
             "INSERT INTO jobs (key, kind, due_at, run_at, platform, meeting_id, occurrence, starts_at, lead_secs)
              VALUES (?, 'reminder', ?, ?, 'console', 1, 1893524400, 1893524400, 60)",
         )
         .bind(format!("bench:{i}:{due}"))
         .bind(due)
         .bind(due)
-        .execute(store.pool())
+        .execute(&store)
         .await
         .unwrap();
     }

@@ -13,7 +13,7 @@ use crate::io::{Actor, Input, Place, Platform, Response};
 use crate::meetings;
 use crate::members::{self, Community, Member};
 use crate::spec::{Kind, Role};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 use crate::{checkins, circle, jobs, reminders, retention};
 
 mod command;
@@ -97,7 +97,7 @@ fn the_group(group: Option<&Group>) -> Result<&Group> {
 }
 
 /// Commits a command's write.
-async fn commit(tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+async fn commit(tx: Tx) -> Result<()> {
     tx.commit().await.context("committing a change")
 }
 
@@ -218,8 +218,13 @@ impl Hearth {
         retention::sweep(&self.store, self.config.retention, now).await
     }
 
+    /// Opens a command's write ([`Store::write`]).
+    async fn write(&self) -> Result<Tx> {
+        self.store.write().await.context("starting a write")
+    }
+
     /// Commits a write that changed the jobs, and wakes the schedulers.
-    async fn commit_planned(&self, tx: sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+    async fn commit_planned(&self, tx: Tx) -> Result<()> {
         commit(tx).await?;
         self.planned();
         Ok(())

@@ -14,6 +14,7 @@ use std::time::Duration;
 use bot_core::Clock as _;
 use bot_core::io::{Delivery, Outbox};
 use bot_core::spec::{COMMANDS, Kind};
+use bot_core::store::{query_as, query_scalar};
 use bot_core::{Effect, InputKind, Message, PresenceChange};
 use hearth_discord::events::{self, EventError, EventPlace, NativeEvent};
 use hearth_discord::{DiscordOutbox, MuteError, MuteOutcome};
@@ -1918,16 +1919,24 @@ async fn mute_others_mutes_all_but_the_holder_and_facilitator_and_follows_the_st
 /// Every row of every table that names `user` (by platform id or name in a
 /// text column) or the member row `member` (in a column that refers to one).
 async fn rows_naming(bot: &Bot, user: &str, name: &str, member: i64) -> Vec<String> {
-    let pool = bot.hearth.store().pool();
-    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .fetch_all(pool)
+    let store = bot.hearth.store();
+    let tables: Vec<String> = query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .on_postgres(
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(store)
         .await
         .unwrap();
     let mut found = Vec::new();
     for table in tables {
-        let columns: Vec<(String, String)> = sqlx::query_as("SELECT name, type FROM pragma_table_info(?)")
+        let columns: Vec<(String, String)> = query_as("SELECT name, type FROM pragma_table_info(?)")
+            .on_postgres(
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = ?",
+            )
             .bind(&table)
-            .fetch_all(pool)
+            .fetch_all(store)
             .await
             .unwrap();
         for (column, kind) in columns {
@@ -1947,11 +1956,11 @@ async fn rows_naming(bot: &Bot, user: &str, name: &str, member: i64) -> Vec<Stri
             } else {
                 continue;
             };
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            let n: i64 = query_scalar(sql)
                 .bind(user)
                 .bind(name)
                 .bind(member)
-                .fetch_one(pool)
+                .fetch_one(store)
                 .await
                 .unwrap();
             if n > 0 {
@@ -1971,9 +1980,9 @@ async fn forgetme_with_a_circle_mute_held_leaves_no_row_naming_the_member_after_
     three_in_voice(&bot).await;
     answer(&bot.interact(circle_start_muting_others(1, &admin())).await);
     wait_mutes(&bot, 2).await;
-    let before: i64 = sqlx::query_scalar("SELECT id FROM members WHERE platform = 'discord' AND external_id = ?")
+    let before: i64 = query_scalar("SELECT id FROM members WHERE platform = 'discord' AND external_id = ?")
         .bind(MEMBER.to_string())
-        .fetch_one(bot.hearth.store().pool())
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap();
     let held = rows_naming(&bot, &MEMBER.to_string(), "Bo", before).await;

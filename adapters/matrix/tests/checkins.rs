@@ -15,6 +15,7 @@ mod common;
 use std::sync::Arc;
 
 use bot_core::Clock as _;
+use bot_core::store::{query_as, query_scalar};
 use bot_core::{Outbox, Scheduler};
 use chrono::Duration;
 use common::{Bot, Member, Synapse, bot_config, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
@@ -198,12 +199,12 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
             }
         }
     }
-    let recorded: Vec<(Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+    let recorded = query_as::<(Option<i64>, Option<i64>, Option<String>)>(
         "SELECT c.mood, c.group_id, c.note FROM checkins c JOIN members m ON m.id = c.member_id
          WHERE m.external_id = ? ORDER BY c.id",
     )
     .bind(bob.user_id.as_str())
-    .fetch_all(hearth.store().pool())
+    .fetch_all(hearth.store())
     .await
     .unwrap();
     assert_eq!(
@@ -254,8 +255,8 @@ async fn a_group_prompt_is_answered_privately_and_no_mood_shows_in_the_room() {
             said(s) && s.room == rid && s.body().starts_with("Groups")
         })
         .await;
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
-        .fetch_one(hearth.store().pool())
+    let rows: i64 = query_scalar("SELECT COUNT(*) FROM checkins")
+        .fetch_one(hearth.store())
         .await
         .unwrap();
 

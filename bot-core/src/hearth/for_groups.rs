@@ -7,7 +7,7 @@ use crate::io::Response;
 use crate::meetings;
 use crate::members;
 use crate::parse::Bound;
-use crate::{checkins, jobs, meeting_guide, reminders, retention};
+use crate::{checkins, meeting_guide, reminders, retention};
 
 use super::command::GroupCmd;
 use super::{Ctx, Hearth, the_group};
@@ -55,11 +55,11 @@ impl Hearth {
     async fn group_edit(&self, ctx: &Ctx<'_>, bound: &Bound, group: &Group) -> Result<Response> {
         let (store, now) = (&self.store, ctx.now);
         // The card and what its `ends` means for every series, in one write.
-        let mut tx = jobs::write(store).await?;
-        let group = groups::edit(&mut tx, group, bound).await?;
+        let mut tx = self.write().await?;
+        let group = groups::edit(tx.sqlite(), group, bound).await?;
         // Its series are listed with the card's fields: the feeds' `updated` follows.
-        meetings::touch_group(&mut tx, group.id, now).await?;
-        for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
+        meetings::touch_group(tx.sqlite(), group.id, now).await?;
+        for meeting in meetings::of_group_in(tx.sqlite(), group.id).await? {
             self.series_changed(&mut tx, &meeting, None, now).await?;
         }
         self.commit_planned(tx).await?;
@@ -75,15 +75,15 @@ impl Hearth {
             let series = meetings::of_group(store, group.id).await?.len();
             return Ok(Response::private(groups::retire_preview(group, keep, series)));
         }
-        let mut tx = jobs::write(store).await?;
-        for meeting in meetings::of_group_in(&mut *tx, group.id).await? {
-            let told = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now)
+        let mut tx = self.write().await?;
+        for meeting in meetings::of_group_in(tx.sqlite(), group.id).await? {
+            let told = meetings::cancel(tx.sqlite(), &meeting, Some("all"), meeting.zone(), now)
                 .await?
                 .told;
             self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
         }
-        groups::retire(&mut tx, group, now).await?;
-        checkins::stop_group(&mut tx, group.id).await?;
+        groups::retire(tx.sqlite(), group, now).await?;
+        checkins::stop_group(tx.sqlite(), group.id).await?;
         self.commit_planned(tx).await?;
         Ok(Response::public(crate::Message::new().text(format!(
             "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
@@ -111,11 +111,11 @@ impl Hearth {
             None => None,
         };
         // The membership and the reminders it brings, in one write.
-        let mut tx = jobs::write(store).await?;
-        let joined = groups::join(&mut tx, the_group(group)?, &ctx.me, admit.as_ref(), now).await?;
+        let mut tx = self.write().await?;
+        let joined = groups::join(tx.sqlite(), the_group(group)?, &ctx.me, admit.as_ref(), now).await?;
         if let Some(member) = joined.member {
             reminders::plan::plan_group_in(
-                &mut tx,
+                tx.sqlite(),
                 the_group(group)?.id,
                 now,
                 reminders::plan::Scope::Member(member),
@@ -128,10 +128,10 @@ impl Hearth {
 
     async fn leave(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
         let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
-        let message = groups::leave(&mut tx, group, &ctx.me).await?;
-        retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
-        reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
+        let mut tx = self.write().await?;
+        let message = groups::leave(tx.sqlite(), group, &ctx.me).await?;
+        retention::left_group(tx.sqlite(), group.id, ctx.me.id, now).await?;
+        reminders::plan::plan_group_in(tx.sqlite(), group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
         self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }

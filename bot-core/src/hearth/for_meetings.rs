@@ -12,15 +12,16 @@ use crate::meetings::{self, Meeting};
 use crate::members::{self, Member};
 use crate::message::{Line, Span};
 use crate::parse::Bound;
-use crate::{calendar, checkins, jobs, reminders};
+use crate::store::Tx;
+use crate::{calendar, checkins, reminders};
 
 use super::command::MeetingCmd;
 use super::{Ctx, Hearth};
 
 /// The series as it is inside the write about to change it: another change
 /// may have committed since it was looked up.
-async fn reload(conn: &mut sqlx::SqliteConnection, meeting: &Meeting) -> Result<Meeting> {
-    meetings::by_id_in(&mut *conn, meeting.id)
+async fn reload(tx: &mut Tx, meeting: &Meeting) -> Result<Meeting> {
+    meetings::by_id_in(tx.sqlite(), meeting.id)
         .await?
         .ok_or_else(|| UserError::MeetingNotFound.into())
 }
@@ -40,7 +41,7 @@ fn the_meeting(meeting: Option<&Meeting>) -> Result<&Meeting> {
 /// went, and the post is queued in the change's own write
 /// ([`meetings::tell::queue_news`]): a crash after the commit cannot lose it.
 async fn announce(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     here: &str,
     (meeting, group): (&Meeting, &Group),
     news: &meetings::News,
@@ -51,7 +52,7 @@ async fn announce(
     if here == group.home_channel && note.is_none() {
         return Ok(Response::public(message));
     }
-    meetings::tell::queue_news(conn, meeting, news, now).await?;
+    meetings::tell::queue_news(tx.sqlite(), meeting, news, now).await?;
     let mut mine = message;
     if let Some(note) = note {
         mine = mine.line(note);
@@ -112,14 +113,10 @@ impl Hearth {
 
     /// Opens a change's write and reads the series in it, as it is for
     /// the date `occurrence` names.
-    async fn write_for_date(
-        &self,
-        meeting: &Meeting,
-        occurrence: Option<&str>,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Sqlite>, Meeting)> {
-        let mut tx = jobs::write(&self.store).await?;
+    async fn write_for_date(&self, meeting: &Meeting, occurrence: Option<&str>) -> Result<(Tx, Meeting)> {
+        let mut tx = self.write().await?;
         let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
+        let meeting = meetings::for_date(tx.sqlite(), meeting, occurrence).await?;
         Ok((tx, meeting))
     }
 
@@ -130,9 +127,9 @@ impl Hearth {
             .zone()
             .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
             .unwrap_or(ctx.community.zone());
-        let mut tx = jobs::write(&self.store).await?;
-        let order = members::date_order(&mut *tx, &ctx.me).await?;
-        let (news, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
+        let mut tx = self.write().await?;
+        let order = members::date_order(tx.sqlite(), &ctx.me).await?;
+        let (news, meeting) = meetings::schedule(tx.sqlite(), group, default_zone, order, bound, now).await?;
         let changed = meetings::Changed {
             news,
             note: None,
@@ -150,12 +147,12 @@ impl Hearth {
     ) -> Result<Response> {
         let (now, reader_zone) = (ctx.now, ctx.reader_zone());
         let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
-        let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
+        let changed = meetings::cancel(tx.sqlite(), &meeting, occurrence, reader_zone, now).await?;
         // The whole series includes the meetings an edit left before
         // its change, a series of their own.
         if matches!(changed.news, meetings::News::SeriesCancelled) {
-            for earlier in meetings::earlier_parts(&mut tx, &meeting).await? {
-                let told = meetings::cancel(&mut tx, &earlier, Some("all"), reader_zone, now)
+            for earlier in meetings::earlier_parts(tx.sqlite(), &meeting).await? {
+                let told = meetings::cancel(tx.sqlite(), &earlier, Some("all"), reader_zone, now)
                     .await?
                     .told;
                 self.series_changed(&mut tx, &earlier, Some(&told), now).await?;
@@ -183,11 +180,11 @@ impl Hearth {
         let to = meetings::ToWhen {
             text: when,
             reader: ctx.reader_zone(),
-            order: members::date_order(&mut *tx, &ctx.me).await?,
+            order: members::date_order(tx.sqlite(), &ctx.me).await?,
             confirmed,
         };
         let group = super::the_group(group)?;
-        let changed = meetings::move_one(&mut tx, &meeting, group, occurrence, &to, now).await?;
+        let changed = meetings::move_one(tx.sqlite(), &meeting, group, occurrence, &to, now).await?;
         self.publish(tx, &ctx.input.place.channel, (&meeting, group), changed, now)
             .await
     }
@@ -201,10 +198,10 @@ impl Hearth {
     ) -> Result<Response> {
         let now = ctx.now;
         edit.clear = meetings::edit_clear_list(bound.text("clear"))?;
-        let mut tx = jobs::write(&self.store).await?;
+        let mut tx = self.write().await?;
         let meeting = reload(&mut tx, meeting).await?;
-        edit.order = members::date_order(&mut *tx, &ctx.me).await?;
-        let edited = meetings::edit(&mut tx, &meeting, super::the_group(group)?, &edit, now).await?;
+        edit.order = members::date_order(tx.sqlite(), &ctx.me).await?;
+        let edited = meetings::edit(tx.sqlite(), &meeting, super::the_group(group)?, &edit, now).await?;
         // The meetings left before the change are a series of their
         // own now: their reminders and native event, in the same write.
         if let Some(earlier) = &edited.earlier {
@@ -243,9 +240,9 @@ impl Hearth {
             now,
         };
         let message = if taken_back {
-            meetings::take_back_rsvp(&mut tx, &asked).await?
+            meetings::take_back_rsvp(tx.sqlite(), &asked).await?
         } else {
-            Some(meetings::rsvp(&mut tx, &asked).await?)
+            Some(meetings::rsvp(tx.sqlite(), &asked).await?)
         };
         let Some(message) = message else {
             return Ok(Response::none());
@@ -279,14 +276,8 @@ impl Hearth {
     /// Ends an RSVP's write, given or taken back: the answer and this
     /// member's reminders change in one commit. Only the member's reminders
     /// are re-planned, so the cost stays flat in the group's size.
-    async fn commit_rsvp(
-        &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-        meeting: i64,
-        me: &Member,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        reminders::plan::plan_in(&mut tx, meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
+    async fn commit_rsvp(&self, mut tx: Tx, meeting: i64, me: &Member, now: DateTime<Utc>) -> Result<()> {
+        reminders::plan::plan_in(tx.sqlite(), meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
         self.commit_planned(tx).await?;
         Ok(())
     }
@@ -296,17 +287,17 @@ impl Hearth {
     /// meeting start.
     pub(super) async fn series_changed(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut Tx,
         meeting: &Meeting,
         told: Option<&meetings::Told>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         if let Some(told) = told {
-            meetings::tell::queue_notices(&mut *conn, meeting, told, now).await?;
+            meetings::tell::queue_notices(tx.sqlite(), meeting, told, now).await?;
         }
-        reminders::plan::plan_in(&mut *conn, meeting.id, now, reminders::plan::Scope::All, false).await?;
-        meetings::tell::queue_event(&mut *conn, meeting.id, now).await?;
-        checkins::meetings_moved(&mut *conn, meeting.group_id, now).await?;
+        reminders::plan::plan_in(tx.sqlite(), meeting.id, now, reminders::plan::Scope::All, false).await?;
+        meetings::tell::queue_event(tx.sqlite(), meeting.id, now).await?;
+        checkins::meetings_moved(tx.sqlite(), meeting.group_id, now).await?;
         Ok(())
     }
 
@@ -315,7 +306,7 @@ impl Hearth {
     /// then the commit. Returns the answer to the one who typed it.
     async fn publish(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        mut tx: Tx,
         here: &str,
         (meeting, group): (&Meeting, &Group),
         changed: meetings::Changed,

@@ -8,15 +8,16 @@ use crate::error::Result;
 use crate::groups::Group;
 use crate::io::Response;
 use crate::members;
-use crate::{checkins, circle, jobs, privacy, reminders, resources};
+use crate::store::Tx;
+use crate::{checkins, circle, privacy, reminders, resources};
 
 use super::{Ctx, Hearth};
 
 /// What a change to a member's zone or quiet hours implies, in its write:
 /// their reminders and their daily check-in prompt, read in the zone, move.
-async fn moved(conn: &mut sqlx::SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
-    reminders::plan::plan_member_in(&mut *conn, member, now).await?;
-    checkins::member_moved(&mut *conn, member, now).await?;
+async fn moved(tx: &mut Tx, member: i64, now: DateTime<Utc>) -> Result<()> {
+    reminders::plan::plan_member_in(tx.sqlite(), member, now).await?;
+    checkins::member_moved(tx.sqlite(), member, now).await?;
     Ok(())
 }
 
@@ -30,8 +31,8 @@ impl Hearth {
         dates: Option<crate::when::DateOrder>,
     ) -> Result<Response> {
         let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
-        let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
+        let mut tx = self.write().await?;
+        let message = members::timezone(tx.sqlite(), &ctx.me, &ctx.community, zone, dates, now).await?;
         if zone.is_some() {
             moved(&mut tx, ctx.me.id, now).await?;
         }
@@ -47,15 +48,15 @@ impl Hearth {
         group: Option<&Group>,
     ) -> Result<Response> {
         let now = ctx.now;
-        let mut tx = jobs::write(&self.store).await?;
+        let mut tx = self.write().await?;
         if let Some(group) = group {
-            let message = reminders::group_settings(&mut tx, group, asked).await?;
-            reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::All).await?;
+            let message = reminders::group_settings(tx.sqlite(), group, asked).await?;
+            reminders::plan::plan_group_in(tx.sqlite(), group.id, now, reminders::plan::Scope::All).await?;
             self.commit_planned(tx).await?;
             return Ok(Response::private_general(message));
         }
-        let mut message = reminders::member_settings(&mut tx, &ctx.me, asked).await?;
-        if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
+        let mut message = reminders::member_settings(tx.sqlite(), &ctx.me, asked).await?;
+        if let Some(note) = checkins::quiet_note(tx.sqlite(), ctx.me.id).await? {
             message = message.line(note);
         }
         // Quiet hours move the daily check-in prompt too.

@@ -2,14 +2,13 @@
 //! join), `/group leave` and `/group facilitator`.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use super::{Group, facilitators_in};
 use crate::error::{Context, Result, UserError};
 use crate::io::{Effect, Platform, Response};
 use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_scalar};
 
 /// What `/group join` did (in the caller's write transaction), for the core to answer and replan.
 pub(crate) struct Joined {
@@ -21,19 +20,24 @@ pub(crate) struct Joined {
 /// `/group join`: joins; for a group that needs registration, answers with
 /// how to register and, if the group wants, tells its facilitators of the
 /// request. `admit`: a facilitator adds that person (once they registered).
+///
+/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
+/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
+/// once they pass a `Tx`.
 pub(crate) async fn join(
-    conn: &mut SqliteConnection,
+    conn: &mut sqlx::SqliteConnection,
     group: &Group,
     me: &Member,
     admit: Option<&Member>,
     now: DateTime<Utc>,
 ) -> Result<Joined> {
+    let mut db = Db::from(conn);
     if let Some(person) = admit {
         let mention = Span::User {
             id: person.external_id.clone(),
             name: person.display_name.clone(),
         };
-        let line = if add_member(&mut *conn, group, person.id, now).await? {
+        let line = if add_member(&mut db, group, person.id, now).await? {
             Line::new().push(mention).t(format!(" is now in {}.", group.name))
         } else {
             Line::new().push(mention).t(format!(" was already in {}.", group.name))
@@ -49,11 +53,11 @@ pub(crate) async fn join(
         });
     }
     let registration = match group.registration.as_deref() {
-        Some(how) if !is_member(&mut *conn, group.id, me.id).await? => Some(how),
+        Some(how) if !is_member(&mut db, group.id, me.id).await? => Some(how),
         _ => None,
     };
     let Some(registration) = registration else {
-        let message = if add_member(&mut *conn, group, me.id, now).await? {
+        let message = if add_member(&mut db, group, me.id, now).await? {
             welcome(group)
         } else {
             Message::new().text(format!("You're already in {}.", group.name))
@@ -63,13 +67,13 @@ pub(crate) async fn join(
             member: Some(me.id),
         });
     };
-    ask_to_join(conn, group, me, registration, now).await
+    ask_to_join(&mut db, group, me, registration, now).await
 }
 
 /// Registration first: how to register, and the facilitators told (at most
 /// once a day per person) when the group wants that.
 async fn ask_to_join(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     me: &Member,
     registration: &str,
@@ -78,20 +82,20 @@ async fn ask_to_join(
     let mut line = Line::text(format!("{} asks people to register first: {registration}.", group.name));
     let mut notices = Vec::new();
     if group.tell_facilitators {
-        let told: Option<i64> = sqlx::query_scalar(
+        let told: Option<i64> = query_scalar(
             "INSERT INTO join_requests (group_id, member_id, told_at) VALUES (?, ?, ?)
              ON CONFLICT (group_id, member_id) DO UPDATE SET told_at = excluded.told_at
              WHERE join_requests.told_at <= ?
-             RETURNING 1",
+             RETURNING told_at",
         )
         .bind(group.id)
         .bind(me.id)
         .bind(now.timestamp())
         .bind(now.timestamp() - 24 * 60 * 60)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut *db)
         .await
         .context("recording a request to join")?;
-        let leaders = facilitators_in(&mut *conn, group.id).await?;
+        let leaders = facilitators_in(&mut *db, group.id).await?;
         if !leaders.is_empty() {
             line = line.t(" Its facilitators know you'd like to join.");
         }
@@ -139,21 +143,20 @@ fn welcome(group: &Group) -> Message {
     )
 }
 
-async fn is_member(conn: &mut SqliteConnection, group: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
+async fn is_member(db: &mut Db<'_>, group: i64, member: i64) -> Result<bool> {
+    query_scalar("SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?)")
         .bind(group)
         .bind(member)
-        .fetch_optional(&mut *conn)
+        .fetch_one(db)
         .await
-        .context("checking membership")?;
-    Ok(found.is_some())
+        .context("checking membership")
 }
 
 /// Adds `member` to the group: `true` when they were not in it. A full group refuses.
-async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
+async fn add_member(db: &mut Db<'_>, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
     // Capacity and membership are checked in the same statement, so two people
     // taking the last place at once cannot both get it.
-    let joined = sqlx::query(
+    let joined = query(
         "INSERT INTO group_members (group_id, member_id, joined_at)
          SELECT g.id, ?, ? FROM groups g
          WHERE g.id = ?
@@ -164,19 +167,19 @@ async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now
     .bind(now.timestamp())
     .bind(group.id)
     .bind(member)
-    .execute(&mut *conn)
+    .execute(&mut *db)
     .await
     .context("joining a group")?;
     if joined.rows_affected() == 1 {
-        sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
+        query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
             .bind(group.id)
             .bind(member)
-            .execute(&mut *conn)
+            .execute(&mut *db)
             .await
             .context("a request to join, granted")?;
         return Ok(true);
     }
-    match (is_member(&mut *conn, group.id, member).await?, group.capacity) {
+    match (is_member(db, group.id, member).await?, group.capacity) {
         (true, _) => Ok(false),
         (false, Some(capacity)) => Err(UserError::GroupFull {
             name: group.name.clone(),
@@ -191,11 +194,15 @@ async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now
 }
 
 /// `/group leave`, in the caller's write transaction.
-pub async fn leave(conn: &mut SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
-    let left = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
+///
+/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
+/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
+/// once they pass a `Tx`.
+pub async fn leave(conn: &mut sqlx::SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
+    let left = query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .execute(&mut *conn)
+        .execute(conn)
         .await
         .context("leaving a group")?;
     Ok(Message::new().text(if left.rows_affected() == 1 {
@@ -220,13 +227,13 @@ pub async fn facilitator(
         name: person.display_name.clone(),
     };
     let changed = if add {
-        sqlx::query("INSERT OR IGNORE INTO group_facilitators (group_id, member_id) VALUES (?, ?)")
+        query("INSERT INTO group_facilitators (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
     } else {
-        sqlx::query("DELETE FROM group_facilitators WHERE group_id = ? AND member_id = ?")
+        query("DELETE FROM group_facilitators WHERE group_id = ? AND member_id = ?")
     }
     .bind(group.id)
     .bind(person.id)
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("changing facilitators")?
     .rows_affected()

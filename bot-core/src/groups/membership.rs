@@ -256,3 +256,146 @@ pub async fn facilitator(
     }
     Ok((message, changed))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::super::{
+        adopt_zone, belongs, by_ids, checkin_zone, facilitates_any, find, find_by_id, groups_of_member, homed_in,
+        is_facilitator, memberships_of, reminder_settings, set_channel_reminders, set_reminder_leads,
+    };
+    use super::*;
+    use crate::members::Within;
+
+    /// The queries of groups and members, straight on the store (no command
+    /// in between), so they run alike on SQLite and, with
+    /// `HEARTH_TEST_POSTGRES`, on PostgreSQL.
+    #[tokio::test]
+    async fn groups_and_members_read_and_write_alike_on_either_store() {
+        let store = Store::for_test().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
+        let community = members::community(&store, Platform::Discord, "guild", chrono_tz::UTC, now)
+            .await
+            .unwrap();
+        let again = members::community(&store, Platform::Discord, "guild", chrono_tz::UTC, now)
+            .await
+            .unwrap();
+        assert_eq!(again.id, community.id);
+        let ann = members::member(&store, Platform::Discord, "ann", "Ann", now)
+            .await
+            .unwrap();
+        let renamed = members::member(&store, Platform::Discord, "ann", "Annie", now)
+            .await
+            .unwrap();
+        assert_eq!((renamed.id, renamed.display_name.as_str()), (ann.id, "Annie"));
+        let bob = members::named_member(&store, Platform::Discord, "bob", now)
+            .await
+            .unwrap();
+        let cat = members::member(&store, Platform::Discord, "cat", "Cat", now)
+            .await
+            .unwrap();
+        let id: i64 = query_scalar(
+            "INSERT INTO groups (community_id, name, name_key, topic, led_by, format, capacity, ends, home_channel,
+                                 guideline, registration, tell_facilitators)
+             VALUES (?, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 2, '2026-12-31', 'chan', 'g',
+                     'write to us', TRUE)
+             RETURNING id",
+        )
+        .bind(community.id)
+        .fetch_one(&store)
+        .await
+        .unwrap();
+
+        let group = find_by_id(&store, id).await.unwrap().unwrap();
+        assert_eq!(group.ends, NaiveDate::from_ymd_opt(2026, 12, 31));
+        assert!(group.tell_facilitators);
+        assert_eq!(find(&store, community.id, "GRIEF Circle").await.unwrap().id, id);
+        assert_eq!(find(&store, community.id, &format!("#{id}")).await.unwrap().id, id);
+        assert_eq!(homed_in(&store, community.id, "chan", "x").await.unwrap().id, id);
+        assert_eq!(by_ids(&store, &[id, id + 1]).await.unwrap().len(), 1);
+
+        let (added, _) = facilitator(&store, Platform::Discord, &group, "bob", true, now)
+            .await
+            .unwrap();
+        let (twice, _) = facilitator(&store, Platform::Discord, &group, "bob", true, now)
+            .await
+            .unwrap();
+        assert!(added.pings.contains(&"bob".to_string()) && twice.pings.is_empty());
+        assert!(is_facilitator(&store, id, bob.id).await.unwrap());
+        assert!(!is_facilitator(&store, id, ann.id).await.unwrap());
+        assert!(facilitates_any(&store, community.id, bob.id).await.unwrap());
+        assert!(!facilitates_any(&store, community.id, ann.id).await.unwrap());
+
+        let mut tx = store.write().await.unwrap();
+        assert!(add_member(&mut tx.db(), &group, ann.id, now).await.unwrap());
+        assert!(!add_member(&mut tx.db(), &group, ann.id, now).await.unwrap());
+        // Asking to join tells the facilitators once a day.
+        let asked = ask_to_join(&mut tx.db(), &group, &cat, "write to us", now)
+            .await
+            .unwrap();
+        let asked_again = ask_to_join(&mut tx.db(), &group, &cat, "write to us", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (asked.response.effects.len(), asked_again.response.effects.len()),
+            (1, 0)
+        );
+        assert!(add_member(&mut tx.db(), &group, cat.id, now).await.unwrap());
+        // Two places, both taken.
+        assert!(add_member(&mut tx.db(), &group, bob.id, now).await.is_err());
+        tx.commit().await.unwrap();
+
+        let expected: std::collections::HashSet<(i64, i64)> = [(id, ann.id), (id, bob.id)].into_iter().collect();
+        assert_eq!(memberships_of(&store, &[ann.id, bob.id]).await.unwrap(), expected);
+        assert!(belongs(&store, id, ann.id).await.unwrap() && belongs(&store, id, bob.id).await.unwrap());
+        let dan = members::named_member(&store, Platform::Discord, "dan", now)
+            .await
+            .unwrap();
+        assert!(!belongs(&store, id, dan.id).await.unwrap());
+        assert_eq!(groups_of_member(&store, ann.id).await.unwrap(), vec![id]);
+        assert_eq!(
+            super::super::facilitators(&store, id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>(),
+            vec![bob.id]
+        );
+
+        assert_eq!(
+            reminder_settings(&store, id).await.unwrap(),
+            ("24h,1h".to_string(), true)
+        );
+        set_reminder_leads(&store, id, "2h").await.unwrap();
+        set_channel_reminders(&store, id, false).await.unwrap();
+        assert_eq!(reminder_settings(&store, id).await.unwrap(), ("2h".to_string(), false));
+        adopt_zone(&store, id, "Europe/Paris").await.unwrap();
+        adopt_zone(&store, id, "Asia/Tokyo").await.unwrap();
+        assert_eq!(checkin_zone(&store, id).await.unwrap(), "Europe/Paris");
+        assert_eq!(checkin_zone(&store, id).await.unwrap(), "Europe/Paris");
+
+        assert_eq!(members::by_ids(&store, &[ann.id, bob.id]).await.unwrap().len(), 2);
+        assert_eq!(
+            members::communities_of_groups(&store, &[id])
+                .await
+                .unwrap()
+                .get(&id)
+                .map(String::as_str),
+            Some("guild")
+        );
+        assert_eq!(
+            members::zones_of(&store, &[ann.id]).await.unwrap(),
+            vec![(ann.id, None)]
+        );
+        assert_eq!(
+            members::community_of(&store, Within::Group(id)).await.unwrap(),
+            Some((Platform::Discord, "guild".to_string()))
+        );
+        assert!(members::claim_admin(&store, community.id, ann.id).await.unwrap());
+        assert!(!members::claim_admin(&store, community.id, bob.id).await.unwrap());
+        assert!(members::is_recorded_admin(&store, community.id, ann.id).await.unwrap());
+        assert_eq!(members::date_order(&store, &ann).await.unwrap(), None);
+    }
+}

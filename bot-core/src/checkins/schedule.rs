@@ -316,3 +316,125 @@ async fn insert_schedule(
     .await
     .context("saving a check-in schedule")
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::super::plan::meetings_moved;
+    use super::super::settings::settings;
+    use super::super::summary::{closed_weeks_of, monday_of, week, week_bounds};
+    use super::*;
+    use crate::store::query;
+
+    /// The queries of check-ins, straight on the store (no command in
+    /// between, and none that plans a job, whose module still speaks only
+    /// SQLite), so they run alike on SQLite and, with
+    /// `HEARTH_TEST_POSTGRES`, on PostgreSQL.
+    #[tokio::test]
+    async fn check_in_queries_read_and_write_alike_on_either_store() {
+        let store = Store::for_test().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 4, 12, 0, 0).unwrap();
+        let zone = Tz::UTC;
+        let community = crate::members::community(&store, Platform::Discord, "guild", zone, now)
+            .await
+            .unwrap();
+        let ann = crate::members::member(&store, Platform::Discord, "ann", "Ann", now)
+            .await
+            .unwrap();
+        let id: i64 = query_scalar(
+            "INSERT INTO groups (community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (?, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 'chan', 'g') RETURNING id",
+        )
+        .bind(community.id)
+        .fetch_one(&store)
+        .await
+        .unwrap();
+        let group = crate::groups::by_id(&store, id).await.unwrap();
+
+        // A weekly series: kept, read back, listed while it runs.
+        let start = NaiveDate::from_ymd_opt(2026, 3, 5)
+            .unwrap()
+            .and_hms_opt(19, 30, 0)
+            .unwrap();
+        let (label, rule) = meetings::series_rule(Some("weekly"), None, None, start, zone).unwrap();
+        let schedule = insert_schedule(
+            &mut Db::from(&store),
+            &group,
+            Some(start),
+            zone,
+            &label,
+            Some(&rule),
+            Some("How?"),
+            now,
+        )
+        .await
+        .unwrap();
+        let s = schedule_by_id(&store, schedule).await.unwrap().unwrap();
+        assert_eq!(
+            (s.start_local, s.stopped, s.question.as_deref()),
+            (Some(start), false, Some("How?"))
+        );
+        let listed = list_schedules(&mut Db::from(&store), &group, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(
+            listed.contains(&format!("{schedule}: weekly")) && listed.contains("Next"),
+            "{listed}"
+        );
+        assert!(
+            !meetings_moved(&store, id, now).await.unwrap(),
+            "no schedule at meeting start"
+        );
+        query("UPDATE checkin_schedules SET stopped = TRUE WHERE id = ?")
+            .bind(schedule)
+            .execute(&store)
+            .await
+            .unwrap();
+        assert!(schedule_by_id(&store, schedule).await.unwrap().unwrap().stopped);
+        let listed = list_schedules(&mut Db::from(&store), &group, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(listed.contains("no check-in prompts scheduled"), "{listed}");
+
+        // Settings: none yet, then the facilitators opt-in.
+        assert!(!settings(&store, ann.id).await.unwrap().tell_facilitators);
+        query("INSERT INTO checkin_settings (member_id, tell_facilitators) VALUES (?, TRUE)")
+            .bind(ann.id)
+            .execute(&store)
+            .await
+            .unwrap();
+        assert!(settings(&store, ann.id).await.unwrap().tell_facilitators);
+
+        // Last week's answers, and an erased member's mood kept for it.
+        let monday = monday_of(now, zone) - chrono::Duration::days(7);
+        let (from, _) = week_bounds(monday, zone);
+        for (mood, offset) in [(Some(4_i64), 3600_i64), (None, 7200)] {
+            query("INSERT INTO checkins (member_id, group_id, mood, note, at) VALUES (?, ?, ?, 'mine', ?)")
+                .bind(ann.id)
+                .bind(id)
+                .bind(mood)
+                .bind(from.timestamp() + offset)
+                .execute(&store)
+                .await
+                .unwrap();
+        }
+        query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(from.timestamp())
+            .bind(2.5_f64)
+            .execute(&store)
+            .await
+            .unwrap();
+        let w = week(&store, id, zone, monday, 0).await.unwrap();
+        assert_eq!((w.answerers, w.people.clone()), (2, vec![ann.id]), "{w:?}");
+        closed_weeks_of(&store, ann.id, now).await.unwrap();
+        let history = super::super::history::history(&store, &ann, zone, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(history.contains("mine"), "{history}");
+    }
+}

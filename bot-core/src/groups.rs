@@ -141,11 +141,11 @@ pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
 /// Several groups in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
     let list = serde_json::to_string(ids).context("listing groups")?;
-    select_groups!("WHERE id IN (SELECT value FROM json_each(?))")
+    select_groups!("WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
         .on_postgres(concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, cost, registration, ",
             "CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
-            "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))"
+            "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id"
         ))
         .bind(list)
         .fetch_all(store)
@@ -314,7 +314,7 @@ pub fn may_show_place(group: &Group, place: &str, to_members: bool) -> bool {
 
 /// The groups a member belongs to (not those they only facilitate), by id.
 pub(crate) async fn groups_of_member(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<i64>> {
-    query_scalar("SELECT group_id FROM group_members WHERE member_id = ?")
+    query_scalar("SELECT group_id FROM group_members WHERE member_id = ? ORDER BY group_id")
         .bind(member)
         .fetch_all(db)
         .await

@@ -170,10 +170,10 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Member>> {
         return Ok(Vec::new());
     }
     let list = serde_json::to_string(ids).context("listing members")?;
-    query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))")
+    query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
         .on_postgres(
             "SELECT id, external_id, display_name, timezone FROM members
-         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
+         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id",
         )
         .bind(list)
         .fetch_all(store)
@@ -355,10 +355,10 @@ async fn timezone_line(
 /// still recorded, in one query whatever their number.
 pub(crate) async fn zones_of(db: impl Into<Db<'_>>, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
     let list = serde_json::to_string(ids).context("listing members")?;
-    query_as("SELECT id, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))")
+    query_as("SELECT id, timezone FROM members WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
         .on_postgres(
             "SELECT id, timezone FROM members
-             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
+             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id",
         )
         .bind(list)
         .fetch_all(db)

@@ -11,6 +11,8 @@ use crate::message::{Line, Message};
 use crate::store::{Db, query, query_as};
 
 pub(crate) mod card;
+#[cfg(test)]
+mod on_both_stores;
 pub(crate) mod plan;
 pub(crate) mod send;
 pub(crate) mod transitional;

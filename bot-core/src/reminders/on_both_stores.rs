@@ -353,11 +353,44 @@ async fn a_move_a_cancel_an_edit_and_a_cancel_of_all_write_alike_on_either_store
         .unwrap();
     assert_eq!(for_date.id, earlier.id);
 
+    // bob answers the first meeting of the new part, changes his answer,
+    // and takes back only the one he gave last.
+    let bob = Member {
+        id: f.bob,
+        external_id: "bob".into(),
+        display_name: "bob".into(),
+        timezone: None,
+    };
+    let mut asked = meetings::Rsvp {
+        meeting: &now_weekly,
+        group: &f.group,
+        me: &bob,
+        wanted: Some("2026-03-19"),
+        answer: "maybe",
+        reader_zone: Tz::UTC,
+        now,
+    };
+    meetings::rsvp(&mut tx, &asked).await.unwrap();
+    asked.answer = "yes";
+    meetings::rsvp(&mut tx, &asked).await.unwrap();
+    asked.answer = "maybe";
+    assert!(
+        meetings::take_back_rsvp(&mut tx, &asked).await.unwrap().is_none(),
+        "not his answer now"
+    );
+    asked.answer = "yes";
+    assert!(meetings::take_back_rsvp(&mut tx, &asked).await.unwrap().is_some());
+    meetings::rsvp(&mut tx, &asked).await.unwrap();
+
     let all = meetings::cancel(&mut tx, &now_weekly, Some("all"), Tz::UTC, now)
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(all.told.iter().map(|(m, _)| m.id).collect::<Vec<_>>(), [f.ann]);
+    assert_eq!(
+        all.told.iter().map(|(m, _)| m.id).collect::<Vec<_>>(),
+        [f.bob, f.ann],
+        "in the order of their meetings"
+    );
     assert!(meetings::by_id(s, f.weekly).await.unwrap().unwrap().cancelled);
     assert!(
         meetings::of_group(s, f.group.id)

@@ -184,7 +184,6 @@ pub(crate) async fn settings_of(
     db: impl Into<Db<'_>>,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Settings>> {
-    let mut db = db.into();
     #[derive(sqlx::FromRow)]
     struct Row {
         member_id: i64,
@@ -202,7 +201,7 @@ pub(crate) async fn settings_of(
          WHERE member_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
     )
     .bind(list)
-    .fetch_all(&mut db)
+    .fetch_all(db)
     .await
     .context("reading RSVP'd recipients for a plan")?;
     Ok(rows.into_iter().map(|r| (r.member_id, r.settings)).collect())
@@ -226,7 +225,6 @@ pub(crate) struct Recipient {
 /// carry the group's whole member list (thousands in a large group) from
 /// one query to the next, where the join keeps it to those with DMs on.
 pub(crate) async fn dm_on_in_group(db: impl Into<Db<'_>>, group: i64, only: Option<i64>) -> Result<Vec<Recipient>> {
-    let mut db = db.into();
     match only {
         None => query_as(
             "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
@@ -258,7 +256,7 @@ pub(crate) async fn dm_on_in_group(db: impl Into<Db<'_>>, group: i64, only: Opti
         .bind(group)
         .bind(member),
     }
-    .fetch_all(&mut db)
+    .fetch_all(db)
     .await
     .context("reading DM recipients for a plan")
 }
@@ -359,7 +357,6 @@ pub async fn member_settings(db: impl Into<Db<'_>>, me: &Member, asked: Asked<'_
 
 /// Puts the settings `cleared` names back to their defaults.
 async fn clear_member(db: impl Into<Db<'_>>, member: i64, cleared: &[&str]) -> Result<()> {
-    let mut db = db.into();
     query(
         "UPDATE reminder_settings SET leads = CASE WHEN ? THEN NULL ELSE leads END,
              dm = CASE WHEN ? THEN NULL ELSE dm END,
@@ -372,7 +369,7 @@ async fn clear_member(db: impl Into<Db<'_>>, member: i64, cleared: &[&str]) -> R
     .bind(cleared.contains(&"quiet"))
     .bind(cleared.contains(&"quiet"))
     .bind(member)
-    .execute(&mut db)
+    .execute(db)
     .await
     .context("clearing reminder settings")?;
     Ok(())

@@ -451,7 +451,6 @@ fn who_to_tell(
 
 /// Writes the series' new values.
 async fn save(db: impl Into<Db<'_>>, new: &Meeting, now: DateTime<Utc>) -> Result<()> {
-    let mut db = db.into();
     query(
         "UPDATE meetings SET title = ?, start_local = ?, repeat = ?, rrule = ?, duration_minutes = ?, location = ?,
              updated_at = ? WHERE id = ?",
@@ -464,7 +463,7 @@ async fn save(db: impl Into<Db<'_>>, new: &Meeting, now: DateTime<Utc>) -> Resul
     .bind(&new.location)
     .bind(now.timestamp())
     .bind(new.id)
-    .execute(&mut db)
+    .execute(db)
     .await
     .context("editing a series")?;
     Ok(())
@@ -474,7 +473,6 @@ async fn save(db: impl Into<Db<'_>>, new: &Meeting, now: DateTime<Utc>) -> Resul
 /// an edit changed it: the earlier meetings' own series, which a button
 /// posted before the edit still calls by the old number.
 pub async fn for_date(db: impl Into<Db<'_>>, meeting: Meeting, wanted: Option<&str>) -> Result<Meeting> {
-    let mut db = db.into();
     let Some(date) = wanted.and_then(|w| NaiveDate::parse_from_str(w.trim(), "%Y-%m-%d").ok()) else {
         return Ok(meeting);
     };
@@ -486,7 +484,7 @@ pub async fn for_date(db: impl Into<Db<'_>>, meeting: Meeting, wanted: Option<&s
     ))
     .bind(meeting.id)
     .bind(local_text(date.and_hms_opt(23, 59, 59).unwrap_or_default()))
-    .fetch_optional(&mut db)
+    .fetch_optional(db)
     .await
     .context("finding a series' earlier meetings")?;
     Ok(earlier.unwrap_or(meeting))
@@ -495,12 +493,11 @@ pub async fn for_date(db: impl Into<Db<'_>>, meeting: Meeting, wanted: Option<&s
 /// The series an edit left before its change, that this one continues:
 /// cancelling "all" of a series cancels them too.
 pub async fn earlier_parts(db: impl Into<Db<'_>>, meeting: &Meeting) -> Result<Vec<Meeting>> {
-    let mut db = db.into();
     select(select_meetings!(
         "WHERE continued_by = ? AND cancelled = FALSE ORDER BY id"
     ))
     .bind(meeting.id)
-    .fetch_all(&mut db)
+    .fetch_all(db)
     .await
     .context("finding a series' earlier parts")
 }

@@ -35,11 +35,10 @@ pub async fn exceptions_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<
 
 /// Cancelled (None) and moved (Some) occurrences of a series, by original start.
 pub(crate) async fn exceptions(db: impl Into<Db<'_>>, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
-    let mut db = db.into();
     let rows: Vec<(i64, Option<i64>)> =
         query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
             .bind(meeting)
-            .fetch_all(&mut db)
+            .fetch_all(db)
             .await
             .context("loading exceptions")?;
     Ok(rows.into_iter().collect())
@@ -57,11 +56,10 @@ pub async fn upcoming_in(
     after: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Occurrence>> {
-    let mut db = db.into();
     if meeting.cancelled {
         return Ok(Vec::new());
     }
-    let exceptions = exceptions(&mut db, meeting.id).await?;
+    let exceptions = exceptions(db, meeting.id).await?;
     let mut found: Vec<Occurrence> = meeting
         .raw_after(after + Duration::seconds(1), (limit + exceptions.len()).min(500) as u16)?
         .into_iter()

@@ -54,14 +54,13 @@ pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>)
 
 /// Members who said yes or maybe to an occurrence: those told of changes.
 pub async fn attendees(db: impl Into<Db<'_>>, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
-    let mut db = db.into();
     query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM rsvps r JOIN members m ON m.id = r.member_id
          WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
     )
     .bind(meeting)
     .bind(occurrence.timestamp())
-    .fetch_all(&mut db)
+    .fetch_all(db)
     .await
     .context("listing attendees")
 }
@@ -193,7 +192,6 @@ pub(crate) async fn rsvps_between(
     (lo, hi): (i64, i64),
     only: Option<i64>,
 ) -> Result<Vec<(i64, i64, String)>> {
-    let mut db = db.into();
     match only {
         None => query_as(
             "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
@@ -215,7 +213,7 @@ pub(crate) async fn rsvps_between(
         .bind(lo)
         .bind(hi),
     }
-    .fetch_all(&mut db)
+    .fetch_all(db)
     .await
     .context("reading RSVPs for a plan")
 }

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
+use crate::meetings::tell::transitional;
 use crate::members::Member;
 use crate::message::{Line, Message};
 use crate::store::{Db, query, query_as};
@@ -15,7 +16,6 @@ pub(crate) mod card;
 mod on_both_stores;
 pub(crate) mod plan;
 pub(crate) mod send;
-pub(crate) mod transitional;
 
 const MAX_LEADS: usize = 6;
 

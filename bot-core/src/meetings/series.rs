@@ -10,9 +10,10 @@ use rrule::{RRule, RRuleSet, Unvalidated};
 
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::Group;
-use crate::reminders::transitional;
 use crate::store::{Db, QueryAs, Store, query, query_as, query_scalar};
 use crate::when;
+
+pub(crate) mod transitional;
 
 pub const DEFAULT_DURATION_MINUTES: i64 = 90;
 

@@ -16,8 +16,10 @@ use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Retry, Subject};
 use crate::meetings::{self, Change, Meeting};
 use crate::members::{self, Member, Within};
 use crate::message::Message;
-use crate::reminders::transitional;
 use crate::store::{Db, Store, query_scalar};
+
+/// TRANSITIONAL (issue 27): for the reminders too, which reach the meetings' parts through here.
+pub(crate) use super::series::transitional;
 
 /// A DM to one who said they'd come, of a change to a series.
 pub(crate) static NOTICE: Kind = Kind::capped("notice", Subject::Unused);

@@ -12,7 +12,7 @@ use crate::groups::Group;
 use crate::meetings::{self, Edit, Meeting, ToWhen};
 use crate::members::Member;
 use crate::reminders::{self, Asked};
-use crate::store::{Store, query, query_scalar};
+use crate::store::{Store, Tx, query, query_scalar};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -87,8 +87,22 @@ async fn fixture() -> Fixture {
         .unwrap();
         series.push(id);
     }
-    let group = Group {
-        id: group,
+    let group = grief_circle(group);
+    Fixture {
+        store,
+        community,
+        group,
+        ann: members[0],
+        bob: members[1],
+        weekly: series[0],
+        cancelled: series[1],
+    }
+}
+
+/// The fixture's group, as its row reads.
+fn grief_circle(id: i64) -> Group {
+    Group {
+        id,
         name: "Grief circle".into(),
         topic: "grief".into(),
         led_by: "peer".into(),
@@ -104,15 +118,6 @@ async fn fixture() -> Fixture {
         timezone: None,
         reminder_leads: "24h,1h".into(),
         tell_facilitators: false,
-    };
-    Fixture {
-        store,
-        community,
-        group,
-        ann: members[0],
-        bob: members[1],
-        weekly: series[0],
-        cancelled: series[1],
     }
 }
 
@@ -127,12 +132,43 @@ async fn answer(f: &Fixture, member: i64, occurrence: &str, answer: &str) {
         .unwrap();
 }
 
+/// bob answers the first meeting of the new part, changes his answer,
+/// and takes back only the one he gave last; then says yes again.
+async fn bob_answers(tx: &mut Tx, f: &Fixture, meeting: &Meeting, now: DateTime<Utc>) {
+    let bob = Member {
+        id: f.bob,
+        external_id: "bob".into(),
+        display_name: "bob".into(),
+        timezone: None,
+    };
+    let mut asked = meetings::Rsvp {
+        meeting,
+        group: &f.group,
+        me: &bob,
+        wanted: Some("2026-03-19"),
+        answer: "maybe",
+        reader_zone: Tz::UTC,
+        now,
+    };
+    meetings::rsvp(&mut *tx, &asked).await.unwrap();
+    asked.answer = "yes";
+    meetings::rsvp(&mut *tx, &asked).await.unwrap();
+    asked.answer = "maybe";
+    assert!(
+        meetings::take_back_rsvp(&mut *tx, &asked).await.unwrap().is_none(),
+        "not his answer now"
+    );
+    asked.answer = "yes";
+    assert!(meetings::take_back_rsvp(&mut *tx, &asked).await.unwrap().is_some());
+    meetings::rsvp(&mut *tx, &asked).await.unwrap();
+}
+
 fn ids(meetings: &[Meeting]) -> Vec<i64> {
     meetings.iter().map(|m| m.id).collect()
 }
 
 #[tokio::test]
-async fn a_series_its_answers_and_its_exceptions_read_alike_on_either_store() {
+async fn a_series_reads_alike_on_either_store() {
     let f = fixture().await;
     let s = &f.store;
 
@@ -163,8 +199,12 @@ async fn a_series_its_answers_and_its_exceptions_read_alike_on_either_store() {
         meetings::live_of_member(s, &[f.group.id], f.ann).await.unwrap(),
         [f.weekly]
     );
+}
 
-    // Answers.
+#[tokio::test]
+async fn answers_are_counted_and_listed_alike_on_either_store() {
+    let f = fixture().await;
+    let s = &f.store;
     answer(&f, f.ann, "2026-03-05T19:00:00Z", "yes").await;
     answer(&f, f.bob, "2026-03-05T19:00:00Z", "maybe").await;
     answer(&f, f.bob, "2026-03-12T19:00:00Z", "no").await;
@@ -221,7 +261,13 @@ async fn a_series_its_answers_and_its_exceptions_read_alike_on_either_store() {
         bobs,
         [(span.0, f.bob, "maybe".to_string()), (span.1, f.bob, "no".to_string())]
     );
+}
 
+#[tokio::test]
+async fn exceptions_slugs_and_changes_read_alike_on_either_store() {
+    let f = fixture().await;
+    let s = &f.store;
+    let m = meetings::by_id(s, f.weekly).await.unwrap().unwrap();
     // Exceptions: the second cancelled, the third an hour after the fourth.
     query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, NULL), (?, ?, ?)")
         .bind(f.weekly)
@@ -276,7 +322,7 @@ async fn a_series_its_answers_and_its_exceptions_read_alike_on_either_store() {
 }
 
 #[tokio::test]
-async fn a_move_a_cancel_an_edit_and_a_cancel_of_all_write_alike_on_either_store() {
+async fn a_move_and_a_cancel_write_alike_on_either_store() {
     let f = fixture().await;
     let s = &f.store;
     let now = at("2026-03-01T00:00:00Z");
@@ -308,7 +354,15 @@ async fn a_move_a_cancel_an_edit_and_a_cancel_of_all_write_alike_on_either_store
             (ts("2026-03-12T19:00:00Z"), None),
         ])
     );
+}
 
+#[tokio::test]
+async fn an_edit_answers_and_a_cancel_of_all_write_alike_on_either_store() {
+    let f = fixture().await;
+    let s = &f.store;
+    let now = at("2026-03-01T00:00:00Z");
+    answer(&f, f.ann, "2026-03-05T19:00:00Z", "yes").await;
+    answer(&f, f.ann, "2026-03-26T19:00:00Z", "yes").await;
     // From the 19th on at 20:00: the meetings before keep their own series.
     let m = meetings::by_id(s, f.weekly).await.unwrap().unwrap();
     let mut tx = s.write().await.unwrap();
@@ -353,34 +407,7 @@ async fn a_move_a_cancel_an_edit_and_a_cancel_of_all_write_alike_on_either_store
         .unwrap();
     assert_eq!(for_date.id, earlier.id);
 
-    // bob answers the first meeting of the new part, changes his answer,
-    // and takes back only the one he gave last.
-    let bob = Member {
-        id: f.bob,
-        external_id: "bob".into(),
-        display_name: "bob".into(),
-        timezone: None,
-    };
-    let mut asked = meetings::Rsvp {
-        meeting: &now_weekly,
-        group: &f.group,
-        me: &bob,
-        wanted: Some("2026-03-19"),
-        answer: "maybe",
-        reader_zone: Tz::UTC,
-        now,
-    };
-    meetings::rsvp(&mut tx, &asked).await.unwrap();
-    asked.answer = "yes";
-    meetings::rsvp(&mut tx, &asked).await.unwrap();
-    asked.answer = "maybe";
-    assert!(
-        meetings::take_back_rsvp(&mut tx, &asked).await.unwrap().is_none(),
-        "not his answer now"
-    );
-    asked.answer = "yes";
-    assert!(meetings::take_back_rsvp(&mut tx, &asked).await.unwrap().is_some());
-    meetings::rsvp(&mut tx, &asked).await.unwrap();
+    bob_answers(&mut tx, &f, &now_weekly, now).await;
 
     let all = meetings::cancel(&mut tx, &now_weekly, Some("all"), Tz::UTC, now)
         .await

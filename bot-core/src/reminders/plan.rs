@@ -13,10 +13,11 @@ use crate::error::{Context, Error, Result};
 use crate::io::Platform;
 use crate::jobs;
 use crate::meetings::tell::EVENT;
+use crate::meetings::tell::transitional;
 use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
-use crate::reminders::{self, Recipient, Settings, transitional};
+use crate::reminders::{self, Recipient, Settings};
 use crate::store::{Db, query, query_as};
 
 /// The longest a reminder can come before its meeting: the longest lead (7
@@ -342,39 +343,7 @@ async fn save(
         Scope::All => None,
         Scope::Member(m) => Some(m),
     };
-    // The series' pending reminders and roll-overs in this plan's scope, for
-    // occurrences still to start (the scheduler drops those that started).
-    let pending: Vec<(i64, String, String, i64, i64, bool)> = match only {
-        None => query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
-        )
-        .bind(now.timestamp())
-        .bind(meeting.id)
-        .bind(now.timestamp())
-        .bind(REMINDER.name)
-        .bind(ADVANCE.name)
-        .bind(EVENT.name),
-        Some(member) => query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             INDEXED BY jobs_by_member
-             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
-        )
-        // PostgreSQL has no index hints: its planner picks the member's index.
-        .on_postgres(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
-        )
-        .bind(now.timestamp())
-        .bind(member)
-        .bind(meeting.id)
-        .bind(now.timestamp())
-        .bind(REMINDER.name),
-    }
-    .fetch_all(&mut db)
-    .await
-    .context("loading a series' jobs")?;
+    let pending = pending(&mut db, meeting.id, only, now).await?;
     let mut wanted_due: HashMap<&str, i64> = wanted.iter().map(|p| (p.key.as_str(), p.due)).collect();
     if let Some(a) = advance {
         wanted_due.insert(a.key.as_str(), a.due);
@@ -411,6 +380,49 @@ async fn save(
         }
     }
     Ok(())
+}
+
+/// The series' pending reminders and roll-overs in a plan's scope (`only`
+/// one member's reminders), for occurrences still to start (the scheduler
+/// drops those that started): id, key, kind, due, attempts, and whether a
+/// sender holds it now.
+async fn pending(
+    db: impl Into<Db<'_>>,
+    meeting: i64,
+    only: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, String, String, i64, i64, bool)>> {
+    match only {
+        None => query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
+               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
+        )
+        .bind(now.timestamp())
+        .bind(meeting)
+        .bind(now.timestamp())
+        .bind(REMINDER.name)
+        .bind(ADVANCE.name)
+        .bind(EVENT.name),
+        Some(member) => query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             INDEXED BY jobs_by_member
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
+        )
+        // PostgreSQL has no index hints: its planner picks the member's index.
+        .on_postgres(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
+        )
+        .bind(now.timestamp())
+        .bind(member)
+        .bind(meeting)
+        .bind(now.timestamp())
+        .bind(REMINDER.name),
+    }
+    .fetch_all(db)
+    .await
+    .context("loading a series' jobs")
 }
 
 /// Writes one planned job through the engine.

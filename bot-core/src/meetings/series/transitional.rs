@@ -1,6 +1,7 @@
 //! TRANSITIONAL (issue 27), removed once every module speaks through the
 //! store layer: the two bridges between the meetings' and reminders'
-//! queries, already on [`Db`], and the modules not moved yet.
+//! queries, already on [`Db`], and the modules not moved yet (the
+//! reminders reach it through `meetings::tell`).
 //!
 //! * Their callers still hold a `sqlx` SQLite transaction or pooled
 //!   connection (from `jobs::write`, `pool().acquire()`): these convert into

@@ -163,6 +163,18 @@ async fn bob_answers(tx: &mut Tx, f: &Fixture, meeting: &Meeting, now: DateTime<
     meetings::rsvp(&mut *tx, &asked).await.unwrap();
 }
 
+/// ann says yes to the first and the fourth meeting; the series as it is then.
+async fn ann_says_yes_twice(f: &Fixture) -> Meeting {
+    answer(f, f.ann, "2026-03-05T19:00:00Z", "yes").await;
+    answer(f, f.ann, "2026-03-26T19:00:00Z", "yes").await;
+    meetings::by_id(&f.store, f.weekly).await.unwrap().unwrap()
+}
+
+/// The (yes, maybe) counts of one occurrence.
+async fn counts(s: &Store, meeting: i64, occurrence: &str) -> (i64, i64) {
+    meetings::rsvp_counts(s, meeting, at(occurrence)).await.unwrap()
+}
+
 fn ids(meetings: &[Meeting]) -> Vec<i64> {
     meetings.iter().map(|m| m.id).collect()
 }
@@ -209,18 +221,8 @@ async fn answers_are_counted_and_listed_alike_on_either_store() {
     answer(&f, f.bob, "2026-03-05T19:00:00Z", "maybe").await;
     answer(&f, f.bob, "2026-03-12T19:00:00Z", "no").await;
     assert_eq!(meetings::live_of_member(s, &[], f.bob).await.unwrap(), [f.weekly]);
-    assert_eq!(
-        meetings::rsvp_counts(s, f.weekly, at("2026-03-05T19:00:00Z"))
-            .await
-            .unwrap(),
-        (1, 1)
-    );
-    assert_eq!(
-        meetings::rsvp_counts(s, f.weekly, at("2026-03-12T19:00:00Z"))
-            .await
-            .unwrap(),
-        (0, 0)
-    );
+    assert_eq!(counts(s, f.weekly, "2026-03-05T19:00:00Z").await, (1, 1));
+    assert_eq!(counts(s, f.weekly, "2026-03-12T19:00:00Z").await, (0, 0));
     let counts = meetings::rsvp_counts_of(
         s,
         &[
@@ -326,9 +328,7 @@ async fn a_move_and_a_cancel_write_alike_on_either_store() {
     let f = fixture().await;
     let s = &f.store;
     let now = at("2026-03-01T00:00:00Z");
-    answer(&f, f.ann, "2026-03-05T19:00:00Z", "yes").await;
-    answer(&f, f.ann, "2026-03-26T19:00:00Z", "yes").await;
-    let m = meetings::by_id(s, f.weekly).await.unwrap().unwrap();
+    let m = ann_says_yes_twice(&f).await;
 
     let mut tx = s.write().await.unwrap();
     let to = ToWhen {
@@ -361,10 +361,8 @@ async fn an_edit_answers_and_a_cancel_of_all_write_alike_on_either_store() {
     let f = fixture().await;
     let s = &f.store;
     let now = at("2026-03-01T00:00:00Z");
-    answer(&f, f.ann, "2026-03-05T19:00:00Z", "yes").await;
-    answer(&f, f.ann, "2026-03-26T19:00:00Z", "yes").await;
+    let m = ann_says_yes_twice(&f).await;
     // From the 19th on at 20:00: the meetings before keep their own series.
-    let m = meetings::by_id(s, f.weekly).await.unwrap().unwrap();
     let mut tx = s.write().await.unwrap();
     let edit = Edit {
         from: NaiveDate::from_ymd_opt(2026, 3, 19),
@@ -380,18 +378,8 @@ async fn an_edit_answers_and_a_cancel_of_all_write_alike_on_either_store() {
         earlier.ends_at.is_some_and(|e| e < ts("2026-03-19T19:00:00Z")),
         "{earlier:?}"
     );
-    assert_eq!(
-        meetings::rsvp_counts(s, earlier.id, at("2026-03-05T19:00:00Z"))
-            .await
-            .unwrap(),
-        (1, 0)
-    );
-    assert_eq!(
-        meetings::rsvp_counts(s, f.weekly, at("2026-03-26T20:00:00Z"))
-            .await
-            .unwrap(),
-        (1, 0)
-    );
+    assert_eq!(counts(s, earlier.id, "2026-03-05T19:00:00Z").await, (1, 0));
+    assert_eq!(counts(s, f.weekly, "2026-03-26T20:00:00Z").await, (1, 0));
     let now_weekly = meetings::by_id(s, f.weekly).await.unwrap().unwrap();
     assert_eq!(
         now_weekly.start_local.date(),

@@ -10,16 +10,10 @@
 //!   a `&mut SqliteConnection`: [`sqlite`] gives the one under a [`Db`].
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Sqlite, SqliteConnection};
 
 use crate::error::{Error, Result};
 use crate::store::Db;
-
-impl<'a> From<&'a mut Transaction<'static, Sqlite>> for Db<'a> {
-    fn from(tx: &'a mut Transaction<'static, Sqlite>) -> Self {
-        Db::Sqlite(tx)
-    }
-}
 
 impl<'a> From<&'a mut PoolConnection<Sqlite>> for Db<'a> {
     fn from(conn: &'a mut PoolConnection<Sqlite>) -> Self {

@@ -9,7 +9,7 @@ use unicode_security::MixedScript as _;
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Message, Span};
 use crate::parse::{Bound, name_key};
-use crate::store::Store;
+use crate::store::{Store, query_as, query_scalar};
 
 /// The topic whose entries are local crisis lines.
 pub const CRISIS_TOPIC: &str = "crisis";
@@ -184,9 +184,9 @@ async fn add(
     let topic = topic.map(name_key).filter(|t| !t.is_empty());
     let topic = topic.as_deref().unwrap_or(DEFAULT_TOPIC);
     let description = description.map(str::trim).filter(|d| !d.is_empty());
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
+    let count: i64 = query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
         .bind(community)
-        .fetch_one(store.pool())
+        .fetch_one(store)
         .await
         .context("counting resources")?;
     if count >= PER_COMMUNITY {
@@ -196,7 +196,7 @@ async fn add(
         }
         .into());
     }
-    let added = sqlx::query_scalar::<_, i64>(
+    let added = query_scalar::<i64>(
         "INSERT INTO resources (community_id, title, title_key, url, topic, description, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (community_id, title_key) DO NOTHING RETURNING id",
@@ -208,7 +208,7 @@ async fn add(
     .bind(topic)
     .bind(description)
     .bind(now.timestamp())
-    .fetch_optional(store.pool())
+    .fetch_optional(store)
     .await
     .context("adding a resource")?;
     let Some(id) = added else {
@@ -240,22 +240,21 @@ async fn add(
 async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Resource>> {
     let wanted = wanted.trim();
     if let Ok(id) = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>() {
-        let found: Option<Resource> = sqlx::query_as(
-            "SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?",
-        )
-        .bind(community)
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a resource by id")?;
+        let found: Option<Resource> =
+            query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?")
+                .bind(community)
+                .bind(id)
+                .fetch_optional(store)
+                .await
+                .context("finding a resource by id")?;
         if found.is_some() {
             return Ok(found);
         }
     }
-    sqlx::query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
+    query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
         .bind(community)
         .bind(name_key(wanted))
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("finding a resource by title")
 }
@@ -274,10 +273,10 @@ pub(crate) async fn touches_crisis(store: &Store, community: i64, cmd: &Cmd<'_>)
 
 async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> {
     let removed: Option<String> = match find(store, community, wanted).await? {
-        Some(found) => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
+        Some(found) => query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
             .bind(community)
             .bind(found.id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store)
             .await
             .context("removing a resource")?,
         None => None,
@@ -291,14 +290,14 @@ async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> 
 
 /// The community's entries, optionally of one topic, by topic then title.
 pub(crate) async fn of_community(store: &Store, community: i64, topic: Option<&str>) -> Result<Vec<Resource>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, title, url, topic, description FROM resources
          WHERE community_id = ? AND (? IS NULL OR topic = ?) ORDER BY topic, title_key",
     )
     .bind(community)
     .bind(topic)
     .bind(topic)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing resources")
 }

@@ -49,19 +49,25 @@ async fn a_member_with_everything() -> Bot {
     let started = text(&z("circle start group:#1").await);
     assert!(started.contains("circle"), "{started}");
     z("circle join").await;
-    let me: i64 = sqlx::query_scalar("SELECT id FROM members WHERE external_id = ?")
+    let store = bot.hearth.store();
+    let me: i64 = crate::store::query_scalar("SELECT id FROM members WHERE external_id = ?")
         .bind(ID)
-        .fetch_one(bot.hearth.store().pool())
+        .fetch_one(store)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, 1773914400);
-         INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
-             VALUES (1, ?, 'voice', NULL, 0, 1773914400);",
+    crate::store::query(
+        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, 1773914400)",
     )
     .bind(me)
+    .execute(store)
+    .await
+    .unwrap();
+    crate::store::query(
+        "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
+             VALUES (1, ?, 'voice', NULL, FALSE, 1773914400)",
+    )
     .bind(me)
-    .execute(bot.hearth.store().pool())
+    .execute(store)
     .await
     .unwrap();
     // A community of her own, where she spoke first and so is its recorded admin.

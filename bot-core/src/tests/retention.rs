@@ -10,8 +10,8 @@ use crate::scheduler::FnOutbox;
 use crate::{Outbox, Scheduler};
 
 async fn count(bot: &Bot, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(bot.hearth.store().pool())
+    crate::store::query_scalar(sql)
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap()
 }

@@ -365,6 +365,81 @@ pub(crate) async fn crisis_lines(store: &Store, community: i64) -> Result<Vec<Re
 mod tests {
     use super::*;
 
+    /// The list through its own SQL alone, so this runs on PostgreSQL as well
+    /// (`HEARTH_TEST_POSTGRES`): added, found by number and by title in any
+    /// case, listed by topic, refused twice, removed.
+    #[tokio::test]
+    async fn the_list_reads_and_writes_alike_on_either_database() {
+        let store = Store::for_test().await.unwrap();
+        crate::store::query(
+            "INSERT INTO communities (id, platform, external_id, timezone) VALUES (1, 'console', 'local', 'UTC')",
+        )
+        .execute(&store)
+        .await
+        .unwrap();
+        let now = chrono::DateTime::from_timestamp(1_773_914_400, 0).unwrap();
+        let add = |title: &'static str, topic: Option<&'static str>| {
+            let store = store.clone();
+            async move {
+                let cmd = Cmd::Add {
+                    title,
+                    url: "https://example.org",
+                    topic,
+                    description: None,
+                };
+                run(&store, cmd, 1, now).await
+            }
+        };
+
+        add("Samaritans", Some("Crisis")).await.unwrap();
+        add("Grief notes", None).await.unwrap();
+        let twice = add("SAMARITANS", Some("crisis")).await;
+        let by_number = find(&store, 1, "#1").await.unwrap().map(|r| r.title);
+        let by_title = find(&store, 1, "grief NOTES").await.unwrap().map(|r| r.id);
+        let crisis: Vec<String> = crisis_lines(&store, 1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.title)
+            .collect();
+        let all: Vec<String> = of_community(&store, 1, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}: {}", r.topic, r.title))
+            .collect();
+        let removed = run(&store, Cmd::Remove { resource: "samaritans" }, 1, now)
+            .await
+            .unwrap();
+        let left = of_community(&store, 1, None).await.unwrap().len();
+
+        assert!(twice.is_err(), "one entry per title");
+        assert_eq!(by_number.as_deref(), Some("Samaritans"));
+        assert_eq!(by_title, Some(2));
+        assert_eq!(crisis, ["Samaritans"]);
+        assert_eq!(
+            all,
+            ["crisis: Samaritans", format!("{DEFAULT_TOPIC}: Grief notes").as_str()]
+        );
+        assert!(
+            removed.plain("/").contains("Removed Samaritans"),
+            "{}",
+            removed.plain("/")
+        );
+        assert_eq!(left, 1);
+        assert_eq!(
+            crate::meeting_guide::community_for_export(&store, None).await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            crate::meeting_guide::community_for_export(&store, Some(("console", "local")))
+                .await
+                .unwrap(),
+            Some(1)
+        );
+        crate::metrics::refresh_from_store(&store).await.unwrap();
+    }
+
     #[test]
     fn only_http_urls_with_a_host_pass() {
         assert!(check_url("https://example.org/a?b=c").is_ok());

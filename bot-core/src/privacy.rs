@@ -156,16 +156,21 @@ async fn rows(store: &Store, table: &str, member: i64) -> Result<Vec<Value>> {
             format!("'{}', {value}", c.replace('\'', "''"))
         })
         .collect();
+    // Rows in the order of their columns' values, the same on both (no
+    // table here is ordered by when its rows were written).
+    let order: Vec<String> = columns.iter().map(|(c, _)| quoted(c)).collect();
     let sql = match backend {
         Backend::Sqlite => format!(
-            "SELECT json_object({}) FROM {} WHERE member_id = ?",
+            "SELECT json_object({}) FROM {} WHERE member_id = ? ORDER BY {}",
             pairs.join(", "),
-            quoted(table)
+            quoted(table),
+            order.join(", ")
         ),
         Backend::Postgres => format!(
-            "SELECT CAST(json_build_object({}) AS TEXT) FROM {} WHERE member_id = ?",
+            "SELECT CAST(json_build_object({}) AS TEXT) FROM {} WHERE member_id = ? ORDER BY {}",
             pairs.join(", "),
-            quoted(table)
+            quoted(table),
+            order.join(", ")
         ),
     };
     // Table and column names come from the schema, quoted; the member is bound.
@@ -201,7 +206,7 @@ async fn memberships(store: &Store, member: i64) -> Result<Vec<String>> {
          FROM groups g
          WHERE g.id IN (SELECT group_id FROM group_members WHERE member_id = ?1
                         UNION SELECT group_id FROM group_facilitators WHERE member_id = ?1)
-         ORDER BY g.name_key",
+         ORDER BY g.name_key, g.id",
     )
     .bind(member)
     .fetch_all(store)
@@ -275,7 +280,7 @@ async fn sole_facilitator_of(store: &Store, member: i64) -> Result<Vec<String>> 
         "SELECT g.name FROM group_facilitators f JOIN groups g ON g.id = f.group_id
          WHERE f.member_id = ?
            AND (SELECT COUNT(*) FROM group_facilitators o WHERE o.group_id = f.group_id) = 1
-         ORDER BY g.name_key",
+         ORDER BY g.name_key, g.id",
     )
     .bind(member)
     .fetch_all(store)
@@ -288,7 +293,7 @@ async fn sole_facilitator_of(store: &Store, member: i64) -> Result<Vec<String>> 
 async fn appointers(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
     query_scalar(
         "SELECT m.display_name FROM community_admins a JOIN members m ON m.id = a.member_id
-         WHERE a.community_id = ? AND a.member_id <> ? ORDER BY m.display_name",
+         WHERE a.community_id = ? AND a.member_id <> ? ORDER BY m.display_name, m.id",
     )
     .bind(community)
     .bind(member)

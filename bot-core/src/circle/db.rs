@@ -394,10 +394,12 @@ pub async fn mutable_in(db: impl Into<Db<'_>>, community: i64, channel: &str) ->
         .context("listing who may be muted")
 }
 
-/// Who is in a voice channel or call, earliest first.
-pub async fn present_in(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Vec<i64>> {
-    query_scalar(
-        "SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, member_id",
+/// Who is in a voice channel or call, and since when (Unix seconds),
+/// earliest first, then by member: whole seconds tie, and the caller knows
+/// better who came first within one.
+pub async fn present_in(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Vec<(i64, i64)>> {
+    query_as(
+        "SELECT member_id, since FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, member_id",
     )
     .bind(community)
     .bind(channel)

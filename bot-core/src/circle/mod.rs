@@ -240,8 +240,8 @@ pub(crate) async fn start(
         now,
     )
     .await?;
-    seat(&mut tx, caller, start.seated.as_ref(), &channel, now).await?;
-    let (state, events, people, mutes) = first_round(&mut tx, caller, &circle, (&channel, mode), now).await?;
+    let sat = seat(&mut tx, caller, start.seated.as_ref(), &channel, now).await?;
+    let (state, events, people, mutes) = first_round(&mut tx, caller, &circle, (&channel, mode, &sat), now).await?;
     tx.commit().await.context("starting a circle")?;
     tracing::info!(circle = circle.id, community = caller.community, "circle started");
 
@@ -292,19 +292,20 @@ async fn where_to_sit(
 
 /// From now on, while the circle runs, who is here is recorded: those the
 /// platform said are seated, each as of when they sat down, so the round
-/// goes in the order they came.
+/// goes in the order they came. Returns them in that order.
 async fn seat(
     tx: &mut Tx,
     caller: &Caller<'_>,
     seated: Option<&Seated>,
     channel: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     // Stored in whole seconds, so those who came within one second are
-    // recorded in the order they came (then by member): the row order
-    // breaks `since`'s ties.
+    // told apart by this order (then by member): `first_round` breaks
+    // `since`'s ties with it.
     let mut sitters: Vec<_> = seated.iter().flat_map(|s| &s.people).collect();
     sitters.sort_by_key(|s| (s.since, s.member));
+    let order = sitters.iter().map(|s| s.member).collect();
     for sitter in sitters {
         // Recorded as of when they sat down, so the round goes in the order they came.
         record_presence(
@@ -319,20 +320,27 @@ async fn seat(
         )
         .await?;
     }
-    Ok(())
+    Ok(order)
 }
 
 /// The new circle's first round: those present join it (the facilitator
-/// alone where the platform tells no presence), saved with its timer; the
-/// state, what happened, its people and the mutes to carry out.
+/// alone where the platform tells no presence), in the order they came
+/// (`sat`: those just seated, in order, for ties within a second), saved
+/// with its timer; the state, what happened, its people and the mutes to
+/// carry out.
 async fn first_round(
     tx: &mut Tx,
     caller: &Caller<'_>,
     circle: &Circle,
-    (channel, mode): (&str, Mode),
+    (channel, mode, sat): (&str, Mode, &[i64]),
     now: DateTime<Utc>,
 ) -> Result<(State, Vec<Event>, Vec<Person>, Vec<Effect>)> {
     let mut present = db::present_in(&mut *tx, caller.community, channel).await?;
+    present.sort_by_key(|&(member, since)| {
+        let came = sat.iter().position(|&m| m == member).unwrap_or(usize::MAX);
+        (since, came, member)
+    });
+    let mut present: Vec<i64> = present.into_iter().map(|(member, _)| member).collect();
     if present.is_empty() {
         present.push(caller.me.id);
     }

@@ -840,7 +840,12 @@ async fn the_circle_tables_read_and_write_alike_on_either_database() {
 
     assert_eq!(circle.started_at, now.timestamp());
     assert!(circle.mute_others && circle.in_voice && !circle.auto_advance);
-    assert_eq!(present, [3, 2, 1, 4], "by first sight, then by member");
+    let (at, later) = (now.timestamp(), later.timestamp());
+    assert_eq!(
+        present,
+        [(3, at), (2, later), (1, later + 1), (4, later + 1)],
+        "by first sight, then by member"
+    );
     assert_eq!(mutable, [2, 3, 4], "all but the one who may mute others");
     assert!(kim_in && !kim_elsewhere);
     assert_eq!(kim_at.as_deref(), Some("voice"));

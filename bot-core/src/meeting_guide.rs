@@ -13,7 +13,7 @@ use crate::error::{Context, Result};
 use crate::groups::{self, Group};
 use crate::meetings::{self, Meeting};
 use crate::message::{Attachment, Message};
-use crate::store::Store;
+use crate::store::{Conn, Store, query_scalar};
 
 /// One meeting as Meeting Guide reads it. Absent fields are left out, never null.
 #[derive(Debug, Serialize)]
@@ -229,7 +229,8 @@ pub async fn feed(
     let stored = meetings::guide_slugs(store, community).await?;
     let mut taken: HashSet<String> = stored.iter().filter_map(|(_, s)| s.clone()).collect();
     let stored: HashMap<i64, Option<String>> = stored.into_iter().collect();
-    let mut conn = store.pool().acquire().await.context("reading the feed's series")?;
+    let mut conn = store.acquire().await.context("reading the feed's series")?;
+    let conn = sqlite(&mut conn)?;
     let mut entries = Vec::new();
     let mut left_out = Vec::new();
     for (m, _) in &series {
@@ -244,7 +245,7 @@ pub async fn feed(
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
             continue;
         }
-        if let Some(why) = ended(&mut conn, m, now).await? {
+        if let Some(why) = ended(&mut *conn, m, now).await? {
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
             continue;
         }
@@ -260,7 +261,7 @@ pub async fn feed(
                     n += 1;
                 }
                 if keep_slugs {
-                    meetings::keep_guide_slug(&mut conn, m.id, &slug).await?;
+                    meetings::keep_guide_slug(&mut *conn, m.id, &slug).await?;
                 }
                 taken.insert(slug.clone());
                 slug
@@ -270,6 +271,16 @@ pub async fn feed(
         entries.push(entry(m, g, slug, first, &every));
     }
     Ok((entries, left_out))
+}
+
+/// TRANSITIONAL, as `Tx::sqlite`: the SQLite connection, while the series
+/// functions of `meetings` this feed calls still take one.
+fn sqlite(conn: &mut Conn) -> Result<&mut SqliteConnection> {
+    match conn {
+        Conn::Sqlite(c) => Ok(c),
+        Conn::Postgres(_) => Err(std::io::Error::other("transitional: this code speaks only to SQLite"))
+            .context("reading the feed's series"),
+    }
 }
 
 /// Why a series that has ended is left out, or `None` while it still meets.
@@ -316,14 +327,14 @@ pub async fn message(store: &Store, community: i64, now: DateTime<Utc>) -> Resul
 /// The community an export is for: the one named, or the only one there is.
 pub async fn community_for_export(store: &Store, named: Option<(&str, &str)>) -> Result<Option<i64>> {
     let found: Vec<i64> = match named {
-        Some((platform, id)) => sqlx::query_scalar("SELECT id FROM communities WHERE platform = ? AND external_id = ?")
+        Some((platform, id)) => query_scalar("SELECT id FROM communities WHERE platform = ? AND external_id = ?")
             .bind(platform)
             .bind(id)
-            .fetch_all(store.pool())
+            .fetch_all(store)
             .await
             .context("finding a community")?,
-        None => sqlx::query_scalar("SELECT id FROM communities LIMIT 2")
-            .fetch_all(store.pool())
+        None => query_scalar("SELECT id FROM communities ORDER BY id LIMIT 2")
+            .fetch_all(store)
             .await
             .context("listing communities")?,
     };

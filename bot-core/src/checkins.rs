@@ -17,24 +17,6 @@
 //! `plan` (a group's prompt series and a member's daily prompt as jobs) and
 //! `schedule` (`/checkin schedule`).
 
-/// TRANSITIONAL (issue 27): the SQLite connection under a [`Db`](crate::store::Db),
-/// for the callees in jobs, meetings and reminders that still take one;
-/// each use becomes `&mut db` once those modules speak through the store
-/// layer. On PostgreSQL it refuses, as those callees could not run there.
-macro_rules! sqlite {
-    ($db:expr) => {
-        match $db.re() {
-            crate::store::Db::Sqlite(conn) => conn,
-            _ => {
-                return Err(crate::error::Error::Internal {
-                    context: "a check-in plan",
-                    source: "transitional: jobs, meetings and reminders speak only to SQLite".into(),
-                });
-            }
-        }
-    };
-}
-
 mod asking;
 mod history;
 mod plan;

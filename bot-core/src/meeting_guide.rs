@@ -7,13 +7,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result};
 use crate::groups::{self, Group};
 use crate::meetings::{self, Meeting};
 use crate::message::{Attachment, Message};
-use crate::store::{Conn, Store, query_scalar};
+use crate::store::{Store, query_scalar};
 
 /// One meeting as Meeting Guide reads it. Absent fields are left out, never null.
 #[derive(Debug, Serialize)]
@@ -230,7 +229,6 @@ pub async fn feed(
     let mut taken: HashSet<String> = stored.iter().filter_map(|(_, s)| s.clone()).collect();
     let stored: HashMap<i64, Option<String>> = stored.into_iter().collect();
     let mut conn = store.acquire().await.context("reading the feed's series")?;
-    let conn = sqlite(&mut conn)?;
     let mut entries = Vec::new();
     let mut left_out = Vec::new();
     for (m, _) in &series {
@@ -245,7 +243,7 @@ pub async fn feed(
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
             continue;
         }
-        if let Some(why) = ended(&mut *conn, m, now).await? {
+        if let Some(why) = ended(&mut conn, m, now).await? {
             left_out.push(format!("{} (meeting {}): {why}", m.name(&g.name), m.id));
             continue;
         }
@@ -261,7 +259,7 @@ pub async fn feed(
                     n += 1;
                 }
                 if keep_slugs {
-                    meetings::keep_guide_slug(&mut *conn, m.id, &slug).await?;
+                    meetings::keep_guide_slug(&mut conn, m.id, &slug).await?;
                 }
                 taken.insert(slug.clone());
                 slug
@@ -273,19 +271,9 @@ pub async fn feed(
     Ok((entries, left_out))
 }
 
-/// TRANSITIONAL, as `Tx::sqlite`: the SQLite connection, while the series
-/// functions of `meetings` this feed calls still take one.
-fn sqlite(conn: &mut Conn) -> Result<&mut SqliteConnection> {
-    match conn {
-        Conn::Sqlite(c) => Ok(c),
-        Conn::Postgres(_) => Err(std::io::Error::other("transitional: this code speaks only to SQLite"))
-            .context("reading the feed's series"),
-    }
-}
-
 /// Why a series that has ended is left out, or `None` while it still meets.
-async fn ended(conn: &mut SqliteConnection, m: &Meeting, now: DateTime<Utc>) -> Result<Option<String>> {
-    Ok(match meetings::status_in(conn, m, now).await? {
+async fn ended(db: impl Into<crate::store::Db<'_>>, m: &Meeting, now: DateTime<Utc>) -> Result<Option<String>> {
+    Ok(match meetings::status_in(db, m, now).await? {
         meetings::Status::Going => None,
         meetings::Status::Ended(Some(last)) => Some(format!(
             "ended, it last met {}",

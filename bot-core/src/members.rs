@@ -277,19 +277,15 @@ fn order_words(order: DateOrder) -> &'static str {
 /// `/timezone [zone] [dates]`: shows or sets the caller's own zone, and how
 /// they write numeric dates, in the caller's write transaction (with the
 /// plans that follow the zone).
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
-/// once they pass a `Tx`.
 pub async fn timezone(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
     dates: Option<DateOrder>,
     now: DateTime<Utc>,
 ) -> Result<Message> {
-    let mut db = Db::from(conn);
+    let mut db: Db<'_> = db.into();
     if let Some(order) = dates {
         set_date_order(&mut db, me.id, order).await?;
     }

@@ -357,7 +357,7 @@ pub(crate) async fn forgetme(
     let member_tables = member_tables(store).await?;
     let kept = crate::checkins::closed_weeks_of(store, me.id, now).await?;
     let mut tx = store.begin().await.context("starting to forget a member")?;
-    crate::checkins::keep(tx.sqlite(), kept).await?;
+    crate::checkins::keep(&mut tx, kept).await?;
     for table in member_tables {
         // The table's name comes from the schema, quoted; the member is bound.
         query(format!("DELETE FROM {} WHERE member_id = ?", quoted(&table)))

@@ -6,7 +6,6 @@ use chrono_tz::Tz;
 
 use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
-use crate::meetings::tell::transitional;
 use crate::members::Member;
 use crate::message::{Line, Message};
 use crate::store::{Db, query, query_as};
@@ -451,16 +450,16 @@ pub async fn group_settings(db: impl Into<Db<'_>>, group: &Group, asked: Asked<'
     let cleared = crate::groups::clear_names(asked.clear, GROUP_CLEARABLE, "leads")?;
     set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
     if !cleared.is_empty() {
-        crate::groups::set_reminder_leads(transitional::sqlite(&mut db)?, group.id, "24h,1h").await?;
+        crate::groups::set_reminder_leads(&mut db, group.id, "24h,1h").await?;
     }
     if let Some(channel) = asked.channel {
-        crate::groups::set_channel_reminders(transitional::sqlite(&mut db)?, group.id, channel == "on").await?;
+        crate::groups::set_channel_reminders(&mut db, group.id, channel == "on").await?;
     }
     if let Some(raw) = asked.leads {
         let leads = parse_leads(raw)?;
-        crate::groups::set_reminder_leads(transitional::sqlite(&mut db)?, group.id, &leads_text(&leads)).await?;
+        crate::groups::set_reminder_leads(&mut db, group.id, &leads_text(&leads)).await?;
     }
-    let (current, in_channel) = crate::groups::reminder_settings(transitional::sqlite(&mut db)?, group.id).await?;
+    let (current, in_channel) = crate::groups::reminder_settings(&mut db, group.id).await?;
     let words = parse_leads(&current)
         .unwrap_or_default()
         .iter()

@@ -68,12 +68,8 @@ pub(crate) async fn past_rsvps(store: &Store, before: i64) -> Result<u64> {
 
 /// A member left `group`: their answers to its meetings still to come (where
 /// they now happen, moved or not) go, in the caller's write transaction.
-///
-/// TRANSITIONAL: takes the SQLite connection while its caller's write is
-/// still SQLite's own transaction; becomes `db: impl Into<Db<'_>>` when the
-/// caller passes a `Tx`.
 pub(crate) async fn left_group(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     group: i64,
     member: i64,
     now: DateTime<Utc>,
@@ -88,7 +84,7 @@ pub(crate) async fn left_group(
     .bind(member)
     .bind(group)
     .bind(now.timestamp())
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("dropping a leaver's RSVPs")?
     .rows_affected())

@@ -291,15 +291,6 @@ impl Store {
         }
     }
 
-    /// The SQLite pool, while code that still speaks to it directly remains.
-    #[allow(clippy::panic)]
-    pub fn pool(&self) -> &SqlitePool {
-        match &self.pool {
-            Pool::Sqlite(p) => p,
-            Pool::Postgres(_) => panic!("transitional: this code speaks only to SQLite"),
-        }
-    }
-
     /// A transaction that reads (and may write) as of its first statement.
     pub async fn begin(&self) -> std::result::Result<Tx, sqlx::Error> {
         Ok(match &self.pool {

@@ -96,8 +96,8 @@ pub(crate) async fn next_prompt(
     }
     if s.repeat == MEETING_START {
         let mut next: Option<DateTime<Utc>> = None;
-        for meeting in meetings::of_group_in(sqlite!(db), s.group_id).await? {
-            if let Some(occ) = meetings::upcoming_in(sqlite!(db), &meeting, after, 1)
+        for meeting in meetings::of_group_in(&mut db, s.group_id).await? {
+            if let Some(occ) = meetings::upcoming_in(&mut db, &meeting, after, 1)
                 .await?
                 .into_iter()
                 .next()
@@ -188,7 +188,7 @@ const FREE_SLOT_TRIES: usize = 16;
 /// waiting to retry stays.
 pub(crate) async fn plan_schedule(db: impl Into<Db<'_>>, id: i64, after: DateTime<Utc>) -> Result<()> {
     let mut db = db.into();
-    jobs::cancel_planned(sqlite!(db), KIND.name, id).await?;
+    jobs::cancel_planned(&mut db, KIND.name, id).await?;
     let Some(s) = schedule_by_id(&mut db, id).await? else {
         return Ok(());
     };
@@ -201,7 +201,7 @@ pub(crate) async fn plan_schedule(db: impl Into<Db<'_>>, id: i64, after: DateTim
             return Ok(());
         };
         let key = format!("checkin:{id}:{}", next.timestamp());
-        if !jobs::spent(sqlite!(db), &key).await? {
+        if !jobs::spent(&mut db, &key).await? {
             let job = NewJob {
                 key: &key,
                 kind: KIND.name,
@@ -210,7 +210,7 @@ pub(crate) async fn plan_schedule(db: impl Into<Db<'_>>, id: i64, after: DateTim
                 subject: id,
                 member: None,
             };
-            return jobs::put(sqlite!(db), &job).await;
+            return jobs::put(&mut db, &job).await;
         }
         after = next;
     }
@@ -224,7 +224,7 @@ pub(crate) async fn plan_schedule(db: impl Into<Db<'_>>, id: i64, after: DateTim
 /// prompt waiting to retry stays.
 pub(crate) async fn plan_member_prompt(db: impl Into<Db<'_>>, member: i64, after: DateTime<Utc>) -> Result<()> {
     let mut db = db.into();
-    jobs::cancel_planned(sqlite!(db), KIND_DM.name, member).await?;
+    jobs::cancel_planned(&mut db, KIND_DM.name, member).await?;
     let s = settings(&mut db, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
@@ -244,14 +244,14 @@ pub(crate) async fn plan_member_prompt(db: impl Into<Db<'_>>, member: i64, after
         return Ok(());
     };
     let zone = own_zone.or(s.zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
-    let quiet = reminders::settings(sqlite!(db), member).await?;
+    let quiet = reminders::settings(&mut db, member).await?;
     let mut day = after.with_timezone(&zone).date_naive();
     if when::resolve(day.and_time(time), zone).0 <= after {
         day = day.succ_opt().unwrap_or(day);
     }
     for _ in 0..FREE_SLOT_TRIES {
         let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
-        if !jobs::spent(sqlite!(db), &key).await? {
+        if !jobs::spent(&mut db, &key).await? {
             let at = when::resolve(day.and_time(time), zone).0;
             // Quiet hours are never longer than a day, so this moves it to when they end.
             let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
@@ -263,7 +263,7 @@ pub(crate) async fn plan_member_prompt(db: impl Into<Db<'_>>, member: i64, after
                 subject: member,
                 member: Some(member),
             };
-            return jobs::put(sqlite!(db), &job).await;
+            return jobs::put(&mut db, &job).await;
         }
         day = day.succ_opt().unwrap_or(day);
     }
@@ -378,19 +378,16 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
 
 /// A retired group's check-in prompts, stopped in the caller's write with
 /// their pending jobs, so none goes out after the group is gone.
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction (and jobs take it); becomes
-/// `db: impl Into<Db<'_>>` once they pass a `Tx`.
-pub(crate) async fn stop_group(conn: &mut sqlx::SqliteConnection, group: i64) -> Result<()> {
+pub(crate) async fn stop_group(db: impl Into<crate::store::Db<'_>>, group: i64) -> Result<()> {
+    let mut conn: crate::store::Db<'_> = db.into();
     let stopped: Vec<i64> =
         query_scalar("UPDATE checkin_schedules SET stopped = TRUE WHERE group_id = ? AND stopped = FALSE RETURNING id")
             .bind(group)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut conn)
             .await
             .context("stopping a retired group's check-ins")?;
     for schedule in stopped {
-        jobs::cancel(&mut *conn, KIND.name, schedule).await?;
+        jobs::cancel(&mut conn, KIND.name, schedule).await?;
     }
     Ok(())
 }

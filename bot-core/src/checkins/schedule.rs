@@ -121,7 +121,7 @@ async fn stop_all(db: &mut Db<'_>, group: &Group) -> Result<(Response, Planned)>
             .context("stopping check-in schedules")?;
     stopped.sort_unstable();
     for id in &stopped {
-        jobs::cancel(sqlite!(db), KIND.name, *id).await?;
+        jobs::cancel(&mut *db, KIND.name, *id).await?;
     }
     let reply = Message::new().text(match stopped.len() {
         0 => format!("{} has no check-in prompts scheduled.", group.name),
@@ -264,7 +264,7 @@ async fn stop_one(db: &mut Db<'_>, group: &Group, id: i64) -> Result<Message> {
         }
         .into());
     };
-    jobs::cancel(sqlite!(db), KIND.name, id).await?;
+    jobs::cancel(&mut *db, KIND.name, id).await?;
     Ok(Message::new().text(format!(
         "Stopped {}'s check-in schedule {id}; its other schedules go on.",
         group.name

@@ -42,13 +42,10 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
 
 /// A line for `/reminders` when new quiet hours cover the member's daily
 /// check-in prompt: it will come when they end, and they should know.
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction (and reminders' settings take it);
-/// becomes `db: impl Into<Db<'_>>` once they pass a `Tx`.
-pub(crate) async fn quiet_note(conn: &mut sqlx::SqliteConnection, member: i64) -> Result<Option<Line>> {
-    let quiet = reminders::settings(&mut *conn, member).await?;
-    let at = settings(&mut *conn, member)
+pub(crate) async fn quiet_note(db: impl Into<crate::store::Db<'_>>, member: i64) -> Result<Option<Line>> {
+    let mut conn: crate::store::Db<'_> = db.into();
+    let quiet = reminders::settings(&mut conn, member).await?;
+    let at = settings(&mut conn, member)
         .await?
         .remind_at
         .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok());
@@ -76,7 +73,7 @@ pub(super) async fn remind(
 ) -> Result<Message> {
     let mut db = db.into();
     let time = time.map(parse_time).transpose()?;
-    let quiet = reminders::settings(sqlite!(db), me.id).await?;
+    let quiet = reminders::settings(&mut db, me.id).await?;
     // A prompt inside quiet hours would come when they end, the next
     // morning, asking about a day that has not begun: refused, not confirmed.
     if let (Some(Some(t)), Some((from, to))) = (time, quiet.quiet())

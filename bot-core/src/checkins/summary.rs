@@ -231,12 +231,8 @@ pub(crate) async fn closed_weeks_of(store: &Store, member: i64, now: DateTime<Ut
 }
 
 /// Writes what [`closed_weeks_of`] kept, in the erasure's own transaction.
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while its caller
-/// passes its `sqlx` transaction; becomes `db: impl Into<Db<'_>>` once it
-/// passes a `Tx`.
-pub(crate) async fn keep(conn: &mut sqlx::SqliteConnection, kept: Kept) -> Result<()> {
-    let mut db = Db::from(conn);
+pub(crate) async fn keep(db: impl Into<crate::store::Db<'_>>, kept: Kept) -> Result<()> {
+    let mut db: Db<'_> = db.into();
     for (group, start, mood) in kept.0 {
         query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
             .bind(group)

@@ -497,7 +497,7 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     state.end(unix(now));
     db::save(&mut tx, circle.id, &before, &state).await?;
     db::end(&mut tx, circle.id, now).await?;
-    jobs::cancel(tx.sqlite(), JOB_KIND.name, circle.id).await?;
+    jobs::cancel(&mut tx, JOB_KIND.name, circle.id).await?;
     let people = db::people(&mut tx, circle.id).await?;
     let mutes = mutes::plan(
         &mut tx,

@@ -126,7 +126,7 @@ pub(super) async fn record_presence(
         // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
         let key = format!("{}:{community}:{member}:{}", PRESENCE_KIND.name, until.timestamp());
         jobs::put(
-            tx.sqlite(),
+            &mut *tx,
             &jobs::NewJob {
                 key: &key,
                 kind: PRESENCE_KIND.name,
@@ -159,8 +159,7 @@ pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<U
     let Some(member) = job.member_id else { return Ok(None) };
     let community = job.subject;
     let mut tx = begin(store).await?;
-    let Some((platform, external)) = crate::members::community_of(tx.sqlite(), Within::Community(community)).await?
-    else {
+    let Some((platform, external)) = crate::members::community_of(&mut tx, Within::Community(community)).await? else {
         return Ok(None);
     };
     let mut effects = Vec::new();

@@ -39,7 +39,7 @@ pub(super) async fn plan_timer(
     if before.turn == state.turn && before.holder == state.holder {
         return Ok(());
     }
-    jobs::cancel(tx.sqlite(), JOB_KIND.name, circle.id).await?;
+    jobs::cancel(&mut *tx, JOB_KIND.name, circle.id).await?;
     let (Some(share), Some(holder), Some(started)) = (circle.share_secs, state.holder, state.turn_started_at) else {
         return Ok(());
     };
@@ -50,7 +50,7 @@ pub(super) async fn plan_timer(
     for (what, at) in [("warn", share - warn_before), ("end", share)] {
         let key = format!("circle:{}:turn:{}:{what}", circle.id, state.turn);
         jobs::put(
-            tx.sqlite(),
+            &mut *tx,
             &jobs::NewJob {
                 key: &key,
                 kind: JOB_KIND.name,
@@ -78,8 +78,7 @@ pub(super) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let Some(circle) = db::open_by_id(&mut tx, job.subject).await? else {
         return Ok(None);
     };
-    let Some((platform, community)) = crate::members::community_of(tx.sqlite(), Within::Circle(circle.id)).await?
-    else {
+    let Some((platform, community)) = crate::members::community_of(&mut tx, Within::Circle(circle.id)).await? else {
         return Ok(None);
     };
     let before = db::load(&mut tx, circle.id).await?;

@@ -171,12 +171,8 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
 /// `/group edit`, in the caller's write transaction: the fields given take
 /// their values, those named in `clear` are emptied. Returns the group as
 /// it now is; its series are marked changed, for the feeds.
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
-/// once they pass a `Tx`.
-pub async fn edit(conn: &mut sqlx::SqliteConnection, group: &Group, b: &Bound) -> Result<Group> {
-    let mut db = Db::from(conn);
+pub async fn edit(db: impl Into<crate::store::Db<'_>>, group: &Group, b: &Bound) -> Result<Group> {
+    let mut db: Db<'_> = db.into();
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
@@ -274,16 +270,12 @@ pub fn retire_preview(group: &Group, keep_days: i64, series: usize) -> Message {
 /// group is hidden and its name free for a new group. Its series and its
 /// check-in prompts are the caller's to end, in the same write
 /// (`meetings::cancel`, `checkins::stop_group`).
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
-/// once they pass a `Tx`.
-pub async fn retire(conn: &mut sqlx::SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<()> {
+pub async fn retire(db: impl Into<crate::store::Db<'_>>, group: &Group, now: DateTime<Utc>) -> Result<()> {
     query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
         .bind(now.timestamp())
         .bind(format!("#retired:{}", group.id))
         .bind(group.id)
-        .execute(conn)
+        .execute(db)
         .await
         .context("retiring a group")?;
     Ok(())

@@ -20,18 +20,14 @@ pub(crate) struct Joined {
 /// `/group join`: joins; for a group that needs registration, answers with
 /// how to register and, if the group wants, tells its facilitators of the
 /// request. `admit`: a facilitator adds that person (once they registered).
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
-/// once they pass a `Tx`.
 pub(crate) async fn join(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     group: &Group,
     me: &Member,
     admit: Option<&Member>,
     now: DateTime<Utc>,
 ) -> Result<Joined> {
-    let mut db = Db::from(conn);
+    let mut db: Db<'_> = db.into();
     if let Some(person) = admit {
         let mention = Span::User {
             id: person.external_id.clone(),
@@ -194,15 +190,11 @@ async fn add_member(db: &mut Db<'_>, group: &Group, member: i64, now: DateTime<U
 }
 
 /// `/group leave`, in the caller's write transaction.
-///
-/// TRANSITIONAL (issue 27): takes the SQLite connection while the core's
-/// callers pass their `sqlx` transaction; becomes `db: impl Into<Db<'_>>`
-/// once they pass a `Tx`.
-pub async fn leave(conn: &mut sqlx::SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
+pub async fn leave(db: impl Into<crate::store::Db<'_>>, group: &Group, me: &Member) -> Result<Message> {
     let left = query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .execute(conn)
+        .execute(db)
         .await
         .context("leaving a group")?;
     Ok(Message::new().text(if left.rows_affected() == 1 {

@@ -13,8 +13,6 @@ use crate::groups::Group;
 use crate::store::{Db, QueryAs, Store, query, query_as, query_scalar};
 use crate::when;
 
-pub(crate) mod transitional;
-
 pub const DEFAULT_DURATION_MINUTES: i64 = 90;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -318,7 +316,7 @@ pub(super) async fn insert(
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
-    crate::groups::adopt_zone(transitional::sqlite(&mut db)?, group.id, zone.name()).await?;
+    crate::groups::adopt_zone(&mut db, group.id, zone.name()).await?;
     by_id_in(&mut db, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),

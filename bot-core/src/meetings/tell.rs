@@ -18,9 +18,6 @@ use crate::members::{self, Member, Within};
 use crate::message::Message;
 use crate::store::{Db, Store, query_scalar};
 
-/// TRANSITIONAL (issue 27): for the reminders too, which reach the meetings' parts through here.
-pub(crate) use super::series::transitional;
-
 /// A DM to one who said they'd come, of a change to a series.
 pub(crate) static NOTICE: Kind = Kind::capped("notice", Subject::Unused);
 /// A post in a group's home channel, of a change to its meetings.
@@ -36,7 +33,7 @@ pub(crate) static EVENT: Kind = Kind {
 /// The platform a series' group is on, as the jobs table names it.
 async fn series_platform(db: impl Into<Db<'_>>, meeting: &Meeting) -> Result<crate::io::Platform> {
     let mut db = db.into();
-    match members::community_of(transitional::sqlite(&mut db)?, Within::Group(meeting.group_id)).await? {
+    match members::community_of(&mut db, Within::Group(meeting.group_id)).await? {
         Some((platform, _)) => Ok(platform),
         None => Err(Error::Internal {
             context: "finding a series' platform",
@@ -73,7 +70,7 @@ pub async fn queue_notices(
             payload: Some(&payload),
             ..jobs::Details::default()
         };
-        jobs::put_with(transitional::sqlite(&mut db)?, &job, &details).await?;
+        jobs::put_with(&mut db, &job, &details).await?;
     }
     Ok(())
 }
@@ -105,7 +102,7 @@ pub async fn queue_news(
         payload: Some(&payload),
         ..jobs::Details::default()
     };
-    jobs::put_with(transitional::sqlite(&mut db)?, &job, &details).await
+    jobs::put_with(&mut db, &job, &details).await
 }
 
 /// Asks the platform to mirror a series' next occurrence as a native event,
@@ -113,8 +110,7 @@ pub async fn queue_news(
 /// one pending mirror per series is enough.
 pub async fn queue_event(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>) -> Result<()> {
     let mut db = db.into();
-    let Some((platform, _)) = members::community_of(transitional::sqlite(&mut db)?, Within::Meeting(meeting)).await?
-    else {
+    let Some((platform, _)) = members::community_of(&mut db, Within::Meeting(meeting)).await? else {
         return Ok(());
     };
     if !platform.mirrors_events() {
@@ -155,7 +151,7 @@ pub async fn queue_event(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>
         give_up_at: next.map(|n| n.timestamp()),
         ..jobs::Details::default()
     };
-    jobs::put_with(transitional::sqlite(&mut db)?, &job, &details).await
+    jobs::put_with(&mut db, &job, &details).await
 }
 
 /// A series as the platform's native event: its next occurrence, or none

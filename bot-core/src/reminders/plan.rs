@@ -13,7 +13,6 @@ use crate::error::{Context, Error, Result};
 use crate::io::Platform;
 use crate::jobs;
 use crate::meetings::tell::EVENT;
-use crate::meetings::tell::transitional;
 use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
@@ -78,11 +77,8 @@ pub async fn plan_in(
     let Some(meeting) = meetings::by_id_in(&mut db, meeting_id).await? else {
         return Ok(());
     };
-    let (group_leads, in_channel) =
-        crate::groups::reminder_settings(transitional::sqlite(&mut db)?, meeting.group_id).await?;
-    let Some((platform, _)) =
-        members::community_of(transitional::sqlite(&mut db)?, Within::Group(meeting.group_id)).await?
-    else {
+    let (group_leads, in_channel) = crate::groups::reminder_settings(&mut db, meeting.group_id).await?;
+    let Some((platform, _)) = members::community_of(&mut db, Within::Group(meeting.group_id)).await? else {
         return Err(Error::Internal {
             context: "loading a series' group",
             source: "its community is gone".into(),
@@ -277,7 +273,7 @@ async fn answered(db: impl Into<Db<'_>>, rsvps: &[(i64, i64, String)]) -> Result
     if yes_or_maybe.is_empty() {
         return Ok(Vec::new());
     }
-    let zones = members::zones_of(transitional::sqlite(&mut db)?, &yes_or_maybe).await?;
+    let zones = members::zones_of(&mut db, &yes_or_maybe).await?;
     let mut settings = reminders::settings_of(&mut db, &yes_or_maybe).await?;
     Ok(zones
         .into_iter()
@@ -447,7 +443,7 @@ async fn put(db: impl Into<Db<'_>>, meeting: i64, platform: Platform, job: &Plan
         payload: None,
         give_up_at: job.give_up,
     };
-    jobs::put_with(transitional::sqlite(&mut db)?, &new, &details).await
+    jobs::put_with(&mut db, &new, &details).await
 }
 
 /// Re-plans every live series of a group (after its members or leads
@@ -464,7 +460,7 @@ pub async fn plan_group_in(db: impl Into<Db<'_>>, group: i64, now: DateTime<Utc>
 /// their settings or zone change), in the caller's write transaction.
 pub async fn plan_member_in(db: impl Into<Db<'_>>, member: i64, now: DateTime<Utc>) -> Result<()> {
     let mut db = db.into();
-    let groups = crate::groups::groups_of_member(transitional::sqlite(&mut db)?, member).await?;
+    let groups = crate::groups::groups_of_member(&mut db, member).await?;
     for id in meetings::live_of_member(&mut db, &groups, member).await? {
         plan_in(&mut db, id, now, Scope::Member(member), false).await?;
     }

@@ -71,7 +71,7 @@ async fn render_one(
         let mut tx = store.write().await.context("starting a write")?;
         let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
         plan_in(&mut tx, meeting, now, Scope::All, late).await?;
-        jobs::finish_in(tx.sqlite(), row.id, "sent", None, now).await?;
+        jobs::finish_in(&mut tx, row.id, "sent", None, now).await?;
         tx.commit().await.context("committing a roll-over")?;
         return Ok(Err(Rendered::Done));
     }

@@ -692,10 +692,9 @@ async fn putting_a_job_again_while_it_waits_to_retry_keeps_its_back_off() {
         subject: 1,
         member: None,
     };
-    // The engine's `put` still takes a SQLite connection (transitional).
     let put = async || {
         let mut tx = store.begin().await.unwrap();
-        crate::jobs::put(tx.sqlite(), &job).await.unwrap();
+        crate::jobs::put(&mut tx, &job).await.unwrap();
         tx.commit().await.unwrap();
     };
     put().await;

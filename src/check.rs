@@ -91,7 +91,7 @@ pub async fn check(path: &Path, config: &Config) -> Report {
         Database::Postgres(pg) => {
             let process = config.storage.process_id();
             // A Hearth that holds the Matrix sync lease has the Matrix store open.
-            bot_running |= postgres(&mut report, pg, &process).await;
+            bot_running |= postgres(&mut report, pg, &process, config.matrix.is_some()).await;
         }
     }
     if config.console.is_some() {
@@ -202,7 +202,7 @@ async fn database(report: &mut Report, path: &Path) {
 /// or migrated), its schema against this build's, the jobs waiting, and
 /// which leases are held, by whom, and which this process would take.
 /// Whether another process holds the Matrix sync lease (a Hearth runs).
-async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &str) -> bool {
+async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &str, matrix: bool) -> bool {
     const PART: &str = "database";
     let shown = pg.shown();
     let password = match pg.password() {
@@ -269,7 +269,16 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
         Ok(held) => {
             for wanted in [bot_core::leases::RETENTION, bot_core::leases::MATRIX_SYNC] {
                 let holder = held.iter().find(|(name, _, _)| name == wanted);
+                let takes = wanted != bot_core::leases::MATRIX_SYNC || matrix;
                 let text = match holder {
+                    Some((_, who, until)) if !takes => {
+                        running = true;
+                        format!(
+                            "lease {wanted}: held by {who} until {}; this process has no [matrix] and never takes it.",
+                            at(*until)
+                        )
+                    }
+                    None if !takes => format!("lease {wanted}: free; this process has no [matrix] and never takes it."),
                     Some((_, who, until)) if who == process => {
                         format!(
                             "lease {wanted}: held by this process's id {who} (until {}).",

@@ -47,11 +47,8 @@ pub async fn run(from: &Path, to: &str, password_env: Option<&str>) -> anyhow::R
     let copied = bot_core::store::copy(&source, &target).await;
     source.close().await;
     target.close().await;
-    let counts = copied.map_err(|e| {
-        anyhow::anyhow!(
-            "{e}. Nothing was copied; the SQLite file is as it was. Fix what is said and run the copy again."
-        )
-    })?;
+    let counts = copied
+        .map_err(|e| anyhow::anyhow!("{e}. The SQLite file is as it was; fix what is said and run the copy again."))?;
     let width = counts.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
     let mut report = format!("Copied {} into {shown}:\n", from.display());
     for (table, rows) in &counts {

@@ -10,6 +10,12 @@
     clippy::expect_used,
     reason = "a test harness should fail loudly"
 )]
+#![recursion_limit = "256"]
+
+#[cfg(feature = "matrix")]
+#[path = "../adapters/matrix/tests/common/mod.rs"]
+mod common;
+mod running;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -225,4 +231,255 @@ async fn hearth_check_on_postgresql_reads_the_schema_and_names_each_lease_and_it
         "{}",
         text(&refused.stdout)
     );
+}
+
+/// Two `hearth` processes on one database, both configured for the same
+/// Matrix account: one holds the sync lease and answers; killed with
+/// SIGKILL, the other takes the lease within `TERM + RENEW_EVERY` seconds,
+/// and a reminder that falls due after the kill reaches the room once.
+#[cfg(feature = "matrix")]
+#[expect(clippy::print_stdout, reason = "the fail-over time measured, for the record")]
+async fn two_processes_share_the_matrix_account_and_the_survivor_takes_over(storage: &str, store: &Store) {
+    use bot_core::leases::{MATRIX_SYNC, RENEW_EVERY, TERM, holder};
+    use common::{Member, room_with_bot, synapse};
+    use matrix_sdk::ruma::UserId;
+    use running::Running;
+    use std::time::{Duration, Instant};
+
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bot = common::bot_config(&synapse, dir.path()).await;
+    // One store_dir for both, as the README asks.
+    let matrix = common::matrix_section(&bot, &bot.homeserver);
+    let start = |name: &str| {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!("[storage]\n{storage}process_id = \"{name}\"\n\n{matrix}"),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        Running(
+            running::hearth_on(&config)
+                .env("RUST_LOG", "info")
+                .stderr(log)
+                .spawn()
+                .expect("the hearth binary starts"),
+        )
+    };
+    let log = |name: &str| std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default();
+    let held_by = |who: &'static str| async move {
+        holder(store, MATRIX_SYNC, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_some_and(|(h, _)| h == who)
+    };
+
+    let mut a = start("a");
+    let began = Instant::now();
+    while !held_by("a").await {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "a never took the lease:\n{}",
+            log("a")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut b = start("b");
+    let alice = Member::new(&synapse, "alice").await;
+    let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
+    let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str();
+    let room = room_with_bot(&alice, &bot_id, true, &[]).await;
+    alice
+        .say(&room, "!group create name:\"Grief circle\" topic:grief led_by:peer")
+        .await;
+    alice
+        .wait_for("the card", |s| from_bot(s) && s.body().starts_with("Grief circle"))
+        .await;
+    alice
+        .say(
+            &room,
+            "!meeting schedule group:\"Grief circle\" when:\"in 2m\" timezone:UTC",
+        )
+        .await;
+    alice
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    alice.say(&room, "!reminders group:\"Grief circle\" leads:1m").await;
+    alice
+        .wait_for("the new leads", |s| {
+            from_bot(s) && s.body().contains("reminds its channel 1 minute")
+        })
+        .await;
+    let still_a = held_by("a").await;
+
+    // The reminder falls due about a minute from now: kill the holder first.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let killed = Instant::now();
+    let killed_at = chrono::Utc::now().timestamp_millis();
+    while !held_by("b").await {
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "b never took the lease:\n{}",
+            log("b")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fail_over = killed.elapsed();
+    let reminded = |s: &common::Seen| from_bot(s) && s.body().contains("Reminder: Grief circle");
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let reminder = loop {
+        if let Some(first) = alice.all(reminded).await.into_iter().next() {
+            break first;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reminder within 150 s:\nb's log:\n{}",
+            log("b")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let arrived = killed.elapsed();
+    // Long enough for a repeat to show, had there been one.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let reminders = alice.all(reminded).await.len();
+    let sweeper = holder(store, bot_core::leases::RETENTION, chrono::Utc::now())
+        .await
+        .unwrap();
+    // A clean stop lets go of both leases at once.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &b.0.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = b.0.wait();
+        (b, status)
+    })
+    .await
+    .unwrap()
+    .1
+    .unwrap();
+    let left = bot_core::leases::all(store, chrono::Utc::now()).await.unwrap();
+    println!(
+        "matrix sync fail-over: lease taken {:.1} s after SIGKILL (bound {} s); reminder {:.1} s after",
+        fail_over.as_secs_f64(),
+        TERM + RENEW_EVERY,
+        arrived.as_secs_f64()
+    );
+
+    assert!(still_a, "a held the lease while it answered");
+    assert!(
+        fail_over <= Duration::from_secs((TERM + RENEW_EVERY) as u64 + 1),
+        "taken {fail_over:?} after the kill"
+    );
+    assert!(
+        reminder.ts() >= killed_at,
+        "the reminder went out after the kill, from b"
+    );
+    assert_eq!(reminders, 1, "the reminder arrived once");
+    assert!(log("b").contains("lease taken"), "{}", log("b"));
+    assert_eq!(
+        sweeper.map(|(h, _)| h),
+        Some("b".to_string()),
+        "the survivor sweeps too"
+    );
+    assert!(
+        stopped.success() && exit.success(),
+        "b stops cleanly on SIGTERM: {exit:?}"
+    );
+    assert!(left.is_empty(), "a clean stop lets go of its leases: {left:?}");
+}
+
+#[cfg(feature = "matrix")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_the_matrix_sync_moves_to_the_surviving_process_and_a_reminder_arrives_once() {
+    let server = postgres_server();
+    let url = Store::fresh_postgres_database(&server).await.unwrap();
+    let store = Store::connect_postgres(&url, None).await.unwrap();
+    two_processes_share_the_matrix_account_and_the_survivor_takes_over(&format!("url = {url:?}\n"), &store).await;
+    store.close().await;
+}
+
+/// The console on `db` (a file or a PostgreSQL URL), its clock at `clock`,
+/// `script` on standard input: (stdout, stderr, success).
+fn console(db: &str, clock: &str, script: &str) -> (String, String, bool) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["console", "--db", db, "--clock", clock])
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the hearth binary starts");
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (text(&out.stdout), text(&out.stderr), out.status.success())
+}
+
+fn scheduled_deliveries(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("-> ") && l.ends_with(" UTC]"))
+        .collect()
+}
+
+/// tests/console.rs's reminders test, on a `postgres://` --db.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_on_postgresql_sends_reminders_once_on_time_and_a_restart_repeats_none_and_catches_up() {
+    let url = Store::fresh_postgres_database(&postgres_server()).await.unwrap();
+    let (first, first_err, first_ok) = console(
+        &url,
+        "2026-03-19T10:00:00Z",
+        r#"/group create name:"Grief circle" topic:grief led_by:peer
+/meeting schedule group:"Grief circle" when:"thu 19:00" repeat:weekly timezone:Europe/Berlin
+/as bob
+/timezone zone:Europe/London
+/meeting rsvp meeting:1 answer:yes
+/wait 8h
+"#,
+    );
+    // Restarted after the next 24-hour reminder was due, and before its meeting.
+    let (second, second_err, second_ok) = console(&url, "2026-03-25T20:00:00Z", "/now\n/wait 1d\n");
+
+    assert!(first_ok && second_ok, "{first_err}{second_err}");
+    let mut first_deliveries = scheduled_deliveries(&first);
+    first_deliveries.sort();
+    assert_eq!(
+        first_deliveries,
+        vec![
+            "-> #general  [Thu 19 Mar 2026 17:00 UTC]",
+            "-> DM bob  [Thu 19 Mar 2026 17:00 UTC]"
+        ],
+        "{first}"
+    );
+    assert!(
+        first.contains("Starts in 1 hour: Thu 19 Mar 2026, 19:00 CET (90 min)."),
+        "{first}"
+    );
+    assert!(
+        first.contains("Starts in 1 hour: Thu 19 Mar 2026, 18:00 GMT"),
+        "{first}"
+    );
+    assert_eq!(
+        scheduled_deliveries(&second),
+        vec![
+            "-> #general  [Wed 25 Mar 2026 20:00 UTC]",
+            "-> #general  [Thu 26 Mar 2026 17:00 UTC]"
+        ],
+        "{second}"
+    );
+    assert!(
+        second.contains("Starts in 22 hours: Thu 26 Mar 2026, 19:00 CET"),
+        "{second}"
+    );
+    assert!(
+        second.contains("(Sent late: I was offline when this was due.)"),
+        "{second}"
+    );
+    assert!(!second.contains("19 Mar"), "nothing repeated:\n{second}");
 }

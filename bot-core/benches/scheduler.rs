@@ -1,6 +1,9 @@
 //! The scheduler at scale: 100,000 series and 1,000,000 pending jobs on a
 //! SQLite file, against 10,000 and 100,000 to show the cost stays flat.
 //! Run with `cargo bench -p bot-core --bench scheduler`; prints medians.
+//! With `HEARTH_BENCH_POSTGRES=postgres://user@host:port` (a server where
+//! it may create databases) the same runs on PostgreSQL, a fresh database
+//! each time.
 
 #![expect(
     clippy::unwrap_used,
@@ -65,8 +68,7 @@ async fn say(hearth: &Hearth, text: &str) -> String {
 /// A hearth on a fresh file holding `series` weekly series and ten pending
 /// reminders each, due over the next 30 days.
 async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("bench.db")).await.unwrap();
+    let (store, dir) = fresh_store("bench.db").await;
     let clock: Arc<dyn Clock> = Arc::new(bot_core::ManualClock::new(now));
     let hearth = Hearth::new(store.clone(), clock, CoreConfig::default());
     hearth
@@ -101,6 +103,21 @@ async fn populated(series: i64, now: DateTime<Utc>) -> (Hearth, tempfile::TempDi
     .unwrap();
     query("ANALYZE").execute(&store).await.unwrap();
     (hearth, dir)
+}
+
+/// The PostgreSQL server to run on, if one is given.
+fn postgres() -> Option<String> {
+    std::env::var("HEARTH_BENCH_POSTGRES").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh store: a new file, or a new PostgreSQL database.
+async fn fresh_store(file: &str) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = match postgres() {
+        Some(server) => Store::fresh_postgres(&server).await.unwrap(),
+        None => Store::open(&dir.path().join(file)).await.unwrap(),
+    };
+    (store, dir)
 }
 
 struct Figures {
@@ -169,8 +186,7 @@ async fn measure(series: i64) -> Figures {
 /// Lateness: the real loop on the system clock, with 300 reminders due over
 /// the next 6 seconds, 50 at each second (as digests of ten).
 async fn lateness() -> (f64, f64, f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("late.db")).await.unwrap();
+    let (store, _dir) = fresh_store("late.db").await;
     let hearth = Hearth::new(store.clone(), Arc::new(bot_core::SystemClock), CoreConfig::default());
     hearth
         .claim_admin(&place(), &Actor::member("admin", "admin"))
@@ -230,6 +246,7 @@ async fn lateness() -> (f64, f64, f64) {
 
 #[tokio::main]
 async fn main() {
+    println!("on {}", if postgres().is_some() { "PostgreSQL" } else { "SQLite" });
     println!(
         "series  pending jobs  idle tick+next_due (µs, median)  due tick per job (µs, median)  schedule one series (ms, median)"
     );

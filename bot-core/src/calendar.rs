@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use icalendar::{Calendar, CalendarDateTime, Component, EventLike, Property};
 
-use crate::error::{Context, Result};
+use crate::error::Result;
 use crate::meetings::Meeting;
 use crate::message::Attachment;
 use crate::store::Store;
@@ -199,12 +199,7 @@ fn series_event(
 
 /// A series' cancelled (None) and moved (Some) occurrences, by original start.
 async fn sorted_exceptions(store: &Store, meeting: &Meeting) -> Result<Vec<(i64, Option<i64>)>> {
-    let mut conn = store
-        .pool()
-        .acquire()
-        .await
-        .context("loading exceptions for a calendar")?;
-    let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(&mut conn, meeting.id)
+    let mut exceptions: Vec<(i64, Option<i64>)> = crate::meetings::exceptions(store, meeting.id)
         .await?
         .into_iter()
         .collect();

@@ -30,7 +30,6 @@ use chrono::{DateTime, Utc};
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
 use crate::io::{Platform, Response};
-use crate::jobs;
 use crate::members::{Community, Member};
 use crate::parse::Bound;
 use crate::store::Store;
@@ -154,7 +153,7 @@ async fn remind(
     zone: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> Result<(Response, Planned)> {
-    let mut tx = jobs::write(store).await?;
+    let mut tx = store.write().await.context("starting check-in settings")?;
     let message = settings::remind(&mut tx, (asker.me, asker.community.id), time, tell, zone).await?;
     if time.is_some() {
         plan::plan_member_prompt(&mut tx, asker.me.id, now).await?;

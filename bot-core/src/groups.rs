@@ -10,8 +10,7 @@ use chrono::NaiveDate;
 use crate::error::{Context, Result, UserError};
 use crate::members::Member;
 use crate::parse::name_key;
-use crate::store::Store;
-use sqlx::SqliteConnection;
+use crate::store::{Db, Store, query, query_as, query_scalar};
 
 /// What a group shows when nobody has written its own guideline.
 pub const DEFAULT_GUIDELINE: &str = "What is shared here stays here.";
@@ -37,14 +36,22 @@ pub struct Group {
     pub tell_facilitators: bool,
 }
 
-/// `SELECT` of every [`Group`] column, followed by the rest of the query.
+/// A query of every [`Group`] column, followed by the rest of the query.
+/// `ends` is a date written as text (`2026-12-31`) on both databases;
+/// PostgreSQL reads it back as a `DATE`, which is what decodes as one there.
 macro_rules! select_groups {
     ($rest:literal) => {
-        concat!(
+        crate::store::query_as::<crate::groups::Group>(concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
             "cost, registration, ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
             $rest
-        )
+        ))
+        .on_postgres(concat!(
+            "SELECT id, name, topic, led_by, description, format, location, capacity, ",
+            "cost, registration, CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, ",
+            "tell_facilitators FROM groups ",
+            $rest
+        ))
     };
 }
 
@@ -63,14 +70,13 @@ pub use membership::{facilitator, leave};
 /// The group a command means when it names none: the one whose home is
 /// this channel. Several, or none, and the caller is asked which.
 pub async fn homed_in(store: &Store, community: i64, channel: &str, command: &'static str) -> Result<Group> {
-    let mut homed: Vec<Group> = sqlx::query_as(select_groups!(
-        "WHERE community_id = ? AND home_channel = ? AND retired_at IS NULL ORDER BY id LIMIT 6"
-    ))
-    .bind(community)
-    .bind(channel)
-    .fetch_all(store.pool())
-    .await
-    .context("finding the group homed in a channel")?;
+    let mut homed: Vec<Group> =
+        select_groups!("WHERE community_id = ? AND home_channel = ? AND retired_at IS NULL ORDER BY id LIMIT 6")
+            .bind(community)
+            .bind(channel)
+            .fetch_all(store)
+            .await
+            .context("finding the group homed in a channel")?;
     if homed.len() == 1
         && let Some(group) = homed.pop()
     {
@@ -86,22 +92,18 @@ pub async fn homed_in(store: &Store, community: i64, channel: &str, command: &'s
 pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> {
     let by_id = wanted.strip_prefix('#').and_then(|n| n.parse::<i64>().ok());
     let found: Option<Group> = match by_id {
-        Some(id) => sqlx::query_as(select_groups!(
-            "WHERE community_id = ? AND id = ? AND retired_at IS NULL"
-        ))
-        .bind(community)
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a group by id")?,
-        None => sqlx::query_as(select_groups!(
-            "WHERE community_id = ? AND name_key = ? AND retired_at IS NULL"
-        ))
-        .bind(community)
-        .bind(name_key(wanted))
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a group by name")?,
+        Some(id) => select_groups!("WHERE community_id = ? AND id = ? AND retired_at IS NULL")
+            .bind(community)
+            .bind(id)
+            .fetch_optional(store)
+            .await
+            .context("finding a group by id")?,
+        None => select_groups!("WHERE community_id = ? AND name_key = ? AND retired_at IS NULL")
+            .bind(community)
+            .bind(name_key(wanted))
+            .fetch_optional(store)
+            .await
+            .context("finding a group by name")?,
     };
     if let Some(group) = found {
         return Ok(group);
@@ -120,18 +122,18 @@ pub async fn find(store: &Store, community: i64, wanted: &str) -> Result<Group> 
 }
 
 pub async fn by_id(store: &Store, id: i64) -> Result<Group> {
-    sqlx::query_as(select_groups!("WHERE id = ?"))
+    select_groups!("WHERE id = ?")
         .bind(id)
-        .fetch_one(store.pool())
+        .fetch_one(store)
         .await
         .context("loading a group")
 }
 
 /// The group with this id, if there is one (a group may be gone since).
 pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
-    sqlx::query_as(select_groups!("WHERE id = ?"))
+    select_groups!("WHERE id = ?")
         .bind(id)
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("finding a group")
 }
@@ -139,40 +141,45 @@ pub async fn find_by_id(store: &Store, id: i64) -> Result<Option<Group>> {
 /// Several groups in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
     let list = serde_json::to_string(ids).context("listing groups")?;
-    sqlx::query_as(select_groups!("WHERE id IN (SELECT value FROM json_each(?))"))
+    select_groups!("WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+        .on_postgres(concat!(
+            "SELECT id, name, topic, led_by, description, format, location, capacity, cost, registration, ",
+            "CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
+            "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id"
+        ))
         .bind(list)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("loading groups")
 }
 
 /// A group's own reminder settings: its leads (as written) and whether its
 /// channel gets reminders.
-pub async fn reminder_settings(conn: &mut SqliteConnection, group: i64) -> Result<(String, bool)> {
-    sqlx::query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
+pub async fn reminder_settings(db: impl Into<Db<'_>>, group: i64) -> Result<(String, bool)> {
+    query_as("SELECT reminder_leads, channel_reminders FROM groups WHERE id = ?")
         .bind(group)
-        .fetch_one(&mut *conn)
+        .fetch_one(db)
         .await
         .context("loading a group's leads")
 }
 
 /// Sets a group's reminder leads, as written (`24h,1h`).
-pub async fn set_reminder_leads(conn: &mut SqliteConnection, group: i64, leads: &str) -> Result<()> {
-    sqlx::query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
+pub async fn set_reminder_leads(db: impl Into<Db<'_>>, group: i64, leads: &str) -> Result<()> {
+    query("UPDATE groups SET reminder_leads = ? WHERE id = ?")
         .bind(leads)
         .bind(group)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("saving a group's leads")?;
     Ok(())
 }
 
 /// Turns reminders in a group's channel on or off.
-pub async fn set_channel_reminders(conn: &mut SqliteConnection, group: i64, on: bool) -> Result<()> {
-    sqlx::query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
+pub async fn set_channel_reminders(db: impl Into<Db<'_>>, group: i64, on: bool) -> Result<()> {
+    query("UPDATE groups SET channel_reminders = ? WHERE id = ?")
         .bind(on)
         .bind(group)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("turning a group's channel reminders on or off")?;
     Ok(())
@@ -180,11 +187,11 @@ pub async fn set_channel_reminders(conn: &mut SqliteConnection, group: i64, on: 
 
 /// Gives a group a zone for its posts, if it has none yet (its first
 /// meeting's).
-pub async fn adopt_zone(conn: &mut SqliteConnection, group: i64, zone: &str) -> Result<()> {
-    sqlx::query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
+pub async fn adopt_zone(db: impl Into<Db<'_>>, group: i64, zone: &str) -> Result<()> {
+    query("UPDATE groups SET timezone = COALESCE(timezone, ?) WHERE id = ?")
         .bind(zone)
         .bind(group)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("setting a group's zone")?;
     Ok(())
@@ -193,20 +200,20 @@ pub async fn adopt_zone(conn: &mut SqliteConnection, group: i64, zone: &str) -> 
 /// The zone a group's check-in weeks are cut in: fixed the first time it is
 /// needed, from the group's zone, else its community's, else UTC.
 pub async fn checkin_zone(store: &Store, group: i64) -> Result<String> {
-    let fixed: Option<Option<String>> = sqlx::query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
+    let fixed: Option<Option<String>> = query_scalar("SELECT checkin_zone FROM groups WHERE id = ?")
         .bind(group)
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("reading a group's check-in zone")?;
     Ok(match fixed.flatten() {
         Some(zone) => zone,
-        None => sqlx::query_scalar(
+        None => query_scalar(
             "UPDATE groups SET checkin_zone = COALESCE(checkin_zone, timezone,
                  (SELECT c.timezone FROM communities c WHERE c.id = groups.community_id), 'UTC')
              WHERE id = ? RETURNING checkin_zone",
         )
         .bind(group)
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("fixing a group's check-in zone")?
         .unwrap_or_else(|| "UTC".to_string()),
@@ -217,70 +224,72 @@ pub async fn checkin_zone(store: &Store, group: i64) -> Result<String> {
 /// and facilitators alike: who may see a closed group's place.
 pub async fn memberships_of(store: &Store, members: &[i64]) -> Result<std::collections::HashSet<(i64, i64)>> {
     let list = serde_json::to_string(members).context("listing members")?;
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, i64)> = query_as(
         "SELECT group_id, member_id FROM group_members WHERE member_id IN (SELECT value FROM json_each(?1))
          UNION SELECT group_id, member_id FROM group_facilitators WHERE member_id IN (SELECT value FROM json_each(?1))",
     )
+    .on_postgres(
+        "SELECT group_id, member_id FROM group_members
+         WHERE member_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(?1 AS JSON)))
+         UNION SELECT group_id, member_id FROM group_facilitators
+         WHERE member_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(?1 AS JSON)))",
+    )
     .bind(list)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("reading members' groups")?;
     Ok(rows.into_iter().collect())
 }
 
 pub(crate) async fn facilitators(store: &Store, group: i64) -> Result<Vec<Member>> {
-    facilitators_in(store.pool(), group).await
+    facilitators_in(store, group).await
 }
 
 /// A group's facilitators, read where the caller is (a pool, or its write).
-pub(crate) async fn facilitators_in<'e>(exec: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Member>> {
-    sqlx::query_as(
+pub(crate) async fn facilitators_in(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<Member>> {
+    query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM group_facilitators f
-         JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name",
+         JOIN members m ON m.id = f.member_id WHERE f.group_id = ? ORDER BY m.display_name, m.id",
     )
     .bind(group)
-    .fetch_all(exec)
+    .fetch_all(db)
     .await
     .context("listing facilitators")
 }
 
 pub async fn is_facilitator(store: &Store, group: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM group_facilitators WHERE group_id = ? AND member_id = ?")
-            .bind(group)
-            .bind(member)
-            .fetch_optional(store.pool())
-            .await
-            .context("checking a facilitator")?;
-    Ok(found.is_some())
+    query_scalar("SELECT EXISTS (SELECT 1 FROM group_facilitators WHERE group_id = ? AND member_id = ?)")
+        .bind(group)
+        .bind(member)
+        .fetch_one(store)
+        .await
+        .context("checking a facilitator")
 }
 
 /// Whether `member` belongs to `group`: a member of it, or one of its facilitators.
 pub async fn belongs(store: &Store, group: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2
-         UNION ALL SELECT 1 FROM group_facilitators WHERE group_id = ?1 AND member_id = ?2 LIMIT 1",
+    query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?1 AND member_id = ?2
+         UNION ALL SELECT 1 FROM group_facilitators WHERE group_id = ?1 AND member_id = ?2)",
     )
     .bind(group)
     .bind(member)
-    .fetch_optional(store.pool())
+    .fetch_one(store)
     .await
-    .context("checking a group's membership")?;
-    Ok(found.is_some())
+    .context("checking a group's membership")
 }
 
 /// Whether `member` facilitates any group of `community`.
 pub async fn facilitates_any(store: &Store, community: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
-         WHERE f.member_id = ? AND g.community_id = ? AND g.retired_at IS NULL LIMIT 1",
+    query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM group_facilitators f JOIN groups g ON g.id = f.group_id
+         WHERE f.member_id = ? AND g.community_id = ? AND g.retired_at IS NULL)",
     )
     .bind(member)
     .bind(community)
-    .fetch_optional(store.pool())
+    .fetch_one(store)
     .await
-    .context("checking a facilitator of any group")?;
-    Ok(found.is_some())
+    .context("checking a facilitator of any group")
 }
 
 /// A closed group (one that needs registration) keeps its link for its
@@ -304,10 +313,10 @@ pub fn may_show_place(group: &Group, place: &str, to_members: bool) -> bool {
 }
 
 /// The groups a member belongs to (not those they only facilitate), by id.
-pub(crate) async fn groups_of_member(conn: &mut SqliteConnection, member: i64) -> Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT group_id FROM group_members WHERE member_id = ?")
+pub(crate) async fn groups_of_member(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<i64>> {
+    query_scalar("SELECT group_id FROM group_members WHERE member_id = ? ORDER BY group_id")
         .bind(member)
-        .fetch_all(&mut *conn)
+        .fetch_all(db)
         .await
         .context("listing a member's groups")
 }

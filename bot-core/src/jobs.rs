@@ -313,16 +313,6 @@ pub struct Job {
     pub payload: Option<String>,
 }
 
-/// TRANSITIONAL, removed once every caller uses [`Store::write`]: a SQLite
-/// write transaction that takes the write lock at once.
-pub async fn write(store: &Store) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    store
-        .pool()
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .context("starting a write")
-}
-
 // ---------------------------------------------------------------------------
 // Taking what is due.
 

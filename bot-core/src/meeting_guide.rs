@@ -7,13 +7,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result};
 use crate::groups::{self, Group};
 use crate::meetings::{self, Meeting};
 use crate::message::{Attachment, Message};
-use crate::store::Store;
+use crate::store::{Store, query_scalar};
 
 /// One meeting as Meeting Guide reads it. Absent fields are left out, never null.
 #[derive(Debug, Serialize)]
@@ -229,7 +228,7 @@ pub async fn feed(
     let stored = meetings::guide_slugs(store, community).await?;
     let mut taken: HashSet<String> = stored.iter().filter_map(|(_, s)| s.clone()).collect();
     let stored: HashMap<i64, Option<String>> = stored.into_iter().collect();
-    let mut conn = store.pool().acquire().await.context("reading the feed's series")?;
+    let mut conn = store.acquire().await.context("reading the feed's series")?;
     let mut entries = Vec::new();
     let mut left_out = Vec::new();
     for (m, _) in &series {
@@ -273,8 +272,8 @@ pub async fn feed(
 }
 
 /// Why a series that has ended is left out, or `None` while it still meets.
-async fn ended(conn: &mut SqliteConnection, m: &Meeting, now: DateTime<Utc>) -> Result<Option<String>> {
-    Ok(match meetings::status_in(conn, m, now).await? {
+async fn ended(db: impl Into<crate::store::Db<'_>>, m: &Meeting, now: DateTime<Utc>) -> Result<Option<String>> {
+    Ok(match meetings::status_in(db, m, now).await? {
         meetings::Status::Going => None,
         meetings::Status::Ended(Some(last)) => Some(format!(
             "ended, it last met {}",
@@ -316,14 +315,14 @@ pub async fn message(store: &Store, community: i64, now: DateTime<Utc>) -> Resul
 /// The community an export is for: the one named, or the only one there is.
 pub async fn community_for_export(store: &Store, named: Option<(&str, &str)>) -> Result<Option<i64>> {
     let found: Vec<i64> = match named {
-        Some((platform, id)) => sqlx::query_scalar("SELECT id FROM communities WHERE platform = ? AND external_id = ?")
+        Some((platform, id)) => query_scalar("SELECT id FROM communities WHERE platform = ? AND external_id = ?")
             .bind(platform)
             .bind(id)
-            .fetch_all(store.pool())
+            .fetch_all(store)
             .await
             .context("finding a community")?,
-        None => sqlx::query_scalar("SELECT id FROM communities LIMIT 2")
-            .fetch_all(store.pool())
+        None => query_scalar("SELECT id FROM communities ORDER BY id LIMIT 2")
+            .fetch_all(store)
             .await
             .context("listing communities")?,
     };

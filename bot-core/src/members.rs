@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use crate::error::{Context, Result};
 use crate::io::Platform;
 use crate::message::{Line, Message};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_as, query_scalar};
 use crate::when::DateOrder;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,7 +33,7 @@ pub enum Within {
 
 /// Which community and platform this is: the platform, and the community's
 /// own id there. The one place that asks; `None` when it is gone.
-pub async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, within: Within) -> Result<Option<(Platform, String)>> {
+pub async fn community_of(db: impl Into<Db<'_>>, within: Within) -> Result<Option<(Platform, String)>> {
     let (sql, id) = match within {
         Within::Community(id) => ("SELECT platform, external_id FROM communities WHERE id = ?", id),
         Within::Group(id) => (
@@ -51,7 +51,7 @@ pub async fn community_of<'e>(db: impl sqlx::SqliteExecutor<'e>, within: Within)
             id,
         ),
     };
-    let row: Option<(String, String)> = sqlx::query_as(sql)
+    let row: Option<(String, String)> = query_as(sql)
         .bind(id)
         .fetch_optional(db)
         .await
@@ -84,16 +84,16 @@ pub async fn community(
     // Read first: every command names its community, and a write per
     // command would take the database's write lock for nothing.
     let known: Option<Community> =
-        sqlx::query_as("SELECT id, timezone FROM communities WHERE platform = ? AND external_id = ?")
+        query_as("SELECT id, timezone FROM communities WHERE platform = ? AND external_id = ?")
             .bind(platform.as_str())
             .bind(external_id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store)
             .await
             .context("finding a community")?;
     if let Some(community) = known {
         return Ok(community);
     }
-    sqlx::query_as(
+    query_as(
         "INSERT INTO communities (platform, external_id, timezone, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (platform, external_id) DO UPDATE SET platform = excluded.platform
          RETURNING id, timezone",
@@ -102,7 +102,7 @@ pub async fn community(
     .bind(external_id)
     .bind(default_zone.name())
     .bind(now.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await
     .context("upserting a community")
 }
@@ -121,7 +121,7 @@ pub async fn member(
     if let Some(member) = known.filter(|m| m.display_name == display_name) {
         return Ok(member);
     }
-    sqlx::query_as(
+    query_as(
         "INSERT INTO members (platform, external_id, display_name, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (platform, external_id) DO UPDATE SET display_name = excluded.display_name
          RETURNING id, external_id, display_name, timezone",
@@ -130,7 +130,7 @@ pub async fn member(
     .bind(external_id)
     .bind(display_name)
     .bind(now.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await
     .context("upserting a member")
 }
@@ -139,10 +139,10 @@ pub async fn member(
 /// one: what a platform reports about someone (a voice move, a mute carried
 /// out) does not bring back a member who erased themselves.
 pub async fn find(store: &Store, platform: Platform, external_id: &str) -> Result<Option<Member>> {
-    sqlx::query_as("SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?")
+    query_as("SELECT id, external_id, display_name, timezone FROM members WHERE platform = ? AND external_id = ?")
         .bind(platform.as_str())
         .bind(external_id)
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("finding a member")
 }
@@ -150,7 +150,7 @@ pub async fn find(store: &Store, platform: Platform, external_id: &str) -> Resul
 /// A person named in a command (who may never have spoken yet), without
 /// touching their display name if Hearth already knows them.
 pub async fn named_member(store: &Store, platform: Platform, external_id: &str, now: DateTime<Utc>) -> Result<Member> {
-    sqlx::query_as(
+    query_as(
         "INSERT INTO members (platform, external_id, display_name, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (platform, external_id) DO UPDATE SET platform = excluded.platform
          RETURNING id, external_id, display_name, timezone",
@@ -159,7 +159,7 @@ pub async fn named_member(store: &Store, platform: Platform, external_id: &str, 
     .bind(external_id)
     .bind(external_id)
     .bind(now.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await
     .context("upserting a named member")
 }
@@ -170,70 +170,74 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Member>> {
         return Ok(Vec::new());
     }
     let list = serde_json::to_string(ids).context("listing members")?;
-    sqlx::query_as(
-        "SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(list)
-    .fetch_all(store.pool())
-    .await
-    .context("loading members")
+    query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+        .on_postgres(
+            "SELECT id, external_id, display_name, timezone FROM members
+         WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id",
+        )
+        .bind(list)
+        .fetch_all(store)
+        .await
+        .context("loading members")
 }
 
 /// The community (its own id on its platform) of each of these groups, in
 /// one query: [`community_of`] for a batch.
 pub async fn communities_of_groups(store: &Store, groups: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
     let list = serde_json::to_string(groups).context("listing communities")?;
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String)> = query_as(
         "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
          WHERE g.id IN (SELECT value FROM json_each(?))",
     )
+    .on_postgres(
+        "SELECT g.id, c.external_id FROM groups g JOIN communities c ON c.id = g.community_id
+         WHERE g.id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
+    )
     .bind(list)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("finding communities")?;
     Ok(rows.into_iter().collect())
 }
 
 pub async fn is_recorded_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM community_admins WHERE community_id = ? AND member_id = ?")
-            .bind(community)
-            .bind(member)
-            .fetch_optional(store.pool())
-            .await
-            .context("checking a recorded admin")?;
-    Ok(found.is_some())
+    query_scalar("SELECT EXISTS (SELECT 1 FROM community_admins WHERE community_id = ? AND member_id = ?)")
+        .bind(community)
+        .bind(member)
+        .fetch_one(store)
+        .await
+        .context("checking a recorded admin")
 }
 
 /// Records `member` as the community's admin if it has none recorded yet.
 /// Returns whether they are now its recorded admin.
 pub async fn claim_admin(store: &Store, community: i64, member: i64) -> Result<bool> {
-    sqlx::query(
+    query(
         "INSERT INTO community_admins (community_id, member_id)
          SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM community_admins WHERE community_id = ?)",
     )
     .bind(community)
     .bind(member)
     .bind(community)
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("claiming a community's admin")?;
     is_recorded_admin(store, community, member).await
 }
 
-async fn set_zone(conn: &mut sqlx::SqliteConnection, member: i64, zone: Tz) -> Result<()> {
-    sqlx::query("UPDATE members SET timezone = ? WHERE id = ?")
+async fn set_zone(db: &mut Db<'_>, member: i64, zone: Tz) -> Result<()> {
+    query("UPDATE members SET timezone = ? WHERE id = ?")
         .bind(zone.name())
         .bind(member)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("setting a member's zone")?;
     Ok(())
 }
 
 /// How `member` writes numeric dates, as they set it.
-async fn date_setting<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Option<DateOrder>> {
-    let order: Option<String> = sqlx::query_scalar("SELECT date_order FROM date_settings WHERE member_id = ?")
+async fn date_setting(db: impl Into<Db<'_>>, member: i64) -> Result<Option<DateOrder>> {
+    let order: Option<String> = query_scalar("SELECT date_order FROM date_settings WHERE member_id = ?")
         .bind(member)
         .fetch_optional(db)
         .await
@@ -243,20 +247,20 @@ async fn date_setting<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Res
 
 /// How `me` writes numeric dates: as they set it, else as their zone's
 /// people do, else unknown (an ambiguous date is then asked back).
-pub async fn date_order<'e>(db: impl sqlx::SqliteExecutor<'e>, me: &Member) -> Result<Option<DateOrder>> {
+pub async fn date_order(db: impl Into<Db<'_>>, me: &Member) -> Result<Option<DateOrder>> {
     Ok(date_setting(db, me.id)
         .await?
         .or_else(|| me.zone().and_then(DateOrder::of_zone)))
 }
 
-async fn set_date_order(conn: &mut sqlx::SqliteConnection, member: i64, order: DateOrder) -> Result<()> {
-    sqlx::query(
+async fn set_date_order(db: &mut Db<'_>, member: i64, order: DateOrder) -> Result<()> {
+    query(
         "INSERT INTO date_settings (member_id, date_order) VALUES (?, ?)
          ON CONFLICT (member_id) DO UPDATE SET date_order = excluded.date_order",
     )
     .bind(member)
     .bind(order.name())
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("saving a member's date order")?;
     Ok(())
@@ -274,18 +278,19 @@ fn order_words(order: DateOrder) -> &'static str {
 /// they write numeric dates, in the caller's write transaction (with the
 /// plans that follow the zone).
 pub async fn timezone(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
     dates: Option<DateOrder>,
     now: DateTime<Utc>,
 ) -> Result<Message> {
+    let mut db: Db<'_> = db.into();
     if let Some(order) = dates {
-        set_date_order(conn, me.id, order).await?;
+        set_date_order(&mut db, me.id, order).await?;
     }
-    let zone_line = timezone_line(conn, me, community, zone, now).await?;
-    let set = date_setting(&mut *conn, me.id).await?;
+    let zone_line = timezone_line(&mut db, me, community, zone, now).await?;
+    let set = date_setting(&mut db, me.id).await?;
     let by_zone = zone.or(me.zone()).and_then(DateOrder::of_zone);
     let dates_line = match (set, by_zone) {
         (Some(order), _) => Line::text(format!("You write dates {}.", order_words(order))),
@@ -308,7 +313,7 @@ pub async fn timezone(
 
 /// The zone part of `/timezone`: sets it if given, and says it.
 async fn timezone_line(
-    conn: &mut sqlx::SqliteConnection,
+    db: &mut Db<'_>,
     me: &Member,
     community: &Community,
     zone: Option<Tz>,
@@ -317,7 +322,7 @@ async fn timezone_line(
     let local = |z: Tz| now.with_timezone(&z).format("%a %-d %b, %H:%M").to_string();
     Ok(match zone {
         Some(zone) => {
-            set_zone(conn, me.id, zone).await?;
+            set_zone(db, me.id, zone).await?;
             Message::new().line(Line::text(format!(
                 "Your time zone is now {} (it's {} there). I'll show you times in it.",
                 zone.name(),
@@ -344,11 +349,15 @@ async fn timezone_line(
 
 /// The zone each of `ids` set for themselves (`None`: none set), for those
 /// still recorded, in one query whatever their number.
-pub(crate) async fn zones_of(conn: &mut sqlx::SqliteConnection, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
+pub(crate) async fn zones_of(db: impl Into<Db<'_>>, ids: &[i64]) -> Result<Vec<(i64, Option<String>)>> {
     let list = serde_json::to_string(ids).context("listing members")?;
-    sqlx::query_as("SELECT id, timezone FROM members WHERE id IN (SELECT value FROM json_each(?))")
+    query_as("SELECT id, timezone FROM members WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+        .on_postgres(
+            "SELECT id, timezone FROM members
+             WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id",
+        )
         .bind(list)
-        .fetch_all(&mut *conn)
+        .fetch_all(db)
         .await
         .context("reading members' zones")
 }

@@ -50,15 +50,15 @@ pub fn adapter_connected(platform: Platform, connected: bool) {
 /// last delivered one went out (its recorded send time minus its due time).
 pub async fn refresh_from_store(store: &crate::Store) -> Result<()> {
     use crate::error::Context as _;
-    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'pending'")
-        .fetch_one(store.pool())
+    let pending: i64 = crate::store::query_scalar("SELECT count(*) FROM jobs WHERE state = 'pending'")
+        .fetch_one(store)
         .await
         .context("counting pending jobs")?;
     metrics::gauge!(PENDING_JOBS).set(pending as f64);
-    let last: Option<(i64, i64)> = sqlx::query_as(
+    let last: Option<(i64, i64)> = crate::store::query_as(
         "SELECT due_at, done_at FROM jobs WHERE state = 'sent' AND done_at IS NOT NULL ORDER BY done_at DESC, id DESC LIMIT 1",
     )
-    .fetch_optional(store.pool())
+    .fetch_optional(store)
     .await
     .context("reading the last delivery")?;
     if let Some((due, done)) = last {

@@ -12,17 +12,27 @@ use serde_json::{Map, Value, json};
 use crate::error::{Context, Result};
 use crate::members::Member;
 use crate::message::{Attachment, Line, Message};
-use crate::store::Store;
+use crate::store::{Backend, Store, query, query_as, query_scalar};
 
-/// The tables with a `member_id` column, by name.
+/// The tables with a `member_id` column, by name (in byte order on both
+/// databases, so the export reads the same).
 pub(crate) async fn member_tables(store: &Store) -> Result<Vec<String>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT m.name FROM sqlite_master m
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'
            AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'member_id')
          ORDER BY m.name",
     )
-    .fetch_all(store.pool())
+    .on_postgres(
+        "SELECT CAST(t.table_name AS TEXT) FROM information_schema.tables t
+         WHERE t.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+           AND t.table_name NOT LIKE '\\_sqlx%'
+           AND EXISTS (SELECT 1 FROM information_schema.columns c
+                       WHERE c.table_schema = t.table_schema AND c.table_name = t.table_name
+                         AND c.column_name = 'member_id')
+         ORDER BY CAST(t.table_name AS TEXT) COLLATE \"C\"",
+    )
+    .fetch_all(store)
     .await
     .context("listing the tables that name members")
 }
@@ -113,36 +123,60 @@ fn quoted(name: &str) -> String {
 }
 
 /// Every row of `table` that names `member`, as JSON objects.
+///
+/// Both databases give the same JSON: instants (Unix seconds) as UTC dates,
+/// and flags (BOOLEAN on PostgreSQL) as 1 or 0, as SQLite stores them.
 async fn rows(store: &Store, table: &str, member: i64) -> Result<Vec<Value>> {
-    let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+    let columns: Vec<(String, String)> = query_as("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
+        .on_postgres(
+            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = ?
+             ORDER BY ordinal_position",
+        )
         .bind(table)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("reading a table's columns")?;
+    let backend = store.backend();
     let pairs: Vec<String> = columns
         .iter()
-        .map(|c| {
+        .map(|(c, kind)| {
+            let q = quoted(c);
             // Instants are stored as Unix seconds; people read them as dates.
-            let value = if crate::when::is_instant(c) {
-                let q = quoted(c);
-                format!(
+            let value = match backend {
+                Backend::Sqlite if crate::when::is_instant(c) => format!(
                     "CASE typeof({q}) WHEN 'integer' THEN strftime('%Y-%m-%dT%H:%M:%SZ', {q}, 'unixepoch') ELSE {q} END"
-                )
-            } else {
-                quoted(c)
+                ),
+                Backend::Postgres if crate::when::is_instant(c) && matches!(kind.as_str(), "bigint" | "integer") => {
+                    format!("to_char(to_timestamp({q}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+                }
+                Backend::Postgres if kind == "boolean" => format!("CAST({q} AS INTEGER)"),
+                _ => q,
             };
             format!("'{}', {value}", c.replace('\'', "''"))
         })
         .collect();
-    let sql = format!(
-        "SELECT json_object({}) FROM {} WHERE member_id = ?",
-        pairs.join(", "),
-        quoted(table)
-    );
+    // Rows in the order of their columns' values, the same on both (no
+    // table here is ordered by when its rows were written).
+    let order: Vec<String> = columns.iter().map(|(c, _)| quoted(c)).collect();
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "SELECT json_object({}) FROM {} WHERE member_id = ? ORDER BY {}",
+            pairs.join(", "),
+            quoted(table),
+            order.join(", ")
+        ),
+        Backend::Postgres => format!(
+            "SELECT CAST(json_build_object({}) AS TEXT) FROM {} WHERE member_id = ? ORDER BY {}",
+            pairs.join(", "),
+            quoted(table),
+            order.join(", ")
+        ),
+    };
     // Table and column names come from the schema, quoted; the member is bound.
-    let found: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    let found: Vec<String> = query_scalar(sql)
         .bind(member)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("reading a member's rows")?;
     found
@@ -165,23 +199,23 @@ async fn everything(store: &Store, member: i64) -> Result<Vec<(String, Vec<Value
 
 /// The groups `member` belongs to or facilitates, with both roles named.
 async fn memberships(store: &Store, member: i64) -> Result<Vec<String>> {
-    let found: Vec<(String, i64, i64)> = sqlx::query_as(
+    let found: Vec<(String, bool, bool)> = query_as(
         "SELECT g.name,
                 EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.member_id = ?1),
                 EXISTS (SELECT 1 FROM group_facilitators f WHERE f.group_id = g.id AND f.member_id = ?1)
          FROM groups g
          WHERE g.id IN (SELECT group_id FROM group_members WHERE member_id = ?1
                         UNION SELECT group_id FROM group_facilitators WHERE member_id = ?1)
-         ORDER BY g.name_key",
+         ORDER BY g.name_key, g.id",
     )
     .bind(member)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing a member's groups")?;
     Ok(found
         .into_iter()
         .map(|(name, member, facilitator)| {
-            let roles: Vec<&str> = [(member == 1, "member"), (facilitator == 1, "facilitator")]
+            let roles: Vec<&str> = [(member, "member"), (facilitator, "facilitator")]
                 .into_iter()
                 .filter_map(|(has, role)| has.then_some(role))
                 .collect();
@@ -242,14 +276,14 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
 
 /// Groups of which `member` is the only facilitator.
 async fn sole_facilitator_of(store: &Store, member: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT g.name FROM group_facilitators f JOIN groups g ON g.id = f.group_id
          WHERE f.member_id = ?
            AND (SELECT COUNT(*) FROM group_facilitators o WHERE o.group_id = f.group_id) = 1
-         ORDER BY g.name_key",
+         ORDER BY g.name_key, g.id",
     )
     .bind(member)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("finding groups with one facilitator")
 }
@@ -257,13 +291,13 @@ async fn sole_facilitator_of(store: &Store, member: i64) -> Result<Vec<String>> 
 /// Who can appoint a facilitator in `community`: its recorded admins other
 /// than `member`, by name.
 async fn appointers(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar(
+    query_scalar(
         "SELECT m.display_name FROM community_admins a JOIN members m ON m.id = a.member_id
-         WHERE a.community_id = ? AND a.member_id <> ? ORDER BY m.display_name",
+         WHERE a.community_id = ? AND a.member_id <> ? ORDER BY m.display_name, m.id",
     )
     .bind(community)
     .bind(member)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing a community's admins")
 }
@@ -322,23 +356,21 @@ pub(crate) async fn forgetme(
     }
     let member_tables = member_tables(store).await?;
     let kept = crate::checkins::closed_weeks_of(store, me.id, now).await?;
-    let mut tx = store.pool().begin().await.context("starting to forget a member")?;
+    let mut tx = store.begin().await.context("starting to forget a member")?;
     crate::checkins::keep(&mut tx, kept).await?;
     for table in member_tables {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {} WHERE member_id = ?",
-            quoted(&table)
-        )))
-        .bind(me.id)
-        .execute(&mut *tx)
-        .await
-        .context("erasing a member's rows")?;
+        // The table's name comes from the schema, quoted; the member is bound.
+        query(format!("DELETE FROM {} WHERE member_id = ?", quoted(&table)))
+            .bind(me.id)
+            .execute(&mut tx)
+            .await
+            .context("erasing a member's rows")?;
     }
     // Whatever else names them by reference is cleared by the schema's own
     // ON DELETE rules.
-    sqlx::query("DELETE FROM members WHERE id = ?")
+    query("DELETE FROM members WHERE id = ?")
         .bind(me.id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .context("erasing a member")?;
     tx.commit().await.context("committing a member's erasure")?;

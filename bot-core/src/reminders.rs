@@ -8,8 +8,11 @@ use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
+use crate::store::{Db, query, query_as};
 
 pub(crate) mod card;
+#[cfg(test)]
+mod on_both_stores;
 pub(crate) mod plan;
 pub(crate) mod send;
 
@@ -160,9 +163,13 @@ impl Settings {
     }
 }
 
-pub async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Settings> {
+pub async fn settings(db: impl Into<Db<'_>>, member: i64) -> Result<Settings> {
     let found: Option<Settings> =
-        sqlx::query_as("SELECT leads, dm, quiet_start, quiet_end FROM reminder_settings WHERE member_id = ?")
+        query_as("SELECT leads, dm, quiet_start, quiet_end FROM reminder_settings WHERE member_id = ?")
+            .on_postgres(
+                "SELECT leads, dm, CAST(quiet_start AS TIME) AS quiet_start, CAST(quiet_end AS TIME) AS quiet_end
+                 FROM reminder_settings WHERE member_id = ?",
+            )
             .bind(member)
             .fetch_optional(db)
             .await
@@ -173,7 +180,7 @@ pub async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Res
 /// Each of `ids`' settings, for those who have any, in one query whatever
 /// their number.
 pub(crate) async fn settings_of(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<Db<'_>>,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Settings>> {
     #[derive(sqlx::FromRow)]
@@ -183,12 +190,17 @@ pub(crate) async fn settings_of(
         settings: Settings,
     }
     let list = serde_json::to_string(ids).context("listing members")?;
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = query_as(
         "SELECT member_id, leads, dm, quiet_start, quiet_end FROM reminder_settings
          WHERE member_id IN (SELECT value FROM json_each(?))",
     )
+    .on_postgres(
+        "SELECT member_id, leads, dm, CAST(quiet_start AS TIME) AS quiet_start, CAST(quiet_end AS TIME) AS quiet_end
+         FROM reminder_settings
+         WHERE member_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
+    )
     .bind(list)
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .context("reading RSVP'd recipients for a plan")?;
     Ok(rows.into_iter().map(|r| (r.member_id, r.settings)).collect())
@@ -211,29 +223,39 @@ pub(crate) struct Recipient {
 /// each owner: it is read by every plan of a series, and split it would
 /// carry the group's whole member list (thousands in a large group) from
 /// one query to the next, where the join keeps it to those with DMs on.
-pub(crate) async fn dm_on_in_group(
-    conn: &mut sqlx::SqliteConnection,
-    group: i64,
-    only: Option<i64>,
-) -> Result<Vec<Recipient>> {
+pub(crate) async fn dm_on_in_group(db: impl Into<Db<'_>>, group: i64, only: Option<i64>) -> Result<Vec<Recipient>> {
     match only {
-        None => sqlx::query_as(
+        None => query_as(
             "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
              FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
              JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND s.dm = 1",
+             WHERE gm.group_id = ? AND s.dm = TRUE",
+        )
+        .on_postgres(
+            "SELECT m.id, m.timezone, s.leads, s.dm,
+                 CAST(s.quiet_start AS TIME) AS quiet_start, CAST(s.quiet_end AS TIME) AS quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND s.dm = TRUE",
         )
         .bind(group),
-        Some(member) => sqlx::query_as(
+        Some(member) => query_as(
             "SELECT m.id, m.timezone, s.leads, s.dm, s.quiet_start, s.quiet_end
              FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
              JOIN members m ON m.id = gm.member_id
-             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = 1",
+             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = TRUE",
+        )
+        .on_postgres(
+            "SELECT m.id, m.timezone, s.leads, s.dm,
+                 CAST(s.quiet_start AS TIME) AS quiet_start, CAST(s.quiet_end AS TIME) AS quiet_end
+             FROM group_members gm JOIN reminder_settings s ON s.member_id = gm.member_id
+             JOIN members m ON m.id = gm.member_id
+             WHERE gm.group_id = ? AND gm.member_id = ? AND s.dm = TRUE",
         )
         .bind(group)
         .bind(member),
     }
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .context("reading DM recipients for a plan")
 }
@@ -317,23 +339,24 @@ impl<'a> MemberAsked<'a> {
     }
 }
 
-pub async fn member_settings(conn: &mut sqlx::SqliteConnection, me: &Member, asked: Asked<'_>) -> Result<Message> {
+pub async fn member_settings(db: impl Into<Db<'_>>, me: &Member, asked: Asked<'_>) -> Result<Message> {
+    let mut db = db.into();
     let asked = MemberAsked::read(asked)?;
     // Back to the defaults: each group's own lead times, DMs for what one
     // RSVPs to, no quiet hours.
     if !asked.cleared.is_empty() {
-        clear_member(&mut *conn, me.id, &asked.cleared).await?;
+        clear_member(&mut db, me.id, &asked.cleared).await?;
     }
     if asked.leads.is_some() || asked.dm.is_some() || asked.quiet.is_some() {
-        save_member(&mut *conn, me.id, &asked).await?;
+        save_member(&mut db, me.id, &asked).await?;
     }
-    let s = settings(&mut *conn, me.id).await?;
+    let s = settings(&mut db, me.id).await?;
     Ok(member_card(&s))
 }
 
 /// Puts the settings `cleared` names back to their defaults.
-async fn clear_member(conn: &mut sqlx::SqliteConnection, member: i64, cleared: &[&str]) -> Result<()> {
-    sqlx::query(
+async fn clear_member(db: impl Into<Db<'_>>, member: i64, cleared: &[&str]) -> Result<()> {
+    query(
         "UPDATE reminder_settings SET leads = CASE WHEN ? THEN NULL ELSE leads END,
              dm = CASE WHEN ? THEN NULL ELSE dm END,
              quiet_start = CASE WHEN ? THEN NULL ELSE quiet_start END,
@@ -345,41 +368,42 @@ async fn clear_member(conn: &mut sqlx::SqliteConnection, member: i64, cleared: &
     .bind(cleared.contains(&"quiet"))
     .bind(cleared.contains(&"quiet"))
     .bind(member)
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("clearing reminder settings")?;
     Ok(())
 }
 
 /// Saves the settings given a value, creating the member's row if need be.
-async fn save_member(conn: &mut sqlx::SqliteConnection, member: i64, asked: &MemberAsked<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
+async fn save_member(db: impl Into<Db<'_>>, member: i64, asked: &MemberAsked<'_>) -> Result<()> {
+    let mut db = db.into();
+    query("INSERT INTO reminder_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
         .bind(member)
-        .execute(&mut *conn)
+        .execute(&mut db)
         .await
         .context("creating reminder settings")?;
     if let Some(leads) = &asked.leads {
-        sqlx::query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
+        query("UPDATE reminder_settings SET leads = ? WHERE member_id = ?")
             .bind(leads_text(leads))
             .bind(member)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("saving leads")?;
     }
     if let Some(dm) = asked.dm {
-        sqlx::query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
+        query("UPDATE reminder_settings SET dm = ? WHERE member_id = ?")
             .bind(dm == "on")
             .bind(member)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("saving the DM choice")?;
     }
     if let Some(quiet) = asked.quiet {
-        sqlx::query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
+        query("UPDATE reminder_settings SET quiet_start = ?, quiet_end = ? WHERE member_id = ?")
             .bind(quiet.map(|q| crate::when::hhmm(q.0)))
             .bind(quiet.map(|q| crate::when::hhmm(q.1)))
             .bind(member)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("saving quiet hours")?;
     }
@@ -414,7 +438,8 @@ fn member_card(s: &Settings) -> Message {
 
 /// `/reminders group:…`: a group's default leads (its facilitators), in the
 /// caller's write transaction.
-pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, asked: Asked<'_>) -> Result<Message> {
+pub async fn group_settings(db: impl Into<Db<'_>>, group: &Group, asked: Asked<'_>) -> Result<Message> {
+    let mut db = db.into();
     if asked.dm.is_some() || asked.quiet.is_some() {
         return Err(UserError::BadValue {
             option: "group",
@@ -425,16 +450,16 @@ pub async fn group_settings(conn: &mut sqlx::SqliteConnection, group: &Group, as
     let cleared = crate::groups::clear_names(asked.clear, GROUP_CLEARABLE, "leads")?;
     set_and_cleared(&cleared, "leads", asked.leads.is_some())?;
     if !cleared.is_empty() {
-        crate::groups::set_reminder_leads(&mut *conn, group.id, "24h,1h").await?;
+        crate::groups::set_reminder_leads(&mut db, group.id, "24h,1h").await?;
     }
     if let Some(channel) = asked.channel {
-        crate::groups::set_channel_reminders(&mut *conn, group.id, channel == "on").await?;
+        crate::groups::set_channel_reminders(&mut db, group.id, channel == "on").await?;
     }
     if let Some(raw) = asked.leads {
         let leads = parse_leads(raw)?;
-        crate::groups::set_reminder_leads(&mut *conn, group.id, &leads_text(&leads)).await?;
+        crate::groups::set_reminder_leads(&mut db, group.id, &leads_text(&leads)).await?;
     }
-    let (current, in_channel) = crate::groups::reminder_settings(&mut *conn, group.id).await?;
+    let (current, in_channel) = crate::groups::reminder_settings(&mut db, group.id).await?;
     let words = parse_leads(&current)
         .unwrap_or_default()
         .iter()

@@ -9,7 +9,7 @@ use unicode_security::MixedScript as _;
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Message, Span};
 use crate::parse::{Bound, name_key};
-use crate::store::Store;
+use crate::store::{Store, query_as, query_scalar};
 
 /// The topic whose entries are local crisis lines.
 pub const CRISIS_TOPIC: &str = "crisis";
@@ -184,9 +184,9 @@ async fn add(
     let topic = topic.map(name_key).filter(|t| !t.is_empty());
     let topic = topic.as_deref().unwrap_or(DEFAULT_TOPIC);
     let description = description.map(str::trim).filter(|d| !d.is_empty());
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
+    let count: i64 = query_scalar("SELECT COUNT(*) FROM resources WHERE community_id = ?")
         .bind(community)
-        .fetch_one(store.pool())
+        .fetch_one(store)
         .await
         .context("counting resources")?;
     if count >= PER_COMMUNITY {
@@ -196,7 +196,7 @@ async fn add(
         }
         .into());
     }
-    let added = sqlx::query_scalar::<_, i64>(
+    let added = query_scalar::<i64>(
         "INSERT INTO resources (community_id, title, title_key, url, topic, description, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (community_id, title_key) DO NOTHING RETURNING id",
@@ -208,7 +208,7 @@ async fn add(
     .bind(topic)
     .bind(description)
     .bind(now.timestamp())
-    .fetch_optional(store.pool())
+    .fetch_optional(store)
     .await
     .context("adding a resource")?;
     let Some(id) = added else {
@@ -240,22 +240,21 @@ async fn add(
 async fn find(store: &Store, community: i64, wanted: &str) -> Result<Option<Resource>> {
     let wanted = wanted.trim();
     if let Ok(id) = wanted.strip_prefix('#').unwrap_or(wanted).parse::<i64>() {
-        let found: Option<Resource> = sqlx::query_as(
-            "SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?",
-        )
-        .bind(community)
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await
-        .context("finding a resource by id")?;
+        let found: Option<Resource> =
+            query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND id = ?")
+                .bind(community)
+                .bind(id)
+                .fetch_optional(store)
+                .await
+                .context("finding a resource by id")?;
         if found.is_some() {
             return Ok(found);
         }
     }
-    sqlx::query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
+    query_as("SELECT id, title, url, topic, description FROM resources WHERE community_id = ? AND title_key = ?")
         .bind(community)
         .bind(name_key(wanted))
-        .fetch_optional(store.pool())
+        .fetch_optional(store)
         .await
         .context("finding a resource by title")
 }
@@ -274,10 +273,10 @@ pub(crate) async fn touches_crisis(store: &Store, community: i64, cmd: &Cmd<'_>)
 
 async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> {
     let removed: Option<String> = match find(store, community, wanted).await? {
-        Some(found) => sqlx::query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
+        Some(found) => query_scalar("DELETE FROM resources WHERE community_id = ? AND id = ? RETURNING title")
             .bind(community)
             .bind(found.id)
-            .fetch_optional(store.pool())
+            .fetch_optional(store)
             .await
             .context("removing a resource")?,
         None => None,
@@ -291,14 +290,14 @@ async fn remove(store: &Store, community: i64, wanted: &str) -> Result<Message> 
 
 /// The community's entries, optionally of one topic, by topic then title.
 pub(crate) async fn of_community(store: &Store, community: i64, topic: Option<&str>) -> Result<Vec<Resource>> {
-    sqlx::query_as(
+    query_as(
         "SELECT id, title, url, topic, description FROM resources
          WHERE community_id = ? AND (? IS NULL OR topic = ?) ORDER BY topic, title_key",
     )
     .bind(community)
     .bind(topic)
     .bind(topic)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing resources")
 }
@@ -365,6 +364,81 @@ pub(crate) async fn crisis_lines(store: &Store, community: i64) -> Result<Vec<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The list through its own SQL alone, so this runs on PostgreSQL as well
+    /// (`HEARTH_TEST_POSTGRES`): added, found by number and by title in any
+    /// case, listed by topic, refused twice, removed.
+    #[tokio::test]
+    async fn the_list_reads_and_writes_alike_on_either_database() {
+        let store = Store::for_test().await.unwrap();
+        crate::store::query(
+            "INSERT INTO communities (id, platform, external_id, timezone) VALUES (1, 'console', 'local', 'UTC')",
+        )
+        .execute(&store)
+        .await
+        .unwrap();
+        let now = chrono::DateTime::from_timestamp(1_773_914_400, 0).unwrap();
+        let add = |title: &'static str, topic: Option<&'static str>| {
+            let store = store.clone();
+            async move {
+                let cmd = Cmd::Add {
+                    title,
+                    url: "https://example.org",
+                    topic,
+                    description: None,
+                };
+                run(&store, cmd, 1, now).await
+            }
+        };
+
+        add("Samaritans", Some("Crisis")).await.unwrap();
+        add("Grief notes", None).await.unwrap();
+        let twice = add("SAMARITANS", Some("crisis")).await;
+        let by_number = find(&store, 1, "#1").await.unwrap().map(|r| r.title);
+        let by_title = find(&store, 1, "grief NOTES").await.unwrap().map(|r| r.id);
+        let crisis: Vec<String> = crisis_lines(&store, 1)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.title)
+            .collect();
+        let all: Vec<String> = of_community(&store, 1, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}: {}", r.topic, r.title))
+            .collect();
+        let removed = run(&store, Cmd::Remove { resource: "samaritans" }, 1, now)
+            .await
+            .unwrap();
+        let left = of_community(&store, 1, None).await.unwrap().len();
+
+        assert!(twice.is_err(), "one entry per title");
+        assert_eq!(by_number.as_deref(), Some("Samaritans"));
+        assert_eq!(by_title, Some(2));
+        assert_eq!(crisis, ["Samaritans"]);
+        assert_eq!(
+            all,
+            ["crisis: Samaritans", format!("{DEFAULT_TOPIC}: Grief notes").as_str()]
+        );
+        assert!(
+            removed.plain("/").contains("Removed Samaritans"),
+            "{}",
+            removed.plain("/")
+        );
+        assert_eq!(left, 1);
+        assert_eq!(
+            crate::meeting_guide::community_for_export(&store, None).await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            crate::meeting_guide::community_for_export(&store, Some(("console", "local")))
+                .await
+                .unwrap(),
+            Some(1)
+        );
+        crate::metrics::refresh_from_store(&store).await.unwrap();
+    }
 
     #[test]
     fn only_http_urls_with_a_host_pass() {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Context, Result};
 use crate::jobs;
-use crate::store::Store;
+use crate::store::{Store, query};
 
 /// The default retention period.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -23,6 +23,16 @@ pub struct Swept {
     pub groups: u64,
 }
 
+/// Past RSVPs: of occurrences held before `?1`, where they now happen.
+const SWEEP_RSVPS_SQLITE: &str = "DELETE FROM rsvps WHERE (meeting_id, occurrence, member_id) IN (
+             SELECT r.meeting_id, r.occurrence, r.member_id FROM rsvps r
+             LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+             WHERE r.occurrence < ?1 AND (e.moved_to IS NULL OR e.moved_to < ?1)
+             UNION ALL
+             SELECT r.meeting_id, r.occurrence, r.member_id FROM meeting_exceptions e
+             CROSS JOIN rsvps r ON r.meeting_id = e.meeting_id AND r.occurrence = e.occurrence
+             WHERE e.moved_to < ?1 AND e.occurrence >= ?1)";
+
 /// Deletes what is older than `keep` at `now`. An RSVP goes by when its
 /// occurrence happens, moved or not: a meeting postponed past its original
 /// date keeps its answers until it has been held. (Moved occurrences are
@@ -30,43 +40,43 @@ pub struct Swept {
 pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<Swept> {
     let before = now - keep;
     let jobs = jobs::sweep_done(store, before).await?;
-    let rsvps = sqlx::query(
-        "DELETE FROM rsvps WHERE rowid IN (
-             SELECT r.rowid FROM rsvps r
-             LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
-             WHERE r.occurrence < ?1 AND (e.moved_to IS NULL OR e.moved_to < ?1)
-             UNION ALL
-             SELECT r.rowid FROM meeting_exceptions e
-             CROSS JOIN rsvps r ON r.meeting_id = e.meeting_id AND r.occurrence = e.occurrence
-             WHERE e.moved_to < ?1 AND e.occurrence >= ?1)",
-    )
-    .bind(before.timestamp())
-    .execute(store.pool())
-    .await
-    .context("sweeping past RSVPs")?
-    .rows_affected();
+    let rsvps = past_rsvps(store, before.timestamp()).await?;
     // A retired group's history goes with it, the retention period after:
     // its series, their RSVPs and jobs, its members and prompts.
-    let groups = sqlx::query("DELETE FROM groups WHERE retired_at < ?")
+    let groups = query("DELETE FROM groups WHERE retired_at < ?")
         .bind(before.timestamp())
-        .execute(store.pool())
+        .execute(store)
         .await
         .context("sweeping retired groups")?
         .rows_affected();
     Ok(Swept { jobs, rsvps, groups })
 }
 
+/// Deletes the RSVPs of occurrences held before `before` (Unix seconds),
+/// where they now happen.
+pub(crate) async fn past_rsvps(store: &Store, before: i64) -> Result<u64> {
+    // SQLite's CROSS JOIN fixes the join order (exceptions first);
+    // PostgreSQL has no CROSS JOIN … ON and its planner finds that order.
+    Ok(query(SWEEP_RSVPS_SQLITE)
+        .on_postgres(SWEEP_RSVPS_SQLITE.replace("CROSS JOIN", "JOIN"))
+        .bind(before)
+        .execute(store)
+        .await
+        .context("sweeping past RSVPs")?
+        .rows_affected())
+}
+
 /// A member left `group`: their answers to its meetings still to come (where
 /// they now happen, moved or not) go, in the caller's write transaction.
 pub(crate) async fn left_group(
-    conn: &mut sqlx::SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     group: i64,
     member: i64,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM rsvps WHERE rowid IN (
-             SELECT r.rowid FROM rsvps r
+    Ok(query(
+        "DELETE FROM rsvps WHERE (meeting_id, occurrence, member_id) IN (
+             SELECT r.meeting_id, r.occurrence, r.member_id FROM rsvps r
              JOIN meetings m ON m.id = r.meeting_id
              LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
              WHERE r.member_id = ? AND m.group_id = ? AND COALESCE(e.moved_to, r.occurrence) >= ?)",
@@ -74,7 +84,7 @@ pub(crate) async fn left_group(
     .bind(member)
     .bind(group)
     .bind(now.timestamp())
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("dropping a leaver's RSVPs")?
     .rows_affected())

@@ -164,14 +164,14 @@ impl Store {
             pool.close().await;
         }
         // Each test's database is named with its birth, and those born more
-        // than an hour ago are dropped here (one still in use refuses, and
-        // stays), so a test server's disk holds about one suite's worth.
+        // than ten minutes ago are dropped here (one still in use refuses,
+        // and stays), so a test server's disk holds a few minutes' worth.
         let stale: Vec<String> =
             sqlx::query_scalar("SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'hearth\\_test\\_%'")
                 .fetch_all(&mut *conn)
                 .await
                 .context("listing old test databases")?;
-        let born_before = chrono::Utc::now().timestamp() - 3600;
+        let born_before = chrono::Utc::now().timestamp() - 600;
         for old in stale {
             let born = old.split('_').nth(2).and_then(|t| t.parse::<i64>().ok());
             if born.is_some_and(|b| b < born_before) {
@@ -186,7 +186,7 @@ impl Store {
             uuid::Uuid::new_v4().simple()
         );
         let created = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE {name} TEMPLATE {template}"
+            "CREATE DATABASE {name} TEMPLATE {template} STRATEGY = FILE_COPY"
         )))
         .execute(&mut *conn)
         .await
@@ -288,15 +288,6 @@ impl Store {
                 .iter()
                 .map(|m| m.version)
                 .collect(),
-        }
-    }
-
-    /// The SQLite pool, while code that still speaks to it directly remains.
-    #[allow(clippy::panic)]
-    pub fn pool(&self) -> &SqlitePool {
-        match &self.pool {
-            Pool::Sqlite(p) => p,
-            Pool::Postgres(_) => panic!("transitional: this code speaks only to SQLite"),
         }
     }
 

@@ -30,7 +30,139 @@ pub struct DiscordConfig {
     /// the proxy's job. Tests point it at a fake Discord.
     #[serde(default)]
     pub api_base_url: Option<String>,
+    /// `shards = { total = N, run = "A-B" }`: this process runs shards A to
+    /// B of N (all of them when `run` is left out), other processes the
+    /// rest. Unset: Discord's recommended count, all in this process.
+    #[serde(default)]
+    pub shards: Option<Shards>,
 }
+
+/// The Discord shards this process runs: `first..=last` of `total`.
+/// Built only through [`Shards::new`] (or from the configuration, which goes
+/// through it), so always valid: `first <= last < total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "ShardsSetting")]
+pub struct Shards {
+    total: u32,
+    first: u32,
+    last: u32,
+}
+
+/// `[discord] shards` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardsSetting {
+    total: u32,
+    #[serde(default)]
+    run: Option<Run>,
+}
+
+/// `run = "A-B"`, `run = "A"`, or `run = A`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Run {
+    Number(u32),
+    Text(String),
+}
+
+impl TryFrom<ShardsSetting> for Shards {
+    type Error = String;
+
+    fn try_from(setting: ShardsSetting) -> Result<Self, String> {
+        let (first, last) = match setting.run {
+            None => (0, setting.total.saturating_sub(1)),
+            Some(Run::Number(n)) => (n, n),
+            Some(Run::Text(text)) => {
+                let number = |s: &str| s.trim().parse::<u32>().ok();
+                let parsed = match text.split_once('-') {
+                    Some((a, b)) => number(a).zip(number(b)),
+                    None => number(&text).map(|n| (n, n)),
+                };
+                parsed.ok_or_else(|| {
+                    format!(
+                        "discord.shards: run = {text:?} is not a shard or a range of shards; write run = \"0-3\" (shards 0 to 3) or run = \"2\" (shard 2 alone)"
+                    )
+                })?
+            }
+        };
+        Self::new(setting.total, first, last)
+    }
+}
+
+impl Shards {
+    /// Shards `first..=last` of `total`, or what is wrong with them, naming
+    /// the setting.
+    pub fn new(total: u32, first: u32, last: u32) -> Result<Self, String> {
+        if total == 0 {
+            return Err("discord.shards: total must be at least 1 (it is how many shards the bot has in all)".into());
+        }
+        if first > last {
+            return Err(format!(
+                "discord.shards: run = \"{first}-{last}\" starts after it ends; write the lower shard first"
+            ));
+        }
+        if last >= total {
+            return Err(format!(
+                "discord.shards: run = \"{first}-{last}\" goes past the last shard: with total = {total}, shards are numbered 0 to {}",
+                total - 1
+            ));
+        }
+        Ok(Self { total, first, last })
+    }
+
+    /// Every shard of `total` in this process (what Hearth runs when
+    /// `shards` is unset, with Discord's recommended count).
+    pub fn all(total: u32) -> Self {
+        let total = total.max(1);
+        Self {
+            total,
+            first: 0,
+            last: total - 1,
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    pub fn first(&self) -> u32 {
+        self.first
+    }
+
+    pub fn last(&self) -> u32 {
+        self.last
+    }
+
+    /// How many shards this process runs.
+    pub fn count(&self) -> u32 {
+        self.last - self.first + 1
+    }
+
+    /// The shard of `guild` among `total`, as Discord assigns it:
+    /// `(guild_id >> 22) % total`.
+    pub fn of_guild(guild: u64, total: u32) -> u32 {
+        // The remainder is below `total`, a u32.
+        u32::try_from((guild >> 22) % u64::from(total.max(1))).unwrap_or(0)
+    }
+
+    /// Whether `guild`'s events arrive in this process.
+    pub fn runs(&self, guild: u64) -> bool {
+        (self.first..=self.last).contains(&Self::of_guild(guild, self.total))
+    }
+
+    /// This process's share of Discord's global limit (50 requests a second
+    /// per bot): `50 × count / total`, rounded down, at least 1. See
+    /// [`crate::DiscordOutbox`] for why a fixed share.
+    pub fn share_of_global_limit(&self) -> u32 {
+        let share = u64::from(GLOBAL_LIMIT) * u64::from(self.count()) / u64::from(self.total);
+        // count <= total, so the share is at most the limit.
+        u32::try_from(share).unwrap_or(GLOBAL_LIMIT).max(1)
+    }
+}
+
+/// Discord's global rate limit: requests a second, per bot (all its
+/// processes together), interaction answers aside.
+pub const GLOBAL_LIMIT: u32 = 50;
 
 /// Guild ids as TOML integers or strings.
 fn snowflakes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {

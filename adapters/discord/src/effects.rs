@@ -14,7 +14,7 @@ impl Handler {
         if response.effects.is_empty() {
             return;
         }
-        let outbox = DiscordOutbox::new(ctx.http.clone());
+        let outbox = DiscordOutbox::paced(ctx.http.clone(), self.pace.clone());
         let mut queue: std::collections::VecDeque<Effect> = response.effects.iter().cloned().collect();
         while let Some(effect) = queue.pop_front() {
             let effect = &effect;

@@ -19,6 +19,8 @@ pub(crate) struct Handler {
     /// Whether a channel is a stage, as Discord said for one the cache did
     /// not hold: asked once per channel, not once per mute.
     pub(crate) stages: std::sync::Mutex<std::collections::HashMap<serenity::all::ChannelId, bool>>,
+    /// This process's pace under Discord's global limit (its share of it).
+    pub(crate) pace: std::sync::Arc<crate::outbox::Pace>,
 }
 
 /// An interaction to answer.

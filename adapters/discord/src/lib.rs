@@ -28,8 +28,8 @@ use bot_core::Hearth;
 use serenity::all::{ClientBuilder, Http};
 
 pub use commands::{DISCORD_INT_MAX, application_commands, invocation, suggest};
-pub use config::DiscordConfig;
-pub use outbox::{DiscordOutbox, create_message, nonce};
+pub use config::{DiscordConfig, GLOBAL_LIMIT, Shards};
+pub use outbox::{DiscordOutbox, create_message, nonce, paced_per_second};
 pub use voice::{MuteError, MuteOutcome, presence_input, set_server_mute, set_stage_suppress};
 
 use crate::handler::Handler;
@@ -73,9 +73,20 @@ impl Discord {
         commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
         let http = self.config.http()?;
         let gateway = ask_gateway(&http, &self.config).await?;
-        tracing::info!(shards = gateway.shards, "discord: connecting");
-        // A run that crashed may have left people muted: undo that first.
-        voice::release_mutes(&http, &self.hearth).await;
+        // Unset: every shard Discord recommends, in this process.
+        let shards = self.config.shards.unwrap_or_else(|| Shards::all(gateway.shards));
+        tracing::info!(
+            first = shards.first(),
+            last = shards.last(),
+            total = shards.total(),
+            recommended = gateway.shards,
+            per_second = paced_per_second(self.config.shards),
+            "discord: connecting"
+        );
+        // A run that crashed may have left people muted: undo that first,
+        // in the servers of this process's shards (the others' processes
+        // undo theirs, which may still be live).
+        voice::release_mutes(&http, &self.hearth, shards).await;
         let hearth = self.hearth.clone();
         let handler = Handler {
             hearth: self.hearth,
@@ -84,6 +95,7 @@ impl Discord {
             defer_after: self.defer_after,
             registered: AtomicBool::new(false),
             stages: std::sync::Mutex::default(),
+            pace: outbox::pace_for(self.config.shards),
         };
         let intents = perms::intents();
         let http_for_release = self.config.http()?;
@@ -91,8 +103,9 @@ impl Discord {
             .event_handler(handler)
             .await
             .context("creating the Discord client")?;
-        let shards = client.shard_manager.clone();
-        let start = client.start();
+        let manager = client.shard_manager.clone();
+        // serenity's range is inclusive of its end here (`4..7` starts 4 to 7).
+        let start = client.start_shard_range(shards.first()..shards.last(), shards.total());
         tokio::pin!(start);
         tokio::select! {
             ended = &mut start => {
@@ -101,7 +114,7 @@ impl Discord {
             }
             () = shutdown => tracing::info!("discord: shutting down"),
         }
-        shutdown::stop(&http_for_release, &hearth, &shards, start).await;
+        shutdown::stop(&http_for_release, &hearth, shards, &manager, start).await;
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ use serenity::all::{
     ChannelId, CreateMessage, EditMessage, GuildId, Http, MessageId, Nonce, ScheduledEventStatus, UserId,
 };
 
+use crate::config::Shards;
 use crate::events::{self, EventError, EventPlace, NativeEvent};
 
 use crate::render::render_in;
@@ -23,28 +24,107 @@ pub struct DiscordOutbox {
     /// Each member's DM channel, once Discord has told us: a reminder to
     /// someone we wrote to before is one request, not two.
     dm_channels: Arc<Mutex<HashMap<u64, u64>>>,
+    /// This process's pace under Discord's global limit.
+    pace: Arc<Pace>,
 }
 
+/// The pace of this process's deliveries under Discord's global limit.
+///
 /// Discord lets a bot make 50 requests a second in all (interaction answers
-/// aside). serenity keeps each route's limit from the headers, but learns of
-/// the global one only from a 429, so a burst of reminders would provoke
-/// one. The outbox stays under it by itself: one request every 1/45 s, with
-/// room left for the adapter's own calls. One bot token per process, so one
-/// pace per process.
-const REQUEST_INTERVAL: Duration = Duration::from_micros(1_000_000 / 45);
+/// aside), whatever the number of processes it runs in. serenity keeps each
+/// route's limit from the headers, but learns of the global one only from a
+/// 429, so a burst of reminders would provoke one. The outbox stays under
+/// it by itself.
+///
+/// With its shards split across processes (`[discord] shards`), each
+/// process paces at its share: `50 × (shards it runs) / total`, rounded
+/// down, at least 1 ([`Shards::share_of_global_limit`]); all shards in one
+/// process (the default) is the whole 50. Why a fixed share rather than a
+/// limiter shared through the database: it is simple, needs no shared
+/// state and no round trip per request, and each process knows its share
+/// from its own configuration, so a process whose peers are down or slow
+/// is never held up by them. The cost: the share of an idle process goes
+/// unused, so a burst in one process takes longer than the bot's limit
+/// alone would ask. Shards carry similar numbers of servers (Discord
+/// spreads them by id), so the shares match the work well enough.
+///
+/// Of its share, the outbox takes 9/10, rounded down (45 of 50 a second
+/// for one process, as before shards; 22 of 25), leaving room for the
+/// adapter's own calls (mutes, lookups), which are not paced.
+///
+/// Requests go one at a time, in the order they asked (a fair lock), and a
+/// request goes only when fewer than that many went in the last second,
+/// and at least half an even spacing after the previous one. Counting the
+/// requests that actually went, not planned slots, a backlog of requests
+/// that woke late (a busy machine) never goes in one burst past the limit;
+/// the half spacing lets them catch up without bunching.
+#[derive(Debug)]
+pub(crate) struct Pace {
+    per_second: u32,
+    spacing: Duration,
+    /// When the requests of the last second went, oldest first.
+    went: tokio::sync::Mutex<std::collections::VecDeque<tokio::time::Instant>>,
+}
 
-static NEXT_REQUEST: Mutex<Option<tokio::time::Instant>> = Mutex::new(None);
+/// The window Discord's global limit counts in.
+const SECOND: Duration = Duration::from_secs(1);
 
-/// Waits for this request's turn under the global limit.
-async fn pace() {
-    let slot = {
-        let mut next = NEXT_REQUEST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = tokio::time::Instant::now();
-        let slot = next.map_or(now, |n| n.max(now));
-        *next = Some(slot + REQUEST_INTERVAL);
-        slot
-    };
-    tokio::time::sleep_until(slot).await;
+impl Pace {
+    fn at_share(share: u32) -> Self {
+        let per_second = (share.saturating_mul(9) / 10).max(1);
+        Self {
+            per_second,
+            spacing: SECOND / per_second / 2,
+            went: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Waits for this request's turn under the global limit.
+    async fn wait(&self) {
+        let mut went = self.went.lock().await;
+        loop {
+            let now = tokio::time::Instant::now();
+            while went.front().is_some_and(|t| now.duration_since(*t) >= SECOND) {
+                went.pop_front();
+            }
+            let mut at = went.back().map_or(now, |last| (*last + self.spacing).max(now));
+            if went.len() >= self.per_second as usize
+                && let Some(oldest) = went.front()
+            {
+                at = at.max(*oldest + SECOND);
+            }
+            if at <= now {
+                went.push_back(now);
+                return;
+            }
+            tokio::time::sleep_until(at).await;
+        }
+    }
+}
+
+/// The paces of this process, one per shard setting: a process has one
+/// configuration, so one pace shared by the adapter's answers and the
+/// scheduler's outbox. Keyed by the setting so that two adapters in one
+/// test process, standing for two processes, keep their own.
+static PACES: Mutex<Vec<(Option<Shards>, Arc<Pace>)>> = Mutex::new(Vec::new());
+
+/// The pace of a process configured with `shards` (`None`: all of them).
+pub(crate) fn pace_for(shards: Option<Shards>) -> Arc<Pace> {
+    let mut paces = PACES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, pace)) = paces.iter().find(|(key, _)| *key == shards) {
+        return pace.clone();
+    }
+    let share = shards.map_or(crate::config::GLOBAL_LIMIT, |s| s.share_of_global_limit());
+    let pace = Arc::new(Pace::at_share(share));
+    paces.push((shards, pace.clone()));
+    pace
+}
+
+/// The requests the outbox sends at most in any second, with `shards`
+/// (`None`: all of them in this process): 9/10 of the process's share of
+/// the global limit, rounded down.
+pub fn paced_per_second(shards: Option<Shards>) -> u32 {
+    pace_for(shards).per_second
 }
 
 /// Forgotten past this many, so a huge server cannot grow the map for ever.
@@ -53,16 +133,23 @@ const DM_CHANNELS_KEPT: usize = 100_000;
 impl DiscordOutbox {
     /// An outbox over an existing client (the one [`crate::run`] uses, or one
     /// from [`crate::DiscordConfig::http`]).
+    /// It paces as a process running all the shards does.
     pub fn new(http: Arc<Http>) -> Self {
+        Self::paced(http, pace_for(None))
+    }
+
+    pub(crate) fn paced(http: Arc<Http>, pace: Arc<Pace>) -> Self {
         Self {
             http,
             dm_channels: Arc::default(),
+            pace,
         }
     }
 
-    /// An outbox with its own REST client, built from the configuration.
+    /// An outbox with its own REST client, built from the configuration,
+    /// pacing at the share of the global limit that its `shards` give.
     pub fn from_config(config: &crate::DiscordConfig) -> anyhow::Result<Self> {
-        Ok(Self::new(Arc::new(config.http()?)))
+        Ok(Self::paced(Arc::new(config.http()?), pace_for(config.shards)))
     }
 
     /// Carries out one effect.
@@ -96,7 +183,7 @@ impl DiscordOutbox {
         let channel_id = snowflake(channel).map(ChannelId::new)?;
         if let Some(id) = edit.and_then(|id| id.parse::<u64>().ok()).filter(|id| *id != 0) {
             let builder = crate::render::fill!(EditMessage::new(), render_in(message, None));
-            pace().await;
+            self.pace.wait().await;
             match channel_id
                 .edit_message(self.http.as_ref(), MessageId::new(id), builder)
                 .await
@@ -111,7 +198,7 @@ impl DiscordOutbox {
                 Err(e) => return Err(classify(&e, "editing a status message", channel_id.get())),
             }
         }
-        pace().await;
+        self.pace.wait().await;
         match channel_id
             .send_message(self.http.as_ref(), create_message(message))
             .await
@@ -141,7 +228,7 @@ impl DiscordOutbox {
         if let Some(key) = key {
             builder = builder.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
         }
-        pace().await;
+        self.pace.wait().await;
         match channel.send_message(self.http.as_ref(), builder).await {
             Ok(sent) => {
                 tracing::debug!(channel = %channel, message = %sent.id, "posted");
@@ -169,7 +256,7 @@ impl DiscordOutbox {
         let channel = match known {
             Some(channel) => channel,
             None => {
-                pace().await;
+                self.pace.wait().await;
                 let channel = match user.create_dm_channel(self.http.as_ref()).await {
                     Ok(channel) => channel.id.get(),
                     Err(e) => return Err(classify(&e, "opening a DM channel", user.get())),
@@ -208,7 +295,7 @@ impl DiscordOutbox {
     pub async fn mirror_meeting(&self, community: &str, event: &MeetingEvent) -> Result<(), DeliveryError> {
         let guild = GuildId::new(snowflake(community)?);
         let marker = meeting_marker(event.meeting);
-        pace().await;
+        self.pace.wait().await;
         let listed = guild
             .scheduled_events(self.http.as_ref(), false)
             .await

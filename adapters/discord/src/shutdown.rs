@@ -8,6 +8,7 @@ use std::time::Duration;
 use bot_core::{Hearth, Platform};
 use serenity::all::{Http, ShardManager};
 
+use crate::Shards;
 use crate::voice;
 
 /// At shutdown, how long releasing the circles' mutes may take, and then
@@ -17,10 +18,16 @@ const CLOSE_WITHIN: Duration = Duration::from_millis(1500);
 
 /// Releases the mutes, then shuts the shards down and lets the client's
 /// `start` finish.
-pub(crate) async fn stop<F: Future>(http: &Http, hearth: &Hearth, shards: &ShardManager, start: Pin<&mut F>) {
+pub(crate) async fn stop<F: Future>(
+    http: &Http,
+    hearth: &Hearth,
+    running: Shards,
+    shards: &ShardManager,
+    start: Pin<&mut F>,
+) {
     // Nobody stays muted by a bot that is gone: the mutes go first,
     // while the budget is whole; closing the gateway can wait on Discord.
-    if tokio::time::timeout(RELEASE_WITHIN, voice::release_mutes(http, hearth))
+    if tokio::time::timeout(RELEASE_WITHIN, voice::release_mutes(http, hearth, running))
         .await
         .is_err()
     {

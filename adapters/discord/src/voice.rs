@@ -2,6 +2,7 @@
 //! inputs, and the server mute (on a stage: suppress) of the talking stick's
 //! "mute others".
 
+use crate::Shards;
 use bot_core::{Actor, Effect, Hearth, Input, InputKind, MuteReport, Place, Platform, PresenceChange};
 use serenity::all::{ChannelId, ChannelType, EditMember, EditVoiceState, GuildId, Http, Member, UserId, VoiceState};
 
@@ -236,9 +237,10 @@ pub(crate) fn mute_of(effect: &Effect) -> Option<(&str, &str, &str, bool, Option
     }
 }
 
-/// Undoes every mute the bot recorded: at start-up (a crashed run's) and
-/// at shutdown. No cache is needed: these are the bot's own mutes.
-pub async fn release_mutes(http: &Http, hearth: &Hearth) {
+/// Undoes every mute the bot recorded in the servers of `shards` (this
+/// process's): at start-up (a crashed run's) and at shutdown. No cache is
+/// needed: these are the bot's own mutes.
+pub async fn release_mutes(http: &Http, hearth: &Hearth, shards: Shards) {
     let effects = match hearth.mutes_to_release(Platform::Discord).await {
         Ok(effects) => effects,
         Err(e) => {
@@ -257,6 +259,10 @@ pub async fn release_mutes(http: &Http, hearth: &Hearth) {
         let Some((guild, channel_id, user_id)) = mute_target(community, channel, user) else {
             continue;
         };
+        // Another process's server: its circle may be live there.
+        if !shards.runs(guild.get()) {
+            continue;
+        }
         // A confirmed suppress is undone as one; otherwise the channel says
         // (a crash may have come between a suppress and its record). A
         // channel Discord no longer knows takes a server unmute.

@@ -9,7 +9,7 @@ use super::asking::mood_words;
 use crate::error::{Context, Result};
 use crate::members::Member;
 use crate::message::{Line, Message, Span};
-use crate::store::Store;
+use crate::store::{Store, query_as};
 use crate::when::{self, at};
 
 const SPARKS: [char; 5] = ['▁', '▂', '▃', '▄', '▅'];
@@ -44,10 +44,10 @@ pub(super) async fn history(store: &Store, me: &Member, zone: Tz, now: DateTime<
     let first_day = today - Duration::days(HISTORY_DAYS - 1);
     let from = when::resolve(first_day.and_time(NaiveTime::MIN), zone).0;
     let answers: Vec<Answer> =
-        sqlx::query_as("SELECT mood, note, at FROM checkins WHERE member_id = ? AND at >= ? ORDER BY at, id")
+        query_as("SELECT mood, note, at FROM checkins WHERE member_id = ? AND at >= ? ORDER BY at, id")
             .bind(me.id)
             .bind(from.timestamp())
-            .fetch_all(store.pool())
+            .fetch_all(store)
             .await
             .context("loading own check-ins")?;
     let mut message = Message::titled("Your check-ins");

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::asking::{group_prompt, personal_prompt};
 use super::settings::settings;
@@ -14,7 +13,7 @@ use crate::jobs::{self, Due, NewJob};
 use crate::meetings::{self, Meeting};
 use crate::members::{Member, Within, community_of};
 use crate::reminders;
-use crate::store::Store;
+use crate::store::{Db, Store, query_scalar};
 use crate::when::{self, at};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -53,29 +52,52 @@ impl Schedule {
     }
 }
 
-pub(crate) async fn schedule_by_id<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Schedule>> {
-    sqlx::query_as(
-        "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await
-    .context("loading a check-in schedule")
+/// `SELECT` of every [`Schedule`] column from `checkin_schedules`, on
+/// SQLite and on PostgreSQL: `start_local` is kept as text
+/// (`2026-12-03 19:00:00`) on both, and PostgreSQL reads it back as a
+/// `TIMESTAMP`, which is what decodes as one there.
+macro_rules! select_schedules {
+    ($rest:literal) => {
+        crate::store::query_as::<crate::checkins::plan::Schedule>(concat!(
+            "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules ",
+            $rest
+        ))
+        .on_postgres(concat!(
+            "SELECT id, group_id, CAST(start_local AS TIMESTAMP) AS start_local, timezone, repeat, rrule, question, ",
+            "stopped FROM checkin_schedules ",
+            $rest
+        ))
+    };
+}
+pub(super) use select_schedules;
+
+/// A schedule's start as both databases keep it (see [`select_schedules`]).
+pub(super) fn start_text(start: NaiveDateTime) -> String {
+    start.format("%F %T%.f").to_string()
+}
+
+pub(crate) async fn schedule_by_id(db: impl Into<Db<'_>>, id: i64) -> Result<Option<Schedule>> {
+    select_schedules!("WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .context("loading a check-in schedule")
 }
 
 /// The first prompt of a schedule strictly after `after`.
 pub(crate) async fn next_prompt(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     s: &Schedule,
     after: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
+    let mut db = db.into();
     if s.stopped {
         return Ok(None);
     }
     if s.repeat == MEETING_START {
         let mut next: Option<DateTime<Utc>> = None;
-        for meeting in meetings::of_group_in(&mut *conn, s.group_id).await? {
-            if let Some(occ) = meetings::upcoming_in(&mut *conn, &meeting, after, 1)
+        for meeting in meetings::of_group_in(&mut db, s.group_id).await? {
+            if let Some(occ) = meetings::upcoming_in(&mut db, &meeting, after, 1)
                 .await?
                 .into_iter()
                 .next()
@@ -96,7 +118,7 @@ pub(crate) async fn next_prompt(
 pub(super) async fn group_of_prompt(store: &Store, prompt: &str) -> Result<Option<Group>> {
     let number = |rest: &str| rest.split_once('-').and_then(|(n, _)| n.parse::<i64>().ok());
     let group = if let Some(schedule) = prompt.strip_prefix('s').and_then(number) {
-        schedule_by_id(store.pool(), schedule).await?.map(|s| s.group_id)
+        schedule_by_id(store, schedule).await?.map(|s| s.group_id)
     } else {
         prompt.strip_prefix('n').and_then(number)
     };
@@ -164,21 +186,22 @@ const FREE_SLOT_TRIES: usize = 16;
 /// transaction: the first whose key is not spent (a prompt already posted
 /// is never planned again, so planning always leaves one to come). A prompt
 /// waiting to retry stays.
-pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND.name, id).await?;
-    let Some(s) = schedule_by_id(&mut *conn, id).await? else {
+pub(crate) async fn plan_schedule(db: impl Into<Db<'_>>, id: i64, after: DateTime<Utc>) -> Result<()> {
+    let mut db = db.into();
+    jobs::cancel_planned(&mut db, KIND.name, id).await?;
+    let Some(s) = schedule_by_id(&mut db, id).await? else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of(&mut *conn, Within::Group(s.group_id)).await? else {
+    let Some((platform, _)) = community_of(&mut db, Within::Group(s.group_id)).await? else {
         return Ok(());
     };
     let mut after = after;
     for _ in 0..FREE_SLOT_TRIES {
-        let Some(next) = next_prompt(&mut *conn, &s, after).await? else {
+        let Some(next) = next_prompt(&mut db, &s, after).await? else {
             return Ok(());
         };
         let key = format!("checkin:{id}:{}", next.timestamp());
-        if !jobs::spent(&mut *conn, &key).await? {
+        if !jobs::spent(&mut db, &key).await? {
             let job = NewJob {
                 key: &key,
                 kind: KIND.name,
@@ -187,7 +210,7 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
                 subject: id,
                 member: None,
             };
-            return jobs::put(&mut *conn, &job).await;
+            return jobs::put(&mut db, &job).await;
         }
         after = next;
     }
@@ -199,35 +222,36 @@ pub(crate) async fn plan_schedule(conn: &mut SqliteConnection, id: i64, after: D
 /// off. One a day: a day whose prompt already went out is skipped, so
 /// moving the time later or the zone west never leaves none to come. A
 /// prompt waiting to retry stays.
-pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64, after: DateTime<Utc>) -> Result<()> {
-    jobs::cancel_planned(&mut *conn, KIND_DM.name, member).await?;
-    let s = settings(&mut *conn, member).await?;
+pub(crate) async fn plan_member_prompt(db: impl Into<Db<'_>>, member: i64, after: DateTime<Utc>) -> Result<()> {
+    let mut db = db.into();
+    jobs::cancel_planned(&mut db, KIND_DM.name, member).await?;
+    let s = settings(&mut db, member).await?;
     let (Some(time), Some(community)) = (s.remind_at.as_deref(), s.community_id) else {
         return Ok(());
     };
     let Ok(time) = NaiveTime::parse_from_str(time, "%H:%M") else {
         return Ok(());
     };
-    let Some((platform, _)) = community_of(&mut *conn, Within::Community(community)).await? else {
+    let Some((platform, _)) = community_of(&mut db, Within::Community(community)).await? else {
         return Ok(());
     };
-    let own_zone: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM members WHERE id = ?")
+    let own_zone: Option<Option<String>> = query_scalar("SELECT timezone FROM members WHERE id = ?")
         .bind(member)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut db)
         .await
         .context("reading a member's zone")?;
     let Some(own_zone) = own_zone else {
         return Ok(());
     };
     let zone = own_zone.or(s.zone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
-    let quiet = reminders::settings(&mut *conn, member).await?;
+    let quiet = reminders::settings(&mut db, member).await?;
     let mut day = after.with_timezone(&zone).date_naive();
     if when::resolve(day.and_time(time), zone).0 <= after {
         day = day.succ_opt().unwrap_or(day);
     }
     for _ in 0..FREE_SLOT_TRIES {
         let key = format!("checkin:dm:{member}:{}", day.format("%Y%m%d"));
-        if !jobs::spent(&mut *conn, &key).await? {
+        if !jobs::spent(&mut db, &key).await? {
             let at = when::resolve(day.and_time(time), zone).0;
             // Quiet hours are never longer than a day, so this moves it to when they end.
             let due = quiet.outside_quiet(at, at + Duration::days(1), zone);
@@ -239,7 +263,7 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
                 subject: member,
                 member: Some(member),
             };
-            return jobs::put(&mut *conn, &job).await;
+            return jobs::put(&mut db, &job).await;
         }
         day = day.succ_opt().unwrap_or(day);
     }
@@ -248,26 +272,29 @@ pub(crate) async fn plan_member_prompt(conn: &mut SqliteConnection, member: i64,
 
 /// A member's zone or quiet hours changed: their daily prompt follows, in
 /// the caller's write transaction. Whether anything was planned.
-pub(crate) async fn member_moved(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<bool> {
-    if settings(&mut *conn, member).await?.remind_at.is_none() {
+pub(crate) async fn member_moved(db: impl Into<Db<'_>>, member: i64, now: DateTime<Utc>) -> Result<bool> {
+    let mut db = db.into();
+    if settings(&mut db, member).await?.remind_at.is_none() {
         return Ok(false);
     }
-    plan_member_prompt(conn, member, now).await?;
+    plan_member_prompt(&mut db, member, now).await?;
     Ok(true)
 }
 
 /// A group's meetings changed: its prompts at meeting start follow, in the
 /// caller's write transaction. Whether anything was planned.
-pub(crate) async fn meetings_moved(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<bool> {
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = 0")
-            .bind(group)
-            .bind(MEETING_START)
-            .fetch_all(&mut *conn)
-            .await
-            .context("listing a group's opening check-ins")?;
+pub(crate) async fn meetings_moved(db: impl Into<Db<'_>>, group: i64, now: DateTime<Utc>) -> Result<bool> {
+    let mut db = db.into();
+    let ids: Vec<i64> = query_scalar(
+        "SELECT id FROM checkin_schedules WHERE group_id = ? AND repeat = ? AND stopped = FALSE ORDER BY id",
+    )
+    .bind(group)
+    .bind(MEETING_START)
+    .fetch_all(&mut db)
+    .await
+    .context("listing a group's opening check-ins")?;
     for id in &ids {
-        plan_schedule(&mut *conn, *id, now).await?;
+        plan_schedule(&mut db, *id, now).await?;
     }
     Ok(!ids.is_empty())
 }
@@ -279,13 +306,13 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let next_after = now.max(due_at);
     match job.kind.as_str() {
         k if k == KIND.name => {
-            let Some(s) = schedule_by_id(store.pool(), job.subject).await? else {
+            let Some(s) = schedule_by_id(store, job.subject).await? else {
                 return Ok(None);
             };
             if s.stopped {
                 return Ok(None);
             }
-            let mut tx = jobs::write(store).await?;
+            let mut tx = store.write().await.context("starting the next check-in prompt")?;
             plan_schedule(&mut tx, s.id, next_after).await?;
             // The meeting may have moved or been cancelled since.
             let still = s.repeat != MEETING_START
@@ -299,7 +326,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 tracing::info!(kind = KIND.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((platform, community)) = community_of(store.pool(), Within::Group(s.group_id)).await? else {
+            let Some((platform, community)) = community_of(store, Within::Group(s.group_id)).await? else {
                 return Ok(None);
             };
             let (_, effect) = scheduled_post(store, &s, platform, due_at, &job.key).await?;
@@ -307,14 +334,14 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
         }
         k if k == KIND_DM.name => {
             let member = job.member_id.unwrap_or(job.subject);
-            let s = settings(store.pool(), member).await?;
+            let s = settings(store, member).await?;
             let Some(community) = s.community_id else {
                 return Ok(None);
             };
             if s.remind_at.is_none() {
                 return Ok(None);
             }
-            let mut tx = jobs::write(store).await?;
+            let mut tx = store.write().await.context("starting the next daily prompt")?;
             plan_member_prompt(&mut tx, member, next_after).await?;
             tx.commit().await.context("committing the next daily prompt")?;
             let Some(me) = crate::members::by_ids(store, &[member]).await?.into_iter().next() else {
@@ -324,7 +351,7 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
                 tracing::info!(kind = KIND_DM.name, "stale check-in prompt dropped");
                 return Ok(None);
             }
-            let Some((_, community)) = community_of(store.pool(), Within::Community(community)).await? else {
+            let Some((_, community)) = community_of(store, Within::Community(community)).await? else {
                 return Ok(None);
             };
             let zone = me
@@ -351,15 +378,16 @@ pub(crate) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
 
 /// A retired group's check-in prompts, stopped in the caller's write with
 /// their pending jobs, so none goes out after the group is gone.
-pub(crate) async fn stop_group(conn: &mut SqliteConnection, group: i64) -> Result<()> {
+pub(crate) async fn stop_group(db: impl Into<crate::store::Db<'_>>, group: i64) -> Result<()> {
+    let mut conn: crate::store::Db<'_> = db.into();
     let stopped: Vec<i64> =
-        sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
+        query_scalar("UPDATE checkin_schedules SET stopped = TRUE WHERE group_id = ? AND stopped = FALSE RETURNING id")
             .bind(group)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut conn)
             .await
             .context("stopping a retired group's check-ins")?;
     for schedule in stopped {
-        jobs::cancel(&mut *conn, KIND.name, schedule).await?;
+        jobs::cancel(&mut conn, KIND.name, schedule).await?;
     }
     Ok(())
 }

@@ -264,12 +264,12 @@ async fn an_erased_member_leaves_closed_weeks_as_they_were() {
     let after = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
     bot.say("member-foxtrot", "forgetme confirm:yes").await;
     let again = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
-    let named: i64 = sqlx::query_scalar(
+    let named: i64 = crate::store::query_scalar(
         "SELECT COUNT(*) FROM checkins c JOIN members m ON m.id = c.member_id WHERE m.external_id IN (?, ?)",
     )
     .bind(MEMBERS[0])
     .bind("member-foxtrot")
-    .fetch_one(bot.hearth.store().pool())
+    .fetch_one(bot.hearth.store())
     .await
     .unwrap();
 
@@ -323,12 +323,13 @@ async fn a_pass_is_recorded_as_a_pass_and_never_shown_as_a_low_mood() {
     close_week(&bot);
     let summary = text(&bot.say(FACILITATOR, "checkin summary group:#1").await);
 
-    let row: (Option<i64>,) =
-        sqlx::query_as("SELECT c.mood FROM checkins c JOIN members m ON m.id = c.member_id WHERE m.external_id = ?")
-            .bind(MEMBERS[0])
-            .fetch_one(bot.hearth.store().pool())
-            .await
-            .unwrap();
+    let row: (Option<i64>,) = crate::store::query_as(
+        "SELECT c.mood FROM checkins c JOIN members m ON m.id = c.member_id WHERE m.external_id = ?",
+    )
+    .bind(MEMBERS[0])
+    .fetch_one(bot.hearth.store())
+    .await
+    .unwrap();
     assert_eq!(row.0, None, "a pass is stored as no mood");
     assert!(text(&ack).contains("A pass is always fine"), "{}", text(&ack));
     assert!(!text(&ack).contains("struggling") && !text(&ack).contains("crisis"));
@@ -449,10 +450,10 @@ async fn neither_the_logs_nor_any_other_row_hold_a_note() {
     }
     let found = crate::tests::cells_holding(bot.hearth.store(), "zebra-umbrella").await;
     assert_eq!(found, vec![("checkins".to_string(), "note".to_string(), 2)]);
-    let owners: Vec<String> = sqlx::query_scalar(
+    let owners: Vec<String> = crate::store::query_scalar(
         "SELECT m.external_id FROM checkins c JOIN members m ON m.id = c.member_id WHERE c.note LIKE '%zebra-umbrella%'",
     )
-    .fetch_all(bot.hearth.store().pool())
+    .fetch_all(bot.hearth.store())
     .await
     .unwrap();
     assert_eq!(owners, vec![MEMBERS[0], MEMBERS[0]]);
@@ -697,8 +698,8 @@ async fn help_lists_every_check_in_command() {
 
 /// How many check-ins are stored, by anyone.
 async fn stored(bot: &Bot) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM checkins")
-        .fetch_one(bot.hearth.store().pool())
+    crate::store::query_scalar("SELECT COUNT(*) FROM checkins")
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap()
 }
@@ -755,10 +756,11 @@ async fn words_without_a_name_never_spill_into_a_group_or_a_note() {
         "{}",
         text(&unquoted)
     );
-    let rows: Vec<(Option<i64>, Option<String>)> = sqlx::query_as("SELECT group_id, note FROM checkins")
-        .fetch_all(bot.hearth.store().pool())
-        .await
-        .unwrap();
+    let rows: Vec<(Option<i64>, Option<String>)> =
+        crate::store::query_as("SELECT group_id, note FROM checkins ORDER BY id")
+            .fetch_all(bot.hearth.store())
+            .await
+            .unwrap();
     assert_eq!(rows, vec![(None, Some("missing Grief circle".to_string()))]);
 }
 

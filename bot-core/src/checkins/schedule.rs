@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::Planned;
 use super::asking::group_prompt;
-use super::plan::{KIND, MEETING_START, Schedule, next_prompt, plan_schedule, schedule_by_id};
+use super::plan::{
+    KIND, MEETING_START, Schedule, next_prompt, plan_schedule, schedule_by_id, select_schedules, start_text,
+};
 use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::io::{Effect, Platform, Response};
@@ -14,7 +15,7 @@ use crate::jobs;
 use crate::meetings;
 use crate::members::Member;
 use crate::message::{Line, Message, Span};
-use crate::store::Store;
+use crate::store::{Db, Store, query_scalar};
 use crate::when;
 
 /// The options of `/checkin schedule`.
@@ -39,12 +40,15 @@ pub(super) async fn command(
     let zone = group.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(zone);
     let keyword = options.when.trim().to_ascii_lowercase();
     if keyword == "list" {
-        let mut conn = store.pool().acquire().await.context("listing check-in schedules")?;
-        return Ok((Response::private(list_schedules(&mut conn, group, now).await?), false));
+        let mut conn = store.acquire().await.context("listing check-in schedules")?;
+        return Ok((
+            Response::private(list_schedules(&mut Db::from(&mut conn), group, now).await?),
+            false,
+        ));
     }
     // The schedule and its first prompt, or its stop and the prompts
     // it takes away, in one write.
-    let mut tx = jobs::write(store).await?;
+    let mut tx = store.write().await.context("starting a check-in schedule")?;
     if let Some(id) = options.only {
         if keyword != "off" {
             return Err(UserError::BadValue {
@@ -53,12 +57,12 @@ pub(super) async fn command(
             }
             .into());
         }
-        let reply = stop_one(&mut tx, group, id).await?;
+        let reply = stop_one(&mut tx.db(), group, id).await?;
         tx.commit().await.context("committing a check-in schedule")?;
         return Ok((Response::private(reply), true));
     }
-    let order = crate::members::date_order(&mut *tx, me).await?;
-    let out = schedule(&mut tx, group, platform, (zone, order), options, now).await?;
+    let order = crate::members::date_order(&mut tx, me).await?;
+    let out = schedule(&mut tx.db(), group, platform, (zone, order), options, now).await?;
     tx.commit().await.context("committing a check-in schedule")?;
     Ok(out)
 }
@@ -66,7 +70,7 @@ pub(super) async fn command(
 /// `/checkin schedule`: a series of prompts, one at each meeting's start,
 /// one now, or `off`.
 async fn schedule(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     platform: Platform,
     (zone, order): (Tz, Option<when::DateOrder>),
@@ -83,9 +87,9 @@ async fn schedule(
     }
     match keyword.as_str() {
         "now" => Ok((post_now(group, platform, options.question, now), false)),
-        "off" => stop_all(conn, group).await,
-        MEETING_START => at_meeting_start(conn, group, zone, options.question, now).await,
-        _ => series(conn, group, (zone, order), options, now).await,
+        "off" => stop_all(db, group).await,
+        MEETING_START => at_meeting_start(db, group, zone, options.question, now).await,
+        _ => series(db, group, (zone, order), options, now).await,
     }
 }
 
@@ -108,15 +112,16 @@ fn post_now(group: &Group, platform: Platform, question: Option<&str>, now: Date
 }
 
 /// `/checkin schedule when:off`: every schedule of the group stops.
-async fn stop_all(conn: &mut SqliteConnection, group: &Group) -> Result<(Response, Planned)> {
-    let stopped: Vec<i64> =
-        sqlx::query_scalar("UPDATE checkin_schedules SET stopped = 1 WHERE group_id = ? AND stopped = 0 RETURNING id")
+async fn stop_all(db: &mut Db<'_>, group: &Group) -> Result<(Response, Planned)> {
+    let mut stopped: Vec<i64> =
+        query_scalar("UPDATE checkin_schedules SET stopped = TRUE WHERE group_id = ? AND stopped = FALSE RETURNING id")
             .bind(group.id)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *db)
             .await
             .context("stopping check-in schedules")?;
+    stopped.sort_unstable();
     for id in &stopped {
-        jobs::cancel(&mut *conn, KIND.name, *id).await?;
+        jobs::cancel(&mut *db, KIND.name, *id).await?;
     }
     let reply = Message::new().text(match stopped.len() {
         0 => format!("{} has no check-in prompts scheduled.", group.name),
@@ -131,18 +136,18 @@ async fn stop_all(conn: &mut SqliteConnection, group: &Group) -> Result<(Respons
 
 /// `/checkin schedule when:meeting_start`: a prompt as each meeting begins.
 async fn at_meeting_start(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     zone: Tz,
     question: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(Response, Planned)> {
-    let id = insert_schedule(&mut *conn, group, None, zone, MEETING_START, None, question, now).await?;
-    plan_schedule(&mut *conn, id, now).await?;
+    let id = insert_schedule(&mut *db, group, None, zone, MEETING_START, None, question, now).await?;
+    plan_schedule(&mut *db, id, now).await?;
     let mut reply = Message::titled(format!("Check-ins: {}", group.name))
         .text("A check-in prompt will be posted as each of its meetings begins: the opening round.");
-    if let Some(s) = schedule_by_id(&mut *conn, id).await? {
-        reply = match next_prompt(&mut *conn, &s, now).await? {
+    if let Some(s) = schedule_by_id(&mut *db, id).await? {
+        reply = match next_prompt(&mut *db, &s, now).await? {
             Some(t) => reply.line(Line::text("The first: ").push(Span::Time { at: t, zone })),
             None => reply.line(
                 Line::text("It has no meetings coming yet; ")
@@ -157,7 +162,7 @@ async fn at_meeting_start(
 /// `/checkin schedule when:TIME [repeat:…]`: prompts from a time, repeated
 /// by the meetings' own rule.
 async fn series(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     (zone, order): (Tz, Option<when::DateOrder>),
     options: &Options<'_>,
@@ -168,7 +173,7 @@ async fn series(
     let start = first.with_timezone(&zone).naive_local();
     let (label, rule) = meetings::series_rule(options.repeat, None, None, start, zone)?;
     let id = insert_schedule(
-        &mut *conn,
+        &mut *db,
         group,
         Some(start),
         zone,
@@ -178,7 +183,7 @@ async fn series(
         now,
     )
     .await?;
-    plan_schedule(&mut *conn, id, now).await?;
+    plan_schedule(&mut *db, id, now).await?;
     let schedule = Schedule {
         id,
         group_id: group.id,
@@ -208,15 +213,12 @@ async fn series(
 
 /// `/checkin schedule when:list`: a group's running schedules, by number,
 /// with when each next posts.
-async fn list_schedules(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<Message> {
-    let schedules: Vec<Schedule> = sqlx::query_as(
-        "SELECT id, group_id, start_local, timezone, repeat, rrule, question, stopped FROM checkin_schedules
-         WHERE group_id = ? AND stopped = 0 ORDER BY id",
-    )
-    .bind(group.id)
-    .fetch_all(&mut *conn)
-    .await
-    .context("listing check-in schedules")?;
+async fn list_schedules(db: &mut Db<'_>, group: &Group, now: DateTime<Utc>) -> Result<Message> {
+    let schedules: Vec<Schedule> = select_schedules!("WHERE group_id = ? AND stopped = FALSE ORDER BY id")
+        .bind(group.id)
+        .fetch_all(&mut *db)
+        .await
+        .context("listing check-in schedules")?;
     if schedules.is_empty() {
         return Ok(Message::new().line(
             Line::text(format!("{} has no check-in prompts scheduled. ", group.name))
@@ -232,7 +234,7 @@ async fn list_schedules(conn: &mut SqliteConnection, group: &Group, now: DateTim
         if let Some(q) = &s.question {
             line = line.t(format!(", asking \"{q}\""));
         }
-        line = match next_prompt(&mut *conn, s, now).await? {
+        line = match next_prompt(&mut *db, s, now).await? {
             Some(next) => line.t(". Next: ").push(Span::Time { at: next, zone }),
             None => line.t(". No prompt to come"),
         };
@@ -246,13 +248,13 @@ async fn list_schedules(conn: &mut SqliteConnection, group: &Group, now: DateTim
 }
 
 /// `/checkin schedule when:off schedule:N`: that one schedule stops.
-async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result<Message> {
-    let stopped: Option<i64> = sqlx::query_scalar(
-        "UPDATE checkin_schedules SET stopped = 1 WHERE id = ? AND group_id = ? AND stopped = 0 RETURNING id",
+async fn stop_one(db: &mut Db<'_>, group: &Group, id: i64) -> Result<Message> {
+    let stopped: Option<i64> = query_scalar(
+        "UPDATE checkin_schedules SET stopped = TRUE WHERE id = ? AND group_id = ? AND stopped = FALSE RETURNING id",
     )
     .bind(id)
     .bind(group.id)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut *db)
     .await
     .context("stopping a check-in schedule")?;
     let Some(id) = stopped else {
@@ -262,7 +264,7 @@ async fn stop_one(conn: &mut SqliteConnection, group: &Group, id: i64) -> Result
         }
         .into());
     };
-    jobs::cancel(&mut *conn, KIND.name, id).await?;
+    jobs::cancel(&mut *db, KIND.name, id).await?;
     Ok(Message::new().text(format!(
         "Stopped {}'s check-in schedule {id}; its other schedules go on.",
         group.name
@@ -290,7 +292,7 @@ fn cadence(s: &Schedule) -> String {
     reason = "one row's columns; a struct for a single call would add nothing"
 )]
 async fn insert_schedule(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     start: Option<NaiveDateTime>,
     zone: Tz,
@@ -299,18 +301,140 @@ async fn insert_schedule(
     question: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO checkin_schedules (group_id, start_local, timezone, repeat, rrule, question, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(group.id)
-    .bind(start)
+    .bind(start.map(start_text))
     .bind(zone.name())
     .bind(repeat)
     .bind(rule)
     .bind(question)
     .bind(now.timestamp())
-    .fetch_one(&mut *conn)
+    .fetch_one(db)
     .await
     .context("saving a check-in schedule")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::super::plan::meetings_moved;
+    use super::super::settings::settings;
+    use super::super::summary::{closed_weeks_of, monday_of, week, week_bounds};
+    use super::*;
+    use crate::store::query;
+
+    /// The queries of check-ins, straight on the store (no command in
+    /// between, and none that plans a job, whose module still speaks only
+    /// SQLite), so they run alike on SQLite and, with
+    /// `HEARTH_TEST_POSTGRES`, on PostgreSQL.
+    #[tokio::test]
+    async fn check_in_queries_read_and_write_alike_on_either_store() {
+        let store = Store::for_test().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 4, 12, 0, 0).unwrap();
+        let zone = Tz::UTC;
+        let community = crate::members::community(&store, Platform::Discord, "guild", zone, now)
+            .await
+            .unwrap();
+        let ann = crate::members::member(&store, Platform::Discord, "ann", "Ann", now)
+            .await
+            .unwrap();
+        let id: i64 = query_scalar(
+            "INSERT INTO groups (community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (?, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 'chan', 'g') RETURNING id",
+        )
+        .bind(community.id)
+        .fetch_one(&store)
+        .await
+        .unwrap();
+        let group = crate::groups::by_id(&store, id).await.unwrap();
+
+        // A weekly series: kept, read back, listed while it runs.
+        let start = NaiveDate::from_ymd_opt(2026, 3, 5)
+            .unwrap()
+            .and_hms_opt(19, 30, 0)
+            .unwrap();
+        let (label, rule) = meetings::series_rule(Some("weekly"), None, None, start, zone).unwrap();
+        let schedule = insert_schedule(
+            &mut Db::from(&store),
+            &group,
+            Some(start),
+            zone,
+            &label,
+            Some(&rule),
+            Some("How?"),
+            now,
+        )
+        .await
+        .unwrap();
+        let s = schedule_by_id(&store, schedule).await.unwrap().unwrap();
+        assert_eq!(
+            (s.start_local, s.stopped, s.question.as_deref()),
+            (Some(start), false, Some("How?"))
+        );
+        let listed = list_schedules(&mut Db::from(&store), &group, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(
+            listed.contains(&format!("{schedule}: weekly")) && listed.contains("Next"),
+            "{listed}"
+        );
+        assert!(
+            !meetings_moved(&store, id, now).await.unwrap(),
+            "no schedule at meeting start"
+        );
+        query("UPDATE checkin_schedules SET stopped = TRUE WHERE id = ?")
+            .bind(schedule)
+            .execute(&store)
+            .await
+            .unwrap();
+        assert!(schedule_by_id(&store, schedule).await.unwrap().unwrap().stopped);
+        let listed = list_schedules(&mut Db::from(&store), &group, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(listed.contains("no check-in prompts scheduled"), "{listed}");
+
+        // Settings: none yet, then the facilitators opt-in.
+        assert!(!settings(&store, ann.id).await.unwrap().tell_facilitators);
+        query("INSERT INTO checkin_settings (member_id, tell_facilitators) VALUES (?, TRUE)")
+            .bind(ann.id)
+            .execute(&store)
+            .await
+            .unwrap();
+        assert!(settings(&store, ann.id).await.unwrap().tell_facilitators);
+
+        // Last week's answers, and an erased member's mood kept for it.
+        let monday = monday_of(now, zone) - chrono::Duration::days(7);
+        let (from, _) = week_bounds(monday, zone);
+        for (mood, offset) in [(Some(4_i64), 3600_i64), (None, 7200)] {
+            query("INSERT INTO checkins (member_id, group_id, mood, note, at) VALUES (?, ?, ?, 'mine', ?)")
+                .bind(ann.id)
+                .bind(id)
+                .bind(mood)
+                .bind(from.timestamp() + offset)
+                .execute(&store)
+                .await
+                .unwrap();
+        }
+        query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(from.timestamp())
+            .bind(2.5_f64)
+            .execute(&store)
+            .await
+            .unwrap();
+        let w = week(&store, id, zone, monday, 0).await.unwrap();
+        assert_eq!((w.answerers, w.people.clone()), (2, vec![ann.id]), "{w:?}");
+        closed_weeks_of(&store, ann.id, now).await.unwrap();
+        let history = super::super::history::history(&store, &ann, zone, now)
+            .await
+            .unwrap()
+            .plain("/");
+        assert!(history.contains("mine"), "{history}");
+    }
 }

@@ -3,12 +3,12 @@
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Result, UserError};
 use crate::members::Member;
 use crate::message::{Line, Message};
 use crate::reminders;
+use crate::store::{Db, query, query_as};
 use crate::when;
 
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -19,14 +19,13 @@ pub(crate) struct Settings {
     pub tell_facilitators: bool,
 }
 
-pub(crate) async fn settings<'e>(db: impl sqlx::SqliteExecutor<'e>, member: i64) -> Result<Settings> {
-    let found: Option<Settings> = sqlx::query_as(
-        "SELECT remind_at, zone, community_id, tell_facilitators FROM checkin_settings WHERE member_id = ?",
-    )
-    .bind(member)
-    .fetch_optional(db)
-    .await
-    .context("loading check-in settings")?;
+pub(crate) async fn settings(db: impl Into<Db<'_>>, member: i64) -> Result<Settings> {
+    let found: Option<Settings> =
+        query_as("SELECT remind_at, zone, community_id, tell_facilitators FROM checkin_settings WHERE member_id = ?")
+            .bind(member)
+            .fetch_optional(db)
+            .await
+            .context("loading check-in settings")?;
     Ok(found.unwrap_or_default())
 }
 
@@ -43,9 +42,10 @@ fn parse_time(raw: &str) -> std::result::Result<Option<NaiveTime>, UserError> {
 
 /// A line for `/reminders` when new quiet hours cover the member's daily
 /// check-in prompt: it will come when they end, and they should know.
-pub(crate) async fn quiet_note(conn: &mut SqliteConnection, member: i64) -> Result<Option<Line>> {
-    let quiet = reminders::settings(&mut *conn, member).await?;
-    let at = settings(&mut *conn, member)
+pub(crate) async fn quiet_note(db: impl Into<crate::store::Db<'_>>, member: i64) -> Result<Option<Line>> {
+    let mut conn: crate::store::Db<'_> = db.into();
+    let quiet = reminders::settings(&mut conn, member).await?;
+    let at = settings(&mut conn, member)
         .await?
         .remind_at
         .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok());
@@ -65,14 +65,15 @@ pub(crate) async fn quiet_note(conn: &mut SqliteConnection, member: i64) -> Resu
 
 /// `/checkin remind`: the daily DM prompt and the facilitators opt-in.
 pub(super) async fn remind(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     (me, community): (&Member, i64),
     time: Option<&str>,
     tell: Option<&str>,
     zone: Tz,
 ) -> Result<Message> {
+    let mut db = db.into();
     let time = time.map(parse_time).transpose()?;
-    let quiet = reminders::settings(&mut *conn, me.id).await?;
+    let quiet = reminders::settings(&mut db, me.id).await?;
     // A prompt inside quiet hours would come when they end, the next
     // morning, asking about a day that has not begun: refused, not confirmed.
     if let (Some(Some(t)), Some((from, to))) = (time, quiet.quiet())
@@ -81,31 +82,31 @@ pub(super) async fn remind(
         return Err(UserError::InQuietHours { time: t, from, to }.into());
     }
     if time.is_some() || tell.is_some() {
-        sqlx::query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
+        query("INSERT INTO checkin_settings (member_id) VALUES (?) ON CONFLICT (member_id) DO NOTHING")
             .bind(me.id)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("creating check-in settings")?;
     }
     if let Some(time) = time {
-        sqlx::query("UPDATE checkin_settings SET remind_at = ?, zone = ?, community_id = ? WHERE member_id = ?")
+        query("UPDATE checkin_settings SET remind_at = ?, zone = ?, community_id = ? WHERE member_id = ?")
             .bind(time.map(when::hhmm))
             .bind(zone.name())
             .bind(community)
             .bind(me.id)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("saving a check-in time")?;
     }
     if let Some(tell) = tell {
-        sqlx::query("UPDATE checkin_settings SET tell_facilitators = ? WHERE member_id = ?")
+        query("UPDATE checkin_settings SET tell_facilitators = ? WHERE member_id = ?")
             .bind(tell == "on")
             .bind(me.id)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("saving the facilitators choice")?;
     }
-    let s = settings(&mut *conn, me.id).await?;
+    let s = settings(&mut db, me.id).await?;
     let mut message = Message::titled("Your check-ins");
     let at = s
         .remind_at

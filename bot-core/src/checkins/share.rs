@@ -12,7 +12,7 @@ use crate::groups::{self, Group};
 use crate::io::{Effect, Response};
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::store::Store;
+use crate::store::{Store, query, query_as, query_scalar};
 
 /// How long after telling a group's facilitators that a member's day is hard
 /// they may be told again.
@@ -98,7 +98,7 @@ async fn save(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     // Without a prompt there is nothing to conflict with: a row of its own.
-    sqlx::query_scalar(
+    query_scalar(
         "INSERT INTO checkins (member_id, group_id, prompt, mood, note, at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (member_id, prompt) WHERE prompt IS NOT NULL DO UPDATE SET
              group_id = excluded.group_id, mood = excluded.mood,
@@ -111,7 +111,7 @@ async fn save(
     .bind(mood)
     .bind(note)
     .bind(now.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await
     .context(match prompt {
         Some(_) => "saving a check-in to a prompt",
@@ -143,10 +143,10 @@ fn thanks(mood: Option<i64>, note: Option<&str>, group: Option<&Group>) -> Messa
 /// summaries would tell the change.
 async fn refuse_closed_answer(store: &Store, me: &Member, prompt: &str, now: DateTime<Utc>) -> Result<()> {
     let earlier: Option<(Option<i64>, i64)> =
-        sqlx::query_as("SELECT group_id, at FROM checkins WHERE member_id = ? AND prompt = ?")
+        query_as("SELECT group_id, at FROM checkins WHERE member_id = ? AND prompt = ?")
             .bind(me.id)
             .bind(prompt)
-            .fetch_optional(store.pool())
+            .fetch_optional(store)
             .await
             .context("finding an earlier answer to a prompt")?;
     let Some((Some(group), at)) = earlier else {
@@ -168,7 +168,7 @@ async fn tell_facilitators(
     checkin: i64,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Effect>, Line)> {
-    let tell = settings(store.pool(), me.id).await?.tell_facilitators;
+    let tell = settings(store, me.id).await?.tell_facilitators;
     let group = match (tell, group) {
         (false, _) => {
             return Ok((
@@ -202,13 +202,13 @@ async fn tell_facilitators(
         ));
     }
     // Claimed in one statement: two answers at once page them once.
-    let claimed = sqlx::query(
+    let claimed = query(
         "UPDATE checkin_settings SET told_at = ?1 WHERE member_id = ?2 AND (told_at IS NULL OR told_at <= ?1 - ?3)",
     )
     .bind(now.timestamp())
     .bind(me.id)
     .bind(TELL_AGAIN_AFTER_SECS)
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("noting that facilitators were told")?
     .rows_affected()

@@ -11,7 +11,7 @@ use super::history::{average, change_words};
 use crate::error::{Context, Result};
 use crate::groups::Group;
 use crate::message::Message;
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_as, query_scalar};
 use crate::when::{self, at};
 
 /// The fewest distinct people, besides the one asking, who answered with a
@@ -72,21 +72,20 @@ impl Week {
 /// The week beginning `monday` of `group`, as `asker` may see it.
 pub(crate) async fn week(store: &Store, group: i64, zone: Tz, monday: NaiveDate, asker: i64) -> Result<Week> {
     let (from, to) = week_bounds(monday, zone);
-    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT member_id, mood FROM checkins WHERE group_id = ? AND at >= ? AND at < ? AND member_id <> ?",
-    )
-    .bind(group)
-    .bind(from.timestamp())
-    .bind(to.timestamp())
-    .bind(asker)
-    .fetch_all(store.pool())
-    .await
-    .context("counting a week's check-ins")?;
-    let erased: Vec<Option<f64>> =
-        sqlx::query_scalar("SELECT mood FROM checkin_erased WHERE group_id = ? AND week_start = ?")
+    let rows: Vec<(i64, Option<i64>)> =
+        query_as("SELECT member_id, mood FROM checkins WHERE group_id = ? AND at >= ? AND at < ? AND member_id <> ?")
             .bind(group)
             .bind(from.timestamp())
-            .fetch_all(store.pool())
+            .bind(to.timestamp())
+            .bind(asker)
+            .fetch_all(store)
+            .await
+            .context("counting a week's check-ins")?;
+    let erased: Vec<Option<f64>> =
+        query_scalar("SELECT mood FROM checkin_erased WHERE group_id = ? AND week_start = ?")
+            .bind(group)
+            .bind(from.timestamp())
+            .fetch_all(store)
             .await
             .context("counting a week's erased check-ins")?;
     let mut by_person: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
@@ -200,9 +199,9 @@ pub(crate) struct Kept(Vec<(i64, i64, Option<f64>)>);
 /// summary changes. Answers in a week still open simply go.
 pub(crate) async fn closed_weeks_of(store: &Store, member: i64, now: DateTime<Utc>) -> Result<Kept> {
     let rows: Vec<(i64, Option<i64>, i64)> =
-        sqlx::query_as("SELECT group_id, mood, at FROM checkins WHERE member_id = ? AND group_id IS NOT NULL")
+        query_as("SELECT group_id, mood, at FROM checkins WHERE member_id = ? AND group_id IS NOT NULL")
             .bind(member)
-            .fetch_all(store.pool())
+            .fetch_all(store)
             .await
             .context("reading an erased member's check-ins")?;
     let mut weeks: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
@@ -232,13 +231,14 @@ pub(crate) async fn closed_weeks_of(store: &Store, member: i64, now: DateTime<Ut
 }
 
 /// Writes what [`closed_weeks_of`] kept, in the erasure's own transaction.
-pub(crate) async fn keep(db: &mut sqlx::SqliteConnection, kept: Kept) -> Result<()> {
+pub(crate) async fn keep(db: impl Into<crate::store::Db<'_>>, kept: Kept) -> Result<()> {
+    let mut db: Db<'_> = db.into();
     for (group, start, mood) in kept.0 {
-        sqlx::query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
+        query("INSERT INTO checkin_erased (group_id, week_start, mood) VALUES (?, ?, ?)")
             .bind(group)
             .bind(start)
             .bind(mood)
-            .execute(&mut *db)
+            .execute(&mut db)
             .await
             .context("keeping an erased member's closed weeks")?;
     }

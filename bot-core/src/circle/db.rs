@@ -2,10 +2,10 @@
 //! write transaction per input so concurrent inputs never interleave.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use super::state::{Hand, Mode, Participant, State};
 use crate::error::{Context, Result};
+use crate::store::{Db, query, query_as, query_scalar};
 
 /// A circle's settings and where it is, besides its [`State`].
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,7 +19,8 @@ pub struct Circle {
     pub mute_others: bool,
     pub facilitator_id: Option<i64>,
     pub status_message: Option<String>,
-    pub started_at: DateTime<Utc>,
+    /// When it started, in Unix seconds.
+    pub started_at: i64,
     /// Its place is a voice channel or call: only those there take part.
     pub in_voice: bool,
 }
@@ -62,8 +63,8 @@ macro_rules! circle_columns {
 }
 
 /// The open circle whose place is `channel` (at most one, by the unique index).
-pub async fn open_at(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Option<Circle>> {
-    sqlx::query_as(concat!(
+pub async fn open_at(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Option<Circle>> {
+    query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles WHERE community_id = ? AND ended_at IS NULL AND channel = ?"
@@ -76,8 +77,8 @@ pub async fn open_at(db: &mut SqliteConnection, community: i64, channel: &str) -
 }
 
 /// The open circles at `channel` or started from it, oldest first.
-pub async fn open_here(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<Circle>> {
-    sqlx::query_as(concat!(
+pub async fn open_here(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Vec<Circle>> {
+    query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles
@@ -93,8 +94,8 @@ pub async fn open_here(db: &mut SqliteConnection, community: i64, channel: &str)
 }
 
 /// The open circle numbered `id`, if it is one of this community's.
-pub async fn open_in(db: &mut SqliteConnection, community: i64, id: i64) -> Result<Option<Circle>> {
-    sqlx::query_as(concat!(
+pub async fn open_in(db: impl Into<Db<'_>>, community: i64, id: i64) -> Result<Option<Circle>> {
+    query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles WHERE community_id = ? AND id = ? AND ended_at IS NULL"
@@ -107,13 +108,13 @@ pub async fn open_in(db: &mut SqliteConnection, community: i64, id: i64) -> Resu
 }
 
 /// The open circle `member` is present in, in this community.
-pub async fn open_with(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<Circle>> {
-    sqlx::query_as(concat!(
+pub async fn open_with(db: impl Into<Db<'_>>, community: i64, member: i64) -> Result<Option<Circle>> {
+    query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles
          WHERE community_id = ? AND ended_at IS NULL
-           AND id IN (SELECT circle_id FROM circle_participants WHERE member_id = ? AND present = 1)
+           AND id IN (SELECT circle_id FROM circle_participants WHERE member_id = ? AND present = TRUE)
          ORDER BY id LIMIT 1"
     ))
     .bind(community)
@@ -124,8 +125,8 @@ pub async fn open_with(db: &mut SqliteConnection, community: i64, member: i64) -
 }
 
 /// The open circle with this id.
-pub async fn open_by_id(db: &mut SqliteConnection, id: i64) -> Result<Option<Circle>> {
-    sqlx::query_as(concat!(
+pub async fn open_by_id(db: impl Into<Db<'_>>, id: i64) -> Result<Option<Circle>> {
+    query_as(concat!(
         "SELECT ",
         circle_columns!(),
         " FROM circles WHERE id = ? AND ended_at IS NULL"
@@ -150,8 +151,8 @@ pub struct NewCircle<'a> {
     pub in_voice: bool,
 }
 
-pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTime<Utc>) -> Result<Circle> {
-    sqlx::query_as(concat!(
+pub async fn create(db: impl Into<Db<'_>>, new: &NewCircle<'_>, now: DateTime<Utc>) -> Result<Circle> {
+    query_as(concat!(
         "INSERT INTO circles (community_id, channel, home_channel, group_id, facilitator_id, mode, share_secs,
              auto_advance, mute_others, in_voice, started_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -175,18 +176,19 @@ pub async fn create(db: &mut SqliteConnection, new: &NewCircle<'_>, now: DateTim
     .context("creating a circle")
 }
 
-pub async fn load(db: &mut SqliteConnection, circle: i64) -> Result<State> {
-    let row: Row = sqlx::query_as("SELECT mode, holder_id, turn_started_at, turn, next_seq FROM circles WHERE id = ?")
+pub async fn load(db: impl Into<Db<'_>>, circle: i64) -> Result<State> {
+    let mut db = db.into();
+    let row: Row = query_as("SELECT mode, holder_id, turn_started_at, turn, next_seq FROM circles WHERE id = ?")
         .bind(circle)
-        .fetch_one(&mut *db)
+        .fetch_one(&mut db)
         .await
         .context("loading a circle's state")?;
-    let participants: Vec<ParticipantRow> = sqlx::query_as(
+    let participants: Vec<ParticipantRow> = query_as(
         "SELECT member_id, seq, present, hand_at, hand_seq, spoken_secs, shares, passes, had_turn
          FROM circle_participants WHERE circle_id = ? ORDER BY seq",
     )
     .bind(circle)
-    .fetch_all(&mut *db)
+    .fetch_all(&mut db)
     .await
     .context("loading a circle's participants")?;
     Ok(State {
@@ -213,22 +215,23 @@ pub async fn load(db: &mut SqliteConnection, circle: i64) -> Result<State> {
 }
 
 /// Saves the state over what `before` was: only the participants that changed are written.
-pub async fn save(db: &mut SqliteConnection, circle: i64, before: &State, state: &State) -> Result<()> {
-    sqlx::query("UPDATE circles SET mode = ?, holder_id = ?, turn_started_at = ?, turn = ?, next_seq = ? WHERE id = ?")
+pub async fn save(db: impl Into<Db<'_>>, circle: i64, before: &State, state: &State) -> Result<()> {
+    let mut db = db.into();
+    query("UPDATE circles SET mode = ?, holder_id = ?, turn_started_at = ?, turn = ?, next_seq = ? WHERE id = ?")
         .bind(state.mode.as_str())
         .bind(state.holder)
         .bind(state.turn_started_at)
         .bind(state.turn)
         .bind(state.next_seq)
         .bind(circle)
-        .execute(&mut *db)
+        .execute(&mut db)
         .await
         .context("saving a circle")?;
     for p in &state.participants {
         if before.participant(p.member) == Some(p) {
             continue;
         }
-        sqlx::query(
+        query(
             "INSERT INTO circle_participants
                  (circle_id, member_id, seq, present, hand_at, hand_seq, spoken_secs, shares, passes, had_turn)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -247,33 +250,34 @@ pub async fn save(db: &mut SqliteConnection, circle: i64, before: &State, state:
         .bind(p.shares)
         .bind(p.passes)
         .bind(p.had_turn)
-        .execute(&mut *db)
+        .execute(&mut db)
         .await
         .context("saving a circle participant")?;
     }
     Ok(())
 }
 
-pub async fn end(db: &mut SqliteConnection, circle: i64, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
+pub async fn end(db: impl Into<Db<'_>>, circle: i64, now: DateTime<Utc>) -> Result<()> {
+    let mut db = db.into();
+    query("UPDATE circles SET ended_at = ?, holder_id = NULL, turn_started_at = NULL WHERE id = ?")
         .bind(now.timestamp())
         .bind(circle)
-        .execute(&mut *db)
+        .execute(&mut db)
         .await
         .context("ending a circle")?;
     // Presence is kept only while a circle runs there.
-    sqlx::query(
+    query(
         "DELETE FROM voice_presence WHERE (community_id, channel) = (SELECT community_id, channel FROM circles WHERE id = ?)",
     )
     .bind(circle)
-    .execute(db)
+    .execute(&mut db)
     .await
     .context("dropping an ended circle's presence")?;
     Ok(())
 }
 
-pub async fn set_status_message(db: &mut SqliteConnection, circle: i64, message: &str) -> Result<()> {
-    sqlx::query("UPDATE circles SET status_message = ? WHERE id = ? AND ended_at IS NULL")
+pub async fn set_status_message(db: impl Into<Db<'_>>, circle: i64, message: &str) -> Result<()> {
+    query("UPDATE circles SET status_message = ? WHERE id = ? AND ended_at IS NULL")
         .bind(message)
         .bind(circle)
         .execute(db)
@@ -283,8 +287,8 @@ pub async fn set_status_message(db: &mut SqliteConnection, circle: i64, message:
 }
 
 /// The people of a circle, for names.
-pub async fn people(db: &mut SqliteConnection, circle: i64) -> Result<Vec<Person>> {
-    sqlx::query_as(
+pub async fn people(db: impl Into<Db<'_>>, circle: i64) -> Result<Vec<Person>> {
+    query_as(
         "SELECT m.id, m.external_id, m.display_name FROM circle_participants p
          JOIN members m ON m.id = p.member_id WHERE p.circle_id = ? ORDER BY p.seq",
     )
@@ -298,7 +302,7 @@ pub async fn people(db: &mut SqliteConnection, circle: i64) -> Result<Vec<Person
 /// and whether the platform lets them mute others there.
 #[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 pub async fn set_presence(
-    db: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     community: i64,
     channel: &str,
     member: i64,
@@ -307,9 +311,9 @@ pub async fn set_presence(
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let query = if present {
+    let statement = if present {
         // A renewed membership moves its end; `since` stays the first sight.
-        sqlx::query(
+        query(
             "INSERT INTO voice_presence (community_id, channel, member_id, since, until, may_mute)
              VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (community_id, channel, member_id) DO UPDATE
@@ -322,19 +326,19 @@ pub async fn set_presence(
         .bind(until.map(|u| u.timestamp()))
         .bind(may_mute)
     } else {
-        sqlx::query("DELETE FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
+        query("DELETE FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
             .bind(community)
             .bind(channel)
             .bind(member)
     };
-    query.execute(db).await.context("recording voice presence")?;
+    statement.execute(db).await.context("recording voice presence")?;
     Ok(())
 }
 
 /// The voice channel or call `member` is in, in this community, if any.
 /// The channels or calls where `member`'s presence has lapsed by `now`.
-pub async fn lapsed(db: &mut SqliteConnection, community: i64, member: i64, now: DateTime<Utc>) -> Result<Vec<String>> {
-    sqlx::query_scalar(
+pub async fn lapsed(db: impl Into<Db<'_>>, community: i64, member: i64, now: DateTime<Utc>) -> Result<Vec<String>> {
+    query_scalar(
         "SELECT channel FROM voice_presence
          WHERE community_id = ? AND member_id = ? AND until IS NOT NULL AND until <= ? ORDER BY channel",
     )
@@ -346,9 +350,9 @@ pub async fn lapsed(db: &mut SqliteConnection, community: i64, member: i64, now:
     .context("finding lapsed presence")
 }
 
-pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC, rowid DESC LIMIT 1",
+pub async fn voice_channel_of(db: impl Into<Db<'_>>, community: i64, member: i64) -> Result<Option<String>> {
+    query_scalar(
+        "SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY since DESC, channel DESC LIMIT 1",
     )
     .bind(member)
     .bind(community)
@@ -357,8 +361,8 @@ pub async fn voice_channel_of(db: &mut SqliteConnection, community: i64, member:
     .context("finding a member's voice channel")
 }
 
-pub async fn voice_channels_of(db: &mut SqliteConnection, community: i64, member: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar("SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ?")
+pub async fn voice_channels_of(db: impl Into<Db<'_>>, community: i64, member: i64) -> Result<Vec<String>> {
+    query_scalar("SELECT channel FROM voice_presence WHERE member_id = ? AND community_id = ? ORDER BY channel")
         .bind(member)
         .bind(community)
         .fetch_all(db)
@@ -367,22 +371,22 @@ pub async fn voice_channels_of(db: &mut SqliteConnection, community: i64, member
 }
 
 /// Whether `member` is in the voice channel or call `channel`.
-pub async fn in_voice_at(db: &mut SqliteConnection, community: i64, channel: &str, member: i64) -> Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?")
-            .bind(community)
-            .bind(channel)
-            .bind(member)
-            .fetch_optional(db)
-            .await
-            .context("checking a member's voice channel")?;
-    Ok(found.is_some())
+pub async fn in_voice_at(db: impl Into<Db<'_>>, community: i64, channel: &str, member: i64) -> Result<bool> {
+    query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM voice_presence WHERE community_id = ? AND channel = ? AND member_id = ?)",
+    )
+    .bind(community)
+    .bind(channel)
+    .bind(member)
+    .fetch_one(db)
+    .await
+    .context("checking a member's voice channel")
 }
 
 /// Who is in the voice channel or call `channel` and may be muted there: the
 /// platform lets none of them mute others.
-pub async fn mutable_in(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? AND may_mute = 0")
+pub async fn mutable_in(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Vec<i64>> {
+    query_scalar("SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? AND may_mute = FALSE")
         .bind(community)
         .bind(channel)
         .fetch_all(db)
@@ -390,10 +394,12 @@ pub async fn mutable_in(db: &mut SqliteConnection, community: i64, channel: &str
         .context("listing who may be muted")
 }
 
-/// Who is in a voice channel or call, earliest first.
-pub async fn present_in(db: &mut SqliteConnection, community: i64, channel: &str) -> Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT member_id FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, rowid",
+/// Who is in a voice channel or call, and since when (Unix seconds),
+/// earliest first, then by member: whole seconds tie, and the caller knows
+/// better who came first within one.
+pub async fn present_in(db: impl Into<Db<'_>>, community: i64, channel: &str) -> Result<Vec<(i64, i64)>> {
+    query_as(
+        "SELECT member_id, since FROM voice_presence WHERE community_id = ? AND channel = ? ORDER BY since, member_id",
     )
     .bind(community)
     .bind(channel)

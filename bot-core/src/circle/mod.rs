@@ -13,7 +13,6 @@ pub(crate) mod voice;
 mod words;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Sqlite, Transaction};
 
 use self::db::{Circle, NewCircle, Person};
 use self::presence::{PRESENCE_KIND, presence_due, record_presence};
@@ -25,7 +24,7 @@ use crate::io::{Effect, Platform, Response};
 use crate::jobs;
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::store::Store;
+use crate::store::{Store, Tx, query_as};
 
 pub(crate) use self::presence::{Here, presence, runs_at};
 pub use self::state::Refusal as CircleRefusal;
@@ -146,9 +145,9 @@ impl From<Refusal> for Error {
 }
 
 /// The running circle the command means, loaded in this input's transaction.
-async fn find(tx: &mut Transaction<'static, Sqlite>, caller: &Caller<'_>) -> Result<Option<Circle>> {
+async fn find(tx: &mut Tx, caller: &Caller<'_>) -> Result<Option<Circle>> {
     match caller.circle {
-        Some(id) => db::open_in(tx, caller.community, id).await,
+        Some(id) => db::open_in(&mut *tx, caller.community, id).await,
         None => Ok(None),
     }
 }
@@ -165,7 +164,7 @@ pub(crate) async fn target(
     member: i64,
     wanted: Option<i64>,
 ) -> Result<Option<(i64, Option<i64>)>> {
-    let mut conn = store.pool().acquire().await.context("finding a circle")?;
+    let mut conn = store.acquire().await.context("finding a circle")?;
     if let Some(id) = wanted {
         return match db::open_in(&mut conn, community, id).await? {
             Some(c) => Ok(Some((c.id, c.group_id))),
@@ -241,8 +240,8 @@ pub(crate) async fn start(
         now,
     )
     .await?;
-    seat(&mut tx, caller, start.seated.as_ref(), &channel, now).await?;
-    let (state, events, people, mutes) = first_round(&mut tx, caller, &circle, (&channel, mode), now).await?;
+    let sat = seat(&mut tx, caller, start.seated.as_ref(), &channel, now).await?;
+    let (state, events, people, mutes) = first_round(&mut tx, caller, &circle, (&channel, mode, &sat), now).await?;
     tx.commit().await.context("starting a circle")?;
     tracing::info!(circle = circle.id, community = caller.community, "circle started");
 
@@ -257,14 +256,14 @@ pub(crate) async fn start(
 /// Refused when muting is asked for where it cannot be, or a circle already
 /// runs there.
 async fn where_to_sit(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     caller: &Caller<'_>,
     start: &Start<'_>,
     mute_others: bool,
 ) -> Result<(String, bool)> {
     let voice = match &start.seated {
         Some(seated) => Some(seated.channel.clone()),
-        None => db::voice_channel_of(tx, caller.community, caller.me.id).await?,
+        None => db::voice_channel_of(&mut *tx, caller.community, caller.me.id).await?,
     };
     // Hearth lends no power: muting others is for a voice channel, by one the
     // platform lets mute there.
@@ -285,7 +284,7 @@ async fn where_to_sit(
     }
     let in_voice = voice.is_some();
     let channel = voice.unwrap_or_else(|| caller.channel.to_string());
-    if db::open_at(tx, caller.community, &channel).await?.is_some() {
+    if db::open_at(&mut *tx, caller.community, &channel).await?.is_some() {
         return Err(Refusal::AlreadyRunning.into());
     }
     Ok((channel, in_voice))
@@ -293,19 +292,20 @@ async fn where_to_sit(
 
 /// From now on, while the circle runs, who is here is recorded: those the
 /// platform said are seated, each as of when they sat down, so the round
-/// goes in the order they came.
+/// goes in the order they came. Returns them in that order.
 async fn seat(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     caller: &Caller<'_>,
     seated: Option<&Seated>,
     channel: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     // Stored in whole seconds, so those who came within one second are
-    // recorded in the order they came (then by member): the row order
-    // breaks `since`'s ties.
+    // told apart by this order (then by member): `first_round` breaks
+    // `since`'s ties with it.
     let mut sitters: Vec<_> = seated.iter().flat_map(|s| &s.people).collect();
     sitters.sort_by_key(|s| (s.since, s.member));
+    let order = sitters.iter().map(|s| s.member).collect();
     for sitter in sitters {
         // Recorded as of when they sat down, so the round goes in the order they came.
         record_presence(
@@ -320,20 +320,27 @@ async fn seat(
         )
         .await?;
     }
-    Ok(())
+    Ok(order)
 }
 
 /// The new circle's first round: those present join it (the facilitator
-/// alone where the platform tells no presence), saved with its timer; the
-/// state, what happened, its people and the mutes to carry out.
+/// alone where the platform tells no presence), in the order they came
+/// (`sat`: those just seated, in order, for ties within a second), saved
+/// with its timer; the state, what happened, its people and the mutes to
+/// carry out.
 async fn first_round(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     caller: &Caller<'_>,
     circle: &Circle,
-    (channel, mode): (&str, Mode),
+    (channel, mode, sat): (&str, Mode, &[i64]),
     now: DateTime<Utc>,
 ) -> Result<(State, Vec<Event>, Vec<Person>, Vec<Effect>)> {
-    let mut present = db::present_in(tx, caller.community, channel).await?;
+    let mut present = db::present_in(&mut *tx, caller.community, channel).await?;
+    present.sort_by_key(|&(member, since)| {
+        let came = sat.iter().position(|&m| m == member).unwrap_or(usize::MAX);
+        (since, came, member)
+    });
+    let mut present: Vec<i64> = present.into_iter().map(|(member, _)| member).collect();
     if present.is_empty() {
         present.push(caller.me.id);
     }
@@ -343,10 +350,20 @@ async fn first_round(
     for member in present {
         events.extend(state.join(member, unix(now)));
     }
-    db::save(tx, circle.id, &before, &state).await?;
+    db::save(&mut *tx, circle.id, &before, &state).await?;
     plan_timer(tx, caller.platform, circle, &before, &state).await?;
-    let people = db::people(tx, circle.id).await?;
-    let mutes = mutes::plan(tx, circle, caller.community, caller.guild, &state, &people, false, now).await?;
+    let people = db::people(&mut *tx, circle.id).await?;
+    let mutes = mutes::plan(
+        &mut *tx,
+        circle,
+        caller.community,
+        caller.guild,
+        &state,
+        &people,
+        false,
+        now,
+    )
+    .await?;
     Ok((state, events, people, mutes))
 }
 
@@ -466,8 +483,7 @@ pub(crate) async fn status_posted(store: &Store, key: &str, message_id: &str) ->
     let Some(circle) = circle else {
         return Ok(());
     };
-    let mut conn = store.pool().acquire().await.context("recording a status message")?;
-    db::set_status_message(&mut conn, circle, message_id).await
+    db::set_status_message(store, circle, message_id).await
 }
 
 /// `/circle end`: the room hears thanks; the facilitator alone gets the balance.
@@ -481,7 +497,7 @@ pub(crate) async fn end(store: &Store, caller: &Caller<'_>, now: DateTime<Utc>) 
     state.end(unix(now));
     db::save(&mut tx, circle.id, &before, &state).await?;
     db::end(&mut tx, circle.id, now).await?;
-    jobs::cancel(&mut *tx, JOB_KIND.name, circle.id).await?;
+    jobs::cancel(&mut tx, JOB_KIND.name, circle.id).await?;
     let people = db::people(&mut tx, circle.id).await?;
     let mutes = mutes::plan(
         &mut tx,
@@ -534,31 +550,28 @@ pub(crate) async fn muted(
 /// Every mute the bot holds on `platform`, as unmutes: at start-up and shutdown.
 /// Unmutes for the server mutes the bot holds on one member (before `/forgetme`).
 pub(crate) async fn mutes_of_member(store: &Store, member: i64) -> Result<Vec<Effect>> {
-    let mut conn = store.pool().acquire().await.context("reading recorded mutes")?;
-    mutes::of_member(&mut conn, member).await
+    mutes::of_member(store, member).await
 }
 
 pub(crate) async fn mutes_to_release(store: &Store, platform: Platform) -> Result<Vec<Effect>> {
-    let mut conn = store.pool().acquire().await.context("reading recorded mutes")?;
-    mutes::all(&mut conn, platform).await
+    mutes::all(store, platform).await
 }
 
 /// Everyone the core has in a voice channel or call of this community: (platform id, name).
 pub(crate) async fn in_voice(store: &Store, community: i64) -> Result<Vec<(String, String)>> {
-    sqlx::query_as(
+    query_as(
         "SELECT DISTINCT m.external_id, m.display_name FROM voice_presence v JOIN members m ON m.id = v.member_id
-         WHERE v.community_id = ?",
+         WHERE v.community_id = ? ORDER BY m.external_id, m.display_name",
     )
     .bind(community)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing who is in voice")
 }
 
 /// The voice channels or calls `member` is recorded in, in this community.
 pub(crate) async fn voice_channels_of(store: &Store, community: i64, member: i64) -> Result<Vec<String>> {
-    let mut conn = store.pool().acquire().await.context("finding voice channels")?;
-    db::voice_channels_of(&mut conn, community, member).await
+    db::voice_channels_of(store, community, member).await
 }
 #[cfg(test)]
 mod proptests;

@@ -12,13 +12,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use super::db::{Circle, Person};
 use super::state::State;
 use crate::error::{Context, Result};
 use crate::io::{Effect, MuteReport, Platform};
 use crate::message::{Line, Message};
+use crate::store::{Db, query, query_as, query_scalar};
 
 fn effect(guild: &str, channel: &str, user: &str, mute: bool, stage: Option<bool>) -> Effect {
     Effect::Mute {
@@ -44,7 +44,7 @@ fn recorded_stage(stage: bool) -> Option<bool> {
     reason = "the circle, its place and its state, each plain"
 )]
 pub(crate) async fn plan(
-    db: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     circle: &Circle,
     community: i64,
     guild: &str,
@@ -53,8 +53,9 @@ pub(crate) async fn plan(
     ended: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>> {
-    let recorded = recorded(db, circle.id).await?;
-    let wanted = wanted(db, circle, community, state, ended).await?;
+    let mut db = db.into();
+    let recorded = recorded(&mut db, circle.id).await?;
+    let wanted = wanted(&mut db, circle, community, state, ended).await?;
     let external = |m: i64| people.iter().find(|p| p.id == m).map(|p| p.external_id.clone());
     let mut effects = Vec::new();
     // An unmute another input asked for, not yet reported, is not asked for twice.
@@ -66,10 +67,10 @@ pub(crate) async fn plan(
     ordered.sort_unstable();
     for (member, stage) in ordered {
         if let Some(user) = external(member) {
-            sqlx::query("UPDATE circle_mutes SET releasing = 1 WHERE community_id = ? AND member_id = ?")
+            query("UPDATE circle_mutes SET releasing = TRUE WHERE community_id = ? AND member_id = ?")
                 .bind(community)
                 .bind(member)
-                .execute(&mut *db)
+                .execute(&mut db)
                 .await
                 .context("marking an unmute asked for")?;
             effects.push(effect(guild, &circle.channel, &user, false, recorded_stage(stage)));
@@ -80,16 +81,16 @@ pub(crate) async fn plan(
     for member in ordered {
         let Some(user) = external(member) else { continue };
         // A record held for another circle is that circle's to undo.
-        let added = sqlx::query(
+        let added = query(
             "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
-             VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING",
+             VALUES (?, ?, ?, ?, FALSE, ?) ON CONFLICT DO NOTHING",
         )
         .bind(community)
         .bind(member)
         .bind(&circle.channel)
         .bind(circle.id)
         .bind(now.timestamp())
-        .execute(&mut *db)
+        .execute(&mut db)
         .await
         .context("recording a mute")?;
         if added.rows_affected() == 1 {
@@ -100,34 +101,35 @@ pub(crate) async fn plan(
 }
 
 /// A circle's recorded mutes: (stage, an unmute already asked for) by member.
-async fn recorded(db: &mut SqliteConnection, circle: i64) -> Result<HashMap<i64, (bool, bool)>> {
-    Ok(sqlx::query_as::<_, (i64, bool, bool)>(
-        "SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?",
+async fn recorded(db: impl Into<Db<'_>>, circle: i64) -> Result<HashMap<i64, (bool, bool)>> {
+    Ok(
+        query_as::<(i64, bool, bool)>("SELECT member_id, stage, releasing FROM circle_mutes WHERE circle_id = ?")
+            .bind(circle)
+            .fetch_all(db)
+            .await
+            .context("reading a circle's mutes")?
+            .into_iter()
+            .map(|(member, stage, releasing)| (member, (stage, releasing)))
+            .collect(),
     )
-    .bind(circle)
-    .fetch_all(&mut *db)
-    .await
-    .context("reading a circle's mutes")?
-    .into_iter()
-    .map(|(member, stage, releasing)| (member, (stage, releasing)))
-    .collect())
 }
 
 /// Who should be muted now: those present whose voice is in the circle's
 /// channel, but the holder, the facilitators and anyone the platform lets
 /// mute others; nobody once it has ended or without "mute others".
 async fn wanted(
-    db: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     circle: &Circle,
     community: i64,
     state: &State,
     ended: bool,
 ) -> Result<HashSet<i64>> {
+    let mut db = db.into();
     // The group's facilitators keep their voice, as the one who started it does.
     let facilitators: HashSet<i64> = match circle.group_id {
-        Some(group) => sqlx::query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
+        Some(group) => query_scalar("SELECT member_id FROM group_facilitators WHERE group_id = ?")
             .bind(group)
-            .fetch_all(&mut *db)
+            .fetch_all(&mut db)
             .await
             .context("reading a group's facilitators")?
             .into_iter()
@@ -139,7 +141,7 @@ async fn wanted(
     let mutable: HashSet<i64> = if ended || !circle.mute_others {
         HashSet::new()
     } else {
-        super::db::mutable_in(db, community, &circle.channel)
+        super::db::mutable_in(&mut db, community, &circle.channel)
             .await?
             .into_iter()
             .collect()
@@ -159,27 +161,23 @@ async fn wanted(
 /// Mutes recorded for `member` that no running circle wants any more
 /// (its circle ended while they were away): undone when they come back.
 /// Any other of their mutes can be undone again by a later turn.
-pub(crate) async fn stale_for(
-    db: &mut SqliteConnection,
-    community: i64,
-    guild: &str,
-    member: i64,
-) -> Result<Vec<Effect>> {
-    sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+pub(crate) async fn stale_for(db: impl Into<Db<'_>>, community: i64, guild: &str, member: i64) -> Result<Vec<Effect>> {
+    let mut db = db.into();
+    query("UPDATE circle_mutes SET releasing = FALSE WHERE community_id = ? AND member_id = ?")
         .bind(community)
         .bind(member)
-        .execute(&mut *db)
+        .execute(&mut db)
         .await
         .context("a returning member's mutes")?;
-    let rows: Vec<(String, String, bool)> = sqlx::query_as(
+    let rows: Vec<(String, String, bool)> = query_as(
         "SELECT mu.channel, m.external_id, mu.stage FROM circle_mutes mu JOIN members m ON m.id = mu.member_id
          WHERE mu.community_id = ? AND mu.member_id = ?
            AND (mu.circle_id IS NULL
-                OR mu.circle_id IN (SELECT id FROM circles WHERE ended_at IS NOT NULL OR mute_others = 0))",
+                OR mu.circle_id IN (SELECT id FROM circles WHERE ended_at IS NOT NULL OR mute_others = FALSE))",
     )
     .bind(community)
     .bind(member)
-    .fetch_all(db)
+    .fetch_all(&mut db)
     .await
     .context("reading stale mutes")?;
     Ok(rows
@@ -189,8 +187,8 @@ pub(crate) async fn stale_for(
 }
 
 /// Every mute recorded on `platform`: to undo at start-up and at shutdown.
-pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result<Vec<Effect>> {
-    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+pub(crate) async fn all(db: impl Into<Db<'_>>, platform: Platform) -> Result<Vec<Effect>> {
+    let rows: Vec<(String, String, String, bool)> = query_as(
         "SELECT c.external_id, mu.channel, m.external_id, mu.stage FROM circle_mutes mu
          JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
          WHERE c.platform = ? ORDER BY mu.community_id, mu.member_id",
@@ -207,8 +205,8 @@ pub(crate) async fn all(db: &mut SqliteConnection, platform: Platform) -> Result
 
 /// The unmutes for every server mute the bot still holds on one member:
 /// before `/forgetme` erases the records, so nobody is left muted by the bot.
-pub(crate) async fn of_member(db: &mut SqliteConnection, member: i64) -> Result<Vec<Effect>> {
-    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+pub(crate) async fn of_member(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<Effect>> {
+    let rows: Vec<(String, String, String, bool)> = query_as(
         "SELECT c.external_id, mu.channel, m.external_id, mu.stage FROM circle_mutes mu
          JOIN communities c ON c.id = mu.community_id JOIN members m ON m.id = mu.member_id
          WHERE mu.member_id = ? ORDER BY mu.community_id",
@@ -231,13 +229,14 @@ pub(crate) async fn of_member(db: &mut SqliteConnection, member: i64) -> Result<
 /// permission stops enforcement in this community's circles, and their
 /// facilitators are told privately.
 pub(crate) async fn reported(
-    db: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     community: i64,
     member: i64,
     mute: bool,
     stage: bool,
     report: MuteReport,
 ) -> Result<Vec<Effect>> {
+    let mut db = db.into();
     let forget = match (mute, report) {
         (true, MuteReport::Applied) => false,
         (true, _) => true,
@@ -246,48 +245,48 @@ pub(crate) async fn reported(
         (false, _) => false,
     };
     if mute && report == MuteReport::Applied && stage {
-        sqlx::query("UPDATE circle_mutes SET stage = 1 WHERE community_id = ? AND member_id = ?")
+        query("UPDATE circle_mutes SET stage = TRUE WHERE community_id = ? AND member_id = ?")
             .bind(community)
             .bind(member)
-            .execute(&mut *db)
+            .execute(&mut db)
             .await
             .context("recording a suppress")?;
     }
     // An unmute that failed may be asked for again; one that found the person
     // gone waits for their return (`stale_for`), not for every next input.
     if !mute && matches!(report, MuteReport::Failed | MuteReport::NoPermission) {
-        sqlx::query("UPDATE circle_mutes SET releasing = 0 WHERE community_id = ? AND member_id = ?")
+        query("UPDATE circle_mutes SET releasing = FALSE WHERE community_id = ? AND member_id = ?")
             .bind(community)
             .bind(member)
-            .execute(&mut *db)
+            .execute(&mut db)
             .await
             .context("an unmute to ask for again")?;
     }
     if forget {
-        sqlx::query("DELETE FROM circle_mutes WHERE community_id = ? AND member_id = ?")
+        query("DELETE FROM circle_mutes WHERE community_id = ? AND member_id = ?")
             .bind(community)
             .bind(member)
-            .execute(&mut *db)
+            .execute(&mut db)
             .await
             .context("forgetting a mute")?;
     }
     if report != MuteReport::NoPermission {
         return Ok(Vec::new());
     }
-    let stopped: Vec<Option<i64>> = sqlx::query_scalar(
-        "UPDATE circles SET mute_others = 0
-         WHERE community_id = ? AND ended_at IS NULL AND mute_others = 1
+    let stopped: Vec<Option<i64>> = query_scalar(
+        "UPDATE circles SET mute_others = FALSE
+         WHERE community_id = ? AND ended_at IS NULL AND mute_others = TRUE
          RETURNING facilitator_id",
     )
     .bind(community)
-    .fetch_all(&mut *db)
+    .fetch_all(&mut db)
     .await
     .context("stopping mute enforcement")?;
     let mut facilitators = Vec::new();
     for id in stopped.into_iter().flatten() {
-        let user: Option<String> = sqlx::query_scalar("SELECT external_id FROM members WHERE id = ?")
+        let user: Option<String> = query_scalar("SELECT external_id FROM members WHERE id = ?")
             .bind(id)
-            .fetch_optional(&mut *db)
+            .fetch_optional(&mut db)
             .await
             .context("finding a facilitator")?;
         facilitators.extend(user);

@@ -2,7 +2,6 @@
 //! joining and leaving it, and a presence's platform-given end.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Sqlite, Transaction};
 
 use super::db;
 use super::mutes;
@@ -12,7 +11,7 @@ use crate::error::{Context, Result};
 use crate::io::{Delivery, Effect, Platform, Response};
 use crate::jobs;
 use crate::members::{Member, Within};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 /// Whether someone is in a voice channel or call, and whether the platform
 /// lets them mute others there.
@@ -46,7 +45,7 @@ pub(crate) async fn presence(
 
 #[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 async fn presence_in(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     platform: Platform,
     community: i64,
     guild: &str,
@@ -58,17 +57,17 @@ async fn presence_in(
 ) -> Result<Response> {
     let present = here.present;
     // Presence is kept only where a circle runs (see `voice`).
-    let running = db::open_at(tx, community, channel)
+    let running = db::open_at(&mut *tx, community, channel)
         .await?
         .filter(|c| c.channel == channel);
     if !present {
-        db::set_presence(tx, community, channel, member, false, here.may_mute, None, now).await?;
+        db::set_presence(&mut *tx, community, channel, member, false, here.may_mute, None, now).await?;
     } else if running.is_some() {
         record_presence(tx, platform, community, channel, member, here.may_mute, until, now).await?;
     }
     // Someone the bot left muted (their circle ended while they were away) is unmuted on return.
     let stale = if present {
-        mutes::stale_for(tx, community, guild, member).await?
+        mutes::stale_for(&mut *tx, community, guild, member).await?
     } else {
         Vec::new()
     };
@@ -78,7 +77,7 @@ async fn presence_in(
             effects: stale,
         });
     };
-    let before = db::load(tx, circle.id).await?;
+    let before = db::load(&mut *tx, circle.id).await?;
     let mut state = before.clone();
     let events = if present {
         state.join(member, unix(now))
@@ -86,11 +85,11 @@ async fn presence_in(
         state.leave(member, unix(now))
     };
     if state != before {
-        db::save(tx, circle.id, &before, &state).await?;
+        db::save(&mut *tx, circle.id, &before, &state).await?;
         plan_timer(tx, platform, &circle, &before, &state).await?;
     }
-    let people = db::people(tx, circle.id).await?;
-    let mutes = mutes::plan(tx, &circle, community, guild, &state, &people, false, now).await?;
+    let people = db::people(&mut *tx, circle.id).await?;
+    let mutes = mutes::plan(&mut *tx, &circle, community, guild, &state, &people, false, now).await?;
     let mut response = Response {
         reply: None,
         effects: stale,
@@ -108,7 +107,7 @@ async fn presence_in(
 /// that ends by itself (`until`) gets a job that lets them leave then.
 #[expect(clippy::too_many_arguments, reason = "who, where and when, each plain")]
 pub(super) async fn record_presence(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     platform: Platform,
     community: i64,
     channel: &str,
@@ -122,12 +121,12 @@ pub(super) async fn record_presence(
         0 => u,
         _ => DateTime::from_timestamp(u.timestamp() + 1, 0).unwrap_or(u),
     });
-    db::set_presence(tx, community, channel, member, true, may_mute, until, now).await?;
+    db::set_presence(&mut *tx, community, channel, member, true, may_mute, until, now).await?;
     if let Some(until) = until {
         // Keyed by its end: a renewal is a job of its own, and the old one finds nothing lapsed.
         let key = format!("{}:{community}:{member}:{}", PRESENCE_KIND.name, until.timestamp());
         jobs::put(
-            &mut **tx,
+            &mut *tx,
             &jobs::NewJob {
                 key: &key,
                 kind: PRESENCE_KIND.name,
@@ -144,8 +143,7 @@ pub(super) async fn record_presence(
 
 /// Whether a circle runs in `channel` (a voice channel, call or room).
 pub(crate) async fn runs_at(store: &Store, community: i64, channel: &str) -> Result<bool> {
-    let mut conn = store.pool().acquire().await.context("finding a circle")?;
-    Ok(db::open_at(&mut conn, community, channel)
+    Ok(db::open_at(store, community, channel)
         .await?
         .is_some_and(|c| c.channel == channel))
 }
@@ -161,7 +159,7 @@ pub(crate) async fn presence_due(store: &Store, job: &jobs::Job, now: DateTime<U
     let Some(member) = job.member_id else { return Ok(None) };
     let community = job.subject;
     let mut tx = begin(store).await?;
-    let Some((platform, external)) = crate::members::community_of(&mut *tx, Within::Community(community)).await? else {
+    let Some((platform, external)) = crate::members::community_of(&mut tx, Within::Community(community)).await? else {
         return Ok(None);
     };
     let mut effects = Vec::new();

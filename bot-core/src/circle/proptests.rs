@@ -68,7 +68,7 @@ impl Disk {
                 assert_eq!(m.id, n, "member ids are 1..=PEOPLE");
                 first = first.max(m.id);
             }
-            let mut conn = store.pool().acquire().await.unwrap();
+            let mut conn = store.acquire().await.unwrap();
             let circle = db::create(
                 &mut conn,
                 &db::NewCircle {
@@ -96,7 +96,7 @@ impl Disk {
     /// Saves over what was last saved and loads it back.
     fn restart(&self, saved: &State, state: &State) -> State {
         self.rt.block_on(async {
-            let mut conn = self.store.pool().acquire().await.unwrap();
+            let mut conn = self.store.acquire().await.unwrap();
             db::save(&mut conn, self.circle, saved, state).await.unwrap();
             db::load(&mut conn, self.circle).await.unwrap()
         })

@@ -706,3 +706,175 @@ async fn a_community_admin_starts_a_circle_with_no_group_named() {
         text(&started)
     );
 }
+
+/// The circle's tables through the circle's own SQL alone (the rows it needs
+/// put in directly), so this runs on PostgreSQL as well
+/// (`HEARTH_TEST_POSTGRES`): flags, presence order, mutes and their records.
+#[tokio::test]
+async fn the_circle_tables_read_and_write_alike_on_either_database() {
+    use super::db::{self, NewCircle};
+    use super::mutes;
+    use super::state::{Mode, Participant};
+    use crate::io::MuteReport;
+
+    let store = crate::Store::for_test().await.unwrap();
+    for sql in [
+        "INSERT INTO communities (id, platform, external_id, timezone) VALUES (1, 'console', 'local', 'UTC')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (1, 'console', 'admin', 'Admin')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (2, 'console', 'sam', 'Sam')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (3, 'console', 'kim', 'Kim')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (4, 'console', 'lee', 'Lee')",
+        "INSERT INTO groups (id, community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (1, 1, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 'general', 'Be kind')",
+        "INSERT INTO group_facilitators (group_id, member_id) VALUES (1, 4)",
+    ] {
+        crate::store::query(sql).execute(&store).await.unwrap();
+    }
+    let now = chrono::DateTime::from_timestamp(1_773_914_400, 0).unwrap();
+    let later = now + chrono::Duration::seconds(5);
+    let mute = |user: &str, mute: bool, stage: Option<bool>| Effect::Mute {
+        community: "local".into(),
+        channel: "voice".into(),
+        user: user.into(),
+        mute,
+        stage,
+    };
+
+    let mut tx = store.write().await.unwrap();
+    let circle = db::create(
+        &mut tx,
+        &NewCircle {
+            community: 1,
+            channel: "voice",
+            home_channel: "general",
+            group: Some(1),
+            facilitator: 1,
+            mode: Mode::Round,
+            share_secs: Some(120),
+            auto_advance: false,
+            mute_others: true,
+            in_voice: true,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    // Kim (3) came first, then Sam (2), then Lee (4) and Admin (1) at once;
+    // only Admin may mute others; Sam's call membership ends by itself.
+    for (member, at, may_mute, until) in [
+        (3, now, false, None),
+        (2, later, false, Some(later)),
+        (4, later + chrono::Duration::seconds(1), false, None),
+        (1, later + chrono::Duration::seconds(1), true, None),
+    ] {
+        db::set_presence(&mut tx, 1, "voice", member, true, may_mute, until, at)
+            .await
+            .unwrap();
+    }
+    let present = db::present_in(&mut tx, 1, "voice").await.unwrap();
+    let mutable = db::mutable_in(&mut tx, 1, "voice").await.unwrap();
+    let kim_in = db::in_voice_at(&mut tx, 1, "voice", 3).await.unwrap();
+    let kim_elsewhere = db::in_voice_at(&mut tx, 1, "stage", 3).await.unwrap();
+    let kim_at = db::voice_channel_of(&mut tx, 1, 3).await.unwrap();
+    let kim_all = db::voice_channels_of(&mut tx, 1, 3).await.unwrap();
+    let sam_lapsed = db::lapsed(&mut tx, 1, 2, later).await.unwrap();
+    let kim_lapsed = db::lapsed(&mut tx, 1, 3, later).await.unwrap();
+
+    let before = db::load(&mut tx, circle.id).await.unwrap();
+    let mut state = before.clone();
+    for (seq, member) in [3, 2, 4].into_iter().enumerate() {
+        state.participants.push(Participant {
+            member,
+            seq: seq as i64,
+            present: member != 2,
+            hand: None,
+            spoken_secs: 0,
+            shares: 0,
+            passes: i64::from(member == 4),
+            had_turn: member == 4,
+        });
+    }
+    state.holder = Some(4);
+    state.turn_started_at = Some(now.timestamp());
+    state.turn = 1;
+    state.next_seq = 3;
+    db::save(&mut tx, circle.id, &before, &state).await.unwrap();
+    let loaded = db::load(&mut tx, circle.id).await.unwrap();
+    let with_kim = db::open_with(&mut tx, 1, 3).await.unwrap().map(|c| c.id);
+    let with_sam = db::open_with(&mut tx, 1, 2).await.unwrap().map(|c| c.id);
+    let people: Vec<String> = db::people(&mut tx, circle.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.external_id)
+        .collect();
+    let people_rows = db::people(&mut tx, circle.id).await.unwrap();
+    let muted = mutes::plan(&mut tx, &circle, 1, "local", &state, &people_rows, false, now)
+        .await
+        .unwrap();
+    let again = mutes::plan(&mut tx, &circle, 1, "local", &state, &people_rows, false, now)
+        .await
+        .unwrap();
+    let suppressed = mutes::reported(&mut tx, 1, 3, true, true, MuteReport::Applied)
+        .await
+        .unwrap();
+    let held = mutes::all(&mut tx, Platform::Console).await.unwrap();
+    let kims = mutes::of_member(&mut tx, 3).await.unwrap();
+    let ended = mutes::plan(&mut tx, &circle, 1, "local", &state, &people_rows, true, now)
+        .await
+        .unwrap();
+    let not_twice = mutes::plan(&mut tx, &circle, 1, "local", &state, &people_rows, true, now)
+        .await
+        .unwrap();
+    let stale_while_running = mutes::stale_for(&mut tx, 1, "local", 3).await.unwrap();
+    let told = mutes::reported(&mut tx, 1, 3, false, true, MuteReport::NoPermission)
+        .await
+        .unwrap();
+    let stale_once_stopped = mutes::stale_for(&mut tx, 1, "local", 3).await.unwrap();
+    db::set_status_message(&mut tx, circle.id, "m1").await.unwrap();
+    let status = db::open_by_id(&mut tx, circle.id).await.unwrap();
+    db::end(&mut tx, circle.id, later).await.unwrap();
+    let after_end = db::open_in(&mut tx, 1, circle.id).await.unwrap();
+    let presence_after_end = db::present_in(&mut tx, 1, "voice").await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(circle.started_at, now.timestamp());
+    assert!(circle.mute_others && circle.in_voice && !circle.auto_advance);
+    let (at, later) = (now.timestamp(), later.timestamp());
+    assert_eq!(
+        present,
+        [(3, at), (2, later), (1, later + 1), (4, later + 1)],
+        "by first sight, then by member"
+    );
+    assert_eq!(mutable, [2, 3, 4], "all but the one who may mute others");
+    assert!(kim_in && !kim_elsewhere);
+    assert_eq!(kim_at.as_deref(), Some("voice"));
+    assert_eq!(kim_all, ["voice"]);
+    assert_eq!(sam_lapsed, ["voice"]);
+    assert!(kim_lapsed.is_empty());
+    assert_eq!(loaded, state);
+    assert_eq!(with_kim, Some(circle.id));
+    assert_eq!(with_sam, None, "Sam is not present");
+    assert_eq!(people, ["kim", "sam", "lee"]);
+    // Lee holds the stick and facilitates the group; Sam is away; Admin may mute.
+    assert_eq!(muted, [mute("kim", true, None)]);
+    assert!(again.is_empty(), "a recorded mute is not asked for twice");
+    assert!(suppressed.is_empty());
+    assert_eq!(held, [mute("kim", false, Some(true))]);
+    assert_eq!(kims, held);
+    assert_eq!(ended, [mute("kim", false, Some(true))]);
+    assert!(not_twice.is_empty(), "an unmute asked for is not asked for again");
+    assert!(stale_while_running.is_empty(), "the running circle still wants it");
+    let [Effect::Dm { user, .. }] = told.as_slice() else {
+        panic!("the facilitator is told: {told:?}")
+    };
+    assert_eq!(user, "admin");
+    assert_eq!(stale_once_stopped, [mute("kim", false, Some(true))]);
+    assert_eq!(status.and_then(|c| c.status_message).as_deref(), Some("m1"));
+    assert!(after_end.is_none());
+    assert!(presence_after_end.is_empty(), "presence goes with the circle");
+    assert_eq!(
+        super::in_voice(&store, 1).await.unwrap(),
+        Vec::<(String, String)>::new()
+    );
+}

@@ -3,7 +3,6 @@
 //! each input runs in.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Sqlite, Transaction};
 
 use super::db::{self, Circle, Person};
 use super::state::State;
@@ -13,7 +12,7 @@ use crate::io::{Delivery, Effect, Platform};
 use crate::jobs;
 use crate::members::Within;
 use crate::message::{Line, Message, Span};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 
 /// The share timers of a circle's turns; the subject is the circle.
 pub(crate) static JOB_KIND: jobs::Kind = jobs::Kind::capped("circle", jobs::Subject::Row("circles"));
@@ -23,15 +22,15 @@ const WARN_BEFORE: i64 = 30;
 
 /// One write transaction per input: circles are read, changed and saved
 /// without another input slipping in between.
-pub(super) async fn begin(store: &Store) -> Result<Transaction<'static, Sqlite>> {
-    jobs::write(store).await
+pub(super) async fn begin(store: &Store) -> Result<Tx> {
+    store.write().await.context("starting a write")
 }
 
 /// The share timer of the turn now running: a gentle notice shortly before
 /// the end and one at the end, as durable jobs keyed by turn. A turn that
 /// ended takes its jobs with it.
 pub(super) async fn plan_timer(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     platform: Platform,
     circle: &Circle,
     before: &State,
@@ -40,7 +39,7 @@ pub(super) async fn plan_timer(
     if before.turn == state.turn && before.holder == state.holder {
         return Ok(());
     }
-    jobs::cancel(&mut **tx, JOB_KIND.name, circle.id).await?;
+    jobs::cancel(&mut *tx, JOB_KIND.name, circle.id).await?;
     let (Some(share), Some(holder), Some(started)) = (circle.share_secs, state.holder, state.turn_started_at) else {
         return Ok(());
     };
@@ -51,7 +50,7 @@ pub(super) async fn plan_timer(
     for (what, at) in [("warn", share - warn_before), ("end", share)] {
         let key = format!("circle:{}:turn:{}:{what}", circle.id, state.turn);
         jobs::put(
-            &mut **tx,
+            &mut *tx,
             &jobs::NewJob {
                 key: &key,
                 kind: JOB_KIND.name,
@@ -79,7 +78,7 @@ pub(super) async fn due(store: &Store, job: &jobs::Job, now: DateTime<Utc>) -> R
     let Some(circle) = db::open_by_id(&mut tx, job.subject).await? else {
         return Ok(None);
     };
-    let Some((platform, community)) = crate::members::community_of(&mut *tx, Within::Circle(circle.id)).await? else {
+    let Some((platform, community)) = crate::members::community_of(&mut tx, Within::Circle(circle.id)).await? else {
         return Ok(None);
     };
     let before = db::load(&mut tx, circle.id).await?;
@@ -151,7 +150,7 @@ fn turn_of(key: &str) -> Option<(i64, &str)> {
 /// The share time is up and the facilitator chose that the stick moves on
 /// by itself: it does, saved with the next turn's timer; what the room reads.
 async fn move_on(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     platform: Platform,
     circle: &Circle,
     before: &State,
@@ -160,7 +159,7 @@ async fn move_on(
 ) -> Result<Message> {
     let mut state = before.clone();
     let events = state.next(unix(now));
-    db::save(tx, circle.id, before, &state).await?;
+    db::save(&mut *tx, circle.id, before, &state).await?;
     plan_timer(tx, platform, circle, before, &state).await?;
     let message = Message::new().line(Line::new().push(who).t(", your share time is up."));
     Ok(with_status(

@@ -176,7 +176,7 @@ pub(super) fn summary(circle: &Circle, state: &State, people: &[Person], now: Da
         .collect();
     let shares: i64 = took_part.iter().map(|p| p.shares).sum();
     let passes: i64 = took_part.iter().map(|p| p.passes).sum();
-    let ran = (now - circle.started_at).num_seconds();
+    let ran = now.timestamp() - circle.started_at;
     let mut message = Message::titled("Circle summary (only you see this)").text(format!(
         "The circle ran {} with {} {}: {shares} {}, {passes} {}.",
         if ran < 60 {

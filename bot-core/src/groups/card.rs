@@ -4,12 +4,12 @@ use super::{Group, facilitators, may_show_place};
 use crate::error::{Context, Result};
 use crate::message::{Line, Message, Span};
 use crate::parse::name_key;
-use crate::store::Store;
+use crate::store::{Store, query_as, query_scalar};
 
 async fn member_count(store: &Store, group: i64) -> Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = ?")
+    query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = ?")
         .bind(group)
-        .fetch_one(store.pool())
+        .fetch_one(store)
         .await
         .context("counting members")
 }
@@ -104,21 +104,19 @@ pub fn no_meetings() -> Line {
 
 /// The community's group names, in order.
 pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
-    sqlx::query_scalar("SELECT name FROM groups WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
+    query_scalar("SELECT name FROM groups WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
         .bind(community)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("listing group names")
 }
 
 async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
-    sqlx::query_as(select_groups!(
-        "WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key"
-    ))
-    .bind(community)
-    .fetch_all(store.pool())
-    .await
-    .context("listing groups")
+    select_groups!("WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
+        .bind(community)
+        .fetch_all(store)
+        .await
+        .context("listing groups")
 }
 
 /// `/group list [topic]` as text; the Meeting Guide format is [`crate::meeting_guide`]'s.
@@ -137,12 +135,12 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
         }));
     }
     // One query for every group's size, not one per group.
-    let counts: std::collections::HashMap<i64, i64> = sqlx::query_as(
+    let counts: std::collections::HashMap<i64, i64> = query_as(
         "SELECT gm.group_id, COUNT(*) FROM group_members gm JOIN groups g ON g.id = gm.group_id
          WHERE g.community_id = ? GROUP BY gm.group_id",
     )
     .bind(community)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("counting members of every group")?
     .into_iter()

@@ -2,14 +2,13 @@
 //! and `/group retire`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::SqliteConnection;
 
 use super::card::{card_message, no_meetings};
 use super::{DEFAULT_GUIDELINE, Group, by_id};
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Message};
 use crate::parse::{Bound, name_key};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_scalar};
 
 /// The fields of a group's card as given to create or edit.
 struct CardInput<'a> {
@@ -119,8 +118,10 @@ impl<'a> CardInput<'a> {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+/// A date as both databases keep it: `2026-12-31` (PostgreSQL reads it
+/// back as a `DATE`, see `select_groups!`).
+fn date_text(d: NaiveDate) -> String {
+    d.format("%F").to_string()
 }
 
 /// `/group create`.
@@ -129,7 +130,7 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     let (Some(name), Some(topic), Some(led_by)) = (card.name, card.topic, card.led_by) else {
         return Err(UserError::NothingToChange { command: b.spec.name }.into());
     };
-    let inserted = sqlx::query_scalar::<_, i64>(
+    let inserted = query_scalar::<i64>(
         "INSERT INTO groups (community_id, name, name_key, topic, led_by, description, format, location,
                              capacity, cost, registration, ends, home_channel, guideline, tell_facilitators,
                              created_at)
@@ -146,16 +147,17 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
     .bind(card.capacity)
     .bind(card.cost)
     .bind(card.registration)
-    .bind(card.ends)
+    .bind(card.ends.map(date_text))
     .bind(card.channel.unwrap_or(here))
     .bind(card.guideline.unwrap_or(DEFAULT_GUIDELINE))
     .bind(card.tell_facilitators.unwrap_or(false))
     .bind(now.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await;
     let id = match inserted {
         Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
+        // A name taken in the community: the UNIQUE (community, name) refused it.
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
             return Err(UserError::GroupExists { name: name.to_string() }.into());
         }
         Err(e) => return Err(e).context("creating a group"),
@@ -169,7 +171,8 @@ pub async fn create(store: &Store, community: i64, here: &str, b: &Bound, now: D
 /// `/group edit`, in the caller's write transaction: the fields given take
 /// their values, those named in `clear` are emptied. Returns the group as
 /// it now is; its series are marked changed, for the feeds.
-pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Result<Group> {
+pub async fn edit(db: impl Into<crate::store::Db<'_>>, group: &Group, b: &Bound) -> Result<Group> {
+    let mut db: Db<'_> = db.into();
     let card = CardInput::from(b)?;
     // The group option itself is not a change.
     if b.len() < 2 {
@@ -182,7 +185,7 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Resu
         }
         .into());
     }
-    let updated = sqlx::query(
+    let updated = query(
         "UPDATE groups SET
             name = COALESCE(?, name), name_key = COALESCE(?, name_key), topic = COALESCE(?, topic),
             led_by = COALESCE(?, led_by),
@@ -214,18 +217,19 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Resu
     .bind(card.clears("registration"))
     .bind(card.registration)
     .bind(card.clears("ends"))
-    .bind(card.ends)
+    .bind(card.ends.map(date_text))
     .bind(card.channel)
     .bind(card.clears("guideline"))
     .bind(DEFAULT_GUIDELINE)
     .bind(card.guideline)
     .bind(card.tell_facilitators)
     .bind(group.id)
-    .execute(&mut *conn)
+    .execute(&mut db)
     .await;
     match updated {
         Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
+        // A name taken in the community: the UNIQUE (community, name) refused it.
+        Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
             return Err(UserError::GroupExists {
                 name: card.name.unwrap_or_default().to_string(),
             }
@@ -233,9 +237,9 @@ pub async fn edit(conn: &mut SqliteConnection, group: &Group, b: &Bound) -> Resu
         }
         Err(e) => return Err(e).context("editing a group"),
     }
-    sqlx::query_as(select_groups!("WHERE id = ?"))
+    select_groups!("WHERE id = ?")
         .bind(group.id)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut db)
         .await
         .context("reloading a group")
 }
@@ -266,12 +270,12 @@ pub fn retire_preview(group: &Group, keep_days: i64, series: usize) -> Message {
 /// group is hidden and its name free for a new group. Its series and its
 /// check-in prompts are the caller's to end, in the same write
 /// (`meetings::cancel`, `checkins::stop_group`).
-pub async fn retire(conn: &mut SqliteConnection, group: &Group, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
+pub async fn retire(db: impl Into<crate::store::Db<'_>>, group: &Group, now: DateTime<Utc>) -> Result<()> {
+    query("UPDATE groups SET retired_at = ?, name_key = ? WHERE id = ? AND retired_at IS NULL")
         .bind(now.timestamp())
         .bind(format!("#retired:{}", group.id))
         .bind(group.id)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("retiring a group")?;
     Ok(())

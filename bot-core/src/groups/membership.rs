@@ -2,14 +2,13 @@
 //! join), `/group leave` and `/group facilitator`.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use super::{Group, facilitators_in};
 use crate::error::{Context, Result, UserError};
 use crate::io::{Effect, Platform, Response};
 use crate::members::{self, Member};
 use crate::message::{Line, Message, Span};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_scalar};
 
 /// What `/group join` did (in the caller's write transaction), for the core to answer and replan.
 pub(crate) struct Joined {
@@ -22,18 +21,19 @@ pub(crate) struct Joined {
 /// how to register and, if the group wants, tells its facilitators of the
 /// request. `admit`: a facilitator adds that person (once they registered).
 pub(crate) async fn join(
-    conn: &mut SqliteConnection,
+    db: impl Into<crate::store::Db<'_>>,
     group: &Group,
     me: &Member,
     admit: Option<&Member>,
     now: DateTime<Utc>,
 ) -> Result<Joined> {
+    let mut db: Db<'_> = db.into();
     if let Some(person) = admit {
         let mention = Span::User {
             id: person.external_id.clone(),
             name: person.display_name.clone(),
         };
-        let line = if add_member(&mut *conn, group, person.id, now).await? {
+        let line = if add_member(&mut db, group, person.id, now).await? {
             Line::new().push(mention).t(format!(" is now in {}.", group.name))
         } else {
             Line::new().push(mention).t(format!(" was already in {}.", group.name))
@@ -49,11 +49,11 @@ pub(crate) async fn join(
         });
     }
     let registration = match group.registration.as_deref() {
-        Some(how) if !is_member(&mut *conn, group.id, me.id).await? => Some(how),
+        Some(how) if !is_member(&mut db, group.id, me.id).await? => Some(how),
         _ => None,
     };
     let Some(registration) = registration else {
-        let message = if add_member(&mut *conn, group, me.id, now).await? {
+        let message = if add_member(&mut db, group, me.id, now).await? {
             welcome(group)
         } else {
             Message::new().text(format!("You're already in {}.", group.name))
@@ -63,13 +63,13 @@ pub(crate) async fn join(
             member: Some(me.id),
         });
     };
-    ask_to_join(conn, group, me, registration, now).await
+    ask_to_join(&mut db, group, me, registration, now).await
 }
 
 /// Registration first: how to register, and the facilitators told (at most
 /// once a day per person) when the group wants that.
 async fn ask_to_join(
-    conn: &mut SqliteConnection,
+    db: &mut Db<'_>,
     group: &Group,
     me: &Member,
     registration: &str,
@@ -78,20 +78,20 @@ async fn ask_to_join(
     let mut line = Line::text(format!("{} asks people to register first: {registration}.", group.name));
     let mut notices = Vec::new();
     if group.tell_facilitators {
-        let told: Option<i64> = sqlx::query_scalar(
+        let told: Option<i64> = query_scalar(
             "INSERT INTO join_requests (group_id, member_id, told_at) VALUES (?, ?, ?)
              ON CONFLICT (group_id, member_id) DO UPDATE SET told_at = excluded.told_at
              WHERE join_requests.told_at <= ?
-             RETURNING 1",
+             RETURNING told_at",
         )
         .bind(group.id)
         .bind(me.id)
         .bind(now.timestamp())
         .bind(now.timestamp() - 24 * 60 * 60)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut *db)
         .await
         .context("recording a request to join")?;
-        let leaders = facilitators_in(&mut *conn, group.id).await?;
+        let leaders = facilitators_in(&mut *db, group.id).await?;
         if !leaders.is_empty() {
             line = line.t(" Its facilitators know you'd like to join.");
         }
@@ -139,21 +139,20 @@ fn welcome(group: &Group) -> Message {
     )
 }
 
-async fn is_member(conn: &mut SqliteConnection, group: i64, member: i64) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?")
+async fn is_member(db: &mut Db<'_>, group: i64, member: i64) -> Result<bool> {
+    query_scalar("SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?)")
         .bind(group)
         .bind(member)
-        .fetch_optional(&mut *conn)
+        .fetch_one(db)
         .await
-        .context("checking membership")?;
-    Ok(found.is_some())
+        .context("checking membership")
 }
 
 /// Adds `member` to the group: `true` when they were not in it. A full group refuses.
-async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
+async fn add_member(db: &mut Db<'_>, group: &Group, member: i64, now: DateTime<Utc>) -> Result<bool> {
     // Capacity and membership are checked in the same statement, so two people
     // taking the last place at once cannot both get it.
-    let joined = sqlx::query(
+    let joined = query(
         "INSERT INTO group_members (group_id, member_id, joined_at)
          SELECT g.id, ?, ? FROM groups g
          WHERE g.id = ?
@@ -164,19 +163,19 @@ async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now
     .bind(now.timestamp())
     .bind(group.id)
     .bind(member)
-    .execute(&mut *conn)
+    .execute(&mut *db)
     .await
     .context("joining a group")?;
     if joined.rows_affected() == 1 {
-        sqlx::query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
+        query("DELETE FROM join_requests WHERE group_id = ? AND member_id = ?")
             .bind(group.id)
             .bind(member)
-            .execute(&mut *conn)
+            .execute(&mut *db)
             .await
             .context("a request to join, granted")?;
         return Ok(true);
     }
-    match (is_member(&mut *conn, group.id, member).await?, group.capacity) {
+    match (is_member(db, group.id, member).await?, group.capacity) {
         (true, _) => Ok(false),
         (false, Some(capacity)) => Err(UserError::GroupFull {
             name: group.name.clone(),
@@ -191,11 +190,11 @@ async fn add_member(conn: &mut SqliteConnection, group: &Group, member: i64, now
 }
 
 /// `/group leave`, in the caller's write transaction.
-pub async fn leave(conn: &mut SqliteConnection, group: &Group, me: &Member) -> Result<Message> {
-    let left = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
+pub async fn leave(db: impl Into<crate::store::Db<'_>>, group: &Group, me: &Member) -> Result<Message> {
+    let left = query("DELETE FROM group_members WHERE group_id = ? AND member_id = ?")
         .bind(group.id)
         .bind(me.id)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("leaving a group")?;
     Ok(Message::new().text(if left.rows_affected() == 1 {
@@ -220,13 +219,13 @@ pub async fn facilitator(
         name: person.display_name.clone(),
     };
     let changed = if add {
-        sqlx::query("INSERT OR IGNORE INTO group_facilitators (group_id, member_id) VALUES (?, ?)")
+        query("INSERT INTO group_facilitators (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
     } else {
-        sqlx::query("DELETE FROM group_facilitators WHERE group_id = ? AND member_id = ?")
+        query("DELETE FROM group_facilitators WHERE group_id = ? AND member_id = ?")
     }
     .bind(group.id)
     .bind(person.id)
-    .execute(store.pool())
+    .execute(store)
     .await
     .context("changing facilitators")?
     .rows_affected()
@@ -248,4 +247,147 @@ pub async fn facilitator(
         message.pings.push(person.external_id);
     }
     Ok((message, changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::super::{
+        adopt_zone, belongs, by_ids, checkin_zone, facilitates_any, find, find_by_id, groups_of_member, homed_in,
+        is_facilitator, memberships_of, reminder_settings, set_channel_reminders, set_reminder_leads,
+    };
+    use super::*;
+    use crate::members::Within;
+
+    /// The queries of groups and members, straight on the store (no command
+    /// in between), so they run alike on SQLite and, with
+    /// `HEARTH_TEST_POSTGRES`, on PostgreSQL.
+    #[tokio::test]
+    async fn groups_and_members_read_and_write_alike_on_either_store() {
+        let store = Store::for_test().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
+        let community = members::community(&store, Platform::Discord, "guild", chrono_tz::UTC, now)
+            .await
+            .unwrap();
+        let again = members::community(&store, Platform::Discord, "guild", chrono_tz::UTC, now)
+            .await
+            .unwrap();
+        assert_eq!(again.id, community.id);
+        let ann = members::member(&store, Platform::Discord, "ann", "Ann", now)
+            .await
+            .unwrap();
+        let renamed = members::member(&store, Platform::Discord, "ann", "Annie", now)
+            .await
+            .unwrap();
+        assert_eq!((renamed.id, renamed.display_name.as_str()), (ann.id, "Annie"));
+        let bob = members::named_member(&store, Platform::Discord, "bob", now)
+            .await
+            .unwrap();
+        let cat = members::member(&store, Platform::Discord, "cat", "Cat", now)
+            .await
+            .unwrap();
+        let id: i64 = query_scalar(
+            "INSERT INTO groups (community_id, name, name_key, topic, led_by, format, capacity, ends, home_channel,
+                                 guideline, registration, tell_facilitators)
+             VALUES (?, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 2, '2026-12-31', 'chan', 'g',
+                     'write to us', TRUE)
+             RETURNING id",
+        )
+        .bind(community.id)
+        .fetch_one(&store)
+        .await
+        .unwrap();
+
+        let group = find_by_id(&store, id).await.unwrap().unwrap();
+        assert_eq!(group.ends, NaiveDate::from_ymd_opt(2026, 12, 31));
+        assert!(group.tell_facilitators);
+        assert_eq!(find(&store, community.id, "GRIEF Circle").await.unwrap().id, id);
+        assert_eq!(find(&store, community.id, &format!("#{id}")).await.unwrap().id, id);
+        assert_eq!(homed_in(&store, community.id, "chan", "x").await.unwrap().id, id);
+        assert_eq!(by_ids(&store, &[id, id + 1]).await.unwrap().len(), 1);
+
+        let (added, _) = facilitator(&store, Platform::Discord, &group, "bob", true, now)
+            .await
+            .unwrap();
+        let (twice, _) = facilitator(&store, Platform::Discord, &group, "bob", true, now)
+            .await
+            .unwrap();
+        assert!(added.pings.contains(&"bob".to_string()) && twice.pings.is_empty());
+        assert!(is_facilitator(&store, id, bob.id).await.unwrap());
+        assert!(!is_facilitator(&store, id, ann.id).await.unwrap());
+        assert!(facilitates_any(&store, community.id, bob.id).await.unwrap());
+        assert!(!facilitates_any(&store, community.id, ann.id).await.unwrap());
+
+        let mut tx = store.write().await.unwrap();
+        assert!(add_member(&mut tx.db(), &group, ann.id, now).await.unwrap());
+        assert!(!add_member(&mut tx.db(), &group, ann.id, now).await.unwrap());
+        // Asking to join tells the facilitators once a day.
+        let asked = ask_to_join(&mut tx.db(), &group, &cat, "write to us", now)
+            .await
+            .unwrap();
+        let asked_again = ask_to_join(&mut tx.db(), &group, &cat, "write to us", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (asked.response.effects.len(), asked_again.response.effects.len()),
+            (1, 0)
+        );
+        assert!(add_member(&mut tx.db(), &group, cat.id, now).await.unwrap());
+        // Two places, both taken.
+        assert!(add_member(&mut tx.db(), &group, bob.id, now).await.is_err());
+        tx.commit().await.unwrap();
+
+        let expected: std::collections::HashSet<(i64, i64)> = [(id, ann.id), (id, bob.id)].into_iter().collect();
+        assert_eq!(memberships_of(&store, &[ann.id, bob.id]).await.unwrap(), expected);
+        assert!(belongs(&store, id, ann.id).await.unwrap() && belongs(&store, id, bob.id).await.unwrap());
+        let dan = members::named_member(&store, Platform::Discord, "dan", now)
+            .await
+            .unwrap();
+        assert!(!belongs(&store, id, dan.id).await.unwrap());
+        assert_eq!(groups_of_member(&store, ann.id).await.unwrap(), vec![id]);
+        assert_eq!(
+            super::super::facilitators(&store, id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>(),
+            vec![bob.id]
+        );
+
+        assert_eq!(
+            reminder_settings(&store, id).await.unwrap(),
+            ("24h,1h".to_string(), true)
+        );
+        set_reminder_leads(&store, id, "2h").await.unwrap();
+        set_channel_reminders(&store, id, false).await.unwrap();
+        assert_eq!(reminder_settings(&store, id).await.unwrap(), ("2h".to_string(), false));
+        adopt_zone(&store, id, "Europe/Paris").await.unwrap();
+        adopt_zone(&store, id, "Asia/Tokyo").await.unwrap();
+        assert_eq!(checkin_zone(&store, id).await.unwrap(), "Europe/Paris");
+        assert_eq!(checkin_zone(&store, id).await.unwrap(), "Europe/Paris");
+
+        assert_eq!(members::by_ids(&store, &[ann.id, bob.id]).await.unwrap().len(), 2);
+        assert_eq!(
+            members::communities_of_groups(&store, &[id])
+                .await
+                .unwrap()
+                .get(&id)
+                .map(String::as_str),
+            Some("guild")
+        );
+        assert_eq!(
+            members::zones_of(&store, &[ann.id]).await.unwrap(),
+            vec![(ann.id, None)]
+        );
+        assert_eq!(
+            members::community_of(&store, Within::Group(id)).await.unwrap(),
+            Some((Platform::Discord, "guild".to_string()))
+        );
+        assert!(members::claim_admin(&store, community.id, ann.id).await.unwrap());
+        assert!(!members::claim_admin(&store, community.id, bob.id).await.unwrap());
+        assert!(members::is_recorded_admin(&store, community.id, ann.id).await.unwrap());
+        assert_eq!(members::date_order(&store, &ann).await.unwrap(), None);
+    }
 }

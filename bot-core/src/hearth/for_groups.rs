@@ -56,10 +56,10 @@ impl Hearth {
         let (store, now) = (&self.store, ctx.now);
         // The card and what its `ends` means for every series, in one write.
         let mut tx = self.write().await?;
-        let group = groups::edit(tx.sqlite(), group, bound).await?;
+        let group = groups::edit(&mut tx, group, bound).await?;
         // Its series are listed with the card's fields: the feeds' `updated` follows.
-        meetings::touch_group(tx.sqlite(), group.id, now).await?;
-        for meeting in meetings::of_group_in(tx.sqlite(), group.id).await? {
+        meetings::touch_group(&mut tx, group.id, now).await?;
+        for meeting in meetings::of_group_in(&mut tx, group.id).await? {
             self.series_changed(&mut tx, &meeting, None, now).await?;
         }
         self.commit_planned(tx).await?;
@@ -76,14 +76,14 @@ impl Hearth {
             return Ok(Response::private(groups::retire_preview(group, keep, series)));
         }
         let mut tx = self.write().await?;
-        for meeting in meetings::of_group_in(tx.sqlite(), group.id).await? {
-            let told = meetings::cancel(tx.sqlite(), &meeting, Some("all"), meeting.zone(), now)
+        for meeting in meetings::of_group_in(&mut tx, group.id).await? {
+            let told = meetings::cancel(&mut tx, &meeting, Some("all"), meeting.zone(), now)
                 .await?
                 .told;
             self.series_changed(&mut tx, &meeting, Some(&told), now).await?;
         }
-        groups::retire(tx.sqlite(), group, now).await?;
-        checkins::stop_group(tx.sqlite(), group.id).await?;
+        groups::retire(&mut tx, group, now).await?;
+        checkins::stop_group(&mut tx, group.id).await?;
         self.commit_planned(tx).await?;
         Ok(Response::public(crate::Message::new().text(format!(
             "Retired {}: it is gone from the group list and the feeds, its meetings are cancelled and its check-in prompts stopped.",
@@ -112,10 +112,10 @@ impl Hearth {
         };
         // The membership and the reminders it brings, in one write.
         let mut tx = self.write().await?;
-        let joined = groups::join(tx.sqlite(), the_group(group)?, &ctx.me, admit.as_ref(), now).await?;
+        let joined = groups::join(&mut tx, the_group(group)?, &ctx.me, admit.as_ref(), now).await?;
         if let Some(member) = joined.member {
             reminders::plan::plan_group_in(
-                tx.sqlite(),
+                &mut tx,
                 the_group(group)?.id,
                 now,
                 reminders::plan::Scope::Member(member),
@@ -129,9 +129,9 @@ impl Hearth {
     async fn leave(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
         let now = ctx.now;
         let mut tx = self.write().await?;
-        let message = groups::leave(tx.sqlite(), group, &ctx.me).await?;
-        retention::left_group(tx.sqlite(), group.id, ctx.me.id, now).await?;
-        reminders::plan::plan_group_in(tx.sqlite(), group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
+        let message = groups::leave(&mut tx, group, &ctx.me).await?;
+        retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
+        reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
         self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }

@@ -21,7 +21,7 @@ use super::{Ctx, Hearth};
 /// The series as it is inside the write about to change it: another change
 /// may have committed since it was looked up.
 async fn reload(tx: &mut Tx, meeting: &Meeting) -> Result<Meeting> {
-    meetings::by_id_in(tx.sqlite(), meeting.id)
+    meetings::by_id_in(&mut *tx, meeting.id)
         .await?
         .ok_or_else(|| UserError::MeetingNotFound.into())
 }
@@ -52,7 +52,7 @@ async fn announce(
     if here == group.home_channel && note.is_none() {
         return Ok(Response::public(message));
     }
-    meetings::tell::queue_news(tx.sqlite(), meeting, news, now).await?;
+    meetings::tell::queue_news(&mut *tx, meeting, news, now).await?;
     let mut mine = message;
     if let Some(note) = note {
         mine = mine.line(note);
@@ -116,7 +116,7 @@ impl Hearth {
     async fn write_for_date(&self, meeting: &Meeting, occurrence: Option<&str>) -> Result<(Tx, Meeting)> {
         let mut tx = self.write().await?;
         let meeting = reload(&mut tx, meeting).await?;
-        let meeting = meetings::for_date(tx.sqlite(), meeting, occurrence).await?;
+        let meeting = meetings::for_date(&mut tx, meeting, occurrence).await?;
         Ok((tx, meeting))
     }
 
@@ -128,8 +128,8 @@ impl Hearth {
             .or_else(|| group.timezone.as_deref().and_then(|z| z.parse().ok()))
             .unwrap_or(ctx.community.zone());
         let mut tx = self.write().await?;
-        let order = members::date_order(tx.sqlite(), &ctx.me).await?;
-        let (news, meeting) = meetings::schedule(tx.sqlite(), group, default_zone, order, bound, now).await?;
+        let order = members::date_order(&mut tx, &ctx.me).await?;
+        let (news, meeting) = meetings::schedule(&mut tx, group, default_zone, order, bound, now).await?;
         let changed = meetings::Changed {
             news,
             note: None,
@@ -147,12 +147,12 @@ impl Hearth {
     ) -> Result<Response> {
         let (now, reader_zone) = (ctx.now, ctx.reader_zone());
         let (mut tx, meeting) = self.write_for_date(meeting, occurrence).await?;
-        let changed = meetings::cancel(tx.sqlite(), &meeting, occurrence, reader_zone, now).await?;
+        let changed = meetings::cancel(&mut tx, &meeting, occurrence, reader_zone, now).await?;
         // The whole series includes the meetings an edit left before
         // its change, a series of their own.
         if matches!(changed.news, meetings::News::SeriesCancelled) {
-            for earlier in meetings::earlier_parts(tx.sqlite(), &meeting).await? {
-                let told = meetings::cancel(tx.sqlite(), &earlier, Some("all"), reader_zone, now)
+            for earlier in meetings::earlier_parts(&mut tx, &meeting).await? {
+                let told = meetings::cancel(&mut tx, &earlier, Some("all"), reader_zone, now)
                     .await?
                     .told;
                 self.series_changed(&mut tx, &earlier, Some(&told), now).await?;
@@ -180,11 +180,11 @@ impl Hearth {
         let to = meetings::ToWhen {
             text: when,
             reader: ctx.reader_zone(),
-            order: members::date_order(tx.sqlite(), &ctx.me).await?,
+            order: members::date_order(&mut tx, &ctx.me).await?,
             confirmed,
         };
         let group = super::the_group(group)?;
-        let changed = meetings::move_one(tx.sqlite(), &meeting, group, occurrence, &to, now).await?;
+        let changed = meetings::move_one(&mut tx, &meeting, group, occurrence, &to, now).await?;
         self.publish(tx, &ctx.input.place.channel, (&meeting, group), changed, now)
             .await
     }
@@ -200,8 +200,8 @@ impl Hearth {
         edit.clear = meetings::edit_clear_list(bound.text("clear"))?;
         let mut tx = self.write().await?;
         let meeting = reload(&mut tx, meeting).await?;
-        edit.order = members::date_order(tx.sqlite(), &ctx.me).await?;
-        let edited = meetings::edit(tx.sqlite(), &meeting, super::the_group(group)?, &edit, now).await?;
+        edit.order = members::date_order(&mut tx, &ctx.me).await?;
+        let edited = meetings::edit(&mut tx, &meeting, super::the_group(group)?, &edit, now).await?;
         // The meetings left before the change are a series of their
         // own now: their reminders and native event, in the same write.
         if let Some(earlier) = &edited.earlier {
@@ -240,9 +240,9 @@ impl Hearth {
             now,
         };
         let message = if taken_back {
-            meetings::take_back_rsvp(tx.sqlite(), &asked).await?
+            meetings::take_back_rsvp(&mut tx, &asked).await?
         } else {
-            Some(meetings::rsvp(tx.sqlite(), &asked).await?)
+            Some(meetings::rsvp(&mut tx, &asked).await?)
         };
         let Some(message) = message else {
             return Ok(Response::none());
@@ -277,7 +277,7 @@ impl Hearth {
     /// member's reminders change in one commit. Only the member's reminders
     /// are re-planned, so the cost stays flat in the group's size.
     async fn commit_rsvp(&self, mut tx: Tx, meeting: i64, me: &Member, now: DateTime<Utc>) -> Result<()> {
-        reminders::plan::plan_in(tx.sqlite(), meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
+        reminders::plan::plan_in(&mut tx, meeting, now, reminders::plan::Scope::Member(me.id), false).await?;
         self.commit_planned(tx).await?;
         Ok(())
     }
@@ -293,11 +293,11 @@ impl Hearth {
         now: DateTime<Utc>,
     ) -> Result<()> {
         if let Some(told) = told {
-            meetings::tell::queue_notices(tx.sqlite(), meeting, told, now).await?;
+            meetings::tell::queue_notices(&mut *tx, meeting, told, now).await?;
         }
-        reminders::plan::plan_in(tx.sqlite(), meeting.id, now, reminders::plan::Scope::All, false).await?;
-        meetings::tell::queue_event(tx.sqlite(), meeting.id, now).await?;
-        checkins::meetings_moved(tx.sqlite(), meeting.group_id, now).await?;
+        reminders::plan::plan_in(&mut *tx, meeting.id, now, reminders::plan::Scope::All, false).await?;
+        meetings::tell::queue_event(&mut *tx, meeting.id, now).await?;
+        checkins::meetings_moved(&mut *tx, meeting.group_id, now).await?;
         Ok(())
     }
 

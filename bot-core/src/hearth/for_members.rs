@@ -16,8 +16,8 @@ use super::{Ctx, Hearth};
 /// What a change to a member's zone or quiet hours implies, in its write:
 /// their reminders and their daily check-in prompt, read in the zone, move.
 async fn moved(tx: &mut Tx, member: i64, now: DateTime<Utc>) -> Result<()> {
-    reminders::plan::plan_member_in(tx.sqlite(), member, now).await?;
-    checkins::member_moved(tx.sqlite(), member, now).await?;
+    reminders::plan::plan_member_in(&mut *tx, member, now).await?;
+    checkins::member_moved(&mut *tx, member, now).await?;
     Ok(())
 }
 
@@ -32,7 +32,7 @@ impl Hearth {
     ) -> Result<Response> {
         let now = ctx.now;
         let mut tx = self.write().await?;
-        let message = members::timezone(tx.sqlite(), &ctx.me, &ctx.community, zone, dates, now).await?;
+        let message = members::timezone(&mut tx, &ctx.me, &ctx.community, zone, dates, now).await?;
         if zone.is_some() {
             moved(&mut tx, ctx.me.id, now).await?;
         }
@@ -50,13 +50,13 @@ impl Hearth {
         let now = ctx.now;
         let mut tx = self.write().await?;
         if let Some(group) = group {
-            let message = reminders::group_settings(tx.sqlite(), group, asked).await?;
-            reminders::plan::plan_group_in(tx.sqlite(), group.id, now, reminders::plan::Scope::All).await?;
+            let message = reminders::group_settings(&mut tx, group, asked).await?;
+            reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::All).await?;
             self.commit_planned(tx).await?;
             return Ok(Response::private_general(message));
         }
-        let mut message = reminders::member_settings(tx.sqlite(), &ctx.me, asked).await?;
-        if let Some(note) = checkins::quiet_note(tx.sqlite(), ctx.me.id).await? {
+        let mut message = reminders::member_settings(&mut tx, &ctx.me, asked).await?;
+        if let Some(note) = checkins::quiet_note(&mut tx, ctx.me.id).await? {
             message = message.line(note);
         }
         // Quiet hours move the daily check-in prompt too.

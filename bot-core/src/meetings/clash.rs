@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::occurrences::upcoming_in;
 use super::rule::repeat_error;
 use super::series::{Meeting, Occurrence, of_group_in, rule_set};
 use crate::error::{Error, Result, UserError};
 use crate::groups::Group;
+use crate::store::Db;
 
 /// How far ahead a new or moved meeting is checked against the group's
 /// others, and at most how many of a new series' meetings.
@@ -39,19 +39,20 @@ impl Except {
 /// The first of the group's meetings (other than `except`) that overlaps
 /// one of `slots`.
 pub(super) async fn clash(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     group: i64,
     slots: &[(DateTime<Utc>, Duration)],
     except: Except,
     now: DateTime<Utc>,
 ) -> Result<Option<(Meeting, Occurrence)>> {
+    let mut db = db.into();
     let Some(last) = slots.iter().map(|(start, length)| *start + *length).max() else {
         return Ok(None);
     };
-    for other in of_group_in(&mut *conn, group).await? {
+    for other in of_group_in(&mut db, group).await? {
         // Enough of a daily series to reach the last slot.
         let span = (last - now).num_days().clamp(1, CLASH_DAYS) as usize + 1;
-        for occ in upcoming_in(&mut *conn, &other, now, span).await? {
+        for occ in upcoming_in(&mut db, &other, now, span).await? {
             if except.covers(other.id, &occ) || occ.start >= last {
                 continue;
             }

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::clash::{Except, clash, clash_error, first_slots};
 use super::news::{Change, Changed, News, PREVIEW, Told, kept, notes};
@@ -15,20 +14,21 @@ use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::message::{Line, Message};
 use crate::parse::Bound;
-use crate::store::Store;
+use crate::store::{Db, Store, query};
 use crate::when;
 
 /// `/meeting schedule`, in the caller's write transaction. Returns the news
 /// (the group's to hear, the reply's words: [`news_message`]) and the new
 /// series.
 pub async fn schedule(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     group: &Group,
     default_zone: Tz,
     order: Option<when::DateOrder>,
     b: &Bound,
     now: DateTime<Utc>,
 ) -> Result<(News, Meeting)> {
+    let mut db = db.into();
     let zone = b.zone("timezone").unwrap_or(default_zone);
     let asked = when::parse(b.text("when").unwrap_or_default(), zone, order, now)?;
     let (first, note) = when::resolve(asked, zone);
@@ -39,7 +39,7 @@ pub async fn schedule(
     // (unless confirmed) one that meets when the group already does.
     let slots = first_slots(start, zone, &rule, duration, now)?;
     if b.choice("confirm").is_none()
-        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Nothing, now).await?
+        && let Some((other, occ)) = clash(&mut db, group.id, &slots, Except::Nothing, now).await?
     {
         return Err(clash_error(&other, group, &occ, "meeting schedule"));
     }
@@ -52,8 +52,8 @@ pub async fn schedule(
         duration,
         location: b.text("where"),
     };
-    let meeting = insert(&mut *conn, group, new, now).await?;
-    let next = upcoming_in(&mut *conn, &meeting, now, PREVIEW).await?;
+    let meeting = insert(&mut db, group, new, now).await?;
+    let next = upcoming_in(&mut db, &meeting, now, PREVIEW).await?;
     let Some(first) = next.first().copied() else {
         return Err(repeat_error("gives no meeting after now; check the date in when, and count or until").into());
     };
@@ -72,27 +72,28 @@ pub async fn schedule(
 /// caller's write transaction (with the notices and the plan it implies).
 /// Returns what [`Changed`] holds.
 pub async fn cancel(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     wanted: Option<&str>,
     reader: Tz,
     now: DateTime<Utc>,
 ) -> Result<Changed> {
+    let mut db = db.into();
     if wanted.is_some_and(|w| w.eq_ignore_ascii_case("all")) {
         if meeting.cancelled {
             return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
         }
-        let coming = upcoming_in(&mut *conn, meeting, now, 50).await?;
-        sqlx::query("UPDATE meetings SET cancelled = 1, updated_at = ? WHERE id = ?")
+        let coming = upcoming_in(&mut db, meeting, now, 50).await?;
+        query("UPDATE meetings SET cancelled = TRUE, updated_at = ? WHERE id = ?")
             .bind(now.timestamp())
             .bind(meeting.id)
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("cancelling a series")?;
         let mut told = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for occ in coming {
-            for member in attendees(&mut *conn, meeting.id, occ.original).await? {
+            for member in attendees(&mut db, meeting.id, occ.original).await? {
                 if seen.insert(member.id) {
                     told.push((
                         member,
@@ -109,7 +110,7 @@ pub async fn cancel(
             told,
         });
     }
-    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader, now).await?;
+    let (occ, which) = occurrence(&mut db, meeting, wanted, reader, now).await?;
     let change = Change::Cancelled {
         start: occ.start.timestamp(),
     };
@@ -119,7 +120,7 @@ pub async fn cancel(
         moved_to: None,
         doing: "cancelling an occurrence",
     };
-    let told = except_one(&mut *conn, one, change, now).await?;
+    let told = except_one(&mut db, one, change, now).await?;
     Ok(Changed {
         news: News::Cancelled {
             start: occ.start.timestamp(),
@@ -140,19 +141,20 @@ struct Exception {
 
 /// Writes one occurrence's exception, marks its series changed, and returns
 /// those who said they'd come to it, each with `change` to be told.
-async fn except_one(conn: &mut SqliteConnection, one: Exception, change: Change, now: DateTime<Utc>) -> Result<Told> {
-    sqlx::query(
+async fn except_one(db: impl Into<Db<'_>>, one: Exception, change: Change, now: DateTime<Utc>) -> Result<Told> {
+    let mut db = db.into();
+    query(
         "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)
          ON CONFLICT (meeting_id, occurrence) DO UPDATE SET moved_to = excluded.moved_to",
     )
     .bind(one.meeting)
     .bind(one.original.timestamp())
     .bind(one.moved_to)
-    .execute(&mut *conn)
+    .execute(&mut db)
     .await
     .context(one.doing)?;
-    touch(&mut *conn, one.meeting, now).await?;
-    Ok(attendees(&mut *conn, one.meeting, one.original)
+    touch(&mut db, one.meeting, now).await?;
+    Ok(attendees(&mut db, one.meeting, one.original)
         .await?
         .into_iter()
         .map(|member| (member, change.clone()))
@@ -162,15 +164,16 @@ async fn except_one(conn: &mut SqliteConnection, one: Exception, change: Change,
 /// `/meeting move`: one occurrence to a new time, in the caller's write
 /// transaction. Returns what [`Changed`] holds.
 pub async fn move_one(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     group: &Group,
     wanted: Option<&str>,
     to_when: &ToWhen<'_>,
     now: DateTime<Utc>,
 ) -> Result<Changed> {
+    let mut db = db.into();
     let zone = meeting.zone();
-    let (occ, which) = occurrence(&mut *conn, meeting, wanted, to_when.reader, now).await?;
+    let (occ, which) = occurrence(&mut db, meeting, wanted, to_when.reader, now).await?;
     // A time alone keeps the meeting's own date: `when:18:00` moves the
     // occurrence named, not to today.
     let asked = match when::time_only(to_when.text) {
@@ -187,7 +190,7 @@ pub async fn move_one(
     }
     if !to_when.confirmed
         && let Some((other, clashing)) = clash(
-            &mut *conn,
+            &mut db,
             group.id,
             &[(to, meeting.duration())],
             Except::One(meeting.id, occ.original),
@@ -208,7 +211,7 @@ pub async fn move_one(
         moved_to: Some(to.timestamp()),
         doing: "moving an occurrence",
     };
-    let told = except_one(&mut *conn, one, change, now).await?;
+    let told = except_one(&mut db, one, change, now).await?;
     Ok(Changed {
         news: News::Moved {
             from: occ.start.timestamp(),

@@ -9,16 +9,16 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use rrule::{RRule, Unvalidated};
-use sqlx::SqliteConnection;
 
 use super::clash::{Except, clash, clash_error, first_slots};
 use super::news::{Change, Changed, News, PREVIEW, kept, notes};
 use super::occurrences::{exceptions, upcoming_in};
 use super::rsvps::attendees as attendees_at;
 use super::rule::{REPEATS, duration_minutes, series_rule, shortcut_rule};
-use super::series::{Meeting, by_id_in};
+use super::series::{Meeting, by_id_in, local_text, select};
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::Group;
+use crate::store::{Db, query, query_as, query_scalar};
 use crate::when::{self, at};
 
 /// The fields `/meeting edit clear:` can empty.
@@ -78,12 +78,13 @@ fn day_start(date: NaiveDate, zone: Tz) -> DateTime<Utc> {
 
 /// `/meeting edit`, in the caller's write transaction.
 pub async fn edit(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     group: &Group,
     e: &Edit<'_>,
     now: DateTime<Utc>,
 ) -> Result<Edited> {
+    let mut db = db.into();
     check_asked(meeting, e)?;
     let zone = meeting.zone();
     let split = split_at(meeting, e.from, now)?;
@@ -99,19 +100,19 @@ pub async fn edit(
     let new = new_values(meeting, e, first, split)?;
     let slots = first_slots(new.start_local, zone, &new.rrule, new.duration_minutes, now)?;
     if !e.confirmed
-        && let Some((other, occ)) = clash(&mut *conn, group.id, &slots, Except::Series(meeting.id), now).await?
+        && let Some((other, occ)) = clash(&mut db, group.id, &slots, Except::Series(meeting.id), now).await?
     {
         return Err(clash_error(&other, group, &occ, "meeting edit"));
     }
 
-    let old_exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let old_exceptions = exceptions(&mut db, meeting.id).await?;
     let earlier = match meeting.first()? {
-        Some(f) if f < split => Some(split_off(&mut *conn, meeting, split, now).await?),
+        Some(f) if f < split => Some(split_off(&mut db, meeting, split, now).await?),
         _ => None,
     };
-    let told = carry_over(&mut *conn, meeting, &new, &old_exceptions, split).await?;
-    save(&mut *conn, &new, now).await?;
-    let next = upcoming_in(&mut *conn, &new, now, PREVIEW).await?;
+    let told = carry_over(&mut db, meeting, &new, &old_exceptions, split).await?;
+    save(&mut db, &new, now).await?;
+    let next = upcoming_in(&mut db, &new, now, PREVIEW).await?;
     Ok(Edited {
         changed: Changed {
             news: News::Edited {
@@ -261,39 +262,39 @@ fn carried_rule(meeting: &Meeting, start: NaiveDateTime, split: DateTime<Utc>) -
 /// Moves the meetings before `split` to a series of their own, ending
 /// there and continued by this one, with their RSVPs and exceptions.
 async fn split_off(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     split: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Meeting> {
+    let mut db = db.into();
     let ends = (split - Duration::seconds(1)).timestamp();
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = query_scalar(
         "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location,
              created_at, updated_at, ends_at, continued_by)
          SELECT group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location,
-             created_at, ?, MIN(COALESCE(ends_at, ?), ?), id
-         FROM meetings WHERE id = ? RETURNING id",
+             created_at, ?1, CASE WHEN ends_at < ?2 THEN ends_at ELSE ?2 END, id
+         FROM meetings WHERE id = ?3 RETURNING id",
     )
     .bind(now.timestamp())
     .bind(ends)
-    .bind(ends)
     .bind(meeting.id)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut db)
     .await
     .context("keeping a series' earlier meetings")?;
     for moving in [
         "UPDATE rsvps SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
         "UPDATE meeting_exceptions SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
     ] {
-        sqlx::query(moving)
+        query(moving)
             .bind(id)
             .bind(meeting.id)
             .bind(split.timestamp())
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("moving earlier meetings' answers")?;
     }
-    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
+    by_id_in(&mut db, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a series' earlier meetings",
         source: "meeting vanished".into(),
     })
@@ -312,18 +313,19 @@ fn same_day(new: &Meeting, old: i64, zone: Tz) -> Result<Option<DateTime<Utc>>> 
 /// series where the day maps one to one; the rest go. Returns who to tell:
 /// each member who said yes or maybe, once.
 async fn carry_over(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     old: &Meeting,
     new: &Meeting,
     old_exceptions: &HashMap<i64, Option<i64>>,
     split: DateTime<Utc>,
 ) -> Result<Vec<(crate::members::Member, Change)>> {
-    let rsvps: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+    let mut db = db.into();
+    let rsvps: Vec<(i64, i64, String, Option<i64>)> = query_as(
         "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
     )
     .bind(old.id)
     .bind(split.timestamp())
-    .fetch_all(&mut *conn)
+    .fetch_all(&mut db)
     .await
     .context("reading the RSVPs an edit moves")?;
     let originals = rsvps
@@ -334,11 +336,11 @@ async fn carry_over(
     // Who is told, read before the RSVPs move.
     let mut attendees = Vec::new();
     for original in map.keys() {
-        for member in attendees_at(&mut *conn, old.id, at(*original)).await? {
+        for member in attendees_at(&mut db, old.id, at(*original)).await? {
             attendees.push((member, *original));
         }
     }
-    move_answers(&mut *conn, old.id, split, &rsvps, old_exceptions, &map).await?;
+    move_answers(&mut db, old.id, split, &rsvps, old_exceptions, &map).await?;
     Ok(who_to_tell(attendees, old_exceptions, &map))
 }
 
@@ -357,45 +359,44 @@ fn new_days(new: &Meeting, zone: Tz, originals: impl Iterator<Item = i64>) -> Re
 /// Clears the answers and exceptions from `split` on, and writes back those
 /// whose meeting has a day in `map`, on that day.
 async fn move_answers(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: i64,
     split: DateTime<Utc>,
     rsvps: &[(i64, i64, String, Option<i64>)],
     old_exceptions: &HashMap<i64, Option<i64>>,
     map: &HashMap<i64, Option<i64>>,
 ) -> Result<()> {
+    let mut db = db.into();
     for clearing in [
         "DELETE FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
         "DELETE FROM meeting_exceptions WHERE meeting_id = ? AND occurrence >= ?",
     ] {
-        sqlx::query(clearing)
+        query(clearing)
             .bind(meeting)
             .bind(split.timestamp())
-            .execute(&mut *conn)
+            .execute(&mut db)
             .await
             .context("clearing the meetings an edit changes")?;
     }
     for (member, original, answer, answered_at) in rsvps {
         let Some(Some(to)) = map.get(original) else { continue };
-        sqlx::query(
-            "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(meeting)
-        .bind(to)
-        .bind(member)
-        .bind(answer)
-        .bind(answered_at)
-        .execute(&mut *conn)
-        .await
-        .context("moving an RSVP with its meeting")?;
+        query("INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(meeting)
+            .bind(*to)
+            .bind(*member)
+            .bind(answer)
+            .bind(*answered_at)
+            .execute(&mut db)
+            .await
+            .context("moving an RSVP with its meeting")?;
     }
     for (original, moved) in old_exceptions.iter().filter(|(o, _)| **o >= split.timestamp()) {
         let Some(Some(to)) = map.get(original) else { continue };
-        sqlx::query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)")
+        query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (?, ?, ?)")
             .bind(meeting)
-            .bind(to)
-            .bind(moved)
-            .execute(&mut *conn)
+            .bind(*to)
+            .bind(*moved)
+            .execute(&mut db)
             .await
             .context("keeping a meeting's exception")?;
     }
@@ -449,20 +450,20 @@ fn who_to_tell(
 }
 
 /// Writes the series' new values.
-async fn save(conn: &mut SqliteConnection, new: &Meeting, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
+async fn save(db: impl Into<Db<'_>>, new: &Meeting, now: DateTime<Utc>) -> Result<()> {
+    query(
         "UPDATE meetings SET title = ?, start_local = ?, repeat = ?, rrule = ?, duration_minutes = ?, location = ?,
              updated_at = ? WHERE id = ?",
     )
     .bind(&new.title)
-    .bind(new.start_local)
+    .bind(local_text(new.start_local))
     .bind(&new.repeat)
     .bind(&new.rrule)
     .bind(new.duration_minutes)
     .bind(&new.location)
     .bind(now.timestamp())
     .bind(new.id)
-    .execute(&mut *conn)
+    .execute(db)
     .await
     .context("editing a series")?;
     Ok(())
@@ -471,19 +472,19 @@ async fn save(conn: &mut SqliteConnection, new: &Meeting, now: DateTime<Utc>) ->
 /// The series a command means when it names `meeting` with a date before
 /// an edit changed it: the earlier meetings' own series, which a button
 /// posted before the edit still calls by the old number.
-pub async fn for_date(conn: &mut SqliteConnection, meeting: Meeting, wanted: Option<&str>) -> Result<Meeting> {
+pub async fn for_date(db: impl Into<Db<'_>>, meeting: Meeting, wanted: Option<&str>) -> Result<Meeting> {
     let Some(date) = wanted.and_then(|w| NaiveDate::parse_from_str(w.trim(), "%Y-%m-%d").ok()) else {
         return Ok(meeting);
     };
     if date >= meeting.start_local.date() {
         return Ok(meeting);
     }
-    let earlier: Option<Meeting> = sqlx::query_as(select_meetings!(
-        "WHERE continued_by = ? AND start_local <= ? ORDER BY start_local DESC LIMIT 1"
+    let earlier: Option<Meeting> = select(select_meetings!(
+        "WHERE continued_by = ? AND start_local <= ? ORDER BY start_local DESC, id DESC LIMIT 1"
     ))
     .bind(meeting.id)
-    .bind(date.and_hms_opt(23, 59, 59).unwrap_or_default())
-    .fetch_optional(&mut *conn)
+    .bind(local_text(date.and_hms_opt(23, 59, 59).unwrap_or_default()))
+    .fetch_optional(db)
     .await
     .context("finding a series' earlier meetings")?;
     Ok(earlier.unwrap_or(meeting))
@@ -491,10 +492,12 @@ pub async fn for_date(conn: &mut SqliteConnection, meeting: Meeting, wanted: Opt
 
 /// The series an edit left before its change, that this one continues:
 /// cancelling "all" of a series cancels them too.
-pub async fn earlier_parts(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<Vec<Meeting>> {
-    sqlx::query_as(select_meetings!("WHERE continued_by = ? AND cancelled = 0 ORDER BY id"))
-        .bind(meeting.id)
-        .fetch_all(&mut *conn)
-        .await
-        .context("finding a series' earlier parts")
+pub async fn earlier_parts(db: impl Into<Db<'_>>, meeting: &Meeting) -> Result<Vec<Meeting>> {
+    select(select_meetings!(
+        "WHERE continued_by = ? AND cancelled = FALSE ORDER BY id"
+    ))
+    .bind(meeting.id)
+    .fetch_all(db)
+    .await
+    .context("finding a series' earlier parts")
 }

@@ -6,36 +6,39 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::series::{Meeting, Occurrence, of_group};
 use super::words::{cadence, time};
 use crate::error::{Context, Result, UserError};
 use crate::message::{Line, Span};
-use crate::store::Store;
+use crate::store::{Db, Store, query_as};
 use crate::when::{self, at};
 
 /// Cancelled (None) and moved (Some) occurrences among these (series,
 /// original start) pairs: one query for a batch of deliveries.
 pub async fn exceptions_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), Option<i64>>> {
     let list = serde_json::to_string(occurrences).context("listing occurrences")?;
-    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<(i64, i64, Option<i64>)> = query_as(
         "SELECT meeting_id, occurrence, moved_to FROM meeting_exceptions WHERE (meeting_id, occurrence) IN
              (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
     )
+    .on_postgres(
+        "SELECT meeting_id, occurrence, moved_to FROM meeting_exceptions WHERE (meeting_id, occurrence) IN
+             (SELECT CAST(value->>0 AS BIGINT), CAST(value->>1 AS BIGINT) FROM json_array_elements(CAST(? AS JSON)))",
+    )
     .bind(list)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("loading exceptions of a batch")?;
     Ok(rows.into_iter().map(|(m, o, to)| ((m, o), to)).collect())
 }
 
 /// Cancelled (None) and moved (Some) occurrences of a series, by original start.
-pub(crate) async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
+pub(crate) async fn exceptions(db: impl Into<Db<'_>>, meeting: i64) -> Result<HashMap<i64, Option<i64>>> {
     let rows: Vec<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
+        query_as("SELECT occurrence, moved_to FROM meeting_exceptions WHERE meeting_id = ?")
             .bind(meeting)
-            .fetch_all(&mut *conn)
+            .fetch_all(db)
             .await
             .context("loading exceptions")?;
     Ok(rows.into_iter().collect())
@@ -43,13 +46,12 @@ pub(crate) async fn exceptions(conn: &mut SqliteConnection, meeting: i64) -> Res
 
 /// The next `limit` occurrences that start after `after`, exceptions applied.
 pub async fn upcoming(store: &Store, meeting: &Meeting, after: DateTime<Utc>, limit: usize) -> Result<Vec<Occurrence>> {
-    let mut conn = store.pool().acquire().await.context("reading occurrences")?;
-    upcoming_in(&mut conn, meeting, after, limit).await
+    upcoming_in(store, meeting, after, limit).await
 }
 
 /// [`upcoming`] on a connection the caller holds (inside a write transaction).
 pub async fn upcoming_in(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     after: DateTime<Utc>,
     limit: usize,
@@ -57,7 +59,7 @@ pub async fn upcoming_in(
     if meeting.cancelled {
         return Ok(Vec::new());
     }
-    let exceptions = exceptions(conn, meeting.id).await?;
+    let exceptions = exceptions(db, meeting.id).await?;
     let mut found: Vec<Occurrence> = meeting
         .raw_after(after + Duration::seconds(1), (limit + exceptions.len()).min(500) as u16)?
         .into_iter()
@@ -95,11 +97,12 @@ pub enum Status {
 }
 
 /// Whether `meeting` has an occurrence after `now`, and if not, when it last met.
-pub async fn status_in(conn: &mut SqliteConnection, meeting: &Meeting, now: DateTime<Utc>) -> Result<Status> {
-    if !upcoming_in(&mut *conn, meeting, now, 1).await?.is_empty() {
+pub async fn status_in(db: impl Into<Db<'_>>, meeting: &Meeting, now: DateTime<Utc>) -> Result<Status> {
+    let mut db = db.into();
+    if !upcoming_in(&mut db, meeting, now, 1).await?.is_empty() {
         return Ok(Status::Going);
     }
-    let exceptions = exceptions(&mut *conn, meeting.id).await?;
+    let exceptions = exceptions(&mut db, meeting.id).await?;
     let (regular, complete) = meeting.raw_before(now, 5000)?;
     if !complete {
         return Ok(Status::Ended(None));
@@ -125,7 +128,7 @@ pub async fn group_meets(store: &Store, group: i64, now: DateTime<Utc>) -> Resul
     if series.is_empty() {
         return Ok(crate::groups::no_meetings());
     }
-    let mut conn = store.pool().acquire().await.context("reading a group's series")?;
+    let mut conn = store.acquire().await.context("reading a group's series")?;
     let mut said = Vec::new();
     let mut next = None;
     for m in &series {
@@ -159,18 +162,19 @@ pub async fn group_meets(store: &Store, group: i64, now: DateTime<Utc>) -> Resul
 /// and in the reader's: where the two differ, the answer's second part says
 /// which was taken, in words.
 pub async fn occurrence(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     wanted: Option<&str>,
     reader: Tz,
     now: DateTime<Utc>,
 ) -> Result<(Occurrence, Option<Line>)> {
+    let mut db = db.into();
     if meeting.cancelled {
         return Err(UserError::SeriesCancelled { meeting: meeting.id }.into());
     }
     let wanted = wanted.map(str::trim).unwrap_or("next");
     if wanted.eq_ignore_ascii_case("next") {
-        return upcoming_in(conn, meeting, now, 1)
+        return upcoming_in(&mut db, meeting, now, 1)
             .await?
             .into_iter()
             .next()
@@ -185,7 +189,7 @@ pub async fn occurrence(
         .into());
     };
     let zone = meeting.zone();
-    let exceptions = exceptions(conn, meeting.id).await?;
+    let exceptions = exceptions(&mut db, meeting.id).await?;
     let theirs = on_date(meeting, &exceptions, date, zone);
     if reader == zone {
         return Ok((theirs?, None));

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use super::occurrences::{occurrence, occurrence_ref};
 use super::series::{Meeting, Occurrence};
@@ -14,48 +13,54 @@ use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::store::Store;
+use crate::store::{Db, Store, query, query_as};
 
 pub const ANSWERS: &[&str] = &["yes", "maybe", "no"];
 
 /// RSVP counts (yes, maybe) of several occurrences at once, by (meeting, occurrence).
 pub async fn rsvp_counts_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), (i64, i64)>> {
     let list = serde_json::to_string(occurrences).context("counting RSVPs")?;
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT meeting_id, occurrence, COALESCE(SUM(answer = 'yes'), 0), COALESCE(SUM(answer = 'maybe'), 0)
+    let rows: Vec<(i64, i64, i64, i64)> = query_as(
+        "SELECT meeting_id, occurrence, COUNT(*) FILTER (WHERE answer = 'yes'), COUNT(*) FILTER (WHERE answer = 'maybe')
          FROM rsvps WHERE (meeting_id, occurrence) IN
              (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
          GROUP BY meeting_id, occurrence",
     )
+    .on_postgres(
+        "SELECT meeting_id, occurrence, COUNT(*) FILTER (WHERE answer = 'yes'), COUNT(*) FILTER (WHERE answer = 'maybe')
+         FROM rsvps WHERE (meeting_id, occurrence) IN
+             (SELECT CAST(value->>0 AS BIGINT), CAST(value->>1 AS BIGINT) FROM json_array_elements(CAST(? AS JSON)))
+         GROUP BY meeting_id, occurrence",
+    )
     .bind(list)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("counting RSVPs")?;
     Ok(rows.into_iter().map(|(m, o, y, n)| ((m, o), (y, n))).collect())
 }
 
 pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<(i64, i64)> {
-    let (yes, maybe): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(answer = 'yes'), 0), COALESCE(SUM(answer = 'maybe'), 0)
+    let (yes, maybe): (i64, i64) = query_as(
+        "SELECT COUNT(*) FILTER (WHERE answer = 'yes'), COUNT(*) FILTER (WHERE answer = 'maybe')
          FROM rsvps WHERE meeting_id = ? AND occurrence = ?",
     )
     .bind(meeting)
     .bind(occurrence.timestamp())
-    .fetch_one(store.pool())
+    .fetch_one(store)
     .await
     .context("counting RSVPs")?;
     Ok((yes, maybe))
 }
 
 /// Members who said yes or maybe to an occurrence: those told of changes.
-pub async fn attendees(conn: &mut SqliteConnection, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
-    sqlx::query_as(
+pub async fn attendees(db: impl Into<Db<'_>>, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
+    query_as(
         "SELECT m.id, m.external_id, m.display_name, m.timezone FROM rsvps r JOIN members m ON m.id = r.member_id
          WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
     )
     .bind(meeting)
     .bind(occurrence.timestamp())
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .context("listing attendees")
 }
@@ -95,10 +100,11 @@ pub struct Rsvp<'a> {
 }
 
 /// `/meeting rsvp`, in the caller's write transaction.
-pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Message> {
+pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Message> {
+    let mut db = db.into();
     let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
     let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
-    let (occ, which) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
+    let (occ, which) = occurrence(&mut db, meeting, wanted, reader_zone, now).await?;
     if occ.start + meeting.duration() <= now {
         return Err(UserError::BadValue {
             option: "occurrence",
@@ -113,7 +119,7 @@ pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Messa
         }
         .into());
     }
-    sqlx::query(
+    query(
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (meeting_id, occurrence, member_id) DO UPDATE SET answer = excluded.answer,
              answered_at = excluded.answered_at",
@@ -123,7 +129,7 @@ pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Messa
     .bind(me.id)
     .bind(answer)
     .bind(now.timestamp())
-    .execute(&mut *conn)
+    .execute(&mut db)
     .await
     .context("saving an RSVP")?;
     let name = meeting.name(&group.name);
@@ -144,25 +150,25 @@ pub async fn rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Messa
 /// An RSVP button's press taken back: the member's answer for the
 /// occurrence goes, when it is still `answer` (a press of another button
 /// since then stands). `None` when nothing changed.
-pub async fn take_back_rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Result<Option<Message>> {
+pub async fn take_back_rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Option<Message>> {
+    let mut db = db.into();
     let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
     let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
     // The press named the same occurrence: the same one is found, and the
     // answer when it was pressed already said which it took.
-    let (occ, _) = occurrence(&mut *conn, meeting, wanted, reader_zone, now).await?;
+    let (occ, _) = occurrence(&mut db, meeting, wanted, reader_zone, now).await?;
     if occ.start <= now {
         return Ok(None);
     }
-    let gone =
-        sqlx::query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
-            .bind(meeting.id)
-            .bind(occ.original.timestamp())
-            .bind(me.id)
-            .bind(answer)
-            .execute(&mut *conn)
-            .await
-            .context("taking back an RSVP")?
-            .rows_affected();
+    let gone = query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
+        .bind(meeting.id)
+        .bind(occ.original.timestamp())
+        .bind(me.id)
+        .bind(answer)
+        .execute(&mut db)
+        .await
+        .context("taking back an RSVP")?
+        .rows_affected();
     if gone == 0 {
         return Ok(None);
     }
@@ -181,20 +187,25 @@ pub async fn take_back_rsvp(conn: &mut SqliteConnection, asked: &Rsvp<'_>) -> Re
 /// member's, read by that member's index so its cost stays flat in the
 /// group's size. For the reminder planner.
 pub(crate) async fn rsvps_between(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: i64,
     (lo, hi): (i64, i64),
     only: Option<i64>,
 ) -> Result<Vec<(i64, i64, String)>> {
     match only {
-        None => sqlx::query_as(
+        None => query_as(
             "SELECT occurrence, member_id, answer FROM rsvps WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
         )
         .bind(meeting)
         .bind(lo)
         .bind(hi),
-        Some(member) => sqlx::query_as(
+        Some(member) => query_as(
             "SELECT occurrence, member_id, answer FROM rsvps INDEXED BY rsvps_by_member
+             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        // PostgreSQL has no index hints: its planner picks the member's index.
+        .on_postgres(
+            "SELECT occurrence, member_id, answer FROM rsvps
              WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
         )
         .bind(member)
@@ -202,7 +213,7 @@ pub(crate) async fn rsvps_between(
         .bind(lo)
         .bind(hi),
     }
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .context("reading RSVPs for a plan")
 }

@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rrule::{RRule, RRuleSet, Unvalidated};
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result, UserError};
 use crate::groups::Group;
-use crate::store::Store;
+use crate::store::{Db, QueryAs, Store, query, query_as, query_scalar};
 use crate::when;
 
 pub const DEFAULT_DURATION_MINUTES: i64 = 90;
@@ -147,13 +146,40 @@ pub(super) fn rule_set(start: NaiveDateTime, zone: Tz, rule: &str) -> std::resul
         .map_err(|e| e.to_string())
 }
 
+/// A query of [`Meeting`] rows, written with `select_meetings!`. PostgreSQL
+/// reads the same columns with the local start and the group's last day
+/// cast from their text to the types the row holds (SQLite decodes them from
+/// the text itself), and an id list bound as JSON through its own function.
+pub(super) fn select(sql: &'static str) -> QueryAs<Meeting> {
+    query_as(sql).on_postgres(select_on_postgres(sql))
+}
+
+fn select_on_postgres(sql: &str) -> String {
+    sql.replacen(" start_local, ", " CAST(start_local AS TIMESTAMP) AS start_local, ", 1)
+        .replacen(
+            "(SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS group_ends",
+            "CAST((SELECT g.ends FROM groups g WHERE g.id = meetings.group_id) AS DATE) AS group_ends",
+            1,
+        )
+        .replace(
+            "SELECT value FROM json_each(?)",
+            "SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))",
+        )
+}
+
+/// A local start as the row keeps it (`start_local`): the text SQLite's
+/// driver always wrote for it, so old and new rows compare alike.
+pub(super) fn local_text(t: NaiveDateTime) -> String {
+    t.format("%F %T%.f").to_string()
+}
+
 pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Group)> {
-    let meeting: Option<Meeting> = sqlx::query_as(select_meetings!(
+    let meeting: Option<Meeting> = select(select_meetings!(
         "WHERE id = ? AND group_id IN (SELECT id FROM groups WHERE community_id = ?)"
     ))
     .bind(id)
     .bind(community)
-    .fetch_optional(store.pool())
+    .fetch_optional(store)
     .await
     .context("finding a meeting")?;
     let Some(meeting) = meeting else {
@@ -164,21 +190,21 @@ pub async fn find(store: &Store, community: i64, id: i64) -> Result<(Meeting, Gr
 }
 
 pub async fn by_id(store: &Store, id: i64) -> Result<Option<Meeting>> {
-    by_id_in(store.pool(), id).await
+    by_id_in(store, id).await
 }
 
 /// Several series in one query (those of a batch of deliveries).
 pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Meeting>> {
     let list = serde_json::to_string(ids).context("listing meetings")?;
-    sqlx::query_as(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"))
+    select(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"))
         .bind(list)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("loading meetings")
 }
 
-pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<Option<Meeting>> {
-    sqlx::query_as(select_meetings!("WHERE id = ?"))
+pub async fn by_id_in(db: impl Into<Db<'_>>, id: i64) -> Result<Option<Meeting>> {
+    select(select_meetings!("WHERE id = ?"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -186,12 +212,12 @@ pub async fn by_id_in<'e>(db: impl sqlx::SqliteExecutor<'e>, id: i64) -> Result<
 }
 
 pub async fn of_group(store: &Store, group: i64) -> Result<Vec<Meeting>> {
-    of_group_in(store.pool(), group).await
+    of_group_in(store, group).await
 }
 
 /// A group's live series, on the caller's connection.
-pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> Result<Vec<Meeting>> {
-    sqlx::query_as(select_meetings!("WHERE group_id = ? AND cancelled = 0 ORDER BY id"))
+pub async fn of_group_in(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<Meeting>> {
+    select(select_meetings!("WHERE group_id = ? AND cancelled = FALSE ORDER BY id"))
         .bind(group)
         .fetch_all(db)
         .await
@@ -199,17 +225,17 @@ pub async fn of_group_in<'e>(db: impl sqlx::SqliteExecutor<'e>, group: i64) -> R
 }
 
 pub async fn of_community(store: &Store, community: i64) -> Result<Vec<(Meeting, String)>> {
-    let meetings: Vec<Meeting> = sqlx::query_as(select_meetings!(
-        "WHERE cancelled = 0 AND group_id IN (SELECT id FROM groups WHERE community_id = ?) ORDER BY id"
+    let meetings: Vec<Meeting> = select(select_meetings!(
+        "WHERE cancelled = FALSE AND group_id IN (SELECT id FROM groups WHERE community_id = ?) ORDER BY id"
     ))
     .bind(community)
-    .fetch_all(store.pool())
+    .fetch_all(store)
     .await
     .context("listing a community's meetings")?;
     // One query for the group names, not one per meeting.
-    let names: HashMap<i64, String> = sqlx::query_as("SELECT id, name FROM groups WHERE community_id = ?")
+    let names: HashMap<i64, String> = query_as("SELECT id, name FROM groups WHERE community_id = ?")
         .bind(community)
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("naming a community's groups")?
         .into_iter()
@@ -258,7 +284,7 @@ pub(super) struct NewSeries<'a> {
 }
 
 pub(super) async fn insert(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     group: &Group,
     new: NewSeries<'_>,
     now: DateTime<Utc>,
@@ -272,25 +298,26 @@ pub(super) async fn insert(
         duration,
         location,
     } = new;
-    let id: i64 = sqlx::query_scalar(
+    let mut db = db.into();
+    let id: i64 = query_scalar(
         "INSERT INTO meetings (group_id, title, start_local, timezone, repeat, rrule, duration_minutes, location, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(group.id)
     .bind(title)
-    .bind(start)
+    .bind(local_text(start))
     .bind(zone.name())
     .bind(label)
     .bind(rule)
     .bind(duration)
     .bind(location)
     .bind(now.timestamp())
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut db)
     .await
     .context("inserting a meeting")?;
     // The first meeting's zone becomes the group's, for its posts.
-    crate::groups::adopt_zone(&mut *conn, group.id, zone.name()).await?;
-    by_id_in(&mut *conn, id).await?.ok_or_else(|| Error::Internal {
+    crate::groups::adopt_zone(&mut db, group.id, zone.name()).await?;
+    by_id_in(&mut db, id).await?.ok_or_else(|| Error::Internal {
         context: "reloading a meeting",
         source: "meeting vanished".into(),
     })
@@ -298,11 +325,11 @@ pub(super) async fn insert(
 
 /// Marks a group's live series changed (their card's fields changed), for
 /// the feeds' `updated`.
-pub(crate) async fn touch_group(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = 0")
+pub(crate) async fn touch_group(db: impl Into<Db<'_>>, group: i64, now: DateTime<Utc>) -> Result<()> {
+    query("UPDATE meetings SET updated_at = ? WHERE group_id = ? AND cancelled = FALSE")
         .bind(now.timestamp())
         .bind(group)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("marking a group's series changed")?;
     Ok(())
@@ -310,59 +337,76 @@ pub(crate) async fn touch_group(conn: &mut SqliteConnection, group: i64, now: Da
 
 /// Each series of a community with its Meeting Guide slug, if it has kept one.
 pub(crate) async fn guide_slugs(store: &Store, community: i64) -> Result<Vec<(i64, Option<String>)>> {
-    sqlx::query_as(
-        "SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?",
-    )
-    .bind(community)
-    .fetch_all(store.pool())
-    .await
-    .context("reading meeting slugs")
+    query_as("SELECT m.id, m.guide_slug FROM meetings m JOIN groups g ON g.id = m.group_id WHERE g.community_id = ?")
+        .bind(community)
+        .fetch_all(store)
+        .await
+        .context("reading meeting slugs")
 }
 
 /// Keeps a series' first Meeting Guide slug, so its feed entry's address
 /// never changes.
-pub(crate) async fn keep_guide_slug(conn: &mut SqliteConnection, meeting: i64, slug: &str) -> Result<()> {
-    sqlx::query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
+pub(crate) async fn keep_guide_slug(db: impl Into<Db<'_>>, meeting: i64, slug: &str) -> Result<()> {
+    query("UPDATE meetings SET guide_slug = ? WHERE id = ? AND guide_slug IS NULL")
         .bind(slug)
         .bind(meeting)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("keeping a meeting's slug")?;
     Ok(())
 }
 
 /// Records that a series changed now: the feeds' `updated` follows it.
-pub(crate) async fn touch(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE meetings SET updated_at = ? WHERE id = ?")
+pub(crate) async fn touch(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    query("UPDATE meetings SET updated_at = ? WHERE id = ?")
         .bind(now.timestamp())
         .bind(meeting)
-        .execute(&mut *conn)
+        .execute(db)
         .await
         .context("recording a series' change")?;
     Ok(())
 }
 
 /// The live (not cancelled) series of a group, by id.
-pub(crate) async fn live_of_group(conn: &mut SqliteConnection, group: i64) -> Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = 0")
+pub(crate) async fn live_of_group(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<i64>> {
+    query_scalar("SELECT id FROM meetings WHERE group_id = ? AND cancelled = FALSE")
         .bind(group)
-        .fetch_all(&mut *conn)
+        .fetch_all(db)
         .await
         .context("listing a group's series")
 }
 
 /// The live series a member is part of, by id: those of `groups` (theirs)
 /// and those they answered an RSVP for.
-pub(crate) async fn live_of_member(conn: &mut SqliteConnection, groups: &[i64], member: i64) -> Result<Vec<i64>> {
+pub(crate) async fn live_of_member(db: impl Into<Db<'_>>, groups: &[i64], member: i64) -> Result<Vec<i64>> {
     let groups = serde_json::to_string(groups).context("listing a member's groups")?;
-    sqlx::query_scalar(
-        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = 0 AND (
+    query_scalar(
+        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = FALSE AND (
              m.group_id IN (SELECT value FROM json_each(?))
+             OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
+    )
+    .on_postgres(
+        "SELECT DISTINCT m.id FROM meetings m WHERE m.cancelled = FALSE AND (
+             m.group_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))
              OR m.id IN (SELECT meeting_id FROM rsvps WHERE member_id = ?))",
     )
     .bind(groups)
     .bind(member)
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await
     .context("listing a member's series")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select_on_postgres;
+
+    #[test]
+    fn postgres_reads_a_meeting_row_with_its_text_columns_cast() {
+        let sql = select_on_postgres(select_meetings!("WHERE id IN (SELECT value FROM json_each(?))"));
+        assert!(sql.contains("CAST(start_local AS TIMESTAMP) AS start_local, "), "{sql}");
+        assert!(sql.contains("AS DATE) AS group_ends"), "{sql}");
+        assert!(sql.contains("json_array_elements_text(CAST(? AS JSON))"), "{sql}");
+        assert!(!sql.contains("json_each"), "{sql}");
+    }
 }

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
@@ -17,7 +16,7 @@ use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Retry, Subject};
 use crate::meetings::{self, Change, Meeting};
 use crate::members::{self, Member, Within};
 use crate::message::Message;
-use crate::store::Store;
+use crate::store::{Db, Store, query_scalar};
 
 /// A DM to one who said they'd come, of a change to a series.
 pub(crate) static NOTICE: Kind = Kind::capped("notice", Subject::Unused);
@@ -32,8 +31,9 @@ pub(crate) static EVENT: Kind = Kind {
 };
 
 /// The platform a series' group is on, as the jobs table names it.
-async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Result<crate::io::Platform> {
-    match members::community_of(&mut *conn, Within::Group(meeting.group_id)).await? {
+async fn series_platform(db: impl Into<Db<'_>>, meeting: &Meeting) -> Result<crate::io::Platform> {
+    let mut db = db.into();
+    match members::community_of(&mut db, Within::Group(meeting.group_id)).await? {
         Some((platform, _)) => Ok(platform),
         None => Err(Error::Internal {
             context: "finding a series' platform",
@@ -46,12 +46,13 @@ async fn series_platform(conn: &mut SqliteConnection, meeting: &Meeting) -> Resu
 /// key made once, so a retry is never a second message, and two changes in
 /// one second are two notices.
 pub async fn queue_notices(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     told: &meetings::Told,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let platform = series_platform(&mut *conn, meeting).await?;
+    let mut db = db.into();
+    let platform = series_platform(&mut db, meeting).await?;
     let change_id = uuid::Uuid::new_v4().simple().to_string();
     for (member, change) in told {
         let payload = serde_json::to_string(change).context("writing a notice")?;
@@ -69,7 +70,7 @@ pub async fn queue_notices(
             payload: Some(&payload),
             ..jobs::Details::default()
         };
-        jobs::put_with(&mut *conn, &job, &details).await?;
+        jobs::put_with(&mut db, &job, &details).await?;
     }
     Ok(())
 }
@@ -79,12 +80,13 @@ pub async fn queue_notices(
 /// after it commits cannot lose the post, and under a stable key, so a retry
 /// is never a second post.
 pub async fn queue_news(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     news: &meetings::News,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let platform = series_platform(&mut *conn, meeting).await?;
+    let mut db = db.into();
+    let platform = series_platform(&mut db, meeting).await?;
     let payload = serde_json::to_string(news).context("writing a group's news")?;
     let key = format!("h:{}:{}", meeting.id, uuid::Uuid::new_v4().simple());
     let job = jobs::NewJob {
@@ -100,26 +102,27 @@ pub async fn queue_news(
         payload: Some(&payload),
         ..jobs::Details::default()
     };
-    jobs::put_with(&mut *conn, &job, &details).await
+    jobs::put_with(&mut db, &job, &details).await
 }
 
 /// Asks the platform to mirror a series' next occurrence as a native event,
 /// where it has them. Rendered when due, so it always shows the latest state;
 /// one pending mirror per series is enough.
-pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTime<Utc>) -> Result<()> {
-    let Some((platform, _)) = members::community_of(&mut *conn, Within::Meeting(meeting)).await? else {
+pub async fn queue_event(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>) -> Result<()> {
+    let mut db = db.into();
+    let Some((platform, _)) = members::community_of(&mut db, Within::Meeting(meeting)).await? else {
         return Ok(());
     };
     if !platform.mirrors_events() {
         return Ok(());
     }
-    let waiting: Option<i64> = sqlx::query_scalar(
+    let waiting: Option<i64> = query_scalar(
         "SELECT id FROM jobs WHERE meeting_id = ? AND kind = ? AND key LIKE 'e:%' AND state = 'pending'
            AND lease_owner IS NULL",
     )
     .bind(meeting)
     .bind(EVENT.name)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut db)
     .await
     .context("finding a waiting mirror")?;
     if waiting.is_some() {
@@ -127,8 +130,8 @@ pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTim
     }
     // It tries until the next occurrence starts, when that one's own job
     // mirrors the series again.
-    let next = match meetings::by_id_in(&mut *conn, meeting).await? {
-        Some(m) => meetings::upcoming_in(&mut *conn, &m, now, 1)
+    let next = match meetings::by_id_in(&mut db, meeting).await? {
+        Some(m) => meetings::upcoming_in(&mut db, &m, now, 1)
             .await?
             .first()
             .map(|o| o.start),
@@ -148,7 +151,7 @@ pub async fn queue_event(conn: &mut SqliteConnection, meeting: i64, now: DateTim
         give_up_at: next.map(|n| n.timestamp()),
         ..jobs::Details::default()
     };
-    jobs::put_with(&mut *conn, &job, &details).await
+    jobs::put_with(&mut db, &job, &details).await
 }
 
 /// A series as the platform's native event: its next occurrence, or none

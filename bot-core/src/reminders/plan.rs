@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sqlx::SqliteConnection;
 
 use crate::error::{Context, Error, Result};
 use crate::io::Platform;
@@ -18,6 +17,7 @@ use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
 use crate::reminders::{self, Recipient, Settings};
+use crate::store::{Db, query, query_as};
 
 /// The longest a reminder can come before its meeting: the longest lead (7
 /// days) plus a day for quiet hours that move it earlier. Every occurrence
@@ -67,17 +67,18 @@ struct Planned {
 /// With `catch_up` (the roll-over ran late because Hearth was down), the
 /// latest past lead of each recipient is kept, to be sent late.
 pub async fn plan_in(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting_id: i64,
     now: DateTime<Utc>,
     scope: Scope,
     catch_up: bool,
 ) -> Result<()> {
-    let Some(meeting) = meetings::by_id_in(&mut *conn, meeting_id).await? else {
+    let mut db = db.into();
+    let Some(meeting) = meetings::by_id_in(&mut db, meeting_id).await? else {
         return Ok(());
     };
-    let (group_leads, in_channel) = crate::groups::reminder_settings(&mut *conn, meeting.group_id).await?;
-    let Some((platform, _)) = members::community_of(&mut *conn, Within::Group(meeting.group_id)).await? else {
+    let (group_leads, in_channel) = crate::groups::reminder_settings(&mut db, meeting.group_id).await?;
+    let Some((platform, _)) = members::community_of(&mut db, Within::Group(meeting.group_id)).await? else {
         return Err(Error::Internal {
             context: "loading a series' group",
             source: "its community is gone".into(),
@@ -85,12 +86,12 @@ pub async fn plan_in(
     };
     let group_leads = reminders::parse_leads(&group_leads).unwrap_or_else(|_| vec![86_400, 3600]);
     let horizon = now + Duration::seconds(HORIZON_SECS);
-    let coming = meetings::upcoming_in(&mut *conn, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
+    let coming = meetings::upcoming_in(&mut db, &meeting, now, MAX_PLANNED_OCCURRENCES + 1).await?;
     let mut within: Vec<Occurrence> = coming.iter().copied().filter(|o| o.start <= horizon).collect();
     within.truncate(MAX_PLANNED_OCCURRENCES);
     let beyond: Vec<Occurrence> = coming.iter().copied().skip(within.len()).collect();
 
-    let recipients = recipients(&mut *conn, &meeting, &within, scope).await?;
+    let recipients = recipients(&mut db, &meeting, &within, scope).await?;
     let channel = (scope == Scope::All && in_channel).then_some(group_leads.as_slice());
     let mut wanted = reminders_wanted(&meeting, &within, &recipients, channel, &group_leads);
     // Where meetings are mirrored as native events, the event moves on to
@@ -103,7 +104,17 @@ pub async fn plan_in(
         Some(next) if scope == Scope::All => Some(roll_over(meeting.id, next, now)),
         _ => None,
     };
-    save(conn, &meeting, platform, scope, &wanted, &create, advance.as_ref(), now).await
+    save(
+        &mut db,
+        &meeting,
+        platform,
+        scope,
+        &wanted,
+        &create,
+        advance.as_ref(),
+        now,
+    )
+    .await
 }
 
 /// The reminders each occurrence is owed: the group's channel's (`channel`,
@@ -222,11 +233,12 @@ fn roll_over(meeting: i64, next: &Occurrence, now: DateTime<Utc>) -> Planned {
 /// turned DMs on and did not say no. Four queries, whatever the group's
 /// size, each asked of the table's owner.
 async fn recipients(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     occurrences: &[Occurrence],
     scope: Scope,
 ) -> Result<HashMap<i64, Vec<Recipient>>> {
+    let mut db = db.into();
     let (Some(first), Some(last)) = (occurrences.first(), occurrences.last()) else {
         return Ok(HashMap::new());
     };
@@ -241,15 +253,16 @@ async fn recipients(
     };
     // Scoped to one member, each query goes by that member's index, so an
     // RSVP's plan costs the same in a group of 10 or of 10,000.
-    let rsvps = meetings::rsvps_between(&mut *conn, meeting.id, span, only).await?;
-    let always = reminders::dm_on_in_group(&mut *conn, meeting.group_id, only).await?;
-    let answered = answered(&mut *conn, &rsvps).await?;
+    let rsvps = meetings::rsvps_between(&mut db, meeting.id, span, only).await?;
+    let always = reminders::dm_on_in_group(&mut db, meeting.group_id, only).await?;
+    let answered = answered(&mut db, &rsvps).await?;
     Ok(by_occurrence(&originals, &rsvps, &answered, &always))
 }
 
 /// Those who said yes or maybe to some occurrence, with their settings and
 /// zone: two queries, whatever their number.
-async fn answered(conn: &mut SqliteConnection, rsvps: &[(i64, i64, String)]) -> Result<Vec<Recipient>> {
+async fn answered(db: impl Into<Db<'_>>, rsvps: &[(i64, i64, String)]) -> Result<Vec<Recipient>> {
+    let mut db = db.into();
     let mut yes_or_maybe: Vec<i64> = rsvps
         .iter()
         .filter(|(_, _, a)| matches!(a.as_str(), "yes" | "maybe"))
@@ -260,8 +273,8 @@ async fn answered(conn: &mut SqliteConnection, rsvps: &[(i64, i64, String)]) -> 
     if yes_or_maybe.is_empty() {
         return Ok(Vec::new());
     }
-    let zones = members::zones_of(&mut *conn, &yes_or_maybe).await?;
-    let mut settings = reminders::settings_of(&mut *conn, &yes_or_maybe).await?;
+    let zones = members::zones_of(&mut db, &yes_or_maybe).await?;
+    let mut settings = reminders::settings_of(&mut db, &yes_or_maybe).await?;
     Ok(zones
         .into_iter()
         .map(|(id, timezone)| Recipient {
@@ -312,7 +325,7 @@ fn by_occurrence(
 
 #[expect(clippy::too_many_arguments, reason = "one plan's parts, all needed to write it")]
 async fn save(
-    conn: &mut SqliteConnection,
+    db: impl Into<Db<'_>>,
     meeting: &Meeting,
     platform: Platform,
     scope: Scope,
@@ -321,38 +334,12 @@ async fn save(
     advance: Option<&Planned>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let mut db = db.into();
     let only = match scope {
         Scope::All => None,
         Scope::Member(m) => Some(m),
     };
-    // The series' pending reminders and roll-overs in this plan's scope, for
-    // occurrences still to start (the scheduler drops those that started).
-    let pending: Vec<(i64, String, String, i64, i64, bool)> = match only {
-        None => sqlx::query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
-        )
-        .bind(now.timestamp())
-        .bind(meeting.id)
-        .bind(now.timestamp())
-        .bind(REMINDER.name)
-        .bind(ADVANCE.name)
-        .bind(EVENT.name),
-        Some(member) => sqlx::query_as(
-            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
-             INDEXED BY jobs_by_member
-             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
-        )
-        .bind(now.timestamp())
-        .bind(member)
-        .bind(meeting.id)
-        .bind(now.timestamp())
-        .bind(REMINDER.name),
-    }
-    .fetch_all(&mut *conn)
-    .await
-    .context("loading a series' jobs")?;
+    let pending = pending(&mut db, meeting.id, only, now).await?;
     let mut wanted_due: HashMap<&str, i64> = wanted.iter().map(|p| (p.key.as_str(), p.due)).collect();
     if let Some(a) = advance {
         wanted_due.insert(a.key.as_str(), a.due);
@@ -365,18 +352,18 @@ async fn save(
         existing.insert(key.clone());
         match wanted_due.get(key.as_str()) {
             None if !claimed => {
-                sqlx::query("DELETE FROM jobs WHERE id = ?")
+                query("DELETE FROM jobs WHERE id = ?")
                     .bind(id)
-                    .execute(&mut *conn)
+                    .execute(&mut db)
                     .await
                     .context("removing a job")?;
             }
             Some(new_due) if *new_due != due && attempts == 0 && !claimed => {
-                sqlx::query("UPDATE jobs SET due_at = ?, run_at = ? WHERE id = ?")
-                    .bind(new_due)
-                    .bind(new_due)
+                query("UPDATE jobs SET due_at = ?, run_at = ? WHERE id = ?")
+                    .bind(*new_due)
+                    .bind(*new_due)
                     .bind(id)
-                    .execute(&mut *conn)
+                    .execute(&mut db)
                     .await
                     .context("moving a job")?;
             }
@@ -385,14 +372,58 @@ async fn save(
     }
     for job in create.iter().copied().chain(advance) {
         if !existing.contains(&job.key) {
-            put(conn, meeting.id, platform, job).await?;
+            put(&mut db, meeting.id, platform, job).await?;
         }
     }
     Ok(())
 }
 
+/// The series' pending reminders and roll-overs in a plan's scope (`only`
+/// one member's reminders), for occurrences still to start (the scheduler
+/// drops those that started): id, key, kind, due, attempts, and whether a
+/// sender holds it now.
+async fn pending(
+    db: impl Into<Db<'_>>,
+    meeting: i64,
+    only: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, String, String, i64, i64, bool)>> {
+    match only {
+        None => query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
+               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
+        )
+        .bind(now.timestamp())
+        .bind(meeting)
+        .bind(now.timestamp())
+        .bind(REMINDER.name)
+        .bind(ADVANCE.name)
+        .bind(EVENT.name),
+        Some(member) => query_as(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             INDEXED BY jobs_by_member
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
+        )
+        // PostgreSQL has no index hints: its planner picks the member's index.
+        .on_postgres(
+            "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
+             WHERE member_id = ? AND meeting_id = ? AND state = 'pending' AND starts_at > ? AND kind = ?",
+        )
+        .bind(now.timestamp())
+        .bind(member)
+        .bind(meeting)
+        .bind(now.timestamp())
+        .bind(REMINDER.name),
+    }
+    .fetch_all(db)
+    .await
+    .context("loading a series' jobs")
+}
+
 /// Writes one planned job through the engine.
-async fn put(conn: &mut SqliteConnection, meeting: i64, platform: Platform, job: &Planned) -> Result<()> {
+async fn put(db: impl Into<Db<'_>>, meeting: i64, platform: Platform, job: &Planned) -> Result<()> {
+    let mut db = db.into();
     let Some(due) = DateTime::from_timestamp(job.due, 0) else {
         return Ok(());
     };
@@ -412,24 +443,26 @@ async fn put(conn: &mut SqliteConnection, meeting: i64, platform: Platform, job:
         payload: None,
         give_up_at: job.give_up,
     };
-    jobs::put_with(&mut *conn, &new, &details).await
+    jobs::put_with(&mut db, &new, &details).await
 }
 
 /// Re-plans every live series of a group (after its members or leads
 /// change), in the caller's write transaction.
-pub async fn plan_group_in(conn: &mut SqliteConnection, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
-    for id in meetings::live_of_group(&mut *conn, group).await? {
-        plan_in(&mut *conn, id, now, scope, false).await?;
+pub async fn plan_group_in(db: impl Into<Db<'_>>, group: i64, now: DateTime<Utc>, scope: Scope) -> Result<()> {
+    let mut db = db.into();
+    for id in meetings::live_of_group(&mut db, group).await? {
+        plan_in(&mut db, id, now, scope, false).await?;
     }
     Ok(())
 }
 
 /// Re-plans one member's reminders in every series they are part of (after
 /// their settings or zone change), in the caller's write transaction.
-pub async fn plan_member_in(conn: &mut SqliteConnection, member: i64, now: DateTime<Utc>) -> Result<()> {
-    let groups = crate::groups::groups_of_member(&mut *conn, member).await?;
-    for id in meetings::live_of_member(&mut *conn, &groups, member).await? {
-        plan_in(&mut *conn, id, now, Scope::Member(member), false).await?;
+pub async fn plan_member_in(db: impl Into<Db<'_>>, member: i64, now: DateTime<Utc>) -> Result<()> {
+    let mut db = db.into();
+    let groups = crate::groups::groups_of_member(&mut db, member).await?;
+    for id in meetings::live_of_member(&mut db, &groups, member).await? {
+        plan_in(&mut db, id, now, Scope::Member(member), false).await?;
     }
     Ok(())
 }

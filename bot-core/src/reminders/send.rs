@@ -18,7 +18,7 @@ use crate::members::Member;
 use crate::message::{Line, Message};
 use crate::reminders::card;
 use crate::reminders::plan::{Scope, plan_in};
-use crate::store::Store;
+use crate::store::{Store, query_as};
 
 /// A reminder of one occurrence, to a member by DM or to the group's channel.
 pub(crate) static REMINDER: Kind = Kind::capped("reminder", Subject::Unused);
@@ -68,7 +68,7 @@ async fn render_one(
 ) -> Result<std::result::Result<(Due, Part), Rendered>> {
     if row.kind == ADVANCE.name {
         let meeting = row.meeting_id.unwrap_or_default();
-        let mut tx = jobs::write(store).await?;
+        let mut tx = store.write().await.context("starting a write")?;
         let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
         plan_in(&mut tx, meeting, now, Scope::All, late).await?;
         jobs::finish_in(&mut tx, row.id, "sent", None, now).await?;
@@ -248,7 +248,7 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence, r.member_id)))
             .collect();
         let list = serde_json::to_string(&recipients).context("listing reminders' recipients")?;
-        let closest: Vec<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
+        let closest: Vec<(i64, i64, Option<i64>, i64)> = query_as(
             "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
              FROM json_each(?) t JOIN jobs j
                ON j.meeting_id = json_extract(t.value, '$[0]') AND j.occurrence = json_extract(t.value, '$[1]')
@@ -256,10 +256,18 @@ impl Batch {
              WHERE j.state = 'pending' AND j.kind = ? AND j.due_at <= ?
              GROUP BY j.meeting_id, j.occurrence, j.member_id",
         )
+        .on_postgres(
+            "SELECT j.meeting_id, j.occurrence, j.member_id, MIN(j.lead_secs)
+             FROM json_array_elements(CAST(? AS JSON)) t JOIN jobs j
+               ON j.meeting_id = CAST(t.value->>0 AS BIGINT) AND j.occurrence = CAST(t.value->>1 AS BIGINT)
+              AND j.member_id IS NOT DISTINCT FROM CAST(t.value->>2 AS BIGINT)
+             WHERE j.state = 'pending' AND j.kind = ? AND j.due_at <= ?
+             GROUP BY j.meeting_id, j.occurrence, j.member_id",
+        )
         .bind(list)
         .bind(REMINDER.name)
         .bind(now.timestamp())
-        .fetch_all(store.pool())
+        .fetch_all(store)
         .await
         .context("finding the closest due reminders")?;
         Ok(Self {

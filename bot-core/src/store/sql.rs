@@ -69,7 +69,7 @@ impl<T> Row for T where T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::
 /// Where a query runs: a store's pool, or one connection (a transaction's).
 /// Anything that gives one converts into it, so a function takes
 /// `db: impl Into<Db<'_>>` and its callers pass `store`, `&mut tx`,
-/// `&mut conn` or their own `&mut db`.
+/// `&mut conn` or their own `&mut db` (or, holding a `&mut Tx`, `&mut *tx`).
 pub enum Db<'a> {
     SqlitePool(&'a SqlitePool),
     Sqlite(&'a mut SqliteConnection),
@@ -102,6 +102,12 @@ impl<'a, 'b: 'a> From<&'a mut Db<'b>> for Db<'a> {
     }
 }
 
+impl<'a, 'b: 'a, 'c: 'b> From<&'a mut &'b mut Db<'c>> for Db<'a> {
+    fn from(db: &'a mut &'b mut Db<'c>) -> Self {
+        db.re()
+    }
+}
+
 impl<'a> From<&'a SqlitePool> for Db<'a> {
     fn from(p: &'a SqlitePool) -> Self {
         Db::SqlitePool(p)
@@ -111,12 +117,6 @@ impl<'a> From<&'a SqlitePool> for Db<'a> {
 impl<'a> From<&'a mut SqliteConnection> for Db<'a> {
     fn from(c: &'a mut SqliteConnection) -> Self {
         Db::Sqlite(c)
-    }
-}
-
-impl<'a> From<&'a mut sqlx::Transaction<'static, Sqlite>> for Db<'a> {
-    fn from(tx: &'a mut sqlx::Transaction<'static, Sqlite>) -> Self {
-        Db::Sqlite(tx)
     }
 }
 
@@ -155,16 +155,6 @@ impl Tx {
         }
     }
 
-    /// TRANSITIONAL, removed once every module speaks through this layer:
-    /// the SQLite connection, for a callee that still takes one.
-    #[allow(clippy::panic)]
-    pub fn sqlite(&mut self) -> &mut SqliteConnection {
-        match self {
-            Tx::Sqlite(tx) => tx,
-            Tx::Postgres(_) => panic!("transitional: this code speaks only to SQLite"),
-        }
-    }
-
     /// The transaction's connection, for one more query.
     pub fn db(&mut self) -> Db<'_> {
         match self {
@@ -176,6 +166,12 @@ impl Tx {
 
 impl<'a> From<&'a mut Tx> for Db<'a> {
     fn from(tx: &'a mut Tx) -> Self {
+        tx.db()
+    }
+}
+
+impl<'a, 'b: 'a> From<&'a mut &'b mut Tx> for Db<'a> {
+    fn from(tx: &'a mut &'b mut Tx) -> Self {
         tx.db()
     }
 }

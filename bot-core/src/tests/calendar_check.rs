@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::Clock;
+use crate::store::{query_as, query_scalar};
 
 const ZONES: &[&str] = &[
     "UTC",
@@ -168,8 +169,8 @@ async fn make(bot: &Bot, specs: &[Spec]) -> Vec<i64> {
         if !reply.starts_with("Scheduled") {
             continue;
         }
-        let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM meetings")
-            .fetch_one(bot.hearth.store().pool())
+        let id: i64 = query_scalar("SELECT MAX(id) FROM meetings")
+            .fetch_one(bot.hearth.store())
             .await
             .unwrap();
         made.push(id);
@@ -203,9 +204,9 @@ async fn make(bot: &Bot, specs: &[Spec]) -> Vec<i64> {
                 &format!(r#"meeting edit meeting:{id} from:{day} when:"{hour:02}:45" confirm:yes"#),
             )
             .await;
-            let earlier: Vec<i64> = sqlx::query_scalar("SELECT id FROM meetings WHERE continued_by = ?")
+            let earlier: Vec<i64> = query_scalar("SELECT id FROM meetings WHERE continued_by = ?")
                 .bind(id)
-                .fetch_all(bot.hearth.store().pool())
+                .fetch_all(bot.hearth.store())
                 .await
                 .unwrap();
             made.extend(earlier);
@@ -257,13 +258,12 @@ fn run_case(specs: &[Spec]) -> std::result::Result<(), TestCaseError> {
             .unwrap()
             .message;
         let entries: Vec<Value> = serde_json::from_str(&feed.attachment.unwrap().content).unwrap();
-        let slugs: BTreeMap<String, i64> =
-            sqlx::query_as("SELECT guide_slug, id FROM meetings WHERE guide_slug IS NOT NULL")
-                .fetch_all(store.pool())
-                .await
-                .unwrap()
-                .into_iter()
-                .collect();
+        let slugs: BTreeMap<String, i64> = query_as("SELECT guide_slug, id FROM meetings WHERE guide_slug IS NOT NULL")
+            .fetch_all(store)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
         let mut listed = Vec::new();
         let mut feed_own: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for entry in &entries {

@@ -49,19 +49,25 @@ async fn a_member_with_everything() -> Bot {
     let started = text(&z("circle start group:#1").await);
     assert!(started.contains("circle"), "{started}");
     z("circle join").await;
-    let me: i64 = sqlx::query_scalar("SELECT id FROM members WHERE external_id = ?")
+    let store = bot.hearth.store();
+    let me: i64 = crate::store::query_scalar("SELECT id FROM members WHERE external_id = ?")
         .bind(ID)
-        .fetch_one(bot.hearth.store().pool())
+        .fetch_one(store)
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, 1773914400);
-         INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
-             VALUES (1, ?, 'voice', NULL, 0, 1773914400);",
+    crate::store::query(
+        "INSERT INTO voice_presence (community_id, channel, member_id, since) VALUES (1, 'voice', ?, 1773914400)",
     )
     .bind(me)
+    .execute(store)
+    .await
+    .unwrap();
+    crate::store::query(
+        "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
+             VALUES (1, ?, 'voice', NULL, FALSE, 1773914400)",
+    )
     .bind(me)
-    .execute(bot.hearth.store().pool())
+    .execute(store)
     .await
     .unwrap();
     // A community of her own, where she spoke first and so is its recorded admin.
@@ -153,4 +159,89 @@ async fn forgetme_first_says_what_then_leaves_no_table_naming_the_member() {
     }
     // What she set up for the group stays.
     assert!(text(&bot.say("admin", "meeting list").await).contains("Grief circle"));
+}
+
+/// The export reaches only SQL of its own here (the rows are put in
+/// directly), so this runs on PostgreSQL as well (`HEARTH_TEST_POSTGRES`):
+/// the same tables with a member column, and each row the same, with
+/// instants as UTC dates and flags as 1 or 0 on either database.
+#[tokio::test]
+async fn mydata_reads_the_same_rows_on_either_database() {
+    let store = crate::Store::for_test().await.unwrap();
+    for sql in [
+        "INSERT INTO communities (id, platform, external_id, timezone) VALUES (1, 'console', 'local', 'UTC')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (1, 'console', 'zeph', 'Zeph')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (2, 'console', 'ann', 'Ann')",
+        "INSERT INTO community_admins (community_id, member_id) VALUES (1, 1)",
+        "INSERT INTO groups (id, community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (1, 1, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 'general', 'Be kind')",
+        "INSERT INTO groups (id, community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (2, 1, 'Intake', 'intake', 'grief', 'peer', 'online', 'general', 'Be kind')",
+        "INSERT INTO group_members (group_id, member_id, joined_at) VALUES (1, 1, 1773914400)",
+        "INSERT INTO group_members (group_id, member_id, joined_at) VALUES (1, 2, 1773914400)",
+        "INSERT INTO group_facilitators (group_id, member_id) VALUES (1, 1)",
+        "INSERT INTO group_facilitators (group_id, member_id) VALUES (2, 1)",
+        "INSERT INTO reminder_settings (member_id, leads, dm, quiet_start, quiet_end)
+             VALUES (1, '2h', TRUE, '23:00', '07:00')",
+        "INSERT INTO voice_presence (community_id, channel, member_id, since, until, may_mute)
+             VALUES (1, 'voice', 1, 1773914400, NULL, FALSE)",
+        "INSERT INTO voice_presence (community_id, channel, member_id, since, until, may_mute)
+             VALUES (1, 'voice', 2, 1773914400, NULL, TRUE)",
+        "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
+             VALUES (1, 1, 'voice', NULL, TRUE, 1773914401)",
+    ] {
+        crate::store::query(sql).execute(&store).await.unwrap();
+    }
+    let me = crate::members::Member {
+        id: 1,
+        external_id: "zeph".into(),
+        display_name: "Zeph".into(),
+        timezone: None,
+    };
+
+    let tables = member_tables(&store).await.unwrap();
+    let answer = crate::privacy::mydata(&store, &me, "console").await.unwrap();
+
+    assert_eq!(
+        tables,
+        [
+            "checkin_settings",
+            "checkins",
+            "circle_mutes",
+            "circle_participants",
+            "community_admins",
+            "date_settings",
+            "group_facilitators",
+            "group_members",
+            "jobs",
+            "join_requests",
+            "reminder_settings",
+            "rsvps",
+            "voice_presence",
+        ]
+    );
+    let summary = answer.plain("/");
+    assert!(
+        summary.contains("Groups: Grief circle (member, facilitator); Intake (facilitator)."),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Reminders: before meetings 2h; by DM on; quiet hours 23:00-07:00."),
+        "{summary}"
+    );
+    let file = answer.attachment.as_ref().expect("a file");
+    let data: serde_json::Value = serde_json::from_str(&file.content).unwrap();
+    assert_eq!(
+        data["rows"],
+        serde_json::json!({
+            "circle_mutes": [{"community_id": 1, "member_id": 1, "channel": "voice", "circle_id": null,
+                              "stage": 1, "releasing": 0, "muted_at": "2026-03-19T10:00:01Z"}],
+            "community_admins": [{"community_id": 1, "member_id": 1}],
+            "group_facilitators": [{"group_id": 1, "member_id": 1}, {"group_id": 2, "member_id": 1}],
+            "group_members": [{"group_id": 1, "member_id": 1, "joined_at": "2026-03-19T10:00:00Z"}],
+            "reminder_settings": [{"member_id": 1, "leads": "2h", "dm": 1, "quiet_start": "23:00", "quiet_end": "07:00"}],
+            "voice_presence": [{"community_id": 1, "channel": "voice", "member_id": 1, "until": null,
+                                "may_mute": 0, "since": "2026-03-19T10:00:00Z"}],
+        })
+    );
 }

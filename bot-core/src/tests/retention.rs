@@ -10,8 +10,8 @@ use crate::scheduler::FnOutbox;
 use crate::{Outbox, Scheduler};
 
 async fn count(bot: &Bot, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(bot.hearth.store().pool())
+    crate::store::query_scalar(sql)
+        .fetch_one(bot.hearth.store())
         .await
         .unwrap()
 }
@@ -76,4 +76,38 @@ async fn leaving_a_group_drops_rsvps_to_its_future_meetings() {
         0,
         "no reminder DMs for a meeting she left"
     );
+}
+
+/// The RSVP sweep through its own SQL alone (rows put in directly), so this
+/// runs on PostgreSQL as well (`HEARTH_TEST_POSTGRES`): an answer goes when
+/// its occurrence is held, where it is now held.
+#[tokio::test]
+async fn past_rsvps_go_where_their_occurrence_is_now_held_on_either_database() {
+    let store = crate::Store::for_test().await.unwrap();
+    for sql in [
+        "INSERT INTO communities (id, platform, external_id, timezone) VALUES (1, 'console', 'local', 'UTC')",
+        "INSERT INTO members (id, platform, external_id, display_name) VALUES (1, 'console', 'ann', 'Ann')",
+        "INSERT INTO groups (id, community_id, name, name_key, topic, led_by, format, home_channel, guideline)
+             VALUES (1, 1, 'Grief circle', 'grief circle', 'grief', 'peer', 'online', 'general', 'Be kind')",
+        "INSERT INTO meetings (id, group_id, start_local, timezone, repeat, rrule, duration_minutes)
+             VALUES (1, 1, '2026-03-19T19:00:00', 'UTC', 'weekly', 'FREQ=WEEKLY', 60)",
+        // Held at 50; moved from 60 to 150; moved from 200 back to 80; at 300.
+        "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer) VALUES (1, 50, 1, 'yes')",
+        "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer) VALUES (1, 60, 1, 'yes')",
+        "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer) VALUES (1, 200, 1, 'yes')",
+        "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer) VALUES (1, 300, 1, 'yes')",
+        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (1, 60, 150)",
+        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (1, 200, 80)",
+    ] {
+        crate::store::query(sql).execute(&store).await.unwrap();
+    }
+
+    let gone = crate::retention::past_rsvps(&store, 100).await.unwrap();
+    let left: Vec<i64> = crate::store::query_scalar("SELECT occurrence FROM rsvps ORDER BY occurrence")
+        .fetch_all(&store)
+        .await
+        .unwrap();
+
+    assert_eq!(gone, 2);
+    assert_eq!(left, [60, 300]);
 }

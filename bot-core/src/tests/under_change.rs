@@ -8,6 +8,7 @@ use chrono::Duration;
 
 use super::jobs_engine::{Seen, body, count, grief, key, keys, sink};
 use super::*;
+use crate::store::{query, query_scalar};
 use crate::{BoxFuture, Clock, Delivery, DeliveryError, Effect, MeetingEvent, Outbox, Scheduler};
 
 const APOLOGY: &str = "Sorry, something went wrong on my side";
@@ -16,17 +17,38 @@ const APOLOGY: &str = "Sorry, something went wrong on my side";
 /// lock half-way through a change.
 async fn break_writes(bot: &Bot, table: &str, op: &str) {
     // The names are this file's constants.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    query(format!(
         "CREATE TRIGGER broken BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-    )))
-    .execute(bot.hearth.store().pool())
+    ))
+    .on_postgres(broken_on_postgres(table, op, ""))
+    .execute(bot.hearth.store())
     .await
     .unwrap();
 }
 
+/// The trigger `broken` on PostgreSQL, in one statement: a function that
+/// raises, run before each row `op` on `table` (`when`: a condition, or
+/// nothing).
+fn broken_on_postgres(table: &str, op: &str, when: &str) -> String {
+    format!(
+        "DO $do$ BEGIN
+             CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql
+                 AS $f$ BEGIN RAISE EXCEPTION 'injected fault'; END $f$;
+             CREATE TRIGGER broken BEFORE {op} ON {table} FOR EACH ROW {when} EXECUTE FUNCTION injected_fault();
+         END $do$"
+    )
+}
+
 async fn heal(bot: &Bot) {
-    sqlx::query("DROP TRIGGER broken")
-        .execute(bot.hearth.store().pool())
+    query("DROP TRIGGER broken")
+        // PostgreSQL drops a trigger by its table's name too.
+        .on_postgres(
+            "DO $do$ DECLARE t TEXT; BEGIN
+                 SELECT event_object_table INTO t FROM information_schema.triggers WHERE trigger_name = 'broken' LIMIT 1;
+                 EXECUTE format('DROP TRIGGER broken ON %I', t);
+             END $do$",
+        )
+        .execute(bot.hearth.store())
         .await
         .unwrap();
 }
@@ -45,8 +67,8 @@ async fn weekly(bot: &Bot, when: &str) {
 }
 
 async fn scalar(bot: &Bot, sql: &'static str) -> Option<String> {
-    sqlx::query_scalar(sql)
-        .fetch_optional(bot.hearth.store().pool())
+    query_scalar::<Option<String>>(sql)
+        .fetch_optional(bot.hearth.store())
         .await
         .unwrap()
         .flatten()
@@ -101,11 +123,12 @@ async fn a_cancel_typed_elsewhere_whose_home_channel_post_cannot_be_queued_chang
     let (scheduler, seen) = sink(&bot, |_| false);
 
     // Only the home channel's post cannot be written.
-    sqlx::query(
+    query(
         "CREATE TRIGGER broken BEFORE INSERT ON jobs WHEN NEW.kind = 'news'
          BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
     )
-    .execute(bot.hearth.store().pool())
+    .on_postgres(broken_on_postgres("jobs", "INSERT", "WHEN (NEW.kind = 'news')"))
+    .execute(bot.hearth.store())
     .await
     .unwrap();
 
@@ -140,16 +163,17 @@ async fn a_reminder_of_an_occurrence_changed_behind_the_planners_back_is_dropped
     weekly(&bot, "2026-03-21 21:00").await;
     let (scheduler, seen) = sink(&bot, |_| false);
     // The stored state changes without a plan: the reminders still wait.
-    sqlx::query(
-        "INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (1, ?, NULL), (3, ?, ?);
-         UPDATE meetings SET cancelled = 1 WHERE id = 2;",
-    )
-    .bind(at("2026-03-21T19:00:00Z").timestamp())
-    .bind(at("2026-03-21T21:00:00Z").timestamp())
-    .bind(at("2026-03-22T21:00:00Z").timestamp())
-    .execute(bot.hearth.store().pool())
-    .await
-    .unwrap();
+    query("INSERT INTO meeting_exceptions (meeting_id, occurrence, moved_to) VALUES (1, ?, NULL), (3, ?, ?)")
+        .bind(at("2026-03-21T19:00:00Z").timestamp())
+        .bind(at("2026-03-21T21:00:00Z").timestamp())
+        .bind(at("2026-03-22T21:00:00Z").timestamp())
+        .execute(bot.hearth.store())
+        .await
+        .unwrap();
+    query("UPDATE meetings SET cancelled = TRUE WHERE id = 2")
+        .execute(bot.hearth.store())
+        .await
+        .unwrap();
 
     scheduler.advance(&bot.clock, at("2026-03-21T21:00:00Z")).await.unwrap();
 
@@ -161,8 +185,8 @@ async fn a_reminder_of_an_occurrence_changed_behind_the_planners_back_is_dropped
         at("2026-03-22T21:00:00Z").timestamp()
     );
     assert_eq!(keys(&seen), [moved]);
-    let why: Vec<String> = sqlx::query_scalar("SELECT DISTINCT error FROM jobs WHERE state = 'dropped' ORDER BY 1")
-        .fetch_all(bot.hearth.store().pool())
+    let why: Vec<String> = query_scalar("SELECT DISTINCT error FROM jobs WHERE state = 'dropped' ORDER BY 1")
+        .fetch_all(bot.hearth.store())
         .await
         .unwrap();
     assert_eq!(
@@ -510,8 +534,8 @@ impl Outbox for Erasing {
         Box::pin(async move {
             if matches!(delivery.effect, Effect::Dm { .. }) {
                 // She erases herself (/forgetme) while her DM is on its way, and it fails.
-                sqlx::query("DELETE FROM members WHERE external_id = 'ann'")
-                    .execute(self.store.pool())
+                query("DELETE FROM members WHERE external_id = 'ann'")
+                    .execute(&self.store)
                     .await
                     .unwrap();
                 return Err(DeliveryError::Retry("the homeserver is busy".into()));
@@ -626,10 +650,10 @@ async fn prompts_waiting_to_retry_survive_a_change_and_keep_their_back_off() {
     )
     .await;
     bot.say("ann", "timezone zone:UTC").await;
-    let waiting: Vec<i64> = sqlx::query_scalar(
+    let waiting: Vec<i64> = query_scalar(
         "SELECT run_at FROM jobs WHERE kind LIKE 'checkin%' AND state = 'pending' AND attempts > 0 ORDER BY key",
     )
-    .fetch_all(bot.hearth.store().pool())
+    .fetch_all(bot.hearth.store())
     .await
     .unwrap();
     scheduler.advance(&bot.clock, at("2026-03-20T19:05:00Z")).await.unwrap();
@@ -659,7 +683,7 @@ async fn prompts_waiting_to_retry_survive_a_change_and_keep_their_back_off() {
 #[tokio::test]
 async fn putting_a_job_again_while_it_waits_to_retry_keeps_its_back_off() {
     let bot = Bot::new().await;
-    let pool = bot.hearth.store().pool();
+    let store = bot.hearth.store();
     let job = crate::jobs::NewJob {
         key: "x:retry",
         kind: "circle",
@@ -668,18 +692,23 @@ async fn putting_a_job_again_while_it_waits_to_retry_keeps_its_back_off() {
         subject: 1,
         member: None,
     };
-    crate::jobs::put(pool, &job).await.unwrap();
+    let put = async || {
+        let mut tx = store.begin().await.unwrap();
+        crate::jobs::put(&mut tx, &job).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    put().await;
     // Tried once, failed: it waits until 19:00:30.
-    sqlx::query("UPDATE jobs SET attempts = 1, run_at = ? WHERE key = 'x:retry'")
+    query("UPDATE jobs SET attempts = 1, run_at = ? WHERE key = 'x:retry'")
         .bind(at("2026-03-20T19:00:30Z").timestamp())
-        .execute(pool)
+        .execute(store)
         .await
         .unwrap();
 
-    crate::jobs::put(pool, &job).await.unwrap();
+    put().await;
 
-    let run_at: i64 = sqlx::query_scalar("SELECT run_at FROM jobs WHERE key = 'x:retry'")
-        .fetch_one(pool)
+    let run_at: i64 = query_scalar("SELECT run_at FROM jobs WHERE key = 'x:retry'")
+        .fetch_one(store)
         .await
         .unwrap();
     assert_eq!(run_at, at("2026-03-20T19:00:30Z").timestamp());
@@ -773,7 +802,7 @@ async fn a_retired_group_is_hidden_its_meetings_cancelled_those_coming_told_and_
     let prompts_before = count(&bot, "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1").await;
     let live_prompts = count(
         &bot,
-        "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1 AND stopped = 0",
+        "SELECT COUNT(*) FROM checkin_schedules WHERE group_id = 1 AND stopped = FALSE",
     )
     .await;
     let prompt_jobs = count(

@@ -58,6 +58,30 @@ pub struct Recorded {
     pub body: Value,
     /// The file names of a multipart request.
     pub files: Vec<String>,
+    /// When the fake received it.
+    pub at: tokio::time::Instant,
+}
+
+/// A gateway connection: the shard it identified as (`None` before
+/// IDENTIFY), and where its frames go.
+struct Session {
+    id: u64,
+    shard: Option<[u64; 2]>,
+    tx: mpsc::UnboundedSender<String>,
+}
+
+/// A dispatch the fake sent, and the shard of the connection it went on.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// `[id, total]` of the connection; `None` for one that never identified.
+    pub shard: Option<[u64; 2]>,
+    pub kind: String,
+    pub data: Value,
+}
+
+/// The shard of `guild` among `total`, as Discord assigns it.
+pub fn shard_of(guild: u64, total: u64) -> u64 {
+    (guild >> 22) % total.max(1)
 }
 
 /// An error the fake answers a route with, `times` times (forever if `None`).
@@ -73,8 +97,15 @@ struct Failure {
 struct Shared {
     ws_url: String,
     log: Mutex<Vec<Recorded>>,
-    gateway: Mutex<Option<mpsc::UnboundedSender<String>>>,
+    /// The open gateway connections, oldest first.
+    sessions: Mutex<Vec<Session>>,
+    next_session: AtomicU64,
+    /// The latest IDENTIFY accepted.
     identify: Mutex<Option<Value>>,
+    /// Every dispatch sent, with its connection's shard.
+    delivered: Mutex<Vec<Delivered>>,
+    /// The IDENTIFYs refused (a shard out of range), as sent.
+    refused: Mutex<Vec<Value>>,
     seq: AtomicU64,
     ids: AtomicU64,
     failures: Mutex<Vec<Failure>>,
@@ -218,8 +249,11 @@ impl FakeDiscord {
         let shared = Arc::new(Shared {
             ws_url: format!("ws://{addr}/ws"),
             log: Mutex::default(),
-            gateway: Mutex::default(),
+            sessions: Mutex::default(),
+            next_session: AtomicU64::new(0),
             identify: Mutex::default(),
+            delivered: Mutex::default(),
+            refused: Mutex::default(),
             seq: AtomicU64::new(1),
             ids: AtomicU64::new(900_000),
             failures: Mutex::default(),
@@ -311,14 +345,70 @@ impl FakeDiscord {
         }
     }
 
-    /// Sends a dispatch (op 0) with the next sequence number.
+    /// Sends a dispatch (op 0) with the next sequence number, as Discord
+    /// does: on the connection of the guild's shard (`(guild_id >> 22) %
+    /// total`); one without a guild (a DM) on shard 0. The newest matching
+    /// connection has it; a connection that never identified has what no
+    /// identified one takes (the fake before shards: one connection).
     pub fn dispatch(&self, kind: &str, data: Value) {
-        let frame = dispatch_frame(kind, self.shared.seq.fetch_add(1, Ordering::SeqCst), data);
-        let sender = self.shared.gateway.lock().unwrap().clone();
-        sender
-            .expect("no gateway session to dispatch to")
-            .send(frame.to_string())
-            .expect("the gateway session ended");
+        let guild = guild_of(kind, &data);
+        let frame = dispatch_frame(kind, self.shared.seq.fetch_add(1, Ordering::SeqCst), data.clone());
+        let sessions = self.shared.sessions.lock().unwrap();
+        let identified = sessions.iter().rev().find(|s| {
+            s.shard
+                .is_some_and(|[id, total]| guild.map_or(0, |g| shard_of(g, total)) == id)
+        });
+        let session = identified
+            .or_else(|| sessions.iter().rev().find(|s| s.shard.is_none()))
+            .unwrap_or_else(|| {
+                let open: Vec<_> = sessions.iter().map(|s| s.shard).collect();
+                panic!("no gateway connection for {kind} of guild {guild:?}; connections (shards): {open:?}")
+            });
+        session.tx.send(frame.to_string()).expect("the gateway session ended");
+        self.shared.delivered.lock().unwrap().push(Delivered {
+            shard: session.shard,
+            kind: kind.into(),
+            data,
+        });
+    }
+
+    /// Every dispatch sent so far, with the shard of its connection.
+    pub fn delivered(&self) -> Vec<Delivered> {
+        self.shared.delivered.lock().unwrap().clone()
+    }
+
+    /// The `[id, total]` of each identified connection open now, oldest first.
+    pub fn shards_connected(&self) -> Vec<[u64; 2]> {
+        self.shared
+            .sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.shard)
+            .collect()
+    }
+
+    /// Waits until connections for each of `shards` (ids, of `total`) are
+    /// identified.
+    pub async fn wait_shards(&self, shards: std::ops::RangeInclusive<u64>, total: u64) {
+        // serenity starts a process's shards 5 s apart.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15 + 6 * (shards.end() - shards.start()));
+        loop {
+            let connected = self.shards_connected();
+            if shards.clone().all(|id| connected.contains(&[id, total])) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "shards {shards:?} of {total} never all identified; connected: {connected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The IDENTIFYs refused so far (their shard out of range).
+    pub fn refused_identifies(&self) -> Vec<Value> {
+        self.shared.refused.lock().unwrap().clone()
     }
 
     /// Answers `method path` with a Discord error from now on.
@@ -398,9 +488,46 @@ async fn gateway(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Res
     ws.on_upgrade(move |socket| session(socket, shared))
 }
 
+/// The guild an event is about: its `guild_id`, or a guild event's own `id`.
+fn guild_of(kind: &str, data: &Value) -> Option<u64> {
+    let id = |v: &Value| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64());
+    match kind {
+        "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" => id(&data["id"]),
+        _ => id(&data["guild_id"]),
+    }
+}
+
+/// An IDENTIFY's `shard`: `[id, total]`, `[0, 1]` when absent, or `None`
+/// when Discord would refuse it (4010, Invalid shard).
+fn identified_shard(identify: &Value) -> Option<[u64; 2]> {
+    match &identify["shard"] {
+        Value::Null => Some([0, 1]),
+        shard => {
+            let id = shard[0].as_u64()?;
+            let total = shard[1].as_u64()?;
+            (total >= 1 && id < total && shard.as_array()?.len() == 2).then_some([id, total])
+        }
+    }
+}
+
+/// Removes a connection once it has ended.
+struct Leave<'a>(&'a Shared, u64);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.sessions.lock().unwrap().retain(|s| s.id != self.1);
+    }
+}
+
 async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    *shared.gateway.lock().unwrap() = Some(tx);
+    let me = shared.next_session.fetch_add(1, Ordering::SeqCst);
+    shared.sessions.lock().unwrap().push(Session {
+        id: me,
+        shard: None,
+        tx,
+    });
+    let _leave = Leave(&shared, me);
     let hello = json!({ "op": 10, "d": { "heartbeat_interval": 41_250 } });
     if socket.send(WsMessage::Text(hello.to_string().into())).await.is_err() {
         return;
@@ -425,8 +552,25 @@ async fn session(mut socket: WebSocket, shared: Arc<Shared>) {
                 let reply = match frame["op"].as_u64() {
                     Some(1) => Some(json!({ "op": 11 })),
                     Some(2) => {
+                        let Some(shard) = identified_shard(&frame["d"]) else {
+                            // As Discord does: close with 4010, Invalid shard.
+                            shared.refused.lock().unwrap().push(frame["d"].clone());
+                            let close = axum::extract::ws::CloseFrame { code: 4010, reason: "Invalid shard".into() };
+                            let _ = socket.send(WsMessage::Close(Some(close))).await;
+                            break;
+                        };
+                        {
+                            let mut sessions = shared.sessions.lock().unwrap();
+                            // A new connection for a shard takes over from the old one.
+                            sessions.retain(|s| s.id == me || s.shard.is_none_or(|[id, _]| id != shard[0]));
+                            if let Some(s) = sessions.iter_mut().find(|s| s.id == me) {
+                                s.shard = Some(shard);
+                            }
+                        }
                         let seq = shared.seq.fetch_add(1, Ordering::SeqCst);
-                        let ready = dispatch_frame("READY", seq, ready(&shared.ws_url));
+                        let mut data = ready(&shared.ws_url);
+                        data["shard"] = json!(shard);
+                        let ready = dispatch_frame("READY", seq, data);
                         *shared.identify.lock().unwrap() = Some(frame["d"].clone());
                         Some(ready)
                     }
@@ -500,6 +644,7 @@ async fn rest(
         path: path.clone(),
         body: body.clone(),
         files,
+        at: tokio::time::Instant::now(),
     });
     let pause = shared
         .delays
@@ -1044,12 +1189,45 @@ impl Bot {
     }
 
     async fn start_full(guilds: Vec<u64>, defer_after: Duration, clock: Arc<dyn Clock>) -> Self {
+        let fake = FakeDiscord::start().await;
+        let bot = Self::start_on(fake, guilds, defer_after, clock, None).await;
+        let identify = bot.fake.wait_identified().await;
+        assert_eq!(identify["token"], "Bot fake-token");
+        bot
+    }
+
+    /// The adapter running `shards` against an existing fake (several
+    /// adapters on one fake stand for several processes of one bot), each
+    /// over a core of its own; returns once its shards have identified.
+    pub async fn start_shards(fake: &FakeDiscord, guilds: Vec<u64>, shards: hearth_discord::Shards) -> Self {
+        let bot = Self::start_on(
+            fake.clone(),
+            guilds,
+            Duration::from_secs(60),
+            Arc::new(SystemClock),
+            Some(shards),
+        )
+        .await;
+        fake.wait_shards(
+            u64::from(shards.first())..=u64::from(shards.last()),
+            u64::from(shards.total()),
+        )
+        .await;
+        bot
+    }
+
+    async fn start_on(
+        fake: FakeDiscord,
+        guilds: Vec<u64>,
+        defer_after: Duration,
+        clock: Arc<dyn Clock>,
+        shards: Option<hearth_discord::Shards>,
+    ) -> Self {
         // RUST_LOG=hearth_discord=debug shows the adapter's side of a failing test.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
-        let fake = FakeDiscord::start().await;
         let token_file = std::env::temp_dir().join(format!(
             "hearth-discord-test-{}-{}.token",
             std::process::id(),
@@ -1062,6 +1240,7 @@ impl Bot {
             guilds,
             facilitator_role: Some("facilitator".into()),
             api_base_url: Some(fake.base_url.clone()),
+            shards,
         };
         let store = Store::in_memory().await.expect("an in-memory store");
         let hearth = Hearth::new(store, clock, CoreConfig::default());
@@ -1070,8 +1249,6 @@ impl Bot {
         let task = tokio::spawn(discord.run(async {
             let _ = stopped.await;
         }));
-        let identify = fake.wait_identified().await;
-        assert_eq!(identify["token"], "Bot fake-token");
         Self {
             fake,
             config,

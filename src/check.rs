@@ -434,6 +434,19 @@ async fn discord(report: &mut Report, config: &hearth_discord::DiscordConfig) {
             access.bot_name, access.bot_id
         ),
     );
+    match &config.shards {
+        Some(shards) => report.ok(
+            PART,
+            format!(
+                "this process runs shards {}-{} of {} (the servers whose shard that is), pacing at {} requests a second of the bot's 50; the other processes must run the rest.",
+                shards.first(),
+                shards.last(),
+                shards.total(),
+                shards.share_of_global_limit()
+            ),
+        ),
+        None => report.ok(PART, "this process runs every shard (no [discord] shards); nothing to do."),
+    }
     if access.guilds.is_empty() {
         report.fix(
             PART,

@@ -329,6 +329,15 @@ async fn two_processes_share_the_matrix_account_and_the_survivor_takes_over(stor
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let fail_over = killed.elapsed();
+    while !log("b").contains("matrix adapter running") {
+        assert!(
+            killed.elapsed() < Duration::from_secs(90),
+            "b's Matrix adapter never ran:\n{}",
+            log("b")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answering = killed.elapsed();
     let reminded = |s: &common::Seen| from_bot(s) && s.body().contains("Reminder: Grief circle");
     let deadline = Instant::now() + Duration::from_secs(150);
     let reminder = loop {
@@ -364,9 +373,10 @@ async fn two_processes_share_the_matrix_account_and_the_survivor_takes_over(stor
     .unwrap();
     let left = bot_core::leases::all(store, chrono::Utc::now()).await.unwrap();
     println!(
-        "matrix sync fail-over: lease taken {:.1} s after SIGKILL (bound {} s); reminder {:.1} s after",
+        "matrix sync fail-over: lease taken {:.1} s after SIGKILL (bound {} s), the survivor's adapter running {:.1} s after; reminder {:.1} s after",
         fail_over.as_secs_f64(),
         TERM + RENEW_EVERY,
+        answering.as_secs_f64(),
         arrived.as_secs_f64()
     );
 

@@ -203,13 +203,25 @@ async fn database(report: &mut Report, path: &Path) {
 /// which leases are held, by whom, and which this process would take.
 /// Whether another process holds the Matrix sync lease (a Hearth runs).
 async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &str, matrix: bool) -> bool {
+    let Some(store) = postgres_schema(report, pg).await else {
+        return false;
+    };
+    pending_jobs(report, "database", &store).await;
+    let running = leases(report, &store, process, matrix).await;
+    store.close().await;
+    running
+}
+
+/// Connects to the PostgreSQL database and reports its schema: the store,
+/// when it answers and holds Hearth's tables.
+async fn postgres_schema(report: &mut Report, pg: &crate::config::Postgres) -> Option<Store> {
     const PART: &str = "database";
     let shown = pg.shown();
     let password = match pg.password() {
         Ok(p) => p,
         Err(e) => {
             report.fix(PART, format!("{e:#}"));
-            return false;
+            return None;
         }
     };
     let store = match Store::connect_postgres(&pg.url, password.as_deref()).await {
@@ -221,7 +233,7 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
                     "cannot connect to {shown} ({e:#}): check [storage] url, that the server runs and lets Hearth's user in, and the password (password_env or password_file)."
                 ),
             );
-            return false;
+            return None;
         }
     };
     let reachable = query_as::<(i64,)>("SELECT CAST(1 AS BIGINT)").fetch_one(&store).await;
@@ -231,7 +243,7 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
             format!("cannot read {shown} ({e}): check the server and Hearth's user's rights."),
         );
         store.close().await;
-        return false;
+        return None;
     }
     report.ok(PART, format!("{shown} answers; nothing to do."));
     let schema = match store.schema().await {
@@ -239,7 +251,7 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
         Err(e) => {
             report.fix(PART, format!("cannot read its migrations ({e:#})."));
             store.close().await;
-            return false;
+            return None;
         }
     };
     let known = Store::known_migrations(bot_core::store::Backend::Postgres).len();
@@ -251,7 +263,7 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
                 format!("{shown} has no Hearth tables yet: Hearth creates them at its first start (or `hearth store copy` fills it from a SQLite file). Nothing to do."),
             );
             store.close().await;
-            return false;
+            return None;
         }
         bot_core::Schema::Older(missing) => report.note(
             PART,
@@ -262,10 +274,15 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
         ),
         other => report.fix(PART, other.refusal().unwrap_or_default()),
     }
-    pending_jobs(report, PART, &store).await;
+    Some(store)
+}
+
+/// Each lease, who holds it and whether this process would take it;
+/// whether another process holds the Matrix sync lease (a Hearth runs).
+async fn leases(report: &mut Report, store: &Store, process: &str, matrix: bool) -> bool {
     let now = chrono::Utc::now();
     let mut running = false;
-    match bot_core::leases::all(&store, now).await {
+    match bot_core::leases::all(store, now).await {
         Ok(held) => {
             for wanted in [bot_core::leases::RETENTION, bot_core::leases::MATRIX_SYNC] {
                 let holder = held.iter().find(|(name, _, _)| name == wanted);
@@ -302,7 +319,6 @@ async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &s
         }
         Err(e) => report.fix("leases", format!("cannot read the leases ({e:#}).")),
     }
-    store.close().await;
     running
 }
 

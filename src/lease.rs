@@ -150,3 +150,38 @@ impl Drop for Held {
         self.renewing.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bot_core::{CoreConfig, ManualClock, Store};
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_holder_whose_lease_is_taken_finds_out_at_its_next_renewal_and_a_taker_waits_its_turn() {
+        let store = Store::in_memory().await.unwrap();
+        let clock = ManualClock::new(at("2026-12-02T10:00:00Z"));
+        let hearth = Hearth::new(store.clone(), Arc::new(clock.clone()), CoreConfig::default());
+
+        let held = try_take(&hearth, leases::RETENTION, "a").await.unwrap();
+        let refused = try_take(&hearth, leases::RETENTION, "b").await.is_none();
+        // a stalls past its term (its clock stands still, its renewals
+        // keep the old term), and b takes the lease.
+        let later = at("2026-12-02T10:00:31Z");
+        let taken = leases::hold(&store, leases::RETENTION, "b", later).await.unwrap();
+        let began = Instant::now();
+        let noticed = tokio::time::timeout(EVERY * 2, held.lost()).await;
+
+        assert!(refused, "nobody takes a held lease");
+        assert!(taken);
+        assert!(noticed.is_ok() && held.is_lost(), "a counts it as lost");
+        assert!(began.elapsed() <= EVERY + Duration::from_secs(2), "at its next renewal");
+    }
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 use bot_core::Store;
 use bot_core::store::query_as;
 
-use crate::config::Config;
+use crate::config::{Config, Database};
 
 /// How a finding reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +85,15 @@ pub async fn check(path: &Path, config: &Config) -> Report {
     );
     // Held to the end: a bot started meanwhile is refused (a service manager
     // starts it again) rather than open the stores beside the check.
-    let (bot_running, _lock) = instance(&mut report, config);
-    database(&mut report, &config.storage.path).await;
+    let (mut bot_running, _lock) = instance(&mut report, config);
+    match &config.storage.database {
+        Database::Sqlite(path) => database(&mut report, path).await,
+        Database::Postgres(pg) => {
+            let process = config.storage.process_id();
+            // A Hearth that holds the Matrix sync lease has the Matrix store open.
+            bot_running |= postgres(&mut report, pg, &process, config.matrix.is_some()).await;
+        }
+    }
     if config.console.is_some() {
         report.ok(
             "console",
@@ -121,6 +128,13 @@ pub async fn check(path: &Path, config: &Config) -> Report {
 /// and the lock when this check could take it.
 fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::InstanceLock>) {
     const PART: &str = "running";
+    let Database::Sqlite(db) = &config.storage.database else {
+        report.ok(
+            PART,
+            "PostgreSQL has no single-instance lock: any number of Hearth processes share it; the leases below say which works where.",
+        );
+        return (false, None);
+    };
     if config.storage.shared {
         report.note(
             PART,
@@ -128,7 +142,7 @@ fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::Ins
         );
         return (false, None);
     }
-    let folder = match config.storage.path.parent() {
+    let folder = match db.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
@@ -136,7 +150,7 @@ fn instance(report: &mut Report, config: &Config) -> (bool, Option<bot_core::Ins
         // No Hearth runs on a database whose folder is missing (said below).
         return (false, None);
     }
-    match bot_core::InstanceLock::take(&config.storage.path) {
+    match bot_core::InstanceLock::take(db) {
         Ok(lock) => {
             report.ok(PART, "no Hearth is running on this database; nothing to do.");
             (false, Some(lock))
@@ -180,24 +194,144 @@ async fn database(report: &mut Report, path: &Path) {
         }
     };
     migrations(report, PART, path, &store).await;
+    pending_jobs(report, PART, &store).await;
+    store.close().await;
+}
+
+/// A PostgreSQL database: that it answers (read only: nothing is created
+/// or migrated), its schema against this build's, the jobs waiting, and
+/// which leases are held, by whom, and which this process would take.
+/// Whether another process holds the Matrix sync lease (a Hearth runs).
+async fn postgres(report: &mut Report, pg: &crate::config::Postgres, process: &str, matrix: bool) -> bool {
+    const PART: &str = "database";
+    let shown = pg.shown();
+    let password = match pg.password() {
+        Ok(p) => p,
+        Err(e) => {
+            report.fix(PART, format!("{e:#}"));
+            return false;
+        }
+    };
+    let store = match Store::connect_postgres(&pg.url, password.as_deref()).await {
+        Ok(store) => store,
+        Err(e) => {
+            report.fix(
+                PART,
+                format!(
+                    "cannot connect to {shown} ({e:#}): check [storage] url, that the server runs and lets Hearth's user in, and the password (password_env or password_file)."
+                ),
+            );
+            return false;
+        }
+    };
+    let reachable = query_as::<(i64,)>("SELECT CAST(1 AS BIGINT)").fetch_one(&store).await;
+    if let Err(e) = reachable {
+        report.fix(
+            PART,
+            format!("cannot read {shown} ({e}): check the server and Hearth's user's rights."),
+        );
+        store.close().await;
+        return false;
+    }
+    report.ok(PART, format!("{shown} answers; nothing to do."));
+    let schema = match store.schema().await {
+        Ok(schema) => schema,
+        Err(e) => {
+            report.fix(PART, format!("cannot read its migrations ({e:#})."));
+            store.close().await;
+            return false;
+        }
+    };
+    let known = Store::known_migrations(bot_core::store::Backend::Postgres).len();
+    match schema {
+        bot_core::Schema::Current => report.ok(PART, format!("its {known} migrations are current; nothing to do.")),
+        bot_core::Schema::NotHearth => {
+            report.ok(
+                PART,
+                format!("{shown} has no Hearth tables yet: Hearth creates them at its first start (or `hearth store copy` fills it from a SQLite file). Nothing to do."),
+            );
+            store.close().await;
+            return false;
+        }
+        bot_core::Schema::Older(missing) => report.note(
+            PART,
+            format!(
+                "the next start upgrades it with migrations {} (they only add, never lose data); back it up first (pg_dump).",
+                missing.iter().map(|v| format!("{v:04}")).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        other => report.fix(PART, other.refusal().unwrap_or_default()),
+    }
+    pending_jobs(report, PART, &store).await;
+    let now = chrono::Utc::now();
+    let mut running = false;
+    match bot_core::leases::all(&store, now).await {
+        Ok(held) => {
+            for wanted in [bot_core::leases::RETENTION, bot_core::leases::MATRIX_SYNC] {
+                let holder = held.iter().find(|(name, _, _)| name == wanted);
+                let takes = wanted != bot_core::leases::MATRIX_SYNC || matrix;
+                let text = match holder {
+                    Some((_, who, until)) if !takes => {
+                        running = true;
+                        format!(
+                            "lease {wanted}: held by {who} until {}; this process has no [matrix] and never takes it.",
+                            at(*until)
+                        )
+                    }
+                    None if !takes => format!("lease {wanted}: free; this process has no [matrix] and never takes it."),
+                    Some((_, who, until)) if who == process => {
+                        format!(
+                            "lease {wanted}: held by this process's id {who} (until {}).",
+                            at(*until)
+                        )
+                    }
+                    Some((_, who, until)) => {
+                        if wanted == bot_core::leases::MATRIX_SYNC {
+                            running = true;
+                        }
+                        format!(
+                            "lease {wanted}: held by {who} until {} (renewed every {} s); this process ({process}) takes it if that one stops.",
+                            at(*until),
+                            bot_core::leases::RENEW_EVERY
+                        )
+                    }
+                    None => format!("lease {wanted}: free; this process ({process}) would take it at start."),
+                };
+                report.ok("leases", text);
+            }
+        }
+        Err(e) => report.fix("leases", format!("cannot read the leases ({e:#}).")),
+    }
+    store.close().await;
+    running
+}
+
+/// A lease's end, as a time.
+fn at(timestamp: i64) -> String {
+    chrono::DateTime::from_timestamp(timestamp, 0)
+        .map(|t| t.format("%H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| timestamp.to_string())
+}
+
+/// The jobs waiting, and those overdue.
+async fn pending_jobs(report: &mut Report, part: &'static str, store: &Store) {
     let overdue_since = chrono::Utc::now().timestamp() - 300;
     let pending = query_as::<(i64, i64)>(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN run_at <= ? THEN 1 ELSE 0 END), 0) FROM jobs WHERE state = 'pending'",
     )
     .bind(overdue_since)
-    .fetch_one(&store)
+    .fetch_one(store)
     .await;
     match pending {
         Ok((pending, overdue)) if overdue > 0 => report.note(
-            PART,
+            part,
             format!(
                 "{pending} jobs pending, {overdue} of them due more than 5 minutes ago: normal while Hearth is stopped (it catches up at start); if it is running, read its log for delivery errors."
             ),
         ),
-        Ok((pending, _)) => report.ok(PART, format!("{pending} jobs pending, none overdue; nothing to do.")),
+        Ok((pending, _)) => report.ok(part, format!("{pending} jobs pending, none overdue; nothing to do.")),
         Err(_) => {}
     }
-    store.close().await;
 }
 
 /// The database does not exist yet: whether Hearth can create it.

@@ -72,28 +72,211 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[storage]`: where Hearth keeps everything, and as whom this process
+/// works beside others on it.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "StorageFile")]
 pub struct Storage {
-    /// The SQLite file, created on first start.
-    pub path: PathBuf,
-    /// Whether another Hearth process may use the same file at once (e.g. a
-    /// console beside a running bot). Off: a second process is refused.
-    #[serde(default)]
+    pub database: Database,
+    /// Whether another Hearth process may use the same SQLite file at once
+    /// (e.g. a console beside a running bot). Off: a second process is
+    /// refused. PostgreSQL is always shared.
     pub shared: bool,
     /// Days finished deliveries and RSVPs of past meetings are kept before
     /// they are deleted (at least 1).
-    #[serde(default = "retention_days", deserialize_with = "at_least_one_day")]
     pub retention_days: u32,
+    /// This process's name among those sharing the database (leases,
+    /// claims, logs, metrics); `HOSTNAME:PID` when not configured.
+    pub process_id: Option<String>,
+}
+
+/// The database a configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file, created on first start.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, shared by any number of Hearth processes.
+    Postgres(Postgres),
+}
+
+/// A PostgreSQL database and how to log in to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Postgres {
+    /// `postgres://user@host:port/database`, without the password.
+    pub url: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// The most connections this process opens.
+    pub max_connections: u32,
+}
+
+/// The most connections one process opens to PostgreSQL by default.
+pub const MAX_CONNECTIONS: u32 = 8;
+
+impl Postgres {
+    /// The password, from the environment variable, else the file; `None`
+    /// when neither is configured (the server trusts the connection, or
+    /// libpq's own ways apply). Configured but empty is an error.
+    pub fn password(&self) -> anyhow::Result<Option<String>> {
+        if self.password_env.is_none() && self.password_file.is_none() {
+            return Ok(None);
+        }
+        match bot_core::secret::read(self.password_env.as_deref(), self.password_file.as_deref()) {
+            Ok(Some(password)) => Ok(Some(password)),
+            Ok(None) => {
+                anyhow::bail!("the PostgreSQL password is empty or unset ([storage] password_env / password_file)")
+            }
+            Err(e) => Err(anyhow::anyhow!(
+                "reading the PostgreSQL password file ([storage] password_file): {e}"
+            )),
+        }
+    }
+
+    /// The URL without any password in it, for messages.
+    pub fn shown(&self) -> String {
+        shown_url(&self.url)
+    }
+}
+
+/// Whether `text` names a PostgreSQL database rather than a file.
+pub fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// A PostgreSQL URL with its password, if any, left out (for messages and logs).
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or_default()),
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("password=")).collect();
+            if kept.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 impl Default for Storage {
     fn default() -> Self {
         Self {
-            path: PathBuf::from("hearth.db"),
+            database: Database::Sqlite(PathBuf::from("hearth.db")),
             shared: false,
             retention_days: retention_days(),
+            process_id: None,
         }
+    }
+}
+
+impl Storage {
+    /// This process's id: the configured one, else `HOSTNAME:PID`.
+    pub fn process_id(&self) -> String {
+        match &self.process_id {
+            Some(id) => id.clone(),
+            None => format!("{}:{}", hostname(), std::process::id()),
+        }
+    }
+}
+
+/// The machine's name: the kernel's, else `HOSTNAME`, else "hearth".
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "hearth".to_string())
+}
+
+/// `[storage]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageFile {
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    max_connections: Option<u32>,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default = "retention_days", deserialize_with = "at_least_one_day")]
+    retention_days: u32,
+    #[serde(default)]
+    process_id: Option<String>,
+}
+
+impl TryFrom<StorageFile> for Storage {
+    type Error = String;
+
+    fn try_from(file: StorageFile) -> Result<Self, String> {
+        let database = match (file.path, file.url) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "[storage] has both path (a SQLite file) and url (PostgreSQL): keep the one Hearth should use"
+                        .into(),
+                );
+            }
+            (path, None) => {
+                if file.password_env.is_some() || file.password_file.is_some() || file.max_connections.is_some() {
+                    return Err(
+                        "[storage] password_env, password_file and max_connections are for PostgreSQL: give url = \"postgres://…\" too, or remove them".into(),
+                    );
+                }
+                Database::Sqlite(path.unwrap_or_else(|| PathBuf::from("hearth.db")))
+            }
+            (None, Some(url)) => {
+                if !is_postgres_url(&url) {
+                    return Err(format!(
+                        "[storage] url = {:?}: give a PostgreSQL URL, postgres://user@host:port/database (a SQLite file goes in path)",
+                        shown_url(&url)
+                    ));
+                }
+                if shown_url(&url) != url {
+                    return Err(
+                        "[storage] url holds a password: secrets never go in this file; put it in password_env or password_file".into(),
+                    );
+                }
+                let max_connections = file.max_connections.unwrap_or(MAX_CONNECTIONS);
+                if max_connections == 0 {
+                    return Err("[storage] max_connections = 0: give at least 1 (default 8)".into());
+                }
+                Database::Postgres(Postgres {
+                    url,
+                    password_env: file.password_env,
+                    password_file: file.password_file,
+                    max_connections,
+                })
+            }
+        };
+        if let Some(id) = &file.process_id
+            && id.trim().is_empty()
+        {
+            return Err("[storage] process_id is empty: give a name, or remove it for HOSTNAME:PID".into());
+        }
+        Ok(Self {
+            database,
+            shared: file.shared,
+            retention_days: file.retention_days,
+            process_id: file.process_id,
+        })
     }
 }
 
@@ -222,6 +405,38 @@ mod tests {
 
         assert!(err.contains("built without this platform"), "{err}");
         assert!(err.contains(section) && err.contains("cargo install"), "{err}");
+    }
+
+    #[test]
+    fn storage_is_a_file_or_a_postgresql_url_never_both_and_never_with_a_password() {
+        let file: Config = toml::from_str("[storage]\npath = \"x.db\"\n").unwrap();
+        let pg: Config = toml::from_str(
+            "[storage]\nurl = \"postgres://hearth@db:5432/hearth\"\npassword_env = \"PGPASS\"\nprocess_id = \"a\"\n",
+        )
+        .unwrap();
+        let both = refusal("[storage]\npath = \"x.db\"\nurl = \"postgres://h@db/hearth\"\n");
+        let secret = refusal("[storage]\nurl = \"postgres://h:hunter2@db/hearth\"\n");
+        let stray = refusal("[storage]\npath = \"x.db\"\npassword_env = \"P\"\n");
+
+        assert_eq!(file.storage.database, Database::Sqlite(PathBuf::from("x.db")));
+        let Database::Postgres(p) = &pg.storage.database else {
+            panic!("a url is PostgreSQL")
+        };
+        assert_eq!(p.url, "postgres://hearth@db:5432/hearth");
+        assert_eq!(p.max_connections, MAX_CONNECTIONS);
+        assert_eq!(pg.storage.process_id(), "a");
+        assert!(both.contains("both path") && both.contains("url"), "{both}");
+        assert!(
+            secret.contains("password_env") && !secret.contains("hunter2"),
+            "{secret}"
+        );
+        assert!(stray.contains("PostgreSQL"), "{stray}");
+        assert_eq!(
+            shown_url("postgres://u:pw@h:1/d?sslmode=require&password=pw"),
+            "postgres://u@h:1/d?sslmode=require"
+        );
+        let id = Storage::default().process_id();
+        assert!(id.ends_with(&format!(":{}", std::process::id())), "{id}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 mod backup;
 mod check;
 mod config;
+mod lease;
 mod metrics;
+mod store_copy;
 #[cfg(any(feature = "discord", feature = "matrix"))]
 mod supervise;
 
@@ -19,7 +21,7 @@ use clap::{Parser, Subcommand};
 use tokio::io::BufReader;
 use tokio::task::JoinSet;
 
-use crate::config::Config;
+use crate::config::{Config, Database};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +47,9 @@ enum Command {
     /// Checks the config, each platform it names and the database, answering
     /// no one; exits non-zero when something needs fixing.
     Check,
+    /// The store itself: moving a SQLite store into PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Copies the database consistently, even while Hearth runs.
     Backup {
         /// The new file to write (never overwritten).
@@ -70,6 +75,24 @@ enum DiscordSetup {
 }
 
 #[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copies a SQLite store into an empty PostgreSQL database (created
+    /// tables and all), then compares every table's rows. Stop Hearth first.
+    Copy {
+        /// The SQLite file (opened read-only, never changed).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://user@host:port/database.
+        #[arg(long)]
+        to: String,
+        /// The environment variable holding the PostgreSQL password (else
+        /// the URL's, or none).
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Export {
     /// The Meeting Guide JSON feed (what /group list format:meeting_guide gives).
     MeetingGuide {
@@ -85,9 +108,11 @@ enum Export {
 
 #[derive(Debug, clap::Args)]
 struct ConsoleArgs {
-    /// The SQLite file (created on first use).
+    /// The SQLite file (created on first use), or a PostgreSQL database
+    /// (postgres://user@host:port/database, the password in the URL or
+    /// PGPASSWORD).
     #[arg(long, default_value = "hearth.db")]
-    db: PathBuf,
+    db: String,
     /// Who speaks first; the community's first speaker is its admin.
     #[arg(long = "as", default_value = "admin")]
     speaker: String,
@@ -171,13 +196,18 @@ async fn main() -> anyhow::Result<()> {
     match (cli.command, cli.config) {
         (Some(Command::Console(args)), _) => {
             init_logs("warn");
-            console(args.db, args.speaker, args.clock, args.shared, CoreConfig::default()).await
+            let db = console_database(&args.db);
+            console(db, args.speaker, args.clock, args.shared, CoreConfig::default()).await
         }
         (Some(Command::Export(Export::MeetingGuide { community, out })), config) => {
             init_logs("warn");
             let path = config.context("hearth export needs --config FILE, to find the database")?;
             let config = Config::load(&path)?;
-            export_meeting_guide(&config.storage.path, community.as_deref(), &out).await
+            export_meeting_guide(&config.storage.database, community.as_deref(), &out).await
+        }
+        (Some(Command::Store(StoreCommand::Copy { from, to, password_env })), _) => {
+            init_logs("warn");
+            store_copy::run(&from, &to, password_env.as_deref()).await
         }
         (Some(command @ (Command::Check | Command::Backup { .. })), config) => {
             init_logs("warn,matrix_sdk=error,matrix_sdk_base=error,matrix_sdk_crypto=error");
@@ -211,7 +241,7 @@ async fn main() -> anyhow::Result<()> {
         (None, None) => {
             init_logs("warn");
             console(
-                PathBuf::from("hearth.db"),
+                Database::Sqlite(PathBuf::from("hearth.db")),
                 "admin".into(),
                 None,
                 false,
@@ -222,8 +252,22 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The console's `--db`: a PostgreSQL URL, else a file.
+fn console_database(db: &str) -> Database {
+    if config::is_postgres_url(db) {
+        Database::Postgres(config::Postgres {
+            url: db.to_string(),
+            password_env: std::env::var_os("PGPASSWORD").map(|_| "PGPASSWORD".to_string()),
+            password_file: None,
+            max_connections: 4,
+        })
+    } else {
+        Database::Sqlite(PathBuf::from(db))
+    }
+}
+
 async fn console(
-    db: PathBuf,
+    db: Database,
     speaker: String,
     start: Option<DateTime<Utc>>,
     shared: bool,
@@ -237,13 +281,16 @@ async fn console(
     };
     let hearth = Hearth::new(store.clone(), clock, core);
     if lock.is_some() {
-        hearth.release_claims().await.context("releasing old claims")?;
+        only_process(&hearth).await?;
     }
-    // Retention: a console session is short, so one sweep at its start.
-    hearth
-        .sweep(hearth.now())
-        .await
-        .context("deleting what is past retention")?;
+    // Retention: a console session is short, so one sweep at its start,
+    // unless another process holds the sweep's lease (PostgreSQL).
+    let holder = format!("console:{}", std::process::id());
+    if let Some(held) = lease::try_take(&hearth, bot_core::leases::RETENTION, &holder).await {
+        let swept = hearth.sweep(hearth.now()).await;
+        held.let_go().await;
+        swept.context("deleting what is past retention")?;
+    }
     let options = hearth_console::Options {
         speaker,
         clock: manual,
@@ -269,15 +316,17 @@ async fn console(
 /// would look like a clean, wanted exit. A platform adapter that ends
 /// without being asked is an error, for the service manager to restart.
 async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
-    let (store, lock) = open_store(&config.storage.path, config.storage.shared).await?;
+    let process = config.storage.process_id();
+    let (store, lock) = open_store(&config.storage.database, config.storage.shared).await?;
+    tracing::info!(
+        process = %process,
+        database = %database_shown(&config.storage.database),
+        version = env!("CARGO_PKG_VERSION"),
+        "hearth starting"
+    );
     let hearth = Hearth::new(store.clone(), Arc::new(SystemClock), core);
     if lock.is_some() {
-        // The only process on this file: what a killed one had claimed goes
-        // out again now, with the same keys, for the platforms to de-duplicate.
-        let released = hearth.release_claims().await.context("releasing old claims")?;
-        if released > 0 {
-            tracing::info!(released, "released the claims of a previous run");
-        }
+        only_process(&hearth).await?;
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = move || {
@@ -287,12 +336,12 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
         }
     };
     if let Some(metrics) = &config.metrics {
-        metrics::serve(metrics, store.clone(), until_stopped())?;
+        metrics::serve(metrics, store.clone(), &process, until_stopped())?;
     }
-    let mut adapters = start_adapters(config, &hearth, &until_stopped)?;
-    sweep_hourly(hearth.clone(), until_stopped());
-    let mut scheduler =
-        tokio::spawn(Scheduler::new(hearth, std::mem::take(&mut adapters.outboxes)).run(until_stopped()));
+    let mut adapters = start_adapters(config, &hearth, &process, &until_stopped)?;
+    let sweeper = sweep_hourly(hearth.clone(), process.clone(), until_stopped.clone());
+    let scheduler = Scheduler::new(hearth, std::mem::take(&mut adapters.outboxes)).with_owner(process);
+    let mut scheduler = tokio::spawn(scheduler.run(until_stopped()));
     let (outcome, scheduler_done) = run_until_stopped(&mut adapters, &mut scheduler).await;
     let _ = stop.send(true);
     // Everything below (the delivery in flight, unmuting a circle) fits in
@@ -314,6 +363,10 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
         tracing::warn!("the scheduler did not finish in time; what it held goes out at the next start");
         scheduler.abort();
     }
+    // The sweep lets go of its lease, for another process to take at once.
+    if tokio::time::timeout_at(deadline, sweeper).await.is_err() {
+        tracing::warn!("the retention sweep did not stop in time; its lease runs out by itself");
+    }
     store.close().await;
     drop(lock);
     outcome
@@ -332,7 +385,12 @@ struct Adapters {
 /// scheduler, and its adapter keeps trying; a login the homeserver refuses,
 /// or a wrong configuration, ends its task at once with the error, and
 /// Hearth with it.
-fn start_adapters<S, Stop>(config: Config, hearth: &Hearth, until_stopped: &S) -> anyhow::Result<Adapters>
+fn start_adapters<S, Stop>(
+    config: Config,
+    hearth: &Hearth,
+    process: &str,
+    until_stopped: &S,
+) -> anyhow::Result<Adapters>
 where
     S: Fn() -> Stop + Clone + Send + Sync + 'static,
     Stop: std::future::Future<Output = ()> + Send + 'static,
@@ -353,10 +411,18 @@ where
     }
     #[cfg(feature = "matrix")]
     if let Some(matrix) = config.matrix {
-        // Deliveries wait for a connection (see `MatrixOutbox`).
+        // Deliveries go out while this process holds the Matrix sync lease
+        // and is connected (see `MatrixOutbox`).
         let outbox = hearth_matrix::MatrixOutbox::detached();
+        outbox.set_leased(false);
         adapters.outboxes.push(Arc::new(outbox.clone()));
-        let run = supervise::matrix(hearth.clone(), matrix, outbox, until_stopped.clone());
+        let run = supervise::matrix(
+            hearth.clone(),
+            matrix,
+            outbox,
+            process.to_string(),
+            until_stopped.clone(),
+        );
         adapters.running.spawn(async move { ("matrix", run.await) });
         adapters.platforms += 1;
     }
@@ -375,8 +441,8 @@ where
             ("console", ran)
         });
     }
-    // Only the platforms use it; a console-only build has none.
-    let _ = until_stopped;
+    // Only the platforms use them; a console-only build has none.
+    let _ = (until_stopped, process);
     Ok(adapters)
 }
 
@@ -424,29 +490,47 @@ async fn run_until_stopped(
     }
 }
 
-/// Retention: what is past its time is deleted at start and every hour.
-fn sweep_hourly(hearth: Hearth, stopped: impl std::future::Future<Output = ()> + Send + 'static) {
+/// Retention: what is past its time is deleted every hour, by the one
+/// process holding the retention lease (on SQLite, the only one: it takes
+/// it at start). It sweeps as soon as it takes the lease, then hourly; a
+/// clean stop lets go of it.
+fn sweep_hourly<S, Stop>(hearth: Hearth, process: String, stopped: S) -> tokio::task::JoinHandle<()>
+where
+    S: Fn() -> Stop + Send + 'static,
+    Stop: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
-        let sweeping = async {
-            let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
-            loop {
-                hourly.tick().await;
-                match hearth.sweep(hearth.now()).await {
-                    Ok(gone) => tracing::info!(
-                        jobs = gone.jobs,
-                        rsvps = gone.rsvps,
-                        groups = gone.groups,
-                        "retention sweep"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+        loop {
+            let Some(held) = lease::take(&hearth, bot_core::leases::RETENTION, &process, stopped()).await else {
+                return;
+            };
+            let sweeping = async {
+                let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    hourly.tick().await;
+                    match hearth.sweep(hearth.now()).await {
+                        Ok(gone) => tracing::info!(
+                            jobs = gone.jobs,
+                            rsvps = gone.rsvps,
+                            groups = gone.groups,
+                            "retention sweep"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                    }
                 }
+            };
+            tokio::select! {
+                () = sweeping => {}
+                () = held.lost() => {
+                    tracing::warn!("the retention lease was lost; another process sweeps");
+                    continue;
+                }
+                () = stopped() => {}
             }
-        };
-        tokio::select! {
-            () = sweeping => {}
-            () = stopped => {}
+            held.let_go().await;
+            return;
         }
-    });
+    })
 }
 
 /// How long stopping may take after a signal, under systemd's and Docker's 10 s.
@@ -456,23 +540,11 @@ const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 /// website to serve. It reads beside a running bot, never taking its lock,
 /// and never writes: a database older or newer than this build is reported
 /// and left as it is.
-async fn export_meeting_guide(
-    db: &std::path::Path,
-    community: Option<&str>,
-    out: &std::path::Path,
-) -> anyhow::Result<()> {
-    if !db.exists() {
-        anyhow::bail!(
-            "the database {} does not exist yet; start Hearth once first",
-            db.display()
-        );
-    }
-    let store = Store::open_read_only(db)
-        .await
-        .with_context(|| format!("opening the database {}", db.display()))?;
+async fn export_meeting_guide(db: &Database, community: Option<&str>, out: &std::path::Path) -> anyhow::Result<()> {
+    let store = open_read_only(db).await?;
     if let Some(why) = store.schema().await?.refusal() {
         store.close().await;
-        anyhow::bail!("{}: {why}", db.display());
+        anyhow::bail!("{}: {why}", database_shown(db));
     }
     let named = match community {
         Some(c) => Some(
@@ -500,17 +572,83 @@ async fn export_meeting_guide(
     Ok(())
 }
 
-/// Opens the database, holding its single-instance lock unless `shared`.
-async fn open_store(db: &std::path::Path, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
-    let lock = if shared {
-        None
-    } else {
-        Some(bot_core::InstanceLock::take(db).map_err(anyhow::Error::msg)?)
-    };
-    let store = Store::open(db)
+/// Opens (creating and migrating as needed) the database: a SQLite file,
+/// holding its single-instance lock unless `shared`, or a PostgreSQL
+/// database, which any number of processes share (no lock).
+async fn open_store(db: &Database, shared: bool) -> anyhow::Result<(Store, Option<bot_core::InstanceLock>)> {
+    match db {
+        Database::Sqlite(path) => {
+            let lock = if shared {
+                None
+            } else {
+                Some(bot_core::InstanceLock::take(path).map_err(anyhow::Error::msg)?)
+            };
+            let store = Store::open(path)
+                .await
+                .with_context(|| format!("opening the database {}", path.display()))?;
+            Ok((store, lock))
+        }
+        Database::Postgres(pg) => {
+            let password = pg.password()?;
+            let store = Store::open_postgres(&pg.url, password.as_deref(), pg.max_connections)
+                .await
+                .with_context(|| format!("opening the PostgreSQL database {}", pg.shown()))?;
+            Ok((store, None))
+        }
+    }
+}
+
+/// The only process on a SQLite file (it holds the instance lock): what a
+/// killed one had claimed goes out again now, with the same keys, for the
+/// platforms to de-duplicate, and the work it held (its leases) is free at
+/// once. Never on PostgreSQL, where other processes hold claims and leases:
+/// a dead one's run out by themselves.
+async fn only_process(hearth: &Hearth) -> anyhow::Result<()> {
+    let released = hearth.release_claims().await.context("releasing old claims")?;
+    if released > 0 {
+        tracing::info!(released, "released the claims of a previous run");
+    }
+    let held = bot_core::leases::all(hearth.store(), hearth.now())
         .await
-        .with_context(|| format!("opening the database {}", db.display()))?;
-    Ok((store, lock))
+        .context("reading old leases")?;
+    for (name, holder, _) in held {
+        bot_core::leases::let_go(hearth.store(), &name, &holder)
+            .await
+            .context("letting go of a previous run's lease")?;
+    }
+    Ok(())
+}
+
+/// Opens an existing database to read only: never created, migrated or
+/// written (`hearth export`, `hearth check`).
+async fn open_read_only(db: &Database) -> anyhow::Result<Store> {
+    match db {
+        Database::Sqlite(path) => {
+            if !path.exists() {
+                anyhow::bail!(
+                    "the database {} does not exist yet; start Hearth once first",
+                    path.display()
+                );
+            }
+            Store::open_read_only(path)
+                .await
+                .with_context(|| format!("opening the database {}", path.display()))
+        }
+        Database::Postgres(pg) => {
+            let password = pg.password()?;
+            Store::connect_postgres(&pg.url, password.as_deref())
+                .await
+                .with_context(|| format!("connecting to the PostgreSQL database {}", pg.shown()))
+        }
+    }
+}
+
+/// The database as messages and logs name it (never with a password).
+fn database_shown(db: &Database) -> String {
+    match db {
+        Database::Sqlite(path) => path.display().to_string(),
+        Database::Postgres(pg) => pg.shown(),
+    }
 }
 
 /// Resolves on ctrl-c or, on Unix, SIGTERM.
@@ -552,10 +690,15 @@ async fn operate(command: Command, path: &std::path::Path, config: Config) -> an
             }
         }
         Command::Backup { to } => {
-            let copied = backup::backup(&config.storage.path, &to).await?;
+            let Database::Sqlite(path) = &config.storage.database else {
+                anyhow::bail!(
+                    "hearth backup copies a SQLite file; a PostgreSQL database is backed up with PostgreSQL's own tools (pg_dump, or your provider's backups)"
+                );
+            };
+            let copied = backup::backup(path, &to).await?;
             say(&format!(
                 "Backed up {} to {} ({} KiB): {} groups, {} meetings, {} pending jobs.\n",
-                config.storage.path.display(),
+                path.display(),
                 to.display(),
                 copied.bytes / 1024,
                 copied.groups,
@@ -585,7 +728,7 @@ async fn operate(command: Command, path: &std::path::Path, config: Config) -> an
             text.push_str("No privileged gateway intent is needed (Hearth asks for servers and voice states only).\n");
             say(&text)
         }
-        Command::Console(_) | Command::Export(_) => Ok(()),
+        Command::Console(_) | Command::Export(_) | Command::Store(_) => Ok(()),
     }
 }
 

@@ -21,13 +21,18 @@ pub struct MetricsConfig {
 }
 
 /// Installs the recorder and its listener, and starts the refresh task,
-/// which ends when `stopped` resolves.
+/// which ends when `stopped` resolves. Every metric carries the label
+/// `process`, this process's id, so that the processes sharing a database
+/// are told apart (the database's own figures, pending jobs, are the same
+/// in each).
 pub fn serve(
     config: &MetricsConfig,
     store: bot_core::Store,
+    process: &str,
     stopped: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     metrics_exporter_prometheus::PrometheusBuilder::new()
+        .add_global_label("process", process)
         .with_http_listener(config.listen)
         .install()
         .with_context(|| format!("serving metrics on {} ([metrics] listen)", config.listen))?;

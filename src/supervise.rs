@@ -73,20 +73,27 @@ where
     supervise("discord", start, &stopped).await
 }
 
-/// The Matrix adapter, supervised. It connects in its own task, so that a
-/// homeserver that is down at start holds back nothing else: failing to
-/// reach it is retried with backoff, like any later failure (a sync that
-/// keeps failing, a revoked token: connecting again logs in again with the
-/// password). A first connection the homeserver refuses (a wrong password)
-/// or that the configuration forbids is fatal. `outbox`, which the
-/// scheduler holds, lets go of each connection when it ends, so that its
-/// client is dropped before the next one opens the store, and is pointed at
-/// the next.
+/// The Matrix adapter, supervised, in the process holding the Matrix sync
+/// lease (one device syncs in one place): it waits for the lease, runs the
+/// adapter while it holds it, and stops the adapter if it loses it, then
+/// waits again. A clean stop lets go of the lease, for another process to
+/// take at once.
+///
+/// The adapter connects in its own task, so that a homeserver that is down
+/// at start holds back nothing else: failing to reach it is retried with
+/// backoff, like any later failure (a sync that keeps failing, a revoked
+/// token: connecting again logs in again with the password). A first
+/// connection the homeserver refuses (a wrong password) or that the
+/// configuration forbids is fatal. `outbox`, which the scheduler holds, is
+/// ready only while the lease is held and a connection is up; it lets go of
+/// each connection when it ends, so that its client is dropped before the
+/// next one opens the store, and is pointed at the next.
 #[cfg(feature = "matrix")]
 pub async fn matrix<S, Stop>(
     hearth: Hearth,
     config: hearth_matrix::MatrixConfig,
     outbox: hearth_matrix::MatrixOutbox,
+    process: String,
     stopped: S,
 ) -> anyhow::Result<()>
 where
@@ -97,39 +104,65 @@ where
     use std::sync::atomic::{AtomicBool, Ordering};
 
     bot_core::metrics::adapter_connected(bot_core::Platform::Matrix, false);
+    outbox.set_leased(false);
     let connected_once = Arc::new(AtomicBool::new(false));
-    let start = || {
-        let config = config.clone();
-        let outbox = outbox.clone();
-        let hearth = hearth.clone();
-        let connected_once = connected_once.clone();
-        let stop = stopped();
-        async move {
-            let matrix = match hearth_matrix::Matrix::connect(config).await {
-                Ok(matrix) => matrix,
-                Err(e) if !connected_once.load(Ordering::SeqCst) && !hearth_matrix::is_unreachable(&e) => {
-                    return Err(Fatal(e.context("connecting to Matrix")).into());
+    loop {
+        let Some(lease) = crate::lease::take(&hearth, bot_core::leases::MATRIX_SYNC, &process, stopped()).await else {
+            return Ok(());
+        };
+        outbox.set_leased(true);
+        // The adapter stops on a signal, or when the lease is lost.
+        let until = || {
+            let stop = stopped();
+            let lost = lease.lost();
+            async move {
+                tokio::select! {
+                    () = stop => {}
+                    () = lost => {}
                 }
-                Err(e) => {
-                    if !connected_once.load(Ordering::SeqCst) {
-                        tracing::warn!(
-                            error = format!("{e:#}"),
-                            "matrix: the homeserver cannot be reached yet; the other adapters go on"
-                        );
-                    }
-                    return Err(e.context("connecting to Matrix"));
-                }
-            };
-            if connected_once.swap(true, Ordering::SeqCst) {
-                tracing::info!(device = ?matrix.device_id(), "matrix connected again");
             }
-            matrix.deliver_through(&outbox);
-            let ran = matrix.run(hearth, stop).await;
-            outbox.detach();
-            ran
+        };
+        let start = || {
+            let config = config.clone();
+            let outbox = outbox.clone();
+            let hearth = hearth.clone();
+            let connected_once = connected_once.clone();
+            let stop = until();
+            async move {
+                let matrix = match hearth_matrix::Matrix::connect(config).await {
+                    Ok(matrix) => matrix,
+                    Err(e) if !connected_once.load(Ordering::SeqCst) && !hearth_matrix::is_unreachable(&e) => {
+                        return Err(Fatal(e.context("connecting to Matrix")).into());
+                    }
+                    Err(e) => {
+                        if !connected_once.load(Ordering::SeqCst) {
+                            tracing::warn!(
+                                error = format!("{e:#}"),
+                                "matrix: the homeserver cannot be reached yet; the other adapters go on"
+                            );
+                        }
+                        return Err(e.context("connecting to Matrix"));
+                    }
+                };
+                if connected_once.swap(true, Ordering::SeqCst) {
+                    tracing::info!(device = ?matrix.device_id(), "matrix connected again");
+                }
+                matrix.deliver_through(&outbox);
+                let ran = matrix.run(hearth, stop).await;
+                outbox.detach();
+                ran
+            }
+        };
+        let ran = supervise("matrix", start, &until).await;
+        outbox.set_leased(false);
+        outbox.detach();
+        if lease.is_lost() && ran.is_ok() {
+            tracing::warn!("matrix: the sync lease was lost; the adapter stopped and waits to take it again");
+            continue;
         }
-    };
-    supervise("matrix", start, &stopped).await
+        lease.let_go().await;
+        return ran;
+    }
 }
 
 #[cfg(test)]

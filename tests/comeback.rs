@@ -131,7 +131,7 @@ async fn matrix_answers(alice: &Member, room: &matrix_sdk::Room, bot: &UserId, w
 
 /// Waits until `/metrics` says the Matrix adapter is connected (1) or not (0).
 async fn matrix_connected_is(addr: &str, value: u8, within: Duration) {
-    let wanted = format!("hearth_adapter_connected{{platform=\"matrix\"}} {value}");
+    let wanted = format!("hearth_adapter_connected{{process=\"comeback\",platform=\"matrix\"}} {value}");
     let deadline = Instant::now() + within;
     loop {
         let addr = addr.to_string();
@@ -157,8 +157,10 @@ fn config(
 ) -> std::path::PathBuf {
     write_config(
         dir,
+        // `process_id` goes on in [storage], which write_config opens: every
+        // metric carries it as the label `process`.
         &format!(
-            "{}\n{}\n[metrics]\nlisten = {metrics:?}\n",
+            "process_id = \"comeback\"\n{}\n{}\n[metrics]\nlisten = {metrics:?}\n",
             discord_section(fake, dir),
             common::matrix_section(bot, homeserver),
         ),

@@ -354,9 +354,11 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
     assert!(text(&set_up.stdout).contains("(meeting 1)"), "{}", text(&set_up.stdout));
 
     let addr = format!("127.0.0.1:{}", free_port());
+    // `process_id` goes on in [storage], which write_config opens: every
+    // metric carries it as the label `process`.
     let config = write_config(
         dir.path(),
-        &format!("[console]\nspeaker = \"quokka\"\n\n[metrics]\nlisten = {addr:?}\n"),
+        &format!("process_id = \"ops-1\"\n\n[console]\nspeaker = \"quokka\"\n\n[metrics]\nlisten = {addr:?}\n"),
     );
     let mut child = hearth_on(&config)
         .env_remove("RUST_LOG")
@@ -391,8 +393,8 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         })
         .await
         .unwrap();
-        if scraped.contains("hearth_deliveries_total{platform=\"console\",outcome=\"sent\"} 1")
-            && scraped.contains("hearth_scheduler_lag_seconds ")
+        if scraped.contains("hearth_deliveries_total{process=\"ops-1\",platform=\"console\",outcome=\"sent\"} 1")
+            && scraped.contains("hearth_scheduler_lag_seconds{process=\"ops-1\"} ")
             && scraped.contains("hearth_commands_total")
         {
             break scraped;
@@ -424,7 +426,7 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
     );
     let lag: f64 = scraped
         .lines()
-        .find_map(|l| l.strip_prefix("hearth_scheduler_lag_seconds "))
+        .find_map(|l| l.strip_prefix("hearth_scheduler_lag_seconds{process=\"ops-1\"} "))
         .unwrap()
         .trim()
         .parse()
@@ -434,10 +436,10 @@ async fn metrics_after_a_delivered_reminder_show_the_delivery_and_the_lag_and_no
         "the reminder was about 30 min late, not {lag} s"
     );
     assert!(
-        scraped.contains("hearth_commands_total{platform=\"console\",outcome=\"ok\"} 1"),
+        scraped.contains("hearth_commands_total{process=\"ops-1\",platform=\"console\",outcome=\"ok\"} 1"),
         "{scraped}"
     );
-    assert!(scraped.contains("hearth_pending_jobs "), "{scraped}");
+    assert!(scraped.contains("hearth_pending_jobs{process=\"ops-1\"} "), "{scraped}");
     for name in ["Zebra", "Quokka", "quokka", "grief", "local"] {
         assert!(!scraped.contains(name), "{name:?} in the metrics:\n{scraped}");
     }
@@ -771,7 +773,9 @@ async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_disco
         )
         .replace("https://matrix.example.org", &synapse.url)
         .replace("@hearth:example.org", bot.user_id.as_str())
-        .replace("127.0.0.1:9184", &metrics);
+        .replace("127.0.0.1:9184", &metrics)
+        // A process id of its own, which every metric carries as `process`.
+        .replace("[storage]\n", "[storage]\nprocess_id = \"readme\"\n");
     std::fs::write(dir.path().join("hearth.toml"), &config).unwrap();
     let env = [
         ("HEARTH_DISCORD_TOKEN", "fake-token"),
@@ -804,8 +808,8 @@ async fn the_readme_section_runs_step_by_step_against_synapse_and_the_fake_disco
                 })
                 .await
                 .unwrap();
-                if scraped.contains("hearth_adapter_connected{platform=\"matrix\"} 1")
-                    && scraped.contains("hearth_adapter_connected{platform=\"discord\"} 1")
+                if scraped.contains("hearth_adapter_connected{process=\"readme\",platform=\"matrix\"} 1")
+                    && scraped.contains("hearth_adapter_connected{process=\"readme\",platform=\"discord\"} 1")
                 {
                     break;
                 }

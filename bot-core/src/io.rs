@@ -355,6 +355,12 @@ pub trait Outbox: Send + Sync + 'static {
     fn concurrency(&self) -> usize {
         8
     }
+    /// Whether this process sends for the platform now. One that is not
+    /// (another process holds the platform's lease, or it is not connected)
+    /// has none of its jobs claimed or waited for by this scheduler.
+    fn ready(&self) -> bool {
+        true
+    }
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>>;
     /// Mirrors a meeting as a native event in `community`; a platform without
     /// native events has nothing to do.

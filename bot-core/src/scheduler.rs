@@ -22,6 +22,8 @@ const LANES: usize = 8;
 const MAX_ROUNDS: usize = 1000;
 /// The loop re-reads the table at least this often, in case a wake-up was missed.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a platform whose outbox is not ready is asked again.
+const NOT_READY_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickReport {
@@ -55,14 +57,32 @@ impl Scheduler {
         }
     }
 
+    /// The same scheduler claiming as `owner`: the process's id, which its
+    /// leases and logs name too, so an operator sees who holds a job.
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
     fn platforms(&self) -> Vec<Platform> {
         self.outboxes.iter().map(|o| o.platform()).collect()
     }
 
-    /// Delivers everything due at `now`, in due order.
+    /// The platforms whose outbox can send now ([`Outbox::ready`]): the
+    /// others' jobs are neither claimed nor waited for here.
+    fn ready_platforms(&self) -> Vec<Platform> {
+        self.outboxes
+            .iter()
+            .filter(|o| o.ready())
+            .map(|o| o.platform())
+            .collect()
+    }
+
+    /// Delivers everything due at `now`, in due order, on every platform
+    /// whose outbox is ready.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let mut report = TickReport::default();
-        for outbox in &self.outboxes {
+        for outbox in self.outboxes.iter().filter(|o| o.ready()) {
             let r = self.tick_one(outbox, now).await?;
             report.sent += r.sent;
             report.failed += r.failed;
@@ -94,7 +114,7 @@ impl Scheduler {
     pub async fn advance(&self, clock: &ManualClock, target: DateTime<Utc>) -> Result<TickReport> {
         let mut total = TickReport::default();
         loop {
-            let next = self.hearth.next_due(&self.platforms()).await?;
+            let next = self.hearth.next_due(&self.ready_platforms()).await?;
             let step = match next {
                 Some(t) if t <= target => t.max(self.hearth.now()),
                 _ => break,
@@ -158,24 +178,34 @@ impl Scheduler {
             // Changes from here on wake the next sleep; those before are in this tick.
             changes.borrow_and_update();
             let now = self.hearth.now();
-            let sleep = match self.tick_one(&outbox, now).await {
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    let pause = std::time::Duration::from_millis(500 * 2u64.pow(failures.min(6)));
-                    tracing::error!(error = %e, failures, pause_ms = pause.as_millis() as u64, "scheduler tick failed");
-                    pause
-                }
-                Ok(_) => {
-                    failures = 0;
-                    match self.hearth.next_due(&platform).await {
-                        Ok(Some(t)) => (t - self.hearth.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
-                        Ok(None) => MAX_SLEEP,
-                        Err(e) => {
-                            tracing::error!(error = %e, "scheduler could not read the next due time");
-                            std::time::Duration::from_secs(5)
+            // Not ready (another process sends for this platform, or it is
+            // not connected): nothing of it is claimed; asked again shortly.
+            let ticked = if outbox.ready() {
+                Some(self.tick_one(&outbox, now).await)
+            } else {
+                None
+            };
+            let sleep = match ticked {
+                None => NOT_READY_POLL,
+                Some(ticked) => match ticked {
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        let pause = std::time::Duration::from_millis(500 * 2u64.pow(failures.min(6)));
+                        tracing::error!(error = %e, failures, pause_ms = pause.as_millis() as u64, "scheduler tick failed");
+                        pause
+                    }
+                    Ok(_) => {
+                        failures = 0;
+                        match self.hearth.next_due(&platform).await {
+                            Ok(Some(t)) => (t - self.hearth.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
+                            Ok(None) => MAX_SLEEP,
+                            Err(e) => {
+                                tracing::error!(error = %e, "scheduler could not read the next due time");
+                                std::time::Duration::from_secs(5)
+                            }
                         }
                     }
-                }
+                },
             };
             tokio::select! {
                 () = &mut shutdown => break,
@@ -376,5 +406,71 @@ where
     ) -> crate::BoxFuture<'a, std::result::Result<(), crate::DeliveryError>> {
         let outcome = (self.f)(delivery);
         Box::pin(async move { outcome })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::tests::{Bot, at};
+
+    /// A console outbox that records what it sends and is ready when told.
+    struct Gated {
+        ready: Arc<AtomicBool>,
+        seen: Arc<Mutex<Vec<Delivery>>>,
+    }
+
+    impl Outbox for Gated {
+        fn platform(&self) -> Platform {
+            Platform::Console
+        }
+        fn ready(&self) -> bool {
+            self.ready.load(Ordering::SeqCst)
+        }
+        fn deliver<'a>(
+            &'a self,
+            delivery: &'a Delivery,
+        ) -> crate::BoxFuture<'a, std::result::Result<(), DeliveryError>> {
+            self.seen.lock().unwrap().push(delivery.clone());
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_platform_not_ready_has_nothing_claimed_or_waited_for_and_sends_once_it_is() {
+        let bot = Bot::new().await;
+        bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+            .await;
+        bot.say(
+            "admin",
+            r#"meeting schedule group:#1 when:"2026-03-20 19:00" timezone:UTC"#,
+        )
+        .await;
+        let ready = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let outbox: Arc<dyn Outbox> = Arc::new(Gated {
+            ready: ready.clone(),
+            seen: seen.clone(),
+        });
+        let scheduler = Scheduler::new(bot.hearth.clone(), vec![outbox]).with_owner("host:1");
+        let now = at("2026-03-20T18:00:00Z");
+
+        let idle = scheduler.tick(now).await.unwrap();
+        let claimed: i64 = crate::store::query_scalar("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL")
+            .fetch_one(bot.hearth.store())
+            .await
+            .unwrap();
+        let next_while_not_ready = scheduler.hearth.next_due(&scheduler.ready_platforms()).await.unwrap();
+        ready.store(true, Ordering::SeqCst);
+        let sent = scheduler.tick(now).await.unwrap();
+
+        assert_eq!(idle, TickReport::default(), "nothing sent while not ready");
+        assert_eq!(claimed, 0, "nothing claimed while not ready");
+        assert_eq!(next_while_not_ready, None, "nothing waited for while not ready");
+        assert!(sent.sent > 0, "sent once ready: {sent:?}");
+        assert_eq!(seen.lock().unwrap().len(), sent.sent);
     }
 }

@@ -311,9 +311,15 @@ pub(crate) fn classify(e: matrix_sdk::Error) -> DeliveryError {
 /// for up to [`WAIT_FOR_CONNECTION`] from when the connection was lost, then
 /// is retried later: what was due stays pending and goes out once the bot is
 /// back (logged in again, when the token was revoked).
+///
+/// Where several Hearth processes share a database, only the one holding
+/// the Matrix sync lease sends: [`MatrixOutbox::set_leased`] says whether
+/// this process holds it, and the outbox is [`Outbox::ready`] only while it
+/// does and is connected, so the others' schedulers leave Matrix jobs alone.
 #[derive(Clone)]
 pub struct MatrixOutbox {
     connection: Arc<watch::Sender<Connection>>,
+    leased: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The outbox's connection, or since when it has had none.
@@ -331,13 +337,26 @@ impl MatrixOutbox {
     pub fn detached() -> Self {
         Self {
             connection: Arc::new(watch::Sender::new(Connection::Down(Instant::now()))),
+            leased: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         }
     }
 
     pub(crate) fn new(sender: Arc<Sender>) -> Self {
         Self {
             connection: Arc::new(watch::Sender::new(Connection::Up(sender))),
+            leased: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         }
+    }
+
+    /// Whether this process holds the Matrix sync lease (held, the
+    /// default, where nothing else manages one).
+    pub fn set_leased(&self, leased: bool) {
+        self.leased.store(leased, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether deliveries can go out now: the lease held and a connection up.
+    pub fn is_ready(&self) -> bool {
+        self.leased.load(std::sync::atomic::Ordering::SeqCst) && matches!(&*self.connection.borrow(), Connection::Up(_))
     }
 
     pub(crate) fn attach(&self, sender: Arc<Sender>) {
@@ -411,6 +430,10 @@ impl MatrixOutbox {
 impl Outbox for MatrixOutbox {
     fn platform(&self) -> Platform {
         Platform::Matrix
+    }
+
+    fn ready(&self) -> bool {
+        self.is_ready()
     }
 
     fn deliver<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<(), DeliveryError>> {

@@ -111,6 +111,11 @@ struct Shared {
     failures: Mutex<Vec<Failure>>,
     /// Messages created per channel, with Discord's nonce de-duplication.
     created: Mutex<Vec<(String, Value)>>,
+    /// When each of `created` was received, in the same order (wall clock,
+    /// for a soak comparing it with due times written in the database).
+    created_at: Mutex<Vec<std::time::SystemTime>>,
+    /// Message posts answered with the message their nonce already made.
+    nonce_repeats: AtomicU64,
     nonces: Mutex<HashMap<(String, String), Value>>,
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
@@ -258,6 +263,8 @@ impl FakeDiscord {
             ids: AtomicU64::new(900_000),
             failures: Mutex::default(),
             created: Mutex::default(),
+            created_at: Mutex::default(),
+            nonce_repeats: AtomicU64::new(0),
             nonces: Mutex::default(),
             events: Mutex::default(),
             limits: Mutex::default(),
@@ -303,6 +310,23 @@ impl FakeDiscord {
     /// Messages actually created in channels (after nonce de-duplication).
     pub fn created_messages(&self) -> Vec<(String, Value)> {
         self.shared.created.lock().unwrap().clone()
+    }
+
+    /// Messages created, each with when the fake received it (wall clock).
+    pub fn created_with_times(&self) -> Vec<(String, Value, std::time::SystemTime)> {
+        let created = self.shared.created.lock().unwrap();
+        let at = self.shared.created_at.lock().unwrap();
+        created
+            .iter()
+            .zip(at.iter())
+            .map(|((channel, message), at)| (channel.clone(), message.clone(), *at))
+            .collect()
+    }
+
+    /// Message posts whose nonce had already made a message (answered with
+    /// that message, as Discord does, and not created again).
+    pub fn nonce_repeats(&self) -> u64 {
+        self.shared.nonce_repeats.load(Ordering::SeqCst)
     }
 
     /// Waits until a request matching `pred` was recorded.
@@ -715,6 +739,7 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
                 && let Some(nonce) = &nonce
                 && let Some(existing) = shared.nonces.lock().unwrap().get(&(channel.clone(), nonce.clone()))
             {
+                shared.nonce_repeats.fetch_add(1, Ordering::SeqCst);
                 return axum::Json(existing.clone()).into_response();
             }
             let created = message(id(), channel.parse().unwrap_or(0), &body);
@@ -725,7 +750,11 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
                     .unwrap()
                     .insert((channel.clone(), nonce), created.clone());
             }
-            shared.created.lock().unwrap().push((channel, created.clone()));
+            // Both under the one lock's turn, so the two lists stay in step.
+            let mut all = shared.created.lock().unwrap();
+            all.push((channel, created.clone()));
+            shared.created_at.lock().unwrap().push(std::time::SystemTime::now());
+            drop(all);
             axum::Json(created).into_response()
         }
         ("PATCH", ["channels", channel, "messages", message_id]) => {

@@ -57,9 +57,7 @@ async fn report(State(fake): State<FakeDiscord>) -> axum::Json<Value> {
         .created_with_times()
         .into_iter()
         .map(|(channel, message, at)| {
-            let ms = at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
+            let ms = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
             json!({ "channel": channel, "text": readable(&message), "at_ms": ms })
         })
         .collect();
@@ -69,7 +67,13 @@ async fn report(State(fake): State<FakeDiscord>) -> axum::Json<Value> {
             .path
             .trim_matches('/')
             .split('/')
-            .map(|s| if s.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { s })
+            .map(|s| {
+                if s.chars().all(|c| c.is_ascii_digit()) {
+                    "{id}"
+                } else {
+                    s
+                }
+            })
             .collect();
         *routes.entry(format!("{} /{}", r.method, shape.join("/"))).or_default() += 1;
     }

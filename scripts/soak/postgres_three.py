@@ -41,6 +41,7 @@ Start small: --reminders 100 --targets 20 --dms 5 --kills 1 --spread 20.
 """
 
 import argparse
+import collections
 import json
 import os
 import random
@@ -132,8 +133,10 @@ class Process:
 
     def __init__(self, name, argv, log):
         self.name, self.argv, self.log, self.proc, self.kills = name, argv, log, None, 0
+        self.starts = []
 
     def start(self):
+        self.starts.append(time.time())
         env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn,bot_core=info"))
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env)
 
@@ -253,7 +256,9 @@ def main():
         def pending():
             return int(pg.one("SELECT COUNT(*) FROM jobs WHERE kind = 'reminder' AND state = 'pending'"))
 
-        while time.time() < last_due + 60 or any(h.kills < a.kills for h in hearths):
+        while a.kills == 0 and time.time() < last_due + 60:
+            time.sleep(1)
+        while a.kills > 0 and (time.time() < last_due + 60 or any(h.kills < a.kills for h in hearths)):
             time.sleep(rng.uniform(0.1, 2 * a.every) / len(hearths))
             short = [h for h in hearths if h.kills < a.kills]
             victim = rng.choice(short if short and time.time() >= last_due + 60 else hearths)
@@ -289,15 +294,33 @@ def main():
                  for k in floor}
         messages_posted = sum(v for k, v in report["requests_by_route"].items()
                               if k == "POST /channels/{id}/messages")
+        # Each 429: how long after the latest (re)start of any process, and
+        # whether the same post (its nonce) had been refused before.
+        starts = sorted(t for h in hearths for t in h.starts[1:])
+        after_start, refused_again, once = [], 0, set()
+        for t in report["throttled"]:
+            at = t["at_ms"] / 1000
+            before = [s for s in starts if s <= at]
+            after_start.append(at - before[-1] if before else None)
+            key = (t["method"], t["path"], t["nonce"])
+            if t["nonce"] and key in once:
+                refused_again += 1
+            once.add(key)
+        near = sum(1 for d in after_start if d is not None and d < 3)
         summary = dict(
             result,
             global_429=report["global_429"],
             route_429=report["route_429"],
+            posts_429_again=refused_again,
+            throttled_within_3s_of_a_restart=near,
             nonce_repeats=report["nonce_repeats"],
             messages_created=len(report["messages"]),
             message_posts=messages_posted,
             requests=sum(report["requests_by_route"].values()),
             requests_by_route=report["requests_by_route"],
+            throttled_by_route=dict(sorted(collections.Counter(
+                f"{t['method']} {t['path'].split('/')[1] if t['path'].count('/') > 1 else t['path']}"
+                + (" (global)" if t["global"] else " (route)") for t in report["throttled"]).items())),
             floor_at_50_per_s=floor,
             lateness_over_floor=ratio,
             drain_s=drain,

@@ -11,7 +11,7 @@
 //! fake Discord's base (for `[discord] api_base_url`) and its report
 //! (`GET` it: JSON with every created message, its channel, text and
 //! receive time in Unix milliseconds, the 429s answered, global and per
-//! route, the message posts a nonce de-duplicated, and the requests by
+//! route, and each of them (when, what, its nonce), the message posts a nonce de-duplicated, and the requests by
 //! route). It runs until killed.
 
 #![allow(
@@ -78,10 +78,19 @@ async fn report(State(fake): State<FakeDiscord>) -> axum::Json<Value> {
         *routes.entry(format!("{} /{}", r.method, shape.join("/"))).or_default() += 1;
     }
     let (global_429, route_429) = fake.rate_limited();
+    let throttled: Vec<Value> = fake
+        .throttled()
+        .into_iter()
+        .map(|t| {
+            let ms = t.at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+            json!({ "at_ms": ms, "method": t.method, "path": t.path, "nonce": t.nonce, "global": t.global })
+        })
+        .collect();
     axum::Json(json!({
         "messages": messages,
         "global_429": global_429,
         "route_429": route_429,
+        "throttled": throttled,
         "nonce_repeats": fake.nonce_repeats(),
         "requests_by_route": routes,
         "shards_connected": fake.shards_connected(),

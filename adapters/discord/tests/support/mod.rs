@@ -116,6 +116,8 @@ struct Shared {
     created_at: Mutex<Vec<std::time::SystemTime>>,
     /// Message posts answered with the message their nonce already made.
     nonce_repeats: AtomicU64,
+    /// Every request answered 429, in order.
+    throttled: Mutex<Vec<Throttled>>,
     nonces: Mutex<HashMap<(String, String), Value>>,
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
@@ -130,6 +132,17 @@ struct Shared {
     limits: Mutex<Option<Limits>>,
     /// The gateway never answers the bot's close (a slow Discord at shutdown).
     hold_close: std::sync::atomic::AtomicBool,
+}
+
+/// A request answered 429: when (wall clock), what, its nonce if it had
+/// one, and whether the global limit (else its route's) refused it.
+#[derive(Debug, Clone)]
+pub struct Throttled {
+    pub at: std::time::SystemTime,
+    pub method: String,
+    pub path: String,
+    pub nonce: Option<String>,
+    pub global: bool,
 }
 
 /// Discord's rate limits as the fake enforces them: 50 requests a second in
@@ -265,6 +278,7 @@ impl FakeDiscord {
             created: Mutex::default(),
             created_at: Mutex::default(),
             nonce_repeats: AtomicU64::new(0),
+            throttled: Mutex::default(),
             nonces: Mutex::default(),
             events: Mutex::default(),
             limits: Mutex::default(),
@@ -300,6 +314,11 @@ impl FakeDiscord {
             .unwrap()
             .as_ref()
             .map_or((0, 0), |l| (l.global_429, l.route_429))
+    }
+
+    /// Every request answered 429 so far, in order.
+    pub fn throttled(&self) -> Vec<Throttled> {
+        self.shared.throttled.lock().unwrap().clone()
     }
 
     /// Everything the bot sent so far, in order.
@@ -695,7 +714,16 @@ async fn rest(
         None => Vec::new(),
         Some(limits) => match limit(limits, method.as_str(), &segments) {
             Ok(headers) => headers,
-            Err((retry, global)) => return too_many(retry, global),
+            Err((retry, global)) => {
+                shared.throttled.lock().unwrap().push(Throttled {
+                    at: std::time::SystemTime::now(),
+                    method: method.to_string(),
+                    path: path.clone(),
+                    nonce: body["nonce"].as_str().map(str::to_string),
+                    global,
+                });
+                return too_many(retry, global);
+            }
         },
     };
     let mut response = answer(&shared, &method, &segments, &body);

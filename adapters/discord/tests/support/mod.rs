@@ -111,6 +111,13 @@ struct Shared {
     failures: Mutex<Vec<Failure>>,
     /// Messages created per channel, with Discord's nonce de-duplication.
     created: Mutex<Vec<(String, Value)>>,
+    /// When each of `created` was received, in the same order (wall clock,
+    /// for a soak comparing it with due times written in the database).
+    created_at: Mutex<Vec<std::time::SystemTime>>,
+    /// Message posts answered with the message their nonce already made.
+    nonce_repeats: AtomicU64,
+    /// Every request answered 429, in order.
+    throttled: Mutex<Vec<Throttled>>,
     nonces: Mutex<HashMap<(String, String), Value>>,
     roles: Mutex<Vec<Value>>,
     /// Guild scheduled events, as Discord returns them.
@@ -125,6 +132,17 @@ struct Shared {
     limits: Mutex<Option<Limits>>,
     /// The gateway never answers the bot's close (a slow Discord at shutdown).
     hold_close: std::sync::atomic::AtomicBool,
+}
+
+/// A request answered 429: when (wall clock), what, its nonce if it had
+/// one, and whether the global limit (else its route's) refused it.
+#[derive(Debug, Clone)]
+pub struct Throttled {
+    pub at: std::time::SystemTime,
+    pub method: String,
+    pub path: String,
+    pub nonce: Option<String>,
+    pub global: bool,
 }
 
 /// Discord's rate limits as the fake enforces them: 50 requests a second in
@@ -258,6 +276,9 @@ impl FakeDiscord {
             ids: AtomicU64::new(900_000),
             failures: Mutex::default(),
             created: Mutex::default(),
+            created_at: Mutex::default(),
+            nonce_repeats: AtomicU64::new(0),
+            throttled: Mutex::default(),
             nonces: Mutex::default(),
             events: Mutex::default(),
             limits: Mutex::default(),
@@ -295,6 +316,11 @@ impl FakeDiscord {
             .map_or((0, 0), |l| (l.global_429, l.route_429))
     }
 
+    /// Every request answered 429 so far, in order.
+    pub fn throttled(&self) -> Vec<Throttled> {
+        self.shared.throttled.lock().unwrap().clone()
+    }
+
     /// Everything the bot sent so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.log.lock().unwrap().clone()
@@ -303,6 +329,23 @@ impl FakeDiscord {
     /// Messages actually created in channels (after nonce de-duplication).
     pub fn created_messages(&self) -> Vec<(String, Value)> {
         self.shared.created.lock().unwrap().clone()
+    }
+
+    /// Messages created, each with when the fake received it (wall clock).
+    pub fn created_with_times(&self) -> Vec<(String, Value, std::time::SystemTime)> {
+        let created = self.shared.created.lock().unwrap();
+        let at = self.shared.created_at.lock().unwrap();
+        created
+            .iter()
+            .zip(at.iter())
+            .map(|((channel, message), at)| (channel.clone(), message.clone(), *at))
+            .collect()
+    }
+
+    /// Message posts whose nonce had already made a message (answered with
+    /// that message, as Discord does, and not created again).
+    pub fn nonce_repeats(&self) -> u64 {
+        self.shared.nonce_repeats.load(Ordering::SeqCst)
     }
 
     /// Waits until a request matching `pred` was recorded.
@@ -671,7 +714,16 @@ async fn rest(
         None => Vec::new(),
         Some(limits) => match limit(limits, method.as_str(), &segments) {
             Ok(headers) => headers,
-            Err((retry, global)) => return too_many(retry, global),
+            Err((retry, global)) => {
+                shared.throttled.lock().unwrap().push(Throttled {
+                    at: std::time::SystemTime::now(),
+                    method: method.to_string(),
+                    path: path.clone(),
+                    nonce: body["nonce"].as_str().map(str::to_string),
+                    global,
+                });
+                return too_many(retry, global);
+            }
         },
     };
     let mut response = answer(&shared, &method, &segments, &body);
@@ -715,6 +767,7 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
                 && let Some(nonce) = &nonce
                 && let Some(existing) = shared.nonces.lock().unwrap().get(&(channel.clone(), nonce.clone()))
             {
+                shared.nonce_repeats.fetch_add(1, Ordering::SeqCst);
                 return axum::Json(existing.clone()).into_response();
             }
             let created = message(id(), channel.parse().unwrap_or(0), &body);
@@ -725,7 +778,11 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
                     .unwrap()
                     .insert((channel.clone(), nonce), created.clone());
             }
-            shared.created.lock().unwrap().push((channel, created.clone()));
+            // Both under the one lock's turn, so the two lists stay in step.
+            let mut all = shared.created.lock().unwrap();
+            all.push((channel, created.clone()));
+            shared.created_at.lock().unwrap().push(std::time::SystemTime::now());
+            drop(all);
             axum::Json(created).into_response()
         }
         ("PATCH", ["channels", channel, "messages", message_id]) => {

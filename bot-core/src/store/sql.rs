@@ -295,22 +295,15 @@ pub fn numbered(sql: &str) -> String {
     out
 }
 
-fn sqlite_args(args: Vec<Value>) -> Result<sqlx::sqlite::SqliteArguments, sqlx::Error> {
-    let mut out = sqlx::sqlite::SqliteArguments::default();
-    for v in args {
-        match v {
-            Value::Int(v) => out.add(v),
-            Value::Real(v) => out.add(v),
-            Value::Text(v) => out.add(v),
-            Value::Bool(v) => out.add(v),
-        }
-        .map_err(sqlx::Error::Encode)?;
-    }
-    Ok(out)
-}
-
-fn postgres_args(args: Vec<Value>) -> Result<sqlx::postgres::PgArguments, sqlx::Error> {
-    let mut out = sqlx::postgres::PgArguments::default();
+/// The values, bound in order for one driver.
+fn arguments<DB: sqlx::Database>(args: Vec<Value>) -> Result<<DB as sqlx::Database>::Arguments, sqlx::Error>
+where
+    Option<i64>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<bool>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut out = <DB as sqlx::Database>::Arguments::default();
     for v in args {
         match v {
             Value::Int(v) => out.add(v),
@@ -352,25 +345,34 @@ impl Query {
     }
 
     fn sqlite(self) -> Result<sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments>, sqlx::Error> {
-        Ok(sqlx::query_with(AssertSqlSafe(self.sql), sqlite_args(self.args)?))
+        Ok(sqlx::query_with(
+            AssertSqlSafe(self.sql),
+            arguments::<Sqlite>(self.args)?,
+        ))
     }
 
     fn postgres(self) -> Result<sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments>, sqlx::Error> {
         let text = self.postgres_text();
-        Ok(sqlx::query_with(AssertSqlSafe(text), postgres_args(self.args)?))
+        Ok(sqlx::query_with(AssertSqlSafe(text), arguments::<Postgres>(self.args)?))
     }
 
     fn sqlite_as<O: Row>(
         self,
     ) -> Result<sqlx::query::QueryAs<'static, Sqlite, O, sqlx::sqlite::SqliteArguments>, sqlx::Error> {
-        Ok(sqlx::query_as_with(AssertSqlSafe(self.sql), sqlite_args(self.args)?))
+        Ok(sqlx::query_as_with(
+            AssertSqlSafe(self.sql),
+            arguments::<Sqlite>(self.args)?,
+        ))
     }
 
     fn postgres_as<O: Row>(
         self,
     ) -> Result<sqlx::query::QueryAs<'static, Postgres, O, sqlx::postgres::PgArguments>, sqlx::Error> {
         let text = self.postgres_text();
-        Ok(sqlx::query_as_with(AssertSqlSafe(text), postgres_args(self.args)?))
+        Ok(sqlx::query_as_with(
+            AssertSqlSafe(text),
+            arguments::<Postgres>(self.args)?,
+        ))
     }
 
     async fn all<'d, O: Row>(self, db: Db<'d>) -> Result<Vec<O>, sqlx::Error> {

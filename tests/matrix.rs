@@ -41,30 +41,7 @@ async fn the_binary_answers_in_an_encrypted_room_and_posts_reminders() {
         })
         .await;
     // The room's creator has power level 100: an admin of this community.
-    let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str();
-    alice
-        .say(&room, "!group create name:\"Grief circle\" topic:grief led_by:peer")
-        .await;
-    alice
-        .wait_for("the card", |s| from_bot(s) && s.body().starts_with("Grief circle"))
-        .await;
-    alice
-        .say(
-            &room,
-            "!meeting schedule group:\"Grief circle\" when:\"in 2m\" timezone:UTC",
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    alice.say(&room, "!reminders group:\"Grief circle\" leads:1m").await;
-    alice
-        .wait_for("the new leads", |s| {
-            from_bot(s) && s.body().contains("reminds its channel 1 minute")
-        })
-        .await;
+    common::grief_circle_reminded_a_minute_before(&alice, &room, &bot_id).await;
     // The meeting is two minutes away and the group now reminds one minute before.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
     let reminder = loop {

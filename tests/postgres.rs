@@ -17,12 +17,10 @@
 mod common;
 mod running;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use bot_core::Store;
-use bot_core::store::query_scalar;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-0007.sqlite");
 
@@ -66,15 +64,6 @@ const KEPT: &[(&str, &str)] = &[
     ),
 ];
 
-async fn rows(store: &Store, sql: &'static str) -> BTreeSet<String> {
-    query_scalar::<String>(sql)
-        .fetch_all(store)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_iter()
-        .collect()
-}
-
 fn hearth(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(args)
@@ -117,8 +106,8 @@ async fn store_copy_moves_the_upgrade_fixture_into_postgresql_keeping_every_grou
     let mut differences = Vec::new();
     let mut sizes = Vec::new();
     for (what, sql) in KEPT {
-        let before = rows(&file, sql).await;
-        let after = rows(&target, sql).await;
+        let before = running::rows(&file, sql).await;
+        let after = running::rows(&target, sql).await;
         sizes.push((*what, before.len()));
         if before != after {
             differences.push(format!(
@@ -290,29 +279,7 @@ async fn two_processes_share_the_matrix_account_and_the_survivor_takes_over(stor
     let bot_id = UserId::parse(bot.user_id.as_str()).unwrap();
     let from_bot = |s: &common::Seen| s.sender() == bot_id.as_str();
     let room = room_with_bot(&alice, &bot_id, true, &[]).await;
-    alice
-        .say(&room, "!group create name:\"Grief circle\" topic:grief led_by:peer")
-        .await;
-    alice
-        .wait_for("the card", |s| from_bot(s) && s.body().starts_with("Grief circle"))
-        .await;
-    alice
-        .say(
-            &room,
-            "!meeting schedule group:\"Grief circle\" when:\"in 2m\" timezone:UTC",
-        )
-        .await;
-    alice
-        .wait_for("the schedule", |s| {
-            from_bot(s) && s.body().contains("Scheduled: Grief circle")
-        })
-        .await;
-    alice.say(&room, "!reminders group:\"Grief circle\" leads:1m").await;
-    alice
-        .wait_for("the new leads", |s| {
-            from_bot(s) && s.body().contains("reminds its channel 1 minute")
-        })
-        .await;
+    common::grief_circle_reminded_a_minute_before(&alice, &room, &bot_id).await;
     let still_a = held_by("a").await;
 
     // The reminder falls due about a minute from now: kill the holder first.

@@ -11,6 +11,9 @@
     reason = "a test harness should fail loudly"
 )]
 
+#[allow(dead_code, reason = "this file uses only the rig's row reader")]
+mod running;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
@@ -61,15 +64,6 @@ const KEPT: &[(&str, &str)] = &[
     ),
 ];
 
-async fn rows(store: &Store, query: &'static str) -> BTreeSet<String> {
-    query_scalar::<String>(query)
-        .fetch_all(store)
-        .await
-        .unwrap_or_else(|e| panic!("{query}: {e}"))
-        .into_iter()
-        .collect()
-}
-
 /// The fixture itself, read-only: never migrated or written.
 async fn fixture() -> Store {
     Store::open_read_only(Path::new(FIXTURE)).await.unwrap()
@@ -92,8 +86,8 @@ async fn the_schema_0007_database_upgrades_keeping_every_group_series_rsvp_and_p
     let store = Store::open(&db).await.expect("the current core opens the old database");
     let mut lost = Vec::new();
     for (what, query) in KEPT {
-        let before = rows(&old, query).await;
-        let after = rows(&store, query).await;
+        let before = running::rows(&old, query).await;
+        let after = running::rows(&store, query).await;
         assert!(!before.is_empty(), "the fixture holds no {what}");
         let missing: Vec<_> = before.difference(&after).collect();
         if !missing.is_empty() {
@@ -130,7 +124,7 @@ async fn futures_counts(store: &Store) -> Vec<usize> {
     let mut counts = Vec::new();
     for what in ["groups", "series", "rsvps", "pending jobs"] {
         let query = KEPT.iter().find(|(w, _)| *w == what).unwrap().1;
-        counts.push(rows(store, query).await.len());
+        counts.push(running::rows(store, query).await.len());
     }
     counts
 }

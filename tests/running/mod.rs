@@ -72,3 +72,15 @@ pub fn scrape(addr: &str) -> String {
     let _ = stream.read_to_string(&mut response);
     response
 }
+
+/// The text rows one query reads, as a set, to compare two stores' rows
+/// whatever order each gives them in.
+#[allow(dead_code)]
+pub async fn rows(store: &bot_core::Store, sql: &'static str) -> std::collections::BTreeSet<String> {
+    bot_core::store::query_scalar::<String>(sql)
+        .fetch_all(store)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .collect()
+}

@@ -633,3 +633,33 @@ pub fn rss_kb() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_default()
 }
+
+/// `member`, an admin of `room`, makes a grief circle there, schedules it
+/// two minutes from now and has its channel reminded one minute before,
+/// waiting for the bot's answer to each step.
+pub async fn grief_circle_reminded_a_minute_before(member: &Member, room: &Room, bot: &UserId) {
+    let from_bot = |s: &Seen| s.sender() == bot.as_str();
+    member
+        .say(room, "!group create name:\"Grief circle\" topic:grief led_by:peer")
+        .await;
+    member
+        .wait_for("the card", |s| from_bot(s) && s.body().starts_with("Grief circle"))
+        .await;
+    member
+        .say(
+            room,
+            "!meeting schedule group:\"Grief circle\" when:\"in 2m\" timezone:UTC",
+        )
+        .await;
+    member
+        .wait_for("the schedule", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Grief circle")
+        })
+        .await;
+    member.say(room, "!reminders group:\"Grief circle\" leads:1m").await;
+    member
+        .wait_for("the new leads", |s| {
+            from_bot(s) && s.body().contains("reminds its channel 1 minute")
+        })
+        .await;
+}

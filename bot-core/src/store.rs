@@ -21,7 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use copy::{Counts, copy, same_schema};
+pub use copy::{Counts, copy};
 pub use sql::{
     Backend, Conn, Db, Done, Query, QueryAs, QueryScalar, Row, Tx, Value, numbered, query, query_as, query_scalar,
 };

@@ -10,7 +10,7 @@
 
 use sqlx::Row as _;
 
-use super::{Backend, Pool, Schema, Store, Value, query, query_as, query_scalar};
+use super::{Backend, Pool, Store, Value, query, query_as, query_scalar};
 use crate::error::{Context, Error, Result};
 
 /// Tables a copy leaves out: sqlx's record of migrations (the target has
@@ -256,15 +256,4 @@ fn read(row: &sqlx::sqlite::SqliteRow, i: usize, kind: Kind) -> std::result::Res
         Kind::Text => Value::Text(row.try_get(i)?),
         Kind::Flag => Value::Bool(row.try_get(i)?),
     })
-}
-
-/// The same schema in both stores (`hearth store copy` checks it first).
-pub async fn same_schema(from: &Store, to: &Store) -> Result<()> {
-    let (a, b) = (from.schema().await?, to.schema().await?);
-    match (a, b) {
-        (Schema::Current, Schema::Current) => Ok(()),
-        (a, b) => Err(refused(format!(
-            "both stores must be at this Hearth's schema (SQLite: {a:?}, PostgreSQL: {b:?})"
-        ))),
-    }
 }

@@ -148,13 +148,6 @@ impl Tx {
         }
     }
 
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            Tx::Sqlite(tx) => tx.rollback().await,
-            Tx::Postgres(tx) => tx.rollback().await,
-        }
-    }
-
     /// The transaction's connection, for one more query.
     pub fn db(&mut self) -> Db<'_> {
         match self {

@@ -44,19 +44,8 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "synapse"))
-from matrix_http import call, register  # noqa: E402
+from matrix_http import call, register, synapse_env  # noqa: E402
 from reader import Reader, read_room, tally  # noqa: E402
-
-
-def load_env():
-    env = {}
-    path = os.path.join(ROOT, ".synapse", "env")
-    if not os.path.exists(path):
-        sys.exit("no Synapse: run `bash scripts/synapse/start` first (it writes .synapse/env)")
-    for line in open(path):
-        k, _, v = line.strip().partition("=")
-        env[k] = v
-    return env["HEARTH_SYNAPSE_URL"], env["HEARTH_SYNAPSE_SECRET"]
 
 
 def insert_reminders(db, group, due, lead):
@@ -160,7 +149,7 @@ def main():
     if a.lead % 60:
         sys.exit("--lead is whole minutes: the group's lead time is set to it, so a re-plan keeps the same reminders")
     rng = random.Random(a.seed)
-    hs, secret = load_env()
+    hs, secret = synapse_env(ROOT)
     tag = f"{os.getpid()}x{int(time.time())}"
     work = tempfile.mkdtemp(prefix="hearth-soak-")
     bot_pw = "soak-" + tag

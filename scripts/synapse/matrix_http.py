@@ -5,6 +5,8 @@ out 429s, and registration through Synapse's shared-secret admin API."""
 import hashlib
 import hmac
 import json
+import os
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,3 +38,16 @@ def register(hs, secret, localpart, password):
         "nonce": nonce, "username": localpart, "password": password, "admin": False, "mac": mac.hexdigest(),
     })
     return r["user_id"], r["access_token"]
+
+
+def synapse_env(root):
+    """The test Synapse's URL and registration secret, from the .synapse/env
+    that scripts/synapse/start writes under the repository `root`."""
+    env = {}
+    path = os.path.join(root, ".synapse", "env")
+    if not os.path.exists(path):
+        sys.exit("no Synapse: run `bash scripts/synapse/start` first (it writes .synapse/env)")
+    for line in open(path):
+        k, _, v = line.strip().partition("=")
+        env[k] = v
+    return env["HEARTH_SYNAPSE_URL"], env["HEARTH_SYNAPSE_SECRET"]

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Context, Result};
-use crate::io::{BoxFuture, Delivery, MeetingEvent, Platform};
+use crate::io::{BoxFuture, Delivery, Effect, MeetingEvent, Platform};
 use crate::store::{Db, Store, query, query_as, query_scalar};
 
 const MAX_ATTEMPTS: i64 = 6;
@@ -311,6 +311,9 @@ pub struct Job {
     pub starts_at: i64,
     pub lead_secs: i64,
     pub payload: Option<String>,
+    /// The key of the delivery of several jobs this one last went out in
+    /// (a digest's): a resend gathers the same jobs under the same key.
+    pub sent_as: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -351,6 +354,23 @@ pub struct DueDelivery {
     pub due: Due,
 }
 
+impl DueDelivery {
+    /// The key the platform de-duplicates this delivery by, where it has one.
+    pub fn key(&self) -> Option<&str> {
+        match &self.due {
+            Due::Send(Delivery {
+                effect: Effect::Post { key, .. } | Effect::Dm { key, .. },
+                ..
+            }) => key.as_deref(),
+            Due::Send(Delivery {
+                effect: Effect::Status { key, .. },
+                ..
+            }) => Some(key),
+            _ => None,
+        }
+    }
+}
+
 /// Frees the claims of a sender that is gone. Only for a process that knows
 /// it is the database's only one (it holds the single-instance lock): their
 /// jobs go out again at once, with the same keys, so the platform's
@@ -371,7 +391,7 @@ pub async fn release_claims(store: &Store, now: DateTime<Utc>) -> Result<u64> {
 macro_rules! claimed {
     () => {
         " RETURNING id, key, kind, subject, member_id, due_at, attempts, meeting_id, occurrence, starts_at,
-                    lead_secs, payload"
+                    lead_secs, payload, sent_as"
     };
 }
 
@@ -416,8 +436,70 @@ async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc
     .fetch_all(store)
     .await
     .context("claiming due jobs")?;
+    // A job that went out in a delivery of several comes back with the
+    // others of that delivery, if they are free, wherever the claim's limit
+    // fell: a resend must carry exactly what the first sending carried.
+    let mut together: Vec<&str> = rows.iter().filter_map(|r| r.sent_as.as_deref()).collect();
+    together.sort_unstable();
+    together.dedup();
+    if !together.is_empty() {
+        let together = serde_json::to_string(&together).context("listing deliveries")?;
+        let mut fellows: Vec<Job> = query_as(concat!(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
+                          AND sent_as IN (SELECT value FROM json_each(?)))",
+            claimed!()
+        ))
+        .on_postgres(concat!(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, run_at = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND platform = ? AND run_at <= ?
+                          AND sent_as IN (SELECT value FROM json_array_elements_text(CAST(? AS JSON)))
+                          FOR UPDATE SKIP LOCKED)",
+            claimed!()
+        ))
+        .bind(owner)
+        .bind(now.timestamp() + LEASE_SECS)
+        .bind(now.timestamp() + LEASE_SECS)
+        .bind(platform.as_str())
+        .bind(now.timestamp())
+        .bind(together)
+        .fetch_all(store)
+        .await
+        .context("claiming the rest of a delivery")?;
+        rows.append(&mut fellows);
+    }
     rows.sort_by_key(|r| (r.due_at, r.id));
     Ok(rows)
+}
+
+/// Keeps, before they are sent, the key each delivery of several jobs goes
+/// out under, on each of its jobs (see [`Job::sent_as`]).
+async fn keep_sent_as(store: &Store, out: &[DueDelivery]) -> Result<()> {
+    let pairs: Vec<(i64, &str)> = out
+        .iter()
+        .filter(|d| d.jobs.len() > 1)
+        .filter_map(|d| Some((d.jobs.clone(), d.key()?)))
+        .flat_map(|(jobs, key)| jobs.into_iter().map(move |j| (j, key)))
+        .collect();
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let pairs = serde_json::to_string(&pairs).context("listing deliveries")?;
+    query(
+        "UPDATE jobs SET sent_as = (SELECT json_extract(t.value, '$[1]') FROM json_each(?1) t
+                                    WHERE json_extract(t.value, '$[0]') = jobs.id)
+         WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))",
+    )
+    .on_postgres(
+        "UPDATE jobs SET sent_as = t.value ->> 1
+         FROM json_array_elements(CAST(?1 AS JSON)) t
+         WHERE jobs.id = CAST(t.value ->> 0 AS BIGINT)",
+    )
+    .bind(pairs)
+    .execute(store)
+    .await
+    .context("keeping what each delivery carries")?;
+    Ok(())
 }
 
 /// Renews `owner`'s claims on `ids`, still being sent, for another lease.
@@ -499,6 +581,7 @@ pub async fn take_due(
             .copied()
             .unwrap_or(usize::MAX)
     });
+    keep_sent_as(store, &out).await?;
     Ok(out)
 }
 

@@ -98,7 +98,13 @@ async fn render_one(
     // A closed group's link only to its members and facilitators, by DM
     // (groups::may_show_place).
     let to_members = member.is_some_and(|m| batch.memberships.contains(&(series.group.id, m.id)));
-    let (message, part) = reminder(row, series, member, counts, now, (place, to_members));
+    // One that went out in a digest before (its sender died before recording
+    // it) goes with exactly the same reminders again, under the same key.
+    let place = match &row.sent_as {
+        Some(key) => (format!("as:{key}"), to_members),
+        None => (place, to_members),
+    };
+    let (message, part) = reminder(row, series, member, counts, now, place);
     Ok(Ok((addressed(series, member, message, row.key.clone()), part)))
 }
 

@@ -361,6 +361,55 @@ async fn a_crashed_senders_claim_runs_out_and_its_jobs_go_out_again() {
     assert_eq!(keys(&seen), vec![key_of(&claimed[0])]);
 }
 
+/// The grief circle with twelve meetings starting at 19:00 on 21 March and
+/// one reminder an hour before each: twelve reminders due at one instant in
+/// one channel.
+async fn twelve_at_once(bot: &Bot) {
+    grief(bot).await;
+    bot.say("admin", "reminders group:#1 leads:1h").await;
+    for n in 1..=12 {
+        bot.say(
+            "admin",
+            // Twelve at one time: confirmed on purpose, to make a digest.
+            &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC title:"m{n:02}" confirm:yes"#),
+        )
+        .await;
+    }
+}
+
+// A sender that dies after the platform took a digest but before its jobs
+// were recorded sent: once its claim runs out, the next sender gathers
+// exactly the same reminders again, under the same key (which the platform
+// de-duplicates), wherever its own claim's limit falls. Gathered afresh, a
+// limit of three would split them into other digests under new keys, and
+// the room would read them twice (the three-process soak saw it: a digest
+// of six, then one of four).
+#[tokio::test]
+async fn a_digest_whose_sender_died_goes_out_again_whole_under_its_key() {
+    let bot = Bot::new().await;
+    twelve_at_once(&bot).await;
+    let due = at("2026-03-21T18:00:00Z");
+    let first = bot.hearth.take_due(Platform::Console, "died", due, 64).await.unwrap();
+    let first_keys: Vec<String> = first.iter().map(key_of).collect();
+
+    let lapsed = due + Duration::seconds(crate::jobs::LEASE_SECS + 1);
+    let mut again = Vec::new();
+    loop {
+        let round = bot.hearth.take_due(Platform::Console, "next", lapsed, 3).await.unwrap();
+        if round.is_empty() {
+            break;
+        }
+        again.extend(round.iter().map(|d| (key_of(d), d.jobs.len())));
+    }
+
+    assert_eq!(first.iter().map(|d| d.jobs.len()).collect::<Vec<_>>(), [10, 2]);
+    assert_eq!(
+        again,
+        vec![(first_keys[0].clone(), 10), (first_keys[1].clone(), 2)],
+        "each digest again, whole, under its key"
+    );
+}
+
 fn key_of(d: &crate::jobs::DueDelivery) -> String {
     match &d.due {
         crate::jobs::Due::Send(delivery) => key(delivery).to_string(),
@@ -597,16 +646,7 @@ async fn reminders_due_together_go_out_side_by_side_and_each_place_keeps_its_ord
 #[tokio::test]
 async fn reminders_due_at_one_instant_in_one_place_go_out_as_digests_of_ten() {
     let bot = Bot::new().await;
-    grief(&bot).await;
-    bot.say("admin", "reminders group:#1 leads:1h").await;
-    for n in 1..=12 {
-        bot.say(
-            "admin",
-            // Twelve at one time: confirmed on purpose, to make a digest.
-            &format!(r#"meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC title:"m{n:02}" confirm:yes"#),
-        )
-        .await;
-    }
+    twelve_at_once(&bot).await;
     bot.say(
         "admin",
         r#"meeting schedule group:#1 when:"2026-03-21 19:15" timezone:UTC title:"m13" confirm:yes"#,

@@ -472,6 +472,30 @@ async fn claim(store: &Store, platform: Platform, owner: &str, now: DateTime<Utc
     Ok(rows)
 }
 
+/// How many jobs of each of these deliveries (their `sent_as` keys) are
+/// still pending, claimed or not: a resend may go out under the recorded key
+/// only when it carries every one of them.
+pub async fn pending_of_deliveries(store: &Store, keys: &[&str]) -> Result<HashMap<String, i64>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys = serde_json::to_string(keys).context("listing deliveries")?;
+    let rows: Vec<(String, i64)> = query_as(
+        "SELECT sent_as, COUNT(*) FROM jobs
+         WHERE state = 'pending' AND sent_as IN (SELECT value FROM json_each(?)) GROUP BY sent_as",
+    )
+    .on_postgres(
+        "SELECT sent_as, COUNT(*) FROM jobs
+         WHERE state = 'pending' AND sent_as IN (SELECT value FROM json_array_elements_text(CAST(? AS JSON)))
+         GROUP BY sent_as",
+    )
+    .bind(keys)
+    .fetch_all(store)
+    .await
+    .context("counting what deliveries still carry")?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Keeps, before they are sent, the key each delivery of several jobs goes
 /// out under, on each of its jobs (see [`Job::sent_as`]).
 async fn keep_sent_as(store: &Store, out: &[DueDelivery]) -> Result<()> {

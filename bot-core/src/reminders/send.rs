@@ -100,11 +100,13 @@ async fn render_one(
     let to_members = member.is_some_and(|m| batch.memberships.contains(&(series.group.id, m.id)));
     // One that went out in a digest before (its sender died before recording
     // it) goes with exactly the same reminders again, under the same key.
-    let place = match &row.sent_as {
+    let again = row.sent_as.as_ref().filter(|k| batch.whole_again.contains(*k));
+    let place = match again {
         Some(key) => (format!("as:{key}"), to_members),
         None => (place, to_members),
     };
-    let (message, part) = reminder(row, series, member, counts, now, place);
+    let (message, mut part) = reminder(row, series, member, counts, now, place);
+    part.sent_as = again.cloned();
     Ok(Ok((addressed(series, member, message, row.key.clone()), part)))
 }
 
@@ -126,6 +128,8 @@ struct Part {
     entry: Line,
     going: String,
     late: bool,
+    /// The key of the digest it went out in before, to go out under again.
+    sent_as: Option<String>,
 }
 
 /// Reminders to one place (a room, a member's DMs) that fell due at the same
@@ -144,7 +148,8 @@ fn gather(rendered: Vec<(i64, Due, Part)>) -> Vec<DueDelivery> {
     let mut order: Vec<std::result::Result<DueDelivery, (String, i64)>> = Vec::new();
     for (job, due, part) in rendered {
         match part {
-            p if sizes.get(&p.together).copied().unwrap_or(0) > 1 => {
+            // A digest going out again is one even if one reminder is left of it.
+            p if sizes.get(&p.together).copied().unwrap_or(0) > 1 || p.sent_as.is_some() => {
                 let members = groups.entry(p.together.clone()).or_default();
                 if members.is_empty() {
                     order.push(Err(p.together.clone()));
@@ -179,7 +184,10 @@ fn digest(members: Gathered) -> Option<DueDelivery> {
         return None;
     };
     let community = community.clone();
-    let key = jobs::joint_key(members.iter().map(|(_, _, p)| p.key.as_str()));
+    let key = match &members[0].2.sent_as {
+        Some(key) => key.clone(),
+        None => jobs::joint_key(members.iter().map(|(_, _, p)| p.key.as_str())),
+    };
     let mut message = Message::titled(format!("Reminders: {} meetings", members.len()));
     for (i, (_, _, part)) in members.iter().enumerate() {
         let mut line = Line::new().b(format!("{}. {}", i + 1, part.name));
@@ -235,6 +243,12 @@ struct Batch {
     /// the shortest lead of its pending reminders already due, in the whole
     /// table: only that one goes out after downtime.
     closest: HashMap<(i64, i64, Option<i64>), i64>,
+    /// The digests that went out before (their keys, see `Job::sent_as`)
+    /// whose still pending reminders are all in this batch: these go out
+    /// again under the same key. A digest with some of its reminders
+    /// recorded sent went out; one with some claimed elsewhere goes under a
+    /// new key rather than risk the platform dropping a part as a repeat.
+    whole_again: HashSet<String>,
 }
 
 impl Batch {
@@ -276,11 +290,23 @@ impl Batch {
         .fetch_all(store)
         .await
         .context("finding the closest due reminders")?;
+        let mut here: HashMap<&str, i64> = HashMap::new();
+        for key in reminders.iter().filter_map(|r| r.sent_as.as_deref()) {
+            *here.entry(key).or_default() += 1;
+        }
+        let keys: Vec<&str> = here.keys().copied().collect();
+        let pending = jobs::pending_of_deliveries(store, &keys).await?;
+        let whole_again = here
+            .into_iter()
+            .filter(|(key, n)| pending.get(*key) == Some(n))
+            .map(|(key, _)| key.to_string())
+            .collect();
         Ok(Self {
             claimed,
             counts,
             memberships,
             exceptions,
+            whole_again,
             closest: closest
                 .into_iter()
                 .map(|(m, o, who, lead)| ((m, o, who), lead))
@@ -342,6 +368,7 @@ fn reminder(
         entry,
         going: meetings::rsvp_command(meeting, &occ, "yes"),
         late,
+        sent_as: None,
     };
     (message, part)
 }

@@ -391,6 +391,11 @@ async fn a_digest_whose_sender_died_goes_out_again_whole_under_its_key() {
     let due = at("2026-03-21T18:00:00Z");
     let first = bot.hearth.take_due(Platform::Console, "died", due, 64).await.unwrap();
     let first_keys: Vec<String> = first.iter().map(key_of).collect();
+    // It had recorded one reminder of the first digest sent: that digest
+    // went out, so the rest go again under its key, and the platform drops it.
+    crate::jobs::finish(bot.hearth.store(), first[0].jobs[0], "sent", None, due)
+        .await
+        .unwrap();
 
     let lapsed = due + Duration::seconds(crate::jobs::LEASE_SECS + 1);
     let mut again = Vec::new();
@@ -405,7 +410,7 @@ async fn a_digest_whose_sender_died_goes_out_again_whole_under_its_key() {
     assert_eq!(first.iter().map(|d| d.jobs.len()).collect::<Vec<_>>(), [10, 2]);
     assert_eq!(
         again,
-        vec![(first_keys[0].clone(), 10), (first_keys[1].clone(), 2)],
+        vec![(first_keys[0].clone(), 9), (first_keys[1].clone(), 2)],
         "each digest again, whole, under its key"
     );
 }

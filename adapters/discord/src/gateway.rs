@@ -51,13 +51,20 @@ impl EventHandler for Handler {
 impl Handler {
     async fn register(&self, http: &Http) -> anyhow::Result<()> {
         let commands = commands::application_commands().map_err(|e| anyhow::anyhow!(e))?;
+        // Paced like every delivery: after a restart these come at once, and
+        // Discord counts them against the bot's global limit with the other
+        // processes' requests.
         if self.guilds.is_empty() {
+            self.pace.wait().await;
             Command::set_global_commands(http, commands)
                 .await
                 .map_err(|e| anyhow::anyhow!(describe(&e)))?;
             tracing::info!("discord: commands registered globally");
         } else {
-            for guild in &self.guilds {
+            // The servers on this process's shards: the processes together
+            // cover every one, and a restart sends its own share, not all.
+            for guild in self.guilds.iter().filter(|g| self.shards.runs(**g)) {
+                self.pace.wait().await;
                 GuildId::new(*guild)
                     .set_commands(http, commands.clone())
                     .await

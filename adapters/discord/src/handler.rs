@@ -13,6 +13,8 @@ use serenity::all::InteractionId;
 pub(crate) struct Handler {
     pub(crate) hearth: Hearth,
     pub(crate) guilds: Vec<u64>,
+    /// The shards this process runs.
+    pub(crate) shards: crate::config::Shards,
     pub(crate) facilitator_role: Option<String>,
     pub(crate) defer_after: Duration,
     pub(crate) registered: AtomicBool,

@@ -91,6 +91,7 @@ impl Discord {
         let handler = Handler {
             hearth: self.hearth,
             guilds: self.config.guilds.clone(),
+            shards,
             facilitator_role: self.config.facilitator_role.clone(),
             defer_after: self.defer_after,
             registered: AtomicBool::new(false),

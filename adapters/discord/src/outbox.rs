@@ -85,7 +85,7 @@ impl Pace {
     }
 
     /// Waits for this request's turn under the global limit.
-    async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         let mut went = self.went.lock().await;
         loop {
             let now = tokio::time::Instant::now();

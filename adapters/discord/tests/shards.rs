@@ -114,6 +114,25 @@ async fn a_command_reaches_only_the_process_running_its_servers_shard() {
             .count();
         assert_eq!(callbacks, 1, "interaction {id} answered {callbacks} times");
     }
+    // Each server's commands are registered by the process running its
+    // shard, once: not by every process, at every restart.
+    let registered = |guild: u64| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path.ends_with(&format!("/guilds/{guild}/commands")))
+            .count()
+    };
+    let waited = std::time::Instant::now();
+    while (registered(GUILD_ON_1) == 0 || registered(GUILD_ON_3) == 0) && waited.elapsed().as_secs() < 10 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(registered(GUILD_ON_1), 1, "shard 1's server, by the first process only");
+    assert_eq!(
+        registered(GUILD_ON_3),
+        1,
+        "shard 3's server, by the second process only"
+    );
     // Each core (a process's own store here) saw only its own server's command.
     let on_3_in_second = groups_listed(&second, GUILD_ON_3).await;
     let on_3_in_first = groups_listed(&first, GUILD_ON_3).await;

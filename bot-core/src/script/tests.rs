@@ -382,4 +382,24 @@ mod through_the_core {
 
         assert_eq!(emojis.len(), panel.buttons.len());
     }
+
+    #[tokio::test]
+    async fn a_meeting_started_near_its_scheduled_time_records_the_series_and_occurrence() {
+        let bot = Bot::new().await;
+        two_groups(&bot).await;
+        bot.say("admin", "meeting script template group:#1 template:general")
+            .await;
+        crate::tests::one_meeting_on_21_march(&bot).await;
+        bot.clock.set(crate::tests::at("2026-03-21T18:55:00Z"));
+
+        bot.say("admin", "meeting start group:#1").await;
+
+        let runs: Vec<(Option<i64>, Option<i64>, i64)> =
+            crate::store::query_as("SELECT meeting_id, occurrence, started_at FROM meeting_runs")
+                .fetch_all(bot.hearth.store())
+                .await
+                .unwrap();
+        let at = crate::tests::at("2026-03-21T19:00:00Z").timestamp();
+        assert_eq!(runs, vec![(Some(1), Some(at), at - 300)]);
+    }
 }

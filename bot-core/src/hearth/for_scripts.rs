@@ -6,7 +6,7 @@
 use chrono::Duration;
 
 use crate::circle;
-use crate::error::{Result, UserError};
+use crate::error::{Error, Result, UserError};
 use crate::groups::Group;
 use crate::io::{Effect, Response};
 use crate::meetings;
@@ -123,7 +123,10 @@ impl Hearth {
         if let Some(id) = turn.end_circle {
             balance = self.end_stick(ctx, group, &turn, id, &mut effects).await;
         }
-        let step_key = format!("run:{}:at:{}", turn.run.id, ctx.now.timestamp());
+        // Unique per step and press: a platform's idempotent send must not
+        // take two quick steps for one.
+        let step = turn.entered.map_or_else(|| "end".to_string(), |i| i.to_string());
+        let step_key = format!("run:{}:step:{step}:{}", turn.run.id, ctx.now.timestamp());
         if let Some(post) = turn.post.clone() {
             effects.push(Effect::Post {
                 channel: turn.run.channel.clone(),
@@ -131,12 +134,25 @@ impl Hearth {
                 key: Some(step_key),
             });
         }
+        let mut stick = Ok(());
         if let Some(step) = turn.entered.and_then(|i| turn.steps.get(i))
             && step.kind.uses_the_stick()
         {
-            self.start_stick(ctx, group, &turn, step, &mut effects).await?;
+            stick = self.start_stick(ctx, group, &turn, step, &mut effects).await;
         }
         let mut panel = turn.panel;
+        // The step has moved on either way; why its stick did not begin
+        // (a circle already running there) is the chair's to know.
+        match stick {
+            Ok(()) => {}
+            Err(Error::User(e)) => {
+                panel.lines.push(Line::text("The talking stick did not start:"));
+                panel
+                    .lines
+                    .push(e.to_message().lines.into_iter().next().unwrap_or_default());
+            }
+            Err(e) => return Err(e),
+        }
         if let Some(balance) = balance {
             panel.lines.push(Line::text(String::new()));
             panel.lines.extend(balance.title.map(Line::text));

@@ -402,4 +402,24 @@ mod through_the_core {
         let at = crate::tests::at("2026-03-21T19:00:00Z").timestamp();
         assert_eq!(runs, vec![(Some(1), Some(at), at - 300)]);
     }
+
+    #[tokio::test]
+    async fn a_step_whose_stick_cannot_start_still_moves_on_and_the_chair_is_told_why() {
+        let bot = Bot::new().await;
+        two_groups(&bot).await;
+        bot.say("admin", "meeting script template group:#1 template:general")
+            .await;
+        bot.say("admin", "meeting start group:#1").await;
+        bot.say("admin", "meeting next group:#1").await;
+        bot.say("admin", "circle start").await;
+
+        let next = bot.say("admin", "meeting next group:#1").await;
+
+        let panel = text(&next);
+        assert!(panel.contains("step 3 of 9"), "{panel}");
+        assert!(
+            panel.contains("The talking stick did not start:\nA circle is already running here"),
+            "{panel}"
+        );
+    }
 }

@@ -34,6 +34,11 @@ pub struct Group {
     pub reminder_leads: String,
     /// With registration: someone asking to join is named to its facilitators.
     pub tell_facilitators: bool,
+    /// The payment handles the Meeting Guide spec names.
+    pub venmo: Option<String>,
+    pub square: Option<String>,
+    pub paypal: Option<String>,
+    pub homegroup_online: Option<String>,
 }
 
 /// A query of every [`Group`] column, followed by the rest of the query.
@@ -43,13 +48,14 @@ macro_rules! select_groups {
     ($rest:literal) => {
         crate::store::query_as::<crate::groups::Group>(concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
-            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
+            "cost, registration, ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators, ",
+            "venmo, square, paypal, homegroup_online FROM groups ",
             $rest
         ))
         .on_postgres(concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, ",
             "cost, registration, CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, ",
-            "tell_facilitators FROM groups ",
+            "tell_facilitators, venmo, square, paypal, homegroup_online FROM groups ",
             $rest
         ))
     };
@@ -144,7 +150,8 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> Result<Vec<Group>> {
     select_groups!("WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
         .on_postgres(concat!(
             "SELECT id, name, topic, led_by, description, format, location, capacity, cost, registration, ",
-            "CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators FROM groups ",
+            "CAST(ends AS DATE) AS ends, home_channel, guideline, timezone, reminder_leads, tell_facilitators, ",
+            "venmo, square, paypal, homegroup_online FROM groups ",
             "WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON))) ORDER BY id"
         ))
         .bind(list)
@@ -319,4 +326,27 @@ pub(crate) async fn groups_of_member(db: impl Into<Db<'_>>, member: i64) -> Resu
         .fetch_all(db)
         .await
         .context("listing a member's groups")
+}
+
+/// The group's payment handles, as the Meeting Guide spec names them:
+/// (name to show, handle) for those it has.
+pub async fn payment_handles(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<(&'static str, String)>> {
+    type Handles = (Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Handles> = query_as("SELECT venmo, square, paypal, homegroup_online FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(db)
+        .await
+        .context("loading a group's payment handles")?;
+    let Some((venmo, square, paypal, homegroup)) = row else {
+        return Ok(Vec::new());
+    };
+    Ok([
+        ("Venmo", venmo),
+        ("Square", square),
+        ("PayPal", paypal),
+        ("Homegroup", homegroup),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
+    .collect())
 }

@@ -26,6 +26,7 @@ mod reminders;
 mod resources;
 pub mod retention;
 pub mod scheduler;
+pub mod script;
 pub mod secret;
 pub mod spec;
 pub mod store;

@@ -37,6 +37,15 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     pub group: String,
+    /// The group's payment handles, for contributions (never expected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venmo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub square: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paypal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub homegroup_online: Option<String>,
     /// `YYYY-MM-DD HH:MM:SS`, UTC.
     pub updated: String,
 }
@@ -194,6 +203,10 @@ fn entry(m: &Meeting, g: &Group, slug: String, first: NaiveDateTime, every: &Wee
         types,
         notes: (!notes.is_empty()).then(|| notes.join(" ")),
         group: plain(&g.name),
+        venmo: g.venmo.clone(),
+        square: g.square.clone(),
+        paypal: g.paypal.clone(),
+        homegroup_online: g.homegroup_online.clone(),
         // Changes with every edit, move or cancel, so finders refresh their copy.
         updated: DateTime::from_timestamp(m.changed_at, 0)
             .unwrap_or_default()

@@ -4,6 +4,10 @@
 
 use std::fmt;
 
+mod script;
+
+pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
+
 /// The roles, lowest first: each includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -162,9 +166,9 @@ macro_rules! group_card_options {
 }
 
 const GROUP_CREATE_OPTIONS: [OptSpec; 13] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
+const GROUP_EDIT_OPTIONS: [OptSpec; 19] = {
     let card: [OptSpec; 13] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 15];
+    let mut all = [req("group", "The group to edit", Kind::Group); 19];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
@@ -177,8 +181,15 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
         "Fields to empty, comma-separated: description, location, capacity, cost, registration, ends",
         Kind::Text { max: 100 },
     );
+    // The payment handles the Meeting Guide spec names, which a meeting's
+    // donation step shows (never pressing anyone).
+    all[15] = opt("venmo", "The group's Venmo handle, e.g. @group", PAYMENT);
+    all[16] = opt("square", "The group's Square Cash tag, e.g. $group", PAYMENT);
+    all[17] = opt("paypal", "The group's PayPal.me name", PAYMENT);
+    all[18] = opt("homegroup_online", "The group's Homegroup Online link or name", PAYMENT);
     all
 };
+const PAYMENT: Kind = Kind::Text { max: 100 };
 
 const GROUP: OptSpec = req(
     "group",
@@ -415,6 +426,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         who: Role::Member,
         options: &[opt("group", "Only this group's meetings", Kind::Group)],
     },
+    // The meeting itself: its script and the run of it.
+    script::MEETING_START,
+    script::MEETING_NEXT,
+    script::MEETING_BACK,
+    script::MEETING_SKIP,
+    script::MEETING_EXTEND,
+    script::MEETING_END,
+    script::MEETING_PHRASE,
+    script::SCRIPT_SHOW,
+    script::SCRIPT_EDIT,
+    script::SCRIPT_TEMPLATE,
+    script::SCRIPT_EXPORT,
+    script::SCRIPT_IMPORT,
     CommandSpec {
         name: "reminders",
         description: "Your reminder settings; with group, that group's lead times",

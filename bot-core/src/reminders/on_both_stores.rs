@@ -118,6 +118,10 @@ fn grief_circle(id: i64) -> Group {
         timezone: None,
         reminder_leads: "24h,1h".into(),
         tell_facilitators: false,
+        venmo: None,
+        square: None,
+        paypal: None,
+        homegroup_online: None,
     }
 }
 

@@ -234,3 +234,29 @@ async fn a_closed_groups_card_shows_its_link_to_its_members_alone() {
         text(&member)
     );
 }
+
+#[tokio::test]
+async fn a_groups_payment_handles_reach_its_card_and_the_feed_and_clear_away() {
+    let bot = Bot::new().await;
+    bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)
+        .await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#1 when:"2026-03-24 19:00" repeat:weekly timezone:UTC"#,
+    )
+    .await;
+
+    let card = text(&bot.say("admin", "group edit group:#1 venmo:@grief square:$grief").await);
+    let (_, entries) = feed(&bot).await;
+    bot.say("admin", "group edit group:#1 clear:venmo").await;
+    let (_, cleared) = feed(&bot).await;
+
+    assert!(
+        card.contains("Contributions: Venmo @grief · Square $grief (never expected)"),
+        "{card}"
+    );
+    assert_eq!(entries[0]["venmo"], "@grief");
+    assert_eq!(entries[0]["square"], "$grief");
+    assert!(entries[0].get("paypal").is_none(), "absent fields are left out");
+    assert!(cleared[0].get("venmo").is_none(), "{cleared:?}");
+}

@@ -24,6 +24,7 @@ pub mod parse;
 mod privacy;
 mod reminders;
 mod resources;
+pub mod roles;
 pub mod retention;
 pub mod scheduler;
 pub mod secret;

@@ -21,6 +21,8 @@ pub struct Swept {
     pub rsvps: u64,
     /// Retired groups removed with everything that was theirs.
     pub groups: u64,
+    /// Places in service roles whose term ended (the roles stay, open).
+    pub roles: u64,
 }
 
 /// Past RSVPs: of occurrences held before `?1`, where they now happen.
@@ -49,7 +51,13 @@ pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<
         .await
         .context("sweeping retired groups")?
         .rows_affected();
-    Ok(Swept { jobs, rsvps, groups })
+    let roles = crate::roles::sweep_ended(store, now).await?;
+    Ok(Swept {
+        jobs,
+        rsvps,
+        groups,
+        roles,
+    })
 }
 
 /// Deletes the RSVPs of occurrences held before `before` (Unix seconds),

@@ -115,6 +115,10 @@ pub const RESOURCE_URL_MAX: usize = 500;
 pub const RESOURCE_TOPIC_MAX: usize = 40;
 pub const RESOURCE_DESCRIPTION_MAX: usize = 300;
 pub const YES_NO: &[&str] = &["yes", "no"];
+/// The service roles a group can use (`roles::Kind` names them back).
+pub const ROLE_KINDS: &[&str] = &["chair", "cohost", "timekeeper", "secretary", "reader", "greeter"];
+/// Which place `/role release` frees.
+pub const ROLE_PLACES: &[&str] = &["holder", "backup", "role"];
 pub const CONFIRM: &[&str] = &["yes"];
 
 const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
@@ -189,6 +193,11 @@ const MEETING: OptSpec = req(
     "meeting",
     "The meeting's number, as /meeting list shows it",
     Kind::Int { min: 1, max: i64::MAX },
+);
+const ROLE: OptSpec = req(
+    "role",
+    "chair, cohost, timekeeper, secretary, reader or greeter",
+    Kind::Choice(ROLE_KINDS),
 );
 /// Which running circle, where several run: buttons always say.
 const CIRCLE: OptSpec = opt(
@@ -641,6 +650,49 @@ pub static COMMANDS: &[CommandSpec] = &[
         description: "Lowers your raised hand",
         who: Role::Member,
         options: &[CIRCLE],
+    },
+    // service roles
+    CommandSpec {
+        name: "role list",
+        description: "A group's service roles: who holds each, until when, the back-ups, the open ones",
+        who: Role::Member,
+        options: &[GROUP],
+    },
+    CommandSpec {
+        name: "role assign",
+        description: "Gives a service role (and its back-up) to members of the group, or opens it",
+        who: Role::Facilitator,
+        options: &[
+            GROUP,
+            ROLE,
+            opt("user", "Who holds it (none: the role is open to sign up)", Kind::User),
+            opt("backup", "Who steps in when the holder cannot", Kind::User),
+            opt("until", "The last day of the term (YYYY-MM-DD)", Kind::Date),
+        ],
+    },
+    CommandSpec {
+        name: "role signup",
+        description: "Takes an open service role in your group (the chair and co-host are assigned)",
+        who: Role::Member,
+        options: &[
+            GROUP,
+            ROLE,
+            opt("until", "The last day you'll serve (YYYY-MM-DD)", Kind::Date),
+        ],
+    },
+    CommandSpec {
+        name: "role release",
+        description: "Gives up your service role; facilitators free anyone's, or stop using a role",
+        who: Role::Member,
+        options: &[
+            GROUP,
+            ROLE,
+            opt(
+                "place",
+                "holder or backup (default: yours); role: the group stops using it",
+                Kind::Choice(ROLE_PLACES),
+            ),
+        ],
     },
     // resources
     CommandSpec {

@@ -1,0 +1,1 @@
+//! Service roles: the store, the gates, the commands.

@@ -22,6 +22,7 @@ mod for_groups;
 mod for_meetings;
 mod for_members;
 mod for_roles;
+mod for_scripts;
 mod voice;
 
 #[cfg(test)]

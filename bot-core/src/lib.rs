@@ -27,6 +27,7 @@ mod resources;
 pub mod roles;
 pub mod retention;
 pub mod scheduler;
+pub mod script;
 pub mod secret;
 pub mod spec;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Keeping nothing longer than needed: finished deliveries and RSVPs of
 //! meetings long past are deleted after the retention period, and a member
 //! who leaves a group takes their RSVPs to its future meetings with them.
+//! The times of meetings run from a script go the same period after they end.
 //!
 //! RSVPs belong to `meetings`; these two deletes live here so that retention
 //! reads as one policy in one place.
@@ -23,6 +24,8 @@ pub struct Swept {
     pub groups: u64,
     /// Places in service roles whose term ended (the roles stay, open).
     pub roles: u64,
+    /// Meetings run from a script, ended long ago: their steps' times.
+    pub runs: u64,
 }
 
 /// Past RSVPs: of occurrences held before `?1`, where they now happen.
@@ -52,11 +55,14 @@ pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<
         .context("sweeping retired groups")?
         .rows_affected();
     let roles = crate::roles::sweep_ended(store, now).await?;
+    // A meeting's record is its steps and their times; they go too.
+    let runs = crate::script::sweep(store, before.timestamp()).await?;
     Ok(Swept {
         jobs,
         rsvps,
         groups,
         roles,
+        runs,
     })
 }
 

@@ -77,6 +77,10 @@ pub(crate) struct Start<'a> {
     /// The voice channel or call the facilitator is in, with who is there
     /// (held in memory until now), when the platform said so.
     pub seated: Option<Seated>,
+    /// Where no voice channel or call says who is there: those who were in
+    /// the meeting's last circle, so each step's stick does not ask everyone
+    /// to join again.
+    pub carried: Vec<i64>,
 }
 
 /// A voice channel or call and its people, earliest first.
@@ -215,6 +219,16 @@ pub(crate) async fn start(
     start: &Start<'_>,
     now: DateTime<Utc>,
 ) -> Result<Response> {
+    Ok(start_numbered(store, caller, start, now).await?.1)
+}
+
+/// [`start`], with the new circle's number.
+pub(crate) async fn start_numbered(
+    store: &Store,
+    caller: &Caller<'_>,
+    start: &Start<'_>,
+    now: DateTime<Utc>,
+) -> Result<(i64, Response)> {
     let mode = start.mode.and_then(Mode::parse).unwrap_or(Mode::Round);
     let share_secs = share_secs(start.share_time)?;
     // Only Discord has server mute.
@@ -241,14 +255,21 @@ pub(crate) async fn start(
     )
     .await?;
     let sat = seat(&mut tx, caller, start.seated.as_ref(), &channel, now).await?;
-    let (state, events, people, mutes) = first_round(&mut tx, caller, &circle, (&channel, mode, &sat), now).await?;
+    let carried = if in_voice { &[][..] } else { &start.carried[..] };
+    let (state, events, people, mutes) =
+        first_round(&mut tx, caller, &circle, (&channel, mode, &sat, carried), now).await?;
     tx.commit().await.context("starting a circle")?;
     tracing::info!(circle = circle.id, community = caller.community, "circle started");
 
     let message = welcome(&circle, start, mode);
     let mut response = Response::public(message).with_effect(status_effect(&circle, &state, &people, &events, now));
     response.effects.extend(mutes);
-    Ok(response)
+    Ok((circle.id, response))
+}
+
+/// Who is present in a circle now, in join order (ended or not).
+pub(crate) async fn present(store: &Store, circle: i64) -> Result<Vec<i64>> {
+    Ok(db::load(store, circle).await?.present().map(|p| p.member).collect())
 }
 
 /// Where a new circle runs: the voice channel or call the facilitator is
@@ -332,7 +353,7 @@ async fn first_round(
     tx: &mut Tx,
     caller: &Caller<'_>,
     circle: &Circle,
-    (channel, mode, sat): (&str, Mode, &[i64]),
+    (channel, mode, sat, carried): (&str, Mode, &[i64], &[i64]),
     now: DateTime<Utc>,
 ) -> Result<(State, Vec<Event>, Vec<Person>, Vec<Effect>)> {
     let mut present = db::present_in(&mut *tx, caller.community, channel).await?;
@@ -341,6 +362,11 @@ async fn first_round(
         (since, came, member)
     });
     let mut present: Vec<i64> = present.into_iter().map(|(member, _)| member).collect();
+    for &member in carried {
+        if !present.contains(&member) {
+            present.push(member);
+        }
+    }
     if present.is_empty() {
         present.push(caller.me.id);
     }

@@ -19,6 +19,9 @@ pub(crate) static JOB_KIND: jobs::Kind = jobs::Kind::capped("circle", jobs::Subj
 
 /// The gentle notice comes this long before the end of a share (or halfway, for short ones).
 const WARN_BEFORE: i64 = 30;
+/// From shares this long, the notice comes a minute before the end, as
+/// groups' timekeepers give it.
+const MINUTE_NOTICE_FROM: i64 = 180;
 
 /// One write transaction per input: circles are read, changed and saved
 /// without another input slipping in between.
@@ -46,7 +49,11 @@ pub(super) async fn plan_timer(
     let Some(started) = DateTime::from_timestamp(started, 0) else {
         return Ok(());
     };
-    let warn_before = WARN_BEFORE.min(share / 2);
+    let warn_before = if share >= MINUTE_NOTICE_FROM {
+        60
+    } else {
+        WARN_BEFORE.min(share / 2)
+    };
     for (what, at) in [("warn", share - warn_before), ("end", share)] {
         let key = format!("circle:{}:turn:{}:{what}", circle.id, state.turn);
         jobs::put(

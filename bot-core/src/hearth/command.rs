@@ -4,8 +4,9 @@
 use chrono_tz::Tz;
 
 use crate::parse::Bound;
+use crate::script::state::Press;
 use crate::spec::CommandSpec;
-use crate::{checkins, circle, meetings, reminders, resources, roles};
+use crate::{checkins, circle, meetings, reminders, resources, roles, script};
 
 /// Every command, as the core handles it.
 pub(crate) enum Command<'a> {
@@ -139,6 +140,20 @@ pub(crate) enum MeetingCmd<'a> {
         answer: &'static str,
     },
     Calendar,
+    /// The meeting itself: a run of the group's script.
+    Start,
+    Press(Press),
+    Phrase(&'static str),
+    Script(ScriptCmd<'a>),
+}
+
+/// The `meeting script …` commands.
+pub(crate) enum ScriptCmd<'a> {
+    Show,
+    Edit(script::Edit<'a>),
+    Template(&'static str),
+    Export,
+    Import(&'a str),
 }
 
 impl<'a> Command<'a> {
@@ -269,6 +284,39 @@ impl<'a> MeetingCmd<'a> {
                 answer: b.choice("answer")?,
             },
             "meeting calendar" => MeetingCmd::Calendar,
+            "meeting start" => MeetingCmd::Start,
+            "meeting next" => MeetingCmd::Press(Press::Next),
+            "meeting back" => MeetingCmd::Press(Press::Back),
+            "meeting skip" => MeetingCmd::Press(Press::Skip),
+            "meeting extend" => MeetingCmd::Press(Press::Extend),
+            "meeting end" => MeetingCmd::Press(Press::End),
+            "meeting phrase" => MeetingCmd::Phrase(b.choice("phrase")?),
+            name if name.starts_with("meeting script ") => MeetingCmd::Script(ScriptCmd::from_bound(b)?),
+            _ => return None,
+        })
+    }
+}
+
+impl<'a> ScriptCmd<'a> {
+    fn from_bound(b: &'a Bound) -> Option<Self> {
+        Some(match b.spec.name {
+            "meeting script show" => ScriptCmd::Show,
+            "meeting script edit" => ScriptCmd::Edit(script::Edit {
+                step: b.int("step")?,
+                remove: b.choice("remove") == Some("yes"),
+                kind: b.choice("kind"),
+                title: b.text("title"),
+                minutes: b.int("minutes"),
+                text: b.text("text"),
+                link: b.text("link"),
+                excerpt: b.text("excerpt"),
+                credit: b.text("credit"),
+                mode: b.choice("mode"),
+                share_time: b.text("share_time"),
+            }),
+            "meeting script template" => ScriptCmd::Template(b.choice("template")?),
+            "meeting script export" => ScriptCmd::Export,
+            "meeting script import" => ScriptCmd::Import(b.text("toml")?),
             _ => return None,
         })
     }

@@ -8,7 +8,7 @@ use crate::meetings::{self, Meeting};
 use crate::members;
 use crate::parse::{self, Bound};
 use crate::spec::{Kind, Role};
-use crate::{circle, crisis, help, privacy, resources};
+use crate::{circle, crisis, help, privacy, resources, script};
 
 use super::command::{Command, GroupCmd};
 use super::{Ctx, Hearth};
@@ -16,6 +16,14 @@ use super::{Ctx, Hearth};
 /// The commands that act on a running circle (all of the stick's but `circle start`).
 fn acts_on_a_circle(command: &str) -> bool {
     (command.starts_with("circle ") && command != "circle start") || command.starts_with("hand ")
+}
+
+/// The commands that act on a running meeting, whose group is the one running here.
+fn acts_on_a_run(command: &str) -> bool {
+    matches!(
+        command,
+        "meeting next" | "meeting back" | "meeting skip" | "meeting extend" | "meeting end" | "meeting phrase"
+    )
 }
 
 impl Hearth {
@@ -106,9 +114,23 @@ impl Hearth {
         };
         let group = match group {
             None if acts_on_a_circle(bound.spec.name) => self.circle_group(ctx, bound).await?,
+            None if acts_on_a_run(bound.spec.name) => Some(self.running_group(ctx, bound).await?),
             group => group,
         };
         Ok((group, meeting))
+    }
+
+    /// A running meeting's commands, unnamed, mean the one meeting running
+    /// here, else the group at home here.
+    async fn running_group(&self, ctx: &Ctx<'_>, bound: &Bound) -> Result<Group> {
+        let channel = &ctx.input.place.channel;
+        match script::running_at(&self.store, ctx.community.id, channel)
+            .await?
+            .as_slice()
+        {
+            [only] => groups::by_id(&self.store, *only).await,
+            _ => groups::homed_in(&self.store, ctx.community.id, channel, bound.spec.name).await,
+        }
     }
 
     /// A running circle's commands act on the circle they mean, and answer
@@ -231,6 +253,7 @@ impl Hearth {
                     auto_advance,
                     mute_others,
                     seated: None,
+                    carried: Vec::new(),
                 };
                 self.circle_start(ctx, group, start).await?
             }

@@ -108,6 +108,10 @@ impl Hearth {
                     .await
             }
             MeetingCmd::Calendar => self.calendar(ctx, group).await,
+            MeetingCmd::Start => self.meeting_start(ctx, the_group()?).await,
+            MeetingCmd::Press(press) => self.meeting_press(ctx, the_group()?, press).await,
+            MeetingCmd::Phrase(phrase) => self.meeting_phrase(ctx, the_group()?, phrase).await,
+            MeetingCmd::Script(cmd) => self.meeting_script(ctx, the_group()?, cmd).await,
         }
     }
 

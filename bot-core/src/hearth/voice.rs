@@ -173,7 +173,7 @@ impl Hearth {
     /// The voice channel or call the caller is in, with who is there, as
     /// held in memory: the people a circle started now begins with. They
     /// join it, so they are members from here on.
-    async fn seated(&self, ctx: &Ctx<'_>) -> Result<Option<circle::Seated>> {
+    pub(super) async fn seated(&self, ctx: &Ctx<'_>) -> Result<Option<circle::Seated>> {
         let place = &ctx.input.place;
         let Some(channel) = self
             .voice

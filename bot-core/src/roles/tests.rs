@@ -265,3 +265,63 @@ impl Bot {
         crate::Clock::now(&self.clock)
     }
 }
+
+#[tokio::test]
+async fn the_chairs_back_up_is_told_once_when_the_meeting_has_not_started_five_minutes_in() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    let (scheduler, seen) = recording(&bot);
+    weekly_from_21_march(&bot).await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben").await;
+    bot.say("fran", "meeting script template group:#1 template:general").await;
+
+    // 21 March: nobody starts it. 28 March: the chair starts it on time.
+    scheduler.advance(&bot.clock, at("2026-03-28T18:58:00Z")).await.unwrap();
+    let started = bot.say("fran", "meeting start group:#1").await;
+    scheduler.advance(&bot.clock, at("2026-03-28T20:00:00Z")).await.unwrap();
+
+    let store = bot.hearth.store();
+    let (first, second) = (at("2026-03-21T19:00:00Z"), at("2026-03-28T19:00:00Z"));
+    assert!(!late::started(store, 1, first.timestamp()).await.unwrap());
+    assert!(late::started(store, 1, second.timestamp()).await.unwrap(), "{}", text(&started));
+    let seen = seen.lock().unwrap();
+    let ben = dm_to(&seen, "ben");
+    assert_eq!(ben.len(), 1, "{ben:?}");
+    assert_eq!(ben[0].0, at("2026-03-21T19:05:00Z"));
+    let told = plain(ben[0].1);
+    assert!(told.contains("Grief circle hasn't started yet"), "{told}");
+    assert!(told.contains("@ann has not started it on Hearth five minutes on"), "{told}");
+    assert!(told.contains("You're the chair's back-up"), "{told}");
+    assert!(
+        dm_to(&seen, "ann").iter().all(|(_, d)| !plain(d).contains("hasn't started")),
+        "the chair is not told"
+    );
+}
+
+#[tokio::test]
+async fn no_back_up_no_check_and_a_cancelled_meeting_tells_nobody() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    let (scheduler, seen) = recording(&bot);
+    weekly_from_21_march(&bot).await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann").await;
+    let planned = |bot: &Bot| {
+        let store = bot.hearth.store().clone();
+        async move {
+            crate::store::query_scalar::<i64>("SELECT COUNT(*) FROM jobs WHERE kind = 'chair_late'")
+                .fetch_one(&store)
+                .await
+                .unwrap()
+        }
+    };
+    let without = planned(&bot).await;
+    bot.say("fran", "role assign group:#1 role:chair backup:ben").await;
+    let with = planned(&bot).await;
+    bot.say("admin", "meeting cancel meeting:1 occurrence:2026-03-21").await;
+
+    scheduler.advance(&bot.clock, at("2026-03-22T00:00:00Z")).await.unwrap();
+
+    assert_eq!(without, 0);
+    assert!(with >= 1, "one check per occurrence within the horizon: {with}");
+    assert!(dm_to(&seen.lock().unwrap(), "ben").iter().all(|(_, d)| !plain(d).contains("hasn't started")));
+}

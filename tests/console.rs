@@ -1597,6 +1597,11 @@ fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_whe
             && !d.contains("19:05")),
         "ben holds no role, only the back-up's place: {deliveries:?}"
     );
+    assert!(
+        out.contains("-> DM ann  [Sat 21 Mar 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's chair."),
+        "{out}"
+    );
+    assert!(out.contains("-> DM cat  [Sat 21 Mar 2026 18:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's timekeeper."));
     let late = answer_to(out, "/wait 5m");
     assert!(
         late.contains("-> DM ben  [Sat 21 Mar 2026 19:05 UTC]\n   == Grief circle hasn't started yet =="),

@@ -297,3 +297,56 @@ pub async fn left_group(db: impl Into<Db<'_>>, group: i64, member: i64) -> Resul
         .context("freeing a leaver's roles")?
         .rows_affected())
 }
+
+/// The roles each of `members` holds (not backs up), by (group, member),
+/// with their terms' last days: what a reminder to them says. One query
+/// for a whole batch.
+pub async fn held_by(
+    store: &crate::store::Store,
+    members: &[i64],
+) -> Result<std::collections::HashMap<(i64, i64), Vec<(Kind, Option<NaiveDate>)>>> {
+    let mut out: std::collections::HashMap<(i64, i64), Vec<(Kind, Option<NaiveDate>)>> = Default::default();
+    if members.is_empty() {
+        return Ok(out);
+    }
+    let list = serde_json::to_string(members).context("listing members")?;
+    let rows: Vec<(i64, i64, String, Option<String>)> = query_as(
+        "SELECT group_id, member_id, kind, last_day FROM role_holders
+         WHERE backup = ? AND member_id IN (SELECT value FROM json_each(?))",
+    )
+    .on_postgres(
+        "SELECT group_id, member_id, kind, last_day FROM role_holders
+         WHERE backup = ? AND member_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(? AS JSON)))",
+    )
+    .bind(false)
+    .bind(list)
+    .fetch_all(store)
+    .await
+    .context("reading members' roles")?;
+    for (group, member, kind, last_day) in rows {
+        if let Some(kind) = Kind::parse(&kind) {
+            out.entry((group, member)).or_default().push((kind, day_of(last_day.as_deref())));
+        }
+    }
+    for kinds in out.values_mut() {
+        kinds.sort_by_key(|(k, _)| *k);
+    }
+    Ok(out)
+}
+
+/// The line a holder's reminder opens with: the roles they hold on `day`.
+pub fn reminder_line(held: &[(Kind, Option<NaiveDate>)], day: NaiveDate) -> Option<crate::message::Line> {
+    let names: Vec<&str> = held
+        .iter()
+        .filter(|(_, last)| last.is_none_or(|l| day <= l))
+        .map(|(k, _)| k.name())
+        .collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(crate::message::Line::text(format!("You're this meeting's {one}."))),
+        [first @ .., last] => Some(crate::message::Line::text(format!(
+            "You're this meeting's {} and {last}.",
+            first.join(", ")
+        ))),
+    }
+}

@@ -1575,7 +1575,8 @@ fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_whe
             .contains("@cat is Grief circle's timekeeper. Thank you for your service.")
     );
     assert!(
-        answer_to(out, "/role signup group:#1 role:chair").contains("The chair is chosen by Grief circle's facilitators")
+        answer_to(out, "/role signup group:#1 role:chair")
+            .contains("The chair is chosen by Grief circle's facilitators")
     );
     // The holders' reminders: ann's at her own 2 hours; cat's at the group's 24 hours and 1 hour.
     let deliveries = scheduled_deliveries(out);
@@ -1593,21 +1594,29 @@ fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_whe
         "{deliveries:?}"
     );
     assert!(
-        !deliveries.iter().any(|d| d.starts_with("-> DM ben  [Sat 21 Mar 2026 1")
-            && !d.contains("19:05")),
+        !deliveries
+            .iter()
+            .any(|d| d.starts_with("-> DM ben  [Sat 21 Mar 2026 1") && !d.contains("19:05")),
         "ben holds no role, only the back-up's place: {deliveries:?}"
     );
     assert!(
-        out.contains("-> DM ann  [Sat 21 Mar 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's chair."),
+        out.contains(
+            "-> DM ann  [Sat 21 Mar 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's chair."
+        ),
         "{out}"
     );
-    assert!(out.contains("-> DM cat  [Sat 21 Mar 2026 18:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's timekeeper."));
+    assert!(out.contains(
+        "-> DM cat  [Sat 21 Mar 2026 18:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's timekeeper."
+    ));
     let late = answer_to(out, "/wait 5m");
     assert!(
         late.contains("-> DM ben  [Sat 21 Mar 2026 19:05 UTC]\n   == Grief circle hasn't started yet =="),
         "{late}"
     );
-    assert!(late.contains("@ann has not started it on Hearth five minutes on."), "{late}");
+    assert!(
+        late.contains("@ann has not started it on Hearth five minutes on."),
+        "{late}"
+    );
     assert!(
         answer_to(out, "cat@#general> /meeting next group:#1").contains("Only"),
         "the timekeeper cannot press the chair's buttons"

@@ -177,6 +177,18 @@ fn day_of(text: Option<&str>) -> Option<NaiveDate> {
     text.and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
 
+/// A place in a role as stored, with its member.
+#[derive(sqlx::FromRow)]
+struct PlaceRow {
+    kind: String,
+    backup: bool,
+    last_day: Option<String>,
+    id: i64,
+    external_id: String,
+    display_name: String,
+    timezone: Option<String>,
+}
+
 /// The roles `group` uses, in [`Kind::ALL`]'s order, with their places as
 /// they are on `day`.
 pub async fn of_group(db: impl Into<Db<'_>>, group: i64, day: NaiveDate) -> Result<Vec<Holding>> {
@@ -186,7 +198,7 @@ pub async fn of_group(db: impl Into<Db<'_>>, group: i64, day: NaiveDate) -> Resu
         .fetch_all(&mut db)
         .await
         .context("listing a group's roles")?;
-    let places: Vec<(String, bool, Option<String>, i64, String, String, Option<String>)> = query_as(
+    let places: Vec<PlaceRow> = query_as(
         "SELECT h.kind, h.backup, h.last_day, m.id, m.external_id, m.display_name, m.timezone
          FROM role_holders h JOIN members m ON m.id = h.member_id WHERE h.group_id = ?",
     )
@@ -203,23 +215,23 @@ pub async fn of_group(db: impl Into<Db<'_>>, group: i64, day: NaiveDate) -> Resu
             backup: None,
         })
         .collect();
-    for (kind, backup, last_day, id, external_id, display_name, timezone) in places {
-        let Some(holding) = out.iter_mut().find(|h| h.kind.name() == kind) else {
+    for row in places {
+        let Some(holding) = out.iter_mut().find(|h| h.kind.name() == row.kind) else {
             continue;
         };
         let place = Place {
             member: Member {
-                id,
-                external_id,
-                display_name,
-                timezone,
+                id: row.id,
+                external_id: row.external_id,
+                display_name: row.display_name,
+                timezone: row.timezone,
             },
-            last_day: day_of(last_day.as_deref()),
+            last_day: day_of(row.last_day.as_deref()),
         };
         if !place.covers(day) {
             continue;
         }
-        if backup {
+        if row.backup {
             holding.backup = Some(place);
         } else {
             holding.holder = Some(place);
@@ -256,7 +268,13 @@ pub async fn holders_of_group(
     for (member, last_day) in rows {
         let last = day_of(last_day.as_deref());
         match out.last_mut() {
-            Some((m, l)) if *m == member => *l = if l.is_none() || last.is_none() { None } else { (*l).max(last) },
+            Some((m, l)) if *m == member => {
+                *l = if l.is_none() || last.is_none() {
+                    None
+                } else {
+                    (*l).max(last)
+                }
+            }
             _ => out.push((member, last)),
         }
     }
@@ -277,7 +295,10 @@ pub async fn has_chair_backup(db: impl Into<Db<'_>>, group: i64) -> Result<bool>
 /// Retention: places whose term ended more than a day ago (a day of slack
 /// for the group's zone) are let go; the roles stay, open.
 pub async fn sweep_ended(store: &crate::store::Store, now: DateTime<Utc>) -> Result<u64> {
-    let before = (now - chrono::Duration::days(1)).date_naive().format("%Y-%m-%d").to_string();
+    let before = (now - chrono::Duration::days(1))
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
     Ok(crate::store::query("DELETE FROM role_holders WHERE last_day < ?")
         .bind(before)
         .execute(store)
@@ -289,23 +310,25 @@ pub async fn sweep_ended(store: &crate::store::Store, now: DateTime<Utc>) -> Res
 /// A member left `group`: the places they held in its roles are open again,
 /// in the caller's write.
 pub async fn left_group(db: impl Into<Db<'_>>, group: i64, member: i64) -> Result<u64> {
-    Ok(crate::store::query("DELETE FROM role_holders WHERE group_id = ? AND member_id = ?")
-        .bind(group)
-        .bind(member)
-        .execute(db)
-        .await
-        .context("freeing a leaver's roles")?
-        .rows_affected())
+    Ok(
+        crate::store::query("DELETE FROM role_holders WHERE group_id = ? AND member_id = ?")
+            .bind(group)
+            .bind(member)
+            .execute(db)
+            .await
+            .context("freeing a leaver's roles")?
+            .rows_affected(),
+    )
 }
+
+/// The roles members hold, by (group, member), each with its term's last day.
+pub type Held = std::collections::HashMap<(i64, i64), Vec<(Kind, Option<NaiveDate>)>>;
 
 /// The roles each of `members` holds (not backs up), by (group, member),
 /// with their terms' last days: what a reminder to them says. One query
 /// for a whole batch.
-pub async fn held_by(
-    store: &crate::store::Store,
-    members: &[i64],
-) -> Result<std::collections::HashMap<(i64, i64), Vec<(Kind, Option<NaiveDate>)>>> {
-    let mut out: std::collections::HashMap<(i64, i64), Vec<(Kind, Option<NaiveDate>)>> = Default::default();
+pub async fn held_by(store: &crate::store::Store, members: &[i64]) -> Result<Held> {
+    let mut out = Held::new();
     if members.is_empty() {
         return Ok(out);
     }
@@ -325,7 +348,9 @@ pub async fn held_by(
     .context("reading members' roles")?;
     for (group, member, kind, last_day) in rows {
         if let Some(kind) = Kind::parse(&kind) {
-            out.entry((group, member)).or_default().push((kind, day_of(last_day.as_deref())));
+            out.entry((group, member))
+                .or_default()
+                .push((kind, day_of(last_day.as_deref())));
         }
     }
     for kinds in out.values_mut() {

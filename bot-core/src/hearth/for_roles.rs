@@ -14,7 +14,12 @@ use super::{Ctx, Hearth, the_group};
 
 impl Hearth {
     /// Routes a `role …` command.
-    pub(super) async fn run_role(&self, ctx: &Ctx<'_>, command: RoleCmd<'_>, group: Option<&Group>) -> Result<Response> {
+    pub(super) async fn run_role(
+        &self,
+        ctx: &Ctx<'_>,
+        command: RoleCmd<'_>,
+        group: Option<&Group>,
+    ) -> Result<Response> {
         let group = the_group(group)?;
         let now = ctx.now;
         match command {

@@ -235,7 +235,7 @@ struct Batch {
     /// (group, member) for the batch's recipients: who may see a link.
     memberships: HashSet<(i64, i64)>,
     /// The roles the batch's recipients hold, by (group, member).
-    roles: HashMap<(i64, i64), Vec<(crate::roles::Kind, Option<chrono::NaiveDate>)>>,
+    roles: crate::roles::Held,
     /// Cancelled (None) and moved (Some) occurrences among the batch's.
     exceptions: HashMap<(i64, i64), Option<i64>>,
     /// For each (series, occurrence, recipient) of a reminder in the batch,

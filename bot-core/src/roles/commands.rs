@@ -33,9 +33,12 @@ pub(crate) fn list(group: &Group, roles: &[Holding]) -> Message {
     let mut message = Message::titled(format!("Service roles: {}", group.name));
     if roles.is_empty() {
         return message.line(
-            Line::text(format!("{} uses no service roles yet. A facilitator adds one with ", group.name))
-                .cmd(format!("role assign group:#{} role:chair", group.id))
-                .t("."),
+            Line::text(format!(
+                "{} uses no service roles yet. A facilitator adds one with ",
+                group.name
+            ))
+            .cmd(format!("role assign group:#{} role:chair", group.id))
+            .t("."),
         );
     }
     for holding in roles {
@@ -163,7 +166,10 @@ pub(crate) async fn assign(
             return Err(refused(
                 Line::new()
                     .push(mention(person))
-                    .t(format!(" isn't in {}: a role goes to one of its members. Add them with ", group.name))
+                    .t(format!(
+                        " isn't in {}: a role goes to one of its members. Add them with ",
+                        group.name
+                    ))
                     .cmd(format!("group join group:#{} user:{}", group.id, person.external_id))
                     .t(" first."),
             ));
@@ -174,12 +180,14 @@ pub(crate) async fn assign(
     let mut said = false;
     if let Some(h) = asked.holder {
         seat(&mut db, (group.id, asked.kind, false), h.id, asked.last_day, now).await?;
-        let term = asked.last_day.map_or(String::new(), |d| format!(" until {}", d.format("%a %-d %b %Y")));
-        message = message.line(
-            Line::new()
-                .push(mention(h))
-                .t(format!(" is {}'s {}{term}.", group.name, asked.kind.name())),
-        );
+        let term = asked
+            .last_day
+            .map_or(String::new(), |d| format!(" until {}", d.format("%a %-d %b %Y")));
+        message = message.line(Line::new().push(mention(h)).t(format!(
+            " is {}'s {}{term}.",
+            group.name,
+            asked.kind.name()
+        )));
         message.pings.push(h.external_id.clone());
         said = true;
     }
@@ -190,11 +198,11 @@ pub(crate) async fn assign(
             None => asked.last_day.or(holder_last_day(&mut db, group.id, asked.kind).await?),
         };
         seat(&mut db, (group.id, asked.kind, true), b.id, last_day, now).await?;
-        message = message.line(
-            Line::new()
-                .push(mention(b))
-                .t(format!(" backs up {}'s {}.", group.name, asked.kind.name())),
-        );
+        message = message.line(Line::new().push(mention(b)).t(format!(
+            " backs up {}'s {}.",
+            group.name,
+            asked.kind.name()
+        )));
         message.pings.push(b.external_id.clone());
         said = true;
     }

@@ -66,7 +66,9 @@ async fn due(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>
     if meeting.cancelled || moved || over || started(store, meeting.id, job.occurrence).await? {
         return Ok(None);
     }
-    let day = start.with_timezone(&super::zone(store, meeting.group_id).await?).date_naive();
+    let day = start
+        .with_timezone(&super::zone(store, meeting.group_id).await?)
+        .date_naive();
     let roles = of_group(store, meeting.group_id, day).await?;
     let Some(chair) = roles.into_iter().find(|h| h.kind == Role::Chair) else {
         return Ok(None);
@@ -79,7 +81,9 @@ async fn due(store: &Store, job: &Job, now: DateTime<Utc>) -> Result<Option<Due>
     };
     let group = crate::groups::by_id(store, meeting.group_id).await?;
     let zone = backup.member.zone().unwrap_or(meeting.zone());
-    let mut chair_line = Line::text("It began at ").push(Span::Time { at: start, zone }).t(" and ");
+    let mut chair_line = Line::text("It began at ")
+        .push(Span::Time { at: start, zone })
+        .t(" and ");
     chair_line = match &chair.holder {
         Some(p) => chair_line.push(Span::User {
             id: p.member.external_id.clone(),

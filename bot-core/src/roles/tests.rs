@@ -14,8 +14,10 @@ async fn two_groups(bot: &Bot) {
         .await;
     bot.say("admin", r#"group create name:"Other circle" topic:loss led_by:peer"#)
         .await;
-    bot.say("admin", "group facilitator group:#1 user:fran action:add").await;
-    bot.say("admin", "group facilitator group:#2 user:olga action:add").await;
+    bot.say("admin", "group facilitator group:#1 user:fran action:add")
+        .await;
+    bot.say("admin", "group facilitator group:#2 user:olga action:add")
+        .await;
     for who in ["ann", "ben", "cat"] {
         bot.say(who, "group join group:#1").await;
     }
@@ -41,13 +43,19 @@ async fn a_facilitator_assigns_a_chair_and_back_up_and_the_list_shows_terms_open
     two_groups(&bot).await;
 
     let assigned = bot
-        .say("fran", "role assign group:#1 role:chair user:ann backup:ben until:2026-06-30")
+        .say(
+            "fran",
+            "role assign group:#1 role:chair user:ann backup:ben until:2026-06-30",
+        )
         .await;
     let opened = bot.say("fran", "role assign group:#1 role:timekeeper").await;
     let listed = bot.say("cat", "role list group:#1").await;
 
     let said = text(&assigned);
-    assert!(said.contains("@ann is Grief circle's chair until Tue 30 Jun 2026."), "{said}");
+    assert!(
+        said.contains("@ann is Grief circle's chair until Tue 30 Jun 2026."),
+        "{said}"
+    );
     assert!(said.contains("@ben backs up Grief circle's chair."), "{said}");
     let pings = &assigned.reply.as_ref().unwrap().message.pings;
     assert_eq!(pings, &vec!["ann".to_string(), "ben".to_string()]);
@@ -58,9 +66,16 @@ async fn a_facilitator_assigns_a_chair_and_back_up_and_the_list_shows_terms_open
         "{list}"
     );
     assert!(list.contains("Timekeeper: open"), "{list}");
-    assert!(list.contains("Not used here: cohost, secretary, reader, greeter."), "{list}");
+    assert!(
+        list.contains("Not used here: cohost, secretary, reader, greeter."),
+        "{list}"
+    );
     let buttons = &listed.reply.as_ref().unwrap().message.buttons;
-    assert_eq!(buttons.len(), 1, "the chair is taken; only the open timekeeper has a button");
+    assert_eq!(
+        buttons.len(),
+        1,
+        "the chair is taken; only the open timekeeper has a button"
+    );
     assert_eq!(buttons[0].command, "role signup group:#1 role:timekeeper");
 }
 
@@ -76,8 +91,12 @@ async fn members_and_other_groups_facilitators_cannot_assign_and_nothing_changes
         bot.say("ann", "role signup group:#1 role:chair").await
     };
     let outsider = bot.say("fran", "role assign group:#1 role:reader user:zed").await;
-    let same = bot.say("fran", "role assign group:#1 role:reader user:ann backup:ann").await;
-    let past = bot.say("fran", "role assign group:#1 role:reader user:ann until:2026-01-01").await;
+    let same = bot
+        .say("fran", "role assign group:#1 role:reader user:ann backup:ann")
+        .await;
+    let past = bot
+        .say("fran", "role assign group:#1 role:reader user:ann until:2026-01-01")
+        .await;
     let bad = bot.say("fran", "role assign group:#1 role:boss user:ann").await;
 
     assert!(
@@ -87,10 +106,22 @@ async fn members_and_other_groups_facilitators_cannot_assign_and_nothing_changes
     );
     assert!(text(&other_facilitator).contains("Only a facilitator of Grief circle"));
     assert!(text(&sign_up_chair).contains("The chair is chosen by Grief circle's facilitators"));
-    assert!(text(&outsider).contains("@zed isn't in Grief circle"), "{}", text(&outsider));
+    assert!(
+        text(&outsider).contains("@zed isn't in Grief circle"),
+        "{}",
+        text(&outsider)
+    );
     assert!(text(&same).contains("must be two people"));
-    assert!(text(&past).contains("until is before today (2026-03-19)"), "{}", text(&past));
-    assert!(text(&bad).contains("role must be one of: chair, cohost"), "{}", text(&bad));
+    assert!(
+        text(&past).contains("until is before today (2026-03-19)"),
+        "{}",
+        text(&past)
+    );
+    assert!(
+        text(&bad).contains("role must be one of: chair, cohost"),
+        "{}",
+        text(&bad)
+    );
     let roles = roles_of(&bot).await;
     assert_eq!(roles.len(), 1, "only the chair, opened by fran");
     assert!(roles[0].holder.is_none() && roles[0].backup.is_none());
@@ -104,7 +135,9 @@ async fn a_member_signs_up_for_an_open_role_once_and_only_in_their_own_group() {
 
     let not_used = bot.say("ann", "role signup group:#1 role:reader").await;
     let outsider = bot.say("zed", "role signup group:#1 role:timekeeper").await;
-    let taken = bot.say("ann", "role signup group:#1 role:timekeeper until:2026-04-30").await;
+    let taken = bot
+        .say("ann", "role signup group:#1 role:timekeeper until:2026-04-30")
+        .await;
     let again = bot.say("ben", "role signup group:#1 role:timekeeper").await;
     let mine = bot.say("ann", "role signup group:#1 role:timekeeper").await;
 
@@ -119,9 +152,15 @@ async fn a_member_signs_up_for_an_open_role_once_and_only_in_their_own_group() {
     assert!(text(&mine).contains("You are Grief circle's timekeeper already."));
     let ann = member(&bot, "ann").await;
     let store = bot.hearth.store();
-    assert!(holds(store, 1, ann, Kind::Timekeeper, at("2026-04-30T20:00:00Z")).await.unwrap());
     assert!(
-        !holds(store, 1, ann, Kind::Timekeeper, at("2026-05-01T00:00:00Z")).await.unwrap(),
+        holds(store, 1, ann, Kind::Timekeeper, at("2026-04-30T20:00:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !holds(store, 1, ann, Kind::Timekeeper, at("2026-05-01T00:00:00Z"))
+            .await
+            .unwrap(),
         "the term ended"
     );
 }
@@ -130,21 +169,27 @@ async fn a_member_signs_up_for_an_open_role_once_and_only_in_their_own_group() {
 async fn an_open_role_whose_term_ended_can_be_signed_up_for_again() {
     let bot = Bot::new().await;
     two_groups(&bot).await;
-    bot.say("fran", "role assign group:#1 role:greeter user:ann until:2026-03-20").await;
+    bot.say("fran", "role assign group:#1 role:greeter user:ann until:2026-03-20")
+        .await;
 
     let before = bot.say("ben", "role signup group:#1 role:greeter").await;
     bot.clock.set(at("2026-03-21T10:00:00Z"));
     let after = bot.say("ben", "role signup group:#1 role:greeter").await;
 
     assert!(text(&before).contains("Someone holds"));
-    assert!(text(&after).contains("@ben is Grief circle's greeter."), "{}", text(&after));
+    assert!(
+        text(&after).contains("@ben is Grief circle's greeter."),
+        "{}",
+        text(&after)
+    );
 }
 
 #[tokio::test]
 async fn only_the_chair_moves_steps_and_the_chair_or_timekeeper_extends() {
     let bot = Bot::new().await;
     two_groups(&bot).await;
-    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben").await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
     bot.say("fran", "role assign group:#1 role:timekeeper user:cat").await;
     let (ann, ben, cat, fran) = (
         member(&bot, "ann").await,
@@ -165,14 +210,18 @@ async fn only_the_chair_moves_steps_and_the_chair_or_timekeeper_extends() {
     ] {
         assert_eq!(may(store, 1, who, gate, now).await.unwrap(), may_do, "{who} {gate:?}");
     }
-    assert!(!may(store, 2, ann, Gate::MoveSteps, now).await.unwrap(), "only in her own group");
+    assert!(
+        !may(store, 2, ann, Gate::MoveSteps, now).await.unwrap(),
+        "only in her own group"
+    );
 }
 
 #[tokio::test]
 async fn the_holder_and_back_up_release_their_own_places_a_facilitator_frees_any_and_others_cannot() {
     let bot = Bot::new().await;
     two_groups(&bot).await;
-    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben").await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
 
     let stranger = bot.say("cat", "role release group:#1 role:chair").await;
     let backup = bot.say("ben", "role release group:#1 role:chair").await;
@@ -197,16 +246,32 @@ async fn the_holder_and_back_up_release_their_own_places_a_facilitator_frees_any
 async fn leaving_the_group_or_forgetme_frees_a_members_places_and_mydata_shows_them() {
     let bot = Bot::new().await;
     two_groups(&bot).await;
-    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben").await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
     bot.say("fran", "role assign group:#1 role:reader user:cat").await;
 
     let mydata = bot.say("ann", "mydata").await;
     bot.say("cat", "group leave group:#1").await;
     bot.say("ann", "forgetme confirm:yes").await;
 
-    assert!(text(&mydata).contains("Service roles you hold or back up: 1."), "{}", text(&mydata));
-    let file = &mydata.reply.as_ref().unwrap().message.attachment.as_ref().unwrap().content;
-    assert!(file.contains("\"role_holders\"") && file.contains("\"chair\""), "{file}");
+    assert!(
+        text(&mydata).contains("Service roles you hold or back up: 1."),
+        "{}",
+        text(&mydata)
+    );
+    let file = &mydata
+        .reply
+        .as_ref()
+        .unwrap()
+        .message
+        .attachment
+        .as_ref()
+        .unwrap()
+        .content;
+    assert!(
+        file.contains("\"role_holders\"") && file.contains("\"chair\""),
+        "{file}"
+    );
     let roles = roles_of(&bot).await;
     let chair = roles.iter().find(|h| h.kind == Kind::Chair).unwrap();
     assert!(chair.holder.is_none(), "ann's place went with her");
@@ -215,7 +280,10 @@ async fn leaving_the_group_or_forgetme_frees_a_members_places_and_mydata_shows_t
     assert!(reader.holder.is_none(), "cat left the group");
 }
 
-fn dm_to<'a>(seen: &'a [(chrono::DateTime<chrono::Utc>, Delivery)], user: &str) -> Vec<(chrono::DateTime<chrono::Utc>, &'a Delivery)> {
+fn dm_to<'a>(
+    seen: &'a [(chrono::DateTime<chrono::Utc>, Delivery)],
+    user: &str,
+) -> Vec<(chrono::DateTime<chrono::Utc>, &'a Delivery)> {
     seen.iter()
         .filter(|(_, d)| matches!(&d.effect, Effect::Dm { user: u, .. } if u == user))
         .map(|(t, d)| (*t, d))
@@ -241,7 +309,8 @@ async fn a_role_holder_is_reminded_once_with_their_own_leads_and_quiet_hours() {
     bot.say("cat", "reminders leads:24h quiet:18:00-08:00").await;
     bot.say("ann", "meeting rsvp meeting:1 answer:yes").await;
     bot.say("fran", "role assign group:#1 role:chair user:ann").await;
-    bot.say("fran", "role assign group:#1 role:timekeeper user:cat until:2026-03-21").await;
+    bot.say("fran", "role assign group:#1 role:timekeeper user:cat until:2026-03-21")
+        .await;
     bot.say("ben", "role assign group:#1 role:reader").await;
 
     scheduler.advance(&bot.clock, at("2026-03-29T00:00:00Z")).await.unwrap();
@@ -272,8 +341,10 @@ async fn the_chairs_back_up_is_told_once_when_the_meeting_has_not_started_five_m
     two_groups(&bot).await;
     let (scheduler, seen) = recording(&bot);
     weekly_from_21_march(&bot).await;
-    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben").await;
-    bot.say("fran", "meeting script template group:#1 template:general").await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
+    bot.say("fran", "meeting script template group:#1 template:general")
+        .await;
 
     // 21 March: nobody starts it. 28 March: the chair starts it on time.
     scheduler.advance(&bot.clock, at("2026-03-28T18:58:00Z")).await.unwrap();
@@ -283,17 +354,26 @@ async fn the_chairs_back_up_is_told_once_when_the_meeting_has_not_started_five_m
     let store = bot.hearth.store();
     let (first, second) = (at("2026-03-21T19:00:00Z"), at("2026-03-28T19:00:00Z"));
     assert!(!late::started(store, 1, first.timestamp()).await.unwrap());
-    assert!(late::started(store, 1, second.timestamp()).await.unwrap(), "{}", text(&started));
+    assert!(
+        late::started(store, 1, second.timestamp()).await.unwrap(),
+        "{}",
+        text(&started)
+    );
     let seen = seen.lock().unwrap();
     let ben = dm_to(&seen, "ben");
     assert_eq!(ben.len(), 1, "{ben:?}");
     assert_eq!(ben[0].0, at("2026-03-21T19:05:00Z"));
     let told = plain(ben[0].1);
     assert!(told.contains("Grief circle hasn't started yet"), "{told}");
-    assert!(told.contains("@ann has not started it on Hearth five minutes on"), "{told}");
+    assert!(
+        told.contains("@ann has not started it on Hearth five minutes on"),
+        "{told}"
+    );
     assert!(told.contains("You're the chair's back-up"), "{told}");
     assert!(
-        dm_to(&seen, "ann").iter().all(|(_, d)| !plain(d).contains("hasn't started")),
+        dm_to(&seen, "ann")
+            .iter()
+            .all(|(_, d)| !plain(d).contains("hasn't started")),
         "the chair is not told"
     );
 }
@@ -323,5 +403,9 @@ async fn no_back_up_no_check_and_a_cancelled_meeting_tells_nobody() {
 
     assert_eq!(without, 0);
     assert!(with >= 1, "one check per occurrence within the horizon: {with}");
-    assert!(dm_to(&seen.lock().unwrap(), "ben").iter().all(|(_, d)| !plain(d).contains("hasn't started")));
+    assert!(
+        dm_to(&seen.lock().unwrap(), "ben")
+            .iter()
+            .all(|(_, d)| !plain(d).contains("hasn't started"))
+    );
 }

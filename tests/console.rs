@@ -1622,3 +1622,139 @@ fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_whe
         "the timekeeper cannot press the chair's buttons"
     );
 }
+
+/// The first half of a templated meeting, up to its open sharing: the
+/// opening, the guidelines and a check-in round with a pass.
+const MEETING_FIRST_HALF: &str = r#"
+/group create name:"Grief circle" topic:grief led_by:peer guideline:"What is said here stays here."
+/group facilitator group:"Grief circle" user:fay action:add
+/group edit group:"Grief circle" venmo:@griefcircle paypal:griefcircle
+/meeting script template template:general
+/meeting script edit step:4 remove:yes
+/meeting script edit step:6 remove:yes
+/as fay
+/meeting start
+/as mo
+/meeting next
+/as fay
+/wait 3m
+/meeting next
+/wait 2m
+/meeting next
+/as mo
+/circle join
+/as sam
+/circle join
+/as fay
+/wait 1m
+/circle next
+/as mo
+/circle pass
+/as sam
+/wait 1m
+/circle next
+/as fay
+/meeting next
+"#;
+
+/// The second half, after a restart: timed shares with the one-minute
+/// notice and "time", a quick phrase, +2 min, the donation, a check-out
+/// round and the closing.
+const MEETING_SECOND_HALF: &str = r#"
+/hand raise
+/as mo
+/hand raise
+/as fay
+/wait 2m
+/circle next
+/as mo
+/wait 4m
+/as fay
+/meeting phrase phrase:own_experience
+/as mo
+/circle next
+/as fay
+/meeting extend
+/meeting next
+/wait 2m
+/meeting next
+/circle pass
+/as mo
+/circle pass
+/as sam
+/wait 1m
+/circle next
+/as fay
+/meeting next
+/wait 2m
+/meeting next
+"#;
+
+#[test]
+fn a_templated_meeting_runs_step_by_step_with_the_panel_for_the_chair_alone_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = console_as_at(dir.path(), "admin", "2026-03-19T19:00:00Z", MEETING_FIRST_HALF);
+    let second = console_as_at(dir.path(), "fay", "2026-03-19T19:09:00Z", MEETING_SECOND_HALF);
+
+    assert!(first.success && second.success, "{}{}", first.stderr, second.stderr);
+    let out = format!("{}{}", first.stdout, second.stdout);
+    // The room reads each step in order, the talking stick doing the rounds and shares.
+    in_order(
+        &out,
+        &[
+            "-> #general\n   == Grief circle · Welcome ==",
+            "-> #general\n   == Grief circle · Our guidelines ==\n   What is said here stays here.",
+            "-> #general\n   == Grief circle · Check-in ==",
+            "Round: we go around in the order people joined",
+            "mo passed — that's always okay.",
+            "-> #general\n   == Grief circle · Open sharing ==",
+            "Queue: raise a hand to speak",
+            "Each share has 4 min",
+            // The restart: the second process goes on with the same stick.
+            "fay@#general> /hand raise\n-> #general (private: only fay sees this)\n   fay raised a hand.\n   @fay has the stick.",
+            "-> #general  [Thu 19 Mar 2026 19:14 UTC]\n   @mo, about 1 min left — no rush, just a gentle heads-up.",
+            "-> #general  [Thu 19 Mar 2026 19:15 UTC]\n   @mo, your share time is up. Finish your thought; /circle next hands the stick on when you're ready.",
+            "-> #general\n   Could you share that as your own experience?",
+            "mo@#general> /circle next\n-> #general (private: only mo sees this)\n   Thank you, mo.",
+            "-> #general\n   == Grief circle · Supporting the group ==\n   This group is kept going by what members choose to give. There's no need to give anything, and nobody is told who did.\n   Venmo: @griefcircle\n   PayPal: griefcircle",
+            "-> #general\n   == Grief circle · Check-out ==",
+            "fay passed — that's always okay.",
+            "mo passed — that's always okay.",
+            "-> #general\n   == Grief circle · Closing ==",
+            "-> #general\n   == Grief circle ==\n   The meeting has ended. Thank you all for being here.",
+        ],
+    );
+    // The chair's panel follows every step, privately, and picks up after the restart.
+    in_order(
+        &out,
+        &[
+            "fay@#general> /meeting start\n-> #general (private: only fay sees this)\n   == Your panel · Grief circle · step 1 of 7 ==",
+            "== Your panel · Grief circle · step 2 of 7 ==",
+            "== Your panel · Grief circle · step 3 of 7 ==",
+            "== Your panel · Grief circle · step 4 of 7 ==",
+            "fay@#general> /meeting extend\n-> #general (private: only fay sees this)\n   == Your panel · Grief circle · step 4 of 7 ==\n   Open sharing (shares)\n   Open the floor. Raise a hand to share; speak from your own experience.\n   Time: 8 min used of 30 min + 2 min added\n   Meeting: 8 min ahead",
+            "[⏱️ +2 min] /meeting extend group:#1",
+            "[💬 Move on] /meeting phrase group:#1 phrase:move_on",
+            "== Your panel · Grief circle · step 5 of 7 ==",
+            "== Your panel · Grief circle · step 6 of 7 ==",
+            "== Your panel · Grief circle · step 7 of 7 ==",
+            "   == Grief circle · the meeting's times ==\n   1. Welcome: 3 min of 3 min\n   2. Our guidelines: 2 min of 2 min\n   3. Check-in: 2 min of 10 min\n   4. Open sharing: 8 min of 30 min\n   5. Supporting the group: 2 min of 2 min\n   6. Check-out: 1 min of 8 min\n   7. Closing: 2 min of 2 min\n   In all: 20 min of 57 min planned.",
+        ],
+    );
+    assert!(
+        answer_to(&first.stdout, "mo@#general> /meeting next")
+            .contains("Only the meeting's chair, or a facilitator of Grief circle, moves the meeting on."),
+        "{}",
+        first.stdout
+    );
+    let panel_lines: Vec<_> = readers(&out)
+        .into_iter()
+        .filter(|(_, line)| line.contains("Your panel") || line.contains("/meeting next group:#1"))
+        .collect();
+    assert_eq!(panel_lines.len(), 2 * 8, "eight panels, each with its Next button");
+    assert!(
+        panel_lines.iter().all(|(who, _)| who.as_deref() == Some("fay")),
+        "the panel reached someone else: {panel_lines:?}"
+    );
+}

@@ -320,3 +320,26 @@ pub(crate) async fn groups_of_member(db: impl Into<Db<'_>>, member: i64) -> Resu
         .await
         .context("listing a member's groups")
 }
+
+/// The group's payment handles, as the Meeting Guide spec names them:
+/// (name to show, handle) for those it has.
+pub async fn payment_handles(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<(&'static str, String)>> {
+    type Handles = (Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Handles> = query_as("SELECT venmo, square, paypal, homegroup_online FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_optional(db)
+        .await
+        .context("loading a group's payment handles")?;
+    let Some((venmo, square, paypal, homegroup)) = row else {
+        return Ok(Vec::new());
+    };
+    Ok([
+        ("Venmo", venmo),
+        ("Square", square),
+        ("PayPal", paypal),
+        ("Homegroup", homegroup),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
+    .collect())
+}

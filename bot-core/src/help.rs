@@ -57,13 +57,69 @@ fn summary(c: &CommandSpec) -> Line {
     }
 }
 
+/// Commands of one kind that share a line in the overview: the first, the
+/// others (by their last word after it) and what they are for.
+const SHARED_LINES: &[(&str, &[&str], &str)] = &[
+    (
+        "meeting next",
+        &[
+            "meeting back",
+            "meeting skip",
+            "meeting extend",
+            "meeting end",
+            "meeting phrase",
+        ],
+        "the running meeting's chair's buttons, typed",
+    ),
+    (
+        "role list",
+        &["role assign", "role signup", "role release"],
+        "a group's service roles (chair, timekeeper…): who holds each, sign up, give one up",
+    ),
+];
+
+/// A command's line in the overview, where commands of one kind share a
+/// line so that the list fits one message ([`SHARED_LINES`]), and the
+/// commands of three words (`meeting script show`) by their family.
+fn overview_line(c: &CommandSpec) -> Option<Line> {
+    for (first, rest, what) in SHARED_LINES {
+        if c.name == *first {
+            let names: Vec<&str> = rest.iter().filter_map(|n| n.rsplit(' ').next()).collect();
+            return Some(Line::new().cmd(c.name).t(format!(", {}: {what}", names.join(", "))));
+        }
+        if rest.contains(&c.name) {
+            return None;
+        }
+    }
+    let words: Vec<&str> = c.name.split(' ').collect();
+    let [a, b, _] = words.as_slice() else {
+        return Some(summary(c));
+    };
+    let family = format!("{a} {b}");
+    let members: Vec<&str> = COMMANDS
+        .iter()
+        .filter_map(|o| o.name.strip_prefix(family.as_str()).and_then(|r| r.strip_prefix(' ')))
+        .collect();
+    if !members.first().is_some_and(|first| c.name.ends_with(first)) {
+        return None;
+    }
+    Some(
+        Line::new()
+            .cmd(family.clone())
+            .t(format!(" {}: see ", members.join("|")))
+            .cmd(format!("help command:{family}")),
+    )
+}
+
 /// Every command with its one-line description, or one command in full.
 pub fn help(command: Option<&CommandSpec>) -> Message {
     match command {
         None => {
             let mut message = Message::titled("Hearth commands");
             for c in COMMANDS {
-                message = message.line(summary(c));
+                if let Some(line) = overview_line(c) {
+                    message = message.line(line);
+                }
             }
             message.line(
                 Line::new()

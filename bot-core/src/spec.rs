@@ -184,9 +184,9 @@ macro_rules! group_card_options {
 }
 
 const GROUP_CREATE_OPTIONS: [OptSpec; 13] = group_card_options!(req);
-const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
+const GROUP_EDIT_OPTIONS: [OptSpec; 19] = {
     let card: [OptSpec; 13] = group_card_options!(opt);
-    let mut all = [req("group", "The group to edit", Kind::Group); 15];
+    let mut all = [req("group", "The group to edit", Kind::Group); 19];
     let mut i = 0;
     while i < card.len() {
         all[i + 1] = card[i];
@@ -199,8 +199,15 @@ const GROUP_EDIT_OPTIONS: [OptSpec; 15] = {
         "Fields to empty, comma-separated: description, location, capacity, cost, registration, ends",
         Kind::Text { max: 100 },
     );
+    // The payment handles the Meeting Guide spec names, which a meeting's
+    // donation step shows (never pressing anyone).
+    all[15] = opt("venmo", "The group's Venmo handle, e.g. @group", PAYMENT);
+    all[16] = opt("square", "The group's Square Cash tag, e.g. $group", PAYMENT);
+    all[17] = opt("paypal", "The group's PayPal.me name", PAYMENT);
+    all[18] = opt("homegroup_online", "The group's Homegroup Online link or name", PAYMENT);
     all
 };
+const PAYMENT: Kind = Kind::Text { max: 100 };
 
 const GROUP: OptSpec = req(
     "group",

@@ -90,6 +90,16 @@ pub async fn card_message(store: &Store, group: &Group, show_link: bool, meets: 
             }),
         )
         .field("Confidentiality", Line::text(&group.guideline));
+    let handles = super::payment_handles(store, group.id).await?;
+    let message = if handles.is_empty() {
+        message
+    } else {
+        let listed: Vec<String> = handles.iter().map(|(name, h)| format!("{name} {h}")).collect();
+        message.field(
+            "Contributions",
+            Line::text(format!("{} (never expected)", listed.join(" · "))),
+        )
+    };
     // Registration means registration: no one-click way in.
     Ok(match group.registration {
         Some(_) => message,

@@ -25,6 +25,8 @@ struct CardInput<'a> {
     channel: Option<&'a str>,
     guideline: Option<&'a str>,
     tell_facilitators: Option<bool>,
+    /// The payment handles (Meeting Guide's venmo, square, paypal, homegroup_online).
+    payments: [Option<&'a str>; 4],
     /// Fields to empty (`clear:location,cost`); a guideline cleared is the default one.
     clear: Vec<&'static str>,
 }
@@ -38,14 +40,21 @@ pub const CLEARABLE: &[&str] = &[
     "registration",
     "ends",
     "guideline",
+    "venmo",
+    "square",
+    "paypal",
+    "homegroup_online",
 ];
+
+/// The payment handles' names, as options and columns.
+const PAYMENTS: [&str; 4] = ["venmo", "square", "paypal", "homegroup_online"];
 
 /// `clear:location, cost` as field names, each one that may be cleared.
 fn clear_list(raw: Option<&str>) -> Result<Vec<&'static str>, UserError> {
     clear_names(
         raw,
         CLEARABLE,
-        "description, location, capacity, cost, registration, ends, guideline",
+        "description, location, capacity, cost, registration, ends, guideline, venmo, square, paypal, homegroup_online",
     )
 }
 
@@ -96,6 +105,7 @@ impl<'a> CardInput<'a> {
             guideline: b.text("guideline"),
             clear: clear_list(b.text("clear"))?,
             tell_facilitators: b.choice("tell_facilitators").map(|c| c == "on"),
+            payments: PAYMENTS.map(|p| b.text(p)),
         })
     }
 
@@ -109,7 +119,10 @@ impl<'a> CardInput<'a> {
             "registration" => self.registration.is_some(),
             "ends" => self.ends.is_some(),
             "guideline" => self.guideline.is_some(),
-            _ => false,
+            other => PAYMENTS
+                .iter()
+                .zip(&self.payments)
+                .any(|(p, v)| *p == other && v.is_some()),
         })
     }
 
@@ -198,7 +211,11 @@ pub async fn edit(db: impl Into<crate::store::Db<'_>>, group: &Group, b: &Bound)
             ends = CASE WHEN ? THEN NULL ELSE COALESCE(?, ends) END,
             home_channel = COALESCE(?, home_channel),
             guideline = CASE WHEN ? THEN ? ELSE COALESCE(?, guideline) END,
-            tell_facilitators = COALESCE(?, tell_facilitators)
+            tell_facilitators = COALESCE(?, tell_facilitators),
+            venmo = CASE WHEN ? THEN NULL ELSE COALESCE(?, venmo) END,
+            square = CASE WHEN ? THEN NULL ELSE COALESCE(?, square) END,
+            paypal = CASE WHEN ? THEN NULL ELSE COALESCE(?, paypal) END,
+            homegroup_online = CASE WHEN ? THEN NULL ELSE COALESCE(?, homegroup_online) END
          WHERE id = ?",
     )
     .bind(card.name)
@@ -222,10 +239,14 @@ pub async fn edit(db: impl Into<crate::store::Db<'_>>, group: &Group, b: &Bound)
     .bind(card.clears("guideline"))
     .bind(DEFAULT_GUIDELINE)
     .bind(card.guideline)
-    .bind(card.tell_facilitators)
-    .bind(group.id)
-    .execute(&mut db)
-    .await;
+    .bind(card.tell_facilitators);
+    let updated = PAYMENTS
+        .iter()
+        .zip(card.payments)
+        .fold(updated, |q, (p, v)| q.bind(card.clears(p)).bind(v))
+        .bind(group.id)
+        .execute(&mut db)
+        .await;
     match updated {
         Ok(_) => {}
         // A name taken in the community: the UNIQUE (community, name) refused it.

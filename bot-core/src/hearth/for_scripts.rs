@@ -83,11 +83,10 @@ impl Hearth {
         if chair == Some(ctx.me.id) || self.role(ctx, Some(group)).await? >= Role::Facilitator {
             return Ok(());
         }
-        Err(UserError::OnlyRole {
-            needs: Role::Facilitator,
-            group: Some(group.name.clone()),
-            to: "press the chair's buttons (only the meeting's chair and the group's facilitators may)",
-        }
+        Err(UserError::Refused(Line::text(format!(
+            "Only the meeting's chair, or a facilitator of {}, moves the meeting on.",
+            group.name
+        )))
         .into())
     }
 

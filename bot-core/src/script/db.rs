@@ -222,29 +222,6 @@ pub async fn set_circle(db: impl Into<Db<'_>>, run: i64, circle: Option<i64>) ->
     Ok(())
 }
 
-/// The group's payment handles, as the Meeting Guide spec names them:
-/// (name, handle) for those it has.
-pub async fn payment_handles(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<(&'static str, String)>> {
-    let row: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> =
-        query_as("SELECT venmo, square, paypal, homegroup_online FROM groups WHERE id = ?")
-            .bind(group)
-            .fetch_optional(db)
-            .await
-            .context("loading a group's payment handles")?;
-    let Some((venmo, square, paypal, homegroup)) = row else {
-        return Ok(Vec::new());
-    };
-    Ok([
-        ("Venmo", venmo),
-        ("Square", square),
-        ("PayPal", paypal),
-        ("Homegroup", homegroup),
-    ]
-    .into_iter()
-    .filter_map(|(name, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
-    .collect())
-}
-
 /// Ended runs older than `before` (Unix seconds) go, with their times.
 pub async fn sweep(db: impl Into<Db<'_>>, before: i64) -> Result<u64> {
     Ok(query("DELETE FROM meeting_runs WHERE ended_at < ?")

@@ -256,7 +256,7 @@ pub(crate) async fn start(
     )
     .await?;
     let state = Run::new(steps.len(), now.timestamp());
-    let handles = db::payment_handles(&mut tx, group.id).await?;
+    let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
     tx.commit().await.context("starting a meeting")?;
     tracing::info!(run = run.id, group = group.id, "meeting started");
     let public = words::Public {
@@ -312,7 +312,7 @@ pub(crate) async fn press(
         Refusal::Over => no_meeting(),
     })?;
     db::save(&mut tx, run.id, &before, &state).await?;
-    let handles = db::payment_handles(&mut tx, group.id).await?;
+    let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
     tx.commit().await.context("moving a meeting on")?;
     let public = words::Public {
         group: group.name,

@@ -293,7 +293,7 @@ mod through_the_core {
                 .any(|b| b.command == "meeting next group:#1")
         );
         assert!(
-            text(&pressed_by_member).contains("only the meeting's chair"),
+            text(&pressed_by_member).contains("Only the meeting's chair, or a facilitator of Grief circle"),
             "{}",
             text(&pressed_by_member)
         );

@@ -172,7 +172,7 @@ fn donation(mut m: Message, handles: &[(&'static str, String)]) -> Message {
 
 /// The room hears the meeting has ended.
 pub fn ended_post(group: &str) -> Message {
-    Message::titled(format!("{group} · Closing")).text("The meeting has ended. Thank you all for being here.")
+    Message::titled(group.to_string()).text("The meeting has ended. Thank you all for being here.")
 }
 
 /// The chair's record of the run: each step and its time, nothing anyone said.

@@ -1735,7 +1735,7 @@ fn a_templated_meeting_runs_step_by_step_with_the_panel_for_the_chair_alone_acro
             "== Your panel · Grief circle · step 4 of 7 ==",
             "fay@#general> /meeting extend\n-> #general (private: only fay sees this)\n   == Your panel · Grief circle · step 4 of 7 ==\n   Open sharing (shares)\n   Open the floor. Raise a hand to share; speak from your own experience.\n   Time: 8 min used of 30 min + 2 min added\n   Meeting: 8 min ahead",
             "[⏱️ +2 min] /meeting extend group:#1",
-            "[💬 Move on] /meeting phrase group:#1 phrase:move_on",
+            "[⏩ Move on] /meeting phrase group:#1 phrase:move_on",
             "== Your panel · Grief circle · step 5 of 7 ==",
             "== Your panel · Grief circle · step 6 of 7 ==",
             "== Your panel · Grief circle · step 7 of 7 ==",

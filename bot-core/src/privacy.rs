@@ -245,6 +245,16 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
     for (table, found) in &tables {
         message = message.text(in_words(table, found));
     }
+    // The one table that names a member other than by `member_id`: a
+    // meeting's chair (its steps' times, nothing anyone said).
+    let chaired = crate::script::chaired(store, me.id).await?;
+    if !chaired.is_empty() {
+        message = message.text(format!("Meetings you chaired: {}.", chaired.len()));
+    }
+    let chaired: Vec<Value> = chaired
+        .into_iter()
+        .map(|(group, started, ended)| json!({ "group": group, "started_at": started, "ended_at": ended }))
+        .collect();
     let mut data = Map::new();
     data.insert(
         "you".into(),
@@ -254,6 +264,7 @@ pub(crate) async fn mydata(store: &Store, me: &Member, platform: &str) -> Result
             "display_name": me.display_name,
             "timezone": me.timezone,
             "groups": groups,
+            "meetings_chaired": chaired,
         }),
     );
     let mut by_table = Map::new();

@@ -4,6 +4,12 @@
 
 use std::fmt;
 
+mod roles;
+mod script;
+
+pub use roles::{ROLE_KINDS, ROLE_PLACES};
+pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
+
 /// The roles, lowest first: each includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
@@ -115,28 +121,6 @@ pub const RESOURCE_URL_MAX: usize = 500;
 pub const RESOURCE_TOPIC_MAX: usize = 40;
 pub const RESOURCE_DESCRIPTION_MAX: usize = 300;
 pub const YES_NO: &[&str] = &["yes", "no"];
-/// The service roles a group can use (`roles::Kind` names them back).
-pub const ROLE_KINDS: &[&str] = &["chair", "cohost", "timekeeper", "secretary", "reader", "greeter"];
-/// Which place `/role release` frees.
-pub const ROLE_PLACES: &[&str] = &["holder", "backup", "role"];
-/// A meeting script's step kinds (`script::steps::StepKind` names them back).
-pub const STEP_KINDS: &[&str] = &[
-    "say",
-    "reading",
-    "guidelines",
-    "round",
-    "shares",
-    "timed",
-    "donation",
-    "announcements",
-    "milestones",
-];
-/// The meeting script templates Hearth ships (`script::steps::TEMPLATES`).
-pub const SCRIPT_TEMPLATES: &[&str] = &["general", "twelve_step", "smart", "grief"];
-/// The chair's quick phrases (`script::PHRASES` has their words).
-pub const PHRASES: &[&str] = &["move_on", "own_experience", "one_voice", "wrap_up"];
-/// The longest script an import takes (Discord's longest text option).
-pub const SCRIPT_TOML_MAX: usize = 6000;
 pub const CONFIRM: &[&str] = &["yes"];
 
 const GROUP_NAME: Kind = Kind::Text { max: NAME_MAX };
@@ -219,41 +203,12 @@ const MEETING: OptSpec = req(
     "The meeting's number, as /meeting list shows it",
     Kind::Int { min: 1, max: i64::MAX },
 );
-const ROLE: OptSpec = req(
-    "role",
-    "chair, cohost, timekeeper, secretary, reader or greeter",
-    Kind::Choice(ROLE_KINDS),
-);
 /// Which running circle, where several run: buttons always say.
 const CIRCLE: OptSpec = opt(
     "circle",
     "The circle's number, where several run here (its status shows it)",
     Kind::Int { min: 1, max: i64::MAX },
 );
-/// A running meeting's commands name its group where several run in one channel.
-const RUNNING_GROUP: OptSpec = opt(
-    "group",
-    "The group whose meeting this is, where several run here",
-    Kind::Group,
-);
-const SCRIPT_GROUP: OptSpec = req(
-    "group",
-    "The group whose script this is (in a group's home channel, that group)",
-    Kind::Group,
-);
-
-/// The run of a meeting's script: `meeting next|back|skip|extend|end`.
-macro_rules! meeting_press {
-    ($name:literal, $description:literal) => {
-        CommandSpec {
-            name: $name,
-            description: $description,
-            who: Role::Member,
-            options: &[RUNNING_GROUP],
-        }
-    };
-}
-
 const OCCURRENCE: OptSpec = opt(
     "occurrence",
     "next (the default), or the date of one meeting (YYYY-MM-DD), yours or the meeting's",
@@ -474,121 +429,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         options: &[opt("group", "Only this group's meetings", Kind::Group)],
     },
     // The meeting itself: its script and the run of it.
-    CommandSpec {
-        name: "meeting start",
-        description: "Starts the group's meeting from its script; you chair it, with a private panel",
-        who: Role::Facilitator,
-        options: &[GROUP],
-    },
-    meeting_press!("meeting next", "The meeting's next step (its chair, or a facilitator)"),
-    meeting_press!(
-        "meeting back",
-        "Back to the meeting's step before (its chair, or a facilitator)"
-    ),
-    meeting_press!("meeting skip", "Skips the meeting's step (its chair, or a facilitator)"),
-    meeting_press!(
-        "meeting extend",
-        "Two more minutes for the meeting's step (its chair, or a facilitator)"
-    ),
-    meeting_press!("meeting end", "Ends the meeting; the chair gets its steps' times"),
-    CommandSpec {
-        name: "meeting phrase",
-        description: "Posts one of the chair's quick phrases in the meeting's channel",
-        who: Role::Member,
-        options: &[
-            req(
-                "phrase",
-                "move_on, own_experience, one_voice or wrap_up",
-                Kind::Choice(PHRASES),
-            ),
-            RUNNING_GROUP,
-        ],
-    },
-    CommandSpec {
-        name: "meeting script show",
-        description: "The group's meeting script: its steps and their planned minutes",
-        who: Role::Member,
-        options: &[SCRIPT_GROUP],
-    },
-    CommandSpec {
-        name: "meeting script edit",
-        description: "Changes, adds (one past the last) or removes a step of the group's script",
-        who: Role::Facilitator,
-        options: &[
-            SCRIPT_GROUP,
-            req(
-                "step",
-                "The step's number, as script show lists it",
-                Kind::Int { min: 1, max: 30 },
-            ),
-            opt(
-                "kind",
-                "say, reading, guidelines, round, shares, timed, donation, …",
-                Kind::Choice(STEP_KINDS),
-            ),
-            opt("title", "The step's title", Kind::Text { max: 80 }),
-            opt(
-                "minutes",
-                "How long it is planned to take",
-                Kind::Int { min: 0, max: 240 },
-            ),
-            opt(
-                "text",
-                "What the chair reads, or the reading's own words",
-                Kind::Text { max: 1000 },
-            ),
-            opt("link", "A reading's link (https://…)", Kind::Text { max: 500 }),
-            opt(
-                "excerpt",
-                "A short excerpt of the linked reading",
-                Kind::Text { max: 300 },
-            ),
-            opt("credit", "The reading's credit line", Kind::Text { max: 200 }),
-            opt(
-                "mode",
-                "Shares: queue or balanced (a round goes round)",
-                Kind::Choice(CIRCLE_MODES),
-            ),
-            opt(
-                "share_time",
-                "Round and shares: time per share, e.g. 3m",
-                Kind::Text { max: 20 },
-            ),
-            opt("remove", "yes: removes the step", Kind::Choice(CONFIRM)),
-        ],
-    },
-    CommandSpec {
-        name: "meeting script template",
-        description: "Copies one of Hearth's script templates to the group, to edit",
-        who: Role::Facilitator,
-        options: &[
-            SCRIPT_GROUP,
-            req(
-                "template",
-                "general, twelve_step, smart or grief",
-                Kind::Choice(SCRIPT_TEMPLATES),
-            ),
-        ],
-    },
-    CommandSpec {
-        name: "meeting script export",
-        description: "The group's script as a TOML file, for another group to import",
-        who: Role::Facilitator,
-        options: &[SCRIPT_GROUP],
-    },
-    CommandSpec {
-        name: "meeting script import",
-        description: "Replaces the group's script with a shared one (TOML), checked first",
-        who: Role::Facilitator,
-        options: &[
-            SCRIPT_GROUP,
-            req(
-                "toml",
-                "The script, as an export gives it",
-                Kind::Text { max: SCRIPT_TOML_MAX },
-            ),
-        ],
-    },
+    script::MEETING_START,
+    script::MEETING_NEXT,
+    script::MEETING_BACK,
+    script::MEETING_SKIP,
+    script::MEETING_EXTEND,
+    script::MEETING_END,
+    script::MEETING_PHRASE,
+    script::SCRIPT_SHOW,
+    script::SCRIPT_EDIT,
+    script::SCRIPT_TEMPLATE,
+    script::SCRIPT_EXPORT,
+    script::SCRIPT_IMPORT,
     CommandSpec {
         name: "reminders",
         description: "Your reminder settings; with group, that group's lead times",
@@ -817,48 +669,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         options: &[CIRCLE],
     },
     // service roles
-    CommandSpec {
-        name: "role list",
-        description: "A group's service roles: who holds each, until when, the back-ups, the open ones",
-        who: Role::Member,
-        options: &[GROUP],
-    },
-    CommandSpec {
-        name: "role assign",
-        description: "Gives a service role (and its back-up) to members of the group, or opens it",
-        who: Role::Facilitator,
-        options: &[
-            GROUP,
-            ROLE,
-            opt("user", "Who holds it (none: the role is open to sign up)", Kind::User),
-            opt("backup", "Who steps in when the holder cannot", Kind::User),
-            opt("until", "The last day of the term (YYYY-MM-DD)", Kind::Date),
-        ],
-    },
-    CommandSpec {
-        name: "role signup",
-        description: "Takes an open service role in your group (the chair and co-host are assigned)",
-        who: Role::Member,
-        options: &[
-            GROUP,
-            ROLE,
-            opt("until", "The last day you'll serve (YYYY-MM-DD)", Kind::Date),
-        ],
-    },
-    CommandSpec {
-        name: "role release",
-        description: "Gives up your service role; facilitators free anyone's, or stop using a role",
-        who: Role::Member,
-        options: &[
-            GROUP,
-            ROLE,
-            opt(
-                "place",
-                "holder or backup (default: yours); role: the group stops using it",
-                Kind::Choice(ROLE_PLACES),
-            ),
-        ],
-    },
+    roles::ROLE_LIST,
+    roles::ROLE_ASSIGN,
+    roles::ROLE_SIGNUP,
+    roles::ROLE_RELEASE,
     // resources
     CommandSpec {
         name: "resources list",

@@ -231,3 +231,15 @@ pub async fn sweep(db: impl Into<Db<'_>>, before: i64) -> Result<u64> {
         .context("sweeping past meeting runs")?
         .rows_affected())
 }
+
+/// The runs `member` chaired, oldest first: (group, started, ended).
+pub async fn chaired(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<(String, i64, Option<i64>)>> {
+    query_as(
+        "SELECT g.name, r.started_at, r.ended_at FROM meeting_runs r JOIN groups g ON g.id = r.group_id
+         WHERE r.chair_member_id = ? ORDER BY r.started_at, r.id",
+    )
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("listing the meetings a member chaired")
+}

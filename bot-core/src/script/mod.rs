@@ -362,13 +362,20 @@ pub(crate) async fn panel(store: &Store, group: Of<'_>, now: DateTime<Utc>) -> R
 pub(crate) fn phrase(name: &str) -> Option<Message> {
     PHRASES
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, _, words)| Message::new().text(*words))
+        .find(|(n, ..)| *n == name)
+        .map(|(.., words)| Message::new().text(*words))
 }
 
 /// Records the talking stick a run's step runs on.
 pub(crate) async fn set_circle(store: &Store, run: i64, circle: Option<i64>) -> Result<()> {
     db::set_circle(store, run, circle).await
+}
+
+/// The meetings `member` chaired: (group, started, ended), Unix seconds,
+/// for `/mydata`. (`/forgetme` erases the chair from them by the schema's
+/// `ON DELETE SET NULL`.)
+pub(crate) async fn chaired(store: &Store, member: i64) -> Result<Vec<(String, i64, Option<i64>)>> {
+    db::chaired(store, member).await
 }
 
 /// Ended runs older than `before` go, with their times.

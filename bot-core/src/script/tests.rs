@@ -339,4 +339,47 @@ mod through_the_core {
             .unwrap();
         assert_eq!(runs, vec![(2, 0)]);
     }
+
+    #[tokio::test]
+    async fn mydata_names_the_meetings_one_chaired_and_forgetme_leaves_the_run_without_its_chair() {
+        let bot = Bot::new().await;
+        two_groups(&bot).await;
+        bot.say("admin", "group facilitator group:#1 user:fay action:add").await;
+        bot.say("admin", "meeting script template group:#1 template:smart")
+            .await;
+        bot.say("fay", "meeting start group:#1").await;
+
+        let mine = bot.say("fay", "mydata").await;
+        bot.say("fay", "forgetme confirm:yes").await;
+        let chairs: Vec<(Option<i64>,)> = crate::store::query_as("SELECT chair_member_id FROM meeting_runs")
+            .fetch_all(bot.hearth.store())
+            .await
+            .unwrap();
+        let next = bot.say("admin", "meeting next group:#1").await;
+
+        assert!(text(&mine).contains("Meetings you chaired: 1."), "{}", text(&mine));
+        assert!(
+            attachment(&mine).contains(r#""group": "Grief circle""#),
+            "{}",
+            attachment(&mine)
+        );
+        assert_eq!(chairs, vec![(None,)]);
+        assert!(
+            text(&next).contains("step 2 of 8"),
+            "a facilitator goes on: {}",
+            text(&next)
+        );
+    }
+
+    #[test]
+    fn every_panel_button_has_its_own_emoji_for_matrix_reactions() {
+        let steps = steps::template("general").unwrap().unwrap();
+        let panel = super::super::words::panel((1, "G"), &steps, &Run::new(steps.len(), 0), 0);
+
+        let mut emojis: Vec<_> = panel.buttons.iter().map(|b| b.emoji).collect();
+        emojis.sort_unstable();
+        emojis.dedup();
+
+        assert_eq!(emojis.len(), panel.buttons.len());
+    }
 }

@@ -8,26 +8,32 @@ use super::state::Run;
 use super::steps::{Step, StepKind};
 use crate::message::{Line, Message, Span};
 
-/// The phrases the chair posts with one press: (name, button, words).
-pub const PHRASES: &[(&str, &str, &str)] = &[
+/// The phrases the chair posts with one press: (name, button, emoji,
+/// words). Each has its own emoji: on Matrix a button is a reaction, told
+/// apart by it.
+pub const PHRASES: &[(&str, &str, &str, &str)] = &[
     (
         "move_on",
         "Move on",
+        "⏩",
         "Thank you. It's time to move on to the next person.",
     ),
     (
         "own_experience",
         "Own experience",
+        "🪞",
         "Could you share that as your own experience?",
     ),
     (
         "one_voice",
         "One voice",
+        "☝️",
         "Let's keep to one voice at a time, so everyone can be heard.",
     ),
     (
         "wrap_up",
         "Wrap up",
+        "🌅",
         "We have a few minutes left, so let's begin to wrap up.",
     ),
 ];
@@ -97,8 +103,8 @@ pub fn panel(group: (i64, &str), steps: &[Step], run: &Run, now: i64) -> Message
         .button("Back", "◀️", format!("meeting back {g}"))
         .button("Skip", "⏭️", format!("meeting skip {g}"))
         .button("+2 min", "⏱️", format!("meeting extend {g}"));
-    for (key, label, _) in PHRASES {
-        m = m.button(*label, "💬", format!("meeting phrase {g} phrase:{key}"));
+    for (key, label, emoji, _) in PHRASES {
+        m = m.button(*label, emoji, format!("meeting phrase {g} phrase:{key}"));
     }
     m
 }

@@ -340,6 +340,12 @@ pub(crate) async fn release(
     now: DateTime<Utc>,
 ) -> Result<Message> {
     let mut db = db.into();
+    if asked.which == Some(Which::Role) && !asked.facilitator {
+        return Err(refused(Line::text(format!(
+            "Only {}'s facilitators can stop the group using a role; nothing changed.",
+            group.name
+        ))));
+    }
     let today = today(&mut db, group.id, now).await?;
     let roles = of_group(&mut db, group.id, today).await?;
     let Some(holding) = roles.iter().find(|h| h.kind == asked.kind) else {

@@ -1567,7 +1567,7 @@ fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_whe
     assert!(listed.contains("Timekeeper: open"), "{listed}");
     // The press typed is the button the list showed.
     assert!(
-        listed.contains("[🙋 Sign up: timekeeper] /role signup group:#1 role:timekeeper"),
+        listed.contains("[⏱️ Sign up: timekeeper] /role signup group:#1 role:timekeeper"),
         "{listed}"
     );
     assert!(

@@ -73,6 +73,19 @@ impl Kind {
         }
     }
 
+    /// Its sign-up button's emoji: one per kind, since a platform that
+    /// presses with reactions (Matrix) tells buttons apart by emoji alone.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Kind::Chair => "🪑",
+            Kind::Cohost => "🛡️",
+            Kind::Timekeeper => "⏱️",
+            Kind::Secretary => "📋",
+            Kind::Reader => "📖",
+            Kind::Greeter => "👋",
+        }
+    }
+
     /// Whether a member may take it by signing up. The chair runs the
     /// meeting and the co-host can remove people: a facilitator chooses who.
     pub fn self_serve(self) -> bool {

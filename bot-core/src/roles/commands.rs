@@ -54,7 +54,7 @@ pub(crate) fn list(group: &Group, roles: &[Holding]) -> Message {
         if holding.holder.is_none() && holding.kind.self_serve() {
             message = message.button(
                 format!("Sign up: {}", holding.kind.name()),
-                "🙋",
+                holding.kind.emoji(),
                 format!("role signup group:#{} role:{}", group.id, holding.kind.name()),
             );
         }

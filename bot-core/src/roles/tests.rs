@@ -409,3 +409,22 @@ async fn no_back_up_no_check_and_a_cancelled_meeting_tells_nobody() {
             .all(|(_, d)| !plain(d).contains("hasn't started"))
     );
 }
+
+#[tokio::test]
+async fn every_open_roles_button_has_an_emoji_of_its_own_for_platforms_that_press_by_reaction() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    for kind in Kind::ALL {
+        bot.say("fran", &format!("role assign group:#1 role:{}", kind.name()))
+            .await;
+    }
+
+    let listed = bot.say("ann", "role list group:#1").await;
+
+    let buttons = &listed.reply.as_ref().unwrap().message.buttons;
+    let mut emoji: Vec<&str> = buttons.iter().map(|b| b.emoji).collect();
+    emoji.sort_unstable();
+    emoji.dedup();
+    assert_eq!(buttons.len(), 4, "timekeeper, secretary, reader, greeter: {buttons:?}");
+    assert_eq!(emoji.len(), buttons.len(), "{buttons:?}");
+}

@@ -378,13 +378,7 @@ pub(crate) async fn release(
     }
     let name = asked.kind.name();
     if which == Which::Role {
-        query("DELETE FROM group_roles WHERE group_id = ? AND kind = ?")
-            .bind(group.id)
-            .bind(name)
-            .execute(&mut db)
-            .await
-            .context("removing a role")?;
-        return Ok(Message::new().text(format!("{} no longer uses the role {name}.", group.name)));
+        return stop_using(&mut db, group, asked.kind).await;
     }
     let Some(place) = place else {
         return Err(refused(Line::text(format!(
@@ -415,4 +409,15 @@ pub(crate) async fn release(
             .t(format!(" is no longer {}'s {what}; the place is open.", group.name))
     };
     Ok(Message::new().line(line))
+}
+
+/// The group stops using a role: its places go with it.
+async fn stop_using(db: impl Into<Db<'_>>, group: &Group, kind: Kind) -> Result<Message> {
+    query("DELETE FROM group_roles WHERE group_id = ? AND kind = ?")
+        .bind(group.id)
+        .bind(kind.name())
+        .execute(db)
+        .await
+        .context("removing a role")?;
+    Ok(Message::new().text(format!("{} no longer uses the role {}.", group.name, kind.name())))
 }

@@ -1518,6 +1518,111 @@ fn cancelling_an_edited_series_cancels_the_meetings_left_before_its_change_too()
     );
 }
 
+#[test]
+fn service_roles_are_assigned_signed_up_for_reminded_and_the_back_up_is_told_when_the_chair_is_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/group facilitator group:#1 user:fran action:add
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/group join group:#1
+/reminders leads:2h
+/as ben
+/group join group:#1
+/as cat
+/group join group:#1
+/role assign group:#1 role:chair user:cat
+/as fran
+/role assign group:#1 role:chair user:ann backup:ben
+/role assign group:#1 role:timekeeper
+/meeting script template group:#1 template:general
+/as cat
+/role list group:#1
+/role signup group:#1 role:timekeeper
+/role signup group:#1 role:chair
+/wait 2d
+/wait 9h
+/wait 5m
+/as fran
+/meeting start group:#1
+/as cat
+/meeting next group:#1
+"#;
+
+    let run = console_as_at(dir.path(), "admin", "2026-03-19T10:00:00Z", script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "cat@#general> /role assign group:#1 role:chair user:cat")
+            .contains("Only a facilitator of Grief circle or a community admin can use /role assign."),
+        "a member cannot make herself chair"
+    );
+    let assigned = answer_to(out, "/role assign group:#1 role:chair user:ann backup:ben");
+    assert!(assigned.contains("@ann is Grief circle's chair."), "{assigned}");
+    assert!(assigned.contains("@ben backs up Grief circle's chair."), "{assigned}");
+    let listed = answer_to(out, "/role list group:#1");
+    assert!(listed.contains("Chair: @ann · back-up @ben"), "{listed}");
+    assert!(listed.contains("Timekeeper: open"), "{listed}");
+    // The press typed is the button the list showed.
+    assert!(
+        listed.contains("[⏱️ Sign up: timekeeper] /role signup group:#1 role:timekeeper"),
+        "{listed}"
+    );
+    assert!(
+        answer_to(out, "cat@#general> /role signup group:#1 role:timekeeper")
+            .contains("@cat is Grief circle's timekeeper. Thank you for your service.")
+    );
+    assert!(
+        answer_to(out, "/role signup group:#1 role:chair")
+            .contains("The chair is chosen by Grief circle's facilitators")
+    );
+    // The holders' reminders: ann's at her own 2 hours; cat's at the group's 24 hours and 1 hour.
+    let deliveries = scheduled_deliveries(out);
+    for expected in [
+        "-> DM cat  [Fri 20 Mar 2026 19:00 UTC]",
+        "-> DM ann  [Sat 21 Mar 2026 17:00 UTC]",
+        "-> DM cat  [Sat 21 Mar 2026 18:00 UTC]",
+        "-> DM ben  [Sat 21 Mar 2026 19:05 UTC]",
+    ] {
+        assert!(deliveries.contains(&expected), "{expected:?} not in {deliveries:?}");
+    }
+    assert_eq!(
+        deliveries.iter().filter(|d| d.starts_with("-> DM ann")).count(),
+        1,
+        "{deliveries:?}"
+    );
+    assert!(
+        !deliveries
+            .iter()
+            .any(|d| d.starts_with("-> DM ben  [Sat 21 Mar 2026 1") && !d.contains("19:05")),
+        "ben holds no role, only the back-up's place: {deliveries:?}"
+    );
+    assert!(
+        out.contains(
+            "-> DM ann  [Sat 21 Mar 2026 17:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's chair."
+        ),
+        "{out}"
+    );
+    assert!(out.contains(
+        "-> DM cat  [Sat 21 Mar 2026 18:00 UTC]\n   == Reminder: Grief circle ==\n   You're this meeting's timekeeper."
+    ));
+    let late = answer_to(out, "/wait 5m");
+    assert!(
+        late.contains("-> DM ben  [Sat 21 Mar 2026 19:05 UTC]\n   == Grief circle hasn't started yet =="),
+        "{late}"
+    );
+    assert!(
+        late.contains("@ann has not started it on Hearth five minutes on."),
+        "{late}"
+    );
+    assert!(
+        answer_to(out, "cat@#general> /meeting next group:#1").contains("Only"),
+        "the timekeeper cannot press the chair's buttons"
+    );
+}
+
 /// The first half of a templated meeting, up to its open sharing: the
 /// opening, the guidelines and a check-in round with a pass.
 const MEETING_FIRST_HALF: &str = r#"

@@ -14,13 +14,14 @@ use crate::meetings;
 use crate::members::{self, Community, Member};
 use crate::spec::{Kind, Role};
 use crate::store::{Store, Tx};
-use crate::{checkins, circle, jobs, reminders, retention};
+use crate::{checkins, circle, jobs, reminders, retention, roles};
 
 mod command;
 mod dispatch;
 mod for_groups;
 mod for_meetings;
 mod for_members;
+mod for_roles;
 mod for_scripts;
 mod voice;
 
@@ -69,6 +70,7 @@ fn job_kinds() -> jobs::Registry {
         .with(meetings::tell::handler())
         .with(circle::timers())
         .with(checkins::prompts())
+        .with(roles::late::handler())
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.

@@ -57,28 +57,39 @@ fn summary(c: &CommandSpec) -> Line {
     }
 }
 
-/// The chair's buttons, listed together in the overview after `meeting next`.
-const CHAIRS_BUTTONS: &[&str] = &[
-    "meeting back",
-    "meeting skip",
-    "meeting extend",
-    "meeting end",
-    "meeting phrase",
+/// Commands of one kind that share a line in the overview: the first, the
+/// others (by their last word after it) and what they are for.
+const SHARED_LINES: &[(&str, &[&str], &str)] = &[
+    (
+        "meeting next",
+        &[
+            "meeting back",
+            "meeting skip",
+            "meeting extend",
+            "meeting end",
+            "meeting phrase",
+        ],
+        "the running meeting's chair's buttons, typed",
+    ),
+    (
+        "role list",
+        &["role assign", "role signup", "role release"],
+        "a group's service roles (chair, timekeeper…): who holds each, sign up, give one up",
+    ),
 ];
 
 /// A command's line in the overview, where commands of one kind share a
-/// line so that the list fits one message: the chair's buttons, and the
+/// line so that the list fits one message ([`SHARED_LINES`]), and the
 /// commands of three words (`meeting script show`) by their family.
 fn overview_line(c: &CommandSpec) -> Option<Line> {
-    if c.name == "meeting next" {
-        let rest: Vec<&str> = CHAIRS_BUTTONS.iter().filter_map(|n| n.rsplit(' ').next()).collect();
-        return Some(Line::new().cmd(c.name).t(format!(
-            ", {}: the running meeting's chair's buttons, typed",
-            rest.join(", ")
-        )));
-    }
-    if CHAIRS_BUTTONS.contains(&c.name) {
-        return None;
+    for (first, rest, what) in SHARED_LINES {
+        if c.name == *first {
+            let names: Vec<&str> = rest.iter().filter_map(|n| n.rsplit(' ').next()).collect();
+            return Some(Line::new().cmd(c.name).t(format!(", {}: {what}", names.join(", "))));
+        }
+        if rest.contains(&c.name) {
+            return None;
+        }
     }
     let words: Vec<&str> = c.name.split(' ').collect();
     let [a, b, _] = words.as_slice() else {

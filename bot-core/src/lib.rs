@@ -25,6 +25,7 @@ mod privacy;
 mod reminders;
 mod resources;
 pub mod retention;
+pub mod roles;
 pub mod scheduler;
 pub mod script;
 pub mod secret;

@@ -53,6 +53,7 @@ fn label(table: &str) -> String {
         "voice_presence" => "Voice channels Hearth sees you in".into(),
         "circle_participants" => "Talking circles you took part in".into(),
         "circle_mutes" => "Server mutes Hearth holds on you".into(),
+        "role_holders" => "Service roles you hold or back up".into(),
         other => other.replace('_', " "),
     }
 }

@@ -22,6 +22,8 @@ pub struct Swept {
     pub rsvps: u64,
     /// Retired groups removed with everything that was theirs.
     pub groups: u64,
+    /// Places in service roles whose term ended (the roles stay, open).
+    pub roles: u64,
     /// Meetings run from a script, ended long ago: their steps' times.
     pub runs: u64,
 }
@@ -52,12 +54,14 @@ pub async fn sweep(store: &Store, keep: Duration, now: DateTime<Utc>) -> Result<
         .await
         .context("sweeping retired groups")?
         .rows_affected();
+    let roles = crate::roles::sweep_ended(store, now).await?;
     // A meeting's record is its steps and their times; they go too.
     let runs = crate::script::sweep(store, before.timestamp()).await?;
     Ok(Swept {
         jobs,
         rsvps,
         groups,
+        roles,
         runs,
     })
 }

@@ -4,8 +4,10 @@
 
 use std::fmt;
 
+mod roles;
 mod script;
 
+pub use roles::{ROLE_KINDS, ROLE_PLACES};
 pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
 
 /// The roles, lowest first: each includes the ones before it.
@@ -666,6 +668,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         who: Role::Member,
         options: &[CIRCLE],
     },
+    // service roles
+    roles::ROLE_LIST,
+    roles::ROLE_ASSIGN,
+    roles::ROLE_SIGNUP,
+    roles::ROLE_RELEASE,
     // resources
     CommandSpec {
         name: "resources list",

@@ -556,17 +556,21 @@ mod help {
         let help = text(&bot.say("ann", "help").await);
 
         // Each command has its line, or shares one with its kind: the
-        // chair's buttons after `/meeting next`, a family of three-word
-        // commands after its first two words (`/meeting script show|edit`).
+        // chair's buttons after `/meeting next`, the roles' after `/role
+        // list`, a family of three-word commands after its first two words
+        // (`/meeting script show|edit`).
         for c in crate::spec::COMMANDS {
             let (head, last) = c.name.rsplit_once(' ').unwrap_or(("", c.name));
             let shared = help.lines().any(|l| {
-                (l.starts_with("/meeting next, ") && head == "meeting" && l.contains(&format!(" {last}")))
-                    || (c.name.split(' ').count() == 3
-                        && l.starts_with(&format!("/{head} "))
-                        && l.split(':')
-                            .next()
-                            .is_some_and(|names| names.split(['|', ' ']).any(|n| n == last)))
+                l.split_once(':').is_some_and(|(names, _)| {
+                    names.starts_with(&format!("/{head} "))
+                        && names.contains(", ")
+                        && names.split([',', ' ']).any(|n| n == last)
+                }) || (c.name.split(' ').count() == 3
+                    && l.starts_with(&format!("/{head} "))
+                    && l.split(':')
+                        .next()
+                        .is_some_and(|names| names.split(['|', ' ']).any(|n| n == last)))
             });
             assert!(help.contains(&format!("/{}:", c.name)) || shared, "{} missing", c.name);
         }

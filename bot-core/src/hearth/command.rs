@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use crate::parse::Bound;
 use crate::script::state::Press;
 use crate::spec::CommandSpec;
-use crate::{checkins, circle, meetings, reminders, resources, script};
+use crate::{checkins, circle, meetings, reminders, resources, roles, script};
 
 /// Every command, as the core handles it.
 pub(crate) enum Command<'a> {
@@ -36,6 +36,8 @@ pub(crate) enum Command<'a> {
     Circle(circle::Action),
     // check-ins
     Checkin(checkins::Cmd<'a>),
+    // service roles
+    Role(RoleCmd<'a>),
     // resources
     Resources(resources::Cmd<'a>),
     // privacy
@@ -65,6 +67,53 @@ pub(crate) enum GroupCmd<'a> {
         user: &'a str,
         add: bool,
     },
+}
+
+/// The `role …` commands.
+pub(crate) enum RoleCmd<'a> {
+    List,
+    Assign {
+        kind: roles::Kind,
+        user: Option<&'a str>,
+        backup: Option<&'a str>,
+        until: Option<chrono::NaiveDate>,
+    },
+    Signup {
+        kind: roles::Kind,
+        until: Option<chrono::NaiveDate>,
+    },
+    Release {
+        kind: roles::Kind,
+        which: Option<roles::Which>,
+    },
+}
+
+impl<'a> RoleCmd<'a> {
+    fn from_bound(b: &'a Bound) -> Option<Self> {
+        let kind = || b.choice("role").and_then(roles::Kind::parse);
+        Some(match b.spec.name {
+            "role list" => RoleCmd::List,
+            "role assign" => RoleCmd::Assign {
+                kind: kind()?,
+                user: b.text("user"),
+                backup: b.text("backup"),
+                until: b.date("until"),
+            },
+            "role signup" => RoleCmd::Signup {
+                kind: kind()?,
+                until: b.date("until"),
+            },
+            "role release" => RoleCmd::Release {
+                kind: kind()?,
+                which: b.choice("place").map(|p| match p {
+                    "backup" => roles::Which::Backup,
+                    "role" => roles::Which::Role,
+                    _ => roles::Which::Holder,
+                }),
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// The `meeting …` commands.
@@ -146,6 +195,7 @@ impl<'a> Command<'a> {
             name if name.starts_with("circle ") || name.starts_with("hand ") => Self::of_the_stick(b)?,
             // check-ins
             name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
+            name if name.starts_with("role ") => Command::Role(RoleCmd::from_bound(b)?),
             // resources
             name if name.starts_with("resources ") => Command::Resources(resources::Cmd::from_bound(b)?),
             // privacy

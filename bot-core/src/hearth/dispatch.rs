@@ -260,6 +260,7 @@ impl Hearth {
             Command::CircleEnd => circle::end(&self.store, &self.circle_caller(ctx, group).await?, ctx.now).await?,
             Command::Circle(action) => self.circle_act(ctx, group, action).await?,
             Command::Checkin(cmd) => self.checkin(ctx, cmd, group).await?,
+            Command::Role(cmd) => self.run_role(ctx, cmd, group).await?,
             Command::Resources(cmd) => self.resources(ctx, cmd).await?,
             // privacy
             Command::MyData => {

@@ -7,7 +7,7 @@ use crate::io::Response;
 use crate::meetings;
 use crate::members;
 use crate::parse::Bound;
-use crate::{checkins, meeting_guide, reminders, retention};
+use crate::{checkins, meeting_guide, reminders, retention, roles};
 
 use super::command::GroupCmd;
 use super::{Ctx, Hearth, the_group};
@@ -131,7 +131,13 @@ impl Hearth {
         let mut tx = self.write().await?;
         let message = groups::leave(&mut tx, group, &ctx.me).await?;
         retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
-        reminders::plan::plan_group_in(&mut tx, group.id, now, reminders::plan::Scope::Member(ctx.me.id)).await?;
+        // Their roles are open again; a chair's back-up no longer checks the start.
+        let scope = if roles::left_group(&mut tx, group.id, ctx.me.id).await? > 0 {
+            reminders::plan::Scope::All
+        } else {
+            reminders::plan::Scope::Member(ctx.me.id)
+        };
+        reminders::plan::plan_group_in(&mut tx, group.id, now, scope).await?;
         self.commit_planned(tx).await?;
         Ok(Response::private(message))
     }

@@ -17,6 +17,7 @@ use crate::meetings::{self, Meeting, Occurrence};
 use crate::members::{self, Within};
 use crate::reminders::send::{ADVANCE, REMINDER};
 use crate::reminders::{self, Recipient, Settings};
+use crate::roles;
 use crate::store::{Db, query, query_as};
 
 /// The longest a reminder can come before its meeting: the longest lead (7
@@ -98,6 +99,10 @@ pub async fn plan_in(
     // the next occurrence as each one starts.
     if scope == Scope::All && platform.mirrors_events() {
         wanted.extend(events_wanted(meeting.id, &within, beyond.first()));
+    }
+    // Where the chair has a back-up, they are told if the chair is late.
+    if scope == Scope::All && roles::has_chair_backup(&mut db, meeting.group_id).await? {
+        wanted.extend(late_checks_wanted(&meeting, &within));
     }
     let create = to_create(&wanted, catch_up, now);
     let advance = match beyond.first() {
@@ -183,6 +188,23 @@ fn events_wanted(meeting: i64, within: &[Occurrence], first_beyond: Option<&Occu
     wanted
 }
 
+/// The chair-late checks, one at each occurrence's start plus
+/// [`roles::late::AFTER_SECS`], worth trying until the meeting ends.
+fn late_checks_wanted(meeting: &Meeting, within: &[Occurrence]) -> Vec<Planned> {
+    within
+        .iter()
+        .map(|occ| Planned {
+            key: roles::late::key(meeting.id, occ.original.timestamp(), occ.start.timestamp()),
+            kind: roles::late::LATE.name,
+            due: occ.start.timestamp() + roles::late::AFTER_SECS,
+            occ: *occ,
+            lead: 0,
+            member: None,
+            give_up: Some(occ.start.timestamp() + meeting.duration_minutes * 60),
+        })
+        .collect()
+}
+
 /// What to create now: leads still to come, and with `catch_up` the latest
 /// past one per (occurrence, recipient).
 fn to_create(wanted: &[Planned], catch_up: bool, now: DateTime<Utc>) -> Vec<&Planned> {
@@ -255,18 +277,54 @@ async fn recipients(
     // RSVP's plan costs the same in a group of 10 or of 10,000.
     let rsvps = meetings::rsvps_between(&mut db, meeting.id, span, only).await?;
     let always = reminders::dm_on_in_group(&mut db, meeting.group_id, only).await?;
-    let answered = answered(&mut db, &rsvps).await?;
-    Ok(by_occurrence(&originals, &rsvps, &answered, &always))
+    let holders = roles::holders_of_group(&mut db, meeting.group_id, only).await?;
+    let holder_ids: Vec<i64> = holders.iter().map(|(id, _)| *id).collect();
+    let answered = answered(&mut db, &rsvps, &holder_ids).await?;
+    let mut out = by_occurrence(&originals, &rsvps, &answered, &always);
+    with_role_holders(&mut out, occurrences, meeting.zone(), (&rsvps, &answered), &holders);
+    Ok(out)
 }
 
-/// Those who said yes or maybe to some occurrence, with their settings and
-/// zone: two queries, whatever their number.
-async fn answered(db: impl Into<Db<'_>>, rsvps: &[(i64, i64, String)]) -> Result<Vec<Recipient>> {
+/// A role holder is reminded of each meeting in their term, as one who said
+/// yes is: with their own leads and quiet hours, unless they said no to it
+/// or turned DMs off (once each, whatever else brings them a reminder).
+fn with_role_holders(
+    out: &mut HashMap<i64, Vec<Recipient>>,
+    occurrences: &[Occurrence],
+    zone: Tz,
+    (rsvps, answered): (&[(i64, i64, String)], &[Recipient]),
+    holders: &[(i64, Option<chrono::NaiveDate>)],
+) {
+    for occ in occurrences {
+        let day = occ.start.with_timezone(&zone).date_naive();
+        let list = out.entry(occ.original.timestamp()).or_default();
+        for (member, last_day) in holders {
+            let said_no = rsvps
+                .iter()
+                .any(|(o, m, a)| *o == occ.original.timestamp() && m == member && a == "no");
+            let Some(r) = answered.iter().find(|r| r.id == *member) else {
+                continue;
+            };
+            if last_day.is_none_or(|last| day <= last)
+                && !said_no
+                && r.settings.dm != Some(false)
+                && !list.iter().any(|x| x.id == *member)
+            {
+                list.push(r.clone());
+            }
+        }
+    }
+}
+
+/// Those who said yes or maybe to some occurrence, and the group's role
+/// holders, with their settings and zone: two queries, whatever their number.
+async fn answered(db: impl Into<Db<'_>>, rsvps: &[(i64, i64, String)], holders: &[i64]) -> Result<Vec<Recipient>> {
     let mut db = db.into();
     let mut yes_or_maybe: Vec<i64> = rsvps
         .iter()
         .filter(|(_, _, a)| matches!(a.as_str(), "yes" | "maybe"))
         .map(|(_, m, _)| *m)
+        .chain(holders.iter().copied())
         .collect();
     yes_or_maybe.sort_unstable();
     yes_or_maybe.dedup();
@@ -392,13 +450,14 @@ async fn pending(
         None => query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
              WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN (?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
+               AND (kind IN (?, ?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
         )
         .bind(now.timestamp())
         .bind(meeting)
         .bind(now.timestamp())
         .bind(REMINDER.name)
         .bind(ADVANCE.name)
+        .bind(roles::late::LATE.name)
         .bind(EVENT.name),
         Some(member) => query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs

@@ -105,8 +105,19 @@ async fn render_one(
         Some(key) => (format!("as:{key}"), to_members),
         None => (place, to_members),
     };
-    let (message, mut part) = reminder(row, series, member, counts, now, place);
+    let (mut message, mut part) = reminder(row, series, member, counts, now, place);
     part.sent_as = again.cloned();
+    // A role holder is told which role is theirs this time.
+    if let Some(m) = member
+        && let Some(held) = batch.roles.get(&(series.group.id, m.id))
+    {
+        let day = crate::when::at(row.starts_at)
+            .with_timezone(&series.meeting.zone())
+            .date_naive();
+        if let Some(line) = crate::roles::reminder_line(held, day) {
+            message.lines.insert(0, line);
+        }
+    }
     Ok(Ok((addressed(series, member, message, row.key.clone()), part)))
 }
 
@@ -237,6 +248,8 @@ struct Batch {
     counts: HashMap<(i64, i64), (i64, i64)>,
     /// (group, member) for the batch's recipients: who may see a link.
     memberships: HashSet<(i64, i64)>,
+    /// The roles the batch's recipients hold, by (group, member).
+    roles: crate::roles::Held,
     /// Cancelled (None) and moved (Some) occurrences among the batch's.
     exceptions: HashMap<(i64, i64), Option<i64>>,
     /// For each (series, occurrence, recipient) of a reminder in the batch,
@@ -262,6 +275,7 @@ impl Batch {
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
         let memberships = crate::groups::memberships_of(store, &member_ids).await?;
+        let roles = crate::roles::held_by(store, &member_ids).await?;
         let exceptions = meetings::exceptions_of(store, &occurrences).await?;
         let recipients: Vec<(i64, i64, Option<i64>)> = reminders
             .iter()
@@ -305,6 +319,7 @@ impl Batch {
             claimed,
             counts,
             memberships,
+            roles,
             exceptions,
             whole_again,
             closest: closest

@@ -44,6 +44,10 @@ async fn a_member_with_everything() -> Bot {
     z("meeting rsvp meeting:1 answer:yes").await;
     z("checkin share mood:2 note:zephsecretnote").await;
     z("checkin remind time:20:00").await;
+    // A service role she took, in the group she facilitates.
+    z("role assign group:#1 role:chair").await;
+    z("role assign group:#1 role:reader").await;
+    z("role signup group:#1 role:reader").await;
     // The talking stick: a circle she runs and takes part in; voice presence
     // and a server mute as the Discord adapter records them.
     let started = text(&z("circle start group:#1").await);
@@ -189,6 +193,9 @@ async fn mydata_reads_the_same_rows_on_either_database() {
              VALUES (1, 'voice', 2, 1773914400, NULL, TRUE)",
         "INSERT INTO circle_mutes (community_id, member_id, channel, circle_id, stage, muted_at)
              VALUES (1, 1, 'voice', NULL, TRUE, 1773914401)",
+        "INSERT INTO group_roles (group_id, kind) VALUES (1, 'chair')",
+        "INSERT INTO role_holders (group_id, kind, backup, member_id, last_day, assigned_at)
+             VALUES (1, 'chair', TRUE, 1, '2026-06-30', 1773914400)",
     ] {
         crate::store::query(sql).execute(&store).await.unwrap();
     }
@@ -216,6 +223,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "jobs",
             "join_requests",
             "reminder_settings",
+            "role_holders",
             "rsvps",
             "voice_presence",
         ]
@@ -240,6 +248,8 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "group_facilitators": [{"group_id": 1, "member_id": 1}, {"group_id": 2, "member_id": 1}],
             "group_members": [{"group_id": 1, "member_id": 1, "joined_at": "2026-03-19T10:00:00Z"}],
             "reminder_settings": [{"member_id": 1, "leads": "2h", "dm": 1, "quiet_start": "23:00", "quiet_end": "07:00"}],
+            "role_holders": [{"group_id": 1, "kind": "chair", "backup": 1, "member_id": 1, "last_day": "2026-06-30",
+                              "assigned_at": "2026-03-19T10:00:00Z"}],
             "voice_presence": [{"community_id": 1, "channel": "voice", "member_id": 1, "until": null,
                                 "may_mute": 0, "since": "2026-03-19T10:00:00Z"}],
         })

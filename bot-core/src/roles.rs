@@ -100,13 +100,16 @@ pub enum Gate {
     MoveSteps,
     /// Another two minutes for a share: the chair or the timekeeper.
     Extend,
+    /// Starting the meeting: the chair, or the chair's back-up (who is told
+    /// to open it when the chair is late).
+    Start,
 }
 
 impl Gate {
     /// The roles that open it.
     pub fn roles(self) -> &'static [Kind] {
         match self {
-            Gate::MoveSteps => &[Kind::Chair],
+            Gate::MoveSteps | Gate::Start => &[Kind::Chair],
             Gate::Extend => &[Kind::Chair, Kind::Timekeeper],
         }
     }
@@ -155,13 +158,25 @@ pub async fn zone(db: impl Into<Db<'_>>, group: i64) -> Result<Tz> {
 
 /// Whether `member` holds `kind` in `group` at `now` (its term not ended).
 pub async fn holds(db: impl Into<Db<'_>>, group: i64, member: i64, kind: Kind, now: DateTime<Utc>) -> Result<bool> {
+    holds_place(db, group, member, (kind, false), now).await
+}
+
+/// Whether `member` holds `kind`'s place (its back-up's when `backup`) in
+/// `group` at `now`.
+async fn holds_place(
+    db: impl Into<Db<'_>>,
+    group: i64,
+    member: i64,
+    (kind, backup): (Kind, bool),
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let mut db = db.into();
     let term: Option<Option<String>> = query_scalar(
         "SELECT last_day FROM role_holders WHERE group_id = ? AND kind = ? AND backup = ? AND member_id = ?",
     )
     .bind(group)
     .bind(kind.name())
-    .bind(false)
+    .bind(backup)
     .bind(member)
     .fetch_optional(&mut db)
     .await
@@ -182,6 +197,9 @@ pub async fn may(db: impl Into<Db<'_>>, group: i64, member: i64, gate: Gate, now
         if holds(&mut db, group, member, *kind, now).await? {
             return Ok(true);
         }
+    }
+    if gate == Gate::Start {
+        return holds_place(&mut db, group, member, (Kind::Chair, true), now).await;
     }
     Ok(false)
 }

@@ -12,6 +12,7 @@ use crate::io::{Effect, Response};
 use crate::meetings;
 use crate::members;
 use crate::message::{Line, Message};
+use crate::roles::{self, Gate};
 use crate::script::{self, Turn, state::Press};
 use crate::spec::Role;
 
@@ -69,6 +70,15 @@ impl Hearth {
 
     /// `meeting start`: the caller chairs the group's meeting.
     pub(super) async fn meeting_start(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
+        if self.role(ctx, Some(group)).await? < Role::Facilitator
+            && !roles::may(&self.store, group.id, ctx.me.id, Gate::Start, ctx.now).await?
+        {
+            return Err(UserError::Refused(Line::text(format!(
+                "Only a facilitator of {}, or its chair or the chair's back-up, starts its meeting.",
+                group.name
+            )))
+            .into());
+        }
         let scheduled = self.scheduled_now(ctx, group).await?;
         let channel = &ctx.input.place.channel;
         let card = self.card(ctx, group);
@@ -76,15 +86,25 @@ impl Hearth {
         self.carry_out(ctx, group, turn).await
     }
 
-    /// Whether the caller may press the chair's buttons: the chair, or a facilitator.
-    async fn may_chair(&self, ctx: &Ctx<'_>, group: &Group) -> Result<()> {
+    /// Whether the caller may press the chair's buttons: whoever chairs this
+    /// run, a facilitator, or the group's service role that `gate` names
+    /// (the chair; for +2 min, the timekeeper too).
+    async fn may_chair(&self, ctx: &Ctx<'_>, group: &Group, gate: Gate) -> Result<()> {
         let run = script::running(&self.store, group.id).await?;
         let chair = run.and_then(|r| r.chair_member_id);
-        if chair == Some(ctx.me.id) || self.role(ctx, Some(group)).await? >= Role::Facilitator {
+        if chair == Some(ctx.me.id)
+            || self.role(ctx, Some(group)).await? >= Role::Facilitator
+            || roles::may(&self.store, group.id, ctx.me.id, gate, ctx.now).await?
+        {
             return Ok(());
         }
+        let who = if gate == Gate::Extend {
+            "the meeting's chair or timekeeper"
+        } else {
+            "the meeting's chair"
+        };
         Err(UserError::Refused(Line::text(format!(
-            "Only the meeting's chair, or a facilitator of {}, moves the meeting on.",
+            "Only {who}, or a facilitator of {}, moves the meeting on.",
             group.name
         )))
         .into())
@@ -92,7 +112,12 @@ impl Hearth {
 
     /// Next, Back, Skip, +2 min, End.
     pub(super) async fn meeting_press(&self, ctx: &Ctx<'_>, group: &Group, press: Press) -> Result<Response> {
-        self.may_chair(ctx, group).await?;
+        let gate = if press == Press::Extend {
+            Gate::Extend
+        } else {
+            Gate::MoveSteps
+        };
+        self.may_chair(ctx, group, gate).await?;
         let card = self.card(ctx, group);
         let turn = script::press(&self.store, (of(group), &card), press, ctx.now).await?;
         self.carry_out(ctx, group, turn).await
@@ -100,7 +125,7 @@ impl Hearth {
 
     /// A quick phrase, posted in the meeting's channel.
     pub(super) async fn meeting_phrase(&self, ctx: &Ctx<'_>, group: &Group, phrase: &str) -> Result<Response> {
-        self.may_chair(ctx, group).await?;
+        self.may_chair(ctx, group, Gate::MoveSteps).await?;
         let (run, _) = script::panel(&self.store, of(group), ctx.now).await?;
         let Some(message) = script::phrase(phrase) else {
             return Ok(Response::none());

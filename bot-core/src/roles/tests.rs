@@ -207,6 +207,9 @@ async fn only_the_chair_moves_steps_and_the_chair_or_timekeeper_extends() {
         (ben, Gate::MoveSteps, false),
         (ben, Gate::Extend, false),
         (fran, Gate::MoveSteps, false),
+        (ann, Gate::Start, true),
+        (ben, Gate::Start, true),
+        (cat, Gate::Start, false),
     ] {
         assert_eq!(may(store, 1, who, gate, now).await.unwrap(), may_do, "{who} {gate:?}");
     }
@@ -427,4 +430,49 @@ async fn every_open_roles_button_has_an_emoji_of_its_own_for_platforms_that_pres
     emoji.dedup();
     assert_eq!(buttons.len(), 4, "timekeeper, secretary, reader, greeter: {buttons:?}");
     assert_eq!(emoji.len(), buttons.len(), "{buttons:?}");
+}
+
+// The gates through the commands: the chair (a member, not a facilitator)
+// starts the meeting and moves it on; the timekeeper adds time but moves
+// nothing; a member who holds no role does neither; the chair's back-up may
+// open it when the chair is late.
+#[tokio::test]
+async fn the_chair_runs_the_meeting_the_timekeeper_extends_and_a_member_neither() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    bot.say("fran", "meeting script template group:#1 template:general")
+        .await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
+    bot.say("fran", "role assign group:#1 role:timekeeper user:cat").await;
+    bot.say("ann", "group join group:#2").await;
+    let stranger = bot.say("ann", "meeting start group:#2").await;
+    let stranger = text(&stranger);
+    let member = bot.say("zed", "meeting start group:#1").await;
+    let member = text(&member);
+
+    let started = bot.say("ann", "meeting start group:#1").await;
+    let started = text(&started);
+    let timekeeper_next = bot.say("cat", "meeting next group:#1").await;
+    let timekeeper_next = text(&timekeeper_next);
+    let timekeeper_extend = bot.say("cat", "meeting extend group:#1").await;
+    let timekeeper_extend = text(&timekeeper_extend);
+    let chair_next = bot.say("ann", "meeting next group:#1").await;
+    let chair_next = text(&chair_next);
+    let ended = bot.say("ann", "meeting end group:#1").await;
+    let ended = text(&ended);
+    let backup = bot.say("ben", "meeting start group:#1").await;
+    let backup = text(&backup);
+
+    assert!(stranger.contains("Only a facilitator of Other circle"), "{stranger}");
+    assert!(member.contains("Only a facilitator of Grief circle"), "{member}");
+    assert!(started.contains("Your panel · Grief circle · step 1 of 9"), "{started}");
+    assert!(
+        timekeeper_next.contains("Only the meeting's chair"),
+        "{timekeeper_next}"
+    );
+    assert!(timekeeper_extend.contains("Done"), "{timekeeper_extend}");
+    assert!(chair_next.contains("step 2 of 9"), "{chair_next}");
+    assert!(ended.contains("the meeting's times"), "{ended}");
+    assert!(backup.contains("Your panel · Grief circle · step 1 of 9"), "{backup}");
 }

@@ -50,7 +50,9 @@ macro_rules! meeting_press {
 pub(super) const MEETING_START: CommandSpec = CommandSpec {
     name: "meeting start",
     description: "Starts the group's meeting from its script; you chair it, with a private panel",
-    who: Role::Facilitator,
+    // Facilitators, and the group's chair or the chair's back-up (checked
+    // where it runs: the roles are the group's).
+    who: Role::Member,
     options: &[GROUP],
 };
 

@@ -68,11 +68,14 @@ impl Bot {
     }
 
     /// A button pressed (a reaction), handled as its command; but a press
-    /// that edits a live status message (Raise, Lower, Pass, Next on a
-    /// circle's) is answered by that edit alone. Matrix has no message that
-    /// only one member of a room sees: a private answer is a DM, and one per
-    /// press would be noise. A refusal still reaches the presser alone, by
-    /// DM: nothing they can see moved, and they should learn why.
+    /// that edits a live status message in the room it was made in (Raise,
+    /// Lower, Pass, Next on a circle's) is answered by that edit alone.
+    /// Matrix has no message that only one member of a room sees: a private
+    /// answer is a DM, and one per press would be noise. A press elsewhere
+    /// (the chair's panel, in their DM, starting a step's talking stick in
+    /// the group's room) keeps its answer: the edit is not in sight of it.
+    /// A refusal still reaches the presser alone, by DM: nothing they can
+    /// see moved, and they should learn why.
     pub(crate) async fn press(&self, asked: Asked<'_>) {
         let (room, sender, cause) = (asked.room, asked.sender, asked.cause);
         let (community, response) = self.handle(asked).await;
@@ -88,7 +91,12 @@ impl Bot {
         community: &str,
         mut response: Response,
     ) {
-        if response.effects.iter().any(|e| matches!(e, Effect::Status { .. })) {
+        let here = room.room_id().as_str();
+        if response
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Status { channel, .. } if channel == here))
+        {
             response.reply = None;
         }
         // A reaction has no thread to answer in: a refusal in the room would

@@ -255,8 +255,95 @@ async fn the_meeting_panel_is_ephemeral_its_buttons_move_the_steps_for_the_chair
             .all(|r| !embed_text(&r.body).contains("Your panel")),
         "a panel went to a channel or a DM"
     );
-    // A script's stick sets no mutes (the script has no mute setting yet).
+    // A round that does not set mute_others mutes nobody.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(mutes(&bot), []);
+    bot.stop().await;
+}
+
+const DI: u64 = 14;
+
+/// A round that mutes the others, between two words for the chair.
+/// On one line, as a chat option carries it.
+const MUTED_ROUND: &str = concat!(
+    r#"steps = [{ kind = "say", title = "Welcome", minutes = 2 }, "#,
+    r#"{ kind = "round", title = "Check-in", minutes = 10, mute_others = true }, "#,
+    r#"{ kind = "say", title = "Closing", minutes = 2 }]"#,
+);
+
+async fn wait_mutes(bot: &Bot, n: usize) -> Vec<(u64, bool)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = mutes(bot);
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "only {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_round_step_set_to_mute_others_mutes_all_but_the_holder_and_chair_until_the_step_ends() {
+    let bot = Bot::start().await;
+    let states = [ADMIN, MEMBER, DI].map(|user| voice_state(user, Some(VOICE)));
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), plain_member()], &states));
+    wait_in_voice(&bot, 3).await;
+    let create = command_interaction(
+        id(1),
+        &admin(),
+        "group create",
+        &[
+            ("name", 3, json!("Grief circle")),
+            ("topic", 3, json!("grief")),
+            ("led_by", 3, json!("peer")),
+        ],
+    );
+    answer(&bot.interact(create).await);
+    let imported = bot
+        .interact(command_interaction(
+            id(2),
+            &admin(),
+            "meeting script import",
+            &[grief_circle(), ("toml", 3, json!(MUTED_ROUND))],
+        ))
+        .await;
+    assert!(
+        embed_text(answer(&imported)).contains("Imported."),
+        "{}",
+        embed_text(answer(&imported))
+    );
+
+    let started = bot
+        .interact(command_interaction(id(3), &admin(), "meeting start", &[grief_circle()]))
+        .await;
+    let panel = answer(&started);
+    let shown = message(id(50), CHANNEL, panel);
+    // Nobody is muted before the round.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mutes(&bot), []);
+
+    let pressed = bot
+        .interact(button_interaction(id(4), &admin(), &button(panel, "Next"), &shown))
+        .await;
+    let panel = answer(&pressed);
+    assert!(embed_text(panel).contains("step 2 of"), "{}", embed_text(panel));
+    assert!(!embed_text(panel).contains("did not start"), "{}", embed_text(panel));
+    let at_round = wait_mutes(&bot, 2).await;
+    // The round's end (Next) lifts the mutes.
+    let pressed = bot
+        .interact(button_interaction(id(5), &admin(), &button(panel, "Next"), &shown))
+        .await;
+    assert!(embed_text(answer(&pressed)).contains("step 3 of"));
+    let after = wait_mutes(&bot, 4).await;
+
+    // The chair (a facilitator, holding the stick first) is never muted.
+    assert_eq!(at_round, [(MEMBER, true), (DI, true)]);
+    let mut lifted = after[2..].to_vec();
+    lifted.sort_unstable();
+    assert_eq!(lifted, [(MEMBER, false), (DI, false)]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mutes(&bot).len(), 4, "nothing more: {:?}", mutes(&bot));
     bot.stop().await;
 }

@@ -310,7 +310,7 @@ async fn a_round_step_set_to_mute_others_mutes_all_but_the_holder_and_chair_unti
         ))
         .await;
     assert!(
-        embed_text(answer(&imported)).contains("Imported."),
+        embed_text(answer(&imported)).contains("Check\\-in \\(round, 10 min, round, others muted\\)"),
         "{}",
         embed_text(answer(&imported))
     );

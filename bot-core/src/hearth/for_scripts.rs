@@ -247,7 +247,9 @@ impl Hearth {
             share_time: share_time.as_deref(),
             // The share ends when the holder or the chair says so, never by the bot.
             auto_advance: false,
-            mute_others: false,
+            // Where the step sets it (on Discord, with the chair in voice
+            // and allowed to mute; else the chair is told why the stick did not start).
+            mute_others: step.mute_others,
             seated: self.seated(ctx).await?,
             carried,
         };

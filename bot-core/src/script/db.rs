@@ -17,12 +17,14 @@ struct StepRow {
     credit: Option<String>,
     mode: Option<String>,
     share_secs: Option<i64>,
+    mute_others: bool,
 }
 
 /// A group's script, in order.
 pub async fn steps(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<Step>> {
     let rows: Vec<StepRow> = query_as(
-        "SELECT kind, title, minutes, body, link, excerpt, credit, mode, share_secs
+        "SELECT kind, title, minutes, body, link, excerpt, credit, mode, share_secs,
+             mute_others
          FROM script_steps WHERE group_id = ? ORDER BY position",
     )
     .bind(group)
@@ -41,6 +43,7 @@ pub async fn steps(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<Step>> {
             credit: r.credit,
             mode: r.mode.as_deref().and_then(Mode::parse),
             share_secs: r.share_secs,
+            mute_others: r.mute_others,
         })
         .collect())
 }
@@ -56,8 +59,8 @@ pub async fn replace(db: impl Into<Db<'_>>, group: i64, steps: &[Step]) -> Resul
     for (position, s) in steps.iter().enumerate() {
         query(
             "INSERT INTO script_steps (group_id, position, kind, title, minutes, body, link, excerpt, credit, mode,
-                 share_secs)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 share_secs, mute_others)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(group)
         .bind(position as i64)
@@ -70,6 +73,7 @@ pub async fn replace(db: impl Into<Db<'_>>, group: i64, steps: &[Step]) -> Resul
         .bind(&s.credit)
         .bind(s.mode.map(Mode::as_str))
         .bind(s.share_secs)
+        .bind(s.mute_others)
         .execute(&mut db)
         .await
         .context("saving a script step")?;

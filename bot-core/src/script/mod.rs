@@ -175,6 +175,7 @@ fn edited(old: Option<Step>, e: &Edit<'_>) -> Result<Step> {
         credit: None,
         mode: None,
         share_secs: None,
+        mute_others: false,
     });
     let mode = match e.mode {
         Some(m) => Some(
@@ -196,6 +197,7 @@ fn edited(old: Option<Step>, e: &Edit<'_>) -> Result<Step> {
         credit: set(e.credit, old.credit),
         mode,
         share_secs,
+        mute_others: old.mute_others && kind.uses_the_stick(),
     })
 }
 

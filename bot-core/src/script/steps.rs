@@ -80,6 +80,9 @@ pub struct Step {
     /// Round and shares: the stick's mode (round steps always go round).
     pub mode: Option<Mode>,
     pub share_secs: Option<i64>,
+    /// Round and shares: the stick runs with `mute_others` (on Discord, the
+    /// others in the voice channel are server-muted while one holds it).
+    pub mute_others: bool,
 }
 
 impl Step {
@@ -133,6 +136,8 @@ struct FileStep {
     mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     share_time: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    mute_others: bool,
 }
 
 /// What is wrong with a script, said so that its author can fix it.
@@ -180,6 +185,7 @@ fn step_from_file(s: FileStep) -> Result<Step, Bad> {
         credit: tidy(s.credit),
         mode,
         share_secs,
+        mute_others: s.mute_others,
     };
     check(&step)?;
     Ok(step)
@@ -243,6 +249,9 @@ pub fn check(step: &Step) -> Result<(), Bad> {
     if (step.mode.is_some() || step.share_secs.is_some()) && !step.kind.uses_the_stick() {
         return Err(Bad("only round and shares steps have a mode or a share_time".into()));
     }
+    if step.mute_others && !step.kind.uses_the_stick() {
+        return Err(Bad("only round and shares steps have mute_others".into()));
+    }
     if step.kind == StepKind::Round && step.mode.is_some_and(|m| m != Mode::Round) {
         return Err(Bad(
             "a round goes round: leave out its mode, or make it a shares step".into()
@@ -267,6 +276,7 @@ pub fn to_toml(steps: &[Step]) -> String {
             credit: s.credit.clone(),
             mode: s.mode.map(|m| m.as_str().to_string()),
             share_time: s.share_secs.map(share_time),
+            mute_others: s.mute_others,
         };
         out.push_str("  ");
         out.push_str(&inline(&file));
@@ -295,6 +305,9 @@ fn inline(s: &FileStep) -> String {
         if let Some(v) = value {
             parts.push(format!("{name} = {}", quote(v)));
         }
+    }
+    if s.mute_others {
+        parts.push("mute_others = true".to_string());
     }
     format!("{{ {} }}", parts.join(", "))
 }

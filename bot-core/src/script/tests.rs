@@ -134,6 +134,26 @@ mod scripts {
     }
 
     #[test]
+    fn a_rounds_mute_others_is_written_out_and_read_back_and_only_a_stick_step_has_it() {
+        let file = r#"steps = [{ kind = "round", title = "Check-in", minutes = 5, mute_others = true }]"#;
+
+        let steps = steps::from_toml(file).unwrap();
+        let written = steps::to_toml(&steps);
+        let unmuted = steps::to_toml(&steps::template("general").unwrap().unwrap());
+        let Err(steps::Bad(why)) =
+            steps::from_toml(r#"steps = [{ kind = "say", title = "a", minutes = 1, mute_others = true }]"#)
+        else {
+            panic!("a say step with mute_others was read");
+        };
+
+        assert!(steps[0].mute_others);
+        assert!(written.contains("mute_others = true"), "{written}");
+        assert_eq!(steps::from_toml(&written), Ok(steps));
+        assert!(!unmuted.contains("mute_others"), "{unmuted}");
+        assert!(why.contains("only round and shares steps have mute_others"), "{why}");
+    }
+
+    #[test]
     fn bad_scripts_are_refused_with_what_is_wrong_and_where() {
         let cases = [
             ("steps = [", "that isn't a script I can read"),

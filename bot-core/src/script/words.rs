@@ -221,6 +221,9 @@ pub fn listing(group: &str, steps: &[Step]) -> Message {
             if let Some(secs) = s.share_secs {
                 line.push_str(&format!(", shares of {}", mins(secs)));
             }
+            if s.mute_others {
+                line.push_str(", others muted");
+            }
         }
         line.push(')');
         m = m.text(line);

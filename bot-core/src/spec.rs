@@ -441,7 +441,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     // Issue 29: the community on the web.
     CommandSpec {
         name: "community publish",
-        description: "Shows this community's groups and meetings on the web, or stops",
+        description: "Publishes the groups on the web, or stops",
         who: Role::Admin,
         options: &[
             req("state", "on or off", Kind::Choice(ON_OFF)),

@@ -111,6 +111,8 @@ pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
 /// `/meeting calendar feed:` (issue 29).
 pub const CALENDAR_FEED: &[&str] = &["subscribe", "revoke"];
+/// The longest slug of a community's web address (`/community publish`).
+pub const SLUG_MAX: usize = 40;
 /// The talking stick's modes (`circle::state::Mode` names them back).
 pub const CIRCLE_MODES: &[&str] = &["round", "queue", "balanced"];
 /// How a community reads a date like 03/12 (`when::DateOrder` names them back).
@@ -448,9 +450,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             opt(
                 "slug",
                 "The address's name, e.g. grief-support for /c/grief-support/ (needed the first time)",
-                Kind::Text {
-                    max: crate::publish::SLUG_MAX,
-                },
+                Kind::Text { max: SLUG_MAX },
             ),
         ],
     },

@@ -120,11 +120,13 @@ fn rule(meeting: &Meeting) -> Result<String> {
 }
 
 /// Who a calendar is for. A public feed (a published group's) never holds
-/// a closed group's link; the other calendars go to members, who get it.
+/// a closed group's link; a member's own calendar holds it for the groups
+/// they belong to or lead (their ids here) and for no other: the rule of
+/// [`groups::may_show_place`](crate::groups::may_show_place), as on a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
+pub enum Audience<'a> {
     Public,
-    Members,
+    Of(&'a [i64]),
 }
 
 /// The calendar of these series (already filtered to live ones).
@@ -133,11 +135,12 @@ pub async fn calendar(
     name: &str,
     series: &[(Meeting, String)],
     now: DateTime<Utc>,
+    audience: Audience<'_>,
 ) -> Result<Attachment> {
     Ok(Attachment {
         filename: "meetings.ics".into(),
         mime: "text/calendar",
-        content: build(store, name, series, (now, now), Audience::Members).await?,
+        content: build(store, name, series, (now, now), audience).await?,
     })
 }
 
@@ -150,7 +153,7 @@ pub async fn feed(
     name: &str,
     series: &[(Meeting, String)],
     now: DateTime<Utc>,
-    audience: Audience,
+    audience: Audience<'_>,
 ) -> Result<String> {
     let changed = series.iter().map(|(m, _)| m.changed_at).max().unwrap_or(0);
     let stamp = DateTime::from_timestamp(changed, 0).unwrap_or_default();
@@ -165,7 +168,7 @@ async fn build(
     name: &str,
     series: &[(Meeting, String)],
     (now, stamp): (DateTime<Utc>, DateTime<Utc>),
-    audience: Audience,
+    audience: Audience<'_>,
 ) -> Result<String> {
     let mut cal = Calendar::new();
     cal.name(name);
@@ -188,8 +191,11 @@ async fn build(
             .location
             .as_ref()
             .or(group.and_then(|g| g.location.as_ref()))
-            .filter(|p| {
-                audience == Audience::Members || group.is_some_and(|g| crate::groups::may_show_place(g, p, false))
+            .filter(|p| match audience {
+                Audience::Public => group.is_some_and(|g| crate::groups::may_show_place(g, p, false)),
+                Audience::Of(theirs) => {
+                    group.is_none_or(|g| crate::groups::may_show_place(g, p, theirs.contains(&g.id)))
+                }
             });
         if let Some(place) = place {
             event.location(place);

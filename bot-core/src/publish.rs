@@ -266,17 +266,7 @@ pub async fn member_calendar(store: &Store, token: &str, now: DateTime<Utc>) -> 
         .await
         .context("opening a calendar link")?;
     let Some(member) = member else { return Ok(None) };
-    let ids: Vec<i64> = query_scalar(
-        "SELECT g.id FROM groups g WHERE g.retired_at IS NULL AND g.id IN
-           (SELECT group_id FROM group_members WHERE member_id = ?
-            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?)
-         ORDER BY g.id",
-    )
-    .bind(member)
-    .bind(member)
-    .fetch_all(store)
-    .await
-    .context("listing a member's groups for their calendar")?;
+    let ids = groups::theirs(store, member).await?;
     let names: HashMap<i64, String> = groups::by_ids(store, &ids)
         .await?
         .into_iter()
@@ -292,7 +282,7 @@ pub async fn member_calendar(store: &Store, token: &str, now: DateTime<Utc>) -> 
                 .map(|m| (m, name.clone())),
         );
     }
-    let body = calendar::feed(store, "My meetings", &series, now, Audience::Members).await?;
+    let body = calendar::feed(store, "My meetings", &series, now, Audience::Of(&ids)).await?;
     Ok(Some(Feed { body }))
 }
 

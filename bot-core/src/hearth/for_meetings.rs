@@ -267,7 +267,9 @@ impl Hearth {
             None => meetings::of_community(store, ctx.community.id).await?,
         };
         let name = group.map_or("Meetings", |g| g.name.as_str());
-        let file = calendar::calendar(store, name, &series, ctx.now).await?;
+        // A closed group's link is only for those who belong to it or lead it.
+        let theirs = crate::groups::theirs(store, ctx.me.id).await?;
+        let file = calendar::calendar(store, name, &series, ctx.now, calendar::Audience::Of(&theirs)).await?;
         Ok(Response::private_general(
             crate::Message::new()
                 .text(format!(

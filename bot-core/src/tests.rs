@@ -1228,6 +1228,7 @@ mod retention;
 mod store_copy;
 mod under_change;
 mod undo;
+mod waitlist;
 mod words;
 
 mod native_events {

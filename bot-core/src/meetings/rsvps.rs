@@ -316,6 +316,22 @@ async fn say_not_yes(
     Ok(was.as_deref() == Some("yes"))
 }
 
+/// The places `member` holds at meetings still to come (where they now
+/// happen, moved or not), as (meeting, original start, start): those a
+/// member erasing their data frees for the first in line.
+pub(crate) async fn places_held(db: impl Into<Db<'_>>, member: i64, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>> {
+    query_as(
+        "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
+         LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+         WHERE r.member_id = ? AND r.answer = 'yes' AND COALESCE(e.moved_to, r.occurrence) >= ?",
+    )
+    .bind(member)
+    .bind(now.timestamp())
+    .fetch_all(db)
+    .await
+    .context("finding the places a member holds")
+}
+
 /// Free places at an occurrence (`key`: meeting, original start) go to
 /// those waiting, first in line first, in the caller's write: each leaves
 /// the line and is going. Returns them, for the caller to tell (through

@@ -153,3 +153,23 @@ async fn the_reminder_card_counts_those_waiting_and_names_none() {
         assert!(!card.contains("cat"), "{card}");
     }
 }
+
+#[tokio::test]
+async fn one_going_who_erases_their_data_leaves_their_place_to_the_first_in_line() {
+    let bot = two_places().await;
+    let (scheduler, seen) = recording(&bot);
+    for who in ["ann", "ben", "cat"] {
+        bot.say(who, "meeting rsvp meeting:1 answer:yes").await;
+    }
+
+    bot.say("ann", "forgetme confirm:yes").await;
+    scheduler.tick(bot.clock.now()).await.unwrap();
+
+    let told: Vec<_> = delivered(&seen)
+        .into_iter()
+        .filter(|(_, m)| m.contains("A place for you"))
+        .map(|(to, _)| to)
+        .collect();
+    assert_eq!(told, ["@cat"]);
+    assert!(list(&bot).await.contains("· 2 going, 0 maybe\n"));
+}

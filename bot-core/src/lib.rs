@@ -38,7 +38,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
-    Actor, BoxFuture, ChannelFact, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation,
+    Actor, BoxFuture, ChannelFact, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation, Repeats,
     MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};

@@ -13,6 +13,7 @@ mod interactions;
 mod mutes;
 mod outbox;
 pub mod perms;
+pub mod recurrence;
 mod presence;
 pub mod render;
 pub mod roles;

@@ -48,7 +48,11 @@ pub struct NativeEvent {
 /// 0.12's builders have no such field, so the body goes through serenity's
 /// own HTTP client as JSON. An edit always says it (`null` when the event
 /// stands for one meeting), so an event that repeated stops repeating.
-fn with_rule(builder: &impl serde::Serialize, repeat: Option<&crate::recurrence::Rule>, edit: bool) -> serde_json::Value {
+fn with_rule(
+    builder: &impl serde::Serialize,
+    repeat: Option<&crate::recurrence::Rule>,
+    edit: bool,
+) -> serde_json::Value {
     let mut body = serde_json::to_value(builder).unwrap_or_else(|_| serde_json::json!({}));
     match repeat {
         Some(rule) => body["recurrence_rule"] = rule.to_json(),

@@ -26,7 +26,14 @@ const WEEKLY: u8 = 2;
 const DAILY: u8 = 3;
 
 /// The sets of weekdays (Monday 0) a daily rule may name.
-pub const DAILY_SETS: [&[u8]; 6] = [&[0, 1, 2, 3, 4], &[1, 2, 3, 4, 5], &[6, 0, 1, 2, 3], &[4, 5], &[5, 6], &[6, 0]];
+pub const DAILY_SETS: [&[u8]; 6] = [
+    &[0, 1, 2, 3, 4],
+    &[1, 2, 3, 4, 5],
+    &[6, 0, 1, 2, 3],
+    &[4, 5],
+    &[5, 6],
+    &[6, 0],
+];
 
 /// A rule Discord can say, from its start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,13 +231,20 @@ mod tests {
         // The last Friday: the 4th in April 2026, the 5th in May.
         let last_fridays = vec![at("2026-04-24T18:00:00Z"), at("2026-05-29T18:00:00Z")];
         // A clock change: 19:00 in Berlin is 18:00 UTC, then 17:00.
-        let across_a_clock_change = vec![at("2026-10-17T17:00:00Z"), at("2026-10-24T17:00:00Z"), at("2026-10-31T18:00:00Z")];
+        let across_a_clock_change = vec![
+            at("2026-10-17T17:00:00Z"),
+            at("2026-10-24T17:00:00Z"),
+            at("2026-10-31T18:00:00Z"),
+        ];
         // A later meeting cancelled.
         let mut one_cancelled = every("2026-03-21T19:00:00Z", Duration::weeks(1), 5);
         one_cancelled.remove(2);
         let with_an_end = Repeats {
             open_ended: false,
-            ..repeats(every("2026-03-21T19:00:00Z", Duration::weeks(1), 5), "2026-04-20T00:00:00Z")
+            ..repeats(
+                every("2026-03-21T19:00:00Z", Duration::weeks(1), 5),
+                "2026-04-20T00:00:00Z",
+            )
         };
 
         assert_eq!(fitting(&repeats(last_fridays, "2026-06-20T00:00:00Z")), None);

@@ -1636,7 +1636,13 @@ async fn a_weekly_series_is_one_recurring_event_that_a_cancelled_meeting_updates
     let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
 
-    let created = events_after(&bot, &scheduler, &clock, weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await;
+    let created = events_after(
+        &bot,
+        &scheduler,
+        &clock,
+        weekly_grief_circle(2, "2026-03-21 19:00", "UTC"),
+    )
+    .await;
     let posted = bot
         .fake
         .wait_request("POST", &format!("/guilds/{GUILD}/scheduled-events"))
@@ -1668,11 +1674,19 @@ async fn a_weekly_series_is_one_recurring_event_that_a_cancelled_meeting_updates
         "{:#}",
         next_cancelled[0]
     );
-    assert_eq!(next_cancelled[0]["recurrence_rule"]["start"], "2026-03-28T19:00:00+00:00");
+    assert_eq!(
+        next_cancelled[0]["recurrence_rule"]["start"],
+        "2026-03-28T19:00:00+00:00"
+    );
     assert_eq!(next_cancelled[0]["recurrence_rule"]["by_weekday"], json!([5]));
     assert_eq!(later_cancelled.len(), 1);
     assert_eq!(later_cancelled[0]["id"], created[0]["id"]);
-    assert_eq!(later_cancelled[0]["recurrence_rule"], Value::Null, "{:#}", later_cancelled[0]);
+    assert_eq!(
+        later_cancelled[0]["recurrence_rule"],
+        Value::Null,
+        "{:#}",
+        later_cancelled[0]
+    );
     assert!(
         later_cancelled[0]["scheduled_start_time"]
             .as_str()
@@ -1703,12 +1717,21 @@ async fn rules_discord_cannot_say_keep_one_event_for_the_next_meeting() {
     };
 
     // The last Friday of each month: Discord says "the 4th" or "the 5th", never "the last".
-    answer(&bot.interact(schedule(2, "2026-03-27 18:00", "FREQ=MONTHLY;BYDAY=-1FR", "UTC")).await);
+    answer(
+        &bot.interact(schedule(2, "2026-03-27 18:00", "FREQ=MONTHLY;BYDAY=-1FR", "UTC"))
+            .await,
+    );
     // Weekly at 19:00 in Berlin: 18:00 UTC, then 17:00 once the clocks go
     // forward on 29 March; Discord's rule has no zone.
-    answer(&bot.interact(schedule(3, "2026-03-24 19:00", "weekly", "Europe/Berlin")).await);
+    answer(
+        &bot.interact(schedule(3, "2026-03-24 19:00", "weekly", "Europe/Berlin"))
+            .await,
+    );
     // The second Tuesday of each month, in UTC: Discord can say that.
-    answer(&bot.interact(schedule(4, "2026-04-14 15:00", "FREQ=MONTHLY;BYDAY=2TU", "UTC")).await);
+    answer(
+        &bot.interact(schedule(4, "2026-04-14 15:00", "FREQ=MONTHLY;BYDAY=2TU", "UTC"))
+            .await,
+    );
     scheduler.tick(clock.now()).await.unwrap();
     let events = bot.fake.events();
 
@@ -1724,9 +1747,19 @@ async fn rules_discord_cannot_say_keep_one_event_for_the_next_meeting() {
     };
     assert_eq!(events.len(), 3, "{events:#?}");
     assert_eq!(of(1)["recurrence_rule"], Value::Null, "{:#}", of(1));
-    assert!(of(1)["scheduled_start_time"].as_str().unwrap().starts_with("2026-03-27T18:00:00"));
+    assert!(
+        of(1)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-27T18:00:00")
+    );
     assert_eq!(of(2)["recurrence_rule"], Value::Null, "{:#}", of(2));
-    assert!(of(2)["scheduled_start_time"].as_str().unwrap().starts_with("2026-03-24T18:00:00"));
+    assert!(
+        of(2)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-24T18:00:00")
+    );
     assert_eq!(
         of(3)["recurrence_rule"],
         json!({ "start": "2026-04-14T15:00:00+00:00", "frequency": 1, "interval": 1,

@@ -211,7 +211,12 @@ fn waiting_line(name: &str, place: i64, when: crate::message::Span) -> Line {
 /// else the member waits, and their place in line is returned. The count
 /// and the insert are one statement, so two yeses for the last place cannot
 /// both take it (and writes are one at a time on either database).
-async fn say_yes(db: &mut Db<'_>, (meeting, occurrence): (i64, i64), member: i64, now: DateTime<Utc>) -> Result<Option<i64>> {
+async fn say_yes(
+    db: &mut Db<'_>,
+    (meeting, occurrence): (i64, i64),
+    member: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
     let going = query(
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at)
          SELECT m.id, ?, ?, 'yes', ? FROM meetings m JOIN groups g ON g.id = m.group_id
@@ -319,7 +324,11 @@ async fn say_not_yes(
 /// The places `member` holds at meetings still to come (where they now
 /// happen, moved or not), as (meeting, original start, start): those a
 /// member erasing their data frees for the first in line.
-pub(crate) async fn places_held(db: impl Into<Db<'_>>, member: i64, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>> {
+pub(crate) async fn places_held(
+    db: impl Into<Db<'_>>,
+    member: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, i64)>> {
     query_as(
         "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
          LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence

@@ -44,7 +44,8 @@ async fn a_member_with_everything() -> Bot {
     z("meeting rsvp meeting:1 answer:yes").await;
     // A place in line: both places at the second meeting are taken.
     for who in ["ann", "ben"] {
-        bot.say(who, "meeting rsvp meeting:1 occurrence:2026-04-02 answer:yes").await;
+        bot.say(who, "meeting rsvp meeting:1 occurrence:2026-04-02 answer:yes")
+            .await;
     }
     let waiting = text(&z("meeting rsvp meeting:1 occurrence:2026-04-02 answer:yes").await);
     assert!(waiting.contains("number 1 in line"), "{waiting}");

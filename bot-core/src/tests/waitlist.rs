@@ -44,9 +44,16 @@ async fn a_yes_past_capacity_waits_in_line_and_the_first_in_line_is_told_once_wh
     let full = list(&bot).await;
 
     assert!(is_private(&cat) && is_private(&dan));
-    assert!(text(&cat).contains("on its waiting list: number 1 in line"), "{}", text(&cat));
+    assert!(
+        text(&cat).contains("on its waiting list: number 1 in line"),
+        "{}",
+        text(&cat)
+    );
     assert!(text(&dan).contains("number 2 in line"), "{}", text(&dan));
-    assert!(text(&dan_again).contains("number 2 in line"), "asking again keeps the place");
+    assert!(
+        text(&dan_again).contains("number 2 in line"),
+        "asking again keeps the place"
+    );
     assert!(full.contains("2 going, 0 maybe, 2 waiting for a place"), "{full}");
     for name in ["ann", "ben", "cat", "dan"] {
         assert!(!full.contains(name), "the list names nobody: {full}");
@@ -65,7 +72,9 @@ async fn a_yes_past_capacity_waits_in_line_and_the_first_in_line_is_told_once_wh
     assert_eq!(told.len(), 1, "told once: {told:#?}");
     assert_eq!(told[0].0, "@cat");
     assert!(
-        told[0].1.contains("A place has freed up at Grief circle on Sat 21 Mar 2026, 19:00 UTC, and it's yours"),
+        told[0]
+            .1
+            .contains("A place has freed up at Grief circle on Sat 21 Mar 2026, 19:00 UTC, and it's yours"),
         "{}",
         told[0].1
     );
@@ -76,7 +85,11 @@ async fn a_yes_past_capacity_waits_in_line_and_the_first_in_line_is_told_once_wh
     // Maybe steps out of line; a later place goes to nobody who stepped out.
     bot.say("dan", "meeting rsvp meeting:1 answer:maybe").await;
     bot.say("ann", "meeting rsvp meeting:1 answer:maybe").await;
-    assert!(list(&bot).await.contains("· 1 going, 2 maybe\n"), "{}", list(&bot).await);
+    assert!(
+        list(&bot).await.contains("· 1 going, 2 maybe\n"),
+        "{}",
+        list(&bot).await
+    );
 }
 
 #[tokio::test]
@@ -149,7 +162,10 @@ async fn the_reminder_card_counts_those_waiting_and_names_none() {
         .collect();
     assert!(!cards.is_empty());
     for (_, card) in &cards {
-        assert!(card.contains("So far 2 going, 0 maybe, 1 waiting for a place."), "{card}");
+        assert!(
+            card.contains("So far 2 going, 0 maybe, 1 waiting for a place."),
+            "{card}"
+        );
         assert!(!card.contains("cat"), "{card}");
     }
 }

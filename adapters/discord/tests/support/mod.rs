@@ -960,7 +960,14 @@ fn scheduled_event(id: u64, guild: u64, sent: &Value) -> Value {
 /// `by_month` and `by_month_day` (one each, both) yearly only; an interval
 /// other than 1 is 2 on a weekly rule.
 /// The sets of weekdays (Monday 0) Discord's docs allow on a daily rule.
-const DISCORD_DAILY_SETS: [&[u64]; 6] = [&[0, 1, 2, 3, 4], &[1, 2, 3, 4, 5], &[6, 0, 1, 2, 3], &[4, 5], &[5, 6], &[6, 0]];
+const DISCORD_DAILY_SETS: [&[u64]; 6] = [
+    &[0, 1, 2, 3, 4],
+    &[1, 2, 3, 4, 5],
+    &[6, 0, 1, 2, 3],
+    &[4, 5],
+    &[5, 6],
+    &[6, 0],
+];
 
 pub fn valid_recurrence(rule: &Value) -> Result<(), &'static str> {
     if rule.is_null() {
@@ -971,20 +978,33 @@ pub fn valid_recurrence(rule: &Value) -> Result<(), &'static str> {
     if ["count", "end", "by_year_day"].iter().any(|k| set(k)) {
         return Err("count, end and by_year_day cannot be set");
     }
-    if rule["start"].as_str().is_none_or(|s| chrono::DateTime::parse_from_rfc3339(s).is_err()) {
+    if rule["start"]
+        .as_str()
+        .is_none_or(|s| chrono::DateTime::parse_from_rfc3339(s).is_err())
+    {
         return Err("start must be an ISO8601 timestamp");
     }
     let frequency = rule["frequency"].as_u64().ok_or("frequency is required")?;
     let interval = rule["interval"].as_u64().ok_or("interval is required")?;
     let by_date = set("by_month") || set("by_month_day");
-    if [set("by_weekday"), set("by_n_weekday"), by_date].iter().filter(|s| **s).count() > 1 {
+    if [set("by_weekday"), set("by_n_weekday"), by_date]
+        .iter()
+        .filter(|s| **s)
+        .count()
+        > 1
+    {
         return Err("by_weekday, by_n_weekday and by_month + by_month_day are mutually exclusive");
     }
     if interval != 1 && !(frequency == 2 && interval == 2) {
         return Err("interval can only be 2, on a weekly rule, if not 1");
     }
     if set("by_weekday") {
-        let days: Vec<u64> = rule["by_weekday"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+        let days: Vec<u64> = rule["by_weekday"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
         match frequency {
             2 if days.len() == 1 && days[0] <= 6 => {}
             3 if DISCORD_DAILY_SETS.contains(&days.as_slice()) => {}

@@ -1287,6 +1287,73 @@ async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_number
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn on_discord_a_yes_past_capacity_waits_ephemerally_and_gets_a_dm_when_a_place_frees() {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
+    let two_places = command_interaction(
+        id(1),
+        &admin(),
+        "group create",
+        &[
+            ("name", 3, json!("Grief circle")),
+            ("topic", 3, json!("grief")),
+            ("led_by", 3, json!("peer")),
+            ("capacity", 4, json!(2)),
+        ],
+    );
+    answer(&bot.interact(two_places).await);
+    let scheduled = bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await;
+    let card = answer(&scheduled).clone();
+    let button = |label: &str| {
+        card["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .find(|b| b["label"] == label)
+            .and_then(|b| b["custom_id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no {label} button on {card:#}"))
+    };
+    let shown = message(id(50), CHANNEL, &card);
+
+    let ada = bot
+        .interact(button_interaction(id(3), &admin(), &button("Going"), &shown))
+        .await;
+    answer(
+        &bot.interact(button_interaction(id(6), &facilitator(), &button("Going"), &shown))
+            .await,
+    );
+    let bo = bot
+        .interact(button_interaction(id(4), &plain_member(), &button("Going"), &shown))
+        .await;
+    let before = bot.fake.requests().len();
+    answer(
+        &bot.interact(button_interaction(id(5), &admin(), &button("Not this time"), &shown))
+            .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    scheduler.tick(clock.now()).await.unwrap();
+
+    assert!(embed_text(answer(&ada)).contains("you're going"), "{ada:#}");
+    let bo = answer(&bo);
+    assert!(is_ephemeral(bo), "told privately: {bo:#}");
+    assert!(embed_text(bo).contains("number 1 in line"), "{}", embed_text(bo));
+    let to_bo: Vec<Value> = bot.fake.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(to_bo.len(), 1, "told once: {to_bo:#?}");
+    assert!(
+        embed_text(&to_bo[0]).contains("A place for you"),
+        "{}",
+        embed_text(&to_bo[0])
+    );
+    assert_eq!(to_bo[0]["enforce_nonce"], true, "the notice's key is Discord's nonce");
+    bot.stop().await;
+}
+
 // ---- voice -------------------------------------------------------------------
 
 #[tokio::test]

@@ -40,7 +40,7 @@ pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
     Actor, BoxFuture, ChannelFact, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation,
-    MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Repeats, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;

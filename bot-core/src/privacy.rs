@@ -44,6 +44,7 @@ fn label(table: &str) -> String {
         "group_members" => "Group memberships".into(),
         "group_facilitators" => "Groups you facilitate".into(),
         "rsvps" => "RSVPs".into(),
+        "rsvp_waitlist" => "Places you hold on meetings' waiting lists".into(),
         "reminder_settings" => "Reminder settings".into(),
         "jobs" => "Deliveries to you (pending and recent)".into(),
         "checkins" => "Check-ins, with their notes".into(),

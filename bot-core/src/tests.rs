@@ -1229,6 +1229,7 @@ mod retention;
 mod store_copy;
 mod under_change;
 mod undo;
+mod waitlist;
 mod words;
 
 mod native_events {

@@ -105,6 +105,9 @@ const TABLE: &[Row] = &[
     row("role assign group:Grief role:timekeeper user:someone", "NYNYN"),
     row("role signup group:Grief role:timekeeper", "YYYYY"),
     row("role release group:Grief role:chair place:role", "NYNYN"),
+    // Milestones (issue 28): each member's own choice, for a group they are in.
+    row("milestone set group:Grief date:2025-01-01", "YYYYY"),
+    row("milestone clear group:Grief", "YYYYY"),
     row("reminders leads:2h", "YYYYY"),
     row("reminders group:Grief leads:2h", "NYNYN"),
     row("reminders clear:leads", "YYYYY"),

@@ -21,6 +21,7 @@ mod dispatch;
 mod for_groups;
 mod for_meetings;
 mod for_members;
+mod for_milestones;
 mod for_roles;
 mod for_scripts;
 mod voice;

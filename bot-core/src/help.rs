@@ -76,6 +76,11 @@ const SHARED_LINES: &[(&str, &[&str], &str)] = &[
         &["role assign", "role signup", "role release"],
         "a group's service roles (chair, timekeeper…): who holds each, sign up, give one up",
     ),
+    (
+        "milestone set",
+        &["milestone clear"],
+        "your milestone said at meetings, if you wish",
+    ),
 ];
 
 /// A command's line in the overview, where commands of one kind share a

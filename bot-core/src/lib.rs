@@ -18,6 +18,7 @@ pub mod leases;
 pub mod meeting_guide;
 pub mod meetings;
 mod members;
+mod milestones;
 pub mod message;
 pub mod metrics;
 pub mod parse;

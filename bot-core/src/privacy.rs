@@ -54,6 +54,7 @@ fn label(table: &str) -> String {
         "circle_participants" => "Talking circles you took part in".into(),
         "circle_mutes" => "Server mutes Hearth holds on you".into(),
         "role_holders" => "Service roles you hold or back up".into(),
+        "milestones" => "Milestones you chose to have said at meetings".into(),
         other => other.replace('_', " "),
     }
 }

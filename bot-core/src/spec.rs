@@ -6,6 +6,8 @@ use std::fmt;
 
 mod roles;
 mod script;
+// Milestones (issue 28).
+mod milestones;
 
 pub use roles::{ROLE_KINDS, ROLE_PLACES};
 pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
@@ -673,6 +675,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     roles::ROLE_ASSIGN,
     roles::ROLE_SIGNUP,
     roles::ROLE_RELEASE,
+    milestones::MILESTONE_SET,
+    milestones::MILESTONE_CLEAR,
     // resources
     CommandSpec {
         name: "resources list",

@@ -38,6 +38,8 @@ pub(crate) enum Command<'a> {
     Checkin(checkins::Cmd<'a>),
     // service roles
     Role(RoleCmd<'a>),
+    // milestones
+    Milestone(MilestoneCmd<'a>),
     // resources
     Resources(resources::Cmd<'a>),
     // privacy
@@ -114,6 +116,15 @@ impl<'a> RoleCmd<'a> {
             _ => return None,
         })
     }
+}
+
+/// The `milestone …` commands.
+pub(crate) enum MilestoneCmd<'a> {
+    Set {
+        began: chrono::NaiveDate,
+        name: Option<&'a str>,
+    },
+    Clear,
 }
 
 /// The `meeting …` commands.
@@ -196,6 +207,11 @@ impl<'a> Command<'a> {
             // check-ins
             name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
             name if name.starts_with("role ") => Command::Role(RoleCmd::from_bound(b)?),
+            "milestone set" => Command::Milestone(MilestoneCmd::Set {
+                began: b.date("date")?,
+                name: b.text("name"),
+            }),
+            "milestone clear" => Command::Milestone(MilestoneCmd::Clear),
             // resources
             name if name.starts_with("resources ") => Command::Resources(resources::Cmd::from_bound(b)?),
             // privacy

@@ -261,6 +261,7 @@ impl Hearth {
             Command::Circle(action) => self.circle_act(ctx, group, action).await?,
             Command::Checkin(cmd) => self.checkin(ctx, cmd, group).await?,
             Command::Role(cmd) => self.run_role(ctx, cmd, group).await?,
+            Command::Milestone(cmd) => self.run_milestone(ctx, cmd, group).await?,
             Command::Resources(cmd) => self.resources(ctx, cmd).await?,
             // privacy
             Command::MyData => {

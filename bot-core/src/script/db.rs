@@ -128,6 +128,18 @@ pub async fn open_groups_at(db: impl Into<Db<'_>>, community: i64, channel: &str
     .context("finding the meetings running here")
 }
 
+/// When the group's last meeting other than `run` began, before `before`
+/// (Unix seconds): where its milestones step counts from.
+pub async fn previous_start(db: impl Into<Db<'_>>, group: i64, run: i64, before: i64) -> Result<Option<i64>> {
+    query_scalar("SELECT MAX(started_at) FROM meeting_runs WHERE group_id = ? AND id <> ? AND started_at < ?")
+        .bind(group)
+        .bind(run)
+        .bind(before)
+        .fetch_one(db)
+        .await
+        .context("finding a group's last meeting")
+}
+
 /// The new run of a meeting.
 pub struct NewRun<'a> {
     pub group: i64,

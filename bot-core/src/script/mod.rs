@@ -259,6 +259,7 @@ pub(crate) async fn start(
     .await?;
     let state = Run::new(steps.len(), now.timestamp());
     let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
+    let said = milestones_at(&mut tx, &steps[0], (group.id, run.id), card.zone, now).await?;
     tx.commit().await.context("starting a meeting")?;
     tracing::info!(run = run.id, group = group.id, "meeting started");
     let public = words::Public {
@@ -266,6 +267,7 @@ pub(crate) async fn start(
         guideline: card.guideline,
         handles: &handles,
         zone: card.zone,
+        milestones: &said,
     };
     Ok(Turn {
         panel: words::panel((group.id, group.name), &steps, &state, now.timestamp()),
@@ -275,6 +277,35 @@ pub(crate) async fn start(
         run,
         steps,
     })
+}
+
+/// How far back a milestones step looks when the group has no earlier meeting.
+const MILESTONES_DAYS: u64 = 7;
+/// The furthest back it looks, however long since the last meeting.
+const MILESTONES_DAYS_MAX: u64 = 366;
+
+/// At a milestones step, the milestones of those who opted in that fall
+/// since the group's last meeting on an earlier day (or in the last
+/// [`MILESTONES_DAYS`]), up to today as the group's calendar reads it.
+async fn milestones_at(
+    tx: &mut crate::store::Tx,
+    step: &Step,
+    (group, run): (i64, i64),
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>> {
+    if step.kind != StepKind::Milestones {
+        return Ok(Vec::new());
+    }
+    let today = now.with_timezone(&zone).date_naive();
+    let (midnight, _) = crate::when::resolve(today.and_time(chrono::NaiveTime::MIN), zone);
+    let last = db::previous_start(&mut *tx, group, run, midnight.timestamp()).await?;
+    let floor = today - chrono::Days::new(MILESTONES_DAYS_MAX);
+    let after = match last {
+        Some(at) => crate::when::at(at).with_timezone(&zone).date_naive().max(floor),
+        None => today - chrono::Days::new(MILESTONES_DAYS),
+    };
+    crate::milestones::due(&mut *tx, group, after, today).await
 }
 
 /// The group's running meeting, and whether `member` chairs it.
@@ -315,12 +346,17 @@ pub(crate) async fn press(
     })?;
     db::save(&mut tx, run.id, &before, &state).await?;
     let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
+    let said = match moved {
+        Moved::To(i) => milestones_at(&mut tx, &steps[i], (group.id, run.id), card.zone, now).await?,
+        _ => Vec::new(),
+    };
     tx.commit().await.context("moving a meeting on")?;
     let public = words::Public {
         group: group.name,
         guideline: card.guideline,
         handles: &handles,
         zone: card.zone,
+        milestones: &said,
     };
     let t = now.timestamp();
     let (entered, panel, post) = match moved {

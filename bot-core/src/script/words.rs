@@ -115,6 +115,8 @@ pub struct Public<'a> {
     pub guideline: &'a str,
     pub handles: &'a [(&'static str, String)],
     pub zone: Tz,
+    /// At a milestones step: (name, milestone) of those who opted in.
+    pub milestones: &'a [(String, String)],
 }
 
 pub fn step_post(step: &Step, public: &Public<'_>, now: DateTime<Utc>) -> Message {
@@ -138,9 +140,7 @@ pub fn step_post(step: &Step, public: &Public<'_>, now: DateTime<Utc>) -> Messag
         }
         StepKind::Donation => donation(m, public.handles),
         StepKind::Announcements => m.text("Anyone with news for the group may share it now."),
-        StepKind::Milestones => {
-            m.text("Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.")
-        }
+        StepKind::Milestones => milestones(m, public.milestones),
     }
 }
 
@@ -166,6 +166,19 @@ fn reading(mut m: Message, step: &Step) -> Message {
         m = m.text(format!("— {credit}"));
     }
     m
+}
+
+/// The milestones of those who chose to have theirs said, each name as
+/// plain text (the adapters defuse any mention in it).
+fn milestones(mut m: Message, said: &[(String, String)]) -> Message {
+    if said.is_empty() {
+        return m.text("Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.");
+    }
+    m = m.text("Milestones since our last meeting, from those who chose to have theirs said:");
+    for (name, milestone) in said {
+        m = m.text(format!("{name}: {milestone}"));
+    }
+    m.text("Anyone else who would like to mark a milestone may say so now.")
 }
 
 fn donation(mut m: Message, handles: &[(&'static str, String)]) -> Message {

@@ -1758,3 +1758,60 @@ fn a_templated_meeting_runs_step_by_step_with_the_panel_for_the_chair_alone_acro
         "the panel reached someone else: {panel_lines:?}"
     );
 }
+
+/// Members opt in to have a milestone said, one opts out again, and the
+/// twelve-step script's milestones step reads out only those who chose to.
+const MILESTONES: &str = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/meeting script template template:twelve_step
+/as sam
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2025-03-17 name:"Sam W"
+/as ann
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2026-02-17
+/milestone clear group:"Grief circle"
+/as bob
+/group join group:"Grief circle"
+/as dee
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2026-02-17 name:"@everyone"
+/as admin
+/meeting start
+/meeting next
+/meeting next
+/meeting next
+"#;
+
+#[test]
+fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logged() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = hearth_logging(
+        dir.path(),
+        &["console", "--db", "t.db", "--as", "admin", "--clock", "2026-03-19T19:00:00Z"],
+        MILESTONES,
+        Some("info"),
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, r#"sam@#general> /milestone set group:"Grief circle" date:2025-03-17 name:"Sam W""#).starts_with("\n-> #general (private: only sam sees this)"),
+        "{out}"
+    );
+    in_order(
+        out,
+        &["-> #general\n   == Grief circle · Milestones ==\n   Milestones since our last meeting, from those who chose to have theirs said:\n   @everyone: 30 days\n   Sam W: 1 year\n   Anyone else who would like to mark a milestone may say so now."],
+    );
+    let post = &out[out.find("== Grief circle · Milestones ==").unwrap()..];
+    let post = &post[..post.find("Anyone else").unwrap()];
+    for absent in ["ann", "bob"] {
+        assert!(!post.contains(absent), "{absent} in {post}");
+    }
+    // Logs carry ids and event kinds: no date, no name, not that anyone has a milestone.
+    assert!(run.stderr.contains("meeting started"), "the log is read: {}", run.stderr);
+    for secret in ["2025-03-17", "2026-02-17", "Sam W", "milestone"] {
+        assert!(!run.stderr.contains(secret), "{secret} in the log:\n{}", run.stderr);
+    }
+}

@@ -329,6 +329,7 @@ impl<'a> ScriptCmd<'a> {
                 credit: b.text("credit"),
                 mode: b.choice("mode"),
                 share_time: b.text("share_time"),
+                mute_others: b.choice("mute_others").map(|c| c == "yes"),
             }),
             "meeting script template" => ScriptCmd::Template(b.choice("template")?),
             "meeting script export" => ScriptCmd::Export,

@@ -476,3 +476,35 @@ async fn the_chair_runs_the_meeting_the_timekeeper_extends_and_a_member_neither(
     assert!(ended.contains("the meeting's times"), "{ended}");
     assert!(backup.contains("Your panel · Grief circle · step 1 of 9"), "{backup}");
 }
+
+#[tokio::test]
+async fn a_digest_to_a_role_holder_names_the_role_beside_its_meeting() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    let (scheduler, seen) = recording(&bot);
+    weekly_from_21_march(&bot).await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#2 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await;
+    bot.say("cat", "group join group:#2").await;
+    bot.say("cat", "reminders leads:1h").await;
+    bot.say("cat", "meeting rsvp meeting:2 answer:yes").await;
+    bot.say("fran", "role assign group:#1 role:timekeeper user:cat").await;
+
+    scheduler.advance(&bot.clock, at("2026-03-21T18:30:00Z")).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let cat = dm_to(&seen, "cat");
+    assert_eq!(cat.len(), 1, "one digest: {cat:?}");
+    let told = plain(cat[0].1);
+    assert!(told.contains("Reminders: 2 meetings"), "{told}");
+    let role_lines: Vec<&str> = told.lines().filter(|l| l.contains("timekeeper")).collect();
+    assert_eq!(role_lines.len(), 1, "{told}");
+    assert!(role_lines[0].contains("Grief circle"), "{told}");
+    assert!(
+        role_lines[0].contains("You're this meeting's timekeeper."),
+        "{told}"
+    );
+}

@@ -116,6 +116,7 @@ pub(crate) struct Edit<'a> {
     pub credit: Option<&'a str>,
     pub mode: Option<&'a str>,
     pub share_time: Option<&'a str>,
+    pub mute_others: Option<bool>,
 }
 
 pub(crate) async fn edit(store: &Store, group: Of<'_>, e: &Edit<'_>) -> Result<Message> {
@@ -197,7 +198,8 @@ fn edited(old: Option<Step>, e: &Edit<'_>) -> Result<Step> {
         credit: set(e.credit, old.credit),
         mode,
         share_secs,
-        mute_others: old.mute_others && kind.uses_the_stick(),
+        // Asked for on a step off the stick, it is refused by `steps::check`.
+        mute_others: e.mute_others.unwrap_or(old.mute_others && kind.uses_the_stick()),
     })
 }
 

@@ -2,7 +2,7 @@
 //! start|next|back|skip|extend|end|phrase`) and the script's own commands
 //! (`meeting script …`). `COMMANDS` lists them in its order.
 
-use super::{CIRCLE_MODES, CONFIRM, CommandSpec, GROUP, Kind, OptSpec, Role, opt, req};
+use super::{CIRCLE_MODES, CONFIRM, CommandSpec, GROUP, Kind, OptSpec, Role, YES_NO, opt, req};
 
 /// A meeting script's step kinds (`script::steps::StepKind` names them back).
 pub const STEP_KINDS: &[&str] = &[
@@ -141,6 +141,11 @@ pub(super) const SCRIPT_EDIT: CommandSpec = CommandSpec {
             Kind::Text { max: 20 },
         ),
         opt("remove", "yes: removes the step", Kind::Choice(CONFIRM)),
+        opt(
+            "mute_others",
+            "Round and shares, on Discord: mute the others while one holds the stick",
+            Kind::Choice(YES_NO),
+        ),
     ],
 };
 

@@ -72,6 +72,7 @@ fn job_kinds() -> jobs::Registry {
         .with(circle::timers())
         .with(checkins::prompts())
         .with(roles::late::handler())
+        .with(crate::script::auto::handler())
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.

@@ -438,6 +438,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     script::MEETING_EXTEND,
     script::MEETING_END,
     script::MEETING_PHRASE,
+    script::MEETING_PANEL,
     script::SCRIPT_SHOW,
     script::SCRIPT_EDIT,
     script::SCRIPT_TEMPLATE,

@@ -155,6 +155,8 @@ pub(crate) enum MeetingCmd<'a> {
     Start,
     Press(Press),
     Phrase(&'static str),
+    /// The running meeting's panel, privately.
+    Panel,
     Script(ScriptCmd<'a>),
 }
 
@@ -307,6 +309,7 @@ impl<'a> MeetingCmd<'a> {
             "meeting extend" => MeetingCmd::Press(Press::Extend),
             "meeting end" => MeetingCmd::Press(Press::End),
             "meeting phrase" => MeetingCmd::Phrase(b.choice("phrase")?),
+            "meeting panel" => MeetingCmd::Panel,
             name if name.starts_with("meeting script ") => MeetingCmd::Script(ScriptCmd::from_bound(b)?),
             _ => return None,
         })
@@ -318,7 +321,7 @@ impl<'a> ScriptCmd<'a> {
         Some(match b.spec.name {
             "meeting script show" => ScriptCmd::Show,
             "meeting script edit" => ScriptCmd::Edit(script::Edit {
-                step: b.int("step")?,
+                step: b.int("step"),
                 remove: b.choice("remove") == Some("yes"),
                 kind: b.choice("kind"),
                 title: b.text("title"),
@@ -330,6 +333,7 @@ impl<'a> ScriptCmd<'a> {
                 mode: b.choice("mode"),
                 share_time: b.text("share_time"),
                 mute_others: b.choice("mute_others").map(|c| c == "yes"),
+                autostart: b.choice("autostart").map(|c| c == "on"),
             }),
             "meeting script template" => ScriptCmd::Template(b.choice("template")?),
             "meeting script export" => ScriptCmd::Export,

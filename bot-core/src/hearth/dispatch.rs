@@ -22,7 +22,13 @@ fn acts_on_a_circle(command: &str) -> bool {
 fn acts_on_a_run(command: &str) -> bool {
     matches!(
         command,
-        "meeting next" | "meeting back" | "meeting skip" | "meeting extend" | "meeting end" | "meeting phrase"
+        "meeting next"
+            | "meeting back"
+            | "meeting skip"
+            | "meeting extend"
+            | "meeting end"
+            | "meeting phrase"
+            | "meeting panel"
     )
 }
 

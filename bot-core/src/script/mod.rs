@@ -5,6 +5,7 @@
 //! The talking stick of a round or shares step is the circle's own,
 //! started and ended by the Hearth around these calls.
 
+pub(crate) mod auto;
 mod db;
 pub mod state;
 pub mod steps;
@@ -40,7 +41,21 @@ pub(crate) struct Of<'a> {
 
 /// `/meeting script show`.
 pub(crate) async fn show(store: &Store, group: Of<'_>) -> Result<Message> {
-    Ok(words::listing(group.name, &db::steps(store, group.id).await?))
+    let listing = words::listing(group.name, &db::steps(store, group.id).await?);
+    Ok(words::with_autostart(listing, db::autostart(store, group.id).await?))
+}
+
+/// Whether the meeting starts by itself, under a listing.
+pub(crate) fn with_autostart(listing: Message, on: bool) -> Message {
+    words::with_autostart(listing, on)
+}
+
+/// `/meeting script edit autostart:on|off`: whether the meeting starts by
+/// itself at each occurrence's start (the caller plans its jobs).
+pub(crate) async fn set_autostart(tx: &mut crate::store::Tx, group: Of<'_>, on: bool) -> Result<Message> {
+    db::set_autostart(&mut *tx, group.id, on).await?;
+    let listing = words::listing(group.name, &db::steps(&mut *tx, group.id).await?);
+    Ok(words::with_autostart(listing, on))
 }
 
 /// A script may not change under a running meeting: its steps are the run's.
@@ -105,7 +120,7 @@ pub(crate) async fn import(store: &Store, group: Of<'_>, text: &str) -> Result<M
 /// `/meeting script edit`, as typed: the step to change (one past the last
 /// adds one), and what to set.
 pub(crate) struct Edit<'a> {
-    pub step: i64,
+    pub step: Option<i64>,
     pub remove: bool,
     pub kind: Option<&'a str>,
     pub title: Option<&'a str>,
@@ -117,13 +132,17 @@ pub(crate) struct Edit<'a> {
     pub mode: Option<&'a str>,
     pub share_time: Option<&'a str>,
     pub mute_others: Option<bool>,
+    pub autostart: Option<bool>,
 }
 
 pub(crate) async fn edit(store: &Store, group: Of<'_>, e: &Edit<'_>) -> Result<Message> {
+    let Some(step) = e.step else {
+        return Err(Bad("name the step to change (step:N), or give only autostart".into()).into());
+    };
     let mut tx = store.write().await.context("starting a write")?;
     not_running(&mut tx, group.id).await?;
     let mut steps = db::steps(&mut tx, group.id).await?;
-    let i = usize::try_from(e.step - 1).unwrap_or(usize::MAX);
+    let i = usize::try_from(step - 1).unwrap_or(usize::MAX);
     if i > steps.len() {
         return Err(refused(Line::text(format!(
             "The script has {} steps: step can be 1 to {} (one past the last adds a step).",
@@ -227,9 +246,10 @@ pub(crate) struct Card<'a> {
 pub(crate) async fn start(
     store: &Store,
     (group, card): (Of<'_>, &Card<'_>),
-    chair: i64,
+    chair: Option<i64>,
     channel: &str,
     meeting: Option<(i64, i64)>,
+    autostarted: bool,
     now: DateTime<Utc>,
 ) -> Result<Turn> {
     let mut tx = store.write().await.context("starting a write")?;
@@ -255,6 +275,7 @@ pub(crate) async fn start(
             meeting,
             chair,
             channel,
+            autostarted,
         },
         now.timestamp(),
     )

@@ -244,3 +244,29 @@ pub fn listing(group: &str, steps: &[Step]) -> Message {
     let total: i64 = steps.iter().map(|s| s.minutes).sum();
     m.text(format!("Planned: {total} min."))
 }
+
+/// Whether the meeting starts by itself, under its script's listing.
+pub fn with_autostart(listing: Message, on: bool) -> Message {
+    if on {
+        listing.text("Starts by itself at each meeting's start; the chair gets the panel.")
+    } else {
+        listing
+    }
+}
+
+/// The room's word that the meeting started by itself: the first step's
+/// post, and the button that opens the chair's panel.
+pub fn autostarted(group: super::Of<'_>, first: Message) -> Message {
+    let mut m = Message::titled(format!("{} · The meeting has started", group.name));
+    if let Some(title) = first.title {
+        m = m.line(Line::new().b(title));
+    }
+    m.lines.extend(first.lines);
+    m.fields.extend(first.fields);
+    m.line(
+        Line::text("The chair's panel: ")
+            .cmd(format!("meeting panel group:#{}", group.id))
+            .t(", or the button."),
+    )
+    .button("Open the panel", "📋", format!("meeting panel group:#{}", group.id))
+}

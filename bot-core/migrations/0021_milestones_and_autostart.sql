@@ -6,10 +6,17 @@
 -- Named by member_id, so /mydata shows it and /forgetme erases it; leaving
 -- the group or /milestone clear deletes the row at once.
 CREATE TABLE milestones (
-    group_id  BIGINT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
-    member_id BIGINT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    group_id  INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     began_on  TEXT NOT NULL,
     name      TEXT,
     PRIMARY KEY (group_id, member_id)
 );
 CREATE INDEX milestones_by_member ON milestones (member_id);
+
+-- A group may have its meeting start by itself at each occurrence's start
+-- (`/meeting script edit autostart:on`), kept with its script's settings.
+-- A run started so says it, so that the job that started it can send its
+-- word again after a crash, and nothing else mistakes it for the chair's.
+ALTER TABLE groups ADD COLUMN script_autostart BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE meeting_runs ADD COLUMN autostarted BOOLEAN NOT NULL DEFAULT FALSE;

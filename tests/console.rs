@@ -1815,3 +1815,66 @@ fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logg
         assert!(!run.stderr.contains(secret), "{secret} in the log:\n{}", run.stderr);
     }
 }
+
+#[test]
+fn a_meeting_that_starts_by_itself_posts_once_brings_the_chair_the_panel_and_tells_the_back_up_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/group facilitator group:#1 user:fran action:add
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/group join group:#1
+/as ben
+/group join group:#1
+/as fran
+/role assign group:#1 role:chair user:ann backup:ben
+/meeting script template group:#1 template:general
+/meeting script edit group:#1 autostart:on
+/wait 2d
+/wait 8h59m
+/wait 1m
+/wait 10m
+/as mo
+/meeting panel group:#1
+/as ann
+/meeting next group:#1
+"#;
+
+    let run = console_as_at(dir.path(), "admin", "2026-03-19T10:00:00Z", script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "/meeting script edit group:#1 autostart:on")
+            .contains("Starts by itself at each meeting's start; the chair gets the panel."),
+        "{out}"
+    );
+    let at_the_start = answer_to(out, "fran@#general> /wait 1m");
+    assert!(
+        at_the_start.contains(
+            "-> #general  [Sat 21 Mar 2026 19:00 UTC]\n   == Grief circle · The meeting has started ==\n   Grief circle · Welcome"
+        ),
+        "{at_the_start}"
+    );
+    assert!(
+        at_the_start.contains("[📋 Open the panel] /meeting panel group:#1"),
+        "{at_the_start}"
+    );
+    // The chair's panel comes a moment later, by DM (private output here).
+    let a_moment_later = answer_to(out, "fran@#general> /wait 10m");
+    assert!(
+        a_moment_later.contains("-> DM ann  [Sat 21 Mar 2026 19:00 UTC]\n   == Your panel · Grief circle · step 1 of 9 =="),
+        "{a_moment_later}"
+    );
+    assert_eq!(out.matches("The meeting has started ==").count(), 1, "{out}");
+    assert!(!out.contains("hasn't started yet"), "the back-up is not told: {out}");
+    assert!(
+        answer_to(out, "mo@#general> /meeting panel group:#1").contains("This panel is for the meeting's chair."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "ann@#general> /meeting next group:#1").contains("== Your panel · Grief circle · step 2 of 9 =="),
+        "{out}"
+    );
+}

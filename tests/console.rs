@@ -1789,7 +1789,15 @@ fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logg
 
     let run = hearth_logging(
         dir.path(),
-        &["console", "--db", "t.db", "--as", "admin", "--clock", "2026-03-19T19:00:00Z"],
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "admin",
+            "--clock",
+            "2026-03-19T19:00:00Z",
+        ],
         MILESTONES,
         Some("info"),
     );
@@ -1797,12 +1805,18 @@ fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logg
     assert!(run.success, "{}", run.stderr);
     let out = &run.stdout;
     assert!(
-        answer_to(out, r#"sam@#general> /milestone set group:"Grief circle" date:2025-03-17 name:"Sam W""#).starts_with("\n-> #general (private: only sam sees this)"),
+        answer_to(
+            out,
+            r#"sam@#general> /milestone set group:"Grief circle" date:2025-03-17 name:"Sam W""#
+        )
+        .starts_with("\n-> #general (private: only sam sees this)"),
         "{out}"
     );
     in_order(
         out,
-        &["-> #general\n   == Grief circle · Milestones ==\n   Milestones since our last meeting, from those who chose to have theirs said:\n   @everyone: 30 days\n   Sam W: 1 year\n   Anyone else who would like to mark a milestone may say so now."],
+        &[
+            "-> #general\n   == Grief circle · Milestones ==\n   Milestones since our last meeting, from those who chose to have theirs said:\n   @everyone: 30 days\n   Sam W: 1 year\n   Anyone else who would like to mark a milestone may say so now.",
+        ],
     );
     let post = &out[out.find("== Grief circle · Milestones ==").unwrap()..];
     let post = &post[..post.find("Anyone else").unwrap()];
@@ -1810,7 +1824,11 @@ fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logg
         assert!(!post.contains(absent), "{absent} in {post}");
     }
     // Logs carry ids and event kinds: no date, no name, not that anyone has a milestone.
-    assert!(run.stderr.contains("meeting started"), "the log is read: {}", run.stderr);
+    assert!(
+        run.stderr.contains("meeting started"),
+        "the log is read: {}",
+        run.stderr
+    );
     for secret in ["2025-03-17", "2026-02-17", "Sam W", "milestone"] {
         assert!(!run.stderr.contains(secret), "{secret} in the log:\n{}", run.stderr);
     }
@@ -1864,7 +1882,8 @@ fn a_meeting_that_starts_by_itself_posts_once_brings_the_chair_the_panel_and_tel
     // The chair's panel comes a moment later, by DM (private output here).
     let a_moment_later = answer_to(out, "fran@#general> /wait 10m");
     assert!(
-        a_moment_later.contains("-> DM ann  [Sat 21 Mar 2026 19:00 UTC]\n   == Your panel · Grief circle · step 1 of 9 =="),
+        a_moment_later
+            .contains("-> DM ann  [Sat 21 Mar 2026 19:00 UTC]\n   == Your panel · Grief circle · step 1 of 9 =="),
         "{a_moment_later}"
     );
     assert_eq!(out.matches("The meeting has started ==").count(), 1, "{out}");
@@ -1874,7 +1893,8 @@ fn a_meeting_that_starts_by_itself_posts_once_brings_the_chair_the_panel_and_tel
         "{out}"
     );
     assert!(
-        answer_to(out, "ann@#general> /meeting next group:#1").contains("== Your panel · Grief circle · step 2 of 9 =="),
+        answer_to(out, "ann@#general> /meeting next group:#1")
+            .contains("== Your panel · Grief circle · step 2 of 9 =="),
         "{out}"
     );
 }

@@ -94,8 +94,11 @@ const TABLE: &[Row] = &[
     row("meeting extend group:Grief", "NYNYN"),
     row("meeting end group:Grief", "NYNYN"),
     row("meeting phrase phrase:move_on group:Grief", "NYNYN"),
+    // The panel: its chair, back-up and facilitators; anyone else gets a kind word, not a refusal by role.
+    row("meeting panel group:Grief", "YYYYY"),
     row("meeting script show group:Grief", "YYYYY"),
     row("meeting script edit group:Grief step:1 title:Hello", "NYNYN"),
+    row("meeting script edit group:Grief autostart:on", "NYNYN"),
     row("meeting script template group:Grief template:general", "NYNYN"),
     row("meeting script export group:Grief", "NYNYN"),
     row("meeting script import group:Grief toml:x", "NYNYN"),

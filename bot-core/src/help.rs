@@ -68,6 +68,7 @@ const SHARED_LINES: &[(&str, &[&str], &str)] = &[
             "meeting extend",
             "meeting end",
             "meeting phrase",
+            "meeting panel",
         ],
         "the running meeting's chair's buttons, typed",
     ),

@@ -428,9 +428,7 @@ async fn a_meeting_that_starts_by_itself_posts_a_button_whose_press_is_the_chair
     let by_member = bot
         .interact(button_interaction(id(110), &plain_member(), &open, &shown))
         .await;
-    let by_chair = bot
-        .interact(button_interaction(id(111), &admin(), &open, &shown))
-        .await;
+    let by_chair = bot.interact(button_interaction(id(111), &admin(), &open, &shown)).await;
 
     let kind_word = answer(&by_member);
     assert!(is_ephemeral(kind_word), "{kind_word:#}");

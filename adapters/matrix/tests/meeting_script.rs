@@ -205,12 +205,20 @@ async fn a_meeting_that_starts_by_itself_brings_the_chair_the_panel_by_dm_whose_
     let starts = (clock.now() + chrono::Duration::hours(2))
         .duration_trunc(chrono::Duration::minutes(1))
         .unwrap();
-    ask(&alice, &bot, &room, r#"!group create name:"Grief circle" topic:grief led_by:peer"#).await;
+    ask(
+        &alice,
+        &bot,
+        &room,
+        r#"!group create name:"Grief circle" topic:grief led_by:peer"#,
+    )
+    .await;
     // A join is answered privately, by DM.
     for (who, in_room) in [(&alice, &room), (&bob, &bob_room)] {
         who.say(in_room, r#"!group join group:"Grief circle""#).await;
-        who.wait_for("the welcome", |s| said(s) && s.body().contains("You've joined Grief circle"))
-            .await;
+        who.wait_for("the welcome", |s| {
+            said(s) && s.body().contains("You've joined Grief circle")
+        })
+        .await;
     }
     let assigned = ask(
         &alice,
@@ -253,14 +261,18 @@ async fn a_meeting_that_starts_by_itself_brings_the_chair_the_panel_by_dm_whose_
     let panel = |what: &'static str| {
         let said = said.clone();
         let rid = rid.clone();
-        move |s: &common::Seen| said(s) && s.room != rid && s.body().starts_with("Your panel") && s.body().contains(what)
+        move |s: &common::Seen| {
+            said(s) && s.room != rid && s.body().starts_with("Your panel") && s.body().contains(what)
+        }
     };
     let first = alice.wait_for("the panel by DM", panel("step 1 of 9")).await;
     let dm = alice.wait_joined(&first.room).await;
 
     // Act: Alice presses +2 min, then a quick phrase, in her DM.
     alice.react(&dm, first.event_id(), "⏱️").await;
-    let extended = alice.wait_for("the panel with 2 min added", panel("+ 2 min added")).await;
+    let extended = alice
+        .wait_for("the panel with 2 min added", panel("+ 2 min added"))
+        .await;
     assert_eq!(extended.room, first.room, "the panel stays in the DM");
     alice.react(&dm, extended.event_id(), "⏩").await;
     bob.wait_for("the quick phrase, in the room", |s| {

@@ -24,9 +24,12 @@ impl Hearth {
             MilestoneCmd::Set { began, name } => {
                 if !groups::belongs(&self.store, group.id, ctx.me.id).await? {
                     return Err(UserError::Refused(
-                        Line::text(format!("Milestones are said to the group's own members; join {} first with ", group.name))
-                            .cmd("group join")
-                            .t("."),
+                        Line::text(format!(
+                            "Milestones are said to the group's own members; join {} first with ",
+                            group.name
+                        ))
+                        .cmd("group join")
+                        .t("."),
                     )
                     .into());
                 }

@@ -152,10 +152,7 @@ mod through_the_core {
 
         assert!(text(&cleared).contains("Cleared"), "{}", text(&cleared));
         assert!(!said.contains("sam") && !said.contains("ann"), "{said}");
-        assert!(
-            said.contains("nobody is named who hasn't chosen to be"),
-            "{said}"
-        );
+        assert!(said.contains("nobody is named who hasn't chosen to be"), "{said}");
         assert_eq!(kept, 0, "clearing and leaving keep nothing");
     }
 

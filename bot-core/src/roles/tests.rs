@@ -503,10 +503,7 @@ async fn a_digest_to_a_role_holder_names_the_role_beside_its_meeting() {
     let role_lines: Vec<&str> = told.lines().filter(|l| l.contains("timekeeper")).collect();
     assert_eq!(role_lines.len(), 1, "{told}");
     assert!(role_lines[0].contains("Grief circle"), "{told}");
-    assert!(
-        role_lines[0].contains("You're this meeting's timekeeper."),
-        "{told}"
-    );
+    assert!(role_lines[0].contains("You're this meeting's timekeeper."), "{told}");
 }
 
 #[tokio::test]
@@ -565,7 +562,9 @@ async fn a_meeting_that_starts_by_itself_starts_once_brings_the_chair_the_panel_
     assert_eq!(panels.len(), 1, "{ann:?}");
     assert_eq!(panels[0].0, at("2026-03-21T19:00:10Z"));
     assert!(
-        dm_to(&seen, "ben").iter().all(|(_, d)| !plain(d).contains("hasn't started")),
+        dm_to(&seen, "ben")
+            .iter()
+            .all(|(_, d)| !plain(d).contains("hasn't started")),
         "the back-up is not told: it started by itself"
     );
     assert_eq!(runs, vec![(Some(ann_id), true)]);

@@ -167,7 +167,10 @@ async fn panel(
     let Some(run) = db::run_of(store, occurrence.0, occurrence.1).await? else {
         return Ok(None);
     };
-    let Some(chair) = run.chair_member_id.filter(|_| run.autostarted && run.ended_at.is_none()) else {
+    let Some(chair) = run
+        .chair_member_id
+        .filter(|_| run.autostarted && run.ended_at.is_none())
+    else {
         return Ok(None);
     };
     let Some(chair) = members::by_ids(store, &[chair]).await?.into_iter().next() else {

@@ -172,7 +172,9 @@ fn reading(mut m: Message, step: &Step) -> Message {
 /// plain text (the adapters defuse any mention in it).
 fn milestones(mut m: Message, said: &[(String, String)]) -> Message {
     if said.is_empty() {
-        return m.text("Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.");
+        return m.text(
+            "Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.",
+        );
     }
     m = m.text("Milestones since our last meeting, from those who chose to have theirs said:");
     for (name, milestone) in said {

@@ -1803,3 +1803,143 @@ fn with_capacity_3_the_fourth_yes_waits_and_is_told_when_someone_changes_to_no()
     let after = answer_to(out, "ben@#general> /meeting list");
     assert!(after.contains("· 3 going, 0 maybe\n"), "{after}");
 }
+
+/// Members opt in to have a milestone said, one opts out again, and the
+/// twelve-step script's milestones step reads out only those who chose to.
+const MILESTONES: &str = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/meeting script template template:twelve_step
+/as sam
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2025-03-17 name:"Sam W"
+/as ann
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2026-02-17
+/milestone clear group:"Grief circle"
+/as bob
+/group join group:"Grief circle"
+/as dee
+/group join group:"Grief circle"
+/milestone set group:"Grief circle" date:2026-02-17 name:"@everyone"
+/as admin
+/meeting start
+/meeting next
+/meeting next
+/meeting next
+"#;
+
+#[test]
+fn milestones_are_said_at_their_step_for_those_who_opted_in_alone_and_never_logged() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = hearth_logging(
+        dir.path(),
+        &[
+            "console",
+            "--db",
+            "t.db",
+            "--as",
+            "admin",
+            "--clock",
+            "2026-03-19T19:00:00Z",
+        ],
+        MILESTONES,
+        Some("info"),
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(
+            out,
+            r#"sam@#general> /milestone set group:"Grief circle" date:2025-03-17 name:"Sam W""#
+        )
+        .starts_with("\n-> #general (private: only sam sees this)"),
+        "{out}"
+    );
+    in_order(
+        out,
+        &[
+            "-> #general\n   == Grief circle · Milestones ==\n   Milestones since our last meeting, from those who chose to have theirs said:\n   @everyone: 30 days\n   Sam W: 1 year\n   Anyone else who would like to mark a milestone may say so now.",
+        ],
+    );
+    let post = &out[out.find("== Grief circle · Milestones ==").unwrap()..];
+    let post = &post[..post.find("Anyone else").unwrap()];
+    for absent in ["ann", "bob"] {
+        assert!(!post.contains(absent), "{absent} in {post}");
+    }
+    // Logs carry ids and event kinds: no date, no name, not that anyone has a milestone.
+    assert!(
+        run.stderr.contains("meeting started"),
+        "the log is read: {}",
+        run.stderr
+    );
+    for secret in ["2025-03-17", "2026-02-17", "Sam W", "milestone"] {
+        assert!(!run.stderr.contains(secret), "{secret} in the log:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_meeting_that_starts_by_itself_posts_once_brings_the_chair_the_panel_and_tells_the_back_up_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+/group create name:"Grief circle" topic:grief led_by:peer
+/group facilitator group:#1 user:fran action:add
+/meeting schedule group:#1 when:"2026-03-21 19:00" repeat:weekly timezone:UTC
+/as ann
+/group join group:#1
+/as ben
+/group join group:#1
+/as fran
+/role assign group:#1 role:chair user:ann backup:ben
+/meeting script template group:#1 template:general
+/meeting script edit group:#1 autostart:on
+/wait 2d
+/wait 8h59m
+/wait 1m
+/wait 10m
+/as mo
+/meeting panel group:#1
+/as ann
+/meeting next group:#1
+"#;
+
+    let run = console_as_at(dir.path(), "admin", "2026-03-19T10:00:00Z", script);
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(
+        answer_to(out, "/meeting script edit group:#1 autostart:on")
+            .contains("Starts by itself at each meeting's start; the chair gets the panel."),
+        "{out}"
+    );
+    let at_the_start = answer_to(out, "fran@#general> /wait 1m");
+    assert!(
+        at_the_start.contains(
+            "-> #general  [Sat 21 Mar 2026 19:00 UTC]\n   == Grief circle · The meeting has started ==\n   Grief circle · Welcome"
+        ),
+        "{at_the_start}"
+    );
+    assert!(
+        at_the_start.contains("[📋 Open the panel] /meeting panel group:#1"),
+        "{at_the_start}"
+    );
+    // The chair's panel comes a moment later, by DM (private output here).
+    let a_moment_later = answer_to(out, "fran@#general> /wait 10m");
+    assert!(
+        a_moment_later
+            .contains("-> DM ann  [Sat 21 Mar 2026 19:00 UTC]\n   == Your panel · Grief circle · step 1 of 9 =="),
+        "{a_moment_later}"
+    );
+    assert_eq!(out.matches("The meeting has started ==").count(), 1, "{out}");
+    assert!(!out.contains("hasn't started yet"), "the back-up is not told: {out}");
+    assert!(
+        answer_to(out, "mo@#general> /meeting panel group:#1").contains("This panel is for the meeting's chair."),
+        "{out}"
+    );
+    assert!(
+        answer_to(out, "ann@#general> /meeting next group:#1")
+            .contains("== Your panel · Grief circle · step 2 of 9 =="),
+        "{out}"
+    );
+}

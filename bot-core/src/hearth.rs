@@ -21,6 +21,7 @@ mod dispatch;
 mod for_groups;
 mod for_meetings;
 mod for_members;
+mod for_milestones;
 mod for_roles;
 mod for_scripts;
 mod for_web;
@@ -76,6 +77,7 @@ fn job_kinds() -> jobs::Registry {
         .with(circle::timers())
         .with(checkins::prompts())
         .with(roles::late::handler())
+        .with(crate::script::auto::handler())
 }
 
 /// Who and where, resolved to stored rows, with one `now` for the whole input.

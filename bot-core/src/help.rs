@@ -68,6 +68,7 @@ const SHARED_LINES: &[(&str, &[&str], &str)] = &[
             "meeting extend",
             "meeting end",
             "meeting phrase",
+            "meeting panel",
         ],
         "the running meeting's chair's buttons, typed",
     ),
@@ -75,6 +76,11 @@ const SHARED_LINES: &[(&str, &[&str], &str)] = &[
         "role list",
         &["role assign", "role signup", "role release"],
         "a group's service roles (chair, timekeeper…): who holds each, sign up, give one up",
+    ),
+    (
+        "milestone set",
+        &["milestone clear"],
+        "your milestone said at meetings, if you wish",
     ),
 ];
 

@@ -32,6 +32,13 @@ impl Platform {
         matches!(self, Platform::Discord)
     }
 
+    /// Whether a private message in a room can only answer a press (Discord's
+    /// ephemeral messages answer interactions): there, what Hearth would
+    /// bring someone unasked waits behind a button instead.
+    pub fn private_needs_a_press(self) -> bool {
+        matches!(self, Platform::Discord)
+    }
+
     /// Whether pressing a button shows the room who pressed it (Matrix
     /// reactions are room events with their sender). There, a check-in's
     /// mood buttons never sit on a shared message: they come by DM.

@@ -20,6 +20,7 @@ pub mod meetings;
 mod members;
 pub mod message;
 pub mod metrics;
+mod milestones;
 pub mod parse;
 mod privacy;
 pub mod publish;

@@ -56,6 +56,7 @@ fn label(table: &str) -> String {
         "circle_mutes" => "Server mutes Hearth holds on you".into(),
         "role_holders" => "Service roles you hold or back up".into(),
         "calendar_feeds" => "Your private calendar link (only a fingerprint of it is kept)".into(),
+        "milestones" => "Milestones you chose to have said at meetings".into(),
         other => other.replace('_', " "),
     }
 }

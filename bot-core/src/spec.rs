@@ -6,6 +6,8 @@ use std::fmt;
 
 mod roles;
 mod script;
+// Milestones (issue 28).
+mod milestones;
 
 pub use roles::{ROLE_KINDS, ROLE_PLACES};
 pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
@@ -462,6 +464,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     script::MEETING_EXTEND,
     script::MEETING_END,
     script::MEETING_PHRASE,
+    script::MEETING_PANEL,
     script::SCRIPT_SHOW,
     script::SCRIPT_EDIT,
     script::SCRIPT_TEMPLATE,
@@ -699,6 +702,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     roles::ROLE_ASSIGN,
     roles::ROLE_SIGNUP,
     roles::ROLE_RELEASE,
+    milestones::MILESTONE_SET,
+    milestones::MILESTONE_CLEAR,
     // resources
     CommandSpec {
         name: "resources list",

@@ -347,3 +347,102 @@ async fn a_round_step_set_to_mute_others_mutes_all_but_the_holder_and_chair_unti
     assert_eq!(mutes(&bot).len(), 4, "nothing more: {:?}", mutes(&bot));
     bot.stop().await;
 }
+
+/// Where the group chose it, the meeting starts by itself at its scheduled
+/// start. Discord's ephemeral messages only answer an interaction, so no
+/// panel comes unasked: the channel gets "The meeting has started" with an
+/// "Open the panel" button, whose press answers the chair (here, the
+/// facilitator: the group has no chair role) with the panel, ephemerally,
+/// and anyone else with a kind word, ephemerally too.
+#[tokio::test]
+async fn a_meeting_that_starts_by_itself_posts_a_button_whose_press_is_the_chairs_ephemeral_panel() {
+    use bot_core::Clock;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-19T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let clock = bot_core::ManualClock::new(start);
+    let bot = Bot::start_at(std::sync::Arc::new(clock.clone())).await;
+    bot.fake
+        .dispatch("GUILD_CREATE", guild_create(&[admin(), plain_member()], &[]));
+    let outbox: std::sync::Arc<dyn bot_core::Outbox> =
+        std::sync::Arc::new(hearth_discord::DiscordOutbox::from_config(&bot.config).unwrap());
+    let scheduler = bot_core::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+    let set_up: [(&str, Vec<Opt<'_>>); 4] = [
+        (
+            "group create",
+            vec![
+                ("name", 3, json!("Grief circle")),
+                ("topic", 3, json!("grief")),
+                ("led_by", 3, json!("peer")),
+            ],
+        ),
+        (
+            "meeting script template",
+            vec![grief_circle(), ("template", 3, json!("general"))],
+        ),
+        (
+            "meeting schedule",
+            vec![
+                grief_circle(),
+                ("when", 3, json!("2026-03-21 19:00")),
+                ("repeat", 3, json!("weekly")),
+                ("timezone", 3, json!("UTC")),
+            ],
+        ),
+        (
+            "meeting script edit",
+            vec![grief_circle(), ("autostart", 3, json!("on"))],
+        ),
+    ];
+    for (n, (command, options)) in set_up.iter().enumerate() {
+        let done = bot
+            .interact(command_interaction(id(100 + n as u64), &admin(), command, options))
+            .await;
+        answer(&done);
+    }
+
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-03-21T19:00:30Z")
+            .unwrap()
+            .to_utc(),
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    scheduler.tick(clock.now()).await.unwrap();
+
+    wait_post(&bot, "The meeting has started").await;
+    let created = bot.fake.created_messages();
+    let started: Vec<&(String, Value)> = created
+        .iter()
+        .filter(|(_, m)| embed_text(m).contains("The meeting has started"))
+        .collect();
+    assert_eq!(started.len(), 1, "started once: {created:#?}");
+    let (channel, posted) = started[0];
+    assert!(channel.contains(&CHANNEL.to_string()), "{channel}");
+    assert!(
+        created.iter().all(|(_, m)| !embed_text(m).contains("Your panel")),
+        "no panel comes unasked on Discord: {created:#?}"
+    );
+    let open = button(posted, "Open the panel");
+    let shown = message(id(60), CHANNEL, posted);
+
+    let by_member = bot
+        .interact(button_interaction(id(110), &plain_member(), &open, &shown))
+        .await;
+    let by_chair = bot.interact(button_interaction(id(111), &admin(), &open, &shown)).await;
+
+    let kind_word = answer(&by_member);
+    assert!(is_ephemeral(kind_word), "{kind_word:#}");
+    assert!(
+        embed_text(kind_word).contains("This panel is for the meeting's chair"),
+        "{}",
+        embed_text(kind_word)
+    );
+    let panel = answer(&by_chair);
+    assert!(is_ephemeral(panel), "{panel:#}");
+    assert!(
+        embed_text(panel).contains("Your panel · Grief circle · step 1 of 9"),
+        "{}",
+        embed_text(panel)
+    );
+    button(panel, "Next");
+}

@@ -12,7 +12,11 @@
 
 mod common;
 
-use common::{Bot, Member, bot_on, bot_said, room_with_bot, synapse};
+use std::sync::Arc;
+
+use bot_core::Clock as _;
+use chrono::DurationRound as _;
+use common::{Bot, Member, bot_config, bot_on, bot_said, hearth_on_a_manual_clock, room_with_bot, synapse};
 use matrix_sdk::RoomMemberships;
 
 /// `who` says `text` in `room` and waits for the bot's reply to it.
@@ -175,5 +179,133 @@ async fn the_chairs_panel_is_in_their_dm_its_next_moves_the_meeting_the_reading_
         .await;
     assert!(panels_seen_by_bob.is_empty(), "{panels_seen_by_bob:?}");
     assert!(panels_in_room.is_empty(), "{panels_in_room:?}");
+    bot.stop().await;
+}
+
+/// Where the group chose it, the meeting starts by itself at its scheduled
+/// start: the room is told, the chair's panel comes to their DM unasked (a
+/// DM needs no press on Matrix), and the back-up hears nothing of a late
+/// chair. From the DM, +2 min adds time and a quick phrase is posted in the
+/// room; the back-up's press of "Open the panel" brings them the panel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_that_starts_by_itself_brings_the_chair_the_panel_by_dm_whose_plus_two_and_phrases_work_from_there() {
+    let synapse = synapse().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (hearth, clock) = hearth_on_a_manual_clock().await;
+    let bot = Bot::start(hearth.clone(), bot_config(&synapse, dir.path()).await).await;
+    let alice = Member::new(&synapse, "alice").await;
+    let bob = Member::new(&synapse, "bob").await;
+    let room = room_with_bot(&alice, &bot.user_id, false, &[&bob]).await;
+    let bob_room = bob.room(room.room_id());
+    let rid = room.room_id().to_owned();
+    let said = bot_said(&bot);
+
+    // Arrange: a group here meeting in two hours, Alice its chair and Bob
+    // her back-up, its meeting set to start by itself.
+    let starts = (clock.now() + chrono::Duration::hours(2))
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap();
+    ask(
+        &alice,
+        &bot,
+        &room,
+        r#"!group create name:"Grief circle" topic:grief led_by:peer"#,
+    )
+    .await;
+    // A join is answered privately, by DM.
+    for (who, in_room) in [(&alice, &room), (&bob, &bob_room)] {
+        who.say(in_room, r#"!group join group:"Grief circle""#).await;
+        who.wait_for("the welcome", |s| {
+            said(s) && s.body().contains("You've joined Grief circle")
+        })
+        .await;
+    }
+    let assigned = ask(
+        &alice,
+        &bot,
+        &room,
+        &format!("!role assign role:chair user:{} backup:{}", alice.user_id, bob.user_id),
+    )
+    .await;
+    assert!(assigned.contains("chair"), "{assigned}");
+    ask(&alice, &bot, &room, "!meeting script template template:general").await;
+    let scheduled = ask(
+        &alice,
+        &bot,
+        &room,
+        &format!(
+            r#"!meeting schedule when:"{}" repeat:weekly timezone:UTC"#,
+            starts.format("%Y-%m-%d %H:%M")
+        ),
+    )
+    .await;
+    assert!(scheduled.starts_with("Scheduled"), "{scheduled}");
+    let set = ask(&alice, &bot, &room, "!meeting script edit autostart:on").await;
+    assert!(set.contains("Starts by itself"), "{set}");
+
+    // Act: the clock reaches the start, then the panel's moment, then five minutes on.
+    let outbox: Arc<dyn bot_core::Outbox> = Arc::new(bot.outbox.clone());
+    let scheduler = bot_core::Scheduler::new(hearth.clone(), vec![outbox]);
+    for after in [1, 15, 6 * 60] {
+        let at = starts + chrono::Duration::seconds(after);
+        clock.set(at);
+        scheduler.tick(at).await.unwrap();
+    }
+
+    // Assert: the room is told once; the panel is in Alice's DM.
+    let started = bob
+        .wait_for("the start, in the room", |s| {
+            said(s) && s.room == rid && s.body().starts_with("Grief circle · The meeting has started")
+        })
+        .await;
+    let panel = |what: &'static str| {
+        let said = said.clone();
+        let rid = rid.clone();
+        move |s: &common::Seen| {
+            said(s) && s.room != rid && s.body().starts_with("Your panel") && s.body().contains(what)
+        }
+    };
+    let first = alice.wait_for("the panel by DM", panel("step 1 of 9")).await;
+    let dm = alice.wait_joined(&first.room).await;
+
+    // Act: Alice presses +2 min, then a quick phrase, in her DM.
+    alice.react(&dm, first.event_id(), "⏱️").await;
+    let extended = alice
+        .wait_for("the panel with 2 min added", panel("+ 2 min added"))
+        .await;
+    assert_eq!(extended.room, first.room, "the panel stays in the DM");
+    alice.react(&dm, extended.event_id(), "⏩").await;
+    bob.wait_for("the quick phrase, in the room", |s| {
+        said(s) && s.room == rid && s.body().contains("It's time to move on to the next person.")
+    })
+    .await;
+
+    // Act: Bob, the back-up, presses Open the panel on the room's post.
+    bob.react(&bob_room, started.event_id(), "📋").await;
+    let bobs = bob
+        .wait_for("the panel, by DM to the back-up", |s| {
+            said(s) && s.room != rid && s.body().starts_with("Your panel · Grief circle")
+        })
+        .await;
+    assert!(bobs.body().contains("+ 2 min added"), "{}", bobs.body());
+
+    // Assert: once, no late notice to the back-up, no panel for Bob.
+    let starts_said = alice
+        .all(|s| said(s) && s.room == rid && s.body().starts_with("Grief circle · The meeting has started"))
+        .await;
+    assert_eq!(starts_said.len(), 1, "{starts_said:?}");
+    assert!(
+        bob.all(|s| said(s) && s.body().contains("hasn't started"))
+            .await
+            .is_empty(),
+        "the back-up was told the chair is late"
+    );
+    assert!(
+        alice
+            .all(|s| said(s) && s.room == rid && s.body().contains("Your panel"))
+            .await
+            .is_empty(),
+        "a panel reached the room"
+    );
     bot.stop().await;
 }

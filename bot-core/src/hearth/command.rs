@@ -38,6 +38,8 @@ pub(crate) enum Command<'a> {
     Checkin(checkins::Cmd<'a>),
     // service roles
     Role(RoleCmd<'a>),
+    // milestones
+    Milestone(MilestoneCmd<'a>),
     // resources
     Resources(resources::Cmd<'a>),
     // privacy
@@ -121,6 +123,15 @@ impl<'a> RoleCmd<'a> {
     }
 }
 
+/// The `milestone …` commands.
+pub(crate) enum MilestoneCmd<'a> {
+    Set {
+        began: chrono::NaiveDate,
+        name: Option<&'a str>,
+    },
+    Clear,
+}
+
 /// The `meeting …` commands.
 pub(crate) enum MeetingCmd<'a> {
     Schedule,
@@ -152,6 +163,8 @@ pub(crate) enum MeetingCmd<'a> {
     Start,
     Press(Press),
     Phrase(&'static str),
+    /// The running meeting's panel, privately.
+    Panel,
     Script(ScriptCmd<'a>),
 }
 
@@ -204,6 +217,11 @@ impl<'a> Command<'a> {
             // check-ins
             name if name.starts_with("checkin ") => Command::Checkin(checkins::Cmd::from_bound(b)?),
             name if name.starts_with("role ") => Command::Role(RoleCmd::from_bound(b)?),
+            "milestone set" => Command::Milestone(MilestoneCmd::Set {
+                began: b.date("date")?,
+                name: b.text("name"),
+            }),
+            "milestone clear" => Command::Milestone(MilestoneCmd::Clear),
             // resources
             name if name.starts_with("resources ") => Command::Resources(resources::Cmd::from_bound(b)?),
             // privacy
@@ -303,6 +321,7 @@ impl<'a> MeetingCmd<'a> {
             "meeting extend" => MeetingCmd::Press(Press::Extend),
             "meeting end" => MeetingCmd::Press(Press::End),
             "meeting phrase" => MeetingCmd::Phrase(b.choice("phrase")?),
+            "meeting panel" => MeetingCmd::Panel,
             name if name.starts_with("meeting script ") => MeetingCmd::Script(ScriptCmd::from_bound(b)?),
             _ => return None,
         })
@@ -314,7 +333,7 @@ impl<'a> ScriptCmd<'a> {
         Some(match b.spec.name {
             "meeting script show" => ScriptCmd::Show,
             "meeting script edit" => ScriptCmd::Edit(script::Edit {
-                step: b.int("step")?,
+                step: b.int("step"),
                 remove: b.choice("remove") == Some("yes"),
                 kind: b.choice("kind"),
                 title: b.text("title"),
@@ -325,6 +344,8 @@ impl<'a> ScriptCmd<'a> {
                 credit: b.text("credit"),
                 mode: b.choice("mode"),
                 share_time: b.text("share_time"),
+                mute_others: b.choice("mute_others").map(|c| c == "yes"),
+                autostart: b.choice("autostart").map(|c| c == "on"),
             }),
             "meeting script template" => ScriptCmd::Template(b.choice("template")?),
             "meeting script export" => ScriptCmd::Export,

@@ -22,7 +22,13 @@ fn acts_on_a_circle(command: &str) -> bool {
 fn acts_on_a_run(command: &str) -> bool {
     matches!(
         command,
-        "meeting next" | "meeting back" | "meeting skip" | "meeting extend" | "meeting end" | "meeting phrase"
+        "meeting next"
+            | "meeting back"
+            | "meeting skip"
+            | "meeting extend"
+            | "meeting end"
+            | "meeting phrase"
+            | "meeting panel"
     )
 }
 
@@ -261,6 +267,7 @@ impl Hearth {
             Command::Circle(action) => self.circle_act(ctx, group, action).await?,
             Command::Checkin(cmd) => self.checkin(ctx, cmd, group).await?,
             Command::Role(cmd) => self.run_role(ctx, cmd, group).await?,
+            Command::Milestone(cmd) => self.run_milestone(ctx, cmd, group).await?,
             Command::Resources(cmd) => self.resources(ctx, cmd).await?,
             // privacy
             Command::MyData => {

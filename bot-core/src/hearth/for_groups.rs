@@ -156,6 +156,7 @@ impl Hearth {
         let message = groups::leave(&mut tx, group, &ctx.me).await?;
         let freed = retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
         self.free_places(&mut tx, freed, now).await?;
+        crate::milestones::left_group(&mut tx, group.id, ctx.me.id).await?;
         // Their roles are open again; a chair's back-up no longer checks the start.
         let scope = if roles::left_group(&mut tx, group.id, ctx.me.id).await? > 0 {
             reminders::plan::Scope::All

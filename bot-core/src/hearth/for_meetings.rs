@@ -112,6 +112,7 @@ impl Hearth {
             MeetingCmd::Start => self.meeting_start(ctx, the_group()?).await,
             MeetingCmd::Press(press) => self.meeting_press(ctx, the_group()?, press).await,
             MeetingCmd::Phrase(phrase) => self.meeting_phrase(ctx, the_group()?, phrase).await,
+            MeetingCmd::Panel => self.meeting_panel(ctx, the_group()?).await,
             MeetingCmd::Script(cmd) => self.meeting_script(ctx, the_group()?, cmd).await,
         }
     }

@@ -17,6 +17,12 @@ use crate::script::{self, Turn, state::Press};
 use crate::spec::Role;
 
 use super::command::ScriptCmd;
+use crate::reminders::plan::{Scope, plan_group_in};
+
+/// A listing with whether the meeting starts by itself under it.
+fn words_with_autostart(message: Message, on: bool) -> Message {
+    script::with_autostart(message, on)
+}
 use super::{Ctx, Hearth};
 
 /// How early a meeting may be started and still be the scheduled one.
@@ -35,12 +41,23 @@ impl Hearth {
         let g = of(group);
         let message = match cmd {
             ScriptCmd::Show => script::show(&self.store, g).await?,
+            ScriptCmd::Edit(edit) if edit.autostart.is_some() => {
+                let mut message = None;
+                if edit.step.is_some() {
+                    message = Some(script::edit(&self.store, g, &edit).await?);
+                }
+                let mut tx = self.write().await?;
+                let listing = script::set_autostart(&mut tx, g, edit.autostart == Some(true)).await?;
+                // Its start (and the chair's panel) are planned, or unplanned, with the meetings' reminders.
+                plan_group_in(&mut tx, group.id, ctx.now, Scope::All).await?;
+                self.commit_planned(tx).await?;
+                message.map_or(listing, |m| words_with_autostart(m, edit.autostart == Some(true)))
+            }
             ScriptCmd::Edit(edit) => script::edit(&self.store, g, &edit).await?,
             ScriptCmd::Template(name) => script::template(&self.store, g, name).await?,
             ScriptCmd::Export => script::export(&self.store, g).await?,
             ScriptCmd::Import(text) => script::import(&self.store, g, text).await?,
         };
-        let _ = ctx;
         Ok(Response::private_general(message))
     }
 
@@ -82,7 +99,16 @@ impl Hearth {
         let scheduled = self.scheduled_now(ctx, group).await?;
         let channel = &ctx.input.place.channel;
         let card = self.card(ctx, group);
-        let turn = script::start(&self.store, (of(group), &card), ctx.me.id, channel, scheduled, ctx.now).await?;
+        let turn = script::start(
+            &self.store,
+            (of(group), &card),
+            Some(ctx.me.id),
+            channel,
+            scheduled,
+            false,
+            ctx.now,
+        )
+        .await?;
         self.carry_out(ctx, group, turn).await
     }
 
@@ -121,6 +147,25 @@ impl Hearth {
         let card = self.card(ctx, group);
         let turn = script::press(&self.store, (of(group), &card), press, ctx.now).await?;
         self.carry_out(ctx, group, turn).await
+    }
+
+    /// The running meeting's panel, privately: for its chair, the chair's
+    /// back-up and facilitators (the button a meeting that started by itself
+    /// posts); anyone else is kindly told it is the chair's.
+    pub(super) async fn meeting_panel(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
+        let run = script::running(&self.store, group.id).await?;
+        let chair = run.and_then(|r| r.chair_member_id);
+        let may = chair == Some(ctx.me.id)
+            || self.role(ctx, Some(group)).await? >= Role::Facilitator
+            || roles::may(&self.store, group.id, ctx.me.id, Gate::Start, ctx.now).await?;
+        if !may {
+            return Ok(Response::private_general(Message::new().text(
+                "This panel is for the meeting's chair. You're in the right place: the meeting has begun, \
+                 and you're welcome to simply join in.",
+            )));
+        }
+        let (_, panel) = script::panel(&self.store, of(group), ctx.now).await?;
+        Ok(Response::private(panel))
     }
 
     /// A quick phrase, posted in the meeting's channel.

@@ -104,6 +104,10 @@ pub async fn plan_in(
     if scope == Scope::All && roles::has_chair_backup(&mut db, meeting.group_id).await? {
         wanted.extend(late_checks_wanted(&meeting, &within));
     }
+    // Where the group chose it, the meeting starts by itself.
+    if scope == Scope::All && crate::script::auto::on(&mut db, meeting.group_id).await? {
+        wanted.extend(autostarts_wanted(&meeting, &within));
+    }
     let create = to_create(&wanted, catch_up, now);
     let advance = match beyond.first() {
         Some(next) if scope == Scope::All => Some(roll_over(meeting.id, next, now)),
@@ -203,6 +207,36 @@ fn late_checks_wanted(meeting: &Meeting, within: &[Occurrence]) -> Vec<Planned> 
             give_up: Some(occ.start.timestamp() + meeting.duration_minutes * 60),
         })
         .collect()
+}
+
+/// The meeting's start at each occurrence's start, and the chair's panel a
+/// moment later, worth trying until the meeting ends.
+fn autostarts_wanted(meeting: &Meeting, within: &[Occurrence]) -> Vec<Planned> {
+    use crate::script::auto;
+    let mut wanted = Vec::new();
+    for occ in within {
+        let (original, start) = (occ.original.timestamp(), occ.start.timestamp());
+        let give_up = Some(start + meeting.duration_minutes * 60);
+        wanted.push(Planned {
+            key: auto::start_key(meeting.id, original, start),
+            kind: auto::START.name,
+            due: start,
+            occ: *occ,
+            lead: 0,
+            member: None,
+            give_up,
+        });
+        wanted.push(Planned {
+            key: auto::panel_key(meeting.id, original, start),
+            kind: auto::PANEL.name,
+            due: start + auto::PANEL_AFTER_SECS,
+            occ: *occ,
+            lead: 0,
+            member: None,
+            give_up,
+        });
+    }
+    wanted
 }
 
 /// What to create now: leads still to come, and with `catch_up` the latest
@@ -450,7 +484,7 @@ async fn pending(
         None => query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs
              WHERE meeting_id = ? AND state = 'pending' AND starts_at > ?
-               AND (kind IN (?, ?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
+               AND (kind IN (?, ?, ?, ?, ?) OR (kind = ? AND key LIKE 'ep:%'))",
         )
         .bind(now.timestamp())
         .bind(meeting)
@@ -458,6 +492,8 @@ async fn pending(
         .bind(REMINDER.name)
         .bind(ADVANCE.name)
         .bind(roles::late::LATE.name)
+        .bind(crate::script::auto::START.name)
+        .bind(crate::script::auto::PANEL.name)
         .bind(EVENT.name),
         Some(member) => query_as(
             "SELECT id, key, kind, due_at, attempts, lease_owner IS NOT NULL AND lease_until > ? FROM jobs

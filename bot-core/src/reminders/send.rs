@@ -121,6 +121,9 @@ async fn render_one(
             .with_timezone(&series.meeting.zone())
             .date_naive();
         if let Some(line) = crate::roles::reminder_line(held, day) {
+            // In a digest too, beside its meeting.
+            part.entry.0.push(crate::message::Span::Text(" ".into()));
+            part.entry.0.extend(line.0.iter().cloned());
             message.lines.insert(0, line);
         }
     }

@@ -476,3 +476,103 @@ async fn the_chair_runs_the_meeting_the_timekeeper_extends_and_a_member_neither(
     assert!(ended.contains("the meeting's times"), "{ended}");
     assert!(backup.contains("Your panel · Grief circle · step 1 of 9"), "{backup}");
 }
+
+#[tokio::test]
+async fn a_digest_to_a_role_holder_names_the_role_beside_its_meeting() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    let (scheduler, seen) = recording(&bot);
+    weekly_from_21_march(&bot).await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#2 when:"2026-03-21 19:00" timezone:UTC"#,
+    )
+    .await;
+    bot.say("cat", "group join group:#2").await;
+    bot.say("cat", "reminders leads:1h").await;
+    bot.say("cat", "meeting rsvp meeting:2 answer:yes").await;
+    bot.say("fran", "role assign group:#1 role:timekeeper user:cat").await;
+
+    scheduler.advance(&bot.clock, at("2026-03-21T18:30:00Z")).await.unwrap();
+
+    let seen = seen.lock().unwrap();
+    let cat = dm_to(&seen, "cat");
+    assert_eq!(cat.len(), 1, "one digest: {cat:?}");
+    let told = plain(cat[0].1);
+    assert!(told.contains("Reminders: 2 meetings"), "{told}");
+    let role_lines: Vec<&str> = told.lines().filter(|l| l.contains("timekeeper")).collect();
+    assert_eq!(role_lines.len(), 1, "{told}");
+    assert!(role_lines[0].contains("Grief circle"), "{told}");
+    assert!(role_lines[0].contains("You're this meeting's timekeeper."), "{told}");
+}
+
+#[tokio::test]
+async fn a_meeting_that_starts_by_itself_starts_once_brings_the_chair_the_panel_and_tells_the_back_up_nothing() {
+    let bot = Bot::new().await;
+    two_groups(&bot).await;
+    let (scheduler, seen) = recording(&bot);
+    weekly_from_21_march(&bot).await;
+    bot.say("fran", "role assign group:#1 role:chair user:ann backup:ben")
+        .await;
+    bot.say("fran", "meeting script template group:#1 template:general")
+        .await;
+
+    let by_a_member = bot.say("cat", "meeting script edit group:#1 autostart:on").await;
+    let set = bot.say("fran", "meeting script edit group:#1 autostart:on").await;
+    scheduler.advance(&bot.clock, at("2026-03-21T19:30:00Z")).await.unwrap();
+    scheduler.advance(&bot.clock, at("2026-03-21T19:40:00Z")).await.unwrap();
+    let by_cat = bot.say("cat", "meeting panel group:#1").await;
+    let by_ben = bot.say("ben", "meeting panel group:#1").await;
+    let next = bot.say("ann", "meeting next group:#1").await;
+    let runs: Vec<(Option<i64>, bool)> =
+        crate::store::query_as("SELECT chair_member_id, autostarted FROM meeting_runs")
+            .fetch_all(bot.hearth.store())
+            .await
+            .unwrap();
+    let ann_id = member(&bot, "ann").await;
+
+    assert!(text(&by_a_member).starts_with("Only"), "{}", text(&by_a_member));
+    assert!(
+        text(&set).contains("Starts by itself at each meeting's start"),
+        "{}",
+        text(&set)
+    );
+    let seen = seen.lock().unwrap();
+    let started: Vec<_> = seen
+        .iter()
+        .filter(|(_, d)| matches!(&d.effect, Effect::Post { message, .. } if message.title.as_deref() == Some("Grief circle · The meeting has started")))
+        .collect();
+    assert_eq!(started.len(), 1, "started once: {seen:?}");
+    assert_eq!(started[0].0, at("2026-03-21T19:00:00Z"));
+    let Effect::Post { channel, message, .. } = &started[0].1.effect else {
+        unreachable!()
+    };
+    assert_eq!(channel, "general");
+    assert!(message.plain("/").contains("Welcome"), "{}", message.plain("/"));
+    assert!(
+        message.buttons.iter().any(|b| b.command == "meeting panel group:#1"),
+        "{:?}",
+        message.buttons
+    );
+    let ann = dm_to(&seen, "ann");
+    let panels: Vec<_> = ann
+        .iter()
+        .filter(|(_, d)| plain(d).contains("Your panel · Grief circle · step 1 of 9"))
+        .collect();
+    assert_eq!(panels.len(), 1, "{ann:?}");
+    assert_eq!(panels[0].0, at("2026-03-21T19:00:10Z"));
+    assert!(
+        dm_to(&seen, "ben")
+            .iter()
+            .all(|(_, d)| !plain(d).contains("hasn't started")),
+        "the back-up is not told: it started by itself"
+    );
+    assert_eq!(runs, vec![(Some(ann_id), true)]);
+    assert!(
+        text(&by_cat).contains("This panel is for the meeting's chair"),
+        "{}",
+        text(&by_cat)
+    );
+    assert!(text(&by_ben).contains("Your panel"), "{}", text(&by_ben));
+    assert!(text(&next).contains("step 2 of 9"), "{}", text(&next));
+}

@@ -93,12 +93,14 @@ pub struct RunRow {
     pub circle_id: Option<i64>,
     pub started_at: i64,
     pub ended_at: Option<i64>,
+    /// Started by itself at the occurrence's start, not by a person.
+    pub autostarted: bool,
 }
 
 macro_rules! run_columns {
     () => {
         "id, chair_member_id, channel, step, step_started_at, extra_secs, \
-         circle_id, started_at, ended_at"
+         circle_id, started_at, ended_at, autostarted"
     };
 }
 
@@ -128,19 +130,33 @@ pub async fn open_groups_at(db: impl Into<Db<'_>>, community: i64, channel: &str
     .context("finding the meetings running here")
 }
 
+/// When the group's last meeting other than `run` began, before `before`
+/// (Unix seconds): where its milestones step counts from.
+pub async fn previous_start(db: impl Into<Db<'_>>, group: i64, run: i64, before: i64) -> Result<Option<i64>> {
+    query_scalar("SELECT MAX(started_at) FROM meeting_runs WHERE group_id = ? AND id <> ? AND started_at < ?")
+        .bind(group)
+        .bind(run)
+        .bind(before)
+        .fetch_one(db)
+        .await
+        .context("finding a group's last meeting")
+}
+
 /// The new run of a meeting.
 pub struct NewRun<'a> {
     pub group: i64,
     pub meeting: Option<(i64, i64)>,
-    pub chair: i64,
+    /// None: started by itself with no chair to hand (facilitators press).
+    pub chair: Option<i64>,
     pub channel: &'a str,
+    pub autostarted: bool,
 }
 
 pub async fn create(db: impl Into<Db<'_>>, new: &NewRun<'_>, now: i64) -> Result<RunRow> {
     query_as(concat!(
         "INSERT INTO meeting_runs (group_id, meeting_id, occurrence, chair_member_id, channel, step_started_at,
-             started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ",
+             started_at, autostarted)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
         run_columns!(),
         ""
     ))
@@ -151,6 +167,7 @@ pub async fn create(db: impl Into<Db<'_>>, new: &NewRun<'_>, now: i64) -> Result
     .bind(new.channel)
     .bind(now)
     .bind(now)
+    .bind(new.autostarted)
     .fetch_one(db)
     .await
     .context("starting a meeting's run")
@@ -246,4 +263,37 @@ pub async fn chaired(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<(String, 
     .fetch_all(db)
     .await
     .context("listing the meetings a member chaired")
+}
+
+/// Whether the group's meeting starts by itself at each occurrence's start.
+pub async fn autostart(db: impl Into<Db<'_>>, group: i64) -> Result<bool> {
+    query_scalar("SELECT script_autostart FROM groups WHERE id = ?")
+        .bind(group)
+        .fetch_one(db)
+        .await
+        .context("reading whether a meeting starts by itself")
+}
+
+pub async fn set_autostart(db: impl Into<Db<'_>>, group: i64, on: bool) -> Result<()> {
+    query("UPDATE groups SET script_autostart = ? WHERE id = ?")
+        .bind(on)
+        .bind(group)
+        .execute(db)
+        .await
+        .context("saving whether a meeting starts by itself")?;
+    Ok(())
+}
+
+/// The first run of an occurrence (series, original start), if one began.
+pub async fn run_of(db: impl Into<Db<'_>>, meeting: i64, occurrence: i64) -> Result<Option<RunRow>> {
+    query_as(concat!(
+        "SELECT ",
+        run_columns!(),
+        " FROM meeting_runs WHERE meeting_id = ? AND occurrence = ? ORDER BY id LIMIT 1"
+    ))
+    .bind(meeting)
+    .bind(occurrence)
+    .fetch_optional(db)
+    .await
+    .context("finding an occurrence's run")
 }

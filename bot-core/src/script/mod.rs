@@ -5,6 +5,7 @@
 //! The talking stick of a round or shares step is the circle's own,
 //! started and ended by the Hearth around these calls.
 
+pub(crate) mod auto;
 mod db;
 pub mod state;
 pub mod steps;
@@ -40,7 +41,21 @@ pub(crate) struct Of<'a> {
 
 /// `/meeting script show`.
 pub(crate) async fn show(store: &Store, group: Of<'_>) -> Result<Message> {
-    Ok(words::listing(group.name, &db::steps(store, group.id).await?))
+    let listing = words::listing(group.name, &db::steps(store, group.id).await?);
+    Ok(words::with_autostart(listing, db::autostart(store, group.id).await?))
+}
+
+/// Whether the meeting starts by itself, under a listing.
+pub(crate) fn with_autostart(listing: Message, on: bool) -> Message {
+    words::with_autostart(listing, on)
+}
+
+/// `/meeting script edit autostart:on|off`: whether the meeting starts by
+/// itself at each occurrence's start (the caller plans its jobs).
+pub(crate) async fn set_autostart(tx: &mut crate::store::Tx, group: Of<'_>, on: bool) -> Result<Message> {
+    db::set_autostart(&mut *tx, group.id, on).await?;
+    let listing = words::listing(group.name, &db::steps(&mut *tx, group.id).await?);
+    Ok(words::with_autostart(listing, on))
 }
 
 /// A script may not change under a running meeting: its steps are the run's.
@@ -105,7 +120,7 @@ pub(crate) async fn import(store: &Store, group: Of<'_>, text: &str) -> Result<M
 /// `/meeting script edit`, as typed: the step to change (one past the last
 /// adds one), and what to set.
 pub(crate) struct Edit<'a> {
-    pub step: i64,
+    pub step: Option<i64>,
     pub remove: bool,
     pub kind: Option<&'a str>,
     pub title: Option<&'a str>,
@@ -116,13 +131,18 @@ pub(crate) struct Edit<'a> {
     pub credit: Option<&'a str>,
     pub mode: Option<&'a str>,
     pub share_time: Option<&'a str>,
+    pub mute_others: Option<bool>,
+    pub autostart: Option<bool>,
 }
 
 pub(crate) async fn edit(store: &Store, group: Of<'_>, e: &Edit<'_>) -> Result<Message> {
+    let Some(step) = e.step else {
+        return Err(Bad("name the step to change (step:N), or give only autostart".into()).into());
+    };
     let mut tx = store.write().await.context("starting a write")?;
     not_running(&mut tx, group.id).await?;
     let mut steps = db::steps(&mut tx, group.id).await?;
-    let i = usize::try_from(e.step - 1).unwrap_or(usize::MAX);
+    let i = usize::try_from(step - 1).unwrap_or(usize::MAX);
     if i > steps.len() {
         return Err(refused(Line::text(format!(
             "The script has {} steps: step can be 1 to {} (one past the last adds a step).",
@@ -197,7 +217,8 @@ fn edited(old: Option<Step>, e: &Edit<'_>) -> Result<Step> {
         credit: set(e.credit, old.credit),
         mode,
         share_secs,
-        mute_others: old.mute_others && kind.uses_the_stick(),
+        // Asked for on a step off the stick, it is refused by `steps::check`.
+        mute_others: e.mute_others.unwrap_or(old.mute_others && kind.uses_the_stick()),
     })
 }
 
@@ -225,9 +246,10 @@ pub(crate) struct Card<'a> {
 pub(crate) async fn start(
     store: &Store,
     (group, card): (Of<'_>, &Card<'_>),
-    chair: i64,
+    chair: Option<i64>,
     channel: &str,
     meeting: Option<(i64, i64)>,
+    autostarted: bool,
     now: DateTime<Utc>,
 ) -> Result<Turn> {
     let mut tx = store.write().await.context("starting a write")?;
@@ -253,12 +275,14 @@ pub(crate) async fn start(
             meeting,
             chair,
             channel,
+            autostarted,
         },
         now.timestamp(),
     )
     .await?;
     let state = Run::new(steps.len(), now.timestamp());
     let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
+    let said = milestones_at(&mut tx, &steps[0], (group.id, run.id), card.zone, now).await?;
     tx.commit().await.context("starting a meeting")?;
     tracing::info!(run = run.id, group = group.id, "meeting started");
     let public = words::Public {
@@ -266,6 +290,7 @@ pub(crate) async fn start(
         guideline: card.guideline,
         handles: &handles,
         zone: card.zone,
+        milestones: &said,
     };
     Ok(Turn {
         panel: words::panel((group.id, group.name), &steps, &state, now.timestamp()),
@@ -275,6 +300,35 @@ pub(crate) async fn start(
         run,
         steps,
     })
+}
+
+/// How far back a milestones step looks when the group has no earlier meeting.
+const MILESTONES_DAYS: u64 = 7;
+/// The furthest back it looks, however long since the last meeting.
+const MILESTONES_DAYS_MAX: u64 = 366;
+
+/// At a milestones step, the milestones of those who opted in that fall
+/// since the group's last meeting on an earlier day (or in the last
+/// [`MILESTONES_DAYS`]), up to today as the group's calendar reads it.
+async fn milestones_at(
+    tx: &mut crate::store::Tx,
+    step: &Step,
+    (group, run): (i64, i64),
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>> {
+    if step.kind != StepKind::Milestones {
+        return Ok(Vec::new());
+    }
+    let today = now.with_timezone(&zone).date_naive();
+    let (midnight, _) = crate::when::resolve(today.and_time(chrono::NaiveTime::MIN), zone);
+    let last = db::previous_start(&mut *tx, group, run, midnight.timestamp()).await?;
+    let floor = today - chrono::Days::new(MILESTONES_DAYS_MAX);
+    let after = match last {
+        Some(at) => crate::when::at(at).with_timezone(&zone).date_naive().max(floor),
+        None => today - chrono::Days::new(MILESTONES_DAYS),
+    };
+    crate::milestones::due(&mut *tx, group, after, today).await
 }
 
 /// The group's running meeting, and whether `member` chairs it.
@@ -315,12 +369,17 @@ pub(crate) async fn press(
     })?;
     db::save(&mut tx, run.id, &before, &state).await?;
     let handles = crate::groups::payment_handles(&mut tx, group.id).await?;
+    let said = match moved {
+        Moved::To(i) => milestones_at(&mut tx, &steps[i], (group.id, run.id), card.zone, now).await?,
+        _ => Vec::new(),
+    };
     tx.commit().await.context("moving a meeting on")?;
     let public = words::Public {
         group: group.name,
         guideline: card.guideline,
         handles: &handles,
         zone: card.zone,
+        milestones: &said,
     };
     let t = now.timestamp();
     let (entered, panel, post) = match moved {

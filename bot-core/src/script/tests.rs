@@ -262,6 +262,38 @@ mod through_the_core {
     }
 
     #[tokio::test]
+    async fn script_edit_sets_and_clears_a_rounds_mute_others_and_refuses_it_off_the_stick() {
+        let bot = Bot::new().await;
+        two_groups(&bot).await;
+        bot.say("admin", "meeting script template group:#1 template:general")
+            .await;
+
+        let muted = bot
+            .say("admin", "meeting script edit group:#1 step:3 mute_others:yes")
+            .await;
+        let on_a_say = bot
+            .say("admin", "meeting script edit group:#1 step:1 mute_others:yes")
+            .await;
+        let exported = attachment(&bot.say("admin", "meeting script export group:#1").await);
+        let unmuted = bot
+            .say("admin", "meeting script edit group:#1 step:3 mute_others:no")
+            .await;
+
+        assert!(
+            text(&muted).contains("3. Check-in (round, 10 min, round, shares of 2 min, others muted)"),
+            "{}",
+            text(&muted)
+        );
+        assert!(
+            text(&on_a_say).contains("only round and shares steps have mute_others"),
+            "{}",
+            text(&on_a_say)
+        );
+        assert_eq!(exported.matches("mute_others = true").count(), 1, "{exported}");
+        assert!(!text(&unmuted).contains("others muted"), "{}", text(&unmuted));
+    }
+
+    #[tokio::test]
     async fn a_bad_import_changes_nothing_and_says_what_is_wrong() {
         let bot = Bot::new().await;
         two_groups(&bot).await;

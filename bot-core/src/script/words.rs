@@ -115,6 +115,8 @@ pub struct Public<'a> {
     pub guideline: &'a str,
     pub handles: &'a [(&'static str, String)],
     pub zone: Tz,
+    /// At a milestones step: (name, milestone) of those who opted in.
+    pub milestones: &'a [(String, String)],
 }
 
 pub fn step_post(step: &Step, public: &Public<'_>, now: DateTime<Utc>) -> Message {
@@ -138,9 +140,7 @@ pub fn step_post(step: &Step, public: &Public<'_>, now: DateTime<Utc>) -> Messag
         }
         StepKind::Donation => donation(m, public.handles),
         StepKind::Announcements => m.text("Anyone with news for the group may share it now."),
-        StepKind::Milestones => {
-            m.text("Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.")
-        }
+        StepKind::Milestones => milestones(m, public.milestones),
     }
 }
 
@@ -166,6 +166,21 @@ fn reading(mut m: Message, step: &Step) -> Message {
         m = m.text(format!("— {credit}"));
     }
     m
+}
+
+/// The milestones of those who chose to have theirs said, each name as
+/// plain text (the adapters defuse any mention in it).
+fn milestones(mut m: Message, said: &[(String, String)]) -> Message {
+    if said.is_empty() {
+        return m.text(
+            "Anyone who would like to mark a milestone may say so now; nobody is named who hasn't chosen to be.",
+        );
+    }
+    m = m.text("Milestones since our last meeting, from those who chose to have theirs said:");
+    for (name, milestone) in said {
+        m = m.text(format!("{name}: {milestone}"));
+    }
+    m.text("Anyone else who would like to mark a milestone may say so now.")
 }
 
 fn donation(mut m: Message, handles: &[(&'static str, String)]) -> Message {
@@ -230,4 +245,30 @@ pub fn listing(group: &str, steps: &[Step]) -> Message {
     }
     let total: i64 = steps.iter().map(|s| s.minutes).sum();
     m.text(format!("Planned: {total} min."))
+}
+
+/// Whether the meeting starts by itself, under its script's listing.
+pub fn with_autostart(listing: Message, on: bool) -> Message {
+    if on {
+        listing.text("Starts by itself at each meeting's start; the chair gets the panel.")
+    } else {
+        listing
+    }
+}
+
+/// The room's word that the meeting started by itself: the first step's
+/// post, and the button that opens the chair's panel.
+pub fn autostarted(group: super::Of<'_>, first: Message) -> Message {
+    let mut m = Message::titled(format!("{} · The meeting has started", group.name));
+    if let Some(title) = first.title {
+        m = m.line(Line::new().b(title));
+    }
+    m.lines.extend(first.lines);
+    m.fields.extend(first.fields);
+    m.line(
+        Line::text("The chair's panel: ")
+            .cmd(format!("meeting panel group:#{}", group.id))
+            .t(", or the button."),
+    )
+    .button("Open the panel", "📋", format!("meeting panel group:#{}", group.id))
 }

@@ -2,7 +2,7 @@
 //! start|next|back|skip|extend|end|phrase`) and the script's own commands
 //! (`meeting script …`). `COMMANDS` lists them in its order.
 
-use super::{CIRCLE_MODES, CONFIRM, CommandSpec, GROUP, Kind, OptSpec, Role, opt, req};
+use super::{CIRCLE_MODES, CONFIRM, CommandSpec, GROUP, Kind, ON_OFF, OptSpec, Role, YES_NO, opt, req};
 
 /// A meeting script's step kinds (`script::steps::StepKind` names them back).
 pub const STEP_KINDS: &[&str] = &[
@@ -75,6 +75,11 @@ pub(super) const MEETING_EXTEND: CommandSpec = meeting_press!(
 pub(super) const MEETING_END: CommandSpec =
     meeting_press!("meeting end", "Ends the meeting; the chair gets its steps' times");
 
+pub(super) const MEETING_PANEL: CommandSpec = meeting_press!(
+    "meeting panel",
+    "The running meeting's panel, privately (its chair, the back-up, or a facilitator)"
+);
+
 pub(super) const MEETING_PHRASE: CommandSpec = CommandSpec {
     name: "meeting phrase",
     description: "Posts one of the chair's quick phrases in the meeting's channel",
@@ -102,9 +107,9 @@ pub(super) const SCRIPT_EDIT: CommandSpec = CommandSpec {
     who: Role::Facilitator,
     options: &[
         SCRIPT_GROUP,
-        req(
+        opt(
             "step",
-            "The step's number, as script show lists it",
+            "The step's number, as script show lists it (needed but for autostart alone)",
             Kind::Int { min: 1, max: 30 },
         ),
         opt(
@@ -141,6 +146,16 @@ pub(super) const SCRIPT_EDIT: CommandSpec = CommandSpec {
             Kind::Text { max: 20 },
         ),
         opt("remove", "yes: removes the step", Kind::Choice(CONFIRM)),
+        opt(
+            "mute_others",
+            "Round and shares, on Discord: mute the others while one holds the stick",
+            Kind::Choice(YES_NO),
+        ),
+        opt(
+            "autostart",
+            "on: the meeting starts by itself at each scheduled start",
+            Kind::Choice(ON_OFF),
+        ),
     ],
 };
 

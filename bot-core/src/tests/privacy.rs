@@ -55,6 +55,8 @@ async fn a_member_with_everything() -> Bot {
     z("role assign group:#1 role:chair").await;
     z("role assign group:#1 role:reader").await;
     z("role signup group:#1 role:reader").await;
+    // A milestone she chose to have said at the group's meetings.
+    z(r#"milestone set group:#1 date:2025-03-17 name:"Zephyrine Quill""#).await;
     // The talking stick: a circle she runs and takes part in; voice presence
     // and a server mute as the Discord adapter records them.
     let started = text(&z("circle start group:#1").await);
@@ -209,6 +211,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
         "INSERT INTO meetings (id, group_id, start_local, timezone, repeat, rrule, duration_minutes)
              VALUES (1, 1, '2026-03-19T19:00:00', 'UTC', 'weekly', 'FREQ=WEEKLY', 60)",
         "INSERT INTO rsvp_waitlist (meeting_id, occurrence, member_id, asked_at) VALUES (1, 1774551600, 1, 1773914400)",
+        "INSERT INTO milestones (group_id, member_id, began_on, name) VALUES (1, 1, '2025-03-17', NULL)",
     ] {
         crate::store::query(sql).execute(&store).await.unwrap();
     }
@@ -236,6 +239,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "group_members",
             "jobs",
             "join_requests",
+            "milestones",
             "reminder_settings",
             "role_holders",
             "rsvp_waitlist",
@@ -262,6 +266,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "community_admins": [{"community_id": 1, "member_id": 1}],
             "group_facilitators": [{"group_id": 1, "member_id": 1}, {"group_id": 2, "member_id": 1}],
             "group_members": [{"group_id": 1, "member_id": 1, "joined_at": "2026-03-19T10:00:00Z"}],
+            "milestones": [{"group_id": 1, "member_id": 1, "began_on": "2025-03-17", "name": null}],
             "reminder_settings": [{"member_id": 1, "leads": "2h", "dm": 1, "quiet_start": "23:00", "quiet_end": "07:00"}],
             "role_holders": [{"group_id": 1, "kind": "chair", "backup": 1, "member_id": 1, "last_day": "2026-06-30",
                               "assigned_at": "2026-03-19T10:00:00Z"}],

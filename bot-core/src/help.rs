@@ -78,6 +78,16 @@ const SHARED_LINES: &[(&str, &[&str], &str)] = &[
         "a group's service roles (chair, timekeeper…): who holds each, sign up, give one up",
     ),
     (
+        "circle join",
+        &["circle leave", "circle pass"],
+        "join or leave the circle here, or pass your turn",
+    ),
+    (
+        "hand raise",
+        &["hand lower"],
+        "raise or lower your hand to speak in the circle",
+    ),
+    (
         "milestone set",
         &["milestone clear"],
         "your milestone said at meetings, if you wish",

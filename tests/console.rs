@@ -1821,4 +1821,48 @@ fn group_list_time_evening_lists_what_each_reader_calls_evening_in_their_own_zon
         unread.contains("I can't read time:evenin. Did you mean time:evening?"),
         "{unread}"
     );
+
+#[test]
+fn with_capacity_3_the_fourth_yes_waits_and_is_told_when_someone_changes_to_no() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let run = console_at(
+        dir.path(),
+        "2026-03-19T10:00:00Z",
+        r#"/group create name:"Grief circle" topic:grief led_by:peer capacity:3
+/meeting schedule group:#1 when:"2026-03-21 19:00" timezone:UTC
+/as ann
+/meeting rsvp meeting:1 answer:yes
+/as ben
+/meeting rsvp meeting:1 answer:yes
+/as cat
+/meeting rsvp meeting:1 answer:yes
+/as dan
+/meeting rsvp meeting:1 answer:yes
+/meeting list
+/as ben
+/meeting rsvp meeting:1 answer:no
+/meeting list
+"#,
+    );
+
+    assert!(run.success, "{}", run.stderr);
+    let out = &run.stdout;
+    let dan = answer_to(out, "dan@#general> /meeting rsvp meeting:1 answer:yes");
+    assert!(dan.contains("number 1 in line"), "{dan}");
+    assert!(dan.contains("Nobody else sees who is waiting"), "{dan}");
+    let full = answer_to(out, "dan@#general> /meeting list");
+    assert!(full.contains("3 going, 0 maybe, 1 waiting for a place"), "{full}");
+    for name in ["ann", "ben", "cat"] {
+        assert!(!full.contains(name), "counts, never names: {full}");
+    }
+    let freed = answer_to(out, "ben@#general> /meeting rsvp meeting:1 answer:no");
+    assert!(
+        freed.contains("-> DM dan  [Thu 19 Mar 2026 10:00 UTC]\n   == A place for you: Grief circle =="),
+        "{freed}"
+    );
+    assert!(freed.contains("and it's yours: you're going"), "{freed}");
+    assert_eq!(out.matches("== A place for you").count(), 1, "told once:\n{out}");
+    let after = answer_to(out, "ben@#general> /meeting list");
+    assert!(after.contains("· 3 going, 0 maybe\n"), "{after}");
 }

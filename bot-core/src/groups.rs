@@ -330,6 +330,22 @@ pub(crate) async fn groups_of_member(db: impl Into<Db<'_>>, member: i64) -> Resu
         .context("listing a member's groups")
 }
 
+/// The live groups a member belongs to or facilitates, by id: those whose
+/// closed links are theirs to see in their own calendars.
+pub(crate) async fn theirs(db: impl Into<Db<'_>>, member: i64) -> Result<Vec<i64>> {
+    query_scalar(
+        "SELECT g.id FROM groups g WHERE g.retired_at IS NULL AND g.id IN
+           (SELECT group_id FROM group_members WHERE member_id = ?
+            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?)
+         ORDER BY g.id",
+    )
+    .bind(member)
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("listing the groups a member belongs to or leads")
+}
+
 /// The group's payment handles, as the Meeting Guide spec names them:
 /// (name to show, handle) for those it has.
 pub async fn payment_handles(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<(&'static str, String)>> {

@@ -344,6 +344,25 @@ pub struct EventDetails {
     pub location: Option<String>,
     /// The group's home channel, for when `location` says nothing.
     pub home_channel: String,
+    /// The series' meetings from this one on, for a platform whose native
+    /// event can repeat by a rule of its own.
+    pub repeats: Repeats,
+}
+
+/// A series' meetings to come as a platform's repeating event would have to
+/// show them (issue 29: Discord's `recurrence_rule`). A platform may make
+/// its event repeat only when its own rule, expanded from `starts[0]` up to
+/// `until`, gives exactly `starts`, and the series is `open_ended`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeats {
+    /// Where each meeting to come starts, in order, cancelled ones left out
+    /// and moved ones where they now happen, up to `until`.
+    pub starts: Vec<chrono::DateTime<chrono::Utc>>,
+    /// How far ahead `starts` reaches.
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// The series' rule says every meeting beyond `until` too: no count, no
+    /// last day, no dates added or taken away by hand in its rule.
+    pub open_ended: bool,
 }
 
 /// How the core reaches a platform when nobody asked: each adapter implements

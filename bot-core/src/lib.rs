@@ -23,6 +23,7 @@ pub mod message;
 pub mod metrics;
 pub mod parse;
 mod privacy;
+pub mod publish;
 mod reminders;
 mod resources;
 pub mod retention;
@@ -40,7 +41,7 @@ pub use error::{Error, UserError};
 pub use hearth::{CoreConfig, Hearth};
 pub use io::{
     Actor, BoxFuture, ChannelFact, Delivery, DeliveryError, Effect, EventDetails, Input, InputKind, Invocation,
-    MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Reply, Response, Visibility,
+    MeetingEvent, MuteReport, Outbox, Place, Platform, PresenceChange, Repeats, Reply, Response, Visibility,
 };
 pub use message::{Attachment, Button, Field, Line, Message, Span};
 pub use scheduler::Scheduler;

@@ -43,10 +43,11 @@ pub(crate) use occurrences::exceptions;
 pub use occurrences::{
     Status, exceptions_of, group_meets, occurrence, occurrence_ref, status_in, upcoming, upcoming_in,
 };
-pub(crate) use rsvps::rsvps_between;
 pub use rsvps::{
-    ANSWERS, Rsvp, attendees, rsvp, rsvp_buttons, rsvp_command, rsvp_counts, rsvp_counts_of, take_back_rsvp,
+    ANSWERS, Answered, Rsvp, attendees, rsvp, rsvp_buttons, rsvp_command, rsvp_counts, rsvp_counts_of, take_back_rsvp,
+    waiting_count, waiting_of,
 };
+pub(crate) use rsvps::{fill_places, places_held, rsvps_between};
 pub use rule::REPEATS;
 pub(crate) use rule::series_rule;
 pub use series::{

@@ -44,6 +44,7 @@ fn label(table: &str) -> String {
         "group_members" => "Group memberships".into(),
         "group_facilitators" => "Groups you facilitate".into(),
         "rsvps" => "RSVPs".into(),
+        "rsvp_waitlist" => "Places you hold on meetings' waiting lists".into(),
         "reminder_settings" => "Reminder settings".into(),
         "jobs" => "Deliveries to you (pending and recent)".into(),
         "checkins" => "Check-ins, with their notes".into(),
@@ -54,6 +55,7 @@ fn label(table: &str) -> String {
         "circle_participants" => "Talking circles you took part in".into(),
         "circle_mutes" => "Server mutes Hearth holds on you".into(),
         "role_holders" => "Service roles you hold or back up".into(),
+        "calendar_feeds" => "Your private calendar link (only a fingerprint of it is kept)".into(),
         other => other.replace('_', " "),
     }
 }

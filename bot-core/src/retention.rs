@@ -81,25 +81,45 @@ pub(crate) async fn past_rsvps(store: &Store, before: i64) -> Result<u64> {
 }
 
 /// A member left `group`: their answers to its meetings still to come (where
-/// they now happen, moved or not) go, in the caller's write transaction.
+/// they now happen, moved or not), and their places in those meetings'
+/// waiting lists, go, in the caller's write transaction. Returns the
+/// occurrences where they were going, as (meeting, original start, start):
+/// a place freed at each, for the first in line.
 pub(crate) async fn left_group(
     db: impl Into<crate::store::Db<'_>>,
     group: i64,
     member: i64,
     now: DateTime<Utc>,
-) -> Result<u64> {
-    Ok(query(
-        "DELETE FROM rsvps WHERE (meeting_id, occurrence, member_id) IN (
-             SELECT r.meeting_id, r.occurrence, r.member_id FROM rsvps r
-             JOIN meetings m ON m.id = r.meeting_id
-             LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
-             WHERE r.member_id = ? AND m.group_id = ? AND COALESCE(e.moved_to, r.occurrence) >= ?)",
+) -> Result<Vec<(i64, i64, i64)>> {
+    let mut db = db.into();
+    let freed: Vec<(i64, i64, i64)> = crate::store::query_as(
+        "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
+         JOIN meetings m ON m.id = r.meeting_id
+         LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+         WHERE r.member_id = ? AND m.group_id = ? AND r.answer = 'yes'
+           AND COALESCE(e.moved_to, r.occurrence) >= ?",
     )
     .bind(member)
     .bind(group)
     .bind(now.timestamp())
-    .execute(db)
+    .fetch_all(&mut db)
     .await
-    .context("dropping a leaver's RSVPs")?
-    .rows_affected())
+    .context("finding a leaver's places")?;
+    for table in ["rsvps", "rsvp_waitlist"] {
+        // The table's name is one of the two above, not input.
+        query(format!(
+            "DELETE FROM {table} WHERE (meeting_id, occurrence, member_id) IN (
+                 SELECT r.meeting_id, r.occurrence, r.member_id FROM {table} r
+                 JOIN meetings m ON m.id = r.meeting_id
+                 LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+                 WHERE r.member_id = ? AND m.group_id = ? AND COALESCE(e.moved_to, r.occurrence) >= ?)"
+        ))
+        .bind(member)
+        .bind(group)
+        .bind(now.timestamp())
+        .execute(&mut db)
+        .await
+        .context("dropping a leaver's RSVPs")?;
+    }
+    Ok(freed)
 }

@@ -1223,11 +1223,13 @@ mod jobs_props;
 mod meeting_guide;
 mod privacy;
 mod processes;
+mod publish;
 mod resources;
 mod retention;
 mod store_copy;
 mod under_change;
 mod undo;
+mod waitlist;
 mod words;
 
 mod native_events {

@@ -38,6 +38,28 @@ pub struct NativeEvent {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub place: EventPlace,
+    /// Discord's own rule, when it says every meeting to come (see
+    /// [`crate::recurrence`]): one event that repeats. `None`: the event
+    /// stands for this meeting alone.
+    pub repeat: Option<crate::recurrence::Rule>,
+}
+
+/// A builder's body with the event's `recurrence_rule` added: serenity
+/// 0.12's builders have no such field, so the body goes through serenity's
+/// own HTTP client as JSON. An edit always says it (`null` when the event
+/// stands for one meeting), so an event that repeated stops repeating.
+fn with_rule(
+    builder: &impl serde::Serialize,
+    repeat: Option<&crate::recurrence::Rule>,
+    edit: bool,
+) -> serde_json::Value {
+    let mut body = serde_json::to_value(builder).unwrap_or_else(|_| serde_json::json!({}));
+    match repeat {
+        Some(rule) => body["recurrence_rule"] = rule.to_json(),
+        None if edit => body["recurrence_rule"] = serde_json::Value::Null,
+        None => {}
+    }
+    body
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +97,11 @@ pub async fn mirror_event(
         if let Some(description) = &event.description {
             edit = edit.description(crate::render::truncate(description, DESCRIPTION_MAX));
         }
-        match guild.edit_scheduled_event(http, ScheduledEventId::new(id), edit).await {
+        let body = with_rule(&edit, event.repeat.as_ref(), true);
+        match http
+            .edit_scheduled_event(guild, ScheduledEventId::new(id), &body, None)
+            .await
+        {
             Ok(updated) => {
                 tracing::info!(guild = %guild, event = %updated.id, "scheduled event updated");
                 return Ok(updated.id.get());
@@ -113,11 +139,12 @@ pub async fn mirror_event(
         create = create.description(crate::render::truncate(description, DESCRIPTION_MAX));
     }
     // `&Http` carries no cache, so Discord (not a stale cache) judges permissions.
-    let created = guild
-        .create_scheduled_event(http, create)
+    let body = with_rule(&create, event.repeat.as_ref(), false);
+    let created = http
+        .create_scheduled_event(guild, &body, None)
         .await
         .map_err(|e| failure(guild, &e))?;
-    tracing::info!(guild = %guild, event = %created.id, "scheduled event created");
+    tracing::info!(guild = %guild, event = %created.id, repeats = event.repeat.is_some(), "scheduled event created");
     Ok(created.id.get())
 }
 

@@ -14,6 +14,7 @@ mod mutes;
 mod outbox;
 pub mod perms;
 mod presence;
+pub mod recurrence;
 pub mod render;
 pub mod roles;
 mod shutdown;

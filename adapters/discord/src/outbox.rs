@@ -371,6 +371,7 @@ fn native(next: &EventDetails) -> NativeEvent {
         start: next.start,
         end: next.end,
         place,
+        repeat: crate::recurrence::fitting(&next.repeats),
     }
 }
 

@@ -1287,6 +1287,73 @@ async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_number
     bot.stop().await;
 }
 
+#[tokio::test]
+async fn on_discord_a_yes_past_capacity_waits_ephemerally_and_gets_a_dm_when_a_place_frees() {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
+    let two_places = command_interaction(
+        id(1),
+        &admin(),
+        "group create",
+        &[
+            ("name", 3, json!("Grief circle")),
+            ("topic", 3, json!("grief")),
+            ("led_by", 3, json!("peer")),
+            ("capacity", 4, json!(2)),
+        ],
+    );
+    answer(&bot.interact(two_places).await);
+    let scheduled = bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await;
+    let card = answer(&scheduled).clone();
+    let button = |label: &str| {
+        card["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .find(|b| b["label"] == label)
+            .and_then(|b| b["custom_id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no {label} button on {card:#}"))
+    };
+    let shown = message(id(50), CHANNEL, &card);
+
+    let ada = bot
+        .interact(button_interaction(id(3), &admin(), &button("Going"), &shown))
+        .await;
+    answer(
+        &bot.interact(button_interaction(id(6), &facilitator(), &button("Going"), &shown))
+            .await,
+    );
+    let bo = bot
+        .interact(button_interaction(id(4), &plain_member(), &button("Going"), &shown))
+        .await;
+    let before = bot.fake.requests().len();
+    answer(
+        &bot.interact(button_interaction(id(5), &admin(), &button("Not this time"), &shown))
+            .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    scheduler.tick(clock.now()).await.unwrap();
+
+    assert!(embed_text(answer(&ada)).contains("you're going"), "{ada:#}");
+    let bo = answer(&bo);
+    assert!(is_ephemeral(bo), "told privately: {bo:#}");
+    assert!(embed_text(bo).contains("number 1 in line"), "{}", embed_text(bo));
+    let to_bo: Vec<Value> = bot.fake.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .map(|r| r.body.clone())
+        .collect();
+    assert_eq!(to_bo.len(), 1, "told once: {to_bo:#?}");
+    assert!(
+        embed_text(&to_bo[0]).contains("A place for you"),
+        "{}",
+        embed_text(&to_bo[0])
+    );
+    assert_eq!(to_bo[0]["enforce_nonce"], true, "the notice's key is Discord's nonce");
+    bot.stop().await;
+}
+
 // ---- voice -------------------------------------------------------------------
 
 #[tokio::test]
@@ -1422,6 +1489,7 @@ async fn meetings_mirror_as_scheduled_events_updated_cancelled_and_within_the_li
         start,
         end: start + chrono::Duration::minutes(90),
         place: EventPlace::Voice(77),
+        repeat: None,
     };
 
     let id = events::mirror_event(&http, guild, None, &meeting).await.unwrap();
@@ -1617,6 +1685,172 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
     assert_eq!(cancelled[0]["status"], 3, "the running event ended");
     assert_eq!(cancelled[1]["status"], 4, "the one to come cancelled");
     bot.stop().await;
+}
+
+/// `/meeting cancel` of meeting 1's meeting on `day`.
+fn cancel_one(n: u64, day: &str) -> Value {
+    command_interaction(
+        id(n),
+        &admin(),
+        "meeting cancel",
+        &[("meeting", 4, json!(1)), ("occurrence", 3, json!(day))],
+    )
+}
+
+#[tokio::test]
+async fn a_weekly_series_is_one_recurring_event_that_a_cancelled_meeting_updates_as_discord_allows() {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+
+    let created = events_after(
+        &bot,
+        &scheduler,
+        &clock,
+        weekly_grief_circle(2, "2026-03-21 19:00", "UTC"),
+    )
+    .await;
+    let posted = bot
+        .fake
+        .wait_request("POST", &format!("/guilds/{GUILD}/scheduled-events"))
+        .await;
+    // The next meeting cancelled: the same event now repeats from the one after.
+    let next_cancelled = events_after(&bot, &scheduler, &clock, cancel_one(3, "2026-03-21")).await;
+    // A later one cancelled: Discord's rule cannot leave a date out, so the
+    // event stands for the next meeting alone.
+    let later_cancelled = events_after(&bot, &scheduler, &clock, cancel_one(4, "2026-04-11")).await;
+    let ended = events_after(&bot, &scheduler, &clock, cancel_the_series(5)).await;
+
+    assert_eq!(created.len(), 1, "one event for the series: {created:#?}");
+    let rule = json!({ "start": "2026-03-21T19:00:00+00:00", "frequency": 2, "interval": 1, "by_weekday": [5] });
+    assert_eq!(posted.body["recurrence_rule"], rule, "sent as Discord's docs say");
+    assert_eq!(created[0]["recurrence_rule"], rule);
+    assert!(
+        created[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-21T19:00:00")
+    );
+    assert_eq!(next_cancelled.len(), 1, "{next_cancelled:#?}");
+    assert_eq!(next_cancelled[0]["id"], created[0]["id"]);
+    assert!(
+        next_cancelled[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-28T19:00:00"),
+        "{:#}",
+        next_cancelled[0]
+    );
+    assert_eq!(
+        next_cancelled[0]["recurrence_rule"]["start"],
+        "2026-03-28T19:00:00+00:00"
+    );
+    assert_eq!(next_cancelled[0]["recurrence_rule"]["by_weekday"], json!([5]));
+    assert_eq!(later_cancelled.len(), 1);
+    assert_eq!(later_cancelled[0]["id"], created[0]["id"]);
+    assert_eq!(
+        later_cancelled[0]["recurrence_rule"],
+        Value::Null,
+        "{:#}",
+        later_cancelled[0]
+    );
+    assert!(
+        later_cancelled[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-28T19:00:00")
+    );
+    assert_eq!(ended[0]["status"], 4, "cancelled with the series");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn rules_discord_cannot_say_keep_one_event_for_the_next_meeting() {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let schedule = |n: u64, when: &str, repeat: &str, zone: &str| {
+        command_interaction(
+            id(n),
+            &admin(),
+            "meeting schedule",
+            &[
+                ("group", 3, json!("Grief circle")),
+                ("when", 3, json!(when)),
+                ("repeat", 3, json!(repeat)),
+                ("timezone", 3, json!(zone)),
+            ],
+        )
+    };
+
+    // The last Friday of each month: Discord says "the 4th" or "the 5th", never "the last".
+    answer(
+        &bot.interact(schedule(2, "2026-03-27 18:00", "FREQ=MONTHLY;BYDAY=-1FR", "UTC"))
+            .await,
+    );
+    // Weekly at 19:00 in Berlin: 18:00 UTC, then 17:00 once the clocks go
+    // forward on 29 March; Discord's rule has no zone.
+    answer(
+        &bot.interact(schedule(3, "2026-03-24 19:00", "weekly", "Europe/Berlin"))
+            .await,
+    );
+    // The second Tuesday of each month, in UTC: Discord can say that.
+    answer(
+        &bot.interact(schedule(4, "2026-04-14 15:00", "FREQ=MONTHLY;BYDAY=2TU", "UTC"))
+            .await,
+    );
+    scheduler.tick(clock.now()).await.unwrap();
+    let events = bot.fake.events();
+
+    let of = |meeting: i64| {
+        events
+            .iter()
+            .find(|e| {
+                e["description"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with(&format!("(Hearth meeting {meeting})")))
+            })
+            .unwrap_or_else(|| panic!("no event for meeting {meeting}: {events:#?}"))
+    };
+    assert_eq!(events.len(), 3, "{events:#?}");
+    assert_eq!(of(1)["recurrence_rule"], Value::Null, "{:#}", of(1));
+    assert!(
+        of(1)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-27T18:00:00")
+    );
+    assert_eq!(of(2)["recurrence_rule"], Value::Null, "{:#}", of(2));
+    assert!(
+        of(2)["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-24T18:00:00")
+    );
+    assert_eq!(
+        of(3)["recurrence_rule"],
+        json!({ "start": "2026-04-14T15:00:00+00:00", "frequency": 1, "interval": 1,
+                "by_n_weekday": [{ "n": 2, "day": 1 }] })
+    );
+    bot.stop().await;
+}
+
+#[test]
+fn the_fake_refuses_recurrence_rules_as_discords_docs_do() {
+    let start = "2026-03-21T19:00:00+00:00";
+
+    assert!(valid_recurrence(&Value::Null).is_ok());
+    assert!(valid_recurrence(&json!({ "start": start, "frequency": 2, "interval": 2, "by_weekday": [5] })).is_ok());
+    for wrong in [
+        json!({ "start": start, "frequency": 2, "interval": 1, "by_weekday": [1, 5] }),
+        json!({ "start": start, "frequency": 2, "interval": 3, "by_weekday": [5] }),
+        json!({ "start": start, "frequency": 3, "interval": 1, "by_weekday": [0, 2, 4] }),
+        json!({ "start": start, "frequency": 1, "interval": 1, "by_n_weekday": [{ "n": -1, "day": 4 }] }),
+        json!({ "start": start, "frequency": 2, "interval": 1, "by_weekday": [5], "count": 8 }),
+        json!({ "start": start, "frequency": 0, "interval": 1, "by_month": [3] }),
+    ] {
+        assert!(valid_recurrence(&wrong).is_err(), "{wrong}");
+    }
 }
 
 #[tokio::test]

@@ -157,11 +157,36 @@ impl Hearth {
         Ok(joined.response)
     }
 
+    /// Places a member gave up, as (meeting, original start, start): each
+    /// goes to the first in line there, told in this write.
+    pub(super) async fn free_places(
+        &self,
+        tx: &mut crate::store::Tx,
+        freed: Vec<(i64, i64, i64)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        for (meeting, original, start) in freed {
+            let placed = meetings::fill_places(&mut *tx, (meeting, original), now).await?;
+            if placed.is_empty() {
+                continue;
+            }
+            if let Some(series) = meetings::by_id_in(&mut *tx, meeting).await? {
+                let occurrence = meetings::Occurrence {
+                    original: crate::when::at(original),
+                    start: crate::when::at(start),
+                };
+                self.placed(&mut *tx, &series, &occurrence, placed, now).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn leave(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {
         let now = ctx.now;
         let mut tx = self.write().await?;
         let message = groups::leave(&mut tx, group, &ctx.me).await?;
-        retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
+        let freed = retention::left_group(&mut tx, group.id, ctx.me.id, now).await?;
+        self.free_places(&mut tx, freed, now).await?;
         // Their roles are open again; a chair's back-up no longer checks the start.
         let scope = if roles::left_group(&mut tx, group.id, ctx.me.id).await? > 0 {
             reminders::plan::Scope::All

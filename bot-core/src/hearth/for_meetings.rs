@@ -107,7 +107,8 @@ impl Hearth {
                 self.rsvp(ctx, (the_meeting(meeting)?, group), (occurrence, answer), true)
                     .await
             }
-            MeetingCmd::Calendar => self.calendar(ctx, group).await,
+            MeetingCmd::Calendar { feed: Some(feed) } => self.calendar_feed(ctx, feed).await,
+            MeetingCmd::Calendar { feed: None } => self.calendar(ctx, group).await,
             MeetingCmd::Start => self.meeting_start(ctx, the_group()?).await,
             MeetingCmd::Press(press) => self.meeting_press(ctx, the_group()?, press).await,
             MeetingCmd::Phrase(phrase) => self.meeting_phrase(ctx, the_group()?, phrase).await,
@@ -243,16 +244,49 @@ impl Hearth {
             reader_zone: zone,
             now,
         };
-        let message = if taken_back {
+        let answered = if taken_back {
             meetings::take_back_rsvp(&mut tx, &asked).await?
         } else {
             Some(meetings::rsvp(&mut tx, &asked).await?)
         };
-        let Some(message) = message else {
+        let Some(answered) = answered else {
             return Ok(Response::none());
         };
+        let meetings::Answered {
+            message,
+            occurrence,
+            placed,
+        } = answered;
+        self.placed(&mut tx, &meeting, &occurrence, placed, now).await?;
         self.commit_rsvp(tx, meeting.id, &ctx.me, now).await?;
         Ok(Response::private(message))
+    }
+
+    /// Those a freed place went to (the first in line), told privately by a
+    /// notice queued in the same write, so it goes once even across a
+    /// crash; their reminders are planned as for any who is going.
+    pub(super) async fn placed(
+        &self,
+        tx: &mut Tx,
+        meeting: &Meeting,
+        occurrence: &meetings::Occurrence,
+        placed: Vec<Member>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if placed.is_empty() {
+            return Ok(());
+        }
+        let change = meetings::Change::PlaceFreed {
+            original: occurrence.original.timestamp(),
+            start: occurrence.start.timestamp(),
+        };
+        let ids: Vec<i64> = placed.iter().map(|m| m.id).collect();
+        let told: meetings::Told = placed.into_iter().map(|m| (m, change.clone())).collect();
+        meetings::tell::queue_notices(&mut *tx, meeting, &told, now).await?;
+        for id in ids {
+            reminders::plan::plan_in(&mut *tx, meeting.id, now, reminders::plan::Scope::Member(id), false).await?;
+        }
+        Ok(())
     }
 
     async fn calendar(&self, ctx: &Ctx<'_>, group: Option<&Group>) -> Result<Response> {
@@ -266,7 +300,9 @@ impl Hearth {
             None => meetings::of_community(store, ctx.community.id).await?,
         };
         let name = group.map_or("Meetings", |g| g.name.as_str());
-        let file = calendar::calendar(store, name, &series, ctx.now).await?;
+        // A closed group's link is only for those who belong to it or lead it.
+        let theirs = crate::groups::theirs(store, ctx.me.id).await?;
+        let file = calendar::calendar(store, name, &series, ctx.now, calendar::Audience::Of(&theirs)).await?;
         Ok(Response::private_general(
             crate::Message::new()
                 .text(format!(

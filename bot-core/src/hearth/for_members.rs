@@ -104,8 +104,21 @@ impl Hearth {
         } else {
             Vec::new()
         };
+        let held = if confirm {
+            crate::meetings::places_held(&self.store, ctx.me.id, ctx.now).await?
+        } else {
+            Vec::new()
+        };
         let (message, erased) = privacy::forgetme(&self.store, &ctx.me, ctx.community.id, confirm, ctx.now).await?;
         if erased {
+            // The places they held go to the first in line. A write of its
+            // own, after the erasure's: should it not happen, the next RSVP
+            // to that meeting fills the place first.
+            if !held.is_empty() {
+                let mut tx = self.write().await?;
+                self.free_places(&mut tx, held, ctx.now).await?;
+                self.commit_planned(tx).await?;
+            }
             self.planned();
         }
         Ok(unmutes

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use super::clash::{Except, clash, clash_error, first_slots};
 use super::news::{Change, Changed, News, PREVIEW, Told, kept, notes};
 use super::occurrences::{occurrence, occurrence_ref, upcoming, upcoming_in};
-use super::rsvps::{attendees, rsvp_counts};
+use super::rsvps::{attendees, rsvp_counts, waiting_count};
 use super::rule::{duration_minutes, repeat_error, series_rule};
 use super::series::{DEFAULT_DURATION_MINUTES, Meeting, NewSeries, insert, of_community, of_group, touch};
 use super::words::time;
@@ -273,6 +273,7 @@ pub async fn list(
     let mut message = Message::titled("Upcoming meetings");
     for (occ, meeting, group_name) in rows {
         let (yes, maybe) = rsvp_counts(store, meeting.id, occ.original).await?;
+        let waiting = waiting_count(store, meeting.id, occ.original).await?;
         let mut line = Line::new()
             .push(time(occ.start, reader_zone))
             .t(" · ")
@@ -281,7 +282,7 @@ pub async fn list(
                 " (meeting {}, {}) · {}",
                 meeting.id,
                 occurrence_ref(meeting, &occ),
-                counts_text(yes, maybe)
+                counts_text(yes, maybe, waiting)
             ));
         if occ.moved() {
             line = line.t(" · moved");
@@ -291,9 +292,11 @@ pub async fn list(
     Ok(message.line(Line::text("RSVP with ").cmd("meeting rsvp meeting:N occurrence:DATE answer:yes")))
 }
 
-fn counts_text(yes: i64, maybe: i64) -> String {
-    match (yes, maybe) {
-        (0, 0) => "no RSVPs yet".into(),
-        _ => format!("{yes} going, {maybe} maybe"),
+/// How many answered, never who; those waiting for a place only when some are.
+fn counts_text(yes: i64, maybe: i64, waiting: i64) -> String {
+    match (yes, maybe, waiting) {
+        (0, 0, 0) => "no RSVPs yet".into(),
+        (_, _, 0) => format!("{yes} going, {maybe} maybe"),
+        _ => format!("{yes} going, {maybe} maybe, {waiting} waiting for a place"),
     }
 }

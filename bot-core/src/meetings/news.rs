@@ -33,6 +33,9 @@ pub enum Change {
         next: Option<(i64, i64, i64)>,
         gone: Vec<i64>,
     },
+    /// A place at one occurrence freed up and went to the reader, the first
+    /// on its waiting list: they are going now.
+    PlaceFreed { original: i64, start: i64 },
 }
 
 /// Those to tell of a change, by what they said they'd come to.
@@ -66,6 +69,20 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
                 start: at(*to),
             };
             rsvp_buttons(text, meeting, &moved)
+        }
+        Change::PlaceFreed { original, start } => {
+            let text = Message::titled(format!("A place for you: {name}"))
+                .line(
+                    Line::text(format!("A place has freed up at {name} on "))
+                        .push(time(at(*start), zone))
+                        .t(", and it's yours: you're going. I'll remind you before it starts."),
+                )
+                .text("If you can't come after all, answer below, and the next in line gets the place.");
+            let occ = Occurrence {
+                original: at(*original),
+                start: at(*start),
+            };
+            rsvp_buttons(text, meeting, &occ)
         }
         Change::Edited { next, gone } => {
             let mut text = Message::titled(format!("Changed: {name}")).text(format!(

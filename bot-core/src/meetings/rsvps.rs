@@ -1,5 +1,11 @@
 //! RSVPs: `/meeting rsvp`, a button's press taken back, the counts, those
 //! who said they'd come, and the buttons that answer.
+//!
+//! A group's `capacity` is the number of places at each of its meetings
+//! (issue 29): a yes past it waits in line (`rsvp_waitlist`), and when one
+//! going steps back (maybe, no, a press taken back, leaving the group) the
+//! first in line takes the place, in the same write. Who is waiting is told
+//! to nobody; counts say how many.
 
 use std::collections::HashMap;
 
@@ -13,7 +19,7 @@ use crate::error::{Context, Result, UserError};
 use crate::groups::Group;
 use crate::members::Member;
 use crate::message::{Line, Message};
-use crate::store::{Db, Store, query, query_as};
+use crate::store::{Db, Store, query, query_as, query_scalar};
 
 pub const ANSWERS: &[&str] = &["yes", "maybe", "no"];
 
@@ -37,6 +43,36 @@ pub async fn rsvp_counts_of(store: &Store, occurrences: &[(i64, i64)]) -> Result
     .await
     .context("counting RSVPs")?;
     Ok(rows.into_iter().map(|(m, o, y, n)| ((m, o), (y, n))).collect())
+}
+
+/// How many wait for a place, of several occurrences at once, by (meeting, occurrence).
+pub async fn waiting_of(store: &Store, occurrences: &[(i64, i64)]) -> Result<HashMap<(i64, i64), i64>> {
+    let list = serde_json::to_string(occurrences).context("counting waiting lists")?;
+    let rows: Vec<(i64, i64, i64)> = query_as(
+        "SELECT meeting_id, occurrence, COUNT(*) FROM rsvp_waitlist WHERE (meeting_id, occurrence) IN
+             (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+         GROUP BY meeting_id, occurrence",
+    )
+    .on_postgres(
+        "SELECT meeting_id, occurrence, COUNT(*) FROM rsvp_waitlist WHERE (meeting_id, occurrence) IN
+             (SELECT CAST(value->>0 AS BIGINT), CAST(value->>1 AS BIGINT) FROM json_array_elements(CAST(? AS JSON)))
+         GROUP BY meeting_id, occurrence",
+    )
+    .bind(list)
+    .fetch_all(store)
+    .await
+    .context("counting waiting lists")?;
+    Ok(rows.into_iter().map(|(m, o, n)| ((m, o), n)).collect())
+}
+
+/// How many wait for a place at one occurrence.
+pub async fn waiting_count(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<i64> {
+    query_scalar("SELECT COUNT(*) FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ?")
+        .bind(meeting)
+        .bind(occurrence.timestamp())
+        .fetch_one(store)
+        .await
+        .context("counting a waiting list")
 }
 
 pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -99,8 +135,17 @@ pub struct Rsvp<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What an RSVP did: the answer to its author, the occurrence it was for,
+/// and those it gave a place to (the first in line, when one going stepped
+/// back), for the caller to tell in the same write.
+pub struct Answered {
+    pub message: Message,
+    pub occurrence: Occurrence,
+    pub placed: Vec<Member>,
+}
+
 /// `/meeting rsvp`, in the caller's write transaction.
-pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Message> {
+pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Answered> {
     let mut db = db.into();
     let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
     let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
@@ -119,38 +164,242 @@ pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Message> {
         }
         .into());
     }
+    let key = (meeting.id, occ.original.timestamp());
+    // Places a raised capacity opened go to those in line before this answer.
+    let mut placed = fill_places(&mut db, key, now).await?;
+    let name = meeting.name(&group.name);
+    let line = if answer == "yes" {
+        match say_yes(&mut db, key, me.id, now).await? {
+            None => Line::text(format!("Thanks, you're going to {name} on "))
+                .push(time(occ.start, reader_zone))
+                .t(". I'll remind you before it starts."),
+            Some(place) => waiting_line(name, place, time(occ.start, reader_zone)),
+        }
+    } else {
+        let stepped_back = say_not_yes(&mut db, key, me.id, answer, now).await?;
+        if stepped_back {
+            placed.extend(fill_places(&mut db, key, now).await?);
+        }
+        match answer {
+            "maybe" => Line::text(format!("Noted: maybe for {name} on "))
+                .push(time(occ.start, reader_zone))
+                .t(". I'll remind you before it starts."),
+            _ => Line::text(format!(
+                "Thanks for letting us know. You're welcome at {name} any time."
+            )),
+        }
+    };
+    Ok(Answered {
+        message: with_line(Message::new().line(line), which),
+        occurrence: occ,
+        placed,
+    })
+}
+
+/// The answer to a yes that waits: kindly, with its place in line.
+fn waiting_line(name: &str, place: i64, when: crate::message::Span) -> Line {
+    Line::text(format!("Thank you for wanting to come. Every place at {name} on "))
+        .push(when)
+        .t(format!(
+            " is taken for now, so you're on its waiting list: number {place} in line. \
+             If a place frees up, it's yours, and I'll tell you privately. \
+             Nobody else sees who is waiting; answer maybe or no any time to step out of line."
+        ))
+}
+
+/// A yes (`key`: meeting, original start): a place when one is free, `None`;
+/// else the member waits, and their place in line is returned. The count
+/// and the insert are one statement, so two yeses for the last place cannot
+/// both take it (and writes are one at a time on either database).
+async fn say_yes(
+    db: &mut Db<'_>,
+    (meeting, occurrence): (i64, i64),
+    member: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let going = query(
+        "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at)
+         SELECT m.id, ?, ?, 'yes', ? FROM meetings m JOIN groups g ON g.id = m.group_id
+         WHERE m.id = ?
+           AND NOT EXISTS (SELECT 1 FROM rsvp_waitlist w
+                           WHERE w.meeting_id = m.id AND w.occurrence = ? AND w.member_id = ?)
+           AND (g.capacity IS NULL
+                OR EXISTS (SELECT 1 FROM rsvps r WHERE r.meeting_id = m.id AND r.occurrence = ?
+                             AND r.member_id = ? AND r.answer = 'yes')
+                OR (SELECT COUNT(*) FROM rsvps r WHERE r.meeting_id = m.id AND r.occurrence = ?
+                      AND r.answer = 'yes') < g.capacity)
+         ON CONFLICT (meeting_id, occurrence, member_id) DO UPDATE SET answer = excluded.answer,
+             answered_at = excluded.answered_at",
+    )
+    .bind(occurrence)
+    .bind(member)
+    .bind(now.timestamp())
+    .bind(meeting)
+    .bind(occurrence)
+    .bind(member)
+    .bind(occurrence)
+    .bind(member)
+    .bind(occurrence)
+    .execute(&mut *db)
+    .await
+    .context("saving an RSVP")?
+    .rows_affected();
+    if going == 1 {
+        return Ok(None);
+    }
+    // Waiting is their answer now: a maybe or no before it gives way.
+    query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
+        .bind(meeting)
+        .bind(occurrence)
+        .bind(member)
+        .execute(&mut *db)
+        .await
+        .context("a yes that waits")?;
+    query(
+        "INSERT INTO rsvp_waitlist (meeting_id, occurrence, member_id, asked_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (meeting_id, occurrence, member_id) DO NOTHING",
+    )
+    .bind(meeting)
+    .bind(occurrence)
+    .bind(member)
+    .bind(now.timestamp())
+    .execute(&mut *db)
+    .await
+    .context("joining a waiting list")?;
+    let place: i64 = query_scalar(
+        "SELECT COUNT(*) FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ?
+           AND id <= (SELECT id FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ? AND member_id = ?)",
+    )
+    .bind(meeting)
+    .bind(occurrence)
+    .bind(meeting)
+    .bind(occurrence)
+    .bind(member)
+    .fetch_one(&mut *db)
+    .await
+    .context("finding a place in line")?;
+    Ok(Some(place))
+}
+
+/// A maybe or no: out of any line, the answer saved. `true` when it gave
+/// up a place (the member was going), which the next in line may take.
+async fn say_not_yes(
+    db: &mut Db<'_>,
+    (meeting, occurrence): (i64, i64),
+    member: i64,
+    answer: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    query("DELETE FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
+        .bind(meeting)
+        .bind(occurrence)
+        .bind(member)
+        .execute(&mut *db)
+        .await
+        .context("stepping out of a waiting list")?;
+    let was: Option<String> =
+        query_scalar("SELECT answer FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
+            .bind(meeting)
+            .bind(occurrence)
+            .bind(member)
+            .fetch_optional(&mut *db)
+            .await
+            .context("reading an RSVP")?;
     query(
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (meeting_id, occurrence, member_id) DO UPDATE SET answer = excluded.answer,
              answered_at = excluded.answered_at",
     )
-    .bind(meeting.id)
-    .bind(occ.original.timestamp())
-    .bind(me.id)
+    .bind(meeting)
+    .bind(occurrence)
+    .bind(member)
     .bind(answer)
     .bind(now.timestamp())
-    .execute(&mut db)
+    .execute(&mut *db)
     .await
     .context("saving an RSVP")?;
-    let name = meeting.name(&group.name);
-    let line = match answer {
-        "yes" => Line::text(format!("Thanks, you're going to {name} on "))
-            .push(time(occ.start, reader_zone))
-            .t(". I'll remind you before it starts."),
-        "maybe" => Line::text(format!("Noted: maybe for {name} on "))
-            .push(time(occ.start, reader_zone))
-            .t(". I'll remind you before it starts."),
-        _ => Line::text(format!(
-            "Thanks for letting us know. You're welcome at {name} any time."
-        )),
-    };
-    Ok(with_line(Message::new().line(line), which))
+    Ok(was.as_deref() == Some("yes"))
+}
+
+/// The places `member` holds at meetings still to come (where they now
+/// happen, moved or not), as (meeting, original start, start): those a
+/// member erasing their data frees for the first in line.
+pub(crate) async fn places_held(
+    db: impl Into<Db<'_>>,
+    member: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, i64)>> {
+    query_as(
+        "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
+         LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
+         WHERE r.member_id = ? AND r.answer = 'yes' AND COALESCE(e.moved_to, r.occurrence) >= ?",
+    )
+    .bind(member)
+    .bind(now.timestamp())
+    .fetch_all(db)
+    .await
+    .context("finding the places a member holds")
+}
+
+/// Free places at an occurrence (`key`: meeting, original start) go to
+/// those waiting, first in line first, in the caller's write: each leaves
+/// the line and is going. Returns them, for the caller to tell (through
+/// the jobs table, in the same write, so the telling is neither lost nor
+/// repeated). Each step takes one place, so the loop ends with the line or
+/// the places.
+pub(crate) async fn fill_places(
+    db: impl Into<Db<'_>>,
+    (meeting, occurrence): (i64, i64),
+    now: DateTime<Utc>,
+) -> Result<Vec<Member>> {
+    let mut db = db.into();
+    let mut placed = Vec::new();
+    loop {
+        let next: Option<i64> = query_scalar(
+            "DELETE FROM rsvp_waitlist WHERE id = (
+                 SELECT w.id FROM rsvp_waitlist w
+                 JOIN meetings m ON m.id = w.meeting_id JOIN groups g ON g.id = m.group_id
+                 WHERE w.meeting_id = ? AND w.occurrence = ?
+                   AND (g.capacity IS NULL
+                        OR (SELECT COUNT(*) FROM rsvps r WHERE r.meeting_id = w.meeting_id
+                              AND r.occurrence = w.occurrence AND r.answer = 'yes') < g.capacity)
+                 ORDER BY w.id LIMIT 1)
+             RETURNING member_id",
+        )
+        .bind(meeting)
+        .bind(occurrence)
+        .fetch_optional(&mut db)
+        .await
+        .context("taking the first in line")?;
+        let Some(member) = next else {
+            return Ok(placed);
+        };
+        query(
+            "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, 'yes', ?)
+             ON CONFLICT (meeting_id, occurrence, member_id) DO UPDATE SET answer = excluded.answer,
+                 answered_at = excluded.answered_at",
+        )
+        .bind(meeting)
+        .bind(occurrence)
+        .bind(member)
+        .bind(now.timestamp())
+        .execute(&mut db)
+        .await
+        .context("giving a place to the first in line")?;
+        let who: Member = query_as("SELECT id, external_id, display_name, timezone FROM members WHERE id = ?")
+            .bind(member)
+            .fetch_one(&mut db)
+            .await
+            .context("reading who got a place")?;
+        placed.push(who);
+    }
 }
 
 /// An RSVP button's press taken back: the member's answer for the
 /// occurrence goes, when it is still `answer` (a press of another button
-/// since then stands). `None` when nothing changed.
-pub async fn take_back_rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Option<Message>> {
+/// since then stands); a yes that was waiting leaves the line. `None` when
+/// nothing changed.
+pub async fn take_back_rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Option<Answered>> {
     let mut db = db.into();
     let (meeting, group, me, answer) = (asked.meeting, asked.group, asked.me, asked.answer);
     let (wanted, reader_zone, now) = (asked.wanted, asked.reader_zone, asked.now);
@@ -160,26 +409,51 @@ pub async fn take_back_rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<O
     if occ.start <= now {
         return Ok(None);
     }
+    let key = (meeting.id, occ.original.timestamp());
     let gone = query("DELETE FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ? AND answer = ?")
-        .bind(meeting.id)
-        .bind(occ.original.timestamp())
+        .bind(key.0)
+        .bind(key.1)
         .bind(me.id)
         .bind(answer)
         .execute(&mut db)
         .await
         .context("taking back an RSVP")?
         .rows_affected();
-    if gone == 0 {
+    let left_line = if answer == "yes" && gone == 0 {
+        query("DELETE FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
+            .bind(key.0)
+            .bind(key.1)
+            .bind(me.id)
+            .execute(&mut db)
+            .await
+            .context("stepping out of a waiting list")?
+            .rows_affected()
+    } else {
+        0
+    };
+    if gone == 0 && left_line == 0 {
         return Ok(None);
     }
+    let placed = if answer == "yes" && gone == 1 {
+        fill_places(&mut db, key, now).await?
+    } else {
+        Vec::new()
+    };
     let name = meeting.name(&group.name);
-    Ok(Some(
-        Message::new().line(
-            Line::text(format!("Your answer for {name} on "))
-                .push(time(occ.start, reader_zone))
-                .t(" is taken back: no answer for now. Press a button again any time."),
-        ),
-    ))
+    let line = if left_line == 1 {
+        Line::text(format!("You're off the waiting list for {name} on "))
+            .push(time(occ.start, reader_zone))
+            .t(". Press a button again any time.")
+    } else {
+        Line::text(format!("Your answer for {name} on "))
+            .push(time(occ.start, reader_zone))
+            .t(" is taken back: no answer for now. Press a button again any time.")
+    };
+    Ok(Some(Answered {
+        message: Message::new().line(line),
+        occurrence: occ,
+        placed,
+    }))
 }
 
 /// The answers to a series between two occurrences (original starts, both

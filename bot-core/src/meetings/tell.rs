@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Context, Error, Result};
 use crate::groups::Group;
-use crate::io::{Delivery, Effect, EventDetails, MeetingEvent};
+use crate::io::{Delivery, Effect, EventDetails, MeetingEvent, Repeats};
 use crate::jobs::{self, Due, DueDelivery, Job, Kind, Rendered, Retry, Subject};
 use crate::meetings::{self, Change, Meeting};
 use crate::members::{self, Member, Within};
@@ -154,18 +154,35 @@ pub async fn queue_event(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>
     jobs::put_with(&mut db, &job, &details).await
 }
 
+/// How far ahead a native event's [`Repeats`] look: over a year, so a
+/// clock change or a yearly date is among them.
+const REPEATS_AHEAD_DAYS: i64 = 400;
+
 /// A series as the platform's native event: its next occurrence, or none
-/// left (the mirror is then removed).
+/// left (the mirror is then removed), with its meetings to come for a
+/// platform whose events repeat.
 pub(crate) async fn native_event(
     store: &Store,
     meeting: &Meeting,
     group: &Group,
     now: DateTime<Utc>,
 ) -> Result<MeetingEvent> {
-    let next = meetings::upcoming(store, meeting, now, 1).await?.into_iter().next();
+    let until = now + chrono::Duration::days(REPEATS_AHEAD_DAYS);
+    let mut starts: Vec<DateTime<Utc>> = meetings::upcoming(store, meeting, now, 500)
+        .await?
+        .into_iter()
+        .map(|o| o.start)
+        .filter(|s| *s <= until)
+        .collect();
+    starts.sort_unstable();
+    let rule = meeting.rrule.to_ascii_uppercase();
+    let open_ended = meeting.cutoff().is_none()
+        && !["COUNT=", "UNTIL=", "RDATE", "EXDATE"]
+            .iter()
+            .any(|part| rule.contains(part));
     Ok(MeetingEvent {
         meeting: meeting.id,
-        next: next.map(|occ| EventDetails {
+        next: starts.first().map(|start| EventDetails {
             title: meeting.name(&group.name).to_string(),
             description: format!(
                 "{}. RSVP and reminders with Hearth: /meeting rsvp meeting:{}. (Hearth meeting {})",
@@ -173,14 +190,19 @@ pub(crate) async fn native_event(
                 meeting.id,
                 meeting.id
             ),
-            start: occ.start,
-            end: occ.start + meeting.duration(),
+            start: *start,
+            end: *start + meeting.duration(),
             // A native event is public to the whole server.
             location: match meetings::where_it_is(meeting, group, false) {
                 meetings::Where::Place(place) => Some(place),
                 meetings::Where::Channel(_) => None,
             },
             home_channel: group.home_channel.clone(),
+            repeats: Repeats {
+                starts: starts.clone(),
+                until,
+                open_ended,
+            },
         }),
     })
 }

@@ -22,7 +22,7 @@ pub(crate) fn card(
     group: &Group,
     occ: &Occurrence,
     zone: Tz,
-    (yes, maybe): (i64, i64),
+    (yes, maybe, waiting): (i64, i64, i64),
     now: DateTime<Utc>,
     late: bool,
     to_members: bool,
@@ -37,7 +37,11 @@ pub(crate) fn card(
         meetings::Where::Place(place) => Line::text(format!("Where: {place}")),
         meetings::Where::Channel(home) => Line::text("Where: ").push(Span::Channel { id: home }),
     };
-    let so_far = format!("So far {yes} going, {maybe} maybe.");
+    // Counts, never names; those waiting for a place only when some are.
+    let so_far = match waiting {
+        0 => format!("So far {yes} going, {maybe} maybe."),
+        _ => format!("So far {yes} going, {maybe} maybe, {waiting} waiting for a place."),
+    };
     let mut entry = Line::text(format!(" starts {}: ", left_words(occ.start - now)))
         .push(meetings::time(occ.start, zone))
         .t(format!(" ({} min). ", meeting.duration_minutes));

@@ -86,11 +86,17 @@ async fn render_one(
         }));
     };
     let member = batch.claimed.recipient(row)?;
-    let counts = batch
+    let (yes, maybe) = batch
         .counts
         .get(&(meeting_id, row.occurrence))
         .copied()
         .unwrap_or_default();
+    let waiting = batch
+        .waiting
+        .get(&(meeting_id, row.occurrence))
+        .copied()
+        .unwrap_or_default();
+    let counts = (yes, maybe, waiting);
     let place = match member {
         Some(m) => format!("m:{}", m.id),
         None => format!("c:{}:{}", series.community, series.group.home_channel),
@@ -246,6 +252,8 @@ fn digest(members: Gathered) -> Option<DueDelivery> {
 struct Batch {
     claimed: Claimed,
     counts: HashMap<(i64, i64), (i64, i64)>,
+    /// How many wait for a place, by (meeting, occurrence).
+    waiting: HashMap<(i64, i64), i64>,
     /// (group, member) for the batch's recipients: who may see a link.
     memberships: HashSet<(i64, i64)>,
     /// The roles the batch's recipients hold, by (group, member).
@@ -274,6 +282,7 @@ impl Batch {
             .filter_map(|r| Some((r.meeting_id?, r.occurrence)))
             .collect();
         let counts = meetings::rsvp_counts_of(store, &occurrences).await?;
+        let waiting = meetings::waiting_of(store, &occurrences).await?;
         let memberships = crate::groups::memberships_of(store, &member_ids).await?;
         let roles = crate::roles::held_by(store, &member_ids).await?;
         let exceptions = meetings::exceptions_of(store, &occurrences).await?;
@@ -318,6 +327,7 @@ impl Batch {
         Ok(Self {
             claimed,
             counts,
+            waiting,
             memberships,
             roles,
             exceptions,
@@ -363,7 +373,7 @@ fn reminder(
     row: &Job,
     ctx: &Series,
     member: Option<&Member>,
-    (yes, maybe): (i64, i64),
+    counts: (i64, i64, i64),
     now: DateTime<Utc>,
     (place_key, to_members): (String, bool),
 ) -> (Message, Part) {
@@ -375,7 +385,7 @@ fn reminder(
     };
     let name = meeting.name(&group.name).to_string();
     let late = now.timestamp() - row.due_at > LATE_AFTER_SECS;
-    let (message, entry) = card::card(meeting, group, &occ, zone, (yes, maybe), now, late, to_members);
+    let (message, entry) = card::card(meeting, group, &occ, zone, counts, now, late, to_members);
     let part = Part {
         together: (place_key, row.due_at),
         key: row.key.clone(),

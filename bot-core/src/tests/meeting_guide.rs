@@ -236,6 +236,43 @@ async fn a_closed_groups_card_shows_its_link_to_its_members_alone() {
 }
 
 #[tokio::test]
+async fn a_closed_groups_link_in_the_chat_calendar_is_for_its_members_alone() {
+    let bot = Bot::new().await;
+    open_and_closed(&bot).await;
+    bot.say("admin", "group join group:Caregivers user:bo").await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:Caregivers when:"2026-03-24 19:00" repeat:weekly timezone:UTC"#,
+    )
+    .await;
+
+    let calendar = |who: &'static str, asked: &'static str| {
+        let bot = &bot;
+        async move {
+            bot.say(who, asked)
+                .await
+                .reply
+                .unwrap()
+                .message
+                .attachment
+                .unwrap()
+                .content
+        }
+    };
+    let strangers = [
+        calendar("ann", "meeting calendar").await,
+        calendar("ann", "meeting calendar group:Caregivers").await,
+    ];
+    let members = calendar("bo", "meeting calendar").await;
+
+    for ics in &strangers {
+        assert!(ics.contains("BEGIN:VEVENT"), "{ics}");
+        assert!(!ics.to_lowercase().contains("secret9"), "{ics}");
+    }
+    assert!(members.contains("https://Meet.Example/Care?pwd=SeCrEt9"), "{members}");
+}
+
+#[tokio::test]
 async fn a_groups_payment_handles_reach_its_card_and_the_feed_and_clear_away() {
     let bot = Bot::new().await;
     bot.say("admin", r#"group create name:"Grief circle" topic:grief led_by:peer"#)

@@ -42,6 +42,13 @@ async fn a_member_with_everything() -> Bot {
     z("reminders leads:2h dm:on quiet:23:00-07:00").await;
     z(r#"meeting schedule group:#1 when:"2026-03-26 19:00" repeat:weekly"#).await;
     z("meeting rsvp meeting:1 answer:yes").await;
+    // A place in line: both places at the second meeting are taken.
+    for who in ["ann", "ben"] {
+        bot.say(who, "meeting rsvp meeting:1 occurrence:2026-04-02 answer:yes")
+            .await;
+    }
+    let waiting = text(&z("meeting rsvp meeting:1 occurrence:2026-04-02 answer:yes").await);
+    assert!(waiting.contains("number 1 in line"), "{waiting}");
     z("checkin share mood:2 note:zephsecretnote").await;
     z("checkin remind time:20:00").await;
     // A service role she took, in the group she facilitates.
@@ -74,6 +81,9 @@ async fn a_member_with_everything() -> Bot {
     .execute(store)
     .await
     .unwrap();
+    // Her private calendar link (issue 29), as `/meeting calendar subscribe`
+    // keeps it where the operator serves the web: a hash of its token.
+    crate::publish::subscribe(store, me, bot.hearth.now()).await.unwrap();
     // A community of her own, where she spoke first and so is its recorded admin.
     bot.hearth
         .claim_admin(
@@ -196,6 +206,9 @@ async fn mydata_reads_the_same_rows_on_either_database() {
         "INSERT INTO group_roles (group_id, kind) VALUES (1, 'chair')",
         "INSERT INTO role_holders (group_id, kind, backup, member_id, last_day, assigned_at)
              VALUES (1, 'chair', TRUE, 1, '2026-06-30', 1773914400)",
+        "INSERT INTO meetings (id, group_id, start_local, timezone, repeat, rrule, duration_minutes)
+             VALUES (1, 1, '2026-03-19T19:00:00', 'UTC', 'weekly', 'FREQ=WEEKLY', 60)",
+        "INSERT INTO rsvp_waitlist (meeting_id, occurrence, member_id, asked_at) VALUES (1, 1774551600, 1, 1773914400)",
     ] {
         crate::store::query(sql).execute(&store).await.unwrap();
     }
@@ -212,6 +225,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
     assert_eq!(
         tables,
         [
+            "calendar_feeds",
             "checkin_settings",
             "checkins",
             "circle_mutes",
@@ -224,6 +238,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "join_requests",
             "reminder_settings",
             "role_holders",
+            "rsvp_waitlist",
             "rsvps",
             "voice_presence",
         ]
@@ -250,6 +265,8 @@ async fn mydata_reads_the_same_rows_on_either_database() {
             "reminder_settings": [{"member_id": 1, "leads": "2h", "dm": 1, "quiet_start": "23:00", "quiet_end": "07:00"}],
             "role_holders": [{"group_id": 1, "kind": "chair", "backup": 1, "member_id": 1, "last_day": "2026-06-30",
                               "assigned_at": "2026-03-19T10:00:00Z"}],
+            "rsvp_waitlist": [{"id": 1, "meeting_id": 1, "occurrence": "2026-03-26T19:00:00Z", "member_id": 1,
+                               "asked_at": "2026-03-19T10:00:00Z"}],
             "voice_presence": [{"community_id": 1, "channel": "voice", "member_id": 1, "until": null,
                                 "may_mute": 0, "since": "2026-03-19T10:00:00Z"}],
         })

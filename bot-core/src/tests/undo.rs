@@ -100,3 +100,31 @@ async fn taking_back_a_raised_hand_lowers_it_and_other_presses_stay_done() {
     let card = text(&bot.say("ann", "group info group:#1").await);
     assert!(card.contains("1 member") || card.contains("Members: 1"), "{card}");
 }
+
+/// Places at meetings (issue 29): a Going reaction taken back gives up the
+/// place to the first in line, or, when it was waiting, leaves the line.
+#[tokio::test]
+async fn taking_back_a_going_press_frees_the_place_or_leaves_the_line() {
+    let bot = Bot::new().await;
+    bot.say("admin", GRIEF).await;
+    one_meeting_on_21_march(&bot).await;
+    for who in ["ann", "ben", "cat", "dan"] {
+        bot.say(who, YES).await;
+    }
+
+    let dan = text(&bot.take_back("dan", YES).await);
+    let ann = bot.take_back("ann", YES).await;
+    let list = going(&bot).await;
+
+    assert!(dan.contains("You're off the waiting list for Grief circle"), "{dan}");
+    assert!(text(&ann).contains("is taken back"), "{}", text(&ann));
+    assert!(
+        list.contains("· 2 going, 0 maybe\n"),
+        "cat took ann's place, nobody waits: {list}"
+    );
+    let notices: i64 = crate::store::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'notice'")
+        .fetch_one(bot.hearth.store())
+        .await
+        .unwrap();
+    assert_eq!(notices, 1, "cat is told, once");
+}

@@ -842,6 +842,9 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
             axum::Json(Value::Array(shared.events.lock().unwrap().clone())).into_response()
         }
         ("POST", ["guilds", guild, "scheduled-events"]) => {
+            if let Err(why) = valid_recurrence(&body["recurrence_rule"]) {
+                return error(400, 50035, &format!("Invalid Form Body: recurrence_rule: {why}"));
+            }
             let event = scheduled_event(id(), guild.parse().unwrap_or(0), &body);
             shared.events.lock().unwrap().push(event.clone());
             axum::Json(event).into_response()
@@ -851,6 +854,9 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
             let Some(existing) = events.iter_mut().find(|e| e["id"] == *event) else {
                 return error(404, 10070, "Unknown Guild Scheduled Event");
             };
+            if let Err(why) = valid_recurrence(&body["recurrence_rule"]) {
+                return error(400, 50035, &format!("Invalid Form Body: recurrence_rule: {why}"));
+            }
             // Discord's transitions: scheduled to active or cancelled, active
             // to completed; an event that has started takes no other edit.
             let ending = body.as_object().is_some_and(|b| b.len() == 1) && body["status"] == 3;
@@ -942,7 +948,85 @@ fn scheduled_event(id: u64, guild: u64, sent: &Value) -> Value {
         "entity_type": sent["entity_type"],
         "entity_id": null,
         "entity_metadata": sent.get("entity_metadata").cloned().unwrap_or(Value::Null),
+        "recurrence_rule": sent.get("recurrence_rule").cloned().unwrap_or(Value::Null),
     })
+}
+
+/// Discord's checks of a `recurrence_rule` (its docs' "System limitations",
+/// issue 29): `null` or absent is none; `count`, `end` and `by_year_day`
+/// cannot be set; `by_weekday`, `by_n_weekday` and `by_month` +
+/// `by_month_day` exclude one another; a weekly rule names one weekday, a
+/// daily one a known set; `by_n_weekday` (one, n 1 to 5) is monthly only;
+/// `by_month` and `by_month_day` (one each, both) yearly only; an interval
+/// other than 1 is 2 on a weekly rule.
+/// The sets of weekdays (Monday 0) Discord's docs allow on a daily rule.
+const DISCORD_DAILY_SETS: [&[u64]; 6] = [
+    &[0, 1, 2, 3, 4],
+    &[1, 2, 3, 4, 5],
+    &[6, 0, 1, 2, 3],
+    &[4, 5],
+    &[5, 6],
+    &[6, 0],
+];
+
+pub fn valid_recurrence(rule: &Value) -> Result<(), &'static str> {
+    if rule.is_null() {
+        return Ok(());
+    }
+    let set = |k: &str| rule.get(k).is_some_and(|v| !v.is_null());
+    let len = |k: &str| rule.get(k).and_then(Value::as_array).map(Vec::len);
+    if ["count", "end", "by_year_day"].iter().any(|k| set(k)) {
+        return Err("count, end and by_year_day cannot be set");
+    }
+    if rule["start"]
+        .as_str()
+        .is_none_or(|s| chrono::DateTime::parse_from_rfc3339(s).is_err())
+    {
+        return Err("start must be an ISO8601 timestamp");
+    }
+    let frequency = rule["frequency"].as_u64().ok_or("frequency is required")?;
+    let interval = rule["interval"].as_u64().ok_or("interval is required")?;
+    let by_date = set("by_month") || set("by_month_day");
+    if [set("by_weekday"), set("by_n_weekday"), by_date]
+        .iter()
+        .filter(|s| **s)
+        .count()
+        > 1
+    {
+        return Err("by_weekday, by_n_weekday and by_month + by_month_day are mutually exclusive");
+    }
+    if interval != 1 && !(frequency == 2 && interval == 2) {
+        return Err("interval can only be 2, on a weekly rule, if not 1");
+    }
+    if set("by_weekday") {
+        let days: Vec<u64> = rule["by_weekday"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
+        match frequency {
+            2 if days.len() == 1 && days[0] <= 6 => {}
+            3 if DISCORD_DAILY_SETS.contains(&days.as_slice()) => {}
+            2 => return Err("a weekly rule names one weekday"),
+            3 => return Err("a daily rule's weekdays must be a known set"),
+            _ => return Err("by_weekday is for daily and weekly rules"),
+        }
+    }
+    if set("by_n_weekday") {
+        let n = rule["by_n_weekday"][0]["n"].as_u64().unwrap_or(0);
+        let day = rule["by_n_weekday"][0]["day"].as_u64().unwrap_or(7);
+        if frequency != 1 || len("by_n_weekday") != Some(1) || !(1..=5).contains(&n) || day > 6 {
+            return Err("by_n_weekday is one (n 1 to 5) on a monthly rule");
+        }
+    }
+    if by_date && (frequency != 0 || len("by_month") != Some(1) || len("by_month_day") != Some(1)) {
+        return Err("by_month and by_month_day are one each, both, on a yearly rule");
+    }
+    if frequency > 3 {
+        return Err("frequency is 0 to 3");
+    }
+    Ok(())
 }
 
 /// The DM channel of a user: id `user + 500_000`.

@@ -22,6 +22,8 @@ pub struct Config {
     pub matrix: Option<MatrixSection>,
     /// Serve Prometheus metrics when present.
     pub metrics: Option<crate::metrics::MetricsConfig>,
+    /// Serve published communities' pages and feeds when present (issue 29).
+    pub web: Option<crate::web::WebConfig>,
 }
 
 #[cfg(feature = "discord")]
@@ -335,9 +337,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
         let config: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("in the config file {}: {e}", path.display()))?;
-        if config.console.is_none() && config.discord.is_none() && config.matrix.is_none() {
+        if config.console.is_none() && config.discord.is_none() && config.matrix.is_none() && config.web.is_none() {
             anyhow::bail!(
-                "in the config file {}: no adapter is configured; add a [console] section (or [discord], [matrix])",
+                "in the config file {}: no adapter is configured; add a [console] section (or [discord], [matrix], [web])",
                 path.display()
             );
         }

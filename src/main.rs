@@ -9,6 +9,7 @@ mod metrics;
 mod store_copy;
 #[cfg(any(feature = "discord", feature = "matrix"))]
 mod supervise;
+mod web;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -235,6 +236,7 @@ async fn main() -> anyhow::Result<()> {
             let core = CoreConfig {
                 default_timezone: config.community.timezone,
                 retention: chrono::Duration::days(i64::from(config.storage.retention_days)),
+                web_url: config.web.as_ref().and_then(|w| w.public_url.clone()),
             };
             serve(config, core).await
         }
@@ -376,7 +378,8 @@ async fn serve(config: Config, core: CoreConfig) -> anyhow::Result<()> {
 struct Adapters {
     running: JoinSet<(&'static str, anyhow::Result<()>)>,
     outboxes: Vec<Arc<dyn Outbox>>,
-    /// How many platform adapters (not the console) run.
+    /// How many adapters besides the console run (the platforms, the web
+    /// server): while one does, the console's end does not end Hearth.
     platforms: usize,
 }
 
@@ -440,6 +443,11 @@ where
             let ran = session.run(stdin).await.context("console input or output failed");
             ("console", ran)
         });
+    }
+    if let Some(web) = &config.web {
+        let server = web::serve(web, hearth.clone(), until_stopped())?;
+        adapters.running.spawn(async move { ("web", server.await) });
+        adapters.platforms += 1;
     }
     // Only the platforms use them; a console-only build has none.
     let _ = (until_stopped, process);

@@ -119,6 +119,14 @@ fn rule(meeting: &Meeting) -> Result<String> {
     Ok(parts.join(";"))
 }
 
+/// Who a calendar is for. A public feed (a published group's) never holds
+/// a closed group's link; the other calendars go to members, who get it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Public,
+    Members,
+}
+
 /// The calendar of these series (already filtered to live ones).
 pub async fn calendar(
     store: &Store,
@@ -126,9 +134,42 @@ pub async fn calendar(
     series: &[(Meeting, String)],
     now: DateTime<Utc>,
 ) -> Result<Attachment> {
+    Ok(Attachment {
+        filename: "meetings.ics".into(),
+        mime: "text/calendar",
+        content: build(store, name, series, (now, now), Audience::Members).await?,
+    })
+}
+
+/// A calendar served at a URL that calendar apps poll: the same state of
+/// the series gives the same text all day, so its ETag holds. Its DTSTAMP
+/// is when the series last changed (RFC 5545 3.8.7.2, for a calendar
+/// without METHOD), and its zones' window runs from the day's start.
+pub async fn feed(
+    store: &Store,
+    name: &str,
+    series: &[(Meeting, String)],
+    now: DateTime<Utc>,
+    audience: Audience,
+) -> Result<String> {
+    let changed = series.iter().map(|(m, _)| m.changed_at).max().unwrap_or(0);
+    let stamp = DateTime::from_timestamp(changed, 0).unwrap_or_default();
+    let day = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    build(store, name, series, (day, stamp), audience).await
+}
+
+/// The calendar text. `now` places the zones' window; `stamp` is every
+/// event's DTSTAMP.
+async fn build(
+    store: &Store,
+    name: &str,
+    series: &[(Meeting, String)],
+    (now, stamp): (DateTime<Utc>, DateTime<Utc>),
+    audience: Audience,
+) -> Result<String> {
     let mut cal = Calendar::new();
     cal.name(name);
-    let group_places = group_places(store, series).await?;
+    let groups = groups_of(store, series).await?;
     let mut zones: Vec<Tz> = Vec::new();
     let mut earliest = now;
     for (meeting, group_name) in series {
@@ -141,35 +182,39 @@ pub async fn calendar(
         }
         let uid = format!("meeting-{}@hearth", meeting.id);
         let title = meeting.name(group_name);
-        let mut event = series_event(meeting, &uid, title, local_at(first, zone), now);
-        if let Some(place) = meeting.location.as_ref().or(group_places.get(&meeting.group_id)) {
+        let mut event = series_event(meeting, &uid, title, local_at(first, zone), stamp);
+        let group = groups.get(&meeting.group_id);
+        let place = meeting
+            .location
+            .as_ref()
+            .or(group.and_then(|g| g.location.as_ref()))
+            .filter(|p| {
+                audience == Audience::Members || group.is_some_and(|g| crate::groups::may_show_place(g, p, false))
+            });
+        if let Some(place) = place {
             event.location(place);
         }
         if meeting.repeat != "once" {
             event.add_property("RRULE", rule(meeting)?);
         }
         let exceptions = sorted_exceptions(store, meeting).await?;
-        let overrides = with_exceptions(&mut event, meeting, &uid, title, exceptions, now);
+        let overrides = with_exceptions(&mut event, meeting, &uid, title, exceptions, stamp);
         cal.push(event.done());
         for o in overrides {
             cal.push(o);
         }
     }
-    Ok(Attachment {
-        filename: "meetings.ics".into(),
-        mime: "text/calendar",
-        content: with_zones(cal.done().to_string(), zones, earliest, now),
-    })
+    Ok(with_zones(cal.done().to_string(), zones, earliest, now))
 }
 
-/// Where each of these series' groups meets, for a series without a place
-/// of its own.
-async fn group_places(store: &Store, series: &[(Meeting, String)]) -> Result<HashMap<i64, String>> {
+/// These series' groups, by id: where each meets, for a series without a
+/// place of its own, and whether its link may be shown.
+async fn groups_of(store: &Store, series: &[(Meeting, String)]) -> Result<HashMap<i64, crate::groups::Group>> {
     let group_ids: Vec<i64> = series.iter().map(|(m, _)| m.group_id).collect();
     Ok(crate::groups::by_ids(store, &group_ids)
         .await?
         .into_iter()
-        .filter_map(|g| g.location.map(|l| (g.id, l)))
+        .map(|g| (g.id, g))
         .collect())
 }
 

@@ -23,6 +23,7 @@ mod for_meetings;
 mod for_members;
 mod for_roles;
 mod for_scripts;
+mod for_web;
 mod voice;
 
 #[cfg(test)]
@@ -35,6 +36,9 @@ pub struct CoreConfig {
     pub default_timezone: Tz,
     /// How long finished deliveries and past RSVPs are kept.
     pub retention: chrono::Duration,
+    /// Where this Hearth's web pages are reached (`[web] public_url`), for
+    /// the links it gives; `None` when it serves none.
+    pub web_url: Option<String>,
 }
 
 impl Default for CoreConfig {
@@ -42,6 +46,7 @@ impl Default for CoreConfig {
         Self {
             default_timezone: Tz::UTC,
             retention: chrono::Duration::days(i64::from(crate::retention::DEFAULT_DAYS)),
+            web_url: None,
         }
     }
 }

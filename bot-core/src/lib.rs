@@ -23,6 +23,7 @@ pub mod message;
 pub mod metrics;
 pub mod parse;
 mod privacy;
+pub mod publish;
 mod reminders;
 mod resources;
 pub mod retention;

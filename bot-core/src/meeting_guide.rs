@@ -104,7 +104,7 @@ fn plain(s: &str) -> String {
 }
 
 /// A readable slug: lower-case ASCII letters and digits joined by dashes.
-fn slugify(name: &str) -> String {
+pub(crate) fn slugify(name: &str) -> String {
     let mut slug = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {

@@ -109,6 +109,8 @@ pub const LIST_FORMATS: &[&str] = &["text", "meeting_guide"];
 pub const FACILITATOR_ACTIONS: &[&str] = &["add", "remove"];
 pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
+/// `/meeting calendar feed:` (issue 29).
+pub const CALENDAR_FEED: &[&str] = &["subscribe", "revoke"];
 /// The talking stick's modes (`circle::state::Mode` names them back).
 pub const CIRCLE_MODES: &[&str] = &["round", "queue", "balanced"];
 /// How a community reads a date like 03/12 (`when::DateOrder` names them back).
@@ -438,7 +440,31 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "meeting calendar",
         description: "An iCalendar (.ics) file of the meetings, for your calendar app",
         who: Role::Member,
-        options: &[opt("group", "Only this group's meetings", Kind::Group)],
+        // `feed` first: `/meeting calendar subscribe` fills it.
+        options: &[
+            opt(
+                "feed",
+                "subscribe: a private link that stays current (a new one ends the old); revoke: end it",
+                Kind::Choice(CALENDAR_FEED),
+            ),
+            opt("group", "Only this group's meetings", Kind::Group),
+        ],
+    },
+    // Issue 29: the community on the web.
+    CommandSpec {
+        name: "community publish",
+        description: "Shows this community's groups and meetings on the web, or stops",
+        who: Role::Admin,
+        options: &[
+            req("state", "on or off", Kind::Choice(ON_OFF)),
+            opt(
+                "slug",
+                "The address's name, e.g. grief-support for /c/grief-support/ (needed the first time)",
+                Kind::Text {
+                    max: crate::publish::SLUG_MAX,
+                },
+            ),
+        ],
     },
     // The meeting itself: its script and the run of it.
     script::MEETING_START,

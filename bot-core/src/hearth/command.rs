@@ -45,6 +45,11 @@ pub(crate) enum Command<'a> {
     ForgetMe {
         confirm: bool,
     },
+    // the web (issue 29)
+    Publish {
+        on: bool,
+        slug: Option<&'a str>,
+    },
 }
 
 /// The `group …` commands.
@@ -141,7 +146,10 @@ pub(crate) enum MeetingCmd<'a> {
         occurrence: Option<&'a str>,
         answer: &'static str,
     },
-    Calendar,
+    Calendar {
+        /// `subscribe` or `revoke`: the private link, not the file.
+        feed: Option<&'static str>,
+    },
     /// The meeting itself: a run of the group's script.
     Start,
     Press(Press),
@@ -204,6 +212,10 @@ impl<'a> Command<'a> {
             "mydata" => Command::MyData,
             "forgetme" => Command::ForgetMe {
                 confirm: b.choice("confirm") == Some("yes"),
+            },
+            "community publish" => Command::Publish {
+                on: b.choice("state")? == "on",
+                slug: b.text("slug"),
             },
             _ => return None,
         })
@@ -286,7 +298,7 @@ impl<'a> MeetingCmd<'a> {
                 occurrence: b.text("occurrence"),
                 answer: b.choice("answer")?,
             },
-            "meeting calendar" => MeetingCmd::Calendar,
+            "meeting calendar" => MeetingCmd::Calendar { feed: b.choice("feed") },
             "meeting start" => MeetingCmd::Start,
             "meeting next" => MeetingCmd::Press(Press::Next),
             "meeting back" => MeetingCmd::Press(Press::Back),

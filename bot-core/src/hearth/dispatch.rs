@@ -267,6 +267,7 @@ impl Hearth {
                 Response::private(privacy::mydata(&self.store, &ctx.me, ctx.input.place.platform.as_str()).await?)
             }
             Command::ForgetMe { confirm } => self.forget_me(ctx, confirm).await?,
+            Command::Publish { on, slug } => self.publish_community(ctx, on, slug).await?,
         })
     }
 }

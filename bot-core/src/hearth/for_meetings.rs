@@ -107,7 +107,8 @@ impl Hearth {
                 self.rsvp(ctx, (the_meeting(meeting)?, group), (occurrence, answer), true)
                     .await
             }
-            MeetingCmd::Calendar => self.calendar(ctx, group).await,
+            MeetingCmd::Calendar { feed: Some(feed) } => self.calendar_feed(ctx, feed).await,
+            MeetingCmd::Calendar { feed: None } => self.calendar(ctx, group).await,
             MeetingCmd::Start => self.meeting_start(ctx, the_group()?).await,
             MeetingCmd::Press(press) => self.meeting_press(ctx, the_group()?, press).await,
             MeetingCmd::Phrase(phrase) => self.meeting_phrase(ctx, the_group()?, phrase).await,

@@ -1,0 +1,400 @@
+//! `[web]`: Hearth's public pages and feeds, served from the same process
+//! and store as the chat adapters (issue 29). Read-only, and nothing at all
+//! for a community that has not opted in with `/community publish on`.
+//! What a page may hold is `bot_core::publish`'s; this is the HTTP: the
+//! router, limits, headers, and answers calendar apps can poll cheaply.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bot_core::Hearth;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// `[web]` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Where to serve, e.g. "127.0.0.1:8080", behind a TLS reverse proxy.
+    pub listen: SocketAddr,
+    /// The address people reach it at, e.g. "https://groups.example.org",
+    /// for the links Hearth gives (private calendar links need it).
+    #[serde(default, deserialize_with = "web_url")]
+    pub public_url: Option<String>,
+    /// Requests one client address may make at once before it must wait.
+    #[serde(default = "burst")]
+    pub burst: u32,
+    /// Requests one client address may make each minute, sustained.
+    #[serde(default = "per_minute")]
+    pub per_minute: u32,
+}
+
+fn burst() -> u32 {
+    30
+}
+
+fn per_minute() -> u32 {
+    60
+}
+
+fn web_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw = String::deserialize(d)?;
+    let url = raw.trim().trim_end_matches('/').to_string();
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.contains(char::is_whitespace) || url.len() <= "https://".len() {
+        return Err(serde::de::Error::custom(format!(
+            "public_url = {raw:?}: give the address people open, e.g. \"https://groups.example.org\""
+        )));
+    }
+    Ok(Some(url))
+}
+
+/// The longest request body taken: none is needed, every route is a GET.
+const BODY_LIMIT: usize = 1024;
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many distinct answers' first-seen times are remembered (see [`Seen`]).
+const SEEN_MAX: usize = 10_000;
+
+/// The server's state: the core, and when each answer was first given.
+#[derive(Clone)]
+struct Web {
+    hearth: Hearth,
+    seen: Arc<Seen>,
+}
+
+/// When this process first gave each answer (by its ETag): its
+/// Last-Modified. An answer's text is the truth of whether it changed; a
+/// time taken from the data could go back when a series is deleted, and a
+/// calendar app would then keep a stale copy.
+#[derive(Default)]
+struct Seen(Mutex<HashMap<String, SystemTime>>);
+
+impl Seen {
+    fn first_seen(&self, etag: &str) -> SystemTime {
+        let now = SystemTime::now();
+        let Ok(mut seen) = self.0.lock() else { return now };
+        if seen.len() >= SEEN_MAX && !seen.contains_key(etag) {
+            seen.clear();
+        }
+        *seen.entry(etag.to_string()).or_insert(now)
+    }
+}
+
+/// Binds `[web] listen` now (so a taken port stops start-up with the
+/// error) and returns the server, which runs until `stopped` resolves.
+pub fn serve(
+    config: &WebConfig,
+    hearth: Hearth,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static> {
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("serving the web pages on {} ([web] listen)", config.listen))?;
+    listener.set_nonblocking(true).context("setting up the web listener")?;
+    let listener = tokio::net::TcpListener::from_std(listener).context("setting up the web listener")?;
+    let app = router(config, hearth)?;
+    tracing::info!(listen = %config.listen, "web: serving published communities");
+    Ok(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stopped)
+            .await
+            .context("the web server stopped")
+    })
+}
+
+/// Every route, with the limits and headers around them.
+fn router(config: &WebConfig, hearth: Hearth) -> anyhow::Result<Router> {
+    let web = Web {
+        hearth,
+        seen: Arc::default(),
+    };
+    let per_address = GovernorConfigBuilder::default()
+        .period(Duration::from_secs(60) / config.per_minute.max(1))
+        .burst_size(config.burst.max(1))
+        .finish()
+        .context("[web] burst and per_minute must be at least 1")?;
+    let limiter = per_address.limiter().clone();
+    // Forget addresses that have not come back, so the table stays small.
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    let routes = Router::new()
+        // The finder page's place (issue 29): a plain list until it comes.
+        .route("/c/{community}/", get(finder))
+        .route("/c/{community}/meeting-guide.json", get(meeting_guide))
+        .route("/c/{community}/g/{file}", get(group_calendar))
+        .route("/my/{file}", get(my_calendar))
+        .fallback(not_found)
+        .with_state(web);
+    // The last layer added is the outermost: each answer, a refusal
+    // included, is logged and carries the headers.
+    Ok(routes
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(GovernorLayer::new(per_address))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(middleware::from_fn(log_request)))
+}
+
+/// Logs each request by its route's pattern (`/my/{file}`, never the
+/// token in it) and its status.
+async fn log_request(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    tracing::info!(%method, route, status = response.status().as_u16(), "web request");
+    response
+}
+
+/// One 404 for everything that is not there: an unknown slug, a community
+/// that has not opted in, a revoked link. None can be told from another.
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not found.\n",
+    )
+        .into_response()
+}
+
+/// A failure inside: logged with its context, answered without it.
+fn internal(e: &bot_core::Error) -> Response {
+    tracing::warn!(error = %e, "web: answering failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong; try again later.\n",
+    )
+        .into_response()
+}
+
+impl Web {
+    /// The published community a URL's slug names.
+    async fn community(&self, slug: &str) -> Result<Option<i64>, Response> {
+        bot_core::publish::published(self.hearth.store(), slug)
+            .await
+            .map_err(|e| internal(&e))
+    }
+}
+
+/// Who may keep a copy of an answer.
+#[derive(Clone, Copy)]
+enum Audience {
+    /// Anyone, for five minutes before asking again.
+    Public,
+    /// The one who holds the link: no shared cache keeps it.
+    Private,
+}
+
+/// An answer with its ETag and Last-Modified, or 304 when the client's
+/// copy is current (If-None-Match first, else If-Modified-Since, RFC 9110).
+fn current(web: &Web, asked: &HeaderMap, content_type: &'static str, body: String, audience: Audience) -> Response {
+    let digest = Sha256::digest(body.as_bytes());
+    let etag = format!("\"{:x}\"", digest);
+    let modified = web.seen.first_seen(&etag);
+    let cache = match audience {
+        Audience::Public => "public, max-age=300",
+        Audience::Private => "private, no-cache",
+    };
+    let mut headers = HeaderMap::new();
+    let mut put = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    put(header::ETAG, &etag);
+    put(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
+    put(header::CACHE_CONTROL, cache);
+    let fresh = match asked.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*"),
+        None => asked
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| truncated(modified) <= since),
+    };
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// An instant to the whole second, as HTTP dates carry it.
+fn truncated(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// `GET /c/{community}/meeting-guide.json`: the Meeting Guide feed, for
+/// tsml-ui and meeting finder apps on other sites (hence CORS `*`: it is
+/// public, and read without credentials).
+async fn meeting_guide(State(web): State<Web>, Path(slug): Path<String>, asked: HeaderMap) -> Response {
+    let community = match web.community(&slug).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return not_found().await,
+        Err(refused) => return refused,
+    };
+    let store = web.hearth.store();
+    let json = match bot_core::meeting_guide::file(store, community, web.hearth.now(), true).await {
+        Ok((json, _, _)) => json,
+        Err(e) => return internal(&e),
+    };
+    let mut response = current(&web, &asked, "application/json", json, Audience::Public);
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// `GET /c/{community}/g/{group}.ics`: a published group's calendar.
+async fn group_calendar(
+    State(web): State<Web>,
+    Path((slug, file)): Path<(String, String)>,
+    asked: HeaderMap,
+) -> Response {
+    let Some(group) = file.strip_suffix(".ics") else {
+        return not_found().await;
+    };
+    let community = match web.community(&slug).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return not_found().await,
+        Err(refused) => return refused,
+    };
+    match bot_core::publish::group_calendar(web.hearth.store(), community, group, web.hearth.now()).await {
+        Ok(Some(feed)) => current(
+            &web,
+            &asked,
+            "text/calendar; charset=utf-8",
+            feed.body,
+            Audience::Public,
+        ),
+        Ok(None) => not_found().await,
+        Err(e) => internal(&e),
+    }
+}
+
+/// `GET /my/{token}.ics`: a member's own meetings, for the holder of the
+/// link `/meeting calendar subscribe` gave.
+async fn my_calendar(State(web): State<Web>, Path(file): Path<String>, asked: HeaderMap) -> Response {
+    let Some(token) = file.strip_suffix(".ics") else {
+        return not_found().await;
+    };
+    match bot_core::publish::member_calendar(web.hearth.store(), token, web.hearth.now()).await {
+        Ok(Some(feed)) => current(
+            &web,
+            &asked,
+            "text/calendar; charset=utf-8",
+            feed.body,
+            Audience::Private,
+        ),
+        Ok(None) => not_found().await,
+        Err(e) => internal(&e),
+    }
+}
+
+/// `GET /c/{community}/`: the community's finder page. For now a plain
+/// list of its groups, each with its calendar, and the feed.
+async fn finder(State(web): State<Web>, Path(slug): Path<String>, asked: HeaderMap) -> Response {
+    let community = match web.community(&slug).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return not_found().await,
+        Err(refused) => return refused,
+    };
+    let groups = match bot_core::publish::group_names(web.hearth.store(), community).await {
+        Ok(groups) => groups,
+        Err(e) => return internal(&e),
+    };
+    let mut html = String::from(
+        "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Groups</title>\n<h1>Groups</h1>\n<ul>\n",
+    );
+    for (group_slug, name) in &groups {
+        html.push_str(&format!(
+            "<li>{} (<a href=\"g/{}.ics\">calendar</a>)</li>\n",
+            escape(name),
+            escape(group_slug)
+        ));
+    }
+    html.push_str("</ul>\n<p><a href=\"meeting-guide.json\">Meeting Guide feed</a></p>\n</html>\n");
+    current(&web, &asked, "text/html; charset=utf-8", html, Audience::Public)
+}
+
+/// Text as HTML text or an attribute value.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_for_html() {
+        assert_eq!(
+            escape(r#"<script>"a" & 'b'</script>"#),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn a_public_url_is_an_http_address_without_a_trailing_slash() {
+        let ok: WebConfig =
+            toml::from_str("listen = \"127.0.0.1:8080\"\npublic_url = \"https://groups.example.org/\"\n").unwrap();
+        assert_eq!(ok.public_url.as_deref(), Some("https://groups.example.org"));
+        assert_eq!((ok.burst, ok.per_minute), (30, 60));
+        let err = toml::from_str::<WebConfig>("listen = \"127.0.0.1:8080\"\npublic_url = \"groups.example.org\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("public_url"), "{err}");
+    }
+}

@@ -199,7 +199,10 @@ fn the_finder_page_in_chromium_shows_tokyo_times_filters_evenings_and_passes_axe
     assert!(js_head.contains("content-type: text/javascript") && js.contains("Intl.DateTimeFormat"));
 
     // In chromium, as a reader in Tokyo.
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("finder-browser");
+    // Kept as the test's artifacts, under the target directory.
+    let shots = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("browser-artifacts");
     std::fs::create_dir_all(&shots).unwrap();
     let url = format!("http://{}/c/circles/", hearth.addr);
     let run = Command::new("node")

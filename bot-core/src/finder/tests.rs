@@ -303,3 +303,18 @@ async fn the_page_escapes_what_people_wrote_and_keeps_closed_links_and_names_out
     assert!(!all.contains("zelda") && !all.contains("admin"), "no member's name: {all}");
     assert!(all.contains("<time datetime=\"2026-12-08T19:00:00Z\">"));
 }
+
+#[tokio::test]
+async fn group_list_takes_after_and_before_in_the_readers_zone() {
+    let bot = Bot::new().await;
+    five_groups(&bot).await;
+    bot.say("tomo", "timezone zone:Asia/Tokyo").await;
+
+    let window = text(&bot.say("tomo", "group list after:18:00 before:20:00").await);
+    let weekend = text(&bot.say("tomo", "group list day:weekend after:16:00").await);
+
+    // Tokyo: Berlin's Monday 11:00 is 19:00, Tokyo's own Thursday 19:30.
+    assert_eq!(listed(&window), ["Berlin lunch", "Tokyo evening"], "{window}");
+    assert!(window.contains("Groups meeting from 18:00 to 20:00, your time"), "{window}");
+    assert_eq!(listed(&weekend), ["London Saturday"], "{weekend}");
+}

@@ -67,7 +67,6 @@ mod membership;
 
 pub use card::{card_message, list, names, no_meetings};
 pub use card::found;
-pub(crate) use card::all;
 pub(crate) use edit::clear_names;
 pub use edit::{create, edit, edited_card, retire, retire_preview};
 pub(crate) use membership::join;

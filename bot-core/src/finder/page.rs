@@ -110,13 +110,16 @@ struct Shown {
 #[derive(Debug, Clone)]
 pub struct Listing {
     zone: Tz,
-    groups: Vec<(Group, Vec<Shown>)>,
+    /// Each group with its calendar's URL slug (`g/SLUG.ics`) and meetings.
+    groups: Vec<(Group, String, Vec<Shown>)>,
 }
 
 /// Reads what the page of `community` shows.
 pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<Listing> {
     let zone = crate::members::community_zone(store, community).await?.unwrap_or(Tz::UTC);
-    let groups = groups::all(store, community).await?;
+    // The groups the community's other pages and feeds publish, with their slugs.
+    let mut groups = crate::publish::groups(store, community).await?;
+    groups.sort_by_key(|(_, g)| crate::parse::name_key(&g.name));
     let series: Vec<Meeting> = meetings::of_community(store, community)
         .await?
         .into_iter()
@@ -125,7 +128,7 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
     let found: Vec<Upcoming> = super::upcoming(store, &series, now).await?;
     let listed = groups
         .into_iter()
-        .map(|g| {
+        .map(|(slug, g)| {
             let shown = found
                 .iter()
                 .filter(|u| u.group == g.id)
@@ -144,7 +147,7 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
                     })
                 })
                 .collect();
-            (g, shown)
+            (g, slug, shown)
         })
         .collect();
     Ok(Listing { zone, groups: listed })
@@ -211,19 +214,19 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         Err(e) => (Filter::default(), Some(e.to_message().plain("/"))),
     };
     let topic = query.topic.as_deref().map(crate::parse::name_key);
-    let shown: Vec<(&Group, Vec<&Shown>)> = listing
+    let shown: Vec<(&Group, &str, Vec<&Shown>)> = listing
         .groups
         .iter()
-        .filter(|(g, _)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
-        .filter(|(g, _)| query.format.as_deref().is_none_or(|f| g.format == f))
-        .filter_map(|(g, meetings)| {
+        .filter(|(g, ..)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
+        .filter(|(g, ..)| query.format.as_deref().is_none_or(|f| g.format == f))
+        .filter_map(|(g, slug, meetings)| {
             let matching: Vec<&Shown> = meetings.iter().filter(|m| filter.holds(m.start, zone)).take(SHOWN).collect();
-            (filter.is_empty() || !matching.is_empty()).then_some((g, matching))
+            (filter.is_empty() || !matching.is_empty()).then_some((g, slug.as_str(), matching))
         })
         .collect();
     let mut shown = shown;
     // Nearest first, as in the chat; groups with nothing scheduled last.
-    shown.sort_by_key(|(_, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
+    shown.sort_by_key(|(_, _, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
 
     let mut h = String::with_capacity(8 * 1024);
     head(&mut h, title, assets);
@@ -264,13 +267,21 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         );
     }
     h.push_str("<ul class=\"groups\">\n");
-    for (g, meetings) in &shown {
+    for (g, slug, meetings) in &shown {
         group(&mut h, g, meetings, zone);
+        let _ = writeln!(
+            h,
+            "<p class=\"calendar\"><a href=\"g/{}.ics\">Add {}'s meetings to your calendar</a></p>\n</article></li>",
+            esc(slug),
+            esc(&g.name)
+        );
     }
     h.push_str("</ul>\n</section>\n</main>\n");
     h.push_str(
         "<footer><p>No cookies, no trackers. Without scripts, times are in the zone above; \
-         with them, in your browser's zone unless you choose another.</p></footer>\n</body>\n</html>\n",
+         with them, in your browser's zone unless you choose another.</p>\n\
+         <p>For meeting finder sites: <a href=\"meeting-guide.json\">the Meeting Guide feed</a>.</p></footer>\n\
+         </body>\n</html>\n",
     );
     h
 }
@@ -304,7 +315,7 @@ fn select(h: &mut String, (name, label): (&str, &str), options: &[(String, Strin
 fn form(h: &mut String, listing: &Listing, query: &Query, zone: Tz) {
     let pair = |v: &str, w: &str| (v.to_string(), w.to_string());
     h.push_str("<form method=\"get\" class=\"filters\" aria-labelledby=\"filters-h\">\n<h2 id=\"filters-h\">Filters</h2>\n");
-    let topics: BTreeSet<&str> = listing.groups.iter().map(|(g, _)| g.topic.as_str()).collect();
+    let topics: BTreeSet<&str> = listing.groups.iter().map(|(g, ..)| g.topic.as_str()).collect();
     let mut options = vec![pair("", "Any topic")];
     options.extend(topics.iter().map(|t| pair(t, t)));
     select(h, ("topic", "Topic"), &options, query.topic.as_deref());
@@ -382,7 +393,6 @@ fn group(h: &mut String, g: &Group, meetings: &[&Shown], zone: Tz) {
         h.push_str("<p>None scheduled in the next weeks.</p>\n");
     }
     if meetings.is_empty() {
-        h.push_str("</article></li>\n");
         return;
     }
     let _ = writeln!(h, "<ul class=\"meetings\" aria-labelledby=\"g-{id}-next\">");
@@ -405,5 +415,5 @@ fn group(h: &mut String, g: &Group, meetings: &[&Shown], zone: Tz) {
         }
         h.push_str("</li>\n");
     }
-    h.push_str("</ul>\n</article></li>\n");
+    h.push_str("</ul>\n");
 }

@@ -124,7 +124,7 @@ pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
         .context("listing group names")
 }
 
-pub(crate) async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
+async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
     select_groups!("WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
         .bind(community)
         .fetch_all(store)

@@ -1791,7 +1791,13 @@ fn group_list_time_evening_lists_what_each_reader_calls_evening_in_their_own_zon
         "/timezone zone:Europe/Berlin\n/group list time:evening\n",
     );
 
-    assert!(setup.success && tokyo.success && berlin.success, "{}{}{}", setup.stderr, tokyo.stderr, berlin.stderr);
+    assert!(
+        setup.success && tokyo.success && berlin.success,
+        "{}{}{}",
+        setup.stderr,
+        tokyo.stderr,
+        berlin.stderr
+    );
     let names = |answer: &str| -> Vec<String> {
         answer
             .lines()
@@ -1811,5 +1817,8 @@ fn group_list_time_evening_lists_what_each_reader_calls_evening_in_their_own_zon
     assert!(in_berlin.contains("Tue 8 Dec 2026, 18:00 CET"), "{in_berlin}");
     // A word it cannot read gets the closest it knows.
     let unread = answer_to(&tokyo.stdout, "/group list day:weekdays time:evenin");
-    assert!(unread.contains("I can't read time:evenin. Did you mean time:evening?"), "{unread}");
+    assert!(
+        unread.contains("I can't read time:evenin. Did you mean time:evening?"),
+        "{unread}"
+    );
 }

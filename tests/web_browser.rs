@@ -156,9 +156,21 @@ fn the_finder_page_in_chromium_shows_tokyo_times_filters_evenings_and_passes_axe
     // 19:30 is evening, Berlin's Monday 11:00 is 19:00 (18:00 in summer),
     // London's Saturday 10:00 is 19:00 (18:00), Tokyo's Saturday 10:00 is morning.
     let five = [
-        ("New York Tuesday", "grief", "tue 19:00", "America/New_York", "format:online"),
+        (
+            "New York Tuesday",
+            "grief",
+            "tue 19:00",
+            "America/New_York",
+            "format:online",
+        ),
         ("Tokyo evening", "grief", "thu 19:30", "Asia/Tokyo", "format:online"),
-        ("Berlin lunch", "caregiving", "mon 11:00", "Europe/Berlin", "format:hybrid"),
+        (
+            "Berlin lunch",
+            "caregiving",
+            "mon 11:00",
+            "Europe/Berlin",
+            "format:hybrid",
+        ),
         (
             "London Saturday",
             "recovery",
@@ -195,7 +207,10 @@ fn the_finder_page_in_chromium_shows_tokyo_times_filters_evenings_and_passes_axe
     assert_eq!(page.matches("<h3 id=\"g-").count(), 5, "{page}");
     assert!(page.contains("<time datetime=\""), "{page}");
     assert!(!page.contains(ADMIN) && !page.contains("meet.example"), "{page}");
-    assert!(css_head.contains("content-type: text/css") && css.contains(":root"), "{css_head}");
+    assert!(
+        css_head.contains("content-type: text/css") && css.contains(":root"),
+        "{css_head}"
+    );
     assert!(js_head.contains("content-type: text/javascript") && js.contains("Intl.DateTimeFormat"));
 
     // In chromium, as a reader in Tokyo.
@@ -248,7 +263,10 @@ fn the_finder_page_in_chromium_shows_tokyo_times_filters_evenings_and_passes_axe
 
     let evening = &seen["evening"];
     assert!(evening["url"].as_str().unwrap().contains("time=evening"), "{evening}");
-    assert!(evening["url"].as_str().unwrap().contains("zone=Asia%2FTokyo"), "{evening}");
+    assert!(
+        evening["url"].as_str().unwrap().contains("zone=Asia%2FTokyo"),
+        "{evening}"
+    );
     let mut found = groups(evening);
     found.sort();
     assert_eq!(found, ["Berlin lunch", "London Saturday", "Tokyo evening"], "{evening}");

@@ -176,9 +176,18 @@ impl Filter {
             said.push(p.label());
         }
         match self.bounds {
-            Some(Window { from: Some(f), to: Some(t) }) => said.push(format!("from {} to {}", f.format("%H:%M"), t.format("%H:%M"))),
-            Some(Window { from: Some(f), to: None }) => said.push(format!("from {}", f.format("%H:%M"))),
-            Some(Window { from: None, to: Some(t) }) => said.push(format!("before {}", t.format("%H:%M"))),
+            Some(Window {
+                from: Some(f),
+                to: Some(t),
+            }) => said.push(format!("from {} to {}", f.format("%H:%M"), t.format("%H:%M"))),
+            Some(Window {
+                from: Some(f),
+                to: None,
+            }) => said.push(format!("from {}", f.format("%H:%M"))),
+            Some(Window {
+                from: None,
+                to: Some(t),
+            }) => said.push(format!("before {}", t.format("%H:%M"))),
             _ => {}
         }
         if let Some(bits) = self.days {
@@ -216,12 +225,19 @@ fn day_word(word: &str) -> std::result::Result<Vec<Weekday>, UserError> {
         "weekend" => return Ok(WEEKEND.to_vec()),
         _ => {}
     }
-    if let Some(day) = DAY_WORDS[2..].iter().position(|d| *d == w || (w.len() == 3 && d.starts_with(w)))
+    if let Some(day) = DAY_WORDS[2..]
+        .iter()
+        .position(|d| *d == w || (w.len() == 3 && d.starts_with(w)))
         && let Ok(day) = Weekday::try_from(day as u8)
     {
         return Ok(vec![day]);
     }
-    Err(unread("day", word, DAY_WORDS, "weekday, weekend, or a day such as tuesday (several with commas)"))
+    Err(unread(
+        "day",
+        word,
+        DAY_WORDS,
+        "weekday, weekend, or a day such as tuesday (several with commas)",
+    ))
 }
 
 fn part_word(word: &str) -> std::result::Result<Part, UserError> {

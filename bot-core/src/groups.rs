@@ -65,8 +65,8 @@ mod card;
 mod edit;
 mod membership;
 
-pub use card::{card_message, list, names, no_meetings};
 pub use card::found;
+pub use card::{card_message, list, names, no_meetings};
 pub(crate) use edit::clear_names;
 pub use edit::{create, edit, edited_card, retire, retire_preview};
 pub(crate) use membership::join;

@@ -259,7 +259,11 @@ pub static COMMANDS: &[CommandSpec] = &[
                 Kind::Choice(LIST_FORMATS),
             ),
             // The group finder (finder.rs): when groups meet, in the reader's own zone.
-            opt("day", "Meeting on: weekday, weekend, or days such as tue,thu", FINDER_WORDS),
+            opt(
+                "day",
+                "Meeting on: weekday, weekend, or days such as tue,thu",
+                FINDER_WORDS,
+            ),
             opt(
                 "time",
                 "Meeting in the morning, afternoon, evening (17:00-21:00) or night, your time",

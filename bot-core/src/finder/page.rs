@@ -116,7 +116,9 @@ pub struct Listing {
 
 /// Reads what the page of `community` shows.
 pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<Listing> {
-    let zone = crate::members::community_zone(store, community).await?.unwrap_or(Tz::UTC);
+    let zone = crate::members::community_zone(store, community)
+        .await?
+        .unwrap_or(Tz::UTC);
     // The groups the community's other pages and feeds publish, with their slugs.
     let mut groups = crate::publish::groups(store, community).await?;
     groups.sort_by_key(|(_, g)| crate::parse::name_key(&g.name));
@@ -134,10 +136,7 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
                 .filter(|u| u.group == g.id)
                 .filter_map(|u| {
                     let m = series.iter().find(|m| m.id == u.meeting)?;
-                    let place = m
-                        .location
-                        .clone()
-                        .filter(|p| groups::may_show_place(&g, p, false));
+                    let place = m.location.clone().filter(|p| groups::may_show_place(&g, p, false));
                     Some(Shown {
                         start: u.start,
                         minutes: m.duration_minutes,
@@ -220,7 +219,11 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         .filter(|(g, ..)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
         .filter(|(g, ..)| query.format.as_deref().is_none_or(|f| g.format == f))
         .filter_map(|(g, slug, meetings)| {
-            let matching: Vec<&Shown> = meetings.iter().filter(|m| filter.holds(m.start, zone)).take(SHOWN).collect();
+            let matching: Vec<&Shown> = meetings
+                .iter()
+                .filter(|m| filter.holds(m.start, zone))
+                .take(SHOWN)
+                .collect();
             (filter.is_empty() || !matching.is_empty()).then_some((g, slug.as_str(), matching))
         })
         .collect();
@@ -306,7 +309,11 @@ fn select(h: &mut String, (name, label): (&str, &str), options: &[(String, Strin
         "<div class=\"field\"><label for=\"f-{name}\">{label}</label>\n<select id=\"f-{name}\" name=\"{name}\">\n"
     );
     for (value, words) in options {
-        let selected = if chosen == Some(value.as_str()) { " selected" } else { "" };
+        let selected = if chosen == Some(value.as_str()) {
+            " selected"
+        } else {
+            ""
+        };
         let _ = writeln!(h, "<option value=\"{}\"{selected}>{}</option>", esc(value), esc(words));
     }
     h.push_str("</select></div>\n");
@@ -314,7 +321,9 @@ fn select(h: &mut String, (name, label): (&str, &str), options: &[(String, Strin
 
 fn form(h: &mut String, listing: &Listing, query: &Query, zone: Tz) {
     let pair = |v: &str, w: &str| (v.to_string(), w.to_string());
-    h.push_str("<form method=\"get\" class=\"filters\" aria-labelledby=\"filters-h\">\n<h2 id=\"filters-h\">Filters</h2>\n");
+    h.push_str(
+        "<form method=\"get\" class=\"filters\" aria-labelledby=\"filters-h\">\n<h2 id=\"filters-h\">Filters</h2>\n",
+    );
     let topics: BTreeSet<&str> = listing.groups.iter().map(|(g, ..)| g.topic.as_str()).collect();
     let mut options = vec![pair("", "Any topic")];
     options.extend(topics.iter().map(|t| pair(t, t)));
@@ -322,8 +331,20 @@ fn form(h: &mut String, listing: &Listing, query: &Query, zone: Tz) {
     let mut options = vec![pair("", "Any format")];
     options.extend(crate::spec::FORMATS.iter().map(|f| pair(f, format_words(f))));
     select(h, ("format", "Format"), &options, query.format.as_deref());
-    let mut options = vec![pair("", "Any day"), pair("weekday", "Weekdays"), pair("weekend", "Weekends")];
-    for d in ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] {
+    let mut options = vec![
+        pair("", "Any day"),
+        pair("weekday", "Weekdays"),
+        pair("weekend", "Weekends"),
+    ];
+    for d in [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ] {
         let mut words = d.to_string();
         words[..1].make_ascii_uppercase();
         options.push(pair(d, &words));

@@ -21,7 +21,10 @@ fn every_minute_of_the_day_is_in_exactly_one_named_part() {
     let day = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
     for minute in 0..24 * 60 {
         let t = day.and_hms_opt(minute / 60, minute % 60, 0).unwrap();
-        let parts: Vec<Part> = Part::ALL.into_iter().filter(|p| time(p.name()).holds_local(t)).collect();
+        let parts: Vec<Part> = Part::ALL
+            .into_iter()
+            .filter(|p| time(p.name()).holds_local(t))
+            .collect();
         assert_eq!(parts.len(), 1, "{t}: {parts:?}");
     }
     assert!(time("evening").holds_local(local("2026-12-08 17:00")));
@@ -43,7 +46,11 @@ fn a_new_york_tuesday_evening_is_a_tokyo_wednesday_morning() {
     assert!(!evening.holds(start, Tz::Asia__Tokyo));
     assert!(!tuesday.holds(start, Tz::Asia__Tokyo));
     assert!(time("morning").holds(start, Tz::Asia__Tokyo));
-    assert!(Filter::parse(Some("wednesday"), Some("mornings"), None, None).unwrap().holds(start, Tz::Asia__Tokyo));
+    assert!(
+        Filter::parse(Some("wednesday"), Some("mornings"), None, None)
+            .unwrap()
+            .holds(start, Tz::Asia__Tokyo)
+    );
 }
 
 #[test]
@@ -81,7 +88,10 @@ fn a_word_the_finder_cannot_read_gets_the_closest_it_knows() {
         panic!("evenin read")
     };
     let said = e.to_message().plain("/");
-    assert!(said.contains("I can't read time:evenin. Did you mean time:evening?"), "{said}");
+    assert!(
+        said.contains("I can't read time:evenin. Did you mean time:evening?"),
+        "{said}"
+    );
     assert!(said.contains("evening (17:00–21:00)"), "{said}");
 
     let Err(e) = Filter::parse(Some("tusday"), None, None, None) else {
@@ -91,7 +101,10 @@ fn a_word_the_finder_cannot_read_gets_the_closest_it_knows() {
     let Err(e) = Filter::parse(None, None, Some("6pm"), None) else {
         panic!("6pm read")
     };
-    assert_eq!(e.to_message().plain("/"), "after must be a time written HH:MM, e.g. 18:00.");
+    assert_eq!(
+        e.to_message().plain("/"),
+        "after must be a time written HH:MM, e.g. 18:00."
+    );
     assert!(matches!(
         Filter::parse(None, Some("xyzzy"), None, None),
         Err(crate::UserError::UnreadWord { suggestion: None, .. })
@@ -103,13 +116,7 @@ fn a_word_the_finder_cannot_read_gets_the_closest_it_knows() {
 async fn five_groups(bot: &Bot) {
     bot.clock.set(at("2026-12-03T04:00:00Z"));
     let groups = [
-        (
-            "New York evening",
-            "grief",
-            "2026-12-08 19:00",
-            "America/New_York",
-            "",
-        ),
+        ("New York evening", "grief", "2026-12-08 19:00", "America/New_York", ""),
         ("Tokyo evening", "grief", "2026-12-10 19:30", "Asia/Tokyo", ""),
         (
             "Berlin lunch",
@@ -174,8 +181,15 @@ async fn group_list_time_evening_lists_the_groups_each_reader_calls_evening_near
 
     // Tokyo, from Thu 3 Dec 13:00: London Sat 08:00 is Sat 17:00, Berlin Mon
     // 11:00 is Mon 19:00, Tokyo's own Thu 19:30 is next week's.
-    assert_eq!(listed(&tokyo), ["London Saturday", "Berlin lunch", "Tokyo evening"], "{tokyo}");
-    assert!(tokyo.contains("Groups meeting evening (17:00–21:00), your time (Asia/Tokyo)"), "{tokyo}");
+    assert_eq!(
+        listed(&tokyo),
+        ["London Saturday", "Berlin lunch", "Tokyo evening"],
+        "{tokyo}"
+    );
+    assert!(
+        tokyo.contains("Groups meeting evening (17:00–21:00), your time (Asia/Tokyo)"),
+        "{tokyo}"
+    );
     assert!(tokyo.contains("next: Sat 5 Dec 2026, 17:00 JST"), "{tokyo}");
     // Berlin: Sydney's Thursday 05:00 is Wednesday 19:00 there, and no other.
     assert_eq!(listed(&berlin), ["Sydney early"], "{berlin}");
@@ -183,7 +197,11 @@ async fn group_list_time_evening_lists_the_groups_each_reader_calls_evening_near
     let none = text(&bot.say("berta", "group list day:weekend time:evening").await);
     assert!(none.contains("No group meets then"), "{none}");
     // Berlin's weekday mornings: Tokyo's Thu 19:30 is Thu 11:30; its own Mon 11:00.
-    assert_eq!(listed(&berlin_morning), ["Berlin lunch", "Tokyo evening"], "{berlin_morning}");
+    assert_eq!(
+        listed(&berlin_morning),
+        ["Berlin lunch", "Tokyo evening"],
+        "{berlin_morning}"
+    );
 }
 
 #[tokio::test]
@@ -192,7 +210,10 @@ async fn group_list_says_kindly_what_it_cannot_read() {
 
     let answer = text(&bot.say("ann", "group list time:evenin").await);
 
-    assert!(answer.starts_with("I can't read time:evenin. Did you mean time:evening?"), "{answer}");
+    assert!(
+        answer.starts_with("I can't read time:evenin. Did you mean time:evening?"),
+        "{answer}"
+    );
 }
 
 async fn community(bot: &Bot) -> i64 {
@@ -237,7 +258,10 @@ async fn the_page_shows_each_group_with_times_in_the_community_zone_without_scri
     assert!(page.contains("<h1>Hearth &lt;groups&gt;: find a meeting</h1>"));
     assert_eq!(groups_on(&page).len(), 5, "{page}");
     // The console's community is in UTC: New York's Tuesday 19:00 is 00:00 Wednesday.
-    assert!(page.contains("<time datetime=\"2026-12-09T00:00:00Z\">Wed 9 Dec, 00:00</time>"), "{page}");
+    assert!(
+        page.contains("<time datetime=\"2026-12-09T00:00:00Z\">Wed 9 Dec, 00:00</time>"),
+        "{page}"
+    );
     assert!(page.contains("<dt>Led by</dt><dd>A professional facilitator</dd>"));
     assert!(page.contains("<dt>Format</dt><dd>In person: Hall, 1 High St</dd>"));
     assert!(page.contains("<dt>Registration</dt><dd>None needed</dd>"));
@@ -247,7 +271,10 @@ async fn the_page_shows_each_group_with_times_in_the_community_zone_without_scri
     // Every control has its label.
     for control in ["topic", "format", "day", "time", "zone"] {
         assert!(page.contains(&format!("<label for=\"f-{control}\">")), "{control}");
-        assert!(page.contains(&format!("id=\"f-{control}\" name=\"{control}\"")), "{control}");
+        assert!(
+            page.contains(&format!("id=\"f-{control}\" name=\"{control}\"")),
+            "{control}"
+        );
     }
 }
 
@@ -263,7 +290,10 @@ async fn the_page_filters_by_time_of_day_in_the_zone_the_reader_chose() {
 
     assert_eq!(groups_on(&tokyo), ["London Saturday", "Berlin lunch", "Tokyo evening"]);
     assert!(tokyo.contains("<option value=\"evening\" selected>"));
-    assert!(tokyo.contains("<time datetime=\"2026-12-05T08:00:00Z\">Sat 5 Dec, 17:00</time>"), "{tokyo}");
+    assert!(
+        tokyo.contains("<time datetime=\"2026-12-05T08:00:00Z\">Sat 5 Dec, 17:00</time>"),
+        "{tokyo}"
+    );
     assert!(tokyo.contains("Times are shown in <strong data-zone-name>Asia/Tokyo</strong>"));
     assert_eq!(groups_on(&new_york), ["New York evening"]);
     assert!(new_york.contains("<time datetime=\"2026-12-09T00:00:00Z\">Tue 8 Dec, 19:00</time>"));
@@ -303,7 +333,10 @@ async fn the_page_escapes_what_people_wrote_and_keeps_closed_links_and_names_out
     assert!(all.contains("a &amp; b") && all.contains("&lt;i&gt;Tea&lt;/i&gt;"));
     assert!(all.contains("Online: the link is for registered members"));
     assert!(!all.contains("meet.example"), "a closed group's link: {all}");
-    assert!(!all.contains("zelda") && !all.contains("admin"), "no member's name: {all}");
+    assert!(
+        !all.contains("zelda") && !all.contains("admin"),
+        "no member's name: {all}"
+    );
     assert!(all.contains("<time datetime=\"2026-12-08T19:00:00Z\">"));
 }
 
@@ -318,6 +351,9 @@ async fn group_list_takes_after_and_before_in_the_readers_zone() {
 
     // Tokyo: Berlin's Monday 11:00 is 19:00, Tokyo's own Thursday 19:30.
     assert_eq!(listed(&window), ["Berlin lunch", "Tokyo evening"], "{window}");
-    assert!(window.contains("Groups meeting from 18:00 to 20:00, your time"), "{window}");
+    assert!(
+        window.contains("Groups meeting from 18:00 to 20:00, your time"),
+        "{window}"
+    );
     assert_eq!(listed(&weekend), ["London Saturday"], "{weekend}");
 }

@@ -357,3 +357,36 @@ async fn group_list_takes_after_and_before_in_the_readers_zone() {
     );
     assert_eq!(listed(&weekend), ["London Saturday"], "{weekend}");
 }
+
+#[tokio::test]
+async fn the_finder_skips_a_cancelled_occurrence_and_reads_a_moved_one_where_it_now_is() {
+    let bot = Bot::new().await;
+    five_groups(&bot).await;
+    bot.say("tomo", "timezone zone:Asia/Tokyo").await;
+    // London Saturday is meeting 4; Berlin lunch, meeting 3.
+    let cancelled = text(&bot.say("admin", "meeting cancel meeting:4 occurrence:2026-12-05").await);
+    let moved = text(
+        &bot.say(
+            "admin",
+            r#"meeting move meeting:3 occurrence:2026-12-07 when:"2026-12-07 07:00""#,
+        )
+        .await,
+    );
+
+    let evening = text(&bot.say("tomo", "group list time:evening").await);
+    let afternoon = text(&bot.say("tomo", "group list time:afternoon").await);
+
+    assert!(cancelled.to_lowercase().contains("cancel"), "{cancelled}");
+    assert!(moved.to_lowercase().contains("moved"), "{moved}");
+    // Berlin's 7 Dec meeting moved to 07:00 Berlin, 15:00 Tokyo: its next
+    // evening is 14 Dec; London's 5 Dec is gone, its next is 12 Dec.
+    assert_eq!(
+        listed(&evening),
+        ["Tokyo evening", "London Saturday", "Berlin lunch"],
+        "{evening}"
+    );
+    assert!(evening.contains("London Saturday (#4)") && evening.contains("Sat 12 Dec 2026, 17:00 JST"));
+    assert!(evening.contains("Mon 14 Dec 2026, 19:00 JST"), "{evening}");
+    assert_eq!(listed(&afternoon), ["Berlin lunch"], "{afternoon}");
+    assert!(afternoon.contains("Mon 7 Dec 2026, 15:00 JST"), "{afternoon}");
+}

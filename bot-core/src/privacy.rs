@@ -54,6 +54,7 @@ fn label(table: &str) -> String {
         "circle_participants" => "Talking circles you took part in".into(),
         "circle_mutes" => "Server mutes Hearth holds on you".into(),
         "role_holders" => "Service roles you hold or back up".into(),
+        "calendar_feeds" => "Your private calendar link (only a fingerprint of it is kept)".into(),
         other => other.replace('_', " "),
     }
 }

@@ -20,8 +20,7 @@ use crate::meetings::{self, Meeting};
 use crate::message::{Line, Message};
 use crate::store::{Db, Store, query, query_as, query_scalar};
 
-/// The longest slug, in characters.
-pub const SLUG_MAX: usize = 40;
+pub use crate::spec::SLUG_MAX;
 
 /// A community's slug as typed: 3 to 40 lower-case ASCII letters, digits and
 /// dashes, not starting or ending with a dash. URLs stay readable and need

@@ -111,6 +111,8 @@ pub const RSVP_ANSWERS: &[&str] = &["yes", "maybe", "no"];
 pub const ON_OFF: &[&str] = &["on", "off"];
 /// `/meeting calendar feed:` (issue 29).
 pub const CALENDAR_FEED: &[&str] = &["subscribe", "revoke"];
+/// The longest slug of a community's web address (`/community publish`).
+pub const SLUG_MAX: usize = 40;
 /// The talking stick's modes (`circle::state::Mode` names them back).
 pub const CIRCLE_MODES: &[&str] = &["round", "queue", "balanced"];
 /// How a community reads a date like 03/12 (`when::DateOrder` names them back).
@@ -457,16 +459,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     // Issue 29: the community on the web.
     CommandSpec {
         name: "community publish",
-        description: "Shows this community's groups and meetings on the web, or stops",
+        description: "Publishes the groups on the web, or stops",
         who: Role::Admin,
         options: &[
             req("state", "on or off", Kind::Choice(ON_OFF)),
             opt(
                 "slug",
                 "The address's name, e.g. grief-support for /c/grief-support/ (needed the first time)",
-                Kind::Text {
-                    max: crate::publish::SLUG_MAX,
-                },
+                Kind::Text { max: SLUG_MAX },
             ),
         ],
     },

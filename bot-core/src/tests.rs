@@ -1223,6 +1223,7 @@ mod jobs_props;
 mod meeting_guide;
 mod privacy;
 mod processes;
+mod publish;
 mod resources;
 mod retention;
 mod store_copy;

@@ -74,6 +74,9 @@ async fn a_member_with_everything() -> Bot {
     .execute(store)
     .await
     .unwrap();
+    // Her private calendar link (issue 29), as `/meeting calendar subscribe`
+    // keeps it where the operator serves the web: a hash of its token.
+    crate::publish::subscribe(store, me, bot.hearth.now()).await.unwrap();
     // A community of her own, where she spoke first and so is its recorded admin.
     bot.hearth
         .claim_admin(
@@ -212,6 +215,7 @@ async fn mydata_reads_the_same_rows_on_either_database() {
     assert_eq!(
         tables,
         [
+            "calendar_feeds",
             "checkin_settings",
             "checkins",
             "circle_mutes",

@@ -212,24 +212,7 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         Ok(f) => (f, None),
         Err(e) => (Filter::default(), Some(e.to_message().plain("/"))),
     };
-    let topic = query.topic.as_deref().map(crate::parse::name_key);
-    let shown: Vec<(&Group, &str, Vec<&Shown>)> = listing
-        .groups
-        .iter()
-        .filter(|(g, ..)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
-        .filter(|(g, ..)| query.format.as_deref().is_none_or(|f| g.format == f))
-        .filter_map(|(g, slug, meetings)| {
-            let matching: Vec<&Shown> = meetings
-                .iter()
-                .filter(|m| filter.holds(m.start, zone))
-                .take(SHOWN)
-                .collect();
-            (filter.is_empty() || !matching.is_empty()).then_some((g, slug.as_str(), matching))
-        })
-        .collect();
-    let mut shown = shown;
-    // Nearest first, as in the chat; groups with nothing scheduled last.
-    shown.sort_by_key(|(_, _, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
+    let shown = chosen_groups(listing, query, &filter, zone);
 
     let mut h = String::with_capacity(8 * 1024);
     head(&mut h, title, assets);
@@ -287,6 +270,35 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
          </body>\n</html>\n",
     );
     h
+}
+
+/// The groups the query lets through, each with its meetings that match
+/// (at most [`SHOWN`]), nearest first; groups with nothing scheduled last.
+fn chosen_groups<'a>(
+    listing: &'a Listing,
+    query: &Query,
+    filter: &Filter,
+    zone: Tz,
+) -> Vec<(&'a Group, &'a str, Vec<&'a Shown>)> {
+    let topic = query.topic.as_deref().map(crate::parse::name_key);
+    let shown: Vec<(&Group, &str, Vec<&Shown>)> = listing
+        .groups
+        .iter()
+        .filter(|(g, ..)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
+        .filter(|(g, ..)| query.format.as_deref().is_none_or(|f| g.format == f))
+        .filter_map(|(g, slug, meetings)| {
+            let matching: Vec<&Shown> = meetings
+                .iter()
+                .filter(|m| filter.holds(m.start, zone))
+                .take(SHOWN)
+                .collect();
+            (filter.is_empty() || !matching.is_empty()).then_some((g, slug.as_str(), matching))
+        })
+        .collect();
+    let mut shown = shown;
+    // Nearest first, as in the chat; groups with nothing scheduled last.
+    shown.sort_by_key(|(_, _, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
+    shown
 }
 
 fn head(h: &mut String, title: &str, assets: &str) {

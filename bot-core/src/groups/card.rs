@@ -176,14 +176,15 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
 
 /// `/group list` with the finder's `day:`/`time:`: the groups that meet when
 /// the reader asked (`asked`, in words), each with its nearest such meeting,
-/// nearest first. `nearest` is (group, start), found by `finder`.
+/// nearest first. `nearest` is (group, start), found by `finder` within
+/// `horizon_days`.
 pub async fn found(
     store: &Store,
     community: i64,
     topic: Option<&str>,
     nearest: &[(i64, DateTime<Utc>)],
     zone: Tz,
-    asked: &str,
+    (asked, horizon_days): (&str, i64),
 ) -> Result<Message> {
     let wanted = topic.map(name_key);
     let groups: std::collections::HashMap<i64, Group> = all(store, community)
@@ -199,12 +200,9 @@ pub async fn found(
     let heading = format!("Groups meeting {asked}, your time ({})", zone.name());
     if rows.is_empty() {
         return Ok(Message::titled(heading).line(
-            Line::text(format!(
-                "No group meets then in the next {} days. ",
-                crate::finder::HORIZON_DAYS
-            ))
-            .cmd("group list")
-            .t(" shows them all."),
+            Line::text(format!("No group meets then in the next {horizon_days} days. "))
+                .cmd("group list")
+                .t(" shows them all."),
         ));
     }
     let mut message = Message::titled(heading);

@@ -65,7 +65,6 @@ mod card;
 mod edit;
 mod membership;
 
-pub(crate) use card::all;
 pub use card::found;
 pub use card::{card_message, list, names, no_meetings};
 pub(crate) use edit::clear_names;

@@ -110,7 +110,8 @@ struct Shown {
 #[derive(Debug, Clone)]
 pub struct Listing {
     zone: Tz,
-    groups: Vec<(Group, Vec<Shown>)>,
+    /// Each group with its calendar's URL slug (`g/SLUG.ics`) and meetings.
+    groups: Vec<(Group, String, Vec<Shown>)>,
 }
 
 /// Reads what the page of `community` shows.
@@ -118,7 +119,9 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
     let zone = crate::members::community_zone(store, community)
         .await?
         .unwrap_or(Tz::UTC);
-    let groups = groups::all(store, community).await?;
+    // The groups the community's other pages and feeds publish, with their slugs.
+    let mut groups = crate::publish::groups(store, community).await?;
+    groups.sort_by_key(|(_, g)| crate::parse::name_key(&g.name));
     let series: Vec<Meeting> = meetings::of_community(store, community)
         .await?
         .into_iter()
@@ -127,7 +130,7 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
     let found: Vec<Upcoming> = super::upcoming(store, &series, now).await?;
     let listed = groups
         .into_iter()
-        .map(|g| {
+        .map(|(slug, g)| {
             let shown = found
                 .iter()
                 .filter(|u| u.group == g.id)
@@ -143,7 +146,7 @@ pub async fn load(store: &Store, community: i64, now: DateTime<Utc>) -> Result<L
                     })
                 })
                 .collect();
-            (g, shown)
+            (g, slug, shown)
         })
         .collect();
     Ok(Listing { zone, groups: listed })
@@ -209,24 +212,7 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         Ok(f) => (f, None),
         Err(e) => (Filter::default(), Some(e.to_message().plain("/"))),
     };
-    let topic = query.topic.as_deref().map(crate::parse::name_key);
-    let shown: Vec<(&Group, Vec<&Shown>)> = listing
-        .groups
-        .iter()
-        .filter(|(g, _)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
-        .filter(|(g, _)| query.format.as_deref().is_none_or(|f| g.format == f))
-        .filter_map(|(g, meetings)| {
-            let matching: Vec<&Shown> = meetings
-                .iter()
-                .filter(|m| filter.holds(m.start, zone))
-                .take(SHOWN)
-                .collect();
-            (filter.is_empty() || !matching.is_empty()).then_some((g, matching))
-        })
-        .collect();
-    let mut shown = shown;
-    // Nearest first, as in the chat; groups with nothing scheduled last.
-    shown.sort_by_key(|(_, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
+    let shown = chosen_groups(listing, query, &filter, zone);
 
     let mut h = String::with_capacity(8 * 1024);
     head(&mut h, title, assets);
@@ -267,15 +253,52 @@ pub fn page(listing: &Listing, query: &Query, title: &str, assets: &str) -> Stri
         );
     }
     h.push_str("<ul class=\"groups\">\n");
-    for (g, meetings) in &shown {
+    for (g, slug, meetings) in &shown {
         group(&mut h, g, meetings, zone);
+        let _ = writeln!(
+            h,
+            "<p class=\"calendar\"><a href=\"g/{}.ics\">Add {}'s meetings to your calendar</a></p>\n</article></li>",
+            esc(slug),
+            esc(&g.name)
+        );
     }
     h.push_str("</ul>\n</section>\n</main>\n");
     h.push_str(
         "<footer><p>No cookies, no trackers. Without scripts, times are in the zone above; \
-         with them, in your browser's zone unless you choose another.</p></footer>\n</body>\n</html>\n",
+         with them, in your browser's zone unless you choose another.</p>\n\
+         <p>For meeting finder sites: <a href=\"meeting-guide.json\">the Meeting Guide feed</a>.</p></footer>\n\
+         </body>\n</html>\n",
     );
     h
+}
+
+/// The groups the query lets through, each with its meetings that match
+/// (at most [`SHOWN`]), nearest first; groups with nothing scheduled last.
+fn chosen_groups<'a>(
+    listing: &'a Listing,
+    query: &Query,
+    filter: &Filter,
+    zone: Tz,
+) -> Vec<(&'a Group, &'a str, Vec<&'a Shown>)> {
+    let topic = query.topic.as_deref().map(crate::parse::name_key);
+    let shown: Vec<(&Group, &str, Vec<&Shown>)> = listing
+        .groups
+        .iter()
+        .filter(|(g, ..)| topic.as_ref().is_none_or(|t| crate::parse::name_key(&g.topic) == *t))
+        .filter(|(g, ..)| query.format.as_deref().is_none_or(|f| g.format == f))
+        .filter_map(|(g, slug, meetings)| {
+            let matching: Vec<&Shown> = meetings
+                .iter()
+                .filter(|m| filter.holds(m.start, zone))
+                .take(SHOWN)
+                .collect();
+            (filter.is_empty() || !matching.is_empty()).then_some((g, slug.as_str(), matching))
+        })
+        .collect();
+    let mut shown = shown;
+    // Nearest first, as in the chat; groups with nothing scheduled last.
+    shown.sort_by_key(|(_, _, meetings)| (meetings.is_empty(), meetings.first().map(|m| m.start)));
+    shown
 }
 
 fn head(h: &mut String, title: &str, assets: &str) {
@@ -313,7 +336,7 @@ fn form(h: &mut String, listing: &Listing, query: &Query, zone: Tz) {
     h.push_str(
         "<form method=\"get\" class=\"filters\" aria-labelledby=\"filters-h\">\n<h2 id=\"filters-h\">Filters</h2>\n",
     );
-    let topics: BTreeSet<&str> = listing.groups.iter().map(|(g, _)| g.topic.as_str()).collect();
+    let topics: BTreeSet<&str> = listing.groups.iter().map(|(g, ..)| g.topic.as_str()).collect();
     let mut options = vec![pair("", "Any topic")];
     options.extend(topics.iter().map(|t| pair(t, t)));
     select(h, ("topic", "Topic"), &options, query.topic.as_deref());
@@ -403,7 +426,6 @@ fn group(h: &mut String, g: &Group, meetings: &[&Shown], zone: Tz) {
         h.push_str("<p>None scheduled in the next weeks.</p>\n");
     }
     if meetings.is_empty() {
-        h.push_str("</article></li>\n");
         return;
     }
     let _ = writeln!(h, "<ul class=\"meetings\" aria-labelledby=\"g-{id}-next\">");
@@ -426,5 +448,5 @@ fn group(h: &mut String, g: &Group, meetings: &[&Shown], zone: Tz) {
         }
         h.push_str("</li>\n");
     }
-    h.push_str("</ul>\n</article></li>\n");
+    h.push_str("</ul>\n");
 }

@@ -265,6 +265,9 @@ async fn the_page_shows_each_group_with_times_in_the_community_zone_without_scri
     assert!(page.contains("<dt>Led by</dt><dd>A professional facilitator</dd>"));
     assert!(page.contains("<dt>Format</dt><dd>In person: Hall, 1 High St</dd>"));
     assert!(page.contains("<dt>Registration</dt><dd>None needed</dd>"));
+    // Each group's calendar, and the Meeting Guide feed, beside the page.
+    assert!(page.contains("<a href=\"g/london-saturday.ics\">Add London Saturday's meetings"));
+    assert!(page.contains("<a href=\"meeting-guide.json\">"));
     // Every control has its label.
     for control in ["topic", "format", "day", "time", "zone"] {
         assert!(page.contains(&format!("<label for=\"f-{control}\">")), "{control}");

@@ -124,7 +124,7 @@ pub async fn names(store: &Store, community: i64) -> Result<Vec<String>> {
         .context("listing group names")
 }
 
-pub(crate) async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
+async fn all(store: &Store, community: i64) -> Result<Vec<Group>> {
     select_groups!("WHERE community_id = ? AND retired_at IS NULL ORDER BY name_key")
         .bind(community)
         .fetch_all(store)
@@ -176,14 +176,15 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
 
 /// `/group list` with the finder's `day:`/`time:`: the groups that meet when
 /// the reader asked (`asked`, in words), each with its nearest such meeting,
-/// nearest first. `nearest` is (group, start), found by `finder`.
+/// nearest first. `nearest` is (group, start), found by `finder` within
+/// `horizon_days`.
 pub async fn found(
     store: &Store,
     community: i64,
     topic: Option<&str>,
     nearest: &[(i64, DateTime<Utc>)],
     zone: Tz,
-    asked: &str,
+    (asked, horizon_days): (&str, i64),
 ) -> Result<Message> {
     let wanted = topic.map(name_key);
     let groups: std::collections::HashMap<i64, Group> = all(store, community)
@@ -199,12 +200,9 @@ pub async fn found(
     let heading = format!("Groups meeting {asked}, your time ({})", zone.name());
     if rows.is_empty() {
         return Ok(Message::titled(heading).line(
-            Line::text(format!(
-                "No group meets then in the next {} days. ",
-                crate::finder::HORIZON_DAYS
-            ))
-            .cmd("group list")
-            .t(" shows them all."),
+            Line::text(format!("No group meets then in the next {horizon_days} days. "))
+                .cmd("group list")
+                .t(" shows them all."),
         ));
     }
     let mut message = Message::titled(heading);

@@ -74,7 +74,15 @@ impl Hearth {
             .into_iter()
             .map(|u| (u.group, u.start))
             .collect();
-        let message = groups::found(store, ctx.community.id, topic, &nearest, zone, &filter.describe()).await?;
+        let message = groups::found(
+            store,
+            ctx.community.id,
+            topic,
+            &nearest,
+            zone,
+            (&filter.describe(), finder::HORIZON_DAYS),
+        )
+        .await?;
         // Times in the reader's own zone would tell the room where they live.
         Ok(if ctx.me.zone().is_some() {
             Response::private(message)

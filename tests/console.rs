@@ -1821,6 +1821,7 @@ fn group_list_time_evening_lists_what_each_reader_calls_evening_in_their_own_zon
         unread.contains("I can't read time:evenin. Did you mean time:evening?"),
         "{unread}"
     );
+}
 
 #[test]
 fn with_capacity_3_the_fourth_yes_waits_and_is_told_when_someone_changes_to_no() {

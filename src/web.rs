@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -137,8 +137,8 @@ fn router(config: &WebConfig, hearth: Hearth) -> anyhow::Result<Router> {
         }
     });
     let routes = Router::new()
-        // The finder page's place (issue 29): a plain list until it comes.
         .route("/c/{community}/", get(finder))
+        .route("/static/{file}", get(finder_file))
         .route("/c/{community}/meeting-guide.json", get(meeting_guide))
         .route("/c/{community}/g/{file}", get(group_calendar))
         .route("/my/{file}", get(my_calendar))
@@ -330,61 +330,42 @@ async fn my_calendar(State(web): State<Web>, Path(file): Path<String>, asked: He
     }
 }
 
-/// `GET /c/{community}/`: the community's finder page. For now a plain
-/// list of its groups, each with its calendar, and the feed.
-async fn finder(State(web): State<Web>, Path(slug): Path<String>, asked: HeaderMap) -> Response {
+/// `GET /c/{community}/`: the community's meeting finder page
+/// (`bot_core::finder`), filtered by its query string; correct without
+/// scripts, its CSS and JS served beside it ([`finder_file`]).
+async fn finder(
+    State(web): State<Web>,
+    Path(slug): Path<String>,
+    RawQuery(raw): RawQuery,
+    asked: HeaderMap,
+) -> Response {
     let community = match web.community(&slug).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found().await,
         Err(refused) => return refused,
     };
-    let groups = match bot_core::publish::group_names(web.hearth.store(), community).await {
-        Ok(groups) => groups,
-        Err(e) => return internal(&e),
-    };
-    let mut html = String::from(
-        "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Groups</title>\n<h1>Groups</h1>\n<ul>\n",
-    );
-    for (group_slug, name) in &groups {
-        html.push_str(&format!(
-            "<li>{} (<a href=\"g/{}.ics\">calendar</a>)</li>\n",
-            escape(name),
-            escape(group_slug)
-        ));
+    let query = bot_core::finder::Query::parse(raw.as_deref());
+    let store = web.hearth.store();
+    match bot_core::finder::render(store, community, &query, (&slug, "/static"), web.hearth.now()).await {
+        Ok(html) => current(&web, &asked, "text/html; charset=utf-8", html, Audience::Public),
+        Err(e) => internal(&e),
     }
-    html.push_str("</ul>\n<p><a href=\"meeting-guide.json\">Meeting Guide feed</a></p>\n</html>\n");
-    current(&web, &asked, "text/html; charset=utf-8", html, Audience::Public)
 }
 
-/// Text as HTML text or an attribute value.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// `GET /static/finder.css` and `/static/finder.js`: the finder page's own
+/// files (no inline style or script, so the CSP stays `default-src 'self'`).
+async fn finder_file(State(web): State<Web>, Path(file): Path<String>, asked: HeaderMap) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "finder.css" => (bot_core::finder::STYLE, "text/css; charset=utf-8"),
+        "finder.js" => (bot_core::finder::SCRIPT, "text/javascript; charset=utf-8"),
+        _ => return not_found().await,
+    };
+    current(&web, &asked, content_type, body.to_string(), Audience::Public)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_escaped_for_html() {
-        assert_eq!(
-            escape(r#"<script>"a" & 'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
-    }
 
     #[test]
     fn a_public_url_is_an_http_address_without_a_trailing_slash() {

@@ -1759,6 +1759,70 @@ fn a_templated_meeting_runs_step_by_step_with_the_panel_for_the_chair_alone_acro
     );
 }
 
+/// The group finder through the real binary: the same four groups, listed by
+/// a reader in Tokyo and one in Berlin as each would call evening.
+#[test]
+fn group_list_time_evening_lists_what_each_reader_calls_evening_in_their_own_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = "2026-12-03T04:00:00Z";
+    let setup = console_at(
+        dir.path(),
+        clock,
+        r#"/group create name:"New York noon" topic:grief led_by:peer
+/meeting schedule group:"New York noon" when:"2026-12-08 12:00" repeat:weekly timezone:America/New_York
+/group create name:"Tokyo evening" topic:grief led_by:peer
+/meeting schedule group:"Tokyo evening" when:"2026-12-10 19:30" repeat:weekly timezone:Asia/Tokyo
+/group create name:"Berlin late" topic:recovery led_by:peer
+/meeting schedule group:"Berlin late" when:"2026-12-07 20:00" repeat:weekly timezone:Europe/Berlin
+/group create name:"London Saturday" topic:recovery led_by:professional
+/meeting schedule group:"London Saturday" when:"2026-12-05 08:00" repeat:weekly timezone:Europe/London
+"#,
+    );
+    let tokyo = console_as_at(
+        dir.path(),
+        "tomo",
+        clock,
+        "/timezone zone:Asia/Tokyo\n/group list time:evening\n/group list day:weekdays time:evenin\n",
+    );
+    let berlin = console_as_at(
+        dir.path(),
+        "berta",
+        clock,
+        "/timezone zone:Europe/Berlin\n/group list time:evening\n",
+    );
+
+    assert!(
+        setup.success && tokyo.success && berlin.success,
+        "{}{}{}",
+        setup.stderr,
+        tokyo.stderr,
+        berlin.stderr
+    );
+    let names = |answer: &str| -> Vec<String> {
+        answer
+            .lines()
+            .filter(|l| l.contains(" (#"))
+            .filter_map(|l| l.split(" (#").next())
+            .map(|l| l.trim_start_matches(|c: char| !c.is_alphanumeric()).to_string())
+            .collect()
+    };
+    // Tokyo: London's Saturday 08:00 is 17:00 there, Tokyo's own Thursday 19:30.
+    let in_tokyo = answer_to(&tokyo.stdout, "/group list time:evening");
+    assert_eq!(names(in_tokyo), ["London Saturday", "Tokyo evening"], "{in_tokyo}");
+    assert!(in_tokyo.contains("your time (Asia/Tokyo)"), "{in_tokyo}");
+    assert!(in_tokyo.contains("Sat 5 Dec 2026, 17:00 JST"), "{in_tokyo}");
+    // Berlin: its own Monday 20:00, and New York's Tuesday noon, 18:00 there.
+    let in_berlin = answer_to(&berlin.stdout, "/group list time:evening");
+    assert_eq!(names(in_berlin), ["Berlin late", "New York noon"], "{in_berlin}");
+    assert!(in_berlin.contains("Tue 8 Dec 2026, 18:00 CET"), "{in_berlin}");
+    // A word it cannot read gets the closest it knows.
+    let unread = answer_to(&tokyo.stdout, "/group list day:weekdays time:evenin");
+    assert!(
+        unread.contains("I can't read time:evenin. Did you mean time:evening?"),
+        "{unread}"
+    );
+}
+
 #[test]
 fn with_capacity_3_the_fourth_yes_waits_and_is_told_when_someone_changes_to_no() {
     let dir = tempfile::tempdir().unwrap();

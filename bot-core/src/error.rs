@@ -80,6 +80,14 @@ pub enum UserError {
     BadTimezone {
         suggestions: Vec<&'static str>,
     },
+    /// A word the group finder cannot read (`time:evenin`), with the
+    /// closest word it knows and what the option takes.
+    UnreadWord {
+        option: &'static str,
+        typed: String,
+        suggestion: Option<&'static str>,
+        takes: &'static str,
+    },
     /// A numeric date that reads two ways (03/12), with both readings.
     AmbiguousDate {
         typed: String,
@@ -211,6 +219,12 @@ impl UserError {
             Self::BadDate { option } => bad_date(option),
             Self::BadValue { option, why } => Line::text(format!("{option} {why}.")),
             Self::BadTimezone { suggestions } => bad_timezone(suggestions),
+            Self::UnreadWord {
+                option,
+                typed,
+                suggestion,
+                takes,
+            } => unread_word(option, typed, *suggestion, takes),
             Self::AmbiguousDate {
                 typed,
                 day_first,
@@ -344,6 +358,15 @@ fn bad_number(option: &str, min: i64, max: i64) -> Line {
 
 fn bad_date(option: &str) -> Line {
     Line::text(format!("{option} must be a date written YYYY-MM-DD, e.g. 2027-02-01."))
+}
+
+fn unread_word(option: &str, typed: &str, suggestion: Option<&str>, takes: &str) -> Line {
+    let l = Line::text(format!("I can't read {option}:{typed}."));
+    let l = match suggestion {
+        Some(s) => l.t(" Did you mean ").b(format!("{option}:{s}")).t("?"),
+        None => l,
+    };
+    l.t(format!(" {option} takes {takes}."))
 }
 
 fn bad_timezone(suggestions: &[&str]) -> Line {

@@ -65,6 +65,7 @@ mod card;
 mod edit;
 mod membership;
 
+pub use card::found;
 pub use card::{card_message, list, names, no_meetings};
 pub(crate) use edit::clear_names;
 pub use edit::{create, edit, edited_card, retire, retire_preview};

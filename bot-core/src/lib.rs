@@ -9,6 +9,7 @@ pub mod circle;
 pub mod clock;
 mod crisis;
 pub mod error;
+pub mod finder;
 mod groups;
 mod hearth;
 mod help;

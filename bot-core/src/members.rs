@@ -361,3 +361,13 @@ pub(crate) async fn zones_of(db: impl Into<Db<'_>>, ids: &[i64]) -> Result<Vec<(
         .await
         .context("reading members' zones")
 }
+
+/// The zone of the community with this id, if there is one.
+pub async fn community_zone(store: &Store, community: i64) -> Result<Option<Tz>> {
+    let zone: Option<String> = query_scalar("SELECT timezone FROM communities WHERE id = ?")
+        .bind(community)
+        .fetch_optional(store)
+        .await
+        .context("reading a community's zone")?;
+    Ok(zone.map(|z| z.parse().unwrap_or(Tz::UTC)))
+}

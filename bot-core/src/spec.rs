@@ -134,6 +134,9 @@ const TOPIC: Kind = Kind::Text { max: 60 };
 const DESCRIPTION: Kind = Kind::Text { max: 1000 };
 const SHORT: Kind = Kind::Text { max: 200 };
 const CAPACITY: Kind = Kind::Int { min: 2, max: 10_000 };
+/// The group finder's words (`weekday`, `evening`) and times (`18:00`).
+const FINDER_WORDS: Kind = Kind::Text { max: 60 };
+const CLOCK: Kind = Kind::Text { max: 5 };
 
 /// The group card's fields, shared by `group create` (where the first three
 /// are required) and `group edit` (where all are optional).
@@ -259,6 +262,19 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "text, or meeting_guide for a JSON listing",
                 Kind::Choice(LIST_FORMATS),
             ),
+            // The group finder (finder.rs): when groups meet, in the reader's own zone.
+            opt(
+                "day",
+                "Meeting on: weekday, weekend, or days such as tue,thu",
+                FINDER_WORDS,
+            ),
+            opt(
+                "time",
+                "Meeting in the morning, afternoon, evening (17:00-21:00) or night, your time",
+                FINDER_WORDS,
+            ),
+            opt("after", "Starting at or after this time of yours (HH:MM)", CLOCK),
+            opt("before", "Starting before this time of yours (HH:MM)", CLOCK),
         ],
     },
     CommandSpec {

@@ -1,5 +1,8 @@
 //! A group's info card and the directory (`/group info`, `/group list`).
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
 use super::{Group, facilitators, may_show_place};
 use crate::error::{Context, Result};
 use crate::message::{Line, Message, Span};
@@ -167,6 +170,55 @@ pub async fn list(store: &Store, community: i64, topic: Option<&str>) -> Result<
             members,
             if members == 1 { "" } else { "s" }
         )));
+    }
+    Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
+}
+
+/// `/group list` with the finder's `day:`/`time:`: the groups that meet when
+/// the reader asked (`asked`, in words), each with its nearest such meeting,
+/// nearest first. `nearest` is (group, start), found by `finder` within
+/// `horizon_days`.
+pub async fn found(
+    store: &Store,
+    community: i64,
+    topic: Option<&str>,
+    nearest: &[(i64, DateTime<Utc>)],
+    zone: Tz,
+    (asked, horizon_days): (&str, i64),
+) -> Result<Message> {
+    let wanted = topic.map(name_key);
+    let groups: std::collections::HashMap<i64, Group> = all(store, community)
+        .await?
+        .into_iter()
+        .filter(|g| wanted.as_ref().is_none_or(|w| name_key(&g.topic).contains(w.as_str())))
+        .map(|g| (g.id, g))
+        .collect();
+    let rows: Vec<(&Group, DateTime<Utc>)> = nearest
+        .iter()
+        .filter_map(|(id, at)| Some((groups.get(id)?, *at)))
+        .collect();
+    let heading = format!("Groups meeting {asked}, your time ({})", zone.name());
+    if rows.is_empty() {
+        return Ok(Message::titled(heading).line(
+            Line::text(format!("No group meets then in the next {horizon_days} days. "))
+                .cmd("group list")
+                .t(" shows them all."),
+        ));
+    }
+    let mut message = Message::titled(heading);
+    for (g, at) in rows {
+        message = message.line(
+            Line::new()
+                .b(&g.name)
+                .t(format!(
+                    " (#{}): {} · {} · {} · next: ",
+                    g.id,
+                    g.topic,
+                    led_by_label(&g.led_by).to_lowercase(),
+                    format_label(g, false, true),
+                ))
+                .push(Span::Time { at, zone }),
+        );
     }
     Ok(message.line(Line::new().cmd("group info group:NAME").t(" shows a group's card.")))
 }

@@ -62,6 +62,8 @@ pub(crate) enum GroupCmd<'a> {
     List {
         topic: Option<&'a str>,
         meeting_guide: bool,
+        /// The finder's day:, time:, after: and before:, as typed.
+        when: [Option<&'a str>; 4],
     },
     Join {
         user: Option<&'a str>,
@@ -269,6 +271,7 @@ impl<'a> GroupCmd<'a> {
             "group list" => GroupCmd::List {
                 topic: b.text("topic"),
                 meeting_guide: b.choice("format") == Some("meeting_guide"),
+                when: ["day", "time", "after", "before"].map(|o| b.text(o)),
             },
             "group join" => GroupCmd::Join { user: b.text("user") },
             "group leave" => GroupCmd::Leave,

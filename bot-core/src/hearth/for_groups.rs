@@ -7,7 +7,7 @@ use crate::io::Response;
 use crate::meetings;
 use crate::members;
 use crate::parse::Bound;
-use crate::{checkins, meeting_guide, reminders, retention, roles};
+use crate::{checkins, finder, meeting_guide, reminders, retention, roles};
 
 use super::command::GroupCmd;
 use super::{Ctx, Hearth, the_group};
@@ -30,10 +30,17 @@ impl Hearth {
             GroupCmd::Edit => self.group_edit(ctx, bound, the_group(group)?).await?,
             GroupCmd::Retire { confirm } => self.retire(ctx, the_group(group)?, confirm).await?,
             GroupCmd::Info => self.group_info(ctx, the_group(group)?).await?,
-            GroupCmd::List { topic, meeting_guide } => {
+            GroupCmd::List {
+                topic,
+                meeting_guide,
+                when: [day, time, after, before],
+            } => {
+                let filter = finder::Filter::parse(day, time, after, before)?;
                 if meeting_guide {
                     // A file for whoever publishes the listing, not a post for the room.
                     Response::private(meeting_guide::message(store, community, ctx.now).await?)
+                } else if !filter.is_empty() {
+                    self.group_finder(ctx, topic, &filter).await?
                 } else {
                     Response::public(groups::list(store, community, topic).await?)
                 }
@@ -49,6 +56,38 @@ impl Hearth {
                     (message, false) => Response::private(message),
                 }
             }
+        })
+    }
+
+    /// `/group list` with `day:`, `time:`, `after:` or `before:`: the groups
+    /// that meet then in the reader's own zone, nearest first.
+    async fn group_finder(&self, ctx: &Ctx<'_>, topic: Option<&str>, filter: &finder::Filter) -> Result<Response> {
+        let store = &self.store;
+        let zone = ctx.reader_zone();
+        let series: Vec<_> = meetings::of_community(store, ctx.community.id)
+            .await?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        let found = finder::upcoming(store, &series, ctx.now).await?;
+        let nearest: Vec<_> = finder::nearest_per_group(&found, filter, zone)
+            .into_iter()
+            .map(|u| (u.group, u.start))
+            .collect();
+        let message = groups::found(
+            store,
+            ctx.community.id,
+            topic,
+            &nearest,
+            zone,
+            (&filter.describe(), finder::HORIZON_DAYS),
+        )
+        .await?;
+        // Times in the reader's own zone would tell the room where they live.
+        Ok(if ctx.me.zone().is_some() {
+            Response::private(message)
+        } else {
+            Response::private_general(message)
         })
     }
 

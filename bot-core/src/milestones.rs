@@ -12,8 +12,8 @@ use crate::error::{Context, Error, Result, UserError};
 use crate::message::{Line, Message};
 use crate::store::{Db, query, query_as};
 
-/// The longest name a member may ask to be called by.
-pub const NAME_MAX: usize = 40;
+/// The longest name a member may ask to be called by (the spec's).
+pub use crate::spec::MILESTONE_NAME_MAX as NAME_MAX;
 
 /// The milestones a group marks, in the order they come: (days, words)
 /// first, then (months, words); whole years follow, each its own.

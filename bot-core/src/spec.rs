@@ -6,9 +6,9 @@ use std::fmt;
 
 mod roles;
 mod script;
-// Milestones (issue 28).
 mod milestones;
 
+pub use milestones::MILESTONE_NAME_MAX;
 pub use roles::{ROLE_KINDS, ROLE_PLACES};
 pub use script::{PHRASES, SCRIPT_TEMPLATES, SCRIPT_TOML_MAX, STEP_KINDS};
 

@@ -84,46 +84,50 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
             };
             rsvp_buttons(text, meeting, &occ)
         }
-        Change::Edited { next, gone } => {
-            let mut text = Message::titled(format!("Changed: {name}")).text(format!(
-                "{name} has changed: {} (meeting {}).",
-                cadence(meeting),
-                meeting.id
-            ));
-            if let Some((_, was, now)) = next {
-                let line = if was == now {
-                    Line::text("Your next one is still ").push(time(at(*now), zone)).t(".")
-                } else {
-                    Line::text("Your next one, on ")
-                        .push(time(at(*was), zone))
-                        .t(", is now ")
-                        .push(time(at(*now), zone))
-                        .t(".")
-                };
-                text = text.line(line);
-            }
-            for start in gone {
-                text = text.line(
-                    Line::text("The meeting on ")
-                        .push(time(at(*start), zone))
-                        .t(" no longer happens."),
-                );
-            }
-            match next {
-                Some((original, _, now)) => {
-                    let occ = Occurrence {
-                        original: at(*original),
-                        start: at(*now),
-                    };
-                    rsvp_buttons(
-                        text.text("Your RSVPs still stand; change them below if you need to."),
-                        meeting,
-                        &occ,
-                    )
-                }
-                None => text,
-            }
+        Change::Edited { next, gone } => edited(&name, meeting, next.as_ref(), gone, zone),
+    }
+}
+
+/// The notice of a series edited from one meeting on: its new cadence, the
+/// reader's next meeting then and now, and those that no longer happen.
+fn edited(name: &str, meeting: &Meeting, next: Option<&(i64, i64, i64)>, gone: &[i64], zone: Tz) -> Message {
+    let mut text = Message::titled(format!("Changed: {name}")).text(format!(
+        "{name} has changed: {} (meeting {}).",
+        cadence(meeting),
+        meeting.id
+    ));
+    if let Some((_, was, now)) = next {
+        let line = if was == now {
+            Line::text("Your next one is still ").push(time(at(*now), zone)).t(".")
+        } else {
+            Line::text("Your next one, on ")
+                .push(time(at(*was), zone))
+                .t(", is now ")
+                .push(time(at(*now), zone))
+                .t(".")
+        };
+        text = text.line(line);
+    }
+    for start in gone {
+        text = text.line(
+            Line::text("The meeting on ")
+                .push(time(at(*start), zone))
+                .t(" no longer happens."),
+        );
+    }
+    match next {
+        Some((original, _, now)) => {
+            let occ = Occurrence {
+                original: at(*original),
+                start: at(*now),
+            };
+            rsvp_buttons(
+                text.text("Your RSVPs still stand; change them below if you need to."),
+                meeting,
+                &occ,
+            )
         }
+        None => text,
     }
 }
 

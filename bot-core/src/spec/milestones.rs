@@ -4,6 +4,9 @@
 
 use super::{CommandSpec, GROUP, Kind, Role, opt, req};
 
+/// The longest name a milestone is said under.
+pub const MILESTONE_NAME_MAX: usize = 40;
+
 pub(super) const MILESTONE_SET: CommandSpec = CommandSpec {
     name: "milestone set",
     description: "Have your milestone said at your group's meeting (30 days, 1 year…)",
@@ -19,7 +22,7 @@ pub(super) const MILESTONE_SET: CommandSpec = CommandSpec {
             "name",
             "What to call you (default: your display name)",
             Kind::Text {
-                max: crate::milestones::NAME_MAX,
+                max: MILESTONE_NAME_MAX,
             },
         ),
     ],

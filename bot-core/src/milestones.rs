@@ -12,9 +12,6 @@ use crate::error::{Context, Error, Result, UserError};
 use crate::message::{Line, Message};
 use crate::store::{Db, query, query_as};
 
-/// The longest name a member may ask to be called by (the spec's).
-pub use crate::spec::MILESTONE_NAME_MAX as NAME_MAX;
-
 /// The milestones a group marks, in the order they come: (days, words)
 /// first, then (months, words); whole years follow, each its own.
 const BY_DAYS: &[(u64, &str)] = &[(1, "24 hours"), (30, "30 days"), (60, "60 days"), (90, "90 days")];

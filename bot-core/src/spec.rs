@@ -4,9 +4,9 @@
 
 use std::fmt;
 
+mod milestones;
 mod roles;
 mod script;
-mod milestones;
 
 pub use milestones::MILESTONE_NAME_MAX;
 pub use roles::{ROLE_KINDS, ROLE_PLACES};

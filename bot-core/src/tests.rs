@@ -1316,6 +1316,49 @@ mod native_events {
         assert!(first.description.contains("(Hearth meeting 1)"));
     }
 
+    /// A meeting more than the window of meetings to come away (over a
+    /// year) still gets its event: the window bounds the meetings after the
+    /// next, never the next itself.
+    #[tokio::test]
+    async fn a_meeting_years_away_is_still_mirrored() {
+        let bot = Bot::new().await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let scheduler = Scheduler::new(bot.hearth.clone(), vec![Arc::new(Mirrors(seen.clone()))]);
+        on_discord(&bot, r#"group create name:"Grief circle" topic:grief led_by:peer"#).await;
+        on_discord(
+            &bot,
+            r#"meeting schedule group:#1 when:"2030-01-02 19:00" timezone:UTC"#,
+        )
+        .await;
+        on_discord(
+            &bot,
+            r#"meeting schedule group:#1 when:"2029-06-05 18:00" repeat:weekly timezone:UTC"#,
+        )
+        .await;
+        scheduler.tick(bot.clock.now()).await.unwrap();
+
+        let seen = seen.lock().unwrap();
+        let mut nexts: Vec<(i64, Option<DateTime<Utc>>, usize)> = seen
+            .iter()
+            .map(|(_, e)| {
+                let next = e.next.as_ref();
+                (
+                    e.meeting,
+                    next.map(|n| n.start),
+                    next.map_or(0, |n| n.repeats.starts.len()),
+                )
+            })
+            .collect();
+        nexts.sort_unstable();
+        assert_eq!(nexts[0], (1, Some(at("2030-01-02T19:00:00Z")), 1));
+        assert_eq!(nexts[1].1, Some(at("2029-06-05T18:00:00Z")));
+        assert!(
+            nexts[1].2 > 50,
+            "a weekly series far ahead has its year of meetings: {}",
+            nexts[1].2
+        );
+    }
+
     #[tokio::test]
     async fn console_and_matrix_meetings_queue_no_native_events() {
         let bot = Bot::new().await;

@@ -154,7 +154,7 @@ pub async fn queue_event(db: impl Into<Db<'_>>, meeting: i64, now: DateTime<Utc>
     jobs::put_with(&mut db, &job, &details).await
 }
 
-/// How far ahead a native event's [`Repeats`] look: over a year, so a
+/// How far past the next meeting a native event's [`Repeats`] look: over a year, so a
 /// clock change or a yearly date is among them.
 const REPEATS_AHEAD_DAYS: i64 = 400;
 
@@ -167,14 +167,16 @@ pub(crate) async fn native_event(
     group: &Group,
     now: DateTime<Utc>,
 ) -> Result<MeetingEvent> {
-    let until = now + chrono::Duration::days(REPEATS_AHEAD_DAYS);
     let mut starts: Vec<DateTime<Utc>> = meetings::upcoming(store, meeting, now, 500)
         .await?
         .into_iter()
         .map(|o| o.start)
-        .filter(|s| *s <= until)
         .collect();
     starts.sort_unstable();
+    // The window opens at the next meeting, however far off it is: a series
+    // that starts in two years still has its event and its year to come.
+    let until = starts.first().map_or(now, |first| *first.max(&now)) + chrono::Duration::days(REPEATS_AHEAD_DAYS);
+    starts.retain(|s| *s <= until);
     let rule = meeting.rrule.to_ascii_uppercase();
     let open_ended = meeting.cutoff().is_none()
         && !["COUNT=", "UNTIL=", "RDATE", "EXDATE"]

@@ -306,10 +306,21 @@ pub fn is_closed(group: &Group) -> bool {
     group.registration.is_some()
 }
 
-/// Whether `place` holds a link.
+/// Whether `place` holds a way into a conference: a link, written with its
+/// scheme or without ("zoom.us/j/881?pwd=…", "discord.gg/AbCd",
+/// "meet.google.com/abc-defg-hij"), or a dial-in's passcode or PIN. Erring
+/// this way only hides a closed group's place from strangers.
 pub fn has_link(place: &str) -> bool {
-    let lower = place.to_ascii_lowercase();
-    lower.contains("https://") || lower.contains("http://")
+    let mut links = linkify::LinkFinder::new();
+    links.kinds(&[linkify::LinkKind::Url]).url_must_have_scheme(false);
+    let lower = place.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    links.links(place).next().is_some()
+        || words.iter().any(|w| ["passcode", "password", "pwd", "pin"].contains(w))
+        || words.windows(2).any(|pair| pair == ["meeting", "id"])
 }
 
 /// Whether `place` (the group's or one of its meetings') may be said to its
@@ -366,4 +377,33 @@ pub async fn payment_handles(db: impl Into<Db<'_>>, group: i64) -> Result<Vec<(&
     .into_iter()
     .filter_map(|(name, v)| v.filter(|v| !v.trim().is_empty()).map(|v| (name, v)))
     .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_link;
+
+    #[test]
+    fn a_way_into_a_conference_is_found_however_it_is_written() {
+        for place in [
+            "https://zoom.us/j/1",
+            "zoom.us/j/8812345?pwd=Xy12",
+            "Join at discord.gg/AbCd",
+            "meet.google.com/abc-defg-hij",
+            "www.example.org",
+            "Dial 646 558 8656, meeting ID 881 2345",
+            "Phone in, passcode: 4321",
+            "PIN 9988",
+        ] {
+            assert!(has_link(place), "{place}");
+        }
+        for place in [
+            "St Mary's Hall, room 4",
+            "Spin studio, 2nd floor",
+            "The library",
+            "12 Main St.",
+        ] {
+            assert!(!has_link(place), "{place}");
+        }
+    }
 }

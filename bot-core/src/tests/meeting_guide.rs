@@ -246,30 +246,28 @@ async fn a_closed_groups_link_in_the_chat_calendar_is_for_its_members_alone() {
     )
     .await;
 
+    // The file, and whether the reply is the asker's alone (a DM on
+    // Matrix) rather than one the room may see.
     let calendar = |who: &'static str, asked: &'static str| {
         let bot = &bot;
         async move {
-            bot.say(who, asked)
-                .await
-                .reply
-                .unwrap()
-                .message
-                .attachment
-                .unwrap()
-                .content
+            let reply = bot.say(who, asked).await.reply.unwrap();
+            (reply.message.attachment.unwrap().content, reply.personal)
         }
     };
     let strangers = [
         calendar("ann", "meeting calendar").await,
         calendar("ann", "meeting calendar group:Caregivers").await,
     ];
-    let members = calendar("bo", "meeting calendar").await;
+    let (members, personal) = calendar("bo", "meeting calendar").await;
 
-    for ics in &strangers {
+    for (ics, personal) in &strangers {
         assert!(ics.contains("BEGIN:VEVENT"), "{ics}");
         assert!(!ics.to_lowercase().contains("secret9"), "{ics}");
+        assert!(!personal, "a calendar anyone may read can be a reply in the room");
     }
     assert!(members.contains("https://Meet.Example/Care?pwd=SeCrEt9"), "{members}");
+    assert!(personal, "a member's calendar with the closed link goes to them alone");
 }
 
 #[tokio::test]

@@ -130,3 +130,119 @@ async fn a_public_calendar_leaves_out_a_closed_groups_link_and_a_members_own_has
     assert_eq!(ended, 1);
     assert!(revoked.is_none());
 }
+
+/// A closed group's way in, written the ways people write it (no scheme, a
+/// dial-in's passcode), is on no public page or feed; the chat's
+/// directory keeps it for members too.
+#[tokio::test]
+async fn a_closed_groups_link_without_its_scheme_or_a_passcode_stays_off_every_public_page() {
+    let bot = Bot::new().await;
+    let store = bot.hearth.store();
+    let secrets = [
+        ("Zoom circle", "zoom.us/j/8812345?pwd=Xy12", "8812345"),
+        ("Discord circle", "discord.gg/AbCdSecret", "abcdsecret"),
+        (
+            "Phone circle",
+            "Dial 646 558 8656, meeting ID 881 2345, passcode 4321",
+            "4321",
+        ),
+        ("Meet circle", "meet.google.com/abc-defg-hij", "abc-defg-hij"),
+    ];
+    for (name, place, _) in secrets {
+        let said = text(
+            &bot.say(
+                "admin",
+                &format!(
+                    r#"group create name:"{name}" topic:grief led_by:peer format:hybrid location:"{place}" registration:"Ask the facilitator""#
+                ),
+            )
+            .await,
+        );
+        assert!(said.contains("Created"), "{said}");
+        bot.say(
+            "admin",
+            &format!(r#"meeting schedule group:"{name}" when:"2026-03-24 19:00" repeat:weekly confirm:yes"#),
+        )
+        .await;
+    }
+    bot.say("admin", "community publish on slug:grief-support").await;
+    let now = bot.hearth.now();
+
+    let mut public = vec![
+        text(&bot.say("ann", "group list").await),
+        crate::finder::render(store, 1, &Default::default(), ("Grief support", "/assets"), now)
+            .await
+            .unwrap(),
+        serde_json::to_string(&crate::meeting_guide::feed(store, 1, now, false).await.unwrap().0).unwrap(),
+    ];
+    for (slug, _) in publish::group_names(store, 1).await.unwrap() {
+        public.push(
+            publish::group_calendar(store, 1, &slug, now)
+                .await
+                .unwrap()
+                .unwrap()
+                .body,
+        );
+    }
+
+    for page in &public {
+        for (name, _, secret) in secrets {
+            assert!(!page.to_lowercase().contains(secret), "{name}'s way in: {page}");
+        }
+    }
+    assert!(
+        public[2].contains("Zoom circle"),
+        "the groups are listed: {}",
+        public[2]
+    );
+}
+
+/// A second group of a name's slug takes the slug, two dashes and its id,
+/// which no name can take; a name holding iCalendar's words stays one
+/// property.
+#[tokio::test]
+async fn group_slugs_never_collide_and_a_name_cannot_break_its_calendar() {
+    let bot = Bot::new().await;
+    let store = bot.hearth.store();
+    for name in [
+        "Grief circle",
+        "Grief circle 3",
+        "Grief-circle!",
+        "X BEGIN:VEVENT, a; b",
+    ] {
+        let said = text(
+            &bot.say(
+                "admin",
+                &format!(r#"group create name:"{name}" topic:grief led_by:peer"#),
+            )
+            .await,
+        );
+        assert!(said.contains("Created"), "{name}: {said}");
+    }
+    bot.say("admin", "community publish on slug:grief-support").await;
+    bot.say(
+        "admin",
+        r#"meeting schedule group:#4 when:"2026-03-24 19:00" repeat:weekly timezone:Europe/Berlin confirm:yes"#,
+    )
+    .await;
+    let now = bot.hearth.now();
+
+    let slugs: Vec<String> = publish::group_names(store, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(slug, _)| slug)
+        .collect();
+    let odd = publish::group_calendar(store, 1, &slugs[3], now)
+        .await
+        .unwrap()
+        .unwrap()
+        .body;
+
+    assert_eq!(slugs[..3], ["grief-circle", "grief-circle-3", "grief-circle--3"]);
+    assert!(odd.contains("NAME:X BEGIN:VEVENT\\, a\\; b\r\n"), "{odd}");
+    let zone = odd.find("BEGIN:VTIMEZONE").expect(&odd);
+    let event = odd.find("\r\nBEGIN:VEVENT\r\n").expect(&odd);
+    assert!(zone < event && odd[..zone].ends_with("\r\n"), "{odd}");
+    assert_eq!(odd.matches("END:VTIMEZONE").count(), 1, "{odd}");
+}

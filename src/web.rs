@@ -5,13 +5,13 @@
 //! router, limits, headers, and answers calendar apps can poll cheaply.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +19,10 @@ use axum::routing::get;
 use bot_core::Hearth;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tower_governor::GovernorLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::KeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -41,6 +43,12 @@ pub struct WebConfig {
     /// Requests one client address may make each minute, sustained.
     #[serde(default = "per_minute")]
     pub per_minute: u32,
+    /// Hearth runs behind a reverse proxy that appends the visitor's address
+    /// to `X-Forwarded-For`: the limits per address then count that address
+    /// (the header's last one, the proxy's own word), not the proxy's. Only
+    /// with such a proxy: anyone else may write the header as they like.
+    #[serde(default)]
+    pub behind_proxy: bool,
 }
 
 fn burst() -> u32 {
@@ -125,6 +133,9 @@ fn router(config: &WebConfig, hearth: Hearth) -> anyhow::Result<Router> {
     let per_address = GovernorConfigBuilder::default()
         .period(Duration::from_secs(60) / config.per_minute.max(1))
         .burst_size(config.burst.max(1))
+        .key_extractor(Visitor {
+            behind_proxy: config.behind_proxy,
+        })
         .finish()
         .context("[web] burst and per_minute must be at least 1")?;
     let limiter = per_address.limiter().clone();
@@ -147,6 +158,10 @@ fn router(config: &WebConfig, hearth: Hearth) -> anyhow::Result<Router> {
     // The last layer added is the outermost: each answer, a refusal
     // included, is logged and carries the headers.
     Ok(routes
+        // The pages share the store with the chat: however many visitors
+        // come, they never take more than a few of its connections, and a
+        // request that waits its turn past the timeout gets 503.
+        .layer(GlobalConcurrencyLimitLayer::new(AT_ONCE))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
@@ -166,6 +181,50 @@ fn router(config: &WebConfig, hearth: Hearth) -> anyhow::Result<Router> {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(middleware::from_fn(log_request)))
+}
+
+/// Requests answered at once, all visitors together.
+const AT_ONCE: usize = 2;
+
+/// Who a request's limits count: the visitor's address, an IPv6 one by its
+/// /64 (what one home or one server is given, so a visitor cannot take a
+/// fresh limit with each of its addresses).
+#[derive(Clone, Copy)]
+struct Visitor {
+    behind_proxy: bool,
+}
+
+impl KeyExtractor for Visitor {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, request: &axum::http::Request<T>) -> Result<IpAddr, GovernorError> {
+        let forwarded = || {
+            let header = request.headers().get_all("x-forwarded-for").iter().next_back()?;
+            header.to_str().ok()?.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        };
+        let peer = || {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        };
+        let address = if self.behind_proxy { forwarded() } else { None }.or_else(peer);
+        address.map(visitor_block).ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+/// An address as the limits count it: IPv4 as it is, IPv6 by its /64.
+fn visitor_block(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
 }
 
 /// Logs each request by its route's pattern (`/my/{file}`, never the
@@ -205,6 +264,11 @@ fn internal(e: &bot_core::Error) -> Response {
 impl Web {
     /// The published community a URL's slug names.
     async fn community(&self, slug: &str) -> Result<Option<i64>, Response> {
+        // A slug no community could have is not looked up: the same 404,
+        // and nothing hostile reaches the database.
+        if bot_core::publish::parse_slug(slug).ok().as_deref() != Some(slug) {
+            return Ok(None);
+        }
         bot_core::publish::published(self.hearth.store(), slug)
             .await
             .map_err(|e| internal(&e))

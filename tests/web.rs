@@ -36,6 +36,11 @@ struct Hearth {
 
 impl Hearth {
     fn start(dir: &Path, burst: u32) -> Self {
+        Self::start_with(dir, burst, "")
+    }
+
+    /// [`Hearth::start`] with more lines for `[web]`.
+    fn start_with(dir: &Path, burst: u32, web: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -44,7 +49,7 @@ impl Hearth {
         let base = format!("http://127.0.0.1:{port}");
         let config = format!(
             "[storage]\npath = \"t.db\"\n[console]\nspeaker = \"{ADMIN}\"\n\
-             [web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\nburst = {burst}\nper_minute = 60\n"
+             [web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\nburst = {burst}\nper_minute = 60\n{web}"
         );
         std::fs::write(dir.join("hearth.toml"), config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
@@ -299,6 +304,18 @@ async fn published_pages_and_feeds_say_what_hearth_does_and_nothing_more() {
         let got = get(&http, &hearth.url(path)).await;
         assert_eq!((got.status, got.body.as_str()), (404, unknown.body.as_str()), "{path}");
     }
+    // Slugs no community could have are the same 404, never a lookup.
+    let long = format!("/c/{}/", "a".repeat(5000));
+    for path in [
+        "/c/%00/",
+        "/c/GRIEF-SUPPORT/",
+        "/c/gr%C3%A9ef/g/x.ics",
+        "/c/../my/x.ics",
+        long.as_str(),
+    ] {
+        let got = get(&http, &hearth.url(path)).await;
+        assert_eq!((got.status, got.body.as_str()), (404, unknown.body.as_str()), "{path}");
+    }
 
     // Act: an admin publishes.
     hearth.say(&format!("/as {ADMIN}"), "now speaking");
@@ -494,4 +511,48 @@ async fn a_burst_from_one_address_is_told_to_wait() {
     assert_eq!(refused.status, 429);
     assert!(refused.headers.contains_key("retry-after"));
     assert_safe_headers(&refused);
+}
+
+/// Behind a proxy, each visitor the proxy names has a limit of their own;
+/// without `behind_proxy`, a visitor who writes the header gets nothing new.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_proxy_each_visitor_has_their_own_limit_and_without_it_the_header_is_ignored() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let proxied = Hearth::start_with(dirs[0].path(), 5, "behind_proxy = true\n");
+    let direct = Hearth::start(dirs[1].path(), 5);
+    let http = client();
+    ready(&http, &proxied).await;
+    ready(&http, &direct).await;
+    let from = |who: &'static str| [("x-forwarded-for", who)];
+
+    let mut one = Vec::new();
+    let mut direct_statuses = Vec::new();
+    for i in 0..12 {
+        one.push(
+            get_with(&http, &proxied.url("/c/anything/"), &from("203.0.113.7"))
+                .await
+                .status,
+        );
+        let forged = if i % 2 == 0 { "198.51.100.1" } else { "198.51.100.2" };
+        direct_statuses.push(get_with(&http, &direct.url("/c/anything/"), &from(forged)).await.status);
+    }
+    let other = get_with(&http, &proxied.url("/c/anything/"), &from("203.0.113.8")).await;
+    // The proxy appends its visitor: the address before it is the client's word.
+    let claimed = get_with(&http, &proxied.url("/c/anything/"), &from("198.51.100.9, 203.0.113.7")).await;
+    // One IPv6 visitor's /64 is one visitor.
+    let mut v6 = Vec::new();
+    for i in 0..12 {
+        let address = format!("2001:db8:1:2::{i:x}");
+        let request = http.get(proxied.url("/c/anything/")).header("x-forwarded-for", address);
+        v6.push(request.send().await.unwrap().status().as_u16());
+    }
+
+    assert!(one.contains(&429), "{one:?}");
+    assert_eq!(other.status, 404, "another visitor is not held back");
+    assert_eq!(claimed.status, 429, "the last address is the proxy's word");
+    assert!(
+        direct_statuses.contains(&429),
+        "a forged header gives no fresh limit: {direct_statuses:?}"
+    );
+    assert!(v6.contains(&429), "{v6:?}");
 }

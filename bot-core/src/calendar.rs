@@ -171,7 +171,9 @@ async fn build(
     audience: Audience<'_>,
 ) -> Result<String> {
     let mut cal = Calendar::new();
-    cal.name(name);
+    // The crate writes NAME as it is given (it knows no type for it): a
+    // group's name is TEXT, escaped as RFC 5545 3.3.11 says.
+    cal.name(&escape_text(name));
     let groups = groups_of(store, series).await?;
     let mut zones: Vec<Tz> = Vec::new();
     let mut earliest = now;
@@ -302,6 +304,23 @@ fn with_exceptions(
     overrides
 }
 
+/// A TEXT value as RFC 5545 3.3.11 writes it.
+fn escape_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | ';' | ',' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            '\n' => escaped.push_str("\\n"),
+            '\r' => {}
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 /// The calendar's text with a VTIMEZONE for each zone before its first event.
 fn with_zones(mut content: String, zones: Vec<Tz>, earliest: DateTime<Utc>, now: DateTime<Utc>) -> String {
     // VTIMEZONE is written by hand into the calendar text: the crate has no
@@ -310,10 +329,11 @@ fn with_zones(mut content: String, zones: Vec<Tz>, earliest: DateTime<Utc>, now:
         .into_iter()
         .map(|zone| vtimezone(zone, earliest - Duration::days(366), now + Duration::days(3 * 366)))
         .collect();
+    // Found as whole lines: a group's name may hold the words.
     let at = content
-        .find("BEGIN:VEVENT")
-        .or_else(|| content.find("END:VCALENDAR"))
-        .unwrap_or(content.len());
+        .find("\r\nBEGIN:VEVENT\r\n")
+        .or_else(|| content.find("\r\nEND:VCALENDAR"))
+        .map_or(content.len(), |at| at + 2);
     content.insert_str(at, &zones);
     content
 }

@@ -160,8 +160,9 @@ pub fn slugify(name: &str) -> String {
 }
 
 /// The community's live groups with their URL slugs: the name's slug, and
-/// for a second group of the same slug, that slug and its id (so neither
-/// changes when another group comes or goes).
+/// for a second group of the same slug, that slug, two dashes and its id
+/// (so neither changes when another group comes or goes). A name's slug
+/// never holds two dashes running, so no name can take a second group's.
 pub(crate) async fn groups(store: &Store, community: i64) -> Result<Vec<(String, Group)>> {
     let ids: Vec<i64> = query_scalar("SELECT id FROM groups WHERE community_id = ? AND retired_at IS NULL ORDER BY id")
         .bind(community)
@@ -178,7 +179,7 @@ pub(crate) async fn groups(store: &Store, community: i64) -> Result<Vec<(String,
             let slug = if taken.insert(base.clone()) {
                 base
             } else {
-                format!("{base}-{}", g.id)
+                format!("{base}--{}", g.id)
             };
             (slug, g)
         })

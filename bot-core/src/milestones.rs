@@ -71,6 +71,12 @@ pub(crate) async fn set(
             "That date is still to come: a milestone counts from a day that has been.",
         )));
     }
+    if today.years_since(began).is_none_or(|years| years >= YEARS_MAX) {
+        return Err(refused(Line::text(format!(
+            "{} is a century ago: check the year? (For 2025, write 2025-03-01.)",
+            began.format("%-d %B %Y")
+        ))));
+    }
     let name = name.map(str::trim).filter(|n| !n.is_empty());
     query(
         "INSERT INTO milestones (group_id, member_id, began_on, name) VALUES (?, ?, ?, ?)
@@ -90,7 +96,8 @@ pub(crate) async fn set(
     Ok(Message::titled(format!("Milestones · {group_name}")).line(
         Line::text(format!(
             "Saved. At the meeting's milestones step, a milestone that falls since the last meeting \
-             (24 hours, 30, 60 or 90 days, 6 or 9 months, a year, N years) is said{called}. "
+             (24 hours, 30, 60 or 90 days, 6 or 9 months, a year, N years) is said{called}, counted from {}. ",
+            began.format("%-d %B %Y")
         ))
         .cmd("milestone clear")
         .t(" stops it at once."),

@@ -180,11 +180,17 @@ mod through_the_core {
         group_with(&bot, &["sam"]).await;
 
         let future = bot.say("sam", "milestone set group:#1 date:2026-04-01").await;
+        let slip = bot.say("sam", "milestone set group:#1 date:1925-03-17").await;
         bot.say("sam", r#"milestone set group:#1 date:2025-03-17 name:"@everyone""#)
             .await;
         let said = milestones_said(&bot).await;
 
         assert!(text(&future).contains("still to come"), "{}", text(&future));
+        assert!(
+            text(&slip).contains("17 March 1925 is a century ago"),
+            "{}",
+            text(&slip)
+        );
         // A plain text span: each adapter defuses @everyone/@room in text.
         assert!(said.plain("/").contains("@everyone: 1 year"));
         let mentions = said

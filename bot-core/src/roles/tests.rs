@@ -576,3 +576,50 @@ async fn a_meeting_that_starts_by_itself_starts_once_brings_the_chair_the_panel_
     assert!(text(&by_ben).contains("Your panel"), "{}", text(&by_ben));
     assert!(text(&next).contains("step 2 of 9"), "{}", text(&next));
 }
+
+/// The start's word lost on its way (the platform down at 19:00) is said
+/// again at its retry while the run stands where it began, and not once the
+/// chair has moved the meeting on: step 1 would be stale.
+#[tokio::test]
+async fn a_started_meeting_whose_word_was_lost_says_it_again_only_until_the_chair_moves_on() {
+    use std::sync::{Arc, Mutex};
+    for moves_on in [false, true] {
+        let bot = Bot::new().await;
+        two_groups(&bot).await;
+        weekly_from_21_march(&bot).await;
+        bot.say("fran", "role assign group:#1 role:chair user:ann").await;
+        bot.say("fran", "meeting script template group:#1 template:general")
+            .await;
+        bot.say("fran", "meeting script edit group:#1 autostart:on").await;
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let sink = started.clone();
+        let clock = bot.clock.clone();
+        let down_until = at("2026-03-21T19:05:00Z");
+        let outbox: Arc<dyn crate::Outbox> = Arc::new(crate::scheduler::FnOutbox::new(
+            crate::Platform::Console,
+            move |d: &Delivery| {
+                let now = crate::Clock::now(&clock);
+                let is_start = matches!(&d.effect, Effect::Post { message, .. }
+                    if message.title.as_deref() == Some("Grief circle · The meeting has started"));
+                if is_start && now < down_until {
+                    return Err(crate::DeliveryError::Retry("down".into()));
+                }
+                if is_start {
+                    sink.lock().unwrap().push(now);
+                }
+                Ok(())
+            },
+        ));
+        let scheduler = crate::Scheduler::new(bot.hearth.clone(), vec![outbox]);
+
+        scheduler.advance(&bot.clock, at("2026-03-21T19:01:00Z")).await.unwrap();
+        if moves_on {
+            let next = bot.say("ann", "meeting next group:#1").await;
+            assert!(text(&next).contains("step 2 of 9"), "{}", text(&next));
+        }
+        scheduler.advance(&bot.clock, at("2026-03-21T19:40:00Z")).await.unwrap();
+
+        let said = started.lock().unwrap().len();
+        assert_eq!(said, usize::from(!moves_on), "moved on: {moves_on}");
+    }
+}

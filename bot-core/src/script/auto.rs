@@ -117,7 +117,9 @@ async fn begin(
     now: DateTime<Utc>,
 ) -> Result<Option<(String, Message)>> {
     let first = match db::run_of(store, occurrence.0, occurrence.1).await? {
-        Some(run) if run.autostarted => {
+        // Said again only while the run stands where it began: the chair
+        // has moved on or ended it otherwise, and the word would be stale.
+        Some(run) if run.autostarted && run.ended_at.is_none() && run.step == 0 => {
             let steps = db::steps(store, group.id).await?;
             let handles = crate::groups::payment_handles(store, group.id).await?;
             let public = words::Public {

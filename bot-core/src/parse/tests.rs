@@ -520,6 +520,25 @@ fn bad_input_gets_a_specific_error() {
 }
 
 #[test]
+fn text_that_turns_around_or_shows_nothing_is_refused_and_right_to_left_marks_are_kept() {
+    for spoof in [
+        "group create name:\"Grief \u{202e}elcric\" topic:x led_by:peer",
+        "group info group:\"a\u{2067}b\"",
+    ] {
+        assert!(
+            matches!(parse(spoof), Err(UserError::BadValue { why, .. }) if why.contains("direction")),
+            "{spoof}"
+        );
+    }
+    assert!(matches!(
+        parse("group info group:\"\u{200b}\u{200d}\u{feff}\""),
+        Err(UserError::Empty { .. })
+    ));
+    assert!(parse("group info group:\"\u{5e2}\u{5d6}\u{5e8}\u{5d4}\u{200f} 2\"").is_ok());
+    assert!(parse("group info group:\"👩\u{200d}👩\u{200d}👧 circle\"").is_ok());
+}
+
+#[test]
 fn a_ten_thousand_character_value_is_refused_with_its_length() {
     let long = "x".repeat(10_000);
     let err = parse(&format!("group create name:{long} topic:t led_by:peer")).unwrap_err();

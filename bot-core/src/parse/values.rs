@@ -35,6 +35,27 @@ pub(super) fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
             why: "must be on one line, without control characters",
         });
     }
+    // Embeddings, overrides and isolates turn the text after them around
+    // where others read it ("Trojan Source"): a name could pass for
+    // another. The marks right-to-left writing needs (U+200E, U+200F) stay.
+    if raw
+        .chars()
+        .any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
+        return Err(UserError::BadValue {
+            option: name,
+            why: "must not hold characters that turn the text's direction around",
+        });
+    }
+    // Nothing but invisible characters is nothing.
+    if raw.chars().all(|c| {
+        matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}' | '\u{00ad}' | '\u{034f}'
+        )
+    }) {
+        return Err(UserError::Empty { option: name });
+    }
     Ok(match option.kind {
         Kind::Text { .. } | Kind::Group => Value::Text(raw.to_string()),
         Kind::Int { min, max } => match raw.parse::<i64>() {

@@ -1652,7 +1652,12 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
     let (bot, clock) = bot_on_a_thursday_morning().await;
     let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    answer(&bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await);
+    // In Berlin, whose clocks change on the 29th: one event per meeting, as
+    // Discord's rule has no zone (a repeating one stays the series' only event).
+    answer(
+        &bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "Europe/Berlin"))
+            .await,
+    );
     scheduler.tick(clock.now()).await.unwrap();
     let first = bot.fake.events()[0]["id"].as_str().unwrap().to_string();
     // Someone starts the event on Discord ahead of time: it is active now.
@@ -1678,7 +1683,7 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
         moved[1]["scheduled_start_time"]
             .as_str()
             .unwrap()
-            .starts_with("2026-03-22T18:00:00"),
+            .starts_with("2026-03-22T17:00:00"),
         "{:#}",
         moved[1]
     );

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use serenity::all::{
-    ChannelId, CreateScheduledEvent, EditScheduledEvent, GuildId, Http, ScheduledEventId, ScheduledEventStatus,
-    ScheduledEventType,
+    ChannelId, CreateScheduledEvent, EditScheduledEvent, GuildId, Http, LightMethod, Request, Route, ScheduledEvent,
+    ScheduledEventId, ScheduledEventStatus, ScheduledEventType,
 };
 
 /// Discord's limit of scheduled (or active) events per guild.
@@ -60,6 +60,67 @@ fn with_rule(
         None => {}
     }
     body
+}
+
+/// A guild's scheduled event as listed, with the `recurrence_rule` that
+/// serenity 0.12's model leaves out.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub event: ScheduledEvent,
+    /// `None`: the event stands for one occurrence.
+    pub rule: Option<serde_json::Value>,
+}
+
+/// The guild's scheduled events, each with its rule.
+pub async fn list_events(http: &Http, guild: GuildId) -> Result<Vec<Listed>, serenity::Error> {
+    let request = Request::new(Route::GuildScheduledEvents { guild_id: guild }, LightMethod::Get)
+        .params(Some(vec![("with_user_count", "false".to_string())]));
+    let listed: Vec<serde_json::Value> = http.fire(request).await?;
+    listed
+        .into_iter()
+        .map(|mut raw| {
+            let rule = Some(raw["recurrence_rule"].take()).filter(|r| !r.is_null());
+            Ok(Listed {
+                event: serde_json::from_value(raw)?,
+                rule,
+            })
+        })
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(serenity::Error::from)
+}
+
+/// Whether the repeating event `running`, once Discord has moved it on from
+/// the occurrence under way (see [`end_event`]), shows `want`: the same rule
+/// from a later start, `want`'s start its next occurrence, and the same
+/// name, description, place and length. Nothing then needs changing, which
+/// Discord would refuse while the event runs.
+pub fn carries_on(running: &Listed, want: &NativeEvent) -> bool {
+    let (Some(rule), Some(wanted)) = (&running.rule, &want.repeat) else {
+        return false;
+    };
+    // The pattern without its start; Discord lists the fields left out as null.
+    let pattern = |rule: &serde_json::Value| -> serde_json::Value {
+        let mut fields = rule.as_object().cloned().unwrap_or_default();
+        fields.retain(|key, value| key != "start" && !value.is_null());
+        serde_json::Value::Object(fields)
+    };
+    let e = &running.event;
+    let Some(from) = DateTime::from_timestamp(e.start_time.unix_timestamp(), 0) else {
+        return false;
+    };
+    let (kind, channel, location) = place(&want.place);
+    pattern(rule) == pattern(&wanted.to_json())
+        && wanted.follows(from)
+        && e.name == crate::render::truncate(&want.name, NAME_MAX)
+        && e.description
+            == want
+                .description
+                .as_deref()
+                .map(|d| crate::render::truncate(d, DESCRIPTION_MAX))
+        && e.kind == kind
+        && e.channel_id == channel
+        && e.metadata.as_ref().and_then(|m| m.location.clone()) == location
+        && e.end_time.map(|t| t.unix_timestamp()) == Some((from + (want.end - want.start)).timestamp())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,14 +230,20 @@ pub async fn cancel_event(http: &Http, guild: GuildId, id: u64) -> Result<(), Ev
 
 /// Ends an event that has started: the one change Discord allows to an
 /// active event. One Discord no longer has, or that has ended, counts as ended.
-pub async fn end_event(http: &Http, guild: GuildId, id: u64) -> Result<(), EventError> {
+///
+/// Returns whether Discord moved it on instead: a repeating event that ends
+/// comes back scheduled for its next occurrence rather than completed
+/// (<https://github.com/discord/discord-api-docs/issues/6885>), and is then
+/// cancelled like any event to come.
+pub async fn end_event(http: &Http, guild: GuildId, id: u64) -> Result<bool, EventError> {
     let end = EditScheduledEvent::new().status(ScheduledEventStatus::Completed);
     match guild.edit_scheduled_event(http, ScheduledEventId::new(id), end).await {
-        Ok(_) => {
-            tracing::info!(guild = %guild, event = id, "scheduled event ended");
-            Ok(())
+        Ok(ended) => {
+            let moved_on = ended.status == ScheduledEventStatus::Scheduled;
+            tracing::info!(guild = %guild, event = id, moved_on, "scheduled event ended");
+            Ok(moved_on)
         }
-        Err(e) if code(&e) == Some(UNKNOWN_EVENT) => Ok(()),
+        Err(e) if code(&e) == Some(UNKNOWN_EVENT) => Ok(false),
         Err(e) => Err(failure(guild, &e)),
     }
 }
@@ -210,5 +277,78 @@ fn failure(guild: GuildId, error: &serenity::Error) -> EventError {
             guild: guild.get(),
             detail: crate::describe(error),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// Weekly on Saturdays at 19:00 UTC from `first`, for an hour, in a voice channel.
+    fn weekly(first: &str) -> NativeEvent {
+        let start = at(first);
+        let repeats = bot_core::Repeats {
+            starts: (0..8).map(|i| start + Duration::weeks(i)).collect(),
+            until: start + Duration::weeks(7),
+            open_ended: true,
+        };
+        NativeEvent {
+            name: "Grief circle".into(),
+            description: Some("Weekly. (Hearth meeting 1)".into()),
+            start,
+            end: start + Duration::hours(1),
+            place: EventPlace::Voice(42),
+            repeat: crate::recurrence::fitting(&repeats),
+        }
+    }
+
+    /// `event` as Discord lists it once it has started.
+    fn running(event: &NativeEvent) -> Listed {
+        let rule = event.repeat.as_ref().map(crate::recurrence::Rule::to_json);
+        let mut listed_rule = rule.clone().unwrap_or_default();
+        listed_rule["end"] = serde_json::Value::Null;
+        let raw = serde_json::json!({
+            "id": "7", "guild_id": "1", "channel_id": "42", "creator_id": "2",
+            "name": event.name, "description": event.description,
+            "scheduled_start_time": event.start.to_rfc3339(),
+            "scheduled_end_time": event.end.to_rfc3339(),
+            "privacy_level": 2, "status": 2, "entity_type": 2, "entity_id": null,
+            "entity_metadata": null,
+        });
+        Listed {
+            event: serde_json::from_value(raw).unwrap(),
+            rule: rule.map(|_| listed_rule),
+        }
+    }
+
+    #[test]
+    fn a_running_repeating_event_carries_on_only_to_what_discord_moves_it_on_to() {
+        let now = running(&weekly("2026-03-21T19:00:00Z"));
+        let renamed = NativeEvent {
+            name: "Loss circle".into(),
+            ..weekly("2026-03-28T19:00:00Z")
+        };
+        let longer = NativeEvent {
+            end: at("2026-03-28T21:00:00Z"),
+            ..weekly("2026-03-28T19:00:00Z")
+        };
+
+        assert!(carries_on(&now, &weekly("2026-03-28T19:00:00Z")));
+        // The 28th cancelled: Discord would move it on to the 28th all the same.
+        assert!(!carries_on(&now, &weekly("2026-04-04T19:00:00Z")));
+        assert!(!carries_on(&now, &weekly("2026-03-28T18:00:00Z")));
+        assert!(!carries_on(&now, &renamed));
+        assert!(!carries_on(&now, &longer));
+        let one_off = NativeEvent {
+            repeat: None,
+            ..weekly("2026-03-28T19:00:00Z")
+        };
+        assert!(!carries_on(&now, &one_off));
+        assert!(!carries_on(&running(&one_off), &weekly("2026-03-28T19:00:00Z")));
     }
 }

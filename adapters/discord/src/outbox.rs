@@ -296,47 +296,55 @@ impl DiscordOutbox {
     /// An event that has started (Discord's "active") is never edited or
     /// cancelled, which Discord refuses: the next occurrence gets an event
     /// of its own, and when there is none any more (the series cancelled),
-    /// the running one is ended, the one change Discord allows.
+    /// the running one is ended, the one change Discord allows. A repeating
+    /// one stays the series' only event: Discord moves it on to its next
+    /// occurrence when it ends (see [`events::end_event`]).
     pub async fn mirror_meeting(&self, community: &str, event: &MeetingEvent) -> Result<(), DeliveryError> {
         let guild = GuildId::new(snowflake(community)?);
         let marker = meeting_marker(event.meeting);
         self.pace.wait().await;
-        let listed = guild
-            .scheduled_events(self.http.as_ref(), false)
+        let listed = events::list_events(self.http.as_ref(), guild)
             .await
             .map_err(|e| classify(&e, "listing scheduled events in guild", guild.get()))?;
         let ours = |status: ScheduledEventStatus| {
             listed
                 .iter()
-                .filter(move |e| e.status == status)
-                .filter(|e| e.description.as_deref().is_some_and(|d| d.ends_with(&marker)))
-                .map(|e| e.id.get())
+                .filter(move |l| l.event.status == status)
+                .filter(|l| l.event.description.as_deref().is_some_and(|d| d.ends_with(&marker)))
         };
-        let scheduled = ours(ScheduledEventStatus::Scheduled).next();
+        let scheduled = ours(ScheduledEventStatus::Scheduled).next().map(|l| l.event.id.get());
+        let active: Vec<u64> = ours(ScheduledEventStatus::Active).map(|l| l.event.id.get()).collect();
+        let running = ours(ScheduledEventStatus::Active).find(|l| l.rule.is_some());
         let outcome = match &event.next {
-            None => {
-                let mut ended = Ok(());
-                for id in ours(ScheduledEventStatus::Active) {
-                    ended = ended.and(events::end_event(self.http.as_ref(), guild, id).await);
-                }
-                match scheduled {
-                    Some(id) => ended.and(events::cancel_event(self.http.as_ref(), guild, id).await),
-                    None => ended,
-                }
-            }
+            None => self.end_series(guild, &active, scheduled).await,
             // The occurrence under way is the one its active event shows.
             Some(next)
-                if listed.iter().any(|e| {
-                    e.status == ScheduledEventStatus::Active
-                        && e.description.as_deref().is_some_and(|d| d.ends_with(&marker))
-                        && e.start_time.unix_timestamp() == next.start.timestamp()
-                }) =>
+                if ours(ScheduledEventStatus::Active)
+                    .any(|l| l.event.start_time.unix_timestamp() == next.start.timestamp()) =>
             {
                 Ok(())
             }
-            Some(next) => events::mirror_event(self.http.as_ref(), guild, scheduled, &native(next))
-                .await
-                .map(|_| ()),
+            Some(next) => match running {
+                None => events::mirror_event(self.http.as_ref(), guild, scheduled, &native(next))
+                    .await
+                    .map(|_| ()),
+                // Any event of ours to come beside it would be a second one.
+                Some(running) => {
+                    let stray = match scheduled {
+                        Some(id) => events::cancel_event(self.http.as_ref(), guild, id).await,
+                        None => Ok(()),
+                    };
+                    if stray.is_ok() && !events::carries_on(running, &native(next)) {
+                        // Discord moves it on to the wrong meeting: set right
+                        // once it is scheduled again, which a later try sees.
+                        return Err(DeliveryError::Retry(format!(
+                            "the repeating event of meeting {} is under way; it is updated once it ends",
+                            event.meeting
+                        )));
+                    }
+                    stray
+                }
+            },
         };
         outcome.map_err(|e| match e {
             // The limit and a missing permission will not go away by retrying soon.
@@ -346,6 +354,25 @@ impl DiscordOutbox {
             }
             EventError::Failed { .. } => DeliveryError::Retry(e.to_string()),
         })
+    }
+
+    /// A cancelled series' events: the running ones ended, the one to come
+    /// cancelled. A repeating one that Discord moves on when it ends, instead
+    /// of completing it, is cancelled too, so it shows no more.
+    async fn end_series(&self, guild: GuildId, active: &[u64], scheduled: Option<u64>) -> Result<(), EventError> {
+        let http = self.http.as_ref();
+        let mut ended = Ok(());
+        for &id in active {
+            let step = match events::end_event(http, guild, id).await {
+                Ok(true) => events::cancel_event(http, guild, id).await,
+                other => other.map(|_| ()),
+            };
+            ended = ended.and(step);
+        }
+        match scheduled {
+            Some(id) => ended.and(events::cancel_event(http, guild, id).await),
+            None => ended,
+        }
     }
 }
 

@@ -74,6 +74,17 @@ impl Rule {
         rule
     }
 
+    /// Whether this rule is where Discord moves an event repeating by the
+    /// same rule from `earlier` once that occurrence ends: its start is the
+    /// next occurrence after `earlier`.
+    pub fn follows(&self, earlier: DateTime<Utc>) -> bool {
+        let from = Rule {
+            start: earlier,
+            ..self.clone()
+        };
+        from.expand(self.start) == [earlier, self.start]
+    }
+
     /// Its meetings from its start up to `until`, as Discord would show them.
     fn expand(&self, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
         let start = self.start;

@@ -1652,7 +1652,12 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
     let (bot, clock) = bot_on_a_thursday_morning().await;
     let scheduler = events_scheduler(&bot);
     answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
-    answer(&bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "UTC")).await);
+    // In Berlin, whose clocks change on the 29th: one event per meeting, as
+    // Discord's rule has no zone (a repeating one stays the series' only event).
+    answer(
+        &bot.interact(weekly_grief_circle(2, "2026-03-21 19:00", "Europe/Berlin"))
+            .await,
+    );
     scheduler.tick(clock.now()).await.unwrap();
     let first = bot.fake.events()[0]["id"].as_str().unwrap().to_string();
     // Someone starts the event on Discord ahead of time: it is active now.
@@ -1678,7 +1683,7 @@ async fn a_native_event_that_has_started_is_never_edited_and_is_ended_when_its_s
         moved[1]["scheduled_start_time"]
             .as_str()
             .unwrap()
-            .starts_with("2026-03-22T18:00:00"),
+            .starts_with("2026-03-22T17:00:00"),
         "{:#}",
         moved[1]
     );
@@ -1761,6 +1766,140 @@ async fn a_weekly_series_is_one_recurring_event_that_a_cancelled_meeting_updates
             .starts_with("2026-03-28T19:00:00")
     );
     assert_eq!(ended[0]["status"], 4, "cancelled with the series");
+    bot.stop().await;
+}
+
+/// The events of meeting 1 that show on Discord: scheduled or running.
+fn live_events_of_meeting_1(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter(|e| {
+            e["description"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("(Hearth meeting 1)"))
+        })
+        .filter(|e| e["status"] == 1 || e["status"] == 2)
+        .collect()
+}
+
+/// A weekly series mirrored as one repeating event, which Discord starts at
+/// 19:00 on 21 March; the clock a minute into that meeting.
+async fn a_weekly_recurring_event_under_way() -> (Bot, bot_core::ManualClock, bot_core::Scheduler, String) {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let scheduler = events_scheduler(&bot);
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let created = events_after(
+        &bot,
+        &scheduler,
+        &clock,
+        weekly_grief_circle(2, "2026-03-21 19:00", "UTC"),
+    )
+    .await;
+    assert_eq!(created.len(), 1, "{created:#?}");
+    assert!(!created[0]["recurrence_rule"].is_null(), "{:#}", created[0]);
+    let id = created[0]["id"].as_str().unwrap().to_string();
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-03-21T19:01:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    bot.fake.start_event(&id);
+    (bot, clock, scheduler, id)
+}
+
+#[tokio::test]
+async fn a_running_recurring_event_stays_the_series_only_event_and_a_series_cancelled_meanwhile_shows_no_more() {
+    let (bot, clock, scheduler, id) = a_weekly_recurring_event_under_way().await;
+
+    // The job at the meeting's start: Discord moves the event on by itself.
+    let before = bot.fake.requests().len();
+    scheduler.tick(clock.now()).await.unwrap();
+    let at_start = bot.fake.events();
+    let at_start_calls: Vec<String> = bot.fake.requests()[before..]
+        .iter()
+        .filter(|r| r.path.contains("scheduled-events"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    // A later meeting cancelled while this one runs: the running event
+    // cannot take it yet, and no second event is made for it.
+    let later_cancelled = events_after(&bot, &scheduler, &clock, cancel_one(3, "2026-03-28")).await;
+    // The series cancelled while its meeting runs; the mirror that waits
+    // for the running event tries again a minute later and carries it out.
+    let cancelled = events_after(&bot, &scheduler, &clock, cancel_the_series(4)).await;
+    clock.advance(chrono::Duration::minutes(1));
+    scheduler.tick(clock.now()).await.unwrap();
+    let after = bot.fake.events();
+
+    let posts = bot
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/guilds/{GUILD}/scheduled-events"))
+        .count();
+    assert_eq!(posts, 1, "one event ever made for the series");
+    assert_eq!(
+        at_start_calls,
+        [format!("GET /guilds/{GUILD}/scheduled-events")],
+        "mirrored at the start, left as it is"
+    );
+    for events in [&at_start, &later_cancelled, &cancelled] {
+        let live = live_events_of_meeting_1(events);
+        assert_eq!(live.len(), 1, "{events:#?}");
+        assert_eq!(live[0]["id"], id.as_str());
+        assert_eq!(live[0]["status"], 2, "still running: {:#}", live[0]);
+    }
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert!(
+        live_events_of_meeting_1(&after).is_empty(),
+        "nothing left that will show again: {after:#?}"
+    );
+    assert_eq!(
+        after[0]["status"], 4,
+        "moved on by Discord, then cancelled: {:#}",
+        after[0]
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_recurring_event_changed_while_it_runs_is_set_right_once_discord_moves_it_on() {
+    let (bot, clock, scheduler, id) = a_weekly_recurring_event_under_way().await;
+
+    let later_cancelled = events_after(&bot, &scheduler, &clock, cancel_one(3, "2026-03-28")).await;
+    // The meeting ends: Discord schedules the event again, for the 28th,
+    // the meeting just cancelled; the mirror's next try moves it on.
+    bot.fake.end_event(&id);
+    let moved_on = bot.fake.events();
+    clock.advance(chrono::Duration::minutes(1));
+    scheduler.tick(clock.now()).await.unwrap();
+    let after = bot.fake.events();
+
+    assert_eq!(
+        live_events_of_meeting_1(&later_cancelled).len(),
+        1,
+        "{later_cancelled:#?}"
+    );
+    assert_eq!(moved_on[0]["status"], 1);
+    assert!(
+        moved_on[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-28T19:00:00"),
+        "{:#}",
+        moved_on[0]
+    );
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(after[0]["id"], id.as_str());
+    assert_eq!(after[0]["status"], 1);
+    assert!(
+        after[0]["scheduled_start_time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-04-04T19:00:00"),
+        "{:#}",
+        after[0]
+    );
+    assert_eq!(after[0]["recurrence_rule"]["start"], "2026-04-04T19:00:00+00:00");
     bot.stop().await;
 }
 

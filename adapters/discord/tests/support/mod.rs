@@ -496,6 +496,14 @@ impl FakeDiscord {
         event["status"] = json!(2);
     }
 
+    /// Ends a running event, as Discord does at its end time or when its
+    /// channel empties (see [`end`]).
+    pub fn end_event(&self, id: &str) {
+        let mut events = self.shared.events.lock().unwrap();
+        let event = events.iter_mut().find(|e| e["id"] == id).unwrap();
+        end(event);
+    }
+
     /// Sets the bot's permissions in GUILD (a decimal bit set) from now on.
     pub fn grant_bot(&self, permissions: u64) {
         *self.shared.bot_permissions.lock().unwrap() = permissions.to_string();
@@ -865,6 +873,10 @@ fn answer(shared: &Shared, method: &Method, segments: &[&str], body: &Value) -> 
                 Some(3 | 4) => return error(400, 50035, "Cannot edit a scheduled event that has ended"),
                 _ => {}
             }
+            if ending && existing["status"] == 2 {
+                end(existing);
+                return axum::Json(existing.clone()).into_response();
+            }
             for (key, value) in body.as_object().into_iter().flatten() {
                 existing[key.as_str()] = value.clone();
             }
@@ -950,6 +962,68 @@ fn scheduled_event(id: u64, guild: u64, sent: &Value) -> Value {
         "entity_metadata": sent.get("entity_metadata").cloned().unwrap_or(Value::Null),
         "recurrence_rule": sent.get("recurrence_rule").cloned().unwrap_or(Value::Null),
     })
+}
+
+/// Ends a running event. One that repeats is not completed: Discord moves
+/// it on to its next occurrence, scheduled again, and it stays the one event
+/// of its series ("when a reoccurring one ends it just reschedules an
+/// event", <https://github.com/discord/discord-api-docs/issues/6885>; the
+/// docs' own transitions, SCHEDULED to ACTIVE to COMPLETED, say nothing of
+/// recurrence).
+fn end(event: &mut Value) {
+    let next = next_occurrence(&event["recurrence_rule"], &event["scheduled_start_time"]);
+    let Some((start, next)) = next else {
+        event["status"] = json!(3);
+        return;
+    };
+    if let Some(end) = event["scheduled_end_time"]
+        .as_str()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+    {
+        event["scheduled_end_time"] = json!((next + (end.to_utc() - start)).to_rfc3339());
+    }
+    event["scheduled_start_time"] = json!(next.to_rfc3339());
+    event["status"] = json!(1);
+}
+
+/// The occurrence of a recurrence rule after the one at `current`, at its
+/// time of day: the days of the next 400 that the rule names, first.
+fn next_occurrence(
+    rule: &Value,
+    current: &Value,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    use chrono::Datelike;
+    let parse = |v: &Value| Some(chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok()?.to_utc());
+    let (current, first) = (parse(current)?, parse(&rule["start"])?);
+    let weekday = |t: chrono::DateTime<chrono::Utc>| u64::from(t.weekday().num_days_from_monday());
+    let days: Option<Vec<u64>> = rule["by_weekday"]
+        .as_array()
+        .map(|d| d.iter().filter_map(Value::as_u64).collect());
+    let named = |t: chrono::DateTime<chrono::Utc>| match rule["frequency"].as_u64() {
+        Some(3) => days.as_ref().is_none_or(|d| d.contains(&weekday(t))),
+        Some(2) => {
+            let weeks = (t.date_naive() - first.date_naive()).num_days().div_euclid(7);
+            let on_day = days
+                .as_ref()
+                .map_or(weekday(t) == weekday(first), |d| d.contains(&weekday(t)));
+            on_day && weeks % rule["interval"].as_i64().unwrap_or(1).max(1) == 0
+        }
+        Some(1) => {
+            let nth = &rule["by_n_weekday"][0];
+            nth["day"].as_u64() == Some(weekday(t)) && nth["n"].as_u64() == Some(u64::from((t.day() - 1) / 7 + 1))
+        }
+        _ => {
+            rule["by_month"][0].as_u64() == Some(u64::from(t.month()))
+                && rule["by_month_day"][0].as_u64() == Some(u64::from(t.day()))
+        }
+    };
+    if rule.is_null() {
+        return None;
+    }
+    let next = (1..=400)
+        .map(|n| current + chrono::Duration::days(n))
+        .find(|t| named(*t))?;
+    Some((current, next))
 }
 
 /// Discord's checks of a `recurrence_rule` (its docs' "System limitations",

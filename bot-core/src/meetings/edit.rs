@@ -323,7 +323,7 @@ async fn carry_over(
     split: DateTime<Utc>,
 ) -> Result<Vec<(crate::members::Member, Change)>> {
     let mut db = db.into();
-    let rsvps: Vec<(i64, i64, String, Option<i64>)> = query_as(
+    let rsvps: Vec<Answer> = query_as(
         "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
     )
     .bind(old.id)
@@ -369,6 +369,10 @@ fn new_days(new: &Meeting, zone: Tz, originals: impl Iterator<Item = i64>) -> Re
     Ok(map)
 }
 
+/// One answer, as an edit moves it: (member, original start, answer,
+/// answered at).
+type Answer = (i64, i64, String, Option<i64>);
+
 /// One waiting for a place, as an edit moves it: (member, original start,
 /// asked at), read in line order.
 type Waiting = (i64, i64, i64);
@@ -380,7 +384,7 @@ async fn move_answers(
     db: impl Into<Db<'_>>,
     meeting: i64,
     split: DateTime<Utc>,
-    (rsvps, waiting): (&[(i64, i64, String, Option<i64>)], &[Waiting]),
+    (rsvps, waiting): (&[Answer], &[Waiting]),
     old_exceptions: &HashMap<i64, Option<i64>>,
     map: &HashMap<i64, Option<i64>>,
 ) -> Result<()> {

@@ -173,8 +173,8 @@ pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Answered> {
     let key = (meeting.id, occ.original.timestamp());
     let name = meeting.name(&group.name);
     let (line, placed) = if answer == "yes" {
-        // Places that opened before this answer (an erasure's whose fill
-        // did not run) go to those in line first; this member, if among
+        // A place that opened before this answer (an erasure's, whose fill
+        // did not run) goes to those in line first; this member, if among
         // them, hears it in the answer below, not in a notice as well.
         let mut placed = fill_places(&mut db, key, now).await?;
         placed.retain(|m| m.id != me.id);

@@ -47,7 +47,7 @@ pub use rsvps::{
     ANSWERS, Answered, Rsvp, attendees, rsvp, rsvp_buttons, rsvp_command, rsvp_counts, rsvp_counts_of, take_back_rsvp,
     waiting_count, waiting_of,
 };
-pub(crate) use rsvps::{fill_places, places_held, rsvps_between};
+pub(crate) use rsvps::{fill_places, places_held, rsvps_between, waiting_between, waiting_to_come};
 pub use rule::REPEATS;
 pub(crate) use rule::series_rule;
 pub use series::{

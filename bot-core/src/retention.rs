@@ -83,8 +83,9 @@ pub(crate) async fn past_rsvps(store: &Store, before: i64) -> Result<u64> {
 /// A member left `group`: their answers to its meetings still to come (where
 /// they now happen, moved or not), and their places in those meetings'
 /// waiting lists, go, in the caller's write transaction. Returns the
-/// occurrences where they were going, as (meeting, original start, start):
-/// a place freed at each, for the first in line.
+/// occurrences still happening where they were going, as (meeting, original
+/// start, start): a place freed at each, for the first in line (a cancelled
+/// one has no place to give).
 pub(crate) async fn left_group(
     db: impl Into<crate::store::Db<'_>>,
     group: i64,
@@ -96,7 +97,8 @@ pub(crate) async fn left_group(
         "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
          JOIN meetings m ON m.id = r.meeting_id
          LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
-         WHERE r.member_id = ? AND m.group_id = ? AND r.answer = 'yes'
+         WHERE r.member_id = ? AND m.group_id = ? AND r.answer = 'yes' AND m.cancelled = FALSE
+           AND (e.occurrence IS NULL OR e.moved_to IS NOT NULL)
            AND COALESCE(e.moved_to, r.occurrence) >= ?",
     )
     .bind(member)

@@ -96,6 +96,11 @@ impl Hearth {
         // The card and what its `ends` means for every series, in one write.
         let mut tx = self.write().await?;
         let group = groups::edit(&mut tx, group, bound).await?;
+        // A raised or cleared capacity opens places: the first in line take
+        // them now, told in this write. (No place is free after any other
+        // edit, and then this fills none.)
+        let waiting = meetings::waiting_to_come(&mut tx, group.id, now).await?;
+        self.free_places(&mut tx, waiting, now).await?;
         // Its series are listed with the card's fields: the feeds' `updated` follows.
         meetings::touch_group(&mut tx, group.id, now).await?;
         for meeting in meetings::of_group_in(&mut tx, group.id).await? {

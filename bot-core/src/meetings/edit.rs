@@ -260,7 +260,8 @@ fn carried_rule(meeting: &Meeting, start: NaiveDateTime, split: DateTime<Utc>) -
 }
 
 /// Moves the meetings before `split` to a series of their own, ending
-/// there and continued by this one, with their RSVPs and exceptions.
+/// there and continued by this one, with their RSVPs, waiting lists (in
+/// their order: the rows keep their ids) and exceptions.
 async fn split_off(
     db: impl Into<Db<'_>>,
     meeting: &Meeting,
@@ -284,6 +285,7 @@ async fn split_off(
     .context("keeping a series' earlier meetings")?;
     for moving in [
         "UPDATE rsvps SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
+        "UPDATE rsvp_waitlist SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
         "UPDATE meeting_exceptions SET meeting_id = ? WHERE meeting_id = ? AND occurrence < ?",
     ] {
         query(moving)
@@ -309,9 +311,10 @@ fn same_day(new: &Meeting, old: i64, zone: Tz) -> Result<Option<DateTime<Utc>>> 
         .find(|o| o.with_timezone(&zone).date_naive() == day))
 }
 
-/// RSVPs and exceptions from `split` on follow their meetings to the new
-/// series where the day maps one to one; the rest go. Returns who to tell:
-/// each member who said yes or maybe, once.
+/// RSVPs, waiting lists and exceptions from `split` on follow their
+/// meetings to the new series where the day maps one to one; the rest go.
+/// Returns who to tell: each member who said yes or maybe, or waits for a
+/// place, once.
 async fn carry_over(
     db: impl Into<Db<'_>>,
     old: &Meeting,
@@ -320,7 +323,7 @@ async fn carry_over(
     split: DateTime<Utc>,
 ) -> Result<Vec<(crate::members::Member, Change)>> {
     let mut db = db.into();
-    let rsvps: Vec<(i64, i64, String, Option<i64>)> = query_as(
+    let rsvps: Vec<Answer> = query_as(
         "SELECT member_id, occurrence, answer, answered_at FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
     )
     .bind(old.id)
@@ -328,9 +331,19 @@ async fn carry_over(
     .fetch_all(&mut db)
     .await
     .context("reading the RSVPs an edit moves")?;
+    let waiting: Vec<Waiting> = query_as(
+        "SELECT member_id, occurrence, asked_at FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence >= ?
+         ORDER BY id",
+    )
+    .bind(old.id)
+    .bind(split.timestamp())
+    .fetch_all(&mut db)
+    .await
+    .context("reading the waiting lists an edit moves")?;
     let originals = rsvps
         .iter()
         .map(|r| r.1)
+        .chain(waiting.iter().map(|w| w.1))
         .chain(old_exceptions.keys().copied().filter(|o| *o >= split.timestamp()));
     let map = new_days(new, old.zone(), originals)?;
     // Who is told, read before the RSVPs move.
@@ -340,7 +353,7 @@ async fn carry_over(
             attendees.push((member, *original));
         }
     }
-    move_answers(&mut db, old.id, split, &rsvps, old_exceptions, &map).await?;
+    move_answers(&mut db, old.id, split, (&rsvps, &waiting), old_exceptions, &map).await?;
     Ok(who_to_tell(attendees, old_exceptions, &map))
 }
 
@@ -356,19 +369,29 @@ fn new_days(new: &Meeting, zone: Tz, originals: impl Iterator<Item = i64>) -> Re
     Ok(map)
 }
 
-/// Clears the answers and exceptions from `split` on, and writes back those
-/// whose meeting has a day in `map`, on that day.
+/// One answer, as an edit moves it: (member, original start, answer,
+/// answered at).
+type Answer = (i64, i64, String, Option<i64>);
+
+/// One waiting for a place, as an edit moves it: (member, original start,
+/// asked at), read in line order.
+type Waiting = (i64, i64, i64);
+
+/// Clears the answers, waiting lists and exceptions from `split` on, and
+/// writes back those whose meeting has a day in `map`, on that day: the
+/// waiting in their order, so each keeps their place in line.
 async fn move_answers(
     db: impl Into<Db<'_>>,
     meeting: i64,
     split: DateTime<Utc>,
-    rsvps: &[(i64, i64, String, Option<i64>)],
+    (rsvps, waiting): (&[Answer], &[Waiting]),
     old_exceptions: &HashMap<i64, Option<i64>>,
     map: &HashMap<i64, Option<i64>>,
 ) -> Result<()> {
     let mut db = db.into();
     for clearing in [
         "DELETE FROM rsvps WHERE meeting_id = ? AND occurrence >= ?",
+        "DELETE FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence >= ?",
         "DELETE FROM meeting_exceptions WHERE meeting_id = ? AND occurrence >= ?",
     ] {
         query(clearing)
@@ -389,6 +412,17 @@ async fn move_answers(
             .execute(&mut db)
             .await
             .context("moving an RSVP with its meeting")?;
+    }
+    for (member, original, asked_at) in waiting {
+        let Some(Some(to)) = map.get(original) else { continue };
+        query("INSERT INTO rsvp_waitlist (meeting_id, occurrence, member_id, asked_at) VALUES (?, ?, ?, ?)")
+            .bind(meeting)
+            .bind(*to)
+            .bind(*member)
+            .bind(*asked_at)
+            .execute(&mut db)
+            .await
+            .context("moving a waiting list with its meeting")?;
     }
     for (original, moved) in old_exceptions.iter().filter(|(o, _)| **o >= split.timestamp()) {
         let Some(Some(to)) = map.get(original) else { continue };

@@ -88,12 +88,18 @@ pub async fn rsvp_counts(store: &Store, meeting: i64, occurrence: DateTime<Utc>)
     Ok((yes, maybe))
 }
 
-/// Members who said yes or maybe to an occurrence: those told of changes.
+/// Members who said yes or maybe to an occurrence, or wait for a place at
+/// it: those told of changes (each once: one waiting has no yes or maybe).
 pub async fn attendees(db: impl Into<Db<'_>>, meeting: i64, occurrence: DateTime<Utc>) -> Result<Vec<Member>> {
     query_as(
-        "SELECT m.id, m.external_id, m.display_name, m.timezone FROM rsvps r JOIN members m ON m.id = r.member_id
-         WHERE r.meeting_id = ? AND r.occurrence = ? AND r.answer IN ('yes', 'maybe') ORDER BY m.id",
+        "SELECT m.id, m.external_id, m.display_name, m.timezone FROM members m
+         WHERE m.id IN (SELECT member_id FROM rsvps WHERE meeting_id = ? AND occurrence = ?
+                          AND answer IN ('yes', 'maybe')
+                        UNION SELECT member_id FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ?)
+         ORDER BY m.id",
     )
+    .bind(meeting)
+    .bind(occurrence.timestamp())
     .bind(meeting)
     .bind(occurrence.timestamp())
     .fetch_all(db)
@@ -165,29 +171,34 @@ pub async fn rsvp(db: impl Into<Db<'_>>, asked: &Rsvp<'_>) -> Result<Answered> {
         .into());
     }
     let key = (meeting.id, occ.original.timestamp());
-    // Places a raised capacity opened go to those in line before this answer.
-    let mut placed = fill_places(&mut db, key, now).await?;
     let name = meeting.name(&group.name);
-    let line = if answer == "yes" {
-        match say_yes(&mut db, key, me.id, now).await? {
+    let (line, placed) = if answer == "yes" {
+        // A place that opened before this answer (an erasure's, whose fill
+        // did not run) goes to those in line first; this member, if among
+        // them, hears it in the answer below, not in a notice as well.
+        let mut placed = fill_places(&mut db, key, now).await?;
+        placed.retain(|m| m.id != me.id);
+        let line = match say_yes(&mut db, key, me.id, now).await? {
             None => Line::text(format!("Thanks, you're going to {name} on "))
                 .push(time(occ.start, reader_zone))
                 .t(". I'll remind you before it starts."),
             Some(place) => waiting_line(name, place, time(occ.start, reader_zone)),
-        }
+        };
+        (line, placed)
     } else {
-        let stepped_back = say_not_yes(&mut db, key, me.id, answer, now).await?;
-        if stepped_back {
-            placed.extend(fill_places(&mut db, key, now).await?);
-        }
-        match answer {
+        // Out of line first: a place filled here never goes to the member
+        // saying maybe or no, nor tells them "a place for you".
+        say_not_yes(&mut db, key, me.id, answer, now).await?;
+        let placed = fill_places(&mut db, key, now).await?;
+        let line = match answer {
             "maybe" => Line::text(format!("Noted: maybe for {name} on "))
                 .push(time(occ.start, reader_zone))
                 .t(". I'll remind you before it starts."),
             _ => Line::text(format!(
                 "Thanks for letting us know. You're welcome at {name} any time."
             )),
-        }
+        };
+        (line, placed)
     };
     Ok(Answered {
         message: with_line(Message::new().line(line), which),
@@ -281,15 +292,15 @@ async fn say_yes(
     Ok(Some(place))
 }
 
-/// A maybe or no: out of any line, the answer saved. `true` when it gave
-/// up a place (the member was going), which the next in line may take.
+/// A maybe or no: out of any line, the answer saved. A place it gave up
+/// (the member was going) is for the caller to fill.
 async fn say_not_yes(
     db: &mut Db<'_>,
     (meeting, occurrence): (i64, i64),
     member: i64,
     answer: &str,
     now: DateTime<Utc>,
-) -> Result<bool> {
+) -> Result<()> {
     query("DELETE FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
         .bind(meeting)
         .bind(occurrence)
@@ -297,14 +308,6 @@ async fn say_not_yes(
         .execute(&mut *db)
         .await
         .context("stepping out of a waiting list")?;
-    let was: Option<String> =
-        query_scalar("SELECT answer FROM rsvps WHERE meeting_id = ? AND occurrence = ? AND member_id = ?")
-            .bind(meeting)
-            .bind(occurrence)
-            .bind(member)
-            .fetch_optional(&mut *db)
-            .await
-            .context("reading an RSVP")?;
     query(
         "INSERT INTO rsvps (meeting_id, occurrence, member_id, answer, answered_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (meeting_id, occurrence, member_id) DO UPDATE SET answer = excluded.answer,
@@ -318,12 +321,13 @@ async fn say_not_yes(
     .execute(&mut *db)
     .await
     .context("saving an RSVP")?;
-    Ok(was.as_deref() == Some("yes"))
+    Ok(())
 }
 
 /// The places `member` holds at meetings still to come (where they now
-/// happen, moved or not), as (meeting, original start, start): those a
-/// member erasing their data frees for the first in line.
+/// happen, moved or not; a cancelled one has no places), as (meeting,
+/// original start, start): those a member erasing their data frees for the
+/// first in line.
 pub(crate) async fn places_held(
     db: impl Into<Db<'_>>,
     member: i64,
@@ -331,8 +335,11 @@ pub(crate) async fn places_held(
 ) -> Result<Vec<(i64, i64, i64)>> {
     query_as(
         "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
+         JOIN meetings m ON m.id = r.meeting_id
          LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
-         WHERE r.member_id = ? AND r.answer = 'yes' AND COALESCE(e.moved_to, r.occurrence) >= ?",
+         WHERE r.member_id = ? AND r.answer = 'yes' AND m.cancelled = FALSE
+           AND (e.occurrence IS NULL OR e.moved_to IS NOT NULL)
+           AND COALESCE(e.moved_to, r.occurrence) >= ?",
     )
     .bind(member)
     .bind(now.timestamp())
@@ -341,9 +348,34 @@ pub(crate) async fn places_held(
     .context("finding the places a member holds")
 }
 
+/// The occurrences of `group`'s meetings still to come, and still
+/// happening, where someone waits for a place, as (meeting, original
+/// start, start): those a raised capacity may fill.
+pub(crate) async fn waiting_to_come(
+    db: impl Into<Db<'_>>,
+    group: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, i64)>> {
+    query_as(
+        "SELECT DISTINCT w.meeting_id, w.occurrence, COALESCE(e.moved_to, w.occurrence) FROM rsvp_waitlist w
+         JOIN meetings m ON m.id = w.meeting_id
+         LEFT JOIN meeting_exceptions e ON e.meeting_id = w.meeting_id AND e.occurrence = w.occurrence
+         WHERE m.group_id = ? AND m.cancelled = FALSE
+           AND (e.occurrence IS NULL OR e.moved_to IS NOT NULL)
+           AND COALESCE(e.moved_to, w.occurrence) >= ?
+         ORDER BY w.meeting_id, w.occurrence",
+    )
+    .bind(group)
+    .bind(now.timestamp())
+    .fetch_all(db)
+    .await
+    .context("finding the waiting lists to come")
+}
+
 /// Free places at an occurrence (`key`: meeting, original start) go to
 /// those waiting, first in line first, in the caller's write: each leaves
-/// the line and is going. Returns them, for the caller to tell (through
+/// the line and is going. A cancelled occurrence or series has no places
+/// to give. Returns them, for the caller to tell (through
 /// the jobs table, in the same write, so the telling is neither lost nor
 /// repeated). Each step takes one place, so the loop ends with the line or
 /// the places.
@@ -359,7 +391,9 @@ pub(crate) async fn fill_places(
             "DELETE FROM rsvp_waitlist WHERE id = (
                  SELECT w.id FROM rsvp_waitlist w
                  JOIN meetings m ON m.id = w.meeting_id JOIN groups g ON g.id = m.group_id
-                 WHERE w.meeting_id = ? AND w.occurrence = ?
+                 WHERE w.meeting_id = ? AND w.occurrence = ? AND m.cancelled = FALSE
+                   AND NOT EXISTS (SELECT 1 FROM meeting_exceptions e WHERE e.meeting_id = w.meeting_id
+                                     AND e.occurrence = w.occurrence AND e.moved_to IS NULL)
                    AND (g.capacity IS NULL
                         OR (SELECT COUNT(*) FROM rsvps r WHERE r.meeting_id = w.meeting_id
                               AND r.occurrence = w.occurrence AND r.answer = 'yes') < g.capacity)
@@ -490,4 +524,35 @@ pub(crate) async fn rsvps_between(
     .fetch_all(db)
     .await
     .context("reading RSVPs for a plan")
+}
+
+/// Those waiting for a place at a series' occurrences between two original
+/// starts (both included), as (occurrence, member): everyone, or `only` one
+/// member, by that member's index. For the reminder planner: one waiting is
+/// not going, and is reminded once a place is theirs.
+pub(crate) async fn waiting_between(
+    db: impl Into<Db<'_>>,
+    meeting: i64,
+    (lo, hi): (i64, i64),
+    only: Option<i64>,
+) -> Result<Vec<(i64, i64)>> {
+    match only {
+        None => query_as(
+            "SELECT occurrence, member_id FROM rsvp_waitlist WHERE meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+        Some(member) => query_as(
+            "SELECT occurrence, member_id FROM rsvp_waitlist
+             WHERE member_id = ? AND meeting_id = ? AND occurrence BETWEEN ? AND ?",
+        )
+        .bind(member)
+        .bind(meeting)
+        .bind(lo)
+        .bind(hi),
+    }
+    .fetch_all(db)
+    .await
+    .context("reading waiting lists for a plan")
 }

@@ -286,8 +286,8 @@ fn roll_over(meeting: i64, next: &Occurrence, now: DateTime<Utc>) -> Planned {
 
 /// For each occurrence (by original start), who gets a DM: those who said
 /// yes or maybe (unless they turned DMs off) and the group's members who
-/// turned DMs on and did not say no. Four queries, whatever the group's
-/// size, each asked of the table's owner.
+/// turned DMs on and did not say no nor wait for a place. Five queries,
+/// whatever the group's size, each asked of the table's owner.
 async fn recipients(
     db: impl Into<Db<'_>>,
     meeting: &Meeting,
@@ -309,7 +309,11 @@ async fn recipients(
     };
     // Scoped to one member, each query goes by that member's index, so an
     // RSVP's plan costs the same in a group of 10 or of 10,000.
-    let rsvps = meetings::rsvps_between(&mut db, meeting.id, span, only).await?;
+    let mut rsvps = meetings::rsvps_between(&mut db, meeting.id, span, only).await?;
+    // One waiting for a place has none: not reminded as if going (with the
+    // way in to a full meeting), but once a place is theirs.
+    let waiting = meetings::waiting_between(&mut db, meeting.id, span, only).await?;
+    rsvps.extend(waiting.into_iter().map(|(o, m)| (o, m, WAITING.to_string())));
     let always = reminders::dm_on_in_group(&mut db, meeting.group_id, only).await?;
     let holders = roles::holders_of_group(&mut db, meeting.group_id, only).await?;
     let holder_ids: Vec<i64> = holders.iter().map(|(id, _)| *id).collect();
@@ -377,9 +381,12 @@ async fn answered(db: impl Into<Db<'_>>, rsvps: &[(i64, i64, String)], holders: 
         .collect())
 }
 
+/// The answer a plan reads for one who waits for a place (`rsvp_waitlist`).
+const WAITING: &str = "waiting";
+
 /// Who gets a DM for each occurrence: the yes and maybe answers (unless
 /// DMs are off), in answer order, then those with DMs always on who did
-/// not say no, each once.
+/// not say no and do not wait for a place, each once.
 fn by_occurrence(
     originals: &HashSet<i64>,
     rsvps: &[(i64, i64, String)],
@@ -406,7 +413,7 @@ fn by_occurrence(
             }
         }
         for r in always {
-            if said.get(&(*occ, r.id)) != Some(&"no") && seen.insert(r.id) {
+            if !matches!(said.get(&(*occ, r.id)), Some(&("no" | WAITING))) && seen.insert(r.id) {
                 list.push(r.clone());
             }
         }

@@ -63,7 +63,7 @@ pub fn notice(change: &Change, meeting: &Meeting, group: &Group, zone: Tz) -> Me
                         .push(time(at(*to), zone))
                         .t("."),
                 )
-                .text("Your RSVP still stands; change it below if you need to.");
+                .text("Your answer still stands, and so does your place in line if you are waiting for one; change it below if you need to.");
             let moved = Occurrence {
                 original: at(*original),
                 start: at(*to),
@@ -122,7 +122,7 @@ fn edited(name: &str, meeting: &Meeting, next: Option<&(i64, i64, i64)>, gone: &
                 start: at(*now),
             };
             rsvp_buttons(
-                text.text("Your RSVPs still stand; change them below if you need to."),
+                text.text("Your answers still stand, and so does your place in line if you are waiting for one; change them below if you need to."),
                 meeting,
                 &occ,
             )

@@ -382,6 +382,11 @@ async fn those_waiting_are_told_once_of_a_move_and_a_cancel() {
     scheduler.tick(bot.clock.now()).await.unwrap();
 
     assert_eq!(dms_with(&seen, "Moved: Grief circle"), ["@ann", "@ben", "@cat", "@dan"]);
+    // One waiting is not told they are going: their place in line stands.
+    assert_eq!(
+        dms_with(&seen, "so does your place in line if you are waiting"),
+        ["@ann", "@ben", "@cat", "@dan"]
+    );
     assert_eq!(
         dms_with(&seen, "is cancelled. The others"),
         ["@ann", "@ben", "@cat", "@dan"]

@@ -291,8 +291,8 @@ fn current(web: &Web, asked: &HeaderMap, content_type: &'static str, body: Strin
     let etag = format!("\"{:x}\"", digest);
     let modified = web.seen.first_seen(&etag);
     let cache = match audience {
-        Audience::Public => "public, max-age=300",
-        Audience::Private => "private, no-cache",
+        Audience::Public => format!("public, max-age={}", bot_core::publish::PUBLIC_CACHE_SECS),
+        Audience::Private => "private, no-cache".to_string(),
     };
     let mut headers = HeaderMap::new();
     let mut put = |name: HeaderName, value: &str| {
@@ -302,7 +302,7 @@ fn current(web: &Web, asked: &HeaderMap, content_type: &'static str, body: Strin
     };
     put(header::ETAG, &etag);
     put(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
-    put(header::CACHE_CONTROL, cache);
+    put(header::CACHE_CONTROL, &cache);
     let fresh = match asked.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
         Some(tags) => tags
             .split(',')

@@ -401,6 +401,11 @@ async fn published_pages_and_feeds_say_what_hearth_does_and_nothing_more() {
         closed.body
     );
     assert!(closed.body.contains("SUMMARY:Caregivers"), "{}", closed.body);
+    assert_eq!(
+        header(&closed, "cache-control"),
+        "public, max-age=300",
+        "as unpublishing says"
+    );
 
     // The member's own calendar: their group's meetings, no one else's.
     let mine = get(&http, &private).await;

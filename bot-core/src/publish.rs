@@ -126,6 +126,10 @@ pub async fn set(
     Ok(Publishing::On { slug })
 }
 
+/// How long a browser or a cache may keep a public page or feed
+/// (`Cache-Control: max-age`): what unpublishing says it may linger.
+pub const PUBLIC_CACHE_SECS: u64 = 300;
+
 /// The answer to `/community publish`, with the addresses under `base`
 /// (`[web] public_url`) when the operator serves them.
 pub fn answer(done: &Publishing, base: Option<&str>) -> Message {
@@ -142,8 +146,9 @@ pub fn answer(done: &Publishing, base: Option<&str>) -> Message {
             ))
             .text("Member names are never shown, nor the links of groups that ask people to register. Turn it off with /community publish off."),
         Publishing::Off { slug: Some(slug) } => Message::new().text(format!(
-            "Unpublished: {} and every address under it now answer as if they never existed. The slug stays this community's.",
-            at(slug)
+            "Unpublished: {} and every address under it now answer as if they never existed (a copy someone already fetched may stay in their browser or a cache for up to {} minutes). The slug stays this community's.",
+            at(slug),
+            PUBLIC_CACHE_SECS / 60
         )),
         Publishing::Off { slug: None } => Message::new().text("This community was not published; nothing changed."),
     };

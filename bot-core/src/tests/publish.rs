@@ -46,7 +46,10 @@ async fn publishing_needs_a_slug_the_first_time_keeps_it_and_no_other_community_
     assert!(bad.contains("slug"), "{bad}");
     assert!(on.contains("/c/grief-support/"), "{on}");
     assert_eq!(published, Some(1));
-    assert!(off.contains("Unpublished"), "{off}");
+    assert!(
+        off.contains("Unpublished") && off.contains("for up to 5 minutes"),
+        "{off}"
+    );
     assert_eq!(hidden, None, "an unpublished community is not found");
     assert!(again.contains("/c/grief-support/"), "the slug is kept: {again}");
     assert_eq!(publish::published(store, "grief-support").await.unwrap(), Some(1));

@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{ConnectInfo, MatchedPath, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use bot_core::Hearth;
 use serde::Deserialize;
@@ -262,16 +262,36 @@ fn internal(e: &bot_core::Error) -> Response {
 }
 
 impl Web {
-    /// The published community a URL's slug names.
-    async fn community(&self, slug: &str) -> Result<Option<i64>, Response> {
+    /// The published community a URL's slug names. A slug the community
+    /// had before answers with a permanent redirect to the same address
+    /// under its slug now (`uri`: the request's), so calendar apps and sites
+    /// that embed its feed follow it.
+    async fn community(&self, slug: &str, uri: &Uri) -> Result<Option<i64>, Response> {
         // A slug no community could have is not looked up: the same 404,
         // and nothing hostile reaches the database.
         if bot_core::publish::parse_slug(slug).ok().as_deref() != Some(slug) {
             return Ok(None);
         }
-        bot_core::publish::published(self.hearth.store(), slug)
+        let store = self.hearth.store();
+        if let Some(id) = bot_core::publish::published(store, slug)
             .await
-            .map_err(|e| internal(&e))
+            .map_err(|e| internal(&e))?
+        {
+            return Ok(Some(id));
+        }
+        match bot_core::publish::moved(store, slug).await.map_err(|e| internal(&e))? {
+            Some(now) => {
+                let rest = uri.path().strip_prefix(&format!("/c/{slug}/")).unwrap_or_default();
+                let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+                let mut moved = Redirect::permanent(&format!("/c/{now}/{rest}{query}")).into_response();
+                // tsml-ui on another site follows it only if CORS allows.
+                moved
+                    .headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+                Err(moved)
+            }
+            None => Ok(None),
+        }
     }
 }
 
@@ -330,8 +350,8 @@ fn truncated(t: SystemTime) -> SystemTime {
 /// `GET /c/{community}/meeting-guide.json`: the Meeting Guide feed, for
 /// tsml-ui and meeting finder apps on other sites (hence CORS `*`: it is
 /// public, and read without credentials).
-async fn meeting_guide(State(web): State<Web>, Path(slug): Path<String>, asked: HeaderMap) -> Response {
-    let community = match web.community(&slug).await {
+async fn meeting_guide(State(web): State<Web>, Path(slug): Path<String>, uri: Uri, asked: HeaderMap) -> Response {
+    let community = match web.community(&slug, &uri).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found().await,
         Err(refused) => return refused,
@@ -352,12 +372,13 @@ async fn meeting_guide(State(web): State<Web>, Path(slug): Path<String>, asked: 
 async fn group_calendar(
     State(web): State<Web>,
     Path((slug, file)): Path<(String, String)>,
+    uri: Uri,
     asked: HeaderMap,
 ) -> Response {
     let Some(group) = file.strip_suffix(".ics") else {
         return not_found().await;
     };
-    let community = match web.community(&slug).await {
+    let community = match web.community(&slug, &uri).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found().await,
         Err(refused) => return refused,
@@ -401,9 +422,10 @@ async fn finder(
     State(web): State<Web>,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
+    uri: Uri,
     asked: HeaderMap,
 ) -> Response {
-    let community = match web.community(&slug).await {
+    let community = match web.community(&slug, &uri).await {
         Ok(Some(id)) => id,
         Ok(None) => return not_found().await,
         Err(refused) => return refused,

@@ -483,8 +483,30 @@ async fn published_pages_and_feeds_say_what_hearth_does_and_nothing_more() {
     assert_eq!((revoked.status, never.status), (404, 404));
     assert_eq!(revoked.body, never.body);
 
-    // Unpublished again: every URL is gone, as if it never was.
+    // A new slug: the old address sends calendar apps and other sites on
+    // (CORS included), and stays the community's.
     hearth.say(&format!("/as {ADMIN}"), "now speaking");
+    hearth.say("/community publish on slug:grief-peers", "Published");
+    let no_follow = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let moved = get(&no_follow, &hearth.url("/c/grief-support/meeting-guide.json")).await;
+    assert_eq!(moved.status, 308);
+    assert_eq!(header(&moved, "location"), "/c/grief-peers/meeting-guide.json");
+    assert_eq!(header(&moved, "access-control-allow-origin"), "*");
+    let followed = get(&http, &hearth.url("/c/grief-support/?time=evening")).await;
+    assert_eq!(followed.status, 200, "{}", followed.body);
+    let followed_calendar = get(&http, &hearth.url("/c/grief-support/g/caregivers.ics")).await;
+    assert!(
+        followed_calendar.body.contains("SUMMARY:Caregivers"),
+        "{}",
+        followed_calendar.body
+    );
+
+    // Unpublished again: every URL is gone, as if it never was, the old
+    // slug's too.
     hearth.say("/community publish off", "Unpublished");
     for path in community_urls {
         let got = get(&http, &hearth.url(path)).await;

@@ -88,9 +88,10 @@ pub async fn set(
             slug: had.map(|(s, _)| s),
         });
     }
-    let slug = match (slug, had) {
+    let had = had.map(|(kept, _)| kept);
+    let slug = match (slug, &had) {
         (Some(raw), _) => parse_slug(raw)?,
-        (None, Some((kept, _))) => kept,
+        (None, Some(kept)) => kept.clone(),
         (None, None) => {
             return Err(UserError::Refused(
                 Line::text("Give the address its name the first time, e.g. ")
@@ -100,19 +101,38 @@ pub async fn set(
             .into());
         }
     };
-    let taken: Option<i64> =
-        query_scalar("SELECT community_id FROM published_communities WHERE slug = ? AND community_id <> ?")
-            .bind(&slug)
-            .bind(community)
-            .fetch_optional(store)
-            .await
-            .context("checking a slug")?;
+    let mut tx = store.write().await.context("publishing a community")?;
+    // Another community's address, now or before, is never given again.
+    let taken: Option<i64> = query_scalar(
+        "SELECT community_id FROM published_communities WHERE slug = ? AND community_id <> ?
+         UNION SELECT community_id FROM former_slugs WHERE slug = ? AND community_id <> ?",
+    )
+    .bind(&slug)
+    .bind(community)
+    .bind(&slug)
+    .bind(community)
+    .fetch_optional(&mut tx)
+    .await
+    .context("checking a slug")?;
     if taken.is_some() {
         return Err(UserError::Refused(Line::text(format!(
             "The address /c/{slug}/ is taken; choose another slug. Nothing changed."
         )))
         .into());
     }
+    if let Some(old) = had.filter(|old| *old != slug) {
+        query("INSERT INTO former_slugs (slug, community_id) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING")
+            .bind(old)
+            .bind(community)
+            .execute(&mut tx)
+            .await
+            .context("keeping a former slug")?;
+    }
+    query("DELETE FROM former_slugs WHERE slug = ?")
+        .bind(&slug)
+        .execute(&mut tx)
+        .await
+        .context("taking back a former slug")?;
     query(
         "INSERT INTO published_communities (community_id, slug, published, changed_at) VALUES (?, ?, TRUE, ?)
          ON CONFLICT (community_id) DO UPDATE SET slug = excluded.slug, published = TRUE, changed_at = excluded.changed_at",
@@ -120,10 +140,24 @@ pub async fn set(
     .bind(community)
     .bind(&slug)
     .bind(now.timestamp())
-    .execute(store)
+    .execute(&mut tx)
     .await
     .context("publishing a community")?;
+    tx.commit().await.context("publishing a community")?;
     Ok(Publishing::On { slug })
+}
+
+/// Where a former slug's community is now: its current slug, while it is
+/// published. The old address sends visitors there.
+pub async fn moved(store: &Store, former: &str) -> Result<Option<String>> {
+    query_scalar(
+        "SELECT p.slug FROM former_slugs f JOIN published_communities p ON p.community_id = f.community_id
+         WHERE f.slug = ? AND p.published = TRUE",
+    )
+    .bind(former)
+    .fetch_optional(store)
+    .await
+    .context("following a former slug")
 }
 
 /// How long a browser or a cache may keep a public page or feed

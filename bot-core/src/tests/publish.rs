@@ -249,3 +249,45 @@ async fn group_slugs_never_collide_and_a_name_cannot_break_its_calendar() {
     assert!(zone < event && odd[..zone].ends_with("\r\n"), "{odd}");
     assert_eq!(odd.matches("END:VTIMEZONE").count(), 1, "{odd}");
 }
+
+/// A community's former slug stays its own: no other community takes it,
+/// it leads to the new one while published, and it can be taken back.
+#[tokio::test]
+async fn a_former_slug_stays_its_communitys_and_leads_to_the_new_one() {
+    let bot = Bot::new().await;
+    let store = bot.hearth.store();
+    let now = bot.hearth.now();
+    bot.say("admin", "community publish on slug:grief-support").await;
+    bot.say("admin", "community publish on slug:grief-peers").await;
+    bot.hearth
+        .claim_admin(
+            &Place {
+                community: "elsewhere".into(),
+                ..bot.place("general")
+            },
+            &Actor::member("admin", "admin"),
+        )
+        .await
+        .unwrap();
+    let other: i64 = query_scalar("SELECT id FROM communities WHERE external_id = 'elsewhere'")
+        .fetch_one(store)
+        .await
+        .unwrap();
+
+    let taken = publish::set(store, other, true, Some("grief-support"), now).await;
+    let leads = publish::moved(store, "grief-support").await.unwrap();
+    bot.say("admin", "community publish off").await;
+    let unpublished = publish::moved(store, "grief-support").await.unwrap();
+    let back = text(&bot.say("admin", "community publish on slug:grief-support").await);
+
+    assert!(taken.is_err(), "another community took a former slug");
+    assert_eq!(leads.as_deref(), Some("grief-peers"));
+    assert_eq!(unpublished, None, "an unpublished community leads nowhere");
+    assert!(back.contains("/c/grief-support/"), "{back}");
+    assert_eq!(publish::published(store, "grief-support").await.unwrap(), Some(1));
+    assert_eq!(publish::moved(store, "grief-support").await.unwrap(), None);
+    assert_eq!(
+        publish::moved(store, "grief-peers").await.unwrap().as_deref(),
+        Some("grief-support")
+    );
+}

@@ -204,6 +204,47 @@ pub async fn leave(db: impl Into<crate::store::Db<'_>>, group: &Group, me: &Memb
     }))
 }
 
+/// The groups of a community (by platform id) that `member` is in or
+/// facilitates, in the caller's transaction; none when Hearth never saw
+/// the community.
+pub(crate) async fn theirs_in(
+    db: impl Into<Db<'_>>,
+    platform: Platform,
+    community: &str,
+    member: i64,
+) -> Result<Vec<i64>> {
+    query_scalar(
+        "SELECT g.id FROM groups g JOIN communities c ON c.id = g.community_id
+         WHERE c.platform = ? AND c.external_id = ? AND g.id IN
+           (SELECT group_id FROM group_members WHERE member_id = ?
+            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?)
+         ORDER BY g.id",
+    )
+    .bind(platform.as_str())
+    .bind(community)
+    .bind(member)
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("finding a member's groups in a community")
+}
+
+/// Out of a group without a word, as a member and as a facilitator (a
+/// ban), in the caller's write transaction.
+pub(crate) async fn remove(db: impl Into<Db<'_>>, group: i64, member: i64) -> Result<()> {
+    let mut db = db.into();
+    for table in ["group_members", "group_facilitators"] {
+        // The table's name is one of the two above, not input.
+        query(format!("DELETE FROM {table} WHERE group_id = ? AND member_id = ?"))
+            .bind(group)
+            .bind(member)
+            .execute(&mut db)
+            .await
+            .context("removing a member from a group")?;
+    }
+    Ok(())
+}
+
 /// `/group facilitator`.
 pub async fn facilitator(
     store: &Store,

@@ -204,9 +204,10 @@ pub async fn leave(db: impl Into<crate::store::Db<'_>>, group: &Group, me: &Memb
     }))
 }
 
-/// The groups of a community (by platform id) that `member` is in or
-/// facilitates, in the caller's transaction; none when Hearth never saw
-/// the community.
+/// The groups of a community (by platform id) where `member` has a place:
+/// as a member or facilitator, an answer or a place in line for one of its
+/// meetings (open groups take RSVPs from anyone), a role or a milestone; in
+/// the caller's transaction. None when Hearth never saw the community.
 pub(crate) async fn theirs_in(
     db: impl Into<Db<'_>>,
     platform: Platform,
@@ -215,14 +216,17 @@ pub(crate) async fn theirs_in(
 ) -> Result<Vec<i64>> {
     query_scalar(
         "SELECT g.id FROM groups g JOIN communities c ON c.id = g.community_id
-         WHERE c.platform = ? AND c.external_id = ? AND g.id IN
-           (SELECT group_id FROM group_members WHERE member_id = ?
-            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?)
+         WHERE c.platform = ?1 AND c.external_id = ?2 AND g.id IN
+           (SELECT group_id FROM group_members WHERE member_id = ?3
+            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?3
+            UNION SELECT m.group_id FROM rsvps r JOIN meetings m ON m.id = r.meeting_id WHERE r.member_id = ?3
+            UNION SELECT m.group_id FROM rsvp_waitlist w JOIN meetings m ON m.id = w.meeting_id WHERE w.member_id = ?3
+            UNION SELECT group_id FROM role_holders WHERE member_id = ?3
+            UNION SELECT group_id FROM milestones WHERE member_id = ?3)
          ORDER BY g.id",
     )
     .bind(platform.as_str())
     .bind(community)
-    .bind(member)
     .bind(member)
     .fetch_all(db)
     .await

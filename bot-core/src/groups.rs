@@ -69,8 +69,8 @@ pub use card::found;
 pub use card::{card_message, list, names, no_meetings};
 pub(crate) use edit::clear_names;
 pub use edit::{create, edit, edited_card, retire, retire_preview};
-pub(crate) use membership::join;
 pub use membership::{facilitator, leave};
+pub(crate) use membership::{join, remove, theirs_in};
 
 /// Finds a group of the community by name (any case) or `#id`, or says which
 /// names come close.

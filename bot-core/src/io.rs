@@ -167,6 +167,11 @@ pub enum InputKind {
     /// what the press did where that has a meaning: an RSVP goes back to no
     /// answer, a raised hand is lowered; anything else is left as it is.
     Undo(Invocation),
+    /// The actor was banned from the community (a Discord guild ban, a ban
+    /// in the community's Matrix room). They are out of each of its groups,
+    /// as if they had left each one; a person Hearth never saw is no one to
+    /// forget. A second ban changes nothing.
+    Banned,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

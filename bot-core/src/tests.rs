@@ -1216,6 +1216,7 @@ mod hostile {
     }
 }
 
+mod ban;
 mod calendar_check;
 mod fuzz;
 mod jobs_engine;

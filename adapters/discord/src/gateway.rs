@@ -1,11 +1,11 @@
 //! The gateway's events, each handed to its concern: commands registered
-//! once ready, interactions, who is in voice, and the connection's state
-//! for `[metrics]`.
+//! once ready, interactions, who is in voice, bans, and the connection's
+//! state for `[metrics]`.
 
 use std::sync::atomic::Ordering;
 
 use bot_core::Platform;
-use serenity::all::{Command, Context, EventHandler, GuildId, Http, Interaction, Ready, VoiceState};
+use serenity::all::{Command, Context, EventHandler, GuildId, Http, Interaction, Ready, User, VoiceState};
 
 use crate::handler::Handler;
 use crate::{commands, describe};
@@ -45,6 +45,25 @@ impl EventHandler for Handler {
 
     async fn voice_state_update(&self, ctx: Context, old: Option<VoiceState>, new: VoiceState) {
         self.voice_moved(&ctx, old.as_ref(), &new).await;
+    }
+
+    /// GUILD_BAN_ADD (the GUILD_MODERATION intent; Discord sends it to a bot
+    /// with View Audit Log or Ban Members): the person is out of the
+    /// server's groups. A plain leave (GUILD_MEMBER_REMOVE) would need the
+    /// privileged GUILD_MEMBERS intent, which Hearth does not ask for.
+    async fn guild_ban_addition(&self, ctx: Context, guild: GuildId, user: User) {
+        let input = bot_core::Input {
+            actor: bot_core::Actor::member(user.id.get().to_string(), user.id.get().to_string()),
+            place: bot_core::Place {
+                platform: Platform::Discord,
+                community: guild.get().to_string(),
+                channel: String::new(),
+            },
+            kind: bot_core::InputKind::Banned,
+        };
+        tracing::debug!(guild = guild.get(), "discord: ban");
+        let response = self.hearth.handle(&input).await;
+        self.effects(&ctx, None, &response).await;
     }
 }
 

@@ -5,10 +5,11 @@
 
 use serenity::all::{GatewayIntents, Permissions};
 
-/// The gateway intents the adapter asks for: servers and voice presence.
+/// The gateway intents the adapter asks for: servers, voice presence and bans.
 /// None is privileged, so nothing needs switching on in the developer portal.
 pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES
+    // GUILD_MODERATION (not privileged) brings GUILD_BAN_ADD: a banned member leaves the groups.
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_VOICE_STATES | GatewayIntents::GUILD_MODERATION
 }
 
 /// A permission the adapter's code needs, and what for.
@@ -53,7 +54,8 @@ pub const NEEDED: &[Needed] = &[
     Needed {
         permission: Permissions::VIEW_AUDIT_LOG,
         name: "View Audit Log",
-        for_what: "leaving in place a moderator's mute laid over the talking circle's when it ends",
+        for_what: "leaving in place a moderator's mute laid over the talking circle's when it ends, \
+                   and hearing of bans (Discord tells only bots with it), so a banned member leaves its groups",
     },
     Needed {
         permission: Permissions::MANAGE_EVENTS,

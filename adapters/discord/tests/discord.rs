@@ -1196,6 +1196,68 @@ async fn reminders_reach_the_channel_and_rsvpd_members_once_even_across_a_restar
     bot.stop().await;
 }
 
+/// GUILD_BAN_ADD: the banned member's RSVP goes with them, and no reminder
+/// DM reaches them; the channel still has its reminder.
+#[tokio::test]
+async fn a_member_banned_from_the_server_gets_no_reminder_dm_afterwards() {
+    let (bot, clock) = bot_on_a_thursday_morning().await;
+    let start = clock.now();
+    answer(&bot.interact(group_create(1, &admin(), "Grief circle")).await);
+    let scheduled = bot.interact(weekly_grief_circle(2, "thu 19:00", "Europe/Berlin")).await;
+    let scheduled = answer(&scheduled);
+    let going = scheduled["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .find(|b| b["custom_id"].as_str().is_some_and(|c| c.contains("answer:yes")))
+        .unwrap_or_else(|| panic!("no Going button: {scheduled:#}"));
+    let shown = message(id(60), CHANNEL, scheduled);
+    let pressed = button_interaction(id(3), &plain_member(), going["custom_id"].as_str().unwrap(), &shown);
+    answer(&bot.interact(pressed).await);
+    let planned_for_them = || async {
+        query_scalar::<i64>(
+            "SELECT COUNT(*) FROM jobs j JOIN members m ON m.id = j.member_id
+             WHERE m.external_id = ? AND j.state = 'pending'",
+        )
+        .bind(MEMBER.to_string())
+        .fetch_one(bot.hearth.store())
+        .await
+        .unwrap()
+    };
+    assert!(planned_for_them().await > 0, "a reminder DM was planned");
+
+    bot.fake.dispatch(
+        "GUILD_BAN_ADD",
+        json!({ "guild_id": GUILD.to_string(), "user": user(MEMBER, "member") }),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while planned_for_them().await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the ban was not taken in");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    events_scheduler(&bot)
+        .advance(&clock, start + chrono::Duration::hours(8))
+        .await
+        .unwrap();
+
+    let dms = bot
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/channels/{}/messages", dm_channel_id(MEMBER)))
+        .count();
+    let posts = bot
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == format!("/channels/{CHANNEL}/messages"))
+        .count();
+    assert_eq!(dms, 0, "no DM to the banned member");
+    assert_eq!(posts, 1, "the channel's reminder");
+    bot.stop().await;
+}
+
 #[tokio::test]
 async fn reminders_due_together_in_one_channel_arrive_as_one_digest_whose_numbered_buttons_rsvp() {
     let (bot, clock) = bot_on_a_thursday_morning().await;

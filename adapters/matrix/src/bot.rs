@@ -445,7 +445,7 @@ impl Bot {
 /// the room as its child: anyone who can set state in their own room can
 /// claim any parent, and must not thereby act in another community. The
 /// canonical parent goes first, then the lowest id, for a stable choice.
-async fn community(room: &Room) -> String {
+pub(crate) async fn community(room: &Room) -> String {
     let mut parents: Vec<(bool, OwnedRoomId)> = Vec::new();
     if let Ok(events) = room.get_state_events_static::<SpaceParentEventContent>().await {
         for raw in events {

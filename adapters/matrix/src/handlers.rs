@@ -34,15 +34,39 @@ pub(crate) async fn on_invite(event: StrippedRoomMemberEvent, room: Room, Ctx(bo
 }
 
 /// Someone joined or was invited: if the room is a member's DM with the
-/// bot, it is private no more.
+/// bot, it is private no more. Someone banned from the community's own
+/// room is out of its groups.
 pub(crate) async fn on_member(event: OriginalSyncRoomMemberEvent, room: Room, Ctx(bot): Ctx<Weak<Bot>>) {
     let Some(bot) = bot.upgrade() else { return };
-    if matches!(
-        event.content.membership,
-        MembershipState::Join | MembershipState::Invite
-    ) {
-        bot.sender.dm_gained_member(room.room_id(), &event.state_key).await;
+    match event.content.membership {
+        MembershipState::Join | MembershipState::Invite => {
+            bot.sender.dm_gained_member(room.room_id(), &event.state_key).await;
+        }
+        MembershipState::Ban => banned(&bot, &room, &event.state_key).await,
+        _ => {}
     }
+}
+
+/// A ban in the room that is the community (a room on its own, or the
+/// space the bot is in): the core takes the person out of its groups. A
+/// ban from one room of a space is not a ban from the community.
+async fn banned(bot: &Bot, room: &Room, user: &UserId) {
+    let community = crate::bot::community(room).await;
+    if community != room.room_id().as_str() {
+        return;
+    }
+    tracing::info!(room = %room.room_id(), kind = "ban", "received");
+    let input = Input {
+        actor: bot_core::Actor::member(user.as_str(), user.as_str()),
+        place: bot_core::Place {
+            platform: bot_core::Platform::Matrix,
+            community,
+            channel: room.room_id().to_string(),
+        },
+        kind: InputKind::Banned,
+    };
+    // Nothing to say to anyone: the core answers a ban with nothing.
+    let _ = bot.hearth.handle(&input).await;
 }
 
 /// The SDK hands over an encrypted event as such only when it could not

@@ -204,6 +204,51 @@ pub async fn leave(db: impl Into<crate::store::Db<'_>>, group: &Group, me: &Memb
     }))
 }
 
+/// The groups of a community (by platform id) where `member` has a place:
+/// as a member or facilitator, an answer or a place in line for one of its
+/// meetings (open groups take RSVPs from anyone), a role or a milestone; in
+/// the caller's transaction. None when Hearth never saw the community.
+pub(crate) async fn theirs_in(
+    db: impl Into<Db<'_>>,
+    platform: Platform,
+    community: &str,
+    member: i64,
+) -> Result<Vec<i64>> {
+    query_scalar(
+        "SELECT g.id FROM groups g JOIN communities c ON c.id = g.community_id
+         WHERE c.platform = ?1 AND c.external_id = ?2 AND g.id IN
+           (SELECT group_id FROM group_members WHERE member_id = ?3
+            UNION SELECT group_id FROM group_facilitators WHERE member_id = ?3
+            UNION SELECT m.group_id FROM rsvps r JOIN meetings m ON m.id = r.meeting_id WHERE r.member_id = ?3
+            UNION SELECT m.group_id FROM rsvp_waitlist w JOIN meetings m ON m.id = w.meeting_id WHERE w.member_id = ?3
+            UNION SELECT group_id FROM role_holders WHERE member_id = ?3
+            UNION SELECT group_id FROM milestones WHERE member_id = ?3)
+         ORDER BY g.id",
+    )
+    .bind(platform.as_str())
+    .bind(community)
+    .bind(member)
+    .fetch_all(db)
+    .await
+    .context("finding a member's groups in a community")
+}
+
+/// Out of a group without a word, as a member and as a facilitator (a
+/// ban), in the caller's write transaction.
+pub(crate) async fn remove(db: impl Into<Db<'_>>, group: i64, member: i64) -> Result<()> {
+    let mut db = db.into();
+    for table in ["group_members", "group_facilitators"] {
+        // The table's name is one of the two above, not input.
+        query(format!("DELETE FROM {table} WHERE group_id = ? AND member_id = ?"))
+            .bind(group)
+            .bind(member)
+            .execute(&mut db)
+            .await
+            .context("removing a member from a group")?;
+    }
+    Ok(())
+}
+
 /// `/group facilitator`.
 pub async fn facilitator(
     store: &Store,

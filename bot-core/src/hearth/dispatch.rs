@@ -38,6 +38,7 @@ impl Hearth {
             InputKind::Command(invocation) => (invocation, false),
             InputKind::Undo(invocation) => (invocation, true),
             InputKind::Presence(change) => return self.presence(input, change).await,
+            InputKind::Banned => return self.banned(input).await,
         };
         self.command(input, invocation, undo).await
     }

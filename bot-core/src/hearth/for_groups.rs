@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::groups::{self, Group};
-use crate::io::Response;
+use crate::io::{Input, Response};
 use crate::meetings;
 use crate::members;
 use crate::parse::Bound;
@@ -192,6 +192,44 @@ impl Hearth {
             }
         }
         Ok(())
+    }
+
+    /// A ban: the person is out of each of the community's groups as if they
+    /// had left each one (their places in meetings to come freed for the
+    /// first in line, their roles open, their milestones gone, their
+    /// reminders unplanned), in one write. Someone Hearth never saw, or in
+    /// none of its groups there, changes nothing. Logged by ids alone.
+    pub(super) async fn banned(&self, input: &Input) -> Result<Response> {
+        let now = self.clock.now();
+        let place = &input.place;
+        let Some(member) = members::find(&self.store, place.platform, &input.actor.user).await? else {
+            return Ok(Response::none());
+        };
+        let mut tx = self.write().await?;
+        let groups = groups::theirs_in(&mut tx, place.platform, &place.community, member.id).await?;
+        if groups.is_empty() {
+            return Ok(Response::none());
+        }
+        for &group in &groups {
+            groups::remove(&mut tx, group, member.id).await?;
+            let freed = retention::left_group(&mut tx, group, member.id, now).await?;
+            self.free_places(&mut tx, freed, now).await?;
+            crate::milestones::left_group(&mut tx, group, member.id).await?;
+            let scope = if roles::left_group(&mut tx, group, member.id).await? > 0 {
+                reminders::plan::Scope::All
+            } else {
+                reminders::plan::Scope::Member(member.id)
+            };
+            reminders::plan::plan_group_in(&mut tx, group, now, scope).await?;
+        }
+        self.commit_planned(tx).await?;
+        tracing::info!(
+            platform = place.platform.as_str(),
+            member = member.id,
+            groups = groups.len(),
+            "banned: out of the community's groups"
+        );
+        Ok(Response::none())
     }
 
     async fn leave(&self, ctx: &Ctx<'_>, group: &Group) -> Result<Response> {

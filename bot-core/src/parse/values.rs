@@ -14,21 +14,9 @@ use crate::timezone;
 /// Longest value for kinds without their own limit.
 const MAX_ID: usize = 255;
 
-pub(super) fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
-    let name = option.name;
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err(UserError::Empty { option: name });
-    }
-    let max = match option.kind {
-        Kind::Text { max } => max,
-        Kind::Group => spec::NAME_MAX,
-        _ => MAX_ID,
-    };
-    let len = raw.chars().count();
-    if len > max {
-        return Err(UserError::TooLong { option: name, len, max });
-    }
+/// Text others will read as it was meant: one line, no control characters,
+/// nothing that turns it around, and something visible.
+fn readable(name: &'static str, raw: &str) -> Result<(), UserError> {
     if raw.chars().any(char::is_control) {
         return Err(UserError::BadValue {
             option: name,
@@ -56,6 +44,25 @@ pub(super) fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
     }) {
         return Err(UserError::Empty { option: name });
     }
+    Ok(())
+}
+
+pub(super) fn value(option: &OptSpec, raw: &str) -> Result<Value, UserError> {
+    let name = option.name;
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(UserError::Empty { option: name });
+    }
+    let max = match option.kind {
+        Kind::Text { max } => max,
+        Kind::Group => spec::NAME_MAX,
+        _ => MAX_ID,
+    };
+    let len = raw.chars().count();
+    if len > max {
+        return Err(UserError::TooLong { option: name, len, max });
+    }
+    readable(name, raw)?;
     Ok(match option.kind {
         Kind::Text { .. } | Kind::Group => Value::Text(raw.to_string()),
         Kind::Int { min, max } => match raw.parse::<i64>() {

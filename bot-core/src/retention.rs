@@ -93,20 +93,7 @@ pub(crate) async fn left_group(
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64, i64)>> {
     let mut db = db.into();
-    let freed: Vec<(i64, i64, i64)> = crate::store::query_as(
-        "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
-         JOIN meetings m ON m.id = r.meeting_id
-         LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
-         WHERE r.member_id = ? AND m.group_id = ? AND r.answer = 'yes' AND m.cancelled = FALSE
-           AND (e.occurrence IS NULL OR e.moved_to IS NOT NULL)
-           AND COALESCE(e.moved_to, r.occurrence) >= ?",
-    )
-    .bind(member)
-    .bind(group)
-    .bind(now.timestamp())
-    .fetch_all(&mut db)
-    .await
-    .context("finding a leaver's places")?;
+    let freed = crate::meetings::places_held(&mut db, member, Some(group), now).await?;
     for table in ["rsvps", "rsvp_waitlist"] {
         // The table's name is one of the two above, not input.
         query(format!(

@@ -105,7 +105,7 @@ impl Hearth {
             Vec::new()
         };
         let held = if confirm {
-            crate::meetings::places_held(&self.store, ctx.me.id, ctx.now).await?
+            crate::meetings::places_held(&self.store, ctx.me.id, None, ctx.now).await?
         } else {
             Vec::new()
         };

@@ -326,15 +326,16 @@ async fn say_not_yes(
 
 /// The places `member` holds at meetings still to come (where they now
 /// happen, moved or not; a cancelled one has no places), as (meeting,
-/// original start, start): those a member erasing their data frees for the
-/// first in line.
+/// original start, start), in `group` alone when it is given: those a
+/// member leaving it, or erasing their data, frees for the first in line.
 pub(crate) async fn places_held(
     db: impl Into<Db<'_>>,
     member: i64,
+    group: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64, i64)>> {
-    query_as(
-        "SELECT r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
+    let held: Vec<(i64, i64, i64, i64)> = query_as(
+        "SELECT m.group_id, r.meeting_id, r.occurrence, COALESCE(e.moved_to, r.occurrence) FROM rsvps r
          JOIN meetings m ON m.id = r.meeting_id
          LEFT JOIN meeting_exceptions e ON e.meeting_id = r.meeting_id AND e.occurrence = r.occurrence
          WHERE r.member_id = ? AND r.answer = 'yes' AND m.cancelled = FALSE
@@ -345,7 +346,12 @@ pub(crate) async fn places_held(
     .bind(now.timestamp())
     .fetch_all(db)
     .await
-    .context("finding the places a member holds")
+    .context("finding the places a member holds")?;
+    Ok(held
+        .into_iter()
+        .filter(|(of, ..)| group.is_none_or(|g| g == *of))
+        .map(|(_, meeting, original, start)| (meeting, original, start))
+        .collect())
 }
 
 /// The occurrences of `group`'s meetings still to come, and still

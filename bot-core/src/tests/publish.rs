@@ -14,6 +14,24 @@ async fn member_id(bot: &Bot, who: &str) -> i64 {
         .unwrap()
 }
 
+/// A second community ("elsewhere"), its admin claimed: its id.
+async fn another_community(bot: &Bot) -> i64 {
+    bot.hearth
+        .claim_admin(
+            &Place {
+                community: "elsewhere".into(),
+                ..bot.place("general")
+            },
+            &Actor::member("admin", "admin"),
+        )
+        .await
+        .unwrap();
+    query_scalar("SELECT id FROM communities WHERE external_id = 'elsewhere'")
+        .fetch_one(bot.hearth.store())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn publishing_needs_a_slug_the_first_time_keeps_it_and_no_other_community_takes_it() {
     let bot = Bot::new().await;
@@ -26,20 +44,7 @@ async fn publishing_needs_a_slug_the_first_time_keeps_it_and_no_other_community_
     let off = text(&bot.say("admin", "community publish off").await);
     let hidden = publish::published(store, "grief-support").await.unwrap();
     let again = text(&bot.say("admin", "community publish state:on").await);
-    bot.hearth
-        .claim_admin(
-            &Place {
-                community: "elsewhere".into(),
-                ..bot.place("general")
-            },
-            &Actor::member("admin", "admin"),
-        )
-        .await
-        .unwrap();
-    let other: i64 = query_scalar("SELECT id FROM communities WHERE external_id = 'elsewhere'")
-        .fetch_one(store)
-        .await
-        .unwrap();
+    let other = another_community(&bot).await;
     let taken = publish::set(store, other, true, Some("grief-support"), bot.hearth.now()).await;
 
     assert!(unnamed.contains("slug:"), "{unnamed}");
@@ -259,20 +264,7 @@ async fn a_former_slug_stays_its_communitys_and_leads_to_the_new_one() {
     let now = bot.hearth.now();
     bot.say("admin", "community publish on slug:grief-support").await;
     bot.say("admin", "community publish on slug:grief-peers").await;
-    bot.hearth
-        .claim_admin(
-            &Place {
-                community: "elsewhere".into(),
-                ..bot.place("general")
-            },
-            &Actor::member("admin", "admin"),
-        )
-        .await
-        .unwrap();
-    let other: i64 = query_scalar("SELECT id FROM communities WHERE external_id = 'elsewhere'")
-        .fetch_one(store)
-        .await
-        .unwrap();
+    let other = another_community(&bot).await;
 
     let taken = publish::set(store, other, true, Some("grief-support"), now).await;
     let leads = publish::moved(store, "grief-support").await.unwrap();

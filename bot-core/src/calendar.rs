@@ -129,19 +129,23 @@ pub enum Audience<'a> {
     Of(&'a [i64]),
 }
 
-/// The calendar of these series (already filtered to live ones).
+/// The calendar of these series (already filtered to live ones), and
+/// whether it holds a place only its reader may see (a closed group's link,
+/// for one of its members): then it is theirs alone, never for a room.
 pub async fn calendar(
     store: &Store,
     name: &str,
     series: &[(Meeting, String)],
     now: DateTime<Utc>,
     audience: Audience<'_>,
-) -> Result<Attachment> {
-    Ok(Attachment {
+) -> Result<(Attachment, bool)> {
+    let (content, members_only) = build(store, name, series, (now, now), audience).await?;
+    let file = Attachment {
         filename: "meetings.ics".into(),
         mime: "text/calendar",
-        content: build(store, name, series, (now, now), audience).await?,
-    })
+        content,
+    };
+    Ok((file, members_only))
 }
 
 /// A calendar served at a URL that calendar apps poll: the same state of
@@ -158,18 +162,19 @@ pub async fn feed(
     let changed = series.iter().map(|(m, _)| m.changed_at).max().unwrap_or(0);
     let stamp = DateTime::from_timestamp(changed, 0).unwrap_or_default();
     let day = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
-    build(store, name, series, (day, stamp), audience).await
+    Ok(build(store, name, series, (day, stamp), audience).await?.0)
 }
 
-/// The calendar text. `now` places the zones' window; `stamp` is every
-/// event's DTSTAMP.
+/// The calendar text, and whether it shows a place the public may not see.
+/// `now` places the zones' window; `stamp` is every event's DTSTAMP.
 async fn build(
     store: &Store,
     name: &str,
     series: &[(Meeting, String)],
     (now, stamp): (DateTime<Utc>, DateTime<Utc>),
     audience: Audience<'_>,
-) -> Result<String> {
+) -> Result<(String, bool)> {
+    let mut members_only = false;
     let mut cal = Calendar::new();
     // The crate writes NAME as it is given (it knows no type for it): a
     // group's name is TEXT, escaped as RFC 5545 3.3.11 says.
@@ -200,6 +205,7 @@ async fn build(
                 }
             });
         if let Some(place) = place {
+            members_only |= group.is_some_and(|g| !crate::groups::may_show_place(g, place, false));
             event.location(place);
         }
         if meeting.repeat != "once" {
@@ -212,7 +218,7 @@ async fn build(
             cal.push(o);
         }
     }
-    Ok(with_zones(cal.done().to_string(), zones, earliest, now))
+    Ok((with_zones(cal.done().to_string(), zones, earliest, now), members_only))
 }
 
 /// These series' groups, by id: where each meets, for a series without a

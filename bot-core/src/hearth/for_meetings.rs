@@ -303,18 +303,20 @@ impl Hearth {
         let name = group.map_or("Meetings", |g| g.name.as_str());
         // A closed group's link is only for those who belong to it or lead it.
         let theirs = crate::groups::theirs(store, ctx.me.id).await?;
-        let file = calendar::calendar(store, name, &series, ctx.now, calendar::Audience::Of(&theirs)).await?;
-        let message = crate::Message::new().text(format!(
-            "The calendar of {} series; open it with your calendar app.",
-            series.len()
-        ));
-        // A file that says more than anyone's (a closed group's link, for
-        // its member) is theirs alone: a DM on Matrix, never the room.
-        let public = calendar::calendar(store, name, &series, ctx.now, calendar::Audience::Public).await?;
-        Ok(if public.content == file.content {
-            Response::private_general(message.attach(file))
+        let (file, members_only) =
+            calendar::calendar(store, name, &series, ctx.now, calendar::Audience::Of(&theirs)).await?;
+        let message = crate::Message::new()
+            .text(format!(
+                "The calendar of {} series; open it with your calendar app.",
+                series.len()
+            ))
+            .attach(file);
+        // A file with a closed group's link, for its member, is theirs
+        // alone: a DM on Matrix, never the room.
+        Ok(if members_only {
+            Response::private(message)
         } else {
-            Response::private(message.attach(file))
+            Response::private_general(message)
         })
     }
 

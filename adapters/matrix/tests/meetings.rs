@@ -326,6 +326,56 @@ async fn list_move_cancel_calendar_and_reminder_settings_work_through_matrix() {
         "{:#}",
         calendar.event
     );
+
+    // Once Bob is in a group that gives its link to members alone, his
+    // calendar holds it: it reaches him by DM, never the room.
+    alice
+        .say(
+            &room,
+            r#"!group create name:Caregivers topic:care led_by:peer location:https://meet.example/care?pwd=SeCrEt9 registration:"Write to Alice""#,
+        )
+        .await;
+    alice
+        .wait_for("the closed group's card", |s| {
+            from_bot(s) && s.body().starts_with("Caregivers")
+        })
+        .await;
+    alice
+        .say(&room, &format!("!group join group:Caregivers user:{}", bob.user_id))
+        .await;
+    alice
+        .wait_for("bob admitted", |s| {
+            from_bot(s) && s.body().contains("is now in Caregivers")
+        })
+        .await;
+    alice
+        .say(
+            &room,
+            &format!(r#"!meeting schedule group:Caregivers when:"{} 19:00""#, day(3)),
+        )
+        .await;
+    alice
+        .wait_for("its meeting", |s| {
+            from_bot(s) && s.body().contains("Scheduled: Caregivers")
+        })
+        .await;
+    let files_before = bob
+        .all(|s| from_bot(s) && s.event["content"]["msgtype"] == "m.file")
+        .await
+        .len();
+    bob.say(&bob_room, "!meeting calendar").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let his = loop {
+        let files = bob
+            .all(|s| from_bot(s) && s.event["content"]["msgtype"] == "m.file")
+            .await;
+        if files.len() > files_before {
+            break files[files_before].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no second calendar file");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_ne!(his.room, rid, "a calendar with a members-only link is his alone");
     scheduler.abort();
     bot.stop().await;
 }
